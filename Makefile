@@ -1,0 +1,92 @@
+# ckpt - plain make.  What a packager overrides comes first.
+PREFIX  = /usr/local
+DESTDIR =
+CC      = cc
+CFLAGS  = -O2 -g
+LDFLAGS =
+
+# SAN=1 builds the commands with ASan/UBSan into build-san/ (the shim and
+# the restorer are never built so: they run in frozen or bare processes)
+SAN =
+ifeq ($(SAN),1)
+B       = build-san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+B       = build
+SANFLAGS =
+endif
+
+DEPS_PKGS = musl-tools libarchive-dev liblz4-dev bats libarchive-tools lz4 zstd xz-utils bzip2 python3
+WARN      = -std=gnu11 -Wall -Wextra -Werror
+CPPFLAGS  = -D_GNU_SOURCE -Ilib
+LIBS      = -larchive -llz4 -lpthread
+
+CMDS     = $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
+LIB_SRC  = $(wildcard lib/*.c)
+LIB_OBJ  = $(patsubst lib/%.c,$(B)/obj/lib/%.o,$(LIB_SRC))
+SHIM_SRC = $(wildcard preload/*.c)
+SHIM_ASM = $(wildcard preload/x86_64/*.S)
+PROGS    = $(patsubst t/progs/%.c,$(B)/t/%,$(wildcard t/progs/*.c))
+HDRS     = $(wildcard lib/*.h preload/*.h)
+MANS     = $(wildcard doc/*.1)
+
+all: $(patsubst %,$(B)/bin/%,$(CMDS)) $(B)/lib/ckpt/libckpt.so $(PROGS)
+
+$(B)/obj/lib/%.o: lib/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
+
+$(B)/libckptutil.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(B)/bin/%: cmd/%.c $(B)/libckptutil.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(B)/libckptutil.a $(LIBS)
+
+# the shim: no sanitizers, no stdio on its frozen paths (preload/README)
+$(B)/lib/ckpt/libckpt.so: $(SHIM_SRC) $(SHIM_ASM) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -fPIC -shared -pthread -fvisibility=hidden \
+		-Ipreload/x86_64 -Wl,-z,defs -Wl,-z,now -o $@ $(SHIM_SRC) $(SHIM_ASM) -ldl
+
+$(B)/t/%: t/progs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) -O1 -g -pthread -o $@ $<
+
+# install what is missing (as root), or say what to install
+deps:
+	@missing=""; for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "deps: installing$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+		else \
+			echo "deps: missing packages:$$missing; run as root: apt-get install$$missing" >&2; exit 1; \
+		fi; \
+	fi
+
+check: deps
+	$(MAKE) all
+	$(MAKE) SAN=1 all
+	CKPT_BUILD=$(CURDIR)/build CKPT_SAN_BUILD=$(CURDIR)/build-san bats t/
+
+demo: deps
+	$(MAKE) all
+	CKPT_BUILD=$(CURDIR)/build sh t/demo.sh
+
+bench: all
+	CKPT_BUILD=$(CURDIR)/build sh bench/dump
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/ckpt $(DESTDIR)$(PREFIX)/share/man/man1
+	cp $(patsubst %,$(B)/bin/%,$(CMDS)) $(DESTDIR)$(PREFIX)/bin/
+	cp $(B)/lib/ckpt/libckpt.so $(DESTDIR)$(PREFIX)/lib/ckpt/
+	cp $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all deps check demo bench install clean

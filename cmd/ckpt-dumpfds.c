@@ -1,0 +1,543 @@
+/* ckpt-dumpfds - the fd table of a frozen process, and the contents of
+ * the files the policy keeps, as raw-stream members: proc/PID/fds,
+ * files/FD, pipes/INODE and rules (formats/fds.md).
+ * SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "err.h"
+#include "escape.h"
+#include "fdinfo.h"
+#include "freeze.h"
+#include "rules.h"
+#include "tar.h"
+
+#define CHUNK (1 << 20)   /* bytes per pread of a saved file */
+
+static const char usage_str[] =
+	"ckpt-dumpfds [--control FD --offset N] [--checkpoint-open-files] [--files-rules PATH] PID";
+
+static const struct option options[] = {
+	{ "control", required_argument, NULL, 'c' },
+	{ "offset", required_argument, NULL, 'o' },
+	{ "checkpoint-open-files", no_argument, NULL, 'a' },
+	{ "files-rules", required_argument, NULL, 'r' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct fd_ent {
+	struct fd_desc d;
+	int dup;            /* lowest fd sharing the open file description */
+	char policy[24];    /* "" when no policy applies to the kind */
+	int save;           /* the policy keeps the contents */
+	int data;           /* fd whose files/ member holds them, else -1 */
+	char *restart;      /* a rule's restart path, or NULL */
+	char *pipe_bytes;   /* buffered bytes, on the first read end */
+	size_t pipe_len;
+	int pipe_data;      /* has a pipes/INODE member */
+};
+
+struct dump {
+	pid_t pid;
+	int sock;
+	int all_files;      /* --checkpoint-open-files */
+	struct rules rules;
+	int have_rules;
+	struct fd_ent *v;
+	size_t n;
+	struct tar_out tar;
+};
+
+/* Room for the copies of every fd of the process: SCM_RIGHTS fds past
+ * our limit are dropped by the kernel (the reply then fails) */
+static void nofile_raise(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int ent_add(struct dump *d, const struct ckpt_fd_ent *e, int local)
+{
+	struct fd_ent *v = realloc(d->v, (d->n + 1) * sizeof *v), *x;
+	int r;
+
+	if (!v)
+		die("pid %d: fd table of %zu fds: out of memory", (int)d->pid, d->n);
+	d->v = v;
+	x = &v[d->n];
+	memset(x, 0, sizeof *x);
+	x->data = -1;
+	r = fd_describe(&x->d, e->fd, local, e->fdflags);
+	if (r < 0) {
+		warnerr(r, "pid %d fd %d: describe:", (int)d->pid, e->fd);
+		close(local);
+		return -1;
+	}
+	d->n++;
+	return 0;
+}
+
+/* one FDS reply: its entries with the copies, in the same order */
+static int fds_batch(struct dump *d, uint64_t from, int *more, uint64_t *next)
+{
+	static struct ckpt_fd_ent ents[CKPT_FDS_MAX];
+	int rfds[CKPT_FDS_MAX], i, n, bad = 0;
+	struct ctl_call c = { .op = CKPT_OP_FDS, .arg = from, .reply = ents,
+			      .replen = sizeof ents, .rfds = rfds, .nrfds = CKPT_FDS_MAX };
+	int r = ctl_call(d->sock, &c);
+
+	n = c.replen / sizeof *ents;
+	if (r == 0 && (c.replen % sizeof *ents || c.nrfds != n))
+		r = -EPROTO;
+	if (r < 0) {
+		for (i = 0; i < c.nrfds; i++)
+			close(rfds[i]);
+		warnerr(r, "pid %d: list of open fds from %" PRIu64 ":", (int)d->pid, from);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (ent_add(d, &ents[i], rfds[i]) < 0)
+			bad = 1;
+		*next = (uint64_t)ents[i].fd + 1;
+	}
+	*more = c.rep.more && n > 0;
+	return bad ? -1 : 0;
+}
+
+static int ent_by_fd(const void *a, const void *b)
+{
+	const struct fd_ent *x = a, *y = b;
+
+	return (x->d.fd > y->d.fd) - (x->d.fd < y->d.fd);
+}
+
+/* every fd of the process, described, sorted by number */
+static int fds_fetch(struct dump *d)
+{
+	uint64_t next = 0;
+	int more = 1, bad = 0;
+
+	while (more)
+		if (fds_batch(d, next, &more, &next) < 0)
+			bad = 1;
+	qsort(d->v, d->n, sizeof *d->v, ent_by_fd);
+	return bad ? -1 : 0;
+}
+
+static const struct dump *sort_dump;   /* for qsort's comparator */
+
+static int ent_by_file(const void *a, const void *b)
+{
+	const struct fd_ent *v = sort_dump->v;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int r = fd_file_cmp(v[x].d.local, v[y].d.local);
+
+	return r ? r : (x > y) - (x < y);
+}
+
+/* dup: the lowest fd sharing each fd's open file description (a dup or
+ * an inherited fd).  Sorting by kcmp's order makes the sharers adjacent
+ * without comparing every pair. */
+static void dups_find(struct dump *d)
+{
+	size_t *ix = malloc(d->n * sizeof *ix), i, first = 0;
+
+	if (!ix && d->n)
+		die("pid %d: out of memory", (int)d->pid);
+	for (i = 0; i < d->n; i++)
+		ix[i] = i;
+	sort_dump = d;
+	qsort(ix, d->n, sizeof *ix, ent_by_file);
+	for (i = 0; i < d->n; i++) {
+		if (i == 0 || fd_file_cmp(d->v[ix[first]].d.local, d->v[ix[i]].d.local))
+			first = i;  /* ix is by index within a group: first is lowest */
+		d->v[ix[i]].dup = d->v[ix[first]].d.fd;
+	}
+	free(ix);
+}
+
+/* the kinds a rule can name: those reopened by path */
+static int kind_has_path(enum fd_kind k)
+{
+	return k == FD_FILE || k == FD_DIR || k == FD_FIFO || k == FD_CHR || k == FD_BLK;
+}
+
+static void rule_apply(struct dump *d, struct fd_ent *e, const struct rule *rule)
+{
+	char path[PATH_MAX];
+	int r;
+
+	snprintf(e->policy, sizeof e->policy, "rule:%d", rule->line);
+	e->save = rule->save && e->d.kind == FD_FILE;
+	if (rule->save)
+		return;   /* RESTART_PATH is ignored when the file is saved */
+	r = rule_restart_path(rule, e->d.path, path, sizeof path);
+	if (r == -ENOENT)
+		return;
+	if (r < 0)
+		dieerr(r, "pid %d fd %d: %s: restart path of rule %d:", (int)d->pid,
+		       e->d.fd, e->d.path, rule->line);
+	if (!(e->restart = strdup(path)))
+		die("pid %d: out of memory", (int)d->pid);
+}
+
+/* formats/fds.md "Policy": deleted and memfd files always saved, then
+ * the first matching rule, then -a (d), then by how the file is open */
+static void policy_decide(struct dump *d, struct fd_ent *e)
+{
+	const struct fd_desc *f = &e->d;
+	const struct rule *rule;
+	int acc = f->flags & O_ACCMODE;
+
+	if (f->kind == FD_DELETED || f->kind == FD_MEMFD) {
+		strcpy(e->policy, fd_kind_name(f->kind));
+		e->save = 1;
+		return;
+	}
+	if (!kind_has_path(f->kind))
+		return;
+	if (d->have_rules && (rule = rules_match(&d->rules, f->path))) {
+		rule_apply(d, e, rule);
+		return;
+	}
+	if (f->kind != FD_FILE)
+		return;
+	if (d->all_files)
+		strcpy(e->policy, "d");
+	else if (acc == O_RDONLY || (f->flags & O_PATH))
+		strcpy(e->policy, "a");
+	else if ((f->flags & O_APPEND) || f->pos >= f->st.st_size)
+		strcpy(e->policy, "b");   /* a log: O_APPEND writes at the end */
+	else
+		strcpy(e->policy, "c");
+	e->save = e->policy[0] == 'c' || e->policy[0] == 'd';
+}
+
+static int same_inode(const struct fd_desc *a, const struct fd_desc *b)
+{
+	return a->st.st_dev == b->st.st_dev && a->st.st_ino == b->st.st_ino;
+}
+
+/* An inode is saved once, in files/FD of the lowest fd whose policy
+ * saves it, and every fd open on it points there */
+static void data_assign(struct dump *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < d->n; i++) {
+		if (!d->v[i].save || d->v[i].data >= 0)
+			continue;
+		for (j = 0; j < d->n; j++)
+			if (fd_kind_is_file(d->v[j].d.kind) && same_inode(&d->v[i].d, &d->v[j].d))
+				d->v[j].data = d->v[i].d.fd;
+	}
+}
+
+/* The bytes queued in each pipe this process reads from, once per
+ * pipe: a pipe only written here is drained by someone else, who saves
+ * it if it is in the job */
+static int pipes_peek(struct dump *d)
+{
+	struct fd_ent *e;
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < d->n; i++) {
+		e = &d->v[i];
+		if ((e->d.kind != FD_PIPE && e->d.kind != FD_FIFO) ||
+		    (e->d.flags & O_ACCMODE) == O_WRONLY || e->pipe_data)
+			continue;
+		e->pipe_bytes = pipe_peek(e->d.local, &e->pipe_len, &err);
+		if (err < 0) {
+			warnerr(err, "pid %d fd %d: pipe %llu: copying its buffered bytes:",
+				(int)d->pid, e->d.fd, (unsigned long long)e->d.st.st_ino);
+			return -1;
+		}
+		if (!e->pipe_bytes)
+			continue;
+		for (j = 0; j < d->n; j++)
+			if ((d->v[j].d.kind == FD_PIPE || d->v[j].d.kind == FD_FIFO) &&
+			    same_inode(&e->d, &d->v[j].d))
+				d->v[j].pipe_data = 1;
+	}
+	return 0;
+}
+
+static void esc_or_die(const struct dump *d, const struct fd_ent *e, const char *s,
+		       char *out, size_t cap)
+{
+	if (str_escape(s, out, cap) < 0)
+		die("pid %d fd %d: path too long to escape", (int)d->pid, e->d.fd);
+}
+
+/* one "fd" line (formats/fds.md), then the kind's own lines */
+static void fd_line(const struct dump *d, const struct fd_ent *e, FILE *f)
+{
+	static char esc[4 * PATH_MAX + 1];
+	const struct fd_desc *x = &e->d;
+
+	fprintf(f, "fd %d %s cloexec=%d flags=0%o pos=%lld mnt=%d dev=%u:%u ino=%llu mode=0%o%s",
+		x->fd, fd_kind_name(x->kind), x->cloexec, (unsigned)x->flags,
+		(long long)x->pos, x->mnt_id, major(x->st.st_dev), minor(x->st.st_dev),
+		(unsigned long long)x->st.st_ino, (unsigned)x->st.st_mode, x->extra);
+	if (e->dup != x->fd)
+		fprintf(f, " dup=%d", e->dup);
+	if (e->policy[0])
+		fprintf(f, " policy=%s", e->policy);
+	if (e->data >= 0)
+		fprintf(f, " data=files/%d", e->data);
+	if (e->pipe_data)
+		fprintf(f, " data=pipes/%llu", (unsigned long long)x->st.st_ino);
+	if (e->restart) {
+		esc_or_die(d, e, e->restart, esc, sizeof esc);
+		fprintf(f, " restart=%s", esc);
+	}
+	esc_or_die(d, e, x->path, esc, sizeof esc);
+	fprintf(f, " path=%s\n", esc);
+	if (x->sublines)
+		fputs(x->sublines, f);
+}
+
+static void member_name(const struct dump *d, char *buf, size_t len,
+			const char *what, unsigned long long n)
+{
+	if (n == (unsigned long long)-1)
+		snprintf(buf, len, "proc/%d/%s", (int)d->pid, what);
+	else
+		snprintf(buf, len, "proc/%d/%s/%llu", (int)d->pid, what, n);
+}
+
+static int fds_write(struct dump *d)
+{
+	char *text = NULL, name[64];
+	size_t len = 0, i;
+	FILE *f = open_memstream(&text, &len);
+	int r;
+
+	if (!f)
+		die("pid %d: fds text:", (int)d->pid);
+	for (i = 0; i < d->n; i++)
+		fd_line(d, &d->v[i], f);
+	if (fclose(f) != 0)
+		die("pid %d: fds text:", (int)d->pid);
+	member_name(d, name, sizeof name, "fds", -1);
+	r = tar_member(&d->tar, name, text, len);
+	free(text);
+	if (r < 0)
+		warnerr(r, "%s: write:", name);
+	return r;
+}
+
+/* the whole file as fstat saw it, by pread: the shared offset stays */
+static int file_copy(struct dump *d, const struct fd_desc *x, int rd, const char *name)
+{
+	static char buf[CHUNK];
+	uint64_t size = x->st.st_size, off = 0;
+	ssize_t n;
+	int r = tar_begin(&d->tar, name, size);
+
+	while (r == 0 && off < size) {
+		n = pread(rd, buf, size - off < CHUNK ? size - off : CHUNK, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			warn("pid %d fd %d: %s: read at %" PRIu64 ":", (int)d->pid, x->fd, x->path, off);
+			return -1;   /* the member is cut short: the stream is bad */
+		}
+		if (n == 0) {
+			/* shrunk since fstat (another process): zeros keep the
+			 * member the size its header says */
+			warn("pid %d fd %d: %s: shrank to %" PRIu64 " bytes while saved; padded with zeros",
+			     (int)d->pid, x->fd, x->path, off);
+			n = size - off < CHUNK ? size - off : CHUNK;
+			memset(buf, 0, n);
+		}
+		r = tar_data(&d->tar, buf, n);
+		off += n;
+	}
+	if (r == 0)
+		r = tar_end_member(&d->tar, size);
+	if (r < 0)
+		warnerr(r, "%s: write:", name);
+	return r;
+}
+
+static int files_write(struct dump *d)
+{
+	const struct fd_desc *x;
+	char name[64];
+	size_t i;
+	int rd, r;
+
+	for (i = 0; i < d->n; i++) {
+		x = &d->v[i].d;
+		if (d->v[i].data != x->fd)
+			continue;
+		if ((rd = fd_reader(x)) < 0) {
+			warnerr(rd, "pid %d fd %d: %s: open for reading:", (int)d->pid, x->fd, x->path);
+			return -1;
+		}
+		member_name(d, name, sizeof name, "files", x->fd);
+		r = file_copy(d, x, rd, name);
+		if (rd != x->local)
+			close(rd);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int pipes_write(struct dump *d)
+{
+	char name[64];
+	size_t i;
+	int r;
+
+	for (i = 0; i < d->n; i++) {
+		if (!d->v[i].pipe_bytes)
+			continue;
+		member_name(d, name, sizeof name, "pipes", d->v[i].d.st.st_ino);
+		r = tar_member(&d->tar, name, d->v[i].pipe_bytes, d->v[i].pipe_len);
+		if (r < 0) {
+			warnerr(r, "%s: write:", name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int rules_write(struct dump *d)
+{
+	char name[64];
+	int r;
+
+	if (!d->have_rules)
+		return 0;
+	member_name(d, name, sizeof name, "rules", -1);
+	r = tar_member(&d->tar, name, d->rules.text, d->rules.len);
+	if (r < 0)
+		warnerr(r, "%s: write:", name);
+	return r;
+}
+
+/* the stage proper: everything is read and decided before the first
+ * byte goes out, so a failure leaves stdout untouched */
+static int dump_fds(struct dump *d)
+{
+	size_t i;
+
+	if (fds_fetch(d) < 0)
+		return -1;
+	dups_find(d);
+	for (i = 0; i < d->n; i++)
+		policy_decide(d, &d->v[i]);
+	data_assign(d);
+	if (pipes_peek(d) < 0)
+		return -1;
+	if (fds_write(d) < 0 || files_write(d) < 0 || pipes_write(d) < 0 ||
+	    rules_write(d) < 0)
+		return -1;
+	return 0;
+}
+
+static pid_t pid_parse(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v <= 0 || v > INT32_MAX) {
+		warn("%s: not a process id", s);
+		usage_die(usage_str);
+	}
+	return v;
+}
+
+static uint64_t offset_parse(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!*s || *end || errno || *s == '-') {
+		warn("--offset %s: not a byte count", s);
+		usage_die(usage_str);
+	}
+	return v;
+}
+
+/* the rules file: --files-rules, else $CKPT_FILES_DATA */
+static void rules_init(struct dump *d, const char *path)
+{
+	if (!path || !*path)
+		path = getenv("CKPT_FILES_DATA");
+	if (!path || !*path)
+		return;
+	if (rules_load(&d->rules, path) < 0)
+		exit(1);
+	d->have_rules = 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct dump d = { 0 };
+	const char *control = NULL, *rules_path = NULL;
+	uint64_t offset = 0;
+	int c, have_offset = 0, r;
+
+	prog_init(argv);
+	while ((c = getopt_long(argc, argv, "ar:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'c': control = optarg; break;
+		case 'o': offset = offset_parse(optarg); have_offset = 1; break;
+		case 'a': d.all_files = 1; break;
+		case 'r': rules_path = optarg; break;
+		case 'h': printf("usage: %s\n", usage_str); return 0;
+		default: usage_die(usage_str);
+		}
+	}
+	if (optind != argc - 1)
+		usage_die(usage_str);
+	if (have_offset && !control) {
+		warn("--offset: only with --control");
+		usage_die(usage_str);
+	}
+	d.pid = pid_parse(argv[optind]);
+	rules_init(&d, rules_path);
+	stdout_check();
+	nofile_raise();
+	if (control)
+		d.sock = control_fd_parse(control);
+	else
+		d.sock = freeze_open(d.pid, 0);
+	if (d.sock < 0)
+		return 1;
+	tar_init(&d.tar, 1, offset);
+	r = dump_fds(&d);
+	if (control)
+		return r < 0;
+	/* alone: end the archive, and thaw only once the reader has it */
+	if (r == 0 && (r = tar_finish(&d.tar)) < 0)
+		warnerr(r, "stdout: write:");
+	if (r == 0 && (r = drain_wait(1)) < 0)
+		warnerr(r, "stdout: waiting for the reader:");
+	if (freeze_thaw(d.sock, d.pid) < 0)
+		r = -1;
+	return r < 0;
+}

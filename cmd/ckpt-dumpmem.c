@@ -1,0 +1,512 @@
+/* ckpt-dumpmem - the memory of a frozen process, as raw-stream members:
+ * proc/PID/maps, mapfiles, pagemap and pages (formats/memory.md).
+ * SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "err.h"
+#include "escape.h"
+#include "freeze.h"
+#include "io.h"
+#include "maps.h"
+#include "pagescan.h"
+#include "tar.h"
+
+#define CHUNK (1 << 20)      /* bytes per read, write or splice */
+#define PIPE_SIZE (1 << 20)  /* pipe-max-size without CAP_SYS_RESOURCE */
+#define RANGES_MAX (CKPT_MSG_MAX / sizeof(struct ckpt_range))
+#define REQ_BYTES (256ULL << 20) /* page bytes per PAGES request */
+
+static const char usage_str[] = "ckpt-dumpmem [--control FD --offset N] PID";
+
+static const struct option options[] = {
+	{ "control", required_argument, NULL, 'c' },
+	{ "offset", required_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct dump {
+	pid_t pid;
+	int sock;
+	int fds[CKPT_PROCFD_COUNT];
+	char *maps;                /* the kernel's text, verbatim */
+	size_t maps_len;
+	struct map_region *reg;
+	size_t nreg;
+	struct run_list runs;
+	struct tar_out tar;
+	int out_pipe;              /* stdout is a pipe: the shim vmsplices
+	                            * straight into it */
+	int relay[2];              /* else a pipe of ours, spliced on */
+	int relay_copy;            /* stdout takes no splice: read+write */
+};
+
+static int proc_fetch(struct dump *d)
+{
+	static struct ckpt_proc_rec rec;
+	struct ctl_call c = { .op = CKPT_OP_PROC, .reply = &rec,
+			      .replen = sizeof rec, .rfds = d->fds,
+			      .nrfds = CKPT_PROCFD_COUNT };
+	int r = ctl_call(d->sock, &c), i;
+
+	if (r == 0 && (c.replen < sizeof rec || c.nrfds != CKPT_PROCFD_COUNT))
+		r = -EPROTO;
+	if (r < 0) {
+		for (i = 0; i < c.nrfds; i++)
+			close(d->fds[i]);
+		if (r == -EACCES)
+			warn("pid %d: the process cannot open its own /proc/self/mem (not dumpable?)",
+			     (int)d->pid);
+		else
+			warnerr(r, "pid %d: process record:", (int)d->pid);
+		return -1;
+	}
+	return 0;
+}
+
+static int maps_load(struct dump *d)
+{
+	size_t bad = 0;
+	int r;
+
+	d->maps = read_fd_all(d->fds[CKPT_PROCFD_MAPS], &d->maps_len);
+	if (!d->maps) {
+		warn("pid %d: read maps:", (int)d->pid);
+		return -1;
+	}
+	r = maps_parse(d->maps, d->maps_len, &d->reg, &d->nreg, &bad);
+	if (r == -EINVAL)
+		warn("pid %d: maps line %zu: not a maps line", (int)d->pid, bad);
+	else if (r < 0)
+		warnerr(r, "pid %d: maps:", (int)d->pid);
+	return r < 0 ? -1 : 0;
+}
+
+static int runs_collect(struct dump *d)
+{
+	struct pagescan ps = { .pagemap_fd = d->fds[CKPT_PROCFD_PAGEMAP],
+			       .mem_fd = d->fds[CKPT_PROCFD_MEM] };
+	const struct map_region *r;
+	size_t i;
+	int e;
+
+	for (i = 0; i < d->nreg; i++) {
+		r = &d->reg[i];
+		if ((e = pagescan_region(&ps, r, &d->runs)) < 0) {
+			warnerr(e, "pid %d: scan pages of %" PRIx64 "-%" PRIx64 ":",
+				(int)d->pid, r->start, r->end);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* the kernel writes a newline in a path as \012 (and nothing else
+ * escaped); undo it to get the path stat() needs */
+static void path_unmangle(const struct map_region *r, char *out, size_t cap)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->pathlen && n + 1 < cap; i++) {
+		if (r->pathlen - i >= 4 && !memcmp(r->path + i, "\\012", 4)) {
+			out[n++] = '\n';
+			i += 3;
+		} else {
+			out[n++] = r->path[i];
+		}
+	}
+	out[n] = 0;
+}
+
+/* "START-END SIZE MTIME PATH", or "- -" for SIZE MTIME when the file
+ * at PATH is not the one mapped (gone, deleted, or replaced) */
+static void mapfile_print(const struct map_region *r, FILE *f)
+{
+	static char path[8192], esc[4 * sizeof path];
+	struct stat st;
+
+	path_unmangle(r, path, sizeof path);
+	if (str_escape(path, esc, sizeof esc) < 0)
+		strcpy(esc, "?");   /* cannot happen: 4 bytes out per byte in */
+	fprintf(f, "%08" PRIx64 "-%08" PRIx64 " ", r->start, r->end);
+	if (map_kind(r) != MAP_KIND_ORPHAN && stat(path, &st) == 0 &&
+	    st.st_ino == r->inode && major(st.st_dev) == r->dev_major &&
+	    minor(st.st_dev) == r->dev_minor)
+		fprintf(f, "%lld %lld.%09ld", (long long)st.st_size,
+			(long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	else
+		fputs("- -", f);
+	fprintf(f, " %s\n", esc);
+}
+
+static void mapfiles_print(struct dump *d, FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < d->nreg; i++)
+		if (map_is_file(&d->reg[i]))
+			mapfile_print(&d->reg[i], f);
+}
+
+static void pagemap_print(struct dump *d, FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < d->runs.n; i++)
+		fprintf(f, "%08" PRIx64 "-%08" PRIx64 "\n", d->runs.v[i].start,
+			d->runs.v[i].end);
+}
+
+static int member_text(struct dump *d, const char *what,
+		       void (*fn)(struct dump *, FILE *))
+{
+	char name[64], *text = NULL;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+	int r;
+
+	if (!f)
+		die("open_memstream:");
+	fn(d, f);
+	if (fclose(f) != 0)
+		die("pid %d: %s:", (int)d->pid, what);
+	snprintf(name, sizeof name, "proc/%d/%s", (int)d->pid, what);
+	r = tar_member(&d->tar, name, text, len);
+	free(text);
+	if (r < 0)
+		warnerr(r, "stdout: %s:", name);
+	return r < 0 ? -1 : 0;
+}
+
+/* Pages through the mem fd, for what vmsplice cannot take.  A page
+ * that fails with EIO is stored as zeros: an orphan's pages past the
+ * end of its file, which a restore of a file that short shows too. */
+static int run_copy(struct dump *d, const struct page_run *run)
+{
+	static char buf[CHUNK] __attribute__((aligned(4096)));
+	uint64_t addr, len;
+	ssize_t n;
+	int r;
+
+	for (addr = run->start; addr < run->end; addr += len) {
+		len = run->end - addr < CHUNK ? run->end - addr : CHUNK;
+		n = pread(d->fds[CKPT_PROCFD_MEM], buf, len, addr);
+		if (n < 0 && errno == EINTR) {
+			len = 0;
+			continue;
+		}
+		if (n <= 0 && (n == 0 || errno != EIO)) {
+			warn("pid %d: read memory at %" PRIx64 "%s", (int)d->pid,
+			     addr, n < 0 ? ":" : ": end of file");
+			return -1;
+		}
+		if (n < 0)
+			memset(buf, 0, n = 4096);
+		len = n;
+		if ((r = tar_data(&d->tar, buf, len)) < 0) {
+			warnerr(r, "stdout:");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The shim's control thread is busy until its reply; while the pipe
+ * holds bytes, the reader is just slow and we wait on.  A pipe that
+ * stays empty for 100 ms while no reply comes means it stopped. */
+static int reply_wait(struct dump *d, struct ctl_call *c)
+{
+	struct timespec ts = { 0, 10000000 };
+	int r, n, i;
+
+	while ((r = ctl_recv(d->sock, c)) == -EAGAIN) {
+		for (i = 0; i < 10; i++) {
+			if (ioctl(1, FIONREAD, &n) < 0 || n > 0)
+				break;
+			nanosleep(&ts, NULL);
+		}
+		if (i == 10)
+			return -ETIMEDOUT;
+	}
+	return r;
+}
+
+/* move up to len bytes from the relay pipe to stdout */
+static ssize_t relay_move(struct dump *d, uint64_t len)
+{
+	static char buf[CHUNK];
+	ssize_t n;
+	int r;
+
+	if (len > CHUNK)
+		len = CHUNK;
+	if (!d->relay_copy) {
+		n = splice(d->relay[0], NULL, 1, NULL, len, SPLICE_F_MOVE);
+		if (n >= 0 || errno != EINVAL)
+			return n < 0 ? -errno : n;
+		d->relay_copy = 1;   /* O_APPEND, or no splice_write */
+	}
+	n = read(d->relay[0], buf, len);
+	if (n < 0)
+		return -errno;
+	r = write_all(1, buf, n);
+	return r < 0 ? r : n;
+}
+
+/* Drain the relay pipe into stdout while the shim fills it; its reply
+ * may come before we took the last bytes, never after a stall. */
+static int relay_drain(struct dump *d, struct ctl_call *c, uint64_t bytes)
+{
+	struct pollfd p[2] = { { d->relay[0], POLLIN, 0 }, { d->sock, POLLIN, 0 } };
+	int replied = 0, r;
+	ssize_t n;
+
+	while (bytes) {
+		r = poll(p, replied ? 1 : 2, 10000);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -ETIMEDOUT;
+		if (p[0].revents & POLLIN) {
+			if ((n = relay_move(d, bytes)) < 0)
+				return n;
+			bytes -= n;
+		} else if (!replied && p[1].revents) {
+			if ((r = ctl_recv(d->sock, c)) < 0)
+				return r;
+			replied = 1;
+		} else {
+			return -EPIPE;
+		}
+	}
+	return replied ? 0 : reply_wait(d, c);
+}
+
+/* One CKPT_OP_PAGES request: the shim vmsplices the ranges into stdout
+ * itself when it is a pipe (no copy at all), else into our relay pipe,
+ * which we splice on to stdout meanwhile. */
+static int pages_request(struct dump *d, const struct ckpt_range *rg,
+			 size_t n, uint64_t bytes)
+{
+	int pfd = d->out_pipe ? 1 : d->relay[1];
+	struct ctl_call c = { .op = CKPT_OP_PAGES, .payload = rg,
+			      .len = n * sizeof *rg, .fds = &pfd, .nfds = 1 };
+	int r = ctl_send(d->sock, &c);
+
+	if (r == 0)
+		r = d->out_pipe ? reply_wait(d, &c) : relay_drain(d, &c, bytes);
+	if (r == 0 && c.rep.arg != bytes)
+		r = -EPROTO;
+	if (r < 0) {
+		warnerr(r, "pid %d: pages %" PRIx64 "-%" PRIx64 " (%zu ranges):",
+			(int)d->pid, rg[0].start, rg[n - 1].start + rg[n - 1].len, n);
+		return -1;
+	}
+	tar_advance(&d->tar, bytes);
+	return 0;
+}
+
+/* the runs from i on that go in one request; returns the next i */
+static size_t batch_fill(struct dump *d, size_t i, struct ckpt_range *rg,
+			 size_t *n, uint64_t *bytes)
+{
+	const struct page_run *run;
+
+	for (*n = 0, *bytes = 0; i < d->runs.n && *n < RANGES_MAX &&
+	     *bytes < REQ_BYTES; i++) {
+		run = &d->runs.v[i];
+		if (run->via_mem)
+			break;
+		rg[*n].start = run->start;
+		rg[(*n)++].len = run->end - run->start;
+		*bytes += run->end - run->start;
+	}
+	return i;
+}
+
+/* the page data, in the order of the runs */
+static int pages_send(struct dump *d)
+{
+	static struct ckpt_range rg[RANGES_MAX];
+	uint64_t bytes;
+	size_t i = 0, n;
+
+	while (i < d->runs.n) {
+		if (d->runs.v[i].via_mem) {
+			if (run_copy(d, &d->runs.v[i++]) < 0)
+				return -1;
+			continue;
+		}
+		i = batch_fill(d, i, rg, &n, &bytes);
+		if (pages_request(d, rg, n, bytes) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Where the page data goes: F_SETPIPE_SZ 1 MiB makes fewer, larger
+ * vmsplices (the default 64 KiB pipe costs ~10% at 1 GiB). */
+static int out_setup(struct dump *d)
+{
+	struct stat st;
+
+	if (fstat(1, &st) < 0)
+		die("stdout:");
+	d->out_pipe = S_ISFIFO(st.st_mode);
+	if (d->out_pipe) {
+		fcntl(1, F_SETPIPE_SZ, PIPE_SIZE);
+		return 0;
+	}
+	if (pipe2(d->relay, O_CLOEXEC) < 0) {
+		warn("pipe:");
+		return -1;
+	}
+	fcntl(d->relay[1], F_SETPIPE_SZ, PIPE_SIZE);
+	return 0;
+}
+
+static int pages_write(struct dump *d)
+{
+	char name[64];
+	int r;
+
+	snprintf(name, sizeof name, "proc/%d/pages", (int)d->pid);
+	if ((r = tar_begin_aligned(&d->tar, name, d->runs.bytes)) < 0) {
+		warnerr(r, "stdout: %s:", name);
+		return -1;
+	}
+	if (out_setup(d) < 0 || pages_send(d) < 0)
+		return -1;
+	/* the data is whole pages: no padding, but keep the rule */
+	if ((r = tar_end_member(&d->tar, d->runs.bytes)) < 0) {
+		warnerr(r, "stdout: %s:", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int members_write(struct dump *d)
+{
+	char name[64];
+	int r;
+
+	snprintf(name, sizeof name, "proc/%d/maps", (int)d->pid);
+	if ((r = tar_member(&d->tar, name, d->maps, d->maps_len)) < 0) {
+		warnerr(r, "stdout: %s:", name);
+		return -1;
+	}
+	if (member_text(d, "mapfiles", mapfiles_print) < 0 ||
+	    member_text(d, "pagemap", pagemap_print) < 0)
+		return -1;
+	return pages_write(d);
+}
+
+static int dump_mem(struct dump *d)
+{
+	int r, i;
+
+	d->relay[0] = d->relay[1] = -1;
+	if (proc_fetch(d) < 0)
+		return -1;
+	r = maps_load(d) < 0 || runs_collect(d) < 0 || members_write(d) < 0 ? -1 : 0;
+	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
+		close(d->fds[i]);
+	for (i = 0; i < 2; i++)
+		if (d->relay[i] >= 0)
+			close(d->relay[i]);
+	free(d->maps);
+	free(d->reg);
+	run_list_free(&d->runs);
+	return r;
+}
+
+/* alone: freeze, dump, end the archive, wait for the reader, thaw */
+static int dump_alone(struct dump *d)
+{
+	int r, e;
+
+	d->sock = freeze_open(d->pid, 0);
+	if (d->sock < 0)
+		return -1;
+	r = dump_mem(d);
+	/* a broken stream gets no trailer: its reader must see it cut.
+	 * Vmspliced pages are the process's own until read: thaw only
+	 * once the reader has taken them */
+	if (r == 0 && ((e = tar_finish(&d->tar)) < 0 || (e = drain_wait(1)) < 0)) {
+		warnerr(e, "stdout:");
+		r = -1;
+	}
+	if (freeze_thaw(d->sock, d->pid) < 0)
+		r = -1;
+	return r;
+}
+
+static pid_t pid_parse(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v <= 0 || v > 1 << 22) {
+		warn("%s: not a process id", s);
+		usage_die(usage_str);
+	}
+	return v;
+}
+
+static uint64_t offset_parse(const char *s)
+{
+	char *end;
+	uint64_t v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!*s || *end || *s == '-' || errno || v % TAR_BLOCK) {
+		warn("--offset %s: not a multiple of %d", s, TAR_BLOCK);
+		usage_die(usage_str);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	struct dump d = { .sock = -1 };
+	const char *control = NULL, *offset = NULL;
+	int c;
+
+	prog_init(argv);
+	while ((c = getopt_long(argc, argv, "c:o:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'c': control = optarg; break;
+		case 'o': offset = optarg; break;
+		case 'h': printf("usage: %s\n", usage_str); return 0;
+		default: usage_die(usage_str);
+		}
+	}
+	if (optind != argc - 1)
+		usage_die(usage_str);
+	d.pid = pid_parse(argv[optind]);
+	if (!control != !offset) {
+		warn("--control and --offset go together");
+		usage_die(usage_str);
+	}
+	stdout_check();
+	tar_init(&d.tar, 1, offset ? offset_parse(offset) : 0);
+	if (!control)
+		return dump_alone(&d) < 0;
+	if ((d.sock = control_fd_parse(control)) < 0)
+		return 1;
+	return dump_mem(&d) < 0;
+}

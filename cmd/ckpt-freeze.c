@@ -1,0 +1,328 @@
+/* ckpt-freeze - checkpoint a running process into a raw tar stream */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "ctl.h"
+#include "err.h"
+#include "freeze.h"
+#include "io.h"
+#include "selfdir.h"
+#include "tar.h"
+
+static const char usage[] =
+	"ckpt-freeze [--kill] [--timeout MS] [--checkpoint-open-files] [--files-rules PATH] PID";
+
+static const struct option options[] = {
+	{ "kill", no_argument, NULL, 'k' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "checkpoint-open-files", no_argument, NULL, 'a' },
+	{ "files-rules", required_argument, NULL, 'r' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct opts {
+	int kill;
+	unsigned timeout_ms;
+	int all_files;
+	const char *rules;
+	pid_t pid;
+};
+
+static pid_t parse_pid(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v <= 0 || v > INT_MAX)
+		usage_die(usage);
+	return v;
+}
+
+static void parse(int argc, char **argv, struct opts *o)
+{
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "kt:ar:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'k': o->kill = 1; break;
+		case 'a': o->all_files = 1; break;
+		case 'r': o->rules = optarg; break;
+		case 't':
+			o->timeout_ms = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || !o->timeout_ms)
+				usage_die(usage);
+			break;
+		case 'h':
+			printf("usage: %s\n", usage);
+			exit(0);
+		default:
+			usage_die(usage);
+		}
+	}
+	if (optind != argc - 1)
+		usage_die(usage);
+	o->pid = parse_pid(argv[optind]);
+}
+
+/* a text member built with stdio in memory */
+static int text_member(struct tar_out *t, const char *name, char *buf, size_t len)
+{
+	int r = tar_member(t, name, buf, len);
+
+	free(buf);
+	if (r < 0)
+		warnerr(r, "stdout: %s:", name);
+	return r;
+}
+
+/* build a text member with fn(f, arg) and write it */
+static int text_from(struct tar_out *t, const char *name,
+		     int (*fn)(FILE *, const void *), const void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int r;
+
+	if (!f)
+		die("open_memstream:");
+	r = fn(f, arg);
+	if (fclose(f) != 0)
+		die("open_memstream:");
+	if (r < 0) {
+		free(buf);
+		return -1;
+	}
+	return text_member(t, name, buf, len);
+}
+
+static int manifest_fn(FILE *f, const void *src) { return manifest_write(f, src); }
+static int core_fn(FILE *f, const void *src) { return core_write(f, src); }
+
+/* the manifest and the core, from the process record and its /proc */
+static int write_core(struct tar_out *t, int sock, pid_t pid)
+{
+	static struct ckpt_proc_rec rec;
+	struct core_src src = { .rec = &rec, .pid = pid };
+	struct ctl_call c = { .op = CKPT_OP_PROC, .reply = &rec, .replen = sizeof rec,
+			      .rfds = src.fds, .nrfds = CKPT_PROCFD_COUNT };
+	char name[64];
+	int r = ctl_call(sock, &c), i;
+
+	if (r == -EACCES) {
+		warn("pid %d: the process may not open its own memory (not dumpable: setuid, setcap or PR_SET_DUMPABLE 0)", (int)pid);
+		return -1;
+	}
+	if (r < 0 || c.replen != sizeof rec || c.nrfds != CKPT_PROCFD_COUNT) {
+		warnerr(r ? r : -EPROTO, "pid %d: process record:", (int)pid);
+		return -1;
+	}
+	snprintf(name, sizeof name, "proc/%d/core", (int)pid);
+	r = text_from(t, "ckpt/manifest", manifest_fn, &src);
+	if (r == 0)
+		r = text_from(t, name, core_fn, &src);
+	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
+		close(src.fds[i]);
+	return r;
+}
+
+struct threads_arg {
+	pid_t pid;
+	int sock;
+};
+
+static int threads_fn(FILE *f, const void *argp)
+{
+	static struct ckpt_thread_rec recs[CKPT_MSG_MAX / sizeof(struct ckpt_thread_rec)];
+	const struct threads_arg *a = argp;
+	struct ctl_call c;
+	unsigned from = 0;
+	int r;
+
+	do {
+		memset(&c, 0, sizeof c);
+		c.op = CKPT_OP_THREADS;
+		c.arg = from;
+		c.reply = recs;
+		c.replen = sizeof recs;
+		r = ctl_call(a->sock, &c);
+		if (r < 0) {
+			warnerr(r, "pid %d: thread records:", (int)a->pid);
+			return -1;
+		}
+		threads_write(f, a->pid, recs, c.replen / sizeof *recs);
+		from += c.replen / sizeof *recs;
+	} while (c.rep.more && c.replen);
+	return 0;
+}
+
+static int write_threads(struct tar_out *t, int sock, pid_t pid)
+{
+	struct threads_arg a = { pid, sock };
+	char name[64];
+
+	snprintf(name, sizeof name, "proc/%d/threads", (int)pid);
+	return text_from(t, name, threads_fn, &a);
+}
+
+static void stage_exec(const char *stage, int sock, uint64_t off, const struct opts *o)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32], fd[16], offs[32], pid[16];
+	const char *argv[12];
+	int n = 0, r = self_dir(dir, sizeof dir);
+
+	if (r < 0)
+		dieerr(r, "/proc/self/exe:");
+	snprintf(path, sizeof path, "%s/%s", dir, stage);
+	/* the frozen connection, inherited across exec */
+	sock = fcntl(sock, F_DUPFD, 3);
+	snprintf(fd, sizeof fd, "%d", sock);
+	snprintf(offs, sizeof offs, "%llu", (unsigned long long)off);
+	snprintf(pid, sizeof pid, "%d", (int)o->pid);
+	argv[n++] = stage;
+	argv[n++] = "--control";
+	argv[n++] = fd;
+	argv[n++] = "--offset";
+	argv[n++] = offs;
+	if (!strcmp(stage, "ckpt-dumpfds") && o->all_files)
+		argv[n++] = "--checkpoint-open-files";
+	if (!strcmp(stage, "ckpt-dumpfds") && o->rules) {
+		argv[n++] = "--files-rules";
+		argv[n++] = o->rules;
+	}
+	argv[n++] = pid;
+	argv[n] = NULL;
+	execv(path, (char **)argv);
+	die("%s:", path);
+}
+
+/* copy the stage's output to stdout: spliced, so pages move by
+ * reference from the shim's vmsplice to our reader */
+static int stage_copy(int from, struct tar_out *t)
+{
+	char buf[65536];
+	ssize_t n;
+
+	for (;;) {
+		n = splice(from, NULL, t->fd, NULL, 1 << 20, SPLICE_F_MOVE);
+		if (n < 0 && errno == EINVAL) {
+			/* stdout cannot take a splice: copy */
+			n = read(from, buf, sizeof buf);
+			if (n > 0 && write_all(t->fd, buf, n) < 0)
+				return -errno;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		tar_advance(t, n);
+	}
+}
+
+static int run_stage(const char *stage, int sock, struct tar_out *t, const struct opts *o)
+{
+	int p[2], st, r;
+	pid_t child;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		die("pipe:");
+	child = fork();
+	if (child < 0)
+		die("fork:");
+	if (child == 0) {
+		if (dup2(p[1], 1) < 0)
+			die("dup2:");
+		stage_exec(stage, sock, t->off, o);
+	}
+	close(p[1]);
+	r = stage_copy(p[0], t);
+	close(p[0]);
+	if (r < 0) {
+		warnerr(r, "stdout:");
+		kill(child, SIGTERM);
+	}
+	while (waitpid(child, &st, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid:");
+	if (r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+		if (WIFSIGNALED(st))
+			warn("pid %d: %s killed by signal %d", (int)o->pid, stage, WTERMSIG(st));
+		r = -1;
+	}
+	return r;
+}
+
+/* after SIGKILL: the pid must be free for a thaw that follows at once */
+static void wait_gone(pid_t pid)
+{
+	struct timespec ts = { 0, 5000000 };
+	char path[32];
+	int i;
+
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
+	for (i = 0; i < 1000 && access(path, F_OK) == 0; i++)
+		nanosleep(&ts, NULL);
+	if (access(path, F_OK) == 0)
+		warn("pid %d: killed, but not yet reaped by its parent", (int)pid);
+}
+
+static int finish(int sock, struct tar_out *t, const struct opts *o)
+{
+	int r = tar_finish(t);
+
+	if (r == 0)
+		r = drain_wait(1);
+	if (r < 0) {
+		warnerr(r, "stdout:");
+		return -1;
+	}
+	if (!o->kill)
+		return freeze_thaw(sock, o->pid);
+	/* killed while still frozen: it never runs past the checkpoint */
+	r = ctl_simple(sock, CKPT_OP_KILL, 0, NULL);
+	close(sock);
+	if (r < 0 && kill(o->pid, SIGKILL) < 0) {
+		warn("pid %d: kill:", (int)o->pid);
+		return -1;
+	}
+	wait_gone(o->pid);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct tar_out t;
+	int sock;
+
+	prog_init(argv);
+	parse(argc, argv, &o);
+	stdout_check();
+	sock = freeze_open(o.pid, o.timeout_ms);
+	if (sock < 0)
+		return 1;
+	tar_init(&t, 1, 0);
+	if (write_core(&t, sock, o.pid) < 0 || write_threads(&t, sock, o.pid) < 0 ||
+	    run_stage("ckpt-dumpfds", sock, &t, &o) < 0 ||
+	    run_stage("ckpt-dumpmem", sock, &t, &o) < 0 ||
+	    finish(sock, &t, &o) < 0)
+		return 1;  /* closing the connection thaws the process */
+	return 0;
+}

@@ -1,0 +1,94 @@
+/* ckpt-run - run a program with the ckpt shim preloaded */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "selfdir.h"
+
+static const char usage[] = "ckpt-run [--] PROG [ARG...]";
+
+static const struct option options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* $CKPT_SHIM, else <dir of this program>/../lib/ckpt/libckpt.so:
+ * the same relative place in the build tree and once installed */
+static void shim_path(char *buf, size_t len)
+{
+	const char *env = getenv("CKPT_SHIM");
+	char dir[PATH_MAX];
+	int r;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+	} else {
+		r = self_dir(dir, sizeof dir);
+		if (r < 0)
+			dieerr(r, "/proc/self/exe:");
+		if ((size_t)snprintf(buf, len, "%s/../lib/ckpt/libckpt.so", dir) >= len)
+			die("shim path: too long");
+	}
+	if (access(buf, R_OK) < 0)
+		die("shim %s:", buf);
+}
+
+/* the tools find the socket through the program's environment */
+static void sockdir_export(void)
+{
+	const char *env = getenv("CKPT_SOCKDIR"), *rt = getenv("XDG_RUNTIME_DIR");
+	char dir[PATH_MAX];
+
+	if (env && *env)
+		return;
+	if ((size_t)snprintf(dir, sizeof dir, "%s/ckpt-%u", rt && *rt ? rt : "/tmp",
+			     (unsigned)geteuid()) >= sizeof dir)
+		die("XDG_RUNTIME_DIR: too long");
+	if (setenv("CKPT_SOCKDIR", dir, 1) < 0)
+		die("setenv:");
+}
+
+static void preload_add(const char *shim)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *v;
+
+	if (old && *old) {
+		if (strstr(old, shim))
+			return;
+		if (asprintf(&v, "%s:%s", shim, old) < 0)
+			die("asprintf:");
+	} else {
+		v = (char *)shim;
+	}
+	if (setenv("LD_PRELOAD", v, 1) < 0)
+		die("setenv:");
+}
+
+int main(int argc, char **argv)
+{
+	char shim[PATH_MAX];
+	int c;
+
+	prog_init(argv);
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			printf("usage: %s\n", usage);
+			return 0;
+		default:
+			usage_die(usage);
+		}
+	}
+	if (optind >= argc)
+		usage_die(usage);
+	shim_path(shim, sizeof shim);
+	sockdir_export();
+	preload_add(shim);
+	execvp(argv[optind], argv + optind);
+	die("%s:", argv[optind]);
+}

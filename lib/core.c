@@ -1,0 +1,285 @@
+/* core.c - formatting what the shim and /proc say of a process */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "err.h"
+#include "escape.h"
+#include "io.h"
+
+static const char *const rlimit_names[16] = {
+	"cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile",
+	"memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio",
+	"rttime",
+};
+
+static void put_path(FILE *f, const char *key, const char *path)
+{
+	char esc[4 * 4096 + 1];
+
+	if (str_escape(path, esc, sizeof esc) < 0)
+		esc[0] = 0;
+	fprintf(f, "%s %s\n", key, esc);
+}
+
+static void random_id(char *out)
+{
+	unsigned char b[16];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC), i;
+
+	if (fd < 0 || read_all(fd, b, sizeof b) != sizeof b)
+		die("/dev/urandom:");
+	close(fd);
+	for (i = 0; i < 16; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+/* the fields of /proc/PID/stat after the comm, numbered as proc(5) */
+static int stat_fields(int fd, unsigned long long *field, int max)
+{
+	char *s = read_fd_all(fd, NULL), *p, *end;
+	int n = 3;
+
+	if (!s)
+		return -1;
+	p = strrchr(s, ')');
+	for (p = p ? p + 2 : s; *p && n < max; n++) {
+		field[n] = strtoull(p, &end, 10);
+		if (end == p)  /* the state letter */
+			end++;
+		p = end + (*end == ' ');
+	}
+	free(s);
+	return n;
+}
+
+/* the value of "Key:" in /proc/PID/status, tabs made spaces, trimmed */
+static const char *status_value(const char *status, const char *key, char *out, size_t len)
+{
+	size_t k = strlen(key), i, n;
+	const char *l, *v;
+
+	for (l = status; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, key, k) || l[k] != ':')
+			continue;
+		for (v = l + k + 1; *v == '\t' || *v == ' '; v++)
+			;
+		n = strcspn(v, "\n");
+		n = n < len - 1 ? n : len - 1;
+		for (i = 0; i < n; i++)
+			out[i] = v[i] == '\t' ? ' ' : v[i];
+		while (i > 0 && out[i - 1] == ' ')
+			i--;
+		out[i] = 0;
+		return out;
+	}
+	out[0] = 0;
+	return out;
+}
+
+static void core_ids(FILE *f, const struct core_src *src, const unsigned long long *st)
+{
+	char *status = read_fd_all(src->fds[CKPT_PROCFD_STATUS], NULL), v[4096];
+
+	fprintf(f, "pid %d\nppid %llu\npgid %llu\nsid %llu\n", (int)src->pid,
+		st[4], st[5], st[6]);
+	put_path(f, "comm", status_value(status, "Name", v, sizeof v));
+	fprintf(f, "uid %s\n", status_value(status, "Uid", v, sizeof v));
+	fprintf(f, "gid %s\n", status_value(status, "Gid", v, sizeof v));
+	status_value(status, "Groups", v, sizeof v);
+	fprintf(f, "groups%s%s\n", *v ? " " : "", v);
+	fprintf(f, "sigpending 0x%s\n", status_value(status, "ShdPnd", v, sizeof v));
+	free(status);
+}
+
+static void core_mm(FILE *f, const struct core_src *src, const unsigned long long *st)
+{
+	static const int mm_fields[] = { 26, 27, 45, 46, 47, 28, 48, 49, 50, 51 };
+	uint64_t av[2];
+	char *auxv;
+	size_t len, i;
+
+	fprintf(f, "brk 0x%" PRIx64 "\nmm", src->rec->brk);
+	for (i = 0; i < sizeof mm_fields / sizeof *mm_fields; i++)
+		fprintf(f, " 0x%llx", st[mm_fields[i]]);
+	fputc('\n', f);
+	auxv = read_fd_all(src->fds[CKPT_PROCFD_AUXV], &len);
+	for (i = 0; auxv && i + sizeof av <= len; i += sizeof av) {
+		memcpy(av, auxv + i, sizeof av);
+		if (av[0] == 0)
+			break;
+		fprintf(f, "auxv 0x%" PRIx64 " 0x%" PRIx64 "\n", av[0], av[1]);
+	}
+	free(auxv);
+}
+
+static void put_limit(FILE *f, uint64_t v)
+{
+	if (v == UINT64_MAX)
+		fputs(" unlimited", f);
+	else
+		fprintf(f, " %" PRIu64, v);
+}
+
+static void core_signals(FILE *f, const struct ckpt_proc_rec *r)
+{
+	static const char *const timers[3] = { "real", "virtual", "prof" };
+	const struct ckpt_ksigaction *a;
+	const struct ckpt_itimer *it;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		fprintf(f, "rlimit %s", rlimit_names[i]);
+		put_limit(f, r->rlimit[i].cur);
+		put_limit(f, r->rlimit[i].max);
+		fputc('\n', f);
+	}
+	for (i = 0; i < 64; i++) {
+		a = &r->sigaction[i];
+		if (a->handler || a->flags)
+			fprintf(f, "sigaction %d 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 "\n",
+				i + 1, a->handler, a->flags, a->restorer, a->mask);
+	}
+	for (i = 0; i < 3; i++) {
+		it = &r->itimer[i];
+		fprintf(f, "itimer %s %lld.%06lld %lld.%06lld\n", timers[i],
+			(long long)it->interval.sec, (long long)it->interval.usec,
+			(long long)it->value.sec, (long long)it->value.usec);
+	}
+}
+
+/* FNV-1a 64: enough to tell one kernel's vDSO from another's */
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
+static void core_vdso(FILE *f, const struct core_src *src)
+{
+	char *maps = read_fd_all(src->fds[CKPT_PROCFD_MAPS], NULL), *l, name[32];
+	unsigned long long lo, hi;
+	unsigned char *buf;
+
+	for (l = maps; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (sscanf(l, "%llx-%llx %*s %*s %*s %*s %31s", &lo, &hi, name) != 3)
+			continue;
+		if (!strcmp(name, "[vvar]") || !strcmp(name, "[vvar_vclock]"))
+			fprintf(f, "%.*s 0x%llx 0x%llx\n", (int)strlen(name) - 2, name + 1, lo, hi);
+		if (strcmp(name, "[vdso]") || hi - lo > 1 << 20)
+			continue;
+		buf = malloc(hi - lo);
+		if (buf && pread(src->fds[CKPT_PROCFD_MEM], buf, hi - lo, lo) == (ssize_t)(hi - lo))
+			fprintf(f, "vdso 0x%llx 0x%llx 0x%016" PRIx64 "\n", lo, hi, fnv1a(buf, hi - lo));
+		else
+			warn("pid %d: vdso at 0x%llx: cannot read it:", (int)src->pid, lo);
+		free(buf);
+	}
+	free(maps);
+}
+
+int manifest_write(FILE *f, const struct core_src *src)
+{
+	unsigned long long st[8] = { 0 };
+	struct utsname u;
+	struct timespec ts;
+	char id[33];
+
+	if (stat_fields(src->fds[CKPT_PROCFD_STAT], st, 8) < 5) {
+		warn("pid %d: /proc/%d/stat: unreadable", (int)src->pid, (int)src->pid);
+		return -1;
+	}
+	uname(&u);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	random_id(id);
+	fprintf(f, "ckpt-image 1\ntool ckpt-freeze 0.1\nkernel %s\narch %s\n",
+		u.release, u.machine);
+	fprintf(f, "time %lld.%09ld\nid %s\nparent -\npacked 0\n",
+		(long long)ts.tv_sec, ts.tv_nsec, id);
+	fprintf(f, "root %d\nproc %d %llu\n", (int)src->pid, (int)src->pid, st[4]);
+	return 0;
+}
+
+int core_write(FILE *f, const struct core_src *src)
+{
+	const struct ckpt_proc_rec *r = src->rec;
+	unsigned long long st[64] = { 0 };
+
+	if (stat_fields(src->fds[CKPT_PROCFD_STAT], st, 64) < 52) {
+		warn("pid %d: /proc/%d/stat: too short", (int)src->pid, (int)src->pid);
+		return -1;
+	}
+	core_ids(f, src, st);
+	fprintf(f, "umask 0%03o\n", r->umask);
+	put_path(f, "cwd", r->cwd);
+	put_path(f, "exe", r->exe);
+	fprintf(f, "personality 0x%x\ndumpable %u\n", r->personality, r->dumpable);
+	core_mm(f, src, st);
+	core_signals(f, r);
+	fprintf(f, "freeze-signal %u\ncontrol-tid %u\nrestart-entry 0x%" PRIx64 "\n",
+		r->signal, r->ctl_tid, r->restart_entry);
+	fprintf(f, "control-stack 0x%" PRIx64 "\nxcr0 0x%" PRIx64 "\n", r->ctl_stack, r->xcr0);
+	core_vdso(f, src);
+	return 0;
+}
+
+/* SigPnd of one thread, from /proc; 0 if it cannot be read */
+static unsigned long long thread_pending(pid_t pid, unsigned tid)
+{
+	char path[64], *s, v[64];
+	unsigned long long m;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%u/status", (int)pid, tid);
+	s = read_file(path, NULL);
+	m = s ? strtoull(status_value(s, "SigPnd", v, sizeof v), NULL, 16) : 0;
+	free(s);
+	return m;
+}
+
+static void thread_write(FILE *f, pid_t pid, const struct ckpt_thread_rec *t)
+{
+	const struct ckpt_park *p = &t->park;
+	char comm[17];
+	int i, top;
+
+	fprintf(f, "thread %u\nrole %s\nframe 0x%" PRIx64 "\n", t->tid,
+		t->role == CKPT_ROLE_CONTROL ? "control" : "program", t->frame);
+	fprintf(f, "fs 0x%" PRIx64 "\ngs 0x%" PRIx64 "\nsigmask 0x%" PRIx64 "\n",
+		t->fs_base, t->gs_base, t->sigmask);
+	fprintf(f, "sigpending 0x%llx\n", thread_pending(pid, t->tid));
+	fprintf(f, "altstack 0x%" PRIx64 " %" PRIu64 " %u\n", t->altstack_sp,
+		t->altstack_size, t->altstack_flags);
+	fprintf(f, "rseq 0x%" PRIx64 " %u 0x%x\n", t->rseq_addr, t->rseq_len, t->rseq_sig);
+	fprintf(f, "robust 0x%" PRIx64 " %" PRIu64 "\n", t->robust_head, t->robust_len);
+	fprintf(f, "cleartid 0x%" PRIx64 "\npdeathsig %u\naffinity 0x", t->clear_tid, t->pdeathsig);
+	for (top = 15; top > 0 && !t->affinity[top]; top--)
+		;
+	fprintf(f, "%" PRIx64, t->affinity[top]);
+	for (i = top - 1; i >= 0; i--)
+		fprintf(f, "%016" PRIx64, t->affinity[i]);
+	memcpy(comm, t->comm, 16);
+	comm[16] = 0;
+	fputc('\n', f);
+	put_path(f, "comm", comm);
+	fprintf(f, "park 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64
+		" 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 "\n",
+		p->rip, p->rsp, p->rbx, p->rbp, p->r12, p->r13, p->r14, p->r15);
+}
+
+int threads_write(FILE *f, pid_t pid, const struct ckpt_thread_rec *t, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		thread_write(f, pid, &t[i]);
+	return 0;
+}

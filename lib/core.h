@@ -1,0 +1,22 @@
+/* core.h - the text of the ckpt/manifest, proc/PID/core and
+ * proc/PID/threads members (formats/manifest.md, core.md, threads.md) */
+#ifndef CKPT_CORE_H
+#define CKPT_CORE_H
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "proto.h"
+
+/* the fds that came with CKPT_OP_PROC */
+struct core_src {
+	const struct ckpt_proc_rec *rec;
+	int fds[CKPT_PROCFD_COUNT];
+	pid_t pid;
+};
+
+/* Each writes its member's text to f; 0, or -1 after a message. */
+int manifest_write(FILE *f, const struct core_src *src);
+int core_write(FILE *f, const struct core_src *src);
+int threads_write(FILE *f, pid_t pid, const struct ckpt_thread_rec *t, unsigned n);
+
+#endif

@@ -1,0 +1,500 @@
+/* fdinfo.c - what one open fd is, from fstat, readlink and fdinfo of
+ * our copy of it (formats/fds.md gives the fields) */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <linux/kcmp.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "escape.h"
+#include "fdinfo.h"
+#include "io.h"
+
+static const char *const kind_names[] = {
+	[FD_FILE] = "file", [FD_DELETED] = "deleted", [FD_MEMFD] = "memfd",
+	[FD_DIR] = "dir", [FD_CHR] = "chr", [FD_BLK] = "blk",
+	[FD_FIFO] = "fifo", [FD_PIPE] = "pipe", [FD_SOCKET] = "socket",
+	[FD_EVENTFD] = "eventfd", [FD_EPOLL] = "epoll",
+	[FD_TIMERFD] = "timerfd", [FD_SIGNALFD] = "signalfd",
+	[FD_INOTIFY] = "inotify", [FD_PIDFD] = "pidfd", [FD_ANON] = "anon",
+	[FD_OTHER] = "other",
+};
+
+const char *fd_kind_name(enum fd_kind k)
+{
+	return kind_names[k];
+}
+
+int fd_kind_is_file(enum fd_kind k)
+{
+	return k == FD_FILE || k == FD_DELETED || k == FD_MEMFD;
+}
+
+/* append printf output to d->extra; a field that does not fit is cut,
+ * which the 512 bytes make impossible for every kind but a socket
+ * name, and those are bounded by sun_path */
+__attribute__((format(printf, 2, 3)))
+static void extra_add(struct fd_desc *d, const char *fmt, ...)
+{
+	size_t n = strlen(d->extra);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->extra + n, sizeof d->extra - n, fmt, ap);
+	va_end(ap);
+}
+
+/* the value after "key" at the start of a line of an fdinfo text */
+static const char *info_field(const char *text, const char *key)
+{
+	size_t k = strlen(key);
+	const char *p;
+
+	for (p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, k))
+			return p + k;
+	return NULL;
+}
+
+static unsigned long long info_num(const char *text, const char *key, int base)
+{
+	const char *v = info_field(text, key);
+
+	return v ? strtoull(v, NULL, base) : 0;
+}
+
+/* "tfd: 5 events: 19 data: 1234 pos:0 ino:1a sdev:10" per target */
+static char *epoll_lines(int fd, const char *info)
+{
+	const char *p = info;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	unsigned long long data, ino;
+	unsigned events;
+	int tfd;
+
+	if (!f)
+		return NULL;
+	while ((p = info_field(p, "tfd:"))) {
+		if (sscanf(p, "%d events: %x data: %llx pos:%*d ino:%llx",
+			   &tfd, &events, &data, &ino) == 4)
+			fprintf(f, "epoll %d %d events=0x%x data=0x%llx ino=%llu\n",
+				fd, tfd, events, data, ino);
+	}
+	fclose(f);
+	return out;
+}
+
+/* "inotify wd:1 ino:3c51a sdev:fe00000 mask:100 ignored_mask:0
+ *  fhandle-bytes:8 fhandle-type:1 f_handle:1ac5030000000000" */
+static char *inotify_lines(int fd, const char *info)
+{
+	const char *p = info;
+	char *out = NULL, handle[256];
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	unsigned wd, sdev, mask, ign, hbytes, htype;
+	unsigned long long ino;
+
+	if (!f)
+		return NULL;
+	while ((p = info_field(p, "inotify "))) {
+		if (sscanf(p, "wd:%x ino:%llx sdev:%x mask:%x ignored_mask:%x fhandle-bytes:%x fhandle-type:%x f_handle:%255s",
+			   &wd, &ino, &sdev, &mask, &ign, &hbytes, &htype, handle) == 8)
+			fprintf(f, "inotify %d wd=%u ino=%llu dev=%u:%u mask=0x%x ignored=0x%x fhandle=%u:%s\n",
+				fd, wd, ino, sdev >> 20, sdev & 0xfffff, mask, ign, htype, handle);
+	}
+	fclose(f);
+	return out;
+}
+
+static void describe_timerfd(struct fd_desc *d, const char *info)
+{
+	unsigned long long vs = 0, vn = 0, is = 0, in = 0;
+	const char *v = info_field(info, "it_value:"), *i = info_field(info, "it_interval:");
+
+	if (v)
+		sscanf(v, " (%llu, %llu)", &vs, &vn);
+	if (i)
+		sscanf(i, " (%llu, %llu)", &is, &in);
+	extra_add(d, " clock=%llu ticks=%llu tflags=0%llo value=%llu.%09llu interval=%llu.%09llu",
+		  info_num(info, "clockid:", 10), info_num(info, "ticks:", 10),
+		  info_num(info, "settime flags:", 8), vs, vn, is, in);
+}
+
+/* the anon inode kinds, by the name readlink gives them */
+static void describe_anon(struct fd_desc *d, const char *info)
+{
+	const char *name = d->path + strlen("anon_inode:");
+	char esc[256];
+
+	if (!strcmp(name, "[eventfd]")) {
+		d->kind = FD_EVENTFD;
+		extra_add(d, " count=%llu semaphore=%llu",
+			  info_num(info, "eventfd-count:", 16),
+			  info_num(info, "eventfd-semaphore:", 10));
+	} else if (!strcmp(name, "[eventpoll]")) {
+		d->kind = FD_EPOLL;
+		d->sublines = epoll_lines(d->fd, info);
+	} else if (!strcmp(name, "[timerfd]")) {
+		d->kind = FD_TIMERFD;
+		describe_timerfd(d, info);
+	} else if (!strcmp(name, "[signalfd]")) {
+		d->kind = FD_SIGNALFD;
+		extra_add(d, " sigmask=0x%llx", info_num(info, "sigmask:", 16));
+	} else if (!strcmp(name, "inotify")) {
+		d->kind = FD_INOTIFY;
+		d->sublines = inotify_lines(d->fd, info);
+	} else if (!strcmp(name, "[pidfd]")) {
+		d->kind = FD_PIDFD;
+		extra_add(d, " pid=%lld", (long long)info_num(info, "Pid:", 10));
+	} else {
+		d->kind = FD_ANON;
+		if (str_escape(name, esc, sizeof esc) == 0)
+			extra_add(d, " name=%s", esc);
+	}
+}
+
+static const char *domain_name(int d)
+{
+	switch (d) {
+	case AF_UNIX: return "unix";
+	case AF_INET: return "inet";
+	case AF_INET6: return "inet6";
+	case AF_NETLINK: return "netlink";
+	case AF_PACKET: return "packet";
+	}
+	return NULL;
+}
+
+static const char *type_name(int t)
+{
+	switch (t) {
+	case SOCK_STREAM: return "stream";
+	case SOCK_DGRAM: return "dgram";
+	case SOCK_SEQPACKET: return "seqpacket";
+	case SOCK_RAW: return "raw";
+	}
+	return NULL;
+}
+
+/* a socket address as text: a unix path (escaped), "@name" for an
+ * abstract one, ADDR:PORT for inet, [ADDR]:PORT for inet6; 0 when
+ * there is nothing to say (unnamed, or another family) */
+static int sockaddr_text(const struct sockaddr_storage *ss, socklen_t len,
+			 char *out, size_t cap)
+{
+	const struct sockaddr_un *un = (const void *)ss;
+	const struct sockaddr_in *in = (const void *)ss;
+	const struct sockaddr_in6 *in6 = (const void *)ss;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	char name[sizeof un->sun_path + 2], a[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_UNIX && len > off) {
+		name[0] = '@';
+		if (un->sun_path[0])
+			snprintf(name, sizeof name, "%.*s", (int)(len - off), un->sun_path);
+		else
+			snprintf(name + 1, sizeof name - 1, "%.*s", (int)(len - off - 1), un->sun_path + 1);
+		return str_escape(name, out, cap) == 0;
+	}
+	if (ss->ss_family == AF_INET && inet_ntop(AF_INET, &in->sin_addr, a, sizeof a))
+		return snprintf(out, cap, "%s:%u", a, ntohs(in->sin_port)) < (int)cap;
+	if (ss->ss_family == AF_INET6 && inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof a))
+		return snprintf(out, cap, "[%s]:%u", a, ntohs(in6->sin6_port)) < (int)cap;
+	return 0;
+}
+
+static int sockopt_int(int fd, int opt)
+{
+	int v = -1;
+	socklen_t len = sizeof v;
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &v, &len) < 0)
+		return -1;
+	return v;
+}
+
+/* What only sock_diag tells of a unix socket: the inode of its peer
+ * (which pairs the ends of a socketpair across processes), the bytes
+ * queued to it and its shutdown state.  Adds nothing on failure. */
+static void describe_unix_peer(struct fd_desc *d)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct unix_diag_req r;
+	} req = {
+		.nh = { .nlmsg_len = sizeof req, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST },
+		.r = { .sdiag_family = AF_UNIX, .udiag_states = -1,
+		       .udiag_ino = d->st.st_ino,
+		       .udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN,
+		       .udiag_cookie = { -1U, -1U } },
+	};
+	static char buf[8192];
+	struct nlmsghdr *nh = (void *)buf;
+	struct rtattr *a;
+	struct unix_diag_rqlen rq;
+	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), len;
+	ssize_t n;
+
+	if (s < 0)
+		return;
+	n = send(s, &req, sizeof req, 0) < 0 ? -1 : recv(s, buf, sizeof buf, 0);
+	close(s);
+	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct unix_diag_msg)) ||
+	    !NLMSG_OK(nh, n) || nh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		return;
+	len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct unix_diag_msg));
+	a = (struct rtattr *)((char *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct unix_diag_msg)));
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= 4)
+			extra_add(d, " peer_ino=%u", *(uint32_t *)RTA_DATA(a));
+		if (a->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(a) >= sizeof rq) {
+			memcpy(&rq, RTA_DATA(a), sizeof rq);
+			extra_add(d, " rqueue=%u", rq.udiag_rqueue);
+		}
+	}
+}
+
+static void describe_socket(struct fd_desc *d)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[4 * sizeof ss + 8];
+	int dom = sockopt_int(d->local, SO_DOMAIN), type = sockopt_int(d->local, SO_TYPE);
+
+	extra_add(d, " sock=%llu", (unsigned long long)d->st.st_ino);
+	if (domain_name(dom))
+		extra_add(d, " domain=%s", domain_name(dom));
+	else
+		extra_add(d, " domain=%d", dom);
+	if (type_name(type))
+		extra_add(d, " type=%s", type_name(type));
+	else
+		extra_add(d, " type=%d", type);
+	extra_add(d, " proto=%d listen=%d", sockopt_int(d->local, SO_PROTOCOL),
+		  sockopt_int(d->local, SO_ACCEPTCONN) == 1);
+	len = sizeof ss;
+	memset(&ss, 0, sizeof ss);
+	if (getsockname(d->local, (struct sockaddr *)&ss, &len) == 0 &&
+	    sockaddr_text(&ss, len, text, sizeof text))
+		extra_add(d, " addr=%s", text);
+	len = sizeof ss;
+	memset(&ss, 0, sizeof ss);
+	if (getpeername(d->local, (struct sockaddr *)&ss, &len) == 0 &&
+	    sockaddr_text(&ss, len, text, sizeof text))
+		extra_add(d, " peer=%s", text);
+	if (dom == AF_UNIX)
+		describe_unix_peer(d);
+}
+
+static void describe_pipe(struct fd_desc *d)
+{
+	static const char *const ends[] = { "r", "w", "rw", "rw" };
+	int queued = 0, size = fcntl(d->local, F_GETPIPE_SZ);
+
+	if (ioctl(d->local, FIONREAD, &queued) < 0)
+		queued = 0;
+	extra_add(d, " pipe=%llu end=%s pipesz=%d buffered=%d",
+		  (unsigned long long)d->st.st_ino, ends[d->flags & O_ACCMODE],
+		  size, queued);
+}
+
+static void describe_file(struct fd_desc *d)
+{
+	char esc[1024];
+	int seals;
+
+	extra_add(d, " size=%lld mtime=%lld.%09ld", (long long)d->st.st_size,
+		  (long long)d->st.st_mtim.tv_sec, d->st.st_mtim.tv_nsec);
+	if (d->kind != FD_MEMFD)
+		return;
+	/* readlink says "/memfd:NAME (deleted)" */
+	if (str_escape(d->path + strlen("/memfd:"), esc, sizeof esc) == 0)
+		extra_add(d, " name=%s", esc);
+	seals = fcntl(d->local, F_GET_SEALS);
+	extra_add(d, " seals=0x%x", seals < 0 ? 0 : seals);
+}
+
+/* the kind from the inode type and the link's text; anon inodes first,
+ * since their st_mode has changed between kernels */
+static enum fd_kind kind_of(const struct fd_desc *d, int deleted)
+{
+	mode_t m = d->st.st_mode;
+
+	if (!strncmp(d->path, "anon_inode:", 11))
+		return FD_ANON;   /* refined by describe_anon */
+	if (S_ISREG(m) && deleted && !strncmp(d->path, "/memfd:", 7))
+		return FD_MEMFD;
+	if (S_ISREG(m))
+		return deleted ? FD_DELETED : FD_FILE;
+	if (S_ISDIR(m))
+		return FD_DIR;
+	if (S_ISCHR(m))
+		return FD_CHR;
+	if (S_ISBLK(m))
+		return FD_BLK;
+	if (S_ISFIFO(m))
+		return strncmp(d->path, "pipe:[", 6) ? FD_FIFO : FD_PIPE;
+	if (S_ISSOCK(m))
+		return FD_SOCKET;
+	return FD_OTHER;
+}
+
+/* readlink of our copy; a file that is unlinked (st_nlink 0) comes
+ * with " (deleted)", which is cut, and *deleted is set */
+static int link_read(struct fd_desc *d, int *deleted)
+{
+	static const char tail[] = " (deleted)";
+	size_t t = sizeof tail - 1, n;
+	char proc[64];
+	ssize_t r;
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", d->local);
+	r = readlink(proc, d->path, sizeof d->path - 1);
+	if (r < 0)
+		return -errno;
+	d->path[r] = 0;
+	n = r;
+	*deleted = d->path[0] == '/' && d->st.st_nlink == 0 && n > t &&
+		   !strcmp(d->path + n - t, tail);
+	if (*deleted)
+		d->path[n - t] = 0;
+	return 0;
+}
+
+static void describe_kind(struct fd_desc *d, const char *info, int deleted)
+{
+	switch (d->kind) {
+	case FD_FILE: case FD_DELETED: case FD_MEMFD:
+		describe_file(d);
+		break;
+	case FD_DIR:
+		if (deleted)
+			extra_add(d, " deleted=1");
+		break;
+	case FD_CHR: case FD_BLK:
+		extra_add(d, " rdev=%u:%u", major(d->st.st_rdev), minor(d->st.st_rdev));
+		break;
+	case FD_FIFO: case FD_PIPE:
+		describe_pipe(d);
+		break;
+	case FD_SOCKET:
+		describe_socket(d);
+		break;
+	case FD_ANON:
+		describe_anon(d, info);
+		break;
+	default:
+		break;
+	}
+}
+
+int fd_describe(struct fd_desc *d, int fd, int local, int fdflags)
+{
+	char proc[64], *info;
+	int deleted = 0, r;
+
+	memset(d, 0, sizeof *d);
+	d->fd = fd;
+	d->local = local;
+	d->cloexec = !!(fdflags & FD_CLOEXEC);
+	if ((d->flags = fcntl(local, F_GETFL)) < 0 || fstat(local, &d->st) < 0)
+		return -errno;
+	if ((r = link_read(d, &deleted)) < 0)
+		return r;
+	snprintf(proc, sizeof proc, "/proc/self/fdinfo/%d", local);
+	if (!(info = read_file(proc, NULL)))
+		return -errno;
+	d->mnt_id = info_num(info, "mnt_id:", 10);
+	/* the offset is the process's too: SEEK_CUR only reads it.  Pipes,
+	 * sockets and O_PATH fds have none: fdinfo's pos (0) stands */
+	d->pos = lseek(local, 0, SEEK_CUR);
+	if (d->pos < 0)
+		d->pos = info_num(info, "pos:", 10);
+	d->kind = kind_of(d, deleted);
+	describe_kind(d, info, deleted);
+	free(info);
+	return 0;
+}
+
+int fd_file_cmp(int a, int b)
+{
+	pid_t me = getpid();
+	long r = syscall(SYS_kcmp, me, me, KCMP_FILE, a, b);
+
+	/* kcmp: 0 equal, 1 less, 2 greater.  Without it (ENOSYS, EPERM)
+	 * every fd is its own description: wrong only in sharing less */
+	if (r == 0)
+		return 0;
+	if (r == 1 || r == 2)
+		return r == 1 ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+int fd_reader(const struct fd_desc *d)
+{
+	char proc[64];
+	int fd;
+
+	if (!(d->flags & O_PATH) && (d->flags & O_ACCMODE) != O_WRONLY)
+		return d->local;
+	/* a new description of the same inode: works for unlinked files */
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", d->local);
+	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	return fd < 0 ? -errno : fd;
+}
+
+char *pipe_peek(int local, size_t *len, int *err)
+{
+	int queued = 0, size, p[2] = { -1, -1 };
+	ssize_t n = 0;
+	char *buf = NULL;
+
+	*len = 0;
+	*err = 0;
+	if (ioctl(local, FIONREAD, &queued) < 0 || (size = fcntl(local, F_GETPIPE_SZ)) < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	if (queued == 0)
+		return NULL;
+	/* tee copies from the head of the queue and cannot resume, so our
+	 * pipe must hold all of it at once: one buffer per slot, as many
+	 * slots as theirs (kernel/NOTES.md row 8) */
+	if (pipe2(p, O_CLOEXEC) < 0 || fcntl(p[1], F_SETPIPE_SZ, size) < 0 ||
+	    (n = tee(local, p[1], queued, SPLICE_F_NONBLOCK)) < 0) {
+		*err = -errno;
+	} else if (n < queued) {
+		*err = -EAGAIN;
+	} else if (!(buf = malloc(queued))) {
+		*err = -ENOMEM;
+	} else if ((n = read_all(p[0], buf, queued)) != queued) {
+		*err = n < 0 ? (int)n : -EIO;
+		free(buf);
+		buf = NULL;
+	}
+	if (p[0] >= 0) {
+		close(p[0]);
+		close(p[1]);
+	}
+	*len = buf ? (size_t)queued : 0;
+	return buf;
+}

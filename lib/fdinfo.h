@@ -1,0 +1,53 @@
+/* fdinfo.h - describing one open fd of a checkpointed process.
+ *
+ * The fd arrives as a copy (SCM_RIGHTS from the shim), so it shares
+ * the open file description with the process's fd: its offset, status
+ * flags and, for a pipe, the pipe itself.  Nothing here moves the
+ * offset or takes bytes out of a queue. */
+#ifndef CKPT_FDINFO_H
+#define CKPT_FDINFO_H
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+enum fd_kind {
+	FD_FILE, FD_DELETED, FD_MEMFD, FD_DIR, FD_CHR, FD_BLK, FD_FIFO,
+	FD_PIPE, FD_SOCKET, FD_EVENTFD, FD_EPOLL, FD_TIMERFD, FD_SIGNALFD,
+	FD_INOTIFY, FD_PIDFD, FD_ANON, FD_OTHER,
+};
+
+struct fd_desc {
+	int fd;             /* its number in the process */
+	int local;          /* our copy */
+	int cloexec;        /* FD_CLOEXEC in the process */
+	int flags;          /* F_GETFL: status flags and access mode */
+	enum fd_kind kind;
+	struct stat st;
+	int64_t pos;        /* the shared offset */
+	int mnt_id;
+	char path[PATH_MAX];   /* readlink of our copy, " (deleted)" cut */
+	char extra[512];    /* the kind's own " key=value" fields */
+	char *sublines;     /* malloc'd lines that follow the fd's line
+	                     * (epoll targets, inotify watches), or NULL */
+};
+
+/* Fill d for the process's fd, whose copy is local.  0, or -errno
+ * (the message is the caller's: it knows the pid). */
+int fd_describe(struct fd_desc *d, int fd, int local, int fdflags);
+const char *fd_kind_name(enum fd_kind k);
+/* whether kind has contents that dumpfds may save (a regular file) */
+int fd_kind_is_file(enum fd_kind k);
+/* Order two of our fds by their open file description (kcmp): 0 when
+ * they share it, <0 or >0 otherwise, a total order. */
+int fd_file_cmp(int a, int b);
+/* An fd that reads the same file as local without touching its
+ * offset: local itself when it is readable, else a fresh open of it
+ * through /proc/self/fd.  -errno on failure. */
+int fd_reader(const struct fd_desc *d);
+/* The bytes queued in the pipe that local reads from, copied with
+ * tee(2), left in the pipe.  Returns a malloc'd buffer (NULL and *len
+ * = 0 when the pipe is empty); *err gets -errno on failure. */
+char *pipe_peek(int local, size_t *len, int *err);
+
+#endif

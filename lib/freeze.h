@@ -1,0 +1,22 @@
+/* freeze.h - holding a process frozen, for the commands that dump it */
+#ifndef CKPT_FREEZE_H
+#define CKPT_FREEZE_H
+#include <sys/types.h>
+
+/* Connect to pid's shim and freeze every thread.  Returns the socket,
+ * which holds the freeze until it is closed or thawed; -1 after a
+ * message naming the pid and the reason. */
+int freeze_open(pid_t pid, unsigned timeout_ms);
+/* Release the threads and close the socket; 0, or -1 after a message. */
+int freeze_thaw(int sock, pid_t pid);
+/* When fd is a pipe, wait until its reader has taken every byte in it:
+ * pages vmspliced into it still belong to the frozen process, so the
+ * process may only run on once they are read.  0 or -errno. */
+int drain_wait(int fd);
+/* The fd of a stage's --control option: check it is a socket; -1 after
+ * a message otherwise. */
+int control_fd_parse(const char *arg);
+/* refuse to write a binary stream to a terminal */
+void stdout_check(void);
+
+#endif

@@ -1,0 +1,16 @@
+/* io.h - whole reads and writes, retried on EINTR */
+#ifndef CKPT_IO_H
+#define CKPT_IO_H
+#include <stddef.h>
+#include <sys/types.h>
+
+/* 0, or -errno; a short write is retried until done */
+int write_all(int fd, const void *buf, size_t len);
+/* bytes read (< len only at end of file), or -errno */
+ssize_t read_all(int fd, void *buf, size_t len);
+/* the whole of a (proc) file read through fd from offset 0 into a
+ * malloc'd buffer, NUL-terminated; *lenp gets the length.  NULL on error */
+char *read_fd_all(int fd, size_t *lenp);
+char *read_file(const char *path, size_t *lenp);
+
+#endif

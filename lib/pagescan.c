@@ -1,0 +1,215 @@
+/* pagescan.c - which pages a dump stores.
+ *
+ * Private regions: the pages the process made its own, i.e. anonymous
+ * pages present or swapped out.  Not the shared zero page (a read
+ * fault on untouched anonymous memory maps it: the restore gets zeros
+ * for free) and not page-cache pages of a private file mapping that
+ * were never written (the restore maps the file again).
+ * Shared memory (shmem: MAP_SHARED|MAP_ANONYMOUS, memfd, SysV): the
+ * present pages, since memory is their only home.  Orphans (mappings
+ * of deleted files): every page, since no file can be mapped again.
+ * Shared file mappings and the kernel's special regions: nothing.
+ *
+ * PAGEMAP_SCAN (6.7+) answers this in one ioctl per region, ~4 ms/GiB
+ * (kernel/NOTES.md row 2c).  Without it, the 64-bit pagemap entries
+ * tell present/swapped/file, but not the zero page when the PFN is
+ * hidden (unprivileged openers see PFN 0), so anonymous pages are then
+ * read and skipped when all zero. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kcompat.h"
+#include "pagescan.h"
+
+#define PAGE 4096ULL
+#define SCAN_VEC 1024     /* page_regions per ioctl */
+#define ENTRIES 4096      /* pagemap entries per pread: 16 MiB of memory */
+
+void run_list_free(struct run_list *runs)
+{
+	free(runs->v);
+	memset(runs, 0, sizeof *runs);
+}
+
+/* append [start, end), merged with the last run unless a region
+ * boundary (floor) lies between them: runs never cross regions */
+static int run_add(struct run_list *l, uint64_t floor, uint64_t start,
+		   uint64_t end, int via_mem)
+{
+	struct page_run *last = l->n ? &l->v[l->n - 1] : NULL, *nv;
+
+	if (last && last->end == start && start != floor) {
+		last->end = end;
+	} else {
+		if (l->n == l->cap) {
+			nv = realloc(l->v, (l->cap ? l->cap * 2 : 256) * sizeof *nv);
+			if (!nv)
+				return -ENOMEM;
+			l->v = nv;
+			l->cap = l->cap ? l->cap * 2 : 256;
+		}
+		l->v[l->n++] = (struct page_run){ start, end, via_mem };
+	}
+	l->bytes += end - start;
+	return 0;
+}
+
+/* vmsplice takes only what the process could read itself */
+static int via_mem(const struct map_region *r)
+{
+	return !(r->prot & PROT_READ) || map_kind(r) == MAP_KIND_ORPHAN;
+}
+
+static int scan_ioctl(struct pagescan *ps, const struct map_region *r,
+		      struct run_list *runs)
+{
+	static struct page_region vec[SCAN_VEC];
+	struct pm_scan_arg a = {
+		.size = sizeof a, .start = r->start, .end = r->end,
+		.vec = (uintptr_t)vec, .vec_len = SCAN_VEC,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+	long n, i;
+	int e;
+
+	if (map_kind(r) == MAP_KIND_PRIVATE) {
+		/* neither zero page nor file page, and present or swapped */
+		a.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_FILE;
+		a.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE;
+		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+	} else {
+		a.category_mask = PAGE_IS_PRESENT;
+	}
+	while (a.start < r->end) {
+		n = ioctl(ps->pagemap_fd, PAGEMAP_SCAN, &a);
+		if (n < 0)
+			return -errno;
+		for (i = 0; i < n; i++)
+			if ((e = run_add(runs, r->start, vec[i].start, vec[i].end,
+					 via_mem(r))))
+				return e;
+		if (a.walk_end <= a.start)
+			return -EIO;   /* no progress: never loop forever */
+		a.start = a.walk_end;
+	}
+	return 0;
+}
+
+static int all_zero(const void *p)
+{
+	const uint64_t *w = p;
+	size_t i;
+
+	for (i = 0; i < PAGE / 8; i++)
+		if (w[i])
+			return 0;
+	return 1;
+}
+
+/* the zero page can only be mapped in anonymous regions (also a
+ * private mapping of /dev/zero); a written page of a private file
+ * mapping may be all zeros and must be kept */
+static int may_map_zero_page(const struct map_region *r)
+{
+	return r->pathlen == 0 || r->path[0] == '[' ||
+	       (r->pathlen == 9 && !memcmp(r->path, "/dev/zero", 9));
+}
+
+/* pages [addr, addr + n*PAGE) are all wanted: read them and keep
+ * the ones that are not all zero */
+static int add_nonzero(struct pagescan *ps, const struct map_region *r,
+		       struct run_list *runs, uint64_t addr, size_t n)
+{
+	static char buf[64 * PAGE];
+	size_t k, i;
+	ssize_t got;
+	int e;
+
+	for (; n; n -= k, addr += k * PAGE) {
+		k = n < 64 ? n : 64;
+		got = pread(ps->mem_fd, buf, k * PAGE, addr);
+		if (got < 0)
+			return -errno;
+		if ((size_t)got != k * PAGE)
+			return -EIO;
+		for (i = 0; i < k; i++)
+			if (!all_zero(buf + i * PAGE) &&
+			    (e = run_add(runs, r->start, addr + i * PAGE,
+					 addr + (i + 1) * PAGE, via_mem(r))))
+				return e;
+	}
+	return 0;
+}
+
+static int entry_wanted(enum map_kind kind, uint64_t e)
+{
+	if (kind != MAP_KIND_PRIVATE)
+		return (e & PM_ENTRY_PRESENT) != 0;
+	return (e & (PM_ENTRY_PRESENT | PM_ENTRY_SWAPPED)) && !(e & PM_ENTRY_FILE);
+}
+
+/* pages [addr, addr + n*PAGE) are all wanted */
+static int add_wanted(struct pagescan *ps, const struct map_region *r,
+		      struct run_list *runs, uint64_t addr, size_t n)
+{
+	if (map_kind(r) == MAP_KIND_PRIVATE && may_map_zero_page(r))
+		return add_nonzero(ps, r, runs, addr, n);
+	return run_add(runs, r->start, addr, addr + n * PAGE, via_mem(r));
+}
+
+static int scan_entries(struct pagescan *ps, const struct map_region *r,
+			struct run_list *runs)
+{
+	static uint64_t ent[ENTRIES];
+	enum map_kind kind = map_kind(r);
+	uint64_t addr;
+	size_t n, i, j;
+	ssize_t got;
+	int e;
+
+	for (addr = r->start; addr < r->end; addr += n * PAGE) {
+		n = (r->end - addr) / PAGE;
+		if (n > ENTRIES)
+			n = ENTRIES;
+		got = pread(ps->pagemap_fd, ent, n * 8, addr / PAGE * 8);
+		if (got < 0)
+			return -errno;
+		if ((size_t)got != n * 8)
+			return -EIO;
+		for (i = 0; i < n; i = j) {
+			for (j = i; j < n && entry_wanted(kind, ent[j]); j++)
+				;
+			if (j > i && (e = add_wanted(ps, r, runs, addr + i * PAGE, j - i)))
+				return e;
+			if (j == i)
+				j++;
+		}
+	}
+	return 0;
+}
+
+int pagescan_region(struct pagescan *ps, const struct map_region *r,
+		    struct run_list *runs)
+{
+	int e;
+
+	switch (map_kind(r)) {
+	case MAP_KIND_SPECIAL:
+	case MAP_KIND_SHARED_FILE:
+		return 0;
+	case MAP_KIND_ORPHAN:
+		return run_add(runs, r->start, r->start, r->end, 1);
+	default:
+		break;
+	}
+	if (!ps->no_ioctl) {
+		e = scan_ioctl(ps, r, runs);
+		if (e != -ENOTTY && e != -EINVAL)
+			return e;
+		ps->no_ioctl = 1;   /* kernel < 6.7 */
+	}
+	return scan_entries(ps, r, runs);
+}

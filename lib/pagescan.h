@@ -1,0 +1,38 @@
+/* pagescan.h - which pages of a region a dump stores (formats/memory.md) */
+#ifndef CKPT_PAGESCAN_H
+#define CKPT_PAGESCAN_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "maps.h"
+
+/* a run of stored pages, inside one region */
+struct page_run {
+	uint64_t start, end;
+	int via_mem;          /* read through the mem fd, not vmspliced:
+	                       * the region lacks PROT_READ (the mem fd reads
+	                       * with FOLL_FORCE), or it is an orphan, whose
+	                       * pages past the file's end fail (read as 0) */
+};
+
+struct run_list {
+	struct page_run *v;
+	size_t n, cap;
+	uint64_t bytes;       /* sum of the runs' lengths */
+};
+
+struct pagescan {
+	int pagemap_fd;       /* the target's /proc/PID/pagemap */
+	int mem_fd;           /* its /proc/PID/mem: the fallback reads
+	                       * anonymous pages to skip the zero ones */
+	int no_ioctl;         /* PAGEMAP_SCAN missing (kernel < 6.7): read
+	                       * the 64-bit entries instead */
+};
+
+/* Append to runs the pages of r to store, in address order.
+ * 0 or -errno. */
+int pagescan_region(struct pagescan *ps, const struct map_region *r,
+		    struct run_list *runs);
+void run_list_free(struct run_list *runs);
+
+#endif

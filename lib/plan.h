@@ -1,0 +1,131 @@
+/* plan.h - what ckpt-thaw tells ckpt-restorer (doc/restore.md).
+ *
+ * ckpt-thaw parses the text members and writes one binary plan into a
+ * pipe, followed by the page data; the restorer reads it with raw
+ * syscalls and never parses text.  Both ends are built from this tree,
+ * so the layout is private: it changes with PLAN_VERSION, not with the
+ * image format.
+ *
+ * This header is included by the restorer, built against musl with no
+ * libc beyond <stdint.h>: types and constants only.
+ */
+#ifndef CKPT_PLAN_H
+#define CKPT_PLAN_H
+#include <stdint.h>
+
+#include "proto.h"
+
+#define PLAN_MAGIC   0x6e6c7063u   /* "cpln" */
+#define PLAN_VERSION 1
+#define PLAN_AUXV_MAX 128          /* words, AT_NULL pair included */
+#define PLAN_CLOEXEC_FDS 1024      /* fds the cloexec bitmap covers */
+#define PLAN_PATH_MAX 4096
+
+/* The restorer's layout inside the hole (doc/restore.md); the sizes
+ * thaw must leave free are these plus the restorer's image and the
+ * plan body. */
+#define PLAN_TRAMP_SIZE  4096          /* stays mapped: the last code */
+#define PLAN_VDSO_SLOT   (256 * 1024)  /* the restorer's own vvar/vdso */
+#define PLAN_STACK_SIZE  (256 * 1024)
+#define PLAN_IMAGE_MAX   (4 << 20)     /* the restorer's text+data+bss */
+
+enum plan_kind {
+	PLAN_ANON = 1,        /* private anonymous (incl. [heap]) */
+	PLAN_STACK,           /* [stack]: anonymous, MAP_GROWSDOWN */
+	PLAN_FILE_PRIVATE,    /* private mapping of the file at path */
+	PLAN_FILE_SHARED,     /* shared mapping of the file at path */
+	PLAN_SHARED_ANON,     /* shared memory whose pages the image holds */
+};
+
+struct plan_mm {          /* the fields of PR_SET_MM_MAP */
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+};
+
+struct plan_hdr {
+	uint32_t magic, version;
+	uint32_t hdr_size;      /* sizeof(struct plan_hdr) */
+	uint32_t pid;           /* the restorer must be this pid */
+	uint32_t nregions, nruns, nthreads, flags;
+	uint64_t body_size;     /* regions, runs, threads, strings */
+	uint64_t pages_size;    /* page data after the body, in run order */
+	uint64_t hole, hole_size; /* free in the image: the restorer's room */
+	struct plan_mm mm;
+	uint64_t auxv[PLAN_AUXV_MAX];
+	uint32_t auxv_words;    /* AT_NULL pair included */
+	uint32_t umask;
+	uint32_t dumpable;
+	uint32_t pad;
+	uint64_t vvar[2], vclock[2], vdso[2]; /* [start, end); 0 0: none */
+	struct ckpt_rlimit rlimit[16];
+	struct ckpt_ksigaction sigaction[64]; /* [sig-1]; handler 0 flags 0
+	                                       * is the default: left */
+	struct ckpt_itimer itimer[3];         /* REAL, VIRTUAL, PROF */
+	uint64_t cloexec[PLAN_CLOEXEC_FDS / 64]; /* fds to mark FD_CLOEXEC */
+	char exe[PLAN_PATH_MAX];     /* "" or a path to set as exe_fd */
+};
+
+#define PLAN_F_EXE_FD 1          /* try PR_SET_MM_MAP exe_fd */
+
+struct plan_region {
+	uint64_t start, end, pgoff;
+	uint32_t prot;          /* PROT_* */
+	uint32_t kind;          /* enum plan_kind */
+	uint32_t path;          /* offset of a NUL-terminated path in the
+	                         * strings area; files only */
+	uint32_t oflags;        /* O_RDONLY or O_RDWR, files only */
+	uint64_t dev, ino, size; /* the file as ckpt-thaw checked it */
+	int64_t mtime_sec, mtime_nsec;
+};
+
+struct plan_run {          /* stored pages, [start, end), data order */
+	uint64_t start, end;
+};
+
+struct plan_thread {
+	uint32_t tid, role;     /* enum ckpt_role */
+	uint64_t fs, gs;
+	struct ckpt_park park;
+};
+
+/* The body: struct plan_region[nregions], struct plan_run[nruns],
+ * struct plan_thread[nthreads], then strings up to body_size. */
+
+/* What the restorer says back on fd_status: zero or more warnings,
+ * then one PLAN_ST_OK or one error, then end of file. */
+enum plan_step {
+	PLAN_ST_OK = 0,
+	PLAN_ST_ARGS,          /* bad arguments or plan header */
+	PLAN_ST_PLAN,          /* reading the plan */
+	PLAN_ST_PID,           /* running as another pid than the plan's */
+	PLAN_ST_HOLE,          /* mapping the hole (addr) */
+	PLAN_ST_MOVE,          /* moving itself into the hole */
+	PLAN_ST_CLEAR,         /* unmapping its old image (addr) */
+	PLAN_ST_MAP,           /* mapping a region (addr) */
+	PLAN_ST_OPEN,          /* opening a region's file (addr) */
+	PLAN_ST_FILE_CHANGED,  /* the file is not the one checked (addr) */
+	PLAN_ST_PAGES,         /* reading page data into a run (addr) */
+	PLAN_ST_SHORT,         /* page data ended early (addr) */
+	PLAN_ST_PROTECT,       /* setting a region's protection (addr) */
+	PLAN_ST_VDSO,          /* putting the vdso back (addr) */
+	PLAN_ST_VDSO_LAYOUT,   /* own vdso/vvar sizes differ from the image */
+	PLAN_ST_RLIMIT,        /* addr: the resource */
+	PLAN_ST_MM,            /* PR_SET_MM_MAP */
+	PLAN_ST_EXE_WARN,      /* warning: exe_fd refused, /proc/PID/exe
+	                        * names the restorer */
+	PLAN_ST_SIGACTION,     /* addr: the signal */
+	PLAN_ST_ITIMER,        /* addr: which */
+	PLAN_ST_FDFLAGS,       /* addr: the fd */
+	PLAN_ST_TLS,           /* addr: fs base */
+	PLAN_ST_THREAD,        /* clone3 of a thread (addr: its tid) */
+	PLAN_ST_COUNT
+};
+
+struct plan_status {
+	int32_t step;           /* enum plan_step */
+	int32_t err;            /* -errno, or 0 */
+	uint64_t addr;
+};
+
+#endif

@@ -1,0 +1,146 @@
+/* proto.h - the control protocol between the shim and the tools.
+ *
+ * One SOCK_SEQPACKET unix socket per process, at
+ * $CKPT_SOCKDIR/<pid>.sock.  Every request is one packet: struct ckpt_req
+ * followed by req.len payload bytes, maybe with fds (SCM_RIGHTS).  Every
+ * reply is one packet: struct ckpt_rep followed by rep.len bytes and
+ * rep.nfds fds.  Requests are served one at a time, in order.
+ *
+ * This header is included by the shim, so it holds only types and
+ * constants: nothing that allocates or needs libc beyond <stdint.h>.
+ */
+#ifndef CKPT_PROTO_H
+#define CKPT_PROTO_H
+#include <stdint.h>
+
+#define CKPT_PROTO_VERSION 1
+#define CKPT_SIGNAL_DEFAULT 63     /* SIGRTMAX-1: outside glibc's 32..34 */
+#define CKPT_MSG_MAX   (64 * 1024) /* largest payload of one packet */
+#define CKPT_FDS_MAX   250         /* fds in one packet (SCM_MAX_FD is 253) */
+#define CKPT_THREADS_MAX 4096      /* threads the shim can hold frozen */
+#define CKPT_FREEZE_MAGIC 0x636b7074u /* "ckpt": si_value of our signal */
+
+enum ckpt_op {
+	CKPT_OP_HELLO = 1, /* reply: struct ckpt_hello */
+	CKPT_OP_FREEZE,    /* arg: timeout in ms (0: default 2000).  Reply
+	                    * arg: threads frozen; on -ETIMEDOUT arg is the
+	                    * tid that did not answer, and nothing stays
+	                    * frozen */
+	CKPT_OP_THAW,      /* release the threads; reply when they run */
+	CKPT_OP_PROC,      /* frozen only.  Reply: struct ckpt_proc_rec and
+	                    * fds in enum ckpt_procfd order */
+	CKPT_OP_THREADS,   /* frozen only.  arg: first index.  Reply: up to
+	                    * CKPT_MSG_MAX/sizeof of struct ckpt_thread_rec;
+	                    * rep.more is 1 when there are more */
+	CKPT_OP_FDS,       /* frozen only.  arg: list fds >= arg.  Reply:
+	                    * struct ckpt_fd_ent[], the same fds by
+	                    * SCM_RIGHTS in the same order, rep.more as above.
+	                    * The shim's own fds are never listed */
+	CKPT_OP_PAGES,     /* frozen only.  Payload: struct ckpt_range[];
+	                    * one fd: a pipe's write end.  The control thread
+	                    * vmsplice()s the ranges into it in order, then
+	                    * replies (arg: bytes spliced).  The caller must
+	                    * drain the pipe meanwhile */
+	CKPT_OP_KILL,      /* frozen only.  SIGKILL the whole process, after
+	                    * the reply is sent */
+};
+
+struct ckpt_req {
+	uint32_t op;
+	uint32_t len;      /* payload bytes after this header */
+	uint64_t arg;
+};
+
+struct ckpt_rep {
+	int32_t err;       /* 0, or -errno */
+	uint32_t len;      /* payload bytes after this header */
+	uint32_t nfds;
+	uint32_t more;
+	uint64_t arg;
+};
+
+struct ckpt_hello {
+	uint32_t version;  /* CKPT_PROTO_VERSION */
+	uint32_t pid;
+	uint32_t signal;   /* the freeze signal */
+	uint32_t frozen;   /* 1 while a freeze is held */
+};
+
+enum ckpt_procfd {     /* fds sent with CKPT_OP_PROC, in this order */
+	CKPT_PROCFD_MEM,       /* /proc/self/mem, O_RDONLY */
+	CKPT_PROCFD_PAGEMAP,   /* /proc/self/pagemap */
+	CKPT_PROCFD_MAPS,      /* /proc/self/maps */
+	CKPT_PROCFD_STAT,      /* /proc/self/stat */
+	CKPT_PROCFD_AUXV,      /* /proc/self/auxv */
+	CKPT_PROCFD_STATUS,    /* /proc/self/status */
+	CKPT_PROCFD_COUNT
+};
+
+struct ckpt_ksigaction {   /* the kernel's struct sigaction, x86-64 */
+	uint64_t handler, flags, restorer, mask;
+};
+
+struct ckpt_timeval { int64_t sec, usec; };
+struct ckpt_itimer { struct ckpt_timeval interval, value; };
+struct ckpt_rlimit { uint64_t cur, max; };
+
+struct ckpt_proc_rec {
+	uint32_t version;      /* CKPT_PROTO_VERSION */
+	uint32_t pid;
+	uint32_t signal;       /* the freeze signal */
+	uint32_t ctl_tid;      /* the control thread */
+	uint32_t umask;
+	uint32_t dumpable;
+	uint32_t personality;
+	uint32_t nthreads;     /* frozen threads + the control thread */
+	uint64_t brk;          /* current program break */
+	uint64_t restart_entry;/* where a restored control thread starts:
+	                        * void entry(void), on its old stack */
+	uint64_t ctl_stack;    /* top of the control thread's stack */
+	uint64_t xcr0;         /* xsave features in the signal frames */
+	struct ckpt_rlimit rlimit[16];
+	struct ckpt_ksigaction sigaction[64]; /* [sig-1], as the kernel has it */
+	struct ckpt_itimer itimer[3];         /* REAL, VIRTUAL, PROF */
+	char cwd[4096];
+	char exe[4096];
+};
+
+/* Callee-saved state where a frozen thread parked: a restored thread
+ * that jumps here with rax = 1 returns from the shim's park as
+ * "restored", redoes its per-thread kernel state, and sigreturns. */
+struct ckpt_park {
+	uint64_t rip, rsp, rbx, rbp, r12, r13, r14, r15;
+};
+
+enum ckpt_role { CKPT_ROLE_PROGRAM = 0, CKPT_ROLE_CONTROL = 1 };
+
+struct ckpt_thread_rec {
+	uint32_t tid;
+	uint32_t role;         /* enum ckpt_role */
+	uint64_t frame;        /* address of the ucontext of the freeze
+	                        * signal's frame (0 for the control thread) */
+	uint64_t fs_base, gs_base;
+	uint64_t sigmask;      /* the thread's mask before the signal */
+	uint64_t altstack_sp, altstack_size;
+	uint32_t altstack_flags;
+	uint32_t pdeathsig;
+	uint64_t rseq_addr;    /* 0: not registered */
+	uint32_t rseq_len, rseq_sig;
+	uint64_t robust_head, robust_len;
+	uint64_t clear_tid;    /* set_tid_address / CLONE_CHILD_CLEARTID */
+	uint64_t affinity[16]; /* 1024 cpus */
+	char comm[16];
+	struct ckpt_park park; /* control thread: rip = restart_entry,
+	                        * rsp = its stack top */
+};
+
+struct ckpt_fd_ent {
+	int32_t fd;
+	int32_t fdflags;       /* F_GETFD: FD_CLOEXEC */
+};
+
+struct ckpt_range {
+	uint64_t start, len;   /* page aligned */
+};
+
+#endif

@@ -1,0 +1,40 @@
+/* rules.h - the files rules of ckpt-dumpfds (--files-rules, $CKPT_FILES_DATA).
+ *
+ * One rule a line, as DMTCP writes them (formats/fds.md, "Rules"):
+ *   PATTERN:SAVE_AND_RESTORE={1|0}[;RESTART_PATH=NEW]
+ * PATTERN is an absolute path or an fnmatch(3) pattern (no flags: '*'
+ * crosses '/').  Empty lines and lines starting with '#' are skipped. */
+#ifndef CKPT_RULES_H
+#define CKPT_RULES_H
+#include <stddef.h>
+
+struct rule {
+	char *pattern;      /* as written, NUL-terminated in rules.text */
+	char *restart;      /* NULL when not given (or empty) */
+	int save;           /* SAVE_AND_RESTORE */
+	int line;           /* line number in the file, from 1 */
+};
+
+struct rules {
+	char *text;         /* the file verbatim (len bytes) */
+	size_t len;
+	char *work;         /* a copy that the rules point into */
+	struct rule *v;
+	size_t n;
+};
+
+/* Read path and check every line.  0, or -1 after a message naming
+ * "path:LINE" and what is wrong; nothing is kept then. */
+int rules_load(struct rules *r, const char *path);
+/* the same for text already in memory (len bytes, copied); name is
+ * what messages call it */
+int rules_parse(struct rules *r, const char *name, const char *text, size_t len);
+/* the first rule whose pattern matches path, or NULL */
+const struct rule *rules_match(const struct rules *r, const char *path);
+/* Where path goes at restart under rule (rule->restart with the
+ * wildcard part of the pattern mapped, formats/fds.md).  0, -ENOENT
+ * when the rule gives no restart path, -ENAMETOOLONG when out is short. */
+int rule_restart_path(const struct rule *rule, const char *path, char *out, size_t cap);
+void rules_free(struct rules *r);
+
+#endif

@@ -1,0 +1,39 @@
+/* tar.h - writing the raw stream: POSIX (pax) tar members to an fd.
+ *
+ * The writer counts the bytes it has put out, so that tar_begin_aligned
+ * can pad with a pax header and start a member's data at a multiple of
+ * 4096 from the start of the stream (formats/stream.md). */
+#ifndef CKPT_TAR_H
+#define CKPT_TAR_H
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define TAR_BLOCK 512
+#define TAR_PAGE 4096
+
+struct tar_out {
+	int fd;
+	uint64_t off;       /* bytes written since the stream began */
+	time_t mtime;       /* stamped on every member */
+};
+
+void tar_init(struct tar_out *t, int fd, uint64_t off);
+/* All return 0 or -errno. */
+/* header of a regular member of size bytes; data follows */
+int tar_begin(struct tar_out *t, const char *name, uint64_t size);
+/* the same, but the data will start at a multiple of TAR_PAGE */
+int tar_begin_aligned(struct tar_out *t, const char *name, uint64_t size);
+int tar_data(struct tar_out *t, const void *buf, size_t len);
+/* zeros up to the next block boundary, after size bytes of data */
+int tar_end_member(struct tar_out *t, uint64_t size);
+/* a whole member from a buffer */
+int tar_member(struct tar_out *t, const char *name, const void *buf, size_t len);
+/* the two zero blocks that end an archive */
+int tar_finish(struct tar_out *t);
+/* the bytes a member of size len takes, header included (no pax) */
+uint64_t tar_padded(uint64_t len);
+/* note that n bytes were written to t->fd by other means (splice) */
+void tar_advance(struct tar_out *t, uint64_t n);
+
+#endif

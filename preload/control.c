@@ -1,0 +1,217 @@
+/* control.c - the control thread: one connection at a time, one reply
+ * per request (lib/proto.h).
+ *
+ * Serves requests while the other threads are frozen: sys.h calls and
+ * static storage only.  No malloc, no stdio, no locks, no errno. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "shim.h"
+#include "sys.h"
+
+static union {
+	struct ckpt_req req;
+	char bytes[sizeof(struct ckpt_req) + CKPT_MSG_MAX];
+} in;
+static union {
+	struct ckpt_rep rep;
+	char bytes[sizeof(struct ckpt_rep) + CKPT_MSG_MAX];
+} out;
+static char cbuf[CMSG_SPACE(sizeof(int) * CKPT_FDS_MAX)];
+static int in_fds[CKPT_FDS_MAX], n_in_fds;
+
+static int reply(int conn, long err, const int *fds, int nfds)
+{
+	struct iovec iov = { out.bytes, sizeof out.rep + out.rep.len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	out.rep.err = err;
+	out.rep.nfds = nfds;
+	if (nfds) {
+		memset(cbuf, 0, sizeof cbuf);
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	return sys_sendmsg(conn, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* one request into `in`, its fds into in_fds; payload bytes or -1 */
+static long receive(int conn)
+{
+	struct iovec iov = { in.bytes, sizeof in.bytes };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+	struct cmsghdr *cm;
+	long n;
+
+	do
+		n = sys_recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
+	while (n == -EINTR);
+	n_in_fds = 0;
+	for (cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		int k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int), i;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (i = 0; i < k && n_in_fds < CKPT_FDS_MAX; i++)
+			in_fds[n_in_fds++] = ((int *)CMSG_DATA(cm))[i];
+	}
+	if (n < (long)sizeof in.req || in.req.len != n - sizeof in.req)
+		return -1;
+	return in.req.len;
+}
+
+static void close_in_fds(void)
+{
+	while (n_in_fds)
+		sys_close(in_fds[--n_in_fds]);
+}
+
+static int do_hello(int conn)
+{
+	struct ckpt_hello *h = (void *)(out.bytes + sizeof out.rep);
+
+	h->version = CKPT_PROTO_VERSION;
+	h->pid = sys_getpid();
+	h->signal = ckpt_sig;
+	h->frozen = freeze_held();
+	out.rep.len = sizeof *h;
+	return reply(conn, 0, NULL, 0);
+}
+
+static int do_freeze(int conn)
+{
+	uint32_t laggard = 0;
+	int r = freeze_all(in.req.arg, &laggard);
+
+	out.rep.arg = r == 0 ? threads_count() : laggard;
+	return reply(conn, r, NULL, 0);
+}
+
+static int do_proc(int conn)
+{
+	int fds[CKPT_PROCFD_COUNT], r, i;
+
+	proc_record((void *)(out.bytes + sizeof out.rep));
+	out.rep.len = sizeof(struct ckpt_proc_rec);
+	r = proc_open_fds(fds);
+	if (r < 0) {
+		out.rep.len = 0;
+		return reply(conn, r, NULL, 0);
+	}
+	r = reply(conn, 0, fds, CKPT_PROCFD_COUNT);
+	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
+		sys_close(fds[i]);
+	return r;
+}
+
+static int do_threads(int conn)
+{
+	struct ckpt_thread_rec *recs = (void *)(out.bytes + sizeof out.rep);
+	uint32_t i = in.req.arg, n = threads_count(), k = 0;
+	uint32_t max = CKPT_MSG_MAX / sizeof *recs;
+
+	for (; i < n && k < max; i++, k++)
+		recs[k] = *thread_rec(i);
+	out.rep.len = k * sizeof *recs;
+	out.rep.more = i < n;
+	return reply(conn, 0, NULL, 0);
+}
+
+static int do_fds(int conn)
+{
+	static int fds[CKPT_FDS_MAX];
+	struct ckpt_fd_ent *ents = (void *)(out.bytes + sizeof out.rep);
+	int more, n, i;
+
+	n = fds_list(in.req.arg, ents, CKPT_FDS_MAX, &more);
+	if (n < 0)
+		return reply(conn, n, NULL, 0);
+	for (i = 0; i < n; i++)
+		fds[i] = ents[i].fd;
+	out.rep.len = n * sizeof *ents;
+	out.rep.more = more;
+	return reply(conn, 0, fds, n);
+}
+
+static int do_pages(int conn, long len)
+{
+	long r;
+
+	if (n_in_fds != 1 || len % sizeof(struct ckpt_range))
+		return reply(conn, -EINVAL, NULL, 0);
+	r = pages_splice(in_fds[0], (void *)(in.bytes + sizeof in.req),
+			 len / sizeof(struct ckpt_range));
+	close_in_fds();
+	out.rep.arg = r < 0 ? 0 : r;
+	return reply(conn, r < 0 ? r : 0, NULL, 0);
+}
+
+/* one request; 0 to go on, -1 when the connection is over */
+static int serve_one(int conn)
+{
+	long len = receive(conn);
+	int frozen_only, r;
+
+	if (len < 0)
+		return -1;
+	memset(&out.rep, 0, sizeof out.rep);
+	frozen_only = in.req.op >= CKPT_OP_PROC && !freeze_held();
+	if (frozen_only)
+		r = reply(conn, -EPERM, NULL, 0);
+	else switch (in.req.op) {
+	case CKPT_OP_HELLO:   r = do_hello(conn); break;
+	case CKPT_OP_FREEZE:  r = do_freeze(conn); break;
+	case CKPT_OP_THAW:    thaw_all(); r = reply(conn, 0, NULL, 0); break;
+	case CKPT_OP_PROC:    r = do_proc(conn); break;
+	case CKPT_OP_THREADS: r = do_threads(conn); break;
+	case CKPT_OP_FDS:     r = do_fds(conn); break;
+	case CKPT_OP_PAGES:   r = do_pages(conn, len); break;
+	case CKPT_OP_KILL:
+		reply(conn, 0, NULL, 0);
+		sys_kill(sys_getpid(), 9);
+		r = -1;
+		break;
+	default:              r = reply(conn, -ENOSYS, NULL, 0); break;
+	}
+	close_in_fds();
+	return r;
+}
+
+/* same uid or root; anything else is refused and logged */
+static int peer_allowed(int conn)
+{
+	struct ucred cr;
+	unsigned len = sizeof cr;
+	long me = sys_geteuid();
+
+	if (sys_getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return 0;
+	if (cr.uid == 0 || cr.uid == (unsigned)me)
+		return 1;
+	shim_log("refused a connection from uid ", cr.uid, ": not the process's uid nor root");
+	memset(&out.rep, 0, sizeof out.rep);
+	reply(conn, -EACCES, NULL, 0);
+	return 0;
+}
+
+void control_serve(int conn)
+{
+	ckpt_conn_fd = conn;
+	if (peer_allowed(conn))
+		while (serve_one(conn) == 0)
+			;
+	/* a freeze is held by its connection: whoever held it is gone */
+	if (freeze_held())
+		thaw_all();
+	sys_close(conn);
+	ckpt_conn_fd = -1;
+}

@@ -1,0 +1,346 @@
+/* freeze.c - stopping every thread in the freeze handler and letting
+ * them go.
+ *
+ * Runs in signal handlers and in the control thread while the other
+ * threads are frozen: sys.h calls and static storage only.  No malloc,
+ * no stdio, no locks, no errno. */
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+
+#include "shim.h"
+#include "sys.h"
+
+struct slot {
+	struct ckpt_thread_rec rec;
+	volatile int parked;
+};
+
+static struct slot slots[CKPT_THREADS_MAX];
+static struct ckpt_thread_rec ctl_rec;    /* the control thread's own */
+static volatile int freeze_word;          /* 1 while frozen: the futex parked threads wait on */
+static volatile int nslots;               /* slots claimed in this freeze */
+static volatile int nactive;              /* threads inside the handler */
+static volatile int progress;             /* bumped at each park: the control thread waits on it */
+static int task_tids[CKPT_THREADS_MAX];
+static int signaled[CKPT_THREADS_MAX];
+static int nsignaled;
+
+static void futex_wait(volatile int *w, int val, long ms)
+{
+	struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
+
+	sys_futex(w, FUTEX_WAIT_PRIVATE, val, ms >= 0 ? &ts : NULL);
+}
+
+static void futex_wake(volatile int *w)
+{
+	sys_futex(w, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL);
+}
+
+/* the program's own handler, for a signal that is not our freeze */
+static void forward(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction *a = &ckpt_prog_action;
+	struct { uint64_t h, f, r, m; } dfl = { 0, 0, 0, 0 };
+
+	if (a->sa_handler == SIG_IGN)
+		return;
+	if (a->sa_handler == SIG_DFL) {
+		/* a real-time signal's default is to terminate */
+		sys_rt_sigaction(sig, &dfl, NULL);
+		sys_tgsigqueueinfo(sys_getpid(), sys_gettid(), sig, si);
+		return;
+	}
+	if (a->sa_flags & SA_SIGINFO)
+		a->sa_sigaction(sig, si, uc);
+	else
+		a->sa_handler(sig);
+}
+
+/* rseq: the area glibc registered for this thread, if any.  The kernel
+ * answers EBUSY to a second registration of exactly the same area,
+ * length and signature, so that tells which length is registered. */
+extern __attribute__((weak)) const ptrdiff_t __rseq_offset;
+extern __attribute__((weak)) const unsigned int __rseq_size;
+#define RSEQ_SIG 0x53053053
+
+static void record_rseq(struct ckpt_thread_rec *r, uint64_t fs)
+{
+	static const uint32_t lens[] = { 32, 64, 128 };
+	uint64_t area;
+	unsigned i;
+
+	r->rseq_addr = 0;
+	if (!&__rseq_offset || !&__rseq_size || !__rseq_size)
+		return;
+	area = fs + __rseq_offset;
+	for (i = 0; i < sizeof lens / sizeof *lens; i++) {
+		if (sys_rseq(area, lens[i], 0, RSEQ_SIG) == -16 /* EBUSY */) {
+			r->rseq_addr = area;
+			r->rseq_len = lens[i];
+			r->rseq_sig = RSEQ_SIG;
+			return;
+		}
+	}
+}
+
+/* what only the thread itself can see */
+void thread_record_self(struct ckpt_thread_rec *r)
+{
+	stack_t ss;
+	uint64_t v = 0;
+	size_t len = 0;
+	int sig = 0;
+
+	r->tid = sys_gettid();
+	sys_arch_prctl(0x1003 /* ARCH_GET_FS */, &r->fs_base);
+	sys_arch_prctl(0x1004 /* ARCH_GET_GS */, &r->gs_base);
+	if (sys_sigaltstack(NULL, &ss) == 0) {
+		r->altstack_sp = (uintptr_t)ss.ss_sp;
+		r->altstack_size = ss.ss_size;
+		r->altstack_flags = ss.ss_flags;
+	}
+	record_rseq(r, r->fs_base);
+	if (sys_get_robust_list(0, &v, &len) == 0) {
+		r->robust_head = v;
+		r->robust_len = len;
+	}
+	v = 0;
+	if (sys_prctl(40 /* PR_GET_TID_ADDRESS */, &v, 0) == 0)
+		r->clear_tid = v;
+	if (sys_prctl(2 /* PR_GET_PDEATHSIG */, &sig, 0) == 0)
+		r->pdeathsig = sig;
+	sys_sched_getaffinity(0, sizeof r->affinity, r->affinity);
+	sys_prctl(16 /* PR_GET_NAME */, r->comm, 0);
+}
+
+/* after a restore: what the kernel forgot about this thread */
+void thread_redo(const struct ckpt_thread_rec *r)
+{
+	if (r->rseq_addr) {
+		/* a stale critical-section pointer would abort the first
+		 * preemption; the area is the thread's own */
+		((volatile uint64_t *)r->rseq_addr)[1] = 0;
+		sys_rseq(r->rseq_addr, r->rseq_len, 0, r->rseq_sig);
+	}
+	if (r->robust_head)
+		sys_set_robust_list(r->robust_head, r->robust_len);
+	sys_set_tid_address(r->clear_tid);
+	sys_sched_setaffinity(0, sizeof r->affinity, r->affinity);
+	sys_prctl(1 /* PR_SET_PDEATHSIG */, r->pdeathsig, 0);
+	sys_prctl(15 /* PR_SET_NAME */, r->comm, 0);
+}
+
+static void park(struct slot *s)
+{
+	if (ckpt_park_save(&s->rec.park) == 0) {
+		__atomic_store_n(&s->parked, 1, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&progress, 1, __ATOMIC_SEQ_CST);
+		futex_wake(&progress);
+		while (__atomic_load_n(&freeze_word, __ATOMIC_ACQUIRE))
+			futex_wait(&freeze_word, 1, -1);
+		return;
+	}
+	/* restored: a restorer jumped here with the registers of the save */
+	thread_redo(&s->rec);
+}
+
+static int is_our_freeze(int sig, const siginfo_t *si)
+{
+	return sig == ckpt_sig && si->si_code == SI_QUEUE &&
+	       si->si_value.sival_int == (int)CKPT_FREEZE_MAGIC &&
+	       si->si_pid == sys_getpid();
+}
+
+void freeze_handler(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	struct slot *s;
+	int i;
+
+	if (!is_our_freeze(sig, si)) {
+		forward(sig, si, ucv);
+		return;
+	}
+	__atomic_add_fetch(&nactive, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&freeze_word, __ATOMIC_ACQUIRE)) {
+		i = __atomic_fetch_add(&nslots, 1, __ATOMIC_SEQ_CST);
+		if (i < CKPT_THREADS_MAX) {
+			s = &slots[i];
+			memset(&s->rec, 0, sizeof s->rec);
+			s->parked = 0;
+			thread_record_self(&s->rec);
+			s->rec.role = CKPT_ROLE_PROGRAM;
+			s->rec.frame = (uintptr_t)uc;
+			memcpy(&s->rec.sigmask, &uc->uc_sigmask, sizeof s->rec.sigmask);
+			park(s);
+		}
+	}
+	__atomic_sub_fetch(&nactive, 1, __ATOMIC_SEQ_CST);
+	futex_wake(&nactive);
+}
+
+/* the tids of this process, into task_tids; count or -errno */
+static int list_tasks(void)
+{
+	static char buf[16384];
+	int fd = sys_openat(AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int n = 0;
+	long got, off;
+
+	if (fd < 0)
+		return fd;
+	while ((got = sys_getdents64(fd, buf, sizeof buf)) > 0) {
+		for (off = 0; off < got;) {
+			struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(buf + off);
+			int tid = 0;
+			const char *p;
+
+			for (p = d->name; *p >= '0' && *p <= '9'; p++)
+				tid = tid * 10 + (*p - '0');
+			if (tid > 0 && !*p && n < CKPT_THREADS_MAX)
+				task_tids[n++] = tid;
+			off += d->reclen;
+		}
+	}
+	sys_close(fd);
+	return got < 0 ? (int)got : n;
+}
+
+static int tid_parked(int tid)
+{
+	int i, n = nslots < CKPT_THREADS_MAX ? nslots : CKPT_THREADS_MAX;
+
+	for (i = 0; i < n; i++)
+		if (slots[i].rec.tid == (uint32_t)tid && slots[i].parked)
+			return 1;
+	return 0;
+}
+
+static int tid_signaled(int tid)
+{
+	int i;
+
+	for (i = 0; i < nsignaled; i++)
+		if (signaled[i] == tid)
+			return 1;
+	return 0;
+}
+
+/* signal what is not parked yet; the first such tid, or 0 if all are */
+static int signal_stragglers(int n)
+{
+	siginfo_t si;
+	int i, me = ckpt_ctl_tid, pid = sys_getpid(), first = 0;
+
+	for (i = 0; i < n; i++) {
+		int tid = task_tids[i];
+
+		if (tid == me || tid_parked(tid))
+			continue;
+		if (!first)
+			first = tid;
+		if (tid_signaled(tid) || nsignaled == CKPT_THREADS_MAX)
+			continue;
+		memset(&si, 0, sizeof si);
+		si.si_code = SI_QUEUE;
+		si.si_pid = pid;
+		si.si_uid = sys_geteuid();
+		si.si_value.sival_int = (int)CKPT_FREEZE_MAGIC;
+		if (sys_tgsigqueueinfo(pid, tid, ckpt_sig, &si) == 0)
+			signaled[nsignaled++] = tid;
+	}
+	return first;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	sys_call2(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int freeze_all(unsigned timeout_ms, uint32_t *laggard)
+{
+	long deadline = now_ms() + (timeout_ms ? timeout_ms : 2000);
+	int n, first, seen;
+
+	if (freeze_word)
+		return -16; /* EBUSY */
+	nslots = 0;
+	nsignaled = 0;
+	__atomic_store_n(&freeze_word, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		seen = __atomic_load_n(&progress, __ATOMIC_SEQ_CST);
+		n = list_tasks();
+		if (n < 0) {
+			thaw_all();
+			return n;
+		}
+		first = signal_stragglers(n);
+		if (!first)
+			break;
+		if (now_ms() > deadline) {
+			*laggard = first;
+			thaw_all();
+			return -110; /* ETIMEDOUT */
+		}
+		futex_wait(&progress, seen, 5);
+	}
+	memset(&ctl_rec, 0, sizeof ctl_rec);
+	thread_record_self(&ctl_rec);
+	ctl_rec.role = CKPT_ROLE_CONTROL;
+	ctl_rec.park.rip = (uintptr_t)ckpt_restart_entry;
+	ctl_rec.park.rsp = ckpt_ctl_stack;
+	return 0;
+}
+
+void thaw_all(void)
+{
+	long deadline = now_ms() + 2000;
+	int n;
+
+	__atomic_store_n(&freeze_word, 0, __ATOMIC_SEQ_CST);
+	futex_wake(&freeze_word);
+	/* wait for every thread to leave the handler, so the next freeze
+	 * starts with free slots */
+	while ((n = __atomic_load_n(&nactive, __ATOMIC_SEQ_CST)) && now_ms() < deadline)
+		futex_wait(&nactive, n, 10);
+	nslots = 0;
+}
+
+int freeze_held(void)
+{
+	return freeze_word;
+}
+
+void freeze_reset(void)
+{
+	freeze_word = 0;
+	nslots = 0;
+	nactive = 0;
+	nsignaled = 0;
+}
+
+uint32_t threads_count(void)
+{
+	int n = nslots < CKPT_THREADS_MAX ? nslots : CKPT_THREADS_MAX;
+
+	return freeze_word ? (uint32_t)n + 1 : 0;
+}
+
+const struct ckpt_thread_rec *thread_rec(uint32_t i)
+{
+	uint32_t n = threads_count();
+
+	if (i + 1 < n)
+		return &slots[i].rec;
+	return i + 1 == n ? &ctl_rec : NULL;
+}

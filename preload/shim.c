@@ -1,0 +1,277 @@
+/* shim.c - libckpt.so: the control socket of this process and the
+ * thread that serves it; set up at load, after fork, after a restore.
+ *
+ * The constructor and the fork handler may use libc (no thread of the
+ * program is frozen then).  control_loop and ckpt_control_restart run
+ * while threads may be frozen or just restored: sys.h calls only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "shim.h"
+#include "sys.h"
+
+int ckpt_sig;
+int ckpt_listen_fd = -1, ckpt_conn_fd = -1;
+int ckpt_ctl_tid;
+uint64_t ckpt_ctl_stack;
+static char sock_dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+static struct sockaddr_un sock_addr;
+static int sock_pid;          /* the pid sock_addr was made for */
+static int high_fd = 1000;    /* where the shim's fds go, out of the program's way */
+
+static size_t fmt_ulong(char *out, unsigned long v)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do
+		tmp[n++] = '0' + v % 10;
+	while (v /= 10);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* "ckpt-shim: pid P: <a><n><b>" on the program's stderr */
+void shim_log(const char *a, long n, const char *b)
+{
+	static char buf[512];
+	size_t len = 0, k;
+
+	memcpy(buf, "ckpt-shim: pid ", 15);
+	len = 15 + fmt_ulong(buf + 15, sys_getpid());
+	buf[len++] = ':';
+	buf[len++] = ' ';
+	k = strlen(a) < 200 ? strlen(a) : 200;
+	memcpy(buf + len, a, k);
+	len += k;
+	if (n >= 0)
+		len += fmt_ulong(buf + len, n);
+	k = strlen(b) < 200 ? strlen(b) : 200;
+	memcpy(buf + len, b, k);
+	len += k;
+	buf[len++] = '\n';
+	sys_write(2, buf, len);
+}
+
+/* bind $sock_dir/<pid>.sock; 0 or -errno */
+static int listen_open(void)
+{
+	size_t d = strlen(sock_dir);
+	int s, hi;
+	long r;
+
+	if (d + 24 > sizeof sock_addr.sun_path)
+		return -ENAMETOOLONG;
+	sock_pid = sys_getpid();
+	sock_addr.sun_family = AF_UNIX;
+	memcpy(sock_addr.sun_path, sock_dir, d);
+	sock_addr.sun_path[d++] = '/';
+	d += fmt_ulong(sock_addr.sun_path + d, sock_pid);
+	memcpy(sock_addr.sun_path + d, ".sock", 6);
+	s = sys_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return s;
+	hi = sys_fcntl(s, F_DUPFD_CLOEXEC, high_fd);
+	if (hi >= 0) {
+		sys_close(s);
+		s = hi;
+	}
+	/* a socket left by an earlier image of this pid (exec, a crash) */
+	sys_unlinkat(AT_FDCWD, sock_addr.sun_path, 0);
+	r = sys_bind(s, &sock_addr, sizeof sock_addr);
+	if (r == 0)
+		r = sys_listen(s, 8);
+	if (r < 0) {
+		sys_close(s);
+		return r;
+	}
+	ckpt_listen_fd = s;
+	return 0;
+}
+
+static void control_loop(void)
+{
+	int c;
+
+	for (;;) {
+		c = sys_accept4(ckpt_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c >= 0) {
+			control_serve(c);
+			continue;
+		}
+		if (c == -EINTR || c == -ECONNABORTED || c == -EMFILE || c == -ENFILE)
+			continue;
+		/* the program closed our fd (closefrom, a daemon's loop) */
+		if (listen_open() < 0)
+			return;
+	}
+}
+
+static void *control_main(void *arg)
+{
+	pthread_attr_t a;
+	void *base;
+	size_t size;
+
+	(void)arg;
+	ckpt_ctl_tid = sys_gettid();
+	sys_prctl(15 /* PR_SET_NAME */, "ckpt-ctl", 0);
+	if (pthread_getattr_np(pthread_self(), &a) == 0) {
+		pthread_attr_getstack(&a, &base, &size);
+		ckpt_ctl_stack = (uintptr_t)base + size;
+		pthread_attr_destroy(&a);
+	}
+	control_loop();
+	return NULL;
+}
+
+/* the restorer starts the control thread here (x86_64/park.S) */
+void ckpt_control_restart(void)
+{
+	const struct ckpt_thread_rec *me = thread_rec(threads_count() - 1);
+
+	if (me)
+		thread_redo(me);
+	ckpt_ctl_tid = sys_gettid();
+	freeze_reset();
+	ckpt_listen_fd = ckpt_conn_fd = -1;
+	if (listen_open() == 0)
+		control_loop();
+	shim_log("control socket lost after restore", -1, "");
+	for (;;)
+		sys_call1(SYS_exit, 0);
+}
+
+static int control_start(void)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	sigset_t all, old;
+	int r;
+
+	/* the control thread blocks every signal: it must never run the
+	 * program's handlers, nor be frozen itself */
+	sigfillset(&all);
+	real_pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 256 * 1024);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&t, &a, control_main, NULL);
+	pthread_attr_destroy(&a);
+	real_pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -r;
+}
+
+/* $CKPT_SOCKDIR or ${XDG_RUNTIME_DIR:-/tmp}/ckpt-<uid>, ours and 0700 */
+static int sockdir_init(void)
+{
+	const char *env = getenv("CKPT_SOCKDIR"), *rt = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+	int n;
+
+	if (env && *env)
+		n = snprintf(sock_dir, sizeof sock_dir, "%s", env);
+	else
+		n = snprintf(sock_dir, sizeof sock_dir, "%s/ckpt-%u",
+			     rt && *rt ? rt : "/tmp", (unsigned)geteuid());
+	if (n < 0 || (size_t)n >= sizeof sock_dir - 24)
+		return -ENAMETOOLONG;
+	if (mkdir(sock_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(sock_dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+		return -EPERM;
+	return 0;
+}
+
+static int signal_init(void)
+{
+	const char *env = getenv("CKPT_SIGNAL");
+	struct sigaction sa;
+
+	ckpt_sig = env && *env ? atoi(env) : CKPT_SIGNAL_DEFAULT;
+	if (ckpt_sig < SIGRTMIN || ckpt_sig > SIGRTMAX)
+		return -EINVAL;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = freeze_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	/* nothing of the program may run on a frozen thread */
+	sigfillset(&sa.sa_mask);
+	return real_sigaction(ckpt_sig, &sa, NULL) < 0 ? -errno : 0;
+}
+
+static void high_fd_init(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur >= 64)
+		high_fd = rl.rlim_cur - 32;
+}
+
+static void child_after_fork(void)
+{
+	int r;
+
+	/* the parent's socket and connection are the parent's */
+	if (ckpt_listen_fd >= 0)
+		close(ckpt_listen_fd);
+	if (ckpt_conn_fd >= 0)
+		close(ckpt_conn_fd);
+	ckpt_listen_fd = ckpt_conn_fd = -1;
+	freeze_reset();
+	r = listen_open();
+	if (r == 0)
+		r = control_start();
+	if (r < 0)
+		shim_log("no control socket after fork: error ", -r, "");
+}
+
+static const char *setup_step;
+
+__attribute__((constructor))
+static void shim_init(void)
+{
+	int r;
+
+	sigwrap_init();
+	high_fd_init();
+	setup_step = "freeze signal";
+	r = signal_init();
+	if (r == 0) {
+		setup_step = "socket directory";
+		r = sockdir_init();
+	}
+	if (r == 0) {
+		setup_step = "control socket";
+		r = listen_open();
+	}
+	if (r == 0) {
+		setup_step = "control thread";
+		r = control_start();
+	}
+	if (r < 0) {
+		shim_log("cannot be checkpointed: ", -1, setup_step);
+		return;
+	}
+	pthread_atfork(NULL, NULL, child_after_fork);
+}
+
+__attribute__((destructor))
+static void shim_fini(void)
+{
+	if (ckpt_listen_fd >= 0 && sock_pid == sys_getpid())
+		sys_unlinkat(AT_FDCWD, sock_addr.sun_path, 0);
+}

@@ -1,0 +1,56 @@
+/* shim.h - what the parts of the shim share.
+ *
+ * Everything reachable from the freeze handler or from the control
+ * thread while threads are frozen uses sys.h calls and static storage
+ * only: no malloc, no stdio, no locks, no errno (see README). */
+#ifndef CKPT_SHIM_H
+#define CKPT_SHIM_H
+#include <signal.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define HIDDEN __attribute__((visibility("hidden")))
+
+/* state.c / freeze.c */
+extern int ckpt_sig;                   /* the freeze signal */
+extern int ckpt_listen_fd, ckpt_conn_fd; /* the shim's own fds */
+extern int ckpt_ctl_tid;
+extern uint64_t ckpt_ctl_stack;        /* top of the control thread's stack */
+
+/* freeze.c */
+void freeze_handler(int sig, siginfo_t *si, void *uc);
+int freeze_all(unsigned timeout_ms, uint32_t *laggard);
+void thaw_all(void);
+int freeze_held(void);
+void freeze_reset(void);
+uint32_t threads_count(void);
+/* records of the frozen threads, then the control thread's own */
+const struct ckpt_thread_rec *thread_rec(uint32_t i);
+void thread_redo(const struct ckpt_thread_rec *r);
+
+/* state.c */
+void proc_record(struct ckpt_proc_rec *p);
+int proc_open_fds(int fds[CKPT_PROCFD_COUNT]);
+int fds_list(int from, struct ckpt_fd_ent *ents, int max, int *more);
+long pages_splice(int pipe_fd, const struct ckpt_range *r, int n);
+void thread_record_self(struct ckpt_thread_rec *r);
+
+/* sigwrap.c: the program's own disposition of the freeze signal */
+extern struct sigaction ckpt_prog_action;
+void sigwrap_init(void);
+int real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+int real_pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
+
+/* shim.c */
+void shim_log(const char *a, long n, const char *b);
+
+/* x86_64/park.S */
+int ckpt_park_save(struct ckpt_park *p) __attribute__((returns_twice));
+void ckpt_restart_entry(void);
+void ckpt_control_restart(void);
+
+#endif
+
+/* control.c */
+void control_serve(int conn);

@@ -1,0 +1,110 @@
+/* sigwrap.c - the only calls of the program the shim wraps: those that
+ * could block or replace the freeze signal.  The program sees its own
+ * disposition of that signal, kept here; the kernel keeps ours.
+ *
+ * sigaction and signal may run in signal handlers: no malloc, no stdio. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "shim.h"
+
+struct sigaction ckpt_prog_action;   /* SIG_DFL until the program sets one */
+
+static int (*next_sigaction)(int, const struct sigaction *, struct sigaction *);
+static int (*next_sigprocmask)(int, const sigset_t *, sigset_t *);
+static int (*next_pthread_sigmask)(int, const sigset_t *, sigset_t *);
+static sighandler_t (*next_signal)(int, sighandler_t);
+
+void sigwrap_init(void)
+{
+	next_sigaction = dlsym(RTLD_NEXT, "sigaction");
+	next_sigprocmask = dlsym(RTLD_NEXT, "sigprocmask");
+	next_pthread_sigmask = dlsym(RTLD_NEXT, "pthread_sigmask");
+	next_signal = dlsym(RTLD_NEXT, "signal");
+}
+
+int real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return next_sigaction(sig, act, old);
+}
+
+int real_pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	return next_pthread_sigmask(how, set, old);
+}
+
+static int is_freeze_sig(int sig)
+{
+	return ckpt_sig && sig == ckpt_sig;
+}
+
+__attribute__((visibility("default")))
+int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction a;
+
+	if (!next_sigaction)
+		sigwrap_init();
+	if (is_freeze_sig(sig)) {
+		if (old)
+			*old = ckpt_prog_action;
+		if (act)
+			ckpt_prog_action = *act;
+		return 0;
+	}
+	if (act && ckpt_sig && sigismember(&act->sa_mask, ckpt_sig)) {
+		a = *act;
+		sigdelset(&a.sa_mask, ckpt_sig);
+		act = &a;
+	}
+	return next_sigaction(sig, act, old);
+}
+
+__attribute__((visibility("default")))
+sighandler_t signal(int sig, sighandler_t h)
+{
+	sighandler_t old;
+
+	if (!next_signal)
+		sigwrap_init();
+	if (is_freeze_sig(sig)) {
+		old = ckpt_prog_action.sa_handler;
+		memset(&ckpt_prog_action, 0, sizeof ckpt_prog_action);
+		ckpt_prog_action.sa_handler = h;
+		ckpt_prog_action.sa_flags = SA_RESTART;
+		return old;
+	}
+	return next_signal(sig, h);
+}
+
+/* the mask the program asks for, less the freeze signal */
+static const sigset_t *without_freeze(const sigset_t *set, sigset_t *copy)
+{
+	if (!set || !ckpt_sig || !sigismember(set, ckpt_sig))
+		return set;
+	*copy = *set;
+	sigdelset(copy, ckpt_sig);
+	return copy;
+}
+
+__attribute__((visibility("default")))
+int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	sigset_t copy;
+
+	if (!next_sigprocmask)
+		sigwrap_init();
+	return next_sigprocmask(how, without_freeze(set, &copy), old);
+}
+
+__attribute__((visibility("default")))
+int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	sigset_t copy;
+
+	if (!next_pthread_sigmask)
+		sigwrap_init();
+	return next_pthread_sigmask(how, without_freeze(set, &copy), old);
+}

@@ -1,0 +1,160 @@
+/* state.c - what the control thread hands out while the other threads
+ * are frozen: the process record, /proc files, the open fds, pages.
+ *
+ * Runs while threads are frozen: sys.h calls and static storage only.
+ * No malloc, no stdio, no locks, no errno. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+
+#include "shim.h"
+#include "sys.h"
+
+void proc_record(struct ckpt_proc_rec *p)
+{
+	long r;
+	int i;
+
+	memset(p, 0, sizeof *p);
+	p->version = CKPT_PROTO_VERSION;
+	p->pid = sys_getpid();
+	p->signal = ckpt_sig;
+	p->ctl_tid = ckpt_ctl_tid;
+	/* umask can only be read by setting it; nothing else runs now */
+	p->umask = sys_umask(022);
+	sys_umask(p->umask);
+	p->dumpable = sys_prctl(3 /* PR_GET_DUMPABLE */, 0, 0);
+	p->personality = sys_personality(0xffffffff);
+	p->nthreads = threads_count();
+	p->brk = sys_brk(0);
+	p->restart_entry = (uintptr_t)ckpt_restart_entry;
+	p->ctl_stack = ckpt_ctl_stack;
+	p->xcr0 = cpu_xcr0();
+	for (i = 0; i < 16; i++)
+		sys_prlimit(i, NULL, &p->rlimit[i]);
+	for (i = 1; i <= 64; i++)
+		if (i != SIGKILL && i != SIGSTOP)
+			sys_rt_sigaction(i, NULL, &p->sigaction[i - 1]);
+	for (i = 0; i < 3; i++)
+		sys_getitimer(i, &p->itimer[i]);
+	if (sys_getcwd(p->cwd, sizeof p->cwd) < 0)
+		p->cwd[0] = 0;
+	r = sys_readlinkat(AT_FDCWD, "/proc/self/exe", p->exe, sizeof p->exe - 1);
+	p->exe[r > 0 ? r : 0] = 0;
+}
+
+int proc_open_fds(int fds[CKPT_PROCFD_COUNT])
+{
+	static const char *const names[CKPT_PROCFD_COUNT] = {
+		"/proc/self/mem", "/proc/self/pagemap", "/proc/self/maps",
+		"/proc/self/stat", "/proc/self/auxv", "/proc/self/status",
+	};
+	int i, j;
+
+	for (i = 0; i < CKPT_PROCFD_COUNT; i++) {
+		fds[i] = sys_openat(AT_FDCWD, names[i], O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			int err = fds[i];
+
+			for (j = 0; j < i; j++)
+				sys_close(fds[j]);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int is_shim_fd(int fd, int dirfd)
+{
+	return fd == dirfd || fd == ckpt_listen_fd || fd == ckpt_conn_fd;
+}
+
+/* insert fd into the sorted list ents[0..*n) keeping the max smallest */
+static void keep_smallest(struct ckpt_fd_ent *ents, int *n, int max, int fd, int *more)
+{
+	int i;
+
+	if (*n == max) {
+		*more = 1;
+		if (fd > ents[max - 1].fd)
+			return;
+		(*n)--;
+	}
+	for (i = *n; i > 0 && ents[i - 1].fd > fd; i--)
+		ents[i] = ents[i - 1];
+	ents[i].fd = fd;
+	(*n)++;
+}
+
+/* the program's fds >= from, the smallest max of them, sorted */
+int fds_list(int from, struct ckpt_fd_ent *ents, int max, int *more)
+{
+	static char buf[16384];
+	int dirfd = sys_openat(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int n = 0, i;
+	long got, off;
+
+	*more = 0;
+	if (dirfd < 0)
+		return dirfd;
+	while ((got = sys_getdents64(dirfd, buf, sizeof buf)) > 0) {
+		for (off = 0; off < got;) {
+			struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(buf + off);
+			const char *p = d->name;
+			int fd = 0;
+
+			for (; *p >= '0' && *p <= '9'; p++)
+				fd = fd * 10 + (*p - '0');
+			if (p != d->name && !*p && fd >= from && !is_shim_fd(fd, dirfd))
+				keep_smallest(ents, &n, max, fd, more);
+			off += d->reclen;
+		}
+	}
+	sys_close(dirfd);
+	if (got < 0)
+		return got;
+	for (i = 0; i < n; i++)
+		ents[i].fdflags = sys_fcntl(ents[i].fd, F_GETFD, 0);
+	return n;
+}
+
+/* vmsplice the ranges into the pipe, in order; bytes moved or -errno.
+ * The pages stay the process's: the caller keeps it frozen until the
+ * pipe's reader has taken them. */
+long pages_splice(int pipe_fd, const struct ckpt_range *r, int n)
+{
+	static struct iovec iov[1024];
+	struct { int fd; short events, revents; } pfd = { pipe_fd, 4 /* POLLOUT */, 0 };
+	long total = 0, got;
+	int i = 0, k, j;
+
+	while (i < n) {
+		for (k = 0; k < 1024 && i + k < n; k++) {
+			iov[k].iov_base = (void *)(uintptr_t)r[i + k].start;
+			iov[k].iov_len = r[i + k].len;
+		}
+		for (j = 0; j < k;) {
+			got = sys_vmsplice(pipe_fd, iov + j, k - j, 0);
+			if (got == -11 /* EAGAIN: a non-blocking pipe */) {
+				sys_poll(&pfd, 1, -1);
+				continue;
+			}
+			if (got == -4 /* EINTR */)
+				continue;
+			if (got <= 0)
+				return got < 0 ? got : -5 /* EIO */;
+			total += got;
+			while (j < k && (size_t)got >= iov[j].iov_len)
+				got -= iov[j++].iov_len;
+			if (j < k) {
+				iov[j].iov_base = (char *)iov[j].iov_base + got;
+				iov[j].iov_len -= got;
+			}
+		}
+		i += k;
+	}
+	return total;
+}

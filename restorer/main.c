@@ -1,0 +1,146 @@
+/* main.c - ckpt-restorer: becomes the process described by the plan that
+ * ckpt-thaw writes on the fd named by argv[1] (doc/restore.md).
+ *
+ * usage (by ckpt-thaw only): ckpt-restorer PLANFD STATUSFD
+ *
+ * May not: malloc, brk, stdio, errno, TLS, or call libc beyond the
+ * memcpy/memset the compiler emits; after self_copy() the old image is
+ * gone, so nothing may keep a pointer into it (argv, auxv, musl's
+ * state).  Errors go to STATUSFD as numbers (rst_fail). */
+#include <signal.h>
+#include <sys/mman.h>
+
+#include "restorer.h"
+#include "sys.h"
+
+static struct rst rst;
+
+static void status_put(struct rst *r, int step, long err, uint64_t addr)
+{
+	struct plan_status st = { .step = step, .err = (int32_t)err, .addr = addr };
+
+	sys_write(r->fd_status, &st, sizeof st);
+}
+
+_Noreturn void rst_fail(struct rst *r, int step, long err, uint64_t addr)
+{
+	status_put(r, step, err, addr);
+	sys_exit_group(127);
+}
+
+void rst_warn(struct rst *r, int step, long err, uint64_t addr)
+{
+	status_put(r, step, err, addr);
+}
+
+void rst_read(struct rst *r, void *buf, uint64_t n, int step, uint64_t addr)
+{
+	char *p = buf;
+	long k;
+
+	while (n) {
+		k = sys_read(r->fd_plan, p, n > (1UL << 30) ? 1UL << 30 : n);
+		if (k == -4) /* EINTR */
+			continue;
+		if (k < 0)
+			rst_fail(r, step, k, addr + (p - (char *)buf));
+		if (k == 0)
+			rst_fail(r, PLAN_ST_SHORT, 0, addr + (p - (char *)buf));
+		p += k;
+		n -= k;
+	}
+}
+
+static int fd_arg(const char *s)
+{
+	int v = 0;
+
+	if (!s || !*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > 100000)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+/* the plan header, checked; then the hole laid out and mapped */
+static void hole_setup(struct rst *r)
+{
+	struct plan_hdr *h = &r->hdr;
+	uint64_t need;
+	long a;
+
+	rst_read(r, h, sizeof *h, PLAN_ST_PLAN, 0);
+	if (h->magic != PLAN_MAGIC || h->version != PLAN_VERSION ||
+	    h->hdr_size != sizeof *h || h->auxv_words > PLAN_AUXV_MAX)
+		rst_fail(r, PLAN_ST_ARGS, 0, 0);
+	if ((uint64_t)sys_getpid() != h->pid)
+		rst_fail(r, PLAN_ST_PID, 0, (uint64_t)sys_getpid());
+	r->tramp = h->hole;
+	r->slot = r->tramp + PLAN_TRAMP_SIZE;
+	r->stack = r->slot + PLAN_VDSO_SLOT;
+	r->image = r->stack + PLAN_STACK_SIZE;
+	r->body = r->image + PAGE_UP(r->image_len);
+	need = r->body + PAGE_UP(h->body_size) - h->hole;
+	if (r->image_len > PLAN_IMAGE_MAX || need > h->hole_size)
+		rst_fail(r, PLAN_ST_HOLE, -12 /* ENOMEM */, h->hole);
+	a = sys_mmap(h->hole, need, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (a < 0 && a > -4096)
+		rst_fail(r, PLAN_ST_HOLE, a, h->hole);
+	if ((uint64_t)a != h->hole)
+		rst_fail(r, PLAN_ST_HOLE, -17 /* EEXIST */, h->hole);
+}
+
+static void body_read(struct rst *r)
+{
+	struct plan_hdr *h = &r->hdr;
+	uint64_t off = 0;
+
+	rst_read(r, (void *)r->body, h->body_size, PLAN_ST_PLAN, sizeof *h);
+	r->regions = (struct plan_region *)r->body;
+	off += (uint64_t)h->nregions * sizeof *r->regions;
+	r->runs = (struct plan_run *)(r->body + off);
+	off += (uint64_t)h->nruns * sizeof *r->runs;
+	r->threads = (struct plan_thread *)(r->body + off);
+	off += (uint64_t)h->nthreads * sizeof *r->threads;
+	if (off > h->body_size || h->nthreads == 0)
+		rst_fail(r, PLAN_ST_ARGS, 0, 0);
+	r->strings = (const char *)(r->body + off);
+	r->strings_len = h->body_size - off;
+}
+
+/* Runs in the copy, on the hole's stack: the old image is still there
+ * until old_clear() takes it away. */
+static void restore(struct rst *r)
+{
+	old_clear(r);
+	regions_map(r);
+	pages_read(r);
+	regions_protect(r);
+	vdso_restore(r);
+	proc_restore(r);
+	threads_start(r);
+}
+
+int main(int argc, char **argv)
+{
+	struct rst *r = &rst;
+	uint64_t all = ~0ULL;
+	uint64_t delta;
+
+	r->fd_status = argc == 3 ? fd_arg(argv[2]) : -1;
+	r->fd_plan = argc == 3 ? fd_arg(argv[1]) : -1;
+	if (r->fd_plan < 0 || r->fd_status < 0) {
+		static const char msg[] = "ckpt-restorer: run by ckpt-thaw only\n";
+		sys_write(2, msg, sizeof msg - 1);
+		return 2;
+	}
+	/* every thread starts with all signals blocked: its own mask comes
+	 * back with its signal frame */
+	sys_rt_sigprocmask(SIG_SETMASK, &all, 0);
+	self_copy(r);      /* measures the image first: sets base, image_len */
+	return 0;
+}

@@ -1,0 +1,61 @@
+/* restorer.h - what the parts of the restorer share (doc/restore.md).
+ *
+ * May not: malloc, brk, stdio, errno, TLS, or any libc call but the
+ * compiler's memcpy/memset.  Every failure goes through rst_fail(),
+ * which reports a number on the status fd and exits: the restorer never
+ * prints, ckpt-thaw does. */
+#ifndef RST_RESTORER_H
+#define RST_RESTORER_H
+#include <stdint.h>
+
+#include "plan.h"
+
+#define PAGE 4096UL
+#define PAGE_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
+
+struct rst {
+	struct plan_hdr hdr;
+	int fd_plan, fd_status;
+	/* the hole: [tramp][vdso slot][stack][image copy][plan body] */
+	uint64_t tramp, slot, stack, image, body;
+	uint64_t base, image_len;  /* where the kernel loaded us */
+	struct plan_region *regions;
+	struct plan_run *runs;
+	struct plan_thread *threads;
+	const char *strings;
+	uint64_t strings_len;
+	uint64_t own[3][2];        /* our vvar, vvar_vclock, vdso: in the slot */
+};
+
+_Noreturn void rst_fail(struct rst *r, int step, long err, uint64_t addr);
+void rst_warn(struct rst *r, int step, long err, uint64_t addr);
+/* read exactly n bytes from the plan fd, or fail with step */
+void rst_read(struct rst *r, void *buf, uint64_t n, int step, uint64_t addr);
+
+/* move.c: copy our image into the hole and relocate it there */
+void self_copy(struct rst *r);
+/* clear.c: unmap all that is not the hole, park our vdso in the slot */
+void old_clear(struct rst *r);
+/* mem.c */
+void regions_map(struct rst *r);
+void pages_read(struct rst *r);
+void regions_protect(struct rst *r);
+/* proc.c */
+void vdso_restore(struct rst *r);
+void proc_restore(struct rst *r);
+/* threads.c */
+_Noreturn void threads_start(struct rst *r);
+
+/* x86_64/entry.S */
+_Noreturn void rst_switch(uint64_t sp, void (*fn)(struct rst *), struct rst *arg);
+/* clone3 a thread that jumps to its park through the trampoline page;
+ * returns its tid or -errno in the parent only */
+long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t, uint64_t tramp);
+/* the trampoline code, copied to tramp + TRAMP_CODE; its main entry is
+ * _Noreturn void (uint64_t tramp, uint64_t rest, uint64_t rest_len,
+ * uint32_t children) */
+extern const char rst_tramp_begin[], rst_tramp_main[], rst_tramp_end[];
+#define TRAMP_PARK 64
+#define TRAMP_CODE 128
+
+#endif

@@ -1,0 +1,108 @@
+/* entry.S - the restorer's code that C cannot express: switching to the
+ * hole's stack, starting a thread with no stack of its own, and the
+ * trampoline page, the only part of the restorer left mapped at the end.
+ *
+ * May not: use the stack between clone3 and a thread's jump (the child
+ * runs on its parent's stack until it loads its park rsp), or refer to
+ * anything outside the trampoline page from the code between
+ * rst_tramp_begin and rst_tramp_end (it is copied and runs after the
+ * rest of the restorer is unmapped). */
+
+/* struct plan_thread (lib/plan.h) */
+#define T_GS    16
+#define T_PARK  24
+/* the trampoline page: counter at 0, the main thread's park at 64, code
+ * at 128 (restorer/threads.c) */
+#define TP_PARK 64
+#define TP_CODE 128
+
+	.text
+
+/* _Noreturn void rst_switch(uint64_t sp, void (*fn)(struct rst *), struct rst *arg) */
+	.globl rst_switch
+	.hidden rst_switch
+	.type rst_switch, @function
+rst_switch:
+	mov %rdi, %rsp
+	mov %rdx, %rdi
+	xor %ebp, %ebp
+	call *%rsi
+	ud2
+	.size rst_switch, .-rst_switch
+
+/* long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t, uint64_t tramp)
+ * Parent: returns the tid or -errno.  Child: sets its gs base if any,
+ * loads its park, and jumps to tramp_child in the trampoline page. */
+	.globl rst_clone_thread
+	.hidden rst_clone_thread
+	.type rst_clone_thread, @function
+rst_clone_thread:
+	mov %rdx, %r8
+	mov %rcx, %r9
+	mov $435, %eax          /* clone3 */
+	syscall
+	test %rax, %rax
+	jz 1f
+	ret
+1:	mov T_GS(%r8), %rsi
+	test %rsi, %rsi
+	jz 2f
+	mov $0x1001, %edi       /* arch_prctl(ARCH_SET_GS, gs) */
+	mov $158, %eax
+	syscall
+2:	mov %r9, %rdi
+	mov T_PARK+0(%r8), %r11
+	mov T_PARK+8(%r8), %rsp
+	mov T_PARK+16(%r8), %rbx
+	mov T_PARK+24(%r8), %rbp
+	mov T_PARK+32(%r8), %r12
+	mov T_PARK+40(%r8), %r13
+	mov T_PARK+48(%r8), %r14
+	mov T_PARK+56(%r8), %r15
+	lea TP_CODE+(rst_tramp_child-rst_tramp_begin)(%rdi), %rax
+	jmp *%rax
+	.size rst_clone_thread, .-rst_clone_thread
+
+/* The trampoline: copied to tramp+TP_CODE.  Every thread leaves the
+ * restorer through it with rdi = the trampoline page and rsi = its
+ * size (so the shim may unmap it), rax = 1, and its park loaded. */
+	.globl rst_tramp_begin, rst_tramp_end, rst_tramp_main
+	.hidden rst_tramp_begin, rst_tramp_end, rst_tramp_main
+rst_tramp_begin:
+/* a started thread: rdi = page, r11 = park rip, park registers loaded */
+rst_tramp_child:
+	lock incl (%rdi)
+	mov $4096, %esi
+	mov $1, %eax
+	jmp *%r11
+
+/* the main thread, last: (page, rest, rest_len, children) */
+rst_tramp_main:
+	mov %rdi, %r12
+	mov %rsi, %r13
+	mov %rdx, %r14
+	mov %ecx, %r15d
+1:	cmp %r15d, (%r12)       /* wait until every child left the hole */
+	jae 2f
+	mov $24, %eax           /* sched_yield */
+	syscall
+	jmp 1b
+2:	mov $11, %eax           /* munmap(rest, rest_len): all but this page */
+	mov %r13, %rdi
+	mov %r14, %rsi
+	syscall
+	mov %r12, %rdi
+	mov $4096, %esi
+	mov TP_PARK+0(%rdi), %r11
+	mov TP_PARK+8(%rdi), %rsp
+	mov TP_PARK+16(%rdi), %rbx
+	mov TP_PARK+24(%rdi), %rbp
+	mov TP_PARK+32(%rdi), %r12
+	mov TP_PARK+40(%rdi), %r13
+	mov TP_PARK+48(%rdi), %r14
+	mov TP_PARK+56(%rdi), %r15
+	mov $1, %eax
+	jmp *%r11
+rst_tramp_end:
+
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""ckptimg.py - look inside a raw ckpt stream, for the tests.
+
+usage:
+  ckptimg.py list IMG                 member names, in stream order
+  ckptimg.py cat IMG MEMBER           a member's data on stdout
+  ckptimg.py check [--parts P] [--bare PID] IMG...
+                                      check each stream against
+                                      formats/stream.md; P is a comma
+                                      list of the per-process members
+                                      required (default: all); --bare:
+                                      no manifest, one process PID
+  ckptimg.py runs IMG PID             the pagemap runs, "START END" hex
+  ckptimg.py stored IMG PID ADDR      exit 0 if the page at ADDR is
+                                      stored, 1 if not
+  ckptimg.py peek IMG PID ADDR LEN    LEN stored bytes at ADDR on stdout
+                                      (exit 1 if any page is absent)
+  ckptimg.py threads IMG PID          "TID ROLE" per thread record
+
+It reads the tar itself (tarfile) and checks what plain tar does not:
+the member order, the manifest, the 4096 alignment of page data, the
+pagemap against the size of pages, the trailer.  Exit 0 when fine, 1
+with a message naming the image and member when not, 2 on bad usage.
+"""
+import sys
+import tarfile
+
+PAGE = 4096
+PROC_PARTS = ["core", "threads", "fds", "maps", "mapfiles", "pagemap", "pages"]
+
+
+class Bad(Exception):
+    pass
+
+
+def members(path):
+    try:
+        with tarfile.open(path, "r:") as tf:
+            return [(m, m.offset, m.offset_data) for m in tf.getmembers()]
+    except tarfile.TarError as e:
+        raise Bad("%s: not a tar stream: %s" % (path, e))
+
+
+def read_member(path, name):
+    with tarfile.open(path, "r:") as tf:
+        try:
+            m = tf.getmember(name)
+        except KeyError:
+            raise Bad("%s: no member %s" % (path, name))
+        return tf.extractfile(m).read()
+
+
+def parse_runs(text, path):
+    runs = []
+    for ln in text.decode().splitlines():
+        ln = ln.strip()
+        if not ln or ln.startswith("#"):
+            continue
+        tok = ln.split()[0]
+        try:
+            a, b = tok.split("-")
+            start, end = int(a, 16), int(b, 16)
+        except ValueError:
+            raise Bad("%s: pagemap: bad line %r" % (path, ln))
+        if start % PAGE or end % PAGE or end <= start:
+            raise Bad("%s: pagemap: bad run %r" % (path, ln))
+        runs.append((start, end))
+    return runs
+
+
+def check_manifest(path, data):
+    lines = data.decode().splitlines()
+    if not lines or lines[0] != "ckpt-image 1":
+        raise Bad("%s: ckpt/manifest: first line %r, want 'ckpt-image 1'"
+                  % (path, lines[0] if lines else ""))
+    root = [l.split()[1] for l in lines if l.startswith("root ")]
+    procs = [l.split()[1] for l in lines if l.startswith("proc ")]
+    if len(root) != 1:
+        raise Bad("%s: ckpt/manifest: %d root lines" % (path, len(root)))
+    if not procs or procs[0] != root[0]:
+        raise Bad("%s: ckpt/manifest: first proc %s is not root %s"
+                  % (path, procs[:1], root[0]))
+    return procs
+
+
+def check_trailer(path, mems):
+    with open(path, "rb") as f:
+        data = f.read()
+    if mems:
+        m, _, off = mems[-1]
+        end = off + (m.size + 511) // 512 * 512
+    else:
+        end = 0
+    tail = data[end:]
+    if len(tail) < 1024 or tail[:1024] != b"\0" * 1024:
+        raise Bad("%s: no trailer (two zero blocks) after the last member" % path)
+    if len(tail) != 1024:
+        raise Bad("%s: %d bytes after the trailer" % (path, len(tail) - 1024))
+
+
+def check(path, parts, bare=None):
+    mems = members(path)
+    names = [m.name for m, _, _ in mems]
+    if bare:
+        procs = [bare]
+    elif not names or names[0] != "ckpt/manifest":
+        raise Bad("%s: first member is %s, not ckpt/manifest"
+                  % (path, names[0] if names else "nothing"))
+    else:
+        procs = check_manifest(path, read_member(path, "ckpt/manifest"))
+    prev = 0
+    for pid in procs:
+        last = -1
+        for part in parts:
+            name = "proc/%s/%s" % (pid, part)
+            if name not in names:
+                raise Bad("%s: no member %s" % (path, name))
+            i = names.index(name)
+            if i < last:
+                raise Bad("%s: %s out of order" % (path, name))
+            last = i
+        owned = [i for i, n in enumerate(names) if n.startswith("proc/%s/" % pid)]
+        if owned and (owned[0] < prev or owned[-1] - owned[0] + 1 != len(owned)):
+            raise Bad("%s: members of proc %s are not together, in manifest order"
+                      % (path, pid))
+        if owned:
+            prev = owned[-1]
+        if "pages" in parts:
+            check_pages(path, pid, mems)
+    for m, _, _ in mems:
+        if not m.isfile():
+            raise Bad("%s: %s is not a regular member" % (path, m.name))
+        if m.mode & 0o777 != 0o600:
+            raise Bad("%s: %s has mode %o, want 600" % (path, m.name, m.mode & 0o777))
+    check_trailer(path, mems)
+
+
+def check_pages(path, pid, mems):
+    runs = parse_runs(read_member(path, "proc/%s/pagemap" % pid), path)
+    m = [x for x in mems if x[0].name == "proc/%s/pages" % pid][0]
+    if m[2] % PAGE:
+        raise Bad("%s: proc/%s/pages data at offset %d, not a multiple of 4096"
+                  % (path, pid, m[2]))
+    want = sum(e - s for s, e in runs)
+    if m[0].size != want:
+        raise Bad("%s: proc/%s/pages holds %d bytes, pagemap says %d"
+                  % (path, pid, m[0].size, want))
+    for (s1, e1), (s2, e2) in zip(runs, runs[1:]):
+        if s2 < e1:
+            raise Bad("%s: pagemap runs overlap or go back: %x-%x then %x-%x"
+                      % (path, s1, e1, s2, e2))
+
+
+def locate(path, pid, addr):
+    """offset in the pages data of the byte at addr, or None"""
+    runs = parse_runs(read_member(path, "proc/%s/pagemap" % pid), path)
+    off = 0
+    for s, e in runs:
+        if s <= addr < e:
+            return off + addr - s
+        off += e - s
+    return None
+
+
+def peek(path, pid, addr, n):
+    pages = read_member(path, "proc/%s/pages" % pid)
+    out = b""
+    while n > 0:
+        off = locate(path, pid, addr)
+        if off is None:
+            raise Bad("%s: page 0x%x not stored" % (path, addr & ~(PAGE - 1)))
+        chunk = min(n, PAGE - addr % PAGE)
+        out += pages[off:off + chunk]
+        addr += chunk
+        n -= chunk
+    return out
+
+
+def threads(path, pid):
+    out, tid = [], None
+    for ln in read_member(path, "proc/%s/threads" % pid).decode().splitlines():
+        f = ln.split()
+        if f and f[0] == "thread":
+            tid = f[1]
+        elif f and f[0] == "role" and tid:
+            out.append("%s %s" % (tid, f[1]))
+            tid = None
+    return out
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd, args = argv[1], argv[2:]
+    try:
+        if cmd == "list" and len(args) == 1:
+            for m, _, _ in members(args[0]):
+                print(m.name)
+        elif cmd == "cat" and len(args) == 2:
+            sys.stdout.buffer.write(read_member(args[0], args[1]))
+        elif cmd == "check" and args:
+            parts, bare = PROC_PARTS, None
+            while len(args) > 2 and args[0] in ("--parts", "--bare"):
+                if args[0] == "--parts":
+                    parts = args[1].split(",") if args[1] else []
+                else:
+                    bare = args[1]
+                args = args[2:]
+            for a in args:
+                check(a, parts, bare)
+        elif cmd == "runs" and len(args) == 2:
+            for s, e in parse_runs(read_member(args[0], "proc/%s/pagemap" % args[1]), args[0]):
+                print("%x %x" % (s, e))
+        elif cmd == "stored" and len(args) == 3:
+            return 0 if locate(args[0], args[1], int(args[2], 16)) is not None else 1
+        elif cmd == "peek" and len(args) == 4:
+            sys.stdout.buffer.write(peek(args[0], args[1], int(args[2], 16), int(args[3], 0)))
+        elif cmd == "threads" and len(args) == 2:
+            print("\n".join(threads(args[0], args[1])))
+        else:
+            print(__doc__, file=sys.stderr)
+            return 2
+    except Bad as e:
+        print("ckptimg: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

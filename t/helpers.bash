@@ -1,0 +1,203 @@
+# helpers.bash - shared by the t/*.bats files.  Load with `load helpers`.
+#
+# CKPT_BUILD (default: the repo's build/) gives the shim, ckpt-run and
+# the test programs; the tools under test (ckpt-freeze, ckpt-dumpmem,
+# ckpt-dumpfds) come from CKPT_SAN_BUILD when it has them, so that
+# `make check` runs them under ASan/UBSan.  Every program a test starts
+# goes through start_prog, which records it for teardown.
+
+bats_require_minimum_version 1.5.0
+
+CKPT_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+: "${CKPT_BUILD:=$CKPT_ROOT/build}"
+export CKPT_BUILD
+
+# the directory holding the tools under test
+ckpt_bin() {
+	if [ -n "${CKPT_SAN_BUILD:-}" ] && [ -x "$CKPT_SAN_BUILD/bin/ckpt-freeze" ]; then
+		echo "$CKPT_SAN_BUILD/bin"
+	else
+		echo "$CKPT_BUILD/bin"
+	fi
+}
+BIN=$(ckpt_bin)
+RUN=$CKPT_BUILD/bin/ckpt-run            # always the plain build: the shim
+PROGS=$CKPT_BUILD/t
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=$(command -v python3)
+# ASan: a leak report must fail the test, and the tools run as other uids
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:exitcode=99}
+
+# img CMD ARGS: t/ckptimg.py (list, cat, check, runs, stored, peek, threads)
+img() {
+	python3 "$CKPT_ROOT/t/ckptimg.py" "$@"
+}
+
+# skip the file's tests when a command they need is not built yet
+need() {
+	local c
+	for c in "$@"; do
+		case $c in
+		ckpt-run) [ -x "$RUN" ] && [ -f "$CKPT_BUILD/lib/ckpt/libckpt.so" ] ||
+			skip "ckpt-run or the shim is not built ($CKPT_BUILD)" ;;
+		prog:*) [ -x "$PROGS/${c#prog:}" ] ||
+			skip "test program ${c#prog:} is not built ($PROGS)" ;;
+		*) [ -x "$BIN/$c" ] || skip "$c is not built ($BIN)" ;;
+		esac
+	done
+}
+
+ckpt_setup() {
+	export CKPT_SOCKDIR=$BATS_TEST_TMPDIR/sock
+	mkdir -p -m 0700 "$CKPT_SOCKDIR"
+	STARTED=()
+	NPROG=0
+}
+
+# kill every program this test started (and reap it)
+ckpt_teardown() {
+	local p
+	for p in "${STARTED[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	for p in "${STARTED[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	STARTED=()
+}
+
+# wait_line FILE REGEX [SECONDS]: until a line of FILE matches (grep -E)
+wait_line() {
+	local file=$1 re=$2 secs=${3:-10} i
+	for ((i = 0; i < secs * 50; i++)); do
+		grep -Eq -- "$re" "$file" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	echo "wait_line: no line matching '$re' in $file after ${secs}s; it ends:" >&2
+	tail -n 5 "$file" >&2 2>/dev/null
+	return 1
+}
+
+# start_prog NAME [ARG...]: start a test program under ckpt-run in the
+# background, stdout to $OUT, stderr to $ERR, and wait for its ready
+# line.  NAME.py runs with python3.  Sets PID, OUT, ERR.
+start_prog() {
+	local name=$1
+	shift
+	NPROG=$((NPROG + 1))
+	OUT=$BATS_TEST_TMPDIR/$name.$NPROG.out
+	ERR=$BATS_TEST_TMPDIR/$name.$NPROG.err
+	case $name in
+	*.py) "$RUN" -- "$PYTHON" "$CKPT_ROOT/t/progs/$name" "$@" >"$OUT" 2>"$ERR" & ;;
+	*) "$RUN" -- "$PROGS/$name" "$@" >"$OUT" 2>"$ERR" & ;;
+	esac
+	PID=$!
+	STARTED+=("$PID")
+	if ! wait_line "$OUT" '^ready ' 20; then
+		echo "start_prog: $name did not get ready; its stderr:" >&2
+		cat "$ERR" >&2
+		return 1
+	fi
+	grep -qx "pid $PID" "$OUT" || {
+		echo "start_prog: $name says $(grep '^pid' "$OUT"), \$! is $PID" >&2
+		return 1
+	}
+	# the shim's socket is there before main runs
+	[ -S "$CKPT_SOCKDIR/$PID.sock" ] || {
+		echo "start_prog: no socket $CKPT_SOCKDIR/$PID.sock" >&2
+		return 1
+	}
+}
+
+# alive PID: running, neither gone nor a zombie
+alive() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# dead PID: gone or a zombie (our shell is its parent, so it can stay one)
+dead() {
+	! alive "$1"
+}
+
+# last_num FILE KEY: the number after KEY in FILE's last line starting
+# with KEY ("tick 12" or "progress shared=12")
+last_num() {
+	grep -E "^$2" "$1" | tail -n 1 | grep -Eo '[0-9]+$'
+}
+
+# wait_past FILE KEY N [SECONDS]: until a KEY line shows a number > N
+wait_past() {
+	local file=$1 key=$2 n=$3 secs=${4:-10} i v
+	for ((i = 0; i < secs * 50; i++)); do
+		v=$(last_num "$file" "$key")
+		[ -n "$v" ] && [ "$v" -gt "$n" ] && return 0
+		sleep 0.02
+	done
+	echo "wait_past: '$key' in $file stays at ${v:-nothing}, not past $n after ${secs}s" >&2
+	return 1
+}
+
+# verify_prog [PID OUT]: SIGUSR1, then wait for one more "verify ok"
+verify_prog() {
+	local pid=${1:-$PID} out=${2:-$OUT} n
+	n=$(grep -c '^verify ok' "$out")
+	kill -USR1 "$pid"
+	local i
+	for ((i = 0; i < 500; i++)); do
+		[ "$(grep -c '^verify ok' "$out")" -gt "$n" ] && break
+		grep -q '^FAIL' "$out" && break
+		sleep 0.02
+	done
+	if grep -q '^FAIL' "$out" || [ "$(grep -c '^verify ok' "$out")" -le "$n" ]; then
+		echo "verify_prog: $pid did not verify; it ends:" >&2
+		tail -n 5 "$out" >&2
+		return 1
+	fi
+}
+
+# no_fail: the program's output has no FAIL line, and its stderr is empty
+no_fail() {
+	local out=${1:-$OUT} err=${2:-$ERR}
+	if grep '^FAIL' "$out" >&2; then return 1; fi
+	if [ -s "$err" ]; then
+		echo "no_fail: stderr of the program:" >&2
+		cat "$err" >&2
+		return 1
+	fi
+}
+
+# region NAME [OUT]: the address of "region NAME 0xADDR PAGES"
+region() {
+	awk -v n="$1" '$1 == "region" && $2 == n {print $3}' "${2:-$OUT}"
+}
+
+# hex arithmetic: addr BASE PAGE -> BASE + PAGE*4096, in hex
+addr() {
+	printf '0x%x\n' $(($1 + $2 * 4096))
+}
+
+# frozen_for PID OUT MS: the program printed nothing for MS ms (a frozen
+# program cannot print; a running one prints a tick every 10 ms)
+quiet_for() {
+	local out=$1 ms=$2 before after
+	before=$(wc -c <"$out")
+	sleep "$(awk -v m="$ms" 'BEGIN{print m/1000}')"
+	after=$(wc -c <"$out")
+	[ "$before" = "$after" ]
+}
+
+# the other uid, made once (root only)
+other_user() {
+	[ "$(id -u)" = 0 ] || return 1
+	id ckpttest >/dev/null 2>&1 ||
+		useradd --system --no-create-home --shell /usr/sbin/nologin ckpttest >/dev/null 2>&1 ||
+		return 1
+	id ckpttest >/dev/null 2>&1
+}
+
+as_other() {
+	setpriv --reuid=ckpttest --regid=ckpttest --clear-groups \
+		env ASAN_OPTIONS="$ASAN_OPTIONS" CKPT_SOCKDIR="$CKPT_SOCKDIR" "$@"
+}
