@@ -137,7 +137,10 @@ void thread_redo(const struct ckpt_thread_rec *r)
 	sys_prctl(15 /* PR_SET_NAME */, r->comm, 0);
 }
 
-static void park(struct slot *s)
+/* 0 after a thaw; 1 when a restorer jumped back here with the saved
+ * registers (rax = 1): the freeze counters then belong to a process
+ * that no longer exists, and the restarted control thread resets them */
+static int park(struct slot *s)
 {
 	if (ckpt_park_save(&s->rec.park) == 0) {
 		__atomic_store_n(&s->parked, 1, __ATOMIC_RELEASE);
@@ -145,10 +148,10 @@ static void park(struct slot *s)
 		futex_wake(&progress);
 		while (__atomic_load_n(&freeze_word, __ATOMIC_ACQUIRE))
 			futex_wait(&freeze_word, 1, -1);
-		return;
+		return 0;
 	}
-	/* restored: a restorer jumped here with the registers of the save */
 	thread_redo(&s->rec);
+	return 1;
 }
 
 static int is_our_freeze(int sig, const siginfo_t *si)
@@ -179,7 +182,8 @@ void freeze_handler(int sig, siginfo_t *si, void *ucv)
 			s->rec.role = CKPT_ROLE_PROGRAM;
 			s->rec.frame = (uintptr_t)uc;
 			memcpy(&s->rec.sigmask, &uc->uc_sigmask, sizeof s->rec.sigmask);
-			park(s);
+			if (park(s))
+				return;  /* sigreturn into the restored program */
 		}
 	}
 	__atomic_sub_fetch(&nactive, 1, __ATOMIC_SEQ_CST);

@@ -27,6 +27,7 @@ uint64_t ckpt_ctl_stack;
 static char sock_dir[sizeof ((struct sockaddr_un *)0)->sun_path];
 static struct sockaddr_un sock_addr;
 static int sock_pid;          /* the pid sock_addr was made for */
+static uint64_t listen_ino;   /* to notice the program reusing our fd */
 static int high_fd = 1000;    /* where the shim's fds go, out of the program's way */
 
 static size_t fmt_ulong(char *out, unsigned long v)
@@ -64,6 +65,13 @@ void shim_log(const char *a, long n, const char *b)
 	sys_write(2, buf, len);
 }
 
+static uint64_t fd_ino(int fd)
+{
+	struct stat st;
+
+	return sys_call2(SYS_fstat, fd, &st) < 0 ? 0 : st.st_ino;
+}
+
 /* bind $sock_dir/<pid>.sock; 0 or -errno */
 static int listen_open(void)
 {
@@ -97,6 +105,7 @@ static int listen_open(void)
 		return r;
 	}
 	ckpt_listen_fd = s;
+	listen_ino = fd_ino(s);
 	return 0;
 }
 
@@ -105,16 +114,17 @@ static void control_loop(void)
 	int c;
 
 	for (;;) {
+		/* the program may have closed our fd (closefrom, a daemon's
+		 * loop) and reused the number: never accept on its socket */
+		if (fd_ino(ckpt_listen_fd) != listen_ino && listen_open() < 0)
+			return;
 		c = sys_accept4(ckpt_listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c >= 0) {
 			control_serve(c);
 			continue;
 		}
-		if (c == -EINTR || c == -ECONNABORTED || c == -EMFILE || c == -ENFILE)
-			continue;
-		/* the program closed our fd (closefrom, a daemon's loop) */
-		if (listen_open() < 0)
-			return;
+		if (c == -EBADF || c == -ENOTSOCK || c == -EINVAL)
+			listen_ino = 0;  /* rebind on the next round */
 	}
 }
 
@@ -192,7 +202,7 @@ static int sockdir_init(void)
 	if (lstat(sock_dir, &st) < 0)
 		return -errno;
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
-		return -EPERM;
+		return -EPERM;  /* others could reach or replace our socket */
 	return 0;
 }
 
@@ -264,6 +274,8 @@ static void shim_init(void)
 	}
 	if (r < 0) {
 		shim_log("cannot be checkpointed: ", -1, setup_step);
+		if (r == -EPERM && sock_dir[0])
+			shim_log(sock_dir, -1, ": not a directory of this uid with mode 0700");
 		return;
 	}
 	pthread_atfork(NULL, NULL, child_after_fork);

@@ -141,6 +141,13 @@ int main(int argc, char **argv)
 	/* every thread starts with all signals blocked: its own mask comes
 	 * back with its signal frame */
 	sys_rt_sigprocmask(SIG_SETMASK, &all, 0);
-	self_copy(r);      /* measures the image first: sets base, image_len */
-	return 0;
+	image_measure(r);
+	hole_setup(r);
+	body_read(r);
+	delta = self_copy(r);
+	/* from here on we run in the copy: r, restore and the stack all
+	 * live in the hole */
+	rst_switch(r->stack + PLAN_STACK_SIZE,
+		   (void (*)(struct rst *))((uint64_t)restore + delta),
+		   (struct rst *)((uint64_t)r + delta));
 }

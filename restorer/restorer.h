@@ -32,8 +32,10 @@ void rst_warn(struct rst *r, int step, long err, uint64_t addr);
 /* read exactly n bytes from the plan fd, or fail with step */
 void rst_read(struct rst *r, void *buf, uint64_t n, int step, uint64_t addr);
 
-/* move.c: copy our image into the hole and relocate it there */
-void self_copy(struct rst *r);
+/* move.c: where the kernel loaded us (base, image_len); then a copy of
+ * the image in the hole, relocated there: returns copy - base */
+void image_measure(struct rst *r);
+uint64_t self_copy(struct rst *r);
 /* clear.c: unmap all that is not the hole, park our vdso in the slot */
 void old_clear(struct rst *r);
 /* mem.c */

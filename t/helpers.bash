@@ -201,3 +201,47 @@ as_other() {
 	setpriv --reuid=ckpttest --regid=ckpttest --clear-groups \
 		env ASAN_OPTIONS="$ASAN_OPTIONS" CKPT_SOCKDIR="$CKPT_SOCKDIR" "$@"
 }
+
+# freeze_ok FILE ARG...: ckpt-freeze ARG... > FILE succeeds, silently
+freeze_ok() {
+	local file=$1 rc=0
+	shift
+	timeout -k 5 60 "$BIN/ckpt-freeze" "$@" >"$file" 2>"$file.err" || rc=$?
+	if [ "$rc" -ne 0 ] || [ -s "$file.err" ]; then
+		echo "ckpt-freeze $* exited $rc; stderr:" >&2
+		cat "$file.err" >&2
+		return 1
+	fi
+}
+
+# free_pid: a pid that was just used and is now free
+free_pid() {
+	sleep 1000 &
+	local p=$!
+	kill -KILL "$p"
+	wait "$p" 2>/dev/null || true
+	echo "$p"
+}
+
+# state_page IMG PID ADDR: "TICKS SHADOW" (signed) from counter's page
+state_page() {
+	img peek "$1" "$2" "$3" 16 | od -An -td8 | tr -s ' ' | sed 's/^ //'
+}
+
+# wait_bounded PID SECS: wait for a child; after SECS kill it, return 124
+wait_bounded() {
+	local pid=$1 secs=$2 i
+	for ((i = 0; i < secs * 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		# a zombie child still answers kill -0: wait reaps it
+		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+		sleep 0.02
+	done
+	if alive "$pid"; then
+		echo "wait_bounded: $pid still running after ${secs}s: killed" >&2
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid"
+}

@@ -1,0 +1,93 @@
+/* mem.c - the restored process's memory: every region at its old
+ * address, the stored pages read straight into place from the plan fd,
+ * then the old protections.
+ *
+ * May not: map over anything (MAP_FIXED_NOREPLACE only: a collision is
+ * a bug in the plan or the clearing, never something to paper over),
+ * or trust a file thaw checked without checking it is still that file. */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "restorer.h"
+#include "sys.h"
+
+#define RW (PROT_READ | PROT_WRITE)
+
+static int file_open(struct rst *r, const struct plan_region *g)
+{
+	struct stat st;
+	long fd, e;
+
+	if (g->path >= r->strings_len)
+		rst_fail(r, PLAN_ST_ARGS, 0, g->start);
+	fd = sys_open(r->strings + g->path, g->oflags | O_CLOEXEC, 0);
+	if (fd < 0)
+		rst_fail(r, PLAN_ST_OPEN, fd, g->start);
+	if ((e = sys_fstat(fd, &st)) < 0)
+		rst_fail(r, PLAN_ST_OPEN, e, g->start);
+	if ((uint64_t)st.st_dev != g->dev || (uint64_t)st.st_ino != g->ino ||
+	    (uint64_t)st.st_size != g->size ||
+	    st.st_mtim.tv_sec != g->mtime_sec || st.st_mtim.tv_nsec != g->mtime_nsec)
+		rst_fail(r, PLAN_ST_FILE_CHANGED, 0, g->start);
+	return fd;
+}
+
+static void region_map(struct rst *r, const struct plan_region *g)
+{
+	int fl = MAP_FIXED_NOREPLACE, prot = RW, fd = -1;
+	uint64_t len = g->end - g->start;
+	long a;
+
+	switch (g->kind) {
+	case PLAN_ANON: fl |= MAP_PRIVATE | MAP_ANONYMOUS; break;
+	case PLAN_STACK: fl |= MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN; break;
+	case PLAN_SHARED_ANON: fl |= MAP_SHARED | MAP_ANONYMOUS; break;
+	case PLAN_FILE_PRIVATE: fl |= MAP_PRIVATE; fd = file_open(r, g); break;
+	case PLAN_FILE_SHARED:  /* no stored pages: the file has them */
+		fl |= MAP_SHARED; prot = g->prot; fd = file_open(r, g); break;
+	default: rst_fail(r, PLAN_ST_ARGS, 0, g->start);
+	}
+	a = sys_mmap(g->start, len, prot, fl, fd, fd < 0 ? 0 : g->pgoff);
+	if (fd >= 0)
+		sys_close(fd);
+	if (a < 0 && a > -4096)
+		rst_fail(r, PLAN_ST_MAP, a, g->start);
+	if ((uint64_t)a != g->start)
+		rst_fail(r, PLAN_ST_MAP, -17 /* EEXIST */, g->start);
+}
+
+void regions_map(struct rst *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->hdr.nregions; i++)
+		region_map(r, &r->regions[i]);
+}
+
+/* thaw checked that every run lies in a region mapped writable here */
+void pages_read(struct rst *r)
+{
+	const struct plan_run *u;
+	uint32_t i;
+
+	for (i = 0; i < r->hdr.nruns; i++) {
+		u = &r->runs[i];
+		rst_read(r, (void *)u->start, u->end - u->start, PLAN_ST_PAGES, u->start);
+	}
+}
+
+void regions_protect(struct rst *r)
+{
+	const struct plan_region *g;
+	uint32_t i;
+	long e;
+
+	for (i = 0; i < r->hdr.nregions; i++) {
+		g = &r->regions[i];
+		if (g->kind == PLAN_FILE_SHARED || g->prot == RW)
+			continue;
+		if ((e = sys_mprotect(g->start, g->end - g->start, g->prot)) < 0)
+			rst_fail(r, PLAN_ST_PROTECT, e, g->start);
+	}
+}
