@@ -100,6 +100,18 @@ demo: deps
 bench: all
 	CKPT_BUILD=$(CURDIR)/build sh bench/dump
 
+# libFuzzer on the image reader (fuzz/unpack.c), FUZZ_SECONDS long,
+# from the corpus in t/fuzz-corpus; new inputs go to build/fuzz/corpus.
+# Small parts (64 KiB) keep each run cheap; the code is the same
+FUZZ_SECONDS = 180
+FUZZ_SRC = lib/pack.c lib/tarread.c lib/xxh64.c lib/tar.c lib/io.c lib/err.c
+fuzz: $(FUZZ_SRC) fuzz/unpack.c $(HDRS)
+	@mkdir -p build/fuzz/corpus
+	clang-14 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -DPACK_PART=65536 \
+		-o build/fuzz/unpack fuzz/unpack.c $(FUZZ_SRC) -larchive -llz4
+	build/fuzz/unpack -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		-timeout=10 build/fuzz/corpus t/fuzz-corpus
+
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/ckpt $(DESTDIR)$(PREFIX)/share/man/man1
 	cp $(patsubst %,$(B)/bin/%,$(CMDS)) $(DESTDIR)$(PREFIX)/bin/
@@ -109,4 +121,4 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps check demo bench install clean
+.PHONY: all deps check demo bench fuzz install clean

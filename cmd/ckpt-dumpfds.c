@@ -38,10 +38,8 @@ static const struct option options[] = {
 struct fd_ent {
 	struct fd_desc d;
 	int dup;            /* lowest fd sharing the open file description */
-	char policy[24];    /* "" when no policy applies to the kind */
-	int save;           /* the policy keeps the contents */
+	struct fd_policy pol;
 	int data;           /* fd whose files/ member holds them, else -1 */
-	char *restart;      /* a rule's restart path, or NULL */
 	char *pipe_bytes;   /* buffered bytes, on the first read end */
 	size_t pipe_len;
 	int pipe_data;      /* has a pipes/INODE member */
@@ -98,15 +96,24 @@ static int fds_batch(struct dump *d, uint64_t from, int *more, uint64_t *next)
 	int rfds[CKPT_FDS_MAX], i, n, bad = 0;
 	struct ctl_call c = { .op = CKPT_OP_FDS, .arg = from, .reply = ents,
 			      .replen = sizeof ents, .rfds = rfds, .nrfds = CKPT_FDS_MAX };
-	int r = ctl_call(d->sock, &c);
+	int r;
 
+	/* a transport failure leaves rfds and c.nrfds as they went in */
+	for (i = 0; i < CKPT_FDS_MAX; i++)
+		rfds[i] = -1;
+	r = ctl_call(d->sock, &c);
 	n = c.replen / sizeof *ents;
 	if (r == 0 && (c.replen % sizeof *ents || c.nrfds != n))
 		r = -EPROTO;
 	if (r < 0) {
 		for (i = 0; i < c.nrfds; i++)
-			close(rfds[i]);
-		warnerr(r, "pid %d: list of open fds from %" PRIu64 ":", (int)d->pid, from);
+			if (rfds[i] >= 0)
+				close(rfds[i]);
+		if (r == -EPROTO)   /* also fds cut by the kernel: our RLIMIT_NOFILE */
+			warn("pid %d: list of open fds from %" PRIu64 ": a bad reply, or more fds than this process may hold (ulimit -n)",
+			     (int)d->pid, from);
+		else
+			warnerr(r, "pid %d: list of open fds from %" PRIu64 ":", (int)d->pid, from);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -170,61 +177,21 @@ static void dups_find(struct dump *d)
 	free(ix);
 }
 
-/* the kinds a rule can name: those reopened by path */
-static int kind_has_path(enum fd_kind k)
+/* the policy of each fd; a rule's restart path that cannot be made
+ * (too long) fails the dump */
+static void policies_decide(struct dump *d)
 {
-	return k == FD_FILE || k == FD_DIR || k == FD_FIFO || k == FD_CHR || k == FD_BLK;
-}
-
-static void rule_apply(struct dump *d, struct fd_ent *e, const struct rule *rule)
-{
-	char path[PATH_MAX];
+	struct fd_ent *e;
+	size_t i;
 	int r;
 
-	snprintf(e->policy, sizeof e->policy, "rule:%d", rule->line);
-	e->save = rule->save && e->d.kind == FD_FILE;
-	if (rule->save)
-		return;   /* RESTART_PATH is ignored when the file is saved */
-	r = rule_restart_path(rule, e->d.path, path, sizeof path);
-	if (r == -ENOENT)
-		return;
-	if (r < 0)
-		dieerr(r, "pid %d fd %d: %s: restart path of rule %d:", (int)d->pid,
-		       e->d.fd, e->d.path, rule->line);
-	if (!(e->restart = strdup(path)))
-		die("pid %d: out of memory", (int)d->pid);
-}
-
-/* formats/fds.md "Policy": deleted and memfd files always saved, then
- * the first matching rule, then -a (d), then by how the file is open */
-static void policy_decide(struct dump *d, struct fd_ent *e)
-{
-	const struct fd_desc *f = &e->d;
-	const struct rule *rule;
-	int acc = f->flags & O_ACCMODE;
-
-	if (f->kind == FD_DELETED || f->kind == FD_MEMFD) {
-		strcpy(e->policy, fd_kind_name(f->kind));
-		e->save = 1;
-		return;
+	for (i = 0; i < d->n; i++) {
+		e = &d->v[i];
+		r = policy_decide(&e->d, d->have_rules ? &d->rules : NULL, d->all_files, &e->pol);
+		if (r < 0)
+			dieerr(r, "pid %d fd %d: %s: restart path of %s:", (int)d->pid,
+			       e->d.fd, e->d.path, e->pol.name);
 	}
-	if (!kind_has_path(f->kind))
-		return;
-	if (d->have_rules && (rule = rules_match(&d->rules, f->path))) {
-		rule_apply(d, e, rule);
-		return;
-	}
-	if (f->kind != FD_FILE)
-		return;
-	if (d->all_files)
-		strcpy(e->policy, "d");
-	else if (acc == O_RDONLY || (f->flags & O_PATH))
-		strcpy(e->policy, "a");
-	else if ((f->flags & O_APPEND) || f->pos >= f->st.st_size)
-		strcpy(e->policy, "b");   /* a log: O_APPEND writes at the end */
-	else
-		strcpy(e->policy, "c");
-	e->save = e->policy[0] == 'c' || e->policy[0] == 'd';
 }
 
 static int same_inode(const struct fd_desc *a, const struct fd_desc *b)
@@ -239,7 +206,7 @@ static void data_assign(struct dump *d)
 	size_t i, j;
 
 	for (i = 0; i < d->n; i++) {
-		if (!d->v[i].save || d->v[i].data >= 0)
+		if (!d->v[i].pol.save || d->v[i].data >= 0)
 			continue;
 		for (j = 0; j < d->n; j++)
 			if (fd_kind_is_file(d->v[j].d.kind) && same_inode(&d->v[i].d, &d->v[j].d))
@@ -296,14 +263,14 @@ static void fd_line(const struct dump *d, const struct fd_ent *e, FILE *f)
 		(unsigned long long)x->st.st_ino, (unsigned)x->st.st_mode, x->extra);
 	if (e->dup != x->fd)
 		fprintf(f, " dup=%d", e->dup);
-	if (e->policy[0])
-		fprintf(f, " policy=%s", e->policy);
+	if (e->pol.name[0])
+		fprintf(f, " policy=%s", e->pol.name);
 	if (e->data >= 0)
 		fprintf(f, " data=files/%d", e->data);
 	if (e->pipe_data)
 		fprintf(f, " data=pipes/%llu", (unsigned long long)x->st.st_ino);
-	if (e->restart) {
-		esc_or_die(d, e, e->restart, esc, sizeof esc);
+	if (e->pol.restart) {
+		esc_or_die(d, e, e->pol.restart, esc, sizeof esc);
 		fprintf(f, " restart=%s", esc);
 	}
 	esc_or_die(d, e, x->path, esc, sizeof esc);
@@ -438,13 +405,10 @@ static int rules_write(struct dump *d)
  * byte goes out, so a failure leaves stdout untouched */
 static int dump_fds(struct dump *d)
 {
-	size_t i;
-
 	if (fds_fetch(d) < 0)
 		return -1;
 	dups_find(d);
-	for (i = 0; i < d->n; i++)
-		policy_decide(d, &d->v[i]);
+	policies_decide(d);
 	data_assign(d);
 	if (pipes_peek(d) < 0)
 		return -1;
@@ -454,6 +418,22 @@ static int dump_fds(struct dump *d)
 	return 0;
 }
 
+/* the copies and buffers; LeakSanitizer checks that none is forgotten */
+static void dump_free(struct dump *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		close(d->v[i].d.local);
+		free(d->v[i].d.sublines);
+		free(d->v[i].pol.restart);
+		free(d->v[i].pipe_bytes);
+	}
+	free(d->v);
+	if (d->have_rules)
+		rules_free(&d->rules);
+}
+
 static pid_t pid_parse(const char *s)
 {
 	char *end;
@@ -461,7 +441,7 @@ static pid_t pid_parse(const char *s)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v <= 0 || v > INT32_MAX) {
+	if (*s < '0' || *s > '9' || *end || errno || v <= 0 || v > INT32_MAX) {
 		warn("%s: not a process id", s);
 		usage_die(usage_str);
 	}
@@ -475,7 +455,7 @@ static uint64_t offset_parse(const char *s)
 
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (!*s || *end || errno || *s == '-') {
+	if (*s < '0' || *s > '9' || *end || errno) {
 		warn("--offset %s: not a byte count", s);
 		usage_die(usage_str);
 	}
@@ -530,6 +510,7 @@ int main(int argc, char **argv)
 		return 1;
 	tar_init(&d.tar, 1, offset);
 	r = dump_fds(&d);
+	dump_free(&d);
 	if (control)
 		return r < 0;
 	/* alone: end the archive, and thaw only once the reader has it */

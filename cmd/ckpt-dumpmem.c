@@ -38,6 +38,13 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* what stat() said of a region's file */
+struct mapfile {
+	int ok;                    /* the file at the path is the one mapped */
+	long long size;
+	struct timespec mtime;
+};
+
 struct dump {
 	pid_t pid;
 	int sock;
@@ -46,6 +53,7 @@ struct dump {
 	size_t maps_len;
 	struct map_region *reg;
 	size_t nreg;
+	struct mapfile *files;     /* one per region */
 	struct run_list runs;
 	struct tar_out tar;
 	int out_pipe;              /* stdout is a pipe: the shim vmsplices
@@ -95,25 +103,6 @@ static int maps_load(struct dump *d)
 	return r < 0 ? -1 : 0;
 }
 
-static int runs_collect(struct dump *d)
-{
-	struct pagescan ps = { .pagemap_fd = d->fds[CKPT_PROCFD_PAGEMAP],
-			       .mem_fd = d->fds[CKPT_PROCFD_MEM] };
-	const struct map_region *r;
-	size_t i;
-	int e;
-
-	for (i = 0; i < d->nreg; i++) {
-		r = &d->reg[i];
-		if ((e = pagescan_region(&ps, r, &d->runs)) < 0) {
-			warnerr(e, "pid %d: scan pages of %" PRIx64 "-%" PRIx64 ":",
-				(int)d->pid, r->start, r->end);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* the kernel writes a newline in a path as \012 (and nothing else
  * escaped); undo it to get the path stat() needs */
 static void path_unmangle(const struct map_region *r, char *out, size_t cap)
@@ -131,22 +120,69 @@ static void path_unmangle(const struct map_region *r, char *out, size_t cap)
 	out[n] = 0;
 }
 
+/* Is the file at the region's path the one mapped (same device and
+ * inode as the maps line)?  When it is not (deleted, replaced by an
+ * upgrade, out of our reach) the region is dumped whole, as an orphan */
+static void files_check(struct dump *d)
+{
+	static char path[8192];
+	struct mapfile *f;
+	struct stat st;
+	size_t i;
+
+	d->files = calloc(d->nreg ? d->nreg : 1, sizeof *d->files);
+	if (!d->files)
+		die("pid %d: maps:", (int)d->pid);
+	for (i = 0; i < d->nreg; i++) {
+		if (!map_is_file(&d->reg[i]) || map_kind(&d->reg[i]) == MAP_KIND_ORPHAN)
+			continue;
+		path_unmangle(&d->reg[i], path, sizeof path);
+		f = &d->files[i];
+		f->ok = stat(path, &st) == 0 && st.st_ino == d->reg[i].inode &&
+			major(st.st_dev) == d->reg[i].dev_major &&
+			minor(st.st_dev) == d->reg[i].dev_minor;
+		f->size = st.st_size;
+		f->mtime = st.st_mtim;
+	}
+}
+
+static int runs_collect(struct dump *d)
+{
+	struct pagescan ps = { .pagemap_fd = d->fds[CKPT_PROCFD_PAGEMAP],
+			       .mem_fd = d->fds[CKPT_PROCFD_MEM] };
+	const struct map_region *r;
+	enum map_kind kind;
+	size_t i;
+	int e;
+
+	for (i = 0; i < d->nreg; i++) {
+		r = &d->reg[i];
+		kind = map_kind(r);
+		if (map_is_file(r) && !d->files[i].ok)
+			kind = MAP_KIND_ORPHAN;
+		if ((e = pagescan_region(&ps, r, kind, &d->runs)) < 0) {
+			warnerr(e, "pid %d: scan pages of %" PRIx64 "-%" PRIx64 ":",
+				(int)d->pid, r->start, r->end);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* "START-END SIZE MTIME PATH", or "- -" for SIZE MTIME when the file
- * at PATH is not the one mapped (gone, deleted, or replaced) */
-static void mapfile_print(const struct map_region *r, FILE *f)
+ * at PATH is not the one mapped: its pages are all in the image */
+static void mapfile_print(const struct map_region *r, const struct mapfile *m,
+			  FILE *f)
 {
 	static char path[8192], esc[4 * sizeof path];
-	struct stat st;
 
 	path_unmangle(r, path, sizeof path);
 	if (str_escape(path, esc, sizeof esc) < 0)
 		strcpy(esc, "?");   /* cannot happen: 4 bytes out per byte in */
 	fprintf(f, "%08" PRIx64 "-%08" PRIx64 " ", r->start, r->end);
-	if (map_kind(r) != MAP_KIND_ORPHAN && stat(path, &st) == 0 &&
-	    st.st_ino == r->inode && major(st.st_dev) == r->dev_major &&
-	    minor(st.st_dev) == r->dev_minor)
-		fprintf(f, "%lld %lld.%09ld", (long long)st.st_size,
-			(long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	if (m->ok)
+		fprintf(f, "%lld %lld.%09ld", m->size, (long long)m->mtime.tv_sec,
+			m->mtime.tv_nsec);
 	else
 		fputs("- -", f);
 	fprintf(f, " %s\n", esc);
@@ -158,7 +194,7 @@ static void mapfiles_print(struct dump *d, FILE *f)
 
 	for (i = 0; i < d->nreg; i++)
 		if (map_is_file(&d->reg[i]))
-			mapfile_print(&d->reg[i], f);
+			mapfile_print(&d->reg[i], &d->files[i], f);
 }
 
 static void pagemap_print(struct dump *d, FILE *f)
@@ -193,7 +229,7 @@ static int member_text(struct dump *d, const char *what,
 
 /* Pages through the mem fd, for what vmsplice cannot take.  A page
  * that fails with EIO is stored as zeros: an orphan's pages past the
- * end of its file, which a restore of a file that short shows too. */
+ * end of its file (a process touching them gets SIGBUS). */
 static int run_copy(struct dump *d, const struct page_run *run)
 {
 	static char buf[CHUNK] __attribute__((aligned(4096)));
@@ -421,7 +457,10 @@ static int dump_mem(struct dump *d)
 	d->relay[0] = d->relay[1] = -1;
 	if (proc_fetch(d) < 0)
 		return -1;
-	r = maps_load(d) < 0 || runs_collect(d) < 0 || members_write(d) < 0 ? -1 : 0;
+	r = maps_load(d);
+	if (r == 0)
+		files_check(d);
+	r = r < 0 || runs_collect(d) < 0 || members_write(d) < 0 ? -1 : 0;
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(d->fds[i]);
 	for (i = 0; i < 2; i++)
@@ -429,6 +468,7 @@ static int dump_mem(struct dump *d)
 			close(d->relay[i]);
 	free(d->maps);
 	free(d->reg);
+	free(d->files);
 	run_list_free(&d->runs);
 	return r;
 }

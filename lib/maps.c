@@ -153,6 +153,10 @@ enum map_kind map_kind(const struct map_region *r)
 	    path_is(r, "[vvar_vclock]") || path_is(r, "[vsyscall]") ||
 	    path_is(r, "[uprobes]"))
 		return MAP_KIND_SPECIAL;
+	/* anonymous memory in a file's clothes: MAP_HUGETLB|MAP_ANONYMOUS
+	 * shows as "/anon_hugepage (deleted)", private or shared */
+	if (path_is(r, "/anon_hugepage (deleted)"))
+		return r->shared ? MAP_KIND_SHARED_MEM : MAP_KIND_PRIVATE;
 	/* MAP_SHARED|MAP_ANONYMOUS is a shmem file the kernel names
 	 * "/dev/zero (deleted)" ("[anon_shmem:NAME]" once named); memfds
 	 * and SysV segments are shmem files too */
@@ -161,8 +165,8 @@ enum map_kind map_kind(const struct map_region *r)
 		(r->shared && path_is(r, "/dev/zero (deleted)"));
 	if (r->shared && (shmem || r->pathlen == 0))
 		return MAP_KIND_SHARED_MEM;
-	if (path_starts(r, "/memfd:") || (r->path && r->pathlen &&
-	    r->path[0] == '/' && map_is_deleted(r)))
+	if (path_starts(r, "/memfd:") || (r->pathlen && r->path[0] == '/' &&
+	    map_is_deleted(r)))
 		return MAP_KIND_ORPHAN;
 	return r->shared ? MAP_KIND_SHARED_FILE : MAP_KIND_PRIVATE;
 }
@@ -171,5 +175,6 @@ int map_is_file(const struct map_region *r)
 {
 	return r->pathlen && r->path[0] == '/' &&
 	       !path_starts(r, "/memfd:") && !path_starts(r, "/SYSV") &&
+	       !path_is(r, "/anon_hugepage (deleted)") &&
 	       map_kind(r) != MAP_KIND_SHARED_MEM;
 }

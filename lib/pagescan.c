@@ -60,11 +60,11 @@ static int run_add(struct run_list *l, uint64_t floor, uint64_t start,
 /* vmsplice takes only what the process could read itself */
 static int via_mem(const struct map_region *r)
 {
-	return !(r->prot & PROT_READ) || map_kind(r) == MAP_KIND_ORPHAN;
+	return !(r->prot & PROT_READ);
 }
 
 static int scan_ioctl(struct pagescan *ps, const struct map_region *r,
-		      struct run_list *runs)
+		      enum map_kind kind, struct run_list *runs)
 {
 	static struct page_region vec[SCAN_VEC];
 	struct pm_scan_arg a = {
@@ -75,7 +75,7 @@ static int scan_ioctl(struct pagescan *ps, const struct map_region *r,
 	long n, i;
 	int e;
 
-	if (map_kind(r) == MAP_KIND_PRIVATE) {
+	if (kind == MAP_KIND_PRIVATE) {
 		/* neither zero page nor file page, and present or swapped */
 		a.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_FILE;
 		a.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE;
@@ -115,7 +115,8 @@ static int all_zero(const void *p)
 static int may_map_zero_page(const struct map_region *r)
 {
 	return r->pathlen == 0 || r->path[0] == '[' ||
-	       (r->pathlen == 9 && !memcmp(r->path, "/dev/zero", 9));
+	       (r->pathlen == 9 && !memcmp(r->path, "/dev/zero", 9)) ||
+	       !map_is_file(r);
 }
 
 /* pages [addr, addr + n*PAGE) are all wanted: read them and keep
@@ -153,18 +154,18 @@ static int entry_wanted(enum map_kind kind, uint64_t e)
 
 /* pages [addr, addr + n*PAGE) are all wanted */
 static int add_wanted(struct pagescan *ps, const struct map_region *r,
-		      struct run_list *runs, uint64_t addr, size_t n)
+		      enum map_kind kind, struct run_list *runs, uint64_t addr,
+		      size_t n)
 {
-	if (map_kind(r) == MAP_KIND_PRIVATE && may_map_zero_page(r))
+	if (kind == MAP_KIND_PRIVATE && may_map_zero_page(r))
 		return add_nonzero(ps, r, runs, addr, n);
 	return run_add(runs, r->start, addr, addr + n * PAGE, via_mem(r));
 }
 
 static int scan_entries(struct pagescan *ps, const struct map_region *r,
-			struct run_list *runs)
+			enum map_kind kind, struct run_list *runs)
 {
 	static uint64_t ent[ENTRIES];
-	enum map_kind kind = map_kind(r);
 	uint64_t addr;
 	size_t n, i, j;
 	ssize_t got;
@@ -182,7 +183,7 @@ static int scan_entries(struct pagescan *ps, const struct map_region *r,
 		for (i = 0; i < n; i = j) {
 			for (j = i; j < n && entry_wanted(kind, ent[j]); j++)
 				;
-			if (j > i && (e = add_wanted(ps, r, runs, addr + i * PAGE, j - i)))
+			if (j > i && (e = add_wanted(ps, r, kind, runs, addr + i * PAGE, j - i)))
 				return e;
 			if (j == i)
 				j++;
@@ -192,24 +193,26 @@ static int scan_entries(struct pagescan *ps, const struct map_region *r,
 }
 
 int pagescan_region(struct pagescan *ps, const struct map_region *r,
-		    struct run_list *runs)
+		    enum map_kind kind, struct run_list *runs)
 {
 	int e;
 
-	switch (map_kind(r)) {
+	switch (kind) {
 	case MAP_KIND_SPECIAL:
 	case MAP_KIND_SHARED_FILE:
 		return 0;
 	case MAP_KIND_ORPHAN:
+		/* through the mem fd, which faults absent pages in from
+		 * the file the mapping still holds; vmsplice would not */
 		return run_add(runs, r->start, r->start, r->end, 1);
 	default:
 		break;
 	}
 	if (!ps->no_ioctl) {
-		e = scan_ioctl(ps, r, runs);
+		e = scan_ioctl(ps, r, kind, runs);
 		if (e != -ENOTTY && e != -EINVAL)
 			return e;
 		ps->no_ioctl = 1;   /* kernel < 6.7 */
 	}
-	return scan_entries(ps, r, runs);
+	return scan_entries(ps, r, kind, runs);
 }

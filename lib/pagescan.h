@@ -29,10 +29,11 @@ struct pagescan {
 	                       * the 64-bit entries instead */
 };
 
-/* Append to runs the pages of r to store, in address order.
- * 0 or -errno. */
+/* Append to runs the pages of r to store, in address order, for a
+ * region of that kind: map_kind(r), or MAP_KIND_ORPHAN for a file
+ * mapping whose file is not there to map again.  0 or -errno. */
 int pagescan_region(struct pagescan *ps, const struct map_region *r,
-		    struct run_list *runs);
+		    enum map_kind kind, struct run_list *runs);
 void run_list_free(struct run_list *runs);
 
 #endif

@@ -68,6 +68,11 @@ struct plan_hdr {
 
 #define PLAN_F_EXE_FD 1          /* try PR_SET_MM_MAP exe_fd */
 
+/* After the page data, ckpt-thaw writes PLAN_GO (8 bytes) once the
+ * whole stream has been read and checked: only then does the restorer
+ * start any thread.  End of file instead: it exits, restoring nothing. */
+#define PLAN_GO 0x6f672d6e6c7063ULL   /* "cpln-go" */
+
 struct plan_region {
 	uint64_t start, end, pgoff;
 	uint32_t prot;          /* PROT_* */
@@ -119,6 +124,7 @@ enum plan_step {
 	PLAN_ST_FDFLAGS,       /* addr: the fd */
 	PLAN_ST_TLS,           /* addr: fs base */
 	PLAN_ST_THREAD,        /* clone3 of a thread (addr: its tid) */
+	PLAN_ST_GO,            /* no go from ckpt-thaw */
 	PLAN_ST_COUNT
 };
 

@@ -1,5 +1,7 @@
 /* rules.c - reading and applying the files rules (formats/fds.md) */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,4 +255,59 @@ void rules_free(struct rules *r)
 	free(r->work);
 	free(r->v);
 	memset(r, 0, sizeof *r);
+}
+
+/* the kinds a rule can name: those reopened by path */
+static int kind_has_path(enum fd_kind k)
+{
+	return k == FD_FILE || k == FD_DIR || k == FD_FIFO || k == FD_CHR || k == FD_BLK;
+}
+
+static int rule_apply(const struct fd_desc *f, const struct rule *rule, struct fd_policy *p)
+{
+	char path[PATH_MAX];
+	int r;
+
+	snprintf(p->name, sizeof p->name, "rule:%d", rule->line);
+	p->save = rule->save && f->kind == FD_FILE;
+	if (rule->save)
+		return 0;   /* RESTART_PATH is ignored when the file is saved */
+	r = rule_restart_path(rule, f->path, path, sizeof path);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	return (p->restart = strdup(path)) ? 0 : -ENOMEM;
+}
+
+/* deleted and memfd files always saved, then the first matching rule,
+ * then all_files (d), then by how the file is open (a, b, c) */
+int policy_decide(const struct fd_desc *f, const struct rules *rules,
+		  int all_files, struct fd_policy *p)
+{
+	const struct rule *rule;
+	int acc = f->flags & O_ACCMODE;
+
+	memset(p, 0, sizeof *p);
+	if (f->kind == FD_DELETED || f->kind == FD_MEMFD) {
+		snprintf(p->name, sizeof p->name, "%s", fd_kind_name(f->kind));
+		p->save = 1;
+		return 0;
+	}
+	if (!kind_has_path(f->kind))
+		return 0;
+	if (rules && (rule = rules_match(rules, f->path)))
+		return rule_apply(f, rule, p);
+	if (f->kind != FD_FILE)
+		return 0;
+	if (all_files)
+		p->name[0] = 'd';
+	else if (acc == O_RDONLY || (f->flags & O_PATH))
+		p->name[0] = 'a';
+	else if ((f->flags & O_APPEND) || f->pos >= f->st.st_size)
+		p->name[0] = 'b';   /* a log: O_APPEND writes at the end */
+	else
+		p->name[0] = 'c';
+	p->save = p->name[0] == 'c' || p->name[0] == 'd';
+	return 0;
 }

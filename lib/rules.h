@@ -1,4 +1,5 @@
-/* rules.h - the files rules of ckpt-dumpfds (--files-rules, $CKPT_FILES_DATA).
+/* rules.h - the files policy of ckpt-dumpfds, and the rules file
+ * (--files-rules, $CKPT_FILES_DATA) that overrides it per file.
  *
  * One rule a line, as DMTCP writes them (formats/fds.md, "Rules"):
  *   PATTERN:SAVE_AND_RESTORE={1|0}[;RESTART_PATH=NEW]
@@ -7,6 +8,8 @@
 #ifndef CKPT_RULES_H
 #define CKPT_RULES_H
 #include <stddef.h>
+
+#include "fdinfo.h"
 
 struct rule {
 	char *pattern;      /* as written, NUL-terminated in rules.text */
@@ -36,5 +39,16 @@ const struct rule *rules_match(const struct rules *r, const char *path);
  * when the rule gives no restart path, -ENAMETOOLONG when out is short. */
 int rule_restart_path(const struct rule *rule, const char *path, char *out, size_t cap);
 void rules_free(struct rules *r);
+
+struct fd_policy {
+	char name[24];      /* "a" .. "d", "deleted", "memfd", "rule:N";
+	                     * "" when no policy applies to the kind */
+	int save;           /* the contents go into the image */
+	char *restart;      /* malloc'd restart path (a rule's), or NULL */
+};
+/* The policy for one fd (formats/fds.md "The policy keys"); rules may
+ * be NULL.  0, or -errno when a rule's restart path cannot be made. */
+int policy_decide(const struct fd_desc *f, const struct rules *rules,
+		  int all_files, struct fd_policy *p);
 
 #endif

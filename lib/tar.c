@@ -79,8 +79,7 @@ static int write_header(struct tar_out *t, const char *name, uint64_t size,
 }
 
 /* one pax record "LEN key=value\n": LEN counts its own digits */
-static size_t pax_record(char *out, size_t cap, const char *key,
-			 const char *val)
+size_t tar_pax_record(char *out, size_t cap, const char *key, const char *val)
 {
 	size_t body = strlen(key) + strlen(val) + 3, len = body + 1;
 
@@ -89,19 +88,26 @@ static size_t pax_record(char *out, size_t cap, const char *key,
 	return snprintf(out, cap, "%zu %s=%s\n", len, key, val);
 }
 
-/* pax records for what ustar cannot say, plus a comment of pad bytes
- * when pad > 0 (pad is the wanted size of the whole pax data) */
+/* pax records for what ustar cannot say, then the caller's recs, plus a
+ * comment of pad bytes when pad > 0 (pad is the wanted size of the
+ * whole pax data) */
 static int write_pax(struct tar_out *t, const char *name, uint64_t size,
-		     size_t pad)
+		     size_t pad, const char *recs, size_t reclen)
 {
 	char buf[8192], num[32], fill[4096];
 	size_t n = 0, want, r;
 
 	if (strlen(name) > 100)
-		n += pax_record(buf + n, sizeof buf - n, "path", name);
+		n += tar_pax_record(buf + n, sizeof buf - n, "path", name);
 	if (size >= 077777777777ULL) {
 		snprintf(num, sizeof num, "%llu", (unsigned long long)size);
-		n += pax_record(buf + n, sizeof buf - n, "size", num);
+		n += tar_pax_record(buf + n, sizeof buf - n, "size", num);
+	}
+	if (reclen > sizeof buf - n - 1)
+		return -ENAMETOOLONG;
+	if (reclen) {
+		memcpy(buf + n, recs, reclen);
+		n += reclen;
 	}
 	if (pad > n) {
 		/* "LEN comment=...\n": choose the filler so LEN adds up */
@@ -109,12 +115,12 @@ static int write_pax(struct tar_out *t, const char *name, uint64_t size,
 		for (r = want > 16 ? want - 16 : 0; r < sizeof fill; r++) {
 			memset(fill, 'x', r);
 			fill[r] = 0;
-			if (pax_record(NULL, 0, "comment", fill) == want)
+			if (tar_pax_record(NULL, 0, "comment", fill) == want)
 				break;
 		}
 		if (r == sizeof fill)
 			return -EINVAL;
-		n += pax_record(buf + n, sizeof buf - n, "comment", fill);
+		n += tar_pax_record(buf + n, sizeof buf - n, "comment", fill);
 	}
 	if (n == 0 && pad == 0)
 		return 0;
@@ -128,7 +134,13 @@ static int write_pax(struct tar_out *t, const char *name, uint64_t size,
 
 int tar_begin(struct tar_out *t, const char *name, uint64_t size)
 {
-	int r = write_pax(t, name, size, 0);
+	return tar_begin_pax(t, name, size, NULL, 0);
+}
+
+int tar_begin_pax(struct tar_out *t, const char *name, uint64_t size,
+		  const char *recs, size_t len)
+{
+	int r = write_pax(t, name, size, 0, recs, len);
 
 	return r ? r : write_header(t, name, size, '0');
 }
@@ -139,10 +151,10 @@ static size_t pax_len(const char *name, uint64_t size)
 	size_t n = 0;
 
 	if (strlen(name) > 100)
-		n += pax_record(buf, sizeof buf, "path", name);
+		n += tar_pax_record(buf, sizeof buf, "path", name);
 	if (size >= 077777777777ULL) {
 		snprintf(num, sizeof num, "%llu", (unsigned long long)size);
-		n += pax_record(buf + n, sizeof buf - n, "size", num);
+		n += tar_pax_record(buf + n, sizeof buf - n, "size", num);
 	}
 	return n;
 }
@@ -163,7 +175,7 @@ int tar_begin_aligned(struct tar_out *t, const char *name, uint64_t size)
 		if ((t->off + 2 * TAR_BLOCK + blocks * TAR_BLOCK) % TAR_PAGE == 0)
 			break;
 	}
-	r = write_pax(t, name, size, blocks * TAR_BLOCK);
+	r = write_pax(t, name, size, blocks * TAR_BLOCK, NULL, 0);
 	return r ? r : write_header(t, name, size, '0');
 }
 

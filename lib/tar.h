@@ -22,7 +22,14 @@ void tar_init(struct tar_out *t, int fd, uint64_t off);
 /* All return 0 or -errno. */
 /* header of a regular member of size bytes; data follows */
 int tar_begin(struct tar_out *t, const char *name, uint64_t size);
-/* the same, but the data will start at a multiple of TAR_PAGE */
+/* the same, with more pax records: recs holds len bytes of records
+ * made by tar_pax_record */
+int tar_begin_pax(struct tar_out *t, const char *name, uint64_t size,
+		  const char *recs, size_t len);
+/* one pax record "LEN key=value\n" into out (cap bytes, NULL to
+ * measure): its length */
+size_t tar_pax_record(char *out, size_t cap, const char *key, const char *val);
+/* the same as tar_begin, but the data will start at a multiple of TAR_PAGE */
 int tar_begin_aligned(struct tar_out *t, const char *name, uint64_t size);
 int tar_data(struct tar_out *t, const void *buf, size_t len);
 /* zeros up to the next block boundary, after size bytes of data */

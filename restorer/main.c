@@ -112,6 +112,15 @@ static void body_read(struct rst *r)
 	r->strings_len = h->body_size - off;
 }
 
+static void go_wait(struct rst *r)
+{
+	uint64_t go = 0;
+
+	rst_read(r, &go, sizeof go, PLAN_ST_GO, 0);
+	if (go != PLAN_GO)
+		rst_fail(r, PLAN_ST_GO, 0, go);
+}
+
 /* Runs in the copy, on the hole's stack: the old image is still there
  * until old_clear() takes it away. */
 static void restore(struct rst *r)
@@ -119,6 +128,7 @@ static void restore(struct rst *r)
 	old_clear(r);
 	regions_map(r);
 	pages_read(r);
+	go_wait(r);
 	regions_protect(r);
 	vdso_restore(r);
 	proc_restore(r);

@@ -42,8 +42,8 @@ static void sigactions_restore(struct rst *r)
 
 	for (sig = 1; sig <= 64; sig++) {
 		a = &r->hdr.sigaction[sig - 1];
-		if ((!a->handler && !a->flags) || sig == SIGKILL || sig == SIGSTOP)
-			continue;
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;  /* the default too: exec kept thaw's SIG_IGNs */
 		if ((e = sys_rt_sigaction(sig, a, 0)) < 0)
 			rst_fail(r, PLAN_ST_SIGACTION, e, sig);
 	}

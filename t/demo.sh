@@ -12,6 +12,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/ckpt-demo.XXXXXX") || exit 1
 log=$tmp/program.log
 pid=
 
+# an image holds the program's memory: keep it private
+umask 077
 CKPT_SOCKDIR=$tmp/sock
 export CKPT_SOCKDIR
 

@@ -30,7 +30,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:exitcode=99}
 
 # img CMD ARGS: t/ckptimg.py (list, cat, check, runs, stored, peek, threads)
 img() {
-	python3 "$CKPT_ROOT/t/ckptimg.py" "$@"
+	"$PYTHON" "$CKPT_ROOT/t/ckptimg.py" "$@"
 }
 
 # skip the file's tests when a command they need is not built yet
@@ -88,8 +88,8 @@ start_prog() {
 	OUT=$BATS_TEST_TMPDIR/$name.$NPROG.out
 	ERR=$BATS_TEST_TMPDIR/$name.$NPROG.err
 	case $name in
-	*.py) "$RUN" -- "$PYTHON" "$CKPT_ROOT/t/progs/$name" "$@" >"$OUT" 2>"$ERR" & ;;
-	*) "$RUN" -- "$PROGS/$name" "$@" >"$OUT" 2>"$ERR" & ;;
+	*.py) "$RUN" -- "$PYTHON" "$CKPT_ROOT/t/progs/$name" "$@" >"$OUT" 2>"$ERR" 3>&- & ;;
+	*) "$RUN" -- "$PROGS/$name" "$@" >"$OUT" 2>"$ERR" 3>&- & ;;
 	esac
 	PID=$!
 	STARTED+=("$PID")
@@ -98,6 +98,11 @@ start_prog() {
 		cat "$ERR" >&2
 		return 1
 	fi
+	alive "$PID" || {
+		echo "start_prog: $name (pid $PID) exited after ready; it ends:" >&2
+		tail -n 3 "$OUT" "$ERR" >&2
+		return 1
+	}
 	grep -qx "pid $PID" "$OUT" || {
 		echo "start_prog: $name says $(grep '^pid' "$OUT"), \$! is $PID" >&2
 		return 1
@@ -142,15 +147,15 @@ wait_past() {
 # verify_prog [PID OUT]: SIGUSR1, then wait for one more "verify ok"
 verify_prog() {
 	local pid=${1:-$PID} out=${2:-$OUT} n
-	n=$(grep -c '^verify ok' "$out")
+	n=$(grep -c '^verify ok' "$out" || true)
 	kill -USR1 "$pid"
 	local i
 	for ((i = 0; i < 500; i++)); do
-		[ "$(grep -c '^verify ok' "$out")" -gt "$n" ] && break
+		[ "$(grep -c '^verify ok' "$out" || true)" -gt "$n" ] && break
 		grep -q '^FAIL' "$out" && break
 		sleep 0.02
 	done
-	if grep -q '^FAIL' "$out" || [ "$(grep -c '^verify ok' "$out")" -le "$n" ]; then
+	if grep -q '^FAIL' "$out" || [ "$(grep -c '^verify ok' "$out" || true)" -le "$n" ]; then
 		echo "verify_prog: $pid did not verify; it ends:" >&2
 		tail -n 5 "$out" >&2
 		return 1

@@ -1,6 +1,6 @@
 /* counter - one thread counting, with MIB MiB of patterned memory.
  *
- * usage: counter [-m MIB] [-i MS] [-n TICKS] [-b] [-s SIG]
+ * usage: counter [-m MIB] [-i MS] [-n TICKS] [-b|-B] [-s SIG]
  *
  * Prints "pid N", "addr counter 0xADDR", then "ready counter ...", then
  * "tick N" every MS milliseconds (default 10).  Each tick checks the
@@ -12,7 +12,8 @@
  *
  * -b: block every signal but SIGUSR1 and SIGTERM (the freeze signal
  * too, as far as the program knows), and check each tick that the mask
- * reads back as set.  -s SIG: install a handler for signal SIG (say the
+ * reads back as set, but for signal 63 or $CKPT_SIGNAL.  -B: the same,
+ * and 63 too must read back blocked (the shim hides its signal).  -s SIG: install a handler for signal SIG (say the
  * freeze signal, 63), check each tick that sigaction still reports it,
  * and print "got signal SIG count N" when it runs: a freeze must never
  * reach it, a kill -SIG from outside must.
@@ -40,7 +41,7 @@ struct state {                  /* its own page, so a test can find it */
 
 static volatile sig_atomic_t want_verify, want_exit, got_sig;
 static sigset_t set_mask;
-static int own_sig;
+static int own_sig, skip_sig;
 
 static void on_own(int sig)
 {
@@ -75,7 +76,7 @@ static void check_signals(void)
 
 	sigprocmask(SIG_SETMASK, NULL, &now);
 	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP &&
+		if (s != SIGKILL && s != SIGSTOP && s != skip_sig &&
 		    sigismember(&now, s) != sigismember(&set_mask, s)) {
 			printf("FAIL sigmask: signal %d %s\n", s,
 			       sigismember(&now, s) ? "blocked" : "not blocked");
@@ -164,15 +165,18 @@ int main(int argc, char **argv)
 	long ms = 10, maxticks = -1;
 	int c, block = 0;
 
-	while ((c = getopt(argc, argv, "m:i:n:bs:")) != -1) {
+	while ((c = getopt(argc, argv, "m:i:n:bBs:")) != -1) {
 		switch (c) {
 		case 'm': mibs = strtoul(optarg, NULL, 10); break;
 		case 'i': ms = strtol(optarg, NULL, 10); break;
 		case 'n': maxticks = strtol(optarg, NULL, 10); break;
-		case 'b': block = 1; break;
+		case 'b': block = 1;
+			skip_sig = getenv("CKPT_SIGNAL") ? atoi(getenv("CKPT_SIGNAL")) : 63;
+			break;
+		case 'B': block = 1; break;
 		case 's': own_sig = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: counter [-m MIB] [-i MS] [-n TICKS] [-b] [-s SIG]\n");
+			fprintf(stderr, "usage: counter [-m MIB] [-i MS] [-n TICKS] [-b|-B] [-s SIG]\n");
 			return 2;
 		}
 	}

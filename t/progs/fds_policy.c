@@ -1,8 +1,14 @@
 /* fds_policy - one open fd for each case of ckpt-dumpfds's policy
- * (formats/fds.md), in directory DIR.  Prints "ready" and the fd
- * numbers, then waits until DIR/go exists, checks that every fd still
- * is what it was, prints "ok" and exits 0 (or "FAIL ..." and 1).
- * usage: fds_policy DIR */
+ * (formats/fds.md), with its files in directory DIR.
+ *
+ * usage: fds_policy DIR
+ *
+ * Prints "pid N", "fd NAME N" for each fd it made, "ready fds_policy",
+ * then waits.  SIGUSR1: check that every fd is still at its offset with
+ * its bytes (the pipe's are read and put back), print "verify ok" and
+ * go on.  SIGTERM: the same, then "done ok" and exit 0.  Any mismatch:
+ * "FAIL ..." and exit 1. */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +24,15 @@
 
 static const char *dir;
 static int fail;
+static volatile sig_atomic_t want_verify, want_exit;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		want_verify = 1;
+	else
+		want_exit = 1;
+}
 
 static int xopen(const char *name, int flags, const char *content)
 {
@@ -58,12 +73,39 @@ static void check_bytes(const char *what, int fd, off_t off, const char *want)
 	}
 }
 
+static void check_pipe(const int p[2])
+{
+	char buf[32] = "";
+
+	if (read(p[0], buf, 11) != 11 || strcmp(buf, "in the pipe")) {
+		printf("FAIL pipe: read \"%s\"\n", buf);
+		fail = 1;
+	}
+	if (write(p[1], buf, 11) != 11)
+		printf("FAIL pipe: put back: %s\n", strerror(errno)), fail = 1;
+}
+
+static void verify(int ro, int db, int dbdup, int wo, int del, int mfd, const int p[2])
+{
+	check_pos("ro", ro, 5);
+	check_pos("db", db, 3);
+	check_pos("db dup", dbdup, 3);
+	check_pos("wronly", wo, 6);
+	check_pos("deleted", del, 8);
+	check_bytes("ro", ro, 0, "read only");
+	check_bytes("db", db, 0, "0123456789database");
+	check_bytes("deleted", del, 0, "deleted but open");
+	check_bytes("memfd", mfd, 0, "memfd bytes");
+	check_pipe(p);
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
-	int ro, logf, logw, db, db2, dbdup, wo, del, mfd, p[2], sp[2], ev, ep, tfd, dfd, nul;
+	int ro, logf, logw, db, db2, dbdup, wo, del, mfd, p[2], sp[2], ev, ep, tfd, dfd, nul, fifo, space;
 	struct epoll_event e = { .events = EPOLLIN, .data.u64 = 0xfeed };
 	struct itimerspec its = { { 5, 0 }, { 100, 0 } };
-	char go[4096];
+	char gone[4096];
 
 	if (argc != 2)
 		return fprintf(stderr, "usage: fds_policy DIR\n"), 2;
@@ -81,8 +123,8 @@ int main(int argc, char **argv)
 	lseek(wo, 6, SEEK_SET);
 	del = xopen("gone.dat", O_RDWR, "deleted but open");   /* deleted */
 	lseek(del, 8, SEEK_SET);
-	snprintf(go, sizeof go, "%s/gone.dat", dir);
-	unlink(go);
+	snprintf(gone, sizeof gone, "%s/gone.dat", dir);
+	unlink(gone);
 	mfd = memfd_create("fds policy", MFD_ALLOW_SEALING);
 	if (mfd < 0 || write(mfd, "memfd bytes", 11) != 11 || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
 		perror("memfd"), exit(1);
@@ -97,25 +139,33 @@ int main(int argc, char **argv)
 	timerfd_settime(tfd, 0, &its, NULL);
 	dfd = open(dir, O_RDONLY | O_DIRECTORY);
 	nul = open("/dev/null", O_RDWR);
-	printf("ready ro=%d append=%d end=%d db=%d db2=%d dbdup=%d wronly=%d deleted=%d memfd=%d pipe=%d,%d sock=%d,%d eventfd=%d epoll=%d timerfd=%d dir=%d null=%d\n",
-	       ro, logf, logw, db, db2, dbdup, wo, del, mfd, p[0], p[1], sp[0], sp[1], ev, ep, tfd, dfd, nul);
+	snprintf(gone, sizeof gone, "%s/a fifo", dir);
+	/* O_RDWR: a fifo opened so never blocks */
+	if (mkfifo(gone, 0600) < 0 || (fifo = open(gone, O_RDWR)) < 0 ||
+	    write(fifo, "fifo bytes", 10) != 10)
+		perror(gone), exit(1);
+	space = xopen("sp ace\\.txt", O_RDONLY, "spaced");
+	printf("pid %d\n", (int)getpid());
+	printf("fd ro %d\nfd append %d\nfd end %d\nfd db %d\nfd db2 %d\nfd dbdup %d\n"
+	       "fd wronly %d\nfd deleted %d\nfd memfd %d\nfd pipe_r %d\nfd pipe_w %d\n"
+	       "fd sock0 %d\nfd sock1 %d\nfd eventfd %d\nfd epoll %d\nfd timerfd %d\n"
+	       "fd dir %d\nfd null %d\nfd fifo %d\nfd space %d\n",
+	       ro, logf, logw, db, db2, dbdup, wo, del, mfd, p[0], p[1], sp[0], sp[1],
+	       ev, ep, tfd, dfd, nul, fifo, space);
+	printf("ready fds_policy\n");
 	fflush(stdout);
-	snprintf(go, sizeof go, "%s/go", dir);
-	while (access(go, F_OK) < 0)
-		usleep(20000);
-	check_pos("ro", ro, 5);
-	check_pos("db", db, 3);
-	check_pos("db dup", dbdup, 3);
-	check_pos("wronly", wo, 6);
-	check_pos("deleted", del, 8);
-	check_bytes("db", db, 0, "0123456789database");
-	check_bytes("deleted", del, 0, "deleted but open");
-	check_bytes("memfd", mfd, 0, "memfd bytes");
-	{
-		char buf[32] = "";
-		if (read(p[0], buf, 11) != 11 || strcmp(buf, "in the pipe"))
-			printf("FAIL pipe: read \"%s\"\n", buf), fail = 1;
+	signal(SIGUSR1, on_signal);
+	signal(SIGTERM, on_signal);
+	for (;;) {
+		while (!want_verify && !want_exit)
+			pause();
+		verify(ro, db, dbdup, wo, del, mfd, p);
+		if (fail)
+			return 1;
+		printf(want_exit ? "done ok\n" : "verify ok\n");
+		fflush(stdout);
+		if (want_exit)
+			return 0;
+		want_verify = 0;
 	}
-	printf(fail ? "FAIL\n" : "ok\n");
-	return fail;
 }

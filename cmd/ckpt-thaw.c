@@ -1,0 +1,633 @@
+/* ckpt-thaw - a raw (or compressed) stream back to a running process:
+ * the process made with its old pid, its fds in place, then the
+ * restorer exec'd in it with a plan and the pages (doc/restore.md).
+ * SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fdplan.h"
+#include "image.h"
+#include "io.h"
+#include "memplan.h"
+#include "plan.h"
+#include "selfdir.h"
+#include "stream.h"
+
+static const char usage_str[] = "ckpt-thaw [--stdin PATH] [--same-ns] [IMAGE]";
+
+static const struct option options[] = {
+	{ "stdin", required_argument, NULL, 'i' },
+	{ "same-ns", no_argument, NULL, 's' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+#define PID_WAIT_MS 3000   /* a pid held by a dying or zombie process */
+
+struct thaw {
+	struct stream st;
+	struct fd_attach attach;
+	int same_ns, newns;
+	struct img_manifest man;
+	struct img_core core;
+	struct img_thread *thr;
+	unsigned nthr;
+	struct fdplan fds;
+	struct memplan mem;
+	int have;                  /* bits: which members were read */
+	pid_t child;               /* the restored process (or the reaper) */
+	int plan_w, status_r;
+	char restorer[4096];
+};
+
+enum { HAVE_CORE = 1, HAVE_THREADS = 2, HAVE_FDS = 4, HAVE_MAPS = 8,
+       HAVE_MAPFILES = 16, HAVE_PAGEMAP = 32 };
+
+static struct thaw thaw;
+
+/* kill what was made, and go: a bad image leaves no process behind */
+static _Noreturn void abandon(struct thaw *t)
+{
+	if (t->child > 0) {
+		kill(t->child, SIGKILL);
+		waitpid(t->child, NULL, 0);
+	}
+	exit(1);
+}
+
+static char *member_text(struct thaw *t, size_t max)
+{
+	size_t len;
+	char *s = stream_slurp(&t->st, max, &len);
+
+	if (!s)
+		abandon(t);
+	if (strlen(s) != len) {
+		warn("member %s: a NUL byte in a text member", t->st.name);
+		abandon(t);
+	}
+	return s;
+}
+
+static void manifest_read(struct thaw *t)
+{
+	struct utsname u;
+	char *text;
+	int r;
+
+	if ((r = stream_next(&t->st)) <= 0) {
+		if (r == 0)
+			warn("%s: empty stream", t->st.what);
+		abandon(t);
+	}
+	if (strcmp(t->st.name, "ckpt/manifest")) {
+		warn("%s: not a ckpt image (first member %s)", t->st.what, t->st.name);
+		abandon(t);
+	}
+	text = member_text(t, 1 << 20);
+	if (manifest_parse(text, t->st.name, &t->man) < 0)
+		abandon(t);
+	free(text);
+	if (t->man.version > IMAGE_VERSION) {
+		warn("image version %d, this ckpt-thaw reads up to %d", t->man.version, IMAGE_VERSION);
+		abandon(t);
+	}
+	uname(&u);
+	if (strcmp(t->man.arch, "x86_64") || strcmp(u.machine, "x86_64")) {
+		warn("image for %s, this machine is %s", t->man.arch, u.machine);
+		abandon(t);
+	}
+	if (strcmp(t->man.kernel, u.release)) {
+		warn("image from kernel %s, this is %s: the vDSO differs", t->man.kernel, u.release);
+		abandon(t);
+	}
+	if (t->man.nprocs > 1) {
+		warn("image of %u processes: process trees are not restored yet", t->man.nprocs);
+		abandon(t);
+	}
+}
+
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
+static unsigned long long cpu_xcr0(void)
+{
+	unsigned a, b, c, d, lo, hi;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	if (!(c & (1u << 27)))
+		return 0;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (unsigned long long)hi << 32 | lo;
+}
+
+/* our own vDSO must be the image's: same bytes, same size */
+static void machine_check(struct thaw *t)
+{
+	char line[512], name[64];
+	unsigned long long lo, hi;
+	FILE *f = fopen("/proc/self/maps", "r");
+	uint64_t h = 0;
+
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %63s", &lo, &hi, name) == 3 &&
+		    !strcmp(name, "[vdso]"))
+			h = fnv1a((const unsigned char *)(uintptr_t)lo, hi - lo);
+	if (f)
+		fclose(f);
+	if (!t->core.seen_vdso || h != t->core.vdso_hash) {
+		warn("pid %d: the vDSO differs from the checkpoint's (hash 0x%016" PRIx64
+		     ", here 0x%016" PRIx64 ")", t->core.pid, t->core.vdso_hash, h);
+		abandon(t);
+	}
+	if (t->core.xcr0 != cpu_xcr0()) {
+		warn("pid %d: the CPU's xsave features differ (xcr0 0x%" PRIx64 ", here 0x%llx)",
+		     t->core.pid, t->core.xcr0, cpu_xcr0());
+		abandon(t);
+	}
+}
+
+static int threads_check(struct thaw *t)
+{
+	unsigned i, main = 0;
+
+	for (i = 0; i < t->nthr; i++)
+		main += t->thr[i].tid == t->core.pid;
+	if (main != 1)
+		return warn("member proc/%d/threads: no record for the main thread", t->core.pid), -1;
+	return 0;
+}
+
+/* one member of proc/PID/: 1 when it was pages (stop there), else 0 */
+static int proc_member(struct thaw *t, int pid, const char *sub)
+{
+	char *text;
+	int r = 0;
+
+	if (!strcmp(sub, "pages"))
+		return 1;
+	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6)) {
+		if (!(t->have & HAVE_FDS) || fdplan_data(&t->fds, pid, sub, &t->st) < 0)
+			abandon(t);
+		return 0;
+	}
+	if (strcmp(sub, "core") && strcmp(sub, "threads") && strcmp(sub, "fds") &&
+	    strcmp(sub, "maps") && strcmp(sub, "mapfiles") && strcmp(sub, "pagemap"))
+		return 0;  /* unknown: skipped by stream_next */
+	text = member_text(t, 256 << 20);
+	if (!strcmp(sub, "core")) {
+		r = core_parse(text, t->st.name, &t->core);
+		if (r == 0 && t->core.pid != pid)
+			r = -1, warn("member %s: pid %d", t->st.name, t->core.pid);
+		t->have |= HAVE_CORE;
+	} else if (!strcmp(sub, "threads")) {
+		r = threads_parse(text, t->st.name, &t->thr, &t->nthr);
+		t->have |= HAVE_THREADS;
+	} else if (!strcmp(sub, "fds")) {
+		r = fdplan_parse(&t->fds, pid, text);
+		t->have |= HAVE_FDS;
+	} else if (!strcmp(sub, "maps")) {
+		r = memplan_maps(&t->mem, pid, text, strlen(text));
+		t->have |= HAVE_MAPS;
+	} else if (!strcmp(sub, "mapfiles")) {
+		r = (t->have & HAVE_MAPS) ? memplan_mapfiles(&t->mem, pid, text) : -1;
+		t->have |= HAVE_MAPFILES;
+	} else if (!strcmp(sub, "pagemap")) {
+		r = (t->have & HAVE_MAPS) ? memplan_pagemap(&t->mem, pid, text) : -1;
+		t->have |= HAVE_PAGEMAP;
+	}
+	free(text);
+	if (r < 0)
+		abandon(t);
+	return 0;
+}
+
+/* the members of one process, up to the header of its pages */
+static void proc_read(struct thaw *t, int pid)
+{
+	char prefix[64];
+	size_t n = snprintf(prefix, sizeof prefix, "proc/%d/", pid);
+	int r;
+
+	while ((r = stream_next(&t->st)) > 0) {
+		if (strncmp(t->st.name, prefix, n))
+			continue;
+		if (proc_member(t, pid, t->st.name + n))
+			break;
+	}
+	if (r < 0)
+		abandon(t);
+	if (r == 0 || t->have != 63) {
+		warn("%s: truncated: process %d has no %s member", t->st.what, pid,
+		     r == 0 ? "pages" : !(t->have & HAVE_CORE) ? "core" :
+		     !(t->have & HAVE_THREADS) ? "threads" : !(t->have & HAVE_FDS) ? "fds" :
+		     !(t->have & HAVE_MAPS) ? "maps" : !(t->have & HAVE_MAPFILES) ? "mapfiles" : "pagemap");
+		abandon(t);
+	}
+	if (t->st.size != t->mem.run_bytes) {
+		warn("member %s: %" PRIu64 " bytes, its pagemap says %" PRIu64, t->st.name,
+		     t->st.size, t->mem.run_bytes);
+		abandon(t);
+	}
+	if (memplan_check(&t->mem, pid) < 0 || threads_check(t) < 0)
+		abandon(t);
+	machine_check(t);
+}
+
+static int id_taken(pid_t id)
+{
+	return kill(id, 0) == 0 || errno == EPERM;
+}
+
+/* the first of the process's ids still in use after a short wait, or 0 */
+static pid_t ids_taken(struct thaw *t)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	unsigned i, waited;
+	pid_t id = 0;
+
+	for (waited = 0; waited <= PID_WAIT_MS; waited += 20) {
+		id = id_taken(t->core.pid) ? t->core.pid : 0;
+		for (i = 0; !id && i < t->nthr; i++)
+			if (id_taken(t->thr[i].tid))
+				id = t->thr[i].tid;
+		if (!id)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return id;
+}
+
+static void ns_choose(struct thaw *t)
+{
+	pid_t id = ids_taken(t);
+
+	if (geteuid() == 0 && !id)
+		return;
+	if (t->same_ns) {
+		if (id)
+			warn("pid %d: id %d is taken in this pid namespace (--same-ns)", t->core.pid, id);
+		else
+			warn("pid %d: only root can choose pids in this namespace (--same-ns)", t->core.pid);
+		abandon(t);
+	}
+	/* TODO(restore): a new user+pid+mount namespace with a pid-1 reaper */
+	warn("pid %d: %s, and restoring in a new pid namespace is not implemented yet",
+	     t->core.pid, id ? "the pid or a tid is taken" : "not root");
+	abandon(t);
+}
+
+enum { CE_CHDIR = 1, CE_FDS, CE_EXEC };
+
+struct child_err {
+	int what, err, fd;
+};
+
+static _Noreturn void child_fail(int err_w, int what, int err, int fd)
+{
+	struct child_err ce = { what, err, fd };
+
+	if (write(err_w, &ce, sizeof ce) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+/* in the new process: session, cwd, fds, then the restorer */
+static _Noreturn void child_run(struct thaw *t, int plan_r, int status_w, int err_w)
+{
+	int keep[3] = { plan_r, status_w, err_w }, badfd = -1, e;
+	char a1[16], a2[16], *argv[4], *envp[1] = { NULL };
+
+	if (t->core.sid == t->core.pid)
+		setsid();
+	else if (t->core.pgid == t->core.pid)
+		setpgid(0, 0);
+	if ((unsigned long)personality(0xffffffff) != t->core.personality)
+		personality(t->core.personality);
+	if (chdir(t->core.cwd) < 0)
+		child_fail(err_w, CE_CHDIR, errno, -1);
+	if ((e = fdplan_install(&t->fds, keep, 3, &badfd)) < 0)
+		child_fail(err_w, CE_FDS, -e, badfd);
+	err_w = keep[2];
+	fcntl(err_w, F_SETFD, FD_CLOEXEC);
+	snprintf(a1, sizeof a1, "%d", keep[0]);
+	snprintf(a2, sizeof a2, "%d", keep[1]);
+	argv[0] = "ckpt-restorer";
+	argv[1] = a1;
+	argv[2] = a2;
+	argv[3] = NULL;
+	execve(t->restorer, argv, envp);
+	child_fail(err_w, CE_EXEC, errno, -1);
+}
+
+static pid_t clone_with_pid(pid_t pid)
+{
+	struct clone_args ca;
+	pid_t tid = pid;
+
+	memset(&ca, 0, sizeof ca);
+	ca.exit_signal = SIGCHLD;
+	ca.set_tid = (uintptr_t)&tid;
+	ca.set_tid_size = 1;
+	return syscall(SYS_clone3, &ca, sizeof ca);
+}
+
+static void spawn(struct thaw *t)
+{
+	int plan[2], status[2], err[2];
+	struct child_err ce;
+	ssize_t n;
+
+	if (pipe2(plan, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		die("pipe:");
+	fcntl(plan[1], F_SETPIPE_SZ, 1 << 20);
+	fflush(NULL);
+	t->child = clone_with_pid(t->core.pid);
+	if (t->child < 0) {
+		warn("pid %d: clone3 with set_tid:", t->core.pid);
+		abandon(t);
+	}
+	if (t->child == 0)
+		child_run(t, plan[0], status[1], err[1]);
+	close(plan[0]);
+	close(status[1]);
+	close(err[1]);
+	t->plan_w = plan[1];
+	t->status_r = status[0];
+	while ((n = read(err[0], &ce, sizeof ce)) < 0 && errno == EINTR)
+		;
+	close(err[0]);
+	if (n == sizeof ce) {
+		errno = ce.err;
+		if (ce.what == CE_CHDIR)
+			warn("pid %d: cwd %s:", t->core.pid, t->core.cwd);
+		else if (ce.what == CE_FDS)
+			warn("pid %d: fd %d: move into place:", t->core.pid, ce.fd);
+		else
+			warn("pid %d: exec %s:", t->core.pid, t->restorer);
+		abandon(t);
+	}
+	for (n = 0; n < (ssize_t)t->fds.n; n++)  /* they live in the child now */
+		if (t->fds.v[n].src >= 0)
+			close(t->fds.v[n].src), t->fds.v[n].src = -1;
+}
+
+static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
+{
+	const struct img_core *c = &t->core;
+	unsigned i;
+
+	memset(h, 0, sizeof *h);
+	h->magic = PLAN_MAGIC;
+	h->version = PLAN_VERSION;
+	h->hdr_size = sizeof *h;
+	h->pid = c->pid;
+	h->nregions = t->mem.nreg;
+	h->nruns = t->mem.nrun;
+	h->nthreads = t->nthr;
+	h->flags = geteuid() == 0 || t->newns ? PLAN_F_EXE_FD : 0;
+	h->body_size = body;
+	h->pages_size = t->mem.run_bytes;
+	h->mm = (struct plan_mm){ c->mm[0], c->mm[1], c->mm[2], c->mm[3], c->mm[4], c->brk,
+				  c->mm[5], c->mm[6], c->mm[7], c->mm[8], c->mm[9] };
+	memcpy(h->auxv, c->auxv, 2 * c->nauxv * sizeof *c->auxv);
+	h->auxv_words = 2 * c->nauxv + 2;   /* the AT_NULL pair is zeros */
+	h->umask = c->umask;
+	h->dumpable = c->dumpable;
+	memcpy(h->vvar, c->vvar, sizeof h->vvar);
+	memcpy(h->vclock, c->vclock, sizeof h->vclock);
+	memcpy(h->vdso, c->vdso, sizeof h->vdso);
+	memcpy(h->rlimit, c->rlimit, sizeof h->rlimit);
+	memcpy(h->sigaction, c->sigaction, sizeof h->sigaction);
+	memcpy(h->itimer, c->itimer, sizeof h->itimer);
+	for (i = 0; i < t->fds.n; i++)
+		if (t->fds.v[i].cloexec && t->fds.v[i].fd < PLAN_CLOEXEC_FDS)
+			h->cloexec[t->fds.v[i].fd / 64] |= 1ULL << (t->fds.v[i].fd % 64);
+	if (!strstr(c->exe, " (deleted)"))
+		snprintf(h->exe, sizeof h->exe, "%s", c->exe);
+	h->hole_size = PLAN_TRAMP_SIZE + PLAN_VDSO_SLOT + PLAN_STACK_SIZE + PLAN_IMAGE_MAX +
+		((body + 4095) & ~4095ULL);
+	h->hole = memplan_hole(&t->mem, h->hole_size);
+}
+
+static void plan_write(struct thaw *t)
+{
+	static struct plan_hdr h;
+	size_t rs = t->mem.nreg * sizeof *t->mem.reg, us = t->mem.nrun * sizeof *t->mem.run;
+	size_t ts = t->nthr * sizeof(struct plan_thread), body = rs + us + ts + t->mem.strings_len;
+	struct plan_thread pt;
+	unsigned i;
+	int e = 0;
+
+	plan_header(t, &h, body);
+	if (!h.hole) {
+		warn("pid %d: no room for the restorer in the address space", t->core.pid);
+		abandon(t);
+	}
+	e = write_all(t->plan_w, &h, sizeof h);
+	if (!e)
+		e = write_all(t->plan_w, t->mem.reg, rs);
+	if (!e)
+		e = write_all(t->plan_w, t->mem.run, us);
+	for (i = 0; !e && i < t->nthr; i++) {
+		pt = (struct plan_thread){ t->thr[i].tid, t->thr[i].role, t->thr[i].fs,
+					   t->thr[i].gs, t->thr[i].park };
+		e = write_all(t->plan_w, &pt, sizeof pt);
+	}
+	if (!e && t->mem.strings_len)
+		e = write_all(t->plan_w, t->mem.strings, t->mem.strings_len);
+	if (e < 0)
+		t->plan_w = -1 - t->plan_w;   /* the restorer is gone: its status says why */
+}
+
+/* the page data, member to pipe, 1 MiB at a time */
+static void pages_feed(struct thaw *t)
+{
+	static char buf[1 << 20];
+	size_t n;
+
+	while (t->plan_w >= 0 && t->st.left) {
+		n = t->st.left < sizeof buf ? t->st.left : sizeof buf;
+		if (stream_read(&t->st, buf, n) < 0)
+			abandon(t);
+		if (write_all(t->plan_w, buf, n) < 0)
+			t->plan_w = -1 - t->plan_w;
+	}
+}
+
+static const char *const step_what[PLAN_ST_COUNT] = {
+	[PLAN_ST_OK] = "done", [PLAN_ST_ARGS] = "bad plan", [PLAN_ST_PLAN] = "read the plan",
+	[PLAN_ST_PID] = "running as another pid", [PLAN_ST_HOLE] = "map its room at",
+	[PLAN_ST_MOVE] = "move itself", [PLAN_ST_CLEAR] = "unmap its old image at",
+	[PLAN_ST_MAP] = "map the region at", [PLAN_ST_OPEN] = "open the file of the region at",
+	[PLAN_ST_FILE_CHANGED] = "the file changed under the region at",
+	[PLAN_ST_PAGES] = "read pages into", [PLAN_ST_SHORT] = "page data ended at",
+	[PLAN_ST_PROTECT] = "set the protection of the region at",
+	[PLAN_ST_VDSO] = "move the vDSO to", [PLAN_ST_VDSO_LAYOUT] = "the vDSO layout differs at",
+	[PLAN_ST_RLIMIT] = "set the rlimit", [PLAN_ST_MM] = "set the mm fields (PR_SET_MM_MAP)",
+	[PLAN_ST_EXE_WARN] = "set /proc/PID/exe (it names the restorer)",
+	[PLAN_ST_SIGACTION] = "set the action of signal", [PLAN_ST_ITIMER] = "set the itimer",
+	[PLAN_ST_FDFLAGS] = "set FD_CLOEXEC on fd", [PLAN_ST_TLS] = "set the thread pointer",
+	[PLAN_ST_THREAD] = "start the thread", [PLAN_ST_GO] = "wait for the go",
+};
+
+static int addr_is_number(int step)
+{
+	return step == PLAN_ST_RLIMIT || step == PLAN_ST_SIGACTION || step == PLAN_ST_ITIMER ||
+	       step == PLAN_ST_FDFLAGS || step == PLAN_ST_THREAD || step == PLAN_ST_PID;
+}
+
+/* the restorer's reports: 0 when it said OK, else -1 after a message */
+static int status_read(struct thaw *t)
+{
+	struct plan_status st;
+	const char *what;
+	ssize_t n;
+
+	while ((n = read_all(t->status_r, &st, sizeof st)) == sizeof st) {
+		if (st.step == PLAN_ST_OK)
+			return 0;
+		what = st.step > 0 && st.step < PLAN_ST_COUNT && step_what[st.step] ?
+		       step_what[st.step] : "step";
+		errno = -st.err;
+		if (addr_is_number(st.step))
+			warn("pid %d: restorer: %s %" PRIu64 "%s", t->core.pid, what, st.addr,
+			     st.err ? ":" : "");
+		else
+			warn("pid %d: restorer: %s 0x%" PRIx64 "%s", t->core.pid, what, st.addr,
+			     st.err ? ":" : "");
+		if (st.step != PLAN_ST_EXE_WARN && st.step != PLAN_ST_RLIMIT)
+			return -1;
+	}
+	warn("pid %d: the restorer died before it was done", t->core.pid);
+	return -1;
+}
+
+/* the rest of the stream must be there, trailer included, before the
+ * process may run */
+static void stream_finish(struct thaw *t)
+{
+	int r;
+
+	while ((r = stream_next(&t->st)) > 0)
+		;
+	if (r < 0)
+		abandon(t);
+}
+
+static void go(struct thaw *t)
+{
+	uint64_t g = PLAN_GO;
+
+	if (t->plan_w < 0 || write_all(t->plan_w, &g, sizeof g) < 0) {
+		status_read(t);
+		abandon(t);
+	}
+	close(t->plan_w);
+	if (status_read(t) < 0)
+		abandon(t);
+	close(t->status_r);
+}
+
+static void forward(int sig)
+{
+	if (thaw.child > 0)
+		kill(thaw.child, sig);
+}
+
+static int child_wait(struct thaw *t)
+{
+	int st;
+
+	signal(SIGINT, SIG_IGN);   /* the terminal signals the job itself */
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGTERM, forward);
+	signal(SIGHUP, forward);
+	while (waitpid(t->child, &st, 0) < 0)
+		if (errno != EINTR)
+			die("wait for pid %d:", t->child);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return WEXITSTATUS(st);
+}
+
+static void restorer_find(struct thaw *t)
+{
+	const char *env = getenv("CKPT_RESTORER");
+	char dir[2048];
+	int e;
+
+	if (env && *env) {
+		snprintf(t->restorer, sizeof t->restorer, "%s", env);
+		return;
+	}
+	if ((e = self_dir(dir, sizeof dir)) < 0)
+		dieerr(e, "find the restorer: /proc/self/exe:");
+	snprintf(t->restorer, sizeof t->restorer, "%s/../lib/ckpt/ckpt-restorer", dir);
+	if (access(t->restorer, X_OK) < 0)
+		die("restorer %s:", t->restorer);
+}
+
+int main(int argc, char **argv)
+{
+	struct thaw *t = &thaw;
+	int c;
+
+	prog_init(argv);
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		switch (c) {
+		case 'i': t->attach.stdin_path = optarg; break;
+		case 's': t->same_ns = 1; break;
+		case 'h': printf("usage: %s\n", usage_str); return 0;
+		default: usage_die(usage_str);
+		}
+	}
+	if (argc - optind > 1) {
+		warn("one image at a time: for a chain, ckpt-unpack BASE INC... | ckpt-thaw");
+		usage_die(usage_str);
+	}
+	if (t->attach.stdin_path && access(t->attach.stdin_path, R_OK) < 0)
+		die("--stdin %s:", t->attach.stdin_path);
+	restorer_find(t);
+	signal(SIGPIPE, SIG_IGN);
+	t->attach.from_file = optind < argc;
+	if (stream_open(&t->st, t->attach.from_file ? argv[optind] : NULL, 0,
+			t->attach.from_file ? argv[optind] : "stdin") < 0)
+		return 1;
+	manifest_read(t);
+	proc_read(t, t->man.root);
+	ns_choose(t);
+	if (fdplan_open(&t->fds, t->core.pid, &t->attach) < 0)
+		abandon(t);
+	spawn(t);
+	plan_write(t);
+	pages_feed(t);
+	stream_finish(t);
+	go(t);
+	stream_close(&t->st);
+	return child_wait(t);
+}

@@ -1,0 +1,568 @@
+/* fdplan.c - open fds back: parse, make each in ckpt-thaw, install in
+ * the new process (formats/fds.md, "Restoring each kind"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "escape.h"
+#include "fdplan.h"
+#include "io.h"
+#include "stream.h"
+
+#define FLAGS_KEPT_OUT (O_LARGEFILE | O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY | O_CLOEXEC)
+#define BLOB_MAX (64 << 20)    /* pipe data held in memory */
+
+static int ent_key(struct fd_ent *e, const char *k, char *v)
+{
+	unsigned maj, min;
+
+	if (!strcmp(k, "cloexec")) e->cloexec = atoi(v);
+	else if (!strcmp(k, "flags")) e->flags = strtol(v, NULL, 8);
+	else if (!strcmp(k, "pos")) e->pos = strtoull(v, NULL, 10);
+	else if (!strcmp(k, "size")) e->size = strtoull(v, NULL, 10);
+	else if (!strcmp(k, "dup")) e->dup = atoi(v);
+	else if (!strcmp(k, "pipe")) e->pipe = strtoull(v, NULL, 10);
+	else if (!strcmp(k, "sock")) e->sock = strtoull(v, NULL, 10);
+	else if (!strcmp(k, "peer_ino")) e->peer = strtoull(v, NULL, 10);
+	else if (!strcmp(k, "count")) e->count = strtoull(v, NULL, 10);
+	else if (!strcmp(k, "semaphore")) e->semaphore = atoi(v);
+	else if (!strcmp(k, "sigmask")) e->sigmask = strtoull(v, NULL, 16);
+	else if (!strcmp(k, "seals")) e->seals = strtoull(v, NULL, 16);
+	else if (!strcmp(k, "clock")) e->clock = atoi(v);
+	else if (!strcmp(k, "tflags")) e->tflags = strtol(v, NULL, 8);
+	else if (!strcmp(k, "pipesz")) e->pipesz = atoi(v);
+	else if (!strcmp(k, "end")) snprintf(e->end, sizeof e->end, "%s", v);
+	else if (!strcmp(k, "value")) snprintf(e->value, sizeof e->value, "%s", v);
+	else if (!strcmp(k, "interval")) snprintf(e->interval, sizeof e->interval, "%s", v);
+	else if (!strcmp(k, "rdev") && sscanf(v, "%u:%u", &maj, &min) == 2)
+		e->tty = maj == 4 || maj == 5 || (maj >= 136 && maj <= 143);
+	else if (!strcmp(k, "data") || !strcmp(k, "path") || !strcmp(k, "restart") ||
+		 !strcmp(k, "name")) {
+		if (str_unescape(v) < 0)
+			return -1;
+		if (!strcmp(k, "data")) e->data = strdup(v);
+		else if (!strcmp(k, "name")) e->name = strdup(v);
+		else if (!strcmp(k, "restart") || !e->path) {
+			free(e->path);
+			e->path = strdup(v);
+		}
+	}
+	return 0;
+}
+
+static int fd_line(struct fdplan *p, char *line)
+{
+	struct fd_ent *e, *nv;
+	char *f, *s = line, *eq;
+	int i;
+
+	if (!(nv = realloc(p->v, (p->n + 1) * sizeof *nv)))
+		return -1;
+	p->v = nv;
+	e = memset(&p->v[p->n], 0, sizeof *e);
+	e->dup = -1;
+	e->src = -1;
+	for (i = 0; s; i++) {
+		f = s;
+		if ((s = strchr(s, ' ')))
+			*s++ = 0;
+		if (i == 1)
+			e->fd = atoi(f);
+		else if (i == 2)
+			snprintf(e->kind, sizeof e->kind, "%s", f);
+		else if (i > 2 && (eq = strchr(f, '=')) && (*eq = 0, ent_key(e, f, eq + 1) < 0))
+			return -1;
+	}
+	if (i < 3 || e->fd < 0 || e->fd >= INT_MAX / 2)
+		return -1;
+	if (e->fd > p->maxfd)
+		p->maxfd = e->fd;
+	p->n++;
+	return 0;
+}
+
+static int epoll_line(struct fdplan *p, const char *line)
+{
+	struct fd_epoll *ne, ep;
+
+	if (sscanf(line, "epoll %d %d events=%" SCNx32 " data=%" SCNx64,
+		   &ep.epfd, &ep.tfd, &ep.events, &ep.data) != 4)
+		return -1;
+	if (!(ne = realloc(p->ep, (p->nep + 1) * sizeof *ne)))
+		return -1;
+	p->ep = ne;
+	p->ep[p->nep++] = ep;
+	return 0;
+}
+
+int fdplan_parse(struct fdplan *p, int pid, char *text)
+{
+	char *line = text, *eol;
+	unsigned no = 0;
+	int r;
+
+	memset(p, 0, sizeof *p);
+	p->maxfd = -1;
+	for (; line && *line; line = eol ? eol + 1 : NULL) {
+		if ((eol = strchr(line, '\n')))
+			*eol = 0;
+		no++;
+		if (!strncmp(line, "fd ", 3))
+			r = fd_line(p, line);
+		else if (!strncmp(line, "epoll ", 6))
+			r = epoll_line(p, line);
+		else
+			r = 0;
+		if (r < 0)
+			return warn("member proc/%d/fds line %u: malformed", pid, no), -1;
+	}
+	return 0;
+}
+
+static struct fd_ent *ent_with_data(struct fdplan *p, const char *sub)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].data && !strcmp(p->v[i].data, sub))
+			return &p->v[i];
+	return NULL;
+}
+
+/* the bytes of the current member into fd */
+static int copy_member(struct stream *s, int fd, int pid, const char *what)
+{
+	static char buf[1 << 16];
+	size_t n;
+	int e;
+
+	while (s->left) {
+		n = s->left < sizeof buf ? s->left : sizeof buf;
+		if (stream_read(s, buf, n) < 0)
+			return -1;
+		if ((e = write_all(fd, buf, n)) < 0)
+			return warnerr(e, "pid %d: restore %s:", pid, what), -1;
+	}
+	return 0;
+}
+
+/* a file's saved contents: written back to its path, or into a new
+ * unlinked file (deleted) or memfd that the fds will share */
+static int blob_file(struct fd_blob *b, struct fd_ent *e, int pid, struct stream *s)
+{
+	char dir[PATH_MAX], *slash;
+
+	snprintf(dir, sizeof dir, "%s", e->path ? e->path : "/tmp/x");
+	if (!strcmp(e->kind, "memfd")) {
+		b->fd = memfd_create(e->name ? e->name : "ckpt", MFD_CLOEXEC |
+				     (e->seals == F_SEAL_SEAL ? 0 : MFD_ALLOW_SEALING));
+	} else if (!strcmp(e->kind, "deleted")) {
+		if ((slash = strrchr(dir, '/')))
+			*(slash == dir ? slash + 1 : slash) = 0;
+		b->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	} else {
+		b->fd = open(e->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	}
+	if (b->fd < 0)
+		return warn("pid %d: fd %d: restore the contents of %s:", pid, e->fd, e->path), -1;
+	if (copy_member(s, b->fd, pid, e->path) < 0)
+		return -1;
+	if (ftruncate(b->fd, e->size) < 0)
+		return warn("pid %d: fd %d: truncate %s:", pid, e->fd, e->path), -1;
+	if (!strcmp(e->kind, "file")) {
+		close(b->fd);
+		b->fd = -1;
+	}
+	return 0;
+}
+
+int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s)
+{
+	struct fd_ent *e = ent_with_data(p, sub);
+	struct fd_blob *b, *nb;
+
+	if (!e)   /* nobody uses it: skip, as an unknown member */
+		return stream_skip(s);
+	if (!(nb = realloc(p->blob, (p->nblob + 1) * sizeof *nb)))
+		return warn("out of memory"), -1;
+	p->blob = nb;
+	b = memset(&p->blob[p->nblob++], 0, sizeof *b);
+	b->fd = -1;
+	snprintf(b->name, sizeof b->name, "%s", sub);
+	if (!strncmp(sub, "pipes/", 6))
+		return (b->bytes = stream_slurp(s, BLOB_MAX, &b->len)) ? 0 : -1;
+	return blob_file(b, e, pid, s);
+}
+
+static struct fd_blob *blob_find(struct fdplan *p, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; name && i < p->nblob; i++)
+		if (!strcmp(p->blob[i].name, name))
+			return &p->blob[i];
+	return NULL;
+}
+
+static struct fd_ent *ent_find(struct fdplan *p, int fd)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].fd == fd)
+			return &p->v[i];
+	return NULL;
+}
+
+static int hold(struct fdplan *p, int fd)
+{
+	int *nh = realloc(p->held, (p->nheld + 1) * sizeof *nh);
+
+	if (!nh)
+		return -1;
+	p->held = nh;
+	p->held[p->nheld++] = fd;
+	return 0;
+}
+
+static int reopen(int fd, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	return open(path, (flags & ~FLAGS_KEPT_OUT) | O_CLOEXEC);
+}
+
+static int open_file(struct fdplan *p, struct fd_ent *e)
+{
+	struct fd_blob *b = blob_find(p, e->data);
+	int fd;
+
+	if (b && b->fd >= 0)
+		fd = reopen(b->fd, e->flags);
+	else
+		fd = open(e->path, (e->flags & ~FLAGS_KEPT_OUT) | O_CLOEXEC);
+	if (fd >= 0 && e->pos && lseek(fd, e->pos, SEEK_SET) < 0 && errno != ESPIPE) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* one pipe(2) per inode: the fds of both ends share it */
+static int open_pipe(struct fdplan *p, struct fd_ent *e)
+{
+	struct fd_pipe *pp = NULL, *np;
+	struct fd_blob *b;
+	unsigned i;
+	int fd[2];
+
+	for (i = 0; i < p->npipe; i++)
+		if (p->pipe[i].ino == e->pipe)
+			pp = &p->pipe[i];
+	if (!pp) {
+		if (pipe2(fd, O_CLOEXEC) < 0)
+			return -1;
+		if (!(np = realloc(p->pipe, (p->npipe + 1) * sizeof *np)))
+			return -1;
+		p->pipe = np;
+		pp = &p->pipe[p->npipe++];
+		*pp = (struct fd_pipe){ e->pipe, fd[0], fd[1], 0, 0 };
+		if (e->pipesz > 65536)
+			fcntl(pp->w, F_SETPIPE_SZ, e->pipesz);
+	}
+	if ((b = blob_find(p, e->data)) && !b->used && b->len) {
+		if (write_all(pp->w, b->bytes, b->len) < 0)
+			return -1;
+		b->used = 1;
+	}
+	if (!strcmp(e->end, "rw")) {
+		pp->has_r = pp->has_w = 1;
+		return reopen(pp->r, O_RDWR);
+	}
+	if (e->end[0] == 'w') {
+		pp->has_w = 1;
+		return fcntl(pp->w, F_DUPFD_CLOEXEC, 3);
+	}
+	pp->has_r = 1;
+	return fcntl(pp->r, F_DUPFD_CLOEXEC, 3);
+}
+
+/* A pipe whose other end is outside the process keeps that end in
+ * ckpt-thaw, so the program sees neither an EOF nor an EPIPE it would
+ * not have seen. */
+static int pipes_settle(struct fdplan *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->npipe; i++) {
+		if (!p->pipe[i].has_w && hold(p, p->pipe[i].w) < 0)
+			return -1;
+		if (!p->pipe[i].has_r && hold(p, p->pipe[i].r) < 0)
+			return -1;
+		if (p->pipe[i].has_w)
+			close(p->pipe[i].w);
+		if (p->pipe[i].has_r)
+			close(p->pipe[i].r);
+	}
+	p->npipe = 0;
+	return 0;
+}
+
+static int open_socket(struct fdplan *p, struct fd_ent *e)
+{
+	struct fd_ent *peer = NULL;
+	unsigned i;
+	int sv[2];
+
+	for (i = 0; i < p->n; i++)
+		if (!strcmp(p->v[i].kind, "socket") && p->v[i].sock == e->peer && e->peer)
+			peer = &p->v[i];
+	if (!peer) {
+		errno = EOPNOTSUPP;  /* only unix pairs inside the process */
+		return -1;
+	}
+	if (peer->src >= 0)
+		return -2;   /* made with its peer: e->src is set already */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	peer->src = sv[1];
+	return sv[0];
+}
+
+static int open_timerfd(struct fd_ent *e)
+{
+	struct itimerspec its = { 0 };
+	long long s1, s2;
+	long n1, n2;
+	int fd;
+
+	if (sscanf(e->value, "%lld.%ld", &s1, &n1) != 2 ||
+	    sscanf(e->interval, "%lld.%ld", &s2, &n2) != 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	its.it_value = (struct timespec){ s1, n1 };
+	its.it_interval = (struct timespec){ s2, n2 };
+	if ((fd = timerfd_create(e->clock, TFD_CLOEXEC)) < 0)
+		return -1;
+	if ((s1 || n1) && timerfd_settime(fd, 0, &its, NULL) < 0)
+		return -1;
+	return fd;
+}
+
+static int open_kind(struct fdplan *p, struct fd_ent *e)
+{
+	const char *k = e->kind;
+	sigset_t set;
+	int i;
+
+	if (!strcmp(k, "file") || !strcmp(k, "deleted") || !strcmp(k, "memfd") ||
+	    !strcmp(k, "chr") || !strcmp(k, "blk"))
+		return open_file(p, e);
+	if (!strcmp(k, "dir"))
+		return open(e->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (e->flags & O_PATH));
+	if (!strcmp(k, "fifo"))
+		return open(e->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (!strcmp(k, "pipe"))
+		return open_pipe(p, e);
+	if (!strcmp(k, "socket"))
+		return open_socket(p, e);
+	if (!strcmp(k, "eventfd"))
+		return eventfd(e->count, EFD_CLOEXEC | (e->semaphore ? EFD_SEMAPHORE : 0));
+	if (!strcmp(k, "epoll"))
+		return epoll_create1(EPOLL_CLOEXEC);
+	if (!strcmp(k, "timerfd"))
+		return open_timerfd(e);
+	if (!strcmp(k, "signalfd")) {
+		sigemptyset(&set);
+		for (i = 1; i <= 64; i++)
+			if (e->sigmask >> (i - 1) & 1)
+				sigaddset(&set, i);
+		return signalfd(-1, &set, SFD_CLOEXEC);
+	}
+	errno = EOPNOTSUPP;
+	return -1;
+}
+
+/* 0, 1, 2 that led outside the job (DESIGN.md, Restore) */
+static int stdio_attach(struct fd_ent *e, const struct fd_attach *at)
+{
+	int outside = e->fd <= 2 && (e->tty || !strcmp(e->kind, "pipe") ||
+		      !strcmp(e->kind, "fifo") || !strcmp(e->kind, "socket"));
+
+	if (e->fd == 0 && at->stdin_path)
+		return open(at->stdin_path, O_RDONLY | O_CLOEXEC);
+	if (!outside)
+		return -2;
+	if (e->fd > 0 || at->from_file)
+		return fcntl(e->fd, F_DUPFD_CLOEXEC, 3);
+	if (e->tty) {
+		int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+
+		if (fd >= 0)
+			return fd;
+	}
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *at, int pid)
+{
+	struct fd_ent *d;
+	int fd = -2;
+
+	if (e->src >= 0)     /* the second end of a socketpair */
+		return 0;
+	if (e->dup >= 0 && (d = ent_find(p, e->dup)) && d->src >= 0)
+		fd = fcntl(d->src, F_DUPFD_CLOEXEC, 3);
+	else if (e->fd <= 2)
+		fd = stdio_attach(e, at);
+	if (fd == -2)
+		fd = open_kind(p, e);
+	if (fd < 0 && fd != -2) {
+		if (errno == EOPNOTSUPP)
+			warn("pid %d: fd %d: %s %s cannot be restored yet", pid, e->fd, e->kind,
+			     e->path ? e->path : "");
+		return -1;
+	}
+	if (fd >= 0) {
+		e->src = fd;
+		if (!strcmp(e->kind, "pipe") || !strcmp(e->kind, "fifo") || !strcmp(e->kind, "eventfd") ||
+		    !strcmp(e->kind, "socket") || !strcmp(e->kind, "timerfd") || !strcmp(e->kind, "signalfd"))
+			fcntl(fd, F_SETFL, e->flags & (O_NONBLOCK | O_DIRECT | O_APPEND | O_ASYNC));
+	}
+	return 0;
+}
+
+static int epolls_add(struct fdplan *p, int pid)
+{
+	struct fd_ent *ep, *t;
+	struct epoll_event ev;
+	unsigned i;
+
+	for (i = 0; i < p->nep; i++) {
+		ep = ent_find(p, p->ep[i].epfd);
+		t = ent_find(p, p->ep[i].tfd);
+		if (!ep || !t || ep->src < 0 || t->src < 0)
+			return warn("pid %d: epoll %d: fd %d is not there", pid,
+				    p->ep[i].epfd, p->ep[i].tfd), -1;
+		ev.events = p->ep[i].events;
+		ev.data.u64 = p->ep[i].data;
+		if (epoll_ctl(ep->src, EPOLL_CTL_ADD, t->src, &ev) < 0)
+			return warn("pid %d: epoll %d: add fd %d:", pid, p->ep[i].epfd, p->ep[i].tfd), -1;
+	}
+	return 0;
+}
+
+int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
+{
+	struct fd_ent *e;
+	unsigned i;
+
+	for (i = 0; i < p->n; i++) {
+		e = &p->v[i];
+		if (ent_open(p, e, at, pid) < 0) {
+			if (errno != EOPNOTSUPP)
+				warn("pid %d: fd %d: %s %s:", pid, e->fd, e->kind, e->path ? e->path : "");
+			return -1;
+		}
+	}
+	if (pipes_settle(p) < 0)
+		return warn("pid %d: pipes:", pid), -1;
+	return epolls_add(p, pid);
+}
+
+static int needed(const struct fdplan *p, const int *keep, int nkeep, int fd)
+{
+	unsigned i;
+	int j;
+
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].fd == fd)
+			return 1;
+	for (j = 0; j < nkeep; j++)
+		if (keep[j] == fd)
+			return 1;
+	return 0;
+}
+
+/* Runs in the new process, a copy of single-threaded ckpt-thaw: first
+ * every source goes above every target, so no dup2 hits a source not
+ * yet used; then each target; then everything else is closed. */
+int fdplan_install(struct fdplan *p, int *keep, int nkeep, int *badfd)
+{
+	int base = p->maxfd > 2 ? p->maxfd + 1 : 3, hi, fd, j;
+	unsigned i;
+
+	for (i = 0; i < p->n; i++)
+		base = p->v[i].src >= base ? p->v[i].src + 1 : base;
+	for (j = 0; j < nkeep; j++)
+		base = keep[j] >= base ? keep[j] + 1 : base;
+	hi = base;
+	for (i = 0; i < p->n; i++) {
+		*badfd = p->v[i].fd;
+		if (p->v[i].src < 0)
+			continue;
+		if ((p->v[i].src = fcntl(p->v[i].src, F_DUPFD, base)) < 0)
+			return -errno;
+		hi = p->v[i].src > hi ? p->v[i].src : hi;
+	}
+	for (j = 0; j < nkeep; j++) {
+		*badfd = keep[j];
+		if ((keep[j] = fcntl(keep[j], F_DUPFD, base)) < 0)
+			return -errno;
+		hi = keep[j] > hi ? keep[j] : hi;
+	}
+	for (i = 0; i < p->n; i++) {
+		*badfd = p->v[i].fd;
+		if (p->v[i].src >= 0 && dup2(p->v[i].src, p->v[i].fd) < 0)
+			return -errno;
+	}
+	for (fd = 0; fd <= hi; fd++)
+		if (!needed(p, keep, nkeep, fd))
+			close(fd);
+	syscall(SYS_close_range, hi + 1, ~0U, 0);
+	return 0;
+}
+
+void fdplan_free(struct fdplan *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n; i++) {
+		free(p->v[i].path);
+		free(p->v[i].data);
+		free(p->v[i].name);
+		if (p->v[i].src >= 0)
+			close(p->v[i].src);
+	}
+	for (i = 0; i < p->nblob; i++) {
+		free(p->blob[i].bytes);
+		if (p->blob[i].fd >= 0)
+			close(p->blob[i].fd);
+	}
+	for (i = 0; i < p->nheld; i++)
+		close(p->held[i]);
+	free(p->v);
+	free(p->ep);
+	free(p->blob);
+	free(p->held);
+	free(p->pipe);
+	memset(p, 0, sizeof *p);
+}

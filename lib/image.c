@@ -1,0 +1,360 @@
+/* image.c - the text members a restore reads first.  Parsing is by
+ * line: split into fields on single spaces, the key picks the rule. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "escape.h"
+#include "image.h"
+
+#define FIELDS_MAX 16
+
+struct lines {
+	char *p;
+	const char *name;
+	unsigned no;           /* the current line, 1-based */
+	char *f[FIELDS_MAX];
+	int n;                 /* fields on it */
+};
+
+/* the next non-comment line split into fields: 1, or 0 at the end */
+static int line_next(struct lines *l)
+{
+	char *eol, *s;
+
+	for (;;) {
+		if (!l->p || !*l->p)
+			return 0;
+		eol = strchr(l->p, '\n');
+		if (eol)
+			*eol = 0;
+		s = l->p;
+		l->p = eol ? eol + 1 : NULL;
+		l->no++;
+		if (*s == '#' || !*s)
+			continue;
+		for (l->n = 0; s && l->n < FIELDS_MAX; l->n++) {
+			l->f[l->n] = s;
+			if ((s = strchr(s, ' ')))
+				*s++ = 0;
+		}
+		return 1;
+	}
+}
+
+static int bad(const struct lines *l, const char *why)
+{
+	warn("member %s line %u: %s", l->name, l->no, why);
+	return -1;
+}
+
+/* numbers: decimal, or hexadecimal with 0x; -1 when malformed */
+static int num(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return errno || *end ? -1 : 0;
+}
+
+/* fields 1..n of the line as numbers */
+static int nums(const struct lines *l, int n, uint64_t *v)
+{
+	int i;
+
+	if (l->n != n + 1)
+		return bad(l, "wrong number of fields");
+	for (i = 0; i < n; i++)
+		if (num(l->f[i + 1], &v[i]) < 0)
+			return bad(l, "malformed number");
+	return 0;
+}
+
+static int path_field(const struct lines *l, char *out, size_t cap)
+{
+	if (l->n != 2 || strlen(l->f[1]) >= cap || str_unescape(l->f[1]) < 0)
+		return bad(l, "malformed path");
+	snprintf(out, cap, "%s", l->f[1]);
+	return 0;
+}
+
+int manifest_parse(char *text, const char *name, struct img_manifest *m)
+{
+	struct lines l = { .p = text, .name = name };
+	uint64_t v[2];
+
+	memset(m, 0, sizeof *m);
+	if (strncmp(text, "ckpt-image ", 11))
+		return warn("member %s: not a ckpt image", name), -1;
+	while (line_next(&l)) {
+		if (!strcmp(l.f[0], "ckpt-image")) {
+			if (nums(&l, 1, v) < 0)
+				return -1;
+			m->version = v[0] > 1000000 ? 1000000 : (int)v[0];
+		} else if (!strcmp(l.f[0], "kernel") && l.n == 2) {
+			snprintf(m->kernel, sizeof m->kernel, "%s", l.f[1]);
+			str_unescape(m->kernel);
+		} else if (!strcmp(l.f[0], "arch") && l.n == 2) {
+			snprintf(m->arch, sizeof m->arch, "%s", l.f[1]);
+		} else if (!strcmp(l.f[0], "root")) {
+			if (nums(&l, 1, v) < 0)
+				return -1;
+			m->root = v[0];
+		} else if (!strcmp(l.f[0], "proc")) {
+			if (nums(&l, 2, v) < 0)
+				return -1;
+			if (m->nprocs == IMAGE_PROCS_MAX)
+				return bad(&l, "too many processes");
+			m->pid[m->nprocs] = v[0];
+			m->ppid[m->nprocs++] = v[1];
+		}
+	}
+	if (!m->nprocs || !m->root || m->pid[0] != m->root)
+		return warn("member %s: no root process", name), -1;
+	return 0;
+}
+
+static const char *const rlimit_names[16] = {
+	"cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile",
+	"memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
+};
+
+static int core_rlimit(const struct lines *l, struct img_core *c)
+{
+	uint64_t v[2];
+	int i, k;
+
+	if (l->n != 4)
+		return bad(l, "wrong number of fields");
+	for (i = 0; i < 16 && strcmp(rlimit_names[i], l->f[1]); i++)
+		;
+	if (i == 16)
+		return 0;  /* a resource we do not know */
+	for (k = 0; k < 2; k++)
+		if (!strcmp(l->f[2 + k], "unlimited"))
+			v[k] = ~0ULL;
+		else if (num(l->f[2 + k], &v[k]) < 0)
+			return bad(l, "malformed limit");
+	c->rlimit[i].cur = v[0];
+	c->rlimit[i].max = v[1];
+	return 0;
+}
+
+/* "SECS.USECS" with exactly 6 decimals */
+static int seconds(const char *s, struct ckpt_timeval *tv)
+{
+	long long sec;
+	long usec;
+	int n = 0;
+
+	if (sscanf(s, "%lld.%6ld%n", &sec, &usec, &n) != 2 || s[n] || sec < 0)
+		return -1;
+	tv->sec = sec;
+	tv->usec = usec;
+	return 0;
+}
+
+static int core_itimer(const struct lines *l, struct img_core *c)
+{
+	static const char *const which[3] = { "real", "virtual", "prof" };
+	int i;
+
+	if (l->n != 4)
+		return bad(l, "wrong number of fields");
+	for (i = 0; i < 3 && strcmp(which[i], l->f[1]); i++)
+		;
+	if (i == 3)
+		return 0;
+	if (seconds(l->f[2], &c->itimer[i].interval) < 0 ||
+	    seconds(l->f[3], &c->itimer[i].value) < 0)
+		return bad(l, "malformed time");
+	return 0;
+}
+
+static int core_sigaction(const struct lines *l, struct img_core *c)
+{
+	uint64_t v[5];
+
+	if (nums(l, 5, v) < 0)
+		return -1;
+	if (v[0] < 1 || v[0] > 64)
+		return bad(l, "no such signal");
+	c->sigaction[v[0] - 1] = (struct ckpt_ksigaction){ v[1], v[2], v[3], v[4] };
+	return 0;
+}
+
+static int core_ids(const struct lines *l, unsigned *ids)
+{
+	uint64_t v[4];
+	int i;
+
+	if (nums(l, 4, v) < 0)
+		return -1;
+	for (i = 0; i < 4; i++)
+		ids[i] = v[i];
+	return 0;
+}
+
+/* the keys with one number */
+static int core_scalar(const struct lines *l, struct img_core *c, int *done)
+{
+	static const char *const keys[] = { "pid", "ppid", "pgid", "sid",
+		"personality", "dumpable", "brk", "sigpending", "control-tid", "xcr0" };
+	uint64_t v;
+	unsigned i;
+
+	*done = 0;
+	for (i = 0; i < sizeof keys / sizeof *keys && strcmp(keys[i], l->f[0]); i++)
+		;
+	if (i == sizeof keys / sizeof *keys)
+		return 0;
+	*done = 1;
+	if (nums(l, 1, &v) < 0)
+		return -1;
+	switch (i) {
+	case 0: c->pid = v; break;
+	case 1: c->ppid = v; break;
+	case 2: c->pgid = v; break;
+	case 3: c->sid = v; break;
+	case 4: c->personality = v; break;
+	case 5: c->dumpable = v; break;
+	case 6: c->brk = v; break;
+	case 7: c->sigpending = v; break;
+	case 8: c->ctl_tid = v; break;
+	case 9: c->xcr0 = v; break;
+	}
+	return 0;
+}
+
+static int core_line(struct lines *l, struct img_core *c)
+{
+	const char *k = l->f[0];
+	uint64_t v[3];
+	int done;
+
+	if (core_scalar(l, c, &done) < 0 || done)
+		return done ? 0 : -1;
+	if (!strcmp(k, "uid"))
+		return core_ids(l, c->uid);
+	if (!strcmp(k, "gid"))
+		return core_ids(l, c->gid);
+	if (!strcmp(k, "umask"))
+		return l->n == 2 && sscanf(l->f[1], "%o", &c->umask) == 1 ? 0 : bad(l, "malformed umask");
+	if (!strcmp(k, "cwd"))
+		return path_field(l, c->cwd, sizeof c->cwd);
+	if (!strcmp(k, "exe"))
+		return path_field(l, c->exe, sizeof c->exe);
+	if (!strcmp(k, "comm"))
+		return path_field(l, c->comm, sizeof c->comm);
+	if (!strcmp(k, "mm"))
+		return nums(l, 10, c->mm);
+	if (!strcmp(k, "auxv")) {
+		if (c->nauxv == IMAGE_AUXV_MAX)
+			return bad(l, "too many auxv entries");
+		return nums(l, 2, &c->auxv[2 * c->nauxv++]);
+	}
+	if (!strcmp(k, "rlimit"))
+		return core_rlimit(l, c);
+	if (!strcmp(k, "sigaction"))
+		return core_sigaction(l, c);
+	if (!strcmp(k, "itimer"))
+		return core_itimer(l, c);
+	if (!strcmp(k, "vdso")) {
+		if (nums(l, 3, v) < 0)
+			return -1;
+		c->vdso[0] = v[0], c->vdso[1] = v[1], c->vdso_hash = v[2];
+		c->seen_vdso = 1;
+		return 0;
+	}
+	if (!strcmp(k, "vvar"))
+		return nums(l, 2, c->vvar);
+	if (!strcmp(k, "vvar_vclock"))
+		return nums(l, 2, c->vclock);
+	return 0;
+}
+
+int core_parse(char *text, const char *name, struct img_core *c)
+{
+	struct lines l = { .p = text, .name = name };
+	int i;
+
+	memset(c, 0, sizeof *c);
+	for (i = 0; i < 16; i++)
+		c->rlimit[i].cur = c->rlimit[i].max = ~0ULL;
+	c->dumpable = 1;
+	c->umask = 022;
+	while (line_next(&l))
+		if (core_line(&l, c) < 0)
+			return -1;
+	if (!c->pid || !c->cwd[0] || !c->mm[0])
+		return warn("member %s: pid, cwd or mm missing", name), -1;
+	return 0;
+}
+
+static int thread_line(struct lines *l, struct img_thread *t)
+{
+	uint64_t v[8];
+
+	if (!strcmp(l->f[0], "role")) {
+		if (l->n == 2 && !strcmp(l->f[1], "program"))
+			t->role = CKPT_ROLE_PROGRAM;
+		else if (l->n == 2 && !strcmp(l->f[1], "control"))
+			t->role = CKPT_ROLE_CONTROL;
+		else
+			return bad(l, "unknown role");
+	} else if (!strcmp(l->f[0], "frame")) {
+		return nums(l, 1, &t->frame);
+	} else if (!strcmp(l->f[0], "fs")) {
+		return nums(l, 1, &t->fs);
+	} else if (!strcmp(l->f[0], "gs")) {
+		return nums(l, 1, &t->gs);
+	} else if (!strcmp(l->f[0], "park")) {
+		if (nums(l, 8, v) < 0)
+			return -1;
+		t->park = (struct ckpt_park){ v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7] };
+	}
+	return 0;
+}
+
+int threads_parse(char *text, const char *name, struct img_thread **tp, unsigned *np)
+{
+	struct lines l = { .p = text, .name = name };
+	struct img_thread *t = NULL, *nt;
+	unsigned n = 0;
+	uint64_t tid;
+
+	while (line_next(&l)) {
+		if (!strcmp(l.f[0], "thread")) {
+			if (nums(&l, 1, &tid) < 0 || !tid)
+				goto fail;
+			if (n == CKPT_THREADS_MAX || !(nt = realloc(t, (n + 1) * sizeof *t))) {
+				bad(&l, "too many threads");
+				goto fail;
+			}
+			t = nt;
+			memset(&t[n], 0, sizeof t[n]);
+			t[n++].tid = tid;
+		} else if (!n) {
+			bad(&l, "a key before the first thread");
+			goto fail;
+		} else if (thread_line(&l, &t[n - 1]) < 0) {
+			goto fail;
+		}
+	}
+	if (!n) {
+		warn("member %s: no threads", name);
+		goto fail;
+	}
+	*tp = t;
+	*np = n;
+	return 0;
+fail:
+	free(t);
+	return -1;
+}

@@ -1,0 +1,59 @@
+/* image.h - reading the text members a restore needs: ckpt/manifest,
+ * proc/PID/core, proc/PID/threads (formats/manifest.md, core.md,
+ * threads.md).  Unknown keys are skipped; a malformed line is an error
+ * naming the member and the line. */
+#ifndef CKPT_IMAGE_H
+#define CKPT_IMAGE_H
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proto.h"
+
+#define IMAGE_VERSION 1        /* the newest format this tree reads */
+#define IMAGE_PROCS_MAX 1024
+#define IMAGE_AUXV_MAX 62      /* pairs, AT_NULL not included */
+
+struct img_manifest {
+	int version;
+	char kernel[256], arch[32];
+	pid_t root;
+	unsigned nprocs;
+	pid_t pid[IMAGE_PROCS_MAX], ppid[IMAGE_PROCS_MAX];
+};
+
+struct img_core {
+	pid_t pid, ppid, pgid, sid;
+	uid_t uid[4];
+	gid_t gid[4];
+	unsigned umask;
+	char cwd[4096], exe[4096], comm[64];
+	unsigned long personality;
+	int dumpable;
+	uint64_t brk;
+	uint64_t mm[10];       /* start_code .. env_end, as in core.md */
+	uint64_t auxv[2 * IMAGE_AUXV_MAX];
+	unsigned nauxv;        /* pairs */
+	struct ckpt_rlimit rlimit[16];
+	struct ckpt_ksigaction sigaction[64];
+	struct ckpt_itimer itimer[3];
+	uint64_t sigpending, xcr0;
+	uint64_t vdso[2], vdso_hash, vvar[2], vclock[2];
+	pid_t ctl_tid;
+	int seen_vdso;
+};
+
+struct img_thread {
+	pid_t tid;
+	int role;              /* enum ckpt_role */
+	uint64_t frame, fs, gs;
+	struct ckpt_park park;
+};
+
+/* Each parses text (NUL-terminated) of member name; 0, or -1 after a
+ * message "NAME line N: ...". */
+int manifest_parse(char *text, const char *name, struct img_manifest *m);
+int core_parse(char *text, const char *name, struct img_core *c);
+/* *tp gets a malloc'd array of *np records */
+int threads_parse(char *text, const char *name, struct img_thread **tp, unsigned *np);
+
+#endif

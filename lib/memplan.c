@@ -1,0 +1,295 @@
+/* memplan.c - regions and page runs of one process, checked, for the
+ * restorer's plan. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "err.h"
+#include "escape.h"
+#include "maps.h"
+#include "memplan.h"
+
+#define PAGE 4096ULL
+#define FILE_UNCHECKED 0x8000u   /* oflags bit until mapfiles checks it */
+
+static int strings_add(struct memplan *m, const char *s, size_t n, uint32_t *off)
+{
+	char *p;
+
+	if (m->strings_len + n + 1 > m->strings_cap) {
+		size_t cap = (m->strings_cap + n + 1) * 2;
+
+		if (!(p = realloc(m->strings, cap)))
+			return -1;
+		if (!m->strings_cap)
+			p[0] = 0, m->strings_len = 1;
+		m->strings = p;
+		m->strings_cap = cap;
+	}
+	*off = m->strings_len;
+	memcpy(m->strings + m->strings_len, s, n);
+	m->strings[m->strings_len + n] = 0;
+	m->strings_len += n + 1;
+	return 0;
+}
+
+static int special_index(const struct map_region *r)
+{
+	static const char *const names[4] = { "[vvar]", "[vvar_vclock]", "[vdso]", "[vsyscall]" };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (r->pathlen == strlen(names[i]) && !memcmp(r->path, names[i], r->pathlen))
+			return i;
+	return -1;
+}
+
+static int path_is(const struct map_region *r, const char *s)
+{
+	return r->pathlen == strlen(s) && !memcmp(r->path, s, r->pathlen);
+}
+
+static unsigned region_kind(const struct map_region *r)
+{
+	switch (map_kind(r)) {
+	case MAP_KIND_SHARED_MEM: return PLAN_SHARED_ANON;
+	case MAP_KIND_SHARED_FILE: return PLAN_FILE_SHARED;
+	case MAP_KIND_ORPHAN: return PLAN_ANON;  /* every page is stored */
+	default: break;
+	}
+	if (path_is(r, "[stack]"))
+		return PLAN_STACK;
+	return map_is_file(r) ? PLAN_FILE_PRIVATE : PLAN_ANON;
+}
+
+static int region_add(struct memplan *m, int pid, const struct map_region *r)
+{
+	struct plan_region *g = &m->reg[m->nreg];
+	int k = special_index(r);
+
+	if (k >= 0) {
+		m->special[k][0] = r->start;
+		m->special[k][1] = r->end;
+		return 0;
+	}
+	if (map_kind(r) == MAP_KIND_SPECIAL) {
+		warn("pid %d: region %" PRIx64 "-%" PRIx64 " %.*s: cannot be restored",
+		     pid, r->start, r->end, (int)r->pathlen, r->path);
+		return -1;
+	}
+	memset(g, 0, sizeof *g);
+	g->start = r->start;
+	g->end = r->end;
+	g->pgoff = r->offset;
+	g->prot = r->prot;
+	g->kind = region_kind(r);
+	if (g->kind == PLAN_FILE_PRIVATE || g->kind == PLAN_FILE_SHARED) {
+		g->oflags = FILE_UNCHECKED |
+			(g->kind == PLAN_FILE_SHARED && (r->prot & PROT_WRITE) ? 2 : 0);
+		g->dev = makedev(r->dev_major, r->dev_minor);  /* the dump's view */
+		g->ino = r->inode;
+	}
+	m->nreg++;
+	return 0;
+}
+
+int memplan_maps(struct memplan *m, int pid, char *text, size_t len)
+{
+	struct map_region *r;
+	size_t n, i, badline;
+	int e;
+
+	if ((e = maps_parse(text, len, &r, &n, &badline)) < 0) {
+		if (e == -EINVAL)
+			warn("member proc/%d/maps line %zu: malformed", pid, badline);
+		else
+			warnerr(e, "member proc/%d/maps:", pid);
+		return -1;
+	}
+	if (!(m->reg = calloc(n + 1, sizeof *m->reg))) {
+		free(r);
+		return warn("proc/%d/maps: out of memory", pid), -1;
+	}
+	for (i = 0; i < n; i++)
+		if (region_add(m, pid, &r[i]) < 0) {
+			free(r);
+			return -1;
+		}
+	free(r);
+	return 0;
+}
+
+static struct plan_region *region_at(struct memplan *m, uint64_t start, uint64_t end)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nreg; i++)
+		if (m->reg[i].start == start && m->reg[i].end == end)
+			return &m->reg[i];
+	return NULL;
+}
+
+/* the file as it is now must be the one the checkpoint mapped */
+static int mapfile_check(struct plan_region *g, int pid, const char *path,
+			 const char *size, const char *mtime)
+{
+	struct stat st;
+	char now[64];
+
+	if (!strcmp(size, "-"))
+		return warn("pid %d: mapped file %s: it had changed or gone when the checkpoint was taken",
+			    pid, path), -1;
+	if (stat(path, &st) < 0)
+		return warn("pid %d: mapped file %s:", pid, path), -1;
+	snprintf(now, sizeof now, "%lld.%09ld", (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	if (st.st_ino != g->ino || st.st_dev != g->dev ||
+	    strtoull(size, NULL, 10) != (uint64_t)st.st_size || strcmp(now, mtime))
+		return warn("pid %d: mapped file %s changed since the checkpoint (size %s mtime %s, now %lld %s)",
+			    pid, path, size, mtime, (long long)st.st_size, now), -1;
+	g->size = st.st_size;
+	g->mtime_sec = st.st_mtim.tv_sec;
+	g->mtime_nsec = st.st_mtim.tv_nsec;
+	return 0;
+}
+
+static int mapfile_line(struct memplan *m, int pid, char *line, unsigned no)
+{
+	char *f[4], *s = line;
+	struct plan_region *g;
+	uint64_t start, end;
+	int n;
+
+	for (n = 0; n < 4 && s; n++) {
+		f[n] = s;
+		if ((s = strchr(s, ' ')))
+			*s++ = 0;
+	}
+	if (n != 4 || s || sscanf(f[0], "%" SCNx64 "-%" SCNx64, &start, &end) != 2 ||
+	    str_unescape(f[3]) < 0)
+		return warn("member proc/%d/mapfiles line %u: malformed", pid, no), -1;
+	if ((g = region_at(m, start, end)) && !strcmp(f[1], "-")) {
+		/* "- -": not the file mapped; the dump stored every page
+		 * of the region (an orphan, formats/memory.md) */
+		g->kind = PLAN_ANON;
+		g->oflags = 0;
+		return 0;
+	}
+	if (!g || !(g->oflags & FILE_UNCHECKED))
+		return warn("member proc/%d/mapfiles line %u: no file region %s", pid, no, f[0]), -1;
+	if (mapfile_check(g, pid, f[3], f[1], f[2]) < 0)
+		return -1;
+	g->oflags &= ~FILE_UNCHECKED;
+	if (strings_add(m, f[3], strlen(f[3]), &g->path) < 0)
+		return warn("out of memory"), -1;
+	return 0;
+}
+
+int memplan_mapfiles(struct memplan *m, int pid, char *text)
+{
+	char *line = text, *eol;
+	unsigned no = 0;
+
+	for (; line && *line; line = eol ? eol + 1 : NULL) {
+		if ((eol = strchr(line, '\n')))
+			*eol = 0;
+		no++;
+		if (*line == '#' || !*line)
+			continue;
+		if (mapfile_line(m, pid, line, no) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int memplan_check(struct memplan *m, int pid)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nreg; i++)
+		if (m->reg[i].oflags & FILE_UNCHECKED)
+			return warn("member proc/%d/mapfiles: no line for region %" PRIx64 "-%" PRIx64,
+				    pid, m->reg[i].start, m->reg[i].end), -1;
+	return 0;
+}
+
+static int run_check(struct memplan *m, const struct plan_run *u)
+{
+	unsigned i;
+
+	if (u->start >= u->end || (u->start | u->end) % PAGE)
+		return -1;
+	for (i = 0; i < m->nreg; i++)
+		if (u->start >= m->reg[i].start && u->end <= m->reg[i].end)
+			return m->reg[i].kind == PLAN_FILE_SHARED ? -1 : 0;
+	return -1;
+}
+
+int memplan_pagemap(struct memplan *m, int pid, char *text)
+{
+	char *line = text, *eol;
+	unsigned no = 0, cap = 0;
+	struct plan_run u, *p;
+	int k;
+
+	for (; line && *line; line = eol ? eol + 1 : NULL) {
+		if ((eol = strchr(line, '\n')))
+			*eol = 0;
+		no++;
+		if (*line == '#' || !*line)
+			continue;
+		k = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 "%n", &u.start, &u.end, &k) != 2 ||
+		    line[k] || run_check(m, &u) < 0)
+			return warn("member proc/%d/pagemap line %u: bad run %s", pid, no, line), -1;
+		if (m->nrun == cap) {
+			cap = cap ? 2 * cap : 256;
+			if (!(p = realloc(m->run, cap * sizeof *p)))
+				return warn("out of memory"), -1;
+			m->run = p;
+		}
+		m->run[m->nrun++] = u;
+		m->run_bytes += u.end - u.start;
+	}
+	return 0;
+}
+
+static int overlaps(const struct memplan *m, uint64_t a, uint64_t len)
+{
+	unsigned i;
+	int k;
+
+	for (i = 0; i < m->nreg; i++)
+		if (a < m->reg[i].end && m->reg[i].start < a + len)
+			return 1;
+	for (k = 0; k < 4; k++)
+		if (m->special[k][1] && a < m->special[k][1] && m->special[k][0] < a + len)
+			return 1;
+	return 0;
+}
+
+/* 1 TiB and up: below the PIE area (0x55...) and far from the mmap
+ * area (0x7f...), where neither the image nor the kernel's first
+ * placement of the restorer is likely to be */
+uint64_t memplan_hole(const struct memplan *m, uint64_t len)
+{
+	uint64_t a;
+
+	len = (len + PAGE - 1) & ~(PAGE - 1);
+	for (a = 1ULL << 40; a < 0x7f0000000000ULL; a += 1ULL << 40)
+		if (!overlaps(m, a, len))
+			return a;
+	return 0;
+}
+
+void memplan_free(struct memplan *m)
+{
+	free(m->reg);
+	free(m->run);
+	free(m->strings);
+	memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,34 @@
+/* memplan.h - the memory part of a restore plan (lib/plan.h), from the
+ * proc/PID/maps, mapfiles and pagemap members (formats/memory.md):
+ * each region with its kind, each mapped file checked against what the
+ * checkpoint saw, each run of stored pages checked to lie in a region. */
+#ifndef CKPT_MEMPLAN_H
+#define CKPT_MEMPLAN_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plan.h"
+
+struct memplan {
+	struct plan_region *reg;
+	unsigned nreg;
+	struct plan_run *run;
+	unsigned nrun;
+	uint64_t run_bytes;
+	char *strings;         /* paths, NUL-terminated; offset 0 is "" */
+	size_t strings_len, strings_cap;
+	uint64_t special[4][2]; /* vvar, vvar_vclock, vdso, vsyscall */
+};
+
+/* All return 0, or -1 after a message naming pid and the member. */
+int memplan_maps(struct memplan *m, int pid, char *text, size_t len);
+int memplan_mapfiles(struct memplan *m, int pid, char *text);
+int memplan_pagemap(struct memplan *m, int pid, char *text);
+/* every file region got its mapfiles line */
+int memplan_check(struct memplan *m, int pid);
+/* an address range of len bytes that no region nor the kernel's
+ * specials use, at or above 1 TiB: 0 if none */
+uint64_t memplan_hole(const struct memplan *m, uint64_t len);
+void memplan_free(struct memplan *m);
+
+#endif

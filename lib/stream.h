@@ -1,0 +1,41 @@
+/* stream.h - reading a raw stream (or a compressed one) member by
+ * member with libarchive, front to back, never seeking.
+ *
+ * Every function that fails has printed why (naming the input and the
+ * member) and returns -1: a caller only adds what it was doing. */
+#ifndef CKPT_STREAM_H
+#define CKPT_STREAM_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct archive;
+
+struct stream {
+	struct archive *a;
+	const char *what;      /* the input, for messages: a path or "stdin" */
+	char name[4096];       /* the current member ("" before the first) */
+	char last[4096];       /* the last member whose header was read */
+	uint64_t size;         /* the current member's size */
+	uint64_t left;         /* its bytes not read yet */
+	uint64_t end;          /* stream offset just past the current
+	                        * member's padded data */
+};
+
+/* Open path, or fd when path is NULL (what names it); any compression
+ * libarchive knows is undone on the way.  0 or -1. */
+int stream_open(struct stream *s, const char *path, int fd, const char *what);
+/* The next member's header: 1, 0 at the end of the archive, -1.  The
+ * end is only an end when the stream's two zero blocks were there: a
+ * stream cut at a member boundary is reported truncated. */
+int stream_next(struct stream *s);
+/* exactly len bytes of the current member's data: 0 or -1 */
+int stream_read(struct stream *s, void *buf, size_t len);
+/* the rest of the current member, malloc'd and NUL-terminated (at
+ * most max bytes, else an error); *lenp gets its length.  NULL: -1 */
+char *stream_slurp(struct stream *s, size_t max, size_t *lenp);
+/* skip the rest of the current member: 0 or -1 */
+int stream_skip(struct stream *s);
+void stream_close(struct stream *s);
+
+#endif

@@ -1,0 +1,58 @@
+/* tarread.h - reading a tar stream member by member from a byte
+ * source, never seeking, with the pax records ckpt needs: path, size,
+ * comment (that the writer padded the data to a page) and every
+ * CKPT.* key (formats/packing.md), which libarchive does not pass on.
+ *
+ * Errors are returned as -1 with the reason in t->err, naming the
+ * member ("proc/12/maps: truncated"). */
+#ifndef CKPT_TARREAD_H
+#define CKPT_TARREAD_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TAR_IN_KEYS 8      /* CKPT.* records kept per member */
+#define TAR_IN_PAXMAX (1 << 16)
+
+/* bytes read into buf (0 at the end), or -1 with a message in err */
+typedef ssize_t tar_src_fn(void *ctx, void *buf, size_t len, char *err, size_t errlen);
+
+struct tar_key {
+	char key[32];          /* without the "CKPT." */
+	char val[96];
+};
+
+struct tar_in {
+	tar_src_fn *src;
+	void *ctx;
+	unsigned char *buf;    /* read-ahead from src */
+	size_t pos, len;
+	int eof;
+	uint64_t off;          /* stream offset of buf[pos] */
+	/* the member whose header tar_in_next read */
+	char name[4096];
+	uint64_t size;
+	int64_t mtime;
+	uint64_t data_off;     /* stream offset of its data */
+	int padded;            /* a pax comment record came before it */
+	struct tar_key keys[TAR_IN_KEYS];
+	int nkeys;
+	int pax_size;          /* its size came from a pax record */
+	uint64_t left;         /* its data bytes not read yet */
+	char last[4096];       /* the last member read, for messages */
+	char err[4400];
+};
+
+int tar_in_init(struct tar_in *t, tar_src_fn *src, void *ctx);
+void tar_in_free(struct tar_in *t);
+/* the next member's header: 1, 0 after the two zero blocks that end
+ * the archive, -1 */
+int tar_in_next(struct tar_in *t);
+/* up to len bytes of the member's data: the count, 0 at its end, -1 */
+ssize_t tar_in_read(struct tar_in *t, void *buf, size_t len);
+/* exactly len bytes of data: 0 or -1 (truncated member, read error) */
+int tar_in_read_full(struct tar_in *t, void *buf, size_t len);
+/* the value of record CKPT.key of the member, or NULL */
+const char *tar_in_key(const struct tar_in *t, const char *key);
+
+#endif

@@ -1,0 +1,201 @@
+#!/usr/bin/env bats
+# ckpt-thaw: usage, real programs checkpointed with ckpt-freeze --kill
+# and restored with their pids, then the bad inputs, each of which must
+# fail clearly and leave no process behind.  Runs as root (set_tid).
+
+load helpers
+
+setup() {
+	ckpt_setup
+	T=$BATS_TEST_TMPDIR
+	THAW=$BIN/ckpt-thaw
+	TPIDS=()
+}
+
+teardown() {
+	local p
+	for p in "${TPIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	ckpt_teardown
+}
+
+need_root() {
+	[ "$(id -u)" = 0 ] || skip "restoring with the old pids needs root"
+}
+
+# checkpoint_kill PROG ARGS: start PROG, checkpoint it to $T/img with
+# --kill, and reap it so that its pid is free again
+checkpoint_kill() {
+	need ckpt-run ckpt-freeze ckpt-thaw "prog:$1"
+	need_root
+	start_prog "$@"
+	wait_past "$OUT" "${KEY:-tick}" 3
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+}
+
+# thaw_bg ARGS: ckpt-thaw in the background; TPID, stderr in $T/thaw.err
+thaw_bg() {
+	"$THAW" "$@" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+}
+
+# thaw_fails PATTERN ARGS: exit 1, the message on stderr, no process
+thaw_fails() {
+	local pat=$1
+	shift
+	run --separate-stderr "$THAW" "$@"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"$pat"* ]]
+	dead "$PID"
+}
+
+@test "ckpt-thaw: bad usage is exit 2, --help is 0" {
+	need ckpt-thaw
+	run --separate-stderr "$THAW" --bogus
+	[ "$status" -eq 2 ] && [[ $stderr == *usage:* ]]
+	run --separate-stderr "$THAW" a b
+	[ "$status" -eq 2 ] && [[ $stderr == *ckpt-unpack* ]]
+	run --separate-stderr "$THAW" --help
+	[ "$status" -eq 0 ] && [[ $output == *usage:* ]]
+}
+
+@test "ckpt-thaw: a tar that is not an image is refused" {
+	need ckpt-thaw
+	echo hello >"$T/f"
+	tar cf "$T/x.tar" -C "$T" f
+	run --separate-stderr "$THAW" "$T/x.tar"
+	[ "$status" -eq 1 ] && [[ $stderr == *"not a ckpt image"* ]]
+	run --separate-stderr "$THAW" /nonexistent.tar
+	[ "$status" -eq 1 ] && [[ $stderr == *nonexistent* ]]
+}
+
+@test "counter continues from its tick with the same pid and the same memory" {
+	checkpoint_kill counter -m 8 -i 10
+	local n sum
+	n=$(last_num "$OUT" tick)
+	sum=$(grep -o 'sum=0x[0-9a-f]*' "$OUT" | head -n 1)
+	thaw_bg "$T/img"
+	# fd 1 was $OUT (a log: reopened at its offset), so ticks go on there
+	wait_past "$OUT" tick $((n + 10))
+	grep -qx "tick $((n + 1))" "$OUT"
+	alive "$PID"
+	[ "$(awk '{print $4}' /proc/$PID/stat)" = "$TPID" ]
+	verify_prog "$PID" "$OUT"
+	[ "$(grep '^verify ok' "$OUT" | tail -n 1 | grep -o 'sum=0x[0-9a-f]*')" = "$sum" ]
+	grep -q "counter" "/proc/$PID/comm"
+	[ "$(readlink "/proc/$PID/exe")" = "$PROGS/counter" ]
+	kill -TERM "$PID"
+	run wait "$TPID"
+	[ "$status" -eq 0 ]
+	grep -q '^done ok' "$OUT"
+	no_fail "$OUT" "$T/thaw.err"
+}
+
+@test "ckpt-thaw exits with 128+signal when the restored process is killed" {
+	checkpoint_kill counter -i 10
+	thaw_bg "$T/img"
+	wait_past "$OUT" tick $(($(last_num "$OUT" tick) + 3))
+	kill -KILL "$PID"
+	run wait "$TPID"
+	[ "$status" -eq 137 ]
+}
+
+@test "8 threads under a mutex come back with their tids and agree" {
+	KEY='progress shared=' checkpoint_kill mt 8
+	local tids
+	tids=$(awk '$1 == "thread" {print $4}' "$OUT" | sort -n)
+	thaw_bg "$T/img"
+	wait_past "$OUT" 'progress shared=' $(($(last_num "$OUT" 'progress shared=') + 1000))
+	[ "$(ls /proc/$PID/task | sort -n | grep -v "^$(awk '$1 == "thread" && $2 == "main" {print $4}' "$OUT")$" | wc -l)" -ge 12 ]
+	for t in $tids; do [ -d "/proc/$PID/task/$t" ]; done
+	verify_prog "$PID" "$OUT"
+	kill -TERM "$PID"
+	run wait "$TPID"
+	[ "$status" -eq 0 ]
+	no_fail "$OUT" "$T/thaw.err"
+}
+
+@test "clock_gettime (the vDSO) and sched_getcpu (rseq) work after a restore" {
+	checkpoint_kill rst_time
+	thaw_bg "$T/img"
+	wait_past "$OUT" tick $(($(last_num "$OUT" tick) + 20))
+	verify_prog "$PID" "$OUT"
+	kill -TERM "$PID"
+	run wait "$TPID"
+	[ "$status" -eq 0 ]
+	no_fail "$OUT" "$T/thaw.err"
+}
+
+@test "a zstd-compressed stream restores from stdin" {
+	command -v zstd >/dev/null || skip "no zstd"
+	checkpoint_kill counter -i 10
+	zstd -q "$T/img" -o "$T/img.zst"
+	local n
+	n=$(last_num "$OUT" tick)
+	zstd -dc "$T/img.zst" | "$THAW" --stdin /dev/null 2>"$T/thaw.err" &
+	TPIDS+=($!)
+	wait_past "$OUT" tick $((n + 5))
+	kill -TERM "$PID"
+	wait_line "$OUT" '^done ok'
+}
+
+@test "a stream cut at any member boundary, or without its trailer, restores nothing" {
+	checkpoint_kill counter -i 10
+	local size b
+	size=$(stat -c %s "$T/img")
+	head -c $((size - 1024)) "$T/img" >"$T/cut"
+	thaw_fails "truncated" "$T/cut"
+	for b in $(tar -R -tf "$T/img" | sed -n 's/^block \([0-9]*\):.*/\1/p'); do
+		[ "$b" -gt 0 ] || continue
+		head -c $((b * 512)) "$T/img" >"$T/cut"
+		thaw_fails "truncated" "$T/cut"
+	done
+	head -c $((size - 3000)) "$T/img" >"$T/cut"
+	thaw_fails "Truncated" "$T/cut"
+}
+
+@test "a flipped byte in a header or in maps is refused" {
+	checkpoint_kill counter -i 10
+	python3 - "$T/img" "$T/badhdr" "$T/badmaps" "$PID" <<'PY'
+import sys
+img = bytearray(open(sys.argv[1], 'rb').read())
+h = bytearray(img); h[512 * 0 + 10] ^= 0x20     # the manifest header's name
+open(sys.argv[2], 'wb').write(h)
+i = img.find(b'proc/%s/maps' % sys.argv[4].encode())
+off = (i // 512 + 1) * 512                      # its data (no pax header)
+m = bytearray(img); m[off + 4] = ord('z')
+open(sys.argv[3], 'wb').write(m)
+PY
+	run --separate-stderr "$THAW" "$T/badhdr"
+	[ "$status" -eq 1 ]
+	dead "$PID"
+	thaw_fails "maps line 1" "$T/badmaps"
+}
+
+@test "a mapped file that changed since the checkpoint is named" {
+	need prog:counter
+	cp "$PROGS/counter" "$T/counter"
+	PROGS=$T checkpoint_kill counter -i 10
+	touch "$T/counter"
+	thaw_fails "$T/counter changed" "$T/img"
+}
+
+@test "a newer image version is refused" {
+	checkpoint_kill counter -i 10
+	sed 's/^ckpt-image 1$/ckpt-image 2/' "$T/img" >"$T/v2"
+	thaw_fails "image version 2, this ckpt-thaw reads up to 1" "$T/v2"
+}
+
+@test "--same-ns with a taken pid names it" {
+	checkpoint_kill counter -i 10
+	thaw_bg "$T/img"
+	wait_past "$OUT" tick $(($(last_num "$OUT" tick) + 3))
+	run --separate-stderr "$THAW" --same-ns "$T/img"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"id $PID is taken"* ]]
+	alive "$PID"
+}
