@@ -79,32 +79,64 @@ sighandler_t signal(int sig, sighandler_t h)
 	return next_signal(sig, h);
 }
 
+/* Whether this thread's program code believes it blocks the freeze
+ * signal: the kernel never blocks it, but the program reads back the
+ * mask it set.  Initial-exec TLS: no allocation on first use. */
+static __thread int wants_blocked __attribute__((tls_model("initial-exec")));
+
 /* the mask the program asks for, less the freeze signal */
-static const sigset_t *without_freeze(const sigset_t *set, sigset_t *copy)
+static const sigset_t *without_freeze(int how, const sigset_t *set, sigset_t *copy)
 {
-	if (!set || !ckpt_sig || !sigismember(set, ckpt_sig))
+	int has;
+
+	if (!set || !ckpt_sig)
+		return set;
+	has = sigismember(set, ckpt_sig) == 1;
+	if (how == SIG_SETMASK)
+		wants_blocked = has;
+	else if (has)
+		wants_blocked = how == SIG_BLOCK;
+	if (!has)
 		return set;
 	*copy = *set;
 	sigdelset(copy, ckpt_sig);
 	return copy;
 }
 
+static void as_program_sees(sigset_t *old, int was_blocked)
+{
+	if (old && ckpt_sig && was_blocked)
+		sigaddset(old, ckpt_sig);
+}
+
 __attribute__((visibility("default")))
 int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
+	int was = wants_blocked, r;
 	sigset_t copy;
 
 	if (!next_sigprocmask)
 		sigwrap_init();
-	return next_sigprocmask(how, without_freeze(set, &copy), old);
+	r = next_sigprocmask(how, without_freeze(how, set, &copy), old);
+	if (r == 0)
+		as_program_sees(old, was);
+	else
+		wants_blocked = was;
+	return r;
 }
 
 __attribute__((visibility("default")))
 int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
+	int was = wants_blocked, r;
 	sigset_t copy;
 
 	if (!next_pthread_sigmask)
 		sigwrap_init();
-	return next_pthread_sigmask(how, without_freeze(set, &copy), old);
+	r = next_pthread_sigmask(how, without_freeze(how, set, &copy), old);
+	if (r == 0)
+		as_program_sees(old, was);
+	else
+		wants_blocked = was;
+	return r;
 }
