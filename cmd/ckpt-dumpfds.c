@@ -52,7 +52,7 @@ struct dump {
 	struct rules rules;
 	int have_rules;
 	struct fd_ent *v;
-	size_t n;
+	size_t n, cap;
 	struct tar_out tar;
 };
 
@@ -70,13 +70,16 @@ static void nofile_raise(void)
 
 static int ent_add(struct dump *d, const struct ckpt_fd_ent *e, int local)
 {
-	struct fd_ent *v = realloc(d->v, (d->n + 1) * sizeof *v), *x;
+	struct fd_ent *v, *x;
 	int r;
 
-	if (!v)
-		die("pid %d: fd table of %zu fds: out of memory", (int)d->pid, d->n);
-	d->v = v;
-	x = &v[d->n];
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 64;
+		if (!(v = realloc(d->v, d->cap * sizeof *v)))
+			die("pid %d: fd table of %zu fds: out of memory", (int)d->pid, d->n);
+		d->v = v;
+	}
+	x = &d->v[d->n];
 	memset(x, 0, sizeof *x);
 	x->data = -1;
 	r = fd_describe(&x->d, e->fd, local, e->fdflags);
@@ -89,7 +92,9 @@ static int ent_add(struct dump *d, const struct ckpt_fd_ent *e, int local)
 	return 0;
 }
 
-/* one FDS reply: its entries with the copies, in the same order */
+/* One FDS reply: its entries with the copies, in the same order.  -1
+ * when the reply failed (nothing more can come), 1 when an fd could
+ * not be described (the others are), 0 */
 static int fds_batch(struct dump *d, uint64_t from, int *more, uint64_t *next)
 {
 	static struct ckpt_fd_ent ents[CKPT_FDS_MAX];
@@ -122,7 +127,7 @@ static int fds_batch(struct dump *d, uint64_t from, int *more, uint64_t *next)
 		*next = (uint64_t)ents[i].fd + 1;
 	}
 	*more = c.rep.more && n > 0;
-	return bad ? -1 : 0;
+	return bad;
 }
 
 static int ent_by_fd(const void *a, const void *b)
@@ -136,11 +141,14 @@ static int ent_by_fd(const void *a, const void *b)
 static int fds_fetch(struct dump *d)
 {
 	uint64_t next = 0;
-	int more = 1, bad = 0;
+	int more = 1, bad = 0, r;
 
-	while (more)
-		if (fds_batch(d, next, &more, &next) < 0)
-			bad = 1;
+	while (more) {
+		r = fds_batch(d, next, &more, &next);
+		if (r < 0)
+			return -1;
+		bad |= r;
+	}
 	qsort(d->v, d->n, sizeof *d->v, ent_by_fd);
 	return bad ? -1 : 0;
 }

@@ -125,6 +125,7 @@ int main(int argc, char **argv)
 		/* already packed: unchanged, not even checked */
 		if (pack_in_passthrough(&in, 1) < 0)
 			die("%s", in.err);
+		pack_in_close(&in);
 		return 0;
 	}
 	in.src.recording = 0;

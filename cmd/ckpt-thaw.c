@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -45,7 +46,7 @@ static const struct option options[] = {
 struct thaw {
 	struct stream st;
 	struct fd_attach attach;
-	int same_ns, newns;
+	int same_ns, newns, userns; /* restore in a new pid (and user) ns */
 	struct img_manifest man;
 	struct img_core core;
 	struct img_thread *thr;
@@ -295,13 +296,11 @@ static void ns_choose(struct thaw *t)
 			warn("pid %d: only root can choose pids in this namespace (--same-ns)", t->core.pid);
 		abandon(t);
 	}
-	/* TODO(restore): a new user+pid+mount namespace with a pid-1 reaper */
-	warn("pid %d: %s, and restoring in a new pid namespace is not implemented yet",
-	     t->core.pid, id ? "the pid or a tid is taken" : "not root");
-	abandon(t);
+	t->newns = 1;
+	t->userns = geteuid() != 0;
 }
 
-enum { CE_CHDIR = 1, CE_FDS, CE_EXEC };
+enum { CE_CHDIR = 1, CE_FDS, CE_EXEC, CE_NS, CE_CLONE };
 
 struct child_err {
 	int what, err, fd;
@@ -314,6 +313,22 @@ static _Noreturn void child_fail(int err_w, int what, int err, int fd)
 	if (write(err_w, &ce, sizeof ce) < 0)
 		_exit(126);
 	_exit(127);
+}
+
+/* In our own user namespace the restorer is not root there, so exec
+ * would drop the capabilities clone3 set_tid and exe_fd need: keep
+ * CAP_CHECKPOINT_RESTORE across exec as an ambient capability. */
+static int caps_keep(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -1;
+	d[CAP_TO_INDEX(CAP_CHECKPOINT_RESTORE)].inheritable |= CAP_TO_MASK(CAP_CHECKPOINT_RESTORE);
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -1;
+	return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0);
 }
 
 /* in the new process: session, cwd, fds, then the restorer */
@@ -330,6 +345,8 @@ static _Noreturn void child_run(struct thaw *t, int plan_r, int status_w, int er
 		personality(t->core.personality);
 	if (chdir(t->core.cwd) < 0)
 		child_fail(err_w, CE_CHDIR, errno, -1);
+	if (t->userns && caps_keep() < 0)
+		child_fail(err_w, CE_NS, errno, -1);
 	if ((e = fdplan_install(&t->fds, keep, 3, &badfd)) < 0)
 		child_fail(err_w, CE_FDS, -e, badfd);
 	err_w = keep[2];
@@ -356,6 +373,96 @@ static pid_t clone_with_pid(pid_t pid)
 	return syscall(SYS_clone3, &ca, sizeof ca);
 }
 
+static pid_t reaped;    /* the reaper's one child: the restored process */
+
+static void reaper_forward(int sig)
+{
+	if (reaped > 0)
+		kill(reaped, sig);
+}
+
+/* pid 1 of the new namespace: a fresh /proc, the restored process as
+ * its child, then reap until it is gone and exit with its status (a
+ * signal as 128+N: pid 1 cannot die of its own signal) */
+static _Noreturn void reaper_run(struct thaw *t, int plan_r, int status_w, int err_w, int sync_r)
+{
+	int st;
+	pid_t w;
+	char c;
+
+	if (sync_r >= 0 && read(sync_r, &c, 1) != 1)
+		_exit(127);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		child_fail(err_w, CE_NS, errno, -1);
+	reaped = clone_with_pid(t->core.pid);
+	if (reaped < 0)
+		child_fail(err_w, CE_CLONE, errno, -1);
+	if (reaped == 0)
+		child_run(t, plan_r, status_w, err_w);
+	close(plan_r);
+	close(status_w);
+	close(err_w);
+	signal(SIGTERM, reaper_forward);
+	signal(SIGHUP, reaper_forward);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	for (;;) {
+		w = waitpid(-1, &st, 0);
+		if (w == reaped)
+			_exit(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st));
+		if (w < 0 && errno == ECHILD)
+			_exit(127);
+	}
+}
+
+static int id_map(pid_t pid, const char *file, const char *text)
+{
+	char path[64];
+	int fd, e;
+
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	e = write_all(fd, text, strlen(text));
+	close(fd);
+	return e < 0 ? (errno = -e, -1) : 0;
+}
+
+/* the reaper in a new pid and mount namespace, and a new user
+ * namespace when not root, where our uid and gid map to themselves */
+static pid_t reaper_start(struct thaw *t, int plan_r, int status_w, int err_w)
+{
+	struct clone_args ca;
+	char map[64];
+	int sync[2];
+	pid_t p;
+
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		die("pipe:");
+	memset(&ca, 0, sizeof ca);
+	ca.flags = CLONE_NEWPID | CLONE_NEWNS | (t->userns ? CLONE_NEWUSER : 0);
+	ca.exit_signal = SIGCHLD;
+	p = syscall(SYS_clone3, &ca, sizeof ca);
+	if (p == 0) {
+		close(sync[1]);
+		reaper_run(t, plan_r, status_w, err_w, sync[0]);
+	}
+	close(sync[0]);
+	if (p > 0 && t->userns) {
+		snprintf(map, sizeof map, "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
+		if (id_map(p, "uid_map", map) < 0 || id_map(p, "setgroups", "deny") < 0)
+			warn("pid %d: user namespace: uid map:", t->core.pid);
+		snprintf(map, sizeof map, "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
+		if (id_map(p, "gid_map", map) < 0)
+			warn("pid %d: user namespace: gid map:", t->core.pid);
+	}
+	if (p > 0 && write(sync[1], "g", 1) != 1)
+		warn("pid %d: start the reaper:", t->core.pid);
+	close(sync[1]);
+	return p;
+}
+
 static void spawn(struct thaw *t)
 {
 	int plan[2], status[2], err[2];
@@ -366,9 +473,12 @@ static void spawn(struct thaw *t)
 		die("pipe:");
 	fcntl(plan[1], F_SETPIPE_SZ, 1 << 20);
 	fflush(NULL);
-	t->child = clone_with_pid(t->core.pid);
+	if (t->newns)
+		t->child = reaper_start(t, plan[0], status[1], err[1]);
+	else
+		t->child = clone_with_pid(t->core.pid);
 	if (t->child < 0) {
-		warn("pid %d: clone3 with set_tid:", t->core.pid);
+		warn("pid %d: clone3%s:", t->core.pid, t->newns ? " into a new pid namespace" : " with set_tid");
 		abandon(t);
 	}
 	if (t->child == 0)
@@ -387,6 +497,10 @@ static void spawn(struct thaw *t)
 			warn("pid %d: cwd %s:", t->core.pid, t->core.cwd);
 		else if (ce.what == CE_FDS)
 			warn("pid %d: fd %d: move into place:", t->core.pid, ce.fd);
+		else if (ce.what == CE_NS)
+			warn("pid %d: new namespace: mount a fresh /proc, or keep CAP_CHECKPOINT_RESTORE:", t->core.pid);
+		else if (ce.what == CE_CLONE)
+			warn("pid %d: new namespace: clone3 with set_tid:", t->core.pid);
 		else
 			warn("pid %d: exec %s:", t->core.pid, t->restorer);
 		abandon(t);
@@ -394,6 +508,13 @@ static void spawn(struct thaw *t)
 	for (n = 0; n < (ssize_t)t->fds.n; n++)  /* they live in the child now */
 		if (t->fds.v[n].src >= 0)
 			close(t->fds.v[n].src), t->fds.v[n].src = -1;
+}
+
+/* the bit of signal sig in a pending mask; the freeze signal is never
+ * raised again: a restored thread is not frozen */
+static uint64_t sig_bit(int sig)
+{
+	return sig >= 1 && sig <= 64 ? 1ULL << (sig - 1) : 0;
 }
 
 static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
@@ -424,6 +545,7 @@ static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
 	memcpy(h->rlimit, c->rlimit, sizeof h->rlimit);
 	memcpy(h->sigaction, c->sigaction, sizeof h->sigaction);
 	memcpy(h->itimer, c->itimer, sizeof h->itimer);
+	h->sigpending = c->sigpending & ~sig_bit(c->freeze_sig);
 	for (i = 0; i < t->fds.n; i++)
 		if (t->fds.v[i].cloexec && t->fds.v[i].fd < PLAN_CLOEXEC_FDS)
 			h->cloexec[t->fds.v[i].fd / 64] |= 1ULL << (t->fds.v[i].fd % 64);
@@ -455,7 +577,8 @@ static void plan_write(struct thaw *t)
 		e = write_all(t->plan_w, t->mem.run, us);
 	for (i = 0; !e && i < t->nthr; i++) {
 		pt = (struct plan_thread){ t->thr[i].tid, t->thr[i].role, t->thr[i].fs,
-					   t->thr[i].gs, t->thr[i].park };
+					   t->thr[i].gs, t->thr[i].park,
+					   t->thr[i].sigpending & ~sig_bit(t->core.freeze_sig) };
 		e = write_all(t->plan_w, &pt, sizeof pt);
 	}
 	if (!e && t->mem.strings_len)
@@ -514,12 +637,14 @@ static int status_read(struct thaw *t)
 		what = st.step > 0 && st.step < PLAN_ST_COUNT && step_what[st.step] ?
 		       step_what[st.step] : "step";
 		errno = -st.err;
-		if (addr_is_number(st.step))
-			warn("pid %d: restorer: %s %" PRIu64 "%s", t->core.pid, what, st.addr,
-			     st.err ? ":" : "");
+		if (addr_is_number(st.step) && st.err)
+			warn("pid %d: restorer: %s %" PRIu64 ":", t->core.pid, what, st.addr);
+		else if (addr_is_number(st.step))
+			warn("pid %d: restorer: %s %" PRIu64, t->core.pid, what, st.addr);
+		else if (st.err)
+			warn("pid %d: restorer: %s 0x%" PRIx64 ":", t->core.pid, what, st.addr);
 		else
-			warn("pid %d: restorer: %s 0x%" PRIx64 "%s", t->core.pid, what, st.addr,
-			     st.err ? ":" : "");
+			warn("pid %d: restorer: %s 0x%" PRIx64, t->core.pid, what, st.addr);
 		if (st.step != PLAN_ST_EXE_WARN && st.step != PLAN_ST_RLIMIT)
 			return -1;
 	}

@@ -358,8 +358,20 @@ static enum fd_kind kind_of(const struct fd_desc *d, int deleted)
 	return FD_OTHER;
 }
 
-/* readlink of our copy; a file that is unlinked (st_nlink 0) comes
- * with " (deleted)", which is cut, and *deleted is set */
+/* the path is not (or no longer) a name of the open inode */
+static int path_gone(const struct fd_desc *d)
+{
+	struct stat st;
+
+	return d->st.st_nlink == 0 || stat(d->path, &st) < 0 ||
+	       st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino;
+}
+
+/* readlink of our copy.  The kernel appends " (deleted)" once the name
+ * is unlinked; the inode may live on under another link (st_nlink > 0),
+ * or a file may truly be called "x (deleted)": only a name that no
+ * longer leads to the inode counts.  The suffix is then cut and
+ * *deleted set. */
 static int link_read(struct fd_desc *d, int *deleted)
 {
 	static const char tail[] = " (deleted)";
@@ -373,8 +385,8 @@ static int link_read(struct fd_desc *d, int *deleted)
 		return -errno;
 	d->path[r] = 0;
 	n = r;
-	*deleted = d->path[0] == '/' && d->st.st_nlink == 0 && n > t &&
-		   !strcmp(d->path + n - t, tail);
+	*deleted = d->path[0] == '/' && n > t && !strcmp(d->path + n - t, tail) &&
+		   path_gone(d);
 	if (*deleted)
 		d->path[n - t] = 0;
 	return 0;

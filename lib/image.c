@@ -205,7 +205,8 @@ static int core_ids(const struct lines *l, unsigned *ids)
 static int core_scalar(const struct lines *l, struct img_core *c, int *done)
 {
 	static const char *const keys[] = { "pid", "ppid", "pgid", "sid",
-		"personality", "dumpable", "brk", "sigpending", "control-tid", "xcr0" };
+		"personality", "dumpable", "brk", "sigpending", "control-tid", "xcr0",
+		"freeze-signal" };
 	uint64_t v;
 	unsigned i;
 
@@ -228,6 +229,7 @@ static int core_scalar(const struct lines *l, struct img_core *c, int *done)
 	case 7: c->sigpending = v; break;
 	case 8: c->ctl_tid = v; break;
 	case 9: c->xcr0 = v; break;
+	case 10: c->freeze_sig = v; break;
 	}
 	return 0;
 }
@@ -314,6 +316,8 @@ static int thread_line(struct lines *l, struct img_thread *t)
 		return nums(l, 1, &t->fs);
 	} else if (!strcmp(l->f[0], "gs")) {
 		return nums(l, 1, &t->gs);
+	} else if (!strcmp(l->f[0], "sigpending")) {
+		return nums(l, 1, &t->sigpending);
 	} else if (!strcmp(l->f[0], "park")) {
 		if (nums(l, 8, v) < 0)
 			return -1;

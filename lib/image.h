@@ -39,6 +39,7 @@ struct img_core {
 	uint64_t sigpending, xcr0;
 	uint64_t vdso[2], vdso_hash, vvar[2], vclock[2];
 	pid_t ctl_tid;
+	int freeze_sig;
 	int seen_vdso;
 };
 
@@ -47,6 +48,7 @@ struct img_thread {
 	int role;              /* enum ckpt_role */
 	uint64_t frame, fs, gs;
 	struct ckpt_park park;
+	uint64_t sigpending;
 };
 
 /* Each parses text (NUL-terminated) of member name; 0, or -1 after a

@@ -360,6 +360,9 @@ static int manifest_load(struct pack_in *p)
 		return -1;
 	if (memcmp(s, "ckpt-image ", 11))
 		return fail(p, "not an image: %s does not start with \"ckpt-image\"", PACK_MANIFEST);
+	/* a checksum record says packed as well: a damaged "packed 1"
+	 * line is then caught rather than taken for a raw stream */
+	p->packed = tar_in_key(t, "xxh64") != NULL;
 	for (i = 0; i + 9 <= t->size; i++)
 		if ((i == 0 || s[i - 1] == '\n') && !memcmp(s + i, "packed 1\n", 9))
 			p->packed = 1;
@@ -424,8 +427,11 @@ int pack_in_next(struct pack_in *p)
 	if (p->nmembers++ == 0) {
 		return manifest_load(p) < 0 ? -1 : 1;
 	}
-	if (p->packed && packed_member(p) < 0)
-		return -1;
+	if (p->packed)
+		return packed_member(p) < 0 ? -1 : 1;
+	if (p->tar.nkeys)
+		return fail(p, "%s: CKPT records in a raw stream (its manifest says packed 0)",
+			    p->tar.name);
 	return 1;
 }
 

@@ -63,6 +63,7 @@ struct plan_hdr {
 	                                       * is the default: left */
 	struct ckpt_itimer itimer[3];         /* REAL, VIRTUAL, PROF */
 	uint64_t cloexec[PLAN_CLOEXEC_FDS / 64]; /* fds to mark FD_CLOEXEC */
+	uint64_t sigpending;         /* the process's shared pending set */
 	char exe[PLAN_PATH_MAX];     /* "" or a path to set as exe_fd */
 };
 
@@ -92,6 +93,7 @@ struct plan_thread {
 	uint32_t tid, role;     /* enum ckpt_role */
 	uint64_t fs, gs;
 	struct ckpt_park park;
+	uint64_t sigpending;    /* raised again with tgkill, once each */
 };
 
 /* The body: struct plan_region[nregions], struct plan_run[nruns],

@@ -1,46 +1,33 @@
-/* stream.c - a raw stream read member by member through libarchive.
- * archive_read_support_filter_all() undoes gzip, zstd, xz, bzip2 and
- * lz4 framing of the whole stream on the way in. */
-#include <archive.h>
-#include <archive_entry.h>
+/* stream.c - an image read member by member, front to back: through
+ * lib/pack.c, so a raw stream, a packed image (lz4 members, checksums
+ * checked before any byte is handed out) and either compressed as a
+ * whole (libarchive's decompressors) all read the same. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
+#include "pack.h"
 #include "stream.h"
-
-#define BLOCK 512
 
 int stream_open(struct stream *s, const char *path, int fd, const char *what)
 {
-	int r;
-
 	memset(s, 0, sizeof *s);
 	s->what = what;
-	if (!(s->a = archive_read_new())) {
+	s->fd = -1;
+	if (path && (fd = s->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		warn("%s:", path);
+		return -1;
+	}
+	if (!(s->in = calloc(1, sizeof *s->in))) {
 		warn("%s: out of memory", what);
 		return -1;
 	}
-	archive_read_support_filter_all(s->a);
-	archive_read_support_format_tar(s->a);
-	if (path)
-		r = archive_read_open_filename(s->a, path, 1 << 20);
-	else
-		r = archive_read_open_fd(s->a, fd, 1 << 20);
-	if (r != ARCHIVE_OK) {
-		warn("%s: %s", what, archive_error_string(s->a));
-		return -1;
-	}
-	return 0;
-}
-
-static int trailer_check(struct stream *s)
-{
-	/* libarchive takes a clean end at a header boundary for the end:
-	 * the bytes it consumed tell whether the two zero blocks were read */
-	if (s->last[0] && archive_filter_bytes(s->a, 0) < (int64_t)(s->end + 2 * BLOCK)) {
-		warn("%s: truncated after member %s", s->what, s->last);
+	if (pack_in_open(s->in, fd, 0) < 0) {
+		warn("%s: %s", what, s->in->err);
 		return -1;
 	}
 	return 0;
@@ -48,34 +35,24 @@ static int trailer_check(struct stream *s)
 
 int stream_next(struct stream *s)
 {
-	struct archive_entry *e;
-	int r;
+	int r = pack_in_next(s->in);
 
-	if (s->left && stream_skip(s) < 0)
-		return -1;
-	r = archive_read_next_header(s->a, &e);
-	if (r == ARCHIVE_EOF)
-		return trailer_check(s) < 0 ? -1 : 0;
-	if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-		warn("%s: after member %s: %s", s->what, s->last[0] ? s->last : "(none)",
-		     archive_error_string(s->a));
+	if (r < 0) {
+		warn("%s: %s", s->what, s->in->err);
 		return -1;
 	}
-	if (archive_entry_filetype(e) != AE_IFREG) {
-		warn("%s: member %s: not a regular member", s->what, archive_entry_pathname(e));
-		return -1;
-	}
-	snprintf(s->name, sizeof s->name, "%s", archive_entry_pathname(e));
+	if (r == 0)
+		return 0;
+	snprintf(s->name, sizeof s->name, "%s", s->in->m.name);
 	snprintf(s->last, sizeof s->last, "%s", s->name);
-	s->size = s->left = archive_entry_size(e);
-	s->end = archive_filter_bytes(s->a, 0) + ((s->size + BLOCK - 1) & ~(uint64_t)(BLOCK - 1));
+	s->size = s->left = s->in->m.size;
 	return 1;
 }
 
 int stream_read(struct stream *s, void *buf, size_t len)
 {
 	char *p = buf;
-	la_ssize_t n;
+	ssize_t n;
 
 	if (len > s->left) {
 		warn("%s: member %s: %zu bytes wanted, %llu left", s->what, s->name,
@@ -83,10 +60,9 @@ int stream_read(struct stream *s, void *buf, size_t len)
 		return -1;
 	}
 	while (len) {
-		n = archive_read_data(s->a, p, len);
+		n = pack_in_read(s->in, p, len);
 		if (n <= 0) {
-			warn("%s: member %s: %s", s->what, s->name,
-			     n ? archive_error_string(s->a) : "truncated");
+			warn("%s: %s", s->what, n ? s->in->err : "truncated");
 			return -1;
 		}
 		p += n;
@@ -133,7 +109,12 @@ int stream_skip(struct stream *s)
 
 void stream_close(struct stream *s)
 {
-	if (s->a)
-		archive_read_free(s->a);
-	s->a = NULL;
+	if (s->in) {
+		pack_in_close(s->in);
+		free(s->in);
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	s->in = NULL;
+	s->fd = -1;
 }

@@ -1,5 +1,8 @@
-/* stream.h - reading a raw stream (or a compressed one) member by
- * member with libarchive, front to back, never seeking.
+/* stream.h - reading an image member by member, front to back, never
+ * seeking: a raw stream or a packed image (formats/packing.md), either
+ * of them compressed as a whole (gzip, zstd, xz, bzip2, lz4: undone by
+ * libarchive), from a file or a pipe.  Checksums of packed members are
+ * checked before their bytes are handed out (lib/pack.c).
  *
  * Every function that fails has printed why (naming the input and the
  * member) and returns -1: a caller only adds what it was doing. */
@@ -9,25 +12,23 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct archive;
+struct pack_in;
 
 struct stream {
-	struct archive *a;
+	struct pack_in *in;
+	int fd;                /* the file we opened, or -1 */
 	const char *what;      /* the input, for messages: a path or "stdin" */
-	char name[4096];       /* the current member ("" before the first) */
+	char name[4096];       /* the current member, as in the raw stream */
 	char last[4096];       /* the last member whose header was read */
 	uint64_t size;         /* the current member's size */
 	uint64_t left;         /* its bytes not read yet */
-	uint64_t end;          /* stream offset just past the current
-	                        * member's padded data */
 };
 
-/* Open path, or fd when path is NULL (what names it); any compression
- * libarchive knows is undone on the way.  0 or -1. */
+/* Open path, or fd when path is NULL (what names it).  0 or -1. */
 int stream_open(struct stream *s, const char *path, int fd, const char *what);
 /* The next member's header: 1, 0 at the end of the archive, -1.  The
- * end is only an end when the stream's two zero blocks were there: a
- * stream cut at a member boundary is reported truncated. */
+ * end is only an end when the two zero blocks were there: a stream cut
+ * at a member boundary is reported truncated. */
 int stream_next(struct stream *s);
 /* exactly len bytes of the current member's data: 0 or -1 */
 int stream_read(struct stream *s, void *buf, size_t len);

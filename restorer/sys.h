@@ -37,6 +37,8 @@ static inline long sys_rt_sigaction(int sig, const void *act, void *old)
 static inline long sys_prlimit(int pid, int res, const void *nl, void *ol)
 { return SC(SYS_prlimit64, pid, res, nl, ol, 0, 0); }
 static inline long sys_setitimer(int which, const void *nv, void *ov) { return SC(SYS_setitimer, which, nv, ov, 0, 0, 0); }
+static inline long sys_tgkill(int pid, int tid, int sig) { return SC(SYS_tgkill, pid, tid, sig, 0, 0, 0); }
+static inline long sys_kill(int pid, int sig) { return SC(SYS_kill, pid, sig, 0, 0, 0, 0); }
 static inline long sys_umask(int m) { return SC(SYS_umask, m, 0, 0, 0, 0, 0); }
 static inline _Noreturn void sys_exit_group(int st)
 {

@@ -47,6 +47,19 @@ static void tramp_setup(struct rst *r, const struct plan_thread *m)
 		rst_fail(r, PLAN_ST_THREAD, e, r->tramp);
 }
 
+/* Signals pending at the checkpoint, raised again: every thread blocks
+ * them all until its signal frame gives its mask back, so they wait.
+ * A real-time signal queued several times comes back once, and its
+ * siginfo is the restorer's. */
+static void signals_raise(struct rst *r, int tid, uint64_t set)
+{
+	int sig;
+
+	for (sig = 1; sig <= 64; sig++)
+		if (set >> (sig - 1) & 1)
+			tid ? sys_tgkill(r->hdr.pid, tid, sig) : sys_kill(r->hdr.pid, sig);
+}
+
 static void thread_clone(struct rst *r, const struct plan_thread *t)
 {
 	int32_t tid = t->tid;
@@ -59,6 +72,7 @@ static void thread_clone(struct rst *r, const struct plan_thread *t)
 	e = rst_clone_thread(&ca, sizeof ca, t, r->tramp);
 	if (e < 0)
 		rst_fail(r, PLAN_ST_THREAD, e, t->tid);
+	signals_raise(r, t->tid, t->sigpending);
 }
 
 _Noreturn void threads_start(struct rst *r)
@@ -77,6 +91,8 @@ _Noreturn void threads_start(struct rst *r)
 		thread_clone(r, &r->threads[i]);
 		children++;
 	}
+	signals_raise(r, m->tid, m->sigpending);
+	signals_raise(r, 0, r->hdr.sigpending);
 	if ((e = sys_arch_prctl(ARCH_SET_FS, m->fs)) < 0)
 		rst_fail(r, PLAN_ST_TLS, e, m->fs);
 	if (m->gs && (e = sys_arch_prctl(ARCH_SET_GS, m->gs)) < 0)

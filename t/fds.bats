@@ -116,6 +116,11 @@ policy_dump() {
 	[ "$(key "$del" policy)" = deleted ]
 	[ "$(key "$del" path)" = "$T/d/gone.dat" ]
 	[ "$(tar xOf "$T/img" "proc/$PID/files/$del")" = "deleted but open" ]
+	# unlinked but linked elsewhere: its path is gone, so saved too
+	local ln=$(progfd linked)
+	line "$ln" | grep -q "^fd $ln deleted "
+	[ "$(key "$ln" path)" = "$T/d/linked.dat" ]
+	[ "$(tar xOf "$T/img" "proc/$PID/files/$ln")" = "linked bytes" ]
 	# memfd: saved, its name and seals
 	line "$mfd" | grep -q "^fd $mfd memfd "
 	[ "$(key "$mfd" name)" = 'fds\040policy' ]
@@ -307,5 +312,17 @@ check_rules() {
 	db=$(progfd db)
 	[ "$(key "$db" data)" = "files/$db" ]
 	[ "$(tar xOf "$T/img" "proc/$PID/files/$db")" = 0123456789database ]
+	verify_prog
+}
+
+@test "dumpfds: more fds than it may hold: exit 1, says so, the program runs on" {
+	need ckpt-run ckpt-dumpfds prog:fds_many
+	mkdir -p "$T/m"
+	start_prog fds_many "$T/m" 600
+	run --separate-stderr timeout -k 5 60 bash -c 'ulimit -n 300; exec "$0" "$1"' "$BIN/ckpt-dumpfds" "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[[ $stderr == *"pid $PID: list of open fds"*"ulimit -n"* ]]
 	verify_prog
 }

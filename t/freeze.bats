@@ -213,6 +213,7 @@ page_absent() {
 	mkfifo "$T/fifo"
 	"$BIN/ckpt-freeze" --kill "$PID" >"$T/fifo" 2>"$T/freeze.err" &
 	local fp=$!
+	STARTED+=("$fp")
 	exec 8<"$T/fifo"
 	timeout 20 dd bs=65536 count=1 iflag=fullblock status=none <&8 >"$T/img"
 	# the reader is slow: the program must still be there, and frozen
@@ -277,6 +278,7 @@ page_absent() {
 	# what stands in the way
 	export CKPT_SOCKDIR
 	CKPT_SOCKDIR=$(mktemp -d /tmp/ckpt-uid.XXXXXX)
+	CLEANUP+=("$CKPT_SOCKDIR")
 	start_prog counter
 	chmod 0711 "$CKPT_SOCKDIR"
 	chmod 0777 "$CKPT_SOCKDIR/$PID.sock"
@@ -311,7 +313,6 @@ page_absent() {
 	grep -q "^ckpt-shim: pid $PID: " "$ERR"
 	verify_prog
 	! grep -q '^FAIL' "$OUT"
-	rm -rf "$CKPT_SOCKDIR"
 }
 
 @test "the reader goes away (| head -c 4096): exit 1, the program goes on" {
@@ -338,6 +339,7 @@ page_absent() {
 	mkfifo "$T/fifo"
 	"$BIN/ckpt-freeze" "$PID" >"$T/fifo" 2>"$T/freeze.err" &
 	local fp=$! n
+	STARTED+=("$fp")
 	exec 8<"$T/fifo"
 	timeout 20 dd bs=65536 count=1 iflag=fullblock status=none <&8 >/dev/null
 	# it is frozen while the dump waits for us
@@ -470,6 +472,32 @@ page_absent() {
 	run -0 bsdtar -tf "$T/fds"
 	img check --parts fds --bare "$PID" "$T/fds"
 	local n
+	n=$(last_num "$OUT" tick)
+	wait_past "$OUT" tick "$n"
+	verify_prog
+	no_fail
+}
+
+@test "a thread that cannot stop (in vfork): --timeout fails in time, naming it, and nothing stays frozen" {
+	need ckpt-run ckpt-freeze prog:stuck
+	start_prog stuck 4
+	local tid t0 t1 n
+	tid=$(grep -o 'tid=[0-9]*' "$OUT" | cut -d= -f2)
+	t0=$(date +%s%N)
+	run --separate-stderr "$BIN/ckpt-freeze" --timeout 500 "$PID"
+	t1=$(date +%s%N)
+	echo "exit $status in $(((t1 - t0) / 1000000)) ms; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == "ckpt-freeze: pid $PID: "*"$tid"* ]]
+	[ $((t1 - t0)) -lt 3000000000 ]
+	# the other thread runs on at once
+	n=$(last_num "$OUT" tick)
+	wait_past "$OUT" tick "$n" 1
+	# and the stuck one, once back, takes the late freeze signal in its stride
+	wait_line "$OUT" '^vfork done$' 10
+	verify_prog
+	freeze_ok "$T/img" "$PID"
+	img check "$T/img"
 	n=$(last_num "$OUT" tick)
 	wait_past "$OUT" tick "$n"
 	verify_prog

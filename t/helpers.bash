@@ -51,6 +51,7 @@ ckpt_setup() {
 	export CKPT_SOCKDIR=$BATS_TEST_TMPDIR/sock
 	mkdir -p -m 0700 "$CKPT_SOCKDIR"
 	STARTED=()
+	CLEANUP=()
 	NPROG=0
 }
 
@@ -64,6 +65,7 @@ ckpt_teardown() {
 		wait "$p" 2>/dev/null || true
 	done
 	STARTED=()
+	[ "${#CLEANUP[@]}" -eq 0 ] || rm -rf "${CLEANUP[@]}"
 }
 
 # wait_line FILE REGEX [SECONDS]: until a line of FILE matches (grep -E)

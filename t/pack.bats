@@ -130,8 +130,8 @@ with open(sys.argv[1], "r+b") as f:
 }
 
 @test "unpack of a packed 128 MiB incompressible program gives its raw stream back" {
-	raw_of bigmem 128
-	R=$BATS_TEST_TMPDIR/bigmem.raw
+	raw_of pack_mem 128
+	R=$BATS_TEST_TMPDIR/pack_mem.raw
 	[ "$(stat -c %s "$R")" -gt $((128 << 20)) ]
 	roundtrip "$R"
 	# stored uncompressed inside the frames: hardly bigger than raw
@@ -139,6 +139,13 @@ with open(sys.argv[1], "r+b") as f:
 	# the HC level and one thread make the same stream back
 	pack_ok "$R" "$R.hc" --level 9 --threads 1
 	"$BIN/ckpt-unpack" <"$R.hc" | cmp - "$R"
+}
+
+@test "a 64 MiB text program packs 3 to 1 or better, and comes back" {
+	raw_of pack_mem 64 text
+	R=$BATS_TEST_TMPDIR/pack_mem.raw
+	roundtrip "$R"
+	[ "$(stat -c %s "$R.img")" -lt $(($(stat -c %s "$R") / 3)) ]
 }
 
 @test "pack of a packed image leaves it unchanged; unpack of a raw stream too" {
@@ -202,6 +209,20 @@ with open(sys.argv[1], "r+b") as f:
 		n=$((n + 1))
 	done < <(members "$R.img")
 	[ "$n" -ge 9 ]
+}
+
+@test "a damaged packed line cannot pass an image off as a raw stream" {
+	raw_of counter -m 4
+	R=$BATS_TEST_TMPDIR/counter.raw
+	pack_ok "$R" "$R.img"
+	python3 -c '
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+d[d.index(b"\npacked 1\n") + 8] = ord("0")
+open(sys.argv[2], "wb").write(d)' "$R.img" "$R.bad"
+	run -1 --separate-stderr "$BIN/ckpt-unpack" "$R.bad"
+	[[ $stderr == "ckpt-unpack: ckpt/manifest: checksum mismatch" ]]
+	[ -z "$output" ]
 }
 
 @test "an image cut anywhere: unpack says truncated, exit 1, no trailer" {

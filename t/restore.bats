@@ -10,12 +10,14 @@ setup() {
 	T=$BATS_TEST_TMPDIR
 	THAW=$BIN/ckpt-thaw
 	TPIDS=()
+	TMPDIRS=()
 }
 
 teardown() {
 	local p
 	for p in "${TPIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 	ckpt_teardown
+	for p in "${TMPDIRS[@]}"; do rm -rf "$p"; done
 }
 
 need_root() {
@@ -39,6 +41,14 @@ thaw_bg() {
 	"$THAW" "$@" 2>"$T/thaw.err" &
 	TPID=$!
 	TPIDS+=("$TPID")
+}
+
+# thaw_wait STATUS: ckpt-thaw (TPID) exits with STATUS
+thaw_wait() {
+	local st=0
+	wait "$TPID" || st=$?
+	echo "ckpt-thaw exited $st; stderr:" && cat "$T/thaw.err"
+	[ "$st" -eq "$1" ]
 }
 
 # thaw_fails PATTERN ARGS: exit 1, the message on stderr, no process
@@ -67,7 +77,7 @@ thaw_fails() {
 	echo hello >"$T/f"
 	tar cf "$T/x.tar" -C "$T" f
 	run --separate-stderr "$THAW" "$T/x.tar"
-	[ "$status" -eq 1 ] && [[ $stderr == *"not a ckpt image"* ]]
+	[ "$status" -eq 1 ] && [[ $stderr == *"not "*"image"* ]]
 	run --separate-stderr "$THAW" /nonexistent.tar
 	[ "$status" -eq 1 ] && [[ $stderr == *nonexistent* ]]
 }
@@ -88,8 +98,7 @@ thaw_fails() {
 	grep -q "counter" "/proc/$PID/comm"
 	[ "$(readlink "/proc/$PID/exe")" = "$PROGS/counter" ]
 	kill -TERM "$PID"
-	run wait "$TPID"
-	[ "$status" -eq 0 ]
+	thaw_wait 0
 	grep -q '^done ok' "$OUT"
 	no_fail "$OUT" "$T/thaw.err"
 }
@@ -99,22 +108,20 @@ thaw_fails() {
 	thaw_bg "$T/img"
 	wait_past "$OUT" tick $(($(last_num "$OUT" tick) + 3))
 	kill -KILL "$PID"
-	run wait "$TPID"
-	[ "$status" -eq 137 ]
+	thaw_wait 137
 }
 
 @test "8 threads under a mutex come back with their tids and agree" {
 	KEY='progress shared=' checkpoint_kill mt 8
 	local tids
-	tids=$(awk '$1 == "thread" {print $4}' "$OUT" | sort -n)
+	tids=$(awk '$1 == "thread" {print $5}' "$OUT")
+	[ "$(echo $tids | wc -w)" -eq 13 ]
 	thaw_bg "$T/img"
 	wait_past "$OUT" 'progress shared=' $(($(last_num "$OUT" 'progress shared=') + 1000))
-	[ "$(ls /proc/$PID/task | sort -n | grep -v "^$(awk '$1 == "thread" && $2 == "main" {print $4}' "$OUT")$" | wc -l)" -ge 12 ]
 	for t in $tids; do [ -d "/proc/$PID/task/$t" ]; done
 	verify_prog "$PID" "$OUT"
 	kill -TERM "$PID"
-	run wait "$TPID"
-	[ "$status" -eq 0 ]
+	thaw_wait 0
 	no_fail "$OUT" "$T/thaw.err"
 }
 
@@ -124,8 +131,7 @@ thaw_fails() {
 	wait_past "$OUT" tick $(($(last_num "$OUT" tick) + 20))
 	verify_prog "$PID" "$OUT"
 	kill -TERM "$PID"
-	run wait "$TPID"
-	[ "$status" -eq 0 ]
+	thaw_wait 0
 	no_fail "$OUT" "$T/thaw.err"
 }
 
@@ -142,6 +148,70 @@ thaw_fails() {
 	wait_line "$OUT" '^done ok'
 }
 
+@test "a packed image restores, from a file and from stdin" {
+	need ckpt-pack
+	checkpoint_kill counter -m 4 -i 10
+	"$BIN/ckpt-pack" <"$T/img" >"$T/packed"
+	local n
+	n=$(last_num "$OUT" tick)
+	thaw_bg "$T/packed"
+	wait_past "$OUT" tick $((n + 5))
+	verify_prog "$PID" "$OUT"
+	kill -TERM "$PID"
+	thaw_wait 0
+	# and once more from stdin, since the image does not change
+	"$THAW" <"$T/packed" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	wait_past "$OUT" tick $((n + 10))
+	kill -TERM "$PID"
+	thaw_wait 0
+}
+
+@test "a taken pid: restored in a new pid namespace, with its pid inside" {
+	checkpoint_kill counter -i 10
+	thaw_bg "$T/img"
+	local first=$TPID n reaper prog
+	wait_past "$OUT" tick $(($(last_num "$OUT" tick) + 3))
+	thaw_bg "$T/img"
+	for ((i = 0; i < 300; i++)); do
+		reaper=$(pgrep -P "$TPID" | head -n 1)
+		prog=${reaper:+$(pgrep -P "$reaper" | head -n 1)}
+		[ -n "$prog" ] && break
+		sleep 0.02
+	done
+	[ -n "$prog" ]
+	[ "$(awk '/^NSpid/ {print $3}' "/proc/$reaper/status")" = 1 ]
+	[ "$(awk '/^NSpid/ {print $3}' "/proc/$prog/status")" = "$PID" ]
+	kill -TERM "$TPID"
+	thaw_wait 0
+	TPID=$first
+	kill -TERM "$TPID"
+	thaw_wait 0
+}
+
+@test "not root: restored in a new user and pid namespace" {
+	other_user || skip "needs root to make a second user"
+	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
+	local d
+	d=$(mktemp -d /tmp/ckpt-restore-XXXXXX)
+	chmod 0777 "$d"
+	TMPDIRS+=("$d")
+	as_other sh -c '
+		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+		cd "$1" && mkdir -m 0700 sock && export CKPT_SOCKDIR=$1/sock
+		"$2" -- "$3" -i 10 >out 2>err &
+		p=$!
+		for i in $(seq 100); do grep -q "^tick 3" out && break; sleep 0.05; done
+		"$4" --kill $p >img || exit 1
+		wait
+		timeout -s TERM 2 "$5" img 2>thaw.err
+		echo "thaw exit $?" >>thaw.err' _ "$d" "$RUN" "$PROGS/counter" "$BIN/ckpt-freeze" "$THAW"
+	cat "$d/thaw.err"
+	grep -q '^done ok' "$d/out"
+	[ "$(grep -c '^pid ' "$d/out")" = 1 ]
+}
+
 @test "a stream cut at any member boundary, or without its trailer, restores nothing" {
 	checkpoint_kill counter -i 10
 	local size b
@@ -151,10 +221,10 @@ thaw_fails() {
 	for b in $(tar -R -tf "$T/img" | sed -n 's/^block \([0-9]*\):.*/\1/p'); do
 		[ "$b" -gt 0 ] || continue
 		head -c $((b * 512)) "$T/img" >"$T/cut"
-		thaw_fails "truncated" "$T/cut"
+		thaw_fails "ckpt-thaw: $T/cut: " "$T/cut"
 	done
 	head -c $((size - 3000)) "$T/img" >"$T/cut"
-	thaw_fails "Truncated" "$T/cut"
+	thaw_fails "truncated" "$T/cut"
 }
 
 @test "a flipped byte in a header or in maps is refused" {
@@ -185,7 +255,7 @@ PY
 
 @test "a newer image version is refused" {
 	checkpoint_kill counter -i 10
-	sed 's/^ckpt-image 1$/ckpt-image 2/' "$T/img" >"$T/v2"
+	sed 's/ckpt-image 1$/ckpt-image 2/' "$T/img" >"$T/v2"
 	thaw_fails "image version 2, this ckpt-thaw reads up to 1" "$T/v2"
 }
 

@@ -102,7 +102,8 @@ static void verify(int ro, int db, int dbdup, int wo, int del, int mfd, const in
 
 int main(int argc, char **argv)
 {
-	int ro, logf, logw, db, db2, dbdup, wo, del, mfd, p[2], sp[2], ev, ep, tfd, dfd, nul, fifo, space;
+	int ro, logf, logw, db, db2, dbdup, wo, del, mfd, p[2], sp[2], ev, ep, tfd, dfd, nul, fifo, space, linked;
+	char other[4096];
 	struct epoll_event e = { .events = EPOLLIN, .data.u64 = 0xfeed };
 	struct itimerspec its = { { 5, 0 }, { 100, 0 } };
 	char gone[4096];
@@ -125,6 +126,12 @@ int main(int argc, char **argv)
 	lseek(del, 8, SEEK_SET);
 	snprintf(gone, sizeof gone, "%s/gone.dat", dir);
 	unlink(gone);
+	/* unlinked, but alive under another name: its old path is gone */
+	linked = xopen("linked.dat", O_RDONLY, "linked bytes");
+	snprintf(gone, sizeof gone, "%s/linked.dat", dir);
+	snprintf(other, sizeof other, "%s/other.dat", dir);
+	if (link(gone, other) < 0 || unlink(gone) < 0)
+		perror(other), exit(1);
 	mfd = memfd_create("fds policy", MFD_ALLOW_SEALING);
 	if (mfd < 0 || write(mfd, "memfd bytes", 11) != 11 || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
 		perror("memfd"), exit(1);
@@ -149,9 +156,9 @@ int main(int argc, char **argv)
 	printf("fd ro %d\nfd append %d\nfd end %d\nfd db %d\nfd db2 %d\nfd dbdup %d\n"
 	       "fd wronly %d\nfd deleted %d\nfd memfd %d\nfd pipe_r %d\nfd pipe_w %d\n"
 	       "fd sock0 %d\nfd sock1 %d\nfd eventfd %d\nfd epoll %d\nfd timerfd %d\n"
-	       "fd dir %d\nfd null %d\nfd fifo %d\nfd space %d\n",
+	       "fd dir %d\nfd null %d\nfd fifo %d\nfd space %d\nfd linked %d\n",
 	       ro, logf, logw, db, db2, dbdup, wo, del, mfd, p[0], p[1], sp[0], sp[1],
-	       ev, ep, tfd, dfd, nul, fifo, space);
+	       ev, ep, tfd, dfd, nul, fifo, space, linked);
 	printf("ready fds_policy\n");
 	fflush(stdout);
 	signal(SIGUSR1, on_signal);
