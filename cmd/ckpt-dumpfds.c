@@ -88,6 +88,12 @@ static int ent_add(struct dump *d, const struct ckpt_fd_ent *e, int local)
 		close(local);
 		return -1;
 	}
+	if (fd_kind_is_file(x->d.kind) && (r = fd_locks(&x->d, d->pid)) < 0) {
+		warnerr(r, "pid %d fd %d: its locks:", (int)d->pid, e->fd);
+		free(x->d.sublines);
+		close(local);
+		return -1;
+	}
 	d->n++;
 	return 0;
 }
@@ -473,9 +479,7 @@ static uint64_t offset_parse(const char *s)
 /* the rules file: --files-rules, else $CKPT_FILES_DATA */
 static void rules_init(struct dump *d, const char *path)
 {
-	if (!path || !*path)
-		path = getenv("CKPT_FILES_DATA");
-	if (!path || !*path)
+	if (!(path = rules_path(path)))
 		return;
 	if (rules_load(&d->rules, path) < 0)
 		exit(1);
@@ -490,6 +494,7 @@ int main(int argc, char **argv)
 	int c, have_offset = 0, r;
 
 	prog_init(argv);
+	argv[0] = (char *)argv0;   /* getopt's own messages name us, not our path */
 	while ((c = getopt_long(argc, argv, "ar:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'c': control = optarg; break;
@@ -507,8 +512,8 @@ int main(int argc, char **argv)
 		usage_die(usage_str);
 	}
 	d.pid = pid_parse(argv[optind]);
-	rules_init(&d, rules_path);
 	stdout_check();
+	rules_init(&d, rules_path);
 	nofile_raise();
 	if (control)
 		d.sock = control_fd_parse(control);

@@ -6,18 +6,11 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <linux/capability.h>
-#include <linux/sched.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/personality.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +23,7 @@
 #include "memplan.h"
 #include "plan.h"
 #include "selfdir.h"
+#include "spawn.h"
 #include "stream.h"
 
 static const char usage_str[] = "ckpt-thaw [--stdin PATH] [--same-ns] [IMAGE]";
@@ -47,6 +41,7 @@ struct thaw {
 	struct stream st;
 	struct fd_attach attach;
 	int same_ns, newns, userns; /* restore in a new pid (and user) ns */
+	int setcreds;              /* root restoring another uid's process */
 	struct img_manifest man;
 	struct img_core core;
 	struct img_thread *thr;
@@ -300,214 +295,31 @@ static void ns_choose(struct thaw *t)
 	t->userns = geteuid() != 0;
 }
 
-enum { CE_CHDIR = 1, CE_FDS, CE_EXEC, CE_NS, CE_CLONE };
-
-struct child_err {
-	int what, err, fd;
-};
-
-static _Noreturn void child_fail(int err_w, int what, int err, int fd)
+/* root restores another uid's process as that uid */
+static void creds_choose(struct thaw *t)
 {
-	struct child_err ce = { what, err, fd };
+	const struct img_core *c = &t->core;
+	unsigned i;
 
-	if (write(err_w, &ce, sizeof ce) < 0)
-		_exit(126);
-	_exit(127);
+	if (t->userns || geteuid() != 0)
+		return;
+	for (i = 0; i < 4; i++)
+		if (c->uid[i] || c->gid[i])
+			t->setcreds = 1;
 }
 
-/* In our own user namespace the restorer is not root there, so exec
- * would drop the capabilities clone3 set_tid and exe_fd need: keep
- * CAP_CHECKPOINT_RESTORE across exec as an ambient capability. */
-static int caps_keep(void)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d) < 0)
-		return -1;
-	d[CAP_TO_INDEX(CAP_CHECKPOINT_RESTORE)].inheritable |= CAP_TO_MASK(CAP_CHECKPOINT_RESTORE);
-	if (syscall(SYS_capset, &h, d) < 0)
-		return -1;
-	return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0);
-}
-
-/* in the new process: session, cwd, fds, then the restorer */
-static _Noreturn void child_run(struct thaw *t, int plan_r, int status_w, int err_w)
-{
-	int keep[3] = { plan_r, status_w, err_w }, badfd = -1, e;
-	char a1[16], a2[16], *argv[4], *envp[1] = { NULL };
-
-	if (t->core.sid == t->core.pid)
-		setsid();
-	else if (t->core.pgid == t->core.pid)
-		setpgid(0, 0);
-	if ((unsigned long)personality(0xffffffff) != t->core.personality)
-		personality(t->core.personality);
-	if (chdir(t->core.cwd) < 0)
-		child_fail(err_w, CE_CHDIR, errno, -1);
-	if (t->userns && caps_keep() < 0)
-		child_fail(err_w, CE_NS, errno, -1);
-	if ((e = fdplan_install(&t->fds, keep, 3, &badfd)) < 0)
-		child_fail(err_w, CE_FDS, -e, badfd);
-	err_w = keep[2];
-	fcntl(err_w, F_SETFD, FD_CLOEXEC);
-	snprintf(a1, sizeof a1, "%d", keep[0]);
-	snprintf(a2, sizeof a2, "%d", keep[1]);
-	argv[0] = "ckpt-restorer";
-	argv[1] = a1;
-	argv[2] = a2;
-	argv[3] = NULL;
-	execve(t->restorer, argv, envp);
-	child_fail(err_w, CE_EXEC, errno, -1);
-}
-
-static pid_t clone_with_pid(pid_t pid)
-{
-	struct clone_args ca;
-	pid_t tid = pid;
-
-	memset(&ca, 0, sizeof ca);
-	ca.exit_signal = SIGCHLD;
-	ca.set_tid = (uintptr_t)&tid;
-	ca.set_tid_size = 1;
-	return syscall(SYS_clone3, &ca, sizeof ca);
-}
-
-static pid_t reaped;    /* the reaper's one child: the restored process */
-
-static void reaper_forward(int sig)
-{
-	if (reaped > 0)
-		kill(reaped, sig);
-}
-
-/* pid 1 of the new namespace: a fresh /proc, the restored process as
- * its child, then reap until it is gone and exit with its status (a
- * signal as 128+N: pid 1 cannot die of its own signal) */
-static _Noreturn void reaper_run(struct thaw *t, int plan_r, int status_w, int err_w, int sync_r)
-{
-	int st;
-	pid_t w;
-	char c;
-
-	if (sync_r >= 0 && read(sync_r, &c, 1) != 1)
-		_exit(127);
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		child_fail(err_w, CE_NS, errno, -1);
-	reaped = clone_with_pid(t->core.pid);
-	if (reaped < 0)
-		child_fail(err_w, CE_CLONE, errno, -1);
-	if (reaped == 0)
-		child_run(t, plan_r, status_w, err_w);
-	close(plan_r);
-	close(status_w);
-	close(err_w);
-	signal(SIGTERM, reaper_forward);
-	signal(SIGHUP, reaper_forward);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
-	for (;;) {
-		w = waitpid(-1, &st, 0);
-		if (w == reaped)
-			_exit(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st));
-		if (w < 0 && errno == ECHILD)
-			_exit(127);
-	}
-}
-
-static int id_map(pid_t pid, const char *file, const char *text)
-{
-	char path[64];
-	int fd, e;
-
-	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
-		return -1;
-	e = write_all(fd, text, strlen(text));
-	close(fd);
-	return e < 0 ? (errno = -e, -1) : 0;
-}
-
-/* the reaper in a new pid and mount namespace, and a new user
- * namespace when not root, where our uid and gid map to themselves */
-static pid_t reaper_start(struct thaw *t, int plan_r, int status_w, int err_w)
-{
-	struct clone_args ca;
-	char map[64];
-	int sync[2];
-	pid_t p;
-
-	if (pipe2(sync, O_CLOEXEC) < 0)
-		die("pipe:");
-	memset(&ca, 0, sizeof ca);
-	ca.flags = CLONE_NEWPID | CLONE_NEWNS | (t->userns ? CLONE_NEWUSER : 0);
-	ca.exit_signal = SIGCHLD;
-	p = syscall(SYS_clone3, &ca, sizeof ca);
-	if (p == 0) {
-		close(sync[1]);
-		reaper_run(t, plan_r, status_w, err_w, sync[0]);
-	}
-	close(sync[0]);
-	if (p > 0 && t->userns) {
-		snprintf(map, sizeof map, "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
-		if (id_map(p, "uid_map", map) < 0 || id_map(p, "setgroups", "deny") < 0)
-			warn("pid %d: user namespace: uid map:", t->core.pid);
-		snprintf(map, sizeof map, "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
-		if (id_map(p, "gid_map", map) < 0)
-			warn("pid %d: user namespace: gid map:", t->core.pid);
-	}
-	if (p > 0 && write(sync[1], "g", 1) != 1)
-		warn("pid %d: start the reaper:", t->core.pid);
-	close(sync[1]);
-	return p;
-}
-
+/* the process, its fds moved in, the restorer exec'd in it */
 static void spawn(struct thaw *t)
 {
-	int plan[2], status[2], err[2];
-	struct child_err ce;
-	ssize_t n;
+	struct spawn sp = { .core = &t->core, .fds = &t->fds, .restorer = t->restorer,
+			    .newns = t->newns, .userns = t->userns, .setcreds = t->setcreds };
+	int r = spawn_restorer(&sp);
 
-	if (pipe2(plan, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
-		die("pipe:");
-	fcntl(plan[1], F_SETPIPE_SZ, 1 << 20);
-	fflush(NULL);
-	if (t->newns)
-		t->child = reaper_start(t, plan[0], status[1], err[1]);
-	else
-		t->child = clone_with_pid(t->core.pid);
-	if (t->child < 0) {
-		warn("pid %d: clone3%s:", t->core.pid, t->newns ? " into a new pid namespace" : " with set_tid");
+	t->child = sp.child;
+	t->plan_w = sp.plan_w;
+	t->status_r = sp.status_r;
+	if (r < 0)
 		abandon(t);
-	}
-	if (t->child == 0)
-		child_run(t, plan[0], status[1], err[1]);
-	close(plan[0]);
-	close(status[1]);
-	close(err[1]);
-	t->plan_w = plan[1];
-	t->status_r = status[0];
-	while ((n = read(err[0], &ce, sizeof ce)) < 0 && errno == EINTR)
-		;
-	close(err[0]);
-	if (n == sizeof ce) {
-		errno = ce.err;
-		if (ce.what == CE_CHDIR)
-			warn("pid %d: cwd %s:", t->core.pid, t->core.cwd);
-		else if (ce.what == CE_FDS)
-			warn("pid %d: fd %d: move into place:", t->core.pid, ce.fd);
-		else if (ce.what == CE_NS)
-			warn("pid %d: new namespace: mount a fresh /proc, or keep CAP_CHECKPOINT_RESTORE:", t->core.pid);
-		else if (ce.what == CE_CLONE)
-			warn("pid %d: new namespace: clone3 with set_tid:", t->core.pid);
-		else
-			warn("pid %d: exec %s:", t->core.pid, t->restorer);
-		abandon(t);
-	}
-	for (n = 0; n < (ssize_t)t->fds.n; n++)  /* they live in the child now */
-		if (t->fds.v[n].src >= 0)
-			close(t->fds.v[n].src), t->fds.v[n].src = -1;
 }
 
 /* the bit of signal sig in a pending mask; the freeze signal is never
@@ -531,6 +343,8 @@ static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
 	h->nruns = t->mem.nrun;
 	h->nthreads = t->nthr;
 	h->flags = geteuid() == 0 || t->newns ? PLAN_F_EXE_FD : 0;
+	if (t->userns || t->setcreds)
+		h->flags |= PLAN_F_DROP_CAPS;
 	h->body_size = body;
 	h->pages_size = t->mem.run_bytes;
 	h->mm = (struct plan_mm){ c->mm[0], c->mm[1], c->mm[2], c->mm[3], c->mm[4], c->brk,
@@ -616,6 +430,7 @@ static const char *const step_what[PLAN_ST_COUNT] = {
 	[PLAN_ST_SIGACTION] = "set the action of signal", [PLAN_ST_ITIMER] = "set the itimer",
 	[PLAN_ST_FDFLAGS] = "set FD_CLOEXEC on fd", [PLAN_ST_TLS] = "set the thread pointer",
 	[PLAN_ST_THREAD] = "start the thread", [PLAN_ST_GO] = "wait for the go",
+	[PLAN_ST_CAPS] = "drop its capabilities",
 };
 
 static int addr_is_number(int step)
@@ -746,6 +561,7 @@ int main(int argc, char **argv)
 	manifest_read(t);
 	proc_read(t, t->man.root);
 	ns_choose(t);
+	creds_choose(t);
 	if (fdplan_open(&t->fds, t->core.pid, &t->attach) < 0)
 		abandon(t);
 	spawn(t);

@@ -45,9 +45,8 @@ int fd_kind_is_file(enum fd_kind k)
 	return k == FD_FILE || k == FD_DELETED || k == FD_MEMFD;
 }
 
-/* append printf output to d->extra; a field that does not fit is cut,
- * which the 512 bytes make impossible for every kind but a socket
- * name, and those are bounded by sun_path */
+/* append printf output to d->extra, sized so that no kind's fields
+ * can overflow it (fdinfo.h) */
 __attribute__((format(printf, 2, 3)))
 static void extra_add(struct fd_desc *d, const char *fmt, ...)
 {
@@ -509,4 +508,59 @@ char *pipe_peek(int local, size_t *len, int *err)
 	}
 	*len = buf ? (size_t)queued : 0;
 	return buf;
+}
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s += 'a' - 'A';
+}
+
+/* "lock:\t1: POSIX  ADVISORY  WRITE 4849 fe:00:10952823 10 29" (the
+ * kernel's /proc/locks form): class, mode, type, pid, dev:ino, start,
+ * end or EOF */
+static void lock_line(FILE *f, int fd, const char *p)
+{
+	char class[16], type[16], end[24];
+	long long start;
+	int pid;
+
+	if (sscanf(p, "%*d: %15s %*s %15s %d %*s %lld %23s",
+		   class, type, &pid, &start, end) != 5)
+		return;
+	lower(class);
+	lower(type);
+	lower(end);
+	fprintf(f, "lock %d class=%s type=%s start=%lld end=%s pid=%d\n", fd,
+		strcmp(class, "ofdlck") ? class : "ofd", type, start, end, pid);
+}
+
+int fd_locks(struct fd_desc *d, pid_t pid)
+{
+	char proc[64], *info, *out = NULL;
+	const char *p;
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(proc, sizeof proc, "/proc/%d/fdinfo/%d", (int)pid, d->fd);
+	if (!(info = read_file(proc, NULL)))
+		return -errno;
+	if (!info_field(info, "lock:")) {
+		free(info);
+		return 0;
+	}
+	if (!(f = open_memstream(&out, &len))) {
+		free(info);
+		return -ENOMEM;
+	}
+	if (d->sublines)
+		fputs(d->sublines, f);
+	for (p = info; (p = info_field(p, "lock:\t"));)
+		lock_line(f, d->fd, p);
+	fclose(f);
+	free(info);
+	free(d->sublines);
+	d->sublines = out;
+	return 0;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 enum fd_kind {
 	FD_FILE, FD_DELETED, FD_MEMFD, FD_DIR, FD_CHR, FD_BLK, FD_FIFO,
@@ -27,7 +28,8 @@ struct fd_desc {
 	int64_t pos;        /* the shared offset */
 	int mnt_id;
 	char path[PATH_MAX];   /* readlink of our copy, " (deleted)" cut */
-	char extra[512];    /* the kind's own " key=value" fields */
+	char extra[1536];   /* the kind's own " key=value" fields: room for
+	                     * two escaped sun_paths or a memfd name */
 	char *sublines;     /* malloc'd lines that follow the fd's line
 	                     * (epoll targets, inotify watches), or NULL */
 };
@@ -35,6 +37,11 @@ struct fd_desc {
 /* Fill d for the process's fd, whose copy is local.  0, or -errno
  * (the message is the caller's: it knows the pid). */
 int fd_describe(struct fd_desc *d, int fd, int local, int fdflags);
+/* Add a "lock" line to d->sublines for each lock the process holds
+ * through its fd (flock, POSIX and OFD record locks, leases), from
+ * /proc/PID/fdinfo/FD: only there do POSIX locks show, which belong to
+ * the process, not to our copy.  0 or -errno. */
+int fd_locks(struct fd_desc *d, pid_t pid);
 const char *fd_kind_name(enum fd_kind k);
 /* whether kind has contents that dumpfds may save (a regular file) */
 int fd_kind_is_file(enum fd_kind k);

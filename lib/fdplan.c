@@ -367,6 +367,29 @@ static int open_timerfd(struct fd_ent *e)
 	return fd;
 }
 
+/* a named pipe: held open read-write meanwhile, so that neither open
+ * blocks and the queued bytes have a reader to wait in */
+static int open_fifo(struct fdplan *p, struct fd_ent *e)
+{
+	struct fd_blob *b = blob_find(p, e->data);
+	int hold_fd, fd, err = 0;
+
+	if ((hold_fd = open(e->path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return -1;
+	fd = open(e->path, (e->flags & ~FLAGS_KEPT_OUT) | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 && b && !b->used && b->len) {
+		err = write_all(hold_fd, b->bytes, b->len);
+		b->used = 1;
+	}
+	close(hold_fd);
+	if (err < 0) {
+		close(fd);
+		errno = -err;
+		return -1;
+	}
+	return fd;
+}
+
 static int open_kind(struct fdplan *p, struct fd_ent *e)
 {
 	const char *k = e->kind;
@@ -379,7 +402,7 @@ static int open_kind(struct fdplan *p, struct fd_ent *e)
 	if (!strcmp(k, "dir"))
 		return open(e->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (e->flags & O_PATH));
 	if (!strcmp(k, "fifo"))
-		return open(e->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		return open_fifo(p, e);
 	if (!strcmp(k, "pipe"))
 		return open_pipe(p, e);
 	if (!strcmp(k, "socket"))

@@ -10,7 +10,7 @@
 #include "escape.h"
 #include "image.h"
 
-#define FIELDS_MAX 16
+#define FIELDS_MAX (IMAGE_GROUPS_MAX + 1)
 
 struct lines {
 	char *p;
@@ -201,6 +201,19 @@ static int core_ids(const struct lines *l, unsigned *ids)
 	return 0;
 }
 
+static int core_groups(const struct lines *l, struct img_core *c)
+{
+	uint64_t v;
+	int i;
+
+	for (i = 1; i < l->n; i++) {
+		if (num(l->f[i], &v) < 0 || c->ngroups == IMAGE_GROUPS_MAX)
+			return bad(l, "malformed groups");
+		c->groups[c->ngroups++] = v;
+	}
+	return 0;
+}
+
 /* the keys with one number */
 static int core_scalar(const struct lines *l, struct img_core *c, int *done)
 {
@@ -246,6 +259,8 @@ static int core_line(struct lines *l, struct img_core *c)
 		return core_ids(l, c->uid);
 	if (!strcmp(k, "gid"))
 		return core_ids(l, c->gid);
+	if (!strcmp(k, "groups"))
+		return core_groups(l, c);
 	if (!strcmp(k, "umask"))
 		return l->n == 2 && sscanf(l->f[1], "%o", &c->umask) == 1 ? 0 : bad(l, "malformed umask");
 	if (!strcmp(k, "cwd"))

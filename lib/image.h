@@ -12,6 +12,7 @@
 #define IMAGE_VERSION 1        /* the newest format this tree reads */
 #define IMAGE_PROCS_MAX 1024
 #define IMAGE_AUXV_MAX 62      /* pairs, AT_NULL not included */
+#define IMAGE_GROUPS_MAX 256
 
 struct img_manifest {
 	int version;
@@ -25,6 +26,8 @@ struct img_core {
 	pid_t pid, ppid, pgid, sid;
 	uid_t uid[4];
 	gid_t gid[4];
+	gid_t groups[IMAGE_GROUPS_MAX];
+	unsigned ngroups;
 	unsigned umask;
 	char cwd[4096], exe[4096], comm[64];
 	unsigned long personality;

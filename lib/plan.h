@@ -68,6 +68,9 @@ struct plan_hdr {
 };
 
 #define PLAN_F_EXE_FD 1          /* try PR_SET_MM_MAP exe_fd */
+#define PLAN_F_DROP_CAPS 2       /* every thread drops all capabilities
+                                  * (they came as ambient ones, for set_tid,
+                                  * not from the image) */
 
 /* After the page data, ckpt-thaw writes PLAN_GO (8 bytes) once the
  * whole stream has been read and checked: only then does the restorer
@@ -127,6 +130,7 @@ enum plan_step {
 	PLAN_ST_TLS,           /* addr: fs base */
 	PLAN_ST_THREAD,        /* clone3 of a thread (addr: its tid) */
 	PLAN_ST_GO,            /* no go from ckpt-thaw */
+	PLAN_ST_CAPS,          /* dropping the capabilities it was lent */
 	PLAN_ST_COUNT
 };
 

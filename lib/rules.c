@@ -213,6 +213,25 @@ int rules_load(struct rules *r, const char *path)
 	return ret;
 }
 
+const char *rules_path(const char *path)
+{
+	if (!path || !*path)
+		path = getenv("CKPT_FILES_DATA");
+	return path && *path ? path : NULL;
+}
+
+int rules_check(const char *path)
+{
+	struct rules r;
+
+	if (!(path = rules_path(path)))
+		return 0;
+	if (rules_load(&r, path) < 0)
+		return -1;
+	rules_free(&r);
+	return 0;
+}
+
 const struct rule *rules_match(const struct rules *r, const char *path)
 {
 	size_t i;

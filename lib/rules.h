@@ -39,6 +39,12 @@ const struct rule *rules_match(const struct rules *r, const char *path);
  * when the rule gives no restart path, -ENAMETOOLONG when out is short. */
 int rule_restart_path(const struct rule *rule, const char *path, char *out, size_t cap);
 void rules_free(struct rules *r);
+/* the rules file a checkpoint uses: path (--files-rules), else
+ * $CKPT_FILES_DATA, else NULL */
+const char *rules_path(const char *path);
+/* Check that rules file, if any, before anything is written (as
+ * ckpt-freeze does): 0, or -1 after a message naming file and line. */
+int rules_check(const char *path);
 
 struct fd_policy {
 	char name[24];      /* "a" .. "d", "deleted", "memfd", "rule:N";

@@ -141,6 +141,7 @@ int main(int argc, char **argv)
 	uint64_t all = ~0ULL;
 	uint64_t delta;
 
+	r->nocaps.version = 0x20080522;   /* _LINUX_CAPABILITY_VERSION_3 */
 	r->fd_status = argc == 3 ? fd_arg(argv[2]) : -1;
 	r->fd_plan = argc == 3 ? fd_arg(argv[1]) : -1;
 	if (r->fd_plan < 0 || r->fd_status < 0) {

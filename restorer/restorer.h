@@ -13,6 +13,12 @@
 #define PAGE 4096UL
 #define PAGE_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
 
+struct rst_caps {          /* capset(2): header, then two data words */
+	uint32_t version;
+	int32_t pid;
+	uint32_t data[6];          /* effective, permitted, inheritable x 2 */
+};
+
 struct rst {
 	struct plan_hdr hdr;
 	int fd_plan, fd_status;
@@ -25,6 +31,7 @@ struct rst {
 	const char *strings;
 	uint64_t strings_len;
 	uint64_t own[3][2];        /* our vvar, vvar_vclock, vdso: in the slot */
+	struct rst_caps nocaps;    /* all zero: what PLAN_F_DROP_CAPS sets */
 };
 
 _Noreturn void rst_fail(struct rst *r, int step, long err, uint64_t addr);
@@ -52,7 +59,8 @@ _Noreturn void threads_start(struct rst *r);
 _Noreturn void rst_switch(uint64_t sp, void (*fn)(struct rst *), struct rst *arg);
 /* clone3 a thread that jumps to its park through the trampoline page;
  * returns its tid or -errno in the parent only */
-long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t, uint64_t tramp);
+long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t, uint64_t tramp,
+		      const struct rst_caps *caps);
 /* the trampoline code, copied to tramp + TRAMP_CODE; its main entry is
  * _Noreturn void (uint64_t tramp, uint64_t rest, uint64_t rest_len,
  * uint32_t children) */

@@ -69,7 +69,8 @@ static void thread_clone(struct rst *r, const struct plan_thread *t)
 	};
 	long e;
 
-	e = rst_clone_thread(&ca, sizeof ca, t, r->tramp);
+	e = rst_clone_thread(&ca, sizeof ca, t, r->tramp,
+			     r->hdr.flags & PLAN_F_DROP_CAPS ? &r->nocaps : 0);
 	if (e < 0)
 		rst_fail(r, PLAN_ST_THREAD, e, t->tid);
 	signals_raise(r, t->tid, t->sigpending);
@@ -91,6 +92,9 @@ _Noreturn void threads_start(struct rst *r)
 		thread_clone(r, &r->threads[i]);
 		children++;
 	}
+	if ((r->hdr.flags & PLAN_F_DROP_CAPS) &&
+	    (e = SC(SYS_capset, &r->nocaps, r->nocaps.data, 0, 0, 0, 0)) < 0)
+		rst_fail(r, PLAN_ST_CAPS, e, 0);
 	signals_raise(r, m->tid, m->sigpending);
 	signals_raise(r, 0, r->hdr.sigpending);
 	if ((e = sys_arch_prctl(ARCH_SET_FS, m->fs)) < 0)

@@ -151,9 +151,10 @@ def check_pages(path, pid, mems):
                       % (path, s1, e1, s2, e2))
 
 
-def locate(path, pid, addr):
+def locate(path, pid, addr, runs=None):
     """offset in the pages data of the byte at addr, or None"""
-    runs = parse_runs(read_member(path, "proc/%s/pagemap" % pid), path)
+    if runs is None:
+        runs = parse_runs(read_member(path, "proc/%s/pagemap" % pid), path)
     off = 0
     for s, e in runs:
         if s <= addr < e:
@@ -163,17 +164,20 @@ def locate(path, pid, addr):
 
 
 def peek(path, pid, addr, n):
+    runs = parse_runs(read_member(path, "proc/%s/pagemap" % pid), path)
     pages = read_member(path, "proc/%s/pages" % pid)
-    out = b""
+    out = []
     while n > 0:
-        off = locate(path, pid, addr)
+        off = locate(path, pid, addr, runs)
         if off is None:
             raise Bad("%s: page 0x%x not stored" % (path, addr & ~(PAGE - 1)))
-        chunk = min(n, PAGE - addr % PAGE)
-        out += pages[off:off + chunk]
+        # the rest of this run, at most n
+        run_end = [e for s, e in runs if s <= addr < e][0]
+        chunk = min(n, run_end - addr)
+        out.append(pages[off:off + chunk])
         addr += chunk
         n -= chunk
-    return out
+    return b"".join(out)
 
 
 def threads(path, pid):

@@ -171,6 +171,12 @@ policy_dump() {
 	line "$(progfd timerfd)" | grep -Eq ' clock=1 .*interval=5\.000000000 '
 	line "$(progfd dir)" | grep -q "^fd $(progfd dir) dir "
 	[ "$(key "$(progfd null)" rdev)" = 1:3 ]
+	# locks: flock (on both fds of the description), POSIX, OFD
+	grep -qx "lock $(progfd db) class=flock type=write start=0 end=eof pid=$PID" "$T/fds"
+	grep -qx "lock $(progfd dbdup) class=flock type=write start=0 end=eof pid=$PID" "$T/fds"
+	grep -qx "lock $(progfd end) class=posix type=write start=0 end=4 pid=$PID" "$T/fds"
+	grep -qx "lock $(progfd ro) class=ofd type=read start=1 end=3 pid=-1" "$T/fds"
+	[ "$(grep -c '^lock ' "$T/fds")" -eq 4 ]
 	# a named fifo: its path escaped, its bytes saved like a pipe's
 	local fifo=$(progfd fifo)
 	line "$fifo" | grep -q "^fd $fifo fifo "

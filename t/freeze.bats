@@ -88,7 +88,10 @@ page_absent() {
 	img check "$T/img"
 	local f u z m p
 	f=$(region filled) u=$(region untouched) z=$(region zero) m=$(region file)
-	[ -n "$f" ] && [ -n "$u" ] && [ -n "$z" ] && [ -n "$m" ]
+	[ -n "$f" ]
+	[ -n "$u" ]
+	[ -n "$z" ]
+	[ -n "$m" ]
 	for p in $(seq 0 15); do
 		case $p in
 		[0-3] | 8 | 9 | 1[01])
@@ -202,9 +205,10 @@ page_absent() {
 	last=$(last_num "$OUT" tick)
 	echo "image ticks $n, last printed $last"
 	# killed frozen: it printed the tick it was at, or was about to
-	[ "$last" -le "$n" ] && [ "$last" -ge $((n - 1)) ]
+	[ "$last" -le "$n" ]
+	[ "$last" -ge $((n - 1)) ]
 	[ "$(tail -c 1 "$OUT" | od -An -c | tr -d ' ')" = '\n' ]
-	! grep -q '^FAIL' "$OUT"
+	! grep -q '^FAIL' "$OUT" || false
 }
 
 @test "--kill: the program lives, frozen, until the stream is all read" {
@@ -243,7 +247,7 @@ page_absent() {
 
 @test "a pid without the shim (a plain sleep): exit 1, no ckpt shim, it goes on" {
 	need ckpt-freeze
-	sleep 1000 &
+	sleep 1000 3>&- &
 	local p=$!
 	STARTED+=("$p")
 	run --separate-stderr "$BIN/ckpt-freeze" "$p"
@@ -304,7 +308,7 @@ page_absent() {
 	exec 9>"$T/hold"
 	wait_line "$T/client.out" '^(closed|reply|refused)'
 	cat "$T/client.out"
-	! grep -q '^reply err 0$' "$T/client.out"
+	! grep -q '^reply err 0$' "$T/client.out" || false
 	# the connection is still open: the program must be running
 	local n
 	n=$(last_num "$OUT" tick)
@@ -312,7 +316,7 @@ page_absent() {
 	exec 9>&-
 	grep -q "^ckpt-shim: pid $PID: " "$ERR"
 	verify_prog
-	! grep -q '^FAIL' "$OUT"
+	! grep -q '^FAIL' "$OUT" || false
 }
 
 @test "the reader goes away (| head -c 4096): exit 1, the program goes on" {
@@ -434,7 +438,7 @@ page_absent() {
 		freeze_ok "$T/img" "$PID"
 		wait_past "$OUT" tick "$n"
 	done
-	! grep '^got signal' "$OUT"
+	! grep '^got signal' "$OUT" || false
 	kill -"$sig" "$PID"
 	wait_line "$OUT" "^got signal $sig count 1\$" 5
 	freeze_ok "$T/img" "$PID"
@@ -502,4 +506,126 @@ page_absent() {
 	wait_past "$OUT" tick "$n"
 	verify_prog
 	no_fail
+}
+
+@test "8 MiB of patterned memory is in the image byte for byte" {
+	need ckpt-run ckpt-freeze prog:counter
+	start_prog counter -m 8 -w "$T/buf.bin"
+	local buf
+	buf=$(grep -o 'buf=0x[0-9a-f]*' "$OUT" | cut -d= -f2)
+	freeze_ok "$T/img" "$PID"
+	img peek "$T/img" "$PID" "$buf" $((8 << 20)) >"$T/got"
+	cmp "$T/got" "$T/buf.bin"
+	verify_prog
+	no_fail
+}
+
+@test "each tool, given a pid that does not exist or has no shim: exit 1, naming it, nothing out" {
+	need ckpt-freeze ckpt-dumpmem ckpt-dumpfds
+	local gone t
+	gone=$(free_pid)
+	sleep 1000 3>&- &
+	local plain=$!
+	STARTED+=("$plain")
+	for t in ckpt-freeze ckpt-dumpmem ckpt-dumpfds; do
+		run --separate-stderr "$BIN/$t" "$gone"
+		echo "$t $gone: exit $status; stderr: $stderr"
+		[ "$status" -eq 1 ]
+		[ "$stderr" = "$t: pid $gone: no such process" ]
+		[ -z "$output" ]
+		run --separate-stderr "$BIN/$t" "$plain"
+		echo "$t $plain: exit $status; stderr: $stderr"
+		[ "$status" -eq 1 ]
+		[[ $stderr == "$t: pid $plain: no ckpt shim"* ]]
+		[ -z "$output" ]
+	done
+	alive "$plain"
+}
+
+@test "no CKPT_SOCKDIR: the socket is in \$XDG_RUNTIME_DIR/ckpt-UID (0700), found by the tools, removed at exit" {
+	need ckpt-run ckpt-freeze prog:counter
+	unset CKPT_SOCKDIR
+	export XDG_RUNTIME_DIR=$T/xdg
+	mkdir -m 0700 "$XDG_RUNTIME_DIR"
+	local dir=$XDG_RUNTIME_DIR/ckpt-$(id -u) out=$T/counter.out
+	"$RUN" -- "$PROGS/counter" >"$out" 2>"$T/counter.err" 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$out" '^ready '
+	[ -S "$dir/$PID.sock" ]
+	[ "$(stat -c %a "$dir")" = 700 ]
+	freeze_ok "$T/img" "$PID"
+	img check "$T/img"
+	kill -TERM "$PID"
+	wait_bounded "$PID" 10
+	grep -q '^done ok' "$out"
+	[ ! -e "$dir/$PID.sock" ]
+}
+
+@test "fork: the child has its own socket; each is checkpointed alone while the other runs" {
+	need ckpt-run ckpt-freeze prog:family
+	start_prog family
+	local child n
+	child=$(awk '$1 == "child" && $2 ~ /^[0-9]+$/ {print $2; exit}' "$OUT")
+	# the child's atfork handler made its socket before fork returned there
+	wait_line "$OUT" '^child tick'
+	[ -S "$CKPT_SOCKDIR/$child.sock" ]
+	freeze_ok "$T/child.img" "$child"
+	img check "$T/child.img"
+	tar xOf "$T/child.img" ckpt/manifest | grep -qx "proc $child $PID"
+	n=$(last_num "$OUT" 'parent tick')
+	wait_past "$OUT" 'parent tick' "$n"
+	freeze_ok "$T/parent.img" "$PID"
+	img check "$T/parent.img"
+	n=$(last_num "$OUT" 'child tick')
+	wait_past "$OUT" 'child tick' "$n"
+	n=$(last_num "$OUT" 'parent tick')
+	wait_past "$OUT" 'parent tick' "$n"
+	kill -TERM "$PID"
+	wait_bounded "$PID" 10
+	grep -qx 'done ok' "$OUT"
+	[ ! -e "$CKPT_SOCKDIR/$child.sock" ]
+	no_fail
+}
+
+@test "exec: the shim comes back in the new program, on the same pid" {
+	need ckpt-run ckpt-freeze prog:counter
+	OUT=$T/exec.out ERR=$T/exec.err
+	"$RUN" -- /bin/sh -c 'exec "$0" -m 1' "$PROGS/counter" >"$OUT" 2>"$ERR" 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	grep -qx "pid $PID" "$OUT"
+	freeze_ok "$T/img" "$PID"
+	img check "$T/img"
+	tar xOf "$T/img" "proc/$PID/maps" | grep -q '/counter$'
+	local n
+	n=$(last_num "$OUT" tick)
+	wait_past "$OUT" tick "$n"
+	verify_prog
+	no_fail
+}
+
+@test "a non-dumpable program, unprivileged: a clear error naming it, and it runs on" {
+	need ckpt-run ckpt-freeze prog:counter
+	local as=()
+	if [ "$(id -u)" = 0 ]; then
+		# root may open any mem: make both sides the unprivileged user
+		other_user || skip "needs the user ckpttest"
+		CKPT_SOCKDIR=$(mktemp -d /tmp/ckpt-nd.XXXXXX)
+		CLEANUP+=("$CKPT_SOCKDIR")
+		chown ckpttest: "$CKPT_SOCKDIR"
+		as=(as_other)
+	fi
+	PROG_AS=${as:+other} start_prog counter -D
+	run --separate-stderr "${as[@]}" "$BIN/ckpt-freeze" "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == "ckpt-freeze: pid $PID: "*dumpable* ]]
+	[ -z "$output" ]
+	local n
+	n=$(last_num "$OUT" tick)
+	wait_past "$OUT" tick "$n"
+	verify_prog
+	! grep -q '^FAIL' "$OUT" || false
 }

@@ -25,7 +25,7 @@ RUN=$CKPT_BUILD/bin/ckpt-run            # always the plain build: the shim
 PROGS=$CKPT_BUILD/t
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=$(command -v python3)
-# ASan: a leak report must fail the test, and the tools run as other uids
+# ASan: any report makes the tool fail (exit 99); as_other passes it on
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:exitcode=99}
 
 # img CMD ARGS: t/ckptimg.py (list, cat, check, runs, stored, peek, threads)
@@ -33,7 +33,7 @@ img() {
 	"$PYTHON" "$CKPT_ROOT/t/ckptimg.py" "$@"
 }
 
-# skip the file's tests when a command they need is not built yet
+# need CMD|prog:NAME...: skip the test when what it needs is not built
 need() {
 	local c
 	for c in "$@"; do
@@ -82,16 +82,19 @@ wait_line() {
 
 # start_prog NAME [ARG...]: start a test program under ckpt-run in the
 # background, stdout to $OUT, stderr to $ERR, and wait for its ready
-# line.  NAME.py runs with python3.  Sets PID, OUT, ERR.
+# line.  NAME.py runs with python3.  PROG_AS=other: the program runs as
+# the user ckpttest (see other_user).  Sets PID, OUT, ERR.
 start_prog() {
 	local name=$1
 	shift
+	local pre=()
+	[ "${PROG_AS:-}" = other ] && pre=("${AS_OTHER[@]}" CKPT_SOCKDIR="$CKPT_SOCKDIR")
 	NPROG=$((NPROG + 1))
 	OUT=$BATS_TEST_TMPDIR/$name.$NPROG.out
 	ERR=$BATS_TEST_TMPDIR/$name.$NPROG.err
 	case $name in
-	*.py) "$RUN" -- "$PYTHON" "$CKPT_ROOT/t/progs/$name" "$@" >"$OUT" 2>"$ERR" 3>&- & ;;
-	*) "$RUN" -- "$PROGS/$name" "$@" >"$OUT" 2>"$ERR" 3>&- & ;;
+	*.py) "${pre[@]}" "$RUN" -- "$PYTHON" "$CKPT_ROOT/t/progs/$name" "$@" >"$OUT" 2>"$ERR" 3>&- & ;;
+	*) "${pre[@]}" "$RUN" -- "$PROGS/$name" "$@" >"$OUT" 2>"$ERR" 3>&- & ;;
 	esac
 	PID=$!
 	STARTED+=("$PID")
@@ -185,8 +188,8 @@ addr() {
 	printf '0x%x\n' $(($1 + $2 * 4096))
 }
 
-# frozen_for PID OUT MS: the program printed nothing for MS ms (a frozen
-# program cannot print; a running one prints a tick every 10 ms)
+# quiet_for OUT MS: the program printed nothing for MS ms (a frozen
+# program cannot print; a running counter prints a tick every 10 ms)
 quiet_for() {
 	local out=$1 ms=$2 before after
 	before=$(wc -c <"$out")
@@ -204,9 +207,10 @@ other_user() {
 	id ckpttest >/dev/null 2>&1
 }
 
+# as_other CMD ARG...: run CMD as ckpttest, with our CKPT_SOCKDIR
+AS_OTHER=(setpriv --reuid=ckpttest --regid=ckpttest --clear-groups env ASAN_OPTIONS="$ASAN_OPTIONS")
 as_other() {
-	setpriv --reuid=ckpttest --regid=ckpttest --clear-groups \
-		env ASAN_OPTIONS="$ASAN_OPTIONS" CKPT_SOCKDIR="$CKPT_SOCKDIR" "$@"
+	"${AS_OTHER[@]}" CKPT_SOCKDIR="$CKPT_SOCKDIR" "$@"
 }
 
 # freeze_ok FILE ARG...: ckpt-freeze ARG... > FILE succeeds, silently
@@ -223,7 +227,7 @@ freeze_ok() {
 
 # free_pid: a pid that was just used and is now free
 free_pid() {
-	sleep 1000 &
+	sleep 1000 3>&- &
 	local p=$!
 	kill -KILL "$p"
 	wait "$p" 2>/dev/null || true

@@ -148,6 +148,25 @@ with open(sys.argv[1], "r+b") as f:
 	[ "$(stat -c %s "$R.img")" -lt $(($(stat -c %s "$R") / 3)) ]
 }
 
+@test "members at the edges (0, 4095, 4096 bytes, a part and a byte, long names, alignment) come back" {
+	need prog:pack_gen
+	R=$BATS_TEST_TMPDIR/gen.raw
+	"$PROGS/pack_gen" >"$R"
+	roundtrip "$R"
+	tar tf "$R.img" 2>/dev/null >"$R.list"
+	grep -qx proc/1/m4095 "$R.list"
+	grep -qx proc/1/m4096.lz4 "$R.list"
+	grep -qx proc/1/m8388608.lz4 "$R.list"
+	! grep -qx proc/1/m8388608.lz4.1 "$R.list"
+	grep -qx proc/1/m8388609.lz4.1 "$R.list"
+	grep -q '^proc/1/files/0*7.lz4$' "$R.list"
+	for t in 1 3; do
+		pack_ok "$R" "$R.t$t" --threads "$t" --level 12
+		"$BIN/ckpt-unpack" "$R.t$t" | cmp - "$R"
+	done
+	cmp "$R.t1" "$R.t3"
+}
+
 @test "pack of a packed image leaves it unchanged; unpack of a raw stream too" {
 	raw_of counter -m 4
 	R=$BATS_TEST_TMPDIR/counter.raw
@@ -240,6 +259,21 @@ open(sys.argv[2], "wb").write(d)' "$R.img" "$R.bad"
 		grep -Eq "^ckpt-unpack: (.*truncated|empty input)" "$R.err"
 		is_prefix "$R.out" "$R"
 		[ "$(stat -c %s "$R.out")" -lt "$(stat -c %s "$R")" ]
+	done
+}
+
+@test "a raw stream cut short: pack says truncated, exit 1, its image has no trailer" {
+	raw_of counter -m 20
+	R=$BATS_TEST_TMPDIR/counter.raw
+	local cut rc
+	for cut in 1000 $(($(stat -c %s "$R") / 2)) $(($(stat -c %s "$R") - 512)); do
+		rc=0
+		head -c "$cut" "$R" | "$BIN/ckpt-pack" >"$R.img" 2>"$R.err" || rc=$?
+		echo "cut at $cut: exit $rc: $(cat "$R.err")"
+		[ "$rc" -eq 1 ]
+		grep -q "^ckpt-pack: .*truncated" "$R.err"
+		run -1 --separate-stderr "$BIN/ckpt-unpack" "$R.img"
+		[[ $stderr == *truncated* || $stderr == *"empty input" ]]
 	done
 }
 

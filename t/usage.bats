@@ -103,3 +103,18 @@ help_ok() {
 	done
 	[ "$n" -gt 0 ] || skip "no command built in $CKPT_BUILD/bin"
 }
+
+@test "every command: its messages start with its name, never its path" {
+	local c n=0 name
+	for c in "$CKPT_BUILD"/bin/ckpt-*; do
+		[ -x "$c" ] || continue
+		n=$((n + 1))
+		name=${c##*/}
+		run --separate-stderr "$c" --no-such-option
+		echo "$name: $stderr"
+		while IFS= read -r l; do
+			[[ $l == usage:* || $l == "$name: "* ]]
+		done <<<"$stderr"
+	done
+	[ "$n" -gt 0 ] || skip "no command built in $CKPT_BUILD/bin"
+}

@@ -30,13 +30,17 @@ rst_switch:
 	ud2
 	.size rst_switch, .-rst_switch
 
-/* long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t, uint64_t tramp)
+/* long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t,
+ *                       uint64_t tramp, const struct rst_caps *caps)
  * Parent: returns the tid or -errno.  Child: sets its gs base if any,
- * loads its park, and jumps to tramp_child in the trampoline page. */
+ * drops its capabilities when caps is not 0 (capset(caps, caps + 8)),
+ * loads its park, and jumps to tramp_child in the trampoline page.
+ * r10 keeps caps: syscall clobbers only rax, rcx and r11. */
 	.globl rst_clone_thread
 	.hidden rst_clone_thread
 	.type rst_clone_thread, @function
 rst_clone_thread:
+	mov %r8, %r10
 	mov %rdx, %r8
 	mov %rcx, %r9
 	mov $435, %eax          /* clone3 */
@@ -50,7 +54,13 @@ rst_clone_thread:
 	mov $0x1001, %edi       /* arch_prctl(ARCH_SET_GS, gs) */
 	mov $158, %eax
 	syscall
-2:	mov %r9, %rdi
+2:	test %r10, %r10
+	jz 3f
+	mov %r10, %rdi
+	lea 8(%r10), %rsi
+	mov $126, %eax          /* capset */
+	syscall
+3:	mov %r9, %rdi
 	mov T_PARK+0(%r8), %r11
 	mov T_PARK+8(%r8), %rsp
 	mov T_PARK+16(%r8), %rbx

@@ -1,6 +1,6 @@
 /* counter - one thread counting, with MIB MiB of patterned memory.
  *
- * usage: counter [-m MIB] [-i MS] [-n TICKS] [-b|-B] [-s SIG]
+ * usage: counter [-m MIB] [-w FILE] [-i MS] [-n TICKS] [-b|-B] [-s SIG] [-D]
  *
  * Prints "pid N", "addr counter 0xADDR", then "ready counter ...", then
  * "tick N" every MS milliseconds (default 10).  Each tick checks the
@@ -10,6 +10,9 @@
  * on.  SIGTERM, or TICKS ticks done: check all, print "done ok ...",
  * exit 0.  Any mismatch: print "FAIL ..." and exit 1.
  *
+ * -D: make the process non-dumpable (PR_SET_DUMPABLE 0), as a setuid
+ * program is: unprivileged, it cannot open its own /proc/self/mem.
+ * -w FILE: write a copy of the patterned memory to FILE before ready.
  * -b: block every signal but SIGUSR1 and SIGTERM (the freeze signal
  * too, as far as the program knows), and check each tick that the mask
  * reads back as set, but for signal 63 or $CKPT_SIGNAL.  -B: the same,
@@ -29,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -163,11 +167,14 @@ int main(int argc, char **argv)
 {
 	size_t mibs = 0;
 	long ms = 10, maxticks = -1;
-	int c, block = 0;
+	int c, block = 0, nodump = 0;
+	const char *copy = NULL;
 
-	while ((c = getopt(argc, argv, "m:i:n:bBs:")) != -1) {
+	while ((c = getopt(argc, argv, "m:w:i:n:bBs:D")) != -1) {
 		switch (c) {
 		case 'm': mibs = strtoul(optarg, NULL, 10); break;
+		case 'w': copy = optarg; break;
+		case 'D': nodump = 1; break;
 		case 'i': ms = strtol(optarg, NULL, 10); break;
 		case 'n': maxticks = strtol(optarg, NULL, 10); break;
 		case 'b': block = 1;
@@ -176,7 +183,7 @@ int main(int argc, char **argv)
 		case 'B': block = 1; break;
 		case 's': own_sig = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: counter [-m MIB] [-i MS] [-n TICKS] [-b|-B] [-s SIG]\n");
+			fprintf(stderr, "usage: counter [-m MIB] [-w FILE] [-i MS] [-n TICKS] [-b|-B] [-s SIG] [-D]\n");
 			return 2;
 		}
 	}
@@ -184,6 +191,8 @@ int main(int argc, char **argv)
 	signal(SIGUSR1, on_signal);
 	signal(SIGTERM, on_signal);
 	setup_signals(block);
+	if (nodump && prctl(PR_SET_DUMPABLE, 0) < 0)
+		return perror("prctl"), 1;
 
 	struct state *st = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 	                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -200,6 +209,11 @@ int main(int argc, char **argv)
 			buf[i] = pattern_word(i);
 	}
 	uint64_t sum = check_all(buf, mibs);
+	if (copy) {
+		FILE *f = fopen(copy, "w");
+		if (!f || fwrite(buf, MIB, mibs, f) != mibs || fclose(f) != 0)
+			return perror(copy), 1;
+	}
 
 	printf("pid %d\n", (int)getpid());
 	printf("addr counter %p\n", (void *)st);

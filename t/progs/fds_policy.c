@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -120,6 +121,14 @@ int main(int argc, char **argv)
 	lseek(db, 3, SEEK_SET);
 	db2 = xopen("db.dat", O_RDONLY, NULL);                 /* same inode */
 	dbdup = dup(db);                                       /* same description */
+	{	/* one lock of each class */
+		struct flock rec = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 5 };
+		struct flock ofd = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 3 };
+
+		if (flock(db, LOCK_EX) < 0 || fcntl(logw, F_SETLK, &rec) < 0 ||
+		    fcntl(ro, F_OFD_SETLK, &ofd) < 0)
+			perror("lock"), exit(1);
+	}
 	wo = xopen("wronly.dat", O_WRONLY, "write only data"); /* c, not readable */
 	lseek(wo, 6, SEEK_SET);
 	del = xopen("gone.dat", O_RDWR, "deleted but open");   /* deleted */

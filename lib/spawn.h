@@ -1,0 +1,28 @@
+/* spawn.h - making the process to restore: its old pid, in this pid
+ * namespace or a new one, its credentials, session, cwd and fds, then
+ * the restorer exec'd in it with the plan and status pipes. */
+#ifndef CKPT_SPAWN_H
+#define CKPT_SPAWN_H
+#include <sys/types.h>
+
+struct img_core;
+struct fdplan;
+
+struct spawn {
+	const struct img_core *core;
+	struct fdplan *fds;        /* opened in ckpt-thaw (fdplan_open); the
+	                            * sources are closed here once moved */
+	const char *restorer;
+	int newns;                 /* a new pid+mount ns under a pid-1 reaper */
+	int userns;                /* ... and a new user ns (not root) */
+	int setcreds;              /* root taking the image's uids and gids */
+	pid_t child;               /* out: the process, or its reaper */
+	int plan_w, status_r;      /* out: the plan's write end, the status's
+	                            * read end */
+};
+
+/* 0 once the restorer runs in the new process; -1 after a message
+ * naming the pid, with sp->child (if > 0) left for the caller to kill */
+int spawn_restorer(struct spawn *sp);
+
+#endif
