@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "ctl.h"
 #include "err.h"
 #include "escape.h"
@@ -494,26 +495,11 @@ static int dump_alone(struct dump *d)
 	return r;
 }
 
-static pid_t pid_parse(const char *s)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (!*s || *end || v <= 0 || v > 1 << 22) {
-		warn("%s: not a process id", s);
-		usage_die(usage_str);
-	}
-	return v;
-}
-
 static uint64_t offset_parse(const char *s)
 {
-	char *end;
-	uint64_t v;
+	unsigned long long v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (!*s || *end || *s == '-' || errno || v % TAR_BLOCK) {
+	if (num_parse(s, ~0ULL, &v) < 0 || v % TAR_BLOCK) {
 		warn("--offset %s: not a multiple of %d", s, TAR_BLOCK);
 		usage_die(usage_str);
 	}
@@ -537,7 +523,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		usage_die(usage_str);
-	d.pid = pid_parse(argv[optind]);
+	d.pid = pid_arg(argv[optind], usage_str);
 	if (!control != !offset) {
 		warn("--control and --offset go together");
 		usage_die(usage_str);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "core.h"
 #include "ctl.h"
 #include "err.h"
@@ -40,21 +41,8 @@ struct opts {
 	pid_t pid;
 };
 
-static pid_t parse_pid(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v <= 0 || v > INT_MAX)
-		usage_die(usage);
-	return v;
-}
-
 static void parse(int argc, char **argv, struct opts *o)
 {
-	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "kt:ar:h", options, NULL)) != -1) {
@@ -63,9 +51,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'a': o->all_files = 1; break;
 		case 'r': o->rules = optarg; break;
 		case 't':
-			o->timeout_ms = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || !o->timeout_ms)
-				usage_die(usage);
+			o->timeout_ms = num_arg(optarg, 1, 3600000, usage);
 			break;
 		case 'h':
 			printf("usage: %s\n", usage);
@@ -76,7 +62,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	}
 	if (optind != argc - 1)
 		usage_die(usage);
-	o->pid = parse_pid(argv[optind]);
+	o->pid = pid_arg(argv[optind], usage);
 }
 
 /* a text member built with stdio in memory */

@@ -16,6 +16,8 @@ void prog_init(char **argv)
 	if (argv[0] && *argv[0]) {
 		s = strrchr(argv[0], '/');
 		argv0 = s ? s + 1 : argv[0];
+		/* getopt's own messages name argv[0]: the name, not the path */
+		argv[0] = (char *)argv0;
 	}
 }
 

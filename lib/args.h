@@ -1,0 +1,15 @@
+/* args.h - the numbers commands take as arguments: decimal digits only
+ * (no sign, no space, no 0x), checked against a bound */
+#ifndef CKPT_ARGS_H
+#define CKPT_ARGS_H
+#include <sys/types.h>
+
+/* 0 and *v set, or -1 when s is not such a number <= max */
+int num_parse(const char *s, unsigned long long max, unsigned long long *v);
+/* a pid operand, or usage_die(usage) */
+pid_t pid_arg(const char *s, const char *usage);
+/* a number option's argument in [min, max], or usage_die(usage) */
+unsigned long long num_arg(const char *s, unsigned long long min,
+			   unsigned long long max, const char *usage);
+
+#endif
