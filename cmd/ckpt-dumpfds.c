@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "ctl.h"
 #include "err.h"
 #include "escape.h"
@@ -448,33 +449,6 @@ static void dump_free(struct dump *d)
 		rules_free(&d->rules);
 }
 
-static pid_t pid_parse(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end || errno || v <= 0 || v > INT32_MAX) {
-		warn("%s: not a process id", s);
-		usage_die(usage_str);
-	}
-	return v;
-}
-
-static uint64_t offset_parse(const char *s)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end || errno) {
-		warn("--offset %s: not a byte count", s);
-		usage_die(usage_str);
-	}
-	return v;
-}
 
 /* the rules file: --files-rules, else $CKPT_FILES_DATA */
 static void rules_init(struct dump *d, const char *path)
@@ -494,11 +468,10 @@ int main(int argc, char **argv)
 	int c, have_offset = 0, r;
 
 	prog_init(argv);
-	argv[0] = (char *)argv0;   /* getopt's own messages name us, not our path */
 	while ((c = getopt_long(argc, argv, "ar:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'c': control = optarg; break;
-		case 'o': offset = offset_parse(optarg); have_offset = 1; break;
+		case 'o': offset = offset_arg(optarg, usage_str); have_offset = 1; break;
 		case 'a': d.all_files = 1; break;
 		case 'r': rules_path = optarg; break;
 		case 'h': printf("usage: %s\n", usage_str); return 0;
@@ -511,7 +484,7 @@ int main(int argc, char **argv)
 		warn("--offset: only with --control");
 		usage_die(usage_str);
 	}
-	d.pid = pid_parse(argv[optind]);
+	d.pid = pid_arg(argv[optind], usage_str);
 	stdout_check();
 	rules_init(&d, rules_path);
 	nofile_raise();

@@ -495,16 +495,6 @@ static int dump_alone(struct dump *d)
 	return r;
 }
 
-static uint64_t offset_parse(const char *s)
-{
-	unsigned long long v;
-
-	if (num_parse(s, ~0ULL, &v) < 0 || v % TAR_BLOCK) {
-		warn("--offset %s: not a multiple of %d", s, TAR_BLOCK);
-		usage_die(usage_str);
-	}
-	return v;
-}
 
 int main(int argc, char **argv)
 {
@@ -529,7 +519,7 @@ int main(int argc, char **argv)
 		usage_die(usage_str);
 	}
 	stdout_check();
-	tar_init(&d.tar, 1, offset ? offset_parse(offset) : 0);
+	tar_init(&d.tar, 1, offset ? offset_arg(offset, usage_str) : 0);
 	if (!control)
 		return dump_alone(&d) < 0;
 	if ((d.sock = control_fd_parse(control)) < 0)

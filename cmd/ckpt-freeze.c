@@ -18,6 +18,7 @@
 #include "err.h"
 #include "freeze.h"
 #include "io.h"
+#include "rules.h"
 #include "selfdir.h"
 #include "tar.h"
 
@@ -301,6 +302,9 @@ int main(int argc, char **argv)
 	prog_init(argv);
 	parse(argc, argv, &o);
 	stdout_check();
+	/* a bad rules file is found before the process is touched */
+	if (rules_check(o.rules) < 0)
+		return 1;
 	sock = freeze_open(o.pid, o.timeout_ms);
 	if (sock < 0)
 		return 1;

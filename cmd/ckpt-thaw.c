@@ -555,6 +555,10 @@ int main(int argc, char **argv)
 	restorer_find(t);
 	signal(SIGPIPE, SIG_IGN);
 	t->attach.from_file = optind < argc;
+	if (!t->attach.from_file && isatty(0)) {
+		warn("no image: name a file, or pipe the stream in");
+		usage_die(usage_str);
+	}
 	if (stream_open(&t->st, t->attach.from_file ? argv[optind] : NULL, 0,
 			t->attach.from_file ? argv[optind] : "stdin") < 0)
 		return 1;

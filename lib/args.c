@@ -37,3 +37,14 @@ unsigned long long num_arg(const char *s, unsigned long long min,
 		usage_die(usage);
 	return v;
 }
+
+unsigned long long offset_arg(const char *s, const char *usage)
+{
+	unsigned long long v;
+
+	if (num_parse(s, ~0ULL, &v) < 0 || v % 512) {
+		warn("--offset %s: not a multiple of 512", s);
+		usage_die(usage);
+	}
+	return v;
+}

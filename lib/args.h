@@ -12,4 +12,8 @@ pid_t pid_arg(const char *s, const char *usage);
 unsigned long long num_arg(const char *s, unsigned long long min,
 			   unsigned long long max, const char *usage);
 
+/* a stage's --offset: where its output starts in the stream, a whole
+ * number of tar blocks; or usage_die(usage) */
+unsigned long long offset_arg(const char *s, const char *usage);
+
 #endif

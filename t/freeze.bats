@@ -147,6 +147,20 @@ page_absent() {
 	no_fail
 }
 
+@test "a 64-worker program: every thread recorded each time, and it stays consistent" {
+	need ckpt-run ckpt-freeze prog:mt
+	start_prog mt 64
+	local i n
+	for i in $(seq 5); do
+		n=$(last_num "$OUT" 'progress shared=')
+		freeze_ok "$T/img" "$PID"
+		[ "$(img threads "$T/img" "$PID" | grep -c ' program$')" -eq 69 ]
+		wait_past "$OUT" 'progress shared=' "$n"
+	done
+	verify_prog
+	no_fail
+}
+
 @test "a read() blocked on a pipe does not see the freeze (no EINTR)" {
 	need ckpt-run ckpt-freeze prog:mt
 	start_prog mt 2

@@ -186,6 +186,25 @@ thaw_fails() {
 	grep -q '^done ok' "$OUT"
 }
 
+@test "stdout that was a pipe goes to ckpt-thaw's stdout" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
+	need_root
+	("$RUN" -- "$PROGS/counter" -i 10 3>&- | cat >"$T/o1") &
+	wait_line "$T/o1" '^tick 3'
+	PID=$(awk '/^pid/ {print $2; exit}' "$T/o1")
+	STARTED+=("$PID")
+	freeze_ok "$T/img" --kill "$PID"
+	for ((i = 0; i < 250; i++)); do dead "$PID" && break; sleep 0.02; done
+	"$THAW" "$T/img" >"$T/o2" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	wait_line "$T/o2" '^tick '
+	kill -TERM "$PID"
+	thaw_wait 0
+	grep -q '^done ok' "$T/o2"
+	! grep -q '^done ok' "$T/o1"
+}
+
 @test "a zstd-compressed stream restores from stdin" {
 	command -v zstd >/dev/null || skip "no zstd"
 	checkpoint_kill counter -i 10

@@ -105,16 +105,19 @@ help_ok() {
 }
 
 @test "every command: its messages start with its name, never its path" {
-	local c n=0 name
+	local c n=0 name bad=0
 	for c in "$CKPT_BUILD"/bin/ckpt-*; do
 		[ -x "$c" ] || continue
 		n=$((n + 1))
 		name=${c##*/}
 		run --separate-stderr "$c" --no-such-option
-		echo "$name: $stderr"
 		while IFS= read -r l; do
-			[[ $l == usage:* || $l == "$name: "* ]]
+			if [[ $l != usage:* && $l != "$name: "* ]]; then
+				echo "$name: $l"
+				bad=1
+			fi
 		done <<<"$stderr"
 	done
 	[ "$n" -gt 0 ] || skip "no command built in $CKPT_BUILD/bin"
+	[ "$bad" -eq 0 ]
 }
