@@ -190,31 +190,19 @@ void freeze_handler(int sig, siginfo_t *si, void *ucv)
 	futex_wake(&nactive);
 }
 
+static void task_add(int tid, int dirfd, void *n)
+{
+	(void)dirfd;
+	if (tid > 0 && *(int *)n < CKPT_THREADS_MAX)
+		task_tids[(*(int *)n)++] = tid;
+}
+
 /* the tids of this process, into task_tids; count or -errno */
 static int list_tasks(void)
 {
-	static char buf[16384];
-	int fd = sys_openat(AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int n = 0;
-	long got, off;
+	int n = 0, r = procdir_each("/proc/self/task", task_add, &n);
 
-	if (fd < 0)
-		return fd;
-	while ((got = sys_getdents64(fd, buf, sizeof buf)) > 0) {
-		for (off = 0; off < got;) {
-			struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(buf + off);
-			int tid = 0;
-			const char *p;
-
-			for (p = d->name; *p >= '0' && *p <= '9'; p++)
-				tid = tid * 10 + (*p - '0');
-			if (tid > 0 && !*p && n < CKPT_THREADS_MAX)
-				task_tids[n++] = tid;
-			off += d->reclen;
-		}
-	}
-	sys_close(fd);
-	return got < 0 ? (int)got : n;
+	return r < 0 ? r : n;
 }
 
 static int tid_parked(int tid)

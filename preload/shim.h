@@ -52,5 +52,9 @@ void ckpt_control_restart(void);
 
 #endif
 
+/* procdir.c: fn(n, the directory's fd, arg) for each numbered entry;
+ * 0 or -errno */
+int procdir_each(const char *path, void (*fn)(int n, int dirfd, void *arg), void *arg);
+
 /* control.c */
 void control_serve(int conn);

@@ -109,15 +109,15 @@ static void as_program_sees(sigset_t *old, int was_blocked)
 		sigaddset(old, ckpt_sig);
 }
 
-__attribute__((visibility("default")))
-int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+/* set a mask through libc, as the program asked but for the freeze
+ * signal, and answer as if it had been obeyed */
+static int mask_call(int (*next)(int, const sigset_t *, sigset_t *),
+		     int how, const sigset_t *set, sigset_t *old)
 {
 	int was = wants_blocked, r;
 	sigset_t copy;
 
-	if (!next_sigprocmask)
-		sigwrap_init();
-	r = next_sigprocmask(how, without_freeze(how, set, &copy), old);
+	r = next(how, without_freeze(how, set, &copy), old);
 	if (r == 0)
 		as_program_sees(old, was);
 	else
@@ -126,17 +126,17 @@ int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 }
 
 __attribute__((visibility("default")))
+int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (!next_sigprocmask)
+		sigwrap_init();
+	return mask_call(next_sigprocmask, how, set, old);
+}
+
+__attribute__((visibility("default")))
 int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
-	int was = wants_blocked, r;
-	sigset_t copy;
-
 	if (!next_pthread_sigmask)
 		sigwrap_init();
-	r = next_pthread_sigmask(how, without_freeze(how, set, &copy), old);
-	if (r == 0)
-		as_program_sees(old, was);
-	else
-		wants_blocked = was;
-	return r;
+	return mask_call(next_pthread_sigmask, how, set, old);
 }

@@ -89,36 +89,31 @@ static void keep_smallest(struct ckpt_fd_ent *ents, int *n, int max, int fd, int
 	(*n)++;
 }
 
+struct fd_pick {
+	struct ckpt_fd_ent *ents;
+	int from, max, n, more;
+};
+
+static void fd_consider(int fd, int dirfd, void *arg)
+{
+	struct fd_pick *p = arg;
+
+	if (fd >= p->from && !is_shim_fd(fd, dirfd))
+		keep_smallest(p->ents, &p->n, p->max, fd, &p->more);
+}
+
 /* the program's fds >= from, the smallest max of them, sorted */
 int fds_list(int from, struct ckpt_fd_ent *ents, int max, int *more)
 {
-	static char buf[16384];
-	int dirfd = sys_openat(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int n = 0, i;
-	long got, off;
+	struct fd_pick p = { ents, from, max, 0, 0 };
+	int r = procdir_each("/proc/self/fd", fd_consider, &p), i;
 
-	*more = 0;
-	if (dirfd < 0)
-		return dirfd;
-	while ((got = sys_getdents64(dirfd, buf, sizeof buf)) > 0) {
-		for (off = 0; off < got;) {
-			struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(buf + off);
-			const char *p = d->name;
-			int fd = 0;
-
-			for (; *p >= '0' && *p <= '9'; p++)
-				fd = fd * 10 + (*p - '0');
-			if (p != d->name && !*p && fd >= from && !is_shim_fd(fd, dirfd))
-				keep_smallest(ents, &n, max, fd, more);
-			off += d->reclen;
-		}
-	}
-	sys_close(dirfd);
-	if (got < 0)
-		return got;
-	for (i = 0; i < n; i++)
+	*more = p.more;
+	if (r < 0)
+		return r;
+	for (i = 0; i < p.n; i++)
 		ents[i].fdflags = sys_fcntl(ents[i].fd, F_GETFD, 0);
-	return n;
+	return p.n;
 }
 
 /* vmsplice the ranges into the pipe, in order; bytes moved or -errno.
