@@ -157,8 +157,10 @@ policy_dump() {
 	r=$(progfd pipe_r) w=$(progfd pipe_w) s0=$(progfd sock0) s1=$(progfd sock1)
 	ev=$(progfd eventfd) ep=$(progfd epoll)
 	ino=$(key "$r" pipe)
-	[ -n "$ino" ] && [ "$(key "$w" pipe)" = "$ino" ]
-	[ "$(key "$r" end)" = r ] && [ "$(key "$w" end)" = w ]
+	[ -n "$ino" ]
+	[ "$(key "$w" pipe)" = "$ino" ]
+	[ "$(key "$r" end)" = r ]
+	[ "$(key "$w" end)" = w ]
 	[ "$(key "$r" data)" = "pipes/$ino" ]
 	[ "$(tar xOf "$T/img" "proc/$PID/pipes/$ino")" = "in the pipe" ]
 	line "$s0" | grep -q "domain=unix type=stream"

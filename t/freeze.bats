@@ -581,6 +581,7 @@ page_absent() {
 	start_prog family
 	local child n
 	child=$(awk '$1 == "child" && $2 ~ /^[0-9]+$/ {print $2; exit}' "$OUT")
+	STARTED+=("$child")
 	# the child's atfork handler made its socket before fork returned there
 	wait_line "$OUT" '^child tick'
 	[ -S "$CKPT_SOCKDIR/$child.sock" ]

@@ -214,7 +214,7 @@ with open(sys.argv[1], "r+b") as f:
 		"$BIN/ckpt-unpack" <"$R.bad" >"$R.out" 2>"$R.err" || rc=$?
 		echo "$name: exit $rc: $(cat "$R.err")"
 		[ "$rc" -eq 1 ]
-		grep -q "^ckpt-unpack: $name: .*checksum mismatch" "$R.err"
+		grep -Eq "^ckpt-unpack: $name: (checksum mismatch|corrupt lz4 frame)" "$R.err"
 		is_prefix "$R.out" "$R"
 		# nothing of the bad part went out: a first part or a plain
 		# member not even its header, part k no byte from k * PART
