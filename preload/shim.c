@@ -130,18 +130,13 @@ static void control_loop(void)
 
 static void *control_main(void *arg)
 {
-	pthread_attr_t a;
-	void *base;
-	size_t size;
-
 	(void)arg;
 	ckpt_ctl_tid = sys_gettid();
+	/* A restored control thread starts afresh below this frame.  Not
+	 * at the top of the stack mapping: glibc keeps the thread's TCB and
+	 * TLS there. */
+	ckpt_ctl_stack = (uintptr_t)__builtin_frame_address(0) & ~(uintptr_t)15;
 	sys_prctl(15 /* PR_SET_NAME */, "ckpt-ctl", 0);
-	if (pthread_getattr_np(pthread_self(), &a) == 0) {
-		pthread_attr_getstack(&a, &base, &size);
-		ckpt_ctl_stack = (uintptr_t)base + size;
-		pthread_attr_destroy(&a);
-	}
 	control_loop();
 	return NULL;
 }
