@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "err.h"
 #include "pack.h"
 #include "packout.h"
@@ -21,13 +22,16 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int number(const char *s, int lo, int hi)
+/* a number option's argument in [lo, hi], or a usage error naming it */
+static int num_opt(const char *opt, const char *s, unsigned long long lo,
+		   unsigned long long hi)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
+	unsigned long long v;
 
-	if (!*s || *end || v < lo || v > hi)
-		return -1;
+	if (num_parse(s, hi, &v) < 0 || v < lo) {
+		warn("%s %s: not a number from %llu to %llu", opt, s, lo, hi);
+		usage_die(usage_str);
+	}
 	return v;
 }
 
@@ -97,16 +101,10 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "l:t:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			if ((level = number(optarg, 1, 12)) < 0) {
-				warn("--level %s: not a level from 1 to 12", optarg);
-				usage_die(usage_str);
-			}
+			level = num_opt("--level", optarg, 1, 12);
 			break;
 		case 't':
-			if ((threads = number(optarg, 1, 64)) < 0) {
-				warn("--threads %s: not a count from 1 to 64", optarg);
-				usage_die(usage_str);
-			}
+			threads = num_opt("--threads", optarg, 1, 64);
 			break;
 		case 'h':
 			printf("usage: %s\n", usage_str);

@@ -433,10 +433,22 @@ static const char *const step_what[PLAN_ST_COUNT] = {
 	[PLAN_ST_CAPS] = "drop its capabilities",
 };
 
-static int addr_is_number(int step)
+/* how a step's addr field reads: a number, an address, or nothing */
+static const char *addr_text(int step, uint64_t addr, char *buf, size_t len)
 {
-	return step == PLAN_ST_RLIMIT || step == PLAN_ST_SIGACTION || step == PLAN_ST_ITIMER ||
-	       step == PLAN_ST_FDFLAGS || step == PLAN_ST_THREAD || step == PLAN_ST_PID;
+	switch (step) {
+	case PLAN_ST_RLIMIT: case PLAN_ST_SIGACTION: case PLAN_ST_ITIMER:
+	case PLAN_ST_FDFLAGS: case PLAN_ST_THREAD: case PLAN_ST_PID:
+		snprintf(buf, len, " %" PRIu64, addr);
+		break;
+	case PLAN_ST_ARGS: case PLAN_ST_PLAN: case PLAN_ST_MOVE: case PLAN_ST_MM:
+	case PLAN_ST_EXE_WARN: case PLAN_ST_GO: case PLAN_ST_CAPS:
+		buf[0] = 0;
+		break;
+	default:
+		snprintf(buf, len, " 0x%" PRIx64, addr);
+	}
+	return buf;
 }
 
 /* the restorer's reports: 0 when it said OK, else -1 after a message */
@@ -444,6 +456,7 @@ static int status_read(struct thaw *t)
 {
 	struct plan_status st;
 	const char *what;
+	char at[32];
 	ssize_t n;
 
 	while ((n = read_all(t->status_r, &st, sizeof st)) == sizeof st) {
@@ -451,15 +464,12 @@ static int status_read(struct thaw *t)
 			return 0;
 		what = st.step > 0 && st.step < PLAN_ST_COUNT && step_what[st.step] ?
 		       step_what[st.step] : "step";
+		addr_text(st.step, st.addr, at, sizeof at);
 		errno = -st.err;
-		if (addr_is_number(st.step) && st.err)
-			warn("pid %d: restorer: %s %" PRIu64 ":", t->core.pid, what, st.addr);
-		else if (addr_is_number(st.step))
-			warn("pid %d: restorer: %s %" PRIu64, t->core.pid, what, st.addr);
-		else if (st.err)
-			warn("pid %d: restorer: %s 0x%" PRIx64 ":", t->core.pid, what, st.addr);
+		if (st.err)
+			warn("pid %d: restorer: %s%s:", t->core.pid, what, at);
 		else
-			warn("pid %d: restorer: %s 0x%" PRIx64, t->core.pid, what, st.addr);
+			warn("pid %d: restorer: %s%s", t->core.pid, what, at);
 		if (st.step != PLAN_ST_EXE_WARN && st.step != PLAN_ST_RLIMIT)
 			return -1;
 	}
@@ -538,7 +548,7 @@ int main(int argc, char **argv)
 	int c;
 
 	prog_init(argv);
-	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:sh", options, NULL)) != -1) {
 		switch (c) {
 		case 'i': t->attach.stdin_path = optarg; break;
 		case 's': t->same_ns = 1; break;

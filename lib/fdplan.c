@@ -48,6 +48,10 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 	else if (!strcmp(k, "tflags")) e->tflags = strtol(v, NULL, 8);
 	else if (!strcmp(k, "pipesz")) e->pipesz = atoi(v);
 	else if (!strcmp(k, "end")) snprintf(e->end, sizeof e->end, "%s", v);
+	else if (!strcmp(k, "domain")) e->unix_domain = !strcmp(v, "unix");
+	else if (!strcmp(k, "type"))
+		e->socktype = !strcmp(v, "stream") ? SOCK_STREAM : !strcmp(v, "dgram") ? SOCK_DGRAM :
+			      !strcmp(v, "seqpacket") ? SOCK_SEQPACKET : -1;
 	else if (!strcmp(k, "value")) snprintf(e->value, sizeof e->value, "%s", v);
 	else if (!strcmp(k, "interval")) snprintf(e->interval, sizeof e->interval, "%s", v);
 	else if (!strcmp(k, "rdev") && sscanf(v, "%u:%u", &maj, &min) == 2)
@@ -334,13 +338,13 @@ static int open_socket(struct fdplan *p, struct fd_ent *e)
 	for (i = 0; i < p->n; i++)
 		if (!strcmp(p->v[i].kind, "socket") && p->v[i].sock == e->peer && e->peer)
 			peer = &p->v[i];
-	if (!peer) {
+	if (!peer || !e->unix_domain || e->socktype <= 0) {
 		errno = EOPNOTSUPP;  /* only unix pairs inside the process */
 		return -1;
 	}
 	if (peer->src >= 0)
 		return -2;   /* made with its peer: e->src is set already */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+	if (socketpair(AF_UNIX, e->socktype | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	peer->src = sv[1];
 	return sv[0];
