@@ -171,8 +171,12 @@ static int threads_check(struct thaw *t)
 {
 	unsigned i, main = 0;
 
-	for (i = 0; i < t->nthr; i++)
+	for (i = 0; i < t->nthr; i++) {
 		main += t->thr[i].tid == t->core.pid;
+		if (!t->thr[i].park.rip || !t->thr[i].park.rsp || !t->thr[i].fs)
+			return warn("member proc/%d/threads: thread %d has no park or fs",
+				    t->core.pid, t->thr[i].tid), -1;
+	}
 	if (main != 1)
 		return warn("member proc/%d/threads: no record for the main thread", t->core.pid), -1;
 	return 0;

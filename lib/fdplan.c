@@ -95,6 +95,11 @@ static int fd_line(struct fdplan *p, char *line)
 	}
 	if (i < 3 || e->fd < 0 || e->fd >= INT_MAX / 2)
 		return -1;
+	/* the kinds opened by path must have one */
+	if (!e->path && (!strcmp(e->kind, "file") || !strcmp(e->kind, "dir") ||
+			 !strcmp(e->kind, "chr") || !strcmp(e->kind, "blk") ||
+			 !strcmp(e->kind, "fifo") || !strcmp(e->kind, "deleted")))
+		return -1;
 	if (e->fd > p->maxfd)
 		p->maxfd = e->fd;
 	p->n++;
