@@ -27,6 +27,7 @@ static volatile int freeze_word;          /* 1 while frozen: the futex parked th
 static volatile int nslots;               /* slots claimed in this freeze */
 static volatile int nactive;              /* threads inside the handler */
 static volatile int progress;             /* bumped at each park: the control thread waits on it */
+static volatile int resumed;              /* program threads back from a restore */
 static int task_tids[CKPT_THREADS_MAX];
 static int signaled[CKPT_THREADS_MAX];
 static int nsignaled;
@@ -150,6 +151,8 @@ static int park(struct slot *s)
 			futex_wait(&freeze_word, 1, -1);
 		return 0;
 	}
+	__atomic_add_fetch(&resumed, 1, __ATOMIC_SEQ_CST);
+	futex_wake(&resumed);
 	thread_redo(&s->rec);
 	return 1;
 }
@@ -313,12 +316,28 @@ int freeze_held(void)
 	return freeze_word;
 }
 
+/* wait (bounded) until every program thread of a restore has jumped
+ * back into its park: none of them runs restorer code after that */
+int restore_wait_resumed(long ms)
+{
+	long deadline = now_ms() + ms;
+	int want = (int)threads_count() - 1, n;
+
+	while ((n = __atomic_load_n(&resumed, __ATOMIC_SEQ_CST)) < want) {
+		if (now_ms() > deadline)
+			return -110; /* ETIMEDOUT */
+		futex_wait(&resumed, n, 10);
+	}
+	return 0;
+}
+
 void freeze_reset(void)
 {
 	freeze_word = 0;
 	nslots = 0;
 	nactive = 0;
 	nsignaled = 0;
+	resumed = 0;
 }
 
 uint32_t threads_count(void)

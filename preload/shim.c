@@ -141,13 +141,18 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
-/* the restorer starts the control thread here (x86_64/park.S) */
-void ckpt_control_restart(void)
+/* The restorer starts the control thread here (x86_64/park.S), with
+ * the restorer's last page: every thread left the restorer through it.
+ * Once all have resumed in their parks, nothing of the restorer is used
+ * and the page goes. */
+void ckpt_control_restart(void *tramp, unsigned long len)
 {
 	const struct ckpt_thread_rec *me = thread_rec(threads_count() - 1);
 
 	if (me)
 		thread_redo(me);
+	if (tramp && len == 4096 && restore_wait_resumed(5000) == 0)
+		sys_call2(SYS_munmap, tramp, len);
 	ckpt_ctl_tid = sys_gettid();
 	freeze_reset();
 	ckpt_listen_fd = ckpt_conn_fd = -1;

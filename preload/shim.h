@@ -24,6 +24,7 @@ int freeze_all(unsigned timeout_ms, uint32_t *laggard);
 void thaw_all(void);
 int freeze_held(void);
 void freeze_reset(void);
+int restore_wait_resumed(long ms);
 uint32_t threads_count(void);
 /* records of the frozen threads, then the control thread's own */
 const struct ckpt_thread_rec *thread_rec(uint32_t i);
@@ -48,7 +49,7 @@ void shim_log(const char *a, long n, const char *b);
 /* x86_64/park.S */
 int ckpt_park_save(struct ckpt_park *p) __attribute__((returns_twice));
 void ckpt_restart_entry(void);
-void ckpt_control_restart(void);
+void ckpt_control_restart(void *tramp, unsigned long len);
 
 #endif
 

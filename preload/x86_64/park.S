@@ -22,7 +22,8 @@ ckpt_park_save:
 	ret
 	.size ckpt_park_save, . - ckpt_park_save
 
-/* the restorer starts the control thread here on its old stack */
+/* the restorer starts the control thread here on its old stack, with
+ * rdi, rsi = its trampoline page and size: passed on as arguments */
 	.globl ckpt_restart_entry
 	.hidden ckpt_restart_entry
 	.type ckpt_restart_entry, @function
