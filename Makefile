@@ -16,6 +16,8 @@ B       = build
 SANFLAGS =
 endif
 
+# arch code lives in lib/$(ARCH), preload/$(ARCH), restorer/$(ARCH)
+ARCH      = x86_64
 DEPS_PKGS = musl-tools libarchive-dev liblz4-dev bats libarchive-tools lz4 zstd xz-utils bzip2 python3
 WARN      = -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS  = -D_GNU_SOURCE -Ilib
@@ -25,9 +27,9 @@ CMDS     = $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 LIB_SRC  = $(wildcard lib/*.c)
 LIB_OBJ  = $(patsubst lib/%.c,$(B)/obj/lib/%.o,$(LIB_SRC))
 SHIM_SRC = $(wildcard preload/*.c)
-SHIM_ASM = $(wildcard preload/x86_64/*.S)
+SHIM_ASM = $(wildcard preload/$(ARCH)/*.S)
 PROGS    = $(patsubst t/progs/%.c,$(B)/t/%,$(wildcard t/progs/*.c))
-HDRS     = $(wildcard lib/*.h preload/*.h)
+HDRS     = $(wildcard lib/*.h lib/$(ARCH)/*.h preload/*.h)
 MANS     = $(wildcard doc/*.1)
 
 all: $(patsubst %,$(B)/bin/%,$(CMDS)) $(B)/lib/ckpt/libckpt.so $(B)/lib/ckpt/ckpt-restorer $(PROGS)
@@ -48,17 +50,17 @@ $(B)/bin/%: cmd/%.c $(B)/libckptutil.a $(HDRS)
 $(B)/lib/ckpt/libckpt.so: $(SHIM_SRC) $(SHIM_ASM) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -fPIC -shared -pthread -fvisibility=hidden \
-		-Ipreload/x86_64 -Wl,-z,defs -Wl,-z,now -o $@ $(SHIM_SRC) $(SHIM_ASM) -ldl
+		-Ilib/$(ARCH) -Wl,-z,defs -Wl,-z,now -o $@ $(SHIM_SRC) $(SHIM_ASM) -ldl
 
 # the restorer: a static PIE on musl, linked by hand with rcrt1.o since
 # Debian's musl-gcc cannot make one (kernel/NOTES.md 6a/6b); no
 # sanitizers in either tree, and a PT_INTERP is a build error
 MUSL_LIB = /usr/lib/x86_64-linux-musl
 MUSL_INC = /usr/include/x86_64-linux-musl
-RST_SRC  = $(wildcard restorer/*.c restorer/x86_64/*.S)
-RST_HDRS = $(wildcard restorer/*.h restorer/x86_64/*.h) lib/plan.h lib/proto.h
+RST_SRC  = $(wildcard restorer/*.c restorer/$(ARCH)/*.S)
+RST_HDRS = $(wildcard restorer/*.h restorer/$(ARCH)/*.h lib/$(ARCH)/*.h) lib/plan.h lib/proto.h
 RST_FLAGS = $(WARN) -O2 -g -fPIE -fno-stack-protector -fno-asynchronous-unwind-tables \
-	-D_GNU_SOURCE -nostdinc -isystem $(MUSL_INC) -Ilib -Irestorer -Irestorer/x86_64
+	-D_GNU_SOURCE -nostdinc -isystem $(MUSL_INC) -Ilib -Ilib/$(ARCH) -Irestorer -Irestorer/$(ARCH)
 
 $(B)/lib/ckpt/ckpt-restorer: $(RST_SRC) $(RST_HDRS)
 	@mkdir -p $(@D)

@@ -1,8 +1,13 @@
-/* sys_arch.h - raw x86-64 system calls: they return -errno and touch
- * neither errno nor any other TLS, so they are safe in signal handlers
- * and while threads are frozen. */
+/* sys_arch.h - raw x86-64 system calls for the shim and the restorer:
+ * they return -errno and touch neither errno nor any other TLS, so they
+ * are safe in signal handlers, while threads are frozen, and in a
+ * restorer that has left musl's TLS behind.  Not for clone3 of a thread
+ * (the child has no stack of its own: restorer/x86_64/entry.S). */
 #ifndef CKPT_SYS_ARCH_H
 #define CKPT_SYS_ARCH_H
+
+#define ARCH_SET_GS 0x1001
+#define ARCH_SET_FS 0x1002
 
 static inline long sys_call6(long n, long a, long b, long c, long d, long e, long f)
 {
