@@ -72,7 +72,7 @@ $(B)/lib/ckpt/ckpt-restorer: $(RST_SRC) $(RST_HDRS)
 		echo "$@: not a static PIE" >&2; rm -f $@.tmp; exit 1; fi
 	mv $@.tmp $@
 
-$(B)/t/%: t/progs/%.c
+$(B)/t/%: t/progs/%.c t/progs/prog.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) -O1 -g -pthread -o $@ $<
 

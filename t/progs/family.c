@@ -20,15 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t want_verify, want_exit;
+#include "prog.h"
 
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		want_verify = 1;
-	else
-		want_exit = 1;
-}
 
 static void nap_ms(long ms)
 {
@@ -58,8 +51,7 @@ static uint64_t count(const char *who)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGUSR1, on_signal);
-	signal(SIGTERM, on_signal);
+	signals_init();
 	fflush(stdout);
 	pid_t c = fork();
 	if (c < 0)

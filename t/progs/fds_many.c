@@ -15,15 +15,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t want_verify, want_exit;
+#include "prog.h"
 
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		want_verify = 1;
-	else
-		want_exit = 1;
-}
 
 static int open_one(const char *dir, int i)
 {
@@ -73,8 +66,7 @@ int main(int argc, char **argv)
 		fds[i] = open_one(argv[1], i);
 	printf("pid %d\nfds %d %d\nready fds_many\n", (int)getpid(), fds[0], fds[n - 1]);
 	fflush(stdout);
-	signal(SIGUSR1, on_signal);
-	signal(SIGTERM, on_signal);
+	signals_init();
 	for (;;) {
 		while (!want_verify && !want_exit)
 			pause();

@@ -23,17 +23,10 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "prog.h"
+
 static const char *dir;
 static int fail;
-static volatile sig_atomic_t want_verify, want_exit;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		want_verify = 1;
-	else
-		want_exit = 1;
-}
 
 static int xopen(const char *name, int flags, const char *content)
 {
@@ -170,8 +163,7 @@ int main(int argc, char **argv)
 	       ev, ep, tfd, dfd, nul, fifo, space, linked);
 	printf("ready fds_policy\n");
 	fflush(stdout);
-	signal(SIGUSR1, on_signal);
-	signal(SIGTERM, on_signal);
+	signals_init();
 	for (;;) {
 		while (!want_verify && !want_exit)
 			pause();

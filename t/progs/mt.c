@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "prog.h"
+
 #define MAXW 256
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -47,15 +49,6 @@ static volatile uint64_t rgot;   /* bytes the reader got, in order */
 static volatile uint64_t slept;  /* sleeps the sleeper finished */
 static pthread_mutex_t outmu = PTHREAD_MUTEX_INITIALIZER;
 
-static volatile sig_atomic_t want_verify, want_exit;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		want_verify = 1;
-	else
-		want_exit = 1;
-}
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -236,8 +229,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGUSR1, on_signal);
-	signal(SIGTERM, on_signal);
+	signals_init();
 	if (pipe(pfd) < 0)
 		FAIL("pipe: %s\n", strerror(errno));
 

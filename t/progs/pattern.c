@@ -27,20 +27,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "prog.h"
+
 #define PG 4096
 #define FILLED_PAGES 16
 #define SMALL_PAGES 8
 #define FILE_PAGES 4
 
-static volatile sig_atomic_t want_verify, want_exit;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		want_verify = 1;
-	else
-		want_exit = 1;
-}
 
 static int page_is_filled(int p)
 {
@@ -140,8 +133,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGUSR1, on_signal);
-	signal(SIGTERM, on_signal);
+	signals_init();
 
 	char *filled = map_anon(FILLED_PAGES);
 	char *untouched = map_anon(SMALL_PAGES);

@@ -1,0 +1,24 @@
+/* prog.h - what the test programs share: SIGUSR1 asks a program to
+ * verify itself, SIGTERM to finish.  The handler only sets a flag that
+ * the main loop reads, so it is safe wherever the signal lands. */
+#ifndef CKPT_TEST_PROG_H
+#define CKPT_TEST_PROG_H
+#include <signal.h>
+
+static volatile sig_atomic_t want_verify, want_exit;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		want_verify = 1;
+	else
+		want_exit = 1;
+}
+
+static void signals_init(void)
+{
+	signal(SIGUSR1, on_signal);
+	signal(SIGTERM, on_signal);
+}
+
+#endif
