@@ -83,13 +83,31 @@ static const char *status_value(const char *status, const char *key, char *out, 
 	return out;
 }
 
+/* the name as the program set it: status's Name is escaped already */
+static const char *comm_read(pid_t pid, char *out, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, out, len - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n > 0 && out[n - 1] == '\n')
+		n--;
+	out[n > 0 ? n : 0] = 0;
+	return out;
+}
+
 static void core_ids(FILE *f, const struct core_src *src, const unsigned long long *st)
 {
 	char *status = read_fd_all(src->fds[CKPT_PROCFD_STATUS], NULL), v[4096];
 
 	fprintf(f, "pid %d\nppid %llu\npgid %llu\nsid %llu\n", (int)src->pid,
 		st[4], st[5], st[6]);
-	put_path(f, "comm", status_value(status, "Name", v, sizeof v));
+	put_path(f, "comm", comm_read(src->pid, v, sizeof v));
 	fprintf(f, "uid %s\n", status_value(status, "Uid", v, sizeof v));
 	fprintf(f, "gid %s\n", status_value(status, "Gid", v, sizeof v));
 	status_value(status, "Groups", v, sizeof v);

@@ -96,6 +96,7 @@ static int write_pax(struct tar_out *t, const char *name, uint64_t size,
 {
 	char buf[8192], num[32], fill[4096];
 	size_t n = 0, want, r;
+	int w;
 
 	if (strlen(name) > 100)
 		n += tar_pax_record(buf + n, sizeof buf - n, "path", name);
@@ -126,8 +127,9 @@ static int write_pax(struct tar_out *t, const char *name, uint64_t size,
 		return 0;
 	if (n >= sizeof buf)
 		return -ENAMETOOLONG;
-	if (write_header(t, "././@PaxHeader", n, 'x') < 0)
-		return -errno;
+	w = write_header(t, "././@PaxHeader", n, 'x');
+	if (w < 0)
+		return w;
 	memset(buf + n, 0, sizeof buf - n < TAR_BLOCK ? sizeof buf - n : TAR_BLOCK);
 	return tar_data(t, buf, (n + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK);
 }
