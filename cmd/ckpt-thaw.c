@@ -59,6 +59,42 @@ enum { HAVE_CORE = 1, HAVE_THREADS = 2, HAVE_FDS = 4, HAVE_MAPS = 8,
 
 static struct thaw thaw;
 
+/* CKPT_TIMING=1: where the time goes, on stderr (bench/restore) */
+static struct {
+	int on;
+	uint64_t start, last;
+	uint64_t read_ns, write_ns;   /* inside pages_feed */
+} tm;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void timing_init(void)
+{
+	const char *e = getenv("CKPT_TIMING");
+
+	tm.on = e && *e && strcmp(e, "0") != 0;
+	tm.start = tm.last = mono_ns();
+}
+
+/* one phase done: its length, and the time since ckpt-thaw started */
+static void phase(const char *what)
+{
+	uint64_t now;
+
+	if (!tm.on)
+		return;
+	now = mono_ns();
+	fprintf(stderr, "ckpt-thaw: timing %-44s %9.3f ms  (at %9.3f ms)\n", what,
+		(now - tm.last) / 1e6, (now - tm.start) / 1e6);
+	tm.last = now;
+}
+
 /* kill what was made, and go: a bad image leaves no process behind */
 static _Noreturn void abandon(struct thaw *t)
 {
@@ -411,13 +447,30 @@ static void pages_feed(struct thaw *t)
 	static char buf[1 << 20];
 	size_t n;
 
+	uint64_t t0, t1, t2;
+
 	while (t->plan_w >= 0 && t->st.left) {
 		n = t->st.left < sizeof buf ? t->st.left : sizeof buf;
+		t0 = tm.on ? mono_ns() : 0;
 		if (stream_read(&t->st, buf, n) < 0)
 			abandon(t);
+		t1 = tm.on ? mono_ns() : 0;
 		if (write_all(t->plan_w, buf, n) < 0)
 			t->plan_w = -1 - t->plan_w;
+		t2 = tm.on ? mono_ns() : 0;
+		tm.read_ns += t1 - t0;
+		tm.write_ns += t2 - t1;
 	}
+}
+
+static void pages_timing(void)
+{
+	if (!tm.on)
+		return;
+	fprintf(stderr, "ckpt-thaw: timing   of which: reading the stream   %9.3f ms\n"
+		"ckpt-thaw: timing   of which: writing the pipe     %9.3f ms"
+		"  (waits for the restorer: faults, copy)\n",
+		tm.read_ns / 1e6, tm.write_ns / 1e6);
 }
 
 static const char *const step_what[PLAN_ST_COUNT] = {
@@ -552,6 +605,7 @@ int main(int argc, char **argv)
 	int c;
 
 	prog_init(argv);
+	timing_init();
 	while ((c = getopt_long(argc, argv, "+i:sh", options, NULL)) != -1) {
 		switch (c) {
 		case 'i': t->attach.stdin_path = optarg; break;
@@ -578,15 +632,23 @@ int main(int argc, char **argv)
 		return 1;
 	manifest_read(t);
 	proc_read(t, t->man.root);
+	phase("read and check the members before the pages");
 	ns_choose(t);
 	creds_choose(t);
 	if (fdplan_open(&t->fds, t->core.pid, &t->attach) < 0)
 		abandon(t);
+	phase("choose namespaces, open the fds");
 	spawn(t);
+	phase("spawn the restorer (clone3, exec)");
 	plan_write(t);
+	phase("write the plan (restorer: move, clear, map)");
 	pages_feed(t);
+	phase("feed the pages");
+	pages_timing();
 	stream_finish(t);
+	phase("read the rest of the stream");
 	go(t);
+	phase("go: protections, vDSO, mm, threads, OK");
 	stream_close(&t->st);
 	return child_wait(t);
 }

@@ -1,4 +1,4 @@
-/* pack.c - packed members: lz4 parts, CKPT.* records, the reader that
+/* pack.c - packed members: lz4 parts, ckpt records, the reader that
  * verifies before it hands anything out (formats/packing.md) */
 #include <archive.h>
 #include <archive_entry.h>
@@ -49,22 +49,19 @@ size_t pack_frame(const void *in, size_t len, void *out, size_t cap, int level)
 	return LZ4F_isError(n) ? 0 : n;
 }
 
+/* one pax "comment" record, "ckpt size=N [align=4096] [lz4=OFF]
+ * xxh64=HASH": every tar reader skips a comment without a word, where
+ * GNU tar warns of each keyword it does not know (formats/packing.md) */
 size_t pack_pax(char *out, size_t cap, uint64_t size, int align,
 		int64_t lz4off, uint64_t hash)
 {
-	char v[32];
-	size_t n;
+	char v[128], lz4[32] = "";
 
-	snprintf(v, sizeof v, "%" PRIu64, size);
-	n = tar_pax_record(out, cap, "CKPT.size", v);
-	if (align)
-		n += tar_pax_record(out + n, cap - n, "CKPT.align", "4096");
-	if (lz4off >= 0) {
-		snprintf(v, sizeof v, "%" PRId64, lz4off);
-		n += tar_pax_record(out + n, cap - n, "CKPT.lz4", v);
-	}
-	snprintf(v, sizeof v, "%016" PRIx64, hash);
-	return n + tar_pax_record(out + n, cap - n, "CKPT.xxh64", v);
+	if (lz4off >= 0)
+		snprintf(lz4, sizeof lz4, " lz4=%" PRId64, lz4off);
+	snprintf(v, sizeof v, "ckpt size=%" PRIu64 "%s%s xxh64=%016" PRIx64,
+		 size, align ? " align=4096" : "", lz4, hash);
+	return tar_pax_record(out, cap, "comment", v);
 }
 
 int pack_manifest_set(char *text, size_t len, char v)
@@ -314,7 +311,7 @@ static int dec64(const char *s, uint64_t *v)
 	return *end || errno ? -1 : 0;
 }
 
-/* p->raw holds the whole member: check it against its CKPT.xxh64 */
+/* p->raw holds the whole member: check it against its xxh64 */
 static int plain_verify(struct pack_in *p)
 {
 	struct tar_in *t = &p->tar;
@@ -322,7 +319,7 @@ static int plain_verify(struct pack_in *p)
 	uint64_t want;
 
 	if (hex64(k ? k : "", &want) < 0)
-		return fail(p, "%s: no checksum (CKPT.xxh64)", t->name);
+		return fail(p, "%s: no checksum (ckpt xxh64)", t->name);
 	if (xxh64(p->raw, t->size, 0) != want)
 		return fail(p, "%s: checksum mismatch", t->name);
 	return 0;
@@ -376,7 +373,7 @@ static int manifest_load(struct pack_in *p)
 	return 0;
 }
 
-/* a member of a packed image: its CKPT.* records */
+/* a member of a packed image: its ckpt records */
 static int packed_member(struct pack_in *p)
 {
 	struct tar_in *t = &p->tar;
@@ -384,13 +381,13 @@ static int packed_member(struct pack_in *p)
 	size_t n = strlen(t->name);
 
 	if (dec64(tar_in_key(t, "size"), &p->m.size) < 0)
-		return fail(p, "%s: no original size (CKPT.size)", t->name);
+		return fail(p, "%s: no original size (ckpt size)", t->name);
 	if (al && strcmp(al, "4096"))
-		return fail(p, "%s: bad CKPT.align %s", t->name, al);
+		return fail(p, "%s: bad ckpt align %s", t->name, al);
 	p->m.align = !!al;
 	if (!off) {
 		if (p->m.size != t->size)
-			return fail(p, "%s: CKPT.size %" PRIu64 " is not its size %" PRIu64,
+			return fail(p, "%s: ckpt size %" PRIu64 " is not its size %" PRIu64,
 				    t->name, p->m.size, t->size);
 		return plain_load(p, 1);
 	}
@@ -454,12 +451,12 @@ static int part_load(struct pack_in *p)
 		if (r == 0 || strcmp(t->name, want))
 			return fail(p, "%s.lz4: part %s missing", p->m.name, want);
 		if (dec64(tar_in_key(t, "size"), &v) < 0 || v != p->m.size)
-			return fail(p, "%s: CKPT.size differs from the first part's", t->name);
+			return fail(p, "%s: ckpt size differs from the first part's", t->name);
 		if (dec64(tar_in_key(t, "lz4"), &v) < 0 || v != p->done)
-			return fail(p, "%s: CKPT.lz4 is not %" PRIu64, t->name, p->done);
+			return fail(p, "%s: ckpt lz4 is not %" PRIu64, t->name, p->done);
 	}
 	if (hex64(tar_in_key(t, "xxh64") ? tar_in_key(t, "xxh64") : "", &h) < 0)
-		return fail(p, "%s: no checksum (CKPT.xxh64)", t->name);
+		return fail(p, "%s: no checksum (ckpt xxh64)", t->name);
 	if (t->size > pack_zbound(PACK_PART))
 		return fail(p, "%s: %" PRIu64 " bytes, more than a part holds", t->name, t->size);
 	if (tar_in_read_full(t, p->z, t->size) < 0)

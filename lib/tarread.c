@@ -140,11 +140,42 @@ static int decimal(const char *s, size_t n, uint64_t *v)
 	return 0;
 }
 
-static int pax_key(struct tar_in *t, const char *k, size_t klen,
-		   const char *v, size_t vlen)
+static int ckpt_key(struct tar_in *t, const char *k, size_t klen,
+		    const char *v, size_t vlen)
 {
 	struct tar_key *x;
 
+	if (t->nkeys == TAR_IN_KEYS || klen == 0 || klen >= sizeof x->key ||
+	    vlen >= sizeof x->val || memchr(v, 0, vlen))
+		return fail(t, "after %s: bad ckpt record %.*s", after(t), (int)klen, k);
+	x = &t->keys[t->nkeys++];
+	memcpy(x->key, k, klen);
+	x->key[klen] = 0;
+	memcpy(x->val, v, vlen);
+	x->val[vlen] = 0;
+	return 0;
+}
+
+/* "ckpt k=v k=v ...": a packed member's records (formats/packing.md) */
+static int ckpt_comment(struct tar_in *t, const char *v, size_t vlen)
+{
+	const char *end = v + vlen, *tok, *eq;
+
+	for (v += 5; v < end; v = tok + 1) {
+		tok = memchr(v, ' ', end - v);
+		tok = tok ? tok : end;
+		eq = memchr(v, '=', tok - v);
+		if (!eq)
+			return fail(t, "after %s: bad ckpt record", after(t));
+		if (ckpt_key(t, v, eq - v, eq + 1, tok - eq - 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int pax_key(struct tar_in *t, const char *k, size_t klen,
+		   const char *v, size_t vlen)
+{
 	if (klen == 4 && !memcmp(k, "path", 4)) {
 		if (vlen == 0 || vlen >= sizeof t->name || memchr(v, 0, vlen))
 			return fail(t, "after %s: bad pax path", after(t));
@@ -155,16 +186,9 @@ static int pax_key(struct tar_in *t, const char *k, size_t klen,
 			return fail(t, "after %s: bad pax size", after(t));
 		t->pax_size = 1;
 	} else if (klen == 7 && !memcmp(k, "comment", 7)) {
+		if (vlen > 5 && !memcmp(v, "ckpt ", 5))
+			return ckpt_comment(t, v, vlen);
 		t->padded = 1;
-	} else if (klen > 5 && !memcmp(k, "CKPT.", 5)) {
-		if (t->nkeys == TAR_IN_KEYS || klen - 5 >= sizeof x->key ||
-		    vlen >= sizeof x->val || memchr(v, 0, vlen))
-			return fail(t, "after %s: bad pax record %.*s", after(t), (int)klen, k);
-		x = &t->keys[t->nkeys++];
-		memcpy(x->key, k + 5, klen - 5);
-		x->key[klen - 5] = 0;
-		memcpy(x->val, v, vlen);
-		x->val[vlen] = 0;
 	}
 	return 0;
 }

@@ -377,3 +377,210 @@ PY
 	[[ $stderr == *"id $PID is taken"* ]]
 	alive "$PID"
 }
+
+@test "256 MiB of memory: the same checksum, the same pid, the counter goes on" {
+	KEY=tick checkpoint_kill counter -m 256 -i 20
+	local n sum t0 t1
+	n=$(last_num "$OUT" tick)
+	sum=$(grep -o 'sum=0x[0-9a-f]*' "$OUT" | head -n 1)
+	t0=$(date +%s%N)
+	thaw_bg "$T/img"
+	wait_past "$OUT" tick "$n" 20
+	t1=$(date +%s%N)
+	echo "restore of 256 MiB until the next tick: $(((t1 - t0) / 1000000)) ms"
+	# generous: it takes well under a second on a idle machine
+	[ $((t1 - t0)) -lt 5000000000 ]
+	grep -qx "tick $((n + 1))" "$OUT"
+	alive "$PID"
+	[ "$(awk '{print $4}' /proc/$PID/stat)" = "$TPID" ]
+	verify_prog "$PID" "$OUT"
+	[ "$(grep '^verify ok' "$OUT" | tail -n 1 | grep -o 'sum=0x[0-9a-f]*')" = "$sum" ]
+	kill -TERM "$PID"
+	thaw_wait 0
+	grep -q '^done ok' "$OUT"
+	no_fail "$OUT" "$T/thaw.err"
+}
+
+# proc_state PID: what /proc shows of the state rst_state sets
+proc_state() {
+	grep -E '^(Umask|SigBlk|SigIgn|SigCgt):' "/proc/$1/status"
+	cat "/proc/$1/limits"
+	readlink "/proc/$1/cwd"
+}
+
+@test "handlers, alternate stack, mask, rlimits, umask, cwd, itimer come back" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:rst_state
+	need_root
+	mkdir "$T/cwd"
+	start_prog rst_state "$T/cwd"
+	wait_past "$OUT" tick 3
+	verify_prog "$PID" "$OUT"
+	# SigBlk changes while a handler runs: read until two reads agree
+	local before after i n
+	for ((i = 0; i < 20; i++)); do
+		before=$(proc_state "$PID")
+		[ "$before" = "$(proc_state "$PID")" ] && break
+	done
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	n=$(last_num "$OUT" tick)
+	thaw_bg "$T/img"
+	wait_past "$OUT" tick $((n + 3))
+	for ((i = 0; i < 20; i++)); do
+		after=$(proc_state "$PID")
+		[ "$after" = "$before" ] && break
+		sleep 0.01
+	done
+	diff <(echo "$before") <(echo "$after")
+	grep -q 'Umask:.0027' "/proc/$PID/status"
+	[ "$(readlink "/proc/$PID/cwd")" = "$T/cwd" ]
+	# the handler runs on its alternate stack, SIGALRM still comes
+	kill -USR2 "$PID"
+	wait_line "$OUT" '^usr2 count 1 onstack 1$'
+	verify_prog "$PID" "$OUT"
+	kill -TERM "$PID"
+	thaw_wait 0
+	grep -q '^done ok' "$OUT"
+	no_fail "$OUT" "$T/thaw.err"
+}
+
+@test "a bash loop appending to a log: no gap and no repeat" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	local log=$T/log n
+	# A builtin-only delay: `sleep` would fork, and a checkpoint while
+	# its child runs would be of a process tree (ckpt-freeze takes one
+	# process).  With builtins only, bash has no child at any moment.
+	OUT=$T/bash.out
+	"$RUN" -- bash -c 'echo "pid $$"; echo "ready bash"
+		i=0
+		while :; do
+			i=$((i + 1))
+			echo $i >>"$1"
+			for ((j = 0; j < 20000; j++)); do :; done
+		done' _ "$log" >"$OUT" 2>"$T/bash.err" 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	grep -qx "pid $PID" "$OUT"
+	wait_line "$log" '^5$'
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	n=$(wc -l <"$log")
+	thaw_bg "$T/img"
+	wait_past "$log" '' $((n + 5))
+	alive "$PID"
+	kill -TERM "$PID"
+	thaw_wait 143
+	n=$(wc -l <"$log")
+	echo "$n lines"
+	seq 1 "$n" | diff - "$log"
+	[ ! -s "$T/bash.err" ]
+}
+
+@test "one image restored twice in a row starts from the same state" {
+	checkpoint_kill counter -i 10 -n 60
+	local n size
+	n=$(last_num "$OUT" tick)
+	# fd 1 is $OUT at its offset at the checkpoint: each run writes
+	# from there, so keep what the first wrote and cut the file back
+	size=$(stat -c %s "$OUT")
+	thaw_bg "$T/img"
+	thaw_wait 0
+	tail -c +$((size + 1)) "$OUT" >"$T/run1"
+	truncate -s "$size" "$OUT"
+	thaw_bg "$T/img"
+	thaw_wait 0
+	tail -c +$((size + 1)) "$OUT" >"$T/run2"
+	head -n 1 "$T/run1" | grep -qx "tick $((n + 1))"
+	diff "$T/run1" "$T/run2"
+	grep -qx 'done ok ticks=60 sum=0x0' "$T/run2"
+	no_fail "$OUT" "$T/thaw.err"
+}
+
+# start_piped PROG ARGS: PROG under ckpt-run, its stdout a pipe to
+# cat >$T/o1 (a restore then writes to ckpt-thaw's stdout); sets PID
+start_piped() {
+	need ckpt-run ckpt-freeze ckpt-thaw "prog:$1"
+	need_root
+	local p=$1
+	shift
+	("$RUN" -- "$PROGS/$p" "$@" 3>&- | cat >"$T/o1") &
+	wait_line "$T/o1" '^tick 3'
+	PID=$(awk '/^pid/ {print $2; exit}' "$T/o1")
+	STARTED+=("$PID")
+}
+
+# thaw_piped IMG: ckpt-thaw IMG in the background, stdout to $T/o2
+thaw_piped() {
+	"$THAW" "$1" >"$T/o2" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+}
+
+@test "restored while the original runs: a new pid namespace, both tick" {
+	start_piped counter -i 10
+	freeze_ok "$T/img" "$PID"
+	thaw_piped "$T/img"
+	local reaper prog i n
+	for ((i = 0; i < 300; i++)); do
+		reaper=$(pgrep -P "$TPID" | head -n 1)
+		prog=${reaper:+$(pgrep -P "$reaper" | head -n 1)}
+		[ -n "$prog" ] && break
+		sleep 0.02
+	done
+	[ -n "$prog" ]
+	[ "$(awk '/^NSpid/ {print $2, $3}' "/proc/$prog/status")" = "$prog $PID" ]
+	[ "$(awk '/^NSpid/ {print $3}' "/proc/$reaper/status")" = 1 ]
+	wait_line "$T/o2" '^tick '
+	n=$(last_num "$T/o2" tick)
+	wait_past "$T/o2" tick $((n + 5))
+	n=$(last_num "$T/o1" tick)
+	wait_past "$T/o1" tick $((n + 5))
+	alive "$PID"
+	verify_prog "$PID" "$T/o1"
+	verify_prog "$prog" "$T/o2"
+	kill -TERM "$PID"
+	kill -TERM "$TPID"
+	thaw_wait 0
+	grep -q '^done ok' "$T/o2"
+	wait_line "$T/o1" '^done ok'
+}
+
+@test "checkpointed while running, the original exits, the image comes back" {
+	start_piped counter -i 10
+	freeze_ok "$T/img" "$PID"
+	local at ticks first
+	at=$(awk '/^addr counter/ {print $3}' "$T/o1")
+	ticks=$(state_page "$T/img" "$PID" "$at" | awk '{print $1}')
+	wait_past "$T/o1" tick $((ticks + 10))
+	kill -TERM "$PID"
+	wait_line "$T/o1" '^done ok'
+	for ((i = 0; i < 250; i++)); do dead "$PID" && break; sleep 0.02; done
+	dead "$PID"
+	thaw_piped "$T/img"
+	wait_line "$T/o2" '^tick '
+	first=$(grep -m 1 '^tick' "$T/o2" | grep -Eo '[0-9]+$')
+	echo "image at tick $ticks, restored first prints tick $first"
+	# frozen between ticks++ and its printf, the first is tick $ticks
+	[ "$first" -eq $((ticks + 1)) ] || [ "$first" -eq "$ticks" ]
+	alive "$PID"
+	kill -TERM "$PID"
+	thaw_wait 0
+	grep -q '^done ok' "$T/o2"
+}
+
+@test "a stream cut at 20 random offsets: exit 1, a message, no process" {
+	checkpoint_kill counter -m 1 -i 10
+	local size off k
+	size=$(stat -c %s "$T/img")
+	for ((k = 0; k < 20; k++)); do
+		off=$(((RANDOM * 32768 + RANDOM) % size))
+		echo "cut at $off of $size"
+		head -c "$off" "$T/img" >"$T/cut"
+		thaw_fails "ckpt-thaw: $T/cut: " "$T/cut"
+		[ -z "$(pgrep -s 0 -x ckpt-restorer)" ]
+	done
+}
