@@ -1,6 +1,7 @@
 #!/bin/sh
 # demo.sh - what `make demo` runs: checkpoint a running program, show
-# the image, and show the program still running.
+# the image and the program still running, stop it, restore it from the
+# image, and show it carrying on from the checkpoint.
 #
 # Uses the commands in $CKPT_BUILD/bin (make demo sets it); builds nothing.
 # The image goes to $CKPT_DEMO_IMG, default /tmp/ckpt-demo.tar.
@@ -36,7 +37,7 @@ fail() {
 	exit 1
 }
 
-for c in ckpt-run ckpt-freeze; do
+for c in ckpt-run ckpt-freeze ckpt-pack ckpt-thaw; do
 	[ -x "$bin/$c" ] || fail "$bin/$c: not built (run make demo)"
 done
 
@@ -64,15 +65,15 @@ done
 sleep 1
 echo "last output: $(tail -n 1 "$log")"
 
-say "checkpoint: ckpt-freeze $pid > $img"
-"$bin/ckpt-freeze" "$pid" >"$img" || fail "ckpt-freeze failed"
+say "checkpoint: ckpt-freeze $pid | ckpt-pack > $img"
+"$bin/ckpt-freeze" "$pid" | "$bin/ckpt-pack" >"$img" || fail "ckpt-freeze | ckpt-pack failed"
 ls -l "$img"
 
 say "tar tvf $img"
 tar tvf "$img" || fail "$img: not a tar archive"
 
 say "tar xOf $img ckpt/manifest"
-tar xOf "$img" ckpt/manifest
+tar xOf "$img" ckpt/manifest | tee "$tmp/manifest"
 
 for m in core threads maps; do
 	say "tar xOf $img proc/$pid/$m | head"
@@ -87,17 +88,39 @@ kill -0 "$pid" 2>/dev/null || fail "pid $pid: gone after the checkpoint"
 echo "pid $pid alive; $((after - before)) new lines of output since; last: $(tail -n 1 "$log")"
 [ "$after" -gt "$before" ] || fail "pid $pid: no output since the checkpoint"
 
-say "stop it"
+say "stop it: kill $pid"
 kill "$pid"
 wait "$pid"
 echo "pid $pid exited with status $?; last output: $(tail -n 1 "$log")"
 pid=
 
 # --- restore -------------------------------------------------------------
-# Restore from $img goes here once cmd/ckpt-thaw.c exists (the restore
-# helper extends this part): for now the demo stops at the checkpoint.
-if [ -x "$bin/ckpt-thaw" ]; then
-	say "restore: not in the demo yet ($bin/ckpt-thaw exists)"
-else
-	say "restore: ckpt-thaw is not built yet; the image stays in $img"
-fi
+# fd 1 of the program was $log, opened for appending at its end: the
+# policy reopens it and sets the offset back to the checkpoint's, so the
+# restored program writes on from the line after the checkpoint.
+say "restore: ckpt-thaw $img"
+[ -x "$bin/ckpt-thaw" ] || fail "$bin/ckpt-thaw: not built"
+old=$(sed -n 's/^root //p' "$tmp/manifest")
+at=$(tar xOf "$img" "proc/$old/fds" | sed -n 's/^fd 1 .* pos=\([0-9]*\) .*/\1/p')
+[ -n "$at" ] || fail "$img: no offset for fd 1"
+before_line=$(head -c "$at" "$log" | tail -n 1)
+"$bin/ckpt-thaw" "$img" </dev/null &
+thaw=$!
+n=0
+until [ "$(wc -c <"$log")" -gt "$at" ] && tail -c +"$((at + 1))" "$log" | grep -q .; do
+	kill -0 "$thaw" 2>/dev/null || fail "ckpt-thaw exited early"
+	n=$((n + 1))
+	[ "$n" -lt 100 ] || fail "the restored program printed nothing in 10 s"
+	sleep 0.1
+done
+sleep 1.5
+kill -0 "$old" 2>/dev/null || fail "pid $old: not running after the restore"
+echo "pid $old is back: $(tr '\0' ' ' </proc/"$old"/cmdline)"
+echo "last line before the checkpoint:  $before_line"
+echo "first lines after the restore:"
+tail -c +"$((at + 1))" "$log" | head -n 3 | sed 's/^/    /'
+
+say "stop the restored program: kill $old"
+kill "$old"
+wait "$thaw"
+echo "ckpt-thaw exited with status $? (the restored program's)"
