@@ -32,6 +32,14 @@ int stream_open(struct stream *s, const char *path, int fd, const char *what);
 int stream_next(struct stream *s);
 /* exactly len bytes of the current member's data: 0 or -1 */
 int stream_read(struct stream *s, void *buf, size_t len);
+/* Up to len bytes of the current member moved into the pipe pipefd
+ * without a copy (splice), when the input is a plain file or pipe read
+ * as it is (a raw stream: no pack, no compression) and none of the
+ * member's next bytes sit in a buffer already.  The count; 0: not
+ * possible now (*buffered: how many bytes stream_read should take
+ * first, 0 for all of them), or the input ended (stream_read says so);
+ * -1: writing the pipe failed (errno), nothing printed. */
+ssize_t stream_splice(struct stream *s, int pipefd, size_t len, size_t *buffered);
 /* the rest of the current member, malloc'd and NUL-terminated (at
  * most max bytes, else an error); *lenp gets its length.  NULL: -1 */
 char *stream_slurp(struct stream *s, size_t max, size_t *lenp);

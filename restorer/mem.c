@@ -66,7 +66,6 @@ void regions_map(struct rst *r)
 }
 
 #define MADV_POPULATE_WRITE_ 23   /* 5.14+; musl 1.2.3 lacks the name */
-static inline void xx_unused(void){(void)0;}
 
 /* Thaw checked that every run lies in a region mapped writable here.
  * Populating a run first takes its page faults in one call rather than
@@ -78,7 +77,7 @@ void pages_read(struct rst *r)
 
 	for (i = 0; i < r->hdr.nruns; i++) {
 		u = &r->runs[i];
-		//XX sys_madvise(u->start, u->end - u->start, MADV_POPULATE_WRITE_);
+		sys_madvise(u->start, u->end - u->start, MADV_POPULATE_WRITE_);
 		rst_read(r, (void *)u->start, u->end - u->start, PLAN_ST_PAGES, u->start);
 	}
 }

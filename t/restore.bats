@@ -584,3 +584,23 @@ thaw_piped() {
 		[ -z "$(pgrep -s 0 -x ckpt-restorer)" ]
 	done
 }
+
+@test "a raw stream restores from a pipe, cut in its pages from a pipe too" {
+	checkpoint_kill counter -m 16 -i 10
+	local n size
+	n=$(last_num "$OUT" tick)
+	# ckpt-thaw splices the page data from its input: a pipe here
+	cat "$T/img" | "$THAW" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	wait_past "$OUT" tick $((n + 5))
+	verify_prog "$PID" "$OUT"
+	kill -TERM "$PID"
+	thaw_wait 0
+	size=$(stat -c %s "$T/img")
+	run --separate-stderr sh -c 'head -c "$1" "$2" | "$3"' _ $((size / 2)) "$T/img" "$THAW"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"stdin: "*truncated* ]]
+	dead "$PID"
+}
