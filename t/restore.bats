@@ -65,11 +65,14 @@ thaw_fails() {
 @test "ckpt-thaw: bad usage is exit 2, --help is 0" {
 	need ckpt-thaw
 	run --separate-stderr "$THAW" --bogus
-	[ "$status" -eq 2 ] && [[ $stderr == *usage:* ]]
+	[ "$status" -eq 2 ]
+	[[ $stderr == *usage:* ]]
 	run --separate-stderr "$THAW" a b
-	[ "$status" -eq 2 ] && [[ $stderr == *ckpt-unpack* ]]
+	[ "$status" -eq 2 ]
+	[[ $stderr == *ckpt-unpack* ]]
 	run --separate-stderr "$THAW" --help
-	[ "$status" -eq 0 ] && [[ $output == *usage:* ]]
+	[ "$status" -eq 0 ]
+	[[ $output == *usage:* ]]
 }
 
 @test "ckpt-thaw: a tar that is not an image is refused" {
@@ -77,9 +80,11 @@ thaw_fails() {
 	echo hello >"$T/f"
 	tar cf "$T/x.tar" -C "$T" f
 	run --separate-stderr "$THAW" "$T/x.tar"
-	[ "$status" -eq 1 ] && [[ $stderr == *"not "*"image"* ]]
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"not "*"image"* ]]
 	run --separate-stderr "$THAW" /nonexistent.tar
-	[ "$status" -eq 1 ] && [[ $stderr == *nonexistent* ]]
+	[ "$status" -eq 1 ]
+	[[ $stderr == *nonexistent* ]]
 }
 
 @test "counter continues from its tick with the same pid and the same memory" {
