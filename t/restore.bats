@@ -210,19 +210,40 @@ thaw_fails() {
 	! grep -q '^done ok' "$T/o1"
 }
 
-@test "a zstd-compressed stream restores from stdin" {
-	command -v zstd >/dev/null || skip "no zstd"
+@test "a stream compressed by gzip, zstd, xz, bzip2 or lz4 restores from stdin, and unpacks" {
 	checkpoint_kill counter -i 10
-	zstd -q "$T/img" -o "$T/img.zst"
+	local n c
+	for c in gzip zstd xz bzip2 lz4; do
+		command -v "$c" >/dev/null || skip "no $c"
+		"$c" -c <"$T/img" >"$T/img.$c"
+		"$BIN/ckpt-unpack" <"$T/img.$c" | cmp - "$T/img"
+		n=$(last_num "$OUT" tick)
+		"$THAW" --stdin /dev/null <"$T/img.$c" 2>"$T/thaw.err" &
+		TPID=$!
+		TPIDS+=("$TPID")
+		wait_past "$OUT" tick $((n + 5))
+		kill -TERM "$PID"
+		thaw_wait 0
+		grep -q '^done ok' "$OUT"
+	done
+}
+
+@test "nothing of the restorer is left in the restored process" {
+	checkpoint_kill counter -i 10
 	local n
 	n=$(last_num "$OUT" tick)
-	zstd -dc "$T/img.zst" | "$THAW" --stdin /dev/null 2>"$T/thaw.err" &
-	TPID=$!
-	TPIDS+=("$TPID")
+	thaw_bg "$T/img"
 	wait_past "$OUT" tick $((n + 5))
+	cat "/proc/$PID/maps"
+	# the restorer's trampoline page (rwx) goes once every thread resumed
+	! grep -q ' rwxp ' "/proc/$PID/maps" || false
+	! grep -q 'ckpt-restorer' "/proc/$PID/maps" || false
+	[ "$(readlink "/proc/$PID/exe")" = "$(tar xOf "$T/img" "proc/$PID/core" | sed -n 's/^exe //p')" ]
+	# the same regions as at the checkpoint (the kernel may merge neighbours)
+	diff <(tar xOf "$T/img" "proc/$PID/maps" | awk '{print $6}' | sort -u) \
+		<(awk '{print $6}' "/proc/$PID/maps" | sort -u)
 	kill -TERM "$PID"
 	thaw_wait 0
-	grep -q '^done ok' "$OUT"
 }
 
 @test "a packed image restores, from a file and from stdin" {
