@@ -101,6 +101,8 @@ demo: deps
 
 bench: all
 	CKPT_BUILD=$(CURDIR)/build sh bench/dump
+	CKPT_BUILD=$(CURDIR)/build bash bench/pack
+	CKPT_BUILD=$(CURDIR)/build sh bench/restore
 
 # libFuzzer on the image reader (fuzz/unpack.c), FUZZ_SECONDS long,
 # from the corpus in t/fuzz-corpus; new inputs go to build/fuzz/corpus.
