@@ -25,14 +25,7 @@ usage_error() {
 
 # dump FILE ARG...: ckpt-dumpfds ARG... > FILE succeeds, silently
 dump() {
-	local file=$1 rc=0
-	shift
-	timeout -k 5 60 "$BIN/ckpt-dumpfds" "$@" >"$file" 2>"$file.err" || rc=$?
-	if [ "$rc" -ne 0 ] || [ -s "$file.err" ]; then
-		echo "ckpt-dumpfds $* exited $rc; stderr:" >&2
-		cat "$file.err" >&2
-		return 1
-	fi
+	stream_ok ckpt-dumpfds "$@"
 }
 
 # progfd NAME: the fd number fds_policy printed as "fd NAME N"

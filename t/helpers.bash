@@ -213,16 +213,21 @@ as_other() {
 	"${AS_OTHER[@]}" CKPT_SOCKDIR="$CKPT_SOCKDIR" "$@"
 }
 
-# freeze_ok FILE ARG...: ckpt-freeze ARG... > FILE succeeds, silently
-freeze_ok() {
-	local file=$1 rc=0
-	shift
-	timeout -k 5 60 "$BIN/ckpt-freeze" "$@" >"$file" 2>"$file.err" || rc=$?
+# stream_ok CMD FILE ARG...: $BIN/CMD ARG... > FILE succeeds, silently
+stream_ok() {
+	local cmd=$1 file=$2 rc=0
+	shift 2
+	timeout -k 5 60 "$BIN/$cmd" "$@" >"$file" 2>"$file.err" || rc=$?
 	if [ "$rc" -ne 0 ] || [ -s "$file.err" ]; then
-		echo "ckpt-freeze $* exited $rc; stderr:" >&2
+		echo "$cmd $* exited $rc; stderr:" >&2
 		cat "$file.err" >&2
 		return 1
 	fi
+}
+
+# freeze_ok FILE ARG...: ckpt-freeze ARG... > FILE succeeds, silently
+freeze_ok() {
+	stream_ok ckpt-freeze "$@"
 }
 
 # free_pid: a pid that was just used and is now free

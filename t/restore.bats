@@ -294,13 +294,14 @@ thaw_fails() {
 	thaw_wait 0
 }
 
-@test "not root: restored in a new user and pid namespace" {
-	other_user || skip "needs root to make a second user"
-	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
+# other_checkpoint: as the user ckpttest, in a new directory D (its
+# name the first line on stdout, even on failure), run counter under ckpt-run and checkpoint it with --kill
+# to D/img; its output is in D/out
+other_checkpoint() {
 	local d
 	d=$(mktemp -d /tmp/ckpt-restore-XXXXXX)
 	chmod 0777 "$d"
-	TMPDIRS+=("$d")
+	echo "$d"
 	as_other sh -c '
 		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
 		cd "$1" && mkdir -m 0700 sock && export CKPT_SOCKDIR=$1/sock
@@ -308,9 +309,20 @@ thaw_fails() {
 		p=$!
 		for i in $(seq 100); do grep -q "^tick 3" out && break; sleep 0.05; done
 		"$4" --kill $p >img || exit 1
-		wait
-		timeout -s TERM 2 "$5" img 2>thaw.err
-		echo "thaw exit $?" >>thaw.err' _ "$d" "$RUN" "$PROGS/counter" "$BIN/ckpt-freeze" "$THAW"
+		wait' _ "$d" "$RUN" "$PROGS/counter" "$BIN/ckpt-freeze" >&2
+}
+
+@test "not root: restored in a new user and pid namespace" {
+	other_user || skip "needs root to make a second user"
+	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
+	local d
+	d=$(other_checkpoint) || { TMPDIRS+=("$d"); false; }
+	TMPDIRS+=("$d")
+	as_other sh -c '
+		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+		cd "$1" && export CKPT_SOCKDIR=$1/sock
+		timeout -s TERM 2 "$2" img 2>thaw.err
+		echo "thaw exit $?" >>thaw.err' _ "$d" "$THAW"
 	cat "$d/thaw.err"
 	grep -q '^done ok' "$d/out"
 	[ "$(grep -c '^pid ' "$d/out")" = 1 ]
@@ -320,17 +332,8 @@ thaw_fails() {
 	other_user || skip "needs root to make a second user"
 	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
 	local d p t
-	d=$(mktemp -d /tmp/ckpt-restore-XXXXXX)
-	chmod 0777 "$d"
+	d=$(other_checkpoint) || { TMPDIRS+=("$d"); false; }
 	TMPDIRS+=("$d")
-	as_other sh -c '
-		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
-		cd "$1" && mkdir -m 0700 sock && export CKPT_SOCKDIR=$1/sock
-		"$2" -- "$3" -i 10 >out 2>err &
-		p=$!
-		for i in $(seq 100); do grep -q "^tick 3" out && break; sleep 0.05; done
-		"$4" --kill $p >img || exit 1
-		wait' _ "$d" "$RUN" "$PROGS/counter" "$BIN/ckpt-freeze"
 	p=$(awk '/^pid/ {print $2; exit}' "$d/out")
 	PID=$p
 	thaw_bg "$d/img"

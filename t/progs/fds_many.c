@@ -68,14 +68,10 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	signals_init();
 	for (;;) {
-		while (!want_verify && !want_exit)
-			pause();
+		wait_request();
 		if (verify(fds, n) < 0)
 			return 1;
-		printf(want_exit ? "done ok\n" : "verify ok\n");
-		fflush(stdout);
-		if (want_exit)
+		if (verified())
 			return 0;
-		want_verify = 0;
 	}
 }

@@ -4,6 +4,8 @@
 #ifndef CKPT_TEST_PROG_H
 #define CKPT_TEST_PROG_H
 #include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t want_verify, want_exit;
 
@@ -19,6 +21,24 @@ static void signals_init(void)
 {
 	signal(SIGUSR1, on_signal);
 	signal(SIGTERM, on_signal);
+}
+
+/* sleep until asked to verify or to finish */
+static inline void wait_request(void)
+{
+	while (!want_verify && !want_exit)
+		pause();
+}
+
+/* after a check that passed: say so; 1 when the program is to finish */
+static inline int verified(void)
+{
+	printf(want_exit ? "done ok\n" : "verify ok\n");
+	fflush(stdout);
+	if (want_exit)
+		return 1;
+	want_verify = 0;
+	return 0;
 }
 
 #endif
