@@ -1,0 +1,277 @@
+#!/usr/bin/env bats
+# ckpt-thaw and the open-file policy (formats/fds.md, issue 6): a program
+# (t/progs/fdr_prog.c) opens files as each case says and writes known
+# bytes; ckpt-freeze --kill checkpoints it; the file is then changed,
+# moved or deleted; ckpt-thaw restores it; and the program itself, on
+# SIGUSR1, says what each fd holds and reads or writes through it.
+# Runs as root (the old pids).
+
+load helpers
+
+setup() {
+	ckpt_setup
+	T=$BATS_TEST_TMPDIR
+	THAW=$BIN/ckpt-thaw
+	TPIDS=()
+}
+
+teardown() {
+	local p
+	for p in "${TPIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	for p in "${TPIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	ckpt_teardown
+}
+
+need_root() {
+	[ "$(id -u)" = 0 ] || skip "restoring with the old pids needs root"
+}
+
+# checkpoint_kill PROG ARGS (FREEZE_ARGS: more ckpt-freeze options):
+# start PROG, checkpoint it to $T/img with --kill, and reap it so that
+# its pid is free again
+checkpoint_kill() {
+	need ckpt-run ckpt-freeze ckpt-thaw "prog:$1"
+	need_root
+	start_prog "$@"
+	freeze_ok "$T/img" --kill ${FREEZE_ARGS:-} "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+}
+
+# thaw_bg ARGS: ckpt-thaw in the background; TPID, stderr in $T/thaw.err
+thaw_bg() {
+	"$THAW" "$@" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+}
+
+# thaw_wait STATUS: ckpt-thaw (TPID) exits with STATUS
+thaw_wait() {
+	local st=0
+	wait "$TPID" || st=$?
+	echo "ckpt-thaw exited $st; stderr:"
+	cat "$T/thaw.err"
+	[ "$st" -eq "$1" ]
+}
+
+# restored PROG: wait until $PID runs PROG again (the restore is done)
+restored() {
+	local i
+	for ((i = 0; i < 250; i++)); do
+		if alive "$PID" && [ "$(cat "/proc/$PID/comm" 2>/dev/null)" = "$1" ]; then
+			return 0
+		fi
+		sleep 0.02
+	done
+	echo "restored: $PID is not running $1; ckpt-thaw says:" >&2
+	cat "$T/thaw.err" >&2
+	return 1
+}
+
+# finish: SIGTERM, the program says "done ok", ckpt-thaw exits 0, and
+# nothing went to the program's or ckpt-thaw's stderr
+finish() {
+	kill -TERM "$PID"
+	thaw_wait 0
+	grep -q '^done ok' "$OUT"
+	no_fail "$OUT" "$T/thaw.err"
+}
+
+# at NAME KEY: KEY of the last "at NAME ..." line fdr_prog printed
+# (link= is last and may hold spaces: everything after it)
+at() {
+	local l
+	l=$(grep "^at $1 " "$OUT" | tail -n 1)
+	if [ "$2" = link ]; then
+		echo "${l#* link=}"
+	else
+		echo "${l% link=*}" | tr ' ' '\n' | sed -n "s/^$2=//p"
+	fi
+}
+
+# did WHAT NAME: the rest of the last "read NAME ..." or "wrote NAME ..." line
+did() {
+	grep "^$1 $2 " "$OUT" | tail -n 1 | cut -d' ' -f3-
+}
+
+# fdline FD: the "fd FD" line of the image's fds member
+fdline() {
+	tar xOf "$T/img" "proc/$PID/fds" | grep "^fd $1 "
+}
+
+# progfd NAME: the fd fdr_prog opened for NAME
+progfd() {
+	awk -v n="$1" '$1 == "open" && $2 == n {print $3}' "$OUT"
+}
+
+@test "fdrestore: a database changed after the checkpoint comes back as it was, at its offset" {
+	checkpoint_kill fdr_prog "db:rw:9:$T/db:database-0123456789"
+	[[ $(fdline "$(progfd db)") == *" policy=c data=files/"* ]]
+	printf 'CHANGED after the checkpoint, and longer\n' >"$T/db"
+	thaw_bg "$T/img"
+	restored fdr_prog
+	verify_prog "$PID" "$OUT"
+	[ "$(at db pos)" = 9 ]
+	[ "$(at db size)" = 19 ]
+	[ "$(at db data)" = database-0123456789 ]
+	[ "$(at db link)" = "$T/db" ]
+	[ "$(did read db)" = "0123 pos=13" ]
+	[ "$(cat "$T/db")" = database-0123456789 ]
+	finish
+}
+
+@test "fdrestore: logs appended to after the checkpoint are reopened at their offsets, not truncated" {
+	checkpoint_kill fdr_prog "app:a:end:$T/app.log:line1\n" "end:w:end:$T/end.log:line1\n"
+	[[ $(fdline "$(progfd app)") == *" policy=b "* ]]
+	[[ $(fdline "$(progfd end)") == *" policy=b "* ]]
+	[[ $(fdline "$(progfd app)") != *" data="* ]]
+	printf 'extra\n' >>"$T/app.log"
+	printf 'extra\n' >>"$T/end.log"
+	thaw_bg "$T/img"
+	restored fdr_prog
+	verify_prog "$PID" "$OUT"
+	# the offsets are the checkpoint's; what came after it is still there
+	[ "$(at app pos)" = 6 ]
+	[ "$(at end pos)" = 6 ]
+	[ "$(at app data)" = 'line1\x0aextra\x0a' ]
+	[ "$(at end data)" = 'line1\x0aextra\x0a' ]
+	[ "$(at app link)" = "$T/app.log" ]
+	[ "$(at end link)" = "$T/end.log" ]
+	# O_APPEND is kept: the write goes to the end; the other one writes
+	# at the offset it had at the checkpoint
+	[ "$(did wrote app)" = "pos=17" ]
+	[ "$(did wrote end)" = "pos=11" ]
+	[ "$(printf 'line1\nextra\nmore\n')" = "$(cat "$T/app.log")" ]
+	[ "$(printf 'line1\nmore\n')" = "$(cat "$T/end.log")" ]
+	finish
+}
+
+@test "fdrestore: a pattern rule's RESTART_PATH: files moved there are opened there, same offset" {
+	mkdir -p "$T/X/in/sub" "$T/Y"
+	echo "$T/X/in/*:SAVE_AND_RESTORE=0;RESTART_PATH=$T/Y/*" >"$T/rules"
+	FREEZE_ARGS="--files-rules $T/rules" checkpoint_kill fdr_prog \
+		"top:r:4:$T/X/in/data.txt:input-data" "deep:rw:2:$T/X/in/sub/deep.dat:deep-input"
+	[[ $(fdline "$(progfd top)") == *" policy=rule:1 restart=$T/Y/data.txt path=$T/X/in/data.txt" ]]
+	[[ $(fdline "$(progfd deep)") == *" policy=rule:1 restart=$T/Y/sub/deep.dat path=$T/X/in/sub/deep.dat" ]]
+	mv "$T/X/in/data.txt" "$T/Y/data.txt"
+	mv "$T/X/in/sub" "$T/Y/sub"
+	[ ! -e "$T/X/in/data.txt" ] || false
+	thaw_bg "$T/img"
+	restored fdr_prog
+	verify_prog "$PID" "$OUT"
+	[ "$(at top link)" = "$T/Y/data.txt" ]
+	[ "$(at top pos)" = 4 ]
+	[ "$(at top data)" = input-data ]
+	[ "$(did read top)" = "t-da pos=8" ]
+	[ "$(at deep link)" = "$T/Y/sub/deep.dat" ]
+	[ "$(at deep pos)" = 2 ]
+	[ "$(at deep data)" = deep-input ]
+	[ "$(did read deep)" = "ep-i pos=6" ]
+	[ ! -e "$T/X/in/data.txt" ] || false
+	finish
+}
+
+@test "fdrestore: SAVE_AND_RESTORE=1 on a read-only file: the checkpoint's contents come back" {
+	echo "$T/ro.txt:SAVE_AND_RESTORE=1" >"$T/rules"
+	FREEZE_ARGS="--files-rules $T/rules" checkpoint_kill fdr_prog "ro:r:3:$T/ro.txt:read-only-text"
+	[[ $(fdline "$(progfd ro)") == *" policy=rule:1 data=files/"* ]]
+	printf 'something else entirely\n' >"$T/ro.txt"
+	thaw_bg "$T/img"
+	restored fdr_prog
+	verify_prog "$PID" "$OUT"
+	[ "$(at ro data)" = read-only-text ]
+	[ "$(at ro size)" = 14 ]
+	[ "$(at ro pos)" = 3 ]
+	[ "$(at ro link)" = "$T/ro.txt" ]
+	[ "$(did read ro)" = "d-on pos=7" ]
+	[ "$(cat "$T/ro.txt")" = read-only-text ]
+	finish
+}
+
+@test "fdrestore: a deleted-but-open file comes back with its contents, still unlinked" {
+	checkpoint_kill fdr_prog "gone:rwu:3:$T/gone.dat:deleted-contents"
+	[[ $(fdline "$(progfd gone)") == "fd $(progfd gone) deleted "*" policy=deleted data=files/"* ]]
+	[ ! -e "$T/gone.dat" ] || false
+	thaw_bg "$T/img"
+	restored fdr_prog
+	local fd link
+	fd=$(progfd gone)
+	# a new unlinked file in the old directory (O_TMPFILE: its name is
+	# "#INODE"), not the old name: formats/fds.md promises no name
+	verify_prog "$PID" "$OUT"
+	link=$(readlink "/proc/$PID/fd/$fd")
+	echo "fd $fd -> $link"
+	[[ $link == "$T/"*" (deleted)" ]]
+	[ "$(stat -L -c %h "/proc/$PID/fd/$fd")" -eq 0 ]
+	[ "$(at gone data)" = deleted-contents ]
+	[ "$(at gone pos)" = 3 ]
+	[ "$(at gone link)" = "$link" ]
+	[ "$(did read gone)" = "eted pos=7" ]
+	[ ! -e "$T/gone.dat" ] || false
+	# nothing of the new file is left with a name in its directory
+	[ "$(ls -A "$T" | grep -c gone)" -eq 0 ]
+	finish
+}
+
+@test "fdrestore: --checkpoint-open-files: a read-only file changed after the checkpoint comes back" {
+	FREEZE_ARGS=--checkpoint-open-files checkpoint_kill fdr_prog "ro:r:5:$T/ro.txt:saved-by-d"
+	[[ $(fdline "$(progfd ro)") == *" policy=d data=files/"* ]]
+	printf 'changed\n' >"$T/ro.txt"
+	thaw_bg "$T/img"
+	restored fdr_prog
+	verify_prog "$PID" "$OUT"
+	[ "$(at ro data)" = saved-by-d ]
+	[ "$(at ro pos)" = 5 ]
+	[ "$(did read ro)" = "-by- pos=9" ]
+	[ "$(cat "$T/ro.txt")" = saved-by-d ]
+	finish
+}
+
+@test "fdrestore: a read-only file missing at restart, no rule: exit 1, file and fd named, no process" {
+	checkpoint_kill fdr_prog "ro:r:0:$T/missing.txt:here-at-checkpoint"
+	[[ $(fdline "$(progfd ro)") == *" policy=a path=$T/missing.txt" ]]
+	rm "$T/missing.txt"
+	run --separate-stderr "$THAW" "$T/img"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"$T/missing.txt"* ]]
+	[[ $stderr == *"fd $(progfd ro)"* ]]
+	dead "$PID"
+	[ -z "$(pgrep -f "$T/missing.txt")" ]
+}
+
+@test "fdrestore: 1000 open files come back at their offsets with their bytes" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:fds_many
+	need_root
+	mkdir "$T/many"
+	start_prog fds_many "$T/many" 1000
+	# many_fds: "FD POS PATH" for each fd of the process on a file of $T/many
+	many_fds() {
+		local l fd path
+		for l in /proc/$PID/fd/*; do
+			path=$(readlink "$l")
+			[[ $path == "$T/many/"* ]] || continue
+			fd=${l##*/}
+			echo "$fd $(awk '$1 == "pos:" {print $2}' "/proc/$PID/fdinfo/$fd") $path"
+		done | sort -n
+	}
+	many_fds >"$T/before"
+	[ "$(wc -l <"$T/before")" -eq 1000 ]
+	[ "$(awk '$2 != 2' "$T/before" | wc -l)" -eq 0 ]
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	# databases: saved, so changes after the checkpoint are undone
+	echo changed >"$T/many/f0"
+	echo changed >"$T/many/f500"
+	rm "$T/many/f999"
+	thaw_bg "$T/img"
+	restored fds_many
+	# the program answering is the restore being over
+	verify_prog "$PID" "$OUT"
+	many_fds >"$T/after"
+	diff "$T/before" "$T/after"
+	[ "$(cat "$T/many/f500")" = "file 500" ]
+	[ "$(cat "$T/many/f999")" = "file 999" ]
+	finish
+}
