@@ -22,15 +22,18 @@
 #include "io.h"
 #include "memplan.h"
 #include "plan.h"
+#include "rules.h"
 #include "selfdir.h"
 #include "spawn.h"
 #include "stream.h"
 
-static const char usage_str[] = "ckpt-thaw [--stdin PATH] [--same-ns] [IMAGE]";
+static const char usage_str[] =
+	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [IMAGE]";
 
 static const struct option options[] = {
 	{ "stdin", required_argument, NULL, 'i' },
 	{ "same-ns", no_argument, NULL, 's' },
+	{ "files-rules", required_argument, NULL, 'r' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -41,6 +44,8 @@ struct thaw {
 	struct stream st;
 	struct fd_attach attach;
 	int same_ns, newns, userns; /* restore in a new pid (and user) ns */
+	const char *rules_path;    /* --files-rules: restart paths */
+	struct rules rules;
 	int setcreds;              /* root restoring another uid's process */
 	struct img_manifest man;
 	struct img_core core;
@@ -629,10 +634,11 @@ int main(int argc, char **argv)
 
 	prog_init(argv);
 	timing_init();
-	while ((c = getopt_long(argc, argv, "+i:sh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:sr:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'i': t->attach.stdin_path = optarg; break;
 		case 's': t->same_ns = 1; break;
+		case 'r': t->rules_path = optarg; break;
 		case 'h': printf("usage: %s\n", usage_str); return 0;
 		default: usage_die(usage_str);
 		}
@@ -644,6 +650,9 @@ int main(int argc, char **argv)
 	if (t->attach.stdin_path && access(t->attach.stdin_path, R_OK) < 0)
 		die("--stdin %s:", t->attach.stdin_path);
 	restorer_find(t);
+	/* a bad rules file is found before anything is read or made */
+	if (t->rules_path && rules_load(&t->rules, t->rules_path) < 0)
+		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	t->attach.from_file = optind < argc;
 	if (!t->attach.from_file && isatty(0)) {
@@ -655,6 +664,8 @@ int main(int argc, char **argv)
 		return 1;
 	manifest_read(t);
 	proc_read(t, t->man.root);
+	if (t->rules_path && fdplan_rules(&t->fds, t->man.root, &t->rules) < 0)
+		return 1;
 	phase("read and check the members before the pages");
 	ns_choose(t);
 	creds_choose(t);

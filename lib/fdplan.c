@@ -22,6 +22,7 @@
 #include "err.h"
 #include "escape.h"
 #include "fdplan.h"
+#include "rules.h"
 #include "io.h"
 #include "stream.h"
 
@@ -60,6 +61,10 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 		 !strcmp(k, "name")) {
 		if (str_unescape(v) < 0)
 			return -1;
+		if (!strcmp(k, "path")) {
+			free(e->orig);
+			e->orig = strdup(v);
+		}
 		if (!strcmp(k, "data")) e->data = strdup(v);
 		else if (!strcmp(k, "name")) e->name = strdup(v);
 		else if (!strcmp(k, "restart") || !e->path) {
@@ -573,12 +578,41 @@ int fdplan_install(struct fdplan *p, int *keep, int nkeep, int *badfd)
 	return 0;
 }
 
+int fdplan_rules(struct fdplan *p, int pid, const struct rules *r)
+{
+	const struct rule *rule;
+	struct fd_ent *e;
+	char to[PATH_MAX], *dup;
+	unsigned i;
+	int err;
+
+	for (i = 0; i < p->n; i++) {
+		e = &p->v[i];
+		/* only files reopened by their path: not "pipe:[...]" */
+		if (!e->orig || e->orig[0] != '/' || e->data)
+			continue;
+		rule = rules_match(r, e->orig);
+		if (!rule || !rule->restart)
+			continue;
+		err = rule_restart_path(rule, e->orig, to, sizeof to);
+		if (err < 0)
+			return warnerr(err, "pid %d: fd %d: %s: restart path of rule line %d:",
+				       pid, e->fd, e->orig, rule->line), -1;
+		if (!(dup = strdup(to)))
+			return warn("out of memory"), -1;
+		free(e->path);
+		e->path = dup;
+	}
+	return 0;
+}
+
 void fdplan_free(struct fdplan *p)
 {
 	unsigned i;
 
 	for (i = 0; i < p->n; i++) {
 		free(p->v[i].path);
+		free(p->v[i].orig);
 		free(p->v[i].data);
 		free(p->v[i].name);
 		if (p->v[i].src >= 0)

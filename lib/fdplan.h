@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 struct stream;
+struct rules;
 
 struct fd_ent {
 	int fd;
@@ -15,6 +16,7 @@ struct fd_ent {
 	int cloexec, flags, dup;   /* dup: the lower fd it shares with, or -1 */
 	uint64_t pos, size;
 	char *path;                /* unescaped; the restart path if any */
+	char *orig;                /* the path at the checkpoint */
 	char *data;                /* "files/N", "pipes/INODE", or NULL */
 	char *name;                /* memfd name */
 	char end[4];               /* pipe end: r, w, rw */
@@ -66,6 +68,11 @@ struct fd_attach {            /* where stdio outside the job goes */
 
 /* All return 0, or -1 after a message naming the pid and fd/member. */
 int fdplan_parse(struct fdplan *p, int pid, char *text);
+/* restart paths from rules given at restart (ckpt-thaw --files-rules):
+ * a rule that matches a file's checkpoint path and names a
+ * RESTART_PATH moves it there; files whose contents are in the image
+ * are made from them wherever they were */
+int fdplan_rules(struct fdplan *p, int pid, const struct rules *r);
 /* the data member sub ("files/7", "pipes/123") of proc/pid, current in s */
 int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s);
 int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at);

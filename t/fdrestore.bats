@@ -171,6 +171,42 @@ progfd() {
 	finish
 }
 
+@test "fdrestore: ckpt-thaw --files-rules: files moved after the checkpoint are opened where the rule says" {
+	mkdir -p "$T/X/in/sub" "$T/Y"
+	checkpoint_kill fdr_prog \
+		"top:r:4:$T/X/in/data.txt:input-data" "deep:r:2:$T/X/in/sub/deep.dat:deep-input" \
+		"stay:r:1:$T/stay.txt:stays"
+	[[ $(fdline "$(progfd top)") == *" policy=a path=$T/X/in/data.txt" ]]
+	mv "$T/X/in/data.txt" "$T/Y/data.txt"
+	mv "$T/X/in/sub" "$T/Y/sub"
+	echo "$T/X/in/*:SAVE_AND_RESTORE=0;RESTART_PATH=$T/Y/*" >"$T/rules"
+	# without the rule, the first file is missing and named
+	run --separate-stderr "$THAW" "$T/img"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"$T/X/in/data.txt"* ]]
+	thaw_bg --files-rules "$T/rules" "$T/img"
+	restored fdr_prog
+	verify_prog "$PID" "$OUT"
+	[ "$(at top link)" = "$T/Y/data.txt" ]
+	[ "$(at top pos)" = 4 ]
+	[ "$(did read top)" = "t-da pos=8" ]
+	[ "$(at deep link)" = "$T/Y/sub/deep.dat" ]
+	[ "$(at deep pos)" = 2 ]
+	[ "$(at stay link)" = "$T/stay.txt" ]
+	finish
+}
+
+@test "fdrestore: ckpt-thaw --files-rules with a malformed line: exit 1, the line named, nothing restored" {
+	checkpoint_kill fdr_prog "top:r:4:$T/data.txt:input-data"
+	printf '%s\n' "$T/*:SAVE_AND_RESTORE=0;RESTART_PATH=$T/new/*" "$T/x:SAVE_AND_RESTORE=2" >"$T/rules"
+	run --separate-stderr "$THAW" --files-rules "$T/rules" "$T/img"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"$T/rules:2"* ]]
+	dead "$PID"
+}
+
 @test "fdrestore: SAVE_AND_RESTORE=1 on a read-only file: the checkpoint's contents come back" {
 	echo "$T/ro.txt:SAVE_AND_RESTORE=1" >"$T/rules"
 	FREEZE_ARGS="--files-rules $T/rules" checkpoint_kill fdr_prog "ro:r:3:$T/ro.txt:read-only-text"
