@@ -284,6 +284,8 @@ static void fd_line(const struct dump *d, const struct fd_ent *e, FILE *f)
 		fprintf(f, " data=files/%d", e->data);
 	if (e->pipe_data)
 		fprintf(f, " data=pipes/%llu", (unsigned long long)x->st.st_ino);
+	if (e->pol.truncate)
+		fputs(" truncate=1", f);
 	if (e->pol.restart) {
 		esc_or_die(d, e, e->pol.restart, esc, sizeof esc);
 		fprintf(f, " restart=%s", esc);

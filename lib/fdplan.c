@@ -48,6 +48,7 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 	else if (!strcmp(k, "clock")) e->clock = atoi(v);
 	else if (!strcmp(k, "tflags")) e->tflags = strtol(v, NULL, 8);
 	else if (!strcmp(k, "pipesz")) e->pipesz = atoi(v);
+	else if (!strcmp(k, "truncate")) e->truncate = atoi(v);
 	else if (!strcmp(k, "end")) snprintf(e->end, sizeof e->end, "%s", v);
 	else if (!strcmp(k, "domain")) e->unix_domain = !strcmp(v, "unix");
 	else if (!strcmp(k, "type"))
@@ -507,6 +508,20 @@ static int epolls_add(struct fdplan *p, int pid)
 	return 0;
 }
 
+/* a rule's TRUNCATE=1: what was written after the checkpoint goes */
+static int truncate_back(int pid, const struct fd_ent *e)
+{
+	struct stat st;
+
+	if (!e->truncate || e->data || !e->path || stat(e->path, &st) < 0 ||
+	    st.st_size <= (off_t)e->size)
+		return 0;  /* a missing file is named when it is opened */
+	if (truncate(e->path, e->size) < 0)
+		return warn("pid %d: fd %d: truncate %s to %llu bytes:", pid, e->fd,
+			    e->path, (unsigned long long)e->size), -1;
+	return 0;
+}
+
 int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 {
 	struct fd_ent *e;
@@ -514,6 +529,8 @@ int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 
 	for (i = 0; i < p->n; i++) {
 		e = &p->v[i];
+		if (truncate_back(pid, e) < 0)
+			return -1;
 		if (ent_open(p, e, at, pid) < 0) {
 			if (errno != EOPNOTSUPP)
 				warn("pid %d: fd %d: %s %s:", pid, e->fd, e->kind, e->path ? e->path : "");

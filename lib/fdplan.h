@@ -23,6 +23,7 @@ struct fd_ent {
 	uint64_t pipe, sock, peer; /* inodes */
 	uint64_t count, sigmask, seals;
 	int semaphore, clock, tflags, pipesz, tty;
+	int truncate;              /* cut the file back to size first */
 	int socktype, unix_domain; /* SOCK_*, and domain=unix */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
 	int src;                   /* ckpt-thaw's fd that becomes fd */

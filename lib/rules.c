@@ -14,6 +14,18 @@
 
 static const char save_key[] = ":SAVE_AND_RESTORE=";
 static const char restart_key[] = ";RESTART_PATH=";
+static const char truncate_key[] = ";TRUNCATE=1";   /* ours: DMTCP has none */
+
+/* a line ending in ;TRUNCATE=1: cut that off; 1 if it was there */
+static int truncate_strip(char *line)
+{
+	size_t n = strlen(line), k = sizeof truncate_key - 1;
+
+	if (n <= k || strcmp(line + n - k, truncate_key))
+		return 0;
+	line[n - k] = 0;
+	return 1;
+}
 
 /* index of the ']' closing the bracket expression at p[i], or -1.  The
  * same reading as glibc's fnmatch: a ']' first (after '!' or '^') is a
@@ -107,12 +119,14 @@ static size_t literal_len(const char *s, size_t len)
  * for the reader, or NULL when the line is good */
 static const char *rule_parse(char *line, struct rule *rule)
 {
+	int truncate = truncate_strip(line);
 	char *key = strstr(line, save_key), *v;
 	size_t a, b;
 	int np, nr;
 
+	rule->truncate = truncate;
 	if (!key)
-		return "expected PATTERN:SAVE_AND_RESTORE={1|0}[;RESTART_PATH=PATH]";
+		return "expected PATTERN:SAVE_AND_RESTORE={1|0}[;RESTART_PATH=PATH][;TRUNCATE=1]";
 	*key = 0;
 	v = key + sizeof save_key - 1;
 	rule->pattern = line;
@@ -123,6 +137,8 @@ static const char *rule_parse(char *line, struct rule *rule)
 	if ((v[0] != '0' && v[0] != '1') || (v[1] && strncmp(v + 1, restart_key, sizeof restart_key - 1)))
 		return "SAVE_AND_RESTORE must be 0 or 1, followed by the end of the line or ;RESTART_PATH=";
 	rule->save = v[0] == '1';
+	if (rule->save && truncate)
+		return "TRUNCATE=1 goes with SAVE_AND_RESTORE=0 (a saved file comes back whole)";
 	rule->restart = NULL;
 	if (!v[1] || !v[sizeof restart_key])
 		return NULL;
@@ -289,6 +305,7 @@ static int rule_apply(const struct fd_desc *f, const struct rule *rule, struct f
 
 	snprintf(p->name, sizeof p->name, "rule:%d", rule->line);
 	p->save = rule->save && f->kind == FD_FILE;
+	p->truncate = rule->truncate && f->kind == FD_FILE;
 	if (rule->save)
 		return 0;   /* RESTART_PATH is ignored when the file is saved */
 	r = rule_restart_path(rule, f->path, path, sizeof path);

@@ -2,7 +2,7 @@
  * (--files-rules, $CKPT_FILES_DATA) that overrides it per file.
  *
  * One rule a line, as DMTCP writes them (formats/fds.md, "Rules"):
- *   PATTERN:SAVE_AND_RESTORE={1|0}[;RESTART_PATH=NEW]
+ *   PATTERN:SAVE_AND_RESTORE={1|0}[;RESTART_PATH=NEW][;TRUNCATE=1]
  * PATTERN is an absolute path or an fnmatch(3) pattern (no flags: '*'
  * crosses '/').  Empty lines and lines starting with '#' are skipped. */
 #ifndef CKPT_RULES_H
@@ -15,6 +15,7 @@ struct rule {
 	char *pattern;      /* as written, NUL-terminated in rules.text */
 	char *restart;      /* NULL when not given (or empty) */
 	int save;           /* SAVE_AND_RESTORE */
+	int truncate;       /* TRUNCATE=1: cut back to the checkpoint's size */
 	int line;           /* line number in the file, from 1 */
 };
 
@@ -50,6 +51,7 @@ struct fd_policy {
 	char name[24];      /* "a" .. "d", "deleted", "memfd", "rule:N";
 	                     * "" when no policy applies to the kind */
 	int save;           /* the contents go into the image */
+	int truncate;       /* a rule's TRUNCATE=1 (never with save) */
 	char *restart;      /* malloc'd restart path (a rule's), or NULL */
 };
 /* The policy for one fd (formats/fds.md "The policy keys"); rules may

@@ -146,6 +146,33 @@ progfd() {
 	finish
 }
 
+@test "fdrestore: a log under a TRUNCATE=1 rule is cut back to its checkpoint size" {
+	echo "$T/app.log:SAVE_AND_RESTORE=0;TRUNCATE=1" >"$T/rules"
+	FREEZE_ARGS="--files-rules $T/rules" checkpoint_kill fdr_prog \
+		"app:a:end:$T/app.log:line1\n" "keep:a:end:$T/keep.log:line1\n"
+	[[ $(fdline "$(progfd app)") == *" policy=rule:1 truncate=1 path=$T/app.log" ]]
+	[[ $(fdline "$(progfd keep)") != *" truncate="* ]]
+	printf 'extra\n' >>"$T/app.log"
+	printf 'extra\n' >>"$T/keep.log"
+	thaw_bg "$T/img"
+	restored fdr_prog
+	verify_prog "$PID" "$OUT"
+	[ "$(at app pos)" = 6 ]
+	[ "$(at app data)" = 'line1\x0a' ]
+	[ "$(at keep data)" = 'line1\x0aextra\x0a' ]
+	[ "$(printf 'line1\nmore\n')" = "$(cat "$T/app.log")" ]
+	finish
+}
+
+@test "fdrestore: TRUNCATE=1 with SAVE_AND_RESTORE=1 is a malformed rule" {
+	echo "$T/app.log:SAVE_AND_RESTORE=1;TRUNCATE=1" >"$T/rules"
+	need ckpt-dumpfds
+	run --separate-stderr "$BIN/ckpt-freeze" --files-rules "$T/rules" 1
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"$T/rules:1"*TRUNCATE* ]]
+}
+
 @test "fdrestore: a pattern rule's RESTART_PATH: files moved there are opened there, same offset" {
 	mkdir -p "$T/X/in/sub" "$T/Y"
 	echo "$T/X/in/*:SAVE_AND_RESTORE=0;RESTART_PATH=$T/Y/*" >"$T/rules"
