@@ -17,7 +17,7 @@
  *        O_RDONLY at 1000), a pipe (pr, the read end, O_NONBLOCK; pw,
  *        the write end) holding "queued".  On SIGUSR1, for each:
  *        "fl NAME fd=FD fl=0OCT fd_flags=N pos=POS" (F_GETFL without
- *        O_LARGEFILE, F_GETFD, lseek; pos=-1 for the pipe), then:
+ *        the kernel's O_LARGEFILE, F_GETFD, lseek; pos=-1 for the pipe), then:
  *        "wrote app pos=POS" (writes "more\n"), "pipe same=1|0
  *        read=BYTES eagain=1|0" (reads what is queued without blocking,
  *        then once more: EAGAIN; same: both ends one inode).
@@ -164,6 +164,8 @@ static int dev_check(void)
 
 /* ---- flags ---- */
 
+/* glibc's O_LARGEFILE is 0 on x86_64; the kernel's flag shows in F_GETFL */
+#define KERNEL_O_LARGEFILE 0100000
 #define NFL 10
 static const char *fl_name[NFL] = {"app", "nb", "ce", "nce", "off1", "off2", "off3", "off4", "pr", "pw"};
 static int fl_fd[NFL];
@@ -213,7 +215,7 @@ static int flags_check(void)
 		if (fl < 0 || fdf < 0)
 			return FAIL("%s: fcntl fd %d: %s", fl_name[i], fl_fd[i], strerror(errno));
 		printf("fl %s fd=%d fl=0%o fd_flags=%d pos=%lld\n", fl_name[i], fl_fd[i],
-		       fl & ~O_LARGEFILE, fdf, i < 8 ? (long long)lseek(fl_fd[i], 0, SEEK_CUR) : -1LL);
+		       fl & ~KERNEL_O_LARGEFILE, fdf, i < 8 ? (long long)lseek(fl_fd[i], 0, SEEK_CUR) : -1LL);
 	}
 	if (write(fl_fd[0], "more\n", 5) != 5)
 		return FAIL("app: write: %s", strerror(errno));
