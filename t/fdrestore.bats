@@ -7,74 +7,14 @@
 # Runs as root (the old pids).
 
 load helpers
+load thaw
 
 setup() {
-	ckpt_setup
-	T=$BATS_TEST_TMPDIR
-	THAW=$BIN/ckpt-thaw
-	TPIDS=()
+	thaw_setup
 }
 
 teardown() {
-	local p
-	for p in "${TPIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-	for p in "${TPIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	ckpt_teardown
-}
-
-need_root() {
-	[ "$(id -u)" = 0 ] || skip "restoring with the old pids needs root"
-}
-
-# checkpoint_kill PROG ARGS (FREEZE_ARGS: more ckpt-freeze options):
-# start PROG, checkpoint it to $T/img with --kill, and reap it so that
-# its pid is free again
-checkpoint_kill() {
-	need ckpt-run ckpt-freeze ckpt-thaw "prog:$1"
-	need_root
-	start_prog "$@"
-	freeze_ok "$T/img" --kill ${FREEZE_ARGS:-} "$PID"
-	wait "$PID" 2>/dev/null || true
-	dead "$PID"
-}
-
-# thaw_bg ARGS: ckpt-thaw in the background; TPID, stderr in $T/thaw.err
-thaw_bg() {
-	"$THAW" "$@" 2>"$T/thaw.err" &
-	TPID=$!
-	TPIDS+=("$TPID")
-}
-
-# thaw_wait STATUS: ckpt-thaw (TPID) exits with STATUS
-thaw_wait() {
-	local st=0
-	wait "$TPID" || st=$?
-	echo "ckpt-thaw exited $st; stderr:"
-	cat "$T/thaw.err"
-	[ "$st" -eq "$1" ]
-}
-
-# restored PROG: wait until $PID runs PROG again (the restore is done)
-restored() {
-	local i
-	for ((i = 0; i < 250; i++)); do
-		if alive "$PID" && [ "$(cat "/proc/$PID/comm" 2>/dev/null)" = "$1" ]; then
-			return 0
-		fi
-		sleep 0.02
-	done
-	echo "restored: $PID is not running $1; ckpt-thaw says:" >&2
-	cat "$T/thaw.err" >&2
-	return 1
-}
-
-# finish: SIGTERM, the program says "done ok", ckpt-thaw exits 0, and
-# nothing went to the program's or ckpt-thaw's stderr
-finish() {
-	kill -TERM "$PID"
-	thaw_wait 0
-	grep -q '^done ok' "$OUT"
-	no_fail "$OUT" "$T/thaw.err"
+	thaw_teardown
 }
 
 # at NAME KEY: KEY of the last "at NAME ..." line fdr_prog printed

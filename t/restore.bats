@@ -4,51 +4,15 @@
 # fail clearly and leave no process behind.  Runs as root (set_tid).
 
 load helpers
+load thaw
 
 setup() {
-	ckpt_setup
-	T=$BATS_TEST_TMPDIR
-	THAW=$BIN/ckpt-thaw
-	TPIDS=()
-	TMPDIRS=()
+	thaw_setup
+	KEY=tick   # checkpoint_kill waits for ticks (tests may say ready)
 }
 
 teardown() {
-	local p
-	for p in "${TPIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-	ckpt_teardown
-	for p in "${TMPDIRS[@]}"; do rm -rf "$p"; done
-}
-
-need_root() {
-	[ "$(id -u)" = 0 ] || skip "restoring with the old pids needs root"
-}
-
-# checkpoint_kill PROG ARGS: start PROG, checkpoint it to $T/img with
-# --kill, and reap it so that its pid is free again
-checkpoint_kill() {
-	need ckpt-run ckpt-freeze ckpt-thaw "prog:$1"
-	need_root
-	start_prog "$@"
-	[ "${KEY:-tick}" = ready ] || wait_past "$OUT" "${KEY:-tick}" 3
-	freeze_ok "$T/img" --kill "$PID"
-	wait "$PID" 2>/dev/null || true
-	dead "$PID"
-}
-
-# thaw_bg ARGS: ckpt-thaw in the background; TPID, stderr in $T/thaw.err
-thaw_bg() {
-	"$THAW" "$@" 2>"$T/thaw.err" &
-	TPID=$!
-	TPIDS+=("$TPID")
-}
-
-# thaw_wait STATUS: ckpt-thaw (TPID) exits with STATUS
-thaw_wait() {
-	local st=0
-	wait "$TPID" || st=$?
-	echo "ckpt-thaw exited $st; stderr:" && cat "$T/thaw.err"
-	[ "$st" -eq "$1" ]
+	thaw_teardown
 }
 
 # thaw_fails PATTERN ARGS: exit 1, the message on stderr, no process
