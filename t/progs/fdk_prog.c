@@ -43,19 +43,6 @@
 
 #define FAIL(...) (printf("FAIL " __VA_ARGS__), printf("\n"), -1)
 
-static void put_bytes(const char *b, ssize_t n)
-{
-	ssize_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)b[i];
-		if (c > ' ' && c < 0x7f && c != '\\')
-			putchar(c);
-		else
-			printf("\\x%02x", c);
-	}
-}
-
 static int named_open(const char *name, const char *path, int flags)
 {
 	int fd = open(path, flags);

@@ -35,19 +35,6 @@ struct ent {
 	int fd, wronly;
 };
 
-static void put_bytes(const char *b, ssize_t n)
-{
-	ssize_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)b[i];
-		if (c > ' ' && c < 0x7f && c != '\\')
-			putchar(c);
-		else
-			printf("\\x%02x", c);
-	}
-}
-
 static void unescape(char *s)
 {
 	char *d = s;

@@ -41,4 +41,19 @@ static inline int verified(void)
 	return 0;
 }
 
+/* bytes as one printable word: graphic ASCII as is, anything else
+ * (and the backslash) as \xHH */
+static inline void put_bytes(const char *b, ssize_t n)
+{
+	ssize_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)b[i];
+		if (c > ' ' && c < 0x7f && c != '\\')
+			putchar(c);
+		else
+			printf("\\x%02x", c);
+	}
+}
+
 #endif
