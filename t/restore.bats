@@ -242,13 +242,7 @@ thaw_fails() {
 	local first=$TPID n reaper prog
 	wait_past "$OUT" tick $(($(last_num "$OUT" tick) + 3))
 	thaw_bg "$T/img"
-	for ((i = 0; i < 300; i++)); do
-		reaper=$(pgrep -P "$TPID" | head -n 1)
-		prog=${reaper:+$(pgrep -P "$reaper" | head -n 1)}
-		[ -n "$prog" ] && break
-		sleep 0.02
-	done
-	[ -n "$prog" ]
+	in_new_ns
 	[ "$(awk '/^NSpid/ {print $3}' "/proc/$reaper/status")" = 1 ]
 	[ "$(awk '/^NSpid/ {print $3}' "/proc/$prog/status")" = "$PID" ]
 	kill -TERM "$TPID"
@@ -518,13 +512,7 @@ thaw_piped() {
 	freeze_ok "$T/img" "$PID"
 	thaw_piped "$T/img"
 	local reaper prog i n
-	for ((i = 0; i < 300; i++)); do
-		reaper=$(pgrep -P "$TPID" | head -n 1)
-		prog=${reaper:+$(pgrep -P "$reaper" | head -n 1)}
-		[ -n "$prog" ] && break
-		sleep 0.02
-	done
-	[ -n "$prog" ]
+	in_new_ns
 	[ "$(awk '/^NSpid/ {print $2, $3}' "/proc/$prog/status")" = "$prog $PID" ]
 	[ "$(awk '/^NSpid/ {print $3}' "/proc/$reaper/status")" = 1 ]
 	wait_line "$T/o2" '^tick '

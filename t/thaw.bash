@@ -78,3 +78,17 @@ finish() {
 	grep -q '^done ok' "$OUT"
 	no_fail "$OUT" "$T/thaw.err"
 }
+
+# in_new_ns: wait until ckpt-thaw (TPID) has made its pid-1 reaper and
+# the restored program under it: their pids (outside) in reaper, prog
+in_new_ns() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		reaper=$(pgrep -P "$TPID" | head -n 1)
+		prog=${reaper:+$(pgrep -P "$reaper" | head -n 1)}
+		[ -n "$prog" ] && return 0
+		sleep 0.02
+	done
+	echo "in_new_ns: no restored program under ckpt-thaw $TPID" >&2
+	return 1
+}
