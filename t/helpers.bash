@@ -52,6 +52,7 @@ ckpt_setup() {
 	mkdir -p -m 0700 "$CKPT_SOCKDIR"
 	STARTED=()
 	CLEANUP=()
+	USERS_MADE=()
 	NPROG=0
 }
 
@@ -66,6 +67,11 @@ ckpt_teardown() {
 	done
 	STARTED=()
 	[ "${#CLEANUP[@]}" -eq 0 ] || rm -rf "${CLEANUP[@]}"
+	for p in "${USERS_MADE[@]}"; do
+		pkill -KILL -u "$p" 2>/dev/null || true
+		userdel -r "$p" >/dev/null 2>&1 || userdel "$p" >/dev/null 2>&1 || true
+	done
+	USERS_MADE=()
 }
 
 # wait_line FILE REGEX [SECONDS]: until a line of FILE matches (grep -E)
@@ -205,6 +211,24 @@ other_user() {
 		useradd --system --no-create-home --shell /usr/sbin/nologin ckpttest >/dev/null 2>&1 ||
 		return 1
 	id ckpttest >/dev/null 2>&1
+}
+
+# throwaway_user PREFIX: make a user PREFIX<n> for this test (root only),
+# with a home directory, removed with its processes by ckpt_teardown;
+# sets NEW_USER to its name (call it directly, not in $(...), so that
+# teardown knows it).  A test plays an attacker or a victim with it:
+# `setpriv --reuid=$NEW_USER --regid=$NEW_USER --init-groups CMD`.
+throwaway_user() {
+	local name n
+	[ "$(id -u)" = 0 ] || return 1
+	for ((n = $$ % 1000; ; n++)); do
+		name=$1$n
+		id "$name" >/dev/null 2>&1 && continue
+		useradd --create-home --shell /bin/sh "$name" >/dev/null 2>&1 || return 1
+		break
+	done
+	USERS_MADE+=("$name")
+	NEW_USER=$name
 }
 
 # as_other CMD ARG...: run CMD as ckpttest, with our CKPT_SOCKDIR
