@@ -19,6 +19,7 @@ struct spawn {
 	pid_t child;               /* out: the process, or its reaper */
 	int plan_w, status_r;      /* out: the plan's write end, the status's
 	                            * read end */
+	int err_r;                 /* inside: the child's error pipe */
 };
 
 /* 0 once the restorer runs in the new process; -1 after a message
