@@ -233,6 +233,13 @@ int spawn_restorer(struct spawn *t)
 	else
 		t->child = clone_with_pid(t->core->pid);
 	if (t->child < 0) {
+		int e = errno;
+
+		close(plan[0]), close(plan[1]), close(status[0]), close(status[1]);
+		close(err[0]), close(err[1]);
+		if (!t->newns && e == EEXIST)
+			return SPAWN_TAKEN;
+		errno = e;
 		warn("pid %d: clone3%s:", t->core->pid, t->newns ? " into a new pid namespace" : " with set_tid");
 		return -1;
 	}

@@ -41,7 +41,7 @@ kill_thaw_at() {
 		done
 		sleep "$(awk -v m="$ms" 'BEGIN {print m / 1000}')"
 	fi
-	kill -KILL "$tp"
+	kill -KILL "$tp" || { cat "$T/thaw.err"; false; }
 	wait "$sr" || true
 	echo "killed at $ms ms: $(grep '^left' "$T/sr" | tr '\n' ' ')"
 	left=$(awk '/^left [1-9]/ {print $2}' "$T/sr")
@@ -69,4 +69,119 @@ kill_thaw_at() {
 		kill_thaw_at "$ms"
 	done
 	alive "$PID"
+}
+
+# thaw_to FILE ARGS: ckpt-thaw ARGS in the background, stdout to FILE,
+# stderr to FILE.err; its pid in $!
+thaw_to() {
+	local f=$1
+	shift
+	"$THAW" "$@" >"$f" 2>"$f.err" &
+	TPIDS+=("$!")
+}
+
+@test "one image restored twice at once: both run, one at the old pid, every time" {
+	start_piped counter -i 10
+	freeze_ok "$T/img" --kill "$PID"
+	local i a b
+	for ((i = 0; i < 8; i++)); do
+		while ! dead "$PID"; do sleep 0.01; done
+		thaw_to "$T/a" "$T/img"
+		a=$!
+		thaw_to "$T/b" "$T/img"
+		b=$!
+		wait_line "$T/a" '^tick ' || { cat "$T/a.err"; false; }
+		wait_line "$T/b" '^tick ' || { cat "$T/b.err"; false; }
+		alive "$PID"
+		kill -TERM "$a" "$b"
+		wait "$a"
+		wait "$b"
+		grep -q '^done ok' "$T/a"
+		grep -q '^done ok' "$T/b"
+		[ ! -s "$T/a.err" ] && [ ! -s "$T/b.err" ]
+	done
+}
+
+@test "a pid held by a live process is not waited for" {
+	start_piped counter -i 10
+	freeze_ok "$T/img" "$PID"
+	local t0 t1
+	t0=$(date +%s%N)
+	thaw_piped "$T/img"
+	wait_line "$T/o2" '^tick '
+	t1=$(date +%s%N)
+	echo "running after $(((t1 - t0) / 1000000)) ms"
+	[ $((t1 - t0)) -lt 2000000000 ]
+	kill -TERM "$TPID"
+	thaw_wait 0
+}
+
+# session_job LOG: bash as a session leader under ckpt-run, appending
+# 1, 2, 3... to LOG, which left an orphan (sleep 1.5) in its session
+# and process group, then has no child; sets PID
+session_job() {
+	OUT=$T/bash.out
+	setsid "$RUN" -- bash -c 'echo "pid $$"; (sleep 1.5 &); echo "ready bash"
+		i=0
+		while :; do
+			i=$((i + 1))
+			echo $i >>"$1"
+			for ((j = 0; j < 20000; j++)); do :; done
+		done' _ "$1" >"$OUT" 2>"$T/bash.err" 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	grep -qx "pid $PID" "$OUT"
+	wait_line "$1" '^5$'
+}
+
+# sid_users ID: the processes whose session is ID
+sid_users() {
+	cat /proc/[0-9]*/stat 2>/dev/null |
+		awk -v id="$1" '{ sub(/.*\) /, ""); if ($4 == id) n++ } END { print n + 0 }'
+}
+
+@test "a session leader's job restores at once while an orphan holds its session id" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	local log=$T/log n
+	session_job "$log"
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	[ "$(sid_users "$PID")" -ge 1 ]     # the orphan sleep
+	n=$(wc -l <"$log")
+	thaw_bg "$T/img"
+	wait_past "$log" '' $((n + 5))
+	# in a new pid namespace, with its pid there
+	in_new_ns
+	[ "$(awk '/^NSpid/ {print $3}' "/proc/$prog/status")" = "$PID" ]
+	kill -TERM "$TPID"
+	thaw_wait 143
+	n=$(wc -l <"$log")
+	seq 1 "$n" | diff - "$log"
+	[ ! -s "$T/bash.err" ]
+}
+
+@test "a session leader's job comes back at its old pid once its session is free" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	local log=$T/log n i
+	session_job "$log"
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	for ((i = 0; i < 300; i++)); do
+		[ "$(sid_users "$PID")" = 0 ] && break
+		sleep 0.02
+	done
+	[ "$(sid_users "$PID")" = 0 ]
+	n=$(wc -l <"$log")
+	thaw_bg "$T/img"
+	wait_past "$log" '' $((n + 5))
+	alive "$PID"
+	[ "$(awk '{ sub(/.*\) /, ""); print $4 }' "/proc/$PID/stat")" = "$PID" ]
+	kill -TERM "$PID"
+	thaw_wait 143
+	n=$(wc -l <"$log")
+	seq 1 "$n" | diff - "$log"
 }
