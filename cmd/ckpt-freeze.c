@@ -102,10 +102,10 @@ static int manifest_fn(FILE *f, const void *src) { return manifest_write(f, src)
 static int core_fn(FILE *f, const void *src) { return core_write(f, src); }
 
 /* the manifest and the core, from the process record and its /proc */
-static int write_core(struct tar_out *t, int sock, pid_t pid)
+static int write_core(struct tar_out *t, int sock, pid_t pid, int kill)
 {
 	static struct ckpt_proc_rec rec;
-	struct core_src src = { .rec = &rec, .pid = pid };
+	struct core_src src = { .rec = &rec, .pid = pid, .kill = kill };
 	struct ctl_call c = { .op = CKPT_OP_PROC, .reply = &rec, .replen = sizeof rec,
 			      .rfds = src.fds, .nrfds = CKPT_PROCFD_COUNT };
 	char name[64];
@@ -309,7 +309,7 @@ int main(int argc, char **argv)
 	if (sock < 0)
 		return 1;
 	tar_init(&t, 1, 0);
-	if (write_core(&t, sock, o.pid) < 0 || write_threads(&t, sock, o.pid) < 0 ||
+	if (write_core(&t, sock, o.pid, o.kill) < 0 || write_threads(&t, sock, o.pid) < 0 ||
 	    run_stage("ckpt-dumpfds", sock, &t, &o) < 0 ||
 	    run_stage("ckpt-dumpmem", sock, &t, &o) < 0 ||
 	    finish(sock, &t, &o) < 0)

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,6 +43,7 @@ static const struct option options[] = {
 };
 
 #define PID_WAIT_MS 3000   /* an id held by a dying or zombie process */
+#define KILL_WAIT_MS 5000  /* for the image's own process, to be killed */
 
 struct thaw {
 	struct stream st;
@@ -56,6 +60,9 @@ struct thaw {
 	struct memplan mem;
 	int have;                  /* bits: which members were read */
 	pid_t child;               /* the restored process (or the reaper) */
+	int hold;                  /* 1: read the whole stream first, the pages
+	                            * into held (pages_hold) */
+	int held;                  /* a memfd with the page data, or -1 */
 	int plan_w, status_r;
 	char restorer[4096];
 };
@@ -303,10 +310,10 @@ static void proc_read(struct thaw *t, int pid)
 /* the first of the process's ids in use, or 0: a holder that is
  * going away (a zombie, an exiting process) is waited for a moment; a
  * live one is not, it will not free the id */
-static pid_t ids_taken(struct thaw *t)
+static pid_t ids_taken(struct thaw *t, pid_t *holder)
 {
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
-	pid_t *ids, id = 0, holder = 0;
+	pid_t *ids, id = 0;
 	unsigned i, waited;
 
 	if (!(ids = calloc(t->nthr + 1, sizeof *ids)))
@@ -315,7 +322,7 @@ static pid_t ids_taken(struct thaw *t)
 	for (i = 0; i < t->nthr; i++)
 		ids[i + 1] = t->thr[i].tid;
 	for (waited = 0; waited <= PID_WAIT_MS; waited += 20) {
-		enum pid_use u = pids_used(ids, t->nthr + 1, &id, &holder);
+		enum pid_use u = pids_used(ids, t->nthr + 1, &id, holder);
 
 		if (u == PID_FREE)
 			id = 0;
@@ -327,15 +334,32 @@ static pid_t ids_taken(struct thaw *t)
 	return id;
 }
 
+/* `ckpt-freeze --kill PID | ckpt-thaw`: the pid is still held by the
+ * very process of the image (same start time), frozen, and the stream's
+ * writer kills it once we have read the stream: worth waiting for */
+static int held_by_itself(struct thaw *t, pid_t id, pid_t holder)
+{
+	struct stat st;
+
+	return t->man.kill && t->held < 0 && id == t->core.pid && holder == id &&
+	       t->core.starttime && pid_starttime(holder) == t->core.starttime &&
+	       !t->attach.from_file && fstat(0, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
 /* in this namespace with the old ids (root, and they are free), else in
  * a new one; again is 1 when an id was taken between the check and the
- * clone3 (another restore of the same image, say) */
+ * clone3 (another restore of the same image, say).  Or, when the pid's
+ * holder is to be killed after the stream, first read it all (hold). */
 static void ns_choose(struct thaw *t, int again)
 {
-	pid_t id = again ? t->core.pid : ids_taken(t);
+	pid_t holder = 0, id = again ? t->core.pid : ids_taken(t, &holder);
 
 	if (geteuid() == 0 && !id)
 		return;
+	if (geteuid() == 0 && !again && held_by_itself(t, id, holder)) {
+		t->hold = 1;
+		return;
+	}
 	if (t->same_ns) {
 		if (again)
 			warn("pid %d: taken meanwhile by another process (--same-ns)", t->core.pid);
@@ -592,6 +616,53 @@ static void stream_finish(struct thaw *t)
 		abandon(t);
 }
 
+/* The pid's holder is the image's own process, which the stream's
+ * writer kills once we have read the stream (ckpt-freeze --kill, and
+ * it closes the stream only when the pid is free): the pages into a
+ * memfd, the rest of the stream, then wait for the process to go
+ * (pidfd, bounded) and choose the namespace again. */
+static void pages_hold(struct thaw *t)
+{
+	int pidfd = syscall(SYS_pidfd_open, t->core.pid, 0);
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	t->hold = 0;
+	if (pidfd < 0 || pid_starttime(t->core.pid) != t->core.starttime ||
+	    (t->held = memfd_create("ckpt-thaw pages", MFD_CLOEXEC)) < 0) {
+		if (pidfd >= 0)
+			close(pidfd);
+		ns_choose(t, 0);   /* gone meanwhile, or no memfd */
+		return;
+	}
+	t->plan_w = t->held;
+	pages_feed(t);
+	if (t->plan_w < 0)
+		die("pid %d: keep the pages in memory until the pid is free:", t->core.pid);
+	stream_finish(t);
+	phase("read the stream, the pages into memory");
+	while (poll(&p, 1, KILL_WAIT_MS) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+	ns_choose(t, 0);
+	phase("wait for the old process to go");
+}
+
+/* the held page data, memfd to pipe */
+static void held_feed(struct thaw *t)
+{
+	loff_t off = 0;
+	ssize_t n;
+
+	while (t->plan_w >= 0 && (uint64_t)off < t->mem.run_bytes) {
+		n = splice(t->held, &off, t->plan_w, NULL, t->mem.run_bytes - off, SPLICE_F_MOVE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			t->plan_w = -1 - t->plan_w;
+	}
+	close(t->held);
+}
+
 static void go(struct thaw *t)
 {
 	uint64_t g = PLAN_GO;
@@ -652,6 +723,7 @@ int main(int argc, char **argv)
 
 	prog_init(argv);
 	timing_init();
+	t->held = -1;
 	while ((c = getopt_long(argc, argv, "+i:sr:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'i': t->attach.stdin_path = optarg; break;
@@ -686,6 +758,8 @@ int main(int argc, char **argv)
 		return 1;
 	phase("read and check the members before the pages");
 	ns_choose(t, 0);
+	if (t->hold)
+		pages_hold(t);
 	creds_choose(t);
 	if (fdplan_open(&t->fds, t->core.pid, &t->attach) < 0)
 		abandon(t);
@@ -694,11 +768,16 @@ int main(int argc, char **argv)
 	phase("spawn the restorer (clone3, exec)");
 	plan_write(t);
 	phase("write the plan (restorer: move, clear, map)");
-	pages_feed(t);
-	phase("feed the pages");
-	pages_timing();
-	stream_finish(t);
-	phase("read the rest of the stream");
+	if (t->held >= 0) {
+		held_feed(t);
+		phase("feed the pages from memory");
+	} else {
+		pages_feed(t);
+		phase("feed the pages");
+		pages_timing();
+		stream_finish(t);
+		phase("read the rest of the stream");
+	}
 	go(t);
 	phase("go: protections, vDSO, mm, threads, OK");
 	running_at();

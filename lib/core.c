@@ -105,8 +105,8 @@ static void core_ids(FILE *f, const struct core_src *src, const unsigned long lo
 {
 	char *status = read_fd_all(src->fds[CKPT_PROCFD_STATUS], NULL), v[4096];
 
-	fprintf(f, "pid %d\nppid %llu\npgid %llu\nsid %llu\n", (int)src->pid,
-		st[4], st[5], st[6]);
+	fprintf(f, "pid %d\nppid %llu\npgid %llu\nsid %llu\nstarttime %llu\n", (int)src->pid,
+		st[4], st[5], st[6], st[22]);
 	put_path(f, "comm", comm_read(src->pid, v, sizeof v));
 	fprintf(f, "uid %s\n", status_value(status, "Uid", v, sizeof v));
 	fprintf(f, "gid %s\n", status_value(status, "Gid", v, sizeof v));
@@ -221,8 +221,8 @@ int manifest_write(FILE *f, const struct core_src *src)
 	random_id(id);
 	fprintf(f, "ckpt-image 1\ntool ckpt-freeze 0.1\nkernel %s\narch %s\n",
 		u.release, u.machine);
-	fprintf(f, "time %lld.%09ld\nid %s\nparent -\npacked 0\n",
-		(long long)ts.tv_sec, ts.tv_nsec, id);
+	fprintf(f, "time %lld.%09ld\nid %s\nparent -\npacked 0\nkill %d\n",
+		(long long)ts.tv_sec, ts.tv_nsec, id, src->kill);
 	fprintf(f, "root %d\nproc %d %llu\n", (int)src->pid, (int)src->pid, st[4]);
 	return 0;
 }

@@ -12,6 +12,7 @@ struct core_src {
 	const struct ckpt_proc_rec *rec;
 	int fds[CKPT_PROCFD_COUNT];
 	pid_t pid;
+	int kill;              /* ckpt-freeze --kill: the manifest says so */
 };
 
 /* Each writes its member's text to f; 0, or -1 after a message. */

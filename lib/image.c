@@ -102,6 +102,10 @@ int manifest_parse(char *text, const char *name, struct img_manifest *m)
 			str_unescape(m->kernel);
 		} else if (!strcmp(l.f[0], "arch") && l.n == 2) {
 			snprintf(m->arch, sizeof m->arch, "%s", l.f[1]);
+		} else if (!strcmp(l.f[0], "kill")) {
+			if (nums(&l, 1, v) < 0)
+				return -1;
+			m->kill = v[0] != 0;
 		} else if (!strcmp(l.f[0], "root")) {
 			if (nums(&l, 1, v) < 0)
 				return -1;
@@ -219,7 +223,7 @@ static int core_scalar(const struct lines *l, struct img_core *c, int *done)
 {
 	static const char *const keys[] = { "pid", "ppid", "pgid", "sid",
 		"personality", "dumpable", "brk", "sigpending", "control-tid", "xcr0",
-		"freeze-signal" };
+		"freeze-signal", "starttime" };
 	uint64_t v;
 	unsigned i;
 
@@ -243,6 +247,7 @@ static int core_scalar(const struct lines *l, struct img_core *c, int *done)
 	case 8: c->ctl_tid = v; break;
 	case 9: c->xcr0 = v; break;
 	case 10: c->freeze_sig = v; break;
+	case 11: c->starttime = v; break;
 	}
 	return 0;
 }

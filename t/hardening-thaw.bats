@@ -185,3 +185,24 @@ sid_users() {
 	n=$(wc -l <"$log")
 	seq 1 "$n" | diff - "$log"
 }
+
+@test "ckpt-freeze --kill PID | ckpt-thaw: back at the old pid, without a fixed wait" {
+	start_piped counter -i 10
+	local t0 t1
+	t0=$(date +%s%N)
+	("$BIN/ckpt-freeze" --kill "$PID" | "$THAW" >"$T/o2" 2>"$T/thaw.err") &
+	TPID=$!
+	TPIDS+=("$TPID")
+	wait_line "$T/o2" '^tick '
+	t1=$(date +%s%N)
+	echo "running after $(((t1 - t0) / 1000000)) ms"
+	alive "$PID"
+	# the old pid in this namespace: one level of NSpid
+	[ "$(awk '/^NSpid/ {print NF}' "/proc/$PID/status")" = 2 ]
+	[ "$(head -n 1 "$T/o2")" = "tick $(($(last_num "$T/o1" tick) + 1))" ]
+	[ $((t1 - t0)) -lt 2500000000 ]
+	verify_prog "$PID" "$T/o2"
+	kill -TERM "$PID"
+	thaw_wait 0
+	grep -q '^done ok' "$T/o2"
+}
