@@ -63,6 +63,7 @@ struct thaw {
 	int hold;                  /* 1: read the whole stream first, the pages
 	                            * into held (pages_hold) */
 	int held;                  /* a memfd with the page data, or -1 */
+	unsigned long long oom_kills; /* the kernel's count when we spawned */
 	int plan_w, status_r;
 	char restorer[4096];
 };
@@ -386,12 +387,30 @@ static void creds_choose(struct thaw *t)
 			t->setcreds = 1;
 }
 
+/* the kernel's count of OOM kills so far (/proc/vmstat), or 0 */
+static unsigned long long oom_kills(void)
+{
+	unsigned long long n = 0;
+	char line[128];
+	FILE *f = fopen("/proc/vmstat", "re");
+
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "oom_kill %llu", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* the process, its fds moved in, the restorer exec'd in it */
 static void spawn(struct thaw *t)
 {
 	struct spawn sp = { .core = &t->core, .fds = &t->fds, .restorer = t->restorer,
 			    .newns = t->newns, .userns = t->userns, .setcreds = t->setcreds };
-	int r = spawn_restorer(&sp);
+	int r;
+
+	t->oom_kills = oom_kills();
+	r = spawn_restorer(&sp);
 
 	if (r == SPAWN_TAKEN) {   /* nothing made: try a new namespace */
 		ns_choose(t, 1);
@@ -445,8 +464,7 @@ static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
 	memcpy(h->itimer, c->itimer, sizeof h->itimer);
 	h->sigpending = c->sigpending & ~sig_bit(c->freeze_sig);
 	for (i = 0; i < t->fds.n; i++)
-		if (t->fds.v[i].cloexec && t->fds.v[i].fd < PLAN_CLOEXEC_FDS)
-			h->cloexec[t->fds.v[i].fd / 64] |= 1ULL << (t->fds.v[i].fd % 64);
+		h->ncloexec += t->fds.v[i].cloexec != 0;
 	if (!strstr(c->exe, " (deleted)"))
 		snprintf(h->exe, sizeof h->exe, "%s", c->exe);
 	h->hole_size = PLAN_TRAMP_SIZE + PLAN_VDSO_SLOT + PLAN_STACK_SIZE + PLAN_IMAGE_MAX +
@@ -458,11 +476,15 @@ static void plan_write(struct thaw *t)
 {
 	static struct plan_hdr h;
 	size_t rs = t->mem.nreg * sizeof *t->mem.reg, us = t->mem.nrun * sizeof *t->mem.run;
-	size_t ts = t->nthr * sizeof(struct plan_thread), body = rs + us + ts + t->mem.strings_len;
+	size_t ts = t->nthr * sizeof(struct plan_thread), cs, body;
 	struct plan_thread pt;
 	unsigned i;
+	uint32_t fd;
 	int e = 0;
 
+	for (i = 0, cs = 0; i < t->fds.n; i++)
+		cs += t->fds.v[i].cloexec ? sizeof fd : 0;
+	body = rs + us + ts + cs + t->mem.strings_len;
 	plan_header(t, &h, body);
 	if (!h.hole) {
 		warn("pid %d: no room for the restorer in the address space", t->core.pid);
@@ -479,6 +501,11 @@ static void plan_write(struct thaw *t)
 					   t->thr[i].sigpending & ~sig_bit(t->core.freeze_sig) };
 		e = write_all(t->plan_w, &pt, sizeof pt);
 	}
+	for (i = 0; !e && i < t->fds.n; i++)
+		if (t->fds.v[i].cloexec) {
+			fd = t->fds.v[i].fd;
+			e = write_all(t->plan_w, &fd, sizeof fd);
+		}
 	if (!e && t->mem.strings_len)
 		e = write_all(t->plan_w, t->mem.strings, t->mem.strings_len);
 	if (e < 0)
@@ -575,6 +602,33 @@ static const char *addr_text(int step, uint64_t addr, char *buf, size_t len)
 	return buf;
 }
 
+/* The restorer ended without a word: say how, from its status (the
+ * reaper passes a signal on as 128+N).  A SIGKILL while the kernel's
+ * count of OOM kills went up was the OOM killer, most likely. */
+static void restorer_gone(struct thaw *t)
+{
+	int st, sig = 0;
+
+	if (t->child <= 0 || waitpid(t->child, &st, 0) != t->child) {
+		warn("pid %d: the restorer died before it was done", t->core.pid);
+		return;
+	}
+	t->child = 0;
+	if (WIFSIGNALED(st))
+		sig = WTERMSIG(st);
+	else if (t->newns && WEXITSTATUS(st) > 128)
+		sig = WEXITSTATUS(st) - 128;
+	if (!sig)
+		warn("pid %d: the restorer exited with status %d before it was done",
+		     t->core.pid, WEXITSTATUS(st));
+	else if (sig == SIGKILL && oom_kills() > t->oom_kills)
+		warn("pid %d: the restorer was killed by SIGKILL: out of memory (the kernel's OOM killer)",
+		     t->core.pid);
+	else
+		warn("pid %d: the restorer was killed by signal %d (SIG%s)", t->core.pid, sig,
+		     sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+}
+
 /* the restorer's reports: 0 when it said OK, else -1 after a message */
 static int status_read(struct thaw *t)
 {
@@ -600,7 +654,7 @@ static int status_read(struct thaw *t)
 		if (st.step != PLAN_ST_EXE_WARN && st.step != PLAN_ST_RLIMIT)
 			return -1;
 	}
-	warn("pid %d: the restorer died before it was done", t->core.pid);
+	restorer_gone(t);
 	return -1;
 }
 

@@ -16,9 +16,8 @@
 #include "proto.h"
 
 #define PLAN_MAGIC   0x6e6c7063u   /* "cpln" */
-#define PLAN_VERSION 1
+#define PLAN_VERSION 2
 #define PLAN_AUXV_MAX 128          /* words, AT_NULL pair included */
-#define PLAN_CLOEXEC_FDS 1024      /* fds the cloexec bitmap covers */
 #define PLAN_PATH_MAX 4096
 
 /* The restorer's layout inside the hole (doc/restore.md); the sizes
@@ -48,7 +47,9 @@ struct plan_hdr {
 	uint32_t hdr_size;      /* sizeof(struct plan_hdr) */
 	uint32_t pid;           /* the restorer must be this pid */
 	uint32_t nregions, nruns, nthreads, flags;
-	uint64_t body_size;     /* regions, runs, threads, strings */
+	uint32_t ncloexec;      /* fds to mark FD_CLOEXEC, in the body */
+	uint32_t pad0;
+	uint64_t body_size;     /* regions, runs, threads, cloexec, strings */
 	uint64_t pages_size;    /* page data after the body, in run order */
 	uint64_t hole, hole_size; /* free in the image: the restorer's room */
 	struct plan_mm mm;
@@ -62,7 +63,6 @@ struct plan_hdr {
 	struct ckpt_ksigaction sigaction[64]; /* [sig-1]; handler 0 flags 0
 	                                       * is the default: left */
 	struct ckpt_itimer itimer[3];         /* REAL, VIRTUAL, PROF */
-	uint64_t cloexec[PLAN_CLOEXEC_FDS / 64]; /* fds to mark FD_CLOEXEC */
 	uint64_t sigpending;         /* the process's shared pending set */
 	char exe[PLAN_PATH_MAX];     /* "" or a path to set as exe_fd */
 };
@@ -100,7 +100,9 @@ struct plan_thread {
 };
 
 /* The body: struct plan_region[nregions], struct plan_run[nruns],
- * struct plan_thread[nthreads], then strings up to body_size. */
+ * struct plan_thread[nthreads], uint32_t cloexec[ncloexec] (fd
+ * numbers, any size: no bitmap with a cap), then strings up to
+ * body_size. */
 
 /* What the restorer says back on fd_status: zero or more warnings,
  * then one PLAN_ST_OK or one error, then end of file. */

@@ -106,6 +106,8 @@ static void body_read(struct rst *r)
 	off += (uint64_t)h->nruns * sizeof *r->runs;
 	r->threads = (struct plan_thread *)(r->body + off);
 	off += (uint64_t)h->nthreads * sizeof *r->threads;
+	r->cloexec = (const uint32_t *)(r->body + off);
+	off += (uint64_t)h->ncloexec * sizeof *r->cloexec;
 	if (off > h->body_size || h->nthreads == 0)
 		rst_fail(r, PLAN_ST_ARGS, 0, 0);
 	r->strings = (const char *)(r->body + off);

@@ -206,3 +206,27 @@ sid_users() {
 	thaw_wait 0
 	grep -q '^done ok' "$T/o2"
 }
+
+@test "FD_CLOEXEC comes back on fds above 1024, and only where it was" {
+	KEY=ready BEFORE_KILL=verify_prog checkpoint_kill hifd
+	thaw_bg "$T/img"
+	restored hifd
+	verify_prog
+	finish
+}
+
+@test "a restorer killed by a signal is named with its signal" {
+	KEY=tick checkpoint_kill counter -m 256 -i 10
+	local r i
+	thaw_bg "$T/img"
+	for ((i = 0; i < 1000; i++)); do
+		r=$(pgrep -P "$TPID" -x ckpt-restorer || true)
+		[ -z "$r" ] || break
+		sleep 0.002
+	done
+	[ -n "$r" ]
+	kill -KILL "$r"
+	thaw_wait 1
+	grep -q "ckpt-thaw: pid $PID: the restorer was killed by signal 9 (SIGKILL)" "$T/thaw.err"
+	dead "$PID"
+}
