@@ -84,8 +84,16 @@ struct plan_region {
 	uint32_t path;          /* offset of a NUL-terminated path in the
 	                         * strings area; files only */
 	uint32_t oflags;        /* O_RDONLY or O_RDWR, files only */
-	uint64_t dev, ino, size; /* the file as ckpt-thaw checked it */
+	uint64_t dev, ino, size; /* the file as ckpt-thaw checked it; for
+	                         * shared memory (shm), size is the object's */
 	int64_t mtime_sec, mtime_nsec;
+	uint32_t shm;           /* PLAN_SHARED_ANON: 0, a region of its own
+	                         * (MAP_SHARED|MAP_ANONYMOUS); else the object
+	                         * id, one for every view of one object: path
+	                         * "" (anonymous: views by mremap of one
+	                         * mapping) or a memfd's name (views mmap'd
+	                         * from one memfd), at pgoff */
+	uint32_t pad;
 };
 
 struct plan_run {          /* stored pages, [start, end), data order */

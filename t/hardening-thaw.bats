@@ -230,3 +230,27 @@ sid_users() {
 	grep -q "ckpt-thaw: pid $PID: the restorer was killed by signal 9 (SIGKILL)" "$T/thaw.err"
 	dead "$PID"
 }
+
+@test "shared memory seen at two addresses stays one: a memfd mapped twice, shared anonymous memory mremap'd" {
+	KEY=ready BEFORE_KILL=verify_prog checkpoint_kill shmalias
+	local v a b p n
+	# each page of an object is stored once, through one of its views
+	for v in memfd anon; do
+		a=$(region "$v-a")
+		b=$(region "$v-b")
+		img stored "$T/img" "$PID" "$a"
+		for p in 1 2 3; do
+			n=0
+			! img stored "$T/img" "$PID" "$(addr "$a" "$p")" || n=$((n + 1))
+			! img stored "$T/img" "$PID" "$(addr "$b" $((p - 1)))" || n=$((n + 1))
+			echo "$v page $p: stored $n times"
+			[ "$n" = 1 ]
+		done
+	done
+	thaw_bg "$T/img"
+	restored shmalias
+	verify_prog
+	grep -q ' /memfd:shmalias (deleted)$' "/proc/$PID/maps"
+	[ "$(grep -c ' /dev/zero (deleted)$' "/proc/$PID/maps")" = 2 ]
+	finish
+}
