@@ -59,3 +59,7 @@ int procdir_each(const char *path, void (*fn)(int n, int dirfd, void *arg), void
 
 /* control.c */
 void control_serve(int conn);
+
+/* sockdir.c */
+int sockdir_open(const char *dir, const char **why);
+
