@@ -19,6 +19,13 @@
 #define CKPT_FDS_MAX   250         /* fds in one packet (SCM_MAX_FD is 253) */
 #define CKPT_THREADS_MAX 4096      /* threads the shim can hold frozen */
 #define CKPT_FREEZE_MAGIC 0x636b7074u /* "ckpt": si_value of our signal */
+#define CKPT_REQUEST_DEADLINE_MS 5000 /* a connection that holds no freeze
+                                       * is dropped when its next request
+                                       * does not come within this, counted
+                                       * from its accept or its last request
+                                       * under a freeze (below the tools'
+                                       * 10 s: one silent client delays a
+                                       * checkpoint, never fails it) */
 
 enum ckpt_op {
 	CKPT_OP_HELLO = 1, /* reply: struct ckpt_hello */

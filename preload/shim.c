@@ -74,7 +74,7 @@ static uint64_t fd_ino(int fd)
 	return sys_call2(SYS_fstat, fd, &st) < 0 ? 0 : st.st_ino;
 }
 
-static int fd_high(int fd)
+int fd_high(int fd)
 {
 	int hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, high_fd);
 
@@ -99,7 +99,7 @@ static void sock_addr_at(int d)
 }
 
 /* bind <pid>.sock in the socket directory, once it passed the checks
- * (sockdir.c); 0 or -errno */
+ * (sockdir.c), and sweep it of dead processes' sockets; 0 or -errno */
 static int listen_open(void)
 {
 	int d = sockdir_open(sock_dir, &sock_why), s;
@@ -124,6 +124,7 @@ static int listen_open(void)
 	if (r == 0) {
 		ckpt_listen_fd = s;
 		listen_ino = fd_ino(s);
+		sockdir_sweep(d);
 	}
 	sys_close(d);
 	return r < 0 ? r : 0;
@@ -140,9 +141,13 @@ static void control_loop(void)
 			return;
 		c = sys_accept4(ckpt_listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c >= 0)
-			control_serve(c);
+			control_serve(fd_high(c));
 		else if (c == -EBADF || c == -ENOTSOCK || c == -EINVAL)
 			listen_ino = 0;  /* rebind on the next round */
+		else if (c != -EINTR && c != -ECONNABORTED)
+			/* EMFILE, ENFILE, ENOMEM: the client waits in the
+			 * backlog; retrying at once would spin a CPU */
+			sys_poll(NULL, 0, 100);
 	}
 }
 

@@ -62,4 +62,7 @@ void control_serve(int conn);
 
 /* sockdir.c */
 int sockdir_open(const char *dir, const char **why);
+void sockdir_sweep(int dirfd);
 
+/* shim.c: fd moved up out of the program's way (close-on-exec) */
+int fd_high(int fd);

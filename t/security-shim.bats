@@ -156,3 +156,155 @@ squat() {
 	done
 	both_run
 }
+
+@test "a client that connects and says nothing, or stops after hello, delays a checkpoint by at most the deadline" {
+	need ckpt-run ckpt-freeze prog:counter
+	start_prog counter
+	local act s e
+	for act in wait "hello wait"; do
+		mkfifo "$T/hold"
+		# shellcheck disable=SC2086
+		"$PYTHON" "$ATTACK" client "$CKPT_SOCKDIR/$PID.sock" $act <"$T/hold" >"$T/client.out" 2>&1 &
+		STARTED+=("$!")
+		exec 9>"$T/hold"
+		wait_line "$T/client.out" '^connected'
+		s=$(date +%s%N)
+		freeze_ok "$T/img" "$PID"
+		e=$(date +%s%N)
+		echo "$act: checkpoint after $(((e - s) / 1000000)) ms"
+		[ $(((e - s) / 1000000)) -lt 9000 ]
+		img check "$T/img"
+		exec 9>&-
+		rm -f "$T/hold"
+	done
+	grep -q "^ckpt-shim: pid $PID: dropped a connection that sent no request in 5000 ms" "$ERR"
+	verify_prog
+}
+
+@test "malformed requests carrying 100 fds leave no fd in the program" {
+	need ckpt-run ckpt-freeze prog:counter
+	start_prog counter
+	local before after kind
+	before=$(ls "/proc/$PID/fd" | wc -l)
+	for kind in junk short; do
+		"$PYTHON" "$ATTACK" client "$CKPT_SOCKDIR/$PID.sock" "$kind" 100 read >"$T/client.out" 2>&1
+		cat "$T/client.out"
+		grep -qx closed "$T/client.out"
+	done
+	after=$(ls "/proc/$PID/fd" | wc -l)
+	echo "fds before $before, after $after"
+	[ "$after" -eq "$before" ]
+	freeze_ok "$T/img" "$PID"
+	verify_prog
+}
+
+@test "a full fd table: the control thread waits without spinning, and serves once there is room" {
+	need ckpt-run ckpt-freeze
+	cat >"$T/fill.py" <<-'EOF'
+	import os, resource, signal, time
+	fds = []
+	limit = resource.getrlimit(resource.RLIMIT_NOFILE)
+	def fill(sig, frame):
+	    # every free slot below the limit, so that none is left for the shim
+	    null = os.open("/dev/null", os.O_RDONLY)
+	    for fd in range(3, limit[0]):
+	        try:
+	            os.fstat(fd)
+	        except OSError:
+	            os.dup2(null, fd)
+	            fds.append(fd)
+	    # and the limit below every fd, as a program may set it once it
+	    # has what it needs: the slot the shim's connection leaves is
+	    # then out of reach too
+	    resource.setrlimit(resource.RLIMIT_NOFILE, (3, limit[1]))
+	    print("full", len(fds), flush=True)
+	def free(sig, frame):
+	    resource.setrlimit(resource.RLIMIT_NOFILE, limit)
+	    for fd in fds[:16]:
+	        os.close(fd)
+	    del fds[:16]
+	    print("freed", flush=True)
+	signal.signal(signal.SIGUSR1, free)
+	signal.signal(signal.SIGUSR2, fill)
+	print("pid", os.getpid(), flush=True)
+	print("ready fill", flush=True)
+	while True:
+	    time.sleep(0.05)
+	EOF
+	OUT=$T/fill.out ERR=$T/fill.err
+	(ulimit -n 64 && exec "$RUN" -- "$PYTHON" "$T/fill.py") >"$OUT" 2>"$ERR" 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready fill'
+	# A blocked accept4 holds an fd slot of its own, so the table is
+	# filled while the shim serves a client; once that client goes,
+	# accept4 meets EMFILE
+	mkfifo "$T/hold"
+	"$PYTHON" "$ATTACK" client "$CKPT_SOCKDIR/$PID.sock" hello wait <"$T/hold" >"$T/a.out" 2>&1 &
+	STARTED+=("$!")
+	exec 9>"$T/hold"
+	wait_line "$T/a.out" '^hello pid'
+	kill -USR2 "$PID"
+	wait_line "$OUT" '^full'
+	exec 9>&-
+	sleep 0.5
+	local t0 t1
+	t0=$(awk '{print $14 + $15}' "/proc/$PID/stat")
+	sleep 1
+	t1=$(awk '{print $14 + $15}' "/proc/$PID/stat")
+	echo "cpu ticks in 1 s: $((t1 - t0))"
+	[ $((t1 - t0)) -lt 20 ]
+	# a client waits in the backlog until there is room
+	"$PYTHON" "$ATTACK" client "$CKPT_SOCKDIR/$PID.sock" hello >"$T/b.out" 2>&1 &
+	STARTED+=("$!")
+	wait_line "$T/b.out" '^connected'
+	sleep 0.3
+	! grep -q '^hello' "$T/b.out" || false
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^freed'
+	wait_line "$T/b.out" "^hello pid $PID"
+	freeze_ok "$T/img" "$PID"
+	img check "$T/img"
+}
+
+@test "processes that _exit leave no pile of sockets: 1000 of them leave at most 2" {
+	need ckpt-run
+	cat >"$T/forks.py" <<-'EOF'
+	import os
+	for i in range(1000):
+	    p = os.fork()
+	    if p == 0:
+	        os._exit(0)
+	    os.waitpid(p, 0)
+	print("done", flush=True)
+	EOF
+	"$RUN" -- "$PYTHON" "$T/forks.py" >"$T/forks.out" 2>"$T/forks.err" 3>&-
+	cat "$T/forks.err"
+	grep -qx done "$T/forks.out"
+	local n
+	n=$(find "$CKPT_SOCKDIR" -name '*.sock' | wc -l)
+	echo "sockets left: $n"
+	[ "$n" -le 2 ]
+	# the next process to bind sweeps what is left
+	start_prog counter
+	[ "$(find "$CKPT_SOCKDIR" -name '*.sock')" = "$CKPT_SOCKDIR/$PID.sock" ]
+}
+
+@test "the shim's fds, listening socket and live connection, sit high" {
+	need ckpt-run prog:counter
+	start_prog counter
+	mkfifo "$T/hold"
+	"$PYTHON" "$ATTACK" client "$CKPT_SOCKDIR/$PID.sock" hello wait <"$T/hold" >"$T/client.out" 2>&1 &
+	STARTED+=("$!")
+	exec 9>"$T/hold"
+	wait_line "$T/client.out" '^hello pid'
+	local fd n=0 low=$(($(ulimit -n) - 64))
+	for fd in /proc/$PID/fd/*; do
+		[[ $(readlink "$fd") == socket:* ]] || continue
+		echo "socket at fd ${fd##*/}"
+		n=$((n + 1))
+		[ "${fd##*/}" -ge "$low" ]
+	done
+	exec 9>&-
+	[ "$n" -eq 2 ]
+}
