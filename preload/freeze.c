@@ -291,6 +291,10 @@ int freeze_all(unsigned timeout_ms, uint32_t *laggard)
 	}
 	memset(&ctl_rec, 0, sizeof ctl_rec);
 	thread_record_self(&ctl_rec);
+	/* glibc's pthread_sigmask left SIGCANCEL and SIGSETXID open in
+	 * it: a restart must open them again, or every set*id call of
+	 * the program waits for this thread forever */
+	sys_rt_sigprocmask(SIG_BLOCK, NULL, &ctl_rec.sigmask);
 	ctl_rec.role = CKPT_ROLE_CONTROL;
 	ctl_rec.park.rip = (uintptr_t)ckpt_restart_entry;
 	ctl_rec.park.rsp = ckpt_ctl_stack;
