@@ -23,10 +23,11 @@
 #include "tar.h"
 
 static const char usage[] =
-	"ckpt-freeze [--kill] [--timeout MS] [--checkpoint-open-files] [--files-rules PATH] PID";
+	"ckpt-freeze [--kill [--force]] [--timeout MS] [--checkpoint-open-files] [--files-rules PATH] PID";
 
 static const struct option options[] = {
 	{ "kill", no_argument, NULL, 'k' },
+	{ "force", no_argument, NULL, 'f' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "checkpoint-open-files", no_argument, NULL, 'a' },
 	{ "files-rules", required_argument, NULL, 'r' },
@@ -36,6 +37,7 @@ static const struct option options[] = {
 
 struct opts {
 	int kill;
+	int force;         /* --kill even what a restore cannot bring back */
 	unsigned timeout_ms;
 	int all_files;
 	const char *rules;
@@ -49,6 +51,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, "kt:ar:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kill = 1; break;
+		case 'f': o->force = 1; break;
 		case 'a': o->all_files = 1; break;
 		case 'r': o->rules = optarg; break;
 		case 't':
@@ -63,6 +66,10 @@ static void parse(int argc, char **argv, struct opts *o)
 	}
 	if (optind != argc - 1)
 		usage_die(usage);
+	if (o->force && !o->kill) {
+		warn("--force: only with --kill");
+		usage_die(usage);
+	}
 	o->pid = pid_arg(argv[optind], usage);
 }
 
@@ -192,6 +199,9 @@ static void stage_exec(const char *stage, int sock, uint64_t off, const struct o
 		argv[n++] = "--files-rules";
 		argv[n++] = o->rules;
 	}
+	/* --kill destroys the process: only for an image that brings it back */
+	if (!strcmp(stage, "ckpt-dumpfds") && o->kill && !o->force)
+		argv[n++] = "--restorable";
 	argv[n++] = pid;
 	argv[n] = NULL;
 	execv(path, (char **)argv);
@@ -312,7 +322,11 @@ int main(int argc, char **argv)
 	if (write_core(&t, sock, o.pid) < 0 || write_threads(&t, sock, o.pid) < 0 ||
 	    run_stage("ckpt-dumpfds", sock, &t, &o) < 0 ||
 	    run_stage("ckpt-dumpmem", sock, &t, &o) < 0 ||
-	    finish(sock, &t, &o) < 0)
-		return 1;  /* closing the connection thaws the process */
+	    finish(sock, &t, &o) < 0) {
+		/* closing the connection thaws the process */
+		if (o.kill)
+			warn("pid %d: not killed: it runs on", (int)o.pid);
+		return 1;
+	}
 	return 0;
 }

@@ -49,3 +49,46 @@ masks_before() {
 	[ "$(awk '$1 == "Uid:" {print $2 $3 $4 $5}' "/proc/$PID/status")" = "$uid$uid$uid$uid" ]
 	finish
 }
+
+# start_server: python's http.server under ckpt-run on a free port;
+# PID, PORT
+start_server() {
+	"$RUN" -- "$PYTHON" -u -m http.server 0 --bind 127.0.0.1 >"$T/http.out" 2>&1 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$T/http.out" '^Serving HTTP on 127.0.0.1 port [0-9]+' 20
+	PORT=$(grep -Eo 'port [0-9]+' "$T/http.out" | head -n 1 | cut -d' ' -f2)
+}
+
+# http_ok: the server answers a GET
+http_ok() {
+	"$PYTHON" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/', timeout=5).read()"
+}
+
+@test "--kill refuses what a restore cannot bring back, names it, and the program runs on" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	start_server
+	local rc=0
+	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -Eq "ckpt-dumpfds: pid $PID: fd [0-9]+: socket socket:\[[0-9]+\]: cannot be restored" "$T/err"
+	grep -q "ckpt-freeze: pid $PID: not killed: it runs on" "$T/err"
+	alive "$PID"
+	http_ok
+	# what the check refused, ckpt-thaw refuses too: one table
+	freeze_ok "$T/img2" "$PID"
+	run -1 "$THAW" "$T/img2"
+	grep -Eq "fd [0-9]+: socket socket:\[[0-9]+\]: cannot be restored" <<<"$output"
+	http_ok
+	# --force insists
+	freeze_ok "$T/img3" --kill --force "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+}
+
+@test "--force without --kill is a usage error" {
+	need ckpt-freeze
+	run -2 "$BIN/ckpt-freeze" --force 1
+	grep -q -- '--force: only with --kill' <<<"$output"
+}
