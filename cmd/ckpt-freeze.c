@@ -1,4 +1,5 @@
 /* ckpt-freeze - checkpoint a running process into a raw tar stream */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,7 +24,7 @@
 #include "tar.h"
 
 static const char usage[] =
-	"ckpt-freeze [--kill [--force]] [--timeout MS] [--checkpoint-open-files] [--files-rules PATH] PID";
+	"ckpt-freeze [--kill] [--force] [--timeout MS] [--checkpoint-open-files] [--files-rules PATH] PID";
 
 static const struct option options[] = {
 	{ "kill", no_argument, NULL, 'k' },
@@ -37,7 +38,7 @@ static const struct option options[] = {
 
 struct opts {
 	int kill;
-	int force;         /* --kill even what a restore cannot bring back */
+	int force;         /* checkpoint and kill even what a restore cannot bring back */
 	unsigned timeout_ms;
 	int all_files;
 	const char *rules;
@@ -66,10 +67,6 @@ static void parse(int argc, char **argv, struct opts *o)
 	}
 	if (optind != argc - 1)
 		usage_die(usage);
-	if (o->force && !o->kill) {
-		warn("--force: only with --kill");
-		usage_die(usage);
-	}
 	o->pid = pid_arg(argv[optind], usage);
 }
 
@@ -266,6 +263,62 @@ static int run_stage(const char *stage, int sock, struct tar_out *t, const struc
 	return r;
 }
 
+/* " C (comm)" for one child, appended to list */
+static void child_name(char *list, size_t cap, long c)
+{
+	char path[64], *comm;
+	size_t n = strlen(list), len;
+
+	snprintf(path, sizeof path, "/proc/%ld/comm", c);
+	comm = read_file(path, &len);
+	if (comm && len && comm[len - 1] == '\n')
+		comm[len - 1] = 0;
+	if (n < cap)
+		snprintf(list + n, cap - n, "%s%ld (%s)", n ? ", " : "", c, comm ? comm : "gone");
+	free(comm);
+}
+
+/* The children of pid, from the kernel (every thread's children file),
+ * into list; how many.  A restore brings back one process: the
+ * children would be left behind, and the parent's wait() would fail. */
+static int children_list(pid_t pid, char *list, size_t cap)
+{
+	char path[320], *text, *p, *end;
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+	long c;
+
+	list[0] = 0;
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if (!(d = opendir(path)))
+		return 0;  /* gone: the freeze says so */
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/children", (int)pid, de->d_name);
+		if (!(text = read_file(path, NULL)))
+			continue;
+		for (p = text; (c = strtol(p, &end, 10)) > 0 && end != p; p = end, n++)
+			child_name(list, cap, c);
+		free(text);
+	}
+	closedir(d);
+	return n;
+}
+
+static int children_check(const struct opts *o)
+{
+	char list[1024];
+	int n = children_list(o->pid, list, sizeof list);
+
+	if (!n || o->force)
+		return 0;
+	warn("pid %d: has %d child process%s: %s; a restore brings back this process alone (--force: leave them out)",
+	     (int)o->pid, n, n > 1 ? "es" : "", list);
+	return -1;
+}
+
 /* after SIGKILL: the pid must be free for a thaw that follows at once */
 static void wait_gone(pid_t pid)
 {
@@ -319,7 +372,8 @@ int main(int argc, char **argv)
 	if (sock < 0)
 		return 1;
 	tar_init(&t, 1, 0);
-	if (write_core(&t, sock, o.pid) < 0 || write_threads(&t, sock, o.pid) < 0 ||
+	/* frozen: no child can come now */
+	if (children_check(&o) < 0 || write_core(&t, sock, o.pid) < 0 || write_threads(&t, sock, o.pid) < 0 ||
 	    run_stage("ckpt-dumpfds", sock, &t, &o) < 0 ||
 	    run_stage("ckpt-dumpmem", sock, &t, &o) < 0 ||
 	    finish(sock, &t, &o) < 0) {

@@ -87,8 +87,28 @@ http_ok() {
 	dead "$PID"
 }
 
-@test "--force without --kill is a usage error" {
-	need ckpt-freeze
-	run -2 "$BIN/ckpt-freeze" --force 1
-	grep -q -- '--force: only with --kill' <<<"$output"
+@test "a process with a child is refused, the child named; --force leaves it out" {
+	need ckpt-run ckpt-freeze prog:family
+	start_prog family
+	local child rc=0
+	child=$(awk '$1 == "child" && $2 ~ /^[0-9]+$/ {print $2; exit}' "$OUT")
+	STARTED+=("$child")
+	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -q "ckpt-freeze: pid $PID: has 1 child process: $child (family); a restore brings back this process alone" "$T/err"
+	grep -q "pid $PID: not killed: it runs on" "$T/err"
+	alive "$PID"
+	alive "$child"
+	# without --kill too: the image would be one process of two
+	rc=0
+	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	[ "$rc" -eq 1 ]
+	grep -q "has 1 child process: $child" "$T/err"
+	verify_prog
+	freeze_ok "$T/img" --force "$PID"
+	verify_prog
+	kill -TERM "$PID"
+	wait_bounded "$PID" 10
+	grep -qx 'done ok' "$OUT"
 }
