@@ -105,6 +105,25 @@ static int text_from(struct tar_out *t, const char *name,
 static int manifest_fn(FILE *f, const void *src) { return manifest_write(f, src); }
 static int core_fn(FILE *f, const void *src) { return core_write(f, src); }
 
+/* The shim could not say its cwd (getcwd failed): ckpt-thaw could not
+ * go back into it.  The kernel names it; -1. */
+static int cwd_refused(pid_t pid)
+{
+	char path[64], cwd[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/cwd", (int)pid);
+	n = readlink(path, cwd, sizeof cwd - 1);
+	cwd[n > 0 ? n : 0] = 0;
+	if (n > 10 && !strcmp(cwd + n - 10, " (deleted)"))
+		warn("pid %d: cwd %s: removed while the process was in it; a restore cannot go back into it",
+		     (int)pid, cwd);
+	else
+		warn("pid %d: cwd %s: the process cannot name it (getcwd); a restore could not go back into it",
+		     (int)pid, cwd);
+	return -1;
+}
+
 /* the manifest and the core, from the process record and its /proc */
 static int write_core(struct tar_out *t, int sock, pid_t pid)
 {
@@ -124,7 +143,9 @@ static int write_core(struct tar_out *t, int sock, pid_t pid)
 		return -1;
 	}
 	snprintf(name, sizeof name, "proc/%d/core", (int)pid);
-	r = text_from(t, "ckpt/manifest", manifest_fn, &src);
+	r = rec.cwd[0] ? 0 : cwd_refused(pid);
+	if (r == 0)
+		r = text_from(t, "ckpt/manifest", manifest_fn, &src);
 	if (r == 0)
 		r = text_from(t, name, core_fn, &src);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
@@ -348,7 +369,7 @@ static int finish(int sock, struct tar_out *t, const struct opts *o)
 	/* killed while still frozen: it never runs past the checkpoint */
 	r = ctl_simple(sock, CKPT_OP_KILL, 0, NULL);
 	close(sock);
-	if (r < 0 && kill(o->pid, SIGKILL) < 0) {
+	if (r < 0 && kill(o->pid, SIGKILL) < 0 && errno != ESRCH) {
 		warn("pid %d: kill:", (int)o->pid);
 		return -1;
 	}

@@ -40,6 +40,13 @@ int freeze_thaw(int sock, pid_t pid)
 	int r = ctl_simple(sock, CKPT_OP_THAW, 0, NULL);
 
 	close(sock);
+	if (r == -ECONNRESET || r == -EPIPE) {
+		/* the program ran on at once and exited or exec'd before its
+		 * shim could answer: the stream was complete before the thaw */
+		warn("pid %d: note: exited or exec'd as it was thawed; the image is complete",
+		     (int)pid);
+		return 0;
+	}
 	if (r < 0) {
 		warnerr(r, "pid %d: thaw:", (int)pid);
 		return -1;

@@ -21,6 +21,17 @@ sigblk() {
 	done | sort -n
 }
 
+# wait_sock PID: the shim of PID has its socket
+wait_sock() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		[ -S "$CKPT_SOCKDIR/$1.sock" ] && return 0
+		sleep 0.02
+	done
+	echo "wait_sock: no socket for $1" >&2
+	return 1
+}
+
 masks_before() {
 	sigblk "$PID" >"$T/before"
 }
@@ -111,4 +122,41 @@ http_ok() {
 	kill -TERM "$PID"
 	wait_bounded "$PID" 10
 	grep -qx 'done ok' "$OUT"
+}
+
+@test "a cwd removed under the process is refused at the checkpoint, named; the program runs on" {
+	need ckpt-run ckpt-freeze prog:counter
+	local d rc=0
+	d=$(mktemp -d "$T/cwd.XXXXXX")
+	cd "$d"
+	start_prog counter
+	cd "$T"
+	rmdir "$d"
+	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -q "ckpt-freeze: pid $PID: cwd $d (deleted): removed while the process was in it" "$T/err"
+	grep -q "pid $PID: not killed: it runs on" "$T/err"
+	verify_prog
+	no_fail
+}
+
+@test "a program that exits as it is thawed: the image is complete, exit 0 with a note" {
+	need ckpt-run ckpt-freeze
+	local i rc
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		"$RUN" -- sleep 1000 3>&- &
+		PID=$!
+		STARTED+=("$PID")
+		wait_sock "$PID"
+		# frozen while the reader sleeps: the SIGTERM waits, and kills
+		# the program the moment its thread leaves the freeze
+		"$BIN/ckpt-freeze" "$PID" 2>"$T/err" | { sleep 0.2; kill -TERM "$PID"; cat >"$T/img"; }
+		rc=${PIPESTATUS[0]}
+		wait "$PID" 2>/dev/null || true
+		cat "$T/err"
+		[ "$rc" -eq 0 ]
+		img check "$T/img"
+		[ ! -s "$T/err" ] || grep -qx "ckpt-freeze: pid $PID: note: exited or exec'd as it was thawed; the image is complete" "$T/err"
+	done
 }
