@@ -160,3 +160,67 @@ http_ok() {
 		[ ! -s "$T/err" ] || grep -qx "ckpt-freeze: pid $PID: note: exited or exec'd as it was thawed; the image is complete" "$T/err"
 	done
 }
+
+@test "--timeout above 10 s is obeyed: a thread that answers after more than 10 s is frozen" {
+	need ckpt-run ckpt-freeze prog:stuck
+	start_prog stuck 16
+	local t0 t1
+	t0=$(date +%s)
+	# the vfork child is a child process for as long as it lives
+	freeze_ok "$T/img" --force --timeout 30000 "$PID"
+	t1=$(date +%s)
+	echo "frozen after $((t1 - t0)) s"
+	[ $((t1 - t0)) -ge 11 ]
+	img check "$T/img"
+	verify_prog
+}
+
+@test "a closed stdout is refused: the stream never goes into the control socket" {
+	need ckpt-run ckpt-freeze prog:counter
+	start_prog counter
+	run -1 bash -c 'exec "$0" "$1" >&-' "$BIN/ckpt-freeze" "$PID"
+	echo "$output"
+	[ "$output" = "ckpt-freeze: stdout: not open; send the stream to a file or a pipe" ]
+	verify_prog
+	# and closed stdin and stderr are harmless
+	bash -c 'exec "$0" "$1" <&- 2>&-' "$BIN/ckpt-freeze" "$PID" >"$T/img"
+	img check "$T/img"
+	verify_prog
+	no_fail
+}
+
+@test "messages of processes sharing stderr never interleave: one line, one write" {
+	need ckpt-freeze
+	local i
+	for ((i = 0; i < 150; i++)); do
+		"$BIN/ckpt-freeze" --files-rules "/nonexistent/$i" 1 >/dev/null 2>>"$T/err" &
+	done
+	wait
+	[ "$(wc -l <"$T/err")" -eq 150 ]
+	run -1 grep -Evx 'ckpt-freeze: [^:]*/nonexistent/[0-9]+: No such file or directory' "$T/err"
+}
+
+@test "a full queue of real-time signals is named as such, not guessed as a blocked signal" {
+	need ckpt-run ckpt-freeze prog:rtfull
+	# a uid of its own: the queue is counted per uid, and no other
+	# process may free a place in it meanwhile
+	throwaway_user cks5
+	OUT=$T/rt.out
+	CKPT_SOCKDIR=$(mktemp -d /tmp/cks5-rt.XXXXXX)
+	CLEANUP+=("$CKPT_SOCKDIR")
+	chown "$NEW_USER" "$CKPT_SOCKDIR"
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
+		bash -c 'ulimit -i 16; exec "$0" -- "$1"' "$RUN" "$PROGS/rtfull" >"$OUT" 2>"$T/rt.err" 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	run --separate-stderr "$BIN/ckpt-freeze" --timeout 300 "$PID"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == "ckpt-freeze: pid $PID: thread $PID: the freeze signal cannot be queued: the queue of real-time signals of its uid, shared by all its processes, is full (SigQ "*"; rt_tgsigqueueinfo: EAGAIN); nothing stays frozen" ]]
+	verify_prog
+	grep -q '^drained [1-9]' "$OUT"
+	freeze_ok "$T/img" "$PID"
+	verify_prog
+	no_fail "$OUT" "$T/rt.err"
+}
