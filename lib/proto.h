@@ -31,8 +31,10 @@ enum ckpt_op {
 	CKPT_OP_HELLO = 1, /* reply: struct ckpt_hello */
 	CKPT_OP_FREEZE,    /* arg: timeout in ms (0: default 2000).  Reply
 	                    * arg: threads frozen; on -ETIMEDOUT arg is the
-	                    * tid that did not answer, and nothing stays
-	                    * frozen */
+	                    * tid that did not answer (bits 0-31) and the
+	                    * errno with which the freeze signal could not
+	                    * be queued to it (bits 32-63; 0: it was), and
+	                    * nothing stays frozen */
 	CKPT_OP_THAW,      /* release the threads; reply when they run */
 	CKPT_OP_PROC,      /* frozen only.  Reply: struct ckpt_proc_rec and
 	                    * fds in enum ckpt_procfd order */
