@@ -171,7 +171,7 @@ int fdplan_parse(struct fdplan *p, int pid, char *text)
 	const char *why;
 	char *line = text, *eol;
 	unsigned no = 0;
-	int r;
+	int r, is_fd;
 
 	memset(p, 0, sizeof *p);
 	p->maxfd = -1;
@@ -179,7 +179,8 @@ int fdplan_parse(struct fdplan *p, int pid, char *text)
 		if ((eol = strchr(line, '\n')))
 			*eol = 0;
 		no++;
-		if (!strncmp(line, "fd ", 3))
+		is_fd = !strncmp(line, "fd ", 3);
+		if (is_fd)
 			r = fd_line(p, line);
 		else if (!strncmp(line, "epoll ", 6))
 			r = epoll_line(p, line);
@@ -187,7 +188,7 @@ int fdplan_parse(struct fdplan *p, int pid, char *text)
 			r = 0;
 		if (r < 0)
 			return warn("member proc/%d/fds line %u: malformed", pid, no), -1;
-		if (r == 0 && !strncmp(line, "fd ", 3) && (why = ent_check(&p->v[p->n - 1])))
+		if (is_fd && (why = ent_check(&p->v[p->n - 1])))
 			return warn("member proc/%d/fds line %u: fd %d %s: %s", pid, no,
 				    p->v[p->n - 1].fd, p->v[p->n - 1].kind, why), -1;
 	}
