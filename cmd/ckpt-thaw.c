@@ -250,7 +250,11 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 		r = threads_parse(text, t->st.name, &t->thr, &t->nthr);
 		t->have |= HAVE_THREADS;
 	} else if (!strcmp(sub, "fds")) {
-		r = fdplan_parse(&t->fds, pid, text);
+		/* the core says whose file work the fds are (fdplan_bind) */
+		if (!(t->have & HAVE_CORE))
+			warn("member %s: before proc/%d/core", t->st.name, pid), r = -1;
+		else if ((r = fdplan_parse(&t->fds, pid, text)) == 0)
+			fdplan_bind(&t->fds, &t->core, &t->mem);
 		t->have |= HAVE_FDS;
 	} else if (!strcmp(sub, "maps")) {
 		r = memplan_maps(&t->mem, pid, text, strlen(text));
@@ -699,6 +703,9 @@ int main(int argc, char **argv)
 	pages_timing();
 	stream_finish(t);
 	phase("read the rest of the stream");
+	if (fdplan_commit(&t->fds, t->core.pid) < 0)
+		abandon(t);
+	phase("put the saved files in place");
 	go(t);
 	phase("go: protections, vDSO, mm, threads, OK");
 	running_at();

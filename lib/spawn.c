@@ -86,12 +86,13 @@ static _Noreturn void child_run(struct spawn *t, int plan_r, int status_w, int e
 		setpgid(0, 0);
 	if ((unsigned long)personality(0xffffffff) != t->core->personality)
 		personality(t->core->personality);
-	if (chdir(t->core->cwd) < 0)
-		child_fail(err_w, CE_CHDIR, errno, -1);
 	if (t->userns && caps_keep() < 0)
 		child_fail(err_w, CE_NS, errno, -1);
 	if (t->setcreds && creds_set(t->core) < 0)
 		child_fail(err_w, CE_CREDS, errno, -1);
+	/* as the job: a cwd the job cannot reach is not lent to it */
+	if (chdir(t->core->cwd) < 0)
+		child_fail(err_w, CE_CHDIR, errno, -1);
 	if ((e = fdplan_install(t->fds, keep, 3, &badfd)) < 0)
 		child_fail(err_w, CE_FDS, -e, badfd);
 	err_w = keep[2];
@@ -144,6 +145,10 @@ static _Noreturn void reaper_run(struct spawn *t, int plan_r, int status_w, int 
 	if (read(sync_r, &c, 1) != 1)
 		_exit(127);
 	close(sync_r);
+	/* ckpt-thaw's end of the job's file helper: the helper must see
+	 * its end when ckpt-thaw closes it (jobfs_stop), not when we go */
+	if (t->fds->fs.pid > 0)
+		close(t->fds->fs.sock);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		child_fail(err_w, CE_NS, errno, -1);
