@@ -13,7 +13,7 @@
 #define CKPT_PROTO_H
 #include <stdint.h>
 
-#define CKPT_PROTO_VERSION 1
+#define CKPT_PROTO_VERSION 2
 #define CKPT_SIGNAL_DEFAULT 63     /* SIGRTMAX-1: outside glibc's 32..34 */
 #define CKPT_MSG_MAX   (64 * 1024) /* largest payload of one packet */
 #define CKPT_FDS_MAX   250         /* fds in one packet (SCM_MAX_FD is 253) */
@@ -141,6 +141,9 @@ struct ckpt_thread_rec {
 	char comm[16];
 	struct ckpt_park park; /* control thread: rip = restart_entry,
 	                        * rsp = its stack top */
+	uint32_t securebits;   /* PR_GET_SECUREBITS: per thread, and no
+	                        * /proc file shows it */
+	uint32_t spare;
 };
 
 struct ckpt_fd_ent {
