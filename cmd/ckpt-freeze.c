@@ -418,7 +418,7 @@ int main(int argc, char **argv)
 	struct threads th = { NULL, 0 };
 	struct kproc k;
 	struct tar_out t;
-	int sock;
+	int sock, status = 0;
 
 	prog_init(argv);
 	parse(argc, argv, &o);
@@ -432,8 +432,10 @@ int main(int argc, char **argv)
 	/* what the kernel says of it, and what cannot be restored, before
 	 * anything is written */
 	if (kproc_open(&k, o.pid, sock) < 0 || kproc_no_seccomp(&k) < 0 ||
-	    threads_fetch(sock, o.pid, &th) < 0)
+	    threads_fetch(sock, o.pid, &th) < 0) {
+		free(th.v);
 		return 1;
+	}
 	tar_init(&t, 1, 0);
 	/* frozen: no child can come now */
 	if (children_check(&o) < 0 || write_core(&t, sock, &k, &th) < 0 || write_threads(&t, &k, &th) < 0 ||
@@ -443,7 +445,8 @@ int main(int argc, char **argv)
 		/* closing the connection thaws the process */
 		if (o.kill)
 			warn("pid %d: not killed: it runs on", (int)o.pid);
-		return 1;
+		status = 1;
 	}
-	return 0;
+	free(th.v);
+	return status;
 }
