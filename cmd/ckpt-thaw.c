@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "creds.h"
 #include "err.h"
 #include "fdplan.h"
 #include "image.h"
@@ -32,12 +33,13 @@
 #include "stream.h"
 
 static const char usage_str[] =
-	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [IMAGE]";
+	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [IMAGE]";
 
 static const struct option options[] = {
 	{ "stdin", required_argument, NULL, 'i' },
 	{ "same-ns", no_argument, NULL, 's' },
 	{ "files-rules", required_argument, NULL, 'r' },
+	{ "trust-image", no_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -52,6 +54,7 @@ struct thaw {
 	const char *rules_path;    /* --files-rules: restart paths */
 	struct rules rules;
 	int setcreds;              /* root restoring another uid's process */
+	int trust_image;           /* --trust-image: root takes its ids */
 	struct img_manifest man;
 	struct img_core core;
 	struct img_thread *thr;
@@ -258,7 +261,11 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 		r = threads_parse(text, t->st.name, &t->thr, &t->nthr);
 		t->have |= HAVE_THREADS;
 	} else if (!strcmp(sub, "fds")) {
-		r = fdplan_parse(&t->fds, pid, text);
+		/* the core says whose file work the fds are (fdplan_bind) */
+		if (!(t->have & HAVE_CORE))
+			warn("member %s: before proc/%d/core", t->st.name, pid), r = -1;
+		else if ((r = fdplan_parse(&t->fds, pid, text)) == 0)
+			fdplan_bind(&t->fds, &t->core, &t->mem);
 		t->have |= HAVE_FDS;
 	} else if (!strcmp(sub, "maps")) {
 		r = memplan_maps(&t->mem, pid, text, strlen(text));
@@ -406,7 +413,8 @@ static unsigned long long oom_kills(void)
 static void spawn(struct thaw *t)
 {
 	struct spawn sp = { .core = &t->core, .fds = &t->fds, .restorer = t->restorer,
-			    .newns = t->newns, .userns = t->userns, .setcreds = t->setcreds };
+			    .newns = t->newns, .userns = t->userns, .setcreds = t->setcreds,
+			    .lend = creds_lend(t->thr, t->nthr, t->userns) };
 	int r;
 
 	t->oom_kills = oom_kills();
@@ -432,10 +440,19 @@ static uint64_t sig_bit(int sig)
 	return sig >= 1 && sig <= 64 ? 1ULL << (sig - 1) : 0;
 }
 
+/* the fds to mark FD_CLOEXEC: the plan's ncloexec */
+static unsigned cloexec_count(const struct thaw *t)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < t->fds.n; i++)
+		n += t->fds.v[i].cloexec != 0;
+	return n;
+}
+
 static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
 {
 	const struct img_core *c = &t->core;
-	unsigned i;
 
 	memset(h, 0, sizeof *h);
 	h->magic = PLAN_MAGIC;
@@ -446,8 +463,8 @@ static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
 	h->nruns = t->mem.nrun;
 	h->nthreads = t->nthr;
 	h->flags = geteuid() == 0 || t->newns ? PLAN_F_EXE_FD : 0;
-	if (t->userns || t->setcreds)
-		h->flags |= PLAN_F_DROP_CAPS;
+	if (!t->userns)
+		h->flags |= PLAN_F_SET_IDS;
 	h->body_size = body;
 	h->pages_size = t->mem.run_bytes;
 	h->mm = (struct plan_mm){ c->mm[0], c->mm[1], c->mm[2], c->mm[3], c->mm[4], c->brk,
@@ -463,29 +480,79 @@ static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
 	memcpy(h->sigaction, c->sigaction, sizeof h->sigaction);
 	memcpy(h->itimer, c->itimer, sizeof h->itimer);
 	h->sigpending = c->sigpending & ~sig_bit(c->freeze_sig);
-	for (i = 0; i < t->fds.n; i++)
-		h->ncloexec += t->fds.v[i].cloexec != 0;
+	h->ncloexec = cloexec_count(t);
 	if (!strstr(c->exe, " (deleted)"))
 		snprintf(h->exe, sizeof h->exe, "%s", c->exe);
-	h->hole_size = PLAN_TRAMP_SIZE + PLAN_VDSO_SLOT + PLAN_STACK_SIZE + PLAN_IMAGE_MAX +
+	h->hole_size = PLAN_TRAMP_SIZE + PLAN_VDSO_SLOT + PLAN_TSTACK_SIZE + PLAN_STACK_SIZE + PLAN_IMAGE_MAX +
 		((body + 4095) & ~4095ULL);
 	h->hole = memplan_hole(&t->mem, h->hole_size);
+}
+
+/* every thread's record, and after them the group ids they point to */
+static int plan_threads(struct thaw *t)
+{
+	static const uint32_t pad;
+	struct plan_thread pt;
+	uint32_t *groups = NULL;
+	unsigned i, ng = 0;
+	int e = 0;
+
+	for (i = 0; !e && i < t->nthr; i++) {
+		pt = (struct plan_thread){ .tid = t->thr[i].tid, .role = t->thr[i].role,
+					   .fs = t->thr[i].fs, .gs = t->thr[i].gs, .park = t->thr[i].park,
+					   .sigpending = t->thr[i].sigpending & ~sig_bit(t->core.freeze_sig) };
+		if (creds_plan(&t->thr[i], &pt.creds, &groups, &ng) < 0)
+			die("out of memory");
+		e = write_all(t->plan_w, &pt, sizeof pt);
+	}
+	if (!e && ng)
+		e = write_all(t->plan_w, groups, ng * sizeof *groups);
+	if (!e && ng % 2)
+		e = write_all(t->plan_w, &pad, sizeof pad);
+	free(groups);
+	return e;
+}
+
+/* their numbers, padded to 8 bytes */
+static int plan_cloexec(struct thaw *t)
+{
+	static const uint32_t pad;
+	unsigned i, n = 0;
+	uint32_t fd;
+	int e = 0;
+
+	for (i = 0; !e && i < t->fds.n; i++)
+		if (t->fds.v[i].cloexec) {
+			fd = t->fds.v[i].fd;
+			e = write_all(t->plan_w, &fd, sizeof fd);
+			n++;
+		}
+	if (!e && n % 2)
+		e = write_all(t->plan_w, &pad, sizeof pad);
+	return e;
+}
+
+/* all the group ids of all threads: the plan's ngroups */
+static unsigned groups_count(const struct thaw *t)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < t->nthr; i++)
+		n += t->thr[i].cr.ngroups;
+	return n;
 }
 
 static void plan_write(struct thaw *t)
 {
 	static struct plan_hdr h;
 	size_t rs = t->mem.nreg * sizeof *t->mem.reg, us = t->mem.nrun * sizeof *t->mem.run;
-	size_t ts = t->nthr * sizeof(struct plan_thread), cs, body;
-	struct plan_thread pt;
-	unsigned i;
-	uint32_t fd;
+	size_t ts = t->nthr * sizeof(struct plan_thread), gs = (groups_count(t) * 4 + 7) & ~7UL;
+	size_t cs = (cloexec_count(t) * 4 + 7) & ~7UL;
+	size_t body = rs + us + ts + gs + cs + t->mem.strings_len;
 	int e = 0;
 
-	for (i = 0, cs = 0; i < t->fds.n; i++)
-		cs += t->fds.v[i].cloexec ? sizeof fd : 0;
-	body = rs + us + ts + cs + t->mem.strings_len;
 	plan_header(t, &h, body);
+	h.ngroups = groups_count(t);
 	if (!h.hole) {
 		warn("pid %d: no room for the restorer in the address space", t->core.pid);
 		abandon(t);
@@ -495,17 +562,10 @@ static void plan_write(struct thaw *t)
 		e = write_all(t->plan_w, t->mem.reg, rs);
 	if (!e)
 		e = write_all(t->plan_w, t->mem.run, us);
-	for (i = 0; !e && i < t->nthr; i++) {
-		pt = (struct plan_thread){ t->thr[i].tid, t->thr[i].role, t->thr[i].fs,
-					   t->thr[i].gs, t->thr[i].park,
-					   t->thr[i].sigpending & ~sig_bit(t->core.freeze_sig) };
-		e = write_all(t->plan_w, &pt, sizeof pt);
-	}
-	for (i = 0; !e && i < t->fds.n; i++)
-		if (t->fds.v[i].cloexec) {
-			fd = t->fds.v[i].fd;
-			e = write_all(t->plan_w, &fd, sizeof fd);
-		}
+	if (!e)
+		e = plan_threads(t);
+	if (!e)
+		e = plan_cloexec(t);
 	if (!e && t->mem.strings_len)
 		e = write_all(t->plan_w, t->mem.strings, t->mem.strings_len);
 	if (e < 0)
@@ -581,7 +641,10 @@ static const char *const step_what[PLAN_ST_COUNT] = {
 	[PLAN_ST_SIGACTION] = "set the action of signal", [PLAN_ST_ITIMER] = "set the itimer",
 	[PLAN_ST_FDFLAGS] = "set FD_CLOEXEC on fd", [PLAN_ST_TLS] = "set the thread pointer",
 	[PLAN_ST_THREAD] = "start the thread", [PLAN_ST_GO] = "wait for the go",
-	[PLAN_ST_CAPS] = "drop its capabilities",
+	[PLAN_ST_IDS] = "set the uids, gids and groups of thread",
+	[PLAN_ST_CAPSET] = "set the capabilities of thread",
+	[PLAN_ST_SECUREBITS] = "set the securebits of thread",
+	[PLAN_ST_NNP] = "set no_new_privs of thread",
 };
 
 /* how a step's addr field reads: a number, an address, or nothing */
@@ -590,10 +653,11 @@ static const char *addr_text(int step, uint64_t addr, char *buf, size_t len)
 	switch (step) {
 	case PLAN_ST_RLIMIT: case PLAN_ST_SIGACTION: case PLAN_ST_ITIMER:
 	case PLAN_ST_FDFLAGS: case PLAN_ST_THREAD: case PLAN_ST_PID:
+	case PLAN_ST_IDS: case PLAN_ST_CAPSET: case PLAN_ST_SECUREBITS: case PLAN_ST_NNP:
 		snprintf(buf, len, " %" PRIu64, addr);
 		break;
 	case PLAN_ST_ARGS: case PLAN_ST_PLAN: case PLAN_ST_MOVE: case PLAN_ST_MM:
-	case PLAN_ST_EXE_WARN: case PLAN_ST_GO: case PLAN_ST_CAPS:
+	case PLAN_ST_EXE_WARN: case PLAN_ST_GO:
 		buf[0] = 0;
 		break;
 	default:
@@ -783,6 +847,7 @@ int main(int argc, char **argv)
 		case 'i': t->attach.stdin_path = optarg; break;
 		case 's': t->same_ns = 1; break;
 		case 'r': t->rules_path = optarg; break;
+		case 'T': t->trust_image = 1; break;
 		case 'h': printf("usage: %s\n", usage_str); return 0;
 		default: usage_die(usage_str);
 		}
@@ -808,6 +873,11 @@ int main(int argc, char **argv)
 		return 1;
 	manifest_read(t);
 	proc_read(t, t->man.root);
+	/* what the image claims, against who vouches for it (Trust) */
+	threads_creds_default(&t->core, t->thr, t->nthr);
+	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
+					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
+		abandon(t);
 	if (t->rules_path && fdplan_rules(&t->fds, t->man.root, &t->rules) < 0)
 		return 1;
 	phase("read and check the members before the pages");
@@ -815,6 +885,8 @@ int main(int argc, char **argv)
 	if (t->hold)
 		pages_hold(t);
 	creds_choose(t);
+	if (creds_can(&t->core, t->thr, t->nthr, t->userns) < 0)
+		abandon(t);
 	if (fdplan_open(&t->fds, t->core.pid, &t->attach) < 0)
 		abandon(t);
 	phase("choose namespaces, open the fds");
@@ -832,6 +904,9 @@ int main(int argc, char **argv)
 		stream_finish(t);
 		phase("read the rest of the stream");
 	}
+	if (fdplan_commit(&t->fds, t->core.pid) < 0)
+		abandon(t);
+	phase("put the saved files in place");
 	go(t);
 	phase("go: protections, vDSO, mm, threads, OK");
 	running_at();

@@ -3,6 +3,7 @@
  * the restorer exec'd in it with the plan and status pipes. */
 #ifndef CKPT_SPAWN_H
 #define CKPT_SPAWN_H
+#include <stdint.h>
 #include <sys/types.h>
 
 struct img_core;
@@ -16,6 +17,8 @@ struct spawn {
 	int newns;                 /* a new pid+mount ns under a pid-1 reaper */
 	int userns;                /* ... and a new user ns (not root) */
 	int setcreds;              /* root taking the image's uids and gids */
+	uint64_t lend;             /* capabilities the restorer keeps across
+	                            * exec (creds_lend) */
 	pid_t child;               /* out: the process, or its reaper */
 	int plan_w, status_r;      /* out: the plan's write end, the status's
 	                            * read end */
