@@ -249,7 +249,8 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 		return 0;
 	}
 	if (strcmp(sub, "core") && strcmp(sub, "threads") && strcmp(sub, "fds") &&
-	    strcmp(sub, "maps") && strcmp(sub, "mapfiles") && strcmp(sub, "pagemap"))
+	    strcmp(sub, "maps") && strcmp(sub, "mapfiles") && strcmp(sub, "pagemap") &&
+	    strcmp(sub, "vmflags"))
 		return 0;  /* unknown: skipped by stream_next */
 	text = member_text(t, 256 << 20);
 	if (!strcmp(sub, "core")) {
@@ -270,6 +271,8 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 	} else if (!strcmp(sub, "maps")) {
 		r = memplan_maps(&t->mem, pid, text, strlen(text));
 		t->have |= HAVE_MAPS;
+	} else if (!strcmp(sub, "vmflags")) {
+		r = (t->have & HAVE_MAPS) ? memplan_vmflags(&t->mem, pid, text) : -1;
 	} else if (!strcmp(sub, "mapfiles")) {
 		r = (t->have & HAVE_MAPS) ? memplan_mapfiles(&t->mem, pid, text) : -1;
 		t->have |= HAVE_MAPFILES;
@@ -645,6 +648,7 @@ static const char *const step_what[PLAN_ST_COUNT] = {
 	[PLAN_ST_CAPSET] = "set the capabilities of thread",
 	[PLAN_ST_SECUREBITS] = "set the securebits of thread",
 	[PLAN_ST_NNP] = "set no_new_privs of thread",
+	[PLAN_ST_VMFLAGS] = "set the flags (madvise, mlock) of the region at",
 };
 
 /* how a step's addr field reads: a number, an address, or nothing */

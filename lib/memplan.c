@@ -193,6 +193,17 @@ static struct plan_region *region_at(struct memplan *m, uint64_t start, uint64_t
 	return NULL;
 }
 
+/* one of the kernel's regions ([vdso], ...): recorded, not restored */
+static int special_at(const struct memplan *m, uint64_t start, uint64_t end)
+{
+	int k;
+
+	for (k = 0; k < 4; k++)
+		if (m->special[k][0] == start && m->special[k][1] == end)
+			return 1;
+	return 0;
+}
+
 /* the file as it is now must be the one the checkpoint mapped */
 static int mapfile_check(struct plan_region *g, int pid, const char *path,
 			 const char *size, const char *mtime)
@@ -303,6 +314,53 @@ int memplan_mapfiles(struct memplan *m, int pid, char *text)
 			continue;
 		if (mapfile_line(m, pid, line, no) < 0)
 			return -1;
+	}
+	return 0;
+}
+
+static const struct { char code[3]; uint32_t bit; } vm_codes[] = {
+	{ "lo", PLAN_VM_LOCKED }, { "lf", PLAN_VM_LOCKONFAULT }, { "dc", PLAN_VM_DONTFORK },
+	{ "wf", PLAN_VM_WIPEONFORK }, { "dd", PLAN_VM_DONTDUMP }, { "hg", PLAN_VM_HUGEPAGE },
+	{ "nh", PLAN_VM_NOHUGEPAGE }, { "mg", PLAN_VM_MERGEABLE }, { "sr", PLAN_VM_SEQUENTIAL },
+	{ "rr", PLAN_VM_RANDOM },
+};
+
+static uint32_t vm_bits(char *codes)
+{
+	uint32_t bits = 0;
+	char *c, *save;
+	size_t i;
+
+	for (c = strtok_r(codes, " ", &save); c; c = strtok_r(NULL, " ", &save))
+		for (i = 0; i < sizeof vm_codes / sizeof *vm_codes; i++)
+			if (!strcmp(c, vm_codes[i].code))
+				bits |= vm_codes[i].bit;
+	return bits;
+}
+
+int memplan_vmflags(struct memplan *m, int pid, char *text)
+{
+	char *line = text, *eol;
+	struct plan_region *g;
+	uint64_t start, end;
+	unsigned no = 0;
+	int k;
+
+	for (; line && *line; line = eol ? eol + 1 : NULL) {
+		if ((eol = strchr(line, '\n')))
+			*eol = 0;
+		no++;
+		k = 0;
+		if (*line == '#' || !*line)
+			continue;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 "%n", &start, &end, &k) != 2 ||
+		    (line[k] && line[k] != ' '))
+			return warn("member proc/%d/vmflags line %u: malformed", pid, no), -1;
+		if ((g = region_at(m, start, end)))
+			g->vmflags = vm_bits(line + k);
+		else if (!special_at(m, start, end))
+			return warn("member proc/%d/vmflags line %u: no region %" PRIx64 "-%" PRIx64,
+				    pid, no, start, end), -1;
 	}
 	return 0;
 }

@@ -254,3 +254,12 @@ sid_users() {
 	[ "$(grep -c ' /dev/zero (deleted)$' "/proc/$PID/maps")" = 2 ]
 	finish
 }
+
+@test "region flags come back: mlock, DONTFORK, DONTDUMP, WIPEONFORK, (NO)HUGEPAGE, MERGEABLE, SEQUENTIAL, RANDOM" {
+	KEY=ready BEFORE_KILL=verify_prog checkpoint_kill vmflags
+	img cat "$T/img" "proc/$PID/vmflags" | grep -q ' lo '
+	thaw_bg "$T/img"
+	restored vmflags
+	verify_prog
+	finish
+}
