@@ -20,6 +20,7 @@
 #include "fdplan.h"
 #include "image.h"
 #include "io.h"
+#include "maps.h"
 #include "memplan.h"
 #include "plan.h"
 #include "rules.h"
@@ -185,17 +186,16 @@ static unsigned long long cpu_xcr0(void)
 /* our own vDSO must be the image's: same bytes, same size */
 static void machine_check(struct thaw *t)
 {
-	char line[512], name[64];
-	unsigned long long lo, hi;
-	FILE *f = fopen("/proc/self/maps", "r");
+	size_t len, n, bad;
+	char *maps = read_file("/proc/self/maps", &len);
+	struct map_region *r = NULL;
+	const struct map_region *v;
 	uint64_t h = 0;
 
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %63s", &lo, &hi, name) == 3 &&
-		    !strcmp(name, "[vdso]"))
-			h = fnv1a((const unsigned char *)(uintptr_t)lo, hi - lo);
-	if (f)
-		fclose(f);
+	if (maps && maps_parse(maps, len, &r, &n, &bad) == 0 && (v = maps_find(r, n, "[vdso]")))
+		h = fnv1a((const unsigned char *)(uintptr_t)v->start, v->end - v->start);
+	free(r);
+	free(maps);
 	if (!t->core.seen_vdso || h != t->core.vdso_hash) {
 		warn("pid %d: the vDSO differs from the checkpoint's (hash 0x%016" PRIx64
 		     ", here 0x%016" PRIx64 ")", t->core.pid, t->core.vdso_hash, h);

@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "freeze.h"
+#include "num.h"
 
 int freeze_open(pid_t pid, unsigned timeout_ms)
 {
@@ -72,11 +73,10 @@ int drain_wait(int fd)
 
 int control_fd_parse(const char *arg)
 {
-	char *end;
-	long fd = strtol(arg, &end, 10);
+	uint64_t fd;
 	struct stat st;
 
-	if (*arg == 0 || *end || fd < 0 || fd > 1 << 20) {
+	if (num_parse(arg, 1 << 20, &fd) < 0) {
 		warn("--control %s: not an fd number", arg);
 		return -1;
 	}

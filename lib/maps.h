@@ -42,6 +42,10 @@ enum map_kind map_kind(const struct map_region *r);
 /* 1 when the region is backed by a file named by a path (starting
  * with '/'), not shared memory; it may be deleted (an orphan) */
 int map_is_file(const struct map_region *r);
+/* 1 when the region's path is s, exactly */
+int map_path_is(const struct map_region *r, const char *s);
+/* the first of n regions whose path is path, or NULL */
+const struct map_region *maps_find(const struct map_region *r, size_t n, const char *path);
 /* 1 when the path ends in " (deleted)" */
 int map_is_deleted(const struct map_region *r);
 

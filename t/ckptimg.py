@@ -16,12 +16,21 @@ usage:
   ckptimg.py peek IMG PID ADDR LEN    LEN stored bytes at ADDR on stdout
                                       (exit 1 if any page is absent)
   ckptimg.py threads IMG PID          "TID ROLE" per thread record
+  ckptimg.py put IMG OUT MEMBER FILE  OUT: IMG with MEMBER's data
+                                      replaced by FILE's bytes
+  ckptimg.py dup IMG OUT MEMBER       OUT: IMG with MEMBER twice in a row
+  ckptimg.py move IMG OUT MEMBER NEXT OUT: IMG with MEMBER moved to just
+                                      before member NEXT
+                                      (put, dup, move: hostile images
+                                      for the tests, pax records kept)
 
 It reads the tar itself (tarfile) and checks what plain tar does not:
 the member order, the manifest, the 4096 alignment of page data, the
 pagemap against the size of pages, the trailer.  Exit 0 when fine, 1
 with a message naming the image and member when not, 2 on bad usage.
 """
+import copy
+import io
 import sys
 import tarfile
 
@@ -192,6 +201,42 @@ def threads(path, pid):
     return out
 
 
+def load(path):
+    with tarfile.open(path, "r:") as tf:
+        return [(m, tf.extractfile(m).read() if m.isfile() else b"")
+                for m in tf.getmembers()]
+
+
+def save(path, mems):
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tf:
+        for m, data in mems:
+            m.size = len(data)
+            m.pax_headers.pop("size", None)
+            tf.addfile(m, io.BytesIO(data))
+
+
+def index(mems, name, path):
+    for i, (m, _) in enumerate(mems):
+        if m.name == name:
+            return i
+    raise Bad("%s: no member %s" % (path, name))
+
+
+def edit(cmd, args):
+    mems = load(args[0])
+    i = index(mems, args[2], args[0])
+    if cmd == "put":
+        with open(args[3], "rb") as f:
+            mems[i] = (mems[i][0], f.read())
+    elif cmd == "dup":
+        m, data = mems[i]
+        mems.insert(i + 1, (copy.copy(m), data))
+    else:
+        item = mems.pop(i)
+        mems.insert(index(mems, args[3], args[0]), item)
+    save(args[1], mems)
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -222,6 +267,9 @@ def main(argv):
             sys.stdout.buffer.write(peek(args[0], args[1], int(args[2], 16), int(args[3], 0)))
         elif cmd == "threads" and len(args) == 2:
             print("\n".join(threads(args[0], args[1])))
+        elif (cmd == "put" and len(args) == 4) or (cmd == "dup" and len(args) == 3) or \
+                (cmd == "move" and len(args) == 4):
+            edit(cmd, args)
         else:
             print(__doc__, file=sys.stderr)
             return 2
