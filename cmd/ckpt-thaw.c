@@ -60,6 +60,7 @@ struct thaw {
 	char restorer[4096];
 };
 
+/* in the order of member_names */
 enum { HAVE_CORE = 1, HAVE_THREADS = 2, HAVE_FDS = 4, HAVE_MAPS = 8,
        HAVE_MAPFILES = 16, HAVE_PAGEMAP = 32 };
 
@@ -223,43 +224,69 @@ static int threads_check(struct thaw *t)
 	return 0;
 }
 
+static const char *const member_names[] = { "core", "threads", "fds", "maps", "mapfiles", "pagemap" };
+
+/* the HAVE_ bit of a text member sub, or 0 for one we skip */
+static int member_bit(const char *sub)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof member_names / sizeof *member_names; i++)
+		if (!strcmp(sub, member_names[i]))
+			return 1 << i;
+	return 0;
+}
+
+/* each member once, and after the one it builds on: files/ and pipes/
+ * after fds, mapfiles and pagemap after maps */
+static void member_order(struct thaw *t, int pid, int bit)
+{
+	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP) ? HAVE_MAPS : !bit ? HAVE_FDS : 0;
+
+	if (bit & t->have) {
+		warn("member %s: a second one in the image", t->st.name);
+		abandon(t);
+	}
+	if (need && !(t->have & need)) {
+		warn("member %s: comes before proc/%d/%s", t->st.name, pid,
+		     need == HAVE_MAPS ? "maps" : "fds");
+		abandon(t);
+	}
+	t->have |= bit;
+}
+
 /* one member of proc/PID/: 1 when it was pages (stop there), else 0 */
 static int proc_member(struct thaw *t, int pid, const char *sub)
 {
+	int r = 0, bit = member_bit(sub);
 	char *text;
-	int r = 0;
 
 	if (!strcmp(sub, "pages"))
 		return 1;
 	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6)) {
-		if (!(t->have & HAVE_FDS) || fdplan_data(&t->fds, pid, sub, &t->st) < 0)
+		member_order(t, pid, 0);
+		if (fdplan_data(&t->fds, pid, sub, &t->st) < 0)
 			abandon(t);
 		return 0;
 	}
-	if (strcmp(sub, "core") && strcmp(sub, "threads") && strcmp(sub, "fds") &&
-	    strcmp(sub, "maps") && strcmp(sub, "mapfiles") && strcmp(sub, "pagemap"))
+	if (!bit)
 		return 0;  /* unknown: skipped by stream_next */
+	member_order(t, pid, bit);
 	text = member_text(t, 256 << 20);
-	if (!strcmp(sub, "core")) {
+	if (bit == HAVE_CORE) {
 		r = core_parse(text, t->st.name, &t->core);
 		if (r == 0 && t->core.pid != pid)
 			r = -1, warn("member %s: pid %d", t->st.name, t->core.pid);
-		t->have |= HAVE_CORE;
-	} else if (!strcmp(sub, "threads")) {
+	} else if (bit == HAVE_THREADS) {
 		r = threads_parse(text, t->st.name, &t->thr, &t->nthr);
-		t->have |= HAVE_THREADS;
-	} else if (!strcmp(sub, "fds")) {
+	} else if (bit == HAVE_FDS) {
 		r = fdplan_parse(&t->fds, pid, text);
-		t->have |= HAVE_FDS;
-	} else if (!strcmp(sub, "maps")) {
+	} else if (bit == HAVE_MAPS) {
 		r = memplan_maps(&t->mem, pid, text, strlen(text));
-		t->have |= HAVE_MAPS;
-	} else if (!strcmp(sub, "mapfiles")) {
-		r = (t->have & HAVE_MAPS) ? memplan_mapfiles(&t->mem, pid, text) : -1;
-		t->have |= HAVE_MAPFILES;
-	} else if (!strcmp(sub, "pagemap")) {
-		r = (t->have & HAVE_MAPS) ? memplan_pagemap(&t->mem, pid, text) : -1;
-		t->have |= HAVE_PAGEMAP;
+	} else if (bit == HAVE_MAPFILES) {
+		r = memplan_mapfiles(&t->mem, pid, text);
+	} else {
+		r = memplan_pagemap(&t->mem, pid, text);
 	}
 	free(text);
 	if (r < 0)

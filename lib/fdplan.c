@@ -281,11 +281,15 @@ static int blob_file(struct fd_blob *b, struct fd_ent *e, int pid, struct stream
 	return 0;
 }
 
+static struct fd_blob *blob_find(struct fdplan *p, const char *name);
+
 int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s)
 {
 	struct fd_ent *e = ent_with_data(p, sub);
 	struct fd_blob *b, *nb;
 
+	if (blob_find(p, sub))
+		return warn("member proc/%d/%s: a second one in the image", pid, sub), -1;
 	if (!e)   /* nobody uses it: skip, as an unknown member */
 		return stream_skip(s);
 	if (!(nb = realloc(p->blob, (p->nblob + 1) * sizeof *nb)))

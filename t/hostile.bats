@@ -86,3 +86,40 @@ refused() {
 	refused fds "malformed" '0,/^fd [0-9]* [a-z]* cloexec=0/s/cloexec=0/cloexec=9/'
 	refused fds "malformed" '0,/^fd [0-9]* [a-z]* cloexec=0/s/cloexec=0/cloexec=2/'
 }
+
+@test "hostile: a repeated member is refused, naming it (a second maps overflowed the regions)" {
+	checkpoint_kill counter -i 10
+	local m
+	for m in maps core threads fds mapfiles pagemap; do
+		img dup "$T/img" "$T/bad" "proc/$PID/$m"
+		thaw_fails "member proc/$PID/$m: a second one in the image" "$T/bad"
+	done
+}
+
+@test "hostile: members out of order are refused, naming them" {
+	mkdir "$T/many"
+	KEY=ready checkpoint_kill fds_many "$T/many" 2
+	local f
+	f=$(img list "$T/img" | grep -m1 "^proc/$PID/files/")
+	img move "$T/img" "$T/bad" "$f" "proc/$PID/fds"
+	thaw_fails "member $f: comes before proc/$PID/fds" "$T/bad"
+	img dup "$T/img" "$T/bad" "$f"
+	thaw_fails "member $f: a second one in the image" "$T/bad"
+	img move "$T/img" "$T/bad" "proc/$PID/pagemap" "proc/$PID/maps"
+	thaw_fails "member proc/$PID/pagemap: comes before proc/$PID/maps" "$T/bad"
+	img move "$T/img" "$T/bad" "proc/$PID/mapfiles" "proc/$PID/maps"
+	thaw_fails "member proc/$PID/mapfiles: comes before proc/$PID/maps" "$T/bad"
+}
+
+@test "hostile: a file that is not an image is called so, by ckpt-thaw and ckpt-unpack" {
+	need ckpt-thaw ckpt-unpack
+	local f
+	PID=$(free_pid)   # thaw_fails checks that no process has it
+	echo hello >"$T/short"
+	head -c 8192 /dev/urandom >"$T/random"
+	for f in "$T/short" "$T/random" "$CKPT_ROOT/README"; do
+		thaw_fails "ckpt-thaw: $f: not a ckpt image" "$f"
+		run -1 --separate-stderr "$BIN/ckpt-unpack" "$f"
+		[[ $stderr == "ckpt-unpack: not a ckpt image"* ]]
+	done
+}
