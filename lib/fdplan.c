@@ -137,6 +137,16 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 	return 0;
 }
 
+/* the strings of an entry that was not taken */
+static int ent_drop(struct fd_ent *e)
+{
+	free(e->path);
+	free(e->orig);
+	free(e->data);
+	free(e->name);
+	return -1;
+}
+
 /* "fd N KIND KEY=VALUE..." */
 static int fd_line(struct fdplan *p, const struct text *t)
 {
@@ -157,12 +167,12 @@ static int fd_line(struct fdplan *p, const struct text *t)
 	snprintf(e->kind, sizeof e->kind, "%s", t->f[2]);
 	for (i = 3; i < t->n; i++)
 		if ((eq = strchr(t->f[i], '=')) && (*eq = 0, ent_key(e, t->f[i], eq + 1) < 0))
-			return -1;
+			return ent_drop(e);
 	/* the kinds opened by path must have one */
 	if (!e->path && (!strcmp(e->kind, "file") || !strcmp(e->kind, "dir") ||
 			 !strcmp(e->kind, "chr") || !strcmp(e->kind, "blk") ||
 			 !strcmp(e->kind, "fifo") || !strcmp(e->kind, "deleted")))
-		return -1;
+		return ent_drop(e);
 	if (e->fd > p->maxfd)
 		p->maxfd = e->fd;
 	p->n++;
