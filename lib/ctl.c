@@ -35,7 +35,10 @@ static int sockdir_from_environ(pid_t pid, char *buf, size_t len)
 	return r;
 }
 
-int ctl_path(pid_t pid, char *buf, size_t len)
+/* The socket of pid: $CKPT_SOCKDIR, else the CKPT_SOCKDIR in the
+ * target's environment, else ${XDG_RUNTIME_DIR:-/tmp}/ckpt-<uid of pid>.
+ * Writes the path into buf; 0 or -errno. */
+static int ctl_path(pid_t pid, char *buf, size_t len)
 {
 	char dir[4096], proc[64];
 	const char *env = getenv("CKPT_SOCKDIR"), *rt;

@@ -6,11 +6,6 @@
 
 #include "proto.h"
 
-/* The socket of pid: $CKPT_SOCKDIR, else the CKPT_SOCKDIR in the
- * target's environment, else ${XDG_RUNTIME_DIR:-/tmp}/ckpt-<uid of pid>.
- * Writes the path into buf; 0 or -errno. */
-int ctl_path(pid_t pid, char *buf, size_t len);
-
 /* Connect to pid's shim.  On failure returns -1 after printing
  * "pid N: ..." with the reason (no such process, no shim, refused,
  * another uid). */

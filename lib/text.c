@@ -31,7 +31,9 @@ int text_next(struct text *t)
 	return 1;
 }
 
-int text_split(struct text *t, int max)
+/* the current line split on single spaces into t->f: the count, or -1
+ * after a message when it has more than max fields */
+static int text_split(struct text *t, int max)
 {
 	char *s = t->line;
 
@@ -65,7 +67,8 @@ int text_bad(const struct text *t, const char *why)
 	return -1;
 }
 
-int text_num(const struct text *t, int i, int base, uint64_t max, uint64_t *v)
+/* field i as a number of base <= max: 0, or -1 after a message */
+static int text_num(const struct text *t, int i, int base, uint64_t max, uint64_t *v)
 {
 	if (i >= t->n || num_parse_base(t->f[i], base, max, v) < 0)
 		return text_bad(t, "malformed number");

@@ -31,21 +31,15 @@ void text_init(struct text *t, char *text, size_t len, const char *name);
 /* The next line: 1, 0 at the end, -1 when the line holds a NUL byte
  * (nothing printed: the caller words it). */
 int text_next(struct text *t);
-/* The next line that is neither empty nor a '#' comment, split into
- * at most max fields (text_split): 1, 0 at the end, or -1 after a
- * message. */
+/* The next line that is neither empty nor a '#' comment, split on
+ * single spaces into t->f, t->n of them: 1, 0 at the end, or -1 after
+ * a message (a NUL byte, or more than max fields). */
 int text_record(struct text *t, int max);
-/* The current line split on single spaces into t->f: the count, or -1
- * after a message when it has more than max fields. */
-int text_split(struct text *t, int max);
 /* "member NAME line N: why" on stderr; -1 */
 int text_bad(const struct text *t, const char *why);
 
-/* Field i as a number of base (num_parse_base) <= max: 0, or -1 after
- * a message */
-int text_num(const struct text *t, int i, int base, uint64_t max, uint64_t *v);
 /* The line must have exactly n fields after its key, numbers of base
- * (as text_num) each <= max, into v[0..n): 0, or -1 after a message */
+ * (num_parse_base) each <= max, into v[0..n): 0, or -1 after a message */
 int text_nums(const struct text *t, int n, int base, uint64_t max, uint64_t *v);
 
 #endif
