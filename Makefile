@@ -64,8 +64,10 @@ $(B)/lib/ckpt/libckpt.so: $(SHIM_SRC) $(SHIM_ASM) $(HDRS)
 # sanitizers in either tree, and a PT_INTERP is a build error
 MUSL_LIB = /usr/lib/x86_64-linux-musl
 MUSL_INC = /usr/include/x86_64-linux-musl
-RST_SRC  = $(wildcard restorer/*.c restorer/$(ARCH)/*.S)
-RST_HDRS = $(wildcard restorer/*.h restorer/$(ARCH)/*.h lib/$(ARCH)/*.h) lib/plan.h lib/proto.h
+# lib/mapsline.c and lib/num.c: the one /proc/PID/maps line parser
+RST_SRC  = $(wildcard restorer/*.c restorer/$(ARCH)/*.S) lib/mapsline.c lib/num.c
+RST_HDRS = $(wildcard restorer/*.h restorer/$(ARCH)/*.h lib/$(ARCH)/*.h) lib/plan.h lib/proto.h \
+	lib/maps.h lib/num.h
 RST_FLAGS = $(WARN) -O2 -g -fPIE -fno-stack-protector -fno-asynchronous-unwind-tables \
 	-D_GNU_SOURCE -nostdinc -isystem $(MUSL_INC) -Ilib -Ilib/$(ARCH) -Irestorer -Irestorer/$(ARCH)
 

@@ -32,6 +32,10 @@ struct map_region {
 	size_t pathlen;       /* 0: anonymous, no name */
 };
 
+/* One line [s, end), without its newline, into r (its path points into
+ * the line): 0, or -1 when it is malformed.  No malloc: the restorer
+ * uses it too. */
+int maps_line(const char *s, const char *end, struct map_region *r);
 /* Parse a whole maps text (len bytes) into a malloc'd array in *out,
  * *n entries; the paths point into text, which must outlive them.
  * 0, or -EINVAL naming nothing (the caller knows the pid) with *bad set

@@ -1,4 +1,5 @@
-/* num.c - strict numbers (num.h) */
+/* num.c - strict numbers (num.h).  The restorer compiles it in too
+ * (for lib/mapsline.c): no malloc, stdio, errno or locks. */
 #include <string.h>
 
 #include "num.h"
