@@ -16,12 +16,13 @@ usage:
   ckptimg.py peek IMG PID ADDR LEN    LEN stored bytes at ADDR on stdout
                                       (exit 1 if any page is absent)
   ckptimg.py threads IMG PID          "TID ROLE" per thread record
-  ckptimg.py put IMG OUT MEMBER FILE  OUT: IMG with MEMBER's data
-                                      replaced by FILE's bytes
-  ckptimg.py dup IMG OUT MEMBER       OUT: IMG with MEMBER twice in a row
-  ckptimg.py move IMG OUT MEMBER NEXT OUT: IMG with MEMBER moved to just
-                                      before member NEXT
-                                      (put, dup, move: hostile images
+  ckptimg.py edit IMG MEMBER FILE     the stream on stdout with MEMBER's
+                                      data replaced by FILE's
+  ckptimg.py dup IMG MEMBER           the stream on stdout with MEMBER
+                                      twice in a row
+  ckptimg.py move IMG MEMBER NEXT     the stream on stdout with MEMBER
+                                      moved to just before member NEXT
+                                      (edit, dup, move: crafted images
                                       for the tests, pax records kept)
 
 It reads the tar itself (tarfile) and checks what plain tar does not:
@@ -203,16 +204,8 @@ def threads(path, pid):
 
 def load(path):
     with tarfile.open(path, "r:") as tf:
-        return [(m, tf.extractfile(m).read() if m.isfile() else b"")
+        return [(m, tf.extractfile(m).read() if m.isfile() else None)
                 for m in tf.getmembers()]
-
-
-def save(path, mems):
-    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tf:
-        for m, data in mems:
-            m.size = len(data)
-            m.pax_headers.pop("size", None)
-            tf.addfile(m, io.BytesIO(data))
 
 
 def index(mems, name, path):
@@ -222,19 +215,26 @@ def index(mems, name, path):
     raise Bad("%s: no member %s" % (path, name))
 
 
-def edit(cmd, args):
+def rewrite(cmd, args):
     mems = load(args[0])
-    i = index(mems, args[2], args[0])
-    if cmd == "put":
-        with open(args[3], "rb") as f:
+    i = index(mems, args[1], args[0])
+    if cmd == "edit":
+        with open(args[2], "rb") as f:
             mems[i] = (mems[i][0], f.read())
     elif cmd == "dup":
         m, data = mems[i]
         mems.insert(i + 1, (copy.copy(m), data))
     else:
         item = mems.pop(i)
-        mems.insert(index(mems, args[3], args[0]), item)
-    save(args[1], mems)
+        mems.insert(index(mems, args[2], args[0]), item)
+    out = tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT)
+    for m, data in mems:
+        if data is not None:
+            m.size = len(data)
+            m.pax_headers.pop("size", None)
+        out.addfile(m, io.BytesIO(data) if data is not None else None)
+    out.close()
+    return 0
 
 
 def main(argv):
@@ -267,9 +267,8 @@ def main(argv):
             sys.stdout.buffer.write(peek(args[0], args[1], int(args[2], 16), int(args[3], 0)))
         elif cmd == "threads" and len(args) == 2:
             print("\n".join(threads(args[0], args[1])))
-        elif (cmd == "put" and len(args) == 4) or (cmd == "dup" and len(args) == 3) or \
-                (cmd == "move" and len(args) == 4):
-            edit(cmd, args)
+        elif (cmd in ("edit", "move") and len(args) == 3) or (cmd == "dup" and len(args) == 2):
+            return rewrite(cmd, args)
         else:
             print(__doc__, file=sys.stderr)
             return 2

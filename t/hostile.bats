@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # ckpt-thaw on hostile images: a real checkpoint whose text members are
-# edited, duplicated or moved (t/ckptimg.py put, dup, move).  Each must
+# edited, duplicated or moved (t/ckptimg.py edit, dup, move).  Each must
 # be refused with a message naming the member and line, exit 1, and no
 # process left.  Every number in every member is parsed strictly and
 # checked against its field's range.  Runs as root (set_tid).
@@ -26,7 +26,7 @@ mutate() {
 	img cat "$T/img" "$m" >"$T/member.old"
 	sed "$@" "$T/member.old" >"$T/member"
 	! cmp -s "$T/member.old" "$T/member"
-	img put "$T/img" "$T/bad" "$m" "$T/member"
+	img edit "$T/img" "$m" "$T/member" >"$T/bad"
 }
 
 # refused MEMBER PATTERN SED-ARGS...: the edit is refused, naming
@@ -91,7 +91,7 @@ refused() {
 	checkpoint_kill counter -i 10
 	local m
 	for m in maps core threads fds mapfiles pagemap; do
-		img dup "$T/img" "$T/bad" "proc/$PID/$m"
+		img dup "$T/img" "proc/$PID/$m" >"$T/bad"
 		thaw_fails "member proc/$PID/$m: a second one in the image" "$T/bad"
 	done
 }
@@ -101,13 +101,13 @@ refused() {
 	KEY=ready checkpoint_kill fds_many "$T/many" 2
 	local f
 	f=$(img list "$T/img" | grep -m1 "^proc/$PID/files/")
-	img move "$T/img" "$T/bad" "$f" "proc/$PID/fds"
+	img move "$T/img" "$f" "proc/$PID/fds" >"$T/bad"
 	thaw_fails "member $f: comes before proc/$PID/fds" "$T/bad"
-	img dup "$T/img" "$T/bad" "$f"
+	img dup "$T/img" "$f" >"$T/bad"
 	thaw_fails "member $f: a second one in the image" "$T/bad"
-	img move "$T/img" "$T/bad" "proc/$PID/pagemap" "proc/$PID/maps"
+	img move "$T/img" "proc/$PID/pagemap" "proc/$PID/maps" >"$T/bad"
 	thaw_fails "member proc/$PID/pagemap: comes before proc/$PID/maps" "$T/bad"
-	img move "$T/img" "$T/bad" "proc/$PID/mapfiles" "proc/$PID/maps"
+	img move "$T/img" "proc/$PID/mapfiles" "proc/$PID/maps" >"$T/bad"
 	thaw_fails "member proc/$PID/mapfiles: comes before proc/$PID/maps" "$T/bad"
 }
 
