@@ -121,7 +121,8 @@ bench: all
 # libFuzzer (clang) on every parser of the restore side, one harness
 # per entry point: fuzz/unpack.c (the packed image reader), fuzz/members.c
 # (each text member, chosen by the first byte), fuzz/thaw.c (ckpt-thaw's
-# stream path up to making the process).  Seeds in t/fuzz-corpus/NAME/,
+# stream path up to making the process).  Seeds in t/fuzz-corpus/NAME/
+# (fuzz/seeds.py makes them from a real stream of ckpt-freeze),
 # new inputs in build/fuzz/corpus/NAME/, crashes build/fuzz/NAME-*.
 # make check runs each FUZZ_CHECK_SECONDS, make fuzz FUZZ_SECONDS.
 # Small parts (64 KiB) and read-ahead (4 KiB) keep each run cheap and
