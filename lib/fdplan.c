@@ -35,32 +35,34 @@
 
 #define U64 (~0ULL)
 
-/* the keys with a number: its base, its largest value, where it goes */
+/* the keys with a number: its base, its largest value, where it goes
+ * (a uint64_t or an int, by the field's size) */
+#define NUM_KEY(key, base, max, field) \
+	{ key, base, max, offsetof(struct fd_ent, field), sizeof ((struct fd_ent *)0)->field }
 static const struct num_key {
 	const char *key;
 	int base;
 	uint64_t max;
-	size_t off;
-	int wide;                  /* a uint64_t, else an int */
+	size_t off, size;
 } num_keys[] = {
-	{ "cloexec", 10, 1, offsetof(struct fd_ent, cloexec), 0 },
-	{ "flags", 8, NUM_INT_MAX, offsetof(struct fd_ent, flags), 0 },
-	{ "pos", 10, U64, offsetof(struct fd_ent, pos), 1 },
-	{ "size", 10, U64, offsetof(struct fd_ent, size), 1 },
-	{ "dup", 10, NUM_INT_MAX, offsetof(struct fd_ent, dup), 0 },
-	{ "pipe", 10, U64, offsetof(struct fd_ent, pipe), 1 },
-	{ "sock", 10, U64, offsetof(struct fd_ent, sock), 1 },
-	{ "peer_ino", 10, U64, offsetof(struct fd_ent, peer), 1 },
-	{ "count", 10, U64, offsetof(struct fd_ent, count), 1 },
-	{ "semaphore", 10, 1, offsetof(struct fd_ent, semaphore), 0 },
-	{ "sigmask", 16, U64, offsetof(struct fd_ent, sigmask), 1 },
-	{ "seals", 16, U64, offsetof(struct fd_ent, seals), 1 },
-	{ "clock", 10, NUM_INT_MAX, offsetof(struct fd_ent, clock), 0 },
-	{ "tflags", 8, NUM_INT_MAX, offsetof(struct fd_ent, tflags), 0 },
-	{ "pipesz", 10, NUM_INT_MAX, offsetof(struct fd_ent, pipesz), 0 },
-	{ "truncate", 10, 1, offsetof(struct fd_ent, truncate), 0 },
-	{ "mode", 8, 0177777, offsetof(struct fd_ent, mode), 0 },
-	{ "ino", 10, U64, offsetof(struct fd_ent, ino), 1 },
+	NUM_KEY("cloexec", 10, 1, cloexec),
+	NUM_KEY("flags", 8, NUM_INT_MAX, flags),
+	NUM_KEY("pos", 10, U64, pos),
+	NUM_KEY("size", 10, U64, size),
+	NUM_KEY("dup", 10, NUM_INT_MAX, dup),
+	NUM_KEY("pipe", 10, U64, pipe),
+	NUM_KEY("sock", 10, U64, sock),
+	NUM_KEY("peer_ino", 10, U64, peer),
+	NUM_KEY("count", 10, U64, count),
+	NUM_KEY("semaphore", 10, 1, semaphore),
+	NUM_KEY("sigmask", 16, U64, sigmask),
+	NUM_KEY("seals", 16, U64, seals),
+	NUM_KEY("clock", 10, NUM_INT_MAX, clock),
+	NUM_KEY("tflags", 8, NUM_INT_MAX, tflags),
+	NUM_KEY("pipesz", 10, NUM_INT_MAX, pipesz),
+	NUM_KEY("truncate", 10, 1, truncate),
+	NUM_KEY("mode", 8, 0177777, mode),
+	NUM_KEY("ino", 10, U64, ino),
 };
 
 /* a numeric key: 1 when k is one (set, or -1 when v is malformed), 0
@@ -77,7 +79,7 @@ static int ent_num(struct fd_ent *e, const char *k, const char *v)
 		if (num_parse_base(v, n->base, n->max, &x) < 0)
 			return -1;
 		i = x;
-		if (n->wide)
+		if (n->size == sizeof x)
 			memcpy((char *)e + n->off, &x, sizeof x);
 		else
 			memcpy((char *)e + n->off, &i, sizeof i);
