@@ -127,6 +127,29 @@ squat() {
 	squat symlink
 }
 
+@test "a symlink higher up on the way to the socket directory: the shim does not serve there, the tools refuse it" {
+	two_users
+	# the victim's own 0700 directory, named through the attacker's
+	# symlink, which he can point elsewhere at any time
+	as "$VIC" mkdir -m 0755 "$PUB/vic"
+	as "$VIC" mkdir -m 0700 "$PUB/vic/sock"
+	as "$ATT" ln -s "$PUB/vic" "$PUB/via"
+	VDIR=$PUB/via/sock
+	CKPT_SOCKDIR=$VDIR PROG_USER=$VIC NO_SOCK=1 start_prog counter
+	VPID=$PID VOUT=$OUT
+	cat "$ERR"
+	[ "$(wc -l <"$ERR")" = 1 ]
+	grep -q "^ckpt-shim: pid $VPID: .*socket directory $VDIR: a symlink on the way" "$ERR"
+	[ ! -e "$PUB/vic/sock/$VPID.sock" ]
+	# root follows the CKPT_SOCKDIR of the victim's environment
+	unset CKPT_SOCKDIR
+	run --separate-stderr "$BIN/ckpt-freeze" --kill "$VPID"
+	echo "root's ckpt-freeze: exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == "ckpt-freeze: pid $VPID: socket directory $VDIR: a symlink on the way"* ]]
+	both_run
+}
+
 @test "a relay under the victim's pid name in its own directory: ckpt-freeze --kill refuses it, kills nothing" {
 	two_users
 	VDIR=$PUB/vic
