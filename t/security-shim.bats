@@ -10,6 +10,12 @@
 # target's uid's own, 0700, with no symlink on the way; the process
 # listening behind PID.sock must be PID itself.  Anything else is refused
 # by the tools and, for the directory, by the shim too.
+#
+# The later tests play a client of the program's own uid that
+# misbehaves (silent, malformed, at a full fd table): it may delay a
+# checkpoint by the shim's request deadline, never block it, leave fds in
+# the program, or make the control thread spin; and processes that end
+# without exit handlers leave no pile of sockets.
 
 load helpers
 
@@ -303,7 +309,7 @@ squat() {
 	EOF
 	"$RUN" -- "$PYTHON" "$T/forks.py" >"$T/forks.out" 2>"$T/forks.err" 3>&-
 	cat "$T/forks.err"
-	grep -qx done "$T/forks.out"
+	grep -qx "done" "$T/forks.out"
 	local n
 	n=$(find "$CKPT_SOCKDIR" -name '*.sock' | wc -l)
 	echo "sockets left: $n"
@@ -322,7 +328,7 @@ squat() {
 	exec 9>"$T/hold"
 	wait_line "$T/client.out" '^hello pid'
 	local fd n=0 low=$(($(ulimit -n) - 64))
-	for fd in /proc/$PID/fd/*; do
+	for fd in "/proc/$PID/fd"/*; do
 		[[ $(readlink "$fd") == socket:* ]] || continue
 		echo "socket at fd ${fd##*/}"
 		n=$((n + 1))
