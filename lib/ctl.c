@@ -111,9 +111,9 @@ static int sockdir_open_checked(pid_t pid, const char *dir, uid_t uid)
 	return d;
 }
 
-static void set_timeout(int s, int secs)
+void ctl_timeout(int s, unsigned ms)
 {
-	struct timeval tv = { .tv_sec = secs };
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
 
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -233,7 +233,7 @@ int ctl_open(pid_t pid)
 		close(s);
 		return -1;
 	}
-	set_timeout(s, 10);
+	ctl_timeout(s, CTL_TIMEOUT_MS);
 	if (check_hello(pid, s) < 0) {
 		close(s);
 		return -1;

@@ -20,6 +20,11 @@ int ctl_sockdir(pid_t pid, uid_t uid, char *buf, size_t len);
  * another uid). */
 int ctl_open(pid_t pid);
 
+/* How long a reply may take: CTL_TIMEOUT_MS from ctl_open; a request
+ * the shim itself times (a freeze) needs its own time on top. */
+#define CTL_TIMEOUT_MS 10000
+void ctl_timeout(int sock, unsigned ms);
+
 /* One request and its reply.  payload/len and fds/nfds go out; the
  * reply's payload (at most *replen bytes) lands in reply and its fds in
  * rfds (at most *nrfds).  Returns rep.err (0 or -errno); *replen,
@@ -40,8 +45,8 @@ struct ctl_call {
 int ctl_call(int sock, struct ctl_call *c);
 /* The two halves of ctl_call, for a request whose reply comes only
  * after the caller has done its part (CKPT_OP_PAGES: drain the pipe).
- * ctl_recv returns -EAGAIN when the socket's 10 s timeout passes, and
- * may then be called again. */
+ * ctl_recv returns -EAGAIN when the socket's timeout passes, and may
+ * then be called again. */
 int ctl_send(int sock, const struct ctl_call *c);
 int ctl_recv(int sock, struct ctl_call *c);
 

@@ -96,7 +96,7 @@ static int do_hello(int conn)
 
 static int do_freeze(int conn)
 {
-	uint32_t laggard = 0;
+	uint64_t laggard = 0;
 	int r = freeze_all(in.req.arg, &laggard);
 
 	out.rep.arg = r == 0 ? threads_count() : laggard;

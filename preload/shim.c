@@ -172,8 +172,11 @@ void ckpt_control_restart(void *tramp, unsigned long len)
 {
 	const struct ckpt_thread_rec *me = thread_rec(threads_count() - 1);
 
-	if (me)
+	if (me) {
 		thread_redo(me);
+		/* the restorer started us with every signal blocked */
+		sys_rt_sigprocmask(SIG_SETMASK, &me->sigmask, NULL);
+	}
 	if (tramp && len == 4096 && restore_wait_resumed(5000) == 0)
 		sys_call2(SYS_munmap, tramp, len);
 	ckpt_ctl_tid = sys_gettid();

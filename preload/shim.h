@@ -20,7 +20,7 @@ extern uint64_t ckpt_ctl_stack;        /* top of the control thread's stack */
 
 /* freeze.c */
 void freeze_handler(int sig, siginfo_t *si, void *uc);
-int freeze_all(unsigned timeout_ms, uint32_t *laggard);
+int freeze_all(unsigned timeout_ms, uint64_t *laggard);
 void thaw_all(void);
 int freeze_held(void);
 void freeze_reset(void);
