@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "freeze.h"
+#include "io.h"
 
 int freeze_open(pid_t pid, unsigned timeout_ms)
 {
@@ -89,8 +90,12 @@ int control_fd_parse(const char *arg)
 
 void stdout_check(void)
 {
+	int r;
+
 	if (isatty(1))
 		die("stdout: is a terminal; send the stream to a file or a pipe");
+	if ((r = fd_private(1)) < 0)
+		dieerr(r, "stdout: make it 0600:");
 	/* a reader that goes away must give EPIPE, not kill us while the
 	 * process is frozen */
 	signal(SIGPIPE, SIG_IGN);
