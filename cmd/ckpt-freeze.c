@@ -1,4 +1,5 @@
 /* ckpt-freeze - checkpoint a running process into a raw tar stream */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,10 +25,11 @@
 #include "tar.h"
 
 static const char usage[] =
-	"ckpt-freeze [--kill] [--timeout MS] [--checkpoint-open-files] [--files-rules PATH] PID";
+	"ckpt-freeze [--kill] [--force] [--timeout MS] [--checkpoint-open-files] [--files-rules PATH] PID";
 
 static const struct option options[] = {
 	{ "kill", no_argument, NULL, 'k' },
+	{ "force", no_argument, NULL, 'f' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "checkpoint-open-files", no_argument, NULL, 'a' },
 	{ "files-rules", required_argument, NULL, 'r' },
@@ -37,6 +39,7 @@ static const struct option options[] = {
 
 struct opts {
 	int kill;
+	int force;         /* checkpoint and kill even what a restore cannot bring back */
 	unsigned timeout_ms;
 	int all_files;
 	const char *rules;
@@ -50,6 +53,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, "kt:ar:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kill = 1; break;
+		case 'f': o->force = 1; break;
 		case 'a': o->all_files = 1; break;
 		case 'r': o->rules = optarg; break;
 		case 't':
@@ -101,6 +105,25 @@ static int text_from(struct tar_out *t, const char *name,
 
 static int manifest_fn(FILE *f, const void *src) { return manifest_write(f, src); }
 static int core_fn(FILE *f, const void *src) { return core_write(f, src); }
+
+/* The shim could not say its cwd (getcwd failed): ckpt-thaw could not
+ * go back into it.  The kernel names it; -1. */
+static int cwd_refused(pid_t pid)
+{
+	char path[64], cwd[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/cwd", (int)pid);
+	n = readlink(path, cwd, sizeof cwd - 1);
+	cwd[n > 0 ? n : 0] = 0;
+	if (n > 10 && !strcmp(cwd + n - 10, " (deleted)"))
+		warn("pid %d: cwd %s: removed while the process was in it; a restore cannot go back into it",
+		     (int)pid, cwd);
+	else
+		warn("pid %d: cwd %s: the process cannot name it (getcwd); a restore could not go back into it",
+		     (int)pid, cwd);
+	return -1;
+}
 
 /* the thread records, all of them, before any member is written: the
  * core needs the main thread's securebits */
@@ -173,6 +196,8 @@ static int write_core(struct tar_out *t, int sock, const struct kproc *k, const 
 	if (rec.pid != (uint32_t)pid)
 		warn("pid %d: the shim's record says pid %u", (int)pid, rec.pid);
 	else if (kproc_same(k, src.fds[CKPT_PROCFD_STAT]) == 0)
+		r = rec.cwd[0] ? 0 : cwd_refused(pid);
+	if (r == 0)
 		r = text_from(t, "ckpt/manifest", manifest_fn, &src);
 	if (r == 0)
 		r = text_from(t, name, core_fn, &src);
@@ -227,6 +252,9 @@ static void stage_exec(const char *stage, int sock, uint64_t off, const struct o
 		argv[n++] = "--files-rules";
 		argv[n++] = o->rules;
 	}
+	/* --kill destroys the process: only for an image that brings it back */
+	if (!strcmp(stage, "ckpt-dumpfds") && o->kill && !o->force)
+		argv[n++] = "--restorable";
 	argv[n++] = pid;
 	argv[n] = NULL;
 	execv(path, (char **)argv);
@@ -291,6 +319,62 @@ static int run_stage(const char *stage, int sock, struct tar_out *t, const struc
 	return r;
 }
 
+/* " C (comm)" for one child, appended to list */
+static void child_name(char *list, size_t cap, long c)
+{
+	char path[64], *comm;
+	size_t n = strlen(list), len;
+
+	snprintf(path, sizeof path, "/proc/%ld/comm", c);
+	comm = read_file(path, &len);
+	if (comm && len && comm[len - 1] == '\n')
+		comm[len - 1] = 0;
+	if (n < cap)
+		snprintf(list + n, cap - n, "%s%ld (%s)", n ? ", " : "", c, comm ? comm : "gone");
+	free(comm);
+}
+
+/* The children of pid, from the kernel (every thread's children file),
+ * into list; how many.  A restore brings back one process: the
+ * children would be left behind, and the parent's wait() would fail. */
+static int children_list(pid_t pid, char *list, size_t cap)
+{
+	char path[320], *text, *p, *end;
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+	long c;
+
+	list[0] = 0;
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if (!(d = opendir(path)))
+		return 0;  /* gone: the freeze says so */
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/children", (int)pid, de->d_name);
+		if (!(text = read_file(path, NULL)))
+			continue;
+		for (p = text; (c = strtol(p, &end, 10)) > 0 && end != p; p = end, n++)
+			child_name(list, cap, c);
+		free(text);
+	}
+	closedir(d);
+	return n;
+}
+
+static int children_check(const struct opts *o)
+{
+	char list[1024];
+	int n = children_list(o->pid, list, sizeof list);
+
+	if (!n || o->force)
+		return 0;
+	warn("pid %d: has %d child process%s: %s; a restore brings back this process alone (--force: leave them out)",
+	     (int)o->pid, n, n > 1 ? "es" : "", list);
+	return -1;
+}
+
 /* after SIGKILL: the pid must be free for a thaw that follows at once */
 static void wait_gone(pid_t pid)
 {
@@ -320,7 +404,7 @@ static int finish(int sock, struct tar_out *t, const struct opts *o)
 	/* killed while still frozen: it never runs past the checkpoint */
 	r = ctl_simple(sock, CKPT_OP_KILL, 0, NULL);
 	close(sock);
-	if (r < 0 && kill(o->pid, SIGKILL) < 0) {
+	if (r < 0 && kill(o->pid, SIGKILL) < 0 && errno != ESRCH) {
 		warn("pid %d: kill:", (int)o->pid);
 		return -1;
 	}
@@ -343,7 +427,9 @@ static int checkpoint(int sock, const struct opts *o)
 		return -1;
 	if (kproc_no_seccomp(&k) == 0 && threads_fetch(sock, o->pid, &th) == 0) {
 		tar_init(&t, 1, 0);
-		if (write_core(&t, sock, &k, &th) == 0 && write_threads(&t, &k, &th) == 0 &&
+		/* frozen: no child can come now */
+		if (children_check(o) == 0 && write_core(&t, sock, &k, &th) == 0 &&
+		    write_threads(&t, &k, &th) == 0 &&
 		    run_stage("ckpt-dumpfds", sock, &t, o) == 0 &&
 		    run_stage("ckpt-dumpmem", sock, &t, o) == 0)
 			r = finish(sock, &t, o);
@@ -367,5 +453,10 @@ int main(int argc, char **argv)
 	sock = freeze_open(o.pid, o.timeout_ms);
 	if (sock < 0)
 		return 1;
-	return checkpoint(sock, &o) < 0 ? 1 : 0;
+	if (checkpoint(sock, &o) == 0)
+		return 0;
+	/* closing the connection thaws the process */
+	if (o.kill)
+		warn("pid %d: not killed: it runs on", (int)o.pid);
+	return 1;
 }

@@ -22,6 +22,7 @@
 #include "image.h"
 #include "io.h"
 #include "memplan.h"
+#include "pidused.h"
 #include "plan.h"
 #include "rules.h"
 #include "selfdir.h"
@@ -40,7 +41,7 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-#define PID_WAIT_MS 3000   /* a pid held by a dying or zombie process */
+#define PID_WAIT_MS 3000   /* an id held by a dying or zombie process */
 
 struct thaw {
 	struct stream st;
@@ -252,7 +253,11 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 		r = threads_parse(text, t->st.name, &t->thr, &t->nthr);
 		t->have |= HAVE_THREADS;
 	} else if (!strcmp(sub, "fds")) {
-		r = fdplan_parse(&t->fds, pid, text);
+		/* the core says whose file work the fds are (fdplan_bind) */
+		if (!(t->have & HAVE_CORE))
+			warn("member %s: before proc/%d/core", t->st.name, pid), r = -1;
+		else if ((r = fdplan_parse(&t->fds, pid, text)) == 0)
+			fdplan_bind(&t->fds, &t->core, &t->mem);
 		t->have |= HAVE_FDS;
 	} else if (!strcmp(sub, "maps")) {
 		r = memplan_maps(&t->mem, pid, text, strlen(text));
@@ -302,38 +307,46 @@ static void proc_read(struct thaw *t, int pid)
 	machine_check(t);
 }
 
-static int id_taken(pid_t id)
-{
-	return kill(id, 0) == 0 || errno == EPERM;
-}
-
-/* the first of the process's ids still in use after a short wait, or 0 */
+/* the first of the process's ids in use, or 0: a holder that is
+ * going away (a zombie, an exiting process) is waited for a moment; a
+ * live one is not, it will not free the id */
 static pid_t ids_taken(struct thaw *t)
 {
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	pid_t *ids, id = 0, holder = 0;
 	unsigned i, waited;
-	pid_t id = 0;
 
+	if (!(ids = calloc(t->nthr + 1, sizeof *ids)))
+		die("out of memory");
+	ids[0] = t->core.pid;
+	for (i = 0; i < t->nthr; i++)
+		ids[i + 1] = t->thr[i].tid;
 	for (waited = 0; waited <= PID_WAIT_MS; waited += 20) {
-		id = id_taken(t->core.pid) ? t->core.pid : 0;
-		for (i = 0; !id && i < t->nthr; i++)
-			if (id_taken(t->thr[i].tid))
-				id = t->thr[i].tid;
-		if (!id)
-			return 0;
+		enum pid_use u = pids_used(ids, t->nthr + 1, &id, &holder);
+
+		if (u == PID_FREE)
+			id = 0;
+		if (u != PID_DYING)
+			break;
 		nanosleep(&ts, NULL);
 	}
+	free(ids);
 	return id;
 }
 
-static void ns_choose(struct thaw *t)
+/* in this namespace with the old ids (root, and they are free), else in
+ * a new one; again is 1 when an id was taken between the check and the
+ * clone3 (another restore of the same image, say) */
+static void ns_choose(struct thaw *t, int again)
 {
-	pid_t id = ids_taken(t);
+	pid_t id = again ? t->core.pid : ids_taken(t);
 
 	if (geteuid() == 0 && !id)
 		return;
 	if (t->same_ns) {
-		if (id)
+		if (again)
+			warn("pid %d: taken meanwhile by another process (--same-ns)", t->core.pid);
+		else if (id)
 			warn("pid %d: id %d is taken in this pid namespace (--same-ns)", t->core.pid, id);
 		else
 			warn("pid %d: only root can choose pids in this namespace (--same-ns)", t->core.pid);
@@ -364,6 +377,12 @@ static void spawn(struct thaw *t)
 			    .lend = creds_lend(t->thr, t->nthr, t->userns) };
 	int r = spawn_restorer(&sp);
 
+	if (r == SPAWN_TAKEN) {   /* nothing made: try a new namespace */
+		ns_choose(t, 1);
+		sp.newns = t->newns;
+		sp.userns = t->userns;
+		r = spawn_restorer(&sp);
+	}
 	t->child = sp.child;
 	t->plan_w = sp.plan_w;
 	t->status_r = sp.status_r;
@@ -590,7 +609,10 @@ static int status_read(struct thaw *t)
 		       step_what[st.step] : "step";
 		addr_text(st.step, st.addr, at, sizeof at);
 		errno = -st.err;
-		if (st.err)
+		if (st.step == PLAN_ST_THREAD && st.err == -EEXIST)
+			warn("pid %d: restorer: thread %s: its id was taken meanwhile by another process",
+			     t->core.pid, at + 1);
+		else if (st.err)
 			warn("pid %d: restorer: %s%s:", t->core.pid, what, at);
 		else
 			warn("pid %d: restorer: %s%s", t->core.pid, what, at);
@@ -712,7 +734,7 @@ int main(int argc, char **argv)
 	if (t->rules_path && fdplan_rules(&t->fds, t->man.root, &t->rules) < 0)
 		return 1;
 	phase("read and check the members before the pages");
-	ns_choose(t);
+	ns_choose(t, 0);
 	creds_choose(t);
 	if (creds_can(&t->core, t->thr, t->nthr, t->userns) < 0)
 		abandon(t);
@@ -728,6 +750,9 @@ int main(int argc, char **argv)
 	pages_timing();
 	stream_finish(t);
 	phase("read the rest of the stream");
+	if (fdplan_commit(&t->fds, t->core.pid) < 0)
+		abandon(t);
+	phase("put the saved files in place");
 	go(t);
 	phase("go: protections, vDSO, mm, threads, OK");
 	running_at();

@@ -22,10 +22,15 @@ struct spawn {
 	pid_t child;               /* out: the process, or its reaper */
 	int plan_w, status_r;      /* out: the plan's write end, the status's
 	                            * read end */
+	int err_r;                 /* inside: the child's error pipe */
 };
 
+#define SPAWN_TAKEN (-2)
+
 /* 0 once the restorer runs in the new process; -1 after a message
- * naming the pid, with sp->child (if > 0) left for the caller to kill */
+ * naming the pid, with sp->child (if > 0) left for the caller to kill;
+ * SPAWN_TAKEN, silently and with nothing made, when the pid was taken
+ * in this namespace since it was checked (not with newns) */
 int spawn_restorer(struct spawn *sp);
 
 #endif
