@@ -731,7 +731,7 @@ int main(int argc, char **argv)
 
 	prog_init(argv);
 	timing_init();
-	while ((c = getopt_long(argc, argv, "+i:sr:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:sr:Th", options, NULL)) != -1) {
 		switch (c) {
 		case 'i': t->attach.stdin_path = optarg; break;
 		case 's': t->same_ns = 1; break;

@@ -184,9 +184,13 @@ static void stdio_check(void)
 
 void stdout_check(void)
 {
+	int r;
+
 	stdio_check();
 	if (isatty(1))
 		die("stdout: is a terminal; send the stream to a file or a pipe");
+	if ((r = fd_private(1)) < 0)
+		dieerr(r, "stdout: make it 0600:");
 	/* a reader that goes away must give EPIPE, not kill us while the
 	 * process is frozen */
 	signal(SIGPIPE, SIG_IGN);
