@@ -159,7 +159,7 @@ static int park(struct slot *s)
 	return 1;
 }
 
-static int is_our_freeze(int sig, const siginfo_t *si)
+int freeze_is_ours(int sig, const siginfo_t *si)
 {
 	return sig == ckpt_sig && si->si_code == SI_QUEUE &&
 	       si->si_value.sival_int == (int)CKPT_FREEZE_MAGIC &&
@@ -172,8 +172,11 @@ void freeze_handler(int sig, siginfo_t *si, void *ucv)
 	struct slot *s;
 	int i;
 
-	if (!is_our_freeze(sig, si)) {
-		forward(sig, si, ucv);
+	if (!freeze_is_ours(sig, si)) {
+		/* a wake is for sigwrap's waiters only; a signal the
+		 * program blocks waits until it unblocks or waits for it */
+		if (!sigwrap_is_wake(si) && !sigwrap_hold(si))
+			forward(sig, si, ucv);
 		return;
 	}
 	__atomic_add_fetch(&nactive, 1, __ATOMIC_SEQ_CST);

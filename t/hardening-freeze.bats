@@ -224,3 +224,65 @@ http_ok() {
 	verify_prog
 	no_fail "$OUT" "$T/rt.err"
 }
+
+# sig63_case MODE: the program blocks the freeze signal and uses it;
+# three checkpoints show no trace in it, then a real one from outside
+# reaches it as the program asked.  Sets SENT.
+sig63_case() {
+	need ckpt-run ckpt-freeze prog:sig63
+	start_prog sig63 "$1"
+	freeze_ok "$T/img1" "$PID"
+	freeze_ok "$T/img2" "$PID"
+	freeze_ok "$T/img3" "$PID"
+	verify_prog
+	grep -qx 'got=0 handled=0' "$OUT"
+	kill -63 "$PID"
+	sleep 0.3
+	alive "$PID"
+}
+
+@test "signal 63 taken with sigwaitinfo: checkpoints leave no bogus signal, a real one arrives" {
+	sig63_case wait
+	wait_line "$OUT" '^got 63 code 0 pid [0-9]+$'
+	freeze_ok "$T/img4" "$PID"
+	verify_prog
+	[ "$(grep -c '^got 63' "$OUT")" -eq 1 ]
+	no_fail
+}
+
+@test "signal 63 read from a signalfd: checkpoints leave no bogus signal" {
+	sig63_case signalfd
+	freeze_ok "$T/img4" "$PID"
+	verify_prog
+	run -1 grep '^got 63' "$OUT"
+	no_fail
+}
+
+@test "signal 63 blocked with its default action: a kill -63 from outside does not kill it" {
+	sig63_case block
+	verify_prog
+	freeze_ok "$T/img4" "$PID"
+	verify_prog
+	no_fail
+}
+
+@test "signal 63 blocked with a handler: a kill -63 waits until the program unblocks it" {
+	sig63_case handler
+	verify_prog
+	grep -qx 'got=0 handled=1' "$OUT"
+	freeze_ok "$T/img4" "$PID"
+	verify_prog
+	[ "$(tail -n 2 "$OUT" | head -n 1)" = 'got=0 handled=1' ]
+	no_fail
+}
+
+@test "sigwaitinfo on signal 63 goes on after a restore, and gets a real one" {
+	need ckpt-thaw
+	checkpoint_kill sig63 wait
+	thaw_bg "$T/img"
+	restored sig63
+	kill -63 "$PID"
+	wait_line "$OUT" '^got 63 code 0 pid [0-9]+$'
+	verify_prog "$PID" "$OUT"
+	finish
+}
