@@ -286,3 +286,26 @@ sig63_case() {
 	verify_prog "$PID" "$OUT"
 	finish
 }
+
+@test "5000 threads: every one is frozen and in the image, none dropped" {
+	need ckpt-run ckpt-freeze prog:manythreads
+	start_prog manythreads 5000
+	local want
+	want=$(ls "/proc/$PID/task" | wc -l)
+	[ "$want" -eq 5002 ]
+	freeze_ok "$T/img" --timeout 60000 "$PID"
+	tar xOf "$T/img" "proc/$PID/threads" | awk '$1 == "thread" {print $2}' | sort -n >"$T/tids"
+	ls "/proc/$PID/task" | sort -n >"$T/tasks"
+	echo "$(comm -23 "$T/tasks" "$T/tids" | wc -l) threads missing from the image"
+	cmp "$T/tasks" "$T/tids"
+	verify_prog
+	no_fail
+	# and all come back
+	freeze_ok "$T/img" --kill --timeout 60000 "$PID"
+	wait "$PID" 2>/dev/null || true
+	thaw_bg "$T/img"
+	restored manythreads
+	[ "$(ls "/proc/$PID/task" | wc -l)" -eq 5002 ]
+	verify_prog "$PID" "$OUT"
+	finish
+}
