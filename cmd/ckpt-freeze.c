@@ -19,6 +19,7 @@
 #include "err.h"
 #include "freeze.h"
 #include "io.h"
+#include "kproc.h"
 #include "rules.h"
 #include "selfdir.h"
 #include "tar.h"
@@ -124,15 +125,63 @@ static int cwd_refused(pid_t pid)
 	return -1;
 }
 
-/* the manifest and the core, from the process record and its /proc */
-static int write_core(struct tar_out *t, int sock, pid_t pid)
+/* the thread records, all of them, before any member is written: the
+ * core needs the main thread's securebits */
+struct threads {
+	struct ckpt_thread_rec *v;
+	unsigned n;
+};
+
+static int threads_fetch(int sock, pid_t pid, struct threads *th)
+{
+	static struct ckpt_thread_rec recs[CKPT_MSG_MAX / sizeof(struct ckpt_thread_rec)];
+	struct ctl_call c;
+	unsigned k;
+	int r;
+
+	th->n = 0;
+	do {
+		memset(&c, 0, sizeof c);
+		c.op = CKPT_OP_THREADS;
+		c.arg = th->n;
+		c.reply = recs;
+		c.replen = sizeof recs;
+		if ((r = ctl_call(sock, &c)) < 0) {
+			warnerr(r, "pid %d: thread records:", (int)pid);
+			return -1;
+		}
+		k = c.replen / sizeof *recs;
+		if (th->n + k > CKPT_THREADS_MAX + 1 ||
+		    !(th->v = realloc(th->v, (th->n + k + 1) * sizeof *th->v)))
+			die("pid %d: thread records: too many", (int)pid);
+		memcpy(th->v + th->n, recs, k * sizeof *recs);
+		th->n += k;
+	} while (c.rep.more && c.replen);
+	return 0;
+}
+
+static uint32_t main_securebits(const struct threads *th, pid_t pid)
+{
+	unsigned i;
+
+	for (i = 0; i < th->n; i++)
+		if (th->v[i].tid == (uint32_t)pid)
+			return th->v[i].securebits;
+	return 0;
+}
+
+/* the manifest and the core, from the process record, its /proc as we
+ * see it, and the shim's fds, once they are shown to be the process's */
+static int write_core(struct tar_out *t, int sock, const struct kproc *k, const struct threads *th)
 {
 	static struct ckpt_proc_rec rec;
-	struct core_src src = { .rec = &rec, .pid = pid };
+	struct core_src src = { .rec = &rec, .pid = k->pid, .k = k,
+				.securebits = main_securebits(th, k->pid) };
 	struct ctl_call c = { .op = CKPT_OP_PROC, .reply = &rec, .replen = sizeof rec,
 			      .rfds = src.fds, .nrfds = CKPT_PROCFD_COUNT };
 	char name[64];
 	int r = ctl_call(sock, &c), i;
+	pid_t pid = k->pid;
 
 	if (r == -EACCES) {
 		warn("pid %d: the process may not open its own memory (not dumpable: setuid, setcap or PR_SET_DUMPABLE 0)", (int)pid);
@@ -143,7 +192,11 @@ static int write_core(struct tar_out *t, int sock, pid_t pid)
 		return -1;
 	}
 	snprintf(name, sizeof name, "proc/%d/core", (int)pid);
-	r = rec.cwd[0] ? 0 : cwd_refused(pid);
+	r = -1;
+	if (rec.pid != (uint32_t)pid)
+		warn("pid %d: the shim's record says pid %u", (int)pid, rec.pid);
+	else if (kproc_same(k, src.fds[CKPT_PROCFD_STAT]) == 0)
+		r = rec.cwd[0] ? 0 : cwd_refused(pid);
 	if (r == 0)
 		r = text_from(t, "ckpt/manifest", manifest_fn, &src);
 	if (r == 0)
@@ -154,41 +207,23 @@ static int write_core(struct tar_out *t, int sock, pid_t pid)
 }
 
 struct threads_arg {
-	pid_t pid;
-	int sock;
+	const struct kproc *k;
+	const struct threads *th;
 };
 
 static int threads_fn(FILE *f, const void *argp)
 {
-	static struct ckpt_thread_rec recs[CKPT_MSG_MAX / sizeof(struct ckpt_thread_rec)];
 	const struct threads_arg *a = argp;
-	struct ctl_call c;
-	unsigned from = 0;
-	int r;
 
-	do {
-		memset(&c, 0, sizeof c);
-		c.op = CKPT_OP_THREADS;
-		c.arg = from;
-		c.reply = recs;
-		c.replen = sizeof recs;
-		r = ctl_call(a->sock, &c);
-		if (r < 0) {
-			warnerr(r, "pid %d: thread records:", (int)a->pid);
-			return -1;
-		}
-		threads_write(f, a->pid, recs, c.replen / sizeof *recs);
-		from += c.replen / sizeof *recs;
-	} while (c.rep.more && c.replen);
-	return 0;
+	return threads_write(f, a->k, a->th->v, a->th->n);
 }
 
-static int write_threads(struct tar_out *t, int sock, pid_t pid)
+static int write_threads(struct tar_out *t, const struct kproc *k, const struct threads *th)
 {
-	struct threads_arg a = { pid, sock };
+	struct threads_arg a = { k, th };
 	char name[64];
 
-	snprintf(name, sizeof name, "proc/%d/threads", (int)pid);
+	snprintf(name, sizeof name, "proc/%d/threads", (int)k->pid);
 	return text_from(t, name, threads_fn, &a);
 }
 
@@ -380,8 +415,10 @@ static int finish(int sock, struct tar_out *t, const struct opts *o)
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
+	struct threads th = { NULL, 0 };
+	struct kproc k;
 	struct tar_out t;
-	int sock;
+	int sock, status = 0;
 
 	prog_init(argv);
 	parse(argc, argv, &o);
@@ -392,16 +429,24 @@ int main(int argc, char **argv)
 	sock = freeze_open(o.pid, o.timeout_ms);
 	if (sock < 0)
 		return 1;
+	/* what the kernel says of it, and what cannot be restored, before
+	 * anything is written */
+	if (kproc_open(&k, o.pid, sock) < 0 || kproc_no_seccomp(&k) < 0 ||
+	    threads_fetch(sock, o.pid, &th) < 0) {
+		free(th.v);
+		return 1;
+	}
 	tar_init(&t, 1, 0);
 	/* frozen: no child can come now */
-	if (children_check(&o) < 0 || write_core(&t, sock, o.pid) < 0 || write_threads(&t, sock, o.pid) < 0 ||
+	if (children_check(&o) < 0 || write_core(&t, sock, &k, &th) < 0 || write_threads(&t, &k, &th) < 0 ||
 	    run_stage("ckpt-dumpfds", sock, &t, &o) < 0 ||
 	    run_stage("ckpt-dumpmem", sock, &t, &o) < 0 ||
 	    finish(sock, &t, &o) < 0) {
 		/* closing the connection thaws the process */
 		if (o.kill)
 			warn("pid %d: not killed: it runs on", (int)o.pid);
-		return 1;
+		status = 1;
 	}
-	return 0;
+	free(th.v);
+	return status;
 }

@@ -6,13 +6,17 @@
 
 #include "proto.h"
 
-/* The socket of pid: $CKPT_SOCKDIR, else the CKPT_SOCKDIR in the
- * target's environment, else ${XDG_RUNTIME_DIR:-/tmp}/ckpt-<uid of pid>.
- * Writes the path into buf; 0 or -errno. */
-int ctl_path(pid_t pid, char *buf, size_t len);
+/* The socket directory of pid, whose euid is uid: $CKPT_SOCKDIR, else
+ * the CKPT_SOCKDIR in the target's environment, else
+ * ${XDG_RUNTIME_DIR:-/tmp}/ckpt-<uid>.  Only where to look: ctl_open
+ * trusts it once it has checked it.  Writes it into buf; 0 or -errno. */
+int ctl_sockdir(pid_t pid, uid_t uid, char *buf, size_t len);
 
-/* Connect to pid's shim.  On failure returns -1 after printing
- * "pid N: ..." with the reason (no such process, no shim, refused,
+/* Connect to pid's shim, authenticated: the directory is the target's
+ * euid's own, 0700, reached with no symlink on the way, and the process
+ * listening behind PID.sock is pid itself with that uid (SO_PEERCRED).
+ * On failure returns -1 after printing "pid N: ..." with the reason (no
+ * such process, no shim, the directory or the peer refused and why,
  * another uid). */
 int ctl_open(pid_t pid);
 

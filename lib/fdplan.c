@@ -25,6 +25,7 @@
 #include "rules.h"
 #include "io.h"
 #include "restorable.h"
+#include "memplan.h"
 #include "stream.h"
 
 #define FLAGS_KEPT_OUT (O_LARGEFILE | O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY | O_CLOEXEC)
@@ -57,8 +58,13 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 			      !strcmp(v, "seqpacket") ? SOCK_SEQPACKET : -1;
 	else if (!strcmp(k, "value")) snprintf(e->value, sizeof e->value, "%s", v);
 	else if (!strcmp(k, "interval")) snprintf(e->interval, sizeof e->interval, "%s", v);
-	else if (!strcmp(k, "rdev") && sscanf(v, "%u:%u", &maj, &min) == 2)
+	else if (!strcmp(k, "mode")) e->mode = strtoul(v, NULL, 8);
+	else if (!strcmp(k, "dev") && sscanf(v, "%u:%u", &maj, &min) == 2) e->dev = makedev(maj, min);
+	else if (!strcmp(k, "ino")) e->ino = strtoull(v, NULL, 10);
+	else if (!strcmp(k, "rdev") && sscanf(v, "%u:%u", &maj, &min) == 2) {
 		e->tty = maj == 4 || maj == 5 || (maj >= 136 && maj <= 143);
+		e->rdev = makedev(maj, min);
+	}
 	else if (!strcmp(k, "data") || !strcmp(k, "path") || !strcmp(k, "restart") ||
 		 !strcmp(k, "name")) {
 		if (str_unescape(v) < 0)
@@ -69,7 +75,8 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 		}
 		if (!strcmp(k, "data")) e->data = strdup(v);
 		else if (!strcmp(k, "name")) e->name = strdup(v);
-		else if (!strcmp(k, "restart") || !e->path) {
+		e->restart |= !strcmp(k, "restart");
+		if (!strcmp(k, "restart") || (!strcmp(k, "path") && !e->path)) {
 			free(e->path);
 			e->path = strdup(v);
 		}
@@ -89,6 +96,7 @@ static int fd_line(struct fdplan *p, char *line)
 	e = memset(&p->v[p->n], 0, sizeof *e);
 	e->dup = -1;
 	e->src = -1;
+	e->trunc_fd = -1;
 	for (i = 0; s; i++) {
 		f = s;
 		if ((s = strchr(s, ' ')))
@@ -101,11 +109,6 @@ static int fd_line(struct fdplan *p, char *line)
 			return -1;
 	}
 	if (i < 3 || e->fd < 0 || e->fd >= INT_MAX / 2)
-		return -1;
-	/* the kinds opened by path must have one */
-	if (!e->path && (!strcmp(e->kind, "file") || !strcmp(e->kind, "dir") ||
-			 !strcmp(e->kind, "chr") || !strcmp(e->kind, "blk") ||
-			 !strcmp(e->kind, "fifo") || !strcmp(e->kind, "deleted")))
 		return -1;
 	if (e->fd > p->maxfd)
 		p->maxfd = e->fd;
@@ -127,11 +130,49 @@ static int epoll_line(struct fdplan *p, const char *line)
 	return 0;
 }
 
+static int kind_is(const struct fd_ent *e, const char *const *kinds)
+{
+	for (; *kinds; kinds++)
+		if (!strcmp(e->kind, *kinds))
+			return 1;
+	return 0;
+}
+
+/* An image is data: a line may ask only for the file work its kind
+ * has (formats/fds.md, "Kinds"), so that no key sends a restore to a
+ * path, or writes, where the checkpoint never would.  NULL, or why not. */
+static const char *ent_check(const struct fd_ent *e)
+{
+	static const char *const saved[] = { "file", "deleted", "memfd", NULL };
+	static const char *const piped[] = { "pipe", "fifo", NULL };
+	static const char *const pathed[] = { "file", "dir", "chr", "blk", "fifo", "deleted", NULL };
+	int is_file = !strcmp(e->kind, "file");
+
+	if (e->data && kind_is(e, saved) && strncmp(e->data, "files/", 6))
+		return "data= of a file must name files/FD";
+	if (e->data && kind_is(e, piped) && strncmp(e->data, "pipes/", 6))
+		return "data= of a pipe must name pipes/INODE";
+	if (e->data && !kind_is(e, saved) && !kind_is(e, piped))
+		return "data= on a kind that has no saved data";
+	if (!e->data && (!strcmp(e->kind, "deleted") || !strcmp(e->kind, "memfd")))
+		return "no data=: its contents are only in the image";
+	if (kind_is(e, pathed) && (!e->path || e->path[0] != '/'))
+		return "no absolute path=";
+	if (e->restart && !kind_is(e, pathed))
+		return "restart= on a kind that is not opened by path";
+	if (e->truncate && (!is_file || e->data))
+		return "truncate=1 on what is not a log left unsaved";
+	if (e->truncate && (e->flags & O_ACCMODE) == O_RDONLY)
+		return "truncate=1 on a file not open for writing";
+	return NULL;
+}
+
 int fdplan_parse(struct fdplan *p, int pid, char *text)
 {
+	const char *why;
 	char *line = text, *eol;
 	unsigned no = 0;
-	int r;
+	int r, is_fd;
 
 	memset(p, 0, sizeof *p);
 	p->maxfd = -1;
@@ -139,7 +180,8 @@ int fdplan_parse(struct fdplan *p, int pid, char *text)
 		if ((eol = strchr(line, '\n')))
 			*eol = 0;
 		no++;
-		if (!strncmp(line, "fd ", 3))
+		is_fd = !strncmp(line, "fd ", 3);
+		if (is_fd)
 			r = fd_line(p, line);
 		else if (!strncmp(line, "epoll ", 6))
 			r = epoll_line(p, line);
@@ -147,8 +189,27 @@ int fdplan_parse(struct fdplan *p, int pid, char *text)
 			r = 0;
 		if (r < 0)
 			return warn("member proc/%d/fds line %u: malformed", pid, no), -1;
+		if (is_fd && (why = ent_check(&p->v[p->n - 1])))
+			return warn("member proc/%d/fds line %u: fd %d %s: %s", pid, no,
+				    p->v[p->n - 1].fd, p->v[p->n - 1].kind, why), -1;
 	}
 	return 0;
+}
+
+void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *mem)
+{
+	p->job = job;
+	p->mem = mem;
+}
+
+/* the job's helper, started at the first file work */
+static int fs_ready(struct fdplan *p, int pid)
+{
+	if (p->fs.pid > 0)
+		return 0;
+	if (!p->job)
+		return warn("pid %d: file work before the core member says whose", pid), -1;
+	return jobfs_start(&p->fs, p->job);
 }
 
 static struct fd_ent *ent_with_data(struct fdplan *p, const char *sub)
@@ -178,34 +239,63 @@ static int copy_member(struct stream *s, int fd, int pid, const char *what)
 	return 0;
 }
 
-/* a file's saved contents: written back to its path, or into a new
- * unlinked file (deleted) or memfd that the fds will share */
-static int blob_file(struct fd_blob *b, struct fd_ent *e, int pid, struct stream *s)
+static struct fd_blob *blob_find(struct fdplan *p, const char *name)
 {
-	char dir[PATH_MAX], *slash;
+	unsigned i;
 
-	snprintf(dir, sizeof dir, "%s", e->path ? e->path : "/tmp/x");
+	for (i = 0; name && i < p->nblob; i++)
+		if (!strcmp(p->blob[i].name, name))
+			return &p->blob[i];
+	return NULL;
+}
+
+/* a new file for saved contents: a memfd, or, made by the job, an
+ * new file in the directory it belongs in (deleted: unnamed; file: under
+ * a temporary name until the commit) */
+static int blob_new(struct fdplan *p, struct fd_ent *e, int pid)
+{
+	struct stat st;
+	unsigned mode;
+	int fd;
+
 	if (!strcmp(e->kind, "memfd")) {
-		b->fd = memfd_create(e->name ? e->name : "ckpt", MFD_CLOEXEC |
-				     (e->seals == F_SEAL_SEAL ? 0 : MFD_ALLOW_SEALING));
-	} else if (!strcmp(e->kind, "deleted")) {
-		if ((slash = strrchr(dir, '/')))
-			*(slash == dir ? slash + 1 : slash) = 0;
-		b->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	} else {
-		b->fd = open(e->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		fd = memfd_create(e->name ? e->name : "ckpt", MFD_CLOEXEC |
+				  (e->seals == F_SEAL_SEAL ? 0 : MFD_ALLOW_SEALING));
+		return fd < 0 ? -errno : fd;
 	}
-	if (b->fd < 0)
-		return warn("pid %d: fd %d: restore the contents of %s:", pid, e->fd, e->path), -1;
-	if (copy_member(s, b->fd, pid, e->path) < 0)
+	if (fs_ready(p, pid) < 0)
+		return errno = ECANCELED, -ECANCELED;
+	mode = e->mode & 07777 ? e->mode & 07777 : 0600;
+	fd = strcmp(e->kind, "file") ? jobfs_tmpfile(&p->fs, e->path, mode) :
+	     jobfs_newfile(&p->fs, e->path, mode);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size)) {
+		close(fd);
+		return -EPROTO;   /* not a new file */
+	}
+	return fd;
+}
+
+/* a saved file's contents, whole, into its new file; the mapping plan
+ * learns what the copy is (memplan_own) */
+static int blob_file(struct fdplan *p, struct fd_blob *b, struct fd_ent *e, int pid, struct stream *s)
+{
+	struct stat st;
+
+	if ((b->fd = blob_new(p, e, pid)) < 0) {
+		if (b->fd != -ECANCELED)
+			warnerr(b->fd, "pid %d: fd %d: a new file for the contents of %s:", pid, e->fd,
+				e->path ? e->path : e->kind);
+		return b->fd = -1, -1;
+	}
+	if (copy_member(s, b->fd, pid, e->path ? e->path : e->kind) < 0)
 		return -1;
-	if (ftruncate(b->fd, e->size) < 0)
+	if (ftruncate(b->fd, e->size) < 0 || fstat(b->fd, &st) < 0)
 		return warn("pid %d: fd %d: truncate %s:", pid, e->fd, e->path), -1;
-	if (!strcmp(e->kind, "file")) {
-		close(b->fd);
-		b->fd = -1;
-	}
-	return 0;
+	if (strcmp(e->kind, "file"))
+		return 0;
+	if (!(b->place = strdup(e->path)))
+		return warn("out of memory"), -1;
+	return p->mem ? memplan_own(p->mem, e->dev, e->ino, e->fd, &st) : 0;
 }
 
 int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s)
@@ -215,6 +305,8 @@ int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s)
 
 	if (!e)   /* nobody uses it: skip, as an unknown member */
 		return stream_skip(s);
+	if (blob_find(p, sub))
+		return warn("member proc/%d/%s: a second time", pid, sub), -1;
 	if (!(nb = realloc(p->blob, (p->nblob + 1) * sizeof *nb)))
 		return warn("out of memory"), -1;
 	p->blob = nb;
@@ -223,17 +315,7 @@ int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s)
 	snprintf(b->name, sizeof b->name, "%s", sub);
 	if (!strncmp(sub, "pipes/", 6))
 		return (b->bytes = stream_slurp(s, BLOB_MAX, &b->len)) ? 0 : -1;
-	return blob_file(b, e, pid, s);
-}
-
-static struct fd_blob *blob_find(struct fdplan *p, const char *name)
-{
-	unsigned i;
-
-	for (i = 0; name && i < p->nblob; i++)
-		if (!strcmp(p->blob[i].name, name))
-			return &p->blob[i];
-	return NULL;
+	return blob_file(p, b, e, pid, s);
 }
 
 static struct fd_ent *ent_find(struct fdplan *p, int fd)
@@ -265,16 +347,86 @@ static int reopen(int fd, int flags)
 	return open(path, (flags & ~FLAGS_KEPT_OUT) | O_CLOEXEC);
 }
 
-static int open_file(struct fdplan *p, struct fd_ent *e)
+/* The devices a restore reopens by path (doc/design.md, "Open files"):
+ * the same device whoever opens it, checked by its number once open.
+ * Any other device is refused: opening one can act (a tape rewinds),
+ * and its path may lead elsewhere by now. */
+static const struct { const char *path; unsigned maj, min; } devices[] = {
+	{ "/dev/null", 1, 3 }, { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
+	{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+};
+
+/* the expected device number for e, or 0: not one we reopen.  Beyond
+ * the list, the job's own pseudo-terminal (/dev/pts/N), as it was. */
+static dev_t device_allowed(const struct fd_ent *e)
+{
+	unsigned i;
+
+	if (strcmp(e->kind, "chr"))
+		return 0;
+	for (i = 0; i < sizeof devices / sizeof *devices; i++)
+		if (!strcmp(e->path, devices[i].path))
+			return makedev(devices[i].maj, devices[i].min);
+	if (!strncmp(e->path, "/dev/pts/", 9) && major(e->rdev) >= 136 && major(e->rdev) <= 143)
+		return e->rdev;
+	return 0;
+}
+
+/* Says why, names the fd, and marks errno as said (ECANCELED), so the
+ * caller adds nothing. */
+static int refuse(int pid, const struct fd_ent *e, const char *why)
+{
+	warn("pid %d: fd %d: %s %s: %s", pid, e->fd, e->kind, e->path, why);
+	errno = ECANCELED;
+	return -1;
+}
+
+/* e->path opened by the job (jobfs.h), without blocking on a fifo,
+ * and refused unless it is still the kind of file e says: the fd, or
+ * -1 with errno (ECANCELED: said) */
+static int open_path(struct fdplan *p, struct fd_ent *e, int flags, int pid)
+{
+	dev_t want = 0;
+	struct stat st;
+	int fd, ok;
+
+	if ((!strcmp(e->kind, "chr") || !strcmp(e->kind, "blk")) && !(want = device_allowed(e)))
+		return refuse(pid, e, "not a device a restore reopens (formats/fds.md)");
+	if (fs_ready(p, pid) < 0)
+		return errno = ECANCELED, -1;
+	if ((fd = jobfs_open(&p->fs, e->path, flags | O_NONBLOCK)) < 0)
+		return errno = -fd, -1;
+	if (fstat(fd, &st) < 0)
+		return close(fd), -1;
+	ok = !strcmp(e->kind, "dir") ? S_ISDIR(st.st_mode) :
+	     !strcmp(e->kind, "fifo") ? S_ISFIFO(st.st_mode) :
+	     want ? S_ISCHR(st.st_mode) && st.st_rdev == want : S_ISREG(st.st_mode);
+	if (!ok) {
+		close(fd);
+		return refuse(pid, e, want ? "not that device now" : "not that kind of file now");
+	}
+	/* O_NONBLOCK was for the open only, unless the fd had it */
+	if (!(flags & O_NONBLOCK) && !(flags & O_PATH) && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+		return close(fd), -1;
+	return fd;
+}
+
+static int open_file(struct fdplan *p, struct fd_ent *e, int pid)
 {
 	struct fd_blob *b = blob_find(p, e->data);
 	int fd;
 
-	if (b && b->fd >= 0)
+	if (e->data && (!b || b->fd < 0))
+		return refuse(pid, e, "its saved contents are not in the image");
+	if (b)   /* the job's own new file, open here already */
 		fd = reopen(b->fd, e->flags);
 	else
-		fd = open(e->path, (e->flags & ~FLAGS_KEPT_OUT) | O_CLOEXEC);
+		fd = open_path(p, e, e->flags & ~FLAGS_KEPT_OUT, pid);
 	if (fd >= 0 && e->pos && lseek(fd, e->pos, SEEK_SET) < 0 && errno != ESPIPE) {
+		close(fd);
+		return -1;
+	}
+	if (fd >= 0 && e->truncate && (e->trunc_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -385,14 +537,14 @@ static int open_timerfd(struct fd_ent *e)
 
 /* a named pipe: held open read-write meanwhile, so that neither open
  * blocks and the queued bytes have a reader to wait in */
-static int open_fifo(struct fdplan *p, struct fd_ent *e)
+static int open_fifo(struct fdplan *p, struct fd_ent *e, int pid)
 {
 	struct fd_blob *b = blob_find(p, e->data);
 	int hold_fd, fd, err = 0;
 
-	if ((hold_fd = open(e->path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+	if ((hold_fd = open_path(p, e, O_RDWR, pid)) < 0)
 		return -1;
-	fd = open(e->path, (e->flags & ~FLAGS_KEPT_OUT) | O_NONBLOCK | O_CLOEXEC);
+	fd = open_path(p, e, (e->flags & ~FLAGS_KEPT_OUT) | O_NONBLOCK, pid);
 	if (fd >= 0 && b && !b->used && b->len) {
 		err = write_all(hold_fd, b->bytes, b->len);
 		b->used = 1;
@@ -406,7 +558,7 @@ static int open_fifo(struct fdplan *p, struct fd_ent *e)
 	return fd;
 }
 
-static int open_kind(struct fdplan *p, struct fd_ent *e)
+static int open_kind(struct fdplan *p, struct fd_ent *e, int pid)
 {
 	const char *k = e->kind;
 	sigset_t set;
@@ -414,11 +566,11 @@ static int open_kind(struct fdplan *p, struct fd_ent *e)
 
 	if (!strcmp(k, "file") || !strcmp(k, "deleted") || !strcmp(k, "memfd") ||
 	    !strcmp(k, "chr") || !strcmp(k, "blk"))
-		return open_file(p, e);
+		return open_file(p, e, pid);
 	if (!strcmp(k, "dir"))
-		return open(e->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (e->flags & O_PATH));
+		return open_path(p, e, O_RDONLY | O_DIRECTORY | (e->flags & O_PATH), pid);
 	if (!strcmp(k, "fifo"))
-		return open_fifo(p, e);
+		return open_fifo(p, e, pid);
 	if (!strcmp(k, "pipe"))
 		return open_pipe(p, e);
 	if (!strcmp(k, "socket"))
@@ -479,7 +631,7 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 		return -1;
 	}
 	if (fd == -2)
-		fd = open_kind(p, e);
+		fd = open_kind(p, e, pid);
 	if (fd < 0 && fd != -2) {
 		if (errno == EOPNOTSUPP)
 			warn("pid %d: fd %d: %s %s cannot be restored yet", pid, e->fd, e->kind,
@@ -515,20 +667,6 @@ static int epolls_add(struct fdplan *p, int pid)
 	return 0;
 }
 
-/* a rule's TRUNCATE=1: what was written after the checkpoint goes */
-static int truncate_back(int pid, const struct fd_ent *e)
-{
-	struct stat st;
-
-	if (!e->truncate || e->data || !e->path || stat(e->path, &st) < 0 ||
-	    st.st_size <= (off_t)e->size)
-		return 0;  /* a missing file is named when it is opened */
-	if (truncate(e->path, e->size) < 0)
-		return warn("pid %d: fd %d: truncate %s to %llu bytes:", pid, e->fd,
-			    e->path, (unsigned long long)e->size), -1;
-	return 0;
-}
-
 int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 {
 	struct fd_ent *e;
@@ -536,10 +674,8 @@ int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 
 	for (i = 0; i < p->n; i++) {
 		e = &p->v[i];
-		if (truncate_back(pid, e) < 0)
-			return -1;
 		if (ent_open(p, e, at, pid) < 0) {
-			if (errno != EOPNOTSUPP)
+			if (errno != EOPNOTSUPP && errno != ECANCELED)
 				warn("pid %d: fd %d: %s %s:", pid, e->fd, e->kind, e->path ? e->path : "");
 			return -1;
 		}
@@ -547,6 +683,51 @@ int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 	if (pipes_settle(p) < 0)
 		return warn("pid %d: pipes:", pid), -1;
 	return epolls_add(p, pid);
+}
+
+/* a rule's TRUNCATE=1: what was written after the checkpoint goes,
+ * through the fd the job opened for writing (never a path again) */
+static int truncate_back(int pid, const struct fd_ent *e)
+{
+	struct stat st;
+
+	if (e->trunc_fd < 0 || fstat(e->trunc_fd, &st) < 0 || st.st_size <= (off_t)e->size)
+		return 0;
+	if (ftruncate(e->trunc_fd, e->size) < 0)
+		return warn("pid %d: fd %d: truncate %s to %llu bytes:", pid, e->fd,
+			    e->path, (unsigned long long)e->size), -1;
+	return 0;
+}
+
+/* The saved files go in all together or not at all (jobfs_commit);
+ * a log is cut back only once they are in, being the one step that
+ * cannot be taken back. */
+int fdplan_commit(struct fdplan *p, int pid)
+{
+	unsigned i, n = 0, bad;
+	int e, r = 0;
+
+	for (i = 0; i < p->nblob && !r; i++) {
+		if (!p->blob[i].place)
+			continue;
+		if (fsync(p->blob[i].fd) < 0) {
+			warn("pid %d: the saved contents of %s:", pid, p->blob[i].place);
+			r = -1;
+		}
+		n++;
+	}
+	if (!r && n && (e = jobfs_commit(&p->fs, &bad)) < 0) {
+		for (i = 0; i < p->nblob; i++)
+			if (p->blob[i].place && !bad--)
+				break;
+		warnerr(e, "pid %d: put the saved contents of %s in place (no file was changed):",
+			pid, i < p->nblob ? p->blob[i].place : "?");
+		r = -1;
+	}
+	for (i = 0; i < p->n && !r; i++)
+		r = truncate_back(pid, &p->v[i]);
+	jobfs_stop(&p->fs);
+	return r;
 }
 
 static int needed(const struct fdplan *p, const int *keep, int nkeep, int fd)
@@ -641,9 +822,12 @@ void fdplan_free(struct fdplan *p)
 		free(p->v[i].name);
 		if (p->v[i].src >= 0)
 			close(p->v[i].src);
+		if (p->v[i].trunc_fd >= 0)
+			close(p->v[i].trunc_fd);
 	}
 	for (i = 0; i < p->nblob; i++) {
 		free(p->blob[i].bytes);
+		free(p->blob[i].place);
 		if (p->blob[i].fd >= 0)
 			close(p->blob[i].fd);
 	}
@@ -654,5 +838,6 @@ void fdplan_free(struct fdplan *p)
 	free(p->blob);
 	free(p->held);
 	free(p->pipe);
+	jobfs_stop(&p->fs);
 	memset(p, 0, sizeof *p);
 }

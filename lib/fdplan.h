@@ -7,8 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jobfs.h"
+
 struct stream;
 struct rules;
+struct img_core;
+struct memplan;
 
 struct fd_ent {
 	int fd;
@@ -24,6 +28,10 @@ struct fd_ent {
 	uint64_t count, sigmask, seals;
 	int semaphore, clock, tflags, pipesz, tty;
 	int truncate;              /* cut the file back to size first */
+	int trunc_fd;              /* ... through this fd, at the commit */
+	int restart;               /* a restart= key */
+	uint64_t dev, ino, rdev;   /* the file (and device) at the checkpoint */
+	unsigned mode;             /* st_mode at the checkpoint */
 	int socktype, unix_domain; /* SOCK_*, and domain=unix */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
 	int src;                   /* ckpt-thaw's fd that becomes fd */
@@ -37,7 +45,8 @@ struct fd_epoll {             /* an "epoll EPFD TFD" line */
 
 struct fd_blob {              /* a data member: its file or its bytes */
 	char name[64];
-	int fd;                    /* deleted/memfd: the new file */
+	int fd;                    /* file/deleted/memfd: the new file */
+	char *place;               /* file: the path it takes at the commit */
 	char *bytes;               /* pipes: the queued bytes */
 	size_t len;
 	int used;
@@ -60,6 +69,9 @@ struct fdplan {
 	int *held;                 /* peer ends ckpt-thaw keeps open */
 	unsigned nheld;
 	int maxfd;
+	const struct img_core *job; /* whose file work it is (fdplan_bind) */
+	struct memplan *mem;       /* told of each saved file (memplan_own) */
+	struct jobfs fs;           /* the job's hands, started at first use */
 };
 
 struct fd_attach {            /* where stdio outside the job goes */
@@ -69,14 +81,26 @@ struct fd_attach {            /* where stdio outside the job goes */
 
 /* All return 0, or -1 after a message naming the pid and fd/member. */
 int fdplan_parse(struct fdplan *p, int pid, char *text);
+/* after the parse: the process whose ids do the file work, and the
+ * memory plan to tell of each file the restore writes back */
+void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *mem);
 /* restart paths from rules given at restart (ckpt-thaw --files-rules):
  * a rule that matches a file's checkpoint path and names a
  * RESTART_PATH moves it there; files whose contents are in the image
  * are made from them wherever they were */
 int fdplan_rules(struct fdplan *p, int pid, const struct rules *r);
-/* the data member sub ("files/7", "pipes/123") of proc/pid, current in s */
+/* the data member sub ("files/7", "pipes/123") of proc/pid, current in
+ * s: a file's contents go into a new unnamed file beside it, made by the
+ * job; nothing is written at its path yet */
 int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s);
+/* every fd made in ckpt-thaw: files, directories, fifos and the devices
+ * formats/fds.md lists opened by the job (jobfs.h), nothing written */
 int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at);
+/* The only writing a restore does, once every check has passed and
+ * just before the process may run: each saved file takes its path
+ * (all or none), TRUNCATE=1 logs are cut back; the job's helper is gone
+ * on return.  0, or -1 after a message naming the fd and path. */
+int fdplan_commit(struct fdplan *p, int pid);
 /* In the new process: every src to its fd, all else closed but keep[]
  * (nkeep fds, moved above every restored fd, new numbers written
  * back).  Async-signal-safe; -errno, with *badfd the fd. */

@@ -157,6 +157,46 @@ static int mapfile_check(struct plan_region *g, int pid, const char *path,
 	return 0;
 }
 
+static const struct memplan_own *own_find(const struct memplan *m, const struct plan_region *g)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nown; i++)
+		if (m->own[i].dev == g->dev && m->own[i].ino == g->ino)
+			return &m->own[i];
+	return NULL;
+}
+
+int memplan_own(struct memplan *m, uint64_t dev, uint64_t ino, int fd, const struct stat *st)
+{
+	struct memplan_own *no;
+
+	if (!(no = realloc(m->own, (m->nown + 1) * sizeof *no)))
+		return warn("out of memory"), -1;
+	m->own = no;
+	m->own[m->nown++] = (struct memplan_own){ dev, ino, fd, st->st_dev, st->st_ino, st->st_size,
+						  st->st_mtim.tv_sec, st->st_mtim.tv_nsec };
+	return 0;
+}
+
+/* the region maps a file the restore writes back: the copy, through
+ * the process's own fd on it (open by then: the fds come first) */
+static int mapfile_own(struct memplan *m, struct plan_region *g, const struct memplan_own *o)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", o->fd);
+	g->dev = o->ndev;
+	g->ino = o->nino;
+	g->size = o->size;
+	g->mtime_sec = o->mtime_sec;
+	g->mtime_nsec = o->mtime_nsec;
+	g->oflags &= ~FILE_UNCHECKED;
+	if (strings_add(m, path, strlen(path), &g->path) < 0)
+		return warn("out of memory"), -1;
+	return 0;
+}
+
 static int mapfile_line(struct memplan *m, int pid, char *line, unsigned no)
 {
 	char *f[4], *s = line;
@@ -181,6 +221,8 @@ static int mapfile_line(struct memplan *m, int pid, char *line, unsigned no)
 	}
 	if (!g || !(g->oflags & FILE_UNCHECKED))
 		return warn("member proc/%d/mapfiles line %u: no file region %s", pid, no, f[0]), -1;
+	if (own_find(m, g))
+		return mapfile_own(m, g, own_find(m, g));
 	if (mapfile_check(g, pid, f[3], f[1], f[2]) < 0)
 		return -1;
 	g->oflags &= ~FILE_UNCHECKED;
@@ -291,5 +333,6 @@ void memplan_free(struct memplan *m)
 	free(m->reg);
 	free(m->run);
 	free(m->strings);
+	free(m->own);
 	memset(m, 0, sizeof *m);
 }

@@ -18,10 +18,28 @@ struct memplan {
 	char *strings;         /* paths, NUL-terminated; offset 0 is "" */
 	size_t strings_len, strings_cap;
 	uint64_t special[4][2]; /* vvar, vvar_vclock, vdso, vsyscall */
+	struct memplan_own *own;
+	unsigned nown;
 };
+
+/* A file the restore writes back itself from the image (a saved
+ * `file` fd): a mapping of it is checked against that copy, not against
+ * the file at its path now, which the copy is about to replace, and the
+ * restorer maps it through the restored process's fd FD. */
+struct memplan_own {
+	uint64_t dev, ino;         /* the file at the checkpoint */
+	int fd;                    /* an fd of the process on the copy */
+	uint64_t ndev, nino, size; /* the copy */
+	int64_t mtime_sec, mtime_nsec;
+};
+
+struct stat;
 
 /* All return 0, or -1 after a message naming pid and the member. */
 int memplan_maps(struct memplan *m, int pid, char *text, size_t len);
+/* before mapfiles: the file dev/ino comes back as the copy st, open as
+ * the process's fd; 0 or -1 (out of memory) */
+int memplan_own(struct memplan *m, uint64_t dev, uint64_t ino, int fd, const struct stat *st);
 int memplan_mapfiles(struct memplan *m, int pid, char *text);
 int memplan_pagemap(struct memplan *m, int pid, char *text);
 /* every file region got its mapfiles line */

@@ -13,13 +13,20 @@
 #define CKPT_PROTO_H
 #include <stdint.h>
 
-#define CKPT_PROTO_VERSION 1
+#define CKPT_PROTO_VERSION 2
 #define CKPT_SIGNAL_DEFAULT 63     /* SIGRTMAX-1: outside glibc's 32..34 */
 #define CKPT_MSG_MAX   (64 * 1024) /* largest payload of one packet */
 #define CKPT_FDS_MAX   250         /* fds in one packet (SCM_MAX_FD is 253) */
 #define CKPT_THREADS_MAX (1 << 22) /* threads of one process: the kernel's
                                     * PID_MAX_LIMIT; the shim has no other cap */
 #define CKPT_FREEZE_MAGIC 0x636b7074u /* "ckpt": si_value of our signal */
+#define CKPT_REQUEST_DEADLINE_MS 5000 /* a connection that holds no freeze
+                                       * is dropped when its next request
+                                       * does not come within this, counted
+                                       * from its accept or its last request
+                                       * under a freeze (below the tools'
+                                       * 10 s: one silent client delays a
+                                       * checkpoint, never fails it) */
 
 enum ckpt_op {
 	CKPT_OP_HELLO = 1, /* reply: struct ckpt_hello */
@@ -135,6 +142,9 @@ struct ckpt_thread_rec {
 	char comm[16];
 	struct ckpt_park park; /* control thread: rip = restart_entry,
 	                        * rsp = its stack top */
+	uint32_t securebits;   /* PR_GET_SECUREBITS: per thread, and no
+	                        * /proc file shows it */
+	uint32_t spare;
 };
 
 struct ckpt_fd_ent {

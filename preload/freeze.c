@@ -144,6 +144,7 @@ void thread_record_self(struct ckpt_thread_rec *r)
 		r->pdeathsig = sig;
 	sys_sched_getaffinity(0, sizeof r->affinity, r->affinity);
 	sys_prctl(16 /* PR_GET_NAME */, r->comm, 0);
+	r->securebits = sys_prctl(27 /* PR_GET_SECUREBITS */, 0, 0);
 }
 
 /* after a restore: what the kernel forgot about this thread */

@@ -64,3 +64,10 @@ int procdir_each(const char *path, void (*fn)(int n, int dirfd, void *arg), void
 
 /* control.c */
 void control_serve(int conn);
+
+/* sockdir.c */
+int sockdir_open(const char *dir, const char **why);
+void sockdir_sweep(int dirfd);
+
+/* shim.c: fd moved up out of the program's way (close-on-exec) */
+int fd_high(int fd);

@@ -16,12 +16,16 @@ usage:
   ckptimg.py peek IMG PID ADDR LEN    LEN stored bytes at ADDR on stdout
                                       (exit 1 if any page is absent)
   ckptimg.py threads IMG PID          "TID ROLE" per thread record
+  ckptimg.py edit IMG MEMBER FILE     the stream on stdout with MEMBER's
+                                      data replaced by FILE's (a crafted
+                                      image, for the security tests)
 
 It reads the tar itself (tarfile) and checks what plain tar does not:
 the member order, the manifest, the 4096 alignment of page data, the
 pagemap against the size of pages, the trailer.  Exit 0 when fine, 1
 with a message naming the image and member when not, 2 on bad usage.
 """
+import io
 import sys
 import tarfile
 
@@ -192,6 +196,21 @@ def threads(path, pid):
     return out
 
 
+def edit(path, name, newfile):
+    with open(newfile, "rb") as f:
+        data = f.read()
+    out = tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT)
+    with tarfile.open(path, "r:") as tf:
+        for m in tf.getmembers():
+            body = tf.extractfile(m).read() if m.isfile() else None
+            if m.name == name:
+                body = data
+                m.size = len(data)
+            out.addfile(m, io.BytesIO(body) if body is not None else None)
+    out.close()
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -222,6 +241,8 @@ def main(argv):
             sys.stdout.buffer.write(peek(args[0], args[1], int(args[2], 16), int(args[3], 0)))
         elif cmd == "threads" and len(args) == 2:
             print("\n".join(threads(args[0], args[1])))
+        elif cmd == "edit" and len(args) == 3:
+            return edit(args[0], args[1], args[2])
         else:
             print(__doc__, file=sys.stderr)
             return 2

@@ -7,7 +7,8 @@
  * created (or truncated) holding CONTENT (\n in it is a newline).  Then
  * PATH is opened with MODE: r (O_RDONLY), w (O_WRONLY), rw (O_RDWR),
  * a (O_WRONLY|O_APPEND); a trailing u (ru, rwu, ...) unlinks PATH once
- * it is open.  POS is the offset to seek to, or "end".  PATH may not
+ * it is open, a trailing m (rm, rwm) maps the whole file MAP_SHARED
+ * (writable with rw).  POS is the offset to seek to, or "end".  PATH may not
  * hold ':' (CONTENT may).
  *
  * Prints "pid N", "open NAME FD" for each, "ready fdr_prog", then waits.
@@ -17,7 +18,9 @@
  * is not a printable non-space as \xHH; READLINK: /proc/self/fd/FD, last
  * since it may hold spaces), then acts through the fd itself: a readable
  * one read()s 4 bytes ("read NAME BYTES pos=POS"), a write-only one
- * write()s "more\n" ("wrote NAME pos=POS"); then "verify ok".
+ * write()s "more\n" ("wrote NAME pos=POS"); a mapped one first says
+ * "map NAME BYTES" (the mapping's bytes) and, when writable, stores 'M'
+ * in its first byte ("mapped NAME"); then "verify ok".
  * SIGTERM: the same, then "done ok" and exit 0.  An error: "FAIL ...". */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,7 +36,9 @@
 
 struct ent {
 	char *name;
-	int fd, wronly;
+	int fd, wronly, rw;
+	char *map;                 /* MAP_SHARED of the whole file, or NULL */
+	size_t maplen;
 };
 
 static void unescape(char *s)
@@ -52,7 +58,7 @@ static int open_spec(char *spec, struct ent *e)
 {
 	char *name = strtok(spec, ":"), *mode = strtok(NULL, ":"), *pos = strtok(NULL, ":"),
 	     *path = strtok(NULL, ":"), *content = strtok(NULL, ""), *m;
-	int flags, fd, unl = 0;
+	int flags, fd, unl = 0, map = 0;
 	off_t off;
 
 	if (!name || !mode || !pos || !path)
@@ -68,8 +74,8 @@ static int open_spec(char *spec, struct ent *e)
 		flags = O_WRONLY | O_APPEND, m++;
 	else
 		return fprintf(stderr, "fdr_prog: bad mode %s\n", mode), -1;
-	if (*m == 'u')
-		unl = 1, m++;
+	for (; *m == 'u' || *m == 'm'; m++)
+		*m == 'u' ? (unl = 1) : (map = 1);
 	if (*m)
 		return fprintf(stderr, "fdr_prog: bad mode %s\n", mode), -1;
 	if (content) {
@@ -91,6 +97,15 @@ static int open_spec(char *spec, struct ent *e)
 	e->name = name;
 	e->fd = fd;
 	e->wronly = (flags & O_ACCMODE) == O_WRONLY;
+	e->rw = (flags & O_ACCMODE) == O_RDWR;
+	if (map) {
+		e->maplen = lseek(fd, 0, SEEK_END);
+		if (lseek(fd, off, SEEK_SET) < 0 || !e->maplen)
+			return fprintf(stderr, "fdr_prog: %s: nothing to map\n", path), -1;
+		e->map = mmap(NULL, e->maplen, PROT_READ | (e->rw ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+		if (e->map == MAP_FAILED)
+			return perror(path), -1;
+	}
 	return 0;
 }
 
@@ -126,6 +141,14 @@ static int act(struct ent *e)
 {
 	char buf[4];
 	ssize_t n;
+
+	if (e->map) {
+		printf("map %s ", e->name);
+		put_bytes(e->map, e->maplen);
+		printf("\n");
+		if (e->rw)
+			e->map[0] = 'M', printf("mapped %s\n", e->name);
+	}
 
 	if (e->wronly) {
 		if (write(e->fd, "more\n", 5) != 5) {

@@ -1,0 +1,420 @@
+/* jobfs.c - the job's hands for a restore's file work (jobfs.h).
+ *
+ * The helper is a fork of ckpt-thaw: it holds a copy of root's memory,
+ * so it makes itself non-dumpable (the job's user cannot ptrace it or
+ * open its /proc files) and closes every fd but its socket before it
+ * takes the job's ids.  ckpt-thaw stops it, and waits for it, before
+ * the restored process may run: a /proc/self path the helper was made
+ * to open then leads to a process that is gone.
+ *
+ * A new file that is to take a path's place is made under a temporary
+ * name beside it, not unnamed (O_TMPFILE): an fd keeps the name its
+ * file was opened under, and a linked O_TMPFILE stays "(deleted)" in
+ * /proc/PID/fd, which the next checkpoint would believe.  The helper
+ * removes those names again unless the commit came (it sees the end
+ * of its socket when ckpt-thaw exits or dies). */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "image.h"
+#include "jobfs.h"
+
+enum { JF_OPEN = 1, JF_TMPFILE, JF_NEWFILE, JF_COMMIT };
+
+struct jf_req {
+	int op, flags;
+	unsigned mode;
+	char path[PATH_MAX];
+};
+
+struct jf_rep {
+	int err;                   /* 0 or -errno */
+	unsigned index;            /* JF_COMMIT: which place failed */
+};
+
+/* one message and at most one fd (fd < 0: none) */
+static int msg_send(int sock, const void *buf, size_t len, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (fd >= 0) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof cbuf;
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	}
+	while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/* bytes received (0: the other end closed), or -errno; *fd: -1 or one */
+static ssize_t msg_recv(int sock, void *buf, size_t len, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	*fd = -1;
+	while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0)
+		if (errno != EINTR)
+			return -errno;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(cm), sizeof *fd);
+	return n;
+}
+
+/* ---- the helper ---- */
+
+enum { PL_NONE, PL_LINKED, PL_SWAPPED, PL_NEW, PL_REPLACED };
+
+struct placed {
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int state;                 /* PL_*: what undo must take back */
+};
+
+static struct placed *placed;
+static unsigned nplaced;
+
+/* The image's ids, as spawn.c's creds_set gives them to the restored
+ * process; not root: ours, which are the job's already. */
+static int creds_take(const struct img_core *c)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (setgroups(c->ngroups, c->groups) < 0 ||
+	    setresgid(c->gid[0], c->gid[1], c->gid[2]) < 0 ||
+	    setresuid(c->uid[0], c->uid[1], c->uid[2]) < 0)
+		return -errno;
+	setfsgid(c->gid[3]);
+	setfsuid(c->uid[3]);
+	return 0;
+}
+
+/* beside path: DIR/.BASE.ckpt-PID-I, in the same file system */
+static int tmp_name(struct placed *p, unsigned i)
+{
+	const char *slash = strrchr(p->path, '/');
+	int dl = slash ? (int)(slash - p->path) + 1 : 0;
+	int n = snprintf(p->tmp, sizeof p->tmp, "%.*s.%s.ckpt-%d-%u", dl, p->path,
+			 slash ? slash + 1 : p->path, (int)getpid(), i);
+
+	return n < 0 || (size_t)n >= sizeof p->tmp ? -ENAMETOOLONG : 0;
+}
+
+/* the new file under its temporary name: the fd, or -errno */
+static int newfile(const char *path, unsigned mode)
+{
+	struct placed *np, *p;
+	int fd, e;
+
+	if (!(np = realloc(placed, (nplaced + 1) * sizeof *np)))
+		return -ENOMEM;
+	placed = np;
+	p = memset(&placed[nplaced], 0, sizeof *p);
+	snprintf(p->path, sizeof p->path, "%s", path);
+	if ((e = tmp_name(p, nplaced)) < 0)
+		return e;
+	fd = open(p->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+	if (fd < 0)
+		return -errno;
+	p->state = PL_LINKED;
+	nplaced++;
+	return fd;
+}
+
+static int place_one(struct placed *p)
+{
+	struct stat st;
+
+	if (lstat(p->path, &st) == 0 && S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (renameat2(AT_FDCWD, p->tmp, AT_FDCWD, p->path, RENAME_EXCHANGE) == 0)
+		return p->state = PL_SWAPPED, 0;
+	if (errno == ENOENT && renameat2(AT_FDCWD, p->tmp, AT_FDCWD, p->path, RENAME_NOREPLACE) == 0)
+		return p->state = PL_NEW, 0;
+	/* a file system without RENAME_EXCHANGE: replaced, no way back */
+	if (errno == EINVAL && rename(p->tmp, p->path) == 0)
+		return p->state = PL_REPLACED, 0;
+	return -errno;
+}
+
+static void place_undo(struct placed *p)
+{
+	if (p->state == PL_SWAPPED)   /* the old one back; the new one at tmp */
+		renameat2(AT_FDCWD, p->tmp, AT_FDCWD, p->path, RENAME_EXCHANGE);
+	if (p->state == PL_NEW)
+		unlink(p->path);
+	else if (p->state == PL_LINKED || p->state == PL_SWAPPED)
+		unlink(p->tmp);
+	p->state = PL_NONE;
+}
+
+static void dir_sync(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	if (!(slash = strrchr(dir, '/')))
+		return;
+	*(slash == dir ? slash + 1 : slash) = 0;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+static struct jf_rep commit(void)
+{
+	struct jf_rep rep = { 0, 0 };
+	unsigned i;
+
+	for (i = 0; i < nplaced && !rep.err; i++)
+		if ((rep.err = place_one(&placed[i])) < 0)
+			rep.index = i;
+	if (rep.err) {
+		for (i = nplaced; i-- > 0;)
+			place_undo(&placed[i]);
+		return rep;
+	}
+	for (i = 0; i < nplaced; i++) {
+		if (placed[i].state == PL_SWAPPED)   /* tmp holds the old file */
+			unlink(placed[i].tmp);
+		placed[i].state = PL_NONE;
+		dir_sync(placed[i].path);
+	}
+	return rep;
+}
+
+static int tmpfile_in(const char *path, unsigned mode)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	if (!(slash = strrchr(dir, '/')))
+		return -EINVAL;
+	*(slash == dir ? slash + 1 : slash) = 0;
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
+	return fd < 0 ? -errno : fd;
+}
+
+static int open_as(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC | O_NOCTTY, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* ckpt-thaw is gone, or done: no temporary name stays behind */
+static _Noreturn void helper_exit(void)
+{
+	unsigned i;
+
+	for (i = nplaced; i-- > 0;)
+		place_undo(&placed[i]);
+	_exit(0);
+}
+
+static _Noreturn void serve(int sock)
+{
+	static struct jf_req q;
+	struct jf_rep rep;
+	ssize_t n;
+	int fd, out;
+
+	for (;;) {
+		n = msg_recv(sock, &q, sizeof q, &fd);
+		if (fd >= 0)
+			close(fd);   /* no request carries one */
+		if (n <= 0)
+			helper_exit();
+		q.path[sizeof q.path - 1] = 0;
+		rep = (struct jf_rep){ 0, 0 };
+		out = -1;
+		if (q.op == JF_OPEN)
+			out = open_as(q.path, q.flags);
+		else if (q.op == JF_TMPFILE)
+			out = tmpfile_in(q.path, q.mode);
+		else if (q.op == JF_NEWFILE)
+			out = newfile(q.path, q.mode);
+		else if (q.op == JF_COMMIT)
+			rep = commit();
+		else
+			rep.err = -EINVAL;
+		if (out < 0 && q.op != JF_COMMIT)
+			rep.err = out;
+		if (msg_send(sock, &rep, sizeof rep, out) < 0)
+			helper_exit();
+		if (out >= 0)
+			close(out);
+	}
+}
+
+static _Noreturn void helper_run(int sock, const struct img_core *c)
+{
+	struct jf_rep rep = { 0, 0 };
+
+	if (dup2(sock, 3) < 0)
+		_exit(1);
+	syscall(SYS_close_range, 4, ~0U, 0);
+	close(0);
+	close(1);
+	rep.err = creds_take(c);
+	prctl(PR_SET_DUMPABLE, 0);
+	umask(0);   /* a new file gets exactly the mode it is given */
+	if (msg_send(3, &rep, sizeof rep, -1) < 0 || rep.err)
+		_exit(1);
+	serve(3);
+}
+
+/* ---- ckpt-thaw's side ---- */
+
+static int call(struct jobfs *j, struct jf_req *q, int fd, int *rfd, unsigned *index)
+{
+	struct jf_rep rep;
+	ssize_t n;
+	int got, e;
+
+	*rfd = -1;
+	if ((e = msg_send(j->sock, q, sizeof *q, fd)) < 0)
+		return e;
+	n = msg_recv(j->sock, &rep, sizeof rep, &got);
+	if (n != sizeof rep) {
+		if (got >= 0)
+			close(got);
+		return n < 0 ? (int)n : -EPIPE;
+	}
+	if (index)
+		*index = rep.index;
+	if (rep.err < 0) {
+		if (got >= 0)
+			close(got);
+		return rep.err;
+	}
+	*rfd = got;
+	return 0;
+}
+
+static int request(struct jobfs *j, int op, const char *path, int flags, unsigned mode, int fd)
+{
+	static struct jf_req q;
+	int out, e;
+
+	memset(&q, 0, sizeof q);
+	q.op = op;
+	q.flags = flags;
+	q.mode = mode;
+	if (path && snprintf(q.path, sizeof q.path, "%s", path) >= (int)sizeof q.path)
+		return -ENAMETOOLONG;
+	if ((e = call(j, &q, fd, &out, NULL)) < 0)
+		return e;
+	return out >= 0 ? out : -EPROTO;
+}
+
+int jobfs_start(struct jobfs *j, const struct img_core *c)
+{
+	struct jf_rep rep;
+	int sv[2], fd;
+	ssize_t n;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return warn("pid %d: the job's file helper: socketpair:", c->pid), -1;
+	fflush(NULL);
+	if ((j->pid = fork()) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return warn("pid %d: the job's file helper: fork:", c->pid), -1;
+	}
+	if (j->pid == 0) {
+		close(sv[0]);
+		helper_run(sv[1], c);
+	}
+	close(sv[1]);
+	j->sock = sv[0];
+	n = msg_recv(j->sock, &rep, sizeof rep, &fd);
+	if (n == sizeof rep && !rep.err)
+		return 0;
+	errno = n == sizeof rep ? -rep.err : EPIPE;
+	warn("pid %d: the job's file helper: take uid %u gid %u and %u groups:", c->pid,
+	     (unsigned)c->uid[1], (unsigned)c->gid[1], c->ngroups);
+	jobfs_stop(j);
+	return -1;
+}
+
+int jobfs_open(struct jobfs *j, const char *path, int flags)
+{
+	return request(j, JF_OPEN, path, flags, 0, -1);
+}
+
+int jobfs_tmpfile(struct jobfs *j, const char *path, unsigned mode)
+{
+	return request(j, JF_TMPFILE, path, 0, mode, -1);
+}
+
+int jobfs_newfile(struct jobfs *j, const char *path, unsigned mode)
+{
+	return request(j, JF_NEWFILE, path, 0, mode, -1);
+}
+
+int jobfs_commit(struct jobfs *j, unsigned *bad)
+{
+	static struct jf_req q;
+	int out, e;
+
+	memset(&q, 0, sizeof q);
+	q.op = JF_COMMIT;
+	*bad = 0;
+	e = call(j, &q, -1, &out, bad);
+	if (out >= 0)
+		close(out);
+	return e;
+}
+
+void jobfs_stop(struct jobfs *j)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int i;
+
+	if (j->pid <= 0)
+		return;
+	close(j->sock);   /* it removes its temporary names and exits */
+	for (i = 0; i < 300 && waitpid(j->pid, NULL, WNOHANG) == 0; i++)
+		nanosleep(&ts, NULL);
+	if (i == 300) {   /* stopped, or stuck in an open */
+		kill(j->pid, SIGKILL);
+		waitpid(j->pid, NULL, 0);
+	}
+	j->pid = 0;
+	j->sock = -1;
+}

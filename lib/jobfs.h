@@ -1,0 +1,38 @@
+/* jobfs.h - a restore's file work, done as the job (doc/design.md,
+ * "Trust").  A child of ckpt-thaw takes the image's uids, gids and
+ * groups (when ckpt-thaw is root; else it keeps ours, which are the
+ * job's), drops every capability, and opens, creates and renames for
+ * ckpt-thaw, handing the fds back over a socket.  So whatever it does,
+ * the job's user could have done: a symlink, a device or a crafted path
+ * reaches only what that user reaches. */
+#ifndef CKPT_JOBFS_H
+#define CKPT_JOBFS_H
+#include <sys/types.h>
+
+struct img_core;
+
+struct jobfs {
+	pid_t pid;                 /* the helper, 0 before it starts */
+	int sock;
+};
+
+/* 0, or -1 after a message naming pid (the image's pid) */
+int jobfs_start(struct jobfs *j, const struct img_core *c);
+/* open(path, flags) as the job: the fd, or -errno */
+int jobfs_open(struct jobfs *j, const char *path, int flags);
+/* a new unnamed file (O_TMPFILE, O_RDWR) in the directory of path,
+ * with mode: the fd, or -errno */
+int jobfs_tmpfile(struct jobfs *j, const char *path, unsigned mode);
+/* a new file (O_RDWR, mode) that takes the place of path at the
+ * commit, under a temporary name beside it until then: the fd, or
+ * -errno */
+int jobfs_newfile(struct jobfs *j, const char *path, unsigned mode);
+/* Every new file over its path, or none: each is swapped in
+ * (RENAME_EXCHANGE, so that a later failure can swap the old one back),
+ * then the old ones go.  0, or -errno with *bad the index (in the order
+ * of jobfs_newfile) that failed. */
+int jobfs_commit(struct jobfs *j, unsigned *bad);
+/* ends the helper and waits for it: nothing of it outlives the call */
+void jobfs_stop(struct jobfs *j);
+
+#endif
