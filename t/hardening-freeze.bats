@@ -304,8 +304,37 @@ sig63_case() {
 	freeze_ok "$T/img" --kill --timeout 60000 "$PID"
 	wait "$PID" 2>/dev/null || true
 	thaw_bg "$T/img"
-	restored manythreads
+	restored manythreads 60
 	[ "$(ls "/proc/$PID/task" | wc -l)" -eq 5002 ]
 	verify_prog "$PID" "$OUT"
 	finish
+}
+
+@test "glibc's timer helper thread, which blocks every signal, is named as such; the program runs on" {
+	need ckpt-run ckpt-freeze prog:blockall
+	start_prog blockall timer
+	run --separate-stderr "$BIN/ckpt-freeze" --kill --timeout 300 "$PID"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ ${stderr_lines[0]} =~ ^"ckpt-freeze: pid $PID: thread "[0-9]+" blocks every signal, the freeze signal 63 too (SigBlk "[0-9a-f]{16}"), as glibc's helper thread of a POSIX timer with SIGEV_THREAD does: it cannot be frozen yet; nothing stays frozen"$ ]]
+	[[ $stderr != *'signal blocked?'* ]]
+	verify_prog
+	no_fail
+}
+
+@test "a process whose main thread has exited while others run is named as such; it runs on" {
+	need ckpt-run ckpt-freeze prog:blockall
+	# not start_prog: the process shows as a zombie once main is gone
+	OUT=$T/mx.out ERR=$T/mx.err
+	"$RUN" -- "$PROGS/blockall" mainexit >"$OUT" 2>"$ERR" 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	[ "$(awk '$1 == "State:" {print $2}' "/proc/$PID/status")" = Z ]
+	run --separate-stderr "$BIN/ckpt-freeze" --kill --timeout 300 "$PID"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[ "${stderr_lines[0]}" = "ckpt-freeze: pid $PID: the main thread has exited while other threads run: a restore cannot bring that back; nothing stays frozen" ]
+	verify_prog
+	no_fail
 }
