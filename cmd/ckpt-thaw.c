@@ -24,6 +24,7 @@
 #include "fdplan.h"
 #include "image.h"
 #include "io.h"
+#include "maps.h"
 #include "memplan.h"
 #include "pidused.h"
 #include "plan.h"
@@ -71,8 +72,11 @@ struct thaw {
 	char restorer[4096];
 };
 
+/* in the order of member_names */
 enum { HAVE_CORE = 1, HAVE_THREADS = 2, HAVE_FDS = 4, HAVE_MAPS = 8,
-       HAVE_MAPFILES = 16, HAVE_PAGEMAP = 32 };
+       HAVE_MAPFILES = 16, HAVE_PAGEMAP = 32,
+       HAVE_VMFLAGS = 64,       /* not in older images: not required */
+       HAVE_ALL = 63 };
 
 static struct thaw thaw;
 
@@ -112,6 +116,18 @@ static void phase(const char *what)
 	tm.last = now;
 }
 
+/* what the reading made: freed at exit, so that ASan's leak check
+ * covers it (fdplan_free also closes the fds ckpt-thaw held) */
+static void thaw_free(struct thaw *t)
+{
+	free(t->thr);
+	fdplan_free(&t->fds);
+	memplan_free(&t->mem);
+	rules_free(&t->rules);
+	t->thr = NULL;
+	t->nthr = 0;
+}
+
 /* kill what was made, and go: a bad image leaves no process behind */
 static _Noreturn void abandon(struct thaw *t)
 {
@@ -122,21 +138,22 @@ static _Noreturn void abandon(struct thaw *t)
 	exit(1);
 }
 
+/* the current member as a string, or NULL after a message */
 static char *member_text(struct thaw *t, size_t max)
 {
 	size_t len;
 	char *s = stream_slurp(&t->st, max, &len);
 
-	if (!s)
-		abandon(t);
-	if (strlen(s) != len) {
+	if (s && strlen(s) != len) {
 		warn("member %s: a NUL byte in a text member", t->st.name);
-		abandon(t);
+		free(s);
+		return NULL;
 	}
 	return s;
 }
 
-static void manifest_read(struct thaw *t)
+/* 0, or -1 after a message (so are the readers below, up to spawn) */
+static int manifest_read(struct thaw *t)
 {
 	struct utsname u;
 	char *text;
@@ -145,33 +162,29 @@ static void manifest_read(struct thaw *t)
 	if ((r = stream_next(&t->st)) <= 0) {
 		if (r == 0)
 			warn("%s: empty stream", t->st.what);
-		abandon(t);
+		return -1;
 	}
-	if (strcmp(t->st.name, "ckpt/manifest")) {
-		warn("%s: not a ckpt image (first member %s)", t->st.what, t->st.name);
-		abandon(t);
-	}
-	text = member_text(t, 1 << 20);
-	if (manifest_parse(text, t->st.name, &t->man) < 0)
-		abandon(t);
+	if (strcmp(t->st.name, "ckpt/manifest"))
+		return warn("%s: not a ckpt image (first member %s)", t->st.what, t->st.name), -1;
+	if (!(text = member_text(t, 1 << 20)))
+		return -1;
+	r = manifest_parse(text, t->st.name, &t->man);
 	free(text);
-	if (t->man.version > IMAGE_VERSION) {
-		warn("image version %d, this ckpt-thaw reads up to %d", t->man.version, IMAGE_VERSION);
-		abandon(t);
-	}
+	if (r < 0)
+		return -1;
+	if (t->man.version > IMAGE_VERSION)
+		return warn("image version %d, this ckpt-thaw reads up to %d", t->man.version,
+			    IMAGE_VERSION), -1;
 	uname(&u);
-	if (strcmp(t->man.arch, "x86_64") || strcmp(u.machine, "x86_64")) {
-		warn("image for %s, this machine is %s", t->man.arch, u.machine);
-		abandon(t);
-	}
-	if (strcmp(t->man.kernel, u.release)) {
-		warn("image from kernel %s, this is %s: the vDSO differs", t->man.kernel, u.release);
-		abandon(t);
-	}
-	if (t->man.nprocs > 1) {
-		warn("image of %u processes: process trees are not restored yet", t->man.nprocs);
-		abandon(t);
-	}
+	if (strcmp(t->man.arch, "x86_64") || strcmp(u.machine, "x86_64"))
+		return warn("image for %s, this machine is %s", t->man.arch, u.machine), -1;
+	if (strcmp(t->man.kernel, u.release))
+		return warn("image from kernel %s, this is %s: the vDSO differs", t->man.kernel,
+			    u.release), -1;
+	if (t->man.nprocs > 1)
+		return warn("image of %u processes: process trees are not restored yet",
+			    t->man.nprocs), -1;
+	return 0;
 }
 
 static uint64_t fnv1a(const unsigned char *p, size_t n)
@@ -195,29 +208,25 @@ static unsigned long long cpu_xcr0(void)
 }
 
 /* our own vDSO must be the image's: same bytes, same size */
-static void machine_check(struct thaw *t)
+static int machine_check(struct thaw *t)
 {
-	char line[512], name[64];
-	unsigned long long lo, hi;
-	FILE *f = fopen("/proc/self/maps", "r");
+	size_t len, n, bad;
+	char *maps = read_file("/proc/self/maps", &len);
+	struct map_region *r = NULL;
+	const struct map_region *v;
 	uint64_t h = 0;
 
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %63s", &lo, &hi, name) == 3 &&
-		    !strcmp(name, "[vdso]"))
-			h = fnv1a((const unsigned char *)(uintptr_t)lo, hi - lo);
-	if (f)
-		fclose(f);
-	if (!t->core.seen_vdso || h != t->core.vdso_hash) {
-		warn("pid %d: the vDSO differs from the checkpoint's (hash 0x%016" PRIx64
-		     ", here 0x%016" PRIx64 ")", t->core.pid, t->core.vdso_hash, h);
-		abandon(t);
-	}
-	if (t->core.xcr0 != cpu_xcr0()) {
-		warn("pid %d: the CPU's xsave features differ (xcr0 0x%" PRIx64 ", here 0x%llx)",
-		     t->core.pid, t->core.xcr0, cpu_xcr0());
-		abandon(t);
-	}
+	if (maps && maps_parse(maps, len, &r, &n, &bad) == 0 && (v = maps_find(r, n, "[vdso]")))
+		h = fnv1a((const unsigned char *)(uintptr_t)v->start, v->end - v->start);
+	free(r);
+	free(maps);
+	if (!t->core.seen_vdso || h != t->core.vdso_hash)
+		return warn("pid %d: the vDSO differs from the checkpoint's (hash 0x%016" PRIx64
+			    ", here 0x%016" PRIx64 ")", t->core.pid, t->core.vdso_hash, h), -1;
+	if (t->core.xcr0 != cpu_xcr0())
+		return warn("pid %d: the CPU's xsave features differ (xcr0 0x%" PRIx64
+			    ", here 0x%llx)", t->core.pid, t->core.xcr0, cpu_xcr0()), -1;
+	return 0;
 }
 
 static int threads_check(struct thaw *t)
@@ -235,59 +244,75 @@ static int threads_check(struct thaw *t)
 	return 0;
 }
 
-/* one member of proc/PID/: 1 when it was pages (stop there), else 0 */
-static int proc_member(struct thaw *t, int pid, const char *sub)
-{
-	char *text;
-	int r = 0;
+static const char *const member_names[] = { "core", "threads", "fds", "maps", "mapfiles", "pagemap",
+					     "vmflags" };
 
-	if (!strcmp(sub, "pages"))
-		return 1;
-	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6)) {
-		if (!(t->have & HAVE_FDS) || fdplan_data(&t->fds, pid, sub, &t->st) < 0)
-			abandon(t);
-		return 0;
-	}
-	if (strcmp(sub, "core") && strcmp(sub, "threads") && strcmp(sub, "fds") &&
-	    strcmp(sub, "maps") && strcmp(sub, "mapfiles") && strcmp(sub, "pagemap") &&
-	    strcmp(sub, "vmflags"))
-		return 0;  /* unknown: skipped by stream_next */
-	text = member_text(t, 256 << 20);
-	if (!strcmp(sub, "core")) {
-		r = core_parse(text, t->st.name, &t->core);
-		if (r == 0 && t->core.pid != pid)
-			r = -1, warn("member %s: pid %d", t->st.name, t->core.pid);
-		t->have |= HAVE_CORE;
-	} else if (!strcmp(sub, "threads")) {
-		r = threads_parse(text, t->st.name, &t->thr, &t->nthr);
-		t->have |= HAVE_THREADS;
-	} else if (!strcmp(sub, "fds")) {
-		/* the core says whose file work the fds are (fdplan_bind) */
-		if (!(t->have & HAVE_CORE))
-			warn("member %s: before proc/%d/core", t->st.name, pid), r = -1;
-		else if ((r = fdplan_parse(&t->fds, pid, text)) == 0)
-			fdplan_bind(&t->fds, &t->core, &t->mem);
-		t->have |= HAVE_FDS;
-	} else if (!strcmp(sub, "maps")) {
-		r = memplan_maps(&t->mem, pid, text, strlen(text));
-		t->have |= HAVE_MAPS;
-	} else if (!strcmp(sub, "vmflags")) {
-		r = (t->have & HAVE_MAPS) ? memplan_vmflags(&t->mem, pid, text) : -1;
-	} else if (!strcmp(sub, "mapfiles")) {
-		r = (t->have & HAVE_MAPS) ? memplan_mapfiles(&t->mem, pid, text) : -1;
-		t->have |= HAVE_MAPFILES;
-	} else if (!strcmp(sub, "pagemap")) {
-		r = (t->have & HAVE_MAPS) ? memplan_pagemap(&t->mem, pid, text) : -1;
-		t->have |= HAVE_PAGEMAP;
-	}
-	free(text);
-	if (r < 0)
-		abandon(t);
+/* the HAVE_ bit of a text member sub, or 0 for one we skip */
+static int member_bit(const char *sub)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof member_names / sizeof *member_names; i++)
+		if (!strcmp(sub, member_names[i]))
+			return 1 << i;
 	return 0;
 }
 
+/* each member once, and after the one it builds on: fds after core
+ * (whose file work they are: fdplan_bind), files/ and pipes/ after fds,
+ * mapfiles and pagemap after maps */
+static int member_order(struct thaw *t, int pid, int bit)
+{
+	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP | HAVE_VMFLAGS) ? HAVE_MAPS :
+		   bit == HAVE_FDS ? HAVE_CORE : !bit ? HAVE_FDS : 0;
+
+	if (bit & t->have)
+		return warn("member %s: a second one in the image", t->st.name), -1;
+	if (need && !(t->have & need))
+		return warn("member %s: comes before proc/%d/%s", t->st.name, pid,
+			    member_names[__builtin_ctz(need)]), -1;
+	t->have |= bit;
+	return 0;
+}
+
+/* one member of proc/PID/: 1 when it was pages (stop there), 0, -1 */
+static int proc_member(struct thaw *t, int pid, const char *sub)
+{
+	int r = 0, bit = member_bit(sub);
+	char *text;
+
+	if (!strcmp(sub, "pages"))
+		return 1;
+	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6))
+		return member_order(t, pid, 0) < 0 ? -1 : fdplan_data(&t->fds, pid, sub, &t->st);
+	if (!bit)
+		return 0;  /* unknown: skipped by stream_next */
+	if (member_order(t, pid, bit) < 0 || !(text = member_text(t, 256 << 20)))
+		return -1;
+	if (bit == HAVE_CORE) {
+		r = core_parse(text, t->st.name, &t->core);
+		if (r == 0 && t->core.pid != pid)
+			r = -1, warn("member %s: pid %d", t->st.name, t->core.pid);
+	} else if (bit == HAVE_THREADS) {
+		r = threads_parse(text, t->st.name, &t->thr, &t->nthr);
+	} else if (bit == HAVE_FDS) {
+		if ((r = fdplan_parse(&t->fds, pid, text)) == 0)
+			fdplan_bind(&t->fds, &t->core, &t->mem);
+	} else if (bit == HAVE_MAPS) {
+		r = memplan_maps(&t->mem, pid, text, strlen(text));
+	} else if (bit == HAVE_MAPFILES) {
+		r = memplan_mapfiles(&t->mem, pid, text);
+	} else if (bit == HAVE_VMFLAGS) {
+		r = memplan_vmflags(&t->mem, pid, text);
+	} else {
+		r = memplan_pagemap(&t->mem, pid, text);
+	}
+	free(text);
+	return r < 0 ? -1 : 0;
+}
+
 /* the members of one process, up to the header of its pages */
-static void proc_read(struct thaw *t, int pid)
+static int proc_read(struct thaw *t, int pid)
 {
 	char prefix[64];
 	size_t n = snprintf(prefix, sizeof prefix, "proc/%d/", pid);
@@ -296,26 +321,39 @@ static void proc_read(struct thaw *t, int pid)
 	while ((r = stream_next(&t->st)) > 0) {
 		if (strncmp(t->st.name, prefix, n))
 			continue;
-		if (proc_member(t, pid, t->st.name + n))
+		if ((r = proc_member(t, pid, t->st.name + n)) != 0)
 			break;
 	}
 	if (r < 0)
-		abandon(t);
-	if (r == 0 || t->have != 63) {
-		warn("%s: truncated: process %d has no %s member", t->st.what, pid,
-		     r == 0 ? "pages" : !(t->have & HAVE_CORE) ? "core" :
-		     !(t->have & HAVE_THREADS) ? "threads" : !(t->have & HAVE_FDS) ? "fds" :
-		     !(t->have & HAVE_MAPS) ? "maps" : !(t->have & HAVE_MAPFILES) ? "mapfiles" : "pagemap");
-		abandon(t);
-	}
-	if (t->st.size != t->mem.run_bytes) {
-		warn("member %s: %" PRIu64 " bytes, its pagemap says %" PRIu64, t->st.name,
-		     t->st.size, t->mem.run_bytes);
-		abandon(t);
-	}
+		return -1;
+	if (r == 0 || (t->have & HAVE_ALL) != HAVE_ALL)
+		return warn("%s: truncated: process %d has no %s member", t->st.what, pid,
+			    r == 0 ? "pages" : !(t->have & HAVE_CORE) ? "core" :
+			    !(t->have & HAVE_THREADS) ? "threads" : !(t->have & HAVE_FDS) ? "fds" :
+			    !(t->have & HAVE_MAPS) ? "maps" :
+			    !(t->have & HAVE_MAPFILES) ? "mapfiles" : "pagemap"), -1;
+	if (t->st.size != t->mem.run_bytes)
+		return warn("member %s: %" PRIu64 " bytes, its pagemap says %" PRIu64, t->st.name,
+			    t->st.size, t->mem.run_bytes), -1;
 	if (memplan_check(&t->mem, pid) < 0 || threads_check(t) < 0)
-		abandon(t);
-	machine_check(t);
+		return -1;
+	return machine_check(t);
+}
+
+/* every member before the pages, read and checked (nothing made yet):
+ * 0, or -1 after a message */
+static int image_read(struct thaw *t)
+{
+	if (manifest_read(t) < 0 || proc_read(t, t->man.root) < 0)
+		return -1;
+	/* what the image claims, against who vouches for it (Trust) */
+	threads_creds_default(&t->core, t->thr, t->nthr);
+	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
+					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
+		return -1;
+	if (t->rules_path && fdplan_rules(&t->fds, t->man.root, &t->rules) < 0)
+		return -1;
+	return 0;
 }
 
 /* the first of the process's ids in use, or 0: a holder that is
@@ -846,7 +884,7 @@ int main(int argc, char **argv)
 	prog_init(argv);
 	timing_init();
 	t->held = -1;
-	while ((c = getopt_long(argc, argv, "+i:sr:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:sr:Th", options, NULL)) != -1) {
 		switch (c) {
 		case 'i': t->attach.stdin_path = optarg; break;
 		case 's': t->same_ns = 1; break;
@@ -875,15 +913,10 @@ int main(int argc, char **argv)
 	if (stream_open(&t->st, t->attach.from_file ? argv[optind] : NULL, 0,
 			t->attach.from_file ? argv[optind] : "stdin") < 0)
 		return 1;
-	manifest_read(t);
-	proc_read(t, t->man.root);
-	/* what the image claims, against who vouches for it (Trust) */
-	threads_creds_default(&t->core, t->thr, t->nthr);
-	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
-					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
-		abandon(t);
-	if (t->rules_path && fdplan_rules(&t->fds, t->man.root, &t->rules) < 0)
+	if (image_read(t) < 0) {
+		thaw_free(t);
 		return 1;
+	}
 	phase("read and check the members before the pages");
 	ns_choose(t, 0);
 	if (t->hold)
@@ -915,5 +948,7 @@ int main(int argc, char **argv)
 	phase("go: protections, vDSO, mm, threads, OK");
 	running_at();
 	stream_close(&t->st);
-	return child_wait(t);
+	c = child_wait(t);
+	thaw_free(t);
+	return c;
 }
