@@ -110,6 +110,9 @@ struct plan_region {
 #define PLAN_VM_MERGEABLE   0x080  /* mg: MADV_MERGEABLE */
 #define PLAN_VM_SEQUENTIAL  0x100  /* sr: MADV_SEQUENTIAL */
 #define PLAN_VM_RANDOM      0x200  /* rr: MADV_RANDOM */
+#define PLAN_VM_NORESERVE   0x400  /* nr: mapped MAP_NORESERVE */
+#define PLAN_VM_DROPPABLE   0x800  /* dp: mapped MAP_DROPPABLE (private
+                                    * anonymous memory only) */
 
 struct plan_run {          /* stored pages, [start, end), data order */
 	uint64_t start, end;

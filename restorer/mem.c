@@ -39,8 +39,12 @@ static void region_map(struct rst *r, const struct plan_region *g)
 	uint64_t len = g->end - g->start;
 	long a;
 
+	if (g->vmflags & PLAN_VM_NORESERVE)
+		fl |= MAP_NORESERVE;
 	switch (g->kind) {
-	case PLAN_ANON: fl |= MAP_PRIVATE | MAP_ANONYMOUS; break;
+	case PLAN_ANON:  /* MAP_DROPPABLE is a mapping type, as private is */
+		fl |= MAP_ANONYMOUS | (g->vmflags & PLAN_VM_DROPPABLE ? 0x08 : MAP_PRIVATE);
+		break;
 	case PLAN_STACK: fl |= MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN; break;
 	case PLAN_SHARED_ANON: fl |= MAP_SHARED | MAP_ANONYMOUS; break;
 	case PLAN_FILE_PRIVATE: fl |= MAP_PRIVATE; fd = file_open(r, g); break;

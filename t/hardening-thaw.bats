@@ -261,7 +261,7 @@ sid_users() {
 	finish
 }
 
-@test "region flags come back: mlock, DONTFORK, DONTDUMP, WIPEONFORK, (NO)HUGEPAGE, MERGEABLE, SEQUENTIAL, RANDOM" {
+@test "region flags come back: mlock, DONTFORK, DONTDUMP, WIPEONFORK, (NO)HUGEPAGE, MERGEABLE, SEQUENTIAL, RANDOM, NORESERVE, DROPPABLE" {
 	KEY=ready BEFORE_KILL=verify_prog checkpoint_kill vmflags
 	img cat "$T/img" "proc/$PID/vmflags" | grep -q ' lo '
 	thaw_bg "$T/img"

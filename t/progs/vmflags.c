@@ -5,7 +5,8 @@
  *
  * Maps one region per flag, sets it (mlock, mlock2 MLOCK_ONFAULT,
  * MADV_DONTFORK, DONTDUMP, WIPEONFORK, HUGEPAGE, NOHUGEPAGE, MERGEABLE
- * where the kernel has KSM, SEQUENTIAL, RANDOM), writes a value in each,
+ * where the kernel has KSM, SEQUENTIAL, RANDOM; mapped MAP_NORESERVE,
+ * MAP_DROPPABLE where the kernel has it), writes a value in each,
  * and records each region's VmFlags line from /proc/self/smaps.
  * Prints "pid N", "region NAME 0xADDR PAGES" for each, "ready vmflags".
  * SIGUSR1: each region's VmFlags must read as recorded and its value be
@@ -20,10 +21,12 @@
 #include "prog.h"
 
 #define PAGES 4
+#define MAP_DROPPABLE_ 0x08    /* 6.11+; glibc 2.36 lacks the name */
 
 struct reg {
 	const char *name;
-	int advice;            /* madvise, or -1: mlock, -2: mlock2 onfault */
+	int advice;            /* madvise, or -1: mlock, -2: mlock2 onfault,
+	                        * -3: MAP_NORESERVE, -4: MAP_DROPPABLE */
 	char *at;
 	char flags[256];       /* VmFlags at the start */
 };
@@ -34,6 +37,7 @@ static struct reg regs[] = {
 	{ "wipeonfork", MADV_WIPEONFORK, 0, "" }, { "hugepage", MADV_HUGEPAGE, 0, "" },
 	{ "nohugepage", MADV_NOHUGEPAGE, 0, "" }, { "mergeable", MADV_MERGEABLE, 0, "" },
 	{ "sequential", MADV_SEQUENTIAL, 0, "" }, { "random", MADV_RANDOM, 0, "" },
+	{ "noreserve", -3, 0, "" }, { "droppable", -4, 0, "" },
 };
 #define N (sizeof regs / sizeof *regs)
 
@@ -64,7 +68,10 @@ static int setup(struct reg *g, int i)
 {
 	long ps = sysconf(_SC_PAGESIZE);
 
-	g->at = mmap(NULL, PAGES * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int type = g->advice == -4 ? MAP_DROPPABLE_ : MAP_PRIVATE;
+
+	g->at = mmap(NULL, PAGES * ps, PROT_READ | PROT_WRITE,
+		     type | MAP_ANONYMOUS | (g->advice == -3 ? MAP_NORESERVE : 0), -1, 0);
 	if (g->at == MAP_FAILED)
 		return -1;
 	g->at[0] = 'a' + i;
@@ -72,6 +79,8 @@ static int setup(struct reg *g, int i)
 		return mlock(g->at, PAGES * ps);
 	if (g->advice == -2)
 		return mlock2(g->at, PAGES * ps, MLOCK_ONFAULT);
+	if (g->advice < 0)
+		return 0;
 	return madvise(g->at, PAGES * ps, g->advice);
 }
 
@@ -86,7 +95,8 @@ static int verify(void)
 		if (vmflags_of(regs[i].at, now, sizeof now) < 0 || strcmp(now, regs[i].flags))
 			return printf("FAIL %s: VmFlags now '%s', were '%s'\n", regs[i].name, now,
 				      regs[i].flags), -1;
-		if (regs[i].at[0] != (char)('a' + i))
+		/* droppable memory may be dropped: zeros are fine there */
+		if (regs[i].at[0] != (char)('a' + i) && regs[i].advice != -4)
 			return printf("FAIL %s: holds %d\n", regs[i].name, regs[i].at[0]), -1;
 	}
 	return 0;
@@ -98,7 +108,8 @@ int main(void)
 
 	for (i = 0; i < N; i++) {
 		if (setup(&regs[i], i) < 0) {
-			/* MADV_MERGEABLE without KSM in the kernel: left out */
+			/* MADV_MERGEABLE without KSM in the kernel, or
+			 * MAP_DROPPABLE before 6.11: left out */
 			printf("skip %s\n", regs[i].name);
 			regs[i].at = NULL;
 			continue;
