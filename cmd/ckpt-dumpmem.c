@@ -600,10 +600,10 @@ static int dump_mem(struct dump *d)
 			close(d->relay[i]);
 	free(d->maps);
 	free(d->smaps);
-	free(d->seen);
 	free(d->reg);
 	free(d->files);
 	run_list_free(&d->runs);
+	free(d->seen);
 	return r;
 }
 
