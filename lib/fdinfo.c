@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
@@ -431,6 +432,15 @@ int fd_describe(struct fd_desc *d, int fd, int local, int fdflags)
 		return -errno;
 	if ((r = link_read(d, &deleted)) < 0)
 		return r;
+	/* A periodic timerfd that expired unread counts one tick and shows
+	 * no time left until its own read forwards it.  timerfd_gettime
+	 * forwards it the same way (every missed period counted, the
+	 * timer rearmed for the next): the program reads what it would
+	 * have, and fdinfo shows the ticks and the time to the next expiry. */
+	if (!strcmp(d->path, "anon_inode:[timerfd]")) {
+		struct itimerspec its;
+		timerfd_gettime(local, &its);
+	}
 	snprintf(proc, sizeof proc, "/proc/self/fdinfo/%d", local);
 	if (!(info = read_file(proc, NULL)))
 		return -errno;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -29,6 +30,10 @@
 #include "memplan.h"
 #include "stream.h"
 #include "text.h"
+
+#ifndef TFD_IOC_SET_TICKS  /* linux/timerfd.h, which clashes with sys/timerfd.h */
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
 
 #define FLAGS_KEPT_OUT (O_LARGEFILE | O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY | O_CLOEXEC)
 #define BLOB_MAX (64 << 20)    /* pipe data held in memory */
@@ -59,6 +64,7 @@ static const struct num_key {
 	NUM_KEY("seals", 16, U64, seals),
 	NUM_KEY("clock", 10, NUM_INT_MAX, clock),
 	NUM_KEY("tflags", 8, NUM_INT_MAX, tflags),
+	NUM_KEY("ticks", 10, U64, ticks),
 	NUM_KEY("pipesz", 10, NUM_INT_MAX, pipesz),
 	NUM_KEY("truncate", 10, 1, truncate),
 	NUM_KEY("mode", 8, 0177777, mode),
@@ -603,20 +609,34 @@ static int open_socket(struct fdplan *p, struct fd_ent *e)
 	return sv[0];
 }
 
+/* the timer as it was: armed with what was left of its period, and
+ * its expirations not yet read pending again (TFD_IOC_SET_TICKS, after
+ * the settime that clears them).  A periodic timer recorded with no
+ * time left (a dumper that did not forward an expired one) restarts
+ * one interval on rather than never. */
 static int open_timerfd(struct fd_ent *e)
 {
 	struct itimerspec its = { 0 };
-	int fd;
+	uint64_t ticks = e->ticks;
+	int fd, err;
 
 	if (timer_parse(e->value, &its.it_value) < 0 ||
 	    timer_parse(e->interval, &its.it_interval) < 0) {
 		errno = EINVAL;
 		return -1;
 	}
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value = its.it_interval;
 	if ((fd = timerfd_create(e->clock, TFD_CLOEXEC)) < 0)
 		return -1;
-	if ((its.it_value.tv_sec || its.it_value.tv_nsec) && timerfd_settime(fd, 0, &its, NULL) < 0)
+	if (((its.it_value.tv_sec || its.it_value.tv_nsec) &&
+	     timerfd_settime(fd, 0, &its, NULL) < 0) ||
+	    (ticks && ioctl(fd, TFD_IOC_SET_TICKS, &ticks) < 0)) {
+		err = errno;
+		close(fd);
+		errno = err;
 		return -1;
+	}
 	return fd;
 }
 

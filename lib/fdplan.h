@@ -34,6 +34,7 @@ struct fd_ent {
 	unsigned mode;             /* st_mode at the checkpoint */
 	int socktype, unix_domain; /* SOCK_*, and domain=unix */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
+	uint64_t ticks;            /* timerfd: expirations not yet read */
 	int src;                   /* ckpt-thaw's fd that becomes fd */
 };
 
