@@ -283,7 +283,7 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 
 	if (!strcmp(sub, "pages"))
 		return 1;
-	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6))
+	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6) || !strncmp(sub, "socks/", 6))
 		return member_order(t, pid, 0) < 0 ? -1 : fdplan_data(&t->fds, pid, sub, &t->st);
 	if (!bit)
 		return 0;  /* unknown: skipped by stream_next */

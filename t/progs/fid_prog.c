@@ -1,7 +1,7 @@
 /* fid_prog - kernel state a restore must give back exactly, or the
  * program blocks forever (t/fidelity.bats, issue 17).
  *
- * usage: fid_prog timerfd | stream | dgram
+ * usage: fid_prog timerfd | stream | dgram | shut | inflight
  *
  * timerfd: a CLOCK_MONOTONIC timerfd, first expiry after 20 ms, then
  *          every 1000 s; waits until it has expired once, unread.
@@ -15,6 +15,13 @@
  * dgram:   a unix dgram socketpair; three messages of 1, 7 and 300
  *          bytes queued to b.  Check: b gets them back one at a time
  *          with their boundaries, then nothing: "dgram msgs=3 lens=1,7,300".
+ * shut:    a unix stream socketpair; "tail-bytes" queued to b, then a
+ *          shut down for writing.  Check: b reads the bytes, then its
+ *          end of file at once; a write on a fails with EPIPE: "shut
+ *          b=tail-bytes eof=1 epipe=1".
+ * inflight: a unix stream socketpair; "x" with the fd of a pipe
+ *          (SCM_RIGHTS) queued to b.  Check: b receives one fd: "inflight
+ *          fds=1".
  *
  * Prints "pid N", "ready fid_prog", waits.  SIGUSR1 or SIGTERM: the
  * check (once: it reads what was queued), then "verify ok" or "done
@@ -154,13 +161,81 @@ static void dgram_check(void)
 		fail("dgram: more than was queued");
 }
 
+static void shut_set(void)
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0 ||
+	    write(fds[0], "tail-bytes", 10) != 10 || shutdown(fds[0], SHUT_WR) < 0)
+		fail("shut socketpair");
+}
+
+static void shut_check(void)
+{
+	char buf[64];
+	ssize_t n;
+
+	readable(fds[1], "shut: bytes missing");
+	if ((n = recv(fds[1], buf, sizeof buf, MSG_DONTWAIT)) < 0)
+		fail("shut recv");
+	printf("shut b=");
+	put_bytes(buf, n);
+	n = recv(fds[1], buf, sizeof buf, MSG_DONTWAIT);
+	printf(" eof=%d", n == 0);
+	errno = 0;
+	n = send(fds[0], "more", 4, MSG_DONTWAIT | MSG_NOSIGNAL);
+	printf(" epipe=%d\n", n < 0 && errno == EPIPE);
+	if (n >= 0 || errno != EPIPE)
+		fail("shut: a could write");
+}
+
+static union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } ctl;
+
+static void inflight_set(void)
+{
+	struct iovec iov = { "x", 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			    .msg_controllen = sizeof ctl.b };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	int p[2];
+
+	if (pipe(p) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0)
+		fail("inflight socketpair");
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &p[0], sizeof(int));
+	if (sendmsg(fds[0], &m, 0) != 1)
+		fail("inflight sendmsg");
+	close(p[0]);
+}
+
+static void inflight_check(void)
+{
+	char x;
+	struct iovec iov = { &x, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			    .msg_controllen = sizeof ctl.b };
+	struct cmsghdr *c;
+	int n = 0;
+
+	readable(fds[1], "inflight: message missing");
+	if (recvmsg(fds[1], &m, MSG_DONTWAIT) != 1)
+		fail("inflight recvmsg");
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_type == SCM_RIGHTS)
+			n += (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	printf("inflight fds=%d\n", n);
+	errno = 0;
+	if (n != 1)
+		fail("inflight: no fd");
+}
+
 int main(int argc, char **argv)
 {
 	int checked = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 2)
-		return fprintf(stderr, "usage: fid_prog timerfd|stream|dgram\n"), 2;
+		return fprintf(stderr, "usage: fid_prog timerfd|stream|dgram|shut|inflight\n"), 2;
 	mode = argv[1];
 	signals_init();
 	if (!strcmp(mode, "timerfd"))
@@ -169,6 +244,10 @@ int main(int argc, char **argv)
 		stream_set();
 	else if (!strcmp(mode, "dgram"))
 		dgram_set();
+	else if (!strcmp(mode, "shut"))
+		shut_set();
+	else if (!strcmp(mode, "inflight"))
+		inflight_set();
 	else
 		return fprintf(stderr, "fid_prog: %s: no such mode\n", mode), 2;
 	printf("pid %d\nready fid_prog\n", getpid());
@@ -179,8 +258,12 @@ int main(int argc, char **argv)
 				timer_check();
 			else if (!strcmp(mode, "stream"))
 				stream_check();
-			else
+			else if (!strcmp(mode, "dgram"))
 				dgram_check();
+			else if (!strcmp(mode, "shut"))
+				shut_check();
+			else
+				inflight_check();
 		}
 		if (verified())
 			return 0;
