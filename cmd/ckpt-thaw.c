@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,6 +46,7 @@ static const struct option options[] = {
 };
 
 #define PID_WAIT_MS 3000   /* an id held by a dying or zombie process */
+#define KILL_WAIT_MS 5000  /* for the image's own process, to be killed */
 
 struct thaw {
 	struct stream st;
@@ -60,6 +64,10 @@ struct thaw {
 	struct memplan mem;
 	int have;                  /* bits: which members were read */
 	pid_t child;               /* the restored process (or the reaper) */
+	int hold;                  /* 1: read the whole stream first, the pages
+	                            * into held (pages_hold) */
+	int held;                  /* a memfd with the page data, or -1 */
+	unsigned long long oom_kills; /* the kernel's count when we spawned */
 	int plan_w, status_r;
 	char restorer[4096];
 };
@@ -345,10 +353,10 @@ static int image_read(struct thaw *t)
 /* the first of the process's ids in use, or 0: a holder that is
  * going away (a zombie, an exiting process) is waited for a moment; a
  * live one is not, it will not free the id */
-static pid_t ids_taken(struct thaw *t)
+static pid_t ids_taken(struct thaw *t, pid_t *holder)
 {
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
-	pid_t *ids, id = 0, holder = 0;
+	pid_t *ids, id = 0;
 	unsigned i, waited;
 
 	if (!(ids = calloc(t->nthr + 1, sizeof *ids)))
@@ -357,7 +365,7 @@ static pid_t ids_taken(struct thaw *t)
 	for (i = 0; i < t->nthr; i++)
 		ids[i + 1] = t->thr[i].tid;
 	for (waited = 0; waited <= PID_WAIT_MS; waited += 20) {
-		enum pid_use u = pids_used(ids, t->nthr + 1, &id, &holder);
+		enum pid_use u = pids_used(ids, t->nthr + 1, &id, holder);
 
 		if (u == PID_FREE)
 			id = 0;
@@ -369,15 +377,32 @@ static pid_t ids_taken(struct thaw *t)
 	return id;
 }
 
+/* `ckpt-freeze --kill PID | ckpt-thaw`: the pid is still held by the
+ * very process of the image (same start time), frozen, and the stream's
+ * writer kills it once we have read the stream: worth waiting for */
+static int held_by_itself(struct thaw *t, pid_t id, pid_t holder)
+{
+	struct stat st;
+
+	return t->man.kill && t->held < 0 && id == t->core.pid && holder == id &&
+	       t->core.starttime && pid_starttime(holder) == t->core.starttime &&
+	       !t->attach.from_file && fstat(0, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
 /* in this namespace with the old ids (root, and they are free), else in
  * a new one; again is 1 when an id was taken between the check and the
- * clone3 (another restore of the same image, say) */
+ * clone3 (another restore of the same image, say).  Or, when the pid's
+ * holder is to be killed after the stream, first read it all (hold). */
 static void ns_choose(struct thaw *t, int again)
 {
-	pid_t id = again ? t->core.pid : ids_taken(t);
+	pid_t holder = 0, id = again ? t->core.pid : ids_taken(t, &holder);
 
 	if (geteuid() == 0 && !id)
 		return;
+	if (geteuid() == 0 && !again && held_by_itself(t, id, holder)) {
+		t->hold = 1;
+		return;
+	}
 	if (t->same_ns) {
 		if (again)
 			warn("pid %d: taken meanwhile by another process (--same-ns)", t->core.pid);
@@ -404,13 +429,31 @@ static void creds_choose(struct thaw *t)
 			t->setcreds = 1;
 }
 
+/* the kernel's count of OOM kills so far (/proc/vmstat), or 0 */
+static unsigned long long oom_kills(void)
+{
+	unsigned long long n = 0;
+	char line[128];
+	FILE *f = fopen("/proc/vmstat", "re");
+
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "oom_kill %llu", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* the process, its fds moved in, the restorer exec'd in it */
 static void spawn(struct thaw *t)
 {
 	struct spawn sp = { .core = &t->core, .fds = &t->fds, .restorer = t->restorer,
 			    .newns = t->newns, .userns = t->userns, .setcreds = t->setcreds,
 			    .lend = creds_lend(t->thr, t->nthr, t->userns) };
-	int r = spawn_restorer(&sp);
+	int r;
+
+	t->oom_kills = oom_kills();
+	r = spawn_restorer(&sp);
 
 	if (r == SPAWN_TAKEN) {   /* nothing made: try a new namespace */
 		ns_choose(t, 1);
@@ -432,10 +475,19 @@ static uint64_t sig_bit(int sig)
 	return sig >= 1 && sig <= 64 ? 1ULL << (sig - 1) : 0;
 }
 
+/* the fds to mark FD_CLOEXEC: the plan's ncloexec */
+static unsigned cloexec_count(const struct thaw *t)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < t->fds.n; i++)
+		n += t->fds.v[i].cloexec != 0;
+	return n;
+}
+
 static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
 {
 	const struct img_core *c = &t->core;
-	unsigned i;
 
 	memset(h, 0, sizeof *h);
 	h->magic = PLAN_MAGIC;
@@ -463,9 +515,7 @@ static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
 	memcpy(h->sigaction, c->sigaction, sizeof h->sigaction);
 	memcpy(h->itimer, c->itimer, sizeof h->itimer);
 	h->sigpending = c->sigpending & ~sig_bit(c->freeze_sig);
-	for (i = 0; i < t->fds.n; i++)
-		if (t->fds.v[i].cloexec && t->fds.v[i].fd < PLAN_CLOEXEC_FDS)
-			h->cloexec[t->fds.v[i].fd / 64] |= 1ULL << (t->fds.v[i].fd % 64);
+	h->ncloexec = cloexec_count(t);
 	if (!strstr(c->exe, " (deleted)"))
 		snprintf(h->exe, sizeof h->exe, "%s", c->exe);
 	h->hole_size = PLAN_TRAMP_SIZE + PLAN_VDSO_SLOT + PLAN_TSTACK_SIZE + PLAN_STACK_SIZE + PLAN_IMAGE_MAX +
@@ -498,6 +548,25 @@ static int plan_threads(struct thaw *t)
 	return e;
 }
 
+/* their numbers, padded to 8 bytes */
+static int plan_cloexec(struct thaw *t)
+{
+	static const uint32_t pad;
+	unsigned i, n = 0;
+	uint32_t fd;
+	int e = 0;
+
+	for (i = 0; !e && i < t->fds.n; i++)
+		if (t->fds.v[i].cloexec) {
+			fd = t->fds.v[i].fd;
+			e = write_all(t->plan_w, &fd, sizeof fd);
+			n++;
+		}
+	if (!e && n % 2)
+		e = write_all(t->plan_w, &pad, sizeof pad);
+	return e;
+}
+
 /* all the group ids of all threads: the plan's ngroups */
 static unsigned groups_count(const struct thaw *t)
 {
@@ -513,7 +582,8 @@ static void plan_write(struct thaw *t)
 	static struct plan_hdr h;
 	size_t rs = t->mem.nreg * sizeof *t->mem.reg, us = t->mem.nrun * sizeof *t->mem.run;
 	size_t ts = t->nthr * sizeof(struct plan_thread), gs = (groups_count(t) * 4 + 7) & ~7UL;
-	size_t body = rs + us + ts + gs + t->mem.strings_len;
+	size_t cs = (cloexec_count(t) * 4 + 7) & ~7UL;
+	size_t body = rs + us + ts + gs + cs + t->mem.strings_len;
 	int e = 0;
 
 	plan_header(t, &h, body);
@@ -529,6 +599,8 @@ static void plan_write(struct thaw *t)
 		e = write_all(t->plan_w, t->mem.run, us);
 	if (!e)
 		e = plan_threads(t);
+	if (!e)
+		e = plan_cloexec(t);
 	if (!e && t->mem.strings_len)
 		e = write_all(t->plan_w, t->mem.strings, t->mem.strings_len);
 	if (e < 0)
@@ -629,6 +701,33 @@ static const char *addr_text(int step, uint64_t addr, char *buf, size_t len)
 	return buf;
 }
 
+/* The restorer ended without a word: say how, from its status (the
+ * reaper passes a signal on as 128+N).  A SIGKILL while the kernel's
+ * count of OOM kills went up was the OOM killer, most likely. */
+static void restorer_gone(struct thaw *t)
+{
+	int st, sig = 0;
+
+	if (t->child <= 0 || waitpid(t->child, &st, 0) != t->child) {
+		warn("pid %d: the restorer died before it was done", t->core.pid);
+		return;
+	}
+	t->child = 0;
+	if (WIFSIGNALED(st))
+		sig = WTERMSIG(st);
+	else if (t->newns && WEXITSTATUS(st) > 128)
+		sig = WEXITSTATUS(st) - 128;
+	if (!sig)
+		warn("pid %d: the restorer exited with status %d before it was done",
+		     t->core.pid, WEXITSTATUS(st));
+	else if (sig == SIGKILL && oom_kills() > t->oom_kills)
+		warn("pid %d: the restorer was killed by SIGKILL: out of memory (the kernel's OOM killer)",
+		     t->core.pid);
+	else
+		warn("pid %d: the restorer was killed by signal %d (SIG%s)", t->core.pid, sig,
+		     sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+}
+
 /* the restorer's reports: 0 when it said OK, else -1 after a message */
 static int status_read(struct thaw *t)
 {
@@ -654,7 +753,7 @@ static int status_read(struct thaw *t)
 		if (st.step != PLAN_ST_EXE_WARN && st.step != PLAN_ST_RLIMIT)
 			return -1;
 	}
-	warn("pid %d: the restorer died before it was done", t->core.pid);
+	restorer_gone(t);
 	return -1;
 }
 
@@ -668,6 +767,53 @@ static void stream_finish(struct thaw *t)
 		;
 	if (r < 0)
 		abandon(t);
+}
+
+/* The pid's holder is the image's own process, which the stream's
+ * writer kills once we have read the stream (ckpt-freeze --kill, and
+ * it closes the stream only when the pid is free): the pages into a
+ * memfd, the rest of the stream, then wait for the process to go
+ * (pidfd, bounded) and choose the namespace again. */
+static void pages_hold(struct thaw *t)
+{
+	int pidfd = syscall(SYS_pidfd_open, t->core.pid, 0);
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	t->hold = 0;
+	if (pidfd < 0 || pid_starttime(t->core.pid) != t->core.starttime ||
+	    (t->held = memfd_create("ckpt-thaw pages", MFD_CLOEXEC)) < 0) {
+		if (pidfd >= 0)
+			close(pidfd);
+		ns_choose(t, 0);   /* gone meanwhile, or no memfd */
+		return;
+	}
+	t->plan_w = t->held;
+	pages_feed(t);
+	if (t->plan_w < 0)
+		die("pid %d: keep the pages in memory until the pid is free:", t->core.pid);
+	stream_finish(t);
+	phase("read the stream, the pages into memory");
+	while (poll(&p, 1, KILL_WAIT_MS) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+	ns_choose(t, 0);
+	phase("wait for the old process to go");
+}
+
+/* the held page data, memfd to pipe */
+static void held_feed(struct thaw *t)
+{
+	loff_t off = 0;
+	ssize_t n;
+
+	while (t->plan_w >= 0 && (uint64_t)off < t->mem.run_bytes) {
+		n = splice(t->held, &off, t->plan_w, NULL, t->mem.run_bytes - off, SPLICE_F_MOVE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			t->plan_w = -1 - t->plan_w;
+	}
+	close(t->held);
 }
 
 static void go(struct thaw *t)
@@ -730,7 +876,8 @@ int main(int argc, char **argv)
 
 	prog_init(argv);
 	timing_init();
-	while ((c = getopt_long(argc, argv, "+i:sr:h", options, NULL)) != -1) {
+	t->held = -1;
+	while ((c = getopt_long(argc, argv, "+i:sr:Th", options, NULL)) != -1) {
 		switch (c) {
 		case 'i': t->attach.stdin_path = optarg; break;
 		case 's': t->same_ns = 1; break;
@@ -765,6 +912,8 @@ int main(int argc, char **argv)
 	}
 	phase("read and check the members before the pages");
 	ns_choose(t, 0);
+	if (t->hold)
+		pages_hold(t);
 	creds_choose(t);
 	if (creds_can(&t->core, t->thr, t->nthr, t->userns) < 0)
 		abandon(t);
@@ -775,11 +924,16 @@ int main(int argc, char **argv)
 	phase("spawn the restorer (clone3, exec)");
 	plan_write(t);
 	phase("write the plan (restorer: move, clear, map)");
-	pages_feed(t);
-	phase("feed the pages");
-	pages_timing();
-	stream_finish(t);
-	phase("read the rest of the stream");
+	if (t->held >= 0) {
+		held_feed(t);
+		phase("feed the pages from memory");
+	} else {
+		pages_feed(t);
+		phase("feed the pages");
+		pages_timing();
+		stream_finish(t);
+		phase("read the rest of the stream");
+	}
 	if (fdplan_commit(&t->fds, t->core.pid) < 0)
 		abandon(t);
 	phase("put the saved files in place");

@@ -92,8 +92,8 @@ static int core_ids(FILE *f, const struct core_src *src, const unsigned long lon
 		free(status);
 		return -1;
 	}
-	fprintf(f, "pid %d\nppid %llu\npgid %llu\nsid %llu\n", (int)src->pid,
-		st[4], st[5], st[6]);
+	fprintf(f, "pid %d\nppid %llu\npgid %llu\nsid %llu\nstarttime %llu\n", (int)src->pid,
+		st[4], st[5], st[6], st[22]);
 	put_path(f, "comm", comm_read(src->pid, v, sizeof v));
 	kcreds_write(f, &c, src->securebits);
 	fprintf(f, "sigpending 0x%s\n", status_value(status, "ShdPnd", v, sizeof v));
@@ -213,8 +213,8 @@ int manifest_write(FILE *f, const struct core_src *src)
 	random_id(id);
 	fprintf(f, "ckpt-image 1\ntool ckpt-freeze 0.1\nkernel %s\narch %s\n",
 		u.release, u.machine);
-	fprintf(f, "time %lld.%09ld\nid %s\nparent -\npacked 0\n",
-		(long long)ts.tv_sec, ts.tv_nsec, id);
+	fprintf(f, "time %lld.%09ld\nid %s\nparent -\npacked 0\nkill %d\n",
+		(long long)ts.tv_sec, ts.tv_nsec, id, src->kill);
 	fprintf(f, "root %d\nproc %d %llu\n", (int)src->pid, (int)src->pid, st[4]);
 	return 0;
 }

@@ -53,6 +53,10 @@ int manifest_parse(char *text, const char *name, struct img_manifest *m)
 			str_unescape(m->kernel);
 		} else if (!strcmp(l.f[0], "arch") && l.n == 2) {
 			snprintf(m->arch, sizeof m->arch, "%s", l.f[1]);
+		} else if (!strcmp(l.f[0], "kill")) {
+			if (nums(&l, 1, 1, v) < 0)
+				return -1;
+			m->kill = v[0] != 0;
 		} else if (!strcmp(l.f[0], "root")) {
 			if (nums(&l, 1, NUM_INT_MAX, v) < 0)
 				return -1;
@@ -205,7 +209,7 @@ static int core_scalar(const struct text *l, struct img_core *c, int *done)
 		{ "pid", NUM_INT_MAX }, { "ppid", NUM_INT_MAX }, { "pgid", NUM_INT_MAX },
 		{ "sid", NUM_INT_MAX }, { "personality", U64 }, { "dumpable", NUM_INT_MAX },
 		{ "brk", U64 }, { "sigpending", U64 }, { "control-tid", NUM_INT_MAX },
-		{ "xcr0", U64 }, { "freeze-signal", NUM_INT_MAX } };
+		{ "xcr0", U64 }, { "freeze-signal", NUM_INT_MAX }, { "starttime", U64 } };
 	uint64_t v;
 	unsigned i;
 
@@ -229,6 +233,7 @@ static int core_scalar(const struct text *l, struct img_core *c, int *done)
 	case 8: c->ctl_tid = v; break;
 	case 9: c->xcr0 = v; break;
 	case 10: c->freeze_sig = v; break;
+	case 11: c->starttime = v; break;
 	}
 	return 0;
 }

@@ -63,6 +63,58 @@ static unsigned region_kind(const struct map_region *r)
 	return map_is_file(r) ? PLAN_FILE_PRIVATE : PLAN_ANON;
 }
 
+/* a memfd's name, from "/memfd:NAME (deleted)": a restore makes its
+ * memfd under that name */
+static int shm_name(struct memplan *m, const struct map_region *r, struct plan_region *g)
+{
+	const char *s = r->path + 7, *del = " (deleted)";
+	size_t n = r->pathlen - 7;
+
+	if (n >= strlen(del) && !memcmp(s + n - strlen(del), del, strlen(del)))
+		n -= strlen(del);
+	if (n > 249)          /* memfd_create's limit */
+		n = 249;
+	return strings_add(m, s, n, &g->path);
+}
+
+/* Every view of one shared memory object (same device and inode) gets
+ * the object's id and size: the restorer maps them all from one
+ * object, so a write through one is seen through the others.  An
+ * object seen once, not a memfd, stays a plain MAP_SHARED|MAP_ANONYMOUS
+ * region (shm 0), as before. */
+static void shm_objects(struct memplan *m)
+{
+	struct plan_region *g, *h;
+	unsigned i, j, views, id = 0;
+	uint64_t size;
+
+	for (i = 0; i < m->nreg; i++) {
+		g = &m->reg[i];
+		if (g->kind != PLAN_SHARED_ANON || !g->ino || g->shm)
+			continue;
+		views = 0;
+		size = 0;
+		for (j = i; j < m->nreg; j++) {
+			h = &m->reg[j];
+			if (h->kind != PLAN_SHARED_ANON || h->ino != g->ino || h->dev != g->dev)
+				continue;
+			views++;
+			if (h->pgoff + (h->end - h->start) > size)
+				size = h->pgoff + (h->end - h->start);
+		}
+		if (views < 2 && !g->path)
+			continue;
+		id++;
+		for (j = i; j < m->nreg; j++) {
+			h = &m->reg[j];
+			if (h->kind == PLAN_SHARED_ANON && h->ino == g->ino && h->dev == g->dev) {
+				h->shm = id;
+				h->size = size;
+			}
+		}
+	}
+}
+
 static int region_add(struct memplan *m, int pid, const struct map_region *r)
 {
 	struct plan_region *g = &m->reg[m->nreg];
@@ -84,6 +136,12 @@ static int region_add(struct memplan *m, int pid, const struct map_region *r)
 	g->pgoff = r->offset;
 	g->prot = r->prot;
 	g->kind = region_kind(r);
+	if (g->kind == PLAN_SHARED_ANON) {
+		g->dev = makedev(r->dev_major, r->dev_minor);
+		g->ino = r->inode;
+		if (r->pathlen > 7 && !memcmp(r->path, "/memfd:", 7) && shm_name(m, r, g) < 0)
+			return warn("out of memory"), -1;
+	}
 	if (g->kind == PLAN_FILE_PRIVATE || g->kind == PLAN_FILE_SHARED) {
 		g->oflags = FILE_UNCHECKED |
 			(g->kind == PLAN_FILE_SHARED && (r->prot & PROT_WRITE) ? 2 : 0);
@@ -117,6 +175,7 @@ int memplan_maps(struct memplan *m, int pid, char *text, size_t len)
 			return -1;
 		}
 	free(r);
+	shm_objects(m);
 	return 0;
 }
 

@@ -56,10 +56,11 @@ thaw_wait() {
 	[ "$st" -eq "$1" ]
 }
 
-# restored PROG: wait until $PID runs PROG again (the restore is done)
+# restored PROG [SECS]: wait (5 s) until $PID runs PROG again (the
+# restore is done)
 restored() {
 	local i
-	for ((i = 0; i < 250; i++)); do
+	for ((i = 0; i < ${2:-5} * 50; i++)); do
 		if alive "$PID" && [ "$(cat "/proc/$PID/comm" 2>/dev/null)" = "$1" ]; then
 			return 0
 		fi
