@@ -326,12 +326,11 @@ static int proc_read(struct thaw *t, int pid)
 	}
 	if (r < 0)
 		return -1;
-	if (r == 0 || (t->have & HAVE_ALL) != HAVE_ALL)
-		return warn("%s: truncated: process %d has no %s member", t->st.what, pid,
-			    r == 0 ? "pages" : !(t->have & HAVE_CORE) ? "core" :
-			    !(t->have & HAVE_THREADS) ? "threads" : !(t->have & HAVE_FDS) ? "fds" :
-			    !(t->have & HAVE_MAPS) ? "maps" :
-			    !(t->have & HAVE_MAPFILES) ? "mapfiles" : "pagemap"), -1;
+	if (r == 0)
+		return warn("%s: truncated: process %d has no pages member", t->st.what, pid), -1;
+	if ((t->have & HAVE_ALL) != HAVE_ALL)   /* the first member the pages came before */
+		return warn("member %s: comes before proc/%d/%s", t->st.name, pid,
+			    member_names[__builtin_ctz(~t->have & HAVE_ALL)]), -1;
 	if (t->st.size != t->mem.run_bytes)
 		return warn("member %s: %" PRIu64 " bytes, its pagemap says %" PRIu64, t->st.name,
 			    t->st.size, t->mem.run_bytes), -1;
