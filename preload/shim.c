@@ -32,7 +32,7 @@ static int sock_pid;          /* the pid sock_addr was made for */
 static uint64_t listen_ino;   /* to notice the program reusing our fd */
 static int high_fd = 1000;    /* where the shim's fds go, out of the program's way */
 
-static size_t fmt_ulong(char *out, unsigned long v)
+size_t fmt_ulong(char *out, unsigned long v)
 {
 	char tmp[24];
 	size_t n = 0, i;
