@@ -278,3 +278,66 @@ progfd() {
 	[ "$(cat "$T/many/f999")" = "file 999" ]
 	finish
 }
+
+# no_temp_names: nothing a restore made under a temporary name is left in $T
+no_temp_names() {
+	[ -z "$(find "$T" -maxdepth 1 -name '.*.ckpt-*')" ] || {
+		find "$T" -maxdepth 1 -name '.*.ckpt-*' >&2
+		return 1
+	}
+}
+
+@test "fdrestore: a restore that fails on a changed binary writes nothing: later writes to the database stay" {
+	# a copy of the program, so that touching it changes nothing else
+	mkdir "$T/p"
+	cp "$PROGS/fdr_prog" "$T/p/"
+	PROGS=$T/p checkpoint_kill fdr_prog "db:rw:9:$T/db:database-0123456789"
+	[[ $(fdline "$(progfd db)") == *" policy=c data=files/"* ]]
+	printf 'written after the checkpoint\n' >"$T/db"
+	touch "$T/p/fdr_prog"
+	run --separate-stderr "$THAW" "$T/img"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"mapped file $T/p/fdr_prog changed since the checkpoint"* ]]
+	dead "$PID"
+	[ "$(cat "$T/db")" = 'written after the checkpoint' ]
+	no_temp_names
+}
+
+@test "fdrestore: a stream cut in its pages writes nothing: later writes to the database stay" {
+	checkpoint_kill fdr_prog "db:rw:9:$T/db:database-0123456789"
+	[[ $(fdline "$(progfd db)") == *" policy=c data=files/"* ]]
+	printf 'written after the checkpoint\n' >"$T/db"
+	# the last members (pages, trailer) are what is cut: every check of
+	# the members before them passes, the files/ member included
+	local size
+	size=$(stat -c %s "$T/img")
+	run --separate-stderr sh -c 'head -c "$1" "$2" | "$3"' _ $((size - 6000)) "$T/img" "$THAW"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *truncated* ]]
+	dead "$PID"
+	[ "$(cat "$T/db")" = 'written after the checkpoint' ]
+	no_temp_names
+}
+
+@test "fdrestore: a file open read-write and mapped MAP_SHARED comes back, mapped from the restored copy" {
+	checkpoint_kill fdr_prog "mdb:rwm:3:$T/mdb:mapped-database-0123456789"
+	[[ $(fdline "$(progfd mdb)") == *" policy=c data=files/"* ]]
+	printf 'CHANGED after the checkpoint\n' >"$T/mdb"
+	thaw_bg "$T/img"
+	restored fdr_prog
+	# the mapping is of the file at its path (the restored copy)
+	grep " $T/mdb$" "/proc/$PID/maps"
+	[[ $(grep " $T/mdb$" "/proc/$PID/maps") == *" rw-s "* ]]
+	verify_prog "$PID" "$OUT"
+	[ "$(at mdb data)" = mapped-database-0123456789 ]
+	[ "$(at mdb link)" = "$T/mdb" ]
+	grep -x 'map mdb mapped-database-0123456789' "$OUT"
+	# a store through the mapping reaches the file, and the fd sees it
+	grep -x 'mapped mdb' "$OUT"
+	[ "$(cat "$T/mdb")" = Mapped-database-0123456789 ]
+	[ "$(did read mdb)" = "ped- pos=7" ]
+	no_temp_names
+	finish
+}
