@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -137,6 +138,42 @@ static int kind_is(const struct fd_ent *e, const char *const *kinds)
 	return 0;
 }
 
+/* "lock FD class=C type=T start=N end=N|eof pid=P", after its fd line */
+static int lock_line(struct fdplan *p, const char *line, const char **why)
+{
+	char class[16], type[16], end[24];
+	long long start, last;
+	struct fd_lock l, *nl;
+	const struct fd_ent *e;
+
+	if (sscanf(line, "lock %d class=%15s type=%15s start=%lld end=%23s",
+		   &l.fd, class, type, &start, end) != 5 || start < 0)
+		return -1;
+	l.class = !strcmp(class, "posix") ? FD_LOCK_POSIX : !strcmp(class, "flock") ? FD_LOCK_FLOCK :
+		  !strcmp(class, "ofd") ? FD_LOCK_OFD : 0;
+	l.write = !strcmp(type, "write");
+	l.start = start;
+	l.len = 0;
+	if (strcmp(end, "eof") && (sscanf(end, "%lld", &last) != 1 || last < start))
+		return -1;
+	if (strcmp(end, "eof"))
+		l.len = last - start + 1;
+	e = p->n ? &p->v[p->n - 1] : NULL;
+	if (!e || e->fd != l.fd || !kind_is(e, (const char *const[]){ "file", "deleted", "memfd", NULL }))
+		*why = "a lock that does not follow its file's fd line";
+	else if (!l.class)
+		*why = "a lock of this class cannot be taken again (a lease?)";
+	else if (!l.write && strcmp(type, "read"))
+		*why = "a lock of an unknown type";
+	if (*why)
+		return 0;
+	if (!(nl = realloc(p->lock, (p->nlock + 1) * sizeof *nl)))
+		return -1;
+	p->lock = nl;
+	p->lock[p->nlock++] = l;
+	return 0;
+}
+
 /* An image is data: a line may ask only for the file work its kind
  * has (formats/fds.md, "Kinds"), so that no key sends a restore to a
  * path, or writes, where the checkpoint never would.  NULL, or why not. */
@@ -180,14 +217,19 @@ int fdplan_parse(struct fdplan *p, int pid, char *text)
 			*eol = 0;
 		no++;
 		is_fd = !strncmp(line, "fd ", 3);
+		why = NULL;
 		if (is_fd)
 			r = fd_line(p, line);
 		else if (!strncmp(line, "epoll ", 6))
 			r = epoll_line(p, line);
+		else if (!strncmp(line, "lock ", 5))
+			r = lock_line(p, line, &why);
 		else
 			r = 0;
 		if (r < 0)
 			return warn("member proc/%d/fds line %u: malformed", pid, no), -1;
+		if (why)
+			return warn("member proc/%d/fds line %u: %s", pid, no, why), -1;
 		if (is_fd && (why = ent_check(&p->v[p->n - 1])))
 			return warn("member proc/%d/fds line %u: fd %d %s: %s", pid, no,
 				    p->v[p->n - 1].fd, p->v[p->n - 1].kind, why), -1;
@@ -660,6 +702,75 @@ static int epolls_add(struct fdplan *p, int pid)
 	return 0;
 }
 
+/* whether the process maps e's file: the restorer opens and closes a
+ * mapped file after exec, which drops the process's POSIX locks on it */
+static int file_mapped(const struct fdplan *p, const struct fd_ent *e)
+{
+	const struct memplan *m = p->mem;
+	uint64_t dev = e->dev, ino = e->ino;
+	unsigned i;
+
+	for (i = 0; m && i < m->nown; i++)
+		if (m->own[i].dev == dev && m->own[i].ino == ino)
+			dev = m->own[i].ndev, ino = m->own[i].nino;
+	for (i = 0; m && i < m->nreg; i++)
+		if ((m->reg[i].kind == PLAN_FILE_PRIVATE || m->reg[i].kind == PLAN_FILE_SHARED) &&
+		    m->reg[i].dev == dev && m->reg[i].ino == ino)
+			return 1;
+	return 0;
+}
+
+static const char *const lock_class[] = { "", "POSIX", "flock", "OFD" };
+
+/* flock and OFD locks belong to the open file description, made here;
+ * POSIX ones to the process: fdplan_posix_locks takes those there */
+static int locks_take(struct fdplan *p, int pid)
+{
+	struct flock fl;
+	struct fd_lock *l;
+	struct fd_ent *e;
+	unsigned i;
+	int r = 0;
+
+	for (i = 0; i < p->nlock && !r; i++) {
+		l = &p->lock[i];
+		if (!(e = ent_find(p, l->fd)) || e->src < 0)
+			continue;
+		if (l->class == FD_LOCK_POSIX && file_mapped(p, e))
+			return warn("pid %d: fd %d: a POSIX lock on %s, a file the process maps, "
+				    "cannot be taken again yet", pid, l->fd, e->path), -1;
+		fl = (struct flock){ .l_type = l->write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET,
+				     .l_start = l->start, .l_len = l->len };
+		if (l->class == FD_LOCK_FLOCK)
+			r = flock(e->src, (l->write ? LOCK_EX : LOCK_SH) | LOCK_NB);
+		else if (l->class == FD_LOCK_OFD)
+			r = fcntl(e->src, F_OFD_SETLK, &fl);
+		if (r < 0)
+			warn("pid %d: fd %d: take its %s %s lock on %s again%s:", pid, l->fd,
+			     lock_class[l->class], l->write ? "write" : "read", e->path,
+			     errno == EAGAIN || errno == EWOULDBLOCK ? " (another process holds one)" : "");
+	}
+	return r;
+}
+
+int fdplan_posix_locks(const struct fdplan *p, int *badfd)
+{
+	struct flock fl;
+	unsigned i;
+
+	for (i = 0; i < p->nlock; i++) {
+		if (p->lock[i].class != FD_LOCK_POSIX)
+			continue;
+		fl = (struct flock){ .l_type = p->lock[i].write ? F_WRLCK : F_RDLCK,
+				     .l_whence = SEEK_SET, .l_start = p->lock[i].start,
+				     .l_len = p->lock[i].len };
+		*badfd = p->lock[i].fd;
+		if (fcntl(p->lock[i].fd, F_SETLK, &fl) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 {
 	struct fd_ent *e;
@@ -675,7 +786,9 @@ int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 	}
 	if (pipes_settle(p) < 0)
 		return warn("pid %d: pipes:", pid), -1;
-	return epolls_add(p, pid);
+	if (epolls_add(p, pid) < 0)
+		return -1;
+	return locks_take(p, pid);
 }
 
 /* a rule's TRUNCATE=1: what was written after the checkpoint goes,
@@ -828,6 +941,7 @@ void fdplan_free(struct fdplan *p)
 		close(p->held[i]);
 	free(p->v);
 	free(p->ep);
+	free(p->lock);
 	free(p->blob);
 	free(p->held);
 	free(p->pipe);

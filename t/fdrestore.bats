@@ -341,3 +341,57 @@ no_temp_names() {
 	no_temp_names
 	finish
 }
+
+# lock_refused PATH: a second process's POSIX write lock on PATH fails
+lock_refused() {
+	"$PYTHON" -c '
+import fcntl, sys
+with open(sys.argv[1], "r+") as f:
+    try:
+        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        sys.exit(0)
+print("lock on", sys.argv[1], "taken by another process")
+sys.exit(1)' "$1"
+}
+
+# locks_before: while the program runs, a second writer is refused
+locks_before() {
+	lock_refused "$T/db"
+	lock_refused "$T/log"
+}
+
+@test "fdrestore: POSIX locks are taken again by the restored process: a second writer is still refused" {
+	# a database (saved: comes back as a new file) and a log (reopened)
+	BEFORE_KILL=locks_before checkpoint_kill fdr_prog "db:rwl:0:$T/db:database-0123456789" \
+		"log:rwl:end:$T/log:line1\n"
+	[[ $(tar xOf "$T/img" "proc/$PID/fds" | grep "^lock $(progfd db) ") == *" class=posix type=write start=0 end=eof "* ]]
+	[[ $(tar xOf "$T/img" "proc/$PID/fds" | grep "^lock $(progfd log) ") == *" class=posix type=write start=0 end=eof "* ]]
+	# the program is gone: nobody holds them, a second writer gets them
+	! lock_refused "$T/db" || false
+	! lock_refused "$T/log" || false
+	thaw_bg "$T/img"
+	restored fdr_prog
+	lock_refused "$T/db"
+	lock_refused "$T/log"
+	# held by the restored process itself
+	[ "$(awk -v p="$PID" '$2 == "POSIX" && $5 == p' /proc/locks | wc -l)" -eq 2 ]
+	finish
+}
+
+@test "fdrestore: a POSIX lock another process took since the checkpoint: exit 1, the fd named, no process" {
+	checkpoint_kill fdr_prog "log:rwl:end:$T/log:line1\n"
+	"$PYTHON" -c '
+import fcntl, sys, time
+f = open(sys.argv[1], "r+")
+fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+print("held", flush=True)
+time.sleep(60)' "$T/log" >"$T/holder" &
+	STARTED+=("$!")
+	wait_line "$T/holder" '^held$'
+	run --separate-stderr timeout 20 "$THAW" "$T/img"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"fd $(progfd log): take its POSIX lock again (another process holds one)"* ]]
+	dead "$PID"
+}
