@@ -19,19 +19,21 @@
 #include "escape.h"
 #include "fdinfo.h"
 #include "freeze.h"
+#include "restorable.h"
 #include "rules.h"
 #include "tar.h"
 
 #define CHUNK (1 << 20)   /* bytes per pread of a saved file */
 
 static const char usage_str[] =
-	"ckpt-dumpfds [--control FD --offset N] [--checkpoint-open-files] [--files-rules PATH] PID";
+	"ckpt-dumpfds [--control FD --offset N] [--checkpoint-open-files] [--files-rules PATH] [--restorable] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
 	{ "offset", required_argument, NULL, 'o' },
 	{ "checkpoint-open-files", no_argument, NULL, 'a' },
 	{ "files-rules", required_argument, NULL, 'r' },
+	{ "restorable", no_argument, NULL, 'R' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -50,6 +52,7 @@ struct dump {
 	pid_t pid;
 	int sock;
 	int all_files;      /* --checkpoint-open-files */
+	int restorable;     /* --restorable */
 	struct rules rules;
 	int have_rules;
 	struct fd_ent *v;
@@ -305,6 +308,25 @@ static void member_name(const struct dump *d, char *buf, size_t len,
 		snprintf(buf, len, "proc/%d/%s/%llu", (int)d->pid, what, n);
 }
 
+/* --restorable: the fds member read back and judged as ckpt-thaw
+ * would; -1 after naming each fd a restore could not make */
+static int fds_check(const struct dump *d, const char *text, size_t len)
+{
+	char *copy = malloc(len + 1);
+	int r;
+
+	if (!copy)
+		die("pid %d: fds text: out of memory", (int)d->pid);
+	memcpy(copy, text, len);
+	copy[len] = 0;
+	r = fds_restorable(d->pid, copy);
+	free(copy);
+	if (r > 0)
+		warn("pid %d: a restore could not bring these back: refused (ckpt-freeze --kill --force kills even so)",
+		     (int)d->pid);
+	return r == 0 ? 0 : -1;
+}
+
 static int fds_write(struct dump *d)
 {
 	char *text = NULL, name[64];
@@ -318,6 +340,10 @@ static int fds_write(struct dump *d)
 		fd_line(d, &d->v[i], f);
 	if (fclose(f) != 0)
 		die("pid %d: fds text:", (int)d->pid);
+	if (d->restorable && fds_check(d, text, len) < 0) {
+		free(text);
+		return -1;
+	}
 	member_name(d, name, sizeof name, "fds", -1);
 	r = tar_member(&d->tar, name, text, len);
 	free(text);
@@ -476,6 +502,7 @@ int main(int argc, char **argv)
 		case 'o': offset = offset_arg(optarg, usage_str); have_offset = 1; break;
 		case 'a': d.all_files = 1; break;
 		case 'r': rules_path = optarg; break;
+		case 'R': d.restorable = 1; break;
 		case 'h': printf("usage: %s\n", usage_str); return 0;
 		default: usage_die(usage_str);
 		}

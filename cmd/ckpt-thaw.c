@@ -16,11 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "creds.h"
 #include "err.h"
 #include "fdplan.h"
 #include "image.h"
 #include "io.h"
 #include "memplan.h"
+#include "pidused.h"
 #include "plan.h"
 #include "rules.h"
 #include "selfdir.h"
@@ -28,17 +30,18 @@
 #include "stream.h"
 
 static const char usage_str[] =
-	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [IMAGE]";
+	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [IMAGE]";
 
 static const struct option options[] = {
 	{ "stdin", required_argument, NULL, 'i' },
 	{ "same-ns", no_argument, NULL, 's' },
 	{ "files-rules", required_argument, NULL, 'r' },
+	{ "trust-image", no_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
-#define PID_WAIT_MS 3000   /* a pid held by a dying or zombie process */
+#define PID_WAIT_MS 3000   /* an id held by a dying or zombie process */
 
 struct thaw {
 	struct stream st;
@@ -47,6 +50,7 @@ struct thaw {
 	const char *rules_path;    /* --files-rules: restart paths */
 	struct rules rules;
 	int setcreds;              /* root restoring another uid's process */
+	int trust_image;           /* --trust-image: root takes its ids */
 	struct img_manifest man;
 	struct img_core core;
 	struct img_thread *thr;
@@ -303,38 +307,46 @@ static void proc_read(struct thaw *t, int pid)
 	machine_check(t);
 }
 
-static int id_taken(pid_t id)
-{
-	return kill(id, 0) == 0 || errno == EPERM;
-}
-
-/* the first of the process's ids still in use after a short wait, or 0 */
+/* the first of the process's ids in use, or 0: a holder that is
+ * going away (a zombie, an exiting process) is waited for a moment; a
+ * live one is not, it will not free the id */
 static pid_t ids_taken(struct thaw *t)
 {
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	pid_t *ids, id = 0, holder = 0;
 	unsigned i, waited;
-	pid_t id = 0;
 
+	if (!(ids = calloc(t->nthr + 1, sizeof *ids)))
+		die("out of memory");
+	ids[0] = t->core.pid;
+	for (i = 0; i < t->nthr; i++)
+		ids[i + 1] = t->thr[i].tid;
 	for (waited = 0; waited <= PID_WAIT_MS; waited += 20) {
-		id = id_taken(t->core.pid) ? t->core.pid : 0;
-		for (i = 0; !id && i < t->nthr; i++)
-			if (id_taken(t->thr[i].tid))
-				id = t->thr[i].tid;
-		if (!id)
-			return 0;
+		enum pid_use u = pids_used(ids, t->nthr + 1, &id, &holder);
+
+		if (u == PID_FREE)
+			id = 0;
+		if (u != PID_DYING)
+			break;
 		nanosleep(&ts, NULL);
 	}
+	free(ids);
 	return id;
 }
 
-static void ns_choose(struct thaw *t)
+/* in this namespace with the old ids (root, and they are free), else in
+ * a new one; again is 1 when an id was taken between the check and the
+ * clone3 (another restore of the same image, say) */
+static void ns_choose(struct thaw *t, int again)
 {
-	pid_t id = ids_taken(t);
+	pid_t id = again ? t->core.pid : ids_taken(t);
 
 	if (geteuid() == 0 && !id)
 		return;
 	if (t->same_ns) {
-		if (id)
+		if (again)
+			warn("pid %d: taken meanwhile by another process (--same-ns)", t->core.pid);
+		else if (id)
 			warn("pid %d: id %d is taken in this pid namespace (--same-ns)", t->core.pid, id);
 		else
 			warn("pid %d: only root can choose pids in this namespace (--same-ns)", t->core.pid);
@@ -361,9 +373,16 @@ static void creds_choose(struct thaw *t)
 static void spawn(struct thaw *t)
 {
 	struct spawn sp = { .core = &t->core, .fds = &t->fds, .restorer = t->restorer,
-			    .newns = t->newns, .userns = t->userns, .setcreds = t->setcreds };
+			    .newns = t->newns, .userns = t->userns, .setcreds = t->setcreds,
+			    .lend = creds_lend(t->thr, t->nthr, t->userns) };
 	int r = spawn_restorer(&sp);
 
+	if (r == SPAWN_TAKEN) {   /* nothing made: try a new namespace */
+		ns_choose(t, 1);
+		sp.newns = t->newns;
+		sp.userns = t->userns;
+		r = spawn_restorer(&sp);
+	}
 	t->child = sp.child;
 	t->plan_w = sp.plan_w;
 	t->status_r = sp.status_r;
@@ -392,8 +411,8 @@ static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
 	h->nruns = t->mem.nrun;
 	h->nthreads = t->nthr;
 	h->flags = geteuid() == 0 || t->newns ? PLAN_F_EXE_FD : 0;
-	if (t->userns || t->setcreds)
-		h->flags |= PLAN_F_DROP_CAPS;
+	if (!t->userns)
+		h->flags |= PLAN_F_SET_IDS;
 	h->body_size = body;
 	h->pages_size = t->mem.run_bytes;
 	h->mm = (struct plan_mm){ c->mm[0], c->mm[1], c->mm[2], c->mm[3], c->mm[4], c->brk,
@@ -414,21 +433,56 @@ static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
 			h->cloexec[t->fds.v[i].fd / 64] |= 1ULL << (t->fds.v[i].fd % 64);
 	if (!strstr(c->exe, " (deleted)"))
 		snprintf(h->exe, sizeof h->exe, "%s", c->exe);
-	h->hole_size = PLAN_TRAMP_SIZE + PLAN_VDSO_SLOT + PLAN_STACK_SIZE + PLAN_IMAGE_MAX +
+	h->hole_size = PLAN_TRAMP_SIZE + PLAN_VDSO_SLOT + PLAN_TSTACK_SIZE + PLAN_STACK_SIZE + PLAN_IMAGE_MAX +
 		((body + 4095) & ~4095ULL);
 	h->hole = memplan_hole(&t->mem, h->hole_size);
+}
+
+/* every thread's record, and after them the group ids they point to */
+static int plan_threads(struct thaw *t)
+{
+	static const uint32_t pad;
+	struct plan_thread pt;
+	uint32_t *groups = NULL;
+	unsigned i, ng = 0;
+	int e = 0;
+
+	for (i = 0; !e && i < t->nthr; i++) {
+		pt = (struct plan_thread){ .tid = t->thr[i].tid, .role = t->thr[i].role,
+					   .fs = t->thr[i].fs, .gs = t->thr[i].gs, .park = t->thr[i].park,
+					   .sigpending = t->thr[i].sigpending & ~sig_bit(t->core.freeze_sig) };
+		if (creds_plan(&t->thr[i], &pt.creds, &groups, &ng) < 0)
+			die("out of memory");
+		e = write_all(t->plan_w, &pt, sizeof pt);
+	}
+	if (!e && ng)
+		e = write_all(t->plan_w, groups, ng * sizeof *groups);
+	if (!e && ng % 2)
+		e = write_all(t->plan_w, &pad, sizeof pad);
+	free(groups);
+	return e;
+}
+
+/* all the group ids of all threads: the plan's ngroups */
+static unsigned groups_count(const struct thaw *t)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < t->nthr; i++)
+		n += t->thr[i].cr.ngroups;
+	return n;
 }
 
 static void plan_write(struct thaw *t)
 {
 	static struct plan_hdr h;
 	size_t rs = t->mem.nreg * sizeof *t->mem.reg, us = t->mem.nrun * sizeof *t->mem.run;
-	size_t ts = t->nthr * sizeof(struct plan_thread), body = rs + us + ts + t->mem.strings_len;
-	struct plan_thread pt;
-	unsigned i;
+	size_t ts = t->nthr * sizeof(struct plan_thread), gs = (groups_count(t) * 4 + 7) & ~7UL;
+	size_t body = rs + us + ts + gs + t->mem.strings_len;
 	int e = 0;
 
 	plan_header(t, &h, body);
+	h.ngroups = groups_count(t);
 	if (!h.hole) {
 		warn("pid %d: no room for the restorer in the address space", t->core.pid);
 		abandon(t);
@@ -438,12 +492,8 @@ static void plan_write(struct thaw *t)
 		e = write_all(t->plan_w, t->mem.reg, rs);
 	if (!e)
 		e = write_all(t->plan_w, t->mem.run, us);
-	for (i = 0; !e && i < t->nthr; i++) {
-		pt = (struct plan_thread){ t->thr[i].tid, t->thr[i].role, t->thr[i].fs,
-					   t->thr[i].gs, t->thr[i].park,
-					   t->thr[i].sigpending & ~sig_bit(t->core.freeze_sig) };
-		e = write_all(t->plan_w, &pt, sizeof pt);
-	}
+	if (!e)
+		e = plan_threads(t);
 	if (!e && t->mem.strings_len)
 		e = write_all(t->plan_w, t->mem.strings, t->mem.strings_len);
 	if (e < 0)
@@ -519,7 +569,10 @@ static const char *const step_what[PLAN_ST_COUNT] = {
 	[PLAN_ST_SIGACTION] = "set the action of signal", [PLAN_ST_ITIMER] = "set the itimer",
 	[PLAN_ST_FDFLAGS] = "set FD_CLOEXEC on fd", [PLAN_ST_TLS] = "set the thread pointer",
 	[PLAN_ST_THREAD] = "start the thread", [PLAN_ST_GO] = "wait for the go",
-	[PLAN_ST_CAPS] = "drop its capabilities",
+	[PLAN_ST_IDS] = "set the uids, gids and groups of thread",
+	[PLAN_ST_CAPSET] = "set the capabilities of thread",
+	[PLAN_ST_SECUREBITS] = "set the securebits of thread",
+	[PLAN_ST_NNP] = "set no_new_privs of thread",
 };
 
 /* how a step's addr field reads: a number, an address, or nothing */
@@ -528,10 +581,11 @@ static const char *addr_text(int step, uint64_t addr, char *buf, size_t len)
 	switch (step) {
 	case PLAN_ST_RLIMIT: case PLAN_ST_SIGACTION: case PLAN_ST_ITIMER:
 	case PLAN_ST_FDFLAGS: case PLAN_ST_THREAD: case PLAN_ST_PID:
+	case PLAN_ST_IDS: case PLAN_ST_CAPSET: case PLAN_ST_SECUREBITS: case PLAN_ST_NNP:
 		snprintf(buf, len, " %" PRIu64, addr);
 		break;
 	case PLAN_ST_ARGS: case PLAN_ST_PLAN: case PLAN_ST_MOVE: case PLAN_ST_MM:
-	case PLAN_ST_EXE_WARN: case PLAN_ST_GO: case PLAN_ST_CAPS:
+	case PLAN_ST_EXE_WARN: case PLAN_ST_GO:
 		buf[0] = 0;
 		break;
 	default:
@@ -555,7 +609,10 @@ static int status_read(struct thaw *t)
 		       step_what[st.step] : "step";
 		addr_text(st.step, st.addr, at, sizeof at);
 		errno = -st.err;
-		if (st.err)
+		if (st.step == PLAN_ST_THREAD && st.err == -EEXIST)
+			warn("pid %d: restorer: thread %s: its id was taken meanwhile by another process",
+			     t->core.pid, at + 1);
+		else if (st.err)
 			warn("pid %d: restorer: %s%s:", t->core.pid, what, at);
 		else
 			warn("pid %d: restorer: %s%s", t->core.pid, what, at);
@@ -643,6 +700,7 @@ int main(int argc, char **argv)
 		case 'i': t->attach.stdin_path = optarg; break;
 		case 's': t->same_ns = 1; break;
 		case 'r': t->rules_path = optarg; break;
+		case 'T': t->trust_image = 1; break;
 		case 'h': printf("usage: %s\n", usage_str); return 0;
 		default: usage_die(usage_str);
 		}
@@ -668,11 +726,18 @@ int main(int argc, char **argv)
 		return 1;
 	manifest_read(t);
 	proc_read(t, t->man.root);
+	/* what the image claims, against who vouches for it (Trust) */
+	threads_creds_default(&t->core, t->thr, t->nthr);
+	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
+					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
+		abandon(t);
 	if (t->rules_path && fdplan_rules(&t->fds, t->man.root, &t->rules) < 0)
 		return 1;
 	phase("read and check the members before the pages");
-	ns_choose(t);
+	ns_choose(t, 0);
 	creds_choose(t);
+	if (creds_can(&t->core, t->thr, t->nthr, t->userns) < 0)
+		abandon(t);
 	if (fdplan_open(&t->fds, t->core.pid, &t->attach) < 0)
 		abandon(t);
 	phase("choose namespaces, open the fds");

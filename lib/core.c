@@ -12,6 +12,7 @@
 #include "err.h"
 #include "escape.h"
 #include "io.h"
+#include "kproc.h"
 
 static const char *const rlimit_names[16] = {
 	"cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile",
@@ -40,10 +41,11 @@ static void random_id(char *out)
 		sprintf(out + 2 * i, "%02x", b[i]);
 }
 
-/* the fields of /proc/PID/stat after the comm, numbered as proc(5) */
-static int stat_fields(int fd, unsigned long long *field, int max)
+/* the fields of /proc/PID/stat after the comm, numbered as proc(5),
+ * read by us (kproc), not by the shim */
+static int stat_fields(const struct kproc *k, unsigned long long *field, int max)
 {
-	char *s = read_fd_all(fd, NULL), *p, *end;
+	char *s = kproc_read(k, "stat", NULL), *p, *end;
 	int n = 3;
 
 	if (!s)
@@ -57,30 +59,6 @@ static int stat_fields(int fd, unsigned long long *field, int max)
 	}
 	free(s);
 	return n;
-}
-
-/* the value of "Key:" in /proc/PID/status, tabs made spaces, trimmed */
-static const char *status_value(const char *status, const char *key, char *out, size_t len)
-{
-	size_t k = strlen(key), i, n;
-	const char *l, *v;
-
-	for (l = status; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		if (strncmp(l, key, k) || l[k] != ':')
-			continue;
-		for (v = l + k + 1; *v == '\t' || *v == ' '; v++)
-			;
-		n = strcspn(v, "\n");
-		n = n < len - 1 ? n : len - 1;
-		for (i = 0; i < n; i++)
-			out[i] = v[i] == '\t' ? ' ' : v[i];
-		while (i > 0 && out[i - 1] == ' ')
-			i--;
-		out[i] = 0;
-		return out;
-	}
-	out[0] = 0;
-	return out;
 }
 
 /* the name as the program set it: status's Name is escaped already */
@@ -101,19 +79,25 @@ static const char *comm_read(pid_t pid, char *out, size_t len)
 	return out;
 }
 
-static void core_ids(FILE *f, const struct core_src *src, const unsigned long long *st)
+/* ids, groups, caps and the shared pending set: the kernel's, from
+ * /proc/PID as we opened it; securebits only the thread can say */
+static int core_ids(FILE *f, const struct core_src *src, const unsigned long long *st)
 {
-	char *status = read_fd_all(src->fds[CKPT_PROCFD_STATUS], NULL), v[4096];
+	char *status = kproc_read(src->k, "status", NULL), v[4096];
+	struct kcreds c;
 
+	if (!status || kcreds_read(src->k, src->pid, &c) < 0) {
+		warn("pid %d: /proc/%d/status:", (int)src->pid, (int)src->pid);
+		free(status);
+		return -1;
+	}
 	fprintf(f, "pid %d\nppid %llu\npgid %llu\nsid %llu\n", (int)src->pid,
 		st[4], st[5], st[6]);
 	put_path(f, "comm", comm_read(src->pid, v, sizeof v));
-	fprintf(f, "uid %s\n", status_value(status, "Uid", v, sizeof v));
-	fprintf(f, "gid %s\n", status_value(status, "Gid", v, sizeof v));
-	status_value(status, "Groups", v, sizeof v);
-	fprintf(f, "groups%s%s\n", *v ? " " : "", v);
+	kcreds_write(f, &c, src->securebits);
 	fprintf(f, "sigpending 0x%s\n", status_value(status, "ShdPnd", v, sizeof v));
 	free(status);
+	return 0;
 }
 
 static void core_mm(FILE *f, const struct core_src *src, const unsigned long long *st)
@@ -212,7 +196,7 @@ int manifest_write(FILE *f, const struct core_src *src)
 	struct timespec ts;
 	char id[33];
 
-	if (stat_fields(src->fds[CKPT_PROCFD_STAT], st, 8) < 5) {
+	if (stat_fields(src->k, st, 8) < 5) {
 		warn("pid %d: /proc/%d/stat: unreadable", (int)src->pid, (int)src->pid);
 		return -1;
 	}
@@ -232,14 +216,21 @@ int core_write(FILE *f, const struct core_src *src)
 	const struct ckpt_proc_rec *r = src->rec;
 	unsigned long long st[64] = { 0 };
 
-	if (stat_fields(src->fds[CKPT_PROCFD_STAT], st, 64) < 52) {
+	char exe[4096];
+
+	if (stat_fields(src->k, st, 64) < 52) {
 		warn("pid %d: /proc/%d/stat: too short", (int)src->pid, (int)src->pid);
 		return -1;
 	}
-	core_ids(f, src, st);
+	if (kproc_link(src->k, "exe", exe, sizeof exe) < 0) {
+		warn("pid %d: /proc/%d/exe:", (int)src->pid, (int)src->pid);
+		return -1;
+	}
+	if (core_ids(f, src, st) < 0)
+		return -1;
 	fprintf(f, "umask 0%03o\n", r->umask);
 	put_path(f, "cwd", r->cwd);
-	put_path(f, "exe", r->exe);
+	put_path(f, "exe", exe);
 	fprintf(f, "personality 0x%x\ndumpable %u\n", r->personality, r->dumpable);
 	core_mm(f, src, st);
 	core_signals(f, r);
@@ -250,30 +241,30 @@ int core_write(FILE *f, const struct core_src *src)
 	return 0;
 }
 
-/* SigPnd of one thread, from /proc; 0 if it cannot be read */
-static unsigned long long thread_pending(pid_t pid, unsigned tid)
-{
-	char path[64], *s, v[64];
-	unsigned long long m;
-
-	snprintf(path, sizeof path, "/proc/%d/task/%u/status", (int)pid, tid);
-	s = read_file(path, NULL);
-	m = s ? strtoull(status_value(s, "SigPnd", v, sizeof v), NULL, 16) : 0;
-	free(s);
-	return m;
-}
-
-static void thread_write(FILE *f, pid_t pid, const struct ckpt_thread_rec *t)
+/* One thread's record: the shim's (where it parked, what only the
+ * thread can see) and the kernel's (its pending set and credentials,
+ * read from /proc/PID/task/TID by us: a tid not of this process has
+ * none, and is refused). */
+static int thread_write(FILE *f, const struct kproc *k, const struct ckpt_thread_rec *t)
 {
 	const struct ckpt_park *p = &t->park;
-	char comm[17];
+	char comm[17], rel[64], v[64], *status;
+	struct kcreds c;
 	int i, top;
 
+	snprintf(rel, sizeof rel, "task/%u/status", t->tid);
+	status = kproc_read(k, rel, NULL);
+	if (!status || kcreds_read(k, t->tid, &c) < 0) {
+		warn("pid %d: thread %u: /proc/%d/%s:", (int)k->pid, t->tid, (int)k->pid, rel);
+		free(status);
+		return -1;
+	}
 	fprintf(f, "thread %u\nrole %s\nframe 0x%" PRIx64 "\n", t->tid,
 		t->role == CKPT_ROLE_CONTROL ? "control" : "program", t->frame);
 	fprintf(f, "fs 0x%" PRIx64 "\ngs 0x%" PRIx64 "\nsigmask 0x%" PRIx64 "\n",
 		t->fs_base, t->gs_base, t->sigmask);
-	fprintf(f, "sigpending 0x%llx\n", thread_pending(pid, t->tid));
+	fprintf(f, "sigpending 0x%s\n", status_value(status, "SigPnd", v, sizeof v));
+	free(status);
 	fprintf(f, "altstack 0x%" PRIx64 " %" PRIu64 " %u\n", t->altstack_sp,
 		t->altstack_size, t->altstack_flags);
 	fprintf(f, "rseq 0x%" PRIx64 " %u 0x%x\n", t->rseq_addr, t->rseq_len, t->rseq_sig);
@@ -288,16 +279,19 @@ static void thread_write(FILE *f, pid_t pid, const struct ckpt_thread_rec *t)
 	comm[16] = 0;
 	fputc('\n', f);
 	put_path(f, "comm", comm);
+	kcreds_write(f, &c, t->securebits);
 	fprintf(f, "park 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64
 		" 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 "\n",
 		p->rip, p->rsp, p->rbx, p->rbp, p->r12, p->r13, p->r14, p->r15);
+	return 0;
 }
 
-int threads_write(FILE *f, pid_t pid, const struct ckpt_thread_rec *t, unsigned n)
+int threads_write(FILE *f, const struct kproc *k, const struct ckpt_thread_rec *t, unsigned n)
 {
 	unsigned i;
 
 	for (i = 0; i < n; i++)
-		thread_write(f, pid, &t[i]);
+		if (thread_write(f, k, &t[i]) < 0)
+			return -1;
 	return 0;
 }

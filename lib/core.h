@@ -5,18 +5,23 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "kproc.h"
 #include "proto.h"
 
-/* the fds that came with CKPT_OP_PROC */
+/* What a core is made of: the shim's record and the fds that came with
+ * CKPT_OP_PROC (its memory, maps, auxv), and the kernel's own view of
+ * the process (ids, pids, credentials, the executable). */
 struct core_src {
 	const struct ckpt_proc_rec *rec;
 	int fds[CKPT_PROCFD_COUNT];
 	pid_t pid;
+	const struct kproc *k;
+	uint32_t securebits;       /* the main thread's, from its record */
 };
 
 /* Each writes its member's text to f; 0, or -1 after a message. */
 int manifest_write(FILE *f, const struct core_src *src);
 int core_write(FILE *f, const struct core_src *src);
-int threads_write(FILE *f, pid_t pid, const struct ckpt_thread_rec *t, unsigned n);
+int threads_write(FILE *f, const struct kproc *k, const struct ckpt_thread_rec *t, unsigned n);
 
 #endif

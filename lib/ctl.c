@@ -7,12 +7,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 #include "ctl.h"
 #include "err.h"
 #include "io.h"
+#include "sockdir.h"
 
 /* CKPT_SOCKDIR=... from the target's initial environment */
 static int sockdir_from_environ(pid_t pid, char *buf, size_t len)
@@ -35,31 +38,82 @@ static int sockdir_from_environ(pid_t pid, char *buf, size_t len)
 	return r;
 }
 
-int ctl_path(pid_t pid, char *buf, size_t len)
+/* the effective uid of pid, as the kernel shows it to this tool: the
+ * uid its shim's directory and socket must have; 0 or -errno */
+static int proc_euid(pid_t pid, uid_t *uid)
 {
-	char dir[4096], proc[64];
-	const char *env = getenv("CKPT_SOCKDIR"), *rt;
-	struct stat st;
+	char path[64], *status, *p;
+	unsigned ruid, euid;
+	int r = -EPROTO;
 
-	if (env && *env)
-		snprintf(dir, sizeof dir, "%s", env);
-	else if (sockdir_from_environ(pid, dir, sizeof dir) < 0) {
-		snprintf(proc, sizeof proc, "/proc/%d", (int)pid);
-		if (stat(proc, &st) < 0)
-			return -errno;
-		rt = getenv("XDG_RUNTIME_DIR");
-		if (!rt || !*rt || st.st_uid != getuid())
-			rt = "/tmp";
-		snprintf(dir, sizeof dir, "%s/ckpt-%u", rt, (unsigned)st.st_uid);
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	status = read_file(path, NULL);
+	if (!status)
+		return -errno;
+	p = strstr(status, "\nUid:");
+	if (p && sscanf(p, "\nUid: %u %u", &ruid, &euid) == 2) {
+		*uid = euid;
+		r = 0;
 	}
-	if ((size_t)snprintf(buf, len, "%s/%d.sock", dir, (int)pid) >= len)
-		return -ENAMETOOLONG;
-	return 0;
+	free(status);
+	return r;
 }
 
-static void set_timeout(int s, int secs)
+int ctl_sockdir(pid_t pid, uid_t uid, char *buf, size_t len)
 {
-	struct timeval tv = { .tv_sec = secs };
+	const char *env = getenv("CKPT_SOCKDIR"), *rt;
+	int n;
+
+	if (env && *env)
+		n = snprintf(buf, len, "%s", env);
+	else if (sockdir_from_environ(pid, buf, len) == 0)
+		return 0;
+	else {
+		rt = getenv("XDG_RUNTIME_DIR");
+		if (!rt || !*rt || uid != getuid())
+			rt = "/tmp";
+		n = snprintf(buf, len, "%s/ckpt-%u", rt, (unsigned)uid);
+	}
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* The socket directory, opened with no symlink on the way and checked
+ * to be uid's own and 0700 (lib/sockdir.h); an O_PATH fd, or -1 after
+ * saying what is wrong with it. */
+static int sockdir_open_checked(pid_t pid, const char *dir, uid_t uid)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS };
+	const char *why;
+	struct stat st;
+	int d = syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof how);
+
+	if (d < 0) {
+		if (errno == ENOENT)
+			warn("pid %d: no ckpt shim in this process (no %s; start it with ckpt-run)",
+			     (int)pid, dir);
+		else if (errno == ELOOP)
+			warn("pid %d: socket directory %s: a symlink on the way: refused", (int)pid, dir);
+		else
+			warn("pid %d: socket directory %s:", (int)pid, dir);
+		return -1;
+	}
+	if (fstat(d, &st) < 0)
+		die("fstat %s:", dir);
+	why = sockdir_fault(st.st_mode, st.st_uid, uid);
+	if (why) {
+		warn("pid %d: socket directory %s: %s (uid %u, mode %04o; the process's uid is %u): refused",
+		     (int)pid, dir, why, (unsigned)st.st_uid, (unsigned)st.st_mode & 07777,
+		     (unsigned)uid);
+		close(d);
+		return -1;
+	}
+	return d;
+}
+
+void ctl_timeout(int s, unsigned ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
 
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -87,45 +141,99 @@ static int check_hello(pid_t pid, int s)
 	return 0;
 }
 
-int ctl_open(pid_t pid)
+/* Connect to PID.sock through the checked directory's fd, not its
+ * path: a directory swapped in after the check is never used. */
+static int sock_connect(pid_t pid, int dirfd, const char *dir)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char proc[64];
-	struct stat st;
-	int s, r;
+	int s;
+
+	snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%d.sock", dirfd, (int)pid);
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		die("socket:");
+	if (connect(s, (struct sockaddr *)&sa, sizeof sa) == 0)
+		return s;
+	if (errno == ENOENT || errno == ECONNREFUSED)
+		warn("pid %d: no ckpt shim in this process (no live %s/%d.sock; start it with ckpt-run)",
+		     (int)pid, dir, (int)pid);
+	else
+		warn("pid %d: cannot reach shim at %s/%d.sock:", (int)pid, dir, (int)pid);
+	close(s);
+	return -1;
+}
+
+/* The process listening behind the socket must be pid itself, of uid:
+ * the kernel says so (SO_PEERCRED: who called listen).  Anything else,
+ * a relay or another process's socket under pid's name, is refused. */
+static int peer_check(int s, pid_t pid, uid_t uid, const char *dir)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
+		warn("pid %d: %s/%d.sock: SO_PEERCRED:", (int)pid, dir, (int)pid);
+		return -1;
+	}
+	if (cr.pid != pid || cr.uid != uid) {
+		warn("pid %d: %s/%d.sock is served by pid %d (uid %u), not by pid %d (uid %u): refused",
+		     (int)pid, dir, (int)pid, (int)cr.pid, (unsigned)cr.uid, (int)pid, (unsigned)uid);
+		return -1;
+	}
+	return 0;
+}
+
+/* pid's euid, after checking that pid exists and the caller may act on it */
+static int target_uid(pid_t pid, uid_t *uid)
+{
+	int r;
 
 	if (pid <= 0) {
 		warn("pid %d: not a process id", (int)pid);
 		return -1;
 	}
-	snprintf(proc, sizeof proc, "/proc/%d", (int)pid);
-	if (stat(proc, &st) < 0) {
+	r = proc_euid(pid, uid);
+	if (r == -ENOENT || r == -ESRCH) {
 		warn("pid %d: no such process", (int)pid);
 		return -1;
 	}
-	if (getuid() != 0 && st.st_uid != getuid()) {
-		warn("pid %d: belongs to uid %u, not to you (uid %u)", (int)pid,
-		     (unsigned)st.st_uid, (unsigned)getuid());
-		return -1;
-	}
-	r = ctl_path(pid, sa.sun_path, sizeof sa.sun_path);
 	if (r < 0) {
-		warnerr(r, "pid %d: no control socket path:", (int)pid);
+		warnerr(r, "pid %d: /proc/%d/status:", (int)pid, (int)pid);
 		return -1;
 	}
-	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (getuid() != 0 && *uid != getuid()) {
+		warn("pid %d: belongs to uid %u, not to you (uid %u)", (int)pid,
+		     (unsigned)*uid, (unsigned)getuid());
+		return -1;
+	}
+	return 0;
+}
+
+int ctl_open(pid_t pid)
+{
+	char dir[4096];
+	uid_t uid = (uid_t)-1;
+	int d, s, r;
+
+	if (target_uid(pid, &uid) < 0)
+		return -1;
+	r = ctl_sockdir(pid, uid, dir, sizeof dir);
+	if (r < 0) {
+		warnerr(r, "pid %d: no control socket directory:", (int)pid);
+		return -1;
+	}
+	d = sockdir_open_checked(pid, dir, uid);
+	if (d < 0)
+		return -1;
+	s = sock_connect(pid, d, dir);
+	close(d);
 	if (s < 0)
-		die("socket:");
-	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		if (errno == ENOENT || errno == ECONNREFUSED)
-			warn("pid %d: no ckpt shim in this process (no live %s; start it with ckpt-run)",
-			     (int)pid, sa.sun_path);
-		else
-			warn("pid %d: cannot reach shim at %s:", (int)pid, sa.sun_path);
+		return -1;
+	if (peer_check(s, pid, uid, dir) < 0) {
 		close(s);
 		return -1;
 	}
-	set_timeout(s, 10);
+	ctl_timeout(s, CTL_TIMEOUT_MS);
 	if (check_hello(pid, s) < 0) {
 		close(s);
 		return -1;

@@ -6,15 +6,24 @@
 
 #include "proto.h"
 
-/* The socket of pid: $CKPT_SOCKDIR, else the CKPT_SOCKDIR in the
- * target's environment, else ${XDG_RUNTIME_DIR:-/tmp}/ckpt-<uid of pid>.
- * Writes the path into buf; 0 or -errno. */
-int ctl_path(pid_t pid, char *buf, size_t len);
+/* The socket directory of pid, whose euid is uid: $CKPT_SOCKDIR, else
+ * the CKPT_SOCKDIR in the target's environment, else
+ * ${XDG_RUNTIME_DIR:-/tmp}/ckpt-<uid>.  Only where to look: ctl_open
+ * trusts it once it has checked it.  Writes it into buf; 0 or -errno. */
+int ctl_sockdir(pid_t pid, uid_t uid, char *buf, size_t len);
 
-/* Connect to pid's shim.  On failure returns -1 after printing
- * "pid N: ..." with the reason (no such process, no shim, refused,
+/* Connect to pid's shim, authenticated: the directory is the target's
+ * euid's own, 0700, reached with no symlink on the way, and the process
+ * listening behind PID.sock is pid itself with that uid (SO_PEERCRED).
+ * On failure returns -1 after printing "pid N: ..." with the reason (no
+ * such process, no shim, the directory or the peer refused and why,
  * another uid). */
 int ctl_open(pid_t pid);
+
+/* How long a reply may take: CTL_TIMEOUT_MS from ctl_open; a request
+ * the shim itself times (a freeze) needs its own time on top. */
+#define CTL_TIMEOUT_MS 10000
+void ctl_timeout(int sock, unsigned ms);
 
 /* One request and its reply.  payload/len and fds/nfds go out; the
  * reply's payload (at most *replen bytes) lands in reply and its fds in
@@ -36,8 +45,8 @@ struct ctl_call {
 int ctl_call(int sock, struct ctl_call *c);
 /* The two halves of ctl_call, for a request whose reply comes only
  * after the caller has done its part (CKPT_OP_PAGES: drain the pipe).
- * ctl_recv returns -EAGAIN when the socket's 10 s timeout passes, and
- * may then be called again. */
+ * ctl_recv returns -EAGAIN when the socket's timeout passes, and may
+ * then be called again. */
 int ctl_send(int sock, const struct ctl_call *c);
 int ctl_recv(int sock, struct ctl_call *c);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "io.h"
 
 const char *argv0 = "ckpt";
 
@@ -21,15 +22,26 @@ void prog_init(char **argv)
 	}
 }
 
+/* One message, one write(2): the stages of a checkpoint share stderr,
+ * and a message written in pieces interleaves with theirs. */
 static void vmsg(int err, const char *fmt, va_list ap)
 {
-	size_t n = strlen(fmt);
+	char buf[4096];
+	size_t n = strlen(fmt), len;
+	int k;
 
-	fprintf(stderr, "%s: ", argv0);
-	vfprintf(stderr, fmt, ap);
-	if (n && fmt[n - 1] == ':')
-		fprintf(stderr, " %s", strerror(err));
-	fputc('\n', stderr);
+	k = snprintf(buf, sizeof buf - 1, "%s: ", argv0);
+	len = k < 0 ? 0 : (size_t)k;
+	if (len < sizeof buf - 1 && (k = vsnprintf(buf + len, sizeof buf - 1 - len, fmt, ap)) > 0)
+		len += k;
+	if (n && fmt[n - 1] == ':' && len < sizeof buf - 1 &&
+	    (k = snprintf(buf + len, sizeof buf - 1 - len, " %s", strerror(err))) > 0)
+		len += k;
+	if (len > sizeof buf - 2)
+		len = sizeof buf - 2;   /* cut: the line still ends */
+	buf[len++] = '\n';
+	fflush(stderr);
+	write_all(2, buf, len);
 }
 
 void warn(const char *fmt, ...)

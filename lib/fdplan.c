@@ -25,6 +25,7 @@
 #include "fdplan.h"
 #include "rules.h"
 #include "io.h"
+#include "restorable.h"
 #include "memplan.h"
 #include "stream.h"
 
@@ -636,8 +637,7 @@ static int open_kind(struct fdplan *p, struct fd_ent *e, int pid)
 /* 0, 1, 2 that led outside the job (DESIGN.md, Restore) */
 static int stdio_attach(struct fd_ent *e, const struct fd_attach *at)
 {
-	int outside = e->fd <= 2 && (e->tty || !strcmp(e->kind, "pipe") ||
-		      !strcmp(e->kind, "fifo") || !strcmp(e->kind, "socket"));
+	int outside = fd_outside_job(e);
 
 	if (e->fd == 0 && at->stdin_path)
 		return open(at->stdin_path, O_RDONLY | O_CLOEXEC);
@@ -657,6 +657,7 @@ static int stdio_attach(struct fd_ent *e, const struct fd_attach *at)
 static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *at, int pid)
 {
 	struct fd_ent *d;
+	const char *why;
 	int fd = -2;
 
 	if (e->src >= 0)     /* the second end of a socketpair */
@@ -665,6 +666,12 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 		fd = fcntl(d->src, F_DUPFD_CLOEXEC, 3);
 	else if (e->fd <= 2)
 		fd = stdio_attach(e, at);
+	if (fd == -2 && (why = fd_why_not(p, e))) {
+		warn("pid %d: fd %d: %s %s: cannot be restored: %s", pid, e->fd, e->kind,
+		     e->orig ? e->orig : "", why);
+		errno = EOPNOTSUPP;
+		return -1;
+	}
 	if (fd == -2)
 		fd = open_kind(p, e, pid);
 	if (fd < 0 && fd != -2) {

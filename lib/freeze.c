@@ -1,8 +1,11 @@
 /* freeze.c - freeze, thaw, and waiting for a stream's reader */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,6 +15,73 @@
 #include "ctl.h"
 #include "err.h"
 #include "freeze.h"
+#include "io.h"
+
+/* "KEY: value" of a /proc status file, into out; 0 or -1 */
+static int status_field(const char *path, const char *key, char *out, size_t len)
+{
+	char *text = read_file(path, NULL), *p, *eol;
+	size_t k = strlen(key);
+	int r = -1;
+
+	for (p = text; p && *p; p = eol + 1) {
+		eol = strchrnul(p, '\n');
+		if (!strncmp(p, key, k) && p[k] == ':') {
+			p += k + 1;
+			p += strspn(p, " \t");
+			snprintf(out, len, "%.*s", (int)(eol - p), p);
+			r = 0;
+			break;
+		}
+		if (!*eol)
+			break;
+	}
+	free(text);
+	return r;
+}
+
+/* the freeze signal of the shim on sock */
+static unsigned freeze_signal(int sock)
+{
+	struct ckpt_hello h = { .signal = CKPT_SIGNAL_DEFAULT };
+	struct ctl_call c = { .op = CKPT_OP_HELLO, .reply = &h, .replen = sizeof h };
+
+	ctl_call(sock, &c);
+	return h.signal;
+}
+
+/* Why thread tid did not stop, as the kernel tells it: never a guess */
+static void laggard_explain(int sock, pid_t pid, uint64_t arg, unsigned ms)
+{
+	char path[64], state[64] = "", blk[32] = "", q[32] = "?";
+	unsigned tid = (uint32_t)arg, err = arg >> 32, sig;
+	unsigned long long mask;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if (err == EAGAIN && status_field(path, "SigQ", q, sizeof q) == 0) {
+		warn("pid %d: thread %u: the freeze signal cannot be queued: the queue of real-time signals of its uid, shared by all its processes, is full (SigQ %s; rt_tgsigqueueinfo: EAGAIN); nothing stays frozen",
+		     (int)pid, tid, q);
+		return;
+	}
+	if (err) {
+		warnerr(-(int)err, "pid %d: thread %u: the freeze signal cannot be queued (rt_tgsigqueueinfo):", (int)pid, tid);
+		return;
+	}
+	snprintf(path, sizeof path, "/proc/%d/task/%u/status", (int)pid, tid);
+	status_field(path, "State", state, sizeof state);
+	status_field(path, "SigBlk", blk, sizeof blk);
+	sig = freeze_signal(sock);
+	mask = strtoull(blk, NULL, 16);
+	if (tid == (unsigned)pid && state[0] == 'Z')
+		warn("pid %d: the main thread has exited while other threads run: a restore cannot bring that back; nothing stays frozen",
+		     (int)pid);
+	else if (sig >= 1 && sig <= 64 && (mask >> (sig - 1) & 1))
+		warn("pid %d: thread %u blocks the freeze signal %u (SigBlk %s, by a raw system call the shim does not see): it cannot be frozen; nothing stays frozen",
+		     (int)pid, tid, sig, blk);
+	else
+		warn("pid %d: thread %u did not stop for the freeze signal %u in %u ms (State %s, SigBlk %s); nothing stays frozen",
+		     (int)pid, tid, sig, ms, state[0] ? state : "gone", blk[0] ? blk : "-");
+}
 
 int freeze_open(pid_t pid, unsigned timeout_ms)
 {
@@ -20,10 +90,11 @@ int freeze_open(pid_t pid, unsigned timeout_ms)
 
 	if (s < 0)
 		return -1;
+	/* the shim answers a freeze only after up to timeout_ms itself */
+	ctl_timeout(s, (timeout_ms ? timeout_ms : 2000) + CTL_TIMEOUT_MS);
 	r = ctl_simple(s, CKPT_OP_FREEZE, timeout_ms, &rep);
 	if (r == -ETIMEDOUT)
-		warn("pid %d: thread %llu did not stop for the freeze signal in %u ms (signal blocked?); nothing stays frozen",
-		     (int)pid, (unsigned long long)rep.arg, timeout_ms ? timeout_ms : 2000);
+		laggard_explain(s, pid, rep.arg, timeout_ms ? timeout_ms : 2000);
 	else if (r == -EBUSY)
 		warn("pid %d: already frozen by another checkpoint", (int)pid);
 	else if (r < 0)
@@ -40,6 +111,13 @@ int freeze_thaw(int sock, pid_t pid)
 	int r = ctl_simple(sock, CKPT_OP_THAW, 0, NULL);
 
 	close(sock);
+	if (r == -ECONNRESET || r == -EPIPE) {
+		/* the program ran on at once and exited or exec'd before its
+		 * shim could answer: the stream was complete before the thaw */
+		warn("pid %d: note: exited or exec'd as it was thawed; the image is complete",
+		     (int)pid);
+		return 0;
+	}
 	if (r < 0) {
 		warnerr(r, "pid %d: thaw:", (int)pid);
 		return -1;
@@ -87,8 +165,26 @@ int control_fd_parse(const char *arg)
 	return fd;
 }
 
+/* A closed fd 0-2 would be taken by the next open or socket: the
+ * stream would go into the control socket.  stdin and stderr get
+ * /dev/null; a closed stdout has no stream to take. */
+static void stdio_check(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (fd == 1)
+			die("stdout: not open; send the stream to a file or a pipe");
+		if (open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			exit(1);
+	}
+}
+
 void stdout_check(void)
 {
+	stdio_check();
 	if (isatty(1))
 		die("stdout: is a terminal; send the stream to a file or a pipe");
 	/* a reader that goes away must give EPIPE, not kill us while the

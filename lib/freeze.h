@@ -7,7 +7,9 @@
  * which holds the freeze until it is closed or thawed; -1 after a
  * message naming the pid and the reason. */
 int freeze_open(pid_t pid, unsigned timeout_ms);
-/* Release the threads and close the socket; 0, or -1 after a message. */
+/* Release the threads and close the socket; 0, or -1 after a message.
+ * A process that exits or execs as it is thawed is a note, and 0: the
+ * stream was complete before. */
 int freeze_thaw(int sock, pid_t pid);
 /* When fd is a pipe, wait until its reader has taken every byte in it:
  * pages vmspliced into it still belong to the frozen process, so the

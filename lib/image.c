@@ -201,15 +201,38 @@ static int core_ids(const struct lines *l, unsigned *ids)
 	return 0;
 }
 
-static int core_groups(const struct lines *l, struct img_core *c)
+static int core_groups(const struct lines *l, unsigned *groups, unsigned *ngroups)
 {
 	uint64_t v;
 	int i;
 
-	for (i = 1; i < l->n; i++) {
-		if (num(l->f[i], &v) < 0 || c->ngroups == IMAGE_GROUPS_MAX)
+	for (*ngroups = 0, i = 1; i < l->n; i++) {
+		if (num(l->f[i], &v) < 0 || v > UINT32_MAX || *ngroups == IMAGE_GROUPS_MAX)
 			return bad(l, "malformed groups");
-		c->groups[c->ngroups++] = v;
+		groups[(*ngroups)++] = v;
+	}
+	return 0;
+}
+
+/* the capability, securebits and no-new-privs lines of a core or a
+ * thread record: 1 when the key was one of them, 0 if not, -1 */
+static int creds_line(const struct lines *l, uint64_t *cap, uint32_t *securebits, int *nnp)
+{
+	uint64_t v;
+
+	if (!strcmp(l->f[0], "caps"))
+		return nums(l, 5, cap) < 0 ? -1 : 1;
+	if (!strcmp(l->f[0], "securebits")) {
+		if (nums(l, 1, &v) < 0 || v > UINT32_MAX)
+			return l->n == 2 ? bad(l, "malformed securebits") : -1;
+		*securebits = v;
+		return 1;
+	}
+	if (!strcmp(l->f[0], "no-new-privs")) {
+		if (nums(l, 1, &v) < 0 || v > 1)
+			return l->n == 2 ? bad(l, "no-new-privs is 0 or 1") : -1;
+		*nnp = v;
+		return 1;
 	}
 	return 0;
 }
@@ -260,7 +283,9 @@ static int core_line(struct lines *l, struct img_core *c)
 	if (!strcmp(k, "gid"))
 		return core_ids(l, c->gid);
 	if (!strcmp(k, "groups"))
-		return core_groups(l, c);
+		return core_groups(l, c->groups, &c->ngroups);
+	if ((done = creds_line(l, c->cap, &c->securebits, &c->nnp)) != 0)
+		return done < 0 ? -1 : 0;
 	if (!strcmp(k, "umask"))
 		return l->n == 2 && sscanf(l->f[1], "%o", &c->umask) == 1 ? 0 : bad(l, "malformed umask");
 	if (!strcmp(k, "cwd"))
@@ -302,6 +327,8 @@ int core_parse(char *text, const char *name, struct img_core *c)
 	int i;
 
 	memset(c, 0, sizeof *c);
+	/* no caps line (an older image): no capabilities at all */
+	c->cap[3] = ~0ULL;   /* the bounding set: keep it */
 	for (i = 0; i < 16; i++)
 		c->rlimit[i].cur = c->rlimit[i].max = ~0ULL;
 	c->dumpable = 1;
@@ -314,10 +341,32 @@ int core_parse(char *text, const char *name, struct img_core *c)
 	return 0;
 }
 
+/* a thread's own credentials: every line of them, or none */
+static int thread_creds(struct lines *l, struct img_creds *cr)
+{
+	int r;
+
+	if (!strcmp(l->f[0], "uid"))
+		r = core_ids(l, cr->uid);
+	else if (!strcmp(l->f[0], "gid"))
+		r = core_ids(l, cr->gid);
+	else if (!strcmp(l->f[0], "groups"))
+		r = core_groups(l, cr->groups, &cr->ngroups);
+	else if ((r = creds_line(l, cr->cap, &cr->securebits, &cr->nnp)) == 0)
+		return 0;
+	if (r < 0)
+		return -1;
+	cr->seen++;
+	return 1;
+}
+
 static int thread_line(struct lines *l, struct img_thread *t)
 {
 	uint64_t v[8];
+	int r;
 
+	if ((r = thread_creds(l, &t->cr)) != 0)
+		return r < 0 ? -1 : 0;
 	if (!strcmp(l->f[0], "role")) {
 		if (l->n == 2 && !strcmp(l->f[1], "program"))
 			t->role = CKPT_ROLE_PROGRAM;
@@ -370,10 +419,35 @@ int threads_parse(char *text, const char *name, struct img_thread **tp, unsigned
 		warn("member %s: no threads", name);
 		goto fail;
 	}
+	for (tid = 0; tid < n; tid++)
+		if (t[tid].cr.seen && t[tid].cr.seen != 6) {
+			warn("member %s: thread %d: uid, gid, groups, caps, securebits and no-new-privs come together",
+			     name, t[tid].tid);
+			goto fail;
+		}
 	*tp = t;
 	*np = n;
 	return 0;
 fail:
 	free(t);
 	return -1;
+}
+
+void threads_creds_default(const struct img_core *c, struct img_thread *t, unsigned n)
+{
+	struct img_creds *cr;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		cr = &t[i].cr;
+		if (cr->seen)
+			continue;
+		memcpy(cr->uid, c->uid, sizeof cr->uid);
+		memcpy(cr->gid, c->gid, sizeof cr->gid);
+		memcpy(cr->groups, c->groups, c->ngroups * sizeof *cr->groups);
+		cr->ngroups = c->ngroups;
+		memcpy(cr->cap, c->cap, sizeof cr->cap);
+		cr->securebits = c->securebits;
+		cr->nnp = c->nnp;
+	}
 }

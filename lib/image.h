@@ -28,6 +28,9 @@ struct img_core {
 	gid_t gid[4];
 	gid_t groups[IMAGE_GROUPS_MAX];
 	unsigned ngroups;
+	uint64_t cap[5];       /* inh prm eff bnd amb (formats/core.md) */
+	uint32_t securebits;
+	int nnp;               /* no_new_privs */
 	unsigned umask;
 	char cwd[4096], exe[4096], comm[64];
 	unsigned long personality;
@@ -46,12 +49,25 @@ struct img_core {
 	int seen_vdso;
 };
 
+/* a thread's credentials (formats/threads.md); a record without them
+ * has the core's */
+struct img_creds {
+	unsigned uid[4], gid[4];
+	unsigned groups[IMAGE_GROUPS_MAX];
+	unsigned ngroups;
+	uint64_t cap[5];
+	uint32_t securebits;
+	int nnp;
+	int seen;              /* the record had its own */
+};
+
 struct img_thread {
 	pid_t tid;
 	int role;              /* enum ckpt_role */
 	uint64_t frame, fs, gs;
 	struct ckpt_park park;
 	uint64_t sigpending;
+	struct img_creds cr;
 };
 
 /* Each parses text (NUL-terminated) of member name; 0, or -1 after a
@@ -60,5 +76,7 @@ int manifest_parse(char *text, const char *name, struct img_manifest *m);
 int core_parse(char *text, const char *name, struct img_core *c);
 /* *tp gets a malloc'd array of *np records */
 int threads_parse(char *text, const char *name, struct img_thread **tp, unsigned *np);
+/* the credentials of each thread without its own: the core's */
+void threads_creds_default(const struct img_core *c, struct img_thread *t, unsigned n);
 
 #endif

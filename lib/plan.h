@@ -16,7 +16,7 @@
 #include "proto.h"
 
 #define PLAN_MAGIC   0x6e6c7063u   /* "cpln" */
-#define PLAN_VERSION 1
+#define PLAN_VERSION 2
 #define PLAN_AUXV_MAX 128          /* words, AT_NULL pair included */
 #define PLAN_CLOEXEC_FDS 1024      /* fds the cloexec bitmap covers */
 #define PLAN_PATH_MAX 4096
@@ -27,6 +27,8 @@
 #define PLAN_TRAMP_SIZE  4096          /* stays mapped: the last code */
 #define PLAN_VDSO_SLOT   (256 * 1024)  /* the restorer's own vvar/vdso */
 #define PLAN_STACK_SIZE  (256 * 1024)
+#define PLAN_TSTACK_SIZE (16 * 1024)   /* where each started thread sets
+                                        * its credentials, one at a time */
 #define PLAN_IMAGE_MAX   (4 << 20)     /* the restorer's text+data+bss */
 
 enum plan_kind {
@@ -56,7 +58,7 @@ struct plan_hdr {
 	uint32_t auxv_words;    /* AT_NULL pair included */
 	uint32_t umask;
 	uint32_t dumpable;
-	uint32_t pad;
+	uint32_t ngroups;       /* group ids in the body, for all threads */
 	uint64_t vvar[2], vclock[2], vdso[2]; /* [start, end); 0 0: none */
 	struct ckpt_rlimit rlimit[16];
 	struct ckpt_ksigaction sigaction[64]; /* [sig-1]; handler 0 flags 0
@@ -68,9 +70,9 @@ struct plan_hdr {
 };
 
 #define PLAN_F_EXE_FD 1          /* try PR_SET_MM_MAP exe_fd */
-#define PLAN_F_DROP_CAPS 2       /* every thread drops all capabilities
-                                  * (they came as ambient ones, for set_tid,
-                                  * not from the image) */
+#define PLAN_F_SET_IDS 2         /* root: every thread takes its own uids,
+                                  * gids and groups (plan_creds); else they
+                                  * are the caller's and stay so */
 
 /* After the page data, ckpt-thaw writes PLAN_GO (8 bytes) once the
  * whole stream has been read and checked: only then does the restorer
@@ -92,15 +94,29 @@ struct plan_run {          /* stored pages, [start, end), data order */
 	uint64_t start, end;
 };
 
+/* A thread's credentials as the image recorded them.  Every thread
+ * sets its own (they are per thread in the kernel): ids and groups
+ * with PLAN_F_SET_IDS, then the capability sets (the bounding set only
+ * loses bits), securebits, and no_new_privs last. */
+struct plan_creds {
+	uint32_t uid[4], gid[4];   /* real, effective, saved, fs */
+	uint32_t groups, ngroups;  /* index and count in the body's groups */
+	uint64_t cap[5];           /* inheritable, permitted, effective,
+	                            * bounding, ambient */
+	uint32_t securebits, nnp;
+};
+
 struct plan_thread {
 	uint32_t tid, role;     /* enum ckpt_role */
 	uint64_t fs, gs;
 	struct ckpt_park park;
 	uint64_t sigpending;    /* raised again with tgkill, once each */
+	struct plan_creds creds;
 };
 
 /* The body: struct plan_region[nregions], struct plan_run[nruns],
- * struct plan_thread[nthreads], then strings up to body_size. */
+ * struct plan_thread[nthreads], uint32_t groups[ngroups] (padded to 8
+ * bytes), then strings up to body_size. */
 
 /* What the restorer says back on fd_status: zero or more warnings,
  * then one PLAN_ST_OK or one error, then end of file. */
@@ -130,7 +146,10 @@ enum plan_step {
 	PLAN_ST_TLS,           /* addr: fs base */
 	PLAN_ST_THREAD,        /* clone3 of a thread (addr: its tid) */
 	PLAN_ST_GO,            /* no go from ckpt-thaw */
-	PLAN_ST_CAPS,          /* dropping the capabilities it was lent */
+	PLAN_ST_IDS,           /* a thread's uids, gids, groups (addr: tid) */
+	PLAN_ST_CAPSET,        /* a thread's capability sets (addr: tid) */
+	PLAN_ST_SECUREBITS,    /* a thread's securebits (addr: tid) */
+	PLAN_ST_NNP,           /* a thread's no_new_privs (addr: tid) */
 	PLAN_ST_COUNT
 };
 

@@ -13,19 +13,28 @@
 #define CKPT_PROTO_H
 #include <stdint.h>
 
-#define CKPT_PROTO_VERSION 1
+#define CKPT_PROTO_VERSION 2
 #define CKPT_SIGNAL_DEFAULT 63     /* SIGRTMAX-1: outside glibc's 32..34 */
 #define CKPT_MSG_MAX   (64 * 1024) /* largest payload of one packet */
 #define CKPT_FDS_MAX   250         /* fds in one packet (SCM_MAX_FD is 253) */
 #define CKPT_THREADS_MAX 4096      /* threads the shim can hold frozen */
 #define CKPT_FREEZE_MAGIC 0x636b7074u /* "ckpt": si_value of our signal */
+#define CKPT_REQUEST_DEADLINE_MS 5000 /* a connection that holds no freeze
+                                       * is dropped when its next request
+                                       * does not come within this, counted
+                                       * from its accept or its last request
+                                       * under a freeze (below the tools'
+                                       * 10 s: one silent client delays a
+                                       * checkpoint, never fails it) */
 
 enum ckpt_op {
 	CKPT_OP_HELLO = 1, /* reply: struct ckpt_hello */
 	CKPT_OP_FREEZE,    /* arg: timeout in ms (0: default 2000).  Reply
 	                    * arg: threads frozen; on -ETIMEDOUT arg is the
-	                    * tid that did not answer, and nothing stays
-	                    * frozen */
+	                    * tid that did not answer (bits 0-31) and the
+	                    * errno with which the freeze signal could not
+	                    * be queued to it (bits 32-63; 0: it was), and
+	                    * nothing stays frozen */
 	CKPT_OP_THAW,      /* release the threads; reply when they run */
 	CKPT_OP_PROC,      /* frozen only.  Reply: struct ckpt_proc_rec and
 	                    * fds in enum ckpt_procfd order */
@@ -132,6 +141,9 @@ struct ckpt_thread_rec {
 	char comm[16];
 	struct ckpt_park park; /* control thread: rip = restart_entry,
 	                        * rsp = its stack top */
+	uint32_t securebits;   /* PR_GET_SECUREBITS: per thread, and no
+	                        * /proc file shows it */
+	uint32_t spare;
 };
 
 struct ckpt_fd_ent {

@@ -43,26 +43,33 @@ static _Noreturn void child_fail(int err_w, int what, int err, int fd)
 	_exit(127);
 }
 
-/* In our own user namespace the restorer is not root there, so exec
- * would drop the capabilities clone3 set_tid and exe_fd need: keep
- * CAP_CHECKPOINT_RESTORE across exec as an ambient capability. */
-static int caps_keep(void)
+/* The restorer runs as a uid that is not root (ours in our own user
+ * namespace, or the image's when root restores another uid), so exec
+ * would drop the capabilities it needs: clone3 set_tid and exe_fd
+ * (CAP_CHECKPOINT_RESTORE), and setting each thread's credentials
+ * (lib/creds.c says which).  Keep those across exec as ambient ones;
+ * the restorer sets every thread's own sets, which drops them. */
+static int caps_keep(uint64_t mask)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
+	int i;
 
 	if (syscall(SYS_capget, &h, d) < 0)
 		return -1;
-	d[CAP_TO_INDEX(CAP_CHECKPOINT_RESTORE)].inheritable |= CAP_TO_MASK(CAP_CHECKPOINT_RESTORE);
+	d[0].inheritable |= (uint32_t)mask;
+	d[1].inheritable |= (uint32_t)(mask >> 32);
 	if (syscall(SYS_capset, &h, d) < 0)
 		return -1;
-	return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0);
+	for (i = 0; i < 64; i++)
+		if ((mask >> i & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
+			return -1;
+	return 0;
 }
 
-/* Root restoring a process of another uid: the image's ids, with
- * CAP_CHECKPOINT_RESTORE kept for the restorer, which drops it in
- * every thread (PLAN_F_DROP_CAPS) */
-static int creds_set(const struct img_core *c)
+/* Root restoring a process of another uid: the image's ids for the
+ * main thread, with the capabilities the restorer needs kept */
+static int creds_set(const struct img_core *c, uint64_t lend)
 {
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
 	    setgroups(c->ngroups, c->groups) < 0 ||
@@ -71,7 +78,7 @@ static int creds_set(const struct img_core *c)
 		return -1;
 	setfsgid(c->gid[3]);
 	setfsuid(c->uid[3]);
-	return caps_keep();
+	return caps_keep(lend);
 }
 
 /* in the new process: session, cwd, fds, then the restorer */
@@ -86,9 +93,9 @@ static _Noreturn void child_run(struct spawn *t, int plan_r, int status_w, int e
 		setpgid(0, 0);
 	if ((unsigned long)personality(0xffffffff) != t->core->personality)
 		personality(t->core->personality);
-	if (t->userns && caps_keep() < 0)
+	if (t->userns && caps_keep(t->lend) < 0)
 		child_fail(err_w, CE_NS, errno, -1);
-	if (t->setcreds && creds_set(t->core) < 0)
+	if (t->setcreds && creds_set(t->core, t->lend) < 0)
 		child_fail(err_w, CE_CREDS, errno, -1);
 	/* as the job: a cwd the job cannot reach is not lent to it */
 	if (chdir(t->core->cwd) < 0)
@@ -131,15 +138,22 @@ static void reaper_forward(int sig)
 
 /* pid 1 of the new namespace: a fresh /proc, the restored process as
  * its child, then reap until it is gone and exit with its status (a
- * signal as 128+N: pid 1 cannot die of its own signal) */
+ * signal as 128+N: pid 1 cannot die of its own signal).  It holds no
+ * fd of ckpt-thaw's: the plan's write end kept here would keep the
+ * restorer waiting for its plan forever once ckpt-thaw is killed, and
+ * the end of file on each pipe is how a killed ckpt-thaw ends all. */
 static _Noreturn void reaper_run(struct spawn *t, int plan_r, int status_w, int err_w, int sync_r)
 {
 	int st;
 	pid_t w;
 	char c;
 
-	if (sync_r >= 0 && read(sync_r, &c, 1) != 1)
+	close(t->plan_w);
+	close(t->status_r);
+	close(t->err_r);
+	if (read(sync_r, &c, 1) != 1)
 		_exit(127);
+	close(sync_r);
 	/* ckpt-thaw's end of the job's file helper: the helper must see
 	 * its end when ckpt-thaw closes it (jobfs_stop), not when we go */
 	if (t->fds->fs.pid > 0)
@@ -152,9 +166,9 @@ static _Noreturn void reaper_run(struct spawn *t, int plan_r, int status_w, int 
 		child_fail(err_w, CE_CLONE, errno, -1);
 	if (reaped == 0)
 		child_run(t, plan_r, status_w, err_w);
-	close(plan_r);
-	close(status_w);
-	close(err_w);
+	/* the restored process has its fds: ours (thaw's stdio, the fds
+	 * moved into it, the pipes) would only keep them open */
+	syscall(SYS_close_range, 0, ~0U, 0);
 	signal(SIGTERM, reaper_forward);
 	signal(SIGHUP, reaper_forward);
 	signal(SIGINT, SIG_IGN);
@@ -224,12 +238,22 @@ int spawn_restorer(struct spawn *t)
 	if (pipe2(plan, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
 		return warn("pipe:"), -1;
 	fcntl(plan[1], F_SETPIPE_SZ, 1 << 20);
+	t->plan_w = plan[1];     /* for the reaper to close */
+	t->status_r = status[0];
+	t->err_r = err[0];
 	fflush(NULL);
 	if (t->newns)
 		t->child = reaper_start(t, plan[0], status[1], err[1]);
 	else
 		t->child = clone_with_pid(t->core->pid);
 	if (t->child < 0) {
+		int e = errno;
+
+		close(plan[0]), close(plan[1]), close(status[0]), close(status[1]);
+		close(err[0]), close(err[1]);
+		if (!t->newns && e == EEXIST)
+			return SPAWN_TAKEN;
+		errno = e;
 		warn("pid %d: clone3%s:", t->core->pid, t->newns ? " into a new pid namespace" : " with set_tid");
 		return -1;
 	}
@@ -238,8 +262,6 @@ int spawn_restorer(struct spawn *t)
 	close(plan[0]);
 	close(status[1]);
 	close(err[1]);
-	t->plan_w = plan[1];
-	t->status_r = status[0];
 	while ((n = read(err[0], &ce, sizeof ce)) < 0 && errno == EINTR)
 		;
 	close(err[0]);

@@ -4,9 +4,12 @@
  * Serves requests while the other threads are frozen: sys.h calls and
  * static storage only.  No malloc, no stdio, no locks, no errno. */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "shim.h"
 #include "sys.h"
@@ -21,6 +24,7 @@ static union {
 } out;
 static char cbuf[CMSG_SPACE(sizeof(int) * CKPT_FDS_MAX)];
 static int in_fds[CKPT_FDS_MAX], n_in_fds;
+static long deadline;  /* CLOCK_MONOTONIC ms: see request_wait */
 
 static int reply(int conn, long err, const int *fds, int nfds)
 {
@@ -43,7 +47,14 @@ static int reply(int conn, long err, const int *fds, int nfds)
 	return sys_sendmsg(conn, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
-/* one request into `in`, its fds into in_fds; payload bytes or -1 */
+static void close_in_fds(void)
+{
+	while (n_in_fds)
+		sys_close(in_fds[--n_in_fds]);
+}
+
+/* one request into `in`, its fds into in_fds; payload bytes, or -1
+ * with its fds closed (malformed, or the connection is over) */
 static long receive(int conn)
 {
 	struct iovec iov = { in.bytes, sizeof in.bytes };
@@ -64,15 +75,11 @@ static long receive(int conn)
 		for (i = 0; i < k && n_in_fds < CKPT_FDS_MAX; i++)
 			in_fds[n_in_fds++] = ((int *)CMSG_DATA(cm))[i];
 	}
-	if (n < (long)sizeof in.req || in.req.len != n - sizeof in.req)
+	if (n < (long)sizeof in.req || in.req.len != n - sizeof in.req) {
+		close_in_fds();
 		return -1;
+	}
 	return in.req.len;
-}
-
-static void close_in_fds(void)
-{
-	while (n_in_fds)
-		sys_close(in_fds[--n_in_fds]);
 }
 
 static int do_hello(int conn)
@@ -89,7 +96,7 @@ static int do_hello(int conn)
 
 static int do_freeze(int conn)
 {
-	uint32_t laggard = 0;
+	uint64_t laggard = 0;
 	int r = freeze_all(in.req.arg, &laggard);
 
 	out.rep.arg = r == 0 ? threads_count() : laggard;
@@ -155,10 +162,44 @@ static int do_pages(int conn, long len)
 	return reply(conn, r < 0 ? r : 0, NULL, 0);
 }
 
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	sys_clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* Until the next request is there: 0, or -1 when the connection is to
+ * be dropped.  A connection holding a freeze may take its time (the
+ * tools keep the process frozen while a slow reader drains the stream;
+ * its holder is the user or root, who could stop the process anyway).
+ * One holding nothing gets CKPT_REQUEST_DEADLINE_MS from its accept or
+ * from its last request under a freeze: a client that says nothing
+ * cannot keep other checkpoints out. */
+static int request_wait(int conn)
+{
+	struct pollfd p = { .fd = conn, .events = POLLIN };
+	long left, r;
+
+	if (freeze_held()) {
+		deadline = now_ms() + CKPT_REQUEST_DEADLINE_MS;
+		return 0;
+	}
+	do {
+		left = deadline - now_ms();
+		r = left > 0 ? sys_poll(&p, 1, left) : 0;
+	} while (r == -EINTR);
+	if (r == 0)
+		shim_log("dropped a connection that sent no request in ",
+			 CKPT_REQUEST_DEADLINE_MS, " ms");
+	return r > 0 ? 0 : -1;
+}
+
 /* one request; 0 to go on, -1 when the connection is over */
 static int serve_one(int conn)
 {
-	long len = receive(conn);
+	long len = request_wait(conn) < 0 ? -1 : receive(conn);
 	int frozen_only, r;
 
 	if (len < 0)
@@ -205,7 +246,12 @@ static int peer_allowed(int conn)
 
 void control_serve(int conn)
 {
+	/* a client that does not read its replies cannot hold us either */
+	struct timeval tv = { CKPT_REQUEST_DEADLINE_MS / 1000, 0 };
+
 	ckpt_conn_fd = conn;
+	deadline = now_ms() + CKPT_REQUEST_DEADLINE_MS;
+	sys_setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	if (peer_allowed(conn))
 		while (serve_one(conn) == 0)
 			;

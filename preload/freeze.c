@@ -31,6 +31,8 @@ static volatile int resumed;              /* program threads back from a restore
 static int task_tids[CKPT_THREADS_MAX];
 static int signaled[CKPT_THREADS_MAX];
 static int nsignaled;
+static int send_err;                      /* last failed rt_tgsigqueueinfo, -errno */
+static int send_err_tid;                  /* and the thread it was for */
 
 static void futex_wait(volatile int *w, int val, long ms)
 {
@@ -119,6 +121,7 @@ void thread_record_self(struct ckpt_thread_rec *r)
 		r->pdeathsig = sig;
 	sys_sched_getaffinity(0, sizeof r->affinity, r->affinity);
 	sys_prctl(16 /* PR_GET_NAME */, r->comm, 0);
+	r->securebits = sys_prctl(27 /* PR_GET_SECUREBITS */, 0, 0);
 }
 
 /* after a restore: what the kernel forgot about this thread */
@@ -232,7 +235,7 @@ static int tid_signaled(int tid)
 static int signal_stragglers(int n)
 {
 	siginfo_t si;
-	int i, me = ckpt_ctl_tid, pid = sys_getpid(), first = 0;
+	int i, me = ckpt_ctl_tid, pid = sys_getpid(), first = 0, r;
 
 	for (i = 0; i < n; i++) {
 		int tid = task_tids[i];
@@ -248,8 +251,16 @@ static int signal_stragglers(int n)
 		si.si_pid = pid;
 		si.si_uid = sys_geteuid();
 		si.si_value.sival_int = (int)CKPT_FREEZE_MAGIC;
-		if (sys_tgsigqueueinfo(pid, tid, ckpt_sig, &si) == 0)
+		r = sys_tgsigqueueinfo(pid, tid, ckpt_sig, &si);
+		if (r == 0) {
 			signaled[nsignaled++] = tid;
+			if (send_err_tid == tid)
+				send_err = send_err_tid = 0;
+		} else {
+			/* EAGAIN: the uid's queue of real-time signals is full */
+			send_err = r;
+			send_err_tid = tid;
+		}
 	}
 	return first;
 }
@@ -262,7 +273,16 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int freeze_all(unsigned timeout_ms, uint32_t *laggard)
+/* a freeze that timed out: the tid that did not stop in the low 32
+ * bits; above, the errno of the signal that could not be sent to it */
+static uint64_t laggard_of(int first)
+{
+	uint64_t err = send_err && send_err_tid == first ? (uint64_t)-send_err : 0;
+
+	return err << 32 | (uint32_t)first;
+}
+
+int freeze_all(unsigned timeout_ms, uint64_t *laggard)
 {
 	long deadline = now_ms() + (timeout_ms ? timeout_ms : 2000);
 	int n, first, seen;
@@ -271,6 +291,7 @@ int freeze_all(unsigned timeout_ms, uint32_t *laggard)
 		return -16; /* EBUSY */
 	nslots = 0;
 	nsignaled = 0;
+	send_err = send_err_tid = 0;
 	__atomic_store_n(&freeze_word, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		seen = __atomic_load_n(&progress, __ATOMIC_SEQ_CST);
@@ -283,7 +304,7 @@ int freeze_all(unsigned timeout_ms, uint32_t *laggard)
 		if (!first)
 			break;
 		if (now_ms() > deadline) {
-			*laggard = first;
+			*laggard = laggard_of(first);
 			thaw_all();
 			return -110; /* ETIMEDOUT */
 		}
@@ -291,6 +312,10 @@ int freeze_all(unsigned timeout_ms, uint32_t *laggard)
 	}
 	memset(&ctl_rec, 0, sizeof ctl_rec);
 	thread_record_self(&ctl_rec);
+	/* glibc's pthread_sigmask left SIGCANCEL and SIGSETXID open in
+	 * it: a restart must open them again, or every set*id call of
+	 * the program waits for this thread forever */
+	sys_rt_sigprocmask(SIG_BLOCK, NULL, &ctl_rec.sigmask);
 	ctl_rec.role = CKPT_ROLE_CONTROL;
 	ctl_rec.park.rip = (uintptr_t)ckpt_restart_entry;
 	ctl_rec.park.rsp = ckpt_ctl_stack;

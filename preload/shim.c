@@ -24,7 +24,9 @@ int ckpt_sig;
 int ckpt_listen_fd = -1, ckpt_conn_fd = -1;
 int ckpt_ctl_tid;
 uint64_t ckpt_ctl_stack;
-static char sock_dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+static char sock_dir[4096];
+static char sock_name[24];    /* "<pid>.sock" */
+static const char *sock_why;  /* what is wrong with sock_dir */
 static struct sockaddr_un sock_addr;
 static int sock_pid;          /* the pid sock_addr was made for */
 static uint64_t listen_ino;   /* to notice the program reusing our fd */
@@ -46,7 +48,7 @@ static size_t fmt_ulong(char *out, unsigned long v)
 /* "ckpt-shim: pid P: <a><n><b>" on the program's stderr */
 void shim_log(const char *a, long n, const char *b)
 {
-	static char buf[512];
+	static char buf[1024];
 	size_t len = 0, k;
 
 	memcpy(buf, "ckpt-shim: pid ", 15);
@@ -58,7 +60,7 @@ void shim_log(const char *a, long n, const char *b)
 	len += k;
 	if (n >= 0)
 		len += fmt_ulong(buf + len, n);
-	k = strlen(b) < 200 ? strlen(b) : 200;
+	k = strlen(b) < 700 ? strlen(b) : 700;
 	memcpy(buf + len, b, k);
 	len += k;
 	buf[len++] = '\n';
@@ -72,41 +74,60 @@ static uint64_t fd_ino(int fd)
 	return sys_call2(SYS_fstat, fd, &st) < 0 ? 0 : st.st_ino;
 }
 
-/* bind $sock_dir/<pid>.sock; 0 or -errno */
+int fd_high(int fd)
+{
+	int hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, high_fd);
+
+	if (hi < 0)
+		return fd;
+	sys_close(fd);
+	return hi;
+}
+
+/* sock_addr = /proc/self/fd/<d>/<sock_name>: bind through the checked
+ * directory's fd, never through its path again */
+static void sock_addr_at(int d)
+{
+	static const char pfx[] = "/proc/self/fd/";
+	size_t n = sizeof pfx - 1;
+
+	sock_addr.sun_family = AF_UNIX;
+	memcpy(sock_addr.sun_path, pfx, n);
+	n += fmt_ulong(sock_addr.sun_path + n, d);
+	sock_addr.sun_path[n++] = '/';
+	memcpy(sock_addr.sun_path + n, sock_name, strlen(sock_name) + 1);
+}
+
+/* bind <pid>.sock in the socket directory, once it passed the checks
+ * (sockdir.c), and sweep it of dead processes' sockets; 0 or -errno */
 static int listen_open(void)
 {
-	size_t d = strlen(sock_dir);
-	int s, hi;
+	int d = sockdir_open(sock_dir, &sock_why), s;
 	long r;
 
-	if (d + 24 > sizeof sock_addr.sun_path)
-		return -ENAMETOOLONG;
+	if (d < 0)
+		return d;
 	sock_pid = sys_getpid();
-	sock_addr.sun_family = AF_UNIX;
-	memcpy(sock_addr.sun_path, sock_dir, d);
-	sock_addr.sun_path[d++] = '/';
-	d += fmt_ulong(sock_addr.sun_path + d, sock_pid);
-	memcpy(sock_addr.sun_path + d, ".sock", 6);
-	s = sys_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return s;
-	hi = sys_fcntl(s, F_DUPFD_CLOEXEC, high_fd);
-	if (hi >= 0) {
-		sys_close(s);
-		s = hi;
+	memcpy(sock_name + fmt_ulong(sock_name, sock_pid), ".sock", 6);
+	sock_addr_at(d);
+	s = r = sys_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s >= 0) {
+		s = fd_high(s);
+		/* a socket left by an earlier image of this pid (exec, a crash) */
+		sys_unlinkat(d, sock_name, 0);
+		r = sys_bind(s, &sock_addr, sizeof sock_addr);
+		if (r == 0)
+			r = sys_listen(s, 8);
+		if (r < 0)
+			sys_close(s);
 	}
-	/* a socket left by an earlier image of this pid (exec, a crash) */
-	sys_unlinkat(AT_FDCWD, sock_addr.sun_path, 0);
-	r = sys_bind(s, &sock_addr, sizeof sock_addr);
-	if (r == 0)
-		r = sys_listen(s, 8);
-	if (r < 0) {
-		sys_close(s);
-		return r;
+	if (r == 0) {
+		ckpt_listen_fd = s;
+		listen_ino = fd_ino(s);
+		sockdir_sweep(d);
 	}
-	ckpt_listen_fd = s;
-	listen_ino = fd_ino(s);
-	return 0;
+	sys_close(d);
+	return r < 0 ? r : 0;
 }
 
 static void control_loop(void)
@@ -119,12 +140,14 @@ static void control_loop(void)
 		if (fd_ino(ckpt_listen_fd) != listen_ino && listen_open() < 0)
 			return;
 		c = sys_accept4(ckpt_listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (c >= 0) {
-			control_serve(c);
-			continue;
-		}
-		if (c == -EBADF || c == -ENOTSOCK || c == -EINVAL)
+		if (c >= 0)
+			control_serve(fd_high(c));
+		else if (c == -EBADF || c == -ENOTSOCK || c == -EINVAL)
 			listen_ino = 0;  /* rebind on the next round */
+		else if (c != -EINTR && c != -ECONNABORTED)
+			/* EMFILE, ENFILE, ENOMEM: the client waits in the
+			 * backlog; retrying at once would spin a CPU */
+			sys_poll(NULL, 0, 100);
 	}
 }
 
@@ -149,8 +172,11 @@ void ckpt_control_restart(void *tramp, unsigned long len)
 {
 	const struct ckpt_thread_rec *me = thread_rec(threads_count() - 1);
 
-	if (me)
+	if (me) {
 		thread_redo(me);
+		/* the restorer started us with every signal blocked */
+		sys_rt_sigprocmask(SIG_SETMASK, &me->sigmask, NULL);
+	}
 	if (tramp && len == 4096 && restore_wait_resumed(5000) == 0)
 		sys_call2(SYS_munmap, tramp, len);
 	ckpt_ctl_tid = sys_gettid();
@@ -183,11 +209,11 @@ static int control_start(void)
 	return -r;
 }
 
-/* $CKPT_SOCKDIR or ${XDG_RUNTIME_DIR:-/tmp}/ckpt-<uid>, ours and 0700 */
+/* $CKPT_SOCKDIR or ${XDG_RUNTIME_DIR:-/tmp}/ckpt-<uid>, made 0700 if
+ * missing; listen_open checks it is ours and 0700 before it binds */
 static int sockdir_init(void)
 {
 	const char *env = getenv("CKPT_SOCKDIR"), *rt = getenv("XDG_RUNTIME_DIR");
-	struct stat st;
 	int n;
 
 	if (env && *env)
@@ -195,14 +221,10 @@ static int sockdir_init(void)
 	else
 		n = snprintf(sock_dir, sizeof sock_dir, "%s/ckpt-%u",
 			     rt && *rt ? rt : "/tmp", (unsigned)geteuid());
-	if (n < 0 || (size_t)n >= sizeof sock_dir - 24)
+	if (n < 0 || (size_t)n >= sizeof sock_dir)
 		return -ENAMETOOLONG;
 	if (mkdir(sock_dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	if (lstat(sock_dir, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
-		return -EPERM;  /* others could reach or replace our socket */
 	return 0;
 }
 
@@ -251,6 +273,20 @@ static void child_after_fork(void)
 
 static const char *setup_step;
 
+/* one line: what failed and why; the program runs on without the shim */
+static void setup_fail(const char *step, int err)
+{
+	static char why[512];
+
+	if (sock_why)
+		snprintf(why, sizeof why, "socket directory %.300s: %s: not serving there",
+			 sock_dir, sock_why);
+	else
+		snprintf(why, sizeof why, "%s%s%.300s: %s", step,
+			 sock_dir[0] ? " in " : "", sock_dir, strerror(-err));
+	shim_log("cannot be checkpointed: ", -1, why);
+}
+
 __attribute__((constructor))
 static void shim_init(void)
 {
@@ -273,9 +309,7 @@ static void shim_init(void)
 		r = control_start();
 	}
 	if (r < 0) {
-		shim_log("cannot be checkpointed: ", -1, setup_step);
-		if (r == -EPERM && sock_dir[0])
-			shim_log(sock_dir, -1, ": not a directory of this uid with mode 0700");
+		setup_fail(setup_step, r);
 		return;
 	}
 	pthread_atfork(NULL, NULL, child_after_fork);
@@ -284,6 +318,14 @@ static void shim_init(void)
 __attribute__((destructor))
 static void shim_fini(void)
 {
-	if (ckpt_listen_fd >= 0 && sock_pid == sys_getpid())
-		sys_unlinkat(AT_FDCWD, sock_addr.sun_path, 0);
+	const char *why;
+	int d;
+
+	if (ckpt_listen_fd < 0 || sock_pid != sys_getpid())
+		return;
+	d = sockdir_open(sock_dir, &why);
+	if (d >= 0) {
+		sys_unlinkat(d, sock_name, 0);
+		sys_close(d);
+	}
 }

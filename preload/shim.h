@@ -20,7 +20,7 @@ extern uint64_t ckpt_ctl_stack;        /* top of the control thread's stack */
 
 /* freeze.c */
 void freeze_handler(int sig, siginfo_t *si, void *uc);
-int freeze_all(unsigned timeout_ms, uint32_t *laggard);
+int freeze_all(unsigned timeout_ms, uint64_t *laggard);
 void thaw_all(void);
 int freeze_held(void);
 void freeze_reset(void);
@@ -59,3 +59,10 @@ int procdir_each(const char *path, void (*fn)(int n, int dirfd, void *arg), void
 
 /* control.c */
 void control_serve(int conn);
+
+/* sockdir.c */
+int sockdir_open(const char *dir, const char **why);
+void sockdir_sweep(int dirfd);
+
+/* shim.c: fd moved up out of the program's way (close-on-exec) */
+int fd_high(int fd);

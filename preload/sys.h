@@ -53,6 +53,11 @@
 #define sys_sendmsg(s, m, f)        sys_call3(SYS_sendmsg, s, m, f)
 #define sys_recvmsg(s, m, f)        sys_call3(SYS_recvmsg, s, m, f)
 #define sys_unlinkat(d, p, f)       sys_call3(SYS_unlinkat, d, p, f)
+#define sys_renameat2(d, p, e, q, f) sys_call6(SYS_renameat2, d, (long)(p), e, (long)(q), f, 0)
+#define sys_openat2(d, p, h, n)     sys_call4(SYS_openat2, d, p, h, n)
+#define sys_fstat(fd, st)           sys_call2(SYS_fstat, fd, st)
+#define sys_setsockopt(s, l, o, v, n) sys_call6(SYS_setsockopt, s, l, o, (long)(v), n, 0)
+#define sys_clock_gettime(c, ts)    sys_call2(SYS_clock_gettime, c, ts)
 #define sys_vmsplice(fd, iov, n, f) sys_call4(SYS_vmsplice, fd, iov, n, f)
 #define sys_poll(p, n, t)           sys_call3(SYS_poll, p, n, t)
 

@@ -80,7 +80,8 @@ static void hole_setup(struct rst *r)
 		rst_fail(r, PLAN_ST_PID, 0, (uint64_t)sys_getpid());
 	r->tramp = h->hole;
 	r->slot = r->tramp + PLAN_TRAMP_SIZE;
-	r->stack = r->slot + PLAN_VDSO_SLOT;
+	r->tstack = r->slot + PLAN_VDSO_SLOT;
+	r->stack = r->tstack + PLAN_TSTACK_SIZE;
 	r->image = r->stack + PLAN_STACK_SIZE;
 	r->body = r->image + PAGE_UP(r->image_len);
 	need = r->body + PAGE_UP(h->body_size) - h->hole;
@@ -106,6 +107,8 @@ static void body_read(struct rst *r)
 	off += (uint64_t)h->nruns * sizeof *r->runs;
 	r->threads = (struct plan_thread *)(r->body + off);
 	off += (uint64_t)h->nthreads * sizeof *r->threads;
+	r->groups = (const uint32_t *)(r->body + off);
+	off += ((uint64_t)h->ngroups * sizeof *r->groups + 7) & ~7ULL;
 	if (off > h->body_size || h->nthreads == 0)
 		rst_fail(r, PLAN_ST_ARGS, 0, 0);
 	r->strings = (const char *)(r->body + off);
@@ -141,7 +144,6 @@ int main(int argc, char **argv)
 	uint64_t all = ~0ULL;
 	uint64_t delta;
 
-	r->nocaps.version = 0x20080522;   /* _LINUX_CAPABILITY_VERSION_3 */
 	r->fd_status = argc == 3 ? fd_arg(argv[2]) : -1;
 	r->fd_plan = argc == 3 ? fd_arg(argv[1]) : -1;
 	if (r->fd_plan < 0 || r->fd_status < 0) {

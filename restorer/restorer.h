@@ -13,25 +13,20 @@
 #define PAGE 4096UL
 #define PAGE_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
 
-struct rst_caps {          /* capset(2): header, then two data words */
-	uint32_t version;
-	int32_t pid;
-	uint32_t data[6];          /* effective, permitted, inheritable x 2 */
-};
-
 struct rst {
 	struct plan_hdr hdr;
 	int fd_plan, fd_status;
-	/* the hole: [tramp][vdso slot][stack][image copy][plan body] */
-	uint64_t tramp, slot, stack, image, body;
+	/* the hole: [tramp][vdso slot][thread stack][stack][image copy]
+	 * [plan body] */
+	uint64_t tramp, slot, tstack, stack, image, body;
 	uint64_t base, image_len;  /* where the kernel loaded us */
 	struct plan_region *regions;
 	struct plan_run *runs;
 	struct plan_thread *threads;
+	const uint32_t *groups;
 	const char *strings;
 	uint64_t strings_len;
 	uint64_t own[3][2];        /* our vvar, vvar_vclock, vdso: in the slot */
-	struct rst_caps nocaps;    /* all zero: what PLAN_F_DROP_CAPS sets */
 };
 
 _Noreturn void rst_fail(struct rst *r, int step, long err, uint64_t addr);
@@ -52,19 +47,24 @@ void regions_protect(struct rst *r);
 /* proc.c */
 void vdso_restore(struct rst *r);
 void proc_restore(struct rst *r);
+/* creds.c: the calling thread takes t's credentials */
+void rst_creds(struct rst *r, const struct plan_thread *t);
 /* threads.c */
 _Noreturn void threads_start(struct rst *r);
 
 /* x86_64/entry.S */
 _Noreturn void rst_switch(uint64_t sp, void (*fn)(struct rst *), struct rst *arg);
-/* clone3 a thread that jumps to its park through the trampoline page;
- * returns its tid or -errno in the parent only */
+/* clone3 a thread (on the thread stack the args give) that calls
+ * rst_creds(r, t), counts itself at tramp + TRAMP_CREDS, and jumps to
+ * its park through the trampoline page; returns its tid or -errno in
+ * the parent only */
 long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t, uint64_t tramp,
-		      const struct rst_caps *caps);
+		      struct rst *r);
 /* the trampoline code, copied to tramp + TRAMP_CODE; its main entry is
  * _Noreturn void (uint64_t tramp, uint64_t rest, uint64_t rest_len,
  * uint32_t children) */
 extern const char rst_tramp_begin[], rst_tramp_main[], rst_tramp_end[];
+#define TRAMP_CREDS 8      /* threads done with rst_creds: off the stack */
 #define TRAMP_PARK 64
 #define TRAMP_CODE 128
 

@@ -60,19 +60,24 @@ static void signals_raise(struct rst *r, int tid, uint64_t set)
 			tid ? sys_tgkill(r->hdr.pid, tid, sig) : sys_kill(r->hdr.pid, sig);
 }
 
-static void thread_clone(struct rst *r, const struct plan_thread *t)
+/* The thread sets its credentials on the one thread stack: the next
+ * thread may have it once this one has counted itself off it. */
+static void thread_clone(struct rst *r, const struct plan_thread *t, uint32_t nth)
 {
+	volatile uint32_t *done = (volatile uint32_t *)(r->tramp + TRAMP_CREDS);
 	int32_t tid = t->tid;
 	struct clone_args_k ca = {
 		.flags = THREAD_FLAGS, .tls = t->fs,
+		.stack = r->tstack, .stack_size = PLAN_TSTACK_SIZE,
 		.set_tid = (uint64_t)&tid, .set_tid_size = 1,
 	};
 	long e;
 
-	e = rst_clone_thread(&ca, sizeof ca, t, r->tramp,
-			     r->hdr.flags & PLAN_F_DROP_CAPS ? &r->nocaps : 0);
+	e = rst_clone_thread(&ca, sizeof ca, t, r->tramp, r);
 	if (e < 0)
 		rst_fail(r, PLAN_ST_THREAD, e, t->tid);
+	while (__atomic_load_n(done, __ATOMIC_ACQUIRE) < nth)
+		SC(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
 	signals_raise(r, t->tid, t->sigpending);
 }
 
@@ -89,12 +94,9 @@ _Noreturn void threads_start(struct rst *r)
 	for (i = 0; i < r->hdr.nthreads; i++) {
 		if (&r->threads[i] == m)
 			continue;
-		thread_clone(r, &r->threads[i]);
-		children++;
+		thread_clone(r, &r->threads[i], ++children);
 	}
-	if ((r->hdr.flags & PLAN_F_DROP_CAPS) &&
-	    (e = SC(SYS_capset, &r->nocaps, r->nocaps.data, 0, 0, 0, 0)) < 0)
-		rst_fail(r, PLAN_ST_CAPS, e, 0);
+	rst_creds(r, m);
 	signals_raise(r, m->tid, m->sigpending);
 	signals_raise(r, 0, r->hdr.sigpending);
 	if ((e = sys_arch_prctl(ARCH_SET_FS, m->fs)) < 0)

@@ -89,12 +89,15 @@ wait_line() {
 # start_prog NAME [ARG...]: start a test program under ckpt-run in the
 # background, stdout to $OUT, stderr to $ERR, and wait for its ready
 # line.  NAME.py runs with python3.  PROG_AS=other: the program runs as
-# the user ckpttest (see other_user).  Sets PID, OUT, ERR.
+# the user ckpttest (see other_user); PROG_USER=NAME: as the user NAME
+# (see throwaway_user).  NO_SOCK=1: the shim is expected not to serve
+# (no socket check).  Sets PID, OUT, ERR.
 start_prog() {
 	local name=$1
 	shift
 	local pre=()
 	[ "${PROG_AS:-}" = other ] && pre=("${AS_OTHER[@]}" CKPT_SOCKDIR="$CKPT_SOCKDIR")
+	[ -n "${PROG_USER:-}" ] && pre=(setpriv --reuid="$PROG_USER" --regid="$PROG_USER" --init-groups)
 	NPROG=$((NPROG + 1))
 	OUT=$BATS_TEST_TMPDIR/$name.$NPROG.out
 	ERR=$BATS_TEST_TMPDIR/$name.$NPROG.err
@@ -119,7 +122,7 @@ start_prog() {
 		return 1
 	}
 	# the shim's socket is there before main runs
-	[ -S "$CKPT_SOCKDIR/$PID.sock" ] || {
+	[ "${NO_SOCK:-}" = 1 ] || [ -S "$CKPT_SOCKDIR/$PID.sock" ] || {
 		echo "start_prog: no socket $CKPT_SOCKDIR/$PID.sock" >&2
 		return 1
 	}

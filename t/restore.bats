@@ -487,26 +487,6 @@ proc_state() {
 	no_fail "$OUT" "$T/thaw.err"
 }
 
-# start_piped PROG ARGS: PROG under ckpt-run, its stdout a pipe to
-# cat >$T/o1 (a restore then writes to ckpt-thaw's stdout); sets PID
-start_piped() {
-	need ckpt-run ckpt-freeze ckpt-thaw "prog:$1"
-	need_root
-	local p=$1
-	shift
-	("$RUN" -- "$PROGS/$p" "$@" 3>&- | cat >"$T/o1") &
-	wait_line "$T/o1" '^tick 3'
-	PID=$(awk '/^pid/ {print $2; exit}' "$T/o1")
-	STARTED+=("$PID")
-}
-
-# thaw_piped IMG: ckpt-thaw IMG in the background, stdout to $T/o2
-thaw_piped() {
-	"$THAW" "$1" >"$T/o2" 2>"$T/thaw.err" &
-	TPID=$!
-	TPIDS+=("$TPID")
-}
-
 @test "restored while the original runs: a new pid namespace, both tick" {
 	start_piped counter -i 10
 	freeze_ok "$T/img" "$PID"

@@ -11,8 +11,10 @@
 /* struct plan_thread (lib/plan.h) */
 #define T_GS    16
 #define T_PARK  24
-/* the trampoline page: counter at 0, the main thread's park at 64, code
- * at 128 (restorer/threads.c) */
+/* the trampoline page: counter at 0, threads done with their
+ * credentials at 8, the main thread's park at 64, code at 128
+ * (restorer/threads.c) */
+#define TP_CREDS 8
 #define TP_PARK 64
 #define TP_CODE 128
 
@@ -31,11 +33,14 @@ rst_switch:
 	.size rst_switch, .-rst_switch
 
 /* long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t,
- *                       uint64_t tramp, const struct rst_caps *caps)
- * Parent: returns the tid or -errno.  Child: sets its gs base if any,
- * drops its capabilities when caps is not 0 (capset(caps, caps + 8)),
- * loads its park, and jumps to tramp_child in the trampoline page.
- * r10 keeps caps: syscall clobbers only rax, rcx and r11. */
+ *                       uint64_t tramp, struct rst *r)
+ * Parent: returns the tid or -errno.  Child, on the thread stack the
+ * args gave: sets its gs base if any, calls rst_creds(r, t), counts
+ * itself done at tramp+TP_CREDS (from then on the parent may give the
+ * stack to the next thread, so nothing here touches it again), loads
+ * its park, and jumps to tramp_child in the trampoline page.  The
+ * syscalls clobber only rax, rcx and r11; r12, r13 and r14 are kept
+ * across the call by the C convention until the park replaces them. */
 	.globl rst_clone_thread
 	.hidden rst_clone_thread
 	.type rst_clone_thread, @function
@@ -48,19 +53,21 @@ rst_clone_thread:
 	test %rax, %rax
 	jz 1f
 	ret
-1:	mov T_GS(%r8), %rsi
+1:	mov %r8, %r12           /* t */
+	mov %r9, %r13           /* tramp */
+	mov %r10, %r14          /* r */
+	mov T_GS(%r12), %rsi
 	test %rsi, %rsi
 	jz 2f
 	mov $0x1001, %edi       /* arch_prctl(ARCH_SET_GS, gs) */
 	mov $158, %eax
 	syscall
-2:	test %r10, %r10
-	jz 3f
-	mov %r10, %rdi
-	lea 8(%r10), %rsi
-	mov $126, %eax          /* capset */
-	syscall
-3:	mov %r9, %rdi
+2:	mov %r14, %rdi
+	mov %r12, %rsi
+	call rst_creds
+	mov %r12, %r8
+	mov %r13, %rdi
+	lock incl TP_CREDS(%rdi)
 	mov T_PARK+0(%r8), %r11
 	mov T_PARK+8(%r8), %rsp
 	mov T_PARK+16(%r8), %rbx

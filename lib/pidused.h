@@ -1,0 +1,20 @@
+/* pidused.h - whether a pid can be had in this pid namespace, and if
+ * not, whether it will be free soon.  A pid is in use while a task has
+ * it as its pid or thread id, and also while a process (a zombie too)
+ * has it as its process group or session id: clone3 set_tid then
+ * fails with EEXIST although kill(pid, 0) says ESRCH. */
+#ifndef CKPT_PIDUSED_H
+#define CKPT_PIDUSED_H
+#include <sys/types.h>
+
+enum pid_use {
+	PID_FREE = 0,
+	PID_DYING,       /* held by zombies or exiting processes only */
+	PID_LIVE,        /* held by a process that is not going away */
+};
+
+/* the worst use of any of the n ids (PID_LIVE before PID_DYING); *which
+ * gets an id so used, and *holder the process that holds it */
+enum pid_use pids_used(const pid_t *ids, unsigned n, pid_t *which, pid_t *holder);
+
+#endif

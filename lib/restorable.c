@@ -1,0 +1,97 @@
+/* restorable.c - the kinds of fd a restore makes, and the conditions
+ * on them: the one table ckpt-thaw (fdplan.c) and ckpt-dumpfds
+ * --restorable both go by (formats/fds.md, "Restoring each kind"). */
+#include <string.h>
+
+#include "err.h"
+#include "fdplan.h"
+#include "restorable.h"
+
+static const char *socket_why_not(const struct fdplan *p, const struct fd_ent *e)
+{
+	unsigned i;
+
+	if (e->unix_domain && e->socktype > 0 && e->peer)
+		for (i = 0; i < p->n; i++)
+			if (!strcmp(p->v[i].kind, "socket") && p->v[i].sock == e->peer)
+				return NULL;
+	return "only a unix socket connected to another fd of the same process can be";
+}
+
+/* a kind not in the table cannot be made (inotify, pidfd, anon, other) */
+static const struct {
+	const char *kind;
+	const char *(*why_not)(const struct fdplan *, const struct fd_ent *);
+} kinds[] = {
+	{ "file", NULL }, { "deleted", NULL }, { "memfd", NULL },
+	{ "chr", NULL }, { "blk", NULL }, { "dir", NULL },
+	{ "fifo", NULL }, { "pipe", NULL }, { "socket", socket_why_not },
+	{ "eventfd", NULL }, { "epoll", NULL }, { "timerfd", NULL },
+	{ "signalfd", NULL },
+};
+
+int fd_outside_job(const struct fd_ent *e)
+{
+	return e->fd <= 2 && (e->tty || !strcmp(e->kind, "pipe") ||
+			      !strcmp(e->kind, "fifo") || !strcmp(e->kind, "socket"));
+}
+
+const char *fd_why_not(const struct fdplan *p, const struct fd_ent *e)
+{
+	unsigned i;
+
+	if (fd_outside_job(e))
+		return NULL;
+	for (i = 0; i < sizeof kinds / sizeof *kinds; i++)
+		if (!strcmp(kinds[i].kind, e->kind))
+			return kinds[i].why_not ? kinds[i].why_not(p, e) : NULL;
+	return "no restore knows this kind of fd yet";
+}
+
+static int has_fd(const struct fdplan *p, int fd)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].fd == fd)
+			return 1;
+	return 0;
+}
+
+int fdplan_check(const struct fdplan *p, int pid)
+{
+	const struct fd_ent *e;
+	const char *why;
+	unsigned i;
+	int bad = 0;
+
+	for (i = 0; i < p->n; i++) {
+		e = &p->v[i];
+		if ((why = fd_why_not(p, e))) {
+			warn("pid %d: fd %d: %s %s: cannot be restored: %s", pid, e->fd,
+			     e->kind, e->orig ? e->orig : "", why);
+			bad++;
+		}
+	}
+	/* epoll keeps a registration under the fd number it was added
+	 * with, which may have been closed since */
+	for (i = 0; i < p->nep; i++) {
+		if (!has_fd(p, p->ep[i].tfd)) {
+			warn("pid %d: epoll fd %d: watches fd %d, closed since: cannot be restored",
+			     pid, p->ep[i].epfd, p->ep[i].tfd);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+int fds_restorable(int pid, char *text)
+{
+	struct fdplan p;
+	int r = fdplan_parse(&p, pid, text);
+
+	if (r == 0)
+		r = fdplan_check(&p, pid);
+	fdplan_free(&p);
+	return r;
+}

@@ -1,0 +1,109 @@
+/* sockdir.c - the shim's socket directory: opened checked, and swept
+ * of the sockets of processes that are gone.
+ *
+ * Runs in the constructor, the fork child and the control thread, also
+ * right after a restore, when every lock a frozen thread held is still
+ * held: sys.h calls and static storage only.  No malloc, no stdio, no
+ * opendir, no errno. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>      /* RENAME_NOREPLACE */
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "shim.h"
+#include "sockdir.h"
+#include "sys.h"
+
+/* dir, opened with no symlink on the way, if it is ours and 0700
+ * (lib/sockdir.h); an O_PATH fd, or -errno with *why saying what is
+ * wrong (O_PATH: another uid's 0700 directory still opens, and is
+ * refused for what it is) */
+int sockdir_open(const char *dir, const char **why)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS };
+	struct stat st;
+	int d = sys_openat2(AT_FDCWD, dir, &how, sizeof how);
+
+	*why = 0;
+	if (d == -ELOOP)
+		*why = "a symlink on the way";
+	if (d < 0)
+		return d;
+	if (sys_fstat(d, &st) < 0)
+		*why = "cannot stat it";
+	else
+		*why = sockdir_fault(st.st_mode, st.st_uid, sys_geteuid());
+	if (*why) {
+		sys_close(d);
+		return -EPERM;
+	}
+	return d;
+}
+
+/* the pid a name "N.sock" is for, or -1 */
+static int sock_name_pid(const char *p)
+{
+	int n = 0, digits = 0;
+
+	for (; *p >= '0' && *p <= '9' && digits < 9; p++, digits++)
+		n = n * 10 + (*p - '0');
+	if (!digits || p[0] != '.' || p[1] != 's' || p[2] != 'o' || p[3] != 'c' ||
+	    p[4] != 'k' || p[5])
+		return -1;
+	return n;
+}
+
+/* Remove name, the socket of pid, if pid is gone.  It is moved aside
+ * first and pid asked again: a process that took the pid meanwhile may
+ * have bound its own socket under that name, and that one must stay. */
+static void stale_remove(int d, const char *name, int pid)
+{
+	static char tmp[32] = ".stale.";
+	size_t n = 7;
+	int me = sys_getpid(), k = 1;
+
+	while (k <= me / 10)
+		k *= 10;
+	for (; k; k /= 10)
+		tmp[n++] = '0' + me / k % 10;
+	tmp[n] = 0;
+	if (sys_renameat2(d, name, d, tmp, 0) < 0)
+		return;
+	if (sys_kill(pid, 0) == -ESRCH ||
+	    sys_renameat2(d, tmp, d, name, RENAME_NOREPLACE) < 0)
+		sys_unlinkat(d, tmp, 0);
+}
+
+struct dirent64_raw {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+/* A process that _exit()s, or is killed, leaves its N.sock behind.
+ * Every bind sweeps the directory, so it holds the sockets of live
+ * processes and of those that died since the last bind, not a pile. */
+void sockdir_sweep(int d)
+{
+	static char buf[8192];
+	struct dirent64_raw *e;
+	long got, off;
+	int pid, me = sys_getpid(), fd = sys_openat(d, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	while ((got = sys_getdents64(fd, buf, sizeof buf)) > 0) {
+		for (off = 0; off < got; off += e->reclen) {
+			e = (struct dirent64_raw *)(buf + off);
+			pid = sock_name_pid(e->name);
+			if (pid > 0 && pid != me && sys_kill(pid, 0) == -ESRCH)
+				stale_remove(d, e->name, pid);
+		}
+	}
+	sys_close(fd);
+}

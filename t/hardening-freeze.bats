@@ -1,0 +1,226 @@
+#!/usr/bin/env bats
+# The checkpoint side of issue 10 (hardening) and the freeze items of
+# issue 17: each test holds one defect that was found and fixed.
+
+load helpers
+load thaw
+
+setup() {
+	thaw_setup
+}
+
+teardown() {
+	thaw_teardown
+}
+
+# sigblk PID: "TID SIGBLK" for every thread, sorted by tid
+sigblk() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		echo "${t##*/} $(awk '$1 == "SigBlk:" {print $2}' "$t/status")"
+	done | sort -n
+}
+
+# wait_sock PID: the shim of PID has its socket
+wait_sock() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		[ -S "$CKPT_SOCKDIR/$1.sock" ] && return 0
+		sleep 0.02
+	done
+	echo "wait_sock: no socket for $1" >&2
+	return 1
+}
+
+masks_before() {
+	sigblk "$PID" >"$T/before"
+}
+
+@test "restored threads keep their own masks, and set*id calls finish after a restore" {
+	BEFORE_KILL=masks_before checkpoint_kill setid
+	thaw_bg "$T/img"
+	restored setid
+	sigblk "$PID" >"$T/after"
+	diff "$T/before" "$T/after"
+	verify_prog "$PID" "$OUT"
+	grep -qx 'ids uid=0 gid=0' "$OUT"
+	finish
+}
+
+@test "a restored root program with threads drops to another user with setgid and setuid" {
+	throwaway_user cks5
+	local uid gid
+	uid=$(id -u "$NEW_USER")
+	gid=$(id -g "$NEW_USER")
+	checkpoint_kill setid "$uid" "$gid"
+	thaw_bg "$T/img"
+	restored setid
+	verify_prog "$PID" "$OUT"
+	grep -qx "ids uid=$uid gid=$gid" "$OUT"
+	[ "$(awk '$1 == "Uid:" {print $2 $3 $4 $5}' "/proc/$PID/status")" = "$uid$uid$uid$uid" ]
+	finish
+}
+
+# start_server: python's http.server under ckpt-run on a free port;
+# PID, PORT
+start_server() {
+	"$RUN" -- "$PYTHON" -u -m http.server 0 --bind 127.0.0.1 >"$T/http.out" 2>&1 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$T/http.out" '^Serving HTTP on 127.0.0.1 port [0-9]+' 20
+	PORT=$(grep -Eo 'port [0-9]+' "$T/http.out" | head -n 1 | cut -d' ' -f2)
+}
+
+# http_ok: the server answers a GET
+http_ok() {
+	"$PYTHON" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/', timeout=5).read()"
+}
+
+@test "--kill refuses what a restore cannot bring back, names it, and the program runs on" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	start_server
+	local rc=0
+	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -Eq "ckpt-dumpfds: pid $PID: fd [0-9]+: socket socket:\[[0-9]+\]: cannot be restored" "$T/err"
+	grep -q "ckpt-freeze: pid $PID: not killed: it runs on" "$T/err"
+	alive "$PID"
+	http_ok
+	# what the check refused, ckpt-thaw refuses too: one table
+	freeze_ok "$T/img2" "$PID"
+	run -1 "$THAW" "$T/img2"
+	grep -Eq "fd [0-9]+: socket socket:\[[0-9]+\]: cannot be restored" <<<"$output"
+	http_ok
+	# --force insists
+	freeze_ok "$T/img3" --kill --force "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+}
+
+@test "a process with a child is refused, the child named; --force leaves it out" {
+	need ckpt-run ckpt-freeze prog:family
+	start_prog family
+	local child rc=0
+	child=$(awk '$1 == "child" && $2 ~ /^[0-9]+$/ {print $2; exit}' "$OUT")
+	STARTED+=("$child")
+	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -q "ckpt-freeze: pid $PID: has 1 child process: $child (family); a restore brings back this process alone" "$T/err"
+	grep -q "pid $PID: not killed: it runs on" "$T/err"
+	alive "$PID"
+	alive "$child"
+	# without --kill too: the image would be one process of two
+	rc=0
+	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	[ "$rc" -eq 1 ]
+	grep -q "has 1 child process: $child" "$T/err"
+	verify_prog
+	freeze_ok "$T/img" --force "$PID"
+	verify_prog
+	kill -TERM "$PID"
+	wait_bounded "$PID" 10
+	grep -qx 'done ok' "$OUT"
+}
+
+@test "a cwd removed under the process is refused at the checkpoint, named; the program runs on" {
+	need ckpt-run ckpt-freeze prog:counter
+	local d rc=0
+	d=$(mktemp -d "$T/cwd.XXXXXX")
+	cd "$d"
+	start_prog counter
+	cd "$T"
+	rmdir "$d"
+	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -q "ckpt-freeze: pid $PID: cwd $d (deleted): removed while the process was in it" "$T/err"
+	grep -q "pid $PID: not killed: it runs on" "$T/err"
+	verify_prog
+	no_fail
+}
+
+@test "a program that exits as it is thawed: the image is complete, exit 0 with a note" {
+	need ckpt-run ckpt-freeze
+	local i rc
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		"$RUN" -- sleep 1000 3>&- &
+		PID=$!
+		STARTED+=("$PID")
+		wait_sock "$PID"
+		# frozen while the reader sleeps: the SIGTERM waits, and kills
+		# the program the moment its thread leaves the freeze
+		"$BIN/ckpt-freeze" "$PID" 2>"$T/err" | { sleep 0.2; kill -TERM "$PID"; cat >"$T/img"; }
+		rc=${PIPESTATUS[0]}
+		wait "$PID" 2>/dev/null || true
+		cat "$T/err"
+		[ "$rc" -eq 0 ]
+		img check "$T/img"
+		[ ! -s "$T/err" ] || grep -qx "ckpt-freeze: pid $PID: note: exited or exec'd as it was thawed; the image is complete" "$T/err"
+	done
+}
+
+@test "--timeout above 10 s is obeyed: a thread that answers after more than 10 s is frozen" {
+	need ckpt-run ckpt-freeze prog:stuck
+	start_prog stuck 16
+	local t0 t1
+	t0=$(date +%s)
+	# the vfork child is a child process for as long as it lives
+	freeze_ok "$T/img" --force --timeout 30000 "$PID"
+	t1=$(date +%s)
+	echo "frozen after $((t1 - t0)) s"
+	[ $((t1 - t0)) -ge 11 ]
+	img check "$T/img"
+	verify_prog
+}
+
+@test "a closed stdout is refused: the stream never goes into the control socket" {
+	need ckpt-run ckpt-freeze prog:counter
+	start_prog counter
+	run -1 bash -c 'exec "$0" "$1" >&-' "$BIN/ckpt-freeze" "$PID"
+	echo "$output"
+	[ "$output" = "ckpt-freeze: stdout: not open; send the stream to a file or a pipe" ]
+	verify_prog
+	# and closed stdin and stderr are harmless
+	bash -c 'exec "$0" "$1" <&- 2>&-' "$BIN/ckpt-freeze" "$PID" >"$T/img"
+	img check "$T/img"
+	verify_prog
+	no_fail
+}
+
+@test "messages of processes sharing stderr never interleave: one line, one write" {
+	need ckpt-freeze
+	local i
+	for ((i = 0; i < 150; i++)); do
+		"$BIN/ckpt-freeze" --files-rules "/nonexistent/$i" 1 >/dev/null 2>>"$T/err" &
+	done
+	wait
+	[ "$(wc -l <"$T/err")" -eq 150 ]
+	run -1 grep -Evx 'ckpt-freeze: [^:]*/nonexistent/[0-9]+: No such file or directory' "$T/err"
+}
+
+@test "a full queue of real-time signals is named as such, not guessed as a blocked signal" {
+	need ckpt-run ckpt-freeze prog:rtfull
+	# a uid of its own: the queue is counted per uid, and no other
+	# process may free a place in it meanwhile
+	throwaway_user cks5
+	OUT=$T/rt.out
+	CKPT_SOCKDIR=$(mktemp -d /tmp/cks5-rt.XXXXXX)
+	CLEANUP+=("$CKPT_SOCKDIR")
+	chown "$NEW_USER" "$CKPT_SOCKDIR"
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
+		bash -c 'ulimit -i 16; exec "$0" -- "$1"' "$RUN" "$PROGS/rtfull" >"$OUT" 2>"$T/rt.err" 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	run --separate-stderr "$BIN/ckpt-freeze" --timeout 300 "$PID"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == "ckpt-freeze: pid $PID: thread $PID: the freeze signal cannot be queued: the queue of real-time signals of its uid, shared by all its processes, is full (SigQ "*"; rt_tgsigqueueinfo: EAGAIN); nothing stays frozen" ]]
+	verify_prog
+	grep -q '^drained [1-9]' "$OUT"
+	freeze_ok "$T/img" "$PID"
+	verify_prog
+	no_fail "$OUT" "$T/rt.err"
+}

@@ -1,0 +1,187 @@
+#!/usr/bin/env bats
+# ckpt-thaw under faults (issue 10, "Hardening", the restore side):
+# killed halfway, racing another restore of the same image, a job whose
+# pid is still held as a group or session id, an image read from stdin.
+# Runs as root (the old pids).
+
+load helpers
+load thaw
+
+setup() {
+	thaw_setup
+}
+
+teardown() {
+	local p
+	for p in ${LEFT:-}; do kill -KILL "$p" 2>/dev/null || true; done
+	thaw_teardown
+}
+
+# children PID: the pids of PID's children
+children() {
+	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep . || true
+}
+
+# kill_thaw_at MS: ckpt-thaw $T/img under t/progs/subreap, killed (-9)
+# MS milliseconds after it made its new namespace's reaper (-1: at
+# once, before that); then whatever it left must be gone within 5 s,
+# or be a finished restore: the reaper with the restored counter under
+# it, running (checked and then killed here).  The restored counter
+# writes to ckpt-thaw's stdout, $T/sr, as subreap does.
+kill_thaw_at() {
+	local ms=$1 tp i sr left reaper prog
+	"$PROGS/subreap" 5 "$THAW" "$T/img" >"$T/sr" 2>"$T/thaw.err" &
+	sr=$!
+	wait_line "$T/sr" '^child '
+	tp=$(awk '/^child/ {print $2}' "$T/sr")
+	if [ "$ms" -ge 0 ]; then
+		for ((i = 0; i < 5000; i++)); do
+			[ -z "$(children "$tp")" ] || break
+			sleep 0.002
+		done
+		sleep "$(awk -v m="$ms" 'BEGIN {print m / 1000}')"
+	fi
+	kill -KILL "$tp" || { cat "$T/thaw.err"; false; }
+	wait "$sr" || true
+	echo "killed at $ms ms: $(grep '^left' "$T/sr" | tr '\n' ' ')"
+	left=$(awk '/^left [1-9]/ {print $2}' "$T/sr")
+	LEFT="$LEFT $left"
+	[ -n "$left" ] || return 0
+	# only a done restore may stay: one reaper, the program under it
+	[ "$(echo "$left" | wc -w)" = 1 ]
+	reaper=$left
+	prog=$(children "$reaper")
+	echo "under the reaper: $prog $(cat /proc/"$prog"/comm)"
+	[ "$(echo "$prog" | wc -w)" = 1 ]
+	[ "$(cat /proc/"$prog"/comm)" = counter ]
+	verify_prog "$prog" "$T/sr"
+	kill -KILL "$reaper"
+}
+
+@test "ckpt-thaw killed at any moment of a new-namespace restore leaves nothing stuck" {
+	need prog:subreap
+	LEFT=
+	start_piped counter -m 128 -i 10
+	# the original runs on, so its pid is taken: a new pid namespace
+	freeze_ok "$T/img" "$PID"
+	local ms
+	for ms in -1 0 1 2 4 7 10 15 25 50 100; do
+		kill_thaw_at "$ms"
+	done
+	alive "$PID"
+}
+
+# thaw_to FILE ARGS: ckpt-thaw ARGS in the background, stdout to FILE,
+# stderr to FILE.err; its pid in $!
+thaw_to() {
+	local f=$1
+	shift
+	"$THAW" "$@" >"$f" 2>"$f.err" &
+	TPIDS+=("$!")
+}
+
+@test "one image restored twice at once: both run, one at the old pid, every time" {
+	start_piped counter -i 10
+	freeze_ok "$T/img" --kill "$PID"
+	local i a b
+	for ((i = 0; i < 8; i++)); do
+		while ! dead "$PID"; do sleep 0.01; done
+		thaw_to "$T/a" "$T/img"
+		a=$!
+		thaw_to "$T/b" "$T/img"
+		b=$!
+		wait_line "$T/a" '^tick ' || { cat "$T/a.err"; false; }
+		wait_line "$T/b" '^tick ' || { cat "$T/b.err"; false; }
+		alive "$PID"
+		kill -TERM "$a" "$b"
+		wait "$a"
+		wait "$b"
+		grep -q '^done ok' "$T/a"
+		grep -q '^done ok' "$T/b"
+		[ ! -s "$T/a.err" ] && [ ! -s "$T/b.err" ]
+	done
+}
+
+@test "a pid held by a live process is not waited for" {
+	start_piped counter -i 10
+	freeze_ok "$T/img" "$PID"
+	local t0 t1
+	t0=$(date +%s%N)
+	thaw_piped "$T/img"
+	wait_line "$T/o2" '^tick '
+	t1=$(date +%s%N)
+	echo "running after $(((t1 - t0) / 1000000)) ms"
+	[ $((t1 - t0)) -lt 2000000000 ]
+	kill -TERM "$TPID"
+	thaw_wait 0
+}
+
+# session_job LOG: bash as a session leader under ckpt-run, appending
+# 1, 2, 3... to LOG, which left an orphan (sleep 1.5) in its session
+# and process group, then has no child; sets PID
+session_job() {
+	OUT=$T/bash.out
+	setsid "$RUN" -- bash -c 'echo "pid $$"; (sleep 1.5 &); echo "ready bash"
+		i=0
+		while :; do
+			i=$((i + 1))
+			echo $i >>"$1"
+			for ((j = 0; j < 20000; j++)); do :; done
+		done' _ "$1" >"$OUT" 2>"$T/bash.err" 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	grep -qx "pid $PID" "$OUT"
+	wait_line "$1" '^5$'
+}
+
+# sid_users ID: the processes whose session is ID
+sid_users() {
+	cat /proc/[0-9]*/stat 2>/dev/null |
+		awk -v id="$1" '{ sub(/.*\) /, ""); if ($4 == id) n++ } END { print n + 0 }'
+}
+
+@test "a session leader's job restores at once while an orphan holds its session id" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	local log=$T/log n
+	session_job "$log"
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	[ "$(sid_users "$PID")" -ge 1 ]     # the orphan sleep
+	n=$(wc -l <"$log")
+	thaw_bg "$T/img"
+	wait_past "$log" '' $((n + 5))
+	# in a new pid namespace, with its pid there
+	in_new_ns
+	[ "$(awk '/^NSpid/ {print $3}' "/proc/$prog/status")" = "$PID" ]
+	kill -TERM "$TPID"
+	thaw_wait 143
+	n=$(wc -l <"$log")
+	seq 1 "$n" | diff - "$log"
+	[ ! -s "$T/bash.err" ]
+}
+
+@test "a session leader's job comes back at its old pid once its session is free" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	local log=$T/log n i
+	session_job "$log"
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	for ((i = 0; i < 300; i++)); do
+		[ "$(sid_users "$PID")" = 0 ] && break
+		sleep 0.02
+	done
+	[ "$(sid_users "$PID")" = 0 ]
+	n=$(wc -l <"$log")
+	thaw_bg "$T/img"
+	wait_past "$log" '' $((n + 5))
+	alive "$PID"
+	[ "$(awk '{ sub(/.*\) /, ""); print $4 }' "/proc/$PID/stat")" = "$PID" ]
+	kill -TERM "$PID"
+	thaw_wait 143
+	n=$(wc -l <"$log")
+	seq 1 "$n" | diff - "$log"
+}
