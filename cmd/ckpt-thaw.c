@@ -227,6 +227,15 @@ static int threads_check(struct thaw *t)
 	return 0;
 }
 
+/* what the image claims, against who vouches for it (Trust) */
+static void trust_check(struct thaw *t)
+{
+	threads_creds_default(&t->core, t->thr, t->nthr);
+	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
+					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
+		abandon(t);
+}
+
 /* one member of proc/PID/: 1 when it was pages (stop there), else 0 */
 static int proc_member(struct thaw *t, int pid, const char *sub)
 {
@@ -253,11 +262,14 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 		r = threads_parse(text, t->st.name, &t->thr, &t->nthr);
 		t->have |= HAVE_THREADS;
 	} else if (!strcmp(sub, "fds")) {
-		/* the core says whose file work the fds are (fdplan_bind) */
-		if (!(t->have & HAVE_CORE))
-			warn("member %s: before proc/%d/core", t->st.name, pid), r = -1;
-		else if ((r = fdplan_parse(&t->fds, pid, text)) == 0)
+		/* the core says whose file work the fds are (fdplan_bind):
+		 * checked before the first of it, a files/ member */
+		if (!(t->have & HAVE_CORE) || !(t->have & HAVE_THREADS))
+			warn("member %s: before proc/%d/core and threads", t->st.name, pid), r = -1;
+		else if ((r = fdplan_parse(&t->fds, pid, text)) == 0) {
+			trust_check(t);
 			fdplan_bind(&t->fds, &t->core, &t->mem);
+		}
 		t->have |= HAVE_FDS;
 	} else if (!strcmp(sub, "maps")) {
 		r = memplan_maps(&t->mem, pid, text, strlen(text));
@@ -726,11 +738,6 @@ int main(int argc, char **argv)
 		return 1;
 	manifest_read(t);
 	proc_read(t, t->man.root);
-	/* what the image claims, against who vouches for it (Trust) */
-	threads_creds_default(&t->core, t->thr, t->nthr);
-	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
-					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
-		abandon(t);
 	if (t->rules_path && fdplan_rules(&t->fds, t->man.root, &t->rules) < 0)
 		return 1;
 	phase("read and check the members before the pages");

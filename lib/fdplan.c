@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -634,8 +635,8 @@ static int open_kind(struct fdplan *p, struct fd_ent *e, int pid)
 	return -1;
 }
 
-/* 0, 1, 2 that led outside the job (DESIGN.md, Restore) */
-static int stdio_attach(struct fd_ent *e, const struct fd_attach *at)
+/* 0, 1, 2 that led outside the job (DESIGN.md, Restore): where to */
+static int stdio_where(struct fd_ent *e, const struct fd_attach *at)
 {
 	int outside = fd_outside_job(e);
 
@@ -654,6 +655,57 @@ static int stdio_attach(struct fd_ent *e, const struct fd_attach *at)
 	return open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+/* The bytes still queued in a stdin pipe from outside the job come
+ * first, then what fd 0 is attached to now (rest: ckpt-thaw's stdin,
+ * --stdin, or /dev/null): a new pipe, fed by a small child of ckpt-thaw
+ * that holds only those two fds and ends at the end of rest. */
+static int stdin_feed(struct fdplan *p, const struct fd_blob *b, int rest)
+{
+	static char buf[1 << 16];
+	pid_t pid, parent;
+	int pp[2];
+	ssize_t n;
+
+	if (pipe2(pp, O_CLOEXEC) < 0)
+		return close(rest), -1;
+	fflush(NULL);
+	parent = getpid();
+	if ((pid = fork()) < 0) {
+		close(pp[0]);
+		close(pp[1]);
+		return close(rest), -1;
+	}
+	if (pid == 0) {
+		/* a failed restore, or the end of the job, ends it too */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent || dup2(rest, 0) < 0 || dup2(pp[1], 1) < 0)
+			_exit(1);
+		syscall(SYS_close_range, 3, ~0U, 0);
+		signal(SIGPIPE, SIG_DFL);   /* the program is gone: so are we */
+		if (write_all(1, b->bytes, b->len) < 0)
+			_exit(1);
+		while ((n = read(0, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+			if (n > 0 && write_all(1, buf, n) < 0)
+				_exit(1);
+		_exit(0);
+	}
+	close(pp[1]);
+	close(rest);
+	p->feeder = pid;
+	return pp[0];
+}
+
+static int stdio_attach(struct fdplan *p, struct fd_ent *e, const struct fd_attach *at)
+{
+	struct fd_blob *b = blob_find(p, e->data);
+	int fd = stdio_where(e, at);
+
+	if (fd >= 0 && e->fd == 0 && b && b->len)
+		return stdin_feed(p, b, fd);
+	return fd;
+}
+
+
 static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *at, int pid)
 {
 	struct fd_ent *d;
@@ -665,7 +717,7 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 	if (e->dup >= 0 && (d = ent_find(p, e->dup)) && d->src >= 0)
 		fd = fcntl(d->src, F_DUPFD_CLOEXEC, 3);
 	else if (e->fd <= 2)
-		fd = stdio_attach(e, at);
+		fd = stdio_attach(p, e, at);
 	if (fd == -2 && (why = fd_why_not(p, e))) {
 		warn("pid %d: fd %d: %s %s: cannot be restored: %s", pid, e->fd, e->kind,
 		     e->orig ? e->orig : "", why);

@@ -6,6 +6,7 @@
 #define CKPT_FDPLAN_H
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "jobfs.h"
 
@@ -83,6 +84,7 @@ struct fdplan {
 	const struct img_core *job; /* whose file work it is (fdplan_bind) */
 	struct memplan *mem;       /* told of each saved file (memplan_own) */
 	struct jobfs fs;           /* the job's hands, started at first use */
+	pid_t feeder;              /* feeds stdin its saved bytes, or 0 */
 };
 
 struct fd_attach {            /* where stdio outside the job goes */

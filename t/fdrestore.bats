@@ -395,3 +395,37 @@ time.sleep(60)' "$T/log" >"$T/holder" &
 	[[ $stderr == *"fd $(progfd log): take its POSIX lock again (another process holds one)"* ]]
 	dead "$PID"
 }
+
+@test "fdrestore: bytes still queued in a stdin pipe come first after the restore, then ckpt-thaw's stdin" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:stdin_read
+	need_root
+	# the writer keeps its end open: no end of file before the checkpoint
+	coproc FEED { printf 'AAAABBBBCCCC'; exec sleep 1000; }
+	STARTED+=("$FEED_PID")
+	OUT=$T/stdin_read.out
+	local in
+	exec {in}<&"${FEED[0]}"   # bash keeps a coproc's own fds from its children
+	"$RUN" -- "$PROGS/stdin_read" <&"$in" >"$OUT" 2>"$T/stdin_read.err" 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	exec {in}<&-
+	wait_line "$OUT" '^ready '
+	verify_prog
+	[ "$(grep '^read ' "$OUT" | tail -n 1)" = 'read AAAA' ]
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	[[ $(tar xOf "$T/img" "proc/$PID/fds" | grep '^fd 0 ') == *" pipe "*" data=pipes/"* ]]
+	printf 'DDDD' >"$T/more"
+	# (not thaw_bg: a command put in the background inside a function
+	# gets /dev/null for stdin)
+	"$THAW" "$T/img" <"$T/more" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	restored stdin_read
+	local want
+	for want in BBBB CCCC DDDD EOF; do
+		verify_prog
+		[ "$(grep '^read ' "$OUT" | tail -n 1)" = "read $want" ]
+	done
+	finish
+}

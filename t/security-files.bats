@@ -173,3 +173,17 @@ craft() {
 	grep -F "fd $fd: file $D/fifo: not that kind of file now" "$T/thaw.err"
 	root_intact
 }
+
+@test "security-files: a saved file's path edited into root's directory: refused, nothing made there" {
+	user_job "db:rw:3:$D/db:database-0123456789"
+	local fd
+	fd=$(progfd db)
+	craft "/^fd $fd /s|path=.*|path=$S/newdb|"
+	# the user's own image, edited by the user
+	chown "$NEW_USER:" "$T/crafted"
+	chmod 0600 "$T/crafted"
+	thaw_fails "$T/crafted"
+	grep -F "fd $fd: a new file for the contents of $S/newdb: Permission denied" "$T/thaw.err"
+	[ "$(ls -A "$S" | sort | tr '\n' ' ')" = "rootdb rootlog secret " ]
+	root_intact
+}
