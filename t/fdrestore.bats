@@ -339,6 +339,16 @@ no_temp_names() {
 	[ "$(cat "$T/mdb")" = Mapped-database-0123456789 ]
 	[ "$(did read mdb)" = "ped- pos=7" ]
 	no_temp_names
+	# and again: the restored process checkpoints and restores the same way
+	freeze_ok "$T/img2" --kill "$PID"
+	thaw_wait 137
+	printf 'CHANGED again\n' >"$T/mdb"
+	thaw_bg "$T/img2"
+	restored fdr_prog
+	verify_prog "$PID" "$OUT"
+	[ "$(at mdb data)" = Mapped-database-0123456789 ]
+	grep -x 'map mdb Mapped-database-0123456789' "$OUT"
+	no_temp_names
 	finish
 }
 
