@@ -279,12 +279,16 @@ progfd() {
 	finish
 }
 
-# no_temp_names: nothing a restore made under a temporary name is left in $T
+# no_temp_names: nothing a restore made under a temporary name is left
+# in $T (the old files of a commit go in the background: a moment)
 no_temp_names() {
-	[ -z "$(find "$T" -maxdepth 1 -name '.*.ckpt-*')" ] || {
-		find "$T" -maxdepth 1 -name '.*.ckpt-*' >&2
-		return 1
-	}
+	local i
+	for ((i = 0; i < 250; i++)); do
+		[ -z "$(find "$T" -maxdepth 1 -name '.*.ckpt-*')" ] && return 0
+		sleep 0.02
+	done
+	find "$T" -maxdepth 1 -name '.*.ckpt-*' >&2
+	return 1
 }
 
 @test "fdrestore: a restore that fails on a changed binary writes nothing: later writes to the database stay" {

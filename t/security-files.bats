@@ -133,7 +133,13 @@ craft() {
 	[ ! -L "$D/db" ]
 	[ "$(stat -c %U "$D/db")" = "$NEW_USER" ]
 	[ "$(head -c 19 "$D/db")" = database-0123456789 ]
-	# no temporary name is left beside it
+	# no temporary name is left beside it (the old file goes in the
+	# background: a moment)
+	local i
+	for ((i = 0; i < 250; i++)); do
+		[ -z "$(find "$D" -maxdepth 1 -name '.db.ckpt-*')" ] && break
+		sleep 0.02
+	done
 	[ -z "$(find "$D" -maxdepth 1 -name '.db.ckpt-*')" ]
 	finish
 }
