@@ -101,7 +101,7 @@ struct placed {
 };
 
 static struct placed *placed;
-static unsigned nplaced;
+static unsigned nplaced, cap;
 
 /* The image's ids, as spawn.c's creds_set gives them to the restored
  * process; not root: ours, which are the job's already. */
@@ -135,9 +135,12 @@ static int newfile(const char *path, unsigned mode)
 	struct placed *np, *p;
 	int fd, e;
 
-	if (!(np = realloc(placed, (nplaced + 1) * sizeof *np)))
-		return -ENOMEM;
-	placed = np;
+	if (nplaced == cap) {   /* doubling: each is two paths (8 KiB) */
+		if (!(np = realloc(placed, (cap ? 2 * cap : 16) * sizeof *np)))
+			return -ENOMEM;
+		placed = np;
+		cap = cap ? 2 * cap : 16;
+	}
 	p = memset(&placed[nplaced], 0, sizeof *p);
 	snprintf(p->path, sizeof p->path, "%s", path);
 	if ((e = tmp_name(p, nplaced)) < 0)
