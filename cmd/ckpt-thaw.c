@@ -259,19 +259,32 @@ static int member_bit(const char *sub)
 }
 
 /* each member once, and after the one it builds on: fds after core
- * (whose file work they are: fdplan_bind), files/ and pipes/ after fds,
+ * and threads (whose file work they are, checked against who vouches
+ * for the image before any: trust_check), files/ and pipes/ after fds,
  * mapfiles and pagemap after maps */
 static int member_order(struct thaw *t, int pid, int bit)
 {
 	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP | HAVE_VMFLAGS) ? HAVE_MAPS :
-		   bit == HAVE_FDS ? HAVE_CORE : !bit ? HAVE_FDS : 0;
+		   bit == HAVE_FDS ? HAVE_CORE | HAVE_THREADS : !bit ? HAVE_FDS : 0;
 
 	if (bit & t->have)
 		return warn("member %s: a second one in the image", t->st.name), -1;
-	if (need && !(t->have & need))
+	if (need & ~t->have)
 		return warn("member %s: comes before proc/%d/%s", t->st.name, pid,
-			    member_names[__builtin_ctz(need)]), -1;
+			    member_names[__builtin_ctz(need & ~t->have)]), -1;
 	t->have |= bit;
+	return 0;
+}
+
+/* What the image claims, against who vouches for it (Trust): when the
+ * fds come, before the first file work (a files/ member) runs with the
+ * image's ids.  0, or -1 after a message. */
+static int trust_check(struct thaw *t)
+{
+	threads_creds_default(&t->core, t->thr, t->nthr);
+	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
+					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
+		return -1;
 	return 0;
 }
 
@@ -296,7 +309,7 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 	} else if (bit == HAVE_THREADS) {
 		r = threads_parse(text, t->st.name, &t->thr, &t->nthr);
 	} else if (bit == HAVE_FDS) {
-		if ((r = fdplan_parse(&t->fds, pid, text)) == 0)
+		if ((r = fdplan_parse(&t->fds, pid, text)) == 0 && (r = trust_check(t)) == 0)
 			fdplan_bind(&t->fds, &t->core, &t->mem);
 	} else if (bit == HAVE_MAPS) {
 		r = memplan_maps(&t->mem, pid, text, strlen(text));
@@ -344,11 +357,6 @@ static int proc_read(struct thaw *t, int pid)
 static int image_read(struct thaw *t)
 {
 	if (manifest_read(t) < 0 || proc_read(t, t->man.root) < 0)
-		return -1;
-	/* what the image claims, against who vouches for it (Trust) */
-	threads_creds_default(&t->core, t->thr, t->nthr);
-	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
-					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
 		return -1;
 	if (t->rules_path && fdplan_rules(&t->fds, t->man.root, &t->rules) < 0)
 		return -1;
