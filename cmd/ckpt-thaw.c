@@ -51,6 +51,7 @@ struct thaw {
 	struct rules rules;
 	int setcreds;              /* root restoring another uid's process */
 	int trust_image;           /* --trust-image: root takes its ids */
+	int vouched;               /* creds_vouch passed */
 	struct img_manifest man;
 	struct img_core core;
 	struct img_thread *thr;
@@ -227,6 +228,24 @@ static int threads_check(struct thaw *t)
 	return 0;
 }
 
+/* What the image claims, against who vouches for it (doc/design.md,
+ * Trust): once the core and threads are read, before any file work,
+ * which is done as the core's ids. */
+static void creds_vouch(struct thaw *t)
+{
+	if (t->vouched)
+		return;
+	if ((t->have & (HAVE_CORE | HAVE_THREADS)) != (HAVE_CORE | HAVE_THREADS)) {
+		warn("member %s: before the core and threads members", t->st.name);
+		abandon(t);
+	}
+	threads_creds_default(&t->core, t->thr, t->nthr);
+	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
+					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
+		abandon(t);
+	t->vouched = 1;
+}
+
 /* one member of proc/PID/: 1 when it was pages (stop there), else 0 */
 static int proc_member(struct thaw *t, int pid, const char *sub)
 {
@@ -236,6 +255,7 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 	if (!strcmp(sub, "pages"))
 		return 1;
 	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6)) {
+		creds_vouch(t);
 		if (!(t->have & HAVE_FDS) || fdplan_data(&t->fds, pid, sub, &t->st) < 0)
 			abandon(t);
 		return 0;
@@ -243,6 +263,8 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 	if (strcmp(sub, "core") && strcmp(sub, "threads") && strcmp(sub, "fds") &&
 	    strcmp(sub, "maps") && strcmp(sub, "mapfiles") && strcmp(sub, "pagemap"))
 		return 0;  /* unknown: skipped by stream_next */
+	if (!strcmp(sub, "fds"))
+		creds_vouch(t);
 	text = member_text(t, 256 << 20);
 	if (!strcmp(sub, "core")) {
 		r = core_parse(text, t->st.name, &t->core);
@@ -726,11 +748,7 @@ int main(int argc, char **argv)
 		return 1;
 	manifest_read(t);
 	proc_read(t, t->man.root);
-	/* what the image claims, against who vouches for it (Trust) */
-	threads_creds_default(&t->core, t->thr, t->nthr);
-	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
-					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
-		abandon(t);
+	creds_vouch(t);
 	if (t->rules_path && fdplan_rules(&t->fds, t->man.root, &t->rules) < 0)
 		return 1;
 	phase("read and check the members before the pages");

@@ -92,23 +92,33 @@ status_of() {
 	[ "$(uid_lines "$T/img" | wc -l)" -ge 3 ]   # core, main thread, control
 }
 
-@test "a user's image edited to claim uid 0: root's ckpt-thaw refuses it, --trust-image takes it" {
-	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
+@test "a user's image edited to claim uid 0: root's ckpt-thaw refuses it before any file work, --trust-image takes it" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:fdr_prog
 	need_root
 	throwaway_user cks3
-	local u=$NEW_USER
+	local u=$NEW_USER before
 	as_user "$u"
-	start_prog counter -i 10
+	mkdir data
+	chown "$u:" data
+	# a database open read-write before its end: its contents are saved,
+	# and a restore writes them back, as the ids the core names
+	start_prog fdr_prog "db:rw:3:$HOME_U/data/db:database-0123"
 	freeze_ok "$T/img" --kill "$PID"
 	wait "$PID" 2>/dev/null || true
 	claim_root "$T/img" "$HOME_U/img"
 	chown "$u:" "$HOME_U/img"
 	uid_lines "$HOME_U/img"
+	echo changed >data/db
+	sleep 0.05
+	before=$(stat -c %y data)
 	run --separate-stderr timeout -k 5 30 "$THAW" "$HOME_U/img"
 	echo "$stderr"
 	[ "$status" -eq 1 ]
 	[[ $stderr == *"owned by uid $(id -u "$u"), but thread $PID claims uid 0"*"--trust-image"* ]]
 	dead "$PID"
+	# nothing was made beside the database, not even for a moment
+	[ "$(stat -c %y data)" = "$before" ]
+	[ "$(cat data/db)" = changed ]
 	# the same file on stdin is judged the same
 	run --separate-stderr timeout -k 5 30 "$THAW" <"$HOME_U/img"
 	[ "$status" -eq 1 ]
@@ -120,12 +130,14 @@ status_of() {
 	run --separate-stderr timeout -k 5 30 "$THAW" "$HOME_U/img"
 	[ "$status" -eq 1 ]
 	[[ $stderr == *"anyone may write it"* ]]
+	[ "$(stat -c %y data)" = "$before" ]
 	chmod 0600 "$HOME_U/img"
 	chown "$u:" "$HOME_U/img"
 	thaw_bg --trust-image "$HOME_U/img"
-	restored counter
+	restored fdr_prog
 	status_of "$PID" Uid
 	! status_of "$PID" Uid | grep -v '^0 0 0 0$' || false
+	grep -q database-0123 data/db
 	kill -TERM "$PID"
 	thaw_wait 0
 }
@@ -137,12 +149,18 @@ status_of() {
 	local u=$NEW_USER uid p
 	uid=$(id -u "$u")
 	as_user "$u"
-	start_prog counter -i 10
+	# its output in a file of its own: the restore reopens it as the user
+	OUT=$HOME_U/out
+	"${AS_OTHER[@]}" CKPT_SOCKDIR="$CKPT_SOCKDIR" sh -c '
+		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+		exec "$1" -- "$2" -i 10 >"$3" 2>&1' _ "$RUN" "$PROGS/counter" "$OUT" &
+	PID=$!
+	STARTED+=("$PID")
 	wait_past "$OUT" tick 3
 	"$BIN/ckpt-freeze" --kill "$PID" | "$THAW" 2>"$T/thaw.err" &
 	TPID=$!
 	TPIDS+=("$TPID")
-	wait "$PID" 2>/dev/null || true   # reaped: its pid is free for the thaw
+	wait_bounded "$PID" 30 || true   # reaped: its pid is free for the thaw
 	wait_past "$OUT" tick $(($(last_num "$OUT" tick) + 3))
 	# at its pid, or in a new pid namespace if the pid was not free yet
 	p=$(pgrep -u "$u" -x counter)
