@@ -172,10 +172,11 @@ static uint32_t main_securebits(const struct threads *th, pid_t pid)
 
 /* the manifest and the core, from the process record, its /proc as we
  * see it, and the shim's fds, once they are shown to be the process's */
-static int write_core(struct tar_out *t, int sock, const struct kproc *k, const struct threads *th)
+static int write_core(struct tar_out *t, int sock, const struct kproc *k, const struct threads *th,
+		      int kill)
 {
 	static struct ckpt_proc_rec rec;
-	struct core_src src = { .rec = &rec, .pid = k->pid, .k = k,
+	struct core_src src = { .rec = &rec, .pid = k->pid, .k = k, .kill = kill,
 				.securebits = main_securebits(th, k->pid) };
 	struct ctl_call c = { .op = CKPT_OP_PROC, .reply = &rec, .replen = sizeof rec,
 			      .rfds = src.fds, .nrfds = CKPT_PROCFD_COUNT };
@@ -428,7 +429,7 @@ static int checkpoint(int sock, const struct opts *o)
 	if (kproc_no_seccomp(&k) == 0 && threads_fetch(sock, o->pid, &th) == 0) {
 		tar_init(&t, 1, 0);
 		/* frozen: no child can come now */
-		if (children_check(o) == 0 && write_core(&t, sock, &k, &th) == 0 &&
+		if (children_check(o) == 0 && write_core(&t, sock, &k, &th, o->kill) == 0 &&
 		    write_threads(&t, &k, &th) == 0 &&
 		    run_stage("ckpt-dumpfds", sock, &t, o) == 0 &&
 		    run_stage("ckpt-dumpmem", sock, &t, o) == 0)

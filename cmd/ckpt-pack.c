@@ -27,7 +27,7 @@ static const struct option options[] = {
 static int num_opt(const char *opt, const char *s, unsigned long long lo,
 		   unsigned long long hi)
 {
-	unsigned long long v;
+	uint64_t v;
 
 	if (num_parse(s, hi, &v) < 0 || v < lo) {
 		warn("%s %s: not a number from %llu to %llu", opt, s, lo, hi);

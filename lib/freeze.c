@@ -16,6 +16,7 @@
 #include "err.h"
 #include "freeze.h"
 #include "io.h"
+#include "num.h"
 
 /* "KEY: value" of a /proc status file, into out; 0 or -1 */
 static int status_field(const char *path, const char *key, char *out, size_t len)
@@ -50,6 +51,10 @@ static unsigned freeze_signal(int sock)
 	return h.signal;
 }
 
+/* what no thread can block (SIGKILL, SIGSTOP) and what glibc never
+ * lets a program block (SIGCANCEL 32, SIGSETXID 33) */
+#define ALWAYS_OPEN (1ULL << 8 | 1ULL << 18 | 1ULL << 31 | 1ULL << 32)
+
 /* Why thread tid did not stop, as the kernel tells it: never a guess */
 static void laggard_explain(int sock, pid_t pid, uint64_t arg, unsigned ms)
 {
@@ -75,8 +80,11 @@ static void laggard_explain(int sock, pid_t pid, uint64_t arg, unsigned ms)
 	if (tid == (unsigned)pid && state[0] == 'Z')
 		warn("pid %d: the main thread has exited while other threads run: a restore cannot bring that back; nothing stays frozen",
 		     (int)pid);
+	else if (sig >= 1 && sig <= 64 && (mask | ALWAYS_OPEN) == ~0ULL)
+		warn("pid %d: thread %u blocks every signal, the freeze signal %u too (SigBlk %s), as glibc's helper thread of a POSIX timer with SIGEV_THREAD does: it cannot be frozen yet; nothing stays frozen",
+		     (int)pid, tid, sig, blk);
 	else if (sig >= 1 && sig <= 64 && (mask >> (sig - 1) & 1))
-		warn("pid %d: thread %u blocks the freeze signal %u (SigBlk %s, by a raw system call the shim does not see): it cannot be frozen; nothing stays frozen",
+		warn("pid %d: thread %u blocks the freeze signal %u (SigBlk %s) by a call the shim does not see: it cannot be frozen; nothing stays frozen",
 		     (int)pid, tid, sig, blk);
 	else
 		warn("pid %d: thread %u did not stop for the freeze signal %u in %u ms (State %s, SigBlk %s); nothing stays frozen",
@@ -150,11 +158,10 @@ int drain_wait(int fd)
 
 int control_fd_parse(const char *arg)
 {
-	char *end;
-	long fd = strtol(arg, &end, 10);
+	uint64_t fd;
 	struct stat st;
 
-	if (*arg == 0 || *end || fd < 0 || fd > 1 << 20) {
+	if (num_parse(arg, 1 << 20, &fd) < 0) {
 		warn("--control %s: not an fd number", arg);
 		return -1;
 	}

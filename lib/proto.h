@@ -17,7 +17,8 @@
 #define CKPT_SIGNAL_DEFAULT 63     /* SIGRTMAX-1: outside glibc's 32..34 */
 #define CKPT_MSG_MAX   (64 * 1024) /* largest payload of one packet */
 #define CKPT_FDS_MAX   250         /* fds in one packet (SCM_MAX_FD is 253) */
-#define CKPT_THREADS_MAX 4096      /* threads the shim can hold frozen */
+#define CKPT_THREADS_MAX (1 << 22) /* threads of one process: the kernel's
+                                    * PID_MAX_LIMIT; the shim has no other cap */
 #define CKPT_FREEZE_MAGIC 0x636b7074u /* "ckpt": si_value of our signal */
 #define CKPT_REQUEST_DEADLINE_MS 5000 /* a connection that holds no freeze
                                        * is dropped when its next request

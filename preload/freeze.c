@@ -21,16 +21,39 @@ struct slot {
 	volatile int parked;
 };
 
-static struct slot slots[CKPT_THREADS_MAX];
+/* Slots in chunks, so none ever moves (a parked thread and a restored
+ * one hold a pointer to its own): the first is static, the others are
+ * mapped by the control thread before it signals the threads that will
+ * claim them.  No fixed cap but the kernel's own (CKPT_THREADS_MAX). */
+#define CHUNK 1024
+static struct slot first_chunk[CHUNK];
+static struct slot *chunks[CKPT_THREADS_MAX / CHUNK] = { first_chunk };
+static volatile int nroom = CHUNK;        /* slots with storage */
 static struct ckpt_thread_rec ctl_rec;    /* the control thread's own */
 static volatile int freeze_word;          /* 1 while frozen: the futex parked threads wait on */
 static volatile int nslots;               /* slots claimed in this freeze */
 static volatile int nactive;              /* threads inside the handler */
 static volatile int progress;             /* bumped at each park: the control thread waits on it */
 static volatile int resumed;              /* program threads back from a restore */
-static int task_tids[CKPT_THREADS_MAX];
-static int signaled[CKPT_THREADS_MAX];
-static int nsignaled;
+
+static struct slot *slot_at(int i)
+{
+	return &chunks[i / CHUNK][i % CHUNK];
+}
+
+/* slots claimed that have storage (a claim past the room is refused) */
+static int claimed(void)
+{
+	return nslots < nroom ? nslots : nroom;
+}
+/* tid lists of the control thread alone: grown by mmap, never freed */
+struct tids {
+	int *v, *first;
+	int n, cap;
+};
+static int first_tasks[CHUNK], first_signaled[CHUNK];
+static struct tids tasks = { first_tasks, first_tasks, 0, CHUNK };
+static struct tids signaled = { first_signaled, first_signaled, 0, CHUNK };
 static int send_err;                      /* last failed rt_tgsigqueueinfo, -errno */
 static int send_err_tid;                  /* and the thread it was for */
 
@@ -160,7 +183,7 @@ static int park(struct slot *s)
 	return 1;
 }
 
-static int is_our_freeze(int sig, const siginfo_t *si)
+int freeze_is_ours(int sig, const siginfo_t *si)
 {
 	return sig == ckpt_sig && si->si_code == SI_QUEUE &&
 	       si->si_value.sival_int == (int)CKPT_FREEZE_MAGIC &&
@@ -173,15 +196,18 @@ void freeze_handler(int sig, siginfo_t *si, void *ucv)
 	struct slot *s;
 	int i;
 
-	if (!is_our_freeze(sig, si)) {
-		forward(sig, si, ucv);
+	if (!freeze_is_ours(sig, si)) {
+		/* a wake is for sigwrap's waiters only; a signal the
+		 * program blocks waits until it unblocks or waits for it */
+		if (!sigwrap_is_wake(si) && !sigwrap_hold(si))
+			forward(sig, si, ucv);
 		return;
 	}
 	__atomic_add_fetch(&nactive, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&freeze_word, __ATOMIC_ACQUIRE)) {
 		i = __atomic_fetch_add(&nslots, 1, __ATOMIC_SEQ_CST);
-		if (i < CKPT_THREADS_MAX) {
-			s = &slots[i];
+		if (i < __atomic_load_n(&nroom, __ATOMIC_ACQUIRE)) {
+			s = slot_at(i);
 			memset(&s->rec, 0, sizeof s->rec);
 			s->parked = 0;
 			thread_record_self(&s->rec);
@@ -196,55 +222,103 @@ void freeze_handler(int sig, siginfo_t *si, void *ucv)
 	futex_wake(&nactive);
 }
 
-static void task_add(int tid, int dirfd, void *n)
+static void *map_anon(size_t len)
 {
-	(void)dirfd;
-	if (tid > 0 && *(int *)n < CKPT_THREADS_MAX)
-		task_tids[(*(int *)n)++] = tid;
+	long p = sys_call6(SYS_mmap, 0, len, 3 /* PROT_READ|PROT_WRITE */,
+			   0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
+
+	return p < 0 && p > -4096 ? NULL : (void *)p;
 }
 
-/* the tids of this process, into task_tids; count or -errno */
+/* append tid; 0 or -ENOMEM */
+static int tids_add(struct tids *a, int tid)
+{
+	int *v;
+
+	if (a->n == a->cap) {
+		if (a->cap >= CKPT_THREADS_MAX || !(v = map_anon(2 * a->cap * sizeof *v)))
+			return -12; /* ENOMEM */
+		memcpy(v, a->v, a->n * sizeof *v);
+		if (a->v != a->first)
+			sys_call2(SYS_munmap, a->v, a->cap * sizeof *v);
+		a->v = v;
+		a->cap *= 2;
+	}
+	a->v[a->n++] = tid;
+	return 0;
+}
+
+static int tids_has(const struct tids *a, int tid)
+{
+	int i;
+
+	for (i = 0; i < a->n; i++)
+		if (a->v[i] == tid)
+			return 1;
+	return 0;
+}
+
+/* storage for want slots before that many threads may claim them;
+ * 0 or -ENOMEM */
+static int slots_room(int want)
+{
+	int k;
+
+	while (nroom < want) {
+		k = nroom / CHUNK;
+		if (k >= CKPT_THREADS_MAX / CHUNK ||
+		    !(chunks[k] = map_anon(CHUNK * sizeof(struct slot))))
+			return -12; /* ENOMEM */
+		__atomic_store_n(&nroom, nroom + CHUNK, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+static void task_add(int tid, int dirfd, void *err)
+{
+	(void)dirfd;
+	if (tid > 0 && tids_add(&tasks, tid) < 0)
+		*(int *)err = -12; /* ENOMEM */
+}
+
+/* the tids of this process, into tasks; count or -errno */
 static int list_tasks(void)
 {
-	int n = 0, r = procdir_each("/proc/self/task", task_add, &n);
+	int err = 0, r;
 
-	return r < 0 ? r : n;
+	tasks.n = 0;
+	r = procdir_each("/proc/self/task", task_add, &err);
+	return r < 0 ? r : err < 0 ? err : tasks.n;
 }
 
 static int tid_parked(int tid)
 {
-	int i, n = nslots < CKPT_THREADS_MAX ? nslots : CKPT_THREADS_MAX;
+	int i, n = claimed();
 
 	for (i = 0; i < n; i++)
-		if (slots[i].rec.tid == (uint32_t)tid && slots[i].parked)
+		if (slot_at(i)->rec.tid == (uint32_t)tid && slot_at(i)->parked)
 			return 1;
 	return 0;
 }
 
-static int tid_signaled(int tid)
-{
-	int i;
-
-	for (i = 0; i < nsignaled; i++)
-		if (signaled[i] == tid)
-			return 1;
-	return 0;
-}
-
-/* signal what is not parked yet; the first such tid, or 0 if all are */
+/* signal what is not parked yet; the first such tid, 0 if all are, or
+ * -ENOMEM when there is no room for their records */
 static int signal_stragglers(int n)
 {
 	siginfo_t si;
 	int i, me = ckpt_ctl_tid, pid = sys_getpid(), first = 0, r;
 
+	/* each signaled thread claims at most one slot in this freeze */
+	if (slots_room(nslots + n) < 0)
+		return -12; /* ENOMEM */
 	for (i = 0; i < n; i++) {
-		int tid = task_tids[i];
+		int tid = tasks.v[i];
 
 		if (tid == me || tid_parked(tid))
 			continue;
 		if (!first)
 			first = tid;
-		if (tid_signaled(tid) || nsignaled == CKPT_THREADS_MAX)
+		if (tids_has(&signaled, tid))
 			continue;
 		memset(&si, 0, sizeof si);
 		si.si_code = SI_QUEUE;
@@ -252,8 +326,9 @@ static int signal_stragglers(int n)
 		si.si_uid = sys_geteuid();
 		si.si_value.sival_int = (int)CKPT_FREEZE_MAGIC;
 		r = sys_tgsigqueueinfo(pid, tid, ckpt_sig, &si);
+		if (r == 0 && tids_add(&signaled, tid) < 0)
+			return -12; /* ENOMEM: the thread claims a slot all the same */
 		if (r == 0) {
-			signaled[nsignaled++] = tid;
 			if (send_err_tid == tid)
 				send_err = send_err_tid = 0;
 		} else {
@@ -273,6 +348,18 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* until every thread signaled in this freeze has parked, or 5 ms: a
+ * rescan then finds threads that came or went, without one per park */
+static void parks_wait(int start)
+{
+	long end = now_ms() + 5;
+	int p;
+
+	while ((p = __atomic_load_n(&progress, __ATOMIC_SEQ_CST)) - start < signaled.n &&
+	       now_ms() < end)
+		futex_wait(&progress, p, 1);
+}
+
 /* a freeze that timed out: the tid that did not stop in the low 32
  * bits; above, the errno of the signal that could not be sent to it */
 static uint64_t laggard_of(int first)
@@ -285,22 +372,21 @@ static uint64_t laggard_of(int first)
 int freeze_all(unsigned timeout_ms, uint64_t *laggard)
 {
 	long deadline = now_ms() + (timeout_ms ? timeout_ms : 2000);
-	int n, first, seen;
+	int n, first, start = __atomic_load_n(&progress, __ATOMIC_SEQ_CST);
 
 	if (freeze_word)
 		return -16; /* EBUSY */
 	nslots = 0;
-	nsignaled = 0;
+	signaled.n = 0;
 	send_err = send_err_tid = 0;
 	__atomic_store_n(&freeze_word, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
-		seen = __atomic_load_n(&progress, __ATOMIC_SEQ_CST);
 		n = list_tasks();
-		if (n < 0) {
+		first = n < 0 ? n : signal_stragglers(n);
+		if (first < 0) {
 			thaw_all();
-			return n;
+			return first;
 		}
-		first = signal_stragglers(n);
 		if (!first)
 			break;
 		if (now_ms() > deadline) {
@@ -308,7 +394,7 @@ int freeze_all(unsigned timeout_ms, uint64_t *laggard)
 			thaw_all();
 			return -110; /* ETIMEDOUT */
 		}
-		futex_wait(&progress, seen, 5);
+		parks_wait(start);
 	}
 	memset(&ctl_rec, 0, sizeof ctl_rec);
 	thread_record_self(&ctl_rec);
@@ -361,15 +447,13 @@ void freeze_reset(void)
 	freeze_word = 0;
 	nslots = 0;
 	nactive = 0;
-	nsignaled = 0;
+	signaled.n = 0;
 	resumed = 0;
 }
 
 uint32_t threads_count(void)
 {
-	int n = nslots < CKPT_THREADS_MAX ? nslots : CKPT_THREADS_MAX;
-
-	return freeze_word ? (uint32_t)n + 1 : 0;
+	return freeze_word ? (uint32_t)claimed() + 1 : 0;
 }
 
 const struct ckpt_thread_rec *thread_rec(uint32_t i)
@@ -377,6 +461,6 @@ const struct ckpt_thread_rec *thread_rec(uint32_t i)
 	uint32_t n = threads_count();
 
 	if (i + 1 < n)
-		return &slots[i].rec;
+		return &slot_at(i)->rec;
 	return i + 1 == n ? &ctl_rec : NULL;
 }

@@ -20,6 +20,7 @@ extern uint64_t ckpt_ctl_stack;        /* top of the control thread's stack */
 
 /* freeze.c */
 void freeze_handler(int sig, siginfo_t *si, void *uc);
+int freeze_is_ours(int sig, const siginfo_t *si);
 int freeze_all(unsigned timeout_ms, uint64_t *laggard);
 void thaw_all(void);
 int freeze_held(void);
@@ -40,6 +41,10 @@ void thread_record_self(struct ckpt_thread_rec *r);
 /* sigwrap.c: the program's own disposition of the freeze signal */
 extern struct sigaction ckpt_prog_action;
 void sigwrap_init(void);
+/* si_value of a signal that only wakes a thread waiting in sigwrap */
+#define CKPT_WAKE_MAGIC 0x636b7077u
+int sigwrap_is_wake(const siginfo_t *si);
+int sigwrap_hold(const siginfo_t *si);
 int real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 int real_pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 

@@ -224,3 +224,117 @@ http_ok() {
 	verify_prog
 	no_fail "$OUT" "$T/rt.err"
 }
+
+# sig63_case MODE: the program blocks the freeze signal and uses it;
+# three checkpoints show no trace in it, then a real one from outside
+# reaches it as the program asked.  Sets SENT.
+sig63_case() {
+	need ckpt-run ckpt-freeze prog:sig63
+	start_prog sig63 "$1"
+	freeze_ok "$T/img1" "$PID"
+	freeze_ok "$T/img2" "$PID"
+	freeze_ok "$T/img3" "$PID"
+	verify_prog
+	grep -qx 'got=0 handled=0' "$OUT"
+	kill -63 "$PID"
+	sleep 0.3
+	alive "$PID"
+}
+
+@test "signal 63 taken with sigwaitinfo: checkpoints leave no bogus signal, a real one arrives" {
+	sig63_case wait
+	wait_line "$OUT" '^got 63 code 0 pid [0-9]+$'
+	freeze_ok "$T/img4" "$PID"
+	verify_prog
+	[ "$(grep -c '^got 63' "$OUT")" -eq 1 ]
+	no_fail
+}
+
+@test "signal 63 read from a signalfd: checkpoints leave no bogus signal" {
+	sig63_case signalfd
+	freeze_ok "$T/img4" "$PID"
+	verify_prog
+	run -1 grep '^got 63' "$OUT"
+	no_fail
+}
+
+@test "signal 63 blocked with its default action: a kill -63 from outside does not kill it" {
+	sig63_case block
+	verify_prog
+	freeze_ok "$T/img4" "$PID"
+	verify_prog
+	no_fail
+}
+
+@test "signal 63 blocked with a handler: a kill -63 waits until the program unblocks it" {
+	sig63_case handler
+	verify_prog
+	grep -qx 'got=0 handled=1' "$OUT"
+	freeze_ok "$T/img4" "$PID"
+	verify_prog
+	[ "$(tail -n 2 "$OUT" | head -n 1)" = 'got=0 handled=1' ]
+	no_fail
+}
+
+@test "sigwaitinfo on signal 63 goes on after a restore, and gets a real one" {
+	need ckpt-thaw
+	checkpoint_kill sig63 wait
+	thaw_bg "$T/img"
+	restored sig63
+	kill -63 "$PID"
+	wait_line "$OUT" '^got 63 code 0 pid [0-9]+$'
+	verify_prog "$PID" "$OUT"
+	finish
+}
+
+@test "5000 threads: every one is frozen and in the image, none dropped" {
+	need ckpt-run ckpt-freeze prog:manythreads
+	start_prog manythreads 5000
+	local want
+	want=$(ls "/proc/$PID/task" | wc -l)
+	[ "$want" -eq 5002 ]
+	freeze_ok "$T/img" --timeout 60000 "$PID"
+	tar xOf "$T/img" "proc/$PID/threads" | awk '$1 == "thread" {print $2}' | sort -n >"$T/tids"
+	ls "/proc/$PID/task" | sort -n >"$T/tasks"
+	echo "$(comm -23 "$T/tasks" "$T/tids" | wc -l) threads missing from the image"
+	cmp "$T/tasks" "$T/tids"
+	verify_prog
+	no_fail
+	# and all come back
+	freeze_ok "$T/img" --kill --timeout 60000 "$PID"
+	wait "$PID" 2>/dev/null || true
+	thaw_bg "$T/img"
+	restored manythreads 60
+	[ "$(ls "/proc/$PID/task" | wc -l)" -eq 5002 ]
+	verify_prog "$PID" "$OUT"
+	finish
+}
+
+@test "glibc's timer helper thread, which blocks every signal, is named as such; the program runs on" {
+	need ckpt-run ckpt-freeze prog:blockall
+	start_prog blockall timer
+	run --separate-stderr "$BIN/ckpt-freeze" --kill --timeout 300 "$PID"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ ${stderr_lines[0]} =~ ^"ckpt-freeze: pid $PID: thread "[0-9]+" blocks every signal, the freeze signal 63 too (SigBlk "[0-9a-f]{16}"), as glibc's helper thread of a POSIX timer with SIGEV_THREAD does: it cannot be frozen yet; nothing stays frozen"$ ]]
+	[[ $stderr != *'signal blocked?'* ]]
+	verify_prog
+	no_fail
+}
+
+@test "a process whose main thread has exited while others run is named as such; it runs on" {
+	need ckpt-run ckpt-freeze prog:blockall
+	# not start_prog: the process shows as a zombie once main is gone
+	OUT=$T/mx.out ERR=$T/mx.err
+	"$RUN" -- "$PROGS/blockall" mainexit >"$OUT" 2>"$ERR" 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	[ "$(awk '$1 == "State:" {print $2}' "/proc/$PID/status")" = Z ]
+	run --separate-stderr "$BIN/ckpt-freeze" --kill --timeout 300 "$PID"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[ "${stderr_lines[0]}" = "ckpt-freeze: pid $PID: the main thread has exited while other threads run: a restore cannot bring that back; nothing stays frozen" ]
+	verify_prog
+	no_fail
+}

@@ -35,6 +35,7 @@ as_user() {
 	chown "$1:" "$HOME_U/sock"
 	export CKPT_SOCKDIR=$HOME_U/sock
 	cd "$HOME_U"
+	PROG_DIR=$HOME_U
 	AS_OTHER=(setpriv --reuid="$1" --regid="$1" --init-groups env ASAN_OPTIONS="$ASAN_OPTIONS")
 	PROG_AS=other
 }
@@ -149,13 +150,7 @@ status_of() {
 	local u=$NEW_USER uid p
 	uid=$(id -u "$u")
 	as_user "$u"
-	# its output in a file of its own: the restore reopens it as the user
-	OUT=$HOME_U/out
-	"${AS_OTHER[@]}" CKPT_SOCKDIR="$CKPT_SOCKDIR" sh -c '
-		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
-		exec "$1" -- "$2" -i 10 >"$3" 2>&1' _ "$RUN" "$PROGS/counter" "$OUT" &
-	PID=$!
-	STARTED+=("$PID")
+	start_prog counter -i 10
 	wait_past "$OUT" tick 3
 	"$BIN/ckpt-freeze" --kill "$PID" | "$THAW" 2>"$T/thaw.err" &
 	TPID=$!

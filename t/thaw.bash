@@ -56,10 +56,11 @@ thaw_wait() {
 	[ "$st" -eq "$1" ]
 }
 
-# restored PROG: wait until $PID runs PROG again (the restore is done)
+# restored PROG [SECS]: wait (5 s) until $PID runs PROG again (the
+# restore is done)
 restored() {
 	local i
-	for ((i = 0; i < 250; i++)); do
+	for ((i = 0; i < ${2:-5} * 50; i++)); do
 		if alive "$PID" && [ "$(cat "/proc/$PID/comm" 2>/dev/null)" = "$1" ]; then
 			return 0
 		fi
@@ -77,6 +78,18 @@ finish() {
 	thaw_wait 0
 	grep -q '^done ok' "$OUT"
 	no_fail "$OUT" "$T/thaw.err"
+}
+
+# thaw_fails PATTERN ARGS: exit 1, the message on stderr, no process
+# (a restore that wrongly goes ahead is stopped after 30 s: exit 124)
+thaw_fails() {
+	local pat=$1
+	shift
+	run --separate-stderr timeout -s TERM 30 "$THAW" "$@"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"$pat"* ]]
+	dead "$PID"
 }
 
 # in_new_ns: wait until ckpt-thaw (TPID) has made its pid-1 reaper and
