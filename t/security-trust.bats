@@ -259,3 +259,21 @@ creds_restored() {
 	alive "$PID"
 	verify_prog
 }
+
+@test "not root: an image whose threads had capabilities is refused, none are given" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
+	need_root
+	throwaway_user cks3
+	local u=$NEW_USER h
+	h=$(getent passwd "$u" | cut -d: -f6)
+	# root's own job, with root's capabilities, in an image the user has
+	checkpoint_kill counter -i 10
+	cp "$T/img" "$h/img"
+	chown "$u:" "$h/img"
+	run --separate-stderr setpriv --reuid="$u" --regid="$u" --init-groups \
+		env -C "$h" CKPT_SOCKDIR="$h" timeout -k 5 30 "$THAW" img
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"pid $PID: thread "*" has capabilities (permitted 0x"*"): only root can give them back"* ]]
+	! pgrep -u "$u" -x counter || false
+}
