@@ -338,3 +338,20 @@ sig63_case() {
 	verify_prog
 	no_fail
 }
+
+@test "a program in seccomp strict mode that exits its thread ends, with its code, under ckpt-run" {
+	need ckpt-run prog:strict
+	start_prog strict 7
+	local st=0 i
+	# the main thread is a zombie at once; the process ends when its
+	# last thread does
+	for ((i = 0; i < 500; i++)); do
+		[ "$(ls "/proc/$PID/task" 2>/dev/null | wc -l)" -le 1 ] && break
+		sleep 0.02
+	done
+	ls "/proc/$PID/task" 2>/dev/null | wc -l
+	[ "$(ls "/proc/$PID/task" 2>/dev/null | wc -l)" -le 1 ]
+	wait "$PID" || st=$?
+	grep -qx 'strict ok' "$OUT"
+	[ "$st" -eq 7 ]
+}
