@@ -6,11 +6,17 @@ CFLAGS  = -O2 -g
 LDFLAGS =
 
 # SAN=1 builds the commands with ASan/UBSan into build-san/ (the shim and
-# the restorer are never built so: they run in frozen or bare processes)
+# the restorer are never built so: they run in frozen or bare processes);
+# SAN=thread the threaded ones (TSAN_CMDS) with ThreadSanitizer into
+# build-tsan/
 SAN =
+TSAN_CMDS = ckpt-pack
 ifeq ($(SAN),1)
 B       = build-san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifeq ($(SAN),thread)
+B       = build-tsan
+SANFLAGS = -fsanitize=thread -fno-omit-frame-pointer
 else
 B       = build
 SANFLAGS =
@@ -18,7 +24,8 @@ endif
 
 # arch code lives in lib/$(ARCH), preload/$(ARCH), restorer/$(ARCH)
 ARCH      = x86_64
-DEPS_PKGS = musl-tools libarchive-dev liblz4-dev bats libarchive-tools lz4 zstd xz-utils bzip2 python3
+DEPS_PKGS = musl-tools libarchive-dev liblz4-dev bats libarchive-tools lz4 zstd xz-utils bzip2 python3 \
+	clang-14 libclang-rt-14-dev libtsan2
 WARN      = -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS  = -D_GNU_SOURCE -Ilib
 LIBS      = -larchive -llz4 -lpthread
@@ -57,8 +64,10 @@ $(B)/lib/ckpt/libckpt.so: $(SHIM_SRC) $(SHIM_ASM) $(HDRS)
 # sanitizers in either tree, and a PT_INTERP is a build error
 MUSL_LIB = /usr/lib/x86_64-linux-musl
 MUSL_INC = /usr/include/x86_64-linux-musl
-RST_SRC  = $(wildcard restorer/*.c restorer/$(ARCH)/*.S)
-RST_HDRS = $(wildcard restorer/*.h restorer/$(ARCH)/*.h lib/$(ARCH)/*.h) lib/plan.h lib/proto.h
+# lib/mapsline.c and lib/num.c: the one /proc/PID/maps line parser
+RST_SRC  = $(wildcard restorer/*.c restorer/$(ARCH)/*.S) lib/mapsline.c lib/num.c
+RST_HDRS = $(wildcard restorer/*.h restorer/$(ARCH)/*.h lib/$(ARCH)/*.h) lib/plan.h lib/proto.h \
+	lib/maps.h lib/num.h
 RST_FLAGS = $(WARN) -O2 -g -fPIE -fno-stack-protector -fno-asynchronous-unwind-tables \
 	-D_GNU_SOURCE -nostdinc -isystem $(MUSL_INC) -Ilib -Ilib/$(ARCH) -Irestorer -Irestorer/$(ARCH)
 
@@ -75,6 +84,8 @@ $(B)/lib/ckpt/ckpt-restorer: $(RST_SRC) $(RST_HDRS)
 $(B)/t/%: t/progs/%.c t/progs/prog.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) -O1 -g -pthread -o $@ $<
+
+tsan: $(patsubst %,$(B)/bin/%,$(TSAN_CMDS))
 
 # install what is missing (as root), or say what to install
 deps:
@@ -93,7 +104,10 @@ deps:
 check: deps
 	$(MAKE) all
 	$(MAKE) SAN=1 all
-	CKPT_BUILD=$(CURDIR)/build CKPT_SAN_BUILD=$(CURDIR)/build-san bats t/
+	$(MAKE) SAN=thread tsan
+	$(MAKE) fuzz-check
+	CKPT_BUILD=$(CURDIR)/build CKPT_SAN_BUILD=$(CURDIR)/build-san \
+		CKPT_TSAN_BUILD=$(CURDIR)/build-tsan bats t/
 
 demo: deps
 	$(MAKE) all
@@ -104,19 +118,50 @@ bench: all
 	CKPT_BUILD=$(CURDIR)/build bash bench/pack
 	CKPT_BUILD=$(CURDIR)/build sh bench/restore
 
-# libFuzzer on the image reader (fuzz/unpack.c), FUZZ_SECONDS long,
-# from the corpus in t/fuzz-corpus; new inputs go to build/fuzz/corpus.
+# libFuzzer (clang) on every parser of the restore side, one harness
+# per entry point: fuzz/unpack.c (the packed image reader), fuzz/members.c
+# (each text member, chosen by the first byte), fuzz/thaw.c (ckpt-thaw's
+# stream path up to making the process).  Seeds in t/fuzz-corpus/NAME/
+# (fuzz/seeds.py makes them from a real stream of ckpt-freeze),
+# new inputs in build/fuzz/corpus/NAME/, crashes build/fuzz/NAME-*.
+# make check runs each FUZZ_CHECK_SECONDS, make fuzz FUZZ_SECONDS.
 # Small parts (64 KiB) and read-ahead (4 KiB) keep each run cheap and
 # reach the reader's edges sooner; the code is the same
+FUZZ_CC    = clang-14
 FUZZ_SECONDS = 180
-FUZZ_SRC = lib/pack.c lib/tarread.c lib/xxh64.c lib/tar.c lib/io.c lib/err.c
-fuzz: $(FUZZ_SRC) fuzz/unpack.c $(HDRS)
-	@mkdir -p build/fuzz/corpus
-	clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(CPPFLAGS) -DPACK_PART=65536 -DBUFSZ=4096 \
-		-o build/fuzz/unpack fuzz/unpack.c $(FUZZ_SRC) -larchive -llz4
-	build/fuzz/unpack -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-		-timeout=60 -artifact_prefix=build/fuzz/ build/fuzz/corpus t/fuzz-corpus
+FUZZ_CHECK_SECONDS = 3
+FUZZERS    = unpack members thaw
+FUZZ_FLAGS = $(WARN) $(CPPFLAGS) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-DPACK_PART=65536 -DBUFSZ=4096
+FUZZ_OBJ   = $(patsubst lib/%.c,build/fuzz/obj/%.o,$(LIB_SRC))
+
+build/fuzz/obj/%.o: lib/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/libckptutil.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_OBJ)
+
+build/fuzz/%: fuzz/%.c build/fuzz/libckptutil.a cmd/ckpt-thaw.c $(HDRS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libckptutil.a $(LIBS)
+
+# each harness for $$secs on its seeds; its output in build/fuzz/NAME.log
+FUZZ_RUN = for f in $(FUZZERS); do \
+	mkdir -p build/fuzz/corpus/$$f; echo "fuzz: $$f for $$secs s"; \
+	FUZZ_DIR=$(CURDIR)/build/fuzz build/fuzz/$$f -max_total_time=$$secs -max_len=65536 \
+		-timeout=60 -artifact_prefix=build/fuzz/$$f- build/fuzz/corpus/$$f \
+		t/fuzz-corpus/$$f >build/fuzz/$$f.log 2>&1 || \
+		{ tail -n 60 build/fuzz/$$f.log; echo "fuzz: $$f failed" >&2; exit 1; }; \
+	done
+
+fuzz-build: $(patsubst %,build/fuzz/%,$(FUZZERS))
+
+fuzz: deps fuzz-build
+	secs=$(FUZZ_SECONDS); $(FUZZ_RUN)
+
+fuzz-check: fuzz-build
+	secs=$(FUZZ_CHECK_SECONDS); $(FUZZ_RUN)
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/ckpt $(DESTDIR)$(PREFIX)/share/man/man1
@@ -125,6 +170,6 @@ install: all
 	cp $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
-.PHONY: all deps check demo bench fuzz install clean
+.PHONY: all deps check tsan demo bench fuzz fuzz-build fuzz-check install clean

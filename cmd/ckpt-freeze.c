@@ -172,10 +172,11 @@ static uint32_t main_securebits(const struct threads *th, pid_t pid)
 
 /* the manifest and the core, from the process record, its /proc as we
  * see it, and the shim's fds, once they are shown to be the process's */
-static int write_core(struct tar_out *t, int sock, const struct kproc *k, const struct threads *th)
+static int write_core(struct tar_out *t, int sock, const struct kproc *k, const struct threads *th,
+		      int kill)
 {
 	static struct ckpt_proc_rec rec;
-	struct core_src src = { .rec = &rec, .pid = k->pid, .k = k,
+	struct core_src src = { .rec = &rec, .pid = k->pid, .k = k, .kill = kill,
 				.securebits = main_securebits(th, k->pid) };
 	struct ctl_call c = { .op = CKPT_OP_PROC, .reply = &rec, .replen = sizeof rec,
 			      .rfds = src.fds, .nrfds = CKPT_PROCFD_COUNT };
@@ -412,13 +413,37 @@ static int finish(int sock, struct tar_out *t, const struct opts *o)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* the stream, on a frozen connection: 0, or -1 after a message
+ * (closing the connection then thaws the process) */
+static int checkpoint(int sock, const struct opts *o)
 {
-	struct opts o = { 0 };
 	struct threads th = { NULL, 0 };
 	struct kproc k;
 	struct tar_out t;
-	int sock, status = 0;
+	int r = -1;
+
+	/* what the kernel says of it, and what cannot be restored, before
+	 * anything is written */
+	if (kproc_open(&k, o->pid, sock) < 0)
+		return -1;
+	if (kproc_no_seccomp(&k) == 0 && threads_fetch(sock, o->pid, &th) == 0) {
+		tar_init(&t, 1, 0);
+		/* frozen: no child can come now */
+		if (children_check(o) == 0 && write_core(&t, sock, &k, &th, o->kill) == 0 &&
+		    write_threads(&t, &k, &th) == 0 &&
+		    run_stage("ckpt-dumpfds", sock, &t, o) == 0 &&
+		    run_stage("ckpt-dumpmem", sock, &t, o) == 0)
+			r = finish(sock, &t, o);
+	}
+	free(th.v);
+	kproc_close(&k);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	int sock;
 
 	prog_init(argv);
 	parse(argc, argv, &o);
@@ -429,24 +454,10 @@ int main(int argc, char **argv)
 	sock = freeze_open(o.pid, o.timeout_ms);
 	if (sock < 0)
 		return 1;
-	/* what the kernel says of it, and what cannot be restored, before
-	 * anything is written */
-	if (kproc_open(&k, o.pid, sock) < 0 || kproc_no_seccomp(&k) < 0 ||
-	    threads_fetch(sock, o.pid, &th) < 0) {
-		free(th.v);
-		return 1;
-	}
-	tar_init(&t, 1, 0);
-	/* frozen: no child can come now */
-	if (children_check(&o) < 0 || write_core(&t, sock, &k, &th) < 0 || write_threads(&t, &k, &th) < 0 ||
-	    run_stage("ckpt-dumpfds", sock, &t, &o) < 0 ||
-	    run_stage("ckpt-dumpmem", sock, &t, &o) < 0 ||
-	    finish(sock, &t, &o) < 0) {
-		/* closing the connection thaws the process */
-		if (o.kill)
-			warn("pid %d: not killed: it runs on", (int)o.pid);
-		status = 1;
-	}
-	free(th.v);
-	return status;
+	if (checkpoint(sock, &o) == 0)
+		return 0;
+	/* closing the connection thaws the process */
+	if (o.kill)
+		warn("pid %d: not killed: it runs on", (int)o.pid);
+	return 1;
 }

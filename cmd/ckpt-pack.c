@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "err.h"
+#include "io.h"
 #include "pack.h"
 #include "packout.h"
 
@@ -26,7 +27,7 @@ static const struct option options[] = {
 static int num_opt(const char *opt, const char *s, unsigned long long lo,
 		   unsigned long long hi)
 {
-	unsigned long long v;
+	uint64_t v;
 
 	if (num_parse(s, hi, &v) < 0 || v < lo) {
 		warn("%s %s: not a number from %llu to %llu", opt, s, lo, hi);
@@ -117,6 +118,8 @@ int main(int argc, char **argv)
 		usage_die(usage_str);
 	if (isatty(1))
 		die("will not write an image to a terminal");
+	if ((r = fd_private(1)) < 0)
+		dieerr(r, "stdout: make it 0600:");
 	if (pack_in_open(&in, 0, 1) < 0 || pack_in_next(&in) <= 0)
 		die("%s", in.err[0] ? in.err : "empty input");
 	if (in.packed) {

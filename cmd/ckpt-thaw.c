@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,6 +24,7 @@
 #include "fdplan.h"
 #include "image.h"
 #include "io.h"
+#include "maps.h"
 #include "memplan.h"
 #include "pidused.h"
 #include "plan.h"
@@ -42,6 +46,7 @@ static const struct option options[] = {
 };
 
 #define PID_WAIT_MS 3000   /* an id held by a dying or zombie process */
+#define KILL_WAIT_MS 5000  /* for the image's own process, to be killed */
 
 struct thaw {
 	struct stream st;
@@ -59,10 +64,15 @@ struct thaw {
 	struct memplan mem;
 	int have;                  /* bits: which members were read */
 	pid_t child;               /* the restored process (or the reaper) */
+	int hold;                  /* 1: read the whole stream first, the pages
+	                            * into held (pages_hold) */
+	int held;                  /* a memfd with the page data, or -1 */
+	unsigned long long oom_kills; /* the kernel's count when we spawned */
 	int plan_w, status_r;
 	char restorer[4096];
 };
 
+/* in the order of member_names */
 enum { HAVE_CORE = 1, HAVE_THREADS = 2, HAVE_FDS = 4, HAVE_MAPS = 8,
        HAVE_MAPFILES = 16, HAVE_PAGEMAP = 32 };
 
@@ -104,6 +114,18 @@ static void phase(const char *what)
 	tm.last = now;
 }
 
+/* what the reading made: freed at exit, so that ASan's leak check
+ * covers it (fdplan_free also closes the fds ckpt-thaw held) */
+static void thaw_free(struct thaw *t)
+{
+	free(t->thr);
+	fdplan_free(&t->fds);
+	memplan_free(&t->mem);
+	rules_free(&t->rules);
+	t->thr = NULL;
+	t->nthr = 0;
+}
+
 /* kill what was made, and go: a bad image leaves no process behind */
 static _Noreturn void abandon(struct thaw *t)
 {
@@ -114,21 +136,22 @@ static _Noreturn void abandon(struct thaw *t)
 	exit(1);
 }
 
+/* the current member as a string, or NULL after a message */
 static char *member_text(struct thaw *t, size_t max)
 {
 	size_t len;
 	char *s = stream_slurp(&t->st, max, &len);
 
-	if (!s)
-		abandon(t);
-	if (strlen(s) != len) {
+	if (s && strlen(s) != len) {
 		warn("member %s: a NUL byte in a text member", t->st.name);
-		abandon(t);
+		free(s);
+		return NULL;
 	}
 	return s;
 }
 
-static void manifest_read(struct thaw *t)
+/* 0, or -1 after a message (so are the readers below, up to spawn) */
+static int manifest_read(struct thaw *t)
 {
 	struct utsname u;
 	char *text;
@@ -137,33 +160,29 @@ static void manifest_read(struct thaw *t)
 	if ((r = stream_next(&t->st)) <= 0) {
 		if (r == 0)
 			warn("%s: empty stream", t->st.what);
-		abandon(t);
+		return -1;
 	}
-	if (strcmp(t->st.name, "ckpt/manifest")) {
-		warn("%s: not a ckpt image (first member %s)", t->st.what, t->st.name);
-		abandon(t);
-	}
-	text = member_text(t, 1 << 20);
-	if (manifest_parse(text, t->st.name, &t->man) < 0)
-		abandon(t);
+	if (strcmp(t->st.name, "ckpt/manifest"))
+		return warn("%s: not a ckpt image (first member %s)", t->st.what, t->st.name), -1;
+	if (!(text = member_text(t, 1 << 20)))
+		return -1;
+	r = manifest_parse(text, t->st.name, &t->man);
 	free(text);
-	if (t->man.version > IMAGE_VERSION) {
-		warn("image version %d, this ckpt-thaw reads up to %d", t->man.version, IMAGE_VERSION);
-		abandon(t);
-	}
+	if (r < 0)
+		return -1;
+	if (t->man.version > IMAGE_VERSION)
+		return warn("image version %d, this ckpt-thaw reads up to %d", t->man.version,
+			    IMAGE_VERSION), -1;
 	uname(&u);
-	if (strcmp(t->man.arch, "x86_64") || strcmp(u.machine, "x86_64")) {
-		warn("image for %s, this machine is %s", t->man.arch, u.machine);
-		abandon(t);
-	}
-	if (strcmp(t->man.kernel, u.release)) {
-		warn("image from kernel %s, this is %s: the vDSO differs", t->man.kernel, u.release);
-		abandon(t);
-	}
-	if (t->man.nprocs > 1) {
-		warn("image of %u processes: process trees are not restored yet", t->man.nprocs);
-		abandon(t);
-	}
+	if (strcmp(t->man.arch, "x86_64") || strcmp(u.machine, "x86_64"))
+		return warn("image for %s, this machine is %s", t->man.arch, u.machine), -1;
+	if (strcmp(t->man.kernel, u.release))
+		return warn("image from kernel %s, this is %s: the vDSO differs", t->man.kernel,
+			    u.release), -1;
+	if (t->man.nprocs > 1)
+		return warn("image of %u processes: process trees are not restored yet",
+			    t->man.nprocs), -1;
+	return 0;
 }
 
 static uint64_t fnv1a(const unsigned char *p, size_t n)
@@ -187,29 +206,25 @@ static unsigned long long cpu_xcr0(void)
 }
 
 /* our own vDSO must be the image's: same bytes, same size */
-static void machine_check(struct thaw *t)
+static int machine_check(struct thaw *t)
 {
-	char line[512], name[64];
-	unsigned long long lo, hi;
-	FILE *f = fopen("/proc/self/maps", "r");
+	size_t len, n, bad;
+	char *maps = read_file("/proc/self/maps", &len);
+	struct map_region *r = NULL;
+	const struct map_region *v;
 	uint64_t h = 0;
 
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %63s", &lo, &hi, name) == 3 &&
-		    !strcmp(name, "[vdso]"))
-			h = fnv1a((const unsigned char *)(uintptr_t)lo, hi - lo);
-	if (f)
-		fclose(f);
-	if (!t->core.seen_vdso || h != t->core.vdso_hash) {
-		warn("pid %d: the vDSO differs from the checkpoint's (hash 0x%016" PRIx64
-		     ", here 0x%016" PRIx64 ")", t->core.pid, t->core.vdso_hash, h);
-		abandon(t);
-	}
-	if (t->core.xcr0 != cpu_xcr0()) {
-		warn("pid %d: the CPU's xsave features differ (xcr0 0x%" PRIx64 ", here 0x%llx)",
-		     t->core.pid, t->core.xcr0, cpu_xcr0());
-		abandon(t);
-	}
+	if (maps && maps_parse(maps, len, &r, &n, &bad) == 0 && (v = maps_find(r, n, "[vdso]")))
+		h = fnv1a((const unsigned char *)(uintptr_t)v->start, v->end - v->start);
+	free(r);
+	free(maps);
+	if (!t->core.seen_vdso || h != t->core.vdso_hash)
+		return warn("pid %d: the vDSO differs from the checkpoint's (hash 0x%016" PRIx64
+			    ", here 0x%016" PRIx64 ")", t->core.pid, t->core.vdso_hash, h), -1;
+	if (t->core.xcr0 != cpu_xcr0())
+		return warn("pid %d: the CPU's xsave features differ (xcr0 0x%" PRIx64
+			    ", here 0x%llx)", t->core.pid, t->core.xcr0, cpu_xcr0()), -1;
+	return 0;
 }
 
 static int threads_check(struct thaw *t)
@@ -227,56 +242,72 @@ static int threads_check(struct thaw *t)
 	return 0;
 }
 
-/* one member of proc/PID/: 1 when it was pages (stop there), else 0 */
-static int proc_member(struct thaw *t, int pid, const char *sub)
-{
-	char *text;
-	int r = 0;
+static const char *const member_names[] = { "core", "threads", "fds", "maps", "mapfiles", "pagemap" };
 
-	if (!strcmp(sub, "pages"))
-		return 1;
-	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6)) {
-		if (!(t->have & HAVE_FDS) || fdplan_data(&t->fds, pid, sub, &t->st) < 0)
-			abandon(t);
-		return 0;
-	}
-	if (strcmp(sub, "core") && strcmp(sub, "threads") && strcmp(sub, "fds") &&
-	    strcmp(sub, "maps") && strcmp(sub, "mapfiles") && strcmp(sub, "pagemap"))
-		return 0;  /* unknown: skipped by stream_next */
-	text = member_text(t, 256 << 20);
-	if (!strcmp(sub, "core")) {
-		r = core_parse(text, t->st.name, &t->core);
-		if (r == 0 && t->core.pid != pid)
-			r = -1, warn("member %s: pid %d", t->st.name, t->core.pid);
-		t->have |= HAVE_CORE;
-	} else if (!strcmp(sub, "threads")) {
-		r = threads_parse(text, t->st.name, &t->thr, &t->nthr);
-		t->have |= HAVE_THREADS;
-	} else if (!strcmp(sub, "fds")) {
-		/* the core says whose file work the fds are (fdplan_bind) */
-		if (!(t->have & HAVE_CORE))
-			warn("member %s: before proc/%d/core", t->st.name, pid), r = -1;
-		else if ((r = fdplan_parse(&t->fds, pid, text)) == 0)
-			fdplan_bind(&t->fds, &t->core, &t->mem);
-		t->have |= HAVE_FDS;
-	} else if (!strcmp(sub, "maps")) {
-		r = memplan_maps(&t->mem, pid, text, strlen(text));
-		t->have |= HAVE_MAPS;
-	} else if (!strcmp(sub, "mapfiles")) {
-		r = (t->have & HAVE_MAPS) ? memplan_mapfiles(&t->mem, pid, text) : -1;
-		t->have |= HAVE_MAPFILES;
-	} else if (!strcmp(sub, "pagemap")) {
-		r = (t->have & HAVE_MAPS) ? memplan_pagemap(&t->mem, pid, text) : -1;
-		t->have |= HAVE_PAGEMAP;
-	}
-	free(text);
-	if (r < 0)
-		abandon(t);
+/* the HAVE_ bit of a text member sub, or 0 for one we skip */
+static int member_bit(const char *sub)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof member_names / sizeof *member_names; i++)
+		if (!strcmp(sub, member_names[i]))
+			return 1 << i;
 	return 0;
 }
 
+/* each member once, and after the one it builds on: fds after core
+ * (whose file work they are: fdplan_bind), files/ and pipes/ after fds,
+ * mapfiles and pagemap after maps */
+static int member_order(struct thaw *t, int pid, int bit)
+{
+	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP) ? HAVE_MAPS :
+		   bit == HAVE_FDS ? HAVE_CORE : !bit ? HAVE_FDS : 0;
+
+	if (bit & t->have)
+		return warn("member %s: a second one in the image", t->st.name), -1;
+	if (need && !(t->have & need))
+		return warn("member %s: comes before proc/%d/%s", t->st.name, pid,
+			    member_names[__builtin_ctz(need)]), -1;
+	t->have |= bit;
+	return 0;
+}
+
+/* one member of proc/PID/: 1 when it was pages (stop there), 0, -1 */
+static int proc_member(struct thaw *t, int pid, const char *sub)
+{
+	int r = 0, bit = member_bit(sub);
+	char *text;
+
+	if (!strcmp(sub, "pages"))
+		return 1;
+	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6))
+		return member_order(t, pid, 0) < 0 ? -1 : fdplan_data(&t->fds, pid, sub, &t->st);
+	if (!bit)
+		return 0;  /* unknown: skipped by stream_next */
+	if (member_order(t, pid, bit) < 0 || !(text = member_text(t, 256 << 20)))
+		return -1;
+	if (bit == HAVE_CORE) {
+		r = core_parse(text, t->st.name, &t->core);
+		if (r == 0 && t->core.pid != pid)
+			r = -1, warn("member %s: pid %d", t->st.name, t->core.pid);
+	} else if (bit == HAVE_THREADS) {
+		r = threads_parse(text, t->st.name, &t->thr, &t->nthr);
+	} else if (bit == HAVE_FDS) {
+		if ((r = fdplan_parse(&t->fds, pid, text)) == 0)
+			fdplan_bind(&t->fds, &t->core, &t->mem);
+	} else if (bit == HAVE_MAPS) {
+		r = memplan_maps(&t->mem, pid, text, strlen(text));
+	} else if (bit == HAVE_MAPFILES) {
+		r = memplan_mapfiles(&t->mem, pid, text);
+	} else {
+		r = memplan_pagemap(&t->mem, pid, text);
+	}
+	free(text);
+	return r < 0 ? -1 : 0;
+}
+
 /* the members of one process, up to the header of its pages */
-static void proc_read(struct thaw *t, int pid)
+static int proc_read(struct thaw *t, int pid)
 {
 	char prefix[64];
 	size_t n = snprintf(prefix, sizeof prefix, "proc/%d/", pid);
@@ -285,35 +316,48 @@ static void proc_read(struct thaw *t, int pid)
 	while ((r = stream_next(&t->st)) > 0) {
 		if (strncmp(t->st.name, prefix, n))
 			continue;
-		if (proc_member(t, pid, t->st.name + n))
+		if ((r = proc_member(t, pid, t->st.name + n)) != 0)
 			break;
 	}
 	if (r < 0)
-		abandon(t);
-	if (r == 0 || t->have != 63) {
-		warn("%s: truncated: process %d has no %s member", t->st.what, pid,
-		     r == 0 ? "pages" : !(t->have & HAVE_CORE) ? "core" :
-		     !(t->have & HAVE_THREADS) ? "threads" : !(t->have & HAVE_FDS) ? "fds" :
-		     !(t->have & HAVE_MAPS) ? "maps" : !(t->have & HAVE_MAPFILES) ? "mapfiles" : "pagemap");
-		abandon(t);
-	}
-	if (t->st.size != t->mem.run_bytes) {
-		warn("member %s: %" PRIu64 " bytes, its pagemap says %" PRIu64, t->st.name,
-		     t->st.size, t->mem.run_bytes);
-		abandon(t);
-	}
+		return -1;
+	if (r == 0 || t->have != 63)
+		return warn("%s: truncated: process %d has no %s member", t->st.what, pid,
+			    r == 0 ? "pages" : !(t->have & HAVE_CORE) ? "core" :
+			    !(t->have & HAVE_THREADS) ? "threads" : !(t->have & HAVE_FDS) ? "fds" :
+			    !(t->have & HAVE_MAPS) ? "maps" :
+			    !(t->have & HAVE_MAPFILES) ? "mapfiles" : "pagemap"), -1;
+	if (t->st.size != t->mem.run_bytes)
+		return warn("member %s: %" PRIu64 " bytes, its pagemap says %" PRIu64, t->st.name,
+			    t->st.size, t->mem.run_bytes), -1;
 	if (memplan_check(&t->mem, pid) < 0 || threads_check(t) < 0)
-		abandon(t);
-	machine_check(t);
+		return -1;
+	return machine_check(t);
+}
+
+/* every member before the pages, read and checked (nothing made yet):
+ * 0, or -1 after a message */
+static int image_read(struct thaw *t)
+{
+	if (manifest_read(t) < 0 || proc_read(t, t->man.root) < 0)
+		return -1;
+	/* what the image claims, against who vouches for it (Trust) */
+	threads_creds_default(&t->core, t->thr, t->nthr);
+	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
+					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
+		return -1;
+	if (t->rules_path && fdplan_rules(&t->fds, t->man.root, &t->rules) < 0)
+		return -1;
+	return 0;
 }
 
 /* the first of the process's ids in use, or 0: a holder that is
  * going away (a zombie, an exiting process) is waited for a moment; a
  * live one is not, it will not free the id */
-static pid_t ids_taken(struct thaw *t)
+static pid_t ids_taken(struct thaw *t, pid_t *holder)
 {
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
-	pid_t *ids, id = 0, holder = 0;
+	pid_t *ids, id = 0;
 	unsigned i, waited;
 
 	if (!(ids = calloc(t->nthr + 1, sizeof *ids)))
@@ -322,7 +366,7 @@ static pid_t ids_taken(struct thaw *t)
 	for (i = 0; i < t->nthr; i++)
 		ids[i + 1] = t->thr[i].tid;
 	for (waited = 0; waited <= PID_WAIT_MS; waited += 20) {
-		enum pid_use u = pids_used(ids, t->nthr + 1, &id, &holder);
+		enum pid_use u = pids_used(ids, t->nthr + 1, &id, holder);
 
 		if (u == PID_FREE)
 			id = 0;
@@ -334,15 +378,32 @@ static pid_t ids_taken(struct thaw *t)
 	return id;
 }
 
+/* `ckpt-freeze --kill PID | ckpt-thaw`: the pid is still held by the
+ * very process of the image (same start time), frozen, and the stream's
+ * writer kills it once we have read the stream: worth waiting for */
+static int held_by_itself(struct thaw *t, pid_t id, pid_t holder)
+{
+	struct stat st;
+
+	return t->man.kill && t->held < 0 && id == t->core.pid && holder == id &&
+	       t->core.starttime && pid_starttime(holder) == t->core.starttime &&
+	       !t->attach.from_file && fstat(0, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
 /* in this namespace with the old ids (root, and they are free), else in
  * a new one; again is 1 when an id was taken between the check and the
- * clone3 (another restore of the same image, say) */
+ * clone3 (another restore of the same image, say).  Or, when the pid's
+ * holder is to be killed after the stream, first read it all (hold). */
 static void ns_choose(struct thaw *t, int again)
 {
-	pid_t id = again ? t->core.pid : ids_taken(t);
+	pid_t holder = 0, id = again ? t->core.pid : ids_taken(t, &holder);
 
 	if (geteuid() == 0 && !id)
 		return;
+	if (geteuid() == 0 && !again && held_by_itself(t, id, holder)) {
+		t->hold = 1;
+		return;
+	}
 	if (t->same_ns) {
 		if (again)
 			warn("pid %d: taken meanwhile by another process (--same-ns)", t->core.pid);
@@ -369,13 +430,31 @@ static void creds_choose(struct thaw *t)
 			t->setcreds = 1;
 }
 
+/* the kernel's count of OOM kills so far (/proc/vmstat), or 0 */
+static unsigned long long oom_kills(void)
+{
+	unsigned long long n = 0;
+	char line[128];
+	FILE *f = fopen("/proc/vmstat", "re");
+
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "oom_kill %llu", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* the process, its fds moved in, the restorer exec'd in it */
 static void spawn(struct thaw *t)
 {
 	struct spawn sp = { .core = &t->core, .fds = &t->fds, .restorer = t->restorer,
 			    .newns = t->newns, .userns = t->userns, .setcreds = t->setcreds,
 			    .lend = creds_lend(t->thr, t->nthr, t->userns) };
-	int r = spawn_restorer(&sp);
+	int r;
+
+	t->oom_kills = oom_kills();
+	r = spawn_restorer(&sp);
 
 	if (r == SPAWN_TAKEN) {   /* nothing made: try a new namespace */
 		ns_choose(t, 1);
@@ -397,10 +476,19 @@ static uint64_t sig_bit(int sig)
 	return sig >= 1 && sig <= 64 ? 1ULL << (sig - 1) : 0;
 }
 
+/* the fds to mark FD_CLOEXEC: the plan's ncloexec */
+static unsigned cloexec_count(const struct thaw *t)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < t->fds.n; i++)
+		n += t->fds.v[i].cloexec != 0;
+	return n;
+}
+
 static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
 {
 	const struct img_core *c = &t->core;
-	unsigned i;
 
 	memset(h, 0, sizeof *h);
 	h->magic = PLAN_MAGIC;
@@ -428,9 +516,7 @@ static void plan_header(struct thaw *t, struct plan_hdr *h, uint64_t body)
 	memcpy(h->sigaction, c->sigaction, sizeof h->sigaction);
 	memcpy(h->itimer, c->itimer, sizeof h->itimer);
 	h->sigpending = c->sigpending & ~sig_bit(c->freeze_sig);
-	for (i = 0; i < t->fds.n; i++)
-		if (t->fds.v[i].cloexec && t->fds.v[i].fd < PLAN_CLOEXEC_FDS)
-			h->cloexec[t->fds.v[i].fd / 64] |= 1ULL << (t->fds.v[i].fd % 64);
+	h->ncloexec = cloexec_count(t);
 	if (!strstr(c->exe, " (deleted)"))
 		snprintf(h->exe, sizeof h->exe, "%s", c->exe);
 	h->hole_size = PLAN_TRAMP_SIZE + PLAN_VDSO_SLOT + PLAN_TSTACK_SIZE + PLAN_STACK_SIZE + PLAN_IMAGE_MAX +
@@ -463,6 +549,25 @@ static int plan_threads(struct thaw *t)
 	return e;
 }
 
+/* their numbers, padded to 8 bytes */
+static int plan_cloexec(struct thaw *t)
+{
+	static const uint32_t pad;
+	unsigned i, n = 0;
+	uint32_t fd;
+	int e = 0;
+
+	for (i = 0; !e && i < t->fds.n; i++)
+		if (t->fds.v[i].cloexec) {
+			fd = t->fds.v[i].fd;
+			e = write_all(t->plan_w, &fd, sizeof fd);
+			n++;
+		}
+	if (!e && n % 2)
+		e = write_all(t->plan_w, &pad, sizeof pad);
+	return e;
+}
+
 /* all the group ids of all threads: the plan's ngroups */
 static unsigned groups_count(const struct thaw *t)
 {
@@ -478,7 +583,8 @@ static void plan_write(struct thaw *t)
 	static struct plan_hdr h;
 	size_t rs = t->mem.nreg * sizeof *t->mem.reg, us = t->mem.nrun * sizeof *t->mem.run;
 	size_t ts = t->nthr * sizeof(struct plan_thread), gs = (groups_count(t) * 4 + 7) & ~7UL;
-	size_t body = rs + us + ts + gs + t->mem.strings_len;
+	size_t cs = (cloexec_count(t) * 4 + 7) & ~7UL;
+	size_t body = rs + us + ts + gs + cs + t->mem.strings_len;
 	int e = 0;
 
 	plan_header(t, &h, body);
@@ -494,6 +600,8 @@ static void plan_write(struct thaw *t)
 		e = write_all(t->plan_w, t->mem.run, us);
 	if (!e)
 		e = plan_threads(t);
+	if (!e)
+		e = plan_cloexec(t);
 	if (!e && t->mem.strings_len)
 		e = write_all(t->plan_w, t->mem.strings, t->mem.strings_len);
 	if (e < 0)
@@ -594,6 +702,33 @@ static const char *addr_text(int step, uint64_t addr, char *buf, size_t len)
 	return buf;
 }
 
+/* The restorer ended without a word: say how, from its status (the
+ * reaper passes a signal on as 128+N).  A SIGKILL while the kernel's
+ * count of OOM kills went up was the OOM killer, most likely. */
+static void restorer_gone(struct thaw *t)
+{
+	int st, sig = 0;
+
+	if (t->child <= 0 || waitpid(t->child, &st, 0) != t->child) {
+		warn("pid %d: the restorer died before it was done", t->core.pid);
+		return;
+	}
+	t->child = 0;
+	if (WIFSIGNALED(st))
+		sig = WTERMSIG(st);
+	else if (t->newns && WEXITSTATUS(st) > 128)
+		sig = WEXITSTATUS(st) - 128;
+	if (!sig)
+		warn("pid %d: the restorer exited with status %d before it was done",
+		     t->core.pid, WEXITSTATUS(st));
+	else if (sig == SIGKILL && oom_kills() > t->oom_kills)
+		warn("pid %d: the restorer was killed by SIGKILL: out of memory (the kernel's OOM killer)",
+		     t->core.pid);
+	else
+		warn("pid %d: the restorer was killed by signal %d (SIG%s)", t->core.pid, sig,
+		     sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+}
+
 /* the restorer's reports: 0 when it said OK, else -1 after a message */
 static int status_read(struct thaw *t)
 {
@@ -619,7 +754,7 @@ static int status_read(struct thaw *t)
 		if (st.step != PLAN_ST_EXE_WARN && st.step != PLAN_ST_RLIMIT)
 			return -1;
 	}
-	warn("pid %d: the restorer died before it was done", t->core.pid);
+	restorer_gone(t);
 	return -1;
 }
 
@@ -633,6 +768,53 @@ static void stream_finish(struct thaw *t)
 		;
 	if (r < 0)
 		abandon(t);
+}
+
+/* The pid's holder is the image's own process, which the stream's
+ * writer kills once we have read the stream (ckpt-freeze --kill, and
+ * it closes the stream only when the pid is free): the pages into a
+ * memfd, the rest of the stream, then wait for the process to go
+ * (pidfd, bounded) and choose the namespace again. */
+static void pages_hold(struct thaw *t)
+{
+	int pidfd = syscall(SYS_pidfd_open, t->core.pid, 0);
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	t->hold = 0;
+	if (pidfd < 0 || pid_starttime(t->core.pid) != t->core.starttime ||
+	    (t->held = memfd_create("ckpt-thaw pages", MFD_CLOEXEC)) < 0) {
+		if (pidfd >= 0)
+			close(pidfd);
+		ns_choose(t, 0);   /* gone meanwhile, or no memfd */
+		return;
+	}
+	t->plan_w = t->held;
+	pages_feed(t);
+	if (t->plan_w < 0)
+		die("pid %d: keep the pages in memory until the pid is free:", t->core.pid);
+	stream_finish(t);
+	phase("read the stream, the pages into memory");
+	while (poll(&p, 1, KILL_WAIT_MS) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+	ns_choose(t, 0);
+	phase("wait for the old process to go");
+}
+
+/* the held page data, memfd to pipe */
+static void held_feed(struct thaw *t)
+{
+	loff_t off = 0;
+	ssize_t n;
+
+	while (t->plan_w >= 0 && (uint64_t)off < t->mem.run_bytes) {
+		n = splice(t->held, &off, t->plan_w, NULL, t->mem.run_bytes - off, SPLICE_F_MOVE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			t->plan_w = -1 - t->plan_w;
+	}
+	close(t->held);
 }
 
 static void go(struct thaw *t)
@@ -695,7 +877,8 @@ int main(int argc, char **argv)
 
 	prog_init(argv);
 	timing_init();
-	while ((c = getopt_long(argc, argv, "+i:sr:h", options, NULL)) != -1) {
+	t->held = -1;
+	while ((c = getopt_long(argc, argv, "+i:sr:Th", options, NULL)) != -1) {
 		switch (c) {
 		case 'i': t->attach.stdin_path = optarg; break;
 		case 's': t->same_ns = 1; break;
@@ -724,17 +907,14 @@ int main(int argc, char **argv)
 	if (stream_open(&t->st, t->attach.from_file ? argv[optind] : NULL, 0,
 			t->attach.from_file ? argv[optind] : "stdin") < 0)
 		return 1;
-	manifest_read(t);
-	proc_read(t, t->man.root);
-	/* what the image claims, against who vouches for it (Trust) */
-	threads_creds_default(&t->core, t->thr, t->nthr);
-	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
-					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
-		abandon(t);
-	if (t->rules_path && fdplan_rules(&t->fds, t->man.root, &t->rules) < 0)
+	if (image_read(t) < 0) {
+		thaw_free(t);
 		return 1;
+	}
 	phase("read and check the members before the pages");
 	ns_choose(t, 0);
+	if (t->hold)
+		pages_hold(t);
 	creds_choose(t);
 	if (creds_can(&t->core, t->thr, t->nthr, t->userns) < 0)
 		abandon(t);
@@ -745,11 +925,16 @@ int main(int argc, char **argv)
 	phase("spawn the restorer (clone3, exec)");
 	plan_write(t);
 	phase("write the plan (restorer: move, clear, map)");
-	pages_feed(t);
-	phase("feed the pages");
-	pages_timing();
-	stream_finish(t);
-	phase("read the rest of the stream");
+	if (t->held >= 0) {
+		held_feed(t);
+		phase("feed the pages from memory");
+	} else {
+		pages_feed(t);
+		phase("feed the pages");
+		pages_timing();
+		stream_finish(t);
+		phase("read the rest of the stream");
+	}
 	if (fdplan_commit(&t->fds, t->core.pid) < 0)
 		abandon(t);
 	phase("put the saved files in place");
@@ -757,5 +942,7 @@ int main(int argc, char **argv)
 	phase("go: protections, vDSO, mm, threads, OK");
 	running_at();
 	stream_close(&t->st);
-	return child_wait(t);
+	c = child_wait(t);
+	thaw_free(t);
+	return c;
 }

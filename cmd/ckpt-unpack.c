@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "io.h"
 #include "pack.h"
 #include "tar.h"
 
@@ -74,6 +75,8 @@ int main(int argc, char **argv)
 		    argc - optind);
 	if (isatty(1))
 		die("will not write a stream to a terminal");
+	if ((r = fd_private(1)) < 0)
+		dieerr(r, "stdout: make it 0600:");
 	if (optind < argc && (fd = open(argv[optind], O_RDONLY | O_CLOEXEC)) < 0)
 		die("%s:", argv[optind]);
 	if (!(buf = malloc(BUF)))

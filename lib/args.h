@@ -4,8 +4,8 @@
 #define CKPT_ARGS_H
 #include <sys/types.h>
 
-/* 0 and *v set, or -1 when s is not such a number <= max */
-int num_parse(const char *s, unsigned long long max, unsigned long long *v);
+#include "num.h"   /* num_parse: such a number, for other bounds */
+
 /* a pid operand, or usage_die(usage) */
 pid_t pid_arg(const char *s, const char *usage);
 /* a number option's argument in [min, max], or usage_die(usage) */

@@ -13,6 +13,7 @@
 #include "escape.h"
 #include "io.h"
 #include "kproc.h"
+#include "maps.h"
 
 static const char *const rlimit_names[16] = {
 	"cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile",
@@ -91,8 +92,8 @@ static int core_ids(FILE *f, const struct core_src *src, const unsigned long lon
 		free(status);
 		return -1;
 	}
-	fprintf(f, "pid %d\nppid %llu\npgid %llu\nsid %llu\n", (int)src->pid,
-		st[4], st[5], st[6]);
+	fprintf(f, "pid %d\nppid %llu\npgid %llu\nsid %llu\nstarttime %llu\n", (int)src->pid,
+		st[4], st[5], st[6], st[22]);
 	put_path(f, "comm", comm_read(src->pid, v, sizeof v));
 	kcreds_write(f, &c, src->securebits);
 	fprintf(f, "sigpending 0x%s\n", status_value(status, "ShdPnd", v, sizeof v));
@@ -166,26 +167,33 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
 	return h;
 }
 
+/* [vvar] and [vvar_vclock] where they are; [vdso] with a hash of it */
 static void core_vdso(FILE *f, const struct core_src *src)
 {
-	char *maps = read_fd_all(src->fds[CKPT_PROCFD_MAPS], NULL), *l, name[32];
-	unsigned long long lo, hi;
+	size_t len, n, i, bad;
+	char *maps = read_fd_all(src->fds[CKPT_PROCFD_MAPS], &len);
+	struct map_region *r = NULL;
 	unsigned char *buf;
+	uint64_t lo, hi;
 
-	for (l = maps; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		if (sscanf(l, "%llx-%llx %*s %*s %*s %*s %31s", &lo, &hi, name) != 3)
-			continue;
-		if (!strcmp(name, "[vvar]") || !strcmp(name, "[vvar_vclock]"))
-			fprintf(f, "%.*s 0x%llx 0x%llx\n", (int)strlen(name) - 2, name + 1, lo, hi);
-		if (strcmp(name, "[vdso]") || hi - lo > 1 << 20)
+	if (!maps || maps_parse(maps, len, &r, &n, &bad) < 0)
+		n = 0;
+	for (i = 0; i < n; i++) {
+		lo = r[i].start, hi = r[i].end;
+		if (map_path_is(&r[i], "[vvar]") || map_path_is(&r[i], "[vvar_vclock]"))
+			fprintf(f, "%.*s 0x%" PRIx64 " 0x%" PRIx64 "\n",
+				(int)r[i].pathlen - 2, r[i].path + 1, lo, hi);
+		if (!map_path_is(&r[i], "[vdso]") || hi - lo > 1 << 20)
 			continue;
 		buf = malloc(hi - lo);
 		if (buf && pread(src->fds[CKPT_PROCFD_MEM], buf, hi - lo, lo) == (ssize_t)(hi - lo))
-			fprintf(f, "vdso 0x%llx 0x%llx 0x%016" PRIx64 "\n", lo, hi, fnv1a(buf, hi - lo));
+			fprintf(f, "vdso 0x%" PRIx64 " 0x%" PRIx64 " 0x%016" PRIx64 "\n", lo, hi,
+				fnv1a(buf, hi - lo));
 		else
-			warn("pid %d: vdso at 0x%llx: cannot read it:", (int)src->pid, lo);
+			warn("pid %d: vdso at 0x%" PRIx64 ": cannot read it:", (int)src->pid, lo);
 		free(buf);
 	}
+	free(r);
 	free(maps);
 }
 
@@ -205,8 +213,8 @@ int manifest_write(FILE *f, const struct core_src *src)
 	random_id(id);
 	fprintf(f, "ckpt-image 1\ntool ckpt-freeze 0.1\nkernel %s\narch %s\n",
 		u.release, u.machine);
-	fprintf(f, "time %lld.%09ld\nid %s\nparent -\npacked 0\n",
-		(long long)ts.tv_sec, ts.tv_nsec, id);
+	fprintf(f, "time %lld.%09ld\nid %s\nparent -\npacked 0\nkill %d\n",
+		(long long)ts.tv_sec, ts.tv_nsec, id, src->kill);
 	fprintf(f, "root %d\nproc %d %llu\n", (int)src->pid, (int)src->pid, st[4]);
 	return 0;
 }

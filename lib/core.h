@@ -17,6 +17,7 @@ struct core_src {
 	pid_t pid;
 	const struct kproc *k;
 	uint32_t securebits;       /* the main thread's, from its record */
+	int kill;              /* ckpt-freeze --kill: the manifest says so */
 };
 
 /* Each writes its member's text to f; 0, or -1 after a message. */

@@ -209,6 +209,11 @@ static int target_uid(pid_t pid, uid_t *uid)
 	return 0;
 }
 
+/* A client that holds the shim without a freeze is dropped after the
+ * shim's deadline: a checkpoint waiting behind it must outwait it */
+_Static_assert(CKPT_REQUEST_DEADLINE_MS < CTL_TIMEOUT_MS,
+	       "the shim's request deadline must be shorter than the tools' wait");
+
 int ctl_open(pid_t pid)
 {
 	char dir[4096];

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,45 +28,104 @@
 #include "restorable.h"
 #include "memplan.h"
 #include "stream.h"
+#include "text.h"
 
 #define FLAGS_KEPT_OUT (O_LARGEFILE | O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY | O_CLOEXEC)
 #define BLOB_MAX (64 << 20)    /* pipe data held in memory */
 
+#define U64 (~0ULL)
+
+/* the keys with a number: its base, its largest value, where it goes
+ * (a uint64_t or an int, by the field's size) */
+#define NUM_KEY(key, base, max, field) \
+	{ key, base, max, offsetof(struct fd_ent, field), sizeof ((struct fd_ent *)0)->field }
+static const struct num_key {
+	const char *key;
+	int base;
+	uint64_t max;
+	size_t off, size;
+} num_keys[] = {
+	NUM_KEY("cloexec", 10, 1, cloexec),
+	NUM_KEY("flags", 8, NUM_INT_MAX, flags),
+	NUM_KEY("pos", 10, U64, pos),
+	NUM_KEY("size", 10, U64, size),
+	NUM_KEY("dup", 10, NUM_INT_MAX, dup),
+	NUM_KEY("pipe", 10, U64, pipe),
+	NUM_KEY("sock", 10, U64, sock),
+	NUM_KEY("peer_ino", 10, U64, peer),
+	NUM_KEY("count", 10, U64, count),
+	NUM_KEY("semaphore", 10, 1, semaphore),
+	NUM_KEY("sigmask", 16, U64, sigmask),
+	NUM_KEY("seals", 16, U64, seals),
+	NUM_KEY("clock", 10, NUM_INT_MAX, clock),
+	NUM_KEY("tflags", 8, NUM_INT_MAX, tflags),
+	NUM_KEY("pipesz", 10, NUM_INT_MAX, pipesz),
+	NUM_KEY("truncate", 10, 1, truncate),
+	NUM_KEY("mode", 8, 0177777, mode),
+	NUM_KEY("ino", 10, U64, ino),
+};
+
+/* a numeric key: 1 when k is one (set, or -1 when v is malformed), 0
+ * when it is not */
+static int ent_num(struct fd_ent *e, const char *k, const char *v)
+{
+	const struct num_key *n;
+	uint64_t x;
+	int i;
+
+	for (n = num_keys; n < num_keys + sizeof num_keys / sizeof *num_keys; n++) {
+		if (strcmp(k, n->key))
+			continue;
+		if (num_parse_base(v, n->base, n->max, &x) < 0)
+			return -1;
+		i = x;
+		if (n->size == sizeof x)
+			memcpy((char *)e + n->off, &x, sizeof x);
+		else
+			memcpy((char *)e + n->off, &i, sizeof i);
+		return 1;
+	}
+	return 0;
+}
+
+/* a timerfd's value or interval: SEC.NSEC, nine decimals */
+static int timer_parse(const char *s, struct timespec *ts)
+{
+	uint64_t sec, nsec;
+
+	if (num_secs(s, 9, &sec, &nsec) < 0 || sec > INT64_MAX)
+		return -1;
+	*ts = (struct timespec){ sec, nsec };
+	return 0;
+}
+
 static int ent_key(struct fd_ent *e, const char *k, char *v)
 {
-	unsigned maj, min;
+	struct timespec ts;
+	uint64_t maj, min;
+	int r;
 
-	if (!strcmp(k, "cloexec")) e->cloexec = atoi(v);
-	else if (!strcmp(k, "flags")) e->flags = strtol(v, NULL, 8);
-	else if (!strcmp(k, "pos")) e->pos = strtoull(v, NULL, 10);
-	else if (!strcmp(k, "size")) e->size = strtoull(v, NULL, 10);
-	else if (!strcmp(k, "dup")) e->dup = atoi(v);
-	else if (!strcmp(k, "pipe")) e->pipe = strtoull(v, NULL, 10);
-	else if (!strcmp(k, "sock")) e->sock = strtoull(v, NULL, 10);
-	else if (!strcmp(k, "peer_ino")) e->peer = strtoull(v, NULL, 10);
-	else if (!strcmp(k, "count")) e->count = strtoull(v, NULL, 10);
-	else if (!strcmp(k, "semaphore")) e->semaphore = atoi(v);
-	else if (!strcmp(k, "sigmask")) e->sigmask = strtoull(v, NULL, 16);
-	else if (!strcmp(k, "seals")) e->seals = strtoull(v, NULL, 16);
-	else if (!strcmp(k, "clock")) e->clock = atoi(v);
-	else if (!strcmp(k, "tflags")) e->tflags = strtol(v, NULL, 8);
-	else if (!strcmp(k, "pipesz")) e->pipesz = atoi(v);
-	else if (!strcmp(k, "truncate")) e->truncate = atoi(v);
-	else if (!strcmp(k, "end")) snprintf(e->end, sizeof e->end, "%s", v);
+	if ((r = ent_num(e, k, v)) != 0)
+		return r < 0 ? -1 : 0;
+	if (!strcmp(k, "end")) snprintf(e->end, sizeof e->end, "%s", v);
 	else if (!strcmp(k, "domain")) e->unix_domain = !strcmp(v, "unix");
 	else if (!strcmp(k, "type"))
 		e->socktype = !strcmp(v, "stream") ? SOCK_STREAM : !strcmp(v, "dgram") ? SOCK_DGRAM :
 			      !strcmp(v, "seqpacket") ? SOCK_SEQPACKET : -1;
-	else if (!strcmp(k, "value")) snprintf(e->value, sizeof e->value, "%s", v);
-	else if (!strcmp(k, "interval")) snprintf(e->interval, sizeof e->interval, "%s", v);
-	else if (!strcmp(k, "mode")) e->mode = strtoul(v, NULL, 8);
-	else if (!strcmp(k, "dev") && sscanf(v, "%u:%u", &maj, &min) == 2) e->dev = makedev(maj, min);
-	else if (!strcmp(k, "ino")) e->ino = strtoull(v, NULL, 10);
-	else if (!strcmp(k, "rdev") && sscanf(v, "%u:%u", &maj, &min) == 2) {
+	else if (!strcmp(k, "value") || !strcmp(k, "interval")) {
+		if (strlen(v) >= sizeof e->value || timer_parse(v, &ts) < 0)
+			return -1;
+		snprintf(!strcmp(k, "value") ? e->value : e->interval, sizeof e->value, "%s", v);
+	} else if (!strcmp(k, "dev")) {
+		if (num_pair(v, NUM_U32_MAX, &maj, &min) < 0)
+			return -1;
+		e->dev = makedev(maj, min);
+	} else if (!strcmp(k, "rdev")) {
+		if (num_pair(v, NUM_U32_MAX, &maj, &min) < 0)
+			return -1;
 		e->tty = maj == 4 || maj == 5 || (maj >= 136 && maj <= 143);
 		e->rdev = makedev(maj, min);
-	}
-	else if (!strcmp(k, "data") || !strcmp(k, "path") || !strcmp(k, "restart") ||
+	} else if (!strcmp(k, "data") || !strcmp(k, "path") || !strcmp(k, "restart") ||
 		 !strcmp(k, "name")) {
 		if (str_unescape(v) < 0)
 			return -1;
@@ -73,8 +133,13 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 			free(e->orig);
 			e->orig = strdup(v);
 		}
-		if (!strcmp(k, "data")) e->data = strdup(v);
-		else if (!strcmp(k, "name")) e->name = strdup(v);
+		if (!strcmp(k, "data")) {
+			free(e->data);
+			e->data = strdup(v);
+		} else if (!strcmp(k, "name")) {
+			free(e->name);
+			e->name = strdup(v);
+		}
 		e->restart |= !strcmp(k, "restart");
 		if (!strcmp(k, "restart") || (!strcmp(k, "path") && !e->path)) {
 			free(e->path);
@@ -84,10 +149,22 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 	return 0;
 }
 
-static int fd_line(struct fdplan *p, char *line)
+/* the strings of an entry that was not taken */
+static int ent_drop(struct fd_ent *e)
+{
+	free(e->path);
+	free(e->orig);
+	free(e->data);
+	free(e->name);
+	return -1;
+}
+
+/* "fd N KIND KEY=VALUE..." */
+static int fd_line(struct fdplan *p, const struct text *t)
 {
 	struct fd_ent *e, *nv;
-	char *f, *s = line, *eq;
+	uint64_t fd;
+	char *eq;
 	int i;
 
 	if (!(nv = realloc(p->v, (p->n + 1) * sizeof *nv)))
@@ -97,31 +174,43 @@ static int fd_line(struct fdplan *p, char *line)
 	e->dup = -1;
 	e->src = -1;
 	e->trunc_fd = -1;
-	for (i = 0; s; i++) {
-		f = s;
-		if ((s = strchr(s, ' ')))
-			*s++ = 0;
-		if (i == 1)
-			e->fd = atoi(f);
-		else if (i == 2)
-			snprintf(e->kind, sizeof e->kind, "%s", f);
-		else if (i > 2 && (eq = strchr(f, '=')) && (*eq = 0, ent_key(e, f, eq + 1) < 0))
-			return -1;
-	}
-	if (i < 3 || e->fd < 0 || e->fd >= INT_MAX / 2)
+	if (t->n < 3 || num_parse(t->f[1], INT_MAX / 2 - 1, &fd) < 0)
 		return -1;
+	e->fd = fd;
+	snprintf(e->kind, sizeof e->kind, "%s", t->f[2]);
+	for (i = 3; i < t->n; i++)
+		if ((eq = strchr(t->f[i], '=')) && (*eq = 0, ent_key(e, t->f[i], eq + 1) < 0))
+			return ent_drop(e);
 	if (e->fd > p->maxfd)
 		p->maxfd = e->fd;
 	p->n++;
 	return 0;
 }
 
-static int epoll_line(struct fdplan *p, const char *line)
+/* "epoll EPFD TFD events=HEX data=HEX ..." */
+static int epoll_line(struct fdplan *p, const struct text *t)
 {
 	struct fd_epoll *ne, ep;
+	uint64_t v[2], x;
+	int i, have = 0;
 
-	if (sscanf(line, "epoll %d %d events=%" SCNx32 " data=%" SCNx64,
-		   &ep.epfd, &ep.tfd, &ep.events, &ep.data) != 4)
+	if (t->n < 3 || num_parse(t->f[1], NUM_INT_MAX, &v[0]) < 0 ||
+	    num_parse(t->f[2], NUM_INT_MAX, &v[1]) < 0)
+		return -1;
+	ep = (struct fd_epoll){ .epfd = v[0], .tfd = v[1] };
+	for (i = 3; i < t->n; i++) {
+		if (!strncmp(t->f[i], "events=", 7)) {
+			if (num_parse_base(t->f[i] + 7, 16, NUM_U32_MAX, &x) < 0)
+				return -1;
+			ep.events = x;
+			have |= 1;
+		} else if (!strncmp(t->f[i], "data=", 5)) {
+			if (num_parse_base(t->f[i] + 5, 16, U64, &ep.data) < 0)
+				return -1;
+			have |= 2;
+		}
+	}
+	if (have != 3)
 		return -1;
 	if (!(ne = realloc(p->ep, (p->nep + 1) * sizeof *ne)))
 		return -1;
@@ -169,31 +258,31 @@ static const char *ent_check(const struct fd_ent *e)
 
 int fdplan_parse(struct fdplan *p, int pid, char *text)
 {
+	const struct fd_ent *e;
 	const char *why;
-	char *line = text, *eol;
-	unsigned no = 0;
-	int r, is_fd;
+	char name[64];
+	struct text t;
+	int r;
 
 	memset(p, 0, sizeof *p);
 	p->maxfd = -1;
-	for (; line && *line; line = eol ? eol + 1 : NULL) {
-		if ((eol = strchr(line, '\n')))
-			*eol = 0;
-		no++;
-		is_fd = !strncmp(line, "fd ", 3);
-		if (is_fd)
-			r = fd_line(p, line);
-		else if (!strncmp(line, "epoll ", 6))
-			r = epoll_line(p, line);
+	snprintf(name, sizeof name, "proc/%d/fds", pid);
+	text_init(&t, text, strlen(text), name);
+	while ((r = text_record(&t, TEXT_FIELDS_MAX)) > 0) {
+		if (!strcmp(t.f[0], "fd"))
+			r = fd_line(p, &t);
+		else if (!strcmp(t.f[0], "epoll"))
+			r = epoll_line(p, &t);
 		else
-			r = 0;
+			continue;
 		if (r < 0)
-			return warn("member proc/%d/fds line %u: malformed", pid, no), -1;
-		if (is_fd && (why = ent_check(&p->v[p->n - 1])))
-			return warn("member proc/%d/fds line %u: fd %d %s: %s", pid, no,
-				    p->v[p->n - 1].fd, p->v[p->n - 1].kind, why), -1;
+			return text_bad(&t, "malformed");
+		e = &p->v[p->n - 1];
+		if (!strcmp(t.f[0], "fd") && (why = ent_check(e)))
+			return warn("member %s line %u: fd %d %s: %s", name, t.no, e->fd, e->kind,
+				    why), -1;
 	}
-	return 0;
+	return r;
 }
 
 void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *mem)
@@ -303,10 +392,10 @@ int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s)
 	struct fd_ent *e = ent_with_data(p, sub);
 	struct fd_blob *b, *nb;
 
+	if (blob_find(p, sub))
+		return warn("member proc/%d/%s: a second one in the image", pid, sub), -1;
 	if (!e)   /* nobody uses it: skip, as an unknown member */
 		return stream_skip(s);
-	if (blob_find(p, sub))
-		return warn("member proc/%d/%s: a second time", pid, sub), -1;
 	if (!(nb = realloc(p->blob, (p->nblob + 1) * sizeof *nb)))
 		return warn("out of memory"), -1;
 	p->blob = nb;
@@ -517,20 +606,16 @@ static int open_socket(struct fdplan *p, struct fd_ent *e)
 static int open_timerfd(struct fd_ent *e)
 {
 	struct itimerspec its = { 0 };
-	long long s1, s2;
-	long n1, n2;
 	int fd;
 
-	if (sscanf(e->value, "%lld.%ld", &s1, &n1) != 2 ||
-	    sscanf(e->interval, "%lld.%ld", &s2, &n2) != 2) {
+	if (timer_parse(e->value, &its.it_value) < 0 ||
+	    timer_parse(e->interval, &its.it_interval) < 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	its.it_value = (struct timespec){ s1, n1 };
-	its.it_interval = (struct timespec){ s2, n2 };
 	if ((fd = timerfd_create(e->clock, TFD_CLOEXEC)) < 0)
 		return -1;
-	if ((s1 || n1) && timerfd_settime(fd, 0, &its, NULL) < 0)
+	if ((its.it_value.tv_sec || its.it_value.tv_nsec) && timerfd_settime(fd, 0, &its, NULL) < 0)
 		return -1;
 	return fd;
 }

@@ -16,6 +16,7 @@
 #include "err.h"
 #include "freeze.h"
 #include "io.h"
+#include "num.h"
 
 /* "KEY: value" of a /proc status file, into out; 0 or -1 */
 static int status_field(const char *path, const char *key, char *out, size_t len)
@@ -157,11 +158,10 @@ int drain_wait(int fd)
 
 int control_fd_parse(const char *arg)
 {
-	char *end;
-	long fd = strtol(arg, &end, 10);
+	uint64_t fd;
 	struct stat st;
 
-	if (*arg == 0 || *end || fd < 0 || fd > 1 << 20) {
+	if (num_parse(arg, 1 << 20, &fd) < 0) {
 		warn("--control %s: not an fd number", arg);
 		return -1;
 	}
@@ -191,9 +191,13 @@ static void stdio_check(void)
 
 void stdout_check(void)
 {
+	int r;
+
 	stdio_check();
 	if (isatty(1))
 		die("stdout: is a terminal; send the stream to a file or a pipe");
+	if ((r = fd_private(1)) < 0)
+		dieerr(r, "stdout: make it 0600:");
 	/* a reader that goes away must give EPIPE, not kill us while the
 	 * process is frozen */
 	signal(SIGPIPE, SIG_IGN);

@@ -1,5 +1,6 @@
 /* image.c - the text members a restore reads first.  Parsing is by
- * line: split into fields on single spaces, the key picks the rule. */
+ * line (lib/text.h): fields on single spaces, the key picks the rule,
+ * every number checked against the range of the field it goes to. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,74 +10,22 @@
 #include "err.h"
 #include "escape.h"
 #include "image.h"
+#include "text.h"
 
-#define FIELDS_MAX (IMAGE_GROUPS_MAX + 1)
+#define U64 (~0ULL)
 
-struct lines {
-	char *p;
-	const char *name;
-	unsigned no;           /* the current line, 1-based */
-	char *f[FIELDS_MAX];
-	int n;                 /* fields on it */
-};
-
-/* the next non-comment line split into fields: 1, or 0 at the end */
-static int line_next(struct lines *l)
+static int bad(const struct text *l, const char *why)
 {
-	char *eol, *s;
-
-	for (;;) {
-		if (!l->p || !*l->p)
-			return 0;
-		eol = strchr(l->p, '\n');
-		if (eol)
-			*eol = 0;
-		s = l->p;
-		l->p = eol ? eol + 1 : NULL;
-		l->no++;
-		if (*s == '#' || !*s)
-			continue;
-		for (l->n = 0; s && l->n < FIELDS_MAX; l->n++) {
-			l->f[l->n] = s;
-			if ((s = strchr(s, ' ')))
-				*s++ = 0;
-		}
-		return 1;
-	}
+	return text_bad(l, why);
 }
 
-static int bad(const struct lines *l, const char *why)
+/* fields 1..n of the line as numbers (decimal, or hex with 0x) <= max */
+static int nums(const struct text *l, int n, uint64_t max, uint64_t *v)
 {
-	warn("member %s line %u: %s", l->name, l->no, why);
-	return -1;
+	return text_nums(l, n, 0, max, v);
 }
 
-/* numbers: decimal, or hexadecimal with 0x; -1 when malformed */
-static int num(const char *s, uint64_t *v)
-{
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return -1;
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return errno || *end ? -1 : 0;
-}
-
-/* fields 1..n of the line as numbers */
-static int nums(const struct lines *l, int n, uint64_t *v)
-{
-	int i;
-
-	if (l->n != n + 1)
-		return bad(l, "wrong number of fields");
-	for (i = 0; i < n; i++)
-		if (num(l->f[i + 1], &v[i]) < 0)
-			return bad(l, "malformed number");
-	return 0;
-}
-
-static int path_field(const struct lines *l, char *out, size_t cap)
+static int path_field(const struct text *l, char *out, size_t cap)
 {
 	if (l->n != 2 || strlen(l->f[1]) >= cap || str_unescape(l->f[1]) < 0)
 		return bad(l, "malformed path");
@@ -86,15 +35,17 @@ static int path_field(const struct lines *l, char *out, size_t cap)
 
 int manifest_parse(char *text, const char *name, struct img_manifest *m)
 {
-	struct lines l = { .p = text, .name = name };
+	struct text l;
 	uint64_t v[2];
+	int r;
 
 	memset(m, 0, sizeof *m);
 	if (strncmp(text, "ckpt-image ", 11))
 		return warn("member %s: not a ckpt image", name), -1;
-	while (line_next(&l)) {
+	text_init(&l, text, strlen(text), name);
+	while ((r = text_record(&l, TEXT_FIELDS_MAX)) > 0) {
 		if (!strcmp(l.f[0], "ckpt-image")) {
-			if (nums(&l, 1, v) < 0)
+			if (nums(&l, 1, U64, v) < 0)
 				return -1;
 			m->version = v[0] > 1000000 ? 1000000 : (int)v[0];
 		} else if (!strcmp(l.f[0], "kernel") && l.n == 2) {
@@ -102,12 +53,16 @@ int manifest_parse(char *text, const char *name, struct img_manifest *m)
 			str_unescape(m->kernel);
 		} else if (!strcmp(l.f[0], "arch") && l.n == 2) {
 			snprintf(m->arch, sizeof m->arch, "%s", l.f[1]);
+		} else if (!strcmp(l.f[0], "kill")) {
+			if (nums(&l, 1, 1, v) < 0)
+				return -1;
+			m->kill = v[0] != 0;
 		} else if (!strcmp(l.f[0], "root")) {
-			if (nums(&l, 1, v) < 0)
+			if (nums(&l, 1, NUM_INT_MAX, v) < 0)
 				return -1;
 			m->root = v[0];
 		} else if (!strcmp(l.f[0], "proc")) {
-			if (nums(&l, 2, v) < 0)
+			if (nums(&l, 2, NUM_INT_MAX, v) < 0)
 				return -1;
 			if (m->nprocs == IMAGE_PROCS_MAX)
 				return bad(&l, "too many processes");
@@ -115,6 +70,8 @@ int manifest_parse(char *text, const char *name, struct img_manifest *m)
 			m->ppid[m->nprocs++] = v[1];
 		}
 	}
+	if (r < 0)
+		return -1;
 	if (!m->nprocs || !m->root || m->pid[0] != m->root)
 		return warn("member %s: no root process", name), -1;
 	return 0;
@@ -125,7 +82,7 @@ static const char *const rlimit_names[16] = {
 	"memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
 };
 
-static int core_rlimit(const struct lines *l, struct img_core *c)
+static int core_rlimit(const struct text *l, struct img_core *c)
 {
 	uint64_t v[2];
 	int i, k;
@@ -139,7 +96,7 @@ static int core_rlimit(const struct lines *l, struct img_core *c)
 	for (k = 0; k < 2; k++)
 		if (!strcmp(l->f[2 + k], "unlimited"))
 			v[k] = ~0ULL;
-		else if (num(l->f[2 + k], &v[k]) < 0)
+		else if (num_parse_base(l->f[2 + k], 0, U64, &v[k]) < 0)
 			return bad(l, "malformed limit");
 	c->rlimit[i].cur = v[0];
 	c->rlimit[i].max = v[1];
@@ -149,18 +106,16 @@ static int core_rlimit(const struct lines *l, struct img_core *c)
 /* "SECS.USECS" with exactly 6 decimals */
 static int seconds(const char *s, struct ckpt_timeval *tv)
 {
-	long long sec;
-	long usec;
-	int n = 0;
+	uint64_t sec, usec;
 
-	if (sscanf(s, "%lld.%6ld%n", &sec, &usec, &n) != 2 || s[n] || sec < 0)
+	if (num_secs(s, 6, &sec, &usec) < 0 || sec > INT64_MAX)
 		return -1;
 	tv->sec = sec;
 	tv->usec = usec;
 	return 0;
 }
 
-static int core_itimer(const struct lines *l, struct img_core *c)
+static int core_itimer(const struct text *l, struct img_core *c)
 {
 	static const char *const which[3] = { "real", "virtual", "prof" };
 	int i;
@@ -177,11 +132,11 @@ static int core_itimer(const struct lines *l, struct img_core *c)
 	return 0;
 }
 
-static int core_sigaction(const struct lines *l, struct img_core *c)
+static int core_sigaction(const struct text *l, struct img_core *c)
 {
 	uint64_t v[5];
 
-	if (nums(l, 5, v) < 0)
+	if (nums(l, 5, U64, v) < 0)
 		return -1;
 	if (v[0] < 1 || v[0] > 64)
 		return bad(l, "no such signal");
@@ -189,25 +144,25 @@ static int core_sigaction(const struct lines *l, struct img_core *c)
 	return 0;
 }
 
-static int core_ids(const struct lines *l, unsigned *ids)
+static int core_ids(const struct text *l, unsigned *ids)
 {
 	uint64_t v[4];
 	int i;
 
-	if (nums(l, 4, v) < 0)
+	if (nums(l, 4, NUM_U32_MAX, v) < 0)
 		return -1;
 	for (i = 0; i < 4; i++)
 		ids[i] = v[i];
 	return 0;
 }
 
-static int core_groups(const struct lines *l, unsigned *groups, unsigned *ngroups)
+static int core_groups(const struct text *l, unsigned *groups, unsigned *ngroups)
 {
 	uint64_t v;
 	int i;
 
 	for (*ngroups = 0, i = 1; i < l->n; i++) {
-		if (num(l->f[i], &v) < 0 || v > UINT32_MAX || *ngroups == IMAGE_GROUPS_MAX)
+		if (num_parse_base(l->f[i], 0, NUM_U32_MAX, &v) < 0 || *ngroups == IMAGE_GROUPS_MAX)
 			return bad(l, "malformed groups");
 		groups[(*ngroups)++] = v;
 	}
@@ -216,43 +171,55 @@ static int core_groups(const struct lines *l, unsigned *groups, unsigned *ngroup
 
 /* the capability, securebits and no-new-privs lines of a core or a
  * thread record: 1 when the key was one of them, 0 if not, -1 */
-static int creds_line(const struct lines *l, uint64_t *cap, uint32_t *securebits, int *nnp)
+static int creds_line(const struct text *l, uint64_t *cap, uint32_t *securebits, int *nnp)
 {
 	uint64_t v;
 
 	if (!strcmp(l->f[0], "caps"))
-		return nums(l, 5, cap) < 0 ? -1 : 1;
+		return nums(l, 5, U64, cap) < 0 ? -1 : 1;
 	if (!strcmp(l->f[0], "securebits")) {
-		if (nums(l, 1, &v) < 0 || v > UINT32_MAX)
-			return l->n == 2 ? bad(l, "malformed securebits") : -1;
+		if (nums(l, 1, NUM_U32_MAX, &v) < 0)
+			return -1;
 		*securebits = v;
 		return 1;
 	}
 	if (!strcmp(l->f[0], "no-new-privs")) {
-		if (nums(l, 1, &v) < 0 || v > 1)
-			return l->n == 2 ? bad(l, "no-new-privs is 0 or 1") : -1;
+		if (nums(l, 1, 1, &v) < 0)
+			return -1;
 		*nnp = v;
 		return 1;
 	}
 	return 0;
 }
 
-/* the keys with one number */
-static int core_scalar(const struct lines *l, struct img_core *c, int *done)
+static int core_umask(const struct text *l, struct img_core *c)
 {
-	static const char *const keys[] = { "pid", "ppid", "pgid", "sid",
-		"personality", "dumpable", "brk", "sigpending", "control-tid", "xcr0",
-		"freeze-signal" };
+	uint64_t v;
+
+	if (l->n != 2 || num_parse_base(l->f[1], 8, 0777, &v) < 0)
+		return bad(l, "malformed umask");
+	c->umask = v;
+	return 0;
+}
+
+/* the keys with one number, and the largest each field takes */
+static int core_scalar(const struct text *l, struct img_core *c, int *done)
+{
+	static const struct { const char *key; uint64_t max; } keys[] = {
+		{ "pid", NUM_INT_MAX }, { "ppid", NUM_INT_MAX }, { "pgid", NUM_INT_MAX },
+		{ "sid", NUM_INT_MAX }, { "personality", U64 }, { "dumpable", NUM_INT_MAX },
+		{ "brk", U64 }, { "sigpending", U64 }, { "control-tid", NUM_INT_MAX },
+		{ "xcr0", U64 }, { "freeze-signal", NUM_INT_MAX }, { "starttime", U64 } };
 	uint64_t v;
 	unsigned i;
 
 	*done = 0;
-	for (i = 0; i < sizeof keys / sizeof *keys && strcmp(keys[i], l->f[0]); i++)
+	for (i = 0; i < sizeof keys / sizeof *keys && strcmp(keys[i].key, l->f[0]); i++)
 		;
 	if (i == sizeof keys / sizeof *keys)
 		return 0;
 	*done = 1;
-	if (nums(l, 1, &v) < 0)
+	if (nums(l, 1, keys[i].max, &v) < 0)
 		return -1;
 	switch (i) {
 	case 0: c->pid = v; break;
@@ -266,18 +233,21 @@ static int core_scalar(const struct lines *l, struct img_core *c, int *done)
 	case 8: c->ctl_tid = v; break;
 	case 9: c->xcr0 = v; break;
 	case 10: c->freeze_sig = v; break;
+	case 11: c->starttime = v; break;
 	}
 	return 0;
 }
 
-static int core_line(struct lines *l, struct img_core *c)
+static int core_line(struct text *l, struct img_core *c)
 {
 	const char *k = l->f[0];
 	uint64_t v[3];
 	int done;
 
-	if (core_scalar(l, c, &done) < 0 || done)
-		return done ? 0 : -1;
+	if (core_scalar(l, c, &done) < 0)
+		return -1;
+	if (done)
+		return 0;
 	if (!strcmp(k, "uid"))
 		return core_ids(l, c->uid);
 	if (!strcmp(k, "gid"))
@@ -287,7 +257,7 @@ static int core_line(struct lines *l, struct img_core *c)
 	if ((done = creds_line(l, c->cap, &c->securebits, &c->nnp)) != 0)
 		return done < 0 ? -1 : 0;
 	if (!strcmp(k, "umask"))
-		return l->n == 2 && sscanf(l->f[1], "%o", &c->umask) == 1 ? 0 : bad(l, "malformed umask");
+		return core_umask(l, c);
 	if (!strcmp(k, "cwd"))
 		return path_field(l, c->cwd, sizeof c->cwd);
 	if (!strcmp(k, "exe"))
@@ -295,11 +265,11 @@ static int core_line(struct lines *l, struct img_core *c)
 	if (!strcmp(k, "comm"))
 		return path_field(l, c->comm, sizeof c->comm);
 	if (!strcmp(k, "mm"))
-		return nums(l, 10, c->mm);
+		return nums(l, 10, U64, c->mm);
 	if (!strcmp(k, "auxv")) {
 		if (c->nauxv == IMAGE_AUXV_MAX)
 			return bad(l, "too many auxv entries");
-		return nums(l, 2, &c->auxv[2 * c->nauxv++]);
+		return nums(l, 2, U64, &c->auxv[2 * c->nauxv++]);
 	}
 	if (!strcmp(k, "rlimit"))
 		return core_rlimit(l, c);
@@ -308,23 +278,23 @@ static int core_line(struct lines *l, struct img_core *c)
 	if (!strcmp(k, "itimer"))
 		return core_itimer(l, c);
 	if (!strcmp(k, "vdso")) {
-		if (nums(l, 3, v) < 0)
+		if (nums(l, 3, U64, v) < 0)
 			return -1;
 		c->vdso[0] = v[0], c->vdso[1] = v[1], c->vdso_hash = v[2];
 		c->seen_vdso = 1;
 		return 0;
 	}
 	if (!strcmp(k, "vvar"))
-		return nums(l, 2, c->vvar);
+		return nums(l, 2, U64, c->vvar);
 	if (!strcmp(k, "vvar_vclock"))
-		return nums(l, 2, c->vclock);
+		return nums(l, 2, U64, c->vclock);
 	return 0;
 }
 
 int core_parse(char *text, const char *name, struct img_core *c)
 {
-	struct lines l = { .p = text, .name = name };
-	int i;
+	struct text l;
+	int i, r;
 
 	memset(c, 0, sizeof *c);
 	/* no caps line (an older image): no capabilities at all */
@@ -333,16 +303,19 @@ int core_parse(char *text, const char *name, struct img_core *c)
 		c->rlimit[i].cur = c->rlimit[i].max = ~0ULL;
 	c->dumpable = 1;
 	c->umask = 022;
-	while (line_next(&l))
+	text_init(&l, text, strlen(text), name);
+	while ((r = text_record(&l, TEXT_FIELDS_MAX)) > 0)
 		if (core_line(&l, c) < 0)
 			return -1;
+	if (r < 0)
+		return -1;
 	if (!c->pid || !c->cwd[0] || !c->mm[0])
 		return warn("member %s: pid, cwd or mm missing", name), -1;
 	return 0;
 }
 
 /* a thread's own credentials: every line of them, or none */
-static int thread_creds(struct lines *l, struct img_creds *cr)
+static int thread_creds(struct text *l, struct img_creds *cr)
 {
 	int r;
 
@@ -360,7 +333,7 @@ static int thread_creds(struct lines *l, struct img_creds *cr)
 	return 1;
 }
 
-static int thread_line(struct lines *l, struct img_thread *t)
+static int thread_line(struct text *l, struct img_thread *t)
 {
 	uint64_t v[8];
 	int r;
@@ -375,15 +348,15 @@ static int thread_line(struct lines *l, struct img_thread *t)
 		else
 			return bad(l, "unknown role");
 	} else if (!strcmp(l->f[0], "frame")) {
-		return nums(l, 1, &t->frame);
+		return nums(l, 1, U64, &t->frame);
 	} else if (!strcmp(l->f[0], "fs")) {
-		return nums(l, 1, &t->fs);
+		return nums(l, 1, U64, &t->fs);
 	} else if (!strcmp(l->f[0], "gs")) {
-		return nums(l, 1, &t->gs);
+		return nums(l, 1, U64, &t->gs);
 	} else if (!strcmp(l->f[0], "sigpending")) {
-		return nums(l, 1, &t->sigpending);
+		return nums(l, 1, U64, &t->sigpending);
 	} else if (!strcmp(l->f[0], "park")) {
-		if (nums(l, 8, v) < 0)
+		if (nums(l, 8, U64, v) < 0)
 			return -1;
 		t->park = (struct ckpt_park){ v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7] };
 	}
@@ -392,14 +365,17 @@ static int thread_line(struct lines *l, struct img_thread *t)
 
 int threads_parse(char *text, const char *name, struct img_thread **tp, unsigned *np)
 {
-	struct lines l = { .p = text, .name = name };
+	struct text l;
 	struct img_thread *t = NULL, *nt;
 	unsigned n = 0;
 	uint64_t tid;
 
-	while (line_next(&l)) {
+	int r;
+
+	text_init(&l, text, strlen(text), name);
+	while ((r = text_record(&l, TEXT_FIELDS_MAX)) > 0) {
 		if (!strcmp(l.f[0], "thread")) {
-			if (nums(&l, 1, &tid) < 0 || !tid)
+			if (nums(&l, 1, NUM_INT_MAX, &tid) < 0 || !tid)
 				goto fail;
 			if (n == CKPT_THREADS_MAX || !(nt = realloc(t, (n + 1) * sizeof *t))) {
 				bad(&l, "too many threads");
@@ -415,6 +391,8 @@ int threads_parse(char *text, const char *name, struct img_thread **tp, unsigned
 			goto fail;
 		}
 	}
+	if (r < 0)
+		goto fail;
 	if (!n) {
 		warn("member %s: no threads", name);
 		goto fail;

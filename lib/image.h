@@ -16,6 +16,8 @@
 
 struct img_manifest {
 	int version;
+	int kill;              /* the writer kills the processes after the
+	                        * stream, and ends it once they are gone */
 	char kernel[256], arch[32];
 	pid_t root;
 	unsigned nprocs;
@@ -24,6 +26,7 @@ struct img_manifest {
 
 struct img_core {
 	pid_t pid, ppid, pgid, sid;
+	uint64_t starttime;    /* clock ticks after boot; 0: not recorded */
 	uid_t uid[4];
 	gid_t gid[4];
 	gid_t groups[IMAGE_GROUPS_MAX];

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -91,4 +92,14 @@ char *read_file(const char *path, size_t *lenp)
 	close(fd);
 	errno = e;
 	return s;
+}
+
+int fd_private(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 07777) == 0600)
+		return 0;
+	return fchmod(fd, 0600) < 0 ? -errno : 0;
 }

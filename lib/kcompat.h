@@ -58,4 +58,9 @@ struct pm_scan_arg {
 #define UFFD_USER_MODE_ONLY 1
 #endif
 
+/* Landlock's truncate right, new in 6.2 (ABI 3): the fuzzer's sandbox */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+
 #endif

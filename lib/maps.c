@@ -1,109 +1,25 @@
-/* maps.c - parsing /proc/PID/maps.
- *
- * A line is "START-END PERMS OFFSET MAJ:MIN INODE [PATH]", numbers in
- * hex except INODE (decimal).  The kernel pads before PATH with spaces;
- * PATH runs to the end of the line and may itself hold spaces. */
+/* maps.c - parsing /proc/PID/maps: line by line (lib/text.h), each
+ * line by maps_line (lib/mapsline.c), and what a region is. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "maps.h"
-
-static int hex(const char **s, const char *end, uint64_t *v)
-{
-	const char *p = *s;
-	uint64_t x = 0;
-	int d;
-
-	for (; p < end; p++) {
-		if (*p >= '0' && *p <= '9')
-			d = *p - '0';
-		else if (*p >= 'a' && *p <= 'f')
-			d = *p - 'a' + 10;
-		else
-			break;
-		x = x << 4 | d;
-	}
-	if (p == *s || p - *s > 16)
-		return -1;
-	*s = p;
-	*v = x;
-	return 0;
-}
-
-static int dec(const char **s, const char *end, uint64_t *v)
-{
-	const char *p = *s;
-	uint64_t x = 0;
-
-	for (; p < end && *p >= '0' && *p <= '9'; p++)
-		x = x * 10 + (*p - '0');
-	if (p == *s)
-		return -1;
-	*s = p;
-	*v = x;
-	return 0;
-}
-
-static int expect(const char **s, const char *end, char c)
-{
-	if (*s >= end || **s != c)
-		return -1;
-	(*s)++;
-	return 0;
-}
-
-static int perms(const char **s, const char *end, struct map_region *r)
-{
-	const char *p = *s;
-
-	if (end - p < 4)
-		return -1;
-	r->prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) |
-		  (p[2] == 'x' ? PROT_EXEC : 0);
-	if (p[3] != 's' && p[3] != 'p')
-		return -1;
-	r->shared = p[3] == 's';
-	*s = p + 4;
-	return 0;
-}
-
-/* one line, [s, end) without its newline */
-static int parse_line(const char *s, const char *end, struct map_region *r)
-{
-	uint64_t maj, min;
-
-	if (hex(&s, end, &r->start) || expect(&s, end, '-') ||
-	    hex(&s, end, &r->end) || expect(&s, end, ' ') ||
-	    perms(&s, end, r) || expect(&s, end, ' ') ||
-	    hex(&s, end, &r->offset) || expect(&s, end, ' ') ||
-	    hex(&s, end, &maj) || expect(&s, end, ':') ||
-	    hex(&s, end, &min) || expect(&s, end, ' ') ||
-	    dec(&s, end, &r->inode))
-		return -1;
-	if (r->end <= r->start || (r->start | r->end) & 4095)
-		return -1;
-	r->dev_major = maj;
-	r->dev_minor = min;
-	while (s < end && *s == ' ')
-		s++;
-	r->path = s;
-	r->pathlen = end - s;
-	return 0;
-}
+#include "text.h"
 
 int maps_parse(const char *text, size_t len, struct map_region **out,
 	       size_t *n, size_t *bad)
 {
-	const char *s = text, *end = text + len, *nl;
 	struct map_region *v = NULL, *nv;
 	size_t cnt = 0, cap = 0;
+	struct text t;
+	int r;
 
-	for (; s < end; s = nl + 1) {
-		nl = memchr(s, '\n', end - s);
-		if (!nl)
-			nl = end;
+	/* keep: the text is only read, the regions' paths point into it */
+	text_init(&t, (char *)text, len, "maps");
+	t.keep = 1;
+	while ((r = text_next(&t)) != 0) {
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 64;
 			nv = realloc(v, cap * sizeof *v);
@@ -113,7 +29,7 @@ int maps_parse(const char *text, size_t len, struct map_region **out,
 			}
 			v = nv;
 		}
-		if (parse_line(s, nl, &v[cnt]) < 0) {
+		if (r < 0 || maps_line(t.line, t.line + t.len, &v[cnt]) < 0) {
 			*bad = cnt + 1;
 			free(v);
 			return -EINVAL;
@@ -125,9 +41,19 @@ int maps_parse(const char *text, size_t len, struct map_region **out,
 	return 0;
 }
 
-static int path_is(const struct map_region *r, const char *s)
+int map_path_is(const struct map_region *r, const char *s)
 {
 	return r->pathlen == strlen(s) && !memcmp(r->path, s, r->pathlen);
+}
+
+const struct map_region *maps_find(const struct map_region *r, size_t n, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (map_path_is(&r[i], path))
+			return &r[i];
+	return NULL;
 }
 
 static int path_starts(const struct map_region *r, const char *s)
@@ -149,20 +75,20 @@ enum map_kind map_kind(const struct map_region *r)
 {
 	int shmem;
 
-	if (path_is(r, "[vdso]") || path_is(r, "[vvar]") ||
-	    path_is(r, "[vvar_vclock]") || path_is(r, "[vsyscall]") ||
-	    path_is(r, "[uprobes]"))
+	if (map_path_is(r, "[vdso]") || map_path_is(r, "[vvar]") ||
+	    map_path_is(r, "[vvar_vclock]") || map_path_is(r, "[vsyscall]") ||
+	    map_path_is(r, "[uprobes]"))
 		return MAP_KIND_SPECIAL;
 	/* anonymous memory in a file's clothes: MAP_HUGETLB|MAP_ANONYMOUS
 	 * shows as "/anon_hugepage (deleted)", private or shared */
-	if (path_is(r, "/anon_hugepage (deleted)"))
+	if (map_path_is(r, "/anon_hugepage (deleted)"))
 		return r->shared ? MAP_KIND_SHARED_MEM : MAP_KIND_PRIVATE;
 	/* MAP_SHARED|MAP_ANONYMOUS is a shmem file the kernel names
 	 * "/dev/zero (deleted)" ("[anon_shmem:NAME]" once named); memfds
 	 * and SysV segments are shmem files too */
 	shmem = path_starts(r, "/memfd:") || path_starts(r, "/SYSV") ||
 		path_starts(r, "[anon_shmem:") ||
-		(r->shared && path_is(r, "/dev/zero (deleted)"));
+		(r->shared && map_path_is(r, "/dev/zero (deleted)"));
 	if (r->shared && (shmem || r->pathlen == 0))
 		return MAP_KIND_SHARED_MEM;
 	if (path_starts(r, "/memfd:") || (r->pathlen && r->path[0] == '/' &&
@@ -175,6 +101,6 @@ int map_is_file(const struct map_region *r)
 {
 	return r->pathlen && r->path[0] == '/' &&
 	       !path_starts(r, "/memfd:") && !path_starts(r, "/SYSV") &&
-	       !path_is(r, "/anon_hugepage (deleted)") &&
+	       !map_path_is(r, "/anon_hugepage (deleted)") &&
 	       map_kind(r) != MAP_KIND_SHARED_MEM;
 }

@@ -32,6 +32,10 @@ struct map_region {
 	size_t pathlen;       /* 0: anonymous, no name */
 };
 
+/* One line [s, end), without its newline, into r (its path points into
+ * the line): 0, or -1 when it is malformed.  No malloc: the restorer
+ * uses it too. */
+int maps_line(const char *s, const char *end, struct map_region *r);
 /* Parse a whole maps text (len bytes) into a malloc'd array in *out,
  * *n entries; the paths point into text, which must outlive them.
  * 0, or -EINVAL naming nothing (the caller knows the pid) with *bad set
@@ -42,6 +46,10 @@ enum map_kind map_kind(const struct map_region *r);
 /* 1 when the region is backed by a file named by a path (starting
  * with '/'), not shared memory; it may be deleted (an orphan) */
 int map_is_file(const struct map_region *r);
+/* 1 when the region's path is s, exactly */
+int map_path_is(const struct map_region *r, const char *s);
+/* the first of n regions whose path is path, or NULL */
+const struct map_region *maps_find(const struct map_region *r, size_t n, const char *path);
 /* 1 when the path ends in " (deleted)" */
 int map_is_deleted(const struct map_region *r);
 

@@ -13,6 +13,7 @@
 #include "escape.h"
 #include "maps.h"
 #include "memplan.h"
+#include "text.h"
 
 #define PAGE 4096ULL
 #define FILE_UNCHECKED 0x8000u   /* oflags bit until mapfiles checks it */
@@ -44,14 +45,9 @@ static int special_index(const struct map_region *r)
 	int i;
 
 	for (i = 0; i < 4; i++)
-		if (r->pathlen == strlen(names[i]) && !memcmp(r->path, names[i], r->pathlen))
+		if (map_path_is(r, names[i]))
 			return i;
 	return -1;
-}
-
-static int path_is(const struct map_region *r, const char *s)
-{
-	return r->pathlen == strlen(s) && !memcmp(r->path, s, r->pathlen);
 }
 
 static unsigned region_kind(const struct map_region *r)
@@ -62,9 +58,61 @@ static unsigned region_kind(const struct map_region *r)
 	case MAP_KIND_ORPHAN: return PLAN_ANON;  /* every page is stored */
 	default: break;
 	}
-	if (path_is(r, "[stack]"))
+	if (map_path_is(r, "[stack]"))
 		return PLAN_STACK;
 	return map_is_file(r) ? PLAN_FILE_PRIVATE : PLAN_ANON;
+}
+
+/* a memfd's name, from "/memfd:NAME (deleted)": a restore makes its
+ * memfd under that name */
+static int shm_name(struct memplan *m, const struct map_region *r, struct plan_region *g)
+{
+	const char *s = r->path + 7, *del = " (deleted)";
+	size_t n = r->pathlen - 7;
+
+	if (n >= strlen(del) && !memcmp(s + n - strlen(del), del, strlen(del)))
+		n -= strlen(del);
+	if (n > 249)          /* memfd_create's limit */
+		n = 249;
+	return strings_add(m, s, n, &g->path);
+}
+
+/* Every view of one shared memory object (same device and inode) gets
+ * the object's id and size: the restorer maps them all from one
+ * object, so a write through one is seen through the others.  An
+ * object seen once, not a memfd, stays a plain MAP_SHARED|MAP_ANONYMOUS
+ * region (shm 0), as before. */
+static void shm_objects(struct memplan *m)
+{
+	struct plan_region *g, *h;
+	unsigned i, j, views, id = 0;
+	uint64_t size;
+
+	for (i = 0; i < m->nreg; i++) {
+		g = &m->reg[i];
+		if (g->kind != PLAN_SHARED_ANON || !g->ino || g->shm)
+			continue;
+		views = 0;
+		size = 0;
+		for (j = i; j < m->nreg; j++) {
+			h = &m->reg[j];
+			if (h->kind != PLAN_SHARED_ANON || h->ino != g->ino || h->dev != g->dev)
+				continue;
+			views++;
+			if (h->pgoff + (h->end - h->start) > size)
+				size = h->pgoff + (h->end - h->start);
+		}
+		if (views < 2 && !g->path)
+			continue;
+		id++;
+		for (j = i; j < m->nreg; j++) {
+			h = &m->reg[j];
+			if (h->kind == PLAN_SHARED_ANON && h->ino == g->ino && h->dev == g->dev) {
+				h->shm = id;
+				h->size = size;
+			}
+		}
+	}
 }
 
 static int region_add(struct memplan *m, int pid, const struct map_region *r)
@@ -88,6 +136,12 @@ static int region_add(struct memplan *m, int pid, const struct map_region *r)
 	g->pgoff = r->offset;
 	g->prot = r->prot;
 	g->kind = region_kind(r);
+	if (g->kind == PLAN_SHARED_ANON) {
+		g->dev = makedev(r->dev_major, r->dev_minor);
+		g->ino = r->inode;
+		if (r->pathlen > 7 && !memcmp(r->path, "/memfd:", 7) && shm_name(m, r, g) < 0)
+			return warn("out of memory"), -1;
+	}
 	if (g->kind == PLAN_FILE_PRIVATE || g->kind == PLAN_FILE_SHARED) {
 		g->oflags = FILE_UNCHECKED |
 			(g->kind == PLAN_FILE_SHARED && (r->prot & PROT_WRITE) ? 2 : 0);
@@ -121,6 +175,7 @@ int memplan_maps(struct memplan *m, int pid, char *text, size_t len)
 			return -1;
 		}
 	free(r);
+	shm_objects(m);
 	return 0;
 }
 
@@ -136,20 +191,17 @@ static struct plan_region *region_at(struct memplan *m, uint64_t start, uint64_t
 
 /* the file as it is now must be the one the checkpoint mapped */
 static int mapfile_check(struct plan_region *g, int pid, const char *path,
-			 const char *size, const char *mtime)
+			 uint64_t size, const char *mtime)
 {
 	struct stat st;
 	char now[64];
 
-	if (!strcmp(size, "-"))
-		return warn("pid %d: mapped file %s: it had changed or gone when the checkpoint was taken",
-			    pid, path), -1;
 	if (stat(path, &st) < 0)
 		return warn("pid %d: mapped file %s:", pid, path), -1;
 	snprintf(now, sizeof now, "%lld.%09ld", (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-	if (st.st_ino != g->ino || st.st_dev != g->dev ||
-	    strtoull(size, NULL, 10) != (uint64_t)st.st_size || strcmp(now, mtime))
-		return warn("pid %d: mapped file %s changed since the checkpoint (size %s mtime %s, now %lld %s)",
+	if (st.st_ino != g->ino || st.st_dev != g->dev || size != (uint64_t)st.st_size ||
+	    strcmp(now, mtime))
+		return warn("pid %d: mapped file %s changed since the checkpoint (size %" PRIu64 " mtime %s, now %lld %s)",
 			    pid, path, size, mtime, (long long)st.st_size, now), -1;
 	g->size = st.st_size;
 	g->mtime_sec = st.st_mtim.tv_sec;
@@ -197,21 +249,16 @@ static int mapfile_own(struct memplan *m, struct plan_region *g, const struct me
 	return 0;
 }
 
-static int mapfile_line(struct memplan *m, int pid, char *line, unsigned no)
+/* "START-END SIZE MTIME PATH" */
+static int mapfile_line(struct memplan *m, int pid, struct text *t)
 {
-	char *f[4], *s = line;
+	char *const *f = t->f;
 	struct plan_region *g;
-	uint64_t start, end;
-	int n;
+	uint64_t start, end, size = 0;
 
-	for (n = 0; n < 4 && s; n++) {
-		f[n] = s;
-		if ((s = strchr(s, ' ')))
-			*s++ = 0;
-	}
-	if (n != 4 || s || sscanf(f[0], "%" SCNx64 "-%" SCNx64, &start, &end) != 2 ||
-	    str_unescape(f[3]) < 0)
-		return warn("member proc/%d/mapfiles line %u: malformed", pid, no), -1;
+	if (t->n != 4 || num_range(f[0], 16, &start, &end) < 0 || str_unescape(f[3]) < 0 ||
+	    (strcmp(f[1], "-") && num_parse(f[1], ~0ULL, &size) < 0))
+		return text_bad(t, "malformed");
 	if ((g = region_at(m, start, end)) && !strcmp(f[1], "-")) {
 		/* "- -": not the file mapped; the dump stored every page
 		 * of the region (an orphan, formats/memory.md) */
@@ -220,10 +267,10 @@ static int mapfile_line(struct memplan *m, int pid, char *line, unsigned no)
 		return 0;
 	}
 	if (!g || !(g->oflags & FILE_UNCHECKED))
-		return warn("member proc/%d/mapfiles line %u: no file region %s", pid, no, f[0]), -1;
+		return warn("member proc/%d/mapfiles line %u: no file region %s", pid, t->no, f[0]), -1;
 	if (own_find(m, g))
 		return mapfile_own(m, g, own_find(m, g));
-	if (mapfile_check(g, pid, f[3], f[1], f[2]) < 0)
+	if (mapfile_check(g, pid, f[3], size, f[2]) < 0)
 		return -1;
 	g->oflags &= ~FILE_UNCHECKED;
 	if (strings_add(m, f[3], strlen(f[3]), &g->path) < 0)
@@ -233,19 +280,16 @@ static int mapfile_line(struct memplan *m, int pid, char *line, unsigned no)
 
 int memplan_mapfiles(struct memplan *m, int pid, char *text)
 {
-	char *line = text, *eol;
-	unsigned no = 0;
+	char name[64];
+	struct text t;
+	int r;
 
-	for (; line && *line; line = eol ? eol + 1 : NULL) {
-		if ((eol = strchr(line, '\n')))
-			*eol = 0;
-		no++;
-		if (*line == '#' || !*line)
-			continue;
-		if (mapfile_line(m, pid, line, no) < 0)
+	snprintf(name, sizeof name, "proc/%d/mapfiles", pid);
+	text_init(&t, text, strlen(text), name);
+	while ((r = text_record(&t, 4)) > 0)
+		if (mapfile_line(m, pid, &t) < 0)
 			return -1;
-	}
-	return 0;
+	return r;
 }
 
 int memplan_check(struct memplan *m, int pid)
@@ -273,21 +317,17 @@ static int run_check(struct memplan *m, const struct plan_run *u)
 
 int memplan_pagemap(struct memplan *m, int pid, char *text)
 {
-	char *line = text, *eol;
-	unsigned no = 0, cap = 0;
+	char name[64];
+	unsigned cap = 0;
 	struct plan_run u, *p;
-	int k;
+	struct text t;
+	int r;
 
-	for (; line && *line; line = eol ? eol + 1 : NULL) {
-		if ((eol = strchr(line, '\n')))
-			*eol = 0;
-		no++;
-		if (*line == '#' || !*line)
-			continue;
-		k = 0;
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 "%n", &u.start, &u.end, &k) != 2 ||
-		    line[k] || run_check(m, &u) < 0)
-			return warn("member proc/%d/pagemap line %u: bad run %s", pid, no, line), -1;
+	snprintf(name, sizeof name, "proc/%d/pagemap", pid);
+	text_init(&t, text, strlen(text), name);
+	while ((r = text_record(&t, 2)) > 0) {
+		if (t.n != 1 || num_range(t.f[0], 16, &u.start, &u.end) < 0 || run_check(m, &u) < 0)
+			return warn("member %s line %u: bad run %s", name, t.no, t.f[0]), -1;
 		if (m->nrun == cap) {
 			cap = cap ? 2 * cap : 256;
 			if (!(p = realloc(m->run, cap * sizeof *p)))
@@ -297,7 +337,7 @@ int memplan_pagemap(struct memplan *m, int pid, char *text)
 		m->run[m->nrun++] = u;
 		m->run_bytes += u.end - u.start;
 	}
-	return 0;
+	return r;
 }
 
 static int overlaps(const struct memplan *m, uint64_t a, uint64_t len)

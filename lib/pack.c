@@ -78,8 +78,12 @@ int pack_manifest_set(char *text, size_t len, char v)
 	return -1;
 }
 
-ssize_t pack_unframe(const void *z, size_t zlen, void *out, size_t cap,
-		     char *err, size_t errlen)
+/* one part's frame (zlen bytes at z) decoded into out (cap bytes; a
+ * content checksum, if the frame has one, checked): the original
+ * bytes' count, or -1 with the reason in err.  The part's xxh64 is
+ * checked by the caller */
+static ssize_t pack_unframe(const void *z, size_t zlen, void *out, size_t cap,
+			    char *err, size_t errlen)
 {
 	LZ4F_dctx *d;
 	LZ4F_frameInfo_t fi;

@@ -31,13 +31,6 @@ size_t pack_frame(const void *in, size_t len, void *out, size_t cap, int level);
  * bytes.  Their length */
 size_t pack_pax(char *out, size_t cap, uint64_t size, int align,
 		int64_t lz4off, uint64_t hash);
-/* one part's frame (zlen bytes at z) decoded into out (cap bytes; a
- * content checksum, if the frame has one, checked): the original
- * bytes' count, or -1 with the reason in err.  It does not check the
- * part's CKPT.xxh64, which a libarchive reader never sees: read images
- * with pack_in, which does */
-ssize_t pack_unframe(const void *z, size_t zlen, void *out, size_t cap,
-		     char *err, size_t errlen);
 /* the manifest's "packed" line set to v ('0' or '1'): 0, or -1 when
  * the manifest has no such line */
 int pack_manifest_set(char *text, size_t len, char v);

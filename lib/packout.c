@@ -1,5 +1,6 @@
-/* packout.c - the threads of ckpt-pack.  One lock guards the slot ring;
- * a slot goes FREE -> FILLING (caller) -> TODO -> DONE (a worker) ->
+/* packout.c - the threads of ckpt-pack.  One lock guards the slot ring
+ * and the failure (failed, err: read only under it, or after the
+ * threads are joined); a slot goes FREE -> FILLING (caller) -> TODO -> DONE (a worker) ->
  * FREE (the writer), and the three sequence numbers only grow, so each
  * side finds its next slot at seq % nslots. */
 #include <errno.h>
@@ -100,7 +101,7 @@ static void *writer(void *arg)
 {
 	struct pack_out *o = arg;
 	struct slot *s;
-	int r;
+	int r, failed;
 
 	pthread_mutex_lock(&o->mu);
 	for (;;) {
@@ -109,8 +110,9 @@ static void *writer(void *arg)
 			pthread_cond_wait(&o->cv, &o->mu);
 		if (s->state != DONE)
 			break;
+		failed = o->failed;
 		pthread_mutex_unlock(&o->mu);
-		r = o->failed ? 0 : slot_write(o, s);
+		r = failed ? 0 : slot_write(o, s);
 		pthread_mutex_lock(&o->mu);
 		if (r < 0)
 			set_failed(o, "writing %s: %s", s->m.name, -r);
@@ -161,20 +163,22 @@ fail:
 unsigned char *pack_out_buf(struct pack_out *o)
 {
 	struct slot *s = &o->s[o->fill % o->ns];
+	int failed;
 
 	pthread_mutex_lock(&o->mu);
 	while (s->state != FREE && !o->failed)
 		pthread_cond_wait(&o->cv, &o->mu);
-	if (!o->failed)
+	if (!(failed = o->failed))
 		s->state = FILLING;
 	pthread_mutex_unlock(&o->mu);
-	return o->failed ? NULL : s->in;
+	return failed ? NULL : s->in;
 }
 
 int pack_out_put(struct pack_out *o, const struct pack_member *m, int lz4,
 		 uint64_t off, size_t len)
 {
 	struct slot *s = &o->s[o->fill % o->ns];
+	int failed;
 
 	s->m = *m;
 	s->lz4 = lz4;
@@ -184,8 +188,9 @@ int pack_out_put(struct pack_out *o, const struct pack_member *m, int lz4,
 	s->state = TODO;
 	o->fill++;
 	pthread_cond_broadcast(&o->cv);
+	failed = o->failed;
 	pthread_mutex_unlock(&o->mu);
-	return o->failed ? -1 : 0;
+	return failed ? -1 : 0;
 }
 
 int pack_out_finish(struct pack_out *o)
@@ -211,9 +216,16 @@ int pack_out_finish(struct pack_out *o)
 	return 0;
 }
 
+/* err is written once, under the lock, as failed is first set: taking
+ * the lock here orders this read after that write */
 const char *pack_out_error(struct pack_out *o)
 {
-	return o->err;
+	const char *e;
+
+	pthread_mutex_lock(&o->mu);
+	e = o->err;
+	pthread_mutex_unlock(&o->mu);
+	return e;
 }
 
 void pack_out_free(struct pack_out *o)

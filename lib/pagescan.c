@@ -36,7 +36,7 @@ void run_list_free(struct run_list *runs)
 
 /* append [start, end), merged with the last run unless a region
  * boundary (floor) lies between them: runs never cross regions */
-static int run_add(struct run_list *l, uint64_t floor, uint64_t start,
+int run_add(struct run_list *l, uint64_t floor, uint64_t start,
 		   uint64_t end, int via_mem)
 {
 	struct page_run *last = l->n ? &l->v[l->n - 1] : NULL, *nv;

@@ -34,6 +34,10 @@ struct pagescan {
  * mapping whose file is not there to map again.  0 or -errno. */
 int pagescan_region(struct pagescan *ps, const struct map_region *r,
 		    enum map_kind kind, struct run_list *runs);
+/* append [start, end) of the region starting at floor (merged with
+ * the last run when it ends at start and start is not floor): 0 or
+ * -ENOMEM */
+int run_add(struct run_list *runs, uint64_t floor, uint64_t start, uint64_t end, int via_mem);
 void run_list_free(struct run_list *runs);
 
 #endif

@@ -12,6 +12,7 @@
 struct pstat {
 	pid_t pid, pgrp, sid;
 	int dying;
+	unsigned long long starttime;
 };
 
 /* /proc/PATH/stat: "pid (comm) state ppid pgrp session tty tpgid flags";
@@ -31,8 +32,8 @@ static int pstat_read(const char *dir, struct pstat *p)
 	fclose(f);
 	buf[n] = 0;
 	if (!(s = strrchr(buf, ')')) ||
-	    sscanf(s + 1, " %c %d %d %d %d %d %lu", &state, &ppid, &pgrp, &sid, &tty,
-		   &tpgid, &flags) != 7)
+	    sscanf(s + 1, " %c %d %d %d %d %d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		   &state, &ppid, &pgrp, &sid, &tty, &tpgid, &flags, &p->starttime) != 8)
 		return -1;
 	p->pid = atoi(buf);
 	p->pgrp = pgrp;
@@ -97,4 +98,13 @@ enum pid_use pids_used(const pid_t *ids, unsigned n, pid_t *which, pid_t *holder
 	if (worst == PID_LIVE)
 		return worst;
 	return groups_using(ids, n, worst, which, holder);
+}
+
+unsigned long long pid_starttime(pid_t pid)
+{
+	struct pstat p;
+	char dir[16];
+
+	snprintf(dir, sizeof dir, "%d", (int)pid);
+	return pstat_read(dir, &p) == 0 ? p.starttime : 0;
 }

@@ -17,4 +17,8 @@ enum pid_use {
  * gets an id so used, and *holder the process that holds it */
 enum pid_use pids_used(const pid_t *ids, unsigned n, pid_t *which, pid_t *holder);
 
+/* field 22 of /proc/PID/stat (clock ticks after boot), 0 if none: with
+ * the pid, which process this is on this boot */
+unsigned long long pid_starttime(pid_t pid);
+
 #endif

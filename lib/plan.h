@@ -16,9 +16,8 @@
 #include "proto.h"
 
 #define PLAN_MAGIC   0x6e6c7063u   /* "cpln" */
-#define PLAN_VERSION 2
+#define PLAN_VERSION 3
 #define PLAN_AUXV_MAX 128          /* words, AT_NULL pair included */
-#define PLAN_CLOEXEC_FDS 1024      /* fds the cloexec bitmap covers */
 #define PLAN_PATH_MAX 4096
 
 /* The restorer's layout inside the hole (doc/restore.md); the sizes
@@ -50,7 +49,9 @@ struct plan_hdr {
 	uint32_t hdr_size;      /* sizeof(struct plan_hdr) */
 	uint32_t pid;           /* the restorer must be this pid */
 	uint32_t nregions, nruns, nthreads, flags;
-	uint64_t body_size;     /* regions, runs, threads, strings */
+	uint32_t ncloexec;      /* fds to mark FD_CLOEXEC, in the body */
+	uint32_t pad0;
+	uint64_t body_size;     /* regions, runs, threads, cloexec, strings */
 	uint64_t pages_size;    /* page data after the body, in run order */
 	uint64_t hole, hole_size; /* free in the image: the restorer's room */
 	struct plan_mm mm;
@@ -64,7 +65,6 @@ struct plan_hdr {
 	struct ckpt_ksigaction sigaction[64]; /* [sig-1]; handler 0 flags 0
 	                                       * is the default: left */
 	struct ckpt_itimer itimer[3];         /* REAL, VIRTUAL, PROF */
-	uint64_t cloexec[PLAN_CLOEXEC_FDS / 64]; /* fds to mark FD_CLOEXEC */
 	uint64_t sigpending;         /* the process's shared pending set */
 	char exe[PLAN_PATH_MAX];     /* "" or a path to set as exe_fd */
 };
@@ -86,8 +86,16 @@ struct plan_region {
 	uint32_t path;          /* offset of a NUL-terminated path in the
 	                         * strings area; files only */
 	uint32_t oflags;        /* O_RDONLY or O_RDWR, files only */
-	uint64_t dev, ino, size; /* the file as ckpt-thaw checked it */
+	uint64_t dev, ino, size; /* the file as ckpt-thaw checked it; for
+	                         * shared memory (shm), size is the object's */
 	int64_t mtime_sec, mtime_nsec;
+	uint32_t shm;           /* PLAN_SHARED_ANON: 0, a region of its own
+	                         * (MAP_SHARED|MAP_ANONYMOUS); else the object
+	                         * id, one for every view of one object: path
+	                         * "" (anonymous: views by mremap of one
+	                         * mapping) or a memfd's name (views mmap'd
+	                         * from one memfd), at pgoff */
+	uint32_t pad;
 };
 
 struct plan_run {          /* stored pages, [start, end), data order */
@@ -116,7 +124,8 @@ struct plan_thread {
 
 /* The body: struct plan_region[nregions], struct plan_run[nruns],
  * struct plan_thread[nthreads], uint32_t groups[ngroups] (padded to 8
- * bytes), then strings up to body_size. */
+ * bytes), uint32_t cloexec[ncloexec] (fd numbers, any number of them,
+ * padded to 8 bytes), then strings up to body_size. */
 
 /* What the restorer says back on fd_status: zero or more warnings,
  * then one PLAN_ST_OK or one error, then end of file. */

@@ -9,6 +9,7 @@
 #include "err.h"
 #include "io.h"
 #include "rules.h"
+#include "text.h"
 
 #define RULES_MAX (1 << 20)   /* a rules file is a few lines */
 
@@ -167,8 +168,9 @@ int rules_parse(struct rules *r, const char *name, const char *text, size_t len)
 {
 	struct rule rule;
 	const char *why;
-	char *line, *next, *end;
-	int lineno = 0;
+	struct text t;
+	char *line;
+	int k;
 
 	memset(r, 0, sizeof *r);
 	r->text = malloc(len + 1);
@@ -179,23 +181,21 @@ int rules_parse(struct rules *r, const char *name, const char *text, size_t len)
 	memcpy(r->work, text, len);
 	r->text[len] = r->work[len] = 0;
 	r->len = len;
-	for (line = r->work, end = r->work + len; line < end; line = next) {
-		lineno++;
-		next = memchr(line, '\n', end - line);
-		next = next ? next : end;
-		*next++ = 0;
-		if (strlen(line) != (size_t)(next - 1 - line)) {
-			warn("%s:%d: a NUL byte in the line", name, lineno);
+	text_init(&t, r->work, len, name);
+	while ((k = text_next(&t)) != 0) {
+		if (k < 0) {
+			warn("%s:%u: a NUL byte in the line", name, t.no);
 			goto fail;
 		}
-		if (next - 1 > line && next[-2] == '\r')
-			next[-2] = 0;   /* a file written on another system */
+		line = t.line;
+		if (t.len && line[t.len - 1] == '\r')
+			line[t.len - 1] = 0;   /* a file written on another system */
 		if (!line[0] || line[0] == '#')
 			continue;
 		memset(&rule, 0, sizeof rule);
-		rule.line = lineno;
+		rule.line = t.no;
 		if ((why = rule_parse(line, &rule))) {
-			warn("%s:%d: %s", name, lineno, why);
+			warn("%s:%u: %s", name, t.no, why);
 			goto fail;
 		}
 		if (rules_add(r, &rule) < 0)

@@ -24,10 +24,12 @@ int stream_open(struct stream *s, const char *path, int fd, const char *what)
 	}
 	if (!(s->in = calloc(1, sizeof *s->in))) {
 		warn("%s: out of memory", what);
+		stream_close(s);
 		return -1;
 	}
 	if (pack_in_open(s->in, fd, 0) < 0) {
 		warn("%s: %s", what, s->in->err);
+		stream_close(s);
 		return -1;
 	}
 	return 0;

@@ -30,11 +30,6 @@ void tar_advance(struct tar_out *t, uint64_t n)
 	t->off += n;
 }
 
-uint64_t tar_padded(uint64_t len)
-{
-	return TAR_BLOCK + (len + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
-}
-
 int tar_data(struct tar_out *t, const void *buf, size_t len)
 {
 	int r = write_all(t->fd, buf, len);

@@ -38,8 +38,6 @@ int tar_end_member(struct tar_out *t, uint64_t size);
 int tar_member(struct tar_out *t, const char *name, const void *buf, size_t len);
 /* the two zero blocks that end an archive */
 int tar_finish(struct tar_out *t);
-/* the bytes a member of size len takes, header included (no pax) */
-uint64_t tar_padded(uint64_t len);
 /* note that n bytes were written to t->fd by other means (splice) */
 void tar_advance(struct tar_out *t, uint64_t n);
 

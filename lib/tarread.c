@@ -231,7 +231,7 @@ static int header_read(struct tar_in *t, unsigned char *h)
 {
 	ssize_t n = take(t, h, BLOCK);
 	uint64_t sum = 0, want;
-	int i;
+	int i, bad;
 
 	if (n < 0)
 		return -1;
@@ -239,13 +239,18 @@ static int header_read(struct tar_in *t, unsigned char *h)
 		return fail(t, "empty input");
 	if (n == 0)
 		return fail(t, "truncated after member %s: no end of archive", after(t));
+	if (n < BLOCK && t->off == (uint64_t)n)
+		return fail(t, "not a ckpt image: %zd bytes, truncated in the first header", n);
 	if (n < BLOCK)
 		return fail(t, "truncated after member %s: in a header", after(t));
 	if (zero_block(h))
 		return 0;
 	for (i = 0; i < BLOCK; i++)
 		sum += (i >= 148 && i < 156) ? ' ' : h[i];
-	if (octal((char *)h + 148, 8, &want) < 0 || sum != want)
+	bad = octal((char *)h + 148, 8, &want) < 0 || sum != want;
+	if ((bad || memcmp(h + 257, "ustar", 5)) && t->off == BLOCK)
+		return fail(t, "not a ckpt image: it starts with no tar header");
+	if (bad)
 		return fail(t, "after member %s: bad tar header checksum", after(t));
 	if (memcmp(h + 257, "ustar", 5))
 		return fail(t, "after member %s: not a ustar header", after(t));

@@ -10,26 +10,11 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "maps.h"
 #include "restorer.h"
 #include "sys.h"
 
 static char maps[64 * 1024];
-
-static uint64_t hex(const char **p)
-{
-	uint64_t v = 0;
-	char c;
-
-	for (;; (*p)++) {
-		c = **p;
-		if (c >= '0' && c <= '9')
-			v = v * 16 + (c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v * 16 + (c - 'a' + 10);
-		else
-			return v;
-	}
-}
 
 static long maps_read(struct rst *r)
 {
@@ -47,15 +32,14 @@ static long maps_read(struct rst *r)
 	return k;
 }
 
-/* which of [vvar] [vvar_vclock] [vdso] a line's name is, or -1 */
-static int special(const char *name, const char *eol)
+/* which of [vvar] [vvar_vclock] [vdso] a region is, or -1 */
+static int special(const struct map_region *m)
 {
 	static const char *const names[3] = { "[vvar]", "[vvar_vclock]", "[vdso]" };
-	size_t len = eol - name;
 	int i;
 
 	for (i = 0; i < 3; i++)
-		if (strlen(names[i]) == len && !memcmp(name, names[i], len))
+		if (strlen(names[i]) == m->pathlen && !memcmp(m->path, names[i], m->pathlen))
 			return i;
 	return -1;
 }
@@ -85,23 +69,23 @@ static void specials_park(struct rst *r, uint64_t lo)
 void old_clear(struct rst *r)
 {
 	uint64_t lo = ~0ULL, s, e, hole_end = r->body + PAGE_UP(r->hdr.body_size);
-	const char *p, *name, *eol;
+	struct map_region m;
+	const char *p, *eol;
 	long err;
 	int k;
 
 	maps_read(r);
 	for (p = maps; *p; p = *eol ? eol + 1 : eol) {
-		s = hex(&p);
-		p++;
-		e = hex(&p);
 		eol = strchr(p, '\n');
 		if (!eol)
 			eol = p + strlen(p);
-		for (name = eol; name > p && name[-1] != ' '; name--)
-			;
+		if (maps_line(p, eol, &m) < 0)
+			rst_fail(r, PLAN_ST_CLEAR, -22 /* EINVAL */, 0);
+		s = m.start;
+		e = m.end;
 		if (s >= r->hdr.hole && e <= hole_end)
 			continue;
-		if ((k = special(name, eol)) >= 0) {
+		if ((k = special(&m)) >= 0) {
 			r->own[k][0] = s;
 			r->own[k][1] = e;
 			lo = s < lo ? s : lo;

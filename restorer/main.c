@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 
+#include "num.h"
 #include "restorer.h"
 #include "sys.h"
 
@@ -51,18 +52,12 @@ void rst_read(struct rst *r, void *buf, uint64_t n, int step, uint64_t addr)
 	}
 }
 
+/* an fd argument: decimal, at most 1000000 (lib/num.c) */
 static int fd_arg(const char *s)
 {
-	int v = 0;
+	uint64_t v;
 
-	if (!s || !*s)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > 100000)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
+	return s && num_parse(s, 1000000, &v) == 0 ? (int)v : -1;
 }
 
 /* the plan header, checked; then the hole laid out and mapped */
@@ -109,6 +104,8 @@ static void body_read(struct rst *r)
 	off += (uint64_t)h->nthreads * sizeof *r->threads;
 	r->groups = (const uint32_t *)(r->body + off);
 	off += ((uint64_t)h->ngroups * sizeof *r->groups + 7) & ~7ULL;
+	r->cloexec = (const uint32_t *)(r->body + off);
+	off += ((uint64_t)h->ncloexec * sizeof *r->cloexec + 7) & ~7ULL;
 	if (off > h->body_size || h->nthreads == 0)
 		rst_fail(r, PLAN_ST_ARGS, 0, 0);
 	r->strings = (const char *)(r->body + off);

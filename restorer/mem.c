@@ -57,12 +57,83 @@ static void region_map(struct rst *r, const struct plan_region *g)
 		rst_fail(r, PLAN_ST_MAP, -17 /* EEXIST */, g->start);
 }
 
-void regions_map(struct rst *r)
+static void map_check(struct rst *r, long a, uint64_t want)
 {
+	if (a < 0 && a > -4096)
+		rst_fail(r, PLAN_ST_MAP, a, want);
+	if ((uint64_t)a != want)
+		rst_fail(r, PLAN_ST_MAP, -17 /* EEXIST */, want);
+}
+
+/* every view of one memfd, mapped from one new memfd of its name */
+static void shm_memfd(struct rst *r, const struct plan_region *g, uint32_t from)
+{
+	const struct plan_region *v;
+	long fd, e;
 	uint32_t i;
 
+	if (g->path >= r->strings_len)
+		rst_fail(r, PLAN_ST_ARGS, 0, g->start);
+	if ((fd = sys_memfd_create(r->strings + g->path, 1 /* MFD_CLOEXEC */)) < 0)
+		rst_fail(r, PLAN_ST_MAP, fd, g->start);
+	if ((e = sys_ftruncate(fd, g->size)) < 0)
+		rst_fail(r, PLAN_ST_MAP, e, g->start);
+	for (i = from; i < r->hdr.nregions; i++) {
+		v = &r->regions[i];
+		if (v->kind == PLAN_SHARED_ANON && v->shm == g->shm)
+			map_check(r, sys_mmap(v->start, v->end - v->start, RW,
+					      MAP_SHARED | MAP_FIXED_NOREPLACE, fd, v->pgoff), v->start);
+	}
+	sys_close(fd);
+}
+
+/* every view of one shared anonymous object: one mapping of the whole
+ * object wherever the kernel puts it (every fixed region is in place
+ * by now), each view a second mapping of it by mremap(old_size 0),
+ * then the first unmapped: /proc/PID/maps shows /dev/zero as before */
+static void shm_anon(struct rst *r, const struct plan_region *g, uint32_t from)
+{
+	const struct plan_region *v;
+	uint32_t i;
+	long all;
+
+	all = sys_mmap(0, g->size, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (all < 0 && all > -4096)
+		rst_fail(r, PLAN_ST_MAP, all, g->start);
+	for (i = from; i < r->hdr.nregions; i++) {
+		v = &r->regions[i];
+		if (v->kind == PLAN_SHARED_ANON && v->shm == g->shm)
+			map_check(r, sys_mremap(all + v->pgoff, 0, v->end - v->start,
+						MREMAP_MAYMOVE | MREMAP_FIXED, v->start), v->start);
+	}
+	sys_munmap(all, g->size);
+}
+
+/* The regions of shared memory objects seen through several views
+ * (plan_region.shm) come last, one object at a time, from its first
+ * view; then the others, each at its address. */
+void regions_map(struct rst *r)
+{
+	const struct plan_region *g;
+	uint32_t i, j;
+
 	for (i = 0; i < r->hdr.nregions; i++)
-		region_map(r, &r->regions[i]);
+		if (r->regions[i].kind != PLAN_SHARED_ANON || !r->regions[i].shm)
+			region_map(r, &r->regions[i]);
+	for (i = 0; i < r->hdr.nregions; i++) {
+		g = &r->regions[i];
+		if (g->kind != PLAN_SHARED_ANON || !g->shm)
+			continue;
+		for (j = 0; j < i && !(r->regions[j].kind == PLAN_SHARED_ANON &&
+				       r->regions[j].shm == g->shm); j++)
+			;
+		if (j < i)
+			continue;   /* done with its first view */
+		if (g->path)
+			shm_memfd(r, g, i);
+		else
+			shm_anon(r, g, i);
+	}
 }
 
 #define MADV_POPULATE_WRITE_ 23   /* 5.14+; musl 1.2.3 lacks the name */

@@ -98,15 +98,12 @@ static void mm_restore(struct rst *r)
 
 static void fdflags_restore(struct rst *r)
 {
+	uint32_t i;
 	long e;
-	int fd;
 
-	for (fd = 0; fd < PLAN_CLOEXEC_FDS; fd++) {
-		if (!(r->hdr.cloexec[fd / 64] >> (fd % 64) & 1))
-			continue;
-		if ((e = sys_fcntl(fd, F_SETFD, FD_CLOEXEC)) < 0)
-			rst_fail(r, PLAN_ST_FDFLAGS, e, fd);
-	}
+	for (i = 0; i < r->hdr.ncloexec; i++)
+		if ((e = sys_fcntl(r->cloexec[i], F_SETFD, FD_CLOEXEC)) < 0)
+			rst_fail(r, PLAN_ST_FDFLAGS, e, r->cloexec[i]);
 }
 
 static void itimers_restore(struct rst *r)

@@ -17,14 +17,20 @@ usage:
                                       (exit 1 if any page is absent)
   ckptimg.py threads IMG PID          "TID ROLE" per thread record
   ckptimg.py edit IMG MEMBER FILE     the stream on stdout with MEMBER's
-                                      data replaced by FILE's (a crafted
-                                      image, for the security tests)
+                                      data replaced by FILE's
+  ckptimg.py dup IMG MEMBER           the stream on stdout with MEMBER
+                                      twice in a row
+  ckptimg.py move IMG MEMBER NEXT     the stream on stdout with MEMBER
+                                      moved to just before member NEXT
+                                      (edit, dup, move: crafted images
+                                      for the tests, pax records kept)
 
 It reads the tar itself (tarfile) and checks what plain tar does not:
 the member order, the manifest, the 4096 alignment of page data, the
 pagemap against the size of pages, the trailer.  Exit 0 when fine, 1
 with a message naming the image and member when not, 2 on bad usage.
 """
+import copy
 import io
 import sys
 import tarfile
@@ -196,17 +202,37 @@ def threads(path, pid):
     return out
 
 
-def edit(path, name, newfile):
-    with open(newfile, "rb") as f:
-        data = f.read()
-    out = tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT)
+def load(path):
     with tarfile.open(path, "r:") as tf:
-        for m in tf.getmembers():
-            body = tf.extractfile(m).read() if m.isfile() else None
-            if m.name == name:
-                body = data
-                m.size = len(data)
-            out.addfile(m, io.BytesIO(body) if body is not None else None)
+        return [(m, tf.extractfile(m).read() if m.isfile() else None)
+                for m in tf.getmembers()]
+
+
+def index(mems, name, path):
+    for i, (m, _) in enumerate(mems):
+        if m.name == name:
+            return i
+    raise Bad("%s: no member %s" % (path, name))
+
+
+def rewrite(cmd, args):
+    mems = load(args[0])
+    i = index(mems, args[1], args[0])
+    if cmd == "edit":
+        with open(args[2], "rb") as f:
+            mems[i] = (mems[i][0], f.read())
+    elif cmd == "dup":
+        m, data = mems[i]
+        mems.insert(i + 1, (copy.copy(m), data))
+    else:
+        item = mems.pop(i)
+        mems.insert(index(mems, args[2], args[0]), item)
+    out = tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT)
+    for m, data in mems:
+        if data is not None:
+            m.size = len(data)
+            m.pax_headers.pop("size", None)
+        out.addfile(m, io.BytesIO(data) if data is not None else None)
     out.close()
     return 0
 
@@ -241,8 +267,8 @@ def main(argv):
             sys.stdout.buffer.write(peek(args[0], args[1], int(args[2], 16), int(args[3], 0)))
         elif cmd == "threads" and len(args) == 2:
             print("\n".join(threads(args[0], args[1])))
-        elif cmd == "edit" and len(args) == 3:
-            return edit(args[0], args[1], args[2])
+        elif (cmd in ("edit", "move") and len(args) == 3) or (cmd == "dup" and len(args) == 2):
+            return rewrite(cmd, args)
         else:
             print(__doc__, file=sys.stderr)
             return 2

@@ -185,3 +185,72 @@ sid_users() {
 	n=$(wc -l <"$log")
 	seq 1 "$n" | diff - "$log"
 }
+
+@test "ckpt-freeze --kill PID | ckpt-thaw: back at the old pid, without a fixed wait" {
+	start_piped counter -i 10
+	local t0 t1
+	t0=$(date +%s%N)
+	("$BIN/ckpt-freeze" --kill "$PID" | "$THAW" >"$T/o2" 2>"$T/thaw.err") &
+	TPID=$!
+	TPIDS+=("$TPID")
+	wait_line "$T/o2" '^tick '
+	t1=$(date +%s%N)
+	echo "running after $(((t1 - t0) / 1000000)) ms"
+	alive "$PID"
+	# the old pid in this namespace: one level of NSpid
+	[ "$(awk '/^NSpid/ {print NF}' "/proc/$PID/status")" = 2 ]
+	[ "$(head -n 1 "$T/o2")" = "tick $(($(last_num "$T/o1" tick) + 1))" ]
+	[ $((t1 - t0)) -lt 2500000000 ]
+	verify_prog "$PID" "$T/o2"
+	kill -TERM "$PID"
+	thaw_wait 0
+	grep -q '^done ok' "$T/o2"
+}
+
+@test "FD_CLOEXEC comes back on fds above 1024, and only where it was" {
+	KEY=ready BEFORE_KILL=verify_prog checkpoint_kill hifd
+	thaw_bg "$T/img"
+	restored hifd
+	verify_prog
+	finish
+}
+
+@test "a restorer killed by a signal is named with its signal" {
+	KEY=tick checkpoint_kill counter -m 256 -i 10
+	local r i
+	thaw_bg "$T/img"
+	for ((i = 0; i < 1000; i++)); do
+		r=$(pgrep -P "$TPID" -x ckpt-restorer || true)
+		[ -z "$r" ] || break
+		sleep 0.002
+	done
+	[ -n "$r" ]
+	kill -KILL "$r"
+	thaw_wait 1
+	grep -q "ckpt-thaw: pid $PID: the restorer was killed by signal 9 (SIGKILL)" "$T/thaw.err"
+	dead "$PID"
+}
+
+@test "shared memory seen at two addresses stays one: a memfd mapped twice, shared anonymous memory mremap'd" {
+	KEY=ready BEFORE_KILL=verify_prog checkpoint_kill shmalias
+	local v a b p n
+	# each page of an object is stored once, through one of its views
+	for v in memfd anon; do
+		a=$(region "$v-a")
+		b=$(region "$v-b")
+		img stored "$T/img" "$PID" "$a"
+		for p in 1 2 3; do
+			n=0
+			! img stored "$T/img" "$PID" "$(addr "$a" "$p")" || n=$((n + 1))
+			! img stored "$T/img" "$PID" "$(addr "$b" $((p - 1)))" || n=$((n + 1))
+			echo "$v page $p: stored $n times"
+			[ "$n" = 1 ]
+		done
+	done
+	thaw_bg "$T/img"
+	restored shmalias
+	verify_prog
+	grep -q ' /memfd:shmalias (deleted)$' "/proc/$PID/maps"
+	[ "$(grep -c ' /dev/zero (deleted)$' "/proc/$PID/maps")" = 2 ]
+	finish
+}

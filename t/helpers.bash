@@ -28,7 +28,8 @@ PYTHON=/usr/bin/python3
 # ASan: any report makes the tool fail (exit 99); as_other passes it on
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:exitcode=99}
 
-# img CMD ARGS: t/ckptimg.py (list, cat, check, runs, stored, peek, threads)
+# img CMD ARGS: t/ckptimg.py (list, cat, check, runs, stored, peek, threads,
+# edit, dup, move)
 img() {
 	"$PYTHON" "$CKPT_ROOT/t/ckptimg.py" "$@"
 }

@@ -301,3 +301,35 @@ open(sys.argv[2], "wb").write(src[:cut_from] + src[cut_to:])' "$R.img" "$R.cut" 
 	run -1 "$BIN/ckpt-unpack" a b
 	[[ $output == "ckpt-unpack: merging an incremental chain of 2 images is not implemented yet" ]]
 }
+
+# tsan_pack ARGS: the ThreadSanitizer build of ckpt-pack (make SAN=thread
+# tsan; make check builds it), with any race report an exit of 66
+tsan_pack() {
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 "${CKPT_TSAN_BUILD:-$CKPT_ROOT/build-tsan}/bin/ckpt-pack" "$@"
+}
+
+@test "ckpt-pack under ThreadSanitizer: to /dev/full, a pipe closed early and a pipe, no race" {
+	[ -x "${CKPT_TSAN_BUILD:-$CKPT_ROOT/build-tsan}/bin/ckpt-pack" ] ||
+		skip "the ThreadSanitizer build is not made (make SAN=thread tsan)"
+	raw_of counter -m 24
+	R=$BATS_TEST_TMPDIR/counter.raw
+	local rc t
+	for t in 1 4; do
+		rc=0
+		tsan_pack --threads "$t" <"$R" >/dev/full 2>"$R.err" || rc=$?
+		cat "$R.err"
+		[ "$rc" -eq 1 ]
+		grep -q "No space left on device" "$R.err"
+		! grep -q ThreadSanitizer "$R.err"
+		# a reader gone: EPIPE or SIGPIPE, either way no race
+		tsan_pack --threads "$t" <"$R" 2>"$R.err" | head -c 5000 >/dev/null
+		rc=${PIPESTATUS[0]}
+		cat "$R.err"
+		[ "$rc" -eq 1 ] || [ "$rc" -eq 141 ]
+		! grep -q ThreadSanitizer "$R.err"
+		tsan_pack --threads "$t" <"$R" 2>"$R.err" | cat >"$R.img"
+		cat "$R.err"
+		[ ! -s "$R.err" ]
+		"$BIN/ckpt-unpack" "$R.img" | cmp - "$R"
+	done
+}

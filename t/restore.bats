@@ -15,17 +15,6 @@ teardown() {
 	thaw_teardown
 }
 
-# thaw_fails PATTERN ARGS: exit 1, the message on stderr, no process
-thaw_fails() {
-	local pat=$1
-	shift
-	run --separate-stderr "$THAW" "$@"
-	echo "exit $status; stderr: $stderr"
-	[ "$status" -eq 1 ]
-	[[ $stderr == *"$pat"* ]]
-	dead "$PID"
-}
-
 @test "ckpt-thaw: bad usage is exit 2, --help is 0" {
 	need ckpt-thaw
 	run --separate-stderr "$THAW" --bogus

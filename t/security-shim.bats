@@ -10,6 +10,12 @@
 # target's uid's own, 0700, with no symlink on the way; the process
 # listening behind PID.sock must be PID itself.  Anything else is refused
 # by the tools and, for the directory, by the shim too.
+#
+# The later tests play a client of the program's own uid that
+# misbehaves (silent, malformed, at a full fd table): it may delay a
+# checkpoint by the shim's request deadline, never block it, leave fds in
+# the program, or make the control thread spin; and processes that end
+# without exit handlers leave no pile of sockets.
 
 load helpers
 
@@ -125,6 +131,29 @@ squat() {
 
 @test "the socket directory a symlink to another user's: the shim does not serve there, the tools refuse it" {
 	squat symlink
+}
+
+@test "a symlink higher up on the way to the socket directory: the shim does not serve there, the tools refuse it" {
+	two_users
+	# the victim's own 0700 directory, named through the attacker's
+	# symlink, which he can point elsewhere at any time
+	as "$VIC" mkdir -m 0755 "$PUB/vic"
+	as "$VIC" mkdir -m 0700 "$PUB/vic/sock"
+	as "$ATT" ln -s "$PUB/vic" "$PUB/via"
+	VDIR=$PUB/via/sock
+	CKPT_SOCKDIR=$VDIR PROG_USER=$VIC NO_SOCK=1 start_prog counter
+	VPID=$PID VOUT=$OUT
+	cat "$ERR"
+	[ "$(wc -l <"$ERR")" = 1 ]
+	grep -q "^ckpt-shim: pid $VPID: .*socket directory $VDIR: a symlink on the way" "$ERR"
+	[ ! -e "$PUB/vic/sock/$VPID.sock" ]
+	# root follows the CKPT_SOCKDIR of the victim's environment
+	unset CKPT_SOCKDIR
+	run --separate-stderr "$BIN/ckpt-freeze" --kill "$VPID"
+	echo "root's ckpt-freeze: exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == "ckpt-freeze: pid $VPID: socket directory $VDIR: a symlink on the way"* ]]
+	both_run
 }
 
 @test "a relay under the victim's pid name in its own directory: ckpt-freeze --kill refuses it, kills nothing" {
@@ -280,7 +309,7 @@ squat() {
 	EOF
 	"$RUN" -- "$PYTHON" "$T/forks.py" >"$T/forks.out" 2>"$T/forks.err" 3>&-
 	cat "$T/forks.err"
-	grep -qx done "$T/forks.out"
+	grep -qx "done" "$T/forks.out"
 	local n
 	n=$(find "$CKPT_SOCKDIR" -name '*.sock' | wc -l)
 	echo "sockets left: $n"
@@ -299,7 +328,7 @@ squat() {
 	exec 9>"$T/hold"
 	wait_line "$T/client.out" '^hello pid'
 	local fd n=0 low=$(($(ulimit -n) - 64))
-	for fd in /proc/$PID/fd/*; do
+	for fd in "/proc/$PID/fd"/*; do
 		[[ $(readlink "$fd") == socket:* ]] || continue
 		echo "socket at fd ${fd##*/}"
 		n=$((n + 1))

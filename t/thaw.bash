@@ -80,6 +80,18 @@ finish() {
 	no_fail "$OUT" "$T/thaw.err"
 }
 
+# thaw_fails PATTERN ARGS: exit 1, the message on stderr, no process
+# (a restore that wrongly goes ahead is stopped after 30 s: exit 124)
+thaw_fails() {
+	local pat=$1
+	shift
+	run --separate-stderr timeout -s TERM 30 "$THAW" "$@"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"$pat"* ]]
+	dead "$PID"
+}
+
 # in_new_ns: wait until ckpt-thaw (TPID) has made its pid-1 reaper and
 # the restored program under it: their pids (outside) in reaper, prog
 in_new_ns() {

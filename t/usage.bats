@@ -48,8 +48,19 @@ help_ok() {
 @test "ckpt-freeze: a pid that is not a number is a usage error" {
 	need ckpt-freeze
 	local p
-	for p in abc 12x -5 '' ' 7' 0x10 99999999999999999999; do
+	for p in abc 12x '' ' 7' 0x10 99999999999999999999; do
 		usage_error "$BIN/ckpt-freeze" "$p"
+		[[ $stderr == *"ckpt-freeze: $p: not a pid"* ]]
+	done
+	usage_error "$BIN/ckpt-freeze" -5
+}
+
+@test "ckpt-dumpmem, ckpt-dumpfds: a pid that is not a number is named" {
+	need ckpt-dumpmem ckpt-dumpfds
+	local c
+	for c in ckpt-dumpmem ckpt-dumpfds; do
+		usage_error "$BIN/$c" 12x
+		[[ $stderr == *"$c: 12x: not a pid"* ]]
 	done
 }
 
