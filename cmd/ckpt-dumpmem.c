@@ -550,6 +550,7 @@ static int dump_mem(struct dump *d)
 	free(d->reg);
 	free(d->files);
 	run_list_free(&d->runs);
+	free(d->seen);
 	return r;
 }
 

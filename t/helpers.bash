@@ -87,12 +87,29 @@ wait_line() {
 	return 1
 }
 
+# prog_files_own FILE...: a program run as another user writes its
+# own files, as a real job does: a restore reopens them as that user
+# (ckpt-thaw does a job's file work with the job's credentials)
+prog_files_own() {
+	local owner=${PROG_USER:-} a
+	if [ "${PROG_AS:-}" = other ]; then
+		for a in "${AS_OTHER[@]}"; do
+			case $a in --reuid=*) owner=${a#--reuid=} ;; esac
+		done
+	fi
+	[ -n "$owner" ] || return 0
+	touch "$@" && chown "$owner:" "$@"
+}
+
 # start_prog NAME [ARG...]: start a test program under ckpt-run in the
 # background, stdout to $OUT, stderr to $ERR, and wait for its ready
 # line.  NAME.py runs with python3.  PROG_AS=other: the program runs as
 # the user ckpttest (see other_user); PROG_USER=NAME: as the user NAME
 # (see throwaway_user).  NO_SOCK=1: the shim is expected not to serve
-# (no socket check).  Sets PID, OUT, ERR.
+# (no socket check).  PROG_DIR: where OUT and ERR go (a directory the
+# program's user can reach, for a restore that reopens them as that
+# user; default the test's own, which only root can reach).  Sets PID,
+# OUT, ERR.
 start_prog() {
 	local name=$1
 	shift
@@ -100,11 +117,12 @@ start_prog() {
 	[ "${PROG_AS:-}" = other ] && pre=("${AS_OTHER[@]}" CKPT_SOCKDIR="$CKPT_SOCKDIR")
 	[ -n "${PROG_USER:-}" ] && pre=(setpriv --reuid="$PROG_USER" --regid="$PROG_USER" --init-groups)
 	NPROG=$((NPROG + 1))
-	OUT=$BATS_TEST_TMPDIR/$name.$NPROG.out
-	ERR=$BATS_TEST_TMPDIR/$name.$NPROG.err
+	OUT=${PROG_DIR:-$BATS_TEST_TMPDIR}/$name.$NPROG.out
+	ERR=${PROG_DIR:-$BATS_TEST_TMPDIR}/$name.$NPROG.err
+	prog_files_own "$OUT" "$ERR"
 	case $name in
-	*.py) "${pre[@]}" "$RUN" -- "$PYTHON" "$CKPT_ROOT/t/progs/$name" "$@" >"$OUT" 2>"$ERR" 3>&- & ;;
-	*) "${pre[@]}" "$RUN" -- "$PROGS/$name" "$@" >"$OUT" 2>"$ERR" 3>&- & ;;
+	*.py) "${pre[@]}" "$RUN" -- "$PYTHON" "$CKPT_ROOT/t/progs/$name" "$@" >"$OUT" 2>"$ERR" 3>&- 4>&- & ;;
+	*) "${pre[@]}" "$RUN" -- "$PROGS/$name" "$@" >"$OUT" 2>"$ERR" 3>&- 4>&- & ;;
 	esac
 	PID=$!
 	STARTED+=("$PID")

@@ -35,6 +35,7 @@ as_user() {
 	chown "$1:" "$HOME_U/sock"
 	export CKPT_SOCKDIR=$HOME_U/sock
 	cd "$HOME_U"
+	PROG_DIR=$HOME_U
 	AS_OTHER=(setpriv --reuid="$1" --regid="$1" --init-groups env ASAN_OPTIONS="$ASAN_OPTIONS")
 	PROG_AS=other
 }
