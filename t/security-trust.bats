@@ -156,6 +156,7 @@ status_of() {
 	TPID=$!
 	TPIDS+=("$TPID")
 	wait_bounded "$PID" 30 || true   # reaped: its pid is free for the thaw
+	cat "$T/thaw.err"
 	wait_past "$OUT" tick $(($(last_num "$OUT" tick) + 3))
 	# at its pid, or in a new pid namespace if the pid was not free yet
 	p=$(pgrep -u "$u" -x counter)
