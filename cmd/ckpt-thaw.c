@@ -260,18 +260,19 @@ static int member_bit(const char *sub)
 }
 
 /* each member once, and after the one it builds on: fds after core
- * (whose file work they are: fdplan_bind), files/ and pipes/ after fds,
+ * and threads (whose file work they are, checked against who vouches
+ * for the image before any: creds_vouch), files/ and pipes/ after fds,
  * mapfiles and pagemap after maps */
 static int member_order(struct thaw *t, int pid, int bit)
 {
 	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP | HAVE_VMFLAGS) ? HAVE_MAPS :
-		   bit == HAVE_FDS ? HAVE_CORE : !bit ? HAVE_FDS : 0;
+		   bit == HAVE_FDS ? HAVE_CORE | HAVE_THREADS : !bit ? HAVE_FDS : 0;
 
 	if (bit & t->have)
 		return warn("member %s: a second one in the image", t->st.name), -1;
-	if (need && !(t->have & need))
+	if (need & ~t->have)
 		return warn("member %s: comes before proc/%d/%s", t->st.name, pid,
-			    member_names[__builtin_ctz(need)]), -1;
+			    member_names[__builtin_ctz(need & ~t->have)]), -1;
 	t->have |= bit;
 	return 0;
 }
@@ -346,12 +347,11 @@ static int proc_read(struct thaw *t, int pid)
 	}
 	if (r < 0)
 		return -1;
-	if (r == 0 || (t->have & HAVE_ALL) != HAVE_ALL)
-		return warn("%s: truncated: process %d has no %s member", t->st.what, pid,
-			    r == 0 ? "pages" : !(t->have & HAVE_CORE) ? "core" :
-			    !(t->have & HAVE_THREADS) ? "threads" : !(t->have & HAVE_FDS) ? "fds" :
-			    !(t->have & HAVE_MAPS) ? "maps" :
-			    !(t->have & HAVE_MAPFILES) ? "mapfiles" : "pagemap"), -1;
+	if (r == 0)
+		return warn("%s: truncated: process %d has no pages member", t->st.what, pid), -1;
+	if ((t->have & HAVE_ALL) != HAVE_ALL)   /* the first member the pages came before */
+		return warn("member %s: comes before proc/%d/%s", t->st.name, pid,
+			    member_names[__builtin_ctz(~t->have & HAVE_ALL)]), -1;
 	if (t->st.size != t->mem.run_bytes)
 		return warn("member %s: %" PRIu64 " bytes, its pagemap says %" PRIu64, t->st.name,
 			    t->st.size, t->mem.run_bytes), -1;
