@@ -21,6 +21,7 @@
 #include "escape.h"
 #include "freeze.h"
 #include "io.h"
+#include "kproc.h"
 #include "maps.h"
 #include "pagescan.h"
 #include "tar.h"
@@ -51,6 +52,7 @@ struct dump {
 	int sock;
 	int fds[CKPT_PROCFD_COUNT];
 	char *maps;                /* the kernel's text, verbatim */
+	char *smaps;               /* /proc/PID/smaps, for VmFlags, or NULL */
 	size_t maps_len;
 	struct map_region *reg;
 	size_t nreg;
@@ -275,6 +277,53 @@ static void mapfiles_print(struct dump *d, FILE *f)
 	for (i = 0; i < d->nreg; i++)
 		if (map_is_file(&d->reg[i]))
 			mapfile_print(&d->reg[i], &d->files[i], f);
+}
+
+/* /proc/PID/smaps as we open it (lib/kproc.c: tied to the process
+ * behind the socket), for each region's VmFlags: the shim's fds hold
+ * no smaps.  Without it the member is not written, and a restore
+ * cannot give the regions back their flags: an error. */
+static int smaps_load(struct dump *d)
+{
+	struct kproc k;
+
+	if (kproc_open(&k, d->pid, d->sock) < 0)
+		return -1;
+	d->smaps = kproc_read(&k, "smaps", NULL);
+	kproc_close(&k);
+	if (!d->smaps)
+		return warn("pid %d: read smaps (for the regions' VmFlags):", (int)d->pid), -1;
+	return 0;
+}
+
+/* "START-END FLAGS" per region, FLAGS the VmFlags line's two-letter
+ * codes as the kernel wrote them (formats/memory.md) */
+static void vmflags_print(struct dump *d, FILE *f)
+{
+	unsigned long long lo = 0, hi = 0, a, b;
+	char *line = d->smaps, *eol, *v;
+	int have = 0;
+
+	for (; line && *line; line = eol ? eol + 1 : NULL) {
+		if ((eol = strchr(line, '\n')))
+			*eol = 0;
+		/* a region's first line; "FilePmdMapped:" starts with a hex
+		 * digit too, hence a and b until both are read */
+		if (sscanf(line, "%llx-%llx ", &a, &b) == 2 && strchr(line, ' ')) {
+			lo = a, hi = b;
+			have = 1;
+		} else if (have && !strncmp(line, "VmFlags:", 8)) {
+			for (v = line + 8; *v == ' '; v++)
+				;
+			v[strcspn(v, "\n")] = 0;
+			while (*v && v[strlen(v) - 1] == ' ')
+				v[strlen(v) - 1] = 0;
+			fprintf(f, "%08llx-%08llx %s\n", lo, hi, v);
+			have = 0;
+		}
+		if (eol)
+			*eol = '\n';
+	}
 }
 
 static void pagemap_print(struct dump *d, FILE *f)
@@ -524,7 +573,8 @@ static int members_write(struct dump *d)
 		warnerr(r, "stdout: %s:", name);
 		return -1;
 	}
-	if (member_text(d, "mapfiles", mapfiles_print) < 0 ||
+	if (member_text(d, "vmflags", vmflags_print) < 0 ||
+	    member_text(d, "mapfiles", mapfiles_print) < 0 ||
 	    member_text(d, "pagemap", pagemap_print) < 0)
 		return -1;
 	return pages_write(d);
@@ -539,6 +589,8 @@ static int dump_mem(struct dump *d)
 		return -1;
 	r = maps_load(d);
 	if (r == 0)
+		r = smaps_load(d);
+	if (r == 0)
 		files_check(d);
 	r = r < 0 || runs_collect(d) < 0 || members_write(d) < 0 ? -1 : 0;
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
@@ -547,6 +599,7 @@ static int dump_mem(struct dump *d)
 		if (d->relay[i] >= 0)
 			close(d->relay[i]);
 	free(d->maps);
+	free(d->smaps);
 	free(d->reg);
 	free(d->files);
 	run_list_free(&d->runs);

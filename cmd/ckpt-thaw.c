@@ -74,7 +74,9 @@ struct thaw {
 
 /* in the order of member_names */
 enum { HAVE_CORE = 1, HAVE_THREADS = 2, HAVE_FDS = 4, HAVE_MAPS = 8,
-       HAVE_MAPFILES = 16, HAVE_PAGEMAP = 32 };
+       HAVE_MAPFILES = 16, HAVE_PAGEMAP = 32,
+       HAVE_VMFLAGS = 64,       /* not in older images: not required */
+       HAVE_ALL = 63 };
 
 static struct thaw thaw;
 
@@ -242,7 +244,8 @@ static int threads_check(struct thaw *t)
 	return 0;
 }
 
-static const char *const member_names[] = { "core", "threads", "fds", "maps", "mapfiles", "pagemap" };
+static const char *const member_names[] = { "core", "threads", "fds", "maps", "mapfiles", "pagemap",
+					     "vmflags" };
 
 /* the HAVE_ bit of a text member sub, or 0 for one we skip */
 static int member_bit(const char *sub)
@@ -260,7 +263,7 @@ static int member_bit(const char *sub)
  * mapfiles and pagemap after maps */
 static int member_order(struct thaw *t, int pid, int bit)
 {
-	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP) ? HAVE_MAPS :
+	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP | HAVE_VMFLAGS) ? HAVE_MAPS :
 		   bit == HAVE_FDS ? HAVE_CORE : !bit ? HAVE_FDS : 0;
 
 	if (bit & t->have)
@@ -299,6 +302,8 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 		r = memplan_maps(&t->mem, pid, text, strlen(text));
 	} else if (bit == HAVE_MAPFILES) {
 		r = memplan_mapfiles(&t->mem, pid, text);
+	} else if (bit == HAVE_VMFLAGS) {
+		r = memplan_vmflags(&t->mem, pid, text);
 	} else {
 		r = memplan_pagemap(&t->mem, pid, text);
 	}
@@ -323,9 +328,9 @@ static int proc_read(struct thaw *t, int pid)
 		return -1;
 	if (r == 0)
 		return warn("%s: truncated: process %d has no pages member", t->st.what, pid), -1;
-	if (t->have != 63)   /* the first member the pages came before */
+	if ((t->have & HAVE_ALL) != HAVE_ALL)   /* the first member the pages came before */
 		return warn("member %s: comes before proc/%d/%s", t->st.name, pid,
-			    member_names[__builtin_ctz(~t->have & 63)]), -1;
+			    member_names[__builtin_ctz(~t->have & HAVE_ALL)]), -1;
 	if (t->st.size != t->mem.run_bytes)
 		return warn("member %s: %" PRIu64 " bytes, its pagemap says %" PRIu64, t->st.name,
 			    t->st.size, t->mem.run_bytes), -1;
@@ -680,6 +685,7 @@ static const char *const step_what[PLAN_ST_COUNT] = {
 	[PLAN_ST_CAPSET] = "set the capabilities of thread",
 	[PLAN_ST_SECUREBITS] = "set the securebits of thread",
 	[PLAN_ST_NNP] = "set no_new_privs of thread",
+	[PLAN_ST_VMFLAGS] = "set the flags (madvise, mlock) of the region at",
 };
 
 /* how a step's addr field reads: a number, an address, or nothing */

@@ -1,7 +1,8 @@
 /* members.c - libFuzzer target: every text parser of the restore side,
  * chosen by the first byte of the input; the rest is the text.
  *   0 ckpt/manifest     1 proc/PID/core     2 proc/PID/threads
- *   3 proc/PID/fds      4 maps NUL mapfiles NUL pagemap (the memory plan)
+ *   3 proc/PID/fds      4 maps NUL mapfiles NUL pagemap [NUL vmflags]
+ *                       (the memory plan)
  *   5 a rules file      6 a /proc/PID/maps text
  * Text members with a NUL byte are refused before any parser sees
  * them (ckpt-thaw's member_text), so only 4 and 5 get NULs.
@@ -22,15 +23,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void plan_memory(char *text, size_t len)
 {
 	struct memplan m = { 0 };
-	char *part[3] = { text, "", "" };
-	char *nul;
+	char *part[4] = { text, "", "", "" };
+	char *nul = NULL;
 	int i;
 
-	for (i = 1; i < 3 && (nul = memchr(part[i - 1], 0, text + len - part[i - 1])); i++)
+	for (i = 1; i < 4 && (nul = memchr(part[i - 1], 0, text + len - part[i - 1])); i++)
 		part[i] = nul + 1;
-	if (nul && memchr(part[2], 0, text + len - part[2]))
+	if (nul && memchr(part[3], 0, text + len - part[3]))
 		return;  /* a NUL in the last text: member_text refuses it */
 	if (memplan_maps(&m, 7, part[0], strlen(part[0])) == 0 &&
+	    memplan_vmflags(&m, 7, part[3]) == 0 &&
 	    memplan_mapfiles(&m, 7, part[1]) == 0 && memplan_pagemap(&m, 7, part[2]) == 0 &&
 	    memplan_check(&m, 7) == 0)
 		memplan_hole(&m, 1 << 20);

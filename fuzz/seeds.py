@@ -5,7 +5,7 @@ usage: fuzz/seeds.py IMG TAG
 
 Writes t/fuzz-corpus/members/TAG-{manifest,core,threads,fds,memory,maps}
 (the dispatch byte of fuzz/members.c, then the member's text; memory is
-maps NUL mapfiles NUL pagemap) and t/fuzz-corpus/thaw/TAG.tar (the
+maps NUL mapfiles NUL pagemap NUL vmflags) and t/fuzz-corpus/thaw/TAG.tar (the
 stream up to the data of its pages member: fuzz/thaw.c stops there).
 """
 import os
@@ -26,7 +26,8 @@ def main(img, tag):
         "core": (1, ms["core"][1]),
         "threads": (2, ms["threads"][1]),
         "fds": (3, ms["fds"][1]),
-        "memory": (4, ms["maps"][1] + b"\0" + ms["mapfiles"][1] + b"\0" + ms["pagemap"][1]),
+        "memory": (4, ms["maps"][1] + b"\0" + ms["mapfiles"][1] + b"\0" + ms["pagemap"][1] +
+                   (b"\0" + ms["vmflags"][1] if "vmflags" in ms else b"")),
         "maps": (6, ms["maps"][1]),
     }
     for name, (byte, text) in seeds.items():

@@ -189,6 +189,17 @@ static struct plan_region *region_at(struct memplan *m, uint64_t start, uint64_t
 	return NULL;
 }
 
+/* one of the kernel's regions ([vdso], ...): recorded, not restored */
+static int special_at(const struct memplan *m, uint64_t start, uint64_t end)
+{
+	int k;
+
+	for (k = 0; k < 4; k++)
+		if (m->special[k][0] == start && m->special[k][1] == end)
+			return 1;
+	return 0;
+}
+
 /* the file as it is now must be the one the checkpoint mapped */
 static int mapfile_check(struct plan_region *g, int pid, const char *path,
 			 uint64_t size, const char *mtime)
@@ -289,6 +300,48 @@ int memplan_mapfiles(struct memplan *m, int pid, char *text)
 	while ((r = text_record(&t, 4)) > 0)
 		if (mapfile_line(m, pid, &t) < 0)
 			return -1;
+	return r;
+}
+
+static const struct { char code[3]; uint32_t bit; } vm_codes[] = {
+	{ "lo", PLAN_VM_LOCKED }, { "lf", PLAN_VM_LOCKONFAULT }, { "dc", PLAN_VM_DONTFORK },
+	{ "wf", PLAN_VM_WIPEONFORK }, { "dd", PLAN_VM_DONTDUMP }, { "hg", PLAN_VM_HUGEPAGE },
+	{ "nh", PLAN_VM_NOHUGEPAGE }, { "mg", PLAN_VM_MERGEABLE }, { "sr", PLAN_VM_SEQUENTIAL },
+	{ "rr", PLAN_VM_RANDOM }, { "nr", PLAN_VM_NORESERVE }, { "dp", PLAN_VM_DROPPABLE },
+};
+
+/* the PLAN_VM_ bits of a line's codes, fields 1.. of t */
+static uint32_t vm_bits(const struct text *t)
+{
+	uint32_t bits = 0;
+	size_t i;
+	int k;
+
+	for (k = 1; k < t->n; k++)
+		for (i = 0; i < sizeof vm_codes / sizeof *vm_codes; i++)
+			if (!strcmp(t->f[k], vm_codes[i].code))
+				bits |= vm_codes[i].bit;
+	return bits;
+}
+
+int memplan_vmflags(struct memplan *m, int pid, char *text)
+{
+	struct plan_region *g;
+	uint64_t start, end;
+	char name[64];
+	struct text t;
+	int r;
+
+	snprintf(name, sizeof name, "proc/%d/vmflags", pid);
+	text_init(&t, text, strlen(text), name);
+	while ((r = text_record(&t, 64)) > 0) {
+		if (num_range(t.f[0], 16, &start, &end) < 0)
+			return text_bad(&t, "malformed range");
+		if ((g = region_at(m, start, end)))
+			g->vmflags = vm_bits(&t);
+		else if (!special_at(m, start, end))
+			return text_bad(&t, "no such region in maps");
+	}
 	return r;
 }
 

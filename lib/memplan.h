@@ -42,6 +42,8 @@ int memplan_maps(struct memplan *m, int pid, char *text, size_t len);
 int memplan_own(struct memplan *m, uint64_t dev, uint64_t ino, int fd, const struct stat *st);
 int memplan_mapfiles(struct memplan *m, int pid, char *text);
 int memplan_pagemap(struct memplan *m, int pid, char *text);
+/* proc/PID/vmflags: each region's flags beyond its protection */
+int memplan_vmflags(struct memplan *m, int pid, char *text);
 /* every file region got its mapfiles line */
 int memplan_check(struct memplan *m, int pid);
 /* an address range of len bytes that no region nor the kernel's

@@ -95,8 +95,24 @@ struct plan_region {
 	                         * "" (anonymous: views by mremap of one
 	                         * mapping) or a memfd's name (views mmap'd
 	                         * from one memfd), at pgoff */
-	uint32_t pad;
+	uint32_t vmflags;       /* PLAN_VM_*: the region's flags beyond its
+	                         * protection, set again at the go */
 };
+
+/* plan_region.vmflags, from the VmFlags of smaps (formats/memory.md) */
+#define PLAN_VM_LOCKED      0x001  /* lo: mlock */
+#define PLAN_VM_LOCKONFAULT 0x002  /* lf: mlock2 MLOCK_ONFAULT */
+#define PLAN_VM_DONTFORK    0x004  /* dc: MADV_DONTFORK */
+#define PLAN_VM_WIPEONFORK  0x008  /* wf: MADV_WIPEONFORK */
+#define PLAN_VM_DONTDUMP    0x010  /* dd: MADV_DONTDUMP */
+#define PLAN_VM_HUGEPAGE    0x020  /* hg: MADV_HUGEPAGE */
+#define PLAN_VM_NOHUGEPAGE  0x040  /* nh: MADV_NOHUGEPAGE */
+#define PLAN_VM_MERGEABLE   0x080  /* mg: MADV_MERGEABLE */
+#define PLAN_VM_SEQUENTIAL  0x100  /* sr: MADV_SEQUENTIAL */
+#define PLAN_VM_RANDOM      0x200  /* rr: MADV_RANDOM */
+#define PLAN_VM_NORESERVE   0x400  /* nr: mapped MAP_NORESERVE */
+#define PLAN_VM_DROPPABLE   0x800  /* dp: mapped MAP_DROPPABLE (private
+                                    * anonymous memory only) */
 
 struct plan_run {          /* stored pages, [start, end), data order */
 	uint64_t start, end;
@@ -159,6 +175,7 @@ enum plan_step {
 	PLAN_ST_CAPSET,        /* a thread's capability sets (addr: tid) */
 	PLAN_ST_SECUREBITS,    /* a thread's securebits (addr: tid) */
 	PLAN_ST_NNP,           /* a thread's no_new_privs (addr: tid) */
+	PLAN_ST_VMFLAGS,       /* a region's flags (addr), by madvise/mlock */
 	PLAN_ST_COUNT
 };
 

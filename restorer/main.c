@@ -132,6 +132,7 @@ static void restore(struct rst *r)
 	regions_protect(r);
 	vdso_restore(r);
 	proc_restore(r);
+	regions_advise(r);
 	threads_start(r);
 }
 

@@ -39,8 +39,12 @@ static void region_map(struct rst *r, const struct plan_region *g)
 	uint64_t len = g->end - g->start;
 	long a;
 
+	if (g->vmflags & PLAN_VM_NORESERVE)
+		fl |= MAP_NORESERVE;
 	switch (g->kind) {
-	case PLAN_ANON: fl |= MAP_PRIVATE | MAP_ANONYMOUS; break;
+	case PLAN_ANON:  /* MAP_DROPPABLE is a mapping type, as private is */
+		fl |= MAP_ANONYMOUS | (g->vmflags & PLAN_VM_DROPPABLE ? 0x08 : MAP_PRIVATE);
+		break;
 	case PLAN_STACK: fl |= MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN; break;
 	case PLAN_SHARED_ANON: fl |= MAP_SHARED | MAP_ANONYMOUS; break;
 	case PLAN_FILE_PRIVATE: fl |= MAP_PRIVATE; fd = file_open(r, g); break;
@@ -165,5 +169,37 @@ void regions_protect(struct rst *r)
 			continue;
 		if ((e = sys_mprotect(g->start, g->end - g->start, g->prot)) < 0)
 			rst_fail(r, PLAN_ST_PROTECT, e, g->start);
+	}
+}
+
+/* madvise's advice for each PLAN_VM_ flag (musl 1.2.3 lacks some names) */
+static const struct { uint32_t bit; int advice; } advices[] = {
+	{ PLAN_VM_DONTFORK, 10 }, { PLAN_VM_WIPEONFORK, 18 }, { PLAN_VM_DONTDUMP, 16 },
+	{ PLAN_VM_HUGEPAGE, 14 }, { PLAN_VM_NOHUGEPAGE, 15 }, { PLAN_VM_MERGEABLE, 12 },
+	{ PLAN_VM_SEQUENTIAL, 2 }, { PLAN_VM_RANDOM, 1 },
+};
+
+/* The flags beyond protection, after the rlimits (RLIMIT_MEMLOCK is
+ * the image's by now) and the pages (a locked region is locked full):
+ * a flag that cannot be set again fails the restore, since a program
+ * that locked or hid its secrets must not run on without. */
+void regions_advise(struct rst *r)
+{
+	const struct plan_region *g;
+	uint32_t i, k;
+	long e;
+
+	for (i = 0; i < r->hdr.nregions; i++) {
+		g = &r->regions[i];
+		for (k = 0; k < sizeof advices / sizeof *advices; k++)
+			if ((g->vmflags & advices[k].bit) &&
+			    (e = sys_madvise(g->start, g->end - g->start, advices[k].advice)) < 0)
+				rst_fail(r, PLAN_ST_VMFLAGS, e, g->start);
+		if (!(g->vmflags & PLAN_VM_LOCKED))
+			continue;
+		e = sys_mlock2(g->start, g->end - g->start,
+			       g->vmflags & PLAN_VM_LOCKONFAULT ? 1 /* MLOCK_ONFAULT */ : 0);
+		if (e < 0)
+			rst_fail(r, PLAN_ST_VMFLAGS, e, g->start);
 	}
 }

@@ -45,6 +45,7 @@ void old_clear(struct rst *r);
 void regions_map(struct rst *r);
 void pages_read(struct rst *r);
 void regions_protect(struct rst *r);
+void regions_advise(struct rst *r);
 /* proc.c */
 void vdso_restore(struct rst *r);
 void proc_restore(struct rst *r);

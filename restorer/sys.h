@@ -28,6 +28,7 @@ static inline long sys_mremap(uint64_t old, size_t olen, size_t nlen, int fl, ui
 { return SC(SYS_mremap, old, olen, nlen, fl, addr, 0); }
 static inline long sys_memfd_create(const char *name, unsigned fl) { return SC(SYS_memfd_create, name, fl, 0, 0, 0, 0); }
 static inline long sys_ftruncate(int fd, uint64_t len) { return SC(SYS_ftruncate, fd, len, 0, 0, 0, 0); }
+static inline long sys_mlock2(uint64_t addr, size_t len, int fl) { return SC(SYS_mlock2, addr, len, fl, 0, 0, 0); }
 static inline long sys_madvise(uint64_t addr, size_t len, int adv) { return SC(SYS_madvise, addr, len, adv, 0, 0, 0); }
 static inline long sys_getpid(void) { return SC(SYS_getpid, 0, 0, 0, 0, 0, 0); }
 static inline long sys_prctl(int op, unsigned long a, unsigned long b, unsigned long c, unsigned long d)

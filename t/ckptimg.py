@@ -36,7 +36,7 @@ import sys
 import tarfile
 
 PAGE = 4096
-PROC_PARTS = ["core", "threads", "fds", "maps", "mapfiles", "pagemap", "pages"]
+PROC_PARTS = ["core", "threads", "fds", "maps", "vmflags", "mapfiles", "pagemap", "pages"]
 
 
 class Bad(Exception):

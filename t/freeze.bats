@@ -17,7 +17,7 @@ teardown() {
 # members, when there are any, come between fds and maps)
 want_members() {
 	printf '%s\n' ckpt/manifest "proc/$1/core" "proc/$1/threads" "proc/$1/fds" \
-		"proc/$1/maps" "proc/$1/mapfiles" "proc/$1/pagemap" "proc/$1/pages"
+		"proc/$1/maps" "proc/$1/vmflags" "proc/$1/mapfiles" "proc/$1/pagemap" "proc/$1/pages"
 }
 
 @test "a stream lists with GNU tar and bsdtar, members in stream order" {
@@ -469,10 +469,10 @@ page_absent() {
 	"$BIN/ckpt-dumpmem" "$PID" >"$T/mem" 2>"$T/mem.err" || { cat "$T/mem.err"; false; }
 	[ ! -s "$T/mem.err" ]
 	run -0 tar tf "$T/mem"
-	printf '%s\n' "proc/$PID/maps" "proc/$PID/mapfiles" "proc/$PID/pagemap" "proc/$PID/pages" >"$T/want"
+	printf '%s\n' "proc/$PID/maps" "proc/$PID/vmflags" "proc/$PID/mapfiles" "proc/$PID/pagemap" "proc/$PID/pages" >"$T/want"
 	diff "$T/want" <(grep -v '^ckpt/' <<<"$output")
 	run -0 bsdtar -tf "$T/mem"
-	img check --parts maps,mapfiles,pagemap,pages --bare "$PID" "$T/mem"
+	img check --parts maps,vmflags,mapfiles,pagemap,pages --bare "$PID" "$T/mem"
 	dd if="$T/filled.bin" of="$T/want" bs=4096 count=1 status=none
 	page_is "$T/mem" "$PID" "$(region filled)" "$T/want"
 	page_absent "$T/mem" "$PID" "$(region untouched)"
