@@ -6,6 +6,7 @@
 #define CKPT_FDPLAN_H
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "jobfs.h"
 
@@ -43,6 +44,15 @@ struct fd_epoll {             /* an "epoll EPFD TFD" line */
 	uint64_t data;
 };
 
+struct fd_lock {              /* a "lock FD ..." line (formats/fds.md) */
+	int fd;
+	int class;                 /* FD_LOCK_* */
+	int write;                 /* a write (exclusive) lock, else read */
+	int64_t start, len;        /* len 0: to the end of the file */
+};
+
+enum { FD_LOCK_POSIX = 1, FD_LOCK_FLOCK, FD_LOCK_OFD };
+
 struct fd_blob {              /* a data member: its file or its bytes */
 	char name[64];
 	int fd;                    /* file/deleted/memfd: the new file */
@@ -62,6 +72,8 @@ struct fdplan {
 	unsigned n;
 	struct fd_epoll *ep;
 	unsigned nep;
+	struct fd_lock *lock;
+	unsigned nlock;
 	struct fd_blob *blob;
 	unsigned nblob;
 	struct fd_pipe *pipe;
@@ -72,6 +84,7 @@ struct fdplan {
 	const struct img_core *job; /* whose file work it is (fdplan_bind) */
 	struct memplan *mem;       /* told of each saved file (memplan_own) */
 	struct jobfs fs;           /* the job's hands, started at first use */
+	pid_t feeder;              /* feeds stdin its saved bytes, or 0 */
 };
 
 struct fd_attach {            /* where stdio outside the job goes */
@@ -105,6 +118,10 @@ int fdplan_commit(struct fdplan *p, int pid);
  * (nkeep fds, moved above every restored fd, new numbers written
  * back).  Async-signal-safe; -errno, with *badfd the fd. */
 int fdplan_install(struct fdplan *p, int *keep, int nkeep, int *badfd);
+/* In the new process, once fdplan_install is done (POSIX locks belong
+ * to the process, and a close of any fd on the file drops them): each
+ * POSIX lock taken again.  Async-signal-safe; -errno, *badfd the fd. */
+int fdplan_posix_locks(const struct fdplan *p, int *badfd);
 void fdplan_free(struct fdplan *p);
 
 #endif

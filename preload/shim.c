@@ -31,8 +31,9 @@ static struct sockaddr_un sock_addr;
 static int sock_pid;          /* the pid sock_addr was made for */
 static uint64_t listen_ino;   /* to notice the program reusing our fd */
 static int high_fd = 1000;    /* where the shim's fds go, out of the program's way */
+static int *main_tid_word;    /* the main thread's clear-tid word */
 
-static size_t fmt_ulong(char *out, unsigned long v)
+size_t fmt_ulong(char *out, unsigned long v)
 {
 	char tmp[24];
 	size_t n = 0, i;
@@ -130,11 +131,82 @@ static int listen_open(void)
 	return r < 0 ? r : 0;
 }
 
+static void sock_remove(void)
+{
+	const char *why;
+	int d;
+
+	if (ckpt_listen_fd < 0 || sock_pid != sys_getpid())
+		return;
+	d = sockdir_open(sock_dir, &why);
+	if (d >= 0) {
+		sys_unlinkat(d, sock_name, 0);
+		sys_close(d);
+	}
+}
+
+static void count_task(int tid, int dirfd, void *n)
+{
+	(void)tid;
+	(void)dirfd;
+	(*(int *)n)++;
+}
+
+/* Every thread of the program has ended, the main one first, but not
+ * the process: under seccomp's strict mode a program may only end its
+ * own thread (exit(2)).  Then this thread ends too, and the process
+ * with the main thread's status.  The main thread's clear-tid word
+ * turns 0 when it exits; only then are the tasks counted: the zombie
+ * main thread and this one. */
+static int program_gone(void)
+{
+	int n = 0;
+
+	if (!main_tid_word || __atomic_load_n(main_tid_word, __ATOMIC_ACQUIRE))
+		return 0;
+	return procdir_each("/proc/self/task", count_task, &n) == 0 && n <= 2;
+}
+
+/* The main thread's exit status, from the last field of its stat (as
+ * waitpid gives it): the kernel reports the last thread's, so this
+ * thread ends with the main thread's */
+static int main_exit_code(void)
+{
+	static char buf[1024];
+	char path[64] = "/proc/self/task/";
+	long n = 16, fd, len, code = 0;
+
+	n += fmt_ulong(path + n, sys_getpid());
+	memcpy(path + n, "/stat", 6);
+	fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	len = fd < 0 ? 0 : sys_read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		sys_close(fd);
+	while (len > 0 && (buf[len - 1] < '0' || buf[len - 1] > '9'))
+		len--;
+	for (n = len; n > 0 && buf[n - 1] >= '0' && buf[n - 1] <= '9'; n--)
+		;
+	for (; n < len; n++)
+		code = code * 10 + (buf[n] - '0');
+	return (code >> 8) & 0xff;
+}
+
 static void control_loop(void)
 {
+	struct { int fd; short events, revents; } p;
 	int c;
 
 	for (;;) {
+		/* once a second, not more: a look at one word */
+		p.fd = ckpt_listen_fd;
+		p.events = 1; /* POLLIN */
+		if (sys_poll(&p, 1, 1000) == 0) {
+			if (program_gone()) {
+				sock_remove();
+				sys_call1(SYS_exit, main_exit_code());
+			}
+			continue;
+		}
 		/* the program may have closed our fd (closefrom, a daemon's
 		 * loop) and reused the number: never accept on its socket */
 		if (fd_ino(ckpt_listen_fd) != listen_ino && listen_open() < 0)
@@ -253,9 +325,19 @@ static void high_fd_init(void)
 		high_fd = rl.rlim_cur - 32;
 }
 
+/* run by the main thread: glibc gave the kernel its tid word */
+static void main_tid_init(void)
+{
+	unsigned long a = 0;
+
+	main_tid_word = sys_prctl(40 /* PR_GET_TID_ADDRESS */, &a, 0) == 0 ? (int *)a : NULL;
+}
+
 static void child_after_fork(void)
 {
 	int r;
+
+	main_tid_init();  /* the forking thread is the child's main one */
 
 	/* the parent's socket and connection are the parent's */
 	if (ckpt_listen_fd >= 0)
@@ -294,6 +376,7 @@ static void shim_init(void)
 
 	sigwrap_init();
 	high_fd_init();
+	main_tid_init();
 	setup_step = "freeze signal";
 	r = signal_init();
 	if (r == 0) {
@@ -318,14 +401,5 @@ static void shim_init(void)
 __attribute__((destructor))
 static void shim_fini(void)
 {
-	const char *why;
-	int d;
-
-	if (ckpt_listen_fd < 0 || sock_pid != sys_getpid())
-		return;
-	d = sockdir_open(sock_dir, &why);
-	if (d >= 0) {
-		sys_unlinkat(d, sock_name, 0);
-		sys_close(d);
-	}
+	sock_remove();
 }
