@@ -147,18 +147,27 @@ status_of() {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
 	need_root
 	throwaway_user cks3
-	local u=$NEW_USER uid p
+	local u=$NEW_USER uid p orig i
 	uid=$(id -u "$u")
 	as_user "$u"
 	start_prog counter -i 10
 	wait_past "$OUT" tick 3
+	orig=$(awk '{print $22}' "/proc/$PID/stat")
 	"$BIN/ckpt-freeze" --kill "$PID" | "$THAW" 2>"$T/thaw.err" &
 	TPID=$!
 	TPIDS+=("$TPID")
-	wait_bounded "$PID" 30 || true   # reaped: its pid is free for the thaw
+	# killed, then restored: at its pid (bash reaps the old one itself)
+	# or in a new pid namespace; either way a counter of u's that
+	# started after the old one
+	for ((i = 0; i < 1000; i++)); do
+		p=$(pgrep -u "$u" -x counter | head -n 1)
+		[ -n "$p" ] && [ "$(awk '{print $22}' "/proc/$p/stat" 2>/dev/null)" != "$orig" ] && break
+		p=
+		sleep 0.02
+	done
+	cat "$T/thaw.err"
+	[ -n "$p" ]
 	wait_past "$OUT" tick $(($(last_num "$OUT" tick) + 3))
-	# at its pid, or in a new pid namespace if the pid was not free yet
-	p=$(pgrep -u "$u" -x counter)
 	status_of "$p" Uid
 	! status_of "$p" Uid | grep -v "^$uid $uid $uid $uid\$" || false
 	! status_of "$p" CapEff | grep -v '^0000000000000000$' || false
