@@ -261,8 +261,8 @@ static int member_bit(const char *sub)
 
 /* each member once, and after the one it builds on: fds after core
  * and threads (whose file work they are, checked against who vouches
- * for the image before any: creds_vouch), files/ and pipes/ after fds,
- * mapfiles and pagemap after maps */
+ * for the image before any: creds_vouch), files/, pipes/ and socks/
+ * after fds, mapfiles and pagemap after maps */
 static int member_order(struct thaw *t, int pid, int bit)
 {
 	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP | HAVE_VMFLAGS) ? HAVE_MAPS :
@@ -302,7 +302,7 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 
 	if (!strcmp(sub, "pages"))
 		return 1;
-	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6))
+	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6) || !strncmp(sub, "socks/", 6))
 		return member_order(t, pid, 0) < 0 || creds_vouch(t) < 0 ? -1 :
 		       fdplan_data(&t->fds, pid, sub, &t->st);
 	if (!bit)

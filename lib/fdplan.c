@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -29,8 +30,13 @@
 #include "io.h"
 #include "restorable.h"
 #include "memplan.h"
+#include "num.h"
 #include "stream.h"
 #include "text.h"
+
+#ifndef TFD_IOC_SET_TICKS  /* linux/timerfd.h, which clashes with sys/timerfd.h */
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
 
 #define FLAGS_KEPT_OUT (O_LARGEFILE | O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY | O_CLOEXEC)
 #define BLOB_MAX (64 << 20)    /* pipe data held in memory */
@@ -61,6 +67,8 @@ static const struct num_key {
 	NUM_KEY("seals", 16, U64, seals),
 	NUM_KEY("clock", 10, NUM_INT_MAX, clock),
 	NUM_KEY("tflags", 8, NUM_INT_MAX, tflags),
+	NUM_KEY("ticks", 10, U64, ticks),
+	NUM_KEY("shutdown", 10, 3, shut),
 	NUM_KEY("pipesz", 10, NUM_INT_MAX, pipesz),
 	NUM_KEY("truncate", 10, 1, truncate),
 	NUM_KEY("mode", 8, 0177777, mode),
@@ -289,7 +297,9 @@ static const char *ent_check(const struct fd_ent *e)
 		return "data= of a file must name files/FD";
 	if (e->data && kind_is(e, piped) && strncmp(e->data, "pipes/", 6))
 		return "data= of a pipe must name pipes/INODE";
-	if (e->data && !kind_is(e, saved) && !kind_is(e, piped))
+	if (e->data && !strcmp(e->kind, "socket") && strncmp(e->data, "socks/", 6))
+		return "data= of a socket must name socks/INODE";
+	if (e->data && !kind_is(e, saved) && !kind_is(e, piped) && strcmp(e->kind, "socket"))
 		return "data= on a kind that has no saved data";
 	if (!e->data && (!strcmp(e->kind, "deleted") || !strcmp(e->kind, "memfd")))
 		return "no data=: its contents are only in the image";
@@ -457,7 +467,7 @@ int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s)
 	b = memset(&p->blob[p->nblob++], 0, sizeof *b);
 	b->fd = -1;
 	snprintf(b->name, sizeof b->name, "%s", sub);
-	if (!strncmp(sub, "pipes/", 6))
+	if (!strncmp(sub, "pipes/", 6) || !strncmp(sub, "socks/", 6))
 		return (b->bytes = stream_slurp(s, BLOB_MAX, &b->len)) ? 0 : -1;
 	return blob_file(p, b, e, pid, s);
 }
@@ -637,11 +647,60 @@ static int pipes_settle(struct fdplan *p)
 	return 0;
 }
 
+/* The messages of a dgram or seqpacket queue, each "LEN\n" then LEN
+ * bytes, sent one by one into fd.  0, or -1 with errno. */
+static int sock_refill_msgs(int fd, const char *b, size_t len)
+{
+	const char *p = b, *end = b + len;
+	uint64_t n;
+
+	while (p < end) {
+		if (num_scan(&p, end, 10, end - p, &n) < 0 || p >= end || *p++ != '\n' ||
+		    n > (uint64_t)(end - p))
+			return errno = EPROTO, -1;
+		if (send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n)
+			return -1;
+		p += n;
+	}
+	return 0;
+}
+
+/* What was queued to the end e comes back by writing it into the other
+ * end, from; a queue that no longer fits fails rather than blocks. */
+static int sock_refill(struct fdplan *p, struct fd_ent *e, int from)
+{
+	struct fd_blob *b = blob_find(p, e->data);
+	ssize_t n;
+	size_t off = 0;
+
+	if (!e->data)
+		return 0;
+	if (!b || !b->bytes)
+		return errno = ENODATA, -1;
+	if (e->socktype != SOCK_STREAM)
+		return sock_refill_msgs(from, b->bytes, b->len);
+	for (; off < b->len; off += n)
+		if ((n = send(from, b->bytes + off, b->len - off, MSG_DONTWAIT | MSG_NOSIGNAL)) <= 0)
+			return -1;
+	return 0;
+}
+
+/* shutdown(2) again as each end recorded it; after the refill, which a
+ * shut writer could not do */
+static int sock_shut(const struct fd_ent *e, int fd)
+{
+	if ((e->shut & 2) && shutdown(fd, SHUT_WR) < 0)
+		return -1;
+	if ((e->shut & 1) && shutdown(fd, SHUT_RD) < 0)
+		return -1;
+	return 0;
+}
+
 static int open_socket(struct fdplan *p, struct fd_ent *e)
 {
 	struct fd_ent *peer = NULL;
 	unsigned i;
-	int sv[2];
+	int sv[2], err;
 
 	for (i = 0; i < p->n; i++)
 		if (!strcmp(p->v[i].kind, "socket") && p->v[i].sock == e->peer && e->peer)
@@ -654,24 +713,45 @@ static int open_socket(struct fdplan *p, struct fd_ent *e)
 		return -2;   /* made with its peer: e->src is set already */
 	if (socketpair(AF_UNIX, e->socktype | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
+	if (sock_refill(p, e, sv[1]) < 0 || sock_refill(p, peer, sv[0]) < 0 ||
+	    sock_shut(e, sv[0]) < 0 || sock_shut(peer, sv[1]) < 0) {
+		err = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return errno = err, -1;
+	}
 	peer->src = sv[1];
 	return sv[0];
 }
 
+/* the timer as it was: armed with what was left of its period, and
+ * its expirations not yet read pending again (TFD_IOC_SET_TICKS, after
+ * the settime that clears them).  A periodic timer recorded with no
+ * time left (a dumper that did not forward an expired one) restarts
+ * one interval on rather than never. */
 static int open_timerfd(struct fd_ent *e)
 {
 	struct itimerspec its = { 0 };
-	int fd;
+	uint64_t ticks = e->ticks;
+	int fd, err;
 
 	if (timer_parse(e->value, &its.it_value) < 0 ||
 	    timer_parse(e->interval, &its.it_interval) < 0) {
 		errno = EINVAL;
 		return -1;
 	}
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value = its.it_interval;
 	if ((fd = timerfd_create(e->clock, TFD_CLOEXEC)) < 0)
 		return -1;
-	if ((its.it_value.tv_sec || its.it_value.tv_nsec) && timerfd_settime(fd, 0, &its, NULL) < 0)
+	if (((its.it_value.tv_sec || its.it_value.tv_nsec) &&
+	     timerfd_settime(fd, 0, &its, NULL) < 0) ||
+	    (ticks && ioctl(fd, TFD_IOC_SET_TICKS, &ticks) < 0)) {
+		err = errno;
+		close(fd);
+		errno = err;
 		return -1;
+	}
 	return fd;
 }
 

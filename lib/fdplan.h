@@ -22,7 +22,7 @@ struct fd_ent {
 	uint64_t pos, size;
 	char *path;                /* unescaped; the restart path if any */
 	char *orig;                /* the path at the checkpoint */
-	char *data;                /* "files/N", "pipes/INODE", or NULL */
+	char *data;                /* "files/N", "pipes/INODE", "socks/INODE", or NULL */
 	char *name;                /* memfd name */
 	char end[4];               /* pipe end: r, w, rw */
 	uint64_t pipe, sock, peer; /* inodes */
@@ -34,7 +34,9 @@ struct fd_ent {
 	uint64_t dev, ino, rdev;   /* the file (and device) at the checkpoint */
 	unsigned mode;             /* st_mode at the checkpoint */
 	int socktype, unix_domain; /* SOCK_*, and domain=unix */
+	int shut;                  /* unix_diag's shutdown: 1 RCV, 2 SEND */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
+	uint64_t ticks;            /* timerfd: expirations not yet read */
 	int src;                   /* ckpt-thaw's fd that becomes fd */
 };
 
@@ -102,7 +104,7 @@ void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *m
  * RESTART_PATH moves it there; files whose contents are in the image
  * are made from them wherever they were */
 int fdplan_rules(struct fdplan *p, int pid, const struct rules *r);
-/* the data member sub ("files/7", "pipes/123") of proc/pid, current in
+/* the data member sub ("files/7", "pipes/123", "socks/9") of proc/pid, current in
  * s: a file's contents go into a new unnamed file beside it, made by the
  * job; nothing is written at its path yet */
 int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s);

@@ -310,6 +310,12 @@ sig63_case() {
 		ps -o pid,stat,nlwp,etime,comm --ppid "$TPID" >&2
 		false
 	}
+	# the name may come back before the last thread does
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[ "$(ls "/proc/$PID/task" | wc -l)" -eq 5002 ] && break
+		sleep 0.1
+	done
 	[ "$(ls "/proc/$PID/task" | wc -l)" -eq 5002 ]
 	verify_prog "$PID" "$OUT"
 	finish
