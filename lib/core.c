@@ -215,6 +215,41 @@ int manifest_write(FILE *f, const struct core_src *src)
 	return 0;
 }
 
+/* one number of a /proc/PID file (oom_score_adj, loginuid), as the
+ * kernel wrote it: 0, or -1 when the file is absent or not a number */
+static int proc_number(const struct kproc *k, const char *rel, long long *v)
+{
+	char *s = kproc_read(k, rel, NULL), *end;
+	int r = -1;
+
+	if (s) {
+		errno = 0;
+		*v = strtoll(s, &end, 10);
+		r = end != s && !errno && (*end == '\n' || !*end) ? 0 : -1;
+	}
+	free(s);
+	return r;
+}
+
+/* The process attributes a restore sets again: oom_score_adj, loginuid
+ * and THP disable from the kernel (a kernel without audit or THP has
+ * no such file or line, and the image no line); the child-subreaper
+ * flag from the shim, since only the process can read it. */
+static void core_attrs(FILE *f, const struct core_src *src)
+{
+	char *status = kproc_read(src->k, "status", NULL), v[32];
+	long long n;
+
+	if (proc_number(src->k, "oom_score_adj", &n) == 0)
+		fprintf(f, "oom-score-adj %lld\n", n);
+	if (proc_number(src->k, "loginuid", &n) == 0)
+		fprintf(f, "loginuid %lld\n", n);
+	if (status && *status_value(status, "THP_enabled", v, sizeof v))
+		fprintf(f, "thp-disable %d\n", strcmp(v, "0") == 0);
+	free(status);
+	fprintf(f, "child-subreaper %u\n", src->rec->subreaper != 0);
+}
+
 int core_write(FILE *f, const struct core_src *src)
 {
 	const struct ckpt_proc_rec *r = src->rec;
@@ -236,6 +271,7 @@ int core_write(FILE *f, const struct core_src *src)
 	put_path(f, "cwd", r->cwd);
 	put_path(f, "exe", exe);
 	fprintf(f, "personality 0x%x\ndumpable %u\n", r->personality, r->dumpable);
+	core_attrs(f, src);
 	core_mm(f, src, st);
 	core_signals(f, r);
 	fprintf(f, "freeze-signal %u\ncontrol-tid %u\nrestart-entry 0x%" PRIx64 "\n",

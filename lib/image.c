@@ -202,6 +202,20 @@ static int core_umask(const struct text *l, struct img_core *c)
 	return 0;
 }
 
+/* oom_score_adj: -1000 to 1000, the one signed number of a core */
+static int core_oom(const struct text *l, struct img_core *c)
+{
+	const char *s = l->n == 2 ? l->f[1] : "";
+	int neg = *s == '-';
+	uint64_t v;
+
+	if (l->n != 2 || num_parse(s + neg, 1000, &v) < 0 || (neg && v == 0))
+		return bad(l, "malformed oom-score-adj (-1000 to 1000)");
+	c->oom_score_adj = neg ? -(int)v : (int)v;
+	c->attrs |= IMG_ATTR_OOM;
+	return 0;
+}
+
 /* the keys with one number, and the largest each field takes */
 static int core_scalar(const struct text *l, struct img_core *c, int *done)
 {
@@ -209,7 +223,8 @@ static int core_scalar(const struct text *l, struct img_core *c, int *done)
 		{ "pid", NUM_INT_MAX }, { "ppid", NUM_INT_MAX }, { "pgid", NUM_INT_MAX },
 		{ "sid", NUM_INT_MAX }, { "personality", U64 }, { "dumpable", NUM_INT_MAX },
 		{ "brk", U64 }, { "sigpending", U64 }, { "control-tid", NUM_INT_MAX },
-		{ "xcr0", U64 }, { "freeze-signal", NUM_INT_MAX }, { "starttime", U64 } };
+		{ "xcr0", U64 }, { "freeze-signal", NUM_INT_MAX }, { "starttime", U64 },
+		{ "loginuid", NUM_U32_MAX }, { "thp-disable", 1 }, { "child-subreaper", 1 } };
 	uint64_t v;
 	unsigned i;
 
@@ -234,6 +249,9 @@ static int core_scalar(const struct text *l, struct img_core *c, int *done)
 	case 9: c->xcr0 = v; break;
 	case 10: c->freeze_sig = v; break;
 	case 11: c->starttime = v; break;
+	case 12: c->loginuid = v, c->attrs |= IMG_ATTR_LOGINUID; break;
+	case 13: c->thp_disable = v, c->attrs |= IMG_ATTR_THP; break;
+	case 14: c->subreaper = v, c->attrs |= IMG_ATTR_SUBREAPER; break;
 	}
 	return 0;
 }
@@ -258,6 +276,8 @@ static int core_line(struct text *l, struct img_core *c)
 		return done < 0 ? -1 : 0;
 	if (!strcmp(k, "umask"))
 		return core_umask(l, c);
+	if (!strcmp(k, "oom-score-adj"))
+		return core_oom(l, c);
 	if (!strcmp(k, "cwd"))
 		return path_field(l, c->cwd, sizeof c->cwd);
 	if (!strcmp(k, "exe"))

@@ -50,7 +50,15 @@ struct img_core {
 	pid_t ctl_tid;
 	int freeze_sig;
 	int seen_vdso;
+	/* process attributes (formats/core.md); each only when its line
+	 * was there (attrs: IMG_ATTR_* bits) */
+	int oom_score_adj;
+	uint32_t loginuid;
+	int thp_disable, subreaper;
+	unsigned attrs;
 };
+
+enum { IMG_ATTR_OOM = 1, IMG_ATTR_LOGINUID = 2, IMG_ATTR_THP = 4, IMG_ATTR_SUBREAPER = 8 };
 
 /* a thread's credentials (formats/threads.md); a record without them
  * has the core's */

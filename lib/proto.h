@@ -113,6 +113,9 @@ struct ckpt_proc_rec {
 	struct ckpt_itimer itimer[3];         /* REAL, VIRTUAL, PROF */
 	char cwd[4096];
 	char exe[4096];
+	uint32_t subreaper;    /* PR_GET_CHILD_SUBREAPER: no /proc file
+	                        * shows it */
+	uint32_t pad;
 };
 
 /* Callee-saved state where a frozen thread parked: a restored thread

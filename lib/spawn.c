@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/mount.h>
@@ -28,7 +29,7 @@
 #include "io.h"
 #include "spawn.h"
 
-enum { CE_CHDIR = 1, CE_FDS, CE_EXEC, CE_NS, CE_CLONE, CE_CREDS, CE_LOCK };
+enum { CE_CHDIR = 1, CE_FDS, CE_EXEC, CE_NS, CE_CLONE, CE_CREDS, CE_LOCK, CE_ATTR };
 
 struct child_err {
 	int what, err, fd;
@@ -81,6 +82,62 @@ static int creds_set(const struct img_core *c, uint64_t lend)
 	return caps_keep(lend);
 }
 
+/* a number of a /proc/self file (oom_score_adj, loginuid), or -1 */
+static long long self_number(const char *path)
+{
+	char buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return strtoll(buf, NULL, 10);
+}
+
+static int self_write(const char *path, long long v)
+{
+	char buf[32];
+	int fd = open(path, O_WRONLY | O_CLOEXEC), n, r;
+
+	if (fd < 0)
+		return -1;
+	n = snprintf(buf, sizeof buf, "%lld", v);
+	r = write(fd, buf, n) == n ? 0 : -1;
+	if (r < 0) {
+		n = errno;
+		close(fd);
+		errno = n;
+		return -1;
+	}
+	return close(fd);
+}
+
+/* The recorded oom_score_adj, loginuid, THP disable and child-subreaper
+ * flag, each exactly or the restore fails: 0, or the IMG_ATTR_ bit of
+ * the one that could not be set, errno.  Before the ids change, after
+ * which the process may be undumpable and its /proc/self files root's.
+ * Only a value that differs is written: lowering oom_score_adj needs
+ * CAP_SYS_RESOURCE, loginuid CAP_AUDIT_CONTROL (and not immutable). */
+static int attrs_set(const struct spawn *t)
+{
+	const struct img_core *c = t->core;
+
+	if ((c->attrs & IMG_ATTR_LOGINUID) && t->loginuid_differs &&
+	    self_write("/proc/self/loginuid", c->loginuid) < 0)
+		return IMG_ATTR_LOGINUID;
+	if ((c->attrs & IMG_ATTR_OOM) && self_number("/proc/self/oom_score_adj") != c->oom_score_adj &&
+	    self_write("/proc/self/oom_score_adj", c->oom_score_adj) < 0)
+		return IMG_ATTR_OOM;
+	if ((c->attrs & IMG_ATTR_THP) && prctl(PR_SET_THP_DISABLE, c->thp_disable, 0, 0, 0) < 0)
+		return IMG_ATTR_THP;
+	if ((c->attrs & IMG_ATTR_SUBREAPER) && prctl(PR_SET_CHILD_SUBREAPER, c->subreaper, 0, 0, 0) < 0)
+		return IMG_ATTR_SUBREAPER;
+	return 0;
+}
+
 /* in the new process: session, cwd, fds, then the restorer */
 static _Noreturn void child_run(struct spawn *t, int plan_r, int status_w, int err_w)
 {
@@ -93,6 +150,8 @@ static _Noreturn void child_run(struct spawn *t, int plan_r, int status_w, int e
 		setpgid(0, 0);
 	if ((unsigned long)personality(0xffffffff) != t->core->personality)
 		personality(t->core->personality);
+	if ((e = attrs_set(t)) != 0)
+		child_fail(err_w, CE_ATTR, errno, e);
 	if (t->userns && caps_keep(t->lend) < 0)
 		child_fail(err_w, CE_NS, errno, -1);
 	if (t->setcreds && creds_set(t->core, t->lend) < 0)
@@ -229,6 +288,21 @@ static pid_t reaper_start(struct spawn *t, int plan_r, int status_w, int err_w)
 	return p;
 }
 
+/* the words for an attribute the child could not set (attrs_set) */
+static void attr_fail(const struct img_core *c, int which)
+{
+	if (which == IMG_ATTR_OOM)
+		warn("pid %d: oom_score_adj %d: cannot set it%s:", c->pid, c->oom_score_adj,
+		     errno == EACCES ? " (lowering it needs CAP_SYS_RESOURCE)" : "");
+	else if (which == IMG_ATTR_LOGINUID)
+		warn("pid %d: loginuid %u: cannot set it (needs CAP_AUDIT_CONTROL and a loginuid not immutable):",
+		     c->pid, c->loginuid);
+	else if (which == IMG_ATTR_THP)
+		warn("pid %d: PR_SET_THP_DISABLE %d:", c->pid, c->thp_disable);
+	else
+		warn("pid %d: PR_SET_CHILD_SUBREAPER %d:", c->pid, c->subreaper);
+}
+
 int spawn_restorer(struct spawn *t)
 {
 	int plan[2], status[2], err[2];
@@ -241,6 +315,10 @@ int spawn_restorer(struct spawn *t)
 	t->plan_w = plan[1];     /* for the reaper to close */
 	t->status_r = status[0];
 	t->err_r = err[0];
+	/* ours, read here: in a new user namespace the child would see
+	 * another uid's loginuid translated */
+	t->loginuid_differs = (t->core->attrs & IMG_ATTR_LOGINUID) &&
+			      self_number("/proc/self/loginuid") != (long long)t->core->loginuid;
 	fflush(NULL);
 	if (t->newns)
 		t->child = reaper_start(t, plan[0], status[1], err[1]);
@@ -278,6 +356,8 @@ int spawn_restorer(struct spawn *t)
 			     ce.err == EAGAIN || ce.err == EACCES ? " (another process holds one)" : "");
 		else if (ce.what == CE_CREDS)
 			warn("pid %d: take uid %u gid %u:", t->core->pid, t->core->uid[1], t->core->gid[1]);
+		else if (ce.what == CE_ATTR)
+			attr_fail(t->core, ce.fd);
 		else if (ce.what == CE_CLONE)
 			warn("pid %d: new namespace: clone3 with set_tid:", t->core->pid);
 		else

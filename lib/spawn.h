@@ -17,6 +17,7 @@ struct spawn {
 	int newns;                 /* a new pid+mount ns under a pid-1 reaper */
 	int userns;                /* ... and a new user ns (not root) */
 	int setcreds;              /* root taking the image's uids and gids */
+	int loginuid_differs;      /* inside: the image's is not ours */
 	uint64_t lend;             /* capabilities the restorer keeps across
 	                            * exec (creds_lend) */
 	pid_t child;               /* out: the process, or its reaper */

@@ -28,6 +28,8 @@ void proc_record(struct ckpt_proc_rec *p)
 	sys_umask(p->umask);
 	p->dumpable = sys_prctl(3 /* PR_GET_DUMPABLE */, 0, 0);
 	p->personality = sys_personality(0xffffffff);
+	sys_prctl(37 /* PR_GET_CHILD_SUBREAPER */, (long)&i, 0);
+	p->subreaper = i != 0;
 	p->nthreads = threads_count();
 	p->brk = sys_brk(0);
 	p->restart_entry = (uintptr_t)ckpt_restart_entry;

@@ -105,7 +105,8 @@ prog_files_own() {
 # background, stdout to $OUT, stderr to $ERR, and wait for its ready
 # line.  NAME.py runs with python3.  PROG_AS=other: the program runs as
 # the user ckpttest (see other_user); PROG_USER=NAME: as the user NAME
-# (see throwaway_user).  NO_SOCK=1: the shim is expected not to serve
+# (see throwaway_user); PROG_PRE="CMD ARGS": run under that command,
+# which execs the rest.  NO_SOCK=1: the shim is expected not to serve
 # (no socket check).  PROG_DIR: where OUT and ERR go (a directory the
 # program's user can reach, for a restore that reopens them as that
 # user; default the test's own, which only root can reach).  Sets PID,
@@ -116,6 +117,8 @@ start_prog() {
 	local pre=()
 	[ "${PROG_AS:-}" = other ] && pre=("${AS_OTHER[@]}" CKPT_SOCKDIR="$CKPT_SOCKDIR")
 	[ -n "${PROG_USER:-}" ] && pre=(setpriv --reuid="$PROG_USER" --regid="$PROG_USER" --init-groups)
+	# shellcheck disable=SC2206 # words, e.g. "setpriv --bounding-set -audit_control"
+	[ -n "${PROG_PRE:-}" ] && pre=($PROG_PRE)
 	NPROG=$((NPROG + 1))
 	OUT=${PROG_DIR:-$BATS_TEST_TMPDIR}/$name.$NPROG.out
 	ERR=${PROG_DIR:-$BATS_TEST_TMPDIR}/$name.$NPROG.err

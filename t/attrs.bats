@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# Process attributes a restore sets again (issue 17, "Process
+# attributes"): oom_score_adj, loginuid, THP disable and the
+# child-subreaper flag, each checked by the program itself
+# (t/progs/rst_attrs.c) and from outside in /proc; and a recorded value
+# the restore cannot set fails the restore, naming it, with no process
+# left.  Runs as root (the old pids).
+
+load helpers
+load thaw
+
+setup() {
+	thaw_setup
+}
+
+teardown() {
+	thaw_teardown
+}
+
+# core_has LINE: the image's core records LINE
+core_has() {
+	img cat "$T/img" "proc/$PID/core" | grep -qx "$1"
+}
+
+# outside_ok OOM LOGINUID: what the kernel shows of $PID from outside
+outside_ok() {
+	echo "oom_score_adj $(cat "/proc/$PID/oom_score_adj"), loginuid $(cat "/proc/$PID/loginuid"), $(grep THP_enabled "/proc/$PID/status")"
+	[ "$(cat "/proc/$PID/oom_score_adj")" = "$1" ]
+	[ "$(cat "/proc/$PID/loginuid")" = "$2" ]
+	grep -q '^THP_enabled:[[:space:]]*0$' "/proc/$PID/status"
+}
+
+@test "attrs: oom_score_adj 300, THP disable, child subreaper and loginuid come back" {
+	checkpoint_kill rst_attrs 300
+	lu=$(awk '/^loginuid/ {print $2}' "$OUT")
+	core_has "oom-score-adj 300"
+	core_has "loginuid $lu"
+	core_has "thp-disable 1"
+	core_has "child-subreaper 1"
+	thaw_bg "$T/img"
+	restored rst_attrs
+	outside_ok 300 "$lu"
+	verify_prog
+	finish
+}
+
+@test "attrs: a loginuid set since login comes back where ckpt-thaw's own is another" {
+	[ "$(cat /proc/self/loginuid)" != 4242 ] || skip "our own loginuid is 4242"
+	checkpoint_kill rst_attrs 250 4242
+	core_has "loginuid 4242"
+	thaw_bg "$T/img"
+	restored rst_attrs
+	outside_ok 250 4242
+	verify_prog
+	finish
+}
+
+@test "attrs: a restore that cannot lower oom_score_adj (no CAP_SYS_RESOURCE) fails naming it, and leaves no process" {
+	! capsh --has-p=cap_sys_resource 2>/dev/null || skip "we have CAP_SYS_RESOURCE: lowering would work"
+	checkpoint_kill rst_attrs 300
+	img cat "$T/img" "proc/$PID/core" | sed 's/^oom-score-adj .*/oom-score-adj -500/' >"$T/core"
+	img edit "$T/img" "proc/$PID/core" "$T/core" >"$T/bad"
+	thaw_fails "pid $PID: oom_score_adj -500: cannot set it (lowering it needs CAP_SYS_RESOURCE)" "$T/bad"
+}
+
+@test "attrs: a restore that may not change a set loginuid (no CAP_AUDIT_CONTROL) fails naming it, and leaves no process" {
+	# no CAP_AUDIT_CONTROL in the program, so that its image asks for
+	# none either
+	PROG_PRE="setpriv --bounding-set -audit_control" checkpoint_kill rst_attrs 300 4243
+	# ckpt-thaw with a loginuid of its own (4244) and without
+	# CAP_AUDIT_CONTROL: the image's cannot replace it
+	run --separate-stderr timeout -s TERM 30 sh -c 'echo 4244 >/proc/self/loginuid && exec setpriv --bounding-set -audit_control "$@"' sh "$THAW" "$T/img"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"pid $PID: loginuid 4243: cannot set it"* ]]
+	dead "$PID"
+}
+
+@test "attrs: an oom-score-adj out of range in an image is refused" {
+	checkpoint_kill rst_attrs 300
+	for v in 1001 -1001 -0 +5 0x10; do
+		img cat "$T/img" "proc/$PID/core" | sed "s/^oom-score-adj .*/oom-score-adj $v/" >"$T/core"
+		img edit "$T/img" "proc/$PID/core" "$T/core" >"$T/bad"
+		thaw_fails "malformed oom-score-adj" "$T/bad"
+	done
+}
+
+@test "attrs: root restores another uid's process: its attributes come back before the ids change" {
+	throwaway_user cks8
+	local d
+	d=$(mktemp -d /tmp/ckpt-attrs-XXXXXX)
+	TMPDIRS+=("$d")
+	chmod 0777 "$d"
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$d/sock"
+	CKPT_SOCKDIR=$d/sock PROG_USER=$NEW_USER PROG_DIR=$d checkpoint_kill rst_attrs 300 4245
+	thaw_bg "$T/img"
+	restored rst_attrs
+	grep -q "^Uid:.$(id -u "$NEW_USER")" "/proc/$PID/status"
+	outside_ok 300 4245
+	verify_prog
+	finish
+}
+
+@test "attrs: not root: restored in a new user and pid namespace with its attributes" {
+	throwaway_user cks8
+	need ckpt-run ckpt-freeze ckpt-thaw prog:rst_attrs
+	local d
+	d=$(mktemp -d /tmp/ckpt-attrs-XXXXXX)
+	TMPDIRS+=("$d")
+	chmod 0777 "$d"
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups sh -c '
+		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+		cd "$1" && mkdir -m 0700 sock && export CKPT_SOCKDIR=$1/sock
+		"$2" -- "$3" 400 >out 2>err &
+		p=$!
+		for i in $(seq 100); do grep -q "^ready" out && break; sleep 0.05; done
+		"$4" --kill $p >img || exit 1
+		wait
+		"$5" img 2>thaw.err &
+		echo "$!" >thaw.pid
+		wait' _ "$d" "$RUN" "$PROGS/rst_attrs" "$BIN/ckpt-freeze" "$THAW" &
+	local sh=$! i
+	TPIDS+=("$sh")
+	wait_line "$d/thaw.pid" '^[0-9]+$' 10
+	TPID=$(cat "$d/thaw.pid")
+	TPIDS+=("$TPID")
+	in_new_ns
+	for ((i = 0; i < 250; i++)); do
+		[ "$(cat "/proc/$prog/comm" 2>/dev/null)" = rst_attrs ] && break
+		sleep 0.02
+	done
+	PID=$prog
+	cat "$d/thaw.err"
+	outside_ok 400 "$(awk '/^loginuid/ {print $2}' "$d/out")"
+	verify_prog "$prog" "$d/out"
+	kill -TERM "$prog"
+	wait "$sh"
+	cat "$d/thaw.err"
+	grep -q '^done ok' "$d/out"
+}
