@@ -59,6 +59,27 @@ static const char *claim_beyond(const struct img_creds *cr, uid_t owner, const g
 	return *id ? "capabilities" : NULL;
 }
 
+/* What only privilege could set is not taken from another user's file:
+ * an oom_score_adj below ours (CAP_SYS_RESOURCE), a loginuid other than
+ * ours once ours is set (CAP_AUDIT_CONTROL; an unset one anyone may
+ * set).  0, or -1 after a message. */
+static int attrs_beyond(const struct img_core *c, uid_t owner, const char *what)
+{
+	long long oom = self_number("oom_score_adj"), lu = self_number("loginuid");
+
+	if ((c->attrs & IMG_ATTR_OOM) && c->oom_score_adj < oom) {
+		warn("%s: owned by uid %u, but its core claims oom_score_adj %d, below ours (%lld): refused (--trust-image restores it as it says)",
+		     what, (unsigned)owner, c->oom_score_adj, oom);
+		return -1;
+	}
+	if ((c->attrs & IMG_ATTR_LOGINUID) && lu != 4294967295LL && c->loginuid != lu) {
+		warn("%s: owned by uid %u, but its core claims loginuid %u, not ours (%lld): refused (--trust-image restores it as it says)",
+		     what, (unsigned)owner, c->loginuid, lu);
+		return -1;
+	}
+	return 0;
+}
+
 int creds_trust(const struct img_core *c, const struct img_thread *t, unsigned n,
 		int fd, const char *what)
 {
@@ -79,6 +100,8 @@ int creds_trust(const struct img_core *c, const struct img_thread *t, unsigned n
 	}
 	if (st.st_uid == 0)
 		return 0;
+	if (attrs_beyond(c, st.st_uid, what) < 0)
+		return -1;
 	ng = owner_groups(st.st_uid, g, sizeof g / sizeof *g);
 	/* the core's ids are the restorer's until each thread takes its own */
 	memset(&core, 0, sizeof core);

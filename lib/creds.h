@@ -9,7 +9,8 @@
 
 /* Root only, and only when not trusted (--trust-image): an image read
  * from a regular file (fd; what names it) may claim no more than the
- * file's owner has: its uid, its groups, no capabilities; a file
+ * file's owner has: its uid, its groups, no capabilities, no
+ * oom_score_adj below ours, no loginuid but ours once set; a file
  * anyone may write claims nothing.  A stream from a pipe is the
  * caller's own word.  0, or -1 after a message naming the thread and
  * the claim. */

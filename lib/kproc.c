@@ -168,6 +168,23 @@ int kproc_no_seccomp(const struct kproc *k)
 	return -1;
 }
 
+long long self_number(const char *name)
+{
+	char path[64], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/self/%s", name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return strtoll(buf, NULL, 10);
+}
+
 const char *status_value(const char *status, const char *key, char *out, size_t len)
 {
 	size_t klen = strlen(key), i, n;

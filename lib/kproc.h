@@ -46,6 +46,10 @@ int kproc_same(const struct kproc *k, int shim_stat_fd);
  * thread and its state (a filter cannot be restored) */
 int kproc_no_seccomp(const struct kproc *k);
 
+/* the number in /proc/self/NAME (oom_score_adj, loginuid), read with
+ * open and read only (a restore's child calls it); -1 if unreadable */
+long long self_number(const char *name);
+
 /* the value of "Key:" in a /proc status text, tabs made spaces */
 const char *status_value(const char *status, const char *key, char *out, size_t len);
 /* credentials from a task's status text: 0, or -1 (EPROTO) */

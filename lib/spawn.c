@@ -13,7 +13,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/mount.h>
@@ -27,6 +26,7 @@
 #include "fdplan.h"
 #include "image.h"
 #include "io.h"
+#include "kproc.h"
 #include "spawn.h"
 
 enum { CE_CHDIR = 1, CE_FDS, CE_EXEC, CE_NS, CE_CLONE, CE_CREDS, CE_LOCK, CE_ATTR };
@@ -82,21 +82,6 @@ static int creds_set(const struct img_core *c, uint64_t lend)
 	return caps_keep(lend);
 }
 
-/* a number of a /proc/self file (oom_score_adj, loginuid), or -1 */
-static long long self_number(const char *path)
-{
-	char buf[32];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtoll(buf, NULL, 10);
-}
-
 static int self_write(const char *path, long long v)
 {
 	char buf[32];
@@ -128,7 +113,7 @@ static int attrs_set(const struct spawn *t)
 	if ((c->attrs & IMG_ATTR_LOGINUID) && t->loginuid_differs &&
 	    self_write("/proc/self/loginuid", c->loginuid) < 0)
 		return IMG_ATTR_LOGINUID;
-	if ((c->attrs & IMG_ATTR_OOM) && self_number("/proc/self/oom_score_adj") != c->oom_score_adj &&
+	if ((c->attrs & IMG_ATTR_OOM) && self_number("oom_score_adj") != c->oom_score_adj &&
 	    self_write("/proc/self/oom_score_adj", c->oom_score_adj) < 0)
 		return IMG_ATTR_OOM;
 	if ((c->attrs & IMG_ATTR_THP) && prctl(PR_SET_THP_DISABLE, c->thp_disable, 0, 0, 0) < 0)
@@ -318,7 +303,7 @@ int spawn_restorer(struct spawn *t)
 	/* ours, read here: in a new user namespace the child would see
 	 * another uid's loginuid translated */
 	t->loginuid_differs = (t->core->attrs & IMG_ATTR_LOGINUID) &&
-			      self_number("/proc/self/loginuid") != (long long)t->core->loginuid;
+			      self_number("loginuid") != (long long)t->core->loginuid;
 	fflush(NULL);
 	if (t->newns)
 		t->child = reaper_start(t, plan[0], status[1], err[1]);

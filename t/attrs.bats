@@ -138,3 +138,33 @@ outside_ok() {
 	cat "$d/thaw.err"
 	grep -q '^done ok' "$d/out"
 }
+
+# user_prog LOGINUID: rst_attrs 300 LOGINUID as a throwaway user,
+# checkpointed with --kill to $T/img
+user_prog() {
+	throwaway_user cks8
+	local d
+	d=$(mktemp -d /tmp/ckpt-attrs-XXXXXX)
+	TMPDIRS+=("$d")
+	chmod 0777 "$d"
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$d/sock"
+	CKPT_SOCKDIR=$d/sock PROG_USER=$NEW_USER PROG_DIR=$d checkpoint_kill rst_attrs 300 "$1"
+}
+
+@test "attrs: root does not take a lower oom_score_adj from another user's image" {
+	user_prog 4248
+	img cat "$T/img" "proc/$PID/core" | sed 's/^oom-score-adj .*/oom-score-adj -500/' >"$T/core"
+	img edit "$T/img" "proc/$PID/core" "$T/core" >"$T/bad"
+	chown "$NEW_USER:" "$T/bad"
+	thaw_fails "owned by uid $(id -u "$NEW_USER"), but its core claims oom_score_adj -500, below ours (" "$T/bad"
+}
+
+@test "attrs: root does not take another loginuid from another user's image once its own is set" {
+	user_prog 4247
+	chown "$NEW_USER:" "$T/img"
+	run --separate-stderr timeout -s TERM 30 sh -c 'echo 4246 >/proc/self/loginuid && exec "$@"' sh "$THAW" "$T/img"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"owned by uid $(id -u "$NEW_USER"), but its core claims loginuid 4247, not ours (4246)"* ]]
+	dead "$PID"
+}
