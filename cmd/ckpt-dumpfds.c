@@ -1,6 +1,6 @@
 /* ckpt-dumpfds - the fd table of a frozen process, and the contents of
  * the files the policy keeps, as raw-stream members: proc/PID/fds,
- * files/FD, pipes/INODE and rules (formats/fds.md).
+ * files/FD, pipes/INODE, socks/INODE and rules (formats/fds.md).
  * SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +18,7 @@
 #include "err.h"
 #include "escape.h"
 #include "fdinfo.h"
+#include "num.h"
 #include "freeze.h"
 #include "restorable.h"
 #include "rules.h"
@@ -43,9 +44,10 @@ struct fd_ent {
 	int dup;            /* lowest fd sharing the open file description */
 	struct fd_policy pol;
 	int data;           /* fd whose files/ member holds them, else -1 */
-	char *pipe_bytes;   /* buffered bytes, on the first read end */
+	char *pipe_bytes;   /* queued bytes, on the first read end of a
+	                     * pipe or the first fd of a unix socket */
 	size_t pipe_len;
-	int pipe_data;      /* has a pipes/INODE member */
+	int pipe_data;      /* has a pipes/INODE (socks/INODE) member */
 };
 
 struct dump {
@@ -262,6 +264,71 @@ static int pipes_peek(struct dump *d)
 	return 0;
 }
 
+/* the number after " KEY=" in a line's fields, or 0 */
+static uint64_t extra_num(const struct fd_desc *x, const char *key)
+{
+	char pat[32];
+	const char *p;
+	uint64_t v;
+	size_t n = snprintf(pat, sizeof pat, " %s=", key);
+
+	for (p = x->extra; (p = strstr(p, pat)); p += n) {
+		const char *q = p + n;
+		if (num_scan(&q, q + strlen(q), 10, UINT64_MAX, &v) == 0)
+			return v;
+	}
+	return 0;
+}
+
+/* a unix socket whose peer is an fd of this process too: the pair a
+ * restore remakes, and whose queues it refills */
+static int sock_pair_here(const struct dump *d, const struct fd_ent *e)
+{
+	uint64_t peer = extra_num(&e->d, "peer_ino");
+	size_t j;
+
+	if (e->d.kind != FD_SOCKET || !strstr(e->d.extra, " domain=unix ") || !peer)
+		return 0;
+	for (j = 0; j < d->n; j++)
+		if (d->v[j].d.kind == FD_SOCKET && d->v[j].d.st.st_ino == peer)
+			return 1;
+	return 0;
+}
+
+/* The bytes queued to each end of a socketpair inside the process,
+ * once per socket, left in place.  fds in flight (SCM_RIGHTS) would be
+ * lost: refused here, before --kill could end the program. */
+static int socks_peek(struct dump *d)
+{
+	struct fd_ent *e;
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < d->n; i++) {
+		e = &d->v[i];
+		if (!sock_pair_here(d, e) || e->pipe_data)
+			continue;
+		e->pipe_bytes = sock_peek(e->d.local, !!strstr(e->d.extra, " type=stream "),
+					  &e->pipe_len, &err);
+		if (err == -EXDEV) {
+			warn("pid %d fd %d: unix socket %llu has fds in flight (SCM_RIGHTS) queued: a restore could not bring them back: refused",
+			     (int)d->pid, e->d.fd, (unsigned long long)e->d.st.st_ino);
+			return -1;
+		}
+		if (err < 0) {
+			warnerr(err, "pid %d fd %d: unix socket %llu: copying its queued bytes:",
+				(int)d->pid, e->d.fd, (unsigned long long)e->d.st.st_ino);
+			return -1;
+		}
+		if (!e->pipe_bytes)
+			continue;
+		for (j = 0; j < d->n; j++)
+			if (d->v[j].d.kind == FD_SOCKET && same_inode(&e->d, &d->v[j].d))
+				d->v[j].pipe_data = 1;
+	}
+	return 0;
+}
+
 static void esc_or_die(const struct dump *d, const struct fd_ent *e, const char *s,
 		       char *out, size_t cap)
 {
@@ -286,7 +353,8 @@ static void fd_line(const struct dump *d, const struct fd_ent *e, FILE *f)
 	if (e->data >= 0)
 		fprintf(f, " data=files/%d", e->data);
 	if (e->pipe_data)
-		fprintf(f, " data=pipes/%llu", (unsigned long long)x->st.st_ino);
+		fprintf(f, " data=%s/%llu", x->kind == FD_SOCKET ? "socks" : "pipes",
+			(unsigned long long)x->st.st_ino);
 	if (e->pol.truncate)
 		fputs(" truncate=1", f);
 	if (e->pol.restart) {
@@ -420,7 +488,8 @@ static int pipes_write(struct dump *d)
 	for (i = 0; i < d->n; i++) {
 		if (!d->v[i].pipe_bytes)
 			continue;
-		member_name(d, name, sizeof name, "pipes", d->v[i].d.st.st_ino);
+		member_name(d, name, sizeof name, d->v[i].d.kind == FD_SOCKET ? "socks" : "pipes",
+			    d->v[i].d.st.st_ino);
 		r = tar_member(&d->tar, name, d->v[i].pipe_bytes, d->v[i].pipe_len);
 		if (r < 0) {
 			warnerr(r, "%s: write:", name);
@@ -453,7 +522,7 @@ static int dump_fds(struct dump *d)
 	dups_find(d);
 	policies_decide(d);
 	data_assign(d);
-	if (pipes_peek(d) < 0)
+	if (pipes_peek(d) < 0 || socks_peek(d) < 0)
 		return -1;
 	if (fds_write(d) < 0 || files_write(d) < 0 || pipes_write(d) < 0 ||
 	    rules_write(d) < 0)

@@ -56,6 +56,7 @@ struct thaw {
 	struct rules rules;
 	int setcreds;              /* root restoring another uid's process */
 	int trust_image;           /* --trust-image: root takes its ids */
+	int vouched;               /* creds_vouch passed */
 	struct img_manifest man;
 	struct img_core core;
 	struct img_thread *thr;
@@ -259,19 +260,37 @@ static int member_bit(const char *sub)
 }
 
 /* each member once, and after the one it builds on: fds after core
- * (whose file work they are: fdplan_bind), files/ and pipes/ after fds,
- * mapfiles and pagemap after maps */
+ * and threads (whose file work they are, checked against who vouches
+ * for the image before any: creds_vouch), files/, pipes/ and socks/
+ * after fds, mapfiles and pagemap after maps */
 static int member_order(struct thaw *t, int pid, int bit)
 {
 	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP | HAVE_VMFLAGS) ? HAVE_MAPS :
-		   bit == HAVE_FDS ? HAVE_CORE : !bit ? HAVE_FDS : 0;
+		   bit == HAVE_FDS ? HAVE_CORE | HAVE_THREADS : !bit ? HAVE_FDS : 0;
 
 	if (bit & t->have)
 		return warn("member %s: a second one in the image", t->st.name), -1;
-	if (need && !(t->have & need))
+	if (need & ~t->have)
 		return warn("member %s: comes before proc/%d/%s", t->st.name, pid,
-			    member_names[__builtin_ctz(need)]), -1;
+			    member_names[__builtin_ctz(need & ~t->have)]), -1;
 	t->have |= bit;
+	return 0;
+}
+
+/* What the image claims, against who vouches for it (doc/design.md,
+ * Trust): once the core and threads are read, before any file work,
+ * which is done as the core's ids.  0, or -1 after a message. */
+static int creds_vouch(struct thaw *t)
+{
+	if (t->vouched)
+		return 0;
+	if ((t->have & (HAVE_CORE | HAVE_THREADS)) != (HAVE_CORE | HAVE_THREADS))
+		return warn("member %s: before the core and threads members", t->st.name), -1;
+	threads_creds_default(&t->core, t->thr, t->nthr);
+	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
+					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
+		return -1;
+	t->vouched = 1;
 	return 0;
 }
 
@@ -283,11 +302,13 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 
 	if (!strcmp(sub, "pages"))
 		return 1;
-	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6))
-		return member_order(t, pid, 0) < 0 ? -1 : fdplan_data(&t->fds, pid, sub, &t->st);
+	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6) || !strncmp(sub, "socks/", 6))
+		return member_order(t, pid, 0) < 0 || creds_vouch(t) < 0 ? -1 :
+		       fdplan_data(&t->fds, pid, sub, &t->st);
 	if (!bit)
 		return 0;  /* unknown: skipped by stream_next */
-	if (member_order(t, pid, bit) < 0 || !(text = member_text(t, 256 << 20)))
+	if (member_order(t, pid, bit) < 0 || (bit == HAVE_FDS && creds_vouch(t) < 0) ||
+	    !(text = member_text(t, 256 << 20)))
 		return -1;
 	if (bit == HAVE_CORE) {
 		r = core_parse(text, t->st.name, &t->core);
@@ -326,12 +347,11 @@ static int proc_read(struct thaw *t, int pid)
 	}
 	if (r < 0)
 		return -1;
-	if (r == 0 || (t->have & HAVE_ALL) != HAVE_ALL)
-		return warn("%s: truncated: process %d has no %s member", t->st.what, pid,
-			    r == 0 ? "pages" : !(t->have & HAVE_CORE) ? "core" :
-			    !(t->have & HAVE_THREADS) ? "threads" : !(t->have & HAVE_FDS) ? "fds" :
-			    !(t->have & HAVE_MAPS) ? "maps" :
-			    !(t->have & HAVE_MAPFILES) ? "mapfiles" : "pagemap"), -1;
+	if (r == 0)
+		return warn("%s: truncated: process %d has no pages member", t->st.what, pid), -1;
+	if ((t->have & HAVE_ALL) != HAVE_ALL)   /* the first member the pages came before */
+		return warn("member %s: comes before proc/%d/%s", t->st.name, pid,
+			    member_names[__builtin_ctz(~t->have & HAVE_ALL)]), -1;
 	if (t->st.size != t->mem.run_bytes)
 		return warn("member %s: %" PRIu64 " bytes, its pagemap says %" PRIu64, t->st.name,
 			    t->st.size, t->mem.run_bytes), -1;
@@ -344,12 +364,7 @@ static int proc_read(struct thaw *t, int pid)
  * 0, or -1 after a message */
 static int image_read(struct thaw *t)
 {
-	if (manifest_read(t) < 0 || proc_read(t, t->man.root) < 0)
-		return -1;
-	/* what the image claims, against who vouches for it (Trust) */
-	threads_creds_default(&t->core, t->thr, t->nthr);
-	if (!t->trust_image && creds_trust(&t->core, t->thr, t->nthr,
-					   t->attach.from_file ? t->st.fd : 0, t->st.what) < 0)
+	if (manifest_read(t) < 0 || proc_read(t, t->man.root) < 0 || creds_vouch(t) < 0)
 		return -1;
 	if (t->rules_path && fdplan_rules(&t->fds, t->man.root, &t->rules) < 0)
 		return -1;

@@ -62,21 +62,17 @@ static int stat_fields(const struct kproc *k, unsigned long long *field, int max
 	return n;
 }
 
-/* the name as the program set it: status's Name is escaped already */
-static const char *comm_read(pid_t pid, char *out, size_t len)
+/* the name as the program set it (status's Name is escaped already),
+ * from /proc/PID as we opened it */
+static const char *comm_read(const struct kproc *k, char *out, size_t len)
 {
-	char path[64];
-	ssize_t n;
-	int fd;
+	size_t n = 0;
+	char *s = kproc_read(k, "comm", &n);
 
-	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd < 0 ? -1 : read(fd, out, len - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n > 0 && out[n - 1] == '\n')
+	if (n > 0 && s[n - 1] == '\n')
 		n--;
-	out[n > 0 ? n : 0] = 0;
+	snprintf(out, len, "%.*s", s ? (int)n : 0, s ? s : "");
+	free(s);
 	return out;
 }
 
@@ -94,7 +90,7 @@ static int core_ids(FILE *f, const struct core_src *src, const unsigned long lon
 	}
 	fprintf(f, "pid %d\nppid %llu\npgid %llu\nsid %llu\nstarttime %llu\n", (int)src->pid,
 		st[4], st[5], st[6], st[22]);
-	put_path(f, "comm", comm_read(src->pid, v, sizeof v));
+	put_path(f, "comm", comm_read(src->k, v, sizeof v));
 	kcreds_write(f, &c, src->securebits);
 	fprintf(f, "sigpending 0x%s\n", status_value(status, "ShdPnd", v, sizeof v));
 	free(status);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
@@ -265,6 +266,8 @@ static void describe_unix_peer(struct fd_desc *d)
 	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= 4)
 			extra_add(d, " peer_ino=%u", *(uint32_t *)RTA_DATA(a));
+		if (a->rta_type == UNIX_DIAG_SHUTDOWN && RTA_PAYLOAD(a) >= 1)
+			extra_add(d, " shutdown=%u", *(uint8_t *)RTA_DATA(a) & 3);
 		if (a->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(a) >= sizeof rq) {
 			memcpy(&rq, RTA_DATA(a), sizeof rq);
 			extra_add(d, " rqueue=%u", rq.udiag_rqueue);
@@ -431,6 +434,15 @@ int fd_describe(struct fd_desc *d, int fd, int local, int fdflags)
 		return -errno;
 	if ((r = link_read(d, &deleted)) < 0)
 		return r;
+	/* A periodic timerfd that expired unread counts one tick and shows
+	 * no time left until its own read forwards it.  timerfd_gettime
+	 * forwards it the same way (every missed period counted, the
+	 * timer rearmed for the next): the program reads what it would
+	 * have, and fdinfo shows the ticks and the time to the next expiry. */
+	if (!strcmp(d->path, "anon_inode:[timerfd]")) {
+		struct itimerspec its;
+		timerfd_gettime(local, &its);
+	}
 	snprintf(proc, sizeof proc, "/proc/self/fdinfo/%d", local);
 	if (!(info = read_file(proc, NULL)))
 		return -errno;
@@ -508,6 +520,78 @@ char *pipe_peek(int local, size_t *len, int *err)
 	}
 	*len = buf ? (size_t)queued : 0;
 	return buf;
+}
+
+/* One peek at the queue of a unix socket, from the peek offset on:
+ * the bytes (a whole message on a dgram socket), -EAGAIN when nothing
+ * is left, or -errno; -EXDEV when fds ride with them (SCM_RIGHTS): the
+ * copies the peek gave us are closed. */
+static ssize_t sock_peek_one(int local, char *buf, size_t cap)
+{
+	union { struct cmsghdr h; char b[CMSG_SPACE(253 * sizeof(int))]; } ctl;
+	struct iovec iov = { buf, cap };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			    .msg_controllen = sizeof ctl.b };
+	struct cmsghdr *c;
+	ssize_t n = recvmsg(local, &m, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int fds = 0, *fd;
+	size_t i;
+
+	if (n < 0)
+		return -errno;
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		fd = (int *)CMSG_DATA(c);
+		for (i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++, fds++)
+			close(fd[i]);
+	}
+	if (fds || (m.msg_flags & MSG_CTRUNC))
+		return -EXDEV;
+	if (m.msg_flags & MSG_TRUNC)
+		return -EMSGSIZE;
+	return n;
+}
+
+/* The bytes queued to unix socket local, left in place: SO_PEEK_OFF
+ * walks the queue (kernel/NOTES.md row 8) and is put back as it was,
+ * since the offset is the socket's, the program's too.  A dgram or
+ * seqpacket socket's messages each as "LEN\n" and LEN bytes, so that
+ * their boundaries come back (formats/fds.md).  NULL with *err 0 when
+ * nothing is queued, else *err -errno (-EXDEV: fds in flight). */
+char *sock_peek(int local, int stream, size_t *len, int *err)
+{
+	static char msg[256 * 1024];
+	int off = -1, zero = 0;
+	socklen_t ol = sizeof off;
+	char *out = NULL;
+	size_t olen = 0;
+	FILE *f;
+	ssize_t n;
+
+	*len = 0;
+	if (getsockopt(local, SOL_SOCKET, SO_PEEK_OFF, &off, &ol) < 0 ||
+	    setsockopt(local, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) < 0)
+		return *err = -errno, NULL;
+	if (!(f = open_memstream(&out, &olen)))
+		return *err = -ENOMEM, NULL;
+	/* a stream's 0 is its end (shut down); a zero-length datagram
+	 * cannot be stepped over by the offset: refused */
+	while ((n = sock_peek_one(local, msg, sizeof msg)) > 0) {
+		if (!stream)
+			fprintf(f, "%zd\n", n);
+		fwrite(msg, 1, n, f);
+	}
+	*err = n == -EAGAIN || (n == 0 && stream) ? 0 : n == 0 ? -ENOMSG : (int)n;
+	setsockopt(local, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof off);
+	if (fclose(f) != 0 && !*err)
+		*err = -ENOMEM;
+	if (*err || !olen) {
+		free(out);
+		return NULL;
+	}
+	*len = olen;
+	return out;
 }
 
 static void lower(char *s)

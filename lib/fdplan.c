@@ -10,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,8 +30,13 @@
 #include "io.h"
 #include "restorable.h"
 #include "memplan.h"
+#include "num.h"
 #include "stream.h"
 #include "text.h"
+
+#ifndef TFD_IOC_SET_TICKS  /* linux/timerfd.h, which clashes with sys/timerfd.h */
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
 
 #define FLAGS_KEPT_OUT (O_LARGEFILE | O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY | O_CLOEXEC)
 #define BLOB_MAX (64 << 20)    /* pipe data held in memory */
@@ -59,6 +67,8 @@ static const struct num_key {
 	NUM_KEY("seals", 16, U64, seals),
 	NUM_KEY("clock", 10, NUM_INT_MAX, clock),
 	NUM_KEY("tflags", 8, NUM_INT_MAX, tflags),
+	NUM_KEY("ticks", 10, U64, ticks),
+	NUM_KEY("shutdown", 10, 3, shut),
 	NUM_KEY("pipesz", 10, NUM_INT_MAX, pipesz),
 	NUM_KEY("truncate", 10, 1, truncate),
 	NUM_KEY("mode", 8, 0177777, mode),
@@ -227,6 +237,52 @@ static int kind_is(const struct fd_ent *e, const char *const *kinds)
 	return 0;
 }
 
+/* the value of key in the fields of t after the first two, or NULL */
+static const char *field_of(const struct text *t, const char *key)
+{
+	size_t n = strlen(key);
+	int i;
+
+	for (i = 2; i < t->n; i++)
+		if (!strncmp(t->f[i], key, n) && t->f[i][n] == '=')
+			return t->f[i] + n + 1;
+	return NULL;
+}
+
+/* "lock FD class=C type=T start=N end=N|eof pid=P", after its fd line:
+ * 0 (with *why set when it cannot be taken again), or -1: malformed */
+static int lock_line(struct fdplan *p, const struct text *t, const char **why)
+{
+	const char *class = field_of(t, "class"), *type = field_of(t, "type");
+	const char *start = field_of(t, "start"), *end = field_of(t, "end");
+	uint64_t fd, first, last = 0;
+	struct fd_lock l, *nl;
+	const struct fd_ent *e;
+
+	if (t->n < 2 || num_parse(t->f[1], NUM_INT_MAX, &fd) < 0 || !class || !type ||
+	    !start || !end || num_parse(start, INT64_MAX, &first) < 0 ||
+	    (strcmp(end, "eof") && (num_parse(end, INT64_MAX - 1, &last) < 0 || last < first)))
+		return -1;
+	l = (struct fd_lock){ .fd = fd, .write = !strcmp(type, "write"), .start = first,
+			      .len = strcmp(end, "eof") ? (int64_t)(last - first + 1) : 0 };
+	l.class = !strcmp(class, "posix") ? FD_LOCK_POSIX : !strcmp(class, "flock") ? FD_LOCK_FLOCK :
+		  !strcmp(class, "ofd") ? FD_LOCK_OFD : 0;
+	e = p->n ? &p->v[p->n - 1] : NULL;
+	if (!e || e->fd != l.fd || !kind_is(e, (const char *const[]){ "file", "deleted", "memfd", NULL }))
+		*why = "a lock that does not follow its file's fd line";
+	else if (!l.class)
+		*why = "a lock of this class cannot be taken again (a lease?)";
+	else if (!l.write && strcmp(type, "read"))
+		*why = "a lock of an unknown type";
+	if (*why)
+		return 0;
+	if (!(nl = realloc(p->lock, (p->nlock + 1) * sizeof *nl)))
+		return -1;
+	p->lock = nl;
+	p->lock[p->nlock++] = l;
+	return 0;
+}
+
 /* An image is data: a line may ask only for the file work its kind
  * has (formats/fds.md, "Kinds"), so that no key sends a restore to a
  * path, or writes, where the checkpoint never would.  NULL, or why not. */
@@ -241,7 +297,9 @@ static const char *ent_check(const struct fd_ent *e)
 		return "data= of a file must name files/FD";
 	if (e->data && kind_is(e, piped) && strncmp(e->data, "pipes/", 6))
 		return "data= of a pipe must name pipes/INODE";
-	if (e->data && !kind_is(e, saved) && !kind_is(e, piped))
+	if (e->data && !strcmp(e->kind, "socket") && strncmp(e->data, "socks/", 6))
+		return "data= of a socket must name socks/INODE";
+	if (e->data && !kind_is(e, saved) && !kind_is(e, piped) && strcmp(e->kind, "socket"))
 		return "data= on a kind that has no saved data";
 	if (!e->data && (!strcmp(e->kind, "deleted") || !strcmp(e->kind, "memfd")))
 		return "no data=: its contents are only in the image";
@@ -269,16 +327,21 @@ int fdplan_parse(struct fdplan *p, int pid, char *text)
 	snprintf(name, sizeof name, "proc/%d/fds", pid);
 	text_init(&t, text, strlen(text), name);
 	while ((r = text_record(&t, TEXT_FIELDS_MAX)) > 0) {
+		why = NULL;
 		if (!strcmp(t.f[0], "fd"))
 			r = fd_line(p, &t);
 		else if (!strcmp(t.f[0], "epoll"))
 			r = epoll_line(p, &t);
+		else if (!strcmp(t.f[0], "lock"))
+			r = lock_line(p, &t, &why);
 		else
 			continue;
 		if (r < 0)
 			return text_bad(&t, "malformed");
-		e = &p->v[p->n - 1];
-		if (!strcmp(t.f[0], "fd") && (why = ent_check(e)))
+		if (why)
+			return text_bad(&t, why);
+		e = !strcmp(t.f[0], "fd") ? &p->v[p->n - 1] : NULL;
+		if (e && (why = ent_check(e)))
 			return warn("member %s line %u: fd %d %s: %s", name, t.no, e->fd, e->kind,
 				    why), -1;
 	}
@@ -338,9 +401,9 @@ static struct fd_blob *blob_find(struct fdplan *p, const char *name)
 	return NULL;
 }
 
-/* a new file for saved contents: a memfd, or, made by the job, an
- * new file in the directory it belongs in (deleted: unnamed; file: under
- * a temporary name until the commit) */
+/* a new file for saved contents: a memfd, or a file the job makes in
+ * the directory it belongs in (deleted: unnamed; file: under a
+ * temporary name until the commit) */
 static int blob_new(struct fdplan *p, struct fd_ent *e, int pid)
 {
 	struct stat st;
@@ -380,6 +443,8 @@ static int blob_file(struct fdplan *p, struct fd_blob *b, struct fd_ent *e, int 
 		return -1;
 	if (ftruncate(b->fd, e->size) < 0 || fstat(b->fd, &st) < 0)
 		return warn("pid %d: fd %d: truncate %s:", pid, e->fd, e->path), -1;
+	/* the write-back starts now; the commit's fsync then mostly waits */
+	sync_file_range(b->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (strcmp(e->kind, "file"))
 		return 0;
 	if (!(b->place = strdup(e->path)))
@@ -402,7 +467,7 @@ int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s)
 	b = memset(&p->blob[p->nblob++], 0, sizeof *b);
 	b->fd = -1;
 	snprintf(b->name, sizeof b->name, "%s", sub);
-	if (!strncmp(sub, "pipes/", 6))
+	if (!strncmp(sub, "pipes/", 6) || !strncmp(sub, "socks/", 6))
 		return (b->bytes = stream_slurp(s, BLOB_MAX, &b->len)) ? 0 : -1;
 	return blob_file(p, b, e, pid, s);
 }
@@ -582,11 +647,60 @@ static int pipes_settle(struct fdplan *p)
 	return 0;
 }
 
+/* The messages of a dgram or seqpacket queue, each "LEN\n" then LEN
+ * bytes, sent one by one into fd.  0, or -1 with errno. */
+static int sock_refill_msgs(int fd, const char *b, size_t len)
+{
+	const char *p = b, *end = b + len;
+	uint64_t n;
+
+	while (p < end) {
+		if (num_scan(&p, end, 10, end - p, &n) < 0 || p >= end || *p++ != '\n' ||
+		    n > (uint64_t)(end - p))
+			return errno = EPROTO, -1;
+		if (send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n)
+			return -1;
+		p += n;
+	}
+	return 0;
+}
+
+/* What was queued to the end e comes back by writing it into the other
+ * end, from; a queue that no longer fits fails rather than blocks. */
+static int sock_refill(struct fdplan *p, struct fd_ent *e, int from)
+{
+	struct fd_blob *b = blob_find(p, e->data);
+	ssize_t n;
+	size_t off = 0;
+
+	if (!e->data)
+		return 0;
+	if (!b || !b->bytes)
+		return errno = ENODATA, -1;
+	if (e->socktype != SOCK_STREAM)
+		return sock_refill_msgs(from, b->bytes, b->len);
+	for (; off < b->len; off += n)
+		if ((n = send(from, b->bytes + off, b->len - off, MSG_DONTWAIT | MSG_NOSIGNAL)) <= 0)
+			return -1;
+	return 0;
+}
+
+/* shutdown(2) again as each end recorded it; after the refill, which a
+ * shut writer could not do */
+static int sock_shut(const struct fd_ent *e, int fd)
+{
+	if ((e->shut & 2) && shutdown(fd, SHUT_WR) < 0)
+		return -1;
+	if ((e->shut & 1) && shutdown(fd, SHUT_RD) < 0)
+		return -1;
+	return 0;
+}
+
 static int open_socket(struct fdplan *p, struct fd_ent *e)
 {
 	struct fd_ent *peer = NULL;
 	unsigned i;
-	int sv[2];
+	int sv[2], err;
 
 	for (i = 0; i < p->n; i++)
 		if (!strcmp(p->v[i].kind, "socket") && p->v[i].sock == e->peer && e->peer)
@@ -599,24 +713,45 @@ static int open_socket(struct fdplan *p, struct fd_ent *e)
 		return -2;   /* made with its peer: e->src is set already */
 	if (socketpair(AF_UNIX, e->socktype | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
+	if (sock_refill(p, e, sv[1]) < 0 || sock_refill(p, peer, sv[0]) < 0 ||
+	    sock_shut(e, sv[0]) < 0 || sock_shut(peer, sv[1]) < 0) {
+		err = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return errno = err, -1;
+	}
 	peer->src = sv[1];
 	return sv[0];
 }
 
+/* the timer as it was: armed with what was left of its period, and
+ * its expirations not yet read pending again (TFD_IOC_SET_TICKS, after
+ * the settime that clears them).  A periodic timer recorded with no
+ * time left (a dumper that did not forward an expired one) restarts
+ * one interval on rather than never. */
 static int open_timerfd(struct fd_ent *e)
 {
 	struct itimerspec its = { 0 };
-	int fd;
+	uint64_t ticks = e->ticks;
+	int fd, err;
 
 	if (timer_parse(e->value, &its.it_value) < 0 ||
 	    timer_parse(e->interval, &its.it_interval) < 0) {
 		errno = EINVAL;
 		return -1;
 	}
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value = its.it_interval;
 	if ((fd = timerfd_create(e->clock, TFD_CLOEXEC)) < 0)
 		return -1;
-	if ((its.it_value.tv_sec || its.it_value.tv_nsec) && timerfd_settime(fd, 0, &its, NULL) < 0)
+	if (((its.it_value.tv_sec || its.it_value.tv_nsec) &&
+	     timerfd_settime(fd, 0, &its, NULL) < 0) ||
+	    (ticks && ioctl(fd, TFD_IOC_SET_TICKS, &ticks) < 0)) {
+		err = errno;
+		close(fd);
+		errno = err;
 		return -1;
+	}
 	return fd;
 }
 
@@ -677,8 +812,8 @@ static int open_kind(struct fdplan *p, struct fd_ent *e, int pid)
 	return -1;
 }
 
-/* 0, 1, 2 that led outside the job (DESIGN.md, Restore) */
-static int stdio_attach(struct fd_ent *e, const struct fd_attach *at)
+/* 0, 1, 2 that led outside the job (DESIGN.md, Restore): where to */
+static int stdio_where(struct fd_ent *e, const struct fd_attach *at)
 {
 	int outside = fd_outside_job(e);
 
@@ -697,6 +832,57 @@ static int stdio_attach(struct fd_ent *e, const struct fd_attach *at)
 	return open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+/* The bytes still queued in a stdin pipe from outside the job come
+ * first, then what fd 0 is attached to now (rest: ckpt-thaw's stdin,
+ * --stdin, or /dev/null): a new pipe, fed by a small child of ckpt-thaw
+ * that holds only those two fds and ends at the end of rest. */
+static int stdin_feed(struct fdplan *p, const struct fd_blob *b, int rest)
+{
+	static char buf[1 << 16];
+	pid_t pid, parent;
+	int pp[2];
+	ssize_t n;
+
+	if (pipe2(pp, O_CLOEXEC) < 0)
+		return close(rest), -1;
+	fflush(NULL);
+	parent = getpid();
+	if ((pid = fork()) < 0) {
+		close(pp[0]);
+		close(pp[1]);
+		return close(rest), -1;
+	}
+	if (pid == 0) {
+		/* a failed restore, or the end of the job, ends it too */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent || dup2(rest, 0) < 0 || dup2(pp[1], 1) < 0)
+			_exit(1);
+		syscall(SYS_close_range, 3, ~0U, 0);
+		signal(SIGPIPE, SIG_DFL);   /* the program is gone: so are we */
+		if (write_all(1, b->bytes, b->len) < 0)
+			_exit(1);
+		while ((n = read(0, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+			if (n > 0 && write_all(1, buf, n) < 0)
+				_exit(1);
+		_exit(0);
+	}
+	close(pp[1]);
+	close(rest);
+	p->feeder = pid;
+	return pp[0];
+}
+
+static int stdio_attach(struct fdplan *p, struct fd_ent *e, const struct fd_attach *at)
+{
+	struct fd_blob *b = blob_find(p, e->data);
+	int fd = stdio_where(e, at);
+
+	if (fd >= 0 && e->fd == 0 && b && b->len)
+		return stdin_feed(p, b, fd);
+	return fd;
+}
+
+
 static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *at, int pid)
 {
 	struct fd_ent *d;
@@ -708,7 +894,7 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 	if (e->dup >= 0 && (d = ent_find(p, e->dup)) && d->src >= 0)
 		fd = fcntl(d->src, F_DUPFD_CLOEXEC, 3);
 	else if (e->fd <= 2)
-		fd = stdio_attach(e, at);
+		fd = stdio_attach(p, e, at);
 	if (fd == -2 && (why = fd_why_not(p, e))) {
 		warn("pid %d: fd %d: %s %s: cannot be restored: %s", pid, e->fd, e->kind,
 		     e->orig ? e->orig : "", why);
@@ -752,6 +938,75 @@ static int epolls_add(struct fdplan *p, int pid)
 	return 0;
 }
 
+/* whether the process maps e's file: the restorer opens and closes a
+ * mapped file after exec, which drops the process's POSIX locks on it */
+static int file_mapped(const struct fdplan *p, const struct fd_ent *e)
+{
+	const struct memplan *m = p->mem;
+	uint64_t dev = e->dev, ino = e->ino;
+	unsigned i;
+
+	for (i = 0; m && i < m->nown; i++)
+		if (m->own[i].dev == dev && m->own[i].ino == ino)
+			dev = m->own[i].ndev, ino = m->own[i].nino;
+	for (i = 0; m && i < m->nreg; i++)
+		if ((m->reg[i].kind == PLAN_FILE_PRIVATE || m->reg[i].kind == PLAN_FILE_SHARED) &&
+		    m->reg[i].dev == dev && m->reg[i].ino == ino)
+			return 1;
+	return 0;
+}
+
+static const char *const lock_class[] = { "", "POSIX", "flock", "OFD" };
+
+/* flock and OFD locks belong to the open file description, made here;
+ * POSIX ones to the process: fdplan_posix_locks takes those there */
+static int locks_take(struct fdplan *p, int pid)
+{
+	struct flock fl;
+	struct fd_lock *l;
+	struct fd_ent *e;
+	unsigned i;
+	int r = 0;
+
+	for (i = 0; i < p->nlock && !r; i++) {
+		l = &p->lock[i];
+		if (!(e = ent_find(p, l->fd)) || e->src < 0)
+			continue;
+		if (l->class == FD_LOCK_POSIX && file_mapped(p, e))
+			return warn("pid %d: fd %d: a POSIX lock on %s, a file the process maps, "
+				    "cannot be taken again yet", pid, l->fd, e->path), -1;
+		fl = (struct flock){ .l_type = l->write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET,
+				     .l_start = l->start, .l_len = l->len };
+		if (l->class == FD_LOCK_FLOCK)
+			r = flock(e->src, (l->write ? LOCK_EX : LOCK_SH) | LOCK_NB);
+		else if (l->class == FD_LOCK_OFD)
+			r = fcntl(e->src, F_OFD_SETLK, &fl);
+		if (r < 0)
+			warn("pid %d: fd %d: take its %s %s lock on %s again%s:", pid, l->fd,
+			     lock_class[l->class], l->write ? "write" : "read", e->path,
+			     errno == EAGAIN || errno == EWOULDBLOCK ? " (another process holds one)" : "");
+	}
+	return r;
+}
+
+int fdplan_posix_locks(const struct fdplan *p, int *badfd)
+{
+	struct flock fl;
+	unsigned i;
+
+	for (i = 0; i < p->nlock; i++) {
+		if (p->lock[i].class != FD_LOCK_POSIX)
+			continue;
+		fl = (struct flock){ .l_type = p->lock[i].write ? F_WRLCK : F_RDLCK,
+				     .l_whence = SEEK_SET, .l_start = p->lock[i].start,
+				     .l_len = p->lock[i].len };
+		*badfd = p->lock[i].fd;
+		if (fcntl(p->lock[i].fd, F_SETLK, &fl) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 {
 	struct fd_ent *e;
@@ -767,7 +1022,9 @@ int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 	}
 	if (pipes_settle(p) < 0)
 		return warn("pid %d: pipes:", pid), -1;
-	return epolls_add(p, pid);
+	if (epolls_add(p, pid) < 0)
+		return -1;
+	return locks_take(p, pid);
 }
 
 /* a rule's TRUNCATE=1: what was written after the checkpoint goes,
@@ -784,6 +1041,22 @@ static int truncate_back(int pid, const struct fd_ent *e)
 	return 0;
 }
 
+/* The bytes of saved file i on disk before it takes its path: one
+ * syncfs per file system, not an fsync per file (each fsync is a
+ * journal commit: 1000 files took seconds on a loaded machine). */
+static int blob_sync(const struct fdplan *p, unsigned i)
+{
+	struct stat st, sj;
+	unsigned j;
+
+	if (fstat(p->blob[i].fd, &st) < 0)
+		return -1;
+	for (j = 0; j < i; j++)
+		if (p->blob[j].place && fstat(p->blob[j].fd, &sj) == 0 && sj.st_dev == st.st_dev)
+			return 0;   /* synced with j's */
+	return syncfs(p->blob[i].fd);
+}
+
 /* The saved files go in all together or not at all (jobfs_commit);
  * a log is cut back only once they are in, being the one step that
  * cannot be taken back. */
@@ -795,7 +1068,7 @@ int fdplan_commit(struct fdplan *p, int pid)
 	for (i = 0; i < p->nblob && !r; i++) {
 		if (!p->blob[i].place)
 			continue;
-		if (fsync(p->blob[i].fd) < 0) {
+		if (blob_sync(p, i) < 0) {
 			warn("pid %d: the saved contents of %s:", pid, p->blob[i].place);
 			r = -1;
 		}
@@ -920,6 +1193,7 @@ void fdplan_free(struct fdplan *p)
 		close(p->held[i]);
 	free(p->v);
 	free(p->ep);
+	free(p->lock);
 	free(p->blob);
 	free(p->held);
 	free(p->pipe);

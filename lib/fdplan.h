@@ -6,6 +6,7 @@
 #define CKPT_FDPLAN_H
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "jobfs.h"
 
@@ -21,7 +22,7 @@ struct fd_ent {
 	uint64_t pos, size;
 	char *path;                /* unescaped; the restart path if any */
 	char *orig;                /* the path at the checkpoint */
-	char *data;                /* "files/N", "pipes/INODE", or NULL */
+	char *data;                /* "files/N", "pipes/INODE", "socks/INODE", or NULL */
 	char *name;                /* memfd name */
 	char end[4];               /* pipe end: r, w, rw */
 	uint64_t pipe, sock, peer; /* inodes */
@@ -33,7 +34,9 @@ struct fd_ent {
 	uint64_t dev, ino, rdev;   /* the file (and device) at the checkpoint */
 	unsigned mode;             /* st_mode at the checkpoint */
 	int socktype, unix_domain; /* SOCK_*, and domain=unix */
+	int shut;                  /* unix_diag's shutdown: 1 RCV, 2 SEND */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
+	uint64_t ticks;            /* timerfd: expirations not yet read */
 	int src;                   /* ckpt-thaw's fd that becomes fd */
 };
 
@@ -42,6 +45,15 @@ struct fd_epoll {             /* an "epoll EPFD TFD" line */
 	uint32_t events;
 	uint64_t data;
 };
+
+struct fd_lock {              /* a "lock FD ..." line (formats/fds.md) */
+	int fd;
+	int class;                 /* FD_LOCK_* */
+	int write;                 /* a write (exclusive) lock, else read */
+	int64_t start, len;        /* len 0: to the end of the file */
+};
+
+enum { FD_LOCK_POSIX = 1, FD_LOCK_FLOCK, FD_LOCK_OFD };
 
 struct fd_blob {              /* a data member: its file or its bytes */
 	char name[64];
@@ -62,6 +74,8 @@ struct fdplan {
 	unsigned n;
 	struct fd_epoll *ep;
 	unsigned nep;
+	struct fd_lock *lock;
+	unsigned nlock;
 	struct fd_blob *blob;
 	unsigned nblob;
 	struct fd_pipe *pipe;
@@ -72,6 +86,7 @@ struct fdplan {
 	const struct img_core *job; /* whose file work it is (fdplan_bind) */
 	struct memplan *mem;       /* told of each saved file (memplan_own) */
 	struct jobfs fs;           /* the job's hands, started at first use */
+	pid_t feeder;              /* feeds stdin its saved bytes, or 0 */
 };
 
 struct fd_attach {            /* where stdio outside the job goes */
@@ -89,7 +104,7 @@ void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *m
  * RESTART_PATH moves it there; files whose contents are in the image
  * are made from them wherever they were */
 int fdplan_rules(struct fdplan *p, int pid, const struct rules *r);
-/* the data member sub ("files/7", "pipes/123") of proc/pid, current in
+/* the data member sub ("files/7", "pipes/123", "socks/9") of proc/pid, current in
  * s: a file's contents go into a new unnamed file beside it, made by the
  * job; nothing is written at its path yet */
 int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s);
@@ -105,6 +120,10 @@ int fdplan_commit(struct fdplan *p, int pid);
  * (nkeep fds, moved above every restored fd, new numbers written
  * back).  Async-signal-safe; -errno, with *badfd the fd. */
 int fdplan_install(struct fdplan *p, int *keep, int nkeep, int *badfd);
+/* In the new process, once fdplan_install is done (POSIX locks belong
+ * to the process, and a close of any fd on the file drops them): each
+ * POSIX lock taken again.  Async-signal-safe; -errno, *badfd the fd. */
+int fdplan_posix_locks(const struct fdplan *p, int *badfd);
 void fdplan_free(struct fdplan *p);
 
 #endif

@@ -369,7 +369,6 @@ int threads_parse(char *text, const char *name, struct img_thread **tp, unsigned
 	struct img_thread *t = NULL, *nt;
 	unsigned n = 0;
 	uint64_t tid;
-
 	int r;
 
 	text_init(&l, text, strlen(text), name);

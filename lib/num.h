@@ -2,7 +2,8 @@
  * sign, no space, nothing after it), checked against a bound, so a
  * value too large for its field is an error and never cut short.  The
  * one number parser of the restore side: the members of an image
- * (lib/text.h), /proc/PID/maps, and the commands' arguments. */
+ * (lib/text.h), /proc/PID/maps (lib/mapsline.c, in the restorer too),
+ * and the commands' and the restorer's arguments. */
 #ifndef CKPT_NUM_H
 #define CKPT_NUM_H
 #include <stddef.h>

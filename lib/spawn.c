@@ -28,7 +28,7 @@
 #include "io.h"
 #include "spawn.h"
 
-enum { CE_CHDIR = 1, CE_FDS, CE_EXEC, CE_NS, CE_CLONE, CE_CREDS };
+enum { CE_CHDIR = 1, CE_FDS, CE_EXEC, CE_NS, CE_CLONE, CE_CREDS, CE_LOCK };
 
 struct child_err {
 	int what, err, fd;
@@ -102,6 +102,8 @@ static _Noreturn void child_run(struct spawn *t, int plan_r, int status_w, int e
 		child_fail(err_w, CE_CHDIR, errno, -1);
 	if ((e = fdplan_install(t->fds, keep, 3, &badfd)) < 0)
 		child_fail(err_w, CE_FDS, -e, badfd);
+	if ((e = fdplan_posix_locks(t->fds, &badfd)) < 0)
+		child_fail(keep[2], CE_LOCK, -e, badfd);
 	err_w = keep[2];
 	fcntl(err_w, F_SETFD, FD_CLOEXEC);
 	snprintf(a1, sizeof a1, "%d", keep[0]);
@@ -271,6 +273,9 @@ int spawn_restorer(struct spawn *t)
 			warn("pid %d: fd %d: move into place:", t->core->pid, ce.fd);
 		else if (ce.what == CE_NS)
 			warn("pid %d: new namespace: mount a fresh /proc, or keep CAP_CHECKPOINT_RESTORE:", t->core->pid);
+		else if (ce.what == CE_LOCK)
+			warn("pid %d: fd %d: take its POSIX lock again%s:", t->core->pid, ce.fd,
+			     ce.err == EAGAIN || ce.err == EACCES ? " (another process holds one)" : "");
 		else if (ce.what == CE_CREDS)
 			warn("pid %d: take uid %u gid %u:", t->core->pid, t->core->uid[1], t->core->gid[1]);
 		else if (ce.what == CE_CLONE)

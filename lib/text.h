@@ -21,7 +21,7 @@ struct text {
 	unsigned no;            /* the current line, from 1 */
 	char *line;             /* it, without its newline */
 	size_t len;
-	char *f[TEXT_FIELDS_MAX];  /* its fields, after text_split */
+	char *f[TEXT_FIELDS_MAX];  /* its fields, after text_record */
 	int n;
 };
 

@@ -33,7 +33,7 @@ static uint64_t listen_ino;   /* to notice the program reusing our fd */
 static int high_fd = 1000;    /* where the shim's fds go, out of the program's way */
 static int *main_tid_word;    /* the main thread's clear-tid word */
 
-static size_t fmt_ulong(char *out, unsigned long v)
+size_t fmt_ulong(char *out, unsigned long v)
 {
 	char tmp[24];
 	size_t n = 0, i;

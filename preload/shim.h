@@ -6,6 +6,7 @@
 #ifndef CKPT_SHIM_H
 #define CKPT_SHIM_H
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "proto.h"
@@ -50,6 +51,7 @@ int real_pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 
 /* shim.c */
 void shim_log(const char *a, long n, const char *b);
+size_t fmt_ulong(char *out, unsigned long v);  /* decimal; its length */
 
 /* x86_64/park.S */
 int ckpt_park_save(struct ckpt_park *p) __attribute__((returns_twice));

@@ -10,7 +10,10 @@
 #include <linux/fs.h>      /* RENAME_NOREPLACE */
 #include <linux/openat2.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "shim.h"
 #include "sockdir.h"
@@ -56,23 +59,42 @@ static int sock_name_pid(const char *p)
 	return n;
 }
 
-/* Remove name, the socket of pid, if pid is gone.  It is moved aside
- * first and pid asked again: a process that took the pid meanwhile may
- * have bound its own socket under that name, and that one must stay. */
+/* Whether a process listens behind the socket name in d.  Only a
+ * connect can tell across pid namespaces: from a restored process in
+ * a new one, every pid outside looks gone to kill(). */
+static int sock_live(int d, const char *name)
+{
+	static struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static const char pfx[] = "/proc/self/fd/";
+	size_t n = sizeof pfx - 1, k = 0;
+	int s = sys_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	long r;
+
+	if (s < 0)
+		return 1;  /* cannot tell: keep it */
+	memcpy(sa.sun_path, pfx, n);
+	n += fmt_ulong(sa.sun_path + n, d);
+	sa.sun_path[n++] = '/';
+	while (name[k] && n < sizeof sa.sun_path - 1)
+		sa.sun_path[n++] = name[k++];
+	sa.sun_path[n] = 0;
+	r = sys_connect(s, &sa, sizeof sa);
+	sys_close(s);
+	return r != -ECONNREFUSED && r != -ENOENT;
+}
+
+/* Remove name, the socket of pid, if nobody listens behind it.  It is
+ * moved aside first and asked again: a process that took the pid
+ * meanwhile may have bound its own socket under that name, and that
+ * one must stay. */
 static void stale_remove(int d, const char *name, int pid)
 {
 	static char tmp[32] = ".stale.";
-	size_t n = 7;
-	int me = sys_getpid(), k = 1;
 
-	while (k <= me / 10)
-		k *= 10;
-	for (; k; k /= 10)
-		tmp[n++] = '0' + me / k % 10;
-	tmp[n] = 0;
+	tmp[7 + fmt_ulong(tmp + 7, sys_getpid())] = 0;
 	if (sys_renameat2(d, name, d, tmp, 0) < 0)
 		return;
-	if (sys_kill(pid, 0) == -ESRCH ||
+	if ((sys_kill(pid, 0) == -ESRCH && !sock_live(d, tmp)) ||
 	    sys_renameat2(d, tmp, d, name, RENAME_NOREPLACE) < 0)
 		sys_unlinkat(d, tmp, 0);
 }
@@ -87,7 +109,9 @@ struct dirent64_raw {
 
 /* A process that _exit()s, or is killed, leaves its N.sock behind.
  * Every bind sweeps the directory, so it holds the sockets of live
- * processes and of those that died since the last bind, not a pile. */
+ * processes and of those that died since the last bind, not a pile.
+ * kill() picks the candidates cheaply; a connect (refused: nobody
+ * listens) decides. */
 void sockdir_sweep(int d)
 {
 	static char buf[8192];
@@ -101,7 +125,8 @@ void sockdir_sweep(int d)
 		for (off = 0; off < got; off += e->reclen) {
 			e = (struct dirent64_raw *)(buf + off);
 			pid = sock_name_pid(e->name);
-			if (pid > 0 && pid != me && sys_kill(pid, 0) == -ESRCH)
+			if (pid > 0 && pid != me && sys_kill(pid, 0) == -ESRCH &&
+			    !sock_live(d, e->name))
 				stale_remove(d, e->name, pid);
 		}
 	}

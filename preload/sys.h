@@ -47,6 +47,7 @@
 #define sys_rseq(a, l, f, s)        sys_call4(SYS_rseq, a, l, f, s)
 #define sys_socket(d, t, p)         sys_call3(SYS_socket, d, t, p)
 #define sys_bind(s, a, l)           sys_call3(SYS_bind, s, a, l)
+#define sys_connect(s, a, l)        sys_call3(SYS_connect, s, a, l)
 #define sys_listen(s, n)            sys_call2(SYS_listen, s, n)
 #define sys_accept4(s, a, l, f)     sys_call4(SYS_accept4, s, a, l, f)
 #define sys_getsockopt(s, l, o, v, n) sys_call6(SYS_getsockopt, s, l, o, (long)(v), (long)(n), 0)

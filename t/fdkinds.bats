@@ -154,3 +154,24 @@ snap_map() {
 	finish
 	[ "$(dd if="$T/d/map.dat" bs=1 skip=200 count=7 status=none)" = AFTER-2 ]
 }
+
+@test "fdkinds: data=files/N on a pipe's line is refused, naming the member and line; no file is made" {
+	mkdir "$T/d" "$T/cwd"
+	checkpoint_kill fdk_prog flags "$T/d"
+	local pr nb data line
+	pr=$(progfd pr)
+	nb=$(progfd nb)
+	data=$(tar xOf "$T/img" "proc/$PID/fds" | grep "^fd $nb " | grep -o 'data=files/[0-9]*')
+	[ -n "$data" ]
+	tar xOf "$T/img" "proc/$PID/fds" |
+		sed -E "/^fd $pr /{s/ data=[^ ]+//;s| path=| $data path=|}" >"$T/fds"
+	grep "^fd $pr pipe .* $data path=pipe:" "$T/fds"
+	line=$(grep -n "^fd $pr " "$T/fds" | cut -d: -f1)
+	img edit "$T/img" "proc/$PID/fds" "$T/fds" >"$T/crafted"
+	run --separate-stderr sh -c 'cd "$1" && exec timeout 20 "$2" "$3"' _ "$T/cwd" "$THAW" "$T/crafted"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"member proc/$PID/fds line $line: fd $pr pipe: data= of a pipe must name pipes/INODE"* ]]
+	dead "$PID"
+	[ -z "$(ls -A "$T/cwd")" ]
+}

@@ -278,3 +278,168 @@ progfd() {
 	[ "$(cat "$T/many/f999")" = "file 999" ]
 	finish
 }
+
+# no_temp_names: nothing a restore made under a temporary name is left
+# in $T (the old files of a commit go in the background: a moment)
+no_temp_names() {
+	local i
+	for ((i = 0; i < 250; i++)); do
+		[ -z "$(find "$T" -maxdepth 1 -name '.*.ckpt-*')" ] && return 0
+		sleep 0.02
+	done
+	find "$T" -maxdepth 1 -name '.*.ckpt-*' >&2
+	return 1
+}
+
+@test "fdrestore: a restore that fails on a changed binary writes nothing: later writes to the database stay" {
+	# a copy of the program, so that touching it changes nothing else
+	mkdir "$T/p"
+	cp "$PROGS/fdr_prog" "$T/p/"
+	PROGS=$T/p checkpoint_kill fdr_prog "db:rw:9:$T/db:database-0123456789"
+	[[ $(fdline "$(progfd db)") == *" policy=c data=files/"* ]]
+	printf 'written after the checkpoint\n' >"$T/db"
+	touch "$T/p/fdr_prog"
+	run --separate-stderr "$THAW" "$T/img"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"mapped file $T/p/fdr_prog changed since the checkpoint"* ]]
+	dead "$PID"
+	[ "$(cat "$T/db")" = 'written after the checkpoint' ]
+	no_temp_names
+}
+
+@test "fdrestore: a stream cut in its pages writes nothing: later writes to the database stay" {
+	checkpoint_kill fdr_prog "db:rw:9:$T/db:database-0123456789"
+	[[ $(fdline "$(progfd db)") == *" policy=c data=files/"* ]]
+	printf 'written after the checkpoint\n' >"$T/db"
+	# the last members (pages, trailer) are what is cut: every check of
+	# the members before them passes, the files/ member included
+	local size
+	size=$(stat -c %s "$T/img")
+	run --separate-stderr sh -c 'head -c "$1" "$2" | "$3"' _ $((size - 6000)) "$T/img" "$THAW"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *truncated* ]]
+	dead "$PID"
+	[ "$(cat "$T/db")" = 'written after the checkpoint' ]
+	no_temp_names
+}
+
+@test "fdrestore: a file open read-write and mapped MAP_SHARED comes back, mapped from the restored copy" {
+	checkpoint_kill fdr_prog "mdb:rwm:3:$T/mdb:mapped-database-0123456789"
+	[[ $(fdline "$(progfd mdb)") == *" policy=c data=files/"* ]]
+	printf 'CHANGED after the checkpoint\n' >"$T/mdb"
+	thaw_bg "$T/img"
+	restored fdr_prog
+	# the mapping is of the file at its path (the restored copy)
+	grep " $T/mdb$" "/proc/$PID/maps"
+	[[ $(grep " $T/mdb$" "/proc/$PID/maps") == *" rw-s "* ]]
+	verify_prog "$PID" "$OUT"
+	[ "$(at mdb data)" = mapped-database-0123456789 ]
+	[ "$(at mdb link)" = "$T/mdb" ]
+	grep -x 'map mdb mapped-database-0123456789' "$OUT"
+	# a store through the mapping reaches the file, and the fd sees it
+	grep -x 'mapped mdb' "$OUT"
+	[ "$(cat "$T/mdb")" = Mapped-database-0123456789 ]
+	[ "$(did read mdb)" = "ped- pos=7" ]
+	no_temp_names
+	# and again: the restored process checkpoints and restores the same way
+	freeze_ok "$T/img2" --kill "$PID"
+	thaw_wait 137
+	printf 'CHANGED again\n' >"$T/mdb"
+	thaw_bg "$T/img2"
+	restored fdr_prog
+	verify_prog "$PID" "$OUT"
+	[ "$(at mdb data)" = Mapped-database-0123456789 ]
+	grep -x 'map mdb Mapped-database-0123456789' "$OUT"
+	no_temp_names
+	finish
+}
+
+# lock_refused PATH: a second process's POSIX write lock on PATH fails
+lock_refused() {
+	"$PYTHON" -c '
+import fcntl, sys
+with open(sys.argv[1], "r+") as f:
+    try:
+        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        sys.exit(0)
+print("lock on", sys.argv[1], "taken by another process")
+sys.exit(1)' "$1"
+}
+
+# locks_before: while the program runs, a second writer is refused
+locks_before() {
+	lock_refused "$T/db"
+	lock_refused "$T/log"
+}
+
+@test "fdrestore: POSIX locks are taken again by the restored process: a second writer is still refused" {
+	# a database (saved: comes back as a new file) and a log (reopened)
+	BEFORE_KILL=locks_before checkpoint_kill fdr_prog "db:rwl:0:$T/db:database-0123456789" \
+		"log:rwl:end:$T/log:line1\n"
+	[[ $(tar xOf "$T/img" "proc/$PID/fds" | grep "^lock $(progfd db) ") == *" class=posix type=write start=0 end=eof "* ]]
+	[[ $(tar xOf "$T/img" "proc/$PID/fds" | grep "^lock $(progfd log) ") == *" class=posix type=write start=0 end=eof "* ]]
+	# the program is gone: nobody holds them, a second writer gets them
+	! lock_refused "$T/db" || false
+	! lock_refused "$T/log" || false
+	thaw_bg "$T/img"
+	restored fdr_prog
+	lock_refused "$T/db"
+	lock_refused "$T/log"
+	# held by the restored process itself
+	[ "$(awk -v p="$PID" '$2 == "POSIX" && $5 == p' /proc/locks | wc -l)" -eq 2 ]
+	finish
+}
+
+@test "fdrestore: a POSIX lock another process took since the checkpoint: exit 1, the fd named, no process" {
+	checkpoint_kill fdr_prog "log:rwl:end:$T/log:line1\n"
+	"$PYTHON" -c '
+import fcntl, sys, time
+f = open(sys.argv[1], "r+")
+fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+print("held", flush=True)
+time.sleep(60)' "$T/log" >"$T/holder" &
+	STARTED+=("$!")
+	wait_line "$T/holder" '^held$'
+	run --separate-stderr timeout 20 "$THAW" "$T/img"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"fd $(progfd log): take its POSIX lock again (another process holds one)"* ]]
+	dead "$PID"
+}
+
+@test "fdrestore: bytes still queued in a stdin pipe come first after the restore, then ckpt-thaw's stdin" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:stdin_read
+	need_root
+	# the writer keeps its end open: no end of file before the checkpoint
+	coproc FEED { printf 'AAAABBBBCCCC'; exec sleep 1000; }
+	STARTED+=("$FEED_PID")
+	OUT=$T/stdin_read.out
+	local in
+	exec {in}<&"${FEED[0]}"   # bash keeps a coproc's own fds from its children
+	"$RUN" -- "$PROGS/stdin_read" <&"$in" >"$OUT" 2>"$T/stdin_read.err" 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	exec {in}<&-
+	wait_line "$OUT" '^ready '
+	verify_prog
+	[ "$(grep '^read ' "$OUT" | tail -n 1)" = 'read AAAA' ]
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	[[ $(tar xOf "$T/img" "proc/$PID/fds" | grep '^fd 0 ') == *" pipe "*" data=pipes/"* ]]
+	printf 'DDDD' >"$T/more"
+	# (not thaw_bg: a command put in the background inside a function
+	# gets /dev/null for stdin)
+	"$THAW" "$T/img" <"$T/more" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	restored stdin_read
+	local want
+	for want in BBBB CCCC DDDD EOF; do
+		verify_prog
+		[ "$(grep '^read ' "$OUT" | tail -n 1)" = "read $want" ]
+	done
+	finish
+}

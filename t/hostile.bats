@@ -109,6 +109,12 @@ refused() {
 	thaw_fails "member proc/$PID/pagemap: comes before proc/$PID/maps" "$T/bad"
 	img move "$T/img" "proc/$PID/mapfiles" "proc/$PID/maps" >"$T/bad"
 	thaw_fails "member proc/$PID/mapfiles: comes before proc/$PID/maps" "$T/bad"
+	img move "$T/img" "proc/$PID/fds" "proc/$PID/core" >"$T/bad"
+	thaw_fails "member proc/$PID/fds: comes before proc/$PID/core" "$T/bad"
+	img move "$T/img" "proc/$PID/pages" "proc/$PID/pagemap" >"$T/bad"
+	thaw_fails "member proc/$PID/pages: comes before proc/$PID/pagemap" "$T/bad"
+	img move "$T/img" "proc/$PID/pages" "proc/$PID/threads" >"$T/bad"
+	thaw_fails "member proc/$PID/pages: comes before proc/$PID/threads" "$T/bad"
 }
 
 @test "hostile: a file that is not an image is called so, by ckpt-thaw and ckpt-unpack" {

@@ -133,7 +133,13 @@ craft() {
 	[ ! -L "$D/db" ]
 	[ "$(stat -c %U "$D/db")" = "$NEW_USER" ]
 	[ "$(head -c 19 "$D/db")" = database-0123456789 ]
-	# no temporary name is left beside it
+	# no temporary name is left beside it (the old file goes in the
+	# background: a moment)
+	local i
+	for ((i = 0; i < 250; i++)); do
+		[ -z "$(find "$D" -maxdepth 1 -name '.db.ckpt-*')" ] && break
+		sleep 0.02
+	done
 	[ -z "$(find "$D" -maxdepth 1 -name '.db.ckpt-*')" ]
 	finish
 }
@@ -171,5 +177,19 @@ craft() {
 	craft "/^fd $fd /{s| chr | file |;s|path=/dev/null|path=$D/fifo|}"
 	thaw_fails "$T/crafted"
 	grep -F "fd $fd: file $D/fifo: not that kind of file now" "$T/thaw.err"
+	root_intact
+}
+
+@test "security-files: a saved file's path edited into root's directory: refused, nothing made there" {
+	user_job "db:rw:3:$D/db:database-0123456789"
+	local fd
+	fd=$(progfd db)
+	craft "/^fd $fd /s|path=.*|path=$S/newdb|"
+	# the user's own image, edited by the user
+	chown "$NEW_USER:" "$T/crafted"
+	chmod 0600 "$T/crafted"
+	thaw_fails "$T/crafted"
+	grep -F "fd $fd: a new file for the contents of $S/newdb: Permission denied" "$T/thaw.err"
+	[ "$(ls -A "$S" | sort | tr '\n' ' ')" = "rootdb rootlog secret " ]
 	root_intact
 }

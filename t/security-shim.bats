@@ -319,6 +319,33 @@ squat() {
 	[ "$(find "$CKPT_SOCKDIR" -name '*.sock')" = "$CKPT_SOCKDIR/$PID.sock" ]
 }
 
+@test "a process restored in a new pid namespace sweeps no live process's socket" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
+	start_prog counter
+	local other=$PID tp reaper r i
+	start_prog counter
+	freeze_ok "$T/img" "$PID"
+	# its pid is taken, so ckpt-thaw restores it in a new pid namespace,
+	# where every pid outside, $other's too, looks gone to kill()
+	"$BIN/ckpt-thaw" "$T/img" >"$T/thaw.out" 2>"$T/thaw.err" &
+	tp=$!
+	STARTED+=("$tp")
+	for ((i = 0; i < 500; i++)); do
+		reaper=$(pgrep -P "$tp" | head -n 1) || true
+		r=${reaper:+$(pgrep -P "$reaper" | head -n 1)} || true
+		# the restored control thread has bound (and swept) once its
+		# listening socket is there
+		[ -n "$r" ] && find "/proc/$r/fd" -lname 'socket:*' | grep -q . && break
+		sleep 0.02
+	done
+	cat "$T/thaw.err"
+	[ -n "$r" ]
+	sleep 0.2
+	ls "$CKPT_SOCKDIR"
+	[ -S "$CKPT_SOCKDIR/$other.sock" ]
+	freeze_ok "$T/img2" "$other"
+}
+
 @test "the shim's fds, listening socket and live connection, sit high" {
 	need ckpt-run prog:counter
 	start_prog counter

@@ -93,23 +93,33 @@ status_of() {
 	[ "$(uid_lines "$T/img" | wc -l)" -ge 3 ]   # core, main thread, control
 }
 
-@test "a user's image edited to claim uid 0: root's ckpt-thaw refuses it, --trust-image takes it" {
-	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
+@test "a user's image edited to claim uid 0: root's ckpt-thaw refuses it before any file work, --trust-image takes it" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:fdr_prog
 	need_root
 	throwaway_user cks3
-	local u=$NEW_USER
+	local u=$NEW_USER before
 	as_user "$u"
-	start_prog counter -i 10
+	mkdir data
+	chown "$u:" data
+	# a database open read-write before its end: its contents are saved,
+	# and a restore writes them back, as the ids the core names
+	start_prog fdr_prog "db:rw:3:$HOME_U/data/db:database-0123"
 	freeze_ok "$T/img" --kill "$PID"
 	wait "$PID" 2>/dev/null || true
 	claim_root "$T/img" "$HOME_U/img"
 	chown "$u:" "$HOME_U/img"
 	uid_lines "$HOME_U/img"
+	echo changed >data/db
+	sleep 0.05
+	before=$(stat -c %y data)
 	run --separate-stderr timeout -k 5 30 "$THAW" "$HOME_U/img"
 	echo "$stderr"
 	[ "$status" -eq 1 ]
 	[[ $stderr == *"owned by uid $(id -u "$u"), but thread $PID claims uid 0"*"--trust-image"* ]]
 	dead "$PID"
+	# nothing was made beside the database, not even for a moment
+	[ "$(stat -c %y data)" = "$before" ]
+	[ "$(cat data/db)" = changed ]
 	# the same file on stdin is judged the same
 	run --separate-stderr timeout -k 5 30 "$THAW" <"$HOME_U/img"
 	[ "$status" -eq 1 ]
@@ -121,12 +131,14 @@ status_of() {
 	run --separate-stderr timeout -k 5 30 "$THAW" "$HOME_U/img"
 	[ "$status" -eq 1 ]
 	[[ $stderr == *"anyone may write it"* ]]
+	[ "$(stat -c %y data)" = "$before" ]
 	chmod 0600 "$HOME_U/img"
 	chown "$u:" "$HOME_U/img"
 	thaw_bg --trust-image "$HOME_U/img"
-	restored counter
+	restored fdr_prog
 	status_of "$PID" Uid
 	! status_of "$PID" Uid | grep -v '^0 0 0 0$' || false
+	grep -q database-0123 data/db
 	kill -TERM "$PID"
 	thaw_wait 0
 }
@@ -135,18 +147,27 @@ status_of() {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
 	need_root
 	throwaway_user cks3
-	local u=$NEW_USER uid p
+	local u=$NEW_USER uid p orig i
 	uid=$(id -u "$u")
 	as_user "$u"
 	start_prog counter -i 10
 	wait_past "$OUT" tick 3
+	orig=$(awk '{print $22}' "/proc/$PID/stat")
 	"$BIN/ckpt-freeze" --kill "$PID" | "$THAW" 2>"$T/thaw.err" &
 	TPID=$!
 	TPIDS+=("$TPID")
-	wait "$PID" 2>/dev/null || true   # reaped: its pid is free for the thaw
+	# killed, then restored: at its pid (bash reaps the old one itself)
+	# or in a new pid namespace; either way a counter of u's that
+	# started after the old one
+	for ((i = 0; i < 1000; i++)); do
+		p=$(pgrep -u "$u" -x counter | head -n 1)
+		[ -n "$p" ] && [ "$(awk '{print $22}' "/proc/$p/stat" 2>/dev/null)" != "$orig" ] && break
+		p=
+		sleep 0.02
+	done
+	cat "$T/thaw.err"
+	[ -n "$p" ]
 	wait_past "$OUT" tick $(($(last_num "$OUT" tick) + 3))
-	# at its pid, or in a new pid namespace if the pid was not free yet
-	p=$(pgrep -u "$u" -x counter)
 	status_of "$p" Uid
 	! status_of "$p" Uid | grep -v "^$uid $uid $uid $uid\$" || false
 	! status_of "$p" CapEff | grep -v '^0000000000000000$' || false
@@ -246,4 +267,22 @@ creds_restored() {
 	[[ $stderr == *"pid $PID: thread $PID is under seccomp (Seccomp: 2, filter, 1 filters)"*"cannot be restored"* ]]
 	alive "$PID"
 	verify_prog
+}
+
+@test "not root: an image whose threads had capabilities is refused, none are given" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
+	need_root
+	throwaway_user cks3
+	local u=$NEW_USER h
+	h=$(getent passwd "$u" | cut -d: -f6)
+	# root's own job, with root's capabilities, in an image the user has
+	checkpoint_kill counter -i 10
+	cp "$T/img" "$h/img"
+	chown "$u:" "$h/img"
+	run --separate-stderr setpriv --reuid="$u" --regid="$u" --init-groups \
+		env -C "$h" CKPT_SOCKDIR="$h" timeout -k 5 30 "$THAW" img
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"pid $PID: thread "*" has capabilities (permitted 0x"*"): only root can give them back"* ]]
+	! pgrep -u "$u" -x counter || false
 }

@@ -8,7 +8,8 @@
  * PATH is opened with MODE: r (O_RDONLY), w (O_WRONLY), rw (O_RDWR),
  * a (O_WRONLY|O_APPEND); a trailing u (ru, rwu, ...) unlinks PATH once
  * it is open, a trailing m (rm, rwm) maps the whole file MAP_SHARED
- * (writable with rw).  POS is the offset to seek to, or "end".  PATH may not
+ * (writable with rw), a trailing l takes a POSIX lock (fcntl F_SETLK) on
+ * the whole file, a write lock unless read-only.  POS is the offset to seek to, or "end".  PATH may not
  * hold ':' (CONTENT may).
  *
  * Prints "pid N", "open NAME FD" for each, "ready fdr_prog", then waits.
@@ -58,7 +59,7 @@ static int open_spec(char *spec, struct ent *e)
 {
 	char *name = strtok(spec, ":"), *mode = strtok(NULL, ":"), *pos = strtok(NULL, ":"),
 	     *path = strtok(NULL, ":"), *content = strtok(NULL, ""), *m;
-	int flags, fd, unl = 0, map = 0;
+	int flags, fd, unl = 0, map = 0, lock = 0;
 	off_t off;
 
 	if (!name || !mode || !pos || !path)
@@ -74,8 +75,8 @@ static int open_spec(char *spec, struct ent *e)
 		flags = O_WRONLY | O_APPEND, m++;
 	else
 		return fprintf(stderr, "fdr_prog: bad mode %s\n", mode), -1;
-	for (; *m == 'u' || *m == 'm'; m++)
-		*m == 'u' ? (unl = 1) : (map = 1);
+	for (; *m == 'u' || *m == 'm' || *m == 'l'; m++)
+		*m == 'u' ? (unl = 1) : *m == 'm' ? (map = 1) : (lock = 1);
 	if (*m)
 		return fprintf(stderr, "fdr_prog: bad mode %s\n", mode), -1;
 	if (content) {
@@ -98,6 +99,13 @@ static int open_spec(char *spec, struct ent *e)
 	e->fd = fd;
 	e->wronly = (flags & O_ACCMODE) == O_WRONLY;
 	e->rw = (flags & O_ACCMODE) == O_RDWR;
+	if (lock) {
+		struct flock fl = { .l_type = (flags & O_ACCMODE) == O_RDONLY ? F_RDLCK : F_WRLCK,
+				    .l_whence = SEEK_SET };
+
+		if (fcntl(fd, F_SETLK, &fl) < 0)
+			return perror(path), -1;
+	}
 	if (map) {
 		e->maplen = lseek(fd, 0, SEEK_END);
 		if (lseek(fd, off, SEEK_SET) < 0 || !e->maplen)

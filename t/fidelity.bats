@@ -1,0 +1,72 @@
+#!/usr/bin/env bats
+# Kernel state that a restore used to get wrong without a word, leaving
+# the program blocked forever (issue 17, "Fidelity"): a program
+# (t/progs/fid_prog.c) sets the state, ckpt-freeze --kill checkpoints
+# it, ckpt-thaw restores it, and on SIGTERM the program checks the state
+# itself and says "done ok" or "FAIL ...".  Runs as root (the old pids).
+
+load helpers
+load thaw
+
+setup() {
+	thaw_setup
+}
+
+teardown() {
+	thaw_teardown
+}
+
+# fdline KIND: the first "fd N KIND" line of the image's fds member
+fdline() {
+	tar xOf "$T/img" "proc/$PID/fds" | grep -m1 "^fd [0-9]* $1 "
+}
+
+@test "fidelity: a periodic timerfd that expired unread comes back with its tick pending, still armed" {
+	checkpoint_kill fid_prog timerfd
+	[[ $(fdline timerfd) == *" ticks=1 "*" interval=1000.000000000 "* ]]
+	thaw_bg "$T/img"
+	restored fid_prog
+	finish
+	grep -qx 'timer ticks=1 interval=1000 armed=1' "$OUT"
+}
+
+@test "fidelity: bytes queued both ways in a unix stream socketpair come back, and nothing more" {
+	checkpoint_kill fid_prog stream
+	[[ $(fdline socket) == *" data=socks/"* ]]
+	thaw_bg "$T/img"
+	restored fid_prog
+	finish
+	grep -qx 'stream b=from-a:0123456789 a=from-b' "$OUT"
+}
+
+@test "fidelity: datagrams queued in a unix dgram socketpair come back one by one, their boundaries kept" {
+	checkpoint_kill fid_prog dgram
+	thaw_bg "$T/img"
+	restored fid_prog
+	finish
+	grep -qx 'dgram msgs=3 lens=1,7,300' "$OUT"
+}
+
+@test "fidelity: a stream socketpair shut down for writing keeps its queued bytes, then gives its end of file" {
+	checkpoint_kill fid_prog shut
+	[[ $(fdline socket) == *" shutdown="[123]" "* ]]
+	thaw_bg "$T/img"
+	restored fid_prog
+	finish
+	grep -qx 'shut b=tail-bytes eof=1 epipe=1' "$OUT"
+}
+
+@test "fidelity: fds in flight in a socketpair are refused at the checkpoint, naming the fd, and the program runs on" {
+	need ckpt-run ckpt-freeze
+	start_prog fid_prog inflight
+	local rc=0
+	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -Eq "ckpt-dumpfds: pid $PID fd [0-9]+: unix socket [0-9]+ has fds in flight \(SCM_RIGHTS\)" "$T/err"
+	grep -q "ckpt-freeze: pid $PID: not killed: it runs on" "$T/err"
+	alive "$PID"
+	# the peek left the message and its fd in place
+	verify_prog "$PID" "$OUT"
+	grep -qx 'inflight fds=1' "$OUT"
+}
