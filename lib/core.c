@@ -83,7 +83,7 @@ static int core_ids(FILE *f, const struct core_src *src, const unsigned long lon
 	char *status = kproc_read(src->k, "status", NULL), v[4096];
 	struct kcreds c;
 
-	if (!status || kcreds_read(src->k, src->pid, &c) < 0) {
+	if (!status || kcreds_parse(status, &c) < 0) {
 		warn("pid %d: /proc/%d/status:", (int)src->pid, (int)src->pid);
 		free(status);
 		return -1;
@@ -258,7 +258,7 @@ static int thread_write(FILE *f, const struct kproc *k, const struct ckpt_thread
 
 	snprintf(rel, sizeof rel, "task/%u/status", t->tid);
 	status = kproc_read(k, rel, NULL);
-	if (!status || kcreds_read(k, t->tid, &c) < 0) {
+	if (!status || kcreds_parse(status, &c) < 0) {
 		warn("pid %d: thread %u: /proc/%d/%s:", (int)k->pid, t->tid, (int)k->pid, rel);
 		free(status);
 		return -1;

@@ -220,15 +220,12 @@ static int status_hex(const char *status, const char *key, uint64_t *v)
 	return *buf && !*end ? 0 : -1;
 }
 
-int kcreds_read(const struct kproc *k, pid_t tid, struct kcreds *c)
+int kcreds_parse(const char *s, struct kcreds *c)
 {
 	static const char *const caps[5] = { "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb" };
-	char rel[64], v[32], *s;
+	char v[32];
 	int n, i, r = 0;
 
-	snprintf(rel, sizeof rel, "task/%d/status", (int)tid);
-	if (!(s = kproc_read(k, rel, NULL)))
-		return -1;
 	memset(c, 0, sizeof *c);
 	if (status_nums(s, "Uid", c->uid, 4) != 4 || status_nums(s, "Gid", c->gid, 4) != 4 ||
 	    (n = status_nums(s, "Groups", c->groups, KCREDS_GROUPS_MAX)) < 0)
@@ -241,9 +238,21 @@ int kcreds_read(const struct kproc *k, pid_t tid, struct kcreds *c)
 	c->nnp = atoi(status_value(s, "NoNewPrivs", v, sizeof v));
 	c->seccomp = atoi(status_value(s, "Seccomp", v, sizeof v));
 	c->filters = atoi(status_value(s, "Seccomp_filters", v, sizeof v));
-	free(s);
 	if (r < 0)
 		errno = EPROTO;
+	return r;
+}
+
+int kcreds_read(const struct kproc *k, pid_t tid, struct kcreds *c)
+{
+	char rel[64], *s;
+	int r;
+
+	snprintf(rel, sizeof rel, "task/%d/status", (int)tid);
+	if (!(s = kproc_read(k, rel, NULL)))
+		return -1;
+	r = kcreds_parse(s, c);
+	free(s);
 	return r;
 }
 

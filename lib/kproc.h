@@ -48,6 +48,8 @@ int kproc_no_seccomp(const struct kproc *k);
 
 /* the value of "Key:" in a /proc status text, tabs made spaces */
 const char *status_value(const char *status, const char *key, char *out, size_t len);
+/* credentials from a task's status text: 0, or -1 (EPROTO) */
+int kcreds_parse(const char *status, struct kcreds *c);
 /* credentials of task tid (the main thread: tid = pid): 0, or -1 */
 int kcreds_read(const struct kproc *k, pid_t tid, struct kcreds *c);
 /* the uid, gid, groups, caps, securebits and no-new-privs lines of a

@@ -30,6 +30,18 @@ fdline() {
 	grep -qx 'timer ticks=1 interval=1000 armed=1' "$OUT"
 }
 
+@test "fidelity: a timerfd left unread for many periods is recorded with all of them, and the program reads them" {
+	checkpoint_kill fid_prog missed
+	local ticks
+	ticks=$(fdline timerfd | tr ' ' '\n' | sed -n 's/^ticks=//p')
+	echo "ticks=$ticks"
+	[ "$ticks" -ge 5 ]
+	thaw_bg "$T/img"
+	restored fid_prog
+	finish
+	grep -qx 'missed ticks>=5' "$OUT"
+}
+
 @test "fidelity: bytes queued both ways in a unix stream socketpair come back, and nothing more" {
 	checkpoint_kill fid_prog stream
 	[[ $(fdline socket) == *" data=socks/"* ]]

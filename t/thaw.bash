@@ -13,6 +13,10 @@ thaw_setup() {
 
 thaw_teardown() {
 	local p
+	# what a ckpt-thaw restored outlives it (by design): its children
+	# first, the restored program or a new namespace's reaper, whose
+	# death ends the namespace
+	for p in "${TPIDS[@]}"; do pkill -KILL -P "$p" 2>/dev/null || true; done
 	for p in "${TPIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 	for p in "${TPIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 	ckpt_teardown

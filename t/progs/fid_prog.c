@@ -1,13 +1,16 @@
 /* fid_prog - kernel state a restore must give back exactly, or the
  * program blocks forever (t/fidelity.bats, issue 17).
  *
- * usage: fid_prog timerfd | stream | dgram | shut | inflight
+ * usage: fid_prog timerfd | missed | stream | dgram | shut | inflight
  *
  * timerfd: a CLOCK_MONOTONIC timerfd, first expiry after 20 ms, then
  *          every 1000 s; waits until it has expired once, unread.
  *          Check: it is readable at once, read() gives 1, and it is
  *          still armed with its 1000 s interval: "timer ticks=N
  *          interval=S armed=1".
+ * missed:  a CLOCK_MONOTONIC timerfd every 50 ms, left unread for
+ *          300 ms (5 periods or more missed).  Check: the first read
+ *          gives 5 or more: "missed ticks>=5".
  * stream:  a unix stream socketpair (a, b); "from-a:0123456789" queued
  *          to b, "from-b" queued to a.  Check: each end reads exactly
  *          its bytes without blocking, then has nothing more: "stream
@@ -85,6 +88,31 @@ static void timer_check(void)
 	if (n != 1 || its.it_interval.tv_sec != 1000 || its.it_interval.tv_nsec ||
 	    (!its.it_value.tv_sec && !its.it_value.tv_nsec))
 		fail("timerfd state");
+}
+
+static void missed_set(void)
+{
+	struct itimerspec its = { .it_value = { 0, 50000000 }, .it_interval = { 0, 50000000 } };
+	struct timespec ts = { 0, 300000000 };
+
+	if ((fds[0] = timerfd_create(CLOCK_MONOTONIC, 0)) < 0 ||
+	    timerfd_settime(fds[0], 0, &its, NULL) < 0)
+		fail("timerfd");
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void missed_check(void)
+{
+	uint64_t n;
+
+	readable(fds[0], "timerfd: no tick pending");
+	if (read(fds[0], &n, sizeof n) != sizeof n)
+		fail("timerfd read");
+	printf("missed ticks%s5\n", n >= 5 ? ">=" : "<");
+	errno = 0;
+	if (n < 5)
+		fail("timerfd: missed periods lost");
 }
 
 static void stream_set(void)
@@ -235,11 +263,13 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 2)
-		return fprintf(stderr, "usage: fid_prog timerfd|stream|dgram|shut|inflight\n"), 2;
+		return fprintf(stderr, "usage: fid_prog timerfd|missed|stream|dgram|shut|inflight\n"), 2;
 	mode = argv[1];
 	signals_init();
 	if (!strcmp(mode, "timerfd"))
 		timer_set();
+	else if (!strcmp(mode, "missed"))
+		missed_set();
 	else if (!strcmp(mode, "stream"))
 		stream_set();
 	else if (!strcmp(mode, "dgram"))
@@ -256,6 +286,8 @@ int main(int argc, char **argv)
 		if (!checked++) {
 			if (!strcmp(mode, "timerfd"))
 				timer_check();
+			else if (!strcmp(mode, "missed"))
+				missed_check();
 			else if (!strcmp(mode, "stream"))
 				stream_check();
 			else if (!strcmp(mode, "dgram"))
