@@ -118,6 +118,7 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 	if ((r = ent_num(e, k, v)) != 0)
 		return r < 0 ? -1 : 0;
 	if (!strcmp(k, "end")) snprintf(e->end, sizeof e->end, "%s", v);
+	else if (!strcmp(k, "addr")) snprintf(e->addr, sizeof e->addr, "%s", v);
 	else if (!strcmp(k, "domain")) e->unix_domain = !strcmp(v, "unix");
 	else if (!strcmp(k, "type"))
 		e->socktype = !strcmp(v, "stream") ? SOCK_STREAM : !strcmp(v, "dgram") ? SOCK_DGRAM :
@@ -897,7 +898,7 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 		fd = stdio_attach(p, e, at);
 	if (fd == -2 && (why = fd_why_not(p, e))) {
 		warn("pid %d: fd %d: %s %s: cannot be restored: %s", pid, e->fd, e->kind,
-		     e->orig ? e->orig : "", why);
+		     fd_ent_name(e), why);
 		errno = EOPNOTSUPP;
 		return -1;
 	}

@@ -25,6 +25,7 @@ struct fd_ent {
 	char *data;                /* "files/N", "pipes/INODE", "socks/INODE", or NULL */
 	char *name;                /* memfd name */
 	char end[4];               /* pipe end: r, w, rw */
+	char addr[128];            /* a socket's own address, escaped, cut: for messages */
 	uint64_t pipe, sock, peer; /* inodes */
 	uint64_t count, sigmask, seals;
 	int semaphore, clock, tflags, pipesz, tty;

@@ -1,6 +1,7 @@
 /* restorable.c - the kinds of fd a restore makes, and the conditions
  * on them: the one table ckpt-thaw (fdplan.c) and ckpt-dumpfds
  * --restorable both go by (formats/fds.md, "Restoring each kind"). */
+#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
@@ -29,6 +30,18 @@ static const struct {
 	{ "eventfd", NULL }, { "epoll", NULL }, { "timerfd", NULL },
 	{ "signalfd", NULL },
 };
+
+/* what a message calls an fd: its path, and a socket's own address as
+ * the image records it (escaped), e.g. "socket:[81] (0.0.0.0:8000)";
+ * in a static buffer, overwritten by the next call */
+const char *fd_ent_name(const struct fd_ent *e)
+{
+	static char name[4096 + sizeof e->addr + 4];
+
+	snprintf(name, sizeof name, "%s%s%s%s", e->orig ? e->orig : "",
+		 e->addr[0] ? " (" : "", e->addr, e->addr[0] ? ")" : "");
+	return name;
+}
 
 int fd_outside_job(const struct fd_ent *e)
 {
@@ -69,7 +82,7 @@ int fdplan_check(const struct fdplan *p, int pid)
 		e = &p->v[i];
 		if ((why = fd_why_not(p, e))) {
 			warn("pid %d: fd %d: %s %s: cannot be restored: %s", pid, e->fd,
-			     e->kind, e->orig ? e->orig : "", why);
+			     e->kind, fd_ent_name(e), why);
 			bad++;
 		}
 	}

@@ -13,6 +13,7 @@ const char *fd_why_not(const struct fdplan *p, const struct fd_ent *e);
 /* fds 0-2 that led outside the job: a restore attaches them to its own
  * stdio instead of making them */
 int fd_outside_job(const struct fd_ent *e);
+const char *fd_ent_name(const struct fd_ent *e);
 /* Every fd and epoll registration of the plan that a restore could not
  * make, each named in a message; the count. */
 int fdplan_check(const struct fdplan *p, int pid);

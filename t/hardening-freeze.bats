@@ -83,14 +83,15 @@ http_ok() {
 	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
 	cat "$T/err"
 	[ "$rc" -eq 1 ]
-	grep -Eq "ckpt-dumpfds: pid $PID: fd [0-9]+: socket socket:\[[0-9]+\]: cannot be restored" "$T/err"
+	# named with the address it listens on, as the image records it
+	grep -Eq "ckpt-dumpfds: pid $PID: fd [0-9]+: socket socket:\[[0-9]+\] \(127\.0\.0\.1:$PORT\): cannot be restored" "$T/err"
 	grep -q "ckpt-freeze: pid $PID: not killed: it runs on" "$T/err"
 	alive "$PID"
 	http_ok
 	# what the check refused, ckpt-thaw refuses too: one table
 	freeze_ok "$T/img2" "$PID"
 	run -1 "$THAW" "$T/img2"
-	grep -Eq "fd [0-9]+: socket socket:\[[0-9]+\]: cannot be restored" <<<"$output"
+	grep -Eq "fd [0-9]+: socket socket:\[[0-9]+\] \(127\.0\.0\.1:$PORT\): cannot be restored" <<<"$output"
 	http_ok
 	# --force insists
 	freeze_ok "$T/img3" --kill --force "$PID"
