@@ -7,6 +7,7 @@
  * n=N".  SIGUSR1: a new round; every thread must answer within 20 s:
  * "verify ok answered=N", else "FAIL answered=K of N".  SIGTERM: the
  * same, then "done ok". */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +66,7 @@ static int ask_all(int n)
 
 int main(int argc, char **argv)
 {
-	int n = argc > 1 ? atoi(argv[1]) : 0, i, e;
+	int n = argc > 1 ? atoi(argv[1]) : 0, i, e, tries;
 	pthread_attr_t a;
 	pthread_t t;
 
@@ -78,10 +79,15 @@ int main(int argc, char **argv)
 	printf("pid %d\n", (int)getpid());
 	pthread_attr_init(&a);
 	pthread_attr_setstacksize(&a, 64 * 1024);
-	for (i = 0; i < n; i++)
-		if ((e = pthread_create(&t, &a, member, NULL))) {
-			printf("FAIL pthread_create %d: %s\n", i, strerror(e));
-			return 1;
+	/* EAGAIN: the machine's pids are short for a moment (pid_max is
+	 * shared with every other test that runs): wait up to 30 s */
+	for (i = 0, tries = 0; i < n; i++)
+		while ((e = pthread_create(&t, &a, member, NULL))) {
+			if (e != EAGAIN || ++tries > 3000) {
+				printf("FAIL pthread_create %d: %s\n", i, strerror(e));
+				return 1;
+			}
+			usleep(10000);
 		}
 	if (!ask_all(n))
 		return 1;
