@@ -244,8 +244,10 @@ static void core_attrs(FILE *f, const struct core_src *src)
 		fprintf(f, "oom-score-adj %lld\n", n);
 	if (proc_number(src->k, "loginuid", &n) == 0)
 		fprintf(f, "loginuid %lld\n", n);
+	/* the kernel's word for a full disable; the "except advised" mode
+	 * (PR_THP_DISABLE_EXCEPT_ADVISED) only the process can see */
 	if (status && *status_value(status, "THP_enabled", v, sizeof v))
-		fprintf(f, "thp-disable %d\n", strcmp(v, "0") == 0);
+		fprintf(f, "thp-disable %d\n", !strcmp(v, "0") ? 1 : src->rec->thp_disable == 3 ? 3 : 0);
 	free(status);
 	fprintf(f, "child-subreaper %u\n", src->rec->subreaper != 0);
 }

@@ -224,7 +224,7 @@ static int core_scalar(const struct text *l, struct img_core *c, int *done)
 		{ "sid", NUM_INT_MAX }, { "personality", U64 }, { "dumpable", NUM_INT_MAX },
 		{ "brk", U64 }, { "sigpending", U64 }, { "control-tid", NUM_INT_MAX },
 		{ "xcr0", U64 }, { "freeze-signal", NUM_INT_MAX }, { "starttime", U64 },
-		{ "loginuid", NUM_U32_MAX }, { "thp-disable", 1 }, { "child-subreaper", 1 } };
+		{ "loginuid", NUM_U32_MAX }, { "thp-disable", 3 }, { "child-subreaper", 1 } };
 	uint64_t v;
 	unsigned i;
 
@@ -250,7 +250,11 @@ static int core_scalar(const struct text *l, struct img_core *c, int *done)
 	case 10: c->freeze_sig = v; break;
 	case 11: c->starttime = v; break;
 	case 12: c->loginuid = v, c->attrs |= IMG_ATTR_LOGINUID; break;
-	case 13: c->thp_disable = v, c->attrs |= IMG_ATTR_THP; break;
+	case 13:
+		if (v == 2)
+			return bad(l, "malformed thp-disable (0, 1 or 3)");
+		c->thp_disable = v, c->attrs |= IMG_ATTR_THP;
+		break;
 	case 14: c->subreaper = v, c->attrs |= IMG_ATTR_SUBREAPER; break;
 	}
 	return 0;

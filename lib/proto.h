@@ -115,7 +115,8 @@ struct ckpt_proc_rec {
 	char exe[4096];
 	uint32_t subreaper;    /* PR_GET_CHILD_SUBREAPER: no /proc file
 	                        * shows it */
-	uint32_t pad;
+	uint32_t thp_disable;  /* PR_GET_THP_DISABLE: 3 (except advised)
+	                        * shows as THP_enabled: 1 */
 };
 
 /* Callee-saved state where a frozen thread parked: a restored thread

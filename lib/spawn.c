@@ -116,7 +116,7 @@ static int attrs_set(const struct spawn *t)
 	if ((c->attrs & IMG_ATTR_OOM) && self_number("oom_score_adj") != c->oom_score_adj &&
 	    self_write("/proc/self/oom_score_adj", c->oom_score_adj) < 0)
 		return IMG_ATTR_OOM;
-	if ((c->attrs & IMG_ATTR_THP) && prctl(PR_SET_THP_DISABLE, c->thp_disable, 0, 0, 0) < 0)
+	if ((c->attrs & IMG_ATTR_THP) && prctl(PR_SET_THP_DISABLE, c->thp_disable & 1, c->thp_disable & 2, 0, 0) < 0)
 		return IMG_ATTR_THP;
 	if ((c->attrs & IMG_ATTR_SUBREAPER) && prctl(PR_SET_CHILD_SUBREAPER, c->subreaper, 0, 0, 0) < 0)
 		return IMG_ATTR_SUBREAPER;

@@ -30,6 +30,7 @@ void proc_record(struct ckpt_proc_rec *p)
 	p->personality = sys_personality(0xffffffff);
 	sys_prctl(37 /* PR_GET_CHILD_SUBREAPER */, (long)&i, 0);
 	p->subreaper = i != 0;
+	p->thp_disable = sys_prctl(42 /* PR_GET_THP_DISABLE */, 0, 0);
 	p->nthreads = threads_count();
 	p->brk = sys_brk(0);
 	p->restart_entry = (uintptr_t)ckpt_restart_entry;

@@ -44,6 +44,15 @@ outside_ok() {
 	finish
 }
 
+@test "attrs: THP disabled except where advised comes back as that mode" {
+	checkpoint_kill rst_attrs 300 - 3
+	core_has "thp-disable 3"
+	thaw_bg "$T/img"
+	restored rst_attrs
+	verify_prog
+	finish
+}
+
 @test "attrs: a loginuid set since login comes back where ckpt-thaw's own is another" {
 	[ "$(cat /proc/self/loginuid)" != 4242 ] || skip "our own loginuid is 4242"
 	checkpoint_kill rst_attrs 250 4242
@@ -76,13 +85,16 @@ outside_ok() {
 	dead "$PID"
 }
 
-@test "attrs: an oom-score-adj out of range in an image is refused" {
+@test "attrs: an oom-score-adj out of range, or a thp-disable 2, in an image is refused" {
 	checkpoint_kill rst_attrs 300
 	for v in 1001 -1001 -0 +5 0x10; do
 		img cat "$T/img" "proc/$PID/core" | sed "s/^oom-score-adj .*/oom-score-adj $v/" >"$T/core"
 		img edit "$T/img" "proc/$PID/core" "$T/core" >"$T/bad"
 		thaw_fails "malformed oom-score-adj" "$T/bad"
 	done
+	img cat "$T/img" "proc/$PID/core" | sed "s/^thp-disable .*/thp-disable 2/" >"$T/core"
+	img edit "$T/img" "proc/$PID/core" "$T/core" >"$T/bad"
+	thaw_fails "malformed thp-disable (0, 1 or 3)" "$T/bad"
 }
 
 @test "attrs: root restores another uid's process: its attributes come back before the ids change" {
