@@ -58,14 +58,5 @@ int main(void)
 			return 1;
 		}
 	}
-	printf("pid %d\nready hifd\n", (int)getpid());
-	fflush(stdout);
-	signals_init();
-	for (;;) {
-		wait_request();
-		if (verify() < 0)
-			return 1;
-		if (verified())
-			return 0;
-	}
+	return serve_verify("hifd", verify);
 }

@@ -41,6 +41,23 @@ static inline int verified(void)
 	return 0;
 }
 
+/* say "pid N" and "ready NAME", then check with verify (0 or -1 after
+ * its FAIL line) at each request until asked to finish: the exit
+ * status */
+static inline int serve_verify(const char *name, int (*verify)(void))
+{
+	printf("pid %d\nready %s\n", (int)getpid(), name);
+	fflush(stdout);
+	signals_init();
+	for (;;) {
+		wait_request();
+		if (verify() < 0)
+			return 1;
+		if (verified())
+			return 0;
+	}
+}
+
 /* bytes as one printable word: graphic ASCII as is, anything else
  * (and the backslash) as \xHH */
 static inline void put_bytes(const char *b, ssize_t n)

@@ -108,14 +108,5 @@ int main(void)
 		printf("region %s-a %p 4\nregion %s-b %p 3\n", objs[i].name, (void *)objs[i].a,
 		       objs[i].name, (void *)objs[i].b);
 	}
-	printf("pid %d\nready shmalias\n", (int)getpid());
-	fflush(stdout);
-	signals_init();
-	for (;;) {
-		wait_request();
-		if (verify() < 0)
-			return 1;
-		if (verified())
-			return 0;
-	}
+	return serve_verify("shmalias", verify);
 }

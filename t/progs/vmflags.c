@@ -119,14 +119,5 @@ int main(void)
 	for (i = 0; i < N; i++)
 		if (regs[i].at && vmflags_of(regs[i].at, regs[i].flags, sizeof regs[i].flags) < 0)
 			return printf("FAIL %s: no VmFlags\n", regs[i].name), 1;
-	printf("pid %d\nready vmflags\n", (int)getpid());
-	fflush(stdout);
-	signals_init();
-	for (;;) {
-		wait_request();
-		if (verify() < 0)
-			return 1;
-		if (verified())
-			return 0;
-	}
+	return serve_verify("vmflags", verify);
 }
