@@ -8,14 +8,6 @@
 #include "shim.h"
 #include "sys.h"
 
-struct dirent64_raw {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
-
 /* the number a name spells, or -1 if it is not all digits */
 static int name_number(const char *p)
 {

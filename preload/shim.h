@@ -58,6 +58,16 @@ int ckpt_park_save(struct ckpt_park *p) __attribute__((returns_twice));
 void ckpt_restart_entry(void);
 void ckpt_control_restart(void *tramp, unsigned long len);
 
+/* one record of getdents64, as the kernel lays it out: the shim reads
+ * directories with the raw call (no opendir, no malloc) */
+struct dirent64_raw {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
 #endif
 
 /* procdir.c: fn(n, the directory's fd, arg) for each numbered entry;

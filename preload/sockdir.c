@@ -99,14 +99,6 @@ static void stale_remove(int d, const char *name, int pid)
 		sys_unlinkat(d, tmp, 0);
 }
 
-struct dirent64_raw {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
-
 /* A process that _exit()s, or is killed, leaves its N.sock behind.
  * Every bind sweeps the directory, so it holds the sockets of live
  * processes and of those that died since the last bind, not a pile.
