@@ -126,19 +126,7 @@ choose_ms() {
 # 1, 2, 3... to LOG, which left an orphan (sleep 1.5) in its session
 # and process group, then has no child; sets PID
 session_job() {
-	OUT=$T/bash.out
-	setsid "$RUN" -- bash -c 'echo "pid $$"; (sleep 1.5 &); echo "ready bash"
-		i=0
-		while :; do
-			i=$((i + 1))
-			echo $i >>"$1"
-			for ((j = 0; j < 20000; j++)); do :; done
-		done' _ "$1" >"$OUT" 2>"$T/bash.err" 3>&- &
-	PID=$!
-	STARTED+=("$PID")
-	wait_line "$OUT" '^ready '
-	grep -qx "pid $PID" "$OUT"
-	wait_line "$1" '^5$'
+	BASH_FIRST='(sleep 1.5 &); ' bash_log_job "$1" setsid
 }
 
 # sid_users ID: the processes whose session is ID

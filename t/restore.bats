@@ -431,19 +431,7 @@ proc_state() {
 	# A builtin-only delay: `sleep` would fork, and a checkpoint while
 	# its child runs would be of a process tree (ckpt-freeze takes one
 	# process).  With builtins only, bash has no child at any moment.
-	OUT=$T/bash.out
-	"$RUN" -- bash -c 'echo "pid $$"; echo "ready bash"
-		i=0
-		while :; do
-			i=$((i + 1))
-			echo $i >>"$1"
-			for ((j = 0; j < 20000; j++)); do :; done
-		done' _ "$log" >"$OUT" 2>"$T/bash.err" 3>&- &
-	PID=$!
-	STARTED+=("$PID")
-	wait_line "$OUT" '^ready '
-	grep -qx "pid $PID" "$OUT"
-	wait_line "$log" '^5$'
+	bash_log_job "$log"
 	freeze_ok "$T/img" --kill "$PID"
 	wait "$PID" 2>/dev/null || true
 	dead "$PID"

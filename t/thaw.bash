@@ -129,3 +129,25 @@ thaw_piped() {
 	TPID=$!
 	TPIDS+=("$TPID")
 }
+
+# bash_log_job LOG [PRE...]: bash under ckpt-run (after PRE, e.g.
+# setsid), appending 1, 2, 3... to LOG with a builtin-only delay, so it
+# has no child at any moment; BASH_FIRST: commands it runs first.
+# Waits for 5 in LOG; sets PID and OUT.
+bash_log_job() {
+	local log=$1
+	shift
+	OUT=$T/bash.out
+	"$@" "$RUN" -- bash -c 'echo "pid $$"; '"${BASH_FIRST:-}"'echo "ready bash"
+		i=0
+		while :; do
+			i=$((i + 1))
+			echo $i >>"$1"
+			for ((j = 0; j < 20000; j++)); do :; done
+		done' _ "$log" >"$OUT" 2>"$T/bash.err" 3>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	grep -qx "pid $PID" "$OUT"
+	wait_line "$log" '^5$'
+}
