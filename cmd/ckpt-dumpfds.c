@@ -18,6 +18,7 @@
 #include "err.h"
 #include "escape.h"
 #include "fdinfo.h"
+#include "memberout.h"
 #include "num.h"
 #include "freeze.h"
 #include "restorable.h"
@@ -397,27 +398,19 @@ static int fds_check(const struct dump *d, const char *text, size_t len)
 
 static int fds_write(struct dump *d)
 {
-	char *text = NULL, name[64];
-	size_t len = 0, i;
-	FILE *f = open_memstream(&text, &len);
-	int r;
+	struct member m;
+	FILE *f = member_open(&m, "proc/%d/fds", (int)d->pid);
+	char *text;
+	size_t len, i;
 
-	if (!f)
-		die("pid %d: fds text:", (int)d->pid);
 	for (i = 0; i < d->n; i++)
 		fd_line(d, &d->v[i], f);
-	if (fclose(f) != 0)
-		die("pid %d: fds text:", (int)d->pid);
+	text = member_text(&m, &len);
 	if (d->restorable && fds_check(d, text, len) < 0) {
-		free(text);
+		member_drop(&m);
 		return -1;
 	}
-	member_name(d, name, sizeof name, "fds", -1);
-	r = tar_member(&d->tar, name, text, len);
-	free(text);
-	if (r < 0)
-		warnerr(r, "%s: write:", name);
-	return r;
+	return member_close(&m, &d->tar);
 }
 
 /* the whole file as fstat saw it, by pread: the shared offset stays */
@@ -450,7 +443,7 @@ static int file_copy(struct dump *d, const struct fd_desc *x, int rd, const char
 	if (r == 0)
 		r = tar_end_member(&d->tar, size);
 	if (r < 0)
-		warnerr(r, "%s: write:", name);
+		warnerr(r, "stdout: %s:", name);
 	return r;
 }
 
@@ -483,18 +476,14 @@ static int pipes_write(struct dump *d)
 {
 	char name[64];
 	size_t i;
-	int r;
 
 	for (i = 0; i < d->n; i++) {
 		if (!d->v[i].pipe_bytes)
 			continue;
 		member_name(d, name, sizeof name, d->v[i].d.kind == FD_SOCKET ? "socks" : "pipes",
 			    d->v[i].d.st.st_ino);
-		r = tar_member(&d->tar, name, d->v[i].pipe_bytes, d->v[i].pipe_len);
-		if (r < 0) {
-			warnerr(r, "%s: write:", name);
+		if (member_put(&d->tar, name, d->v[i].pipe_bytes, d->v[i].pipe_len) < 0)
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -502,15 +491,11 @@ static int pipes_write(struct dump *d)
 static int rules_write(struct dump *d)
 {
 	char name[64];
-	int r;
 
 	if (!d->have_rules)
 		return 0;
 	member_name(d, name, sizeof name, "rules", -1);
-	r = tar_member(&d->tar, name, d->rules.text, d->rules.len);
-	if (r < 0)
-		warnerr(r, "%s: write:", name);
-	return r;
+	return member_put(&d->tar, name, d->rules.text, d->rules.len);
 }
 
 /* the stage proper: everything is read and decided before the first
@@ -598,10 +583,8 @@ int main(int argc, char **argv)
 	if (control)
 		return r < 0;
 	/* alone: end the archive, and thaw only once the reader has it */
-	if (r == 0 && (r = tar_finish(&d.tar)) < 0)
-		warnerr(r, "stdout: write:");
-	if (r == 0 && (r = drain_wait(1)) < 0)
-		warnerr(r, "stdout: waiting for the reader:");
+	if (r == 0)
+		r = stream_out_end(&d.tar);
 	if (freeze_thaw(d.sock, d.pid) < 0)
 		r = -1;
 	return r < 0;
