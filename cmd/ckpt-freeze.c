@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "core.h"
 #include "ctl.h"
 #include "err.h"
 #include "freeze.h"
+#include "imageout.h"
 #include "io.h"
 #include "kproc.h"
 #include "memberout.h"
