@@ -26,26 +26,6 @@
 #include "fdinfo.h"
 #include "io.h"
 
-static const char *const kind_names[] = {
-	[FD_FILE] = "file", [FD_DELETED] = "deleted", [FD_MEMFD] = "memfd",
-	[FD_DIR] = "dir", [FD_CHR] = "chr", [FD_BLK] = "blk",
-	[FD_FIFO] = "fifo", [FD_PIPE] = "pipe", [FD_SOCKET] = "socket",
-	[FD_EVENTFD] = "eventfd", [FD_EPOLL] = "epoll",
-	[FD_TIMERFD] = "timerfd", [FD_SIGNALFD] = "signalfd",
-	[FD_INOTIFY] = "inotify", [FD_PIDFD] = "pidfd", [FD_ANON] = "anon",
-	[FD_OTHER] = "other",
-};
-
-const char *fd_kind_name(enum fd_kind k)
-{
-	return kind_names[k];
-}
-
-int fd_kind_is_file(enum fd_kind k)
-{
-	return k == FD_FILE || k == FD_DELETED || k == FD_MEMFD;
-}
-
 /* append printf output to d->extra, sized so that no kind's fields
  * can overflow it (fdinfo.h) */
 __attribute__((format(printf, 2, 3)))
