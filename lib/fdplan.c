@@ -189,6 +189,7 @@ static int fd_line(struct fdplan *p, const struct text *t)
 		return -1;
 	e->fd = fd;
 	snprintf(e->kind, sizeof e->kind, "%s", t->f[2]);
+	e->k = fd_kind_parse(t->f[2]);
 	for (i = 3; i < t->n; i++)
 		if ((eq = strchr(t->f[i], '=')) && (*eq = 0, ent_key(e, t->f[i], eq + 1) < 0))
 			return ent_drop(e);
@@ -230,10 +231,11 @@ static int epoll_line(struct fdplan *p, const struct text *t)
 	return 0;
 }
 
-static int kind_is(const struct fd_ent *e, const char *const *kinds)
+/* whether e is of one of the kinds, a list that ends in FD_UNKNOWN */
+static int kind_is(const struct fd_ent *e, const enum fd_kind *kinds)
 {
-	for (; *kinds; kinds++)
-		if (!strcmp(e->kind, *kinds))
+	for (; *kinds != FD_UNKNOWN; kinds++)
+		if (e->k == *kinds)
 			return 1;
 	return 0;
 }
@@ -269,7 +271,7 @@ static int lock_line(struct fdplan *p, const struct text *t, const char **why)
 	l.class = !strcmp(class, "posix") ? FD_LOCK_POSIX : !strcmp(class, "flock") ? FD_LOCK_FLOCK :
 		  !strcmp(class, "ofd") ? FD_LOCK_OFD : 0;
 	e = p->n ? &p->v[p->n - 1] : NULL;
-	if (!e || e->fd != l.fd || !kind_is(e, (const char *const[]){ "file", "deleted", "memfd", NULL }))
+	if (!e || e->fd != l.fd || !fd_kind_is_file(e->k))
 		*why = "a lock that does not follow its file's fd line";
 	else if (!l.class)
 		*why = "a lock of this class cannot be taken again (a lease?)";
@@ -289,20 +291,20 @@ static int lock_line(struct fdplan *p, const struct text *t, const char **why)
  * path, or writes, where the checkpoint never would.  NULL, or why not. */
 static const char *ent_check(const struct fd_ent *e)
 {
-	static const char *const saved[] = { "file", "deleted", "memfd", NULL };
-	static const char *const piped[] = { "pipe", "fifo", NULL };
-	static const char *const pathed[] = { "file", "dir", "chr", "blk", "fifo", "deleted", NULL };
-	int is_file = !strcmp(e->kind, "file");
+	static const enum fd_kind saved[] = { FD_FILE, FD_DELETED, FD_MEMFD, FD_UNKNOWN };
+	static const enum fd_kind piped[] = { FD_PIPE, FD_FIFO, FD_UNKNOWN };
+	static const enum fd_kind pathed[] = { FD_FILE, FD_DIR, FD_CHR, FD_BLK, FD_FIFO, FD_DELETED, FD_UNKNOWN };
+	int is_file = e->k == FD_FILE;
 
 	if (e->data && kind_is(e, saved) && strncmp(e->data, "files/", 6))
 		return "data= of a file must name files/FD";
 	if (e->data && kind_is(e, piped) && strncmp(e->data, "pipes/", 6))
 		return "data= of a pipe must name pipes/INODE";
-	if (e->data && !strcmp(e->kind, "socket") && strncmp(e->data, "socks/", 6))
+	if (e->data && e->k == FD_SOCKET && strncmp(e->data, "socks/", 6))
 		return "data= of a socket must name socks/INODE";
-	if (e->data && !kind_is(e, saved) && !kind_is(e, piped) && strcmp(e->kind, "socket"))
+	if (e->data && !kind_is(e, saved) && !kind_is(e, piped) && e->k != FD_SOCKET)
 		return "data= on a kind that has no saved data";
-	if (!e->data && (!strcmp(e->kind, "deleted") || !strcmp(e->kind, "memfd")))
+	if (!e->data && (e->k == FD_DELETED || e->k == FD_MEMFD))
 		return "no data=: its contents are only in the image";
 	if (kind_is(e, pathed) && (!e->path || e->path[0] != '/'))
 		return "no absolute path=";
@@ -411,7 +413,7 @@ static int blob_new(struct fdplan *p, struct fd_ent *e, int pid)
 	unsigned mode;
 	int fd;
 
-	if (!strcmp(e->kind, "memfd")) {
+	if (e->k == FD_MEMFD) {
 		fd = memfd_create(e->name ? e->name : "ckpt", MFD_CLOEXEC |
 				  (e->seals == F_SEAL_SEAL ? 0 : MFD_ALLOW_SEALING));
 		return fd < 0 ? -errno : fd;
@@ -419,7 +421,7 @@ static int blob_new(struct fdplan *p, struct fd_ent *e, int pid)
 	if (fs_ready(p, pid) < 0)
 		return errno = ECANCELED, -ECANCELED;
 	mode = e->mode & 07777 ? e->mode & 07777 : 0600;
-	fd = strcmp(e->kind, "file") ? jobfs_tmpfile(&p->fs, e->path, mode) :
+	fd = e->k != FD_FILE ? jobfs_tmpfile(&p->fs, e->path, mode) :
 	     jobfs_newfile(&p->fs, e->path, mode);
 	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size)) {
 		close(fd);
@@ -446,7 +448,7 @@ static int blob_file(struct fdplan *p, struct fd_blob *b, struct fd_ent *e, int 
 		return warn("pid %d: fd %d: truncate %s:", pid, e->fd, e->path), -1;
 	/* the write-back starts now; the commit's fsync then mostly waits */
 	sync_file_range(b->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	if (strcmp(e->kind, "file"))
+	if (e->k != FD_FILE)
 		return 0;
 	if (!(b->place = strdup(e->path)))
 		return warn("out of memory"), -1;
@@ -517,7 +519,7 @@ static dev_t device_allowed(const struct fd_ent *e)
 {
 	unsigned i;
 
-	if (strcmp(e->kind, "chr"))
+	if (e->k != FD_CHR)
 		return 0;
 	for (i = 0; i < sizeof devices / sizeof *devices; i++)
 		if (!strcmp(e->path, devices[i].path))
@@ -545,7 +547,7 @@ static int open_path(struct fdplan *p, struct fd_ent *e, int flags, int pid)
 	struct stat st;
 	int fd, ok;
 
-	if ((!strcmp(e->kind, "chr") || !strcmp(e->kind, "blk")) && !(want = device_allowed(e)))
+	if ((e->k == FD_CHR || e->k == FD_BLK) && !(want = device_allowed(e)))
 		return refuse(pid, e, "not a device a restore reopens (formats/fds.md)");
 	if (fs_ready(p, pid) < 0)
 		return errno = ECANCELED, -1;
@@ -553,8 +555,8 @@ static int open_path(struct fdplan *p, struct fd_ent *e, int flags, int pid)
 		return errno = -fd, -1;
 	if (fstat(fd, &st) < 0)
 		return close(fd), -1;
-	ok = !strcmp(e->kind, "dir") ? S_ISDIR(st.st_mode) :
-	     !strcmp(e->kind, "fifo") ? S_ISFIFO(st.st_mode) :
+	ok = e->k == FD_DIR ? S_ISDIR(st.st_mode) :
+	     e->k == FD_FIFO ? S_ISFIFO(st.st_mode) :
 	     want ? S_ISCHR(st.st_mode) && st.st_rdev == want : S_ISREG(st.st_mode);
 	if (!ok) {
 		close(fd);
@@ -704,7 +706,7 @@ static int open_socket(struct fdplan *p, struct fd_ent *e)
 	int sv[2], err;
 
 	for (i = 0; i < p->n; i++)
-		if (!strcmp(p->v[i].kind, "socket") && p->v[i].sock == e->peer && e->peer)
+		if (p->v[i].k == FD_SOCKET && p->v[i].sock == e->peer && e->peer)
 			peer = &p->v[i];
 	if (!peer || !e->unix_domain || e->socktype <= 0) {
 		errno = EOPNOTSUPP;  /* only unix pairs inside the process */
@@ -781,36 +783,36 @@ static int open_fifo(struct fdplan *p, struct fd_ent *e, int pid)
 
 static int open_kind(struct fdplan *p, struct fd_ent *e, int pid)
 {
-	const char *k = e->kind;
 	sigset_t set;
 	int i;
 
-	if (!strcmp(k, "file") || !strcmp(k, "deleted") || !strcmp(k, "memfd") ||
-	    !strcmp(k, "chr") || !strcmp(k, "blk"))
+	switch (e->k) {
+	case FD_FILE: case FD_DELETED: case FD_MEMFD: case FD_CHR: case FD_BLK:
 		return open_file(p, e, pid);
-	if (!strcmp(k, "dir"))
+	case FD_DIR:
 		return open_path(p, e, O_RDONLY | O_DIRECTORY | (e->flags & O_PATH), pid);
-	if (!strcmp(k, "fifo"))
+	case FD_FIFO:
 		return open_fifo(p, e, pid);
-	if (!strcmp(k, "pipe"))
+	case FD_PIPE:
 		return open_pipe(p, e);
-	if (!strcmp(k, "socket"))
+	case FD_SOCKET:
 		return open_socket(p, e);
-	if (!strcmp(k, "eventfd"))
+	case FD_EVENTFD:
 		return eventfd(e->count, EFD_CLOEXEC | (e->semaphore ? EFD_SEMAPHORE : 0));
-	if (!strcmp(k, "epoll"))
+	case FD_EPOLL:
 		return epoll_create1(EPOLL_CLOEXEC);
-	if (!strcmp(k, "timerfd"))
+	case FD_TIMERFD:
 		return open_timerfd(e);
-	if (!strcmp(k, "signalfd")) {
+	case FD_SIGNALFD:
 		sigemptyset(&set);
 		for (i = 1; i <= 64; i++)
 			if (e->sigmask >> (i - 1) & 1)
 				sigaddset(&set, i);
 		return signalfd(-1, &set, SFD_CLOEXEC);
+	default:
+		errno = EOPNOTSUPP;
+		return -1;
 	}
-	errno = EOPNOTSUPP;
-	return -1;
 }
 
 /* 0, 1, 2 that led outside the job (DESIGN.md, Restore): where to */
@@ -912,8 +914,8 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 	}
 	if (fd >= 0) {
 		e->src = fd;
-		if (!strcmp(e->kind, "pipe") || !strcmp(e->kind, "fifo") || !strcmp(e->kind, "eventfd") ||
-		    !strcmp(e->kind, "socket") || !strcmp(e->kind, "timerfd") || !strcmp(e->kind, "signalfd"))
+		if (e->k == FD_PIPE || e->k == FD_FIFO || e->k == FD_EVENTFD ||
+		    e->k == FD_SOCKET || e->k == FD_TIMERFD || e->k == FD_SIGNALFD)
 			fcntl(fd, F_SETFL, e->flags & (O_NONBLOCK | O_DIRECT | O_APPEND | O_ASYNC));
 	}
 	return 0;

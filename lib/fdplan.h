@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fdkind.h"
 #include "jobfs.h"
 
 struct stream;
@@ -17,7 +18,8 @@ struct memplan;
 
 struct fd_ent {
 	int fd;
-	char kind[16];
+	char kind[16];             /* as the image names it, for messages */
+	enum fd_kind k;            /* FD_UNKNOWN: a name this tree does not know */
 	int cloexec, flags, dup;   /* dup: the lower fd it shares with, or -1 */
 	uint64_t pos, size;
 	char *path;                /* unescaped; the restart path if any */

@@ -14,21 +14,21 @@ static const char *socket_why_not(const struct fdplan *p, const struct fd_ent *e
 
 	if (e->unix_domain && e->socktype > 0 && e->peer)
 		for (i = 0; i < p->n; i++)
-			if (!strcmp(p->v[i].kind, "socket") && p->v[i].sock == e->peer)
+			if (p->v[i].k == FD_SOCKET && p->v[i].sock == e->peer)
 				return NULL;
 	return "only a unix socket connected to another fd of the same process can be";
 }
 
 /* a kind not in the table cannot be made (inotify, pidfd, anon, other) */
 static const struct {
-	const char *kind;
+	enum fd_kind kind;
 	const char *(*why_not)(const struct fdplan *, const struct fd_ent *);
 } kinds[] = {
-	{ "file", NULL }, { "deleted", NULL }, { "memfd", NULL },
-	{ "chr", NULL }, { "blk", NULL }, { "dir", NULL },
-	{ "fifo", NULL }, { "pipe", NULL }, { "socket", socket_why_not },
-	{ "eventfd", NULL }, { "epoll", NULL }, { "timerfd", NULL },
-	{ "signalfd", NULL },
+	{ FD_FILE, NULL }, { FD_DELETED, NULL }, { FD_MEMFD, NULL },
+	{ FD_CHR, NULL }, { FD_BLK, NULL }, { FD_DIR, NULL },
+	{ FD_FIFO, NULL }, { FD_PIPE, NULL }, { FD_SOCKET, socket_why_not },
+	{ FD_EVENTFD, NULL }, { FD_EPOLL, NULL }, { FD_TIMERFD, NULL },
+	{ FD_SIGNALFD, NULL },
 };
 
 /* what a message calls an fd: its path, and a socket's own address as
@@ -45,8 +45,7 @@ const char *fd_ent_name(const struct fd_ent *e)
 
 int fd_outside_job(const struct fd_ent *e)
 {
-	return e->fd <= 2 && (e->tty || !strcmp(e->kind, "pipe") ||
-			      !strcmp(e->kind, "fifo") || !strcmp(e->kind, "socket"));
+	return e->fd <= 2 && (e->tty || e->k == FD_PIPE || e->k == FD_FIFO || e->k == FD_SOCKET);
 }
 
 const char *fd_why_not(const struct fdplan *p, const struct fd_ent *e)
@@ -56,7 +55,7 @@ const char *fd_why_not(const struct fdplan *p, const struct fd_ent *e)
 	if (fd_outside_job(e))
 		return NULL;
 	for (i = 0; i < sizeof kinds / sizeof *kinds; i++)
-		if (!strcmp(kinds[i].kind, e->kind))
+		if (kinds[i].kind == e->k)
 			return kinds[i].why_not ? kinds[i].why_not(p, e) : NULL;
 	return "no restore knows this kind of fd yet";
 }
