@@ -591,12 +591,14 @@ static int open_file(struct fdplan *p, struct fd_ent *e, int pid)
 }
 
 /* one pipe(2) per inode: the fds of both ends share it */
-static int open_pipe(struct fdplan *p, struct fd_ent *e)
+static int open_pipe(struct fdplan *p, struct fd_ent *e, int pid)
 {
 	struct fd_pipe *pp = NULL, *np;
 	struct fd_blob *b;
 	unsigned i;
 	int fd[2];
+
+	(void)pid;
 
 	for (i = 0; i < p->npipe; i++)
 		if (p->pipe[i].ino == e->pipe)
@@ -699,15 +701,31 @@ static int sock_shut(const struct fd_ent *e, int fd)
 	return 0;
 }
 
-static int open_socket(struct fdplan *p, struct fd_ent *e)
+/* the socket of the plan whose inode is e's peer, or NULL */
+static struct fd_ent *socket_peer(const struct fdplan *p, const struct fd_ent *e)
 {
 	struct fd_ent *peer = NULL;
 	unsigned i;
-	int sv[2], err;
 
 	for (i = 0; i < p->n; i++)
 		if (p->v[i].k == FD_SOCKET && p->v[i].sock == e->peer && e->peer)
 			peer = &p->v[i];
+	return peer;
+}
+
+static const char *socket_why_not(const struct fdplan *p, const struct fd_ent *e)
+{
+	if (e->unix_domain && e->socktype > 0 && socket_peer(p, e))
+		return NULL;
+	return "only a unix socket connected to another fd of the same process can be";
+}
+
+static int open_socket(struct fdplan *p, struct fd_ent *e, int pid)
+{
+	struct fd_ent *peer = socket_peer(p, e);
+	int sv[2], err;
+
+	(void)pid;
 	if (!peer || !e->unix_domain || e->socktype <= 0) {
 		errno = EOPNOTSUPP;  /* only unix pairs inside the process */
 		return -1;
@@ -732,11 +750,13 @@ static int open_socket(struct fdplan *p, struct fd_ent *e)
  * the settime that clears them).  A periodic timer recorded with no
  * time left (a dumper that did not forward an expired one) restarts
  * one interval on rather than never. */
-static int open_timerfd(struct fd_ent *e)
+static int open_timerfd(struct fdplan *p, struct fd_ent *e, int pid)
 {
 	struct itimerspec its = { 0 };
 	uint64_t ticks = e->ticks;
 	int fd, err;
+
+	(void)p, (void)pid;
 
 	if (timer_parse(e->value, &its.it_value) < 0 ||
 	    timer_parse(e->interval, &its.it_interval) < 0) {
@@ -781,38 +801,70 @@ static int open_fifo(struct fdplan *p, struct fd_ent *e, int pid)
 	return fd;
 }
 
-static int open_kind(struct fdplan *p, struct fd_ent *e, int pid)
+static int open_dir(struct fdplan *p, struct fd_ent *e, int pid)
+{
+	return open_path(p, e, O_RDONLY | O_DIRECTORY | (e->flags & O_PATH), pid);
+}
+
+static int open_eventfd(struct fdplan *p, struct fd_ent *e, int pid)
+{
+	(void)p, (void)pid;
+	return eventfd(e->count, EFD_CLOEXEC | (e->semaphore ? EFD_SEMAPHORE : 0));
+}
+
+static int open_epoll(struct fdplan *p, struct fd_ent *e, int pid)
+{
+	(void)p, (void)e, (void)pid;
+	return epoll_create1(EPOLL_CLOEXEC);   /* its watches: epolls_add */
+}
+
+static int open_signalfd(struct fdplan *p, struct fd_ent *e, int pid)
 {
 	sigset_t set;
 	int i;
 
-	switch (e->k) {
-	case FD_FILE: case FD_DELETED: case FD_MEMFD: case FD_CHR: case FD_BLK:
-		return open_file(p, e, pid);
-	case FD_DIR:
-		return open_path(p, e, O_RDONLY | O_DIRECTORY | (e->flags & O_PATH), pid);
-	case FD_FIFO:
-		return open_fifo(p, e, pid);
-	case FD_PIPE:
-		return open_pipe(p, e);
-	case FD_SOCKET:
-		return open_socket(p, e);
-	case FD_EVENTFD:
-		return eventfd(e->count, EFD_CLOEXEC | (e->semaphore ? EFD_SEMAPHORE : 0));
-	case FD_EPOLL:
-		return epoll_create1(EPOLL_CLOEXEC);
-	case FD_TIMERFD:
-		return open_timerfd(e);
-	case FD_SIGNALFD:
-		sigemptyset(&set);
-		for (i = 1; i <= 64; i++)
-			if (e->sigmask >> (i - 1) & 1)
-				sigaddset(&set, i);
-		return signalfd(-1, &set, SFD_CLOEXEC);
-	default:
-		errno = EOPNOTSUPP;
-		return -1;
-	}
+	(void)p, (void)pid;
+	sigemptyset(&set);
+	for (i = 1; i <= 64; i++)
+		if (e->sigmask >> (i - 1) & 1)
+			sigaddset(&set, i);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+/* How a restore makes each kind (formats/fds.md, "Restoring each
+ * kind"), the one place to teach it a kind: open makes the fd in
+ * ckpt-thaw (-1 with errno, -2 when made already with another);
+ * why_not, when set, says what the kind needs that the plan or the
+ * system lacks (NULL: nothing); setfl: its status flags are set again
+ * with F_SETFL (a kind opened by path gets them from open).  A kind
+ * without an open cannot be restored. */
+static const struct kind_restore {
+	int (*open)(struct fdplan *, struct fd_ent *, int pid);
+	const char *(*why_not)(const struct fdplan *, const struct fd_ent *);
+	int setfl;
+} restore_of[FD_UNKNOWN + 1] = {
+	[FD_FILE] = { open_file, NULL, 0 },
+	[FD_DELETED] = { open_file, NULL, 0 },
+	[FD_MEMFD] = { open_file, NULL, 0 },
+	[FD_CHR] = { open_file, NULL, 0 },
+	[FD_BLK] = { open_file, NULL, 0 },
+	[FD_DIR] = { open_dir, NULL, 0 },
+	[FD_FIFO] = { open_fifo, NULL, 1 },
+	[FD_PIPE] = { open_pipe, NULL, 1 },
+	[FD_SOCKET] = { open_socket, socket_why_not, 1 },
+	[FD_EVENTFD] = { open_eventfd, NULL, 1 },
+	[FD_EPOLL] = { open_epoll, NULL, 0 },
+	[FD_TIMERFD] = { open_timerfd, NULL, 1 },
+	[FD_SIGNALFD] = { open_signalfd, NULL, 1 },
+};
+
+const char *fdplan_kind_why_not(const struct fdplan *p, const struct fd_ent *e)
+{
+	const struct kind_restore *r = &restore_of[e->k];
+
+	if (!r->open)
+		return "no restore knows this kind of fd yet";
+	return r->why_not ? r->why_not(p, e) : NULL;
 }
 
 /* 0, 1, 2 that led outside the job (DESIGN.md, Restore): where to */
@@ -904,8 +956,10 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 		errno = EOPNOTSUPP;
 		return -1;
 	}
-	if (fd == -2)
-		fd = open_kind(p, e, pid);
+	if (fd == -2 && !restore_of[e->k].open)
+		fd = (errno = EOPNOTSUPP, -1);
+	else if (fd == -2)
+		fd = restore_of[e->k].open(p, e, pid);
 	if (fd < 0 && fd != -2) {
 		if (errno == EOPNOTSUPP)
 			warn("pid %d: fd %d: %s %s cannot be restored yet", pid, e->fd, e->kind,
@@ -914,8 +968,7 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 	}
 	if (fd >= 0) {
 		e->src = fd;
-		if (e->k == FD_PIPE || e->k == FD_FIFO || e->k == FD_EVENTFD ||
-		    e->k == FD_SOCKET || e->k == FD_TIMERFD || e->k == FD_SIGNALFD)
+		if (restore_of[e->k].setfl)
 			fcntl(fd, F_SETFL, e->flags & (O_NONBLOCK | O_DIRECT | O_APPEND | O_ASYNC));
 	}
 	return 0;

@@ -99,6 +99,10 @@ struct fd_attach {            /* where stdio outside the job goes */
 
 /* All return 0, or -1 after a message naming the pid and fd/member. */
 int fdplan_parse(struct fdplan *p, int pid, char *text);
+/* NULL when a restore knows how to make e's kind and what that needs
+ * is there, else why not (restorable.h's fd_why_not adds the fds that
+ * lead outside the job) */
+const char *fdplan_kind_why_not(const struct fdplan *p, const struct fd_ent *e);
 /* after the parse: the process whose ids do the file work, and the
  * memory plan to tell of each file the restore writes back */
 void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *mem);

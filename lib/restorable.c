@@ -1,35 +1,13 @@
-/* restorable.c - the kinds of fd a restore makes, and the conditions
- * on them: the one table ckpt-thaw (fdplan.c) and ckpt-dumpfds
- * --restorable both go by (formats/fds.md, "Restoring each kind"). */
+/* restorable.c - whether a restore can make each fd of a plan: the one
+ * judge ckpt-thaw (fdplan.c) and ckpt-dumpfds --restorable both go by.
+ * What each kind needs is said in fdplan.c's table of kinds, beside
+ * how it is made (formats/fds.md, "Restoring each kind"). */
 #include <stdio.h>
 #include <string.h>
 
 #include "err.h"
 #include "fdplan.h"
 #include "restorable.h"
-
-static const char *socket_why_not(const struct fdplan *p, const struct fd_ent *e)
-{
-	unsigned i;
-
-	if (e->unix_domain && e->socktype > 0 && e->peer)
-		for (i = 0; i < p->n; i++)
-			if (p->v[i].k == FD_SOCKET && p->v[i].sock == e->peer)
-				return NULL;
-	return "only a unix socket connected to another fd of the same process can be";
-}
-
-/* a kind not in the table cannot be made (inotify, pidfd, anon, other) */
-static const struct {
-	enum fd_kind kind;
-	const char *(*why_not)(const struct fdplan *, const struct fd_ent *);
-} kinds[] = {
-	{ FD_FILE, NULL }, { FD_DELETED, NULL }, { FD_MEMFD, NULL },
-	{ FD_CHR, NULL }, { FD_BLK, NULL }, { FD_DIR, NULL },
-	{ FD_FIFO, NULL }, { FD_PIPE, NULL }, { FD_SOCKET, socket_why_not },
-	{ FD_EVENTFD, NULL }, { FD_EPOLL, NULL }, { FD_TIMERFD, NULL },
-	{ FD_SIGNALFD, NULL },
-};
 
 /* what a message calls an fd: its path, and a socket's own address as
  * the image records it (escaped), e.g. "socket:[81] (0.0.0.0:8000)";
@@ -50,14 +28,7 @@ int fd_outside_job(const struct fd_ent *e)
 
 const char *fd_why_not(const struct fdplan *p, const struct fd_ent *e)
 {
-	unsigned i;
-
-	if (fd_outside_job(e))
-		return NULL;
-	for (i = 0; i < sizeof kinds / sizeof *kinds; i++)
-		if (kinds[i].kind == e->k)
-			return kinds[i].why_not ? kinds[i].why_not(p, e) : NULL;
-	return "no restore knows this kind of fd yet";
+	return fd_outside_job(e) ? NULL : fdplan_kind_why_not(p, e);
 }
 
 static int has_fd(const struct fdplan *p, int fd)
