@@ -31,6 +31,7 @@
 #include "restorable.h"
 #include "memplan.h"
 #include "num.h"
+#include "pidused.h"
 #include "stream.h"
 #include "text.h"
 
@@ -68,6 +69,7 @@ static const struct num_key {
 	NUM_KEY("clock", 10, NUM_INT_MAX, clock),
 	NUM_KEY("tflags", 8, NUM_INT_MAX, tflags),
 	NUM_KEY("ticks", 10, U64, ticks),
+	NUM_KEY("start", 10, U64, target_start),
 	NUM_KEY("shutdown", 10, 3, shut),
 	NUM_KEY("pipesz", 10, NUM_INT_MAX, pipesz),
 	NUM_KEY("truncate", 10, 1, truncate),
@@ -120,6 +122,12 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 	if (!strcmp(k, "end")) snprintf(e->end, sizeof e->end, "%s", v);
 	else if (!strcmp(k, "addr")) snprintf(e->addr, sizeof e->addr, "%s", v);
 	else if (!strcmp(k, "domain")) e->unix_domain = !strcmp(v, "unix");
+	else if (!strcmp(k, "boot")) snprintf(e->boot, sizeof e->boot, "%s", v);
+	else if (!strcmp(k, "pid") && strcmp(v, "-1")) {   /* -1: ended */
+		if (num_parse(v, NUM_INT_MAX, &maj) < 0)
+			return -1;
+		e->target = maj;
+	}
 	else if (!strcmp(k, "type"))
 		e->socktype = !strcmp(v, "stream") ? SOCK_STREAM : !strcmp(v, "dgram") ? SOCK_DGRAM :
 			      !strcmp(v, "seqpacket") ? SOCK_SEQPACKET : -1;
@@ -326,6 +334,7 @@ int fdplan_parse(struct fdplan *p, int pid, char *text)
 	int r;
 
 	memset(p, 0, sizeof *p);
+	p->pid = pid;
 	p->maxfd = -1;
 	snprintf(name, sizeof name, "proc/%d/fds", pid);
 	text_init(&t, text, strlen(text), name);
@@ -801,6 +810,48 @@ static int open_fifo(struct fdplan *p, struct fd_ent *e, int pid)
 	return fd;
 }
 
+/* A pidfd on a process outside the job, on the process that its pid
+ * and start time name on this boot, alive (formats/fds.md).  One on
+ * the process itself would have to be made in it, once it exists. */
+static const char *pidfd_why_not(const struct fdplan *p, const struct fd_ent *e)
+{
+	char *boot;
+	int same;
+
+	if (!e->target || !e->target_start)
+		return "its process had ended at the checkpoint";
+	if (e->target == p->pid)
+		return "a pidfd on the process itself";
+	boot = read_file("/proc/sys/kernel/random/boot_id", NULL);
+	same = boot && !strncmp(boot, e->boot, 36) && strlen(e->boot) == 36;
+	free(boot);
+	if (!same)
+		return "its process ran on another boot";
+	if (pid_starttime(e->target) != e->target_start)
+		return "its process has ended since";
+	return NULL;
+}
+
+/* pidfd_open, then the same checks: the pid cannot have been reused
+ * while the pidfd's process lives */
+static int open_pidfd(struct fdplan *p, struct fd_ent *e, int pid)
+{
+	int fd = syscall(SYS_pidfd_open, e->target, e->flags & (O_NONBLOCK | O_EXCL));
+	const char *why;
+
+	if (fd < 0)
+		return errno == ESRCH ? refuse(pid, e, "its process has ended since") : -1;
+	if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) < 0 && errno != EPERM)
+		why = "its process has ended since";
+	else
+		why = pidfd_why_not(p, e);
+	if (why) {
+		close(fd);
+		return refuse(pid, e, why);
+	}
+	return fd;
+}
+
 static int open_dir(struct fdplan *p, struct fd_ent *e, int pid)
 {
 	return open_path(p, e, O_RDONLY | O_DIRECTORY | (e->flags & O_PATH), pid);
@@ -856,6 +907,7 @@ static const struct kind_restore {
 	[FD_EPOLL] = { open_epoll, NULL, 0 },
 	[FD_TIMERFD] = { open_timerfd, NULL, 1 },
 	[FD_SIGNALFD] = { open_signalfd, NULL, 1 },
+	[FD_PIDFD] = { open_pidfd, pidfd_why_not, 1 },
 };
 
 const char *fdplan_kind_why_not(const struct fdplan *p, const struct fd_ent *e)

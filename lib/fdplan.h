@@ -40,6 +40,9 @@ struct fd_ent {
 	int shut;                  /* unix_diag's shutdown: 1 RCV, 2 SEND */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
 	uint64_t ticks;            /* timerfd: expirations not yet read */
+	int target;                /* pidfd: its process's pid, 0: ended */
+	uint64_t target_start;     /* ... its start time, on boot */
+	char boot[40];
 	int src;                   /* ckpt-thaw's fd that becomes fd */
 };
 
@@ -73,6 +76,7 @@ struct fd_pipe {              /* the pipe made for one inode */
 };
 
 struct fdplan {
+	int pid;                   /* the process whose fds these are */
 	struct fd_ent *v;
 	unsigned n;
 	struct fd_epoll *ep;
