@@ -40,7 +40,9 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-struct fd_ent {
+/* one fd of the process as this dump writes it: what it is, and what
+ * was decided for it (the reader's twin is fdplan.h's plan entry) */
+struct fd_dump {
 	struct fd_desc d;
 	int dup;            /* lowest fd sharing the open file description */
 	struct fd_policy pol;
@@ -58,7 +60,7 @@ struct dump {
 	int restorable;     /* --restorable */
 	struct rules rules;
 	int have_rules;
-	struct fd_ent *v;
+	struct fd_dump *v;
 	size_t n, cap;
 	struct tar_out tar;
 };
@@ -77,7 +79,7 @@ static void nofile_raise(void)
 
 static int ent_add(struct dump *d, const struct ckpt_fd_ent *e, int local)
 {
-	struct fd_ent *v, *x;
+	struct fd_dump *v, *x;
 	int r;
 
 	if (d->n == d->cap) {
@@ -145,7 +147,7 @@ static int fds_batch(struct dump *d, uint64_t from, int *more, uint64_t *next)
 
 static int ent_by_fd(const void *a, const void *b)
 {
-	const struct fd_ent *x = a, *y = b;
+	const struct fd_dump *x = a, *y = b;
 
 	return (x->d.fd > y->d.fd) - (x->d.fd < y->d.fd);
 }
@@ -170,7 +172,7 @@ static const struct dump *sort_dump;   /* for qsort's comparator */
 
 static int ent_by_file(const void *a, const void *b)
 {
-	const struct fd_ent *v = sort_dump->v;
+	const struct fd_dump *v = sort_dump->v;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
 	int r = fd_file_cmp(v[x].d.local, v[y].d.local);
 
@@ -202,7 +204,7 @@ static void dups_find(struct dump *d)
  * (too long) fails the dump */
 static void policies_decide(struct dump *d)
 {
-	struct fd_ent *e;
+	struct fd_dump *e;
 	size_t i;
 	int r;
 
@@ -240,7 +242,7 @@ static void data_assign(struct dump *d)
  * it if it is in the job */
 static int pipes_peek(struct dump *d)
 {
-	struct fd_ent *e;
+	struct fd_dump *e;
 	size_t i, j;
 	int err;
 
@@ -283,7 +285,7 @@ static uint64_t extra_num(const struct fd_desc *x, const char *key)
 
 /* a unix socket whose peer is an fd of this process too: the pair a
  * restore remakes, and whose queues it refills */
-static int sock_pair_here(const struct dump *d, const struct fd_ent *e)
+static int sock_pair_here(const struct dump *d, const struct fd_dump *e)
 {
 	uint64_t peer = extra_num(&e->d, "peer_ino");
 	size_t j;
@@ -301,7 +303,7 @@ static int sock_pair_here(const struct dump *d, const struct fd_ent *e)
  * lost: refused here, before --kill could end the program. */
 static int socks_peek(struct dump *d)
 {
-	struct fd_ent *e;
+	struct fd_dump *e;
 	size_t i, j;
 	int err;
 
@@ -330,7 +332,7 @@ static int socks_peek(struct dump *d)
 	return 0;
 }
 
-static void esc_or_die(const struct dump *d, const struct fd_ent *e, const char *s,
+static void esc_or_die(const struct dump *d, const struct fd_dump *e, const char *s,
 		       char *out, size_t cap)
 {
 	if (str_escape(s, out, cap) < 0)
@@ -338,7 +340,7 @@ static void esc_or_die(const struct dump *d, const struct fd_ent *e, const char 
 }
 
 /* one "fd" line (formats/fds.md), then the kind's own lines */
-static void fd_line(const struct dump *d, const struct fd_ent *e, FILE *f)
+static void fd_line(const struct dump *d, const struct fd_dump *e, FILE *f)
 {
 	static char esc[4 * PATH_MAX + 1];
 	const struct fd_desc *x = &e->d;
