@@ -544,39 +544,46 @@ static void rules_init(struct dump *d, const char *path)
 	d->have_rules = 1;
 }
 
-int main(int argc, char **argv)
+/* the options: into d, and where the control fd, the offset and the
+ * rules come from; exits on --help or a bad one */
+static void parse(int argc, char **argv, struct dump *d, const char **control,
+		  uint64_t *offset, const char **rules_path)
 {
-	struct dump d = { 0 };
-	const char *control = NULL, *rules_path = NULL;
-	uint64_t offset = 0;
-	int c, have_offset = 0, r;
+	int c, have_offset = 0;
 
-	prog_init(argv);
 	while ((c = getopt_long(argc, argv, "ar:h", options, NULL)) != -1) {
 		switch (c) {
-		case 'c': control = optarg; break;
-		case 'o': offset = offset_arg(optarg, usage_str); have_offset = 1; break;
-		case 'a': d.all_files = 1; break;
-		case 'r': rules_path = optarg; break;
-		case 'R': d.restorable = 1; break;
-		case 'h': printf("usage: %s\n", usage_str); return 0;
+		case 'c': *control = optarg; break;
+		case 'o': *offset = offset_arg(optarg, usage_str); have_offset = 1; break;
+		case 'a': d->all_files = 1; break;
+		case 'r': *rules_path = optarg; break;
+		case 'R': d->restorable = 1; break;
+		case 'h': printf("usage: %s\n", usage_str); exit(0);
 		default: usage_die(usage_str);
 		}
 	}
 	if (optind != argc - 1)
 		usage_die(usage_str);
-	if (have_offset && !control) {
+	if (have_offset && !*control) {
 		warn("--offset: only with --control");
 		usage_die(usage_str);
 	}
-	d.pid = pid_arg(argv[optind], usage_str);
+	d->pid = pid_arg(argv[optind], usage_str);
+}
+
+int main(int argc, char **argv)
+{
+	struct dump d = { 0 };
+	const char *control = NULL, *rules_path = NULL;
+	uint64_t offset = 0;
+	int r;
+
+	prog_init(argv);
+	parse(argc, argv, &d, &control, &offset, &rules_path);
 	stdout_check();
 	rules_init(&d, rules_path);
 	nofile_raise();
-	if (control)
-		d.sock = control_fd_parse(control);
-	else
-		d.sock = freeze_open(d.pid, 0);
+	d.sock = control ? control_fd_parse(control) : freeze_open(d.pid, 0);
 	if (d.sock < 0)
 		return 1;
 	tar_init(&d.tar, 1, offset);
