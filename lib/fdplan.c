@@ -47,7 +47,7 @@
 /* the keys with a number: its base, its largest value, where it goes
  * (a uint64_t or an int, by the field's size) */
 #define NUM_KEY(key, base, max, field) \
-	{ key, base, max, offsetof(struct fd_ent, field), sizeof ((struct fd_ent *)0)->field }
+	{ key, base, max, offsetof(struct fdplan_fd, field), sizeof ((struct fdplan_fd *)0)->field }
 static const struct num_key {
 	const char *key;
 	int base;
@@ -79,7 +79,7 @@ static const struct num_key {
 
 /* a numeric key: 1 when k is one (set, or -1 when v is malformed), 0
  * when it is not */
-static int ent_num(struct fd_ent *e, const char *k, const char *v)
+static int ent_num(struct fdplan_fd *e, const char *k, const char *v)
 {
 	const struct num_key *n;
 	uint64_t x;
@@ -111,7 +111,7 @@ static int timer_parse(const char *s, struct timespec *ts)
 	return 0;
 }
 
-static int ent_key(struct fd_ent *e, const char *k, char *v)
+static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 {
 	struct timespec ts;
 	uint64_t maj, min;
@@ -169,7 +169,7 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 }
 
 /* the strings of an entry that was not taken */
-static int ent_drop(struct fd_ent *e)
+static int ent_drop(struct fdplan_fd *e)
 {
 	free(e->path);
 	free(e->orig);
@@ -181,7 +181,7 @@ static int ent_drop(struct fd_ent *e)
 /* "fd N KIND KEY=VALUE..." */
 static int fd_line(struct fdplan *p, const struct text *t)
 {
-	struct fd_ent *e, *nv;
+	struct fdplan_fd *e, *nv;
 	uint64_t fd;
 	char *eq;
 	int i;
@@ -240,7 +240,7 @@ static int epoll_line(struct fdplan *p, const struct text *t)
 }
 
 /* whether e is of one of the kinds, a list that ends in FD_UNKNOWN */
-static int kind_is(const struct fd_ent *e, const enum fd_kind *kinds)
+static int kind_is(const struct fdplan_fd *e, const enum fd_kind *kinds)
 {
 	for (; *kinds != FD_UNKNOWN; kinds++)
 		if (e->k == *kinds)
@@ -268,7 +268,7 @@ static int lock_line(struct fdplan *p, const struct text *t, const char **why)
 	const char *start = field_of(t, "start"), *end = field_of(t, "end");
 	uint64_t fd, first, last = 0;
 	struct fd_lock l, *nl;
-	const struct fd_ent *e;
+	const struct fdplan_fd *e;
 
 	if (t->n < 2 || num_parse(t->f[1], NUM_INT_MAX, &fd) < 0 || !class || !type ||
 	    !start || !end || num_parse(start, INT64_MAX, &first) < 0 ||
@@ -297,7 +297,7 @@ static int lock_line(struct fdplan *p, const struct text *t, const char **why)
 /* An image is data: a line may ask only for the file work its kind
  * has (formats/fds.md, "Kinds"), so that no key sends a restore to a
  * path, or writes, where the checkpoint never would.  NULL, or why not. */
-static const char *ent_check(const struct fd_ent *e)
+static const char *ent_check(const struct fdplan_fd *e)
 {
 	static const enum fd_kind saved[] = { FD_FILE, FD_DELETED, FD_MEMFD, FD_UNKNOWN };
 	static const enum fd_kind piped[] = { FD_PIPE, FD_FIFO, FD_UNKNOWN };
@@ -327,7 +327,7 @@ static const char *ent_check(const struct fd_ent *e)
 
 int fdplan_parse(struct fdplan *p, int pid, char *text)
 {
-	const struct fd_ent *e;
+	const struct fdplan_fd *e;
 	const char *why;
 	char name[64];
 	struct text t;
@@ -376,7 +376,7 @@ static int fs_ready(struct fdplan *p, int pid)
 	return jobfs_start(&p->fs, p->job);
 }
 
-static struct fd_ent *ent_with_data(struct fdplan *p, const char *sub)
+static struct fdplan_fd *ent_with_data(struct fdplan *p, const char *sub)
 {
 	unsigned i;
 
@@ -416,7 +416,7 @@ static struct fd_blob *blob_find(struct fdplan *p, const char *name)
 /* a new file for saved contents: a memfd, or a file the job makes in
  * the directory it belongs in (deleted: unnamed; file: under a
  * temporary name until the commit) */
-static int blob_new(struct fdplan *p, struct fd_ent *e, int pid)
+static int blob_new(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct stat st;
 	unsigned mode;
@@ -441,7 +441,7 @@ static int blob_new(struct fdplan *p, struct fd_ent *e, int pid)
 
 /* a saved file's contents, whole, into its new file; the mapping plan
  * learns what the copy is (memplan_own) */
-static int blob_file(struct fdplan *p, struct fd_blob *b, struct fd_ent *e, int pid, struct stream *s)
+static int blob_file(struct fdplan *p, struct fd_blob *b, struct fdplan_fd *e, int pid, struct stream *s)
 {
 	struct stat st;
 
@@ -466,7 +466,7 @@ static int blob_file(struct fdplan *p, struct fd_blob *b, struct fd_ent *e, int 
 
 int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s)
 {
-	struct fd_ent *e = ent_with_data(p, sub);
+	struct fdplan_fd *e = ent_with_data(p, sub);
 	struct fd_blob *b, *nb;
 
 	if (blob_find(p, sub))
@@ -484,7 +484,7 @@ int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s)
 	return blob_file(p, b, e, pid, s);
 }
 
-static struct fd_ent *ent_find(struct fdplan *p, int fd)
+static struct fdplan_fd *ent_find(struct fdplan *p, int fd)
 {
 	unsigned i;
 
@@ -524,7 +524,7 @@ static const struct { const char *path; unsigned maj, min; } devices[] = {
 
 /* the expected device number for e, or 0: not one we reopen.  Beyond
  * the list, the job's own pseudo-terminal (/dev/pts/N), as it was. */
-static dev_t device_allowed(const struct fd_ent *e)
+static dev_t device_allowed(const struct fdplan_fd *e)
 {
 	unsigned i;
 
@@ -540,7 +540,7 @@ static dev_t device_allowed(const struct fd_ent *e)
 
 /* Says why, names the fd, and marks errno as said (ECANCELED), so the
  * caller adds nothing. */
-static int refuse(int pid, const struct fd_ent *e, const char *why)
+static int refuse(int pid, const struct fdplan_fd *e, const char *why)
 {
 	warn("pid %d: fd %d: %s %s: %s", pid, e->fd, e->kind, e->path, why);
 	errno = ECANCELED;
@@ -550,7 +550,7 @@ static int refuse(int pid, const struct fd_ent *e, const char *why)
 /* e->path opened by the job (jobfs.h), without blocking on a fifo,
  * and refused unless it is still the kind of file e says: the fd, or
  * -1 with errno (ECANCELED: said) */
-static int open_path(struct fdplan *p, struct fd_ent *e, int flags, int pid)
+static int open_path(struct fdplan *p, struct fdplan_fd *e, int flags, int pid)
 {
 	dev_t want = 0;
 	struct stat st;
@@ -577,7 +577,7 @@ static int open_path(struct fdplan *p, struct fd_ent *e, int flags, int pid)
 	return fd;
 }
 
-static int open_file(struct fdplan *p, struct fd_ent *e, int pid)
+static int open_file(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct fd_blob *b = blob_find(p, e->data);
 	int fd;
@@ -600,7 +600,7 @@ static int open_file(struct fdplan *p, struct fd_ent *e, int pid)
 }
 
 /* one pipe(2) per inode: the fds of both ends share it */
-static int open_pipe(struct fdplan *p, struct fd_ent *e, int pid)
+static int open_pipe(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct fd_pipe *pp = NULL, *np;
 	struct fd_blob *b;
@@ -681,7 +681,7 @@ static int sock_refill_msgs(int fd, const char *b, size_t len)
 
 /* What was queued to the end e comes back by writing it into the other
  * end, from; a queue that no longer fits fails rather than blocks. */
-static int sock_refill(struct fdplan *p, struct fd_ent *e, int from)
+static int sock_refill(struct fdplan *p, struct fdplan_fd *e, int from)
 {
 	struct fd_blob *b = blob_find(p, e->data);
 	ssize_t n;
@@ -701,7 +701,7 @@ static int sock_refill(struct fdplan *p, struct fd_ent *e, int from)
 
 /* shutdown(2) again as each end recorded it; after the refill, which a
  * shut writer could not do */
-static int sock_shut(const struct fd_ent *e, int fd)
+static int sock_shut(const struct fdplan_fd *e, int fd)
 {
 	if ((e->shut & 2) && shutdown(fd, SHUT_WR) < 0)
 		return -1;
@@ -711,9 +711,9 @@ static int sock_shut(const struct fd_ent *e, int fd)
 }
 
 /* the socket of the plan whose inode is e's peer, or NULL */
-static struct fd_ent *socket_peer(const struct fdplan *p, const struct fd_ent *e)
+static struct fdplan_fd *socket_peer(const struct fdplan *p, const struct fdplan_fd *e)
 {
-	struct fd_ent *peer = NULL;
+	struct fdplan_fd *peer = NULL;
 	unsigned i;
 
 	for (i = 0; i < p->n; i++)
@@ -722,16 +722,16 @@ static struct fd_ent *socket_peer(const struct fdplan *p, const struct fd_ent *e
 	return peer;
 }
 
-static const char *socket_why_not(const struct fdplan *p, const struct fd_ent *e)
+static const char *socket_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 {
 	if (e->unix_domain && e->socktype > 0 && socket_peer(p, e))
 		return NULL;
 	return "only a unix socket connected to another fd of the same process can be";
 }
 
-static int open_socket(struct fdplan *p, struct fd_ent *e, int pid)
+static int open_socket(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
-	struct fd_ent *peer = socket_peer(p, e);
+	struct fdplan_fd *peer = socket_peer(p, e);
 	int sv[2], err;
 
 	(void)pid;
@@ -759,7 +759,7 @@ static int open_socket(struct fdplan *p, struct fd_ent *e, int pid)
  * the settime that clears them).  A periodic timer recorded with no
  * time left (a dumper that did not forward an expired one) restarts
  * one interval on rather than never. */
-static int open_timerfd(struct fdplan *p, struct fd_ent *e, int pid)
+static int open_timerfd(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct itimerspec its = { 0 };
 	uint64_t ticks = e->ticks;
@@ -789,7 +789,7 @@ static int open_timerfd(struct fdplan *p, struct fd_ent *e, int pid)
 
 /* a named pipe: held open read-write meanwhile, so that neither open
  * blocks and the queued bytes have a reader to wait in */
-static int open_fifo(struct fdplan *p, struct fd_ent *e, int pid)
+static int open_fifo(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct fd_blob *b = blob_find(p, e->data);
 	int hold_fd, fd, err = 0;
@@ -813,7 +813,7 @@ static int open_fifo(struct fdplan *p, struct fd_ent *e, int pid)
 /* A pidfd on a process outside the job, on the process that its pid
  * and start time name on this boot, alive (formats/fds.md).  One on
  * the process itself would have to be made in it, once it exists. */
-static const char *pidfd_why_not(const struct fdplan *p, const struct fd_ent *e)
+static const char *pidfd_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 {
 	char *boot;
 	int same;
@@ -834,7 +834,7 @@ static const char *pidfd_why_not(const struct fdplan *p, const struct fd_ent *e)
 
 /* pidfd_open, then the same checks: the pid cannot have been reused
  * while the pidfd's process lives */
-static int open_pidfd(struct fdplan *p, struct fd_ent *e, int pid)
+static int open_pidfd(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	int fd = syscall(SYS_pidfd_open, e->target, e->flags & (O_NONBLOCK | O_EXCL));
 	const char *why;
@@ -852,24 +852,24 @@ static int open_pidfd(struct fdplan *p, struct fd_ent *e, int pid)
 	return fd;
 }
 
-static int open_dir(struct fdplan *p, struct fd_ent *e, int pid)
+static int open_dir(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	return open_path(p, e, O_RDONLY | O_DIRECTORY | (e->flags & O_PATH), pid);
 }
 
-static int open_eventfd(struct fdplan *p, struct fd_ent *e, int pid)
+static int open_eventfd(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	(void)p, (void)pid;
 	return eventfd(e->count, EFD_CLOEXEC | (e->semaphore ? EFD_SEMAPHORE : 0));
 }
 
-static int open_epoll(struct fdplan *p, struct fd_ent *e, int pid)
+static int open_epoll(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	(void)p, (void)e, (void)pid;
 	return epoll_create1(EPOLL_CLOEXEC);   /* its watches: epolls_add */
 }
 
-static int open_signalfd(struct fdplan *p, struct fd_ent *e, int pid)
+static int open_signalfd(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	sigset_t set;
 	int i;
@@ -890,8 +890,8 @@ static int open_signalfd(struct fdplan *p, struct fd_ent *e, int pid)
  * with F_SETFL (a kind opened by path gets them from open).  A kind
  * without an open cannot be restored. */
 static const struct kind_restore {
-	int (*open)(struct fdplan *, struct fd_ent *, int pid);
-	const char *(*why_not)(const struct fdplan *, const struct fd_ent *);
+	int (*open)(struct fdplan *, struct fdplan_fd *, int pid);
+	const char *(*why_not)(const struct fdplan *, const struct fdplan_fd *);
 	int setfl;
 } restore_of[FD_UNKNOWN + 1] = {
 	[FD_FILE] = { open_file, NULL, 0 },
@@ -910,7 +910,7 @@ static const struct kind_restore {
 	[FD_PIDFD] = { open_pidfd, pidfd_why_not, 1 },
 };
 
-const char *fdplan_kind_why_not(const struct fdplan *p, const struct fd_ent *e)
+const char *fdplan_kind_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 {
 	const struct kind_restore *r = &restore_of[e->k];
 
@@ -920,7 +920,7 @@ const char *fdplan_kind_why_not(const struct fdplan *p, const struct fd_ent *e)
 }
 
 /* 0, 1, 2 that led outside the job (DESIGN.md, Restore): where to */
-static int stdio_where(struct fd_ent *e, const struct fd_attach *at)
+static int stdio_where(struct fdplan_fd *e, const struct fd_attach *at)
 {
 	int outside = fd_outside_job(e);
 
@@ -979,7 +979,7 @@ static int stdin_feed(struct fdplan *p, const struct fd_blob *b, int rest)
 	return pp[0];
 }
 
-static int stdio_attach(struct fdplan *p, struct fd_ent *e, const struct fd_attach *at)
+static int stdio_attach(struct fdplan *p, struct fdplan_fd *e, const struct fd_attach *at)
 {
 	struct fd_blob *b = blob_find(p, e->data);
 	int fd = stdio_where(e, at);
@@ -990,9 +990,9 @@ static int stdio_attach(struct fdplan *p, struct fd_ent *e, const struct fd_atta
 }
 
 
-static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *at, int pid)
+static int ent_open(struct fdplan *p, struct fdplan_fd *e, const struct fd_attach *at, int pid)
 {
-	struct fd_ent *d;
+	struct fdplan_fd *d;
 	const char *why;
 	int fd = -2;
 
@@ -1004,7 +1004,7 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 		fd = stdio_attach(p, e, at);
 	if (fd == -2 && (why = fd_why_not(p, e))) {
 		warn("pid %d: fd %d: %s %s: cannot be restored: %s", pid, e->fd, e->kind,
-		     fd_ent_name(e), why);
+		     fdplan_fd_name(e), why);
 		errno = EOPNOTSUPP;
 		return -1;
 	}
@@ -1028,7 +1028,7 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 
 static int epolls_add(struct fdplan *p, int pid)
 {
-	struct fd_ent *ep, *t;
+	struct fdplan_fd *ep, *t;
 	struct epoll_event ev;
 	unsigned i;
 
@@ -1048,7 +1048,7 @@ static int epolls_add(struct fdplan *p, int pid)
 
 /* whether the process maps e's file: the restorer opens and closes a
  * mapped file after exec, which drops the process's POSIX locks on it */
-static int file_mapped(const struct fdplan *p, const struct fd_ent *e)
+static int file_mapped(const struct fdplan *p, const struct fdplan_fd *e)
 {
 	const struct memplan *m = p->mem;
 	uint64_t dev = e->dev, ino = e->ino;
@@ -1072,7 +1072,7 @@ static int locks_take(struct fdplan *p, int pid)
 {
 	struct flock fl;
 	struct fd_lock *l;
-	struct fd_ent *e;
+	struct fdplan_fd *e;
 	unsigned i;
 	int r = 0;
 
@@ -1117,7 +1117,7 @@ int fdplan_posix_locks(const struct fdplan *p, int *badfd)
 
 int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 {
-	struct fd_ent *e;
+	struct fdplan_fd *e;
 	unsigned i;
 
 	for (i = 0; i < p->n; i++) {
@@ -1137,7 +1137,7 @@ int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 
 /* a rule's TRUNCATE=1: what was written after the checkpoint goes,
  * through the fd the job opened for writing (never a path again) */
-static int truncate_back(int pid, const struct fd_ent *e)
+static int truncate_back(int pid, const struct fdplan_fd *e)
 {
 	struct stat st;
 
@@ -1252,7 +1252,7 @@ int fdplan_install(struct fdplan *p, int *keep, int nkeep, int *badfd)
 int fdplan_rules(struct fdplan *p, int pid, const struct rules *r)
 {
 	const struct rule *rule;
-	struct fd_ent *e;
+	struct fdplan_fd *e;
 	char to[PATH_MAX], *dup;
 	unsigned i;
 	int err;

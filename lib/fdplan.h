@@ -16,7 +16,9 @@ struct rules;
 struct img_core;
 struct memplan;
 
-struct fd_ent {
+/* one fd to restore, from its fd line (what ckpt-dumpfds wrote from
+ * its struct fd_dump) */
+struct fdplan_fd {
 	int fd;
 	char kind[16];             /* as the image names it, for messages */
 	enum fd_kind k;            /* FD_UNKNOWN: a name this tree does not know */
@@ -77,7 +79,7 @@ struct fd_pipe {              /* the pipe made for one inode */
 
 struct fdplan {
 	int pid;                   /* the process whose fds these are */
-	struct fd_ent *v;
+	struct fdplan_fd *v;
 	unsigned n;
 	struct fd_epoll *ep;
 	unsigned nep;
@@ -106,7 +108,7 @@ int fdplan_parse(struct fdplan *p, int pid, char *text);
 /* NULL when a restore knows how to make e's kind and what that needs
  * is there, else why not (restorable.h's fd_why_not adds the fds that
  * lead outside the job) */
-const char *fdplan_kind_why_not(const struct fdplan *p, const struct fd_ent *e);
+const char *fdplan_kind_why_not(const struct fdplan *p, const struct fdplan_fd *e);
 /* after the parse: the process whose ids do the file work, and the
  * memory plan to tell of each file the restore writes back */
 void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *mem);

@@ -12,7 +12,7 @@
 /* what a message calls an fd: its path, and a socket's own address as
  * the image records it (escaped), e.g. "socket:[81] (0.0.0.0:8000)";
  * in a static buffer, overwritten by the next call */
-const char *fd_ent_name(const struct fd_ent *e)
+const char *fdplan_fd_name(const struct fdplan_fd *e)
 {
 	static char name[4096 + sizeof e->addr + 4];
 
@@ -21,12 +21,12 @@ const char *fd_ent_name(const struct fd_ent *e)
 	return name;
 }
 
-int fd_outside_job(const struct fd_ent *e)
+int fd_outside_job(const struct fdplan_fd *e)
 {
 	return e->fd <= 2 && (e->tty || e->k == FD_PIPE || e->k == FD_FIFO || e->k == FD_SOCKET);
 }
 
-const char *fd_why_not(const struct fdplan *p, const struct fd_ent *e)
+const char *fd_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 {
 	return fd_outside_job(e) ? NULL : fdplan_kind_why_not(p, e);
 }
@@ -43,7 +43,7 @@ static int has_fd(const struct fdplan *p, int fd)
 
 int fdplan_check(const struct fdplan *p, int pid)
 {
-	const struct fd_ent *e;
+	const struct fdplan_fd *e;
 	const char *why;
 	unsigned i;
 	int bad = 0;
@@ -52,7 +52,7 @@ int fdplan_check(const struct fdplan *p, int pid)
 		e = &p->v[i];
 		if ((why = fd_why_not(p, e))) {
 			warn("pid %d: fd %d: %s %s: cannot be restored: %s", pid, e->fd,
-			     e->kind, fd_ent_name(e), why);
+			     e->kind, fdplan_fd_name(e), why);
 			bad++;
 		}
 	}
