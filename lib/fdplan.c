@@ -26,6 +26,7 @@
 #include "err.h"
 #include "escape.h"
 #include "fdplan.h"
+#include "image.h"
 #include "rules.h"
 #include "io.h"
 #include "restorable.h"
@@ -439,6 +440,22 @@ static int blob_new(struct fdplan *p, struct fdplan_fd *e, int pid)
 	return fd;
 }
 
+/* A memfd as it was, once its bytes are in (F_SEAL_WRITE would stop
+ * them): owned by the job's user when ckpt-thaw is root, so that a
+ * reopen through /proc/self/fd is judged as before; its mode, never
+ * set-id (ckpt-thaw made it); its seals, but F_SEAL_SEAL alone, which
+ * memfd_create without MFD_ALLOW_SEALING gave it already. */
+static int memfd_settle(const struct fdplan *p, int fd, const struct fdplan_fd *e)
+{
+	if (p->job && geteuid() == 0 && fchown(fd, p->job->uid[3], p->job->gid[3]) < 0)
+		return -1;
+	if (e->mode && fchmod(fd, e->mode & 0777) < 0)
+		return -1;
+	if (e->seals && e->seals != F_SEAL_SEAL && fcntl(fd, F_ADD_SEALS, (int)e->seals) < 0)
+		return -1;
+	return 0;
+}
+
 /* a saved file's contents, whole, into its new file; the mapping plan
  * learns what the copy is (memplan_own) */
 static int blob_file(struct fdplan *p, struct fd_blob *b, struct fdplan_fd *e, int pid, struct stream *s)
@@ -457,6 +474,10 @@ static int blob_file(struct fdplan *p, struct fd_blob *b, struct fdplan_fd *e, i
 		return warn("pid %d: fd %d: truncate %s:", pid, e->fd, e->path), -1;
 	/* the write-back starts now; the commit's fsync then mostly waits */
 	sync_file_range(b->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	if (e->k == FD_MEMFD && memfd_settle(p, b->fd, e) < 0)
+		return warn("pid %d: fd %d: memfd %s: its owner, mode 0%o and seals 0x%llx:", pid,
+			    e->fd, e->name ? e->name : "", e->mode & 0777,
+			    (unsigned long long)e->seals), -1;
 	if (e->k != FD_FILE)
 		return 0;
 	if (!(b->place = strdup(e->path)))

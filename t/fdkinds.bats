@@ -221,3 +221,20 @@ snap_map() {
 	[ "$(last pidfd "fd=$(progfd pidfd)")" = "pidfd fd=$(progfd pidfd) pid=$PID alive=1 nonblock=1" ]
 	kill -TERM "$PID"
 }
+
+@test "fdkinds: a memfd comes back with its mode and its seals" {
+	BEFORE_KILL=verify_prog checkpoint_kill memfdk
+	local fd before
+	before=$(grep '^memfd ' "$OUT")
+	echo "$before"
+	grep -q "^memfd sealed fd=[0-9]* mode=0640 seals=0xe bytes=sealed\\\\x20bytes write=EPERM$" <<<"$before"
+	grep -q "^memfd plain fd=[0-9]* mode=0600 seals=0x1 bytes=plain\\\\x20bytes write=ok$" <<<"$before"
+	grep -q "^memfd locked fd=[0-9]* mode=0755 seals=0x9 bytes=locked\\\\x20bytes write=EPERM$" <<<"$before"
+	thaw_bg "$T/img"
+	restored memfdk
+	verify_prog
+	diff <(echo "$before") <(grep '^memfd ' "$OUT" | tail -n 3)
+	fd=$(progfd sealed)
+	[ "$(stat -L -c %a "/proc/$PID/fd/$fd")" = 640 ]
+	finish
+}
