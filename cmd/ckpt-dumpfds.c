@@ -237,13 +237,27 @@ static void data_assign(struct dump *d)
 	}
 }
 
+/* e's queued bytes are saved: every fd on its pipe or socket (same
+ * inode; a pipe's and a socket's never meet) says where */
+static void queue_mark(struct dump *d, const struct fd_dump *e)
+{
+	enum fd_kind k;
+	size_t j;
+
+	for (j = 0; j < d->n; j++) {
+		k = d->v[j].d.kind;
+		if ((k == FD_PIPE || k == FD_FIFO || k == FD_SOCKET) && same_inode(&e->d, &d->v[j].d))
+			d->v[j].pipe_data = 1;
+	}
+}
+
 /* The bytes queued in each pipe this process reads from, once per
  * pipe: a pipe only written here is drained by someone else, who saves
  * it if it is in the job */
 static int pipes_peek(struct dump *d)
 {
 	struct fd_dump *e;
-	size_t i, j;
+	size_t i;
 	int err;
 
 	for (i = 0; i < d->n; i++) {
@@ -257,12 +271,8 @@ static int pipes_peek(struct dump *d)
 				(int)d->pid, e->d.fd, (unsigned long long)e->d.st.st_ino);
 			return -1;
 		}
-		if (!e->pipe_bytes)
-			continue;
-		for (j = 0; j < d->n; j++)
-			if ((d->v[j].d.kind == FD_PIPE || d->v[j].d.kind == FD_FIFO) &&
-			    same_inode(&e->d, &d->v[j].d))
-				d->v[j].pipe_data = 1;
+		if (e->pipe_bytes)
+			queue_mark(d, e);
 	}
 	return 0;
 }
@@ -304,7 +314,7 @@ static int sock_pair_here(const struct dump *d, const struct fd_dump *e)
 static int socks_peek(struct dump *d)
 {
 	struct fd_dump *e;
-	size_t i, j;
+	size_t i;
 	int err;
 
 	for (i = 0; i < d->n; i++) {
@@ -323,11 +333,8 @@ static int socks_peek(struct dump *d)
 				(int)d->pid, e->d.fd, (unsigned long long)e->d.st.st_ino);
 			return -1;
 		}
-		if (!e->pipe_bytes)
-			continue;
-		for (j = 0; j < d->n; j++)
-			if (d->v[j].d.kind == FD_SOCKET && same_inode(&e->d, &d->v[j].d))
-				d->v[j].pipe_data = 1;
+		if (e->pipe_bytes)
+			queue_mark(d, e);
 	}
 	return 0;
 }
