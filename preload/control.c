@@ -1,7 +1,7 @@
 /* control.c - the control thread: one connection at a time, one reply
  * per request (lib/proto.h).
  *
- * Serves requests while the other threads are frozen: sys.h calls and
+ * Serves requests while the other threads are frozen: rawsys.h calls and
  * static storage only.  No malloc, no stdio, no locks, no errno. */
 #include <errno.h>
 #include <poll.h>
@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "shim.h"
-#include "sys.h"
+#include "rawsys.h"
 
 static union {
 	struct ckpt_req req;

@@ -1,7 +1,7 @@
 /* shim.h - what the parts of the shim share.
  *
  * Everything reachable from the freeze handler or from the control
- * thread while threads are frozen uses sys.h calls and static storage
+ * thread while threads are frozen uses rawsys.h calls and static storage
  * only: no malloc, no stdio, no locks, no errno (see README). */
 #ifndef CKPT_SHIM_H
 #define CKPT_SHIM_H

@@ -12,7 +12,7 @@
 
 #include "num.h"
 #include "restorer.h"
-#include "sys.h"
+#include "rawsys.h"
 
 static struct rst rst;
 

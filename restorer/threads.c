@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 
 #include "restorer.h"
-#include "sys.h"
+#include "rawsys.h"
 
 struct clone_args_k {      /* struct clone_args, CLONE_ARGS_SIZE_VER2 */
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
@@ -77,7 +77,7 @@ static void thread_clone(struct rst *r, const struct plan_thread *t, uint32_t nt
 	if (e < 0)
 		rst_fail(r, PLAN_ST_THREAD, e, t->tid);
 	while (__atomic_load_n(done, __ATOMIC_ACQUIRE) < nth)
-		SC(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+		sys_sched_yield();
 	signals_raise(r, t->tid, t->sigpending);
 }
 
