@@ -1,4 +1,5 @@
-/* restorer.h - what the parts of the restorer share (doc/restore.md).
+/* restorer.h - the layers of the restorer, each a file, called by
+ * main.c in the order of doc/restore.md; below them all, ground.h.
  *
  * May not: malloc, brk, stdio, errno, TLS, or any libc call but the
  * compiler's memcpy/memset.  Every failure goes through rst_fail(),
@@ -8,32 +9,7 @@
 #define RST_RESTORER_H
 #include <stdint.h>
 
-#include "plan.h"
-
-#define PAGE 4096UL
-#define PAGE_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
-
-struct rst {
-	struct plan_hdr hdr;
-	int fd_plan, fd_status;
-	/* the hole: [tramp][vdso slot][thread stack][stack][image copy]
-	 * [plan body] */
-	uint64_t tramp, slot, tstack, stack, image, body;
-	uint64_t base, image_len;  /* where the kernel loaded us */
-	struct plan_region *regions;
-	struct plan_run *runs;
-	struct plan_thread *threads;
-	const uint32_t *groups;
-	const uint32_t *cloexec;
-	const char *strings;
-	uint64_t strings_len;
-	uint64_t own[3][2];        /* our vvar, vvar_vclock, vdso: in the slot */
-};
-
-_Noreturn void rst_fail(struct rst *r, int step, long err, uint64_t addr);
-void rst_warn(struct rst *r, int step, long err, uint64_t addr);
-/* read exactly n bytes from the plan fd, or fail with step */
-void rst_read(struct rst *r, void *buf, uint64_t n, int step, uint64_t addr);
+#include "ground.h"
 
 /* move.c: where the kernel loaded us (base, image_len); then a copy of
  * the image in the hole, relocated there: returns copy - base */
