@@ -121,6 +121,8 @@ static inline long sys_rt_sigprocmask(int how, const void *set, void *old)
 { return SC(SYS_rt_sigprocmask, how, set, old, 8, 0, 0); }
 static inline long sys_kill(int pid, int sig) { return SC(SYS_kill, pid, sig, 0, 0, 0, 0); }
 static inline long sys_tgkill(int pid, int tid, int sig) { return SC(SYS_tgkill, pid, tid, sig, 0, 0, 0); }
+static inline long sys_rt_sigqueueinfo(int pid, int sig, const void *info)
+{ return SC(SYS_rt_sigqueueinfo, pid, sig, info, 0, 0, 0); }
 static inline long sys_tgsigqueueinfo(int pid, int tid, int sig, const void *info)
 { return SC(SYS_rt_tgsigqueueinfo, pid, tid, sig, info, 0, 0); }
 
@@ -128,5 +130,13 @@ static inline long sys_tgsigqueueinfo(int pid, int tid, int sig, const void *inf
 static inline long sys_clock_gettime(int clock, void *ts) { return SC(SYS_clock_gettime, clock, ts, 0, 0, 0, 0); }
 static inline long sys_getitimer(int which, void *v) { return SC(SYS_getitimer, which, v, 0, 0, 0, 0); }
 static inline long sys_setitimer(int which, const void *nv, void *ov) { return SC(SYS_setitimer, which, nv, ov, 0, 0, 0); }
+/* POSIX timers: its (interval, value) pair is the kernel's itimerspec */
+static inline long sys_timer_create(int clock, void *sigevent, int32_t *id)
+{ return SC(SYS_timer_create, clock, sigevent, id, 0, 0, 0); }
+static inline long sys_timer_settime(int32_t id, int fl, const void *nv, void *ov)
+{ return SC(SYS_timer_settime, id, fl, nv, ov, 0, 0); }
+static inline long sys_timer_gettime(int32_t id, void *v) { return SC(SYS_timer_gettime, id, v, 0, 0, 0, 0); }
+static inline long sys_timer_getoverrun(int32_t id) { return SC(SYS_timer_getoverrun, id, 0, 0, 0, 0, 0); }
+static inline long sys_timer_delete(int32_t id) { return SC(SYS_timer_delete, id, 0, 0, 0, 0, 0); }
 
 #endif

@@ -1,5 +1,6 @@
 /* state.c - what the control thread hands out while the other threads
- * are frozen: the process record, /proc files, the open fds, pages.
+ * are frozen: the process record, /proc files, the open fds, pages,
+ * the times of POSIX timers.
  *
  * Runs while threads are frozen: rawsys.h calls and static storage only.
  * No malloc, no stdio, no locks, no errno. */
@@ -47,6 +48,26 @@ void proc_record(struct ckpt_proc_rec *p)
 		p->cwd[0] = 0;
 	r = sys_readlinkat(AT_FDCWD, "/proc/self/exe", p->exe, sizeof p->exe - 1);
 	p->exe[r > 0 ? r : 0] = 0;
+}
+
+/* The times of the POSIX timers ids[0..n): what is left and the
+ * interval, and the overrun.  0, or -errno of the first id that is no
+ * timer of ours (a tool's list from /proc is older than the freeze only
+ * if the program deleted a timer before it was frozen). */
+int timers_record(const int32_t *ids, int n, struct ckpt_timer_rec *recs)
+{
+	long r;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&recs[i], 0, sizeof recs[i]);
+		recs[i].id = ids[i];
+		if ((r = sys_timer_gettime(ids[i], &recs[i].interval)) < 0 ||
+		    (r = sys_timer_getoverrun(ids[i])) < 0)
+			return r;
+		recs[i].overrun = r;
+	}
+	return 0;
 }
 
 int proc_open_fds(int fds[CKPT_PROCFD_COUNT])

@@ -27,15 +27,18 @@ void vdso_restore(struct rst *r);
 void proc_restore(struct rst *r);
 /* creds.c: the calling thread takes t's credentials */
 void rst_creds(struct rst *r, const struct plan_thread *t);
+/* timers.c: while every thread waits at the go */
+void timers_restore(struct rst *r);
+int timer_signal_raise(struct rst *r, int tid, int sig);
 /* threads.c */
 _Noreturn void threads_start(struct rst *r);
 
 /* x86_64/entry.S */
 _Noreturn void rst_switch(uint64_t sp, void (*fn)(struct rst *), struct rst *arg);
 /* clone3 a thread (on the thread stack the args give) that calls
- * rst_creds(r, t), counts itself at tramp + TRAMP_CREDS, and jumps to
- * its park through the trampoline page; returns its tid or -errno in
- * the parent only */
+ * rst_creds(r, t), counts itself at tramp + TRAMP_CREDS, waits in the
+ * trampoline page until the word at tramp + TRAMP_GO is set, and jumps
+ * to its park; returns its tid or -errno in the parent only */
 long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t, uint64_t tramp,
 		      struct rst *r);
 /* the trampoline code, copied to tramp + TRAMP_CODE; its main entry is
@@ -43,6 +46,7 @@ long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t, ui
  * uint32_t children) */
 extern const char rst_tramp_begin[], rst_tramp_main[], rst_tramp_end[];
 #define TRAMP_CREDS 8      /* threads done with rst_creds: off the stack */
+#define TRAMP_GO 16        /* set (and futex-woken) when threads may run */
 #define TRAMP_PARK 64
 #define TRAMP_CODE 128
 

@@ -12,9 +12,10 @@
 #define T_GS    16
 #define T_PARK  24
 /* the trampoline page: counter at 0, threads done with their
- * credentials at 8, the main thread's park at 64, code at 128
- * (restorer/threads.c) */
+ * credentials at 8, the go word at 16, the main thread's park at 64,
+ * code at 128 (restorer/threads.c) */
 #define TP_CREDS 8
+#define TP_GO 16
 #define TP_PARK 64
 #define TP_CODE 128
 
@@ -86,8 +87,24 @@ rst_clone_thread:
 	.globl rst_tramp_begin, rst_tramp_end, rst_tramp_main
 	.hidden rst_tramp_begin, rst_tramp_end, rst_tramp_main
 rst_tramp_begin:
-/* a started thread: rdi = page, r11 = park rip, park registers loaded */
+/* a started thread: rdi = page, r11 = park rip, park registers loaded.
+ * It waits for the go (the main thread makes the POSIX timers
+ * meanwhile: restorer/timers.c); a syscall clobbers rax, rcx and r11,
+ * so the rip waits in r9 and the page in r8. */
 rst_tramp_child:
+	mov %r11, %r9
+	mov %rdi, %r8
+1:	cmpl $0, TP_GO(%r8)
+	jne 2f
+	lea TP_GO(%r8), %rdi    /* futex(go, FUTEX_WAIT_PRIVATE, 0, NULL) */
+	mov $128, %esi
+	xor %edx, %edx
+	xor %r10d, %r10d
+	mov $202, %eax
+	syscall
+	jmp 1b
+2:	mov %r8, %rdi
+	mov %r9, %r11
 	lock incl (%rdi)
 	mov $4096, %esi
 	mov $1, %eax
