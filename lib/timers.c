@@ -72,7 +72,8 @@ static long proc_timers(pid_t pid, struct plan_timer **v)
 		}
 	}
 	fclose(f);
-	qsort(*v, n, sizeof **v, by_id);
+	if (n)
+		qsort(*v, n, sizeof **v, by_id);
 	return n;
 }
 
