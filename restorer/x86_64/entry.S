@@ -19,6 +19,19 @@
 #define TP_PARK 64
 #define TP_CODE 128
 
+/* a struct ckpt_park at off(base): its rip into r11, the rest into
+ * place (the stack pointer and the callee-saved registers) */
+	.macro PARK_LOAD off, base
+	mov \off+0(\base), %r11
+	mov \off+8(\base), %rsp
+	mov \off+16(\base), %rbx
+	mov \off+24(\base), %rbp
+	mov \off+32(\base), %r12
+	mov \off+40(\base), %r13
+	mov \off+48(\base), %r14
+	mov \off+56(\base), %r15
+	.endm
+
 	.text
 
 /* _Noreturn void rst_switch(uint64_t sp, void (*fn)(struct rst *), struct rst *arg) */
@@ -69,14 +82,7 @@ rst_clone_thread:
 	mov %r12, %r8
 	mov %r13, %rdi
 	lock incl TP_CREDS(%rdi)
-	mov T_PARK+0(%r8), %r11
-	mov T_PARK+8(%r8), %rsp
-	mov T_PARK+16(%r8), %rbx
-	mov T_PARK+24(%r8), %rbp
-	mov T_PARK+32(%r8), %r12
-	mov T_PARK+40(%r8), %r13
-	mov T_PARK+48(%r8), %r14
-	mov T_PARK+56(%r8), %r15
+	PARK_LOAD T_PARK, %r8
 	lea TP_CODE+(rst_tramp_child-rst_tramp_begin)(%rdi), %rax
 	jmp *%rax
 	.size rst_clone_thread, .-rst_clone_thread
@@ -127,14 +133,7 @@ rst_tramp_main:
 	syscall
 	mov %r12, %rdi
 	mov $4096, %esi
-	mov TP_PARK+0(%rdi), %r11
-	mov TP_PARK+8(%rdi), %rsp
-	mov TP_PARK+16(%rdi), %rbx
-	mov TP_PARK+24(%rdi), %rbp
-	mov TP_PARK+32(%rdi), %r12
-	mov TP_PARK+40(%rdi), %r13
-	mov TP_PARK+48(%rdi), %r14
-	mov TP_PARK+56(%rdi), %r15
+	PARK_LOAD TP_PARK, %rdi
 	mov $1, %eax
 	jmp *%r11
 rst_tramp_end:
