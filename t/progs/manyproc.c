@@ -1,13 +1,17 @@
 /* manyproc - a job of N processes, each counting, all reporting to
  * the first one through one pipe.
  *
- * usage: manyproc [-t] N
+ * usage: manyproc [-t] [-m MIB] [-i MS] [-r] N
  *
  * Process 0 (the one started) makes N-1 more: all its own children, or
  * with -t a binary tree (process i's parent is process (i-1)/2).  Every
  * process but 0 writes "i tick" records (8 bytes, atomic in a pipe) to
- * the shared pipe every 100 ms and checks its own counter against a
- * shadow copy.  Process 0 reads them and checks that each process's
+ * the shared pipe every MS ms (default 100) and checks its own counter
+ * against a shadow copy.  -m: every process, 0 too, holds MIB MiB of
+ * memory of its own pattern, checks a page of it at each tick (0: all
+ * at each verify), all of it before it exits.  -r: process 0 prints
+ * "round R" each time every other process has ticked since the last
+ * round (after a restore, the first round says the whole job runs).  Process 0 reads them and checks that each process's
  * ticks come one by one: none lost, none twice.  When every process has
  * ticked it prints "pid P" and "ready manyproc n=N".  SIGUSR1: wait (20
  * s at most) until every process has ticked again, print "verify ok
@@ -30,15 +34,54 @@
 #include "prog.h"
 
 #define MAXN 4096
+#define MIB (1024 * 1024)
 
 struct rec {
 	uint32_t idx, tick;
 };
 
-static int n, tree, pfd[2];
+static int n, tree, rounds, pfd[2];
+static long tick_ms = 100;
+static size_t mibs;
+static uint64_t *mem;
 static pid_t kids[MAXN];
 static int nkids;
 static uint32_t last[MAXN];
+
+static uint64_t mem_word(int i, size_t k)
+{
+	uint64_t z = (k + ((uint64_t)i << 40)) * 0x9e3779b97f4a7c15ull;
+
+	return z ^ (z >> 31);
+}
+
+/* process i's memory: MIB MiB, present, of its own pattern */
+static void mem_fill(int i)
+{
+	if (!mibs)
+		return;
+	mem = malloc(mibs * MIB);
+	if (!mem) {
+		printf("FAIL process %d: no memory\n", i);
+		exit(1);
+	}
+	for (size_t k = 0; k < mibs * MIB / 8; k++)
+		mem[k] = mem_word(i, k);
+}
+
+/* check page number pg of process i's memory (pg < 0: all of it) */
+static void mem_check(int i, long pg)
+{
+	size_t k = pg < 0 ? 0 : (size_t)(pg % (long)(mibs * 256)) * 512;
+	size_t end = pg < 0 ? mibs * MIB / 8 : k + 512;
+
+	for (; mibs && k < end; k++)
+		if (mem[k] != mem_word(i, k)) {
+			printf("FAIL process %d: word %zu at %p is 0x%" PRIx64 ", want 0x%" PRIx64 "\n",
+			       i, k, (void *)&mem[k], mem[k], mem_word(i, k));
+			exit(1);
+		}
+}
 
 /* pass SIGTERM to the children, reap them: 0 when all exited 0 */
 static int reap_kids(void)
@@ -68,25 +111,29 @@ static void run(int i)
 	volatile uint32_t ticks = 0, shadow = ~0u;
 
 	close(pfd[0]);
+	free(mem);
+	mem_fill(i);
 	nkids = 0;
 	if (tree) {
 		spawn(2 * i + 1);
 		spawn(2 * i + 2);
 	}
-	nap_ms(i % 100);        /* spread the ticks over the 100 ms */
+	nap_ms(i % tick_ms);    /* spread the ticks over the interval */
 	while (!want_exit) {
 		if (shadow != ~ticks) {
 			printf("FAIL process %d: tick %u, shadow %u\n", i, ticks, ~shadow);
 			exit(1);
 		}
+		mem_check(i, (long)ticks);
 		struct rec r = { (uint32_t)i, ++ticks };
 		shadow = ~ticks;
 		/* a full pipe (process 0 stopped reading) gives way to SIGTERM */
 		while (write(pfd[1], &r, sizeof r) < 0 && !want_exit)
 			if (errno != EINTR)
 				exit(1);
-		nap_ms(100);
+		nap_ms(tick_ms);
 	}
+	mem_check(i, -1);
 	exit(reap_kids() < 0);
 }
 
@@ -122,36 +169,63 @@ static int drain(int ms)
 	return 0;
 }
 
+/* the first process with no tick past since[], or 0 when none */
+static int behind(const uint32_t *since)
+{
+	for (int i = 1; i < n; i++)
+		if (last[i] <= since[i])
+			return i;
+	return 0;
+}
+
 /* until every process has a tick past since[] (20 s): 0, or -1 */
 static int all_past(const uint32_t *since)
 {
-	for (int w = 0; w < 400; w++) {
-		int behind = -1;
+	struct timespec t0, t;
+	int b = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
 		if (drain(50) < 0)
 			return -1;
-		for (int i = 1; i < n && behind < 0; i++)
-			if (last[i] <= since[i])
-				behind = i;
-		if (behind < 0)
+		if (!(b = behind(since)))
 			return 0;
-		if (w == 399)
-			return printf("FAIL process %d stays at tick %u\n", behind, last[behind]), -1;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < 20);
+	return printf("FAIL process %d stays at tick %u\n", b, last[b]), -1;
+}
+
+/* -r: "round R" when every process has ticked since the last one */
+static void round_check(uint32_t *at)
+{
+	static uint64_t round;
+
+	if (rounds && !behind(at)) {
+		printf("round %" PRIu64 "\n", ++round);
+		memcpy(at, last, sizeof last);
 	}
-	return -1;
 }
 
 int main(int argc, char **argv)
 {
-	static uint32_t zero[MAXN], since[MAXN];
-	int c;
+	static uint32_t zero[MAXN], since[MAXN], at_round[MAXN];
+	int c, bad = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((c = getopt(argc, argv, "t")) != -1)
-		tree = c == 't' ? 1 : -1;
-	if (tree < 0 || optind != argc - 1 || (n = atoi(argv[optind])) < 1 || n > MAXN) {
-		fprintf(stderr, "usage: manyproc [-t] N (N <= %d)\n", MAXN);
+	while ((c = getopt(argc, argv, "tm:i:r")) != -1) {
+		switch (c) {
+		case 't': tree = 1; break;
+		case 'm': mibs = strtoul(optarg, NULL, 10); break;
+		case 'i': tick_ms = strtol(optarg, NULL, 10); break;
+		case 'r': rounds = 1; break;
+		default: bad = 1;
+		}
+	}
+	if (bad || tick_ms < 1 || optind != argc - 1 || (n = atoi(argv[optind])) < 1 || n > MAXN) {
+		fprintf(stderr, "usage: manyproc [-t] [-m MIB] [-i MS] [-r] N (N <= %d)\n", MAXN);
 		return 2;
 	}
+	mem_fill(0);
 	signals_init();
 	if (pipe(pfd) < 0)
 		return perror("pipe"), 1;
@@ -169,6 +243,7 @@ int main(int argc, char **argv)
 	while (!want_exit) {
 		if (drain(100) < 0)
 			return 1;
+		round_check(at_round);
 		if (!want_verify)
 			continue;
 		want_verify = 0;
@@ -178,8 +253,10 @@ int main(int argc, char **argv)
 			return 1;
 		for (int i = 1; i < n; i++)
 			sum += last[i];
+		mem_check(0, -1);
 		printf("verify ok procs=%d ticks=%" PRIu64 "\n", n, sum);
 	}
+	mem_check(0, -1);
 	if (reap_kids() < 0)
 		return 1;
 	printf("done ok procs=%d\n", n);
