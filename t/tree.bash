@@ -209,16 +209,17 @@ image_tree_ok() {
 			if (!np) bad("no process in the manifest")
 		}
 		$0 ~ /^proc\// {
-			split($0, p, "/")
-			if (!(p[2] in at)) bad("member " $0 " of a process not in the manifest")
-			if (p[2] in zomb) bad("member " $0 " of a zombie")
-			if (at[p[2]] < cur) bad("member " $0 " after the members of a later process")
-			if (at[p[2]] > cur) { cur = at[p[2]]; has[p[2]] = 1 }
+			split($0, w, "/")
+			pid = w[2]
+			if (!(pid in at)) bad("member " $0 " of a process not in the manifest")
+			if (pid in zomb) bad("member " $0 " of a zombie")
+			if (at[pid] < cur) bad("member " $0 " after the members of a later process")
+			if (at[pid] > cur) { cur = at[pid]; has[pid] = 1 }
 		}
 		END {
 			if (err) exit 1
-			for (p in at)
-				if (!(p in zomb) && !(p in has)) bad("pid " p ": no members")
+			for (pid in at)
+				if (!(pid in zomb) && !(pid in has)) bad("pid " pid ": no members")
 		}' >&2
 }
 
@@ -227,4 +228,21 @@ image_tree_ok() {
 same_procs() {
 	diff <(image_procs "$1" | awk '{print $2, $3, $4, $5}' | sort) \
 		<(awk '{print $1, $2, $3, $4}' <<<"$2" | sort) >&2
+}
+
+# member_size IMG MEMBER: the size of MEMBER's data
+member_size() {
+	img cat "$1" "$2" | wc -c
+}
+
+# job_freeze_kill IMG: ckpt-freeze --kill $PID's job into IMG, then
+# wait until every process of it is gone (its pids free again)
+job_freeze_kill() {
+	local pids
+	pids=$(job_pids "$PID")
+	seen "$PID"
+	freeze_ok "$1" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	# shellcheck disable=SC2086
+	job_gone $pids
 }
