@@ -65,14 +65,15 @@ starttime() {
 seen() {
 	local p s
 	for p in $(job_pids "$1"); do
-		s=$(starttime "$p") && SEEN+=("$p:$s")
+		# (one that ended meanwhile has no start time)
+		if s=$(starttime "$p"); then SEEN+=("$p:$s"); fi
 	done
 }
 
 kill_seen() {
 	local e
 	for e in "${SEEN[@]}"; do
-		[ "$(starttime "${e%%:*}")" = "${e#*:}" ] && kill -KILL "${e%%:*}" 2>/dev/null
+		if [ "$(starttime "${e%%:*}")" = "${e#*:}" ]; then kill -KILL "${e%%:*}" 2>/dev/null; fi
 	done
 	SEEN=()
 }
