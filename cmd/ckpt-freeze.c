@@ -24,6 +24,7 @@
 #include "rules.h"
 #include "selfdir.h"
 #include "tar.h"
+#include "timers.h"
 
 static const char usage[] =
 	"ckpt-freeze [--kill] [--force] [--timeout MS] [--checkpoint-open-files] [--files-rules PATH] PID";
@@ -399,7 +400,7 @@ static int checkpoint(int sock, const struct opts *o)
 		tar_init(&t, 1, 0);
 		/* frozen: no child can come now */
 		if (children_check(o) == 0 && write_core(&t, sock, &k, &th, o->kill) == 0 &&
-		    write_threads(&t, &k, &th) == 0 &&
+		    write_threads(&t, &k, &th) == 0 && timers_dump(&t, sock, o->pid) == 0 &&
 		    run_stage("ckpt-dumpfds", sock, &t, o) == 0 &&
 		    run_stage("ckpt-dumpmem", sock, &t, o) == 0)
 			r = finish(sock, &t, o);
