@@ -35,7 +35,8 @@ LIB_SRC  = $(wildcard lib/*.c)
 LIB_OBJ  = $(patsubst lib/%.c,$(B)/obj/lib/%.o,$(LIB_SRC))
 SHIM_SRC = $(wildcard preload/*.c)
 SHIM_ASM = $(wildcard preload/$(ARCH)/*.S)
-PROGS    = $(patsubst t/progs/%.c,$(B)/t/%,$(wildcard t/progs/*.c))
+PROGS    = $(patsubst t/progs/%.c,$(B)/t/%,$(wildcard t/progs/*.c)) \
+	$(patsubst t/progs/%.sh,$(B)/t/%,$(wildcard t/progs/*.sh))
 HDRS     = $(wildcard lib/*.h lib/$(ARCH)/*.h preload/*.h)
 MANS     = $(wildcard doc/*.1)
 
@@ -84,6 +85,11 @@ $(B)/lib/ckpt/ckpt-restorer: $(RST_SRC) $(RST_HDRS)
 $(B)/t/%: t/progs/%.c t/progs/prog.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) -O1 -g -pthread -o $@ $<
+
+# the test scripts: beside the programs they run, without the .sh
+$(B)/t/%: t/progs/%.sh
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
 
 tsan: $(patsubst %,$(B)/bin/%,$(TSAN_CMDS))
 

@@ -1,7 +1,8 @@
 /* procdir.c - the numbered entries of a /proc directory (task/, fd/).
  *
  * Runs while threads are frozen: rawsys.h calls and a static buffer only.
- * Callers are the control thread alone, so the buffer is never shared. */
+ * Callers are the control thread alone, or the fork handler of a child
+ * whose control thread is not started yet: the buffer is never shared. */
 #include <fcntl.h>
 #include <stdint.h>
 

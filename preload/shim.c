@@ -333,18 +333,52 @@ static void main_tid_init(void)
 	main_tid_word = sys_prctl(40 /* PR_GET_TID_ADDRESS */, (uintptr_t)&a, 0, 0, 0) == 0 ? (int *)a : NULL;
 }
 
+/* fd, when it is a socket bound to the name "/proc/self/fd/D/<parent>.sock"
+ * (a connection accepted on a listener has the listener's name):
+ * the parent's listening socket or one of its connections */
+static void close_if_parents(int fd, int dirfd, void *suffix)
+{
+	static const char pfx[] = "/proc/self/fd/";
+	struct sockaddr_un sa;
+	socklen_t len = sizeof sa;
+	size_t n, k = strlen(suffix);
+	struct stat st;
+
+	if (fd == dirfd || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return;
+	memset(&sa, 0, sizeof sa);
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0 || sa.sun_family != AF_UNIX)
+		return;
+	n = strnlen(sa.sun_path, sizeof sa.sun_path);
+	if (n > sizeof pfx - 1 + k && !memcmp(sa.sun_path, pfx, sizeof pfx - 1) &&
+	    !strcmp(sa.sun_path + n - k, suffix))
+		close(fd);
+}
+
+/* The parent's sockets are the parent's.  Found by name, never by
+ * number: fork copies the fd table before the memory, and the parent's
+ * control thread runs on meanwhile, so our copy of ckpt_conn_fd may
+ * say -1 while the connection it had just accepted is in our table
+ * (measured: 1 fork in 200 under back-to-back checkpoints kept one),
+ * or name a number the parent has closed and the program reused.  A
+ * kept connection would outlive the parent's end of it. */
+static void parent_sockets_close(void)
+{
+	char suffix[24] = "/";
+
+	if (!sock_pid)
+		return;
+	memcpy(suffix + 1 + fmt_ulong(suffix + 1, sock_pid), ".sock", 6);
+	procdir_each("/proc/self/fd", close_if_parents, suffix);
+	ckpt_listen_fd = ckpt_conn_fd = -1;
+}
+
 static void child_after_fork(void)
 {
 	int r;
 
 	main_tid_init();  /* the forking thread is the child's main one */
-
-	/* the parent's socket and connection are the parent's */
-	if (ckpt_listen_fd >= 0)
-		close(ckpt_listen_fd);
-	if (ckpt_conn_fd >= 0)
-		close(ckpt_conn_fd);
-	ckpt_listen_fd = ckpt_conn_fd = -1;
+	parent_sockets_close();
 	freeze_reset();
 	r = listen_open();
 	if (r == 0)
