@@ -68,7 +68,7 @@ MUSL_INC = /usr/include/x86_64-linux-musl
 # lib/mapsline.c and lib/num.c: the one /proc/PID/maps line parser
 RST_SRC  = $(wildcard restorer/*.c restorer/$(ARCH)/*.S) lib/mapsline.c lib/num.c
 RST_HDRS = $(wildcard restorer/*.h restorer/$(ARCH)/*.h lib/$(ARCH)/*.h) lib/plan.h lib/proto.h \
-	lib/maps.h lib/num.h
+	lib/maps.h lib/num.h lib/rawsys.h
 RST_FLAGS = $(WARN) -O2 -g -fPIE -fno-stack-protector -fno-asynchronous-unwind-tables \
 	-D_GNU_SOURCE -nostdinc -isystem $(MUSL_INC) -Ilib -Ilib/$(ARCH) -Irestorer -Irestorer/$(ARCH)
 
