@@ -296,10 +296,10 @@ static int write_threads(struct tar_out *t, const struct kproc *k, const struct 
 }
 
 static void stage_exec(const char *stage, int sock, uint64_t off, pid_t target,
-		       const struct opts *o)
+		       const char *shared, const struct opts *o)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32], fd[16], offs[32], pid[16];
-	const char *argv[12];
+	const char *argv[14];
 	int n = 0, r = self_dir(dir, sizeof dir);
 
 	if (r < 0)
@@ -315,6 +315,10 @@ static void stage_exec(const char *stage, int sock, uint64_t off, pid_t target,
 	argv[n++] = fd;
 	argv[n++] = "--offset";
 	argv[n++] = offs;
+	if (!strcmp(stage, "ckpt-dumpfds") && shared && *shared) {
+		argv[n++] = "--shared-with";
+		argv[n++] = shared;
+	}
 	if (!strcmp(stage, "ckpt-dumpfds") && o->all_files)
 		argv[n++] = "--checkpoint-open-files";
 	if (!strcmp(stage, "ckpt-dumpfds") && o->rules) {
@@ -355,8 +359,8 @@ static int stage_copy(int from, struct tar_out *t)
 	}
 }
 
-static int run_stage(const char *stage, int sock, pid_t target, struct tar_out *t,
-		     const struct opts *o)
+static int run_stage(const char *stage, int sock, pid_t target, const char *shared,
+		     struct tar_out *t, const struct opts *o)
 {
 	int p[2], st, r;
 	pid_t child;
@@ -369,7 +373,7 @@ static int run_stage(const char *stage, int sock, pid_t target, struct tar_out *
 	if (child == 0) {
 		if (dup2(p[1], 1) < 0)
 			die("dup2:");
-		stage_exec(stage, sock, t->off, target, o);
+		stage_exec(stage, sock, t->off, target, shared, o);
 	}
 	close(p[1]);
 	r = stage_copy(p[0], t);
@@ -389,20 +393,40 @@ static int run_stage(const char *stage, int sock, pid_t target, struct tar_out *
 	return r;
 }
 
-/* the members of one frozen process, in stream order */
-static int write_proc(struct tar_out *t, const struct job_proc *p, const struct kproc *k,
+/* "PID,PID,...": the live processes before process i in the stream,
+ * with whom ckpt-dumpfds finds what i shares (malloc'd) */
+static char *earlier_pids(const struct job *j, unsigned i)
+{
+	char *s = malloc(12 * (size_t)i + 1);
+	size_t n = 0;
+	unsigned k;
+
+	if (!s)
+		die("out of memory");
+	s[0] = 0;
+	for (k = 0; k < i; k++)
+		if (!j->v[k].zombie)
+			n += sprintf(s + n, "%s%d", n ? "," : "", (int)j->v[k].pid);
+	return s;
+}
+
+/* the members of frozen process i, in stream order */
+static int write_proc(struct tar_out *t, const struct job *j, unsigned i, const struct kproc *k,
 		      const struct opts *o)
 {
+	const struct job_proc *p = &j->v[i];
 	struct threads th = { NULL, 0 };
+	char *shared = earlier_pids(j, i);
 	int r = -1;
 
 	if (threads_fetch(p->sock, p->pid, &th) == 0 &&
 	    write_core(t, p->sock, k, &th, o->kill) == 0 &&
 	    write_threads(t, k, &th) == 0 &&
-	    run_stage("ckpt-dumpfds", p->sock, p->pid, t, o) == 0 &&
-	    run_stage("ckpt-dumpmem", p->sock, p->pid, t, o) == 0)
+	    run_stage("ckpt-dumpfds", p->sock, p->pid, shared, t, o) == 0 &&
+	    run_stage("ckpt-dumpmem", p->sock, p->pid, NULL, t, o) == 0)
 		r = 0;
 	free(th.v);
+	free(shared);
 	return r;
 }
 
@@ -467,10 +491,14 @@ static int checkpoint(struct job *j, const struct opts *o)
 
 	if (!k)
 		return -1;
+	if (job_shm_check(j) < 0) {
+		kprocs_close(k, j->n);
+		return -1;
+	}
 	tar_init(&t, 1, 0);
 	if (write_manifest(&t, j, o) == 0) {
 		for (i = 0; i < j->n; i++)
-			if (!j->v[i].zombie && write_proc(&t, &j->v[i], &k[i], o) < 0)
+			if (!j->v[i].zombie && write_proc(&t, j, i, &k[i], o) < 0)
 				break;
 		if (i == j->n)
 			r = finish(&t, j, o);

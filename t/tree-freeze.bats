@@ -307,3 +307,179 @@ for c in (a, b):
 	grep -qx 'done ok' "$OUT"
 	no_fail
 }
+
+# start_py CODE: python3 -c CODE under ckpt-run; CODE prints "pid P"
+# and "ready" once its processes are there.  PID, OUT, ERR.
+start_py() {
+	OUT=$T/py.out ERR=$T/py.err
+	"$RUN" -- "$PYTHON" -c "$1" "$T" "${2:-}" >"$OUT" 2>"$ERR" 3>&- 4>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready' 20
+}
+
+# fds_of IMG PID: the fds member of PID
+fds_of() {
+	tar xOf "$1" "proc/$2/fds"
+}
+
+# fd_line IMG PID FD: that fd's line
+fd_line() {
+	fds_of "$1" "$2" | grep "^fd $3 "
+}
+
+PY_HEAD='
+import mmap, os, signal, socket, sys, time
+T = sys.argv[1]
+def ready(*pids):
+    print("pid", os.getpid(), *pids, flush=True)
+    print("ready", flush=True)
+def park():
+    while True: time.sleep(0.05)
+'
+
+@test "an open file inherited across fork: the later process's line says share=PID:FD; a saved file's contents once" {
+	need ckpt-run ckpt-freeze
+	printf '0123456789abcdef' >"$T/db"
+	start_py "$PY_HEAD
+db = os.open(T + '/db', os.O_RDWR); os.lseek(db, 5, 0)
+log = os.open(T + '/log', os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+c = os.fork()
+if c == 0:
+    os.dup2(db, 20)
+    park()
+ready(c)
+park()"
+	local c db log
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	freeze_ok "$T/img" "$PID"
+	img check "$T/img"
+	db=$(fds_of "$T/img" "$PID" | awk '/ path=.*\/db$/ {print $2; exit}')
+	log=$(fds_of "$T/img" "$PID" | awk '/ path=.*\/log$/ {print $2; exit}')
+	fd_line "$T/img" "$PID" "$db" | grep -q " pos=5 .* data=files/$db "
+	fd_line "$T/img" "$c" "$db" | grep -Eq "^fd $db file .* share=$PID:$db path=.*/db$"
+	! fd_line "$T/img" "$c" "$db" | grep -q ' data=\| policy='
+	fd_line "$T/img" "$c" 20 | grep -q " dup=$db "
+	fd_line "$T/img" "$c" "$log" | grep -q " share=$PID:$log "
+	# the file's bytes once, with the parent
+	[ "$(tar tf "$T/img" | grep -c '/files/')" -eq 1 ]
+	tar tf "$T/img" | grep -qx "proc/$PID/files/$db"
+	runs_on "$PID" "$c"
+}
+
+@test "a pipe between two processes of the job: its queued bytes saved once, with the first reader" {
+	need ckpt-run ckpt-freeze
+	start_py "$PY_HEAD
+r, w = os.pipe()
+os.write(w, b'x' * 20000)
+c = os.fork()
+if c == 0:
+    os.close(w)
+    park()
+os.close(r)
+ready(c)
+park()"
+	local c ino
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	freeze_ok "$T/img" "$PID"
+	img check "$T/img"
+	ino=$(fds_of "$T/img" "$c" | awk '$3 == "pipe" && / end=r / {for (i = 4; i <= NF; i++) if ($i ~ /^pipe=/) print substr($i, 6)}')
+	[ -n "$ino" ]
+	# the parent holds the write end only: the child is the first reader
+	[ "$(tar tf "$T/img" | grep -c '/pipes/')" -eq 1 ]
+	tar tf "$T/img" | grep -qx "proc/$c/pipes/$ino"
+	[ "$(tar xOf "$T/img" "proc/$c/pipes/$ino" | wc -c)" -eq 20000 ]
+	fds_of "$T/img" "$PID" | grep " pipe=$ino " | grep -q " share=\| end=w "
+	runs_on "$PID" "$c"
+}
+
+@test "a pipe both processes read: saved once, by the first; the other's line shares it" {
+	need ckpt-run ckpt-freeze
+	start_py "$PY_HEAD
+r, w = os.pipe()
+os.write(w, b'y' * 3000)
+c = os.fork()
+if c == 0: park()
+ready(c)
+park()"
+	local c ino
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	freeze_ok "$T/img" "$PID"
+	img check "$T/img"
+	[ "$(tar tf "$T/img" | grep -c '/pipes/')" -eq 1 ]
+	ino=$(tar tf "$T/img" | awk -F/ '$3 == "pipes" {print $4}')
+	tar tf "$T/img" | grep -qx "proc/$PID/pipes/$ino"
+	[ "$(tar xOf "$T/img" "proc/$PID/pipes/$ino" | wc -c)" -eq 3000 ]
+	! fds_of "$T/img" "$c" | grep -q ' data='
+	# both ends, each the parent's description
+	[ "$(fds_of "$T/img" "$c" | grep " pipe=$ino " | grep -c " share=$PID:")" -eq 2 ]
+}
+
+@test "a socketpair with its ends in two processes: refused, both named; the job runs on" {
+	need ckpt-run ckpt-freeze
+	start_py "$PY_HEAD
+a, b = socket.socketpair()
+c = os.fork()
+if c == 0:
+    a.close()
+    park()
+b.close()
+ready(c)
+park()"
+	local c rc=0
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -Eq "^ckpt-dumpfds: pid $c fd [0-9]+: unix socket [0-9]+ is connected to socket [0-9]+ of pid $PID \(fd [0-9]+\): a socket pair between two processes of the job cannot be written yet: refused" "$T/err"
+	! img check "$T/img" 2>/dev/null
+	runs_on "$PID" "$c"
+	dies_of_term "$c"
+}
+
+@test "memory shared between processes (MAP_SHARED anonymous, memfd): refused, both named; the job runs on" {
+	need ckpt-run ckpt-freeze
+	local kind c rc
+	for kind in anon memfd; do
+		start_py "$PY_HEAD
+if sys.argv[2] == 'anon':
+    m = mmap.mmap(-1, 8192, mmap.MAP_SHARED)
+else:
+    f = os.memfd_create('tree'); os.ftruncate(f, 8192)
+    m = mmap.mmap(f, 8192, mmap.MAP_SHARED); os.close(f)
+m[0:5] = b'hello'
+c = os.fork()
+if c == 0: park()
+ready(c)
+park()" "$kind"
+		read -r _ _ c < <(grep '^pid' "$OUT")
+		rc=0
+		"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+		cat "$T/err"
+		[ "$rc" -eq 1 ]
+		grep -q "^ckpt-freeze: pids $PID and $c share memory: .* memory shared between processes cannot be written yet" "$T/err"
+		[ "$kind" = memfd ] || grep -q "MAP_SHARED anonymous memory" "$T/err"
+		[ "$kind" = anon ] || grep -q "/memfd:tree" "$T/err"
+		[ ! -s "$T/img" ]
+		runs_on "$PID" "$c"
+		dies_of_term "$c" "$PID"
+	done
+}
+
+@test "a saved file opened apart by two processes: refused, both named" {
+	need ckpt-run ckpt-freeze
+	printf '0123456789' >"$T/db"
+	start_py "$PY_HEAD
+c = os.fork()
+db = os.open(T + '/db', os.O_RDWR)
+if c == 0: park()
+ready(c)
+park()"
+	local c rc=0
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -Eq "^ckpt-dumpfds: pid $c fd [0-9]+: $T/db: opened apart from pid $PID \(fd [0-9]+\), and its contents are saved" "$T/err"
+	runs_on "$PID" "$c"
+}
