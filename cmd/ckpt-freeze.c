@@ -14,16 +14,18 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "core.h"
 #include "ctl.h"
 #include "err.h"
 #include "freeze.h"
+#include "imageout.h"
 #include "io.h"
 #include "job.h"
 #include "kproc.h"
+#include "memberout.h"
 #include "rules.h"
 #include "selfdir.h"
 #include "tar.h"
+#include "timers.h"
 
 static const char usage[] =
 	"ckpt-freeze [--single] [--kill] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] PID";
@@ -78,38 +80,6 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->pid = pid_arg(argv[optind], usage);
 }
 
-/* a text member built with stdio in memory */
-static int text_member(struct tar_out *t, const char *name, char *buf, size_t len)
-{
-	int r = tar_member(t, name, buf, len);
-
-	free(buf);
-	if (r < 0)
-		warnerr(r, "stdout: %s:", name);
-	return r;
-}
-
-/* build a text member with fn(f, arg) and write it */
-static int text_from(struct tar_out *t, const char *name,
-		     int (*fn)(FILE *, const void *), const void *arg)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int r;
-
-	if (!f)
-		die("open_memstream:");
-	r = fn(f, arg);
-	if (fclose(f) != 0)
-		die("open_memstream:");
-	if (r < 0) {
-		free(buf);
-		return -1;
-	}
-	return text_member(t, name, buf, len);
-}
-
 /* the manifest: its head, then the job's processes in stream order */
 struct manifest_arg {
 	const struct core_src *src;
@@ -141,7 +111,7 @@ static int write_manifest(struct tar_out *t, const struct job *j, const struct o
 	struct core_src src = { .pid = o->pid, .kill = o->kill };
 	struct manifest_arg a = { &src, j };
 
-	return text_from(t, "ckpt/manifest", manifest_fn, &a);
+	return member_from(t, "ckpt/manifest", manifest_fn, &a);
 }
 static int core_fn(FILE *f, const void *src) { return core_write(f, src); }
 
@@ -268,7 +238,7 @@ static int write_core(struct tar_out *t, int sock, const struct kproc *k, const 
 	if (core_fetch(sock, k, &rec, src.fds) < 0)
 		return -1;
 	snprintf(name, sizeof name, "proc/%d/core", (int)k->pid);
-	r = text_from(t, name, core_fn, &src);
+	r = member_from(t, name, core_fn, &src);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(src.fds[i]);
 	return r;
@@ -292,7 +262,7 @@ static int write_threads(struct tar_out *t, const struct kproc *k, const struct 
 	char name[64];
 
 	snprintf(name, sizeof name, "proc/%d/threads", (int)k->pid);
-	return text_from(t, name, threads_fn, &a);
+	return member_from(t, name, threads_fn, &a);
 }
 
 static void stage_exec(const char *stage, int sock, uint64_t off, pid_t target,
@@ -421,7 +391,7 @@ static int write_proc(struct tar_out *t, const struct job *j, unsigned i, const 
 
 	if (threads_fetch(p->sock, p->pid, &th) == 0 &&
 	    write_core(t, p->sock, k, &th, o->kill) == 0 &&
-	    write_threads(t, k, &th) == 0 &&
+	    write_threads(t, k, &th) == 0 && timers_dump(t, p->sock, p->pid) == 0 &&
 	    run_stage("ckpt-dumpfds", p->sock, p->pid, shared, t, o) == 0 &&
 	    run_stage("ckpt-dumpmem", p->sock, p->pid, NULL, t, o) == 0)
 		r = 0;

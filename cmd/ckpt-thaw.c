@@ -32,6 +32,7 @@
 #include "selfdir.h"
 #include "spawn.h"
 #include "stream.h"
+#include "timers.h"
 
 static const char usage_str[] =
 	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [IMAGE]";
@@ -61,6 +62,8 @@ struct thaw {
 	struct img_core core;
 	struct img_thread *thr;
 	unsigned nthr;
+	struct plan_timer *timers;
+	unsigned ntimers;
 	struct fdplan fds;
 	struct memplan mem;
 	int have;                  /* bits: which members were read */
@@ -77,6 +80,7 @@ struct thaw {
 enum { HAVE_CORE = 1, HAVE_THREADS = 2, HAVE_FDS = 4, HAVE_MAPS = 8,
        HAVE_MAPFILES = 16, HAVE_PAGEMAP = 32,
        HAVE_VMFLAGS = 64,       /* not in older images: not required */
+       HAVE_TIMERS = 128,       /* only when the process has POSIX timers */
        HAVE_ALL = 63 };
 
 static struct thaw thaw;
@@ -122,6 +126,7 @@ static void phase(const char *what)
 static void thaw_free(struct thaw *t)
 {
 	free(t->thr);
+	free(t->timers);
 	fdplan_free(&t->fds);
 	memplan_free(&t->mem);
 	rules_free(&t->rules);
@@ -246,7 +251,7 @@ static int threads_check(struct thaw *t)
 }
 
 static const char *const member_names[] = { "core", "threads", "fds", "maps", "mapfiles", "pagemap",
-					     "vmflags" };
+					     "vmflags", "timers" };
 
 /* the HAVE_ bit of a text member sub, or 0 for one we skip */
 static int member_bit(const char *sub)
@@ -266,7 +271,7 @@ static int member_bit(const char *sub)
 static int member_order(struct thaw *t, int pid, int bit)
 {
 	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP | HAVE_VMFLAGS) ? HAVE_MAPS :
-		   bit == HAVE_FDS ? HAVE_CORE | HAVE_THREADS : !bit ? HAVE_FDS : 0;
+		   bit & (HAVE_FDS | HAVE_TIMERS) ? HAVE_CORE | HAVE_THREADS : !bit ? HAVE_FDS : 0;
 
 	if (bit & t->have)
 		return warn("member %s: a second one in the image", t->st.name), -1;
@@ -325,6 +330,8 @@ static int proc_member(struct thaw *t, int pid, const char *sub)
 		r = memplan_mapfiles(&t->mem, pid, text);
 	} else if (bit == HAVE_VMFLAGS) {
 		r = memplan_vmflags(&t->mem, pid, text);
+	} else if (bit == HAVE_TIMERS) {
+		r = timers_parse(text, t->st.name, t->thr, t->nthr, &t->timers, &t->ntimers);
 	} else {
 		r = memplan_pagemap(&t->mem, pid, text);
 	}
@@ -604,11 +611,13 @@ static void plan_write(struct thaw *t)
 	size_t rs = t->mem.nreg * sizeof *t->mem.reg, us = t->mem.nrun * sizeof *t->mem.run;
 	size_t ts = t->nthr * sizeof(struct plan_thread), gs = (groups_count(t) * 4 + 7) & ~7UL;
 	size_t cs = (cloexec_count(t) * 4 + 7) & ~7UL;
-	size_t body = rs + us + ts + gs + cs + t->mem.strings_len;
+	size_t ps = t->ntimers * sizeof *t->timers;
+	size_t body = rs + us + ts + gs + cs + ps + t->mem.strings_len;
 	int e = 0;
 
 	plan_header(t, &h, body);
 	h.ngroups = groups_count(t);
+	h.ntimers = t->ntimers;
 	if (!h.hole) {
 		warn("pid %d: no room for the restorer in the address space", t->core.pid);
 		abandon(t);
@@ -622,6 +631,8 @@ static void plan_write(struct thaw *t)
 		e = plan_threads(t);
 	if (!e)
 		e = plan_cloexec(t);
+	if (!e && ps)
+		e = write_all(t->plan_w, t->timers, ps);
 	if (!e && t->mem.strings_len)
 		e = write_all(t->plan_w, t->mem.strings, t->mem.strings_len);
 	if (e < 0)
@@ -702,6 +713,8 @@ static const char *const step_what[PLAN_ST_COUNT] = {
 	[PLAN_ST_SECUREBITS] = "set the securebits of thread",
 	[PLAN_ST_NNP] = "set no_new_privs of thread",
 	[PLAN_ST_VMFLAGS] = "set the flags (madvise, mlock) of the region at",
+	[PLAN_ST_TIMER] = "make the POSIX timer",
+	[PLAN_ST_TIMER_ID] = "the kernel has no PR_TIMER_CREATE_RESTORE_IDS and gave another id to POSIX timer",
 };
 
 /* how a step's addr field reads: a number, an address, or nothing */
@@ -711,6 +724,7 @@ static const char *addr_text(int step, uint64_t addr, char *buf, size_t len)
 	case PLAN_ST_RLIMIT: case PLAN_ST_SIGACTION: case PLAN_ST_ITIMER:
 	case PLAN_ST_FDFLAGS: case PLAN_ST_THREAD: case PLAN_ST_PID:
 	case PLAN_ST_IDS: case PLAN_ST_CAPSET: case PLAN_ST_SECUREBITS: case PLAN_ST_NNP:
+	case PLAN_ST_TIMER: case PLAN_ST_TIMER_ID:
 		snprintf(buf, len, " %" PRIu64, addr);
 		break;
 	case PLAN_ST_ARGS: case PLAN_ST_PLAN: case PLAN_ST_MOVE: case PLAN_ST_MM:

@@ -3,7 +3,7 @@
  *
  * The constructor and the fork handler may use libc (no thread of the
  * program is frozen then).  control_loop and ckpt_control_restart run
- * while threads may be frozen or just restored: sys.h calls only. */
+ * while threads may be frozen or just restored: rawsys.h calls only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "shim.h"
-#include "sys.h"
+#include "rawsys.h"
 
 int ckpt_sig;
 int ckpt_listen_fd = -1, ckpt_conn_fd = -1;
@@ -72,7 +72,7 @@ static uint64_t fd_ino(int fd)
 {
 	struct stat st;
 
-	return sys_call2(SYS_fstat, fd, &st) < 0 ? 0 : st.st_ino;
+	return sys_fstat(fd, &st) < 0 ? 0 : st.st_ino;
 }
 
 int fd_high(int fd)
@@ -178,7 +178,7 @@ static int main_exit_code(void)
 
 	n += fmt_ulong(path + n, sys_getpid());
 	memcpy(path + n, "/stat", 6);
-	fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 	len = fd < 0 ? 0 : sys_read(fd, buf, sizeof buf - 1);
 	if (fd >= 0)
 		sys_close(fd);
@@ -203,7 +203,7 @@ static void control_loop(void)
 		if (sys_poll(&p, 1, 1000) == 0) {
 			if (program_gone()) {
 				sock_remove();
-				sys_call1(SYS_exit, main_exit_code());
+				sys_exit(main_exit_code());
 			}
 			continue;
 		}
@@ -231,7 +231,7 @@ static void *control_main(void *arg)
 	 * at the top of the stack mapping: glibc keeps the thread's TCB and
 	 * TLS there. */
 	ckpt_ctl_stack = (uintptr_t)__builtin_frame_address(0) & ~(uintptr_t)15;
-	sys_prctl(15 /* PR_SET_NAME */, "ckpt-ctl", 0);
+	sys_prctl(15 /* PR_SET_NAME */, (uintptr_t)"ckpt-ctl", 0, 0, 0);
 	control_loop();
 	return NULL;
 }
@@ -250,7 +250,7 @@ void ckpt_control_restart(void *tramp, unsigned long len)
 		sys_rt_sigprocmask(SIG_SETMASK, &me->sigmask, NULL);
 	}
 	if (tramp && len == 4096 && restore_wait_resumed(5000) == 0)
-		sys_call2(SYS_munmap, tramp, len);
+		sys_munmap((uintptr_t)tramp, len);
 	ckpt_ctl_tid = sys_gettid();
 	freeze_reset();
 	ckpt_listen_fd = ckpt_conn_fd = -1;
@@ -258,7 +258,7 @@ void ckpt_control_restart(void *tramp, unsigned long len)
 		control_loop();
 	shim_log("control socket lost after restore", -1, "");
 	for (;;)
-		sys_call1(SYS_exit, 0);
+		sys_exit(0);
 }
 
 static int control_start(void)
@@ -330,7 +330,7 @@ static void main_tid_init(void)
 {
 	unsigned long a = 0;
 
-	main_tid_word = sys_prctl(40 /* PR_GET_TID_ADDRESS */, &a, 0) == 0 ? (int *)a : NULL;
+	main_tid_word = sys_prctl(40 /* PR_GET_TID_ADDRESS */, (uintptr_t)&a, 0, 0, 0) == 0 ? (int *)a : NULL;
 }
 
 /* fd, when it is a socket bound to the name "/proc/self/fd/D/<parent>.sock"
