@@ -53,8 +53,7 @@ struct dump {
 	size_t nreg;
 	struct mapfile *files;     /* one per region */
 	struct run_list runs;
-	struct shm_seen *seen;     /* pages of shared memory objects stored */
-	size_t nseen, capseen;
+	struct shm_views seen;     /* pages of shared memory objects stored */
 	struct tar_out tar;
 };
 
@@ -142,79 +141,6 @@ static void files_check(struct dump *d)
 	}
 }
 
-/* a range of a shared memory object (dev, inode) whose pages are in
- * the image already, through some view: offsets in the object */
-struct shm_seen {
-	unsigned major, minor;
-	uint64_t ino, lo, hi;
-};
-
-static int seen_add(struct dump *d, const struct map_region *r, uint64_t lo, uint64_t hi)
-{
-	struct shm_seen *v;
-
-	if (d->nseen == d->capseen) {
-		d->capseen = d->capseen ? 2 * d->capseen : 16;
-		if (!(v = realloc(d->seen, d->capseen * sizeof *v)))
-			return -ENOMEM;
-		d->seen = v;
-	}
-	d->seen[d->nseen++] = (struct shm_seen){ r->dev_major, r->dev_minor, r->inode, lo, hi };
-	return 0;
-}
-
-/* [a, b) of region r, less what earlier views of its object stored
- * (from seen[k] on), appended to the runs */
-static int shm_emit(struct dump *d, const struct map_region *r, uint64_t a, uint64_t b,
-		    size_t k, int via_mem)
-{
-	const struct shm_seen *s;
-	uint64_t lo, hi;
-	int e;
-
-	for (; k < d->nseen && a < b; k++) {
-		s = &d->seen[k];
-		if (s->ino != r->inode || s->major != r->dev_major || s->minor != r->dev_minor ||
-		    s->hi <= r->offset)
-			continue;
-		/* the seen range at this view's addresses */
-		lo = s->lo <= r->offset ? r->start : s->lo - r->offset + r->start;
-		hi = s->hi - r->offset + r->start;
-		if (hi <= a || lo >= b)
-			continue;
-		if (lo > a && (e = shm_emit(d, r, a, lo, k + 1, via_mem)))
-			return e;
-		a = hi;
-	}
-	return a < b ? run_add(&d->runs, r->start, a, b, via_mem) : 0;
-}
-
-/* Views of one shared memory object (a memfd mapped twice, shared
- * anonymous memory given a second address by mremap) show the same
- * pages: each is stored once, through the first view whose page
- * tables have it; a restore maps every view of the object from one
- * object (formats/memory.md). */
-static int shm_once(struct dump *d, const struct map_region *r, size_t n0)
-{
-	struct page_run *mine;
-	size_t n = d->runs.n - n0, i;
-	int e = 0;
-
-	if (!(mine = malloc((n ? n : 1) * sizeof *mine)))
-		return -ENOMEM;
-	memcpy(mine, d->runs.v + n0, n * sizeof *mine);
-	for (i = 0; i < n; i++)
-		d->runs.bytes -= mine[i].end - mine[i].start;
-	d->runs.n = n0;
-	for (i = 0; !e && i < n; i++)
-		e = shm_emit(d, r, mine[i].start, mine[i].end, 0, mine[i].via_mem);
-	for (i = n0; !e && i < d->runs.n; i++)
-		e = seen_add(d, r, d->runs.v[i].start - r->start + r->offset,
-			     d->runs.v[i].end - r->start + r->offset);
-	free(mine);
-	return e;
-}
-
 static int runs_collect(struct dump *d)
 {
 	struct pagescan ps = { .pagemap_fd = d->fds[CKPT_PROCFD_PAGEMAP],
@@ -232,7 +158,7 @@ static int runs_collect(struct dump *d)
 		n0 = d->runs.n;
 		e = pagescan_region(&ps, r, kind, &d->runs);
 		if (e == 0 && kind == MAP_KIND_SHARED_MEM && r->inode)
-			e = shm_once(d, r, n0);
+			e = shm_views_once(&d->seen, &d->runs, r, n0);
 		if (e < 0) {
 			warnerr(e, "pid %d: scan pages of %" PRIx64 "-%" PRIx64 ":",
 				(int)d->pid, r->start, r->end);
@@ -377,7 +303,7 @@ static int dump_mem(struct dump *d)
 	free(d->reg);
 	free(d->files);
 	run_list_free(&d->runs);
-	free(d->seen);
+	shm_views_free(&d->seen);
 	return r;
 }
 
