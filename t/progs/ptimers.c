@@ -1,6 +1,6 @@
 /* ptimers - POSIX timers (timer_create) across a checkpoint.
  *
- * usage: ptimers [pending]
+ * usage: ptimers [pending | threadclock]
  *
  * Makes four timers: A, periodic every 20 ms on CLOCK_MONOTONIC,
  * SIGRTMIN with sigev_value 0x5eed; B, one shot an hour ahead on
@@ -15,7 +15,9 @@
  * "timers a=N c=M left=S" then "verify ok"; else "FAIL ..." and exit 1.  SIGTERM:
  * "done ok".  pending: A's signal stays blocked until the first
  * SIGUSR1, so that it is pending at a checkpoint; then it must be
- * pending, and come with A's siginfo once unblocked.
+ * pending, and come with A's siginfo once unblocked.  threadclock:
+ * the worker also makes a timer on its own CPU clock
+ * (CLOCK_THREAD_CPUTIME_ID), which a checkpoint must refuse.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -54,9 +56,12 @@ static void on_tick(int sig, siginfo_t *si, void *uc)
 
 static void *worker(void *arg)
 {
+	struct sigevent ev = { .sigev_notify = SIGEV_NONE };
 	sigset_t s;
+	timer_t t;
 
-	(void)arg;
+	if (arg && timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &t) < 0)
+		exit(3);
 	worker_tid = syscall(SYS_gettid);
 	sigemptyset(&s);
 	sigaddset(&s, SIGRTMIN);
@@ -170,7 +175,8 @@ int main(int argc, char **argv)
 	sigaction(SIGRTMIN, &sa, NULL);
 	sigaction(SIGRTMIN + 1, &sa, NULL);
 	sigaction(SIGRTMIN + 2, &sa, NULL);
-	die_if(pthread_create(&th, NULL, worker, NULL) != 0, "pthread_create");
+	die_if(pthread_create(&th, NULL, worker, argc > 1 && !strcmp(argv[1], "threadclock") ? &th : NULL),
+	       "pthread_create");
 	while (!worker_tid)
 		usleep(1000);
 	ta = make(CLOCK_MONOTONIC, SIGEV_SIGNAL, SIGRTMIN, 0x5eed, 20, 20);
