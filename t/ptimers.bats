@@ -72,6 +72,17 @@ member_ok() {
 	finish
 }
 
+@test "ptimers: timers on the process's CPU clock and on a named thread's come back on those clocks" {
+	checkpoint_kill ptimers cpu
+	thaw_bg "$T/img"
+	restored ptimers
+	cat "/proc/$PID/timers"
+	grep -qx 'ClockID: -6' "/proc/$PID/timers"
+	grep -qx "ClockID: $(awk '/^cpuclock/ {print $2}' "$OUT")" "/proc/$PID/timers"
+	verify_prog
+	finish
+}
+
 @test "ptimers: a timer on the CPU clock of a thread the kernel does not name is refused; the program runs on" {
 	need ckpt-run ckpt-freeze prog:ptimers
 	start_prog ptimers threadclock
