@@ -1,5 +1,6 @@
-/* freeze.c - stopping every thread in the freeze handler and letting
- * them go.
+/* park.c - the shim's side of a freeze (lib/freeze.c is the tools'):
+ * stopping every thread in its park, in the freeze handler, and
+ * letting them go.
  *
  * Runs in signal handlers and in the control thread while the other
  * threads are frozen: rawsys.h calls and static storage only.  No malloc,
