@@ -92,7 +92,9 @@ static void forward(int sig, siginfo_t *si, void *uc)
 
 /* rseq: the area glibc registered for this thread, if any.  The kernel
  * answers EBUSY to a second registration of exactly the same area,
- * length and signature, so that tells which length is registered. */
+ * length and signature, so that tells which length is registered.  A
+ * thread with no area at all (the program unregistered glibc's) takes
+ * the probe as a registration: it is undone at once. */
 extern __attribute__((weak)) const ptrdiff_t __rseq_offset;
 extern __attribute__((weak)) const unsigned int __rseq_size;
 #define RSEQ_SIG 0x53053053
@@ -102,13 +104,19 @@ static void record_rseq(struct ckpt_thread_rec *r, uint64_t fs)
 	static const uint32_t lens[] = { 32, 64, 128 };
 	uint64_t area;
 	unsigned i;
+	long e;
 
 	r->rseq_addr = 0;
 	if (!&__rseq_offset || !&__rseq_size || !__rseq_size)
 		return;
 	area = fs + __rseq_offset;
 	for (i = 0; i < sizeof lens / sizeof *lens; i++) {
-		if (sys_rseq(area, lens[i], 0, RSEQ_SIG) == -16 /* EBUSY */) {
+		e = sys_rseq(area, lens[i], 0, RSEQ_SIG);
+		if (e == 0) {  /* none was registered: undo the probe */
+			sys_rseq(area, lens[i], 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG);
+			return;
+		}
+		if (e == -16 /* EBUSY */) {
 			r->rseq_addr = area;
 			r->rseq_len = lens[i];
 			r->rseq_sig = RSEQ_SIG;

@@ -49,3 +49,19 @@ teardown() {
 	verify_prog
 	finish
 }
+
+@test "a thread that unregistered glibc's rseq area has none after a checkpoint, nor after a restore" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:rseqoff
+	need_root
+	start_prog rseqoff
+	# the shim's probe of glibc's area must not register it
+	freeze_ok "$T/img" "$PID"
+	verify_prog
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	thaw_bg "$T/img"
+	restored rseqoff
+	verify_prog
+	finish
+}
