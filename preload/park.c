@@ -94,7 +94,8 @@ static void forward(int sig, siginfo_t *si, void *uc)
  * answers EBUSY to a second registration of exactly the same area,
  * length and signature, so that tells which length is registered.  A
  * thread with no area at all (the program unregistered glibc's) takes
- * the probe as a registration: it is undone at once. */
+ * the probe as a registration: it is undone at once.  EINVAL to every
+ * length: another area is registered, the program's own. */
 extern __attribute__((weak)) const ptrdiff_t __rseq_offset;
 extern __attribute__((weak)) const unsigned int __rseq_size;
 #define RSEQ_SIG 0x53053053
@@ -123,6 +124,8 @@ static void record_rseq(struct ckpt_thread_rec *r, uint64_t fs)
 			return;
 		}
 	}
+	if (e == -22 /* EINVAL */)
+		r->flags |= CKPT_THREAD_RSEQ_OWN;
 }
 
 /* what only the thread itself can see */

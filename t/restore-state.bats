@@ -2,7 +2,9 @@
 # State the restore brings back that no other test held (issue 10,
 # "claims no test holds"): per-thread CPU affinity and parent-death
 # signal, pending signals (for the process and for one thread), and ckpt-dumpmem's check that the file at a mapping's
-# path is the one mapped.  Each program checks itself (t/progs/rst_*).
+# path is the one mapped; no rseq area where the program unregistered
+# glibc's, and a refusal where it registered its own (issue 17).  Each
+# program checks itself (t/progs/rst_*, rseqoff, rseqown).
 # Runs as root (the old pids).
 
 load helpers
@@ -64,4 +66,18 @@ teardown() {
 	restored rseqoff
 	verify_prog
 	finish
+}
+
+@test "a thread with an rseq area of its own, not glibc's, is refused at the checkpoint, naming it; it runs on" {
+	need ckpt-run ckpt-freeze prog:rseqown
+	start_prog rseqown
+	run --separate-stderr "$BIN/ckpt-freeze" --kill "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "ckpt-freeze: pid $PID: thread $PID has an rseq area of its own, not glibc's, which the process cannot name: it cannot be restored; not checkpointed
+ckpt-freeze: pid $PID: not killed: it runs on" ]
+	alive "$PID"
+	verify_prog
+	kill -TERM "$PID"
+	wait "$PID"
 }

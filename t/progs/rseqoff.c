@@ -19,13 +19,11 @@
 
 #include "prog.h"
 
-#define RSEQ_FLAG_UNREGISTER_ 1
-
 static long rseq_unregister(unsigned len)
 {
 	char *area = (char *)__builtin_thread_pointer() + __rseq_offset;
 
-	return syscall(SYS_rseq, area, len, RSEQ_FLAG_UNREGISTER_, RSEQ_SIG) < 0 ? -errno : 0;
+	return syscall(SYS_rseq, area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) < 0 ? -errno : 0;
 }
 
 static int verify(void)
