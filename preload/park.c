@@ -159,9 +159,26 @@ void thread_record_self(struct ckpt_thread_rec *r)
 	r->securebits = sys_prctl(27 /* PR_GET_SECUREBITS */, 0, 0, 0, 0);
 }
 
+/* membarrier registrations are the process's (its mm's): recorded at
+ * each freeze, made again by every restored thread before it runs the
+ * program's code, so none can find them missing (registering twice is
+ * harmless).  Each set bit is the command that registered it. */
+#define MEMBARRIER_CMD_GET_REGISTRATIONS (1 << 9)   /* Linux 6.3 */
+static long membarrier_regs;
+
+static void membarrier_redo(void)
+{
+	int bit;
+
+	for (bit = 0; bit < 31; bit++)
+		if (membarrier_regs > 0 && (membarrier_regs >> bit & 1))
+			sys_membarrier(1 << bit, 0, 0);
+}
+
 /* after a restore: what the kernel forgot about this thread */
 void thread_redo(const struct ckpt_thread_rec *r)
 {
+	membarrier_redo();
 	if (r->rseq_addr) {
 		/* a stale critical-section pointer would abort the first
 		 * preemption; the area is the thread's own */
@@ -408,6 +425,7 @@ int freeze_all(unsigned timeout_ms, uint64_t *laggard)
 		}
 		parks_wait(start);
 	}
+	membarrier_regs = sys_membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0);
 	memset(&ctl_rec, 0, sizeof ctl_rec);
 	thread_record_self(&ctl_rec);
 	/* glibc's pthread_sigmask left SIGCANCEL and SIGSETXID open in

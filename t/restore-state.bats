@@ -3,8 +3,9 @@
 # "claims no test holds"): per-thread CPU affinity and parent-death
 # signal, pending signals (for the process and for one thread), and ckpt-dumpmem's check that the file at a mapping's
 # path is the one mapped; no rseq area where the program unregistered
-# glibc's, and a refusal where it registered its own (issue 17).  Each
-# program checks itself (t/progs/rst_*, rseqoff, rseqown).
+# glibc's, and a refusal where it registered its own, membarrier
+# registrations (issue 17).  Each program checks itself (t/progs/rst_*,
+# rseqoff, rseqown, membar).
 # Runs as root (the old pids).
 
 load helpers
@@ -80,4 +81,12 @@ ckpt-freeze: pid $PID: not killed: it runs on" ]
 	verify_prog
 	kill -TERM "$PID"
 	wait "$PID"
+}
+
+@test "membarrier registrations come back before any thread runs the program" {
+	checkpoint_kill membar
+	thaw_bg "$T/img"
+	restored membar
+	verify_prog
+	finish
 }
