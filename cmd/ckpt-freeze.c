@@ -376,14 +376,10 @@ static void wait_gone(pid_t pid)
 
 static int finish(int sock, struct tar_out *t, const struct opts *o)
 {
-	int r = tar_finish(t);
+	int r;
 
-	if (r == 0)
-		r = drain_wait(1);
-	if (r < 0) {
-		warnerr(r, "stdout:");
+	if (stream_out_end(t) < 0)
 		return -1;
-	}
 	if (!o->kill)
 		return freeze_thaw(sock, o->pid);
 	/* killed while still frozen: it never runs past the checkpoint */

@@ -12,6 +12,7 @@
 
 #include "ctl.h"
 #include "err.h"
+#include "memberout.h"
 #include "text.h"
 #include "timers.h"
 
@@ -182,14 +183,10 @@ static void notify_put(FILE *f, const struct plan_timer *p)
 
 static int timers_member(struct tar_out *t, pid_t pid, const struct plan_timer *v, long n)
 {
-	char name[64], *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct member m;
+	FILE *f = member_open(&m, "proc/%d/timers", (int)pid);
 	long i;
-	int r;
 
-	if (!f)
-		die("open_memstream:");
 	for (i = 0; i < n; i++) {
 		fprintf(f, "timer %" PRId32 " %" PRId32 " ", v[i].id, v[i].clock);
 		notify_put(f, &v[i]);
@@ -197,14 +194,7 @@ static int timers_member(struct tar_out *t, pid_t pid, const struct plan_timer *
 			" %" PRIu32 "\n", v[i].signo, v[i].value, v[i].value_left.sec,
 			v[i].value_left.nsec, v[i].interval.sec, v[i].interval.nsec, v[i].overrun);
 	}
-	if (fclose(f) != 0)
-		die("open_memstream:");
-	snprintf(name, sizeof name, "proc/%d/timers", (int)pid);
-	r = tar_member(t, name, buf, len);
-	free(buf);
-	if (r < 0)
-		warnerr(r, "stdout: %s:", name);
-	return r;
+	return member_close(&m, t);
 }
 
 int timers_dump(struct tar_out *t, int sock, pid_t pid)
