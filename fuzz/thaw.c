@@ -1,7 +1,7 @@
 /* thaw.c - libFuzzer target: any bytes as ckpt-thaw's input, through
  * its whole stream path up to (not including) making the process:
  * the stream reader, the manifest, each member in order, the checks
- * against this machine (image_read in cmd/ckpt-thaw.c, included here
+ * against this machine (image_read in cmd/ckpt-thaw.c over lib/imageread.c, included here
  * with its main renamed).  It must fail cleanly, never crash, leak or
  * read out of bounds.
  *
@@ -10,6 +10,7 @@
  * away, but beneath the fuzzer's own directory (FUZZ_DIR, default
  * build/fuzz), before the first input.  Build and run: make fuzz */
 #include <linux/landlock.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -69,9 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0 || write_all(fd, data, size) < 0 || lseek(fd, 0, SEEK_SET) < 0)
 		die("memfd:");
 	memset(t, 0, sizeof *t);
-	if (stream_open(&t->st, NULL, fd, "fuzz") == 0) {
+	if (stream_open(&t->in.st, NULL, fd, "fuzz") == 0) {
 		image_read(t);
-		stream_close(&t->st);
+		stream_close(&t->in.st);
 	}
 	thaw_free(t);
 	close(fd);

@@ -315,38 +315,51 @@ static const char *ent_check(const struct fd_ent *e)
 	return NULL;
 }
 
-int fdplan_parse(struct fdplan *p, int pid, char *text)
+static int fds_fd(struct text *t, void *obj)
 {
+	struct fdplan *p = obj;
 	const struct fd_ent *e;
 	const char *why;
+
+	if (fd_line(p, t) < 0)
+		return text_bad(t, "malformed");
+	e = &p->v[p->n - 1];
+	if ((why = ent_check(e)))
+		return warn("member %s line %u: fd %d %s: %s", t->name, t->no, e->fd, e->kind, why), -1;
+	return 0;
+}
+
+static int fds_epoll(struct text *t, void *p)
+{
+	return epoll_line(p, t) < 0 ? text_bad(t, "malformed") : 0;
+}
+
+static int fds_lock(struct text *t, void *p)
+{
+	const char *why = NULL;
+
+	if (lock_line(p, t, &why) < 0)
+		return text_bad(t, "malformed");
+	return why ? text_bad(t, why) : 0;
+}
+
+static const struct text_key fds_keys[] = {
+	{ "fd", fds_fd }, { "epoll", fds_epoll }, { "lock", fds_lock },
+};
+
+static int fds_line(struct text *t, void *p)
+{
+	return text_key_apply(t, TEXT_KEYS(fds_keys), p) < 0 ? -1 : 0;
+}
+
+int fdplan_parse(struct fdplan *p, int pid, char *text)
+{
 	char name[64];
-	struct text t;
-	int r;
 
 	memset(p, 0, sizeof *p);
 	p->maxfd = -1;
 	snprintf(name, sizeof name, "proc/%d/fds", pid);
-	text_init(&t, text, strlen(text), name);
-	while ((r = text_record(&t, TEXT_FIELDS_MAX)) > 0) {
-		why = NULL;
-		if (!strcmp(t.f[0], "fd"))
-			r = fd_line(p, &t);
-		else if (!strcmp(t.f[0], "epoll"))
-			r = epoll_line(p, &t);
-		else if (!strcmp(t.f[0], "lock"))
-			r = lock_line(p, &t, &why);
-		else
-			continue;
-		if (r < 0)
-			return text_bad(&t, "malformed");
-		if (why)
-			return text_bad(&t, why);
-		e = !strcmp(t.f[0], "fd") ? &p->v[p->n - 1] : NULL;
-		if (e && (why = ent_check(e)))
-			return warn("member %s line %u: fd %d %s: %s", name, t.no, e->fd, e->kind,
-				    why), -1;
-	}
-	return r;
+	return text_each(text, name, TEXT_FIELDS_MAX, fds_line, p);
 }
 
 void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *mem)

@@ -24,7 +24,7 @@
 
 #include "err.h"
 #include "fdplan.h"
-#include "image.h"
+#include "coreread.h"
 #include "io.h"
 #include "kproc.h"
 #include "spawn.h"
@@ -288,6 +288,31 @@ static void attr_fail(const struct img_core *c, int which)
 		warn("pid %d: PR_SET_CHILD_SUBREAPER %d:", c->pid, c->subreaper);
 }
 
+/* the words for what the child could not do (struct child_err) */
+static void child_err_say(const struct spawn *t, const struct child_err *ce)
+{
+	const struct img_core *c = t->core;
+
+	errno = ce->err;
+	if (ce->what == CE_CHDIR)
+		warn("pid %d: cwd %s:", c->pid, c->cwd);
+	else if (ce->what == CE_FDS)
+		warn("pid %d: fd %d: move into place:", c->pid, ce->fd);
+	else if (ce->what == CE_NS)
+		warn("pid %d: new namespace: mount a fresh /proc, or keep CAP_CHECKPOINT_RESTORE:", c->pid);
+	else if (ce->what == CE_LOCK)
+		warn("pid %d: fd %d: take its POSIX lock again%s:", c->pid, ce->fd,
+		     ce->err == EAGAIN || ce->err == EACCES ? " (another process holds one)" : "");
+	else if (ce->what == CE_CREDS)
+		warn("pid %d: take uid %u gid %u:", c->pid, c->uid[1], c->gid[1]);
+	else if (ce->what == CE_ATTR)
+		attr_fail(c, ce->fd);
+	else if (ce->what == CE_CLONE)
+		warn("pid %d: new namespace: clone3 with set_tid:", c->pid);
+	else
+		warn("pid %d: exec %s:", c->pid, t->restorer);
+}
+
 int spawn_restorer(struct spawn *t)
 {
 	int plan[2], status[2], err[2];
@@ -329,24 +354,7 @@ int spawn_restorer(struct spawn *t)
 		;
 	close(err[0]);
 	if (n == sizeof ce) {
-		errno = ce.err;
-		if (ce.what == CE_CHDIR)
-			warn("pid %d: cwd %s:", t->core->pid, t->core->cwd);
-		else if (ce.what == CE_FDS)
-			warn("pid %d: fd %d: move into place:", t->core->pid, ce.fd);
-		else if (ce.what == CE_NS)
-			warn("pid %d: new namespace: mount a fresh /proc, or keep CAP_CHECKPOINT_RESTORE:", t->core->pid);
-		else if (ce.what == CE_LOCK)
-			warn("pid %d: fd %d: take its POSIX lock again%s:", t->core->pid, ce.fd,
-			     ce.err == EAGAIN || ce.err == EACCES ? " (another process holds one)" : "");
-		else if (ce.what == CE_CREDS)
-			warn("pid %d: take uid %u gid %u:", t->core->pid, t->core->uid[1], t->core->gid[1]);
-		else if (ce.what == CE_ATTR)
-			attr_fail(t->core, ce.fd);
-		else if (ce.what == CE_CLONE)
-			warn("pid %d: new namespace: clone3 with set_tid:", t->core->pid);
-		else
-			warn("pid %d: exec %s:", t->core->pid, t->restorer);
+		child_err_say(t, &ce);
 		return -1;
 	}
 	for (n = 0; n < (ssize_t)t->fds->n; n++)  /* they live in the child now */
