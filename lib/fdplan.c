@@ -1183,6 +1183,15 @@ int fdplan_rules(struct fdplan *p, int pid, const struct rules *r)
 	return 0;
 }
 
+void fdplan_close_srcs(struct fdplan *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].src >= 0)
+			close(p->v[i].src), p->v[i].src = -1;
+}
+
 void fdplan_free(struct fdplan *p)
 {
 	unsigned i;

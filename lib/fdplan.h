@@ -125,6 +125,9 @@ int fdplan_install(struct fdplan *p, int *keep, int nkeep, int *badfd);
  * to the process, and a close of any fd on the file drops them): each
  * POSIX lock taken again.  Async-signal-safe; -errno, *badfd the fd. */
 int fdplan_posix_locks(const struct fdplan *p, int *badfd);
+/* ckpt-thaw's copies of the fds it made, closed (kept until every
+ * process of a tree has its own: a later one may share them) */
+void fdplan_close_srcs(struct fdplan *p);
 void fdplan_free(struct fdplan *p);
 
 #endif

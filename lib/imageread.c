@@ -62,9 +62,6 @@ int img_manifest_read(struct img_in *in)
 	if (strcmp(m->kernel, u.release))
 		return warn("image from kernel %s, this is %s: the vDSO differs", m->kernel,
 			    u.release), -1;
-	if (m->nprocs > 1)
-		return warn("image of %u processes: process trees are not restored yet",
-			    m->nprocs), -1;
 	return 0;
 }
 
@@ -182,6 +179,9 @@ int img_proc_read(struct img_in *in, struct img_proc *p, pid_t pid)
 	int r;
 
 	while ((r = stream_next(&in->st)) > 0) {
+		if (!strncmp(in->st.name, "proc/", 5) && strncmp(in->st.name, prefix, n))
+			return warn("member %s: process %d's members come next (formats/stream.md)",
+				    in->st.name, pid), -1;
 		if (strncmp(in->st.name, prefix, n))
 			continue;
 		if ((r = proc_member(in, p, pid, in->st.name + n)) != 0)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "io.h"
@@ -108,6 +109,19 @@ static void status_say(const struct restorer *r, const struct plan_status *st)
 		warn("pid %d: restorer: %s%s:", r->pid, what, at);
 	else
 		warn("pid %d: restorer: %s%s", r->pid, what, at);
+}
+
+int restorer_go(struct restorer *r)
+{
+	const uint64_t g = PLAN_GO;
+	int e;
+
+	if (r->plan_w < 0)
+		return -1;
+	e = write_all(r->plan_w, &g, sizeof g);
+	close(r->plan_w);
+	r->plan_w = -1;
+	return e < 0 ? -1 : 0;
 }
 
 int restorer_status(struct restorer *r)

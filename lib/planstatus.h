@@ -16,6 +16,9 @@ struct restorer {
 
 /* the kernel's count of OOM kills so far (/proc/vmstat), or 0 */
 unsigned long long oom_kills(void);
+/* PLAN_GO written, the plan pipe closed: 0, or -1 (the restorer is
+ * gone: restorer_status says how) */
+int restorer_go(struct restorer *r);
 /* The restorer's reports: 0 when it said OK, else -1 after a message
  * (an error it sent, or how it died: it is reaped then, r->child 0). */
 int restorer_status(struct restorer *r);
