@@ -112,3 +112,68 @@ manifest_with() {
 	thaw_fails "id $s is taken in this pid namespace (--same-ns)" --same-ns "$T/bad"
 	alive "$s"
 }
+
+@test "tree: zombies come back unreaped, and the restored parent reaps each with its status" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	local z1 z2 n p
+	D=$(mktemp -d /tmp/ckpt-tree-XXXXXX)
+	TMPDIRS+=("$D")
+	cat >"$D/zombies.py" <<'PY'
+import os, signal, sys, time
+d = sys.argv[1]
+print("pid", os.getpid(), flush=True)
+kids = []
+for how in ("exit", "signal"):
+    c = os.fork()
+    if c == 0:
+        if how == "signal":
+            os.kill(os.getpid(), signal.SIGTERM)
+        os._exit(3)
+    kids.append(c)
+print("zombies", *kids, flush=True)
+print("ready python", flush=True)
+i = 0
+while not os.path.exists(d + "/reap"):
+    i += 1
+    with open(d + "/plog", "a") as f:
+        f.write("%d\n" % i)
+    time.sleep(0.01)
+with open(d + "/plog", "a") as f:
+    for c in kids:
+        f.write("reaped %d %d\n" % os.waitpid(c, 0))
+PY
+	OUT=$D/out
+	"$RUN" -- "$PYTHON" "$D/zombies.py" "$D" >"$OUT" 2>"$D/err" 3>&- 4>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	read -r _ z1 z2 < <(grep '^zombies' "$OUT")
+	wait_line "$D/plog" '^5$'
+	[ "$(cut -d' ' -f3 "/proc/$z1/stat")" = Z ]
+	[ "$(cut -d' ' -f3 "/proc/$z2/stat")" = Z ]
+	p=$(stat_ids "$PID")
+	freeze_ok "$D/img1" --force --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	img cat "$D/img1" ckpt/manifest | grep -v '^proc ' >"$D/man"
+	printf 'proc %s %s\nzombie %s %s 0 0 768\nzombie %s %s 0 0 15\n' \
+		"$PID" "$p" "$z1" "$PID" "$z2" "$PID" >>"$D/man"
+	img edit "$D/img1" ckpt/manifest "$D/man" >"$D/img"
+	for ((n = 0; n < 250; n++)); do
+		kill -0 "$z1" 2>/dev/null || kill -0 "$z2" 2>/dev/null || break
+		sleep 0.02
+	done
+	thaw_bg "$D/img"
+	wait_line "$D/plog" "^$(($(last_num "$D/plog" '') + 3))\$"
+	[ "$(stat_ids "$z1" | cut -d' ' -f1)" = "$PID" ]
+	[ "$(cut -d' ' -f3 "/proc/$z1/stat")" = Z ]
+	[ "$(cut -d' ' -f3 "/proc/$z2/stat")" = Z ]
+	touch "$D/reap"
+	wait_line "$D/plog" "^reaped $z2 "
+	grep -qx "reaped $z1 768" "$D/plog"
+	grep -qx "reaped $z2 15" "$D/plog"
+	thaw_wait 0
+	dead "$z1"
+	dead "$z2"
+}
