@@ -83,6 +83,7 @@ static void thaw_free(struct thaw *t)
 	t->procs = NULL;
 	t->nprocs = 0;
 	tree_free(&t->tree);
+	fdjob_free(&t->in.fdjob);
 	rules_free(&t->rules);
 }
 
@@ -452,6 +453,8 @@ static void go(struct thaw *t)
 		    fdplan_commit(&t->procs[i].img.fds, t->in.man.proc[i].pid) < 0)
 			abandon(t);
 	timing_phase("put the saved files in place");
+	if (fdjob_settle(&t->in.fdjob) < 0)
+		die("pipes: out of memory");
 	for (i = 0; i < t->nprocs; i++)
 		fdplan_close_srcs(&t->procs[i].img.fds);
 	for (i = 0; i < t->nprocs; i++) {

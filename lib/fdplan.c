@@ -131,6 +131,11 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 		if (num_pair(v, NUM_U32_MAX, &maj, &min) < 0)
 			return -1;
 		e->dev = makedev(maj, min);
+	} else if (!strcmp(k, "share")) {
+		if (num_pair(v, NUM_INT_MAX, &maj, &min) < 0 || !maj)
+			return -1;
+		e->share_pid = maj;
+		e->share_fd = min;
 	} else if (!strcmp(k, "rdev")) {
 		if (num_pair(v, NUM_U32_MAX, &maj, &min) < 0)
 			return -1;
@@ -269,7 +274,9 @@ static int lock_line(struct fdplan *p, const struct text *t, const char **why)
 	l.class = !strcmp(class, "posix") ? FD_LOCK_POSIX : !strcmp(class, "flock") ? FD_LOCK_FLOCK :
 		  !strcmp(class, "ofd") ? FD_LOCK_OFD : 0;
 	e = p->n ? &p->v[p->n - 1] : NULL;
-	if (!e || e->fd != l.fd || !kind_is(e, (const char *const[]){ "file", "deleted", "memfd", NULL }))
+	if (e && e->share_pid)
+		*why = "a lock on a share= fd: the earlier process's line has it";
+	else if (!e || e->fd != l.fd || !kind_is(e, (const char *const[]){ "file", "deleted", "memfd", NULL }))
 		*why = "a lock that does not follow its file's fd line";
 	else if (!l.class)
 		*why = "a lock of this class cannot be taken again (a lease?)";
@@ -312,6 +319,8 @@ static const char *ent_check(const struct fd_ent *e)
 		return "truncate=1 on what is not a log left unsaved";
 	if (e->truncate && (e->flags & O_ACCMODE) == O_RDONLY)
 		return "truncate=1 on a file not open for writing";
+	if (e->share_pid && (e->data || e->restart || e->truncate || e->dup >= 0))
+		return "share= with data=, restart=, truncate= or dup=";
 	return NULL;
 }
 
@@ -496,14 +505,14 @@ static struct fd_ent *ent_find(struct fdplan *p, int fd)
 	return NULL;
 }
 
-static int hold(struct fdplan *p, int fd)
+static int hold(int **held, unsigned *nheld, int fd)
 {
-	int *nh = realloc(p->held, (p->nheld + 1) * sizeof *nh);
+	int *nh = realloc(*held, (*nheld + 1) * sizeof *nh);
 
 	if (!nh)
 		return -1;
-	p->held = nh;
-	p->held[p->nheld++] = fd;
+	*held = nh;
+	nh[(*nheld)++] = fd;
 	return 0;
 }
 
@@ -604,21 +613,21 @@ static int open_file(struct fdplan *p, struct fd_ent *e, int pid)
 /* one pipe(2) per inode: the fds of both ends share it */
 static int open_pipe(struct fdplan *p, struct fd_ent *e)
 {
-	struct fd_pipe *pp = NULL, *np;
+	struct fd_pipe **pv = p->shared ? &p->shared->pipe : &p->pipe, *pp = NULL, *np;
+	unsigned *pn = p->shared ? &p->shared->npipe : &p->npipe, i;
 	struct fd_blob *b;
-	unsigned i;
 	int fd[2];
 
-	for (i = 0; i < p->npipe; i++)
-		if (p->pipe[i].ino == e->pipe)
-			pp = &p->pipe[i];
+	for (i = 0; i < *pn; i++)
+		if ((*pv)[i].ino == e->pipe)
+			pp = &(*pv)[i];
 	if (!pp) {
 		if (pipe2(fd, O_CLOEXEC) < 0)
 			return -1;
-		if (!(np = realloc(p->pipe, (p->npipe + 1) * sizeof *np)))
+		if (!(np = realloc(*pv, (*pn + 1) * sizeof *np)))
 			return -1;
-		p->pipe = np;
-		pp = &p->pipe[p->npipe++];
+		*pv = np;
+		pp = &np[(*pn)++];
 		*pp = (struct fd_pipe){ e->pipe, fd[0], fd[1], 0, 0 };
 		if (e->pipesz > 65536)
 			fcntl(pp->w, F_SETPIPE_SZ, e->pipesz);
@@ -643,22 +652,59 @@ static int open_pipe(struct fdplan *p, struct fd_ent *e)
 /* A pipe whose other end is outside the process keeps that end in
  * ckpt-thaw, so the program sees neither an EOF nor an EPIPE it would
  * not have seen. */
-static int pipes_settle(struct fdplan *p)
+static int pipes_settle(struct fd_pipe *pipe, unsigned *npipe, int **held, unsigned *nheld)
 {
 	unsigned i;
 
-	for (i = 0; i < p->npipe; i++) {
-		if (!p->pipe[i].has_w && hold(p, p->pipe[i].w) < 0)
+	for (i = 0; i < *npipe; i++) {
+		if (!pipe[i].has_w && hold(held, nheld, pipe[i].w) < 0)
 			return -1;
-		if (!p->pipe[i].has_r && hold(p, p->pipe[i].r) < 0)
+		if (!pipe[i].has_r && hold(held, nheld, pipe[i].r) < 0)
 			return -1;
-		if (p->pipe[i].has_w)
-			close(p->pipe[i].w);
-		if (p->pipe[i].has_r)
-			close(p->pipe[i].r);
+		if (pipe[i].has_w)
+			close(pipe[i].w);
+		if (pipe[i].has_r)
+			close(pipe[i].r);
 	}
-	p->npipe = 0;
+	*npipe = 0;
 	return 0;
+}
+
+int fdjob_settle(struct fdjob *job)
+{
+	return pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld);
+}
+
+int fdjob_add(struct fdjob *job, pid_t pid, struct fdplan *p)
+{
+	struct fdplan **np;
+	pid_t *npid;
+
+	if (!(np = realloc(job->plan, (job->n + 1) * sizeof *np)))
+		return -1;
+	job->plan = np;
+	if (!(npid = realloc(job->pid, (job->n + 1) * sizeof *npid)))
+		return -1;
+	job->pid = npid;
+	p->first = job->n == 0;
+	p->shared = job;
+	job->plan[job->n] = p;
+	job->pid[job->n++] = pid;
+	return 0;
+}
+
+void fdjob_free(struct fdjob *job)
+{
+	unsigned i;
+
+	pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld);
+	for (i = 0; i < job->nheld; i++)
+		close(job->held[i]);
+	free(job->held);
+	free(job->pipe);
+	free(job->plan);
+	free(job->pid);
+	memset(job, 0, sizeof *job);
 }
 
 /* The messages of a dgram or seqpacket queue, each "LEN\n" then LEN
@@ -897,6 +943,35 @@ static int stdio_attach(struct fdplan *p, struct fd_ent *e, const struct fd_atta
 }
 
 
+/* share=PID:FD: the very open file made for that fd of an earlier
+ * process of the job (same offset, same status flags) */
+static int open_shared(struct fdplan *p, const struct fd_ent *e, int pid)
+{
+	const struct fd_ent *d = NULL;
+	unsigned i;
+
+	for (i = 0; p->shared && i < p->shared->n && !d; i++)
+		if (p->shared->pid[i] == e->share_pid && p->shared->plan[i] != p)
+			d = ent_find(p->shared->plan[i], e->share_fd);
+	if (!d || d->src < 0 || strcmp(d->kind, e->kind) ||
+	    (e->ino && d->ino && (e->ino != d->ino || e->dev != d->dev))) {
+		warn("pid %d: fd %d: share=%d:%d: no such %s fd of a process before it", pid, e->fd,
+		     (int)e->share_pid, e->share_fd, e->kind);
+		errno = ECANCELED;
+		return -1;
+	}
+	return fcntl(d->src, F_DUPFD_CLOEXEC, 3);
+}
+
+/* A pipe on 0-2 of a process of a job other than its first is one of
+ * the job's (its other end in another process, as in a pipeline): one
+ * that led outside came from the first process, by share=.  The first
+ * process's own stdio pipes led outside. */
+static int job_pipe(const struct fdplan *p, const struct fd_ent *e)
+{
+	return p->shared && !p->first && !strcmp(e->kind, "pipe");
+}
+
 static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *at, int pid)
 {
 	struct fd_ent *d;
@@ -905,11 +980,13 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 
 	if (e->src >= 0)     /* the second end of a socketpair */
 		return 0;
-	if (e->dup >= 0 && (d = ent_find(p, e->dup)) && d->src >= 0)
+	if (e->share_pid)
+		fd = open_shared(p, e, pid);
+	else if (e->dup >= 0 && (d = ent_find(p, e->dup)) && d->src >= 0)
 		fd = fcntl(d->src, F_DUPFD_CLOEXEC, 3);
-	else if (e->fd <= 2)
+	else if (e->fd <= 2 && !job_pipe(p, e))
 		fd = stdio_attach(p, e, at);
-	if (fd == -2 && (why = fd_why_not(p, e))) {
+	if (fd == -2 && !job_pipe(p, e) && (why = fd_why_not(p, e))) {
 		warn("pid %d: fd %d: %s %s: cannot be restored: %s", pid, e->fd, e->kind,
 		     fd_ent_name(e), why);
 		errno = EOPNOTSUPP;
@@ -1034,7 +1111,7 @@ int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 			return -1;
 		}
 	}
-	if (pipes_settle(p) < 0)
+	if (!p->shared && pipes_settle(p->pipe, &p->npipe, &p->held, &p->nheld) < 0)
 		return warn("pid %d: pipes:", pid), -1;
 	if (epolls_add(p, pid) < 0)
 		return -1;

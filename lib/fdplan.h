@@ -39,6 +39,8 @@ struct fd_ent {
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
 	uint64_t ticks;            /* timerfd: expirations not yet read */
 	int src;                   /* ckpt-thaw's fd that becomes fd */
+	pid_t share_pid;           /* share=PID:FD: the open file of fd FD of */
+	int share_fd;              /* process PID, earlier in the job; or 0 */
 };
 
 struct fd_epoll {             /* an "epoll EPFD TFD" line */
@@ -70,6 +72,20 @@ struct fd_pipe {              /* the pipe made for one inode */
 	int r, w, has_r, has_w;
 };
 
+/* What the fd plans of one job share (formats/fds.md, "Shared between
+ * processes"): the processes read so far, for share=PID:FD, and one
+ * pipe per inode across the job, whose ends ckpt-thaw keeps until the
+ * go (fdjob_settle). */
+struct fdjob {
+	struct fdplan **plan;
+	pid_t *pid;
+	unsigned n;
+	struct fd_pipe *pipe;
+	unsigned npipe;
+	int *held;                 /* ends no process of the job has */
+	unsigned nheld;
+};
+
 struct fdplan {
 	struct fd_ent *v;
 	unsigned n;
@@ -88,6 +104,8 @@ struct fdplan {
 	struct memplan *mem;       /* told of each saved file (memplan_own) */
 	struct jobfs fs;           /* the job's hands, started at first use */
 	pid_t feeder;              /* feeds stdin its saved bytes, or 0 */
+	struct fdjob *shared;      /* what it shares with the job (fdjob_add) */
+	int first;                 /* the job's first process (its root) */
 };
 
 struct fd_attach {            /* where stdio outside the job goes */
@@ -125,6 +143,16 @@ int fdplan_install(struct fdplan *p, int *keep, int nkeep, int *badfd);
  * to the process, and a close of any fd on the file drops them): each
  * POSIX lock taken again.  Async-signal-safe; -errno, *badfd the fd. */
 int fdplan_posix_locks(const struct fdplan *p, int *badfd);
+/* p, the fds of process pid, is part of job (after fdplan_parse): its
+ * share= lines name fds of the processes added before it; pipes are
+ * one per inode across the job.  0, or -1 (out of memory) */
+int fdjob_add(struct fdjob *job, pid_t pid, struct fdplan *p);
+/* Every process of the job has its fds: a pipe end that none has is
+ * kept in ckpt-thaw (no EOF, no EPIPE the job would not have seen),
+ * the others closed.  0, or -1 (out of memory) */
+int fdjob_settle(struct fdjob *job);
+void fdjob_free(struct fdjob *job);
+
 /* ckpt-thaw's copies of the fds it made, closed (kept until every
  * process of a tree has its own: a later one may share them) */
 void fdplan_close_srcs(struct fdplan *p);

@@ -139,6 +139,8 @@ static int member_parse(struct img_in *in, struct img_proc *p, int pid, int bit,
 	case HAVE_FDS:
 		if ((r = fdplan_parse(&p->fds, pid, text)) == 0)
 			fdplan_bind(&p->fds, &p->core, &p->mem);
+		if (r == 0 && fdjob_add(&in->fdjob, pid, &p->fds) < 0)
+			r = -1, warn("out of memory");
 		return r;
 	case HAVE_MAPS:
 		return memplan_maps(&p->mem, pid, text, strlen(text));

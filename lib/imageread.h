@@ -20,6 +20,7 @@ struct img_in {                /* the job's */
 	int trust_image;           /* --trust-image: root takes its ids */
 	int from_file;             /* the stream is a file argument: its
 	                            * owner vouches for it (creds_trust) */
+	struct fdjob fdjob;        /* what the processes' fds share */
 };
 
 struct img_proc {              /* one process, as read */

@@ -177,3 +177,122 @@ PY
 	dead "$z1"
 	dead "$z2"
 }
+
+# pipeline_job: bash that runs `a | b &` (its children A and B) and
+# appends 1, 2, 3... to D/plog until D/reap exists, then waits for
+# them; A writes 1, 2, 3... into the pipe (not while D/pauseA exists:
+# it writes the last number to D/pausedA then) until D/end exists; B
+# reads each line and appends it to D/clog (not while D/pause exists).
+# Sets D, PID, APID, BPID.
+pipeline_job() {
+	D=$(mktemp -d /tmp/ckpt-tree-XXXXXX)
+	TMPDIRS+=("$D")
+	cat >"$D/a.sh" <<'SH'
+echo $$ >"$1/apid"
+i=0
+while [ ! -e "$1/end" ]; do
+	if [ -e "$1/pauseA" ]; then
+		[ -e "$1/pausedA" ] || echo $i >"$1/pausedA"
+		for ((j = 0; j < 2000; j++)); do :; done
+		continue
+	fi
+	i=$((i + 1))
+	echo $i
+	for ((j = 0; j < 5000; j++)); do :; done
+done
+SH
+	cat >"$D/b.sh" <<'SH'
+echo $$ >"$1/bpid"
+while :; do
+	if [ -e "$1/pause" ]; then
+		[ -e "$1/paused" ] || echo x >"$1/paused"
+		for ((j = 0; j < 2000; j++)); do :; done
+		continue
+	fi
+	read -r n || break
+	echo "$n" >>"$1/clog"
+done
+SH
+	cat >"$D/parent.sh" <<'SH'
+echo "pid $$"
+bash "$1/a.sh" "$1" | bash "$1/b.sh" "$1" &
+echo "ready bash"
+i=0
+while [ ! -e "$1/reap" ]; do
+	i=$((i + 1))
+	echo $i >>"$1/plog"
+	for ((j = 0; j < 20000; j++)); do :; done
+done
+wait
+echo reaped >>"$1/plog"
+SH
+	OUT=$D/out
+	"$RUN" -- bash "$D/parent.sh" "$D" >"$OUT" 2>"$D/err" 3>&- 4>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	wait_line "$D/clog" '^5$'
+	APID=$(cat "$D/apid")
+	BPID=$(cat "$D/bpid")
+	STARTED+=("$APID" "$BPID")
+}
+
+# share_std IMG PID PARENT FD...: IMG with those fds of PID made the
+# parent's open files (share=PARENT:FD), on stdout
+share_std() {
+	local img=$1 pid=$2 parent=$3 fds
+	shift 3
+	fds=$(IFS='|'; echo "$*")
+	img cat "$img" "proc/$pid/fds" |
+		sed -E "s/^fd ($fds) ([a-z]+) /fd \\1 \\2 share=$parent:\\1 /" >"$img.fds"
+	img edit "$img" "proc/$pid/fds" "$img.fds"
+}
+
+@test "tree: a pipe between two children: one pipe again, the bytes in flight neither lost nor repeated" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	local p a b n q i
+	pipeline_job
+	touch "$D/pause"
+	wait_line "$D/paused" x
+	q=$(wc -l <"$D/clog")
+	sleep 0.3
+	touch "$D/pauseA"
+	wait_line "$D/pausedA" '^[0-9]+$'
+	n=$(cat "$D/pausedA")
+	echo "B read $q, A wrote $n"
+	[ "$n" -gt "$((q + 2))" ]   # bytes in flight
+	p=$(stat_ids "$PID")
+	a=$(stat_ids "$APID")
+	b=$(stat_ids "$BPID")
+	freeze_ok "$D/aimg" "$APID"
+	freeze_ok "$D/bimg" "$BPID"
+	freeze_ok "$D/pimg" --force --kill "$PID"
+	kill -KILL "$APID" "$BPID"
+	wait "$PID" 2>/dev/null || true
+	for ((i = 0; i < 250; i++)); do
+		kill -0 "$APID" 2>/dev/null || kill -0 "$BPID" 2>/dev/null || break
+		sleep 0.02
+	done
+	img list "$D/bimg" | grep -q "^proc/$BPID/pipes/"
+	img cat "$D/pimg" ckpt/manifest | grep -v '^proc ' >"$D/man"
+	printf 'proc %s %s\nproc %s %s\nproc %s %s\n' "$PID" "$p" "$APID" "$a" "$BPID" "$b" >>"$D/man"
+	share_std "$D/aimg" "$APID" "$PID" 0 2 >"$D/aimg2"
+	share_std "$D/bimg" "$BPID" "$PID" 1 2 >"$D/bimg2"
+	img join "$D/man" "$D/pimg" "$D/aimg2" "$D/bimg2" >"$D/img"
+	thaw_bg "$D/img"
+	wait_line "$D/plog" "^$(($(last_num "$D/plog" '') + 3))\$"
+	[ "$(stat_ids "$APID" | cut -d' ' -f1)" = "$PID" ]
+	[ "$(stat_ids "$BPID" | cut -d' ' -f1)" = "$PID" ]
+	rm "$D/pause" "$D/pauseA"
+	wait_past "$D/clog" '' $((n + 5))
+	touch "$D/end"
+	for ((i = 0; i < 250; i++)); do
+		[ "$(cut -d' ' -f3 "/proc/$BPID/stat" 2>/dev/null)" = Z ] && break
+		sleep 0.02
+	done
+	touch "$D/reap"
+	wait_line "$D/plog" '^reaped'
+	seq 1 "$(wc -l <"$D/clog")" | diff - "$D/clog"
+	thaw_wait 0
+}

@@ -164,7 +164,8 @@ bash_log_job() {
 # tree_job [PRE...]: a job of two bash processes (restore-tree.bats),
 # under ckpt-run after PRE, in a new directory D (world-writable, for a
 # throwaway user): the parent appends 1, 2, 3... to D/plog; its child
-# to D/clog, except while D/pause exists (it writes D/paused then), and
+# to D/clog, each also "p N" or "c N" to D/shared through one open
+# file (fd 5, inherited), except the child while D/pause exists (it writes D/paused then), and
 # it exits 7 once D/end exists; the parent, once D/reap exists, waits
 # for it and logs "reaped STATUS".  PROG_USER: the job's user (PRE
 # then runs it as that user).  TREE_FIRST: the parent's first
@@ -185,12 +186,14 @@ while [ ! -e "$1/end" ]; do
 	fi
 	i=$((i + 1))
 	echo $i >>"$1/clog"
+	echo "c $i" >&5
 	for ((j = 0; j < 20000; j++)); do :; done
 done
 exit 7
 SH
 	cat >"$D/parent.sh" <<'SH'
 echo "pid $$"
+exec 5>"$1/shared"
 eval "${TREE_FIRST:-}"
 ${TREE_CHILD_PRE:-} bash "$1/child.sh" "$1" &
 c=$!
@@ -200,6 +203,7 @@ i=0
 while [ ! -e "$1/reap" ]; do
 	i=$((i + 1))
 	echo $i >>"$1/plog"
+	echo "p $i" >&5
 	for ((j = 0; j < 20000; j++)); do :; done
 done
 wait $c
@@ -246,12 +250,17 @@ tree_checkpoint() {
 	dead "$CPID"
 	img cat "$D/pimg" ckpt/manifest | grep -v '^proc ' >"$D/man"
 	printf 'proc %s %s\nproc %s %s\n' "$PID" "$p" "$CPID" "$c" >>"$D/man"
-	img join "$D/man" "$D/pimg" "$D/cimg" >"$D/img"
+	# the child's stdio and fd 5 are the parent's open files
+	img cat "$D/cimg" "proc/$CPID/fds" |
+		sed -E "s/^fd ([0125]) ([a-z]+) /fd \1 \2 share=$PID:\1 /" >"$D/cfds"
+	img edit "$D/cimg" "proc/$CPID/fds" "$D/cfds" >"$D/cimg2"
+	img join "$D/man" "$D/pimg" "$D/cimg2" >"$D/img"
 	chmod 0644 "$D/img"
 }
 
 # tree_goes_on: both logs go on from where they were, with no gap and
-# no repeat; the child ends with 7 and the parent's wait reaps it
+# no repeat, and so do both in D/shared (one offset: neither wrote
+# over the other); the child ends with 7 and the parent's wait reaps it
 tree_goes_on() {
 	local pn cn i
 	pn=$(last_num "$D/plog" '')
@@ -269,4 +278,7 @@ tree_goes_on() {
 	grep -qx 'reaped 7' "$D/plog"
 	seq 1 "$(grep -c '^[0-9]' "$D/clog")" | diff - "$D/clog"
 	seq 1 "$(grep -c '^[0-9]' "$D/plog")" | diff - <(grep '^[0-9]' "$D/plog")
+	seq 1 "$(grep -c '^c ' "$D/shared")" | diff - <(sed -n 's/^c //p' "$D/shared")
+	seq 1 "$(grep -c '^p ' "$D/shared")" | diff - <(sed -n 's/^p //p' "$D/shared")
+	[ "$(grep -cv '^[pc] [0-9]*$' "$D/shared")" = 0 ]
 }
