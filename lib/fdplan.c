@@ -613,8 +613,8 @@ static int open_file(struct fdplan *p, struct fd_ent *e, int pid)
 /* one pipe(2) per inode: the fds of both ends share it */
 static int open_pipe(struct fdplan *p, struct fd_ent *e)
 {
-	struct fd_pipe **pv = p->shared ? &p->shared->pipe : &p->pipe, *pp = NULL, *np;
-	unsigned *pn = p->shared ? &p->shared->npipe : &p->npipe, i;
+	struct fd_pipe **pv = &p->shared->pipe, *pp = NULL, *np;
+	unsigned *pn = &p->shared->npipe, i;
 	struct fd_blob *b;
 	int fd[2];
 
@@ -698,7 +698,7 @@ void fdjob_free(struct fdjob *job)
 	unsigned i;
 
 	pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld);
-	for (i = 0; i < job->nheld; i++)
+	for (i = 0; i < job->nheld; i++)   /* the ends kept for the job */
 		close(job->held[i]);
 	free(job->held);
 	free(job->pipe);
@@ -950,7 +950,7 @@ static int open_shared(struct fdplan *p, const struct fd_ent *e, int pid)
 	const struct fd_ent *d = NULL;
 	unsigned i;
 
-	for (i = 0; p->shared && i < p->shared->n && !d; i++)
+	for (i = 0; i < p->shared->n && !d; i++)
 		if (p->shared->pid[i] == e->share_pid && p->shared->plan[i] != p)
 			d = ent_find(p->shared->plan[i], e->share_fd);
 	if (!d || d->src < 0 || strcmp(d->kind, e->kind) ||
@@ -969,7 +969,7 @@ static int open_shared(struct fdplan *p, const struct fd_ent *e, int pid)
  * process's own stdio pipes led outside. */
 static int job_pipe(const struct fdplan *p, const struct fd_ent *e)
 {
-	return p->shared && !p->first && !strcmp(e->kind, "pipe");
+	return !p->first && !strcmp(e->kind, "pipe");
 }
 
 static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *at, int pid)
@@ -1111,8 +1111,6 @@ int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 			return -1;
 		}
 	}
-	if (!p->shared && pipes_settle(p->pipe, &p->npipe, &p->held, &p->nheld) < 0)
-		return warn("pid %d: pipes:", pid), -1;
 	if (epolls_add(p, pid) < 0)
 		return -1;
 	return locks_take(p, pid);
@@ -1289,14 +1287,10 @@ void fdplan_free(struct fdplan *p)
 		if (p->blob[i].fd >= 0)
 			close(p->blob[i].fd);
 	}
-	for (i = 0; i < p->nheld; i++)
-		close(p->held[i]);
 	free(p->v);
 	free(p->ep);
 	free(p->lock);
 	free(p->blob);
-	free(p->held);
-	free(p->pipe);
 	jobfs_stop(&p->fs);
 	memset(p, 0, sizeof *p);
 }

@@ -95,10 +95,6 @@ struct fdplan {
 	unsigned nlock;
 	struct fd_blob *blob;
 	unsigned nblob;
-	struct fd_pipe *pipe;
-	unsigned npipe;
-	int *held;                 /* peer ends ckpt-thaw keeps open */
-	unsigned nheld;
 	int maxfd;
 	const struct img_core *job; /* whose file work it is (fdplan_bind) */
 	struct memplan *mem;       /* told of each saved file (memplan_own) */
@@ -127,8 +123,9 @@ int fdplan_rules(struct fdplan *p, int pid, const struct rules *r);
  * s: a file's contents go into a new unnamed file beside it, made by the
  * job; nothing is written at its path yet */
 int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s);
-/* every fd made in ckpt-thaw: files, directories, fifos and the devices
- * formats/fds.md lists opened by the job (jobfs.h), nothing written */
+/* every fd made in ckpt-thaw (p is in a job: fdjob_add): files,
+ * directories, fifos and the devices formats/fds.md lists opened by
+ * the job (jobfs.h), nothing written */
 int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at);
 /* The only writing a restore does, once every check has passed and
  * just before the process may run: each saved file takes its path
