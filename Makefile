@@ -35,7 +35,8 @@ LIB_SRC  = $(wildcard lib/*.c)
 LIB_OBJ  = $(patsubst lib/%.c,$(B)/obj/lib/%.o,$(LIB_SRC))
 SHIM_SRC = $(wildcard preload/*.c)
 SHIM_ASM = $(wildcard preload/$(ARCH)/*.S)
-PROGS    = $(patsubst t/progs/%.c,$(B)/t/%,$(wildcard t/progs/*.c))
+PROGS    = $(patsubst t/progs/%.c,$(B)/t/%,$(wildcard t/progs/*.c)) \
+	$(patsubst t/progs/%.sh,$(B)/t/%,$(wildcard t/progs/*.sh))
 HDRS     = $(wildcard lib/*.h lib/$(ARCH)/*.h preload/*.h)
 MANS     = $(wildcard doc/*.1)
 
@@ -67,7 +68,7 @@ MUSL_INC = /usr/include/x86_64-linux-musl
 # lib/mapsline.c and lib/num.c: the one /proc/PID/maps line parser
 RST_SRC  = $(wildcard restorer/*.c restorer/$(ARCH)/*.S) lib/mapsline.c lib/num.c
 RST_HDRS = $(wildcard restorer/*.h restorer/$(ARCH)/*.h lib/$(ARCH)/*.h) lib/plan.h lib/proto.h \
-	lib/maps.h lib/num.h
+	lib/maps.h lib/num.h lib/rawsys.h
 RST_FLAGS = $(WARN) -O2 -g -fPIE -fno-stack-protector -fno-asynchronous-unwind-tables \
 	-D_GNU_SOURCE -nostdinc -isystem $(MUSL_INC) -Ilib -Ilib/$(ARCH) -Irestorer -Irestorer/$(ARCH)
 
@@ -84,6 +85,11 @@ $(B)/lib/ckpt/ckpt-restorer: $(RST_SRC) $(RST_HDRS)
 $(B)/t/%: t/progs/%.c t/progs/prog.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) -O1 -g -pthread -o $@ $<
+
+# the test scripts: beside the programs they run, without the .sh
+$(B)/t/%: t/progs/%.sh
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
 
 tsan: $(patsubst %,$(B)/bin/%,$(TSAN_CMDS))
 

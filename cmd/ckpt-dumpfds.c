@@ -18,6 +18,7 @@
 #include "err.h"
 #include "escape.h"
 #include "fdinfo.h"
+#include "memberout.h"
 #include "num.h"
 #include "freeze.h"
 #include "restorable.h"
@@ -39,7 +40,9 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-struct fd_ent {
+/* one fd of the process as this dump writes it: what it is, and what
+ * was decided for it (the reader's twin is fdplan.h's plan entry) */
+struct fd_dump {
 	struct fd_desc d;
 	int dup;            /* lowest fd sharing the open file description */
 	struct fd_policy pol;
@@ -57,7 +60,7 @@ struct dump {
 	int restorable;     /* --restorable */
 	struct rules rules;
 	int have_rules;
-	struct fd_ent *v;
+	struct fd_dump *v;
 	size_t n, cap;
 	struct tar_out tar;
 };
@@ -76,7 +79,7 @@ static void nofile_raise(void)
 
 static int ent_add(struct dump *d, const struct ckpt_fd_ent *e, int local)
 {
-	struct fd_ent *v, *x;
+	struct fd_dump *v, *x;
 	int r;
 
 	if (d->n == d->cap) {
@@ -144,7 +147,7 @@ static int fds_batch(struct dump *d, uint64_t from, int *more, uint64_t *next)
 
 static int ent_by_fd(const void *a, const void *b)
 {
-	const struct fd_ent *x = a, *y = b;
+	const struct fd_dump *x = a, *y = b;
 
 	return (x->d.fd > y->d.fd) - (x->d.fd < y->d.fd);
 }
@@ -169,7 +172,7 @@ static const struct dump *sort_dump;   /* for qsort's comparator */
 
 static int ent_by_file(const void *a, const void *b)
 {
-	const struct fd_ent *v = sort_dump->v;
+	const struct fd_dump *v = sort_dump->v;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
 	int r = fd_file_cmp(v[x].d.local, v[y].d.local);
 
@@ -201,7 +204,7 @@ static void dups_find(struct dump *d)
  * (too long) fails the dump */
 static void policies_decide(struct dump *d)
 {
-	struct fd_ent *e;
+	struct fd_dump *e;
 	size_t i;
 	int r;
 
@@ -234,13 +237,27 @@ static void data_assign(struct dump *d)
 	}
 }
 
+/* e's queued bytes are saved: every fd on its pipe or socket (same
+ * inode; a pipe's and a socket's never meet) says where */
+static void queue_mark(struct dump *d, const struct fd_dump *e)
+{
+	enum fd_kind k;
+	size_t j;
+
+	for (j = 0; j < d->n; j++) {
+		k = d->v[j].d.kind;
+		if ((k == FD_PIPE || k == FD_FIFO || k == FD_SOCKET) && same_inode(&e->d, &d->v[j].d))
+			d->v[j].pipe_data = 1;
+	}
+}
+
 /* The bytes queued in each pipe this process reads from, once per
  * pipe: a pipe only written here is drained by someone else, who saves
  * it if it is in the job */
 static int pipes_peek(struct dump *d)
 {
-	struct fd_ent *e;
-	size_t i, j;
+	struct fd_dump *e;
+	size_t i;
 	int err;
 
 	for (i = 0; i < d->n; i++) {
@@ -254,12 +271,8 @@ static int pipes_peek(struct dump *d)
 				(int)d->pid, e->d.fd, (unsigned long long)e->d.st.st_ino);
 			return -1;
 		}
-		if (!e->pipe_bytes)
-			continue;
-		for (j = 0; j < d->n; j++)
-			if ((d->v[j].d.kind == FD_PIPE || d->v[j].d.kind == FD_FIFO) &&
-			    same_inode(&e->d, &d->v[j].d))
-				d->v[j].pipe_data = 1;
+		if (e->pipe_bytes)
+			queue_mark(d, e);
 	}
 	return 0;
 }
@@ -282,7 +295,7 @@ static uint64_t extra_num(const struct fd_desc *x, const char *key)
 
 /* a unix socket whose peer is an fd of this process too: the pair a
  * restore remakes, and whose queues it refills */
-static int sock_pair_here(const struct dump *d, const struct fd_ent *e)
+static int sock_pair_here(const struct dump *d, const struct fd_dump *e)
 {
 	uint64_t peer = extra_num(&e->d, "peer_ino");
 	size_t j;
@@ -300,8 +313,8 @@ static int sock_pair_here(const struct dump *d, const struct fd_ent *e)
  * lost: refused here, before --kill could end the program. */
 static int socks_peek(struct dump *d)
 {
-	struct fd_ent *e;
-	size_t i, j;
+	struct fd_dump *e;
+	size_t i;
 	int err;
 
 	for (i = 0; i < d->n; i++) {
@@ -320,16 +333,13 @@ static int socks_peek(struct dump *d)
 				(int)d->pid, e->d.fd, (unsigned long long)e->d.st.st_ino);
 			return -1;
 		}
-		if (!e->pipe_bytes)
-			continue;
-		for (j = 0; j < d->n; j++)
-			if (d->v[j].d.kind == FD_SOCKET && same_inode(&e->d, &d->v[j].d))
-				d->v[j].pipe_data = 1;
+		if (e->pipe_bytes)
+			queue_mark(d, e);
 	}
 	return 0;
 }
 
-static void esc_or_die(const struct dump *d, const struct fd_ent *e, const char *s,
+static void esc_or_die(const struct dump *d, const struct fd_dump *e, const char *s,
 		       char *out, size_t cap)
 {
 	if (str_escape(s, out, cap) < 0)
@@ -337,7 +347,7 @@ static void esc_or_die(const struct dump *d, const struct fd_ent *e, const char 
 }
 
 /* one "fd" line (formats/fds.md), then the kind's own lines */
-static void fd_line(const struct dump *d, const struct fd_ent *e, FILE *f)
+static void fd_line(const struct dump *d, const struct fd_dump *e, FILE *f)
 {
 	static char esc[4 * PATH_MAX + 1];
 	const struct fd_desc *x = &e->d;
@@ -397,27 +407,19 @@ static int fds_check(const struct dump *d, const char *text, size_t len)
 
 static int fds_write(struct dump *d)
 {
-	char *text = NULL, name[64];
-	size_t len = 0, i;
-	FILE *f = open_memstream(&text, &len);
-	int r;
+	struct member m;
+	FILE *f = member_open(&m, "proc/%d/fds", (int)d->pid);
+	char *text;
+	size_t len, i;
 
-	if (!f)
-		die("pid %d: fds text:", (int)d->pid);
 	for (i = 0; i < d->n; i++)
 		fd_line(d, &d->v[i], f);
-	if (fclose(f) != 0)
-		die("pid %d: fds text:", (int)d->pid);
+	text = member_text(&m, &len);
 	if (d->restorable && fds_check(d, text, len) < 0) {
-		free(text);
+		member_drop(&m);
 		return -1;
 	}
-	member_name(d, name, sizeof name, "fds", -1);
-	r = tar_member(&d->tar, name, text, len);
-	free(text);
-	if (r < 0)
-		warnerr(r, "%s: write:", name);
-	return r;
+	return member_close(&m, &d->tar);
 }
 
 /* the whole file as fstat saw it, by pread: the shared offset stays */
@@ -450,7 +452,7 @@ static int file_copy(struct dump *d, const struct fd_desc *x, int rd, const char
 	if (r == 0)
 		r = tar_end_member(&d->tar, size);
 	if (r < 0)
-		warnerr(r, "%s: write:", name);
+		warnerr(r, "stdout: %s:", name);
 	return r;
 }
 
@@ -483,18 +485,14 @@ static int pipes_write(struct dump *d)
 {
 	char name[64];
 	size_t i;
-	int r;
 
 	for (i = 0; i < d->n; i++) {
 		if (!d->v[i].pipe_bytes)
 			continue;
 		member_name(d, name, sizeof name, d->v[i].d.kind == FD_SOCKET ? "socks" : "pipes",
 			    d->v[i].d.st.st_ino);
-		r = tar_member(&d->tar, name, d->v[i].pipe_bytes, d->v[i].pipe_len);
-		if (r < 0) {
-			warnerr(r, "%s: write:", name);
+		if (member_put(&d->tar, name, d->v[i].pipe_bytes, d->v[i].pipe_len) < 0)
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -502,15 +500,11 @@ static int pipes_write(struct dump *d)
 static int rules_write(struct dump *d)
 {
 	char name[64];
-	int r;
 
 	if (!d->have_rules)
 		return 0;
 	member_name(d, name, sizeof name, "rules", -1);
-	r = tar_member(&d->tar, name, d->rules.text, d->rules.len);
-	if (r < 0)
-		warnerr(r, "%s: write:", name);
-	return r;
+	return member_put(&d->tar, name, d->rules.text, d->rules.len);
 }
 
 /* the stage proper: everything is read and decided before the first
@@ -557,39 +551,46 @@ static void rules_init(struct dump *d, const char *path)
 	d->have_rules = 1;
 }
 
-int main(int argc, char **argv)
+/* the options: into d, and where the control fd, the offset and the
+ * rules come from; exits on --help or a bad one */
+static void parse(int argc, char **argv, struct dump *d, const char **control,
+		  uint64_t *offset, const char **rules_path)
 {
-	struct dump d = { 0 };
-	const char *control = NULL, *rules_path = NULL;
-	uint64_t offset = 0;
-	int c, have_offset = 0, r;
+	int c, have_offset = 0;
 
-	prog_init(argv);
 	while ((c = getopt_long(argc, argv, "ar:h", options, NULL)) != -1) {
 		switch (c) {
-		case 'c': control = optarg; break;
-		case 'o': offset = offset_arg(optarg, usage_str); have_offset = 1; break;
-		case 'a': d.all_files = 1; break;
-		case 'r': rules_path = optarg; break;
-		case 'R': d.restorable = 1; break;
-		case 'h': printf("usage: %s\n", usage_str); return 0;
+		case 'c': *control = optarg; break;
+		case 'o': *offset = offset_arg(optarg, usage_str); have_offset = 1; break;
+		case 'a': d->all_files = 1; break;
+		case 'r': *rules_path = optarg; break;
+		case 'R': d->restorable = 1; break;
+		case 'h': printf("usage: %s\n", usage_str); exit(0);
 		default: usage_die(usage_str);
 		}
 	}
 	if (optind != argc - 1)
 		usage_die(usage_str);
-	if (have_offset && !control) {
+	if (have_offset && !*control) {
 		warn("--offset: only with --control");
 		usage_die(usage_str);
 	}
-	d.pid = pid_arg(argv[optind], usage_str);
+	d->pid = pid_arg(argv[optind], usage_str);
+}
+
+int main(int argc, char **argv)
+{
+	struct dump d = { 0 };
+	const char *control = NULL, *rules_path = NULL;
+	uint64_t offset = 0;
+	int r;
+
+	prog_init(argv);
+	parse(argc, argv, &d, &control, &offset, &rules_path);
 	stdout_check();
 	rules_init(&d, rules_path);
 	nofile_raise();
-	if (control)
-		d.sock = control_fd_parse(control);
-	else
-		d.sock = freeze_open(d.pid, 0);
+	d.sock = control ? control_fd_parse(control) : freeze_open(d.pid, 0);
 	if (d.sock < 0)
 		return 1;
 	tar_init(&d.tar, 1, offset);
@@ -598,10 +599,8 @@ int main(int argc, char **argv)
 	if (control)
 		return r < 0;
 	/* alone: end the archive, and thaw only once the reader has it */
-	if (r == 0 && (r = tar_finish(&d.tar)) < 0)
-		warnerr(r, "stdout: write:");
-	if (r == 0 && (r = drain_wait(1)) < 0)
-		warnerr(r, "stdout: waiting for the reader:");
+	if (r == 0)
+		r = stream_out_end(&d.tar);
 	if (freeze_thaw(d.sock, d.pid) < 0)
 		r = -1;
 	return r < 0;

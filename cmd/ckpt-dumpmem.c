@@ -23,6 +23,7 @@
 #include "io.h"
 #include "kproc.h"
 #include "maps.h"
+#include "memberout.h"
 #include "pagescan.h"
 #include "tar.h"
 
@@ -270,13 +271,15 @@ static void mapfile_print(const struct map_region *r, const struct mapfile *m,
 	fprintf(f, " %s\n", esc);
 }
 
-static void mapfiles_print(struct dump *d, FILE *f)
+static int mapfiles_text(FILE *f, const void *arg)
 {
+	const struct dump *d = arg;
 	size_t i;
 
 	for (i = 0; i < d->nreg; i++)
 		if (map_is_file(&d->reg[i]))
 			mapfile_print(&d->reg[i], &d->files[i], f);
+	return 0;
 }
 
 /* /proc/PID/smaps as we open it (lib/kproc.c: tied to the process
@@ -298,8 +301,9 @@ static int smaps_load(struct dump *d)
 
 /* "START-END FLAGS" per region, FLAGS the VmFlags line's two-letter
  * codes as the kernel wrote them (formats/memory.md) */
-static void vmflags_print(struct dump *d, FILE *f)
+static int vmflags_text(FILE *f, const void *arg)
 {
+	const struct dump *d = arg;
 	unsigned long long lo = 0, hi = 0, a, b;
 	char *line = d->smaps, *eol, *v;
 	int have = 0;
@@ -324,36 +328,28 @@ static void vmflags_print(struct dump *d, FILE *f)
 		if (eol)
 			*eol = '\n';
 	}
+	return 0;
 }
 
-static void pagemap_print(struct dump *d, FILE *f)
+static int pagemap_text(FILE *f, const void *arg)
 {
+	const struct dump *d = arg;
 	size_t i;
 
 	for (i = 0; i < d->runs.n; i++)
 		fprintf(f, "%08" PRIx64 "-%08" PRIx64 "\n", d->runs.v[i].start,
 			d->runs.v[i].end);
+	return 0;
 }
 
-static int member_text(struct dump *d, const char *what,
-		       void (*fn)(struct dump *, FILE *))
+/* the text member proc/PID/what, made by fn */
+static int proc_member(struct dump *d, const char *what,
+		       int (*fn)(FILE *, const void *))
 {
-	char name[64], *text = NULL;
-	size_t len;
-	FILE *f = open_memstream(&text, &len);
-	int r;
+	char name[64];
 
-	if (!f)
-		die("open_memstream:");
-	fn(d, f);
-	if (fclose(f) != 0)
-		die("pid %d: %s:", (int)d->pid, what);
 	snprintf(name, sizeof name, "proc/%d/%s", (int)d->pid, what);
-	r = tar_member(&d->tar, name, text, len);
-	free(text);
-	if (r < 0)
-		warnerr(r, "stdout: %s:", name);
-	return r < 0 ? -1 : 0;
+	return member_from(&d->tar, name, fn, d);
 }
 
 /* Pages through the mem fd, for what vmsplice cannot take.  A page
@@ -566,16 +562,12 @@ static int pages_write(struct dump *d)
 static int members_write(struct dump *d)
 {
 	char name[64];
-	int r;
 
 	snprintf(name, sizeof name, "proc/%d/maps", (int)d->pid);
-	if ((r = tar_member(&d->tar, name, d->maps, d->maps_len)) < 0) {
-		warnerr(r, "stdout: %s:", name);
-		return -1;
-	}
-	if (member_text(d, "vmflags", vmflags_print) < 0 ||
-	    member_text(d, "mapfiles", mapfiles_print) < 0 ||
-	    member_text(d, "pagemap", pagemap_print) < 0)
+	if (member_put(&d->tar, name, d->maps, d->maps_len) < 0 ||
+	    proc_member(d, "vmflags", vmflags_text) < 0 ||
+	    proc_member(d, "mapfiles", mapfiles_text) < 0 ||
+	    proc_member(d, "pagemap", pagemap_text) < 0)
 		return -1;
 	return pages_write(d);
 }
@@ -610,7 +602,7 @@ static int dump_mem(struct dump *d)
 /* alone: freeze, dump, end the archive, wait for the reader, thaw */
 static int dump_alone(struct dump *d)
 {
-	int r, e;
+	int r;
 
 	d->sock = freeze_open(d->pid, 0);
 	if (d->sock < 0)
@@ -619,10 +611,8 @@ static int dump_alone(struct dump *d)
 	/* a broken stream gets no trailer: its reader must see it cut.
 	 * Vmspliced pages are the process's own until read: thaw only
 	 * once the reader has taken them */
-	if (r == 0 && ((e = tar_finish(&d->tar)) < 0 || (e = drain_wait(1)) < 0)) {
-		warnerr(e, "stdout:");
-		r = -1;
-	}
+	if (r == 0)
+		r = stream_out_end(&d->tar);
 	if (freeze_thaw(d->sock, d->pid) < 0)
 		r = -1;
 	return r;

@@ -14,15 +14,17 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "core.h"
 #include "ctl.h"
 #include "err.h"
 #include "freeze.h"
+#include "imageout.h"
 #include "io.h"
 #include "kproc.h"
+#include "memberout.h"
 #include "rules.h"
 #include "selfdir.h"
 #include "tar.h"
+#include "timers.h"
 
 static const char usage[] =
 	"ckpt-freeze [--kill] [--force] [--timeout MS] [--checkpoint-open-files] [--files-rules PATH] PID";
@@ -69,38 +71,6 @@ static void parse(int argc, char **argv, struct opts *o)
 	if (optind != argc - 1)
 		usage_die(usage);
 	o->pid = pid_arg(argv[optind], usage);
-}
-
-/* a text member built with stdio in memory */
-static int text_member(struct tar_out *t, const char *name, char *buf, size_t len)
-{
-	int r = tar_member(t, name, buf, len);
-
-	free(buf);
-	if (r < 0)
-		warnerr(r, "stdout: %s:", name);
-	return r;
-}
-
-/* build a text member with fn(f, arg) and write it */
-static int text_from(struct tar_out *t, const char *name,
-		     int (*fn)(FILE *, const void *), const void *arg)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int r;
-
-	if (!f)
-		die("open_memstream:");
-	r = fn(f, arg);
-	if (fclose(f) != 0)
-		die("open_memstream:");
-	if (r < 0) {
-		free(buf);
-		return -1;
-	}
-	return text_member(t, name, buf, len);
 }
 
 static int manifest_fn(FILE *f, const void *src) { return manifest_write(f, src); }
@@ -199,9 +169,9 @@ static int write_core(struct tar_out *t, int sock, const struct kproc *k, const 
 	else if (kproc_same(k, src.fds[CKPT_PROCFD_STAT]) == 0)
 		r = rec.cwd[0] ? 0 : cwd_refused(pid);
 	if (r == 0)
-		r = text_from(t, "ckpt/manifest", manifest_fn, &src);
+		r = member_from(t, "ckpt/manifest", manifest_fn, &src);
 	if (r == 0)
-		r = text_from(t, name, core_fn, &src);
+		r = member_from(t, name, core_fn, &src);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(src.fds[i]);
 	return r;
@@ -225,7 +195,7 @@ static int write_threads(struct tar_out *t, const struct kproc *k, const struct 
 	char name[64];
 
 	snprintf(name, sizeof name, "proc/%d/threads", (int)k->pid);
-	return text_from(t, name, threads_fn, &a);
+	return member_from(t, name, threads_fn, &a);
 }
 
 static void stage_exec(const char *stage, int sock, uint64_t off, const struct opts *o)
@@ -392,14 +362,10 @@ static void wait_gone(pid_t pid)
 
 static int finish(int sock, struct tar_out *t, const struct opts *o)
 {
-	int r = tar_finish(t);
+	int r;
 
-	if (r == 0)
-		r = drain_wait(1);
-	if (r < 0) {
-		warnerr(r, "stdout:");
+	if (stream_out_end(t) < 0)
 		return -1;
-	}
 	if (!o->kill)
 		return freeze_thaw(sock, o->pid);
 	/* killed while still frozen: it never runs past the checkpoint */
@@ -430,7 +396,7 @@ static int checkpoint(int sock, const struct opts *o)
 		tar_init(&t, 1, 0);
 		/* frozen: no child can come now */
 		if (children_check(o) == 0 && write_core(&t, sock, &k, &th, o->kill) == 0 &&
-		    write_threads(&t, &k, &th) == 0 &&
+		    write_threads(&t, &k, &th) == 0 && timers_dump(&t, sock, o->pid) == 0 &&
 		    run_stage("ckpt-dumpfds", sock, &t, o) == 0 &&
 		    run_stage("ckpt-dumpmem", sock, &t, o) == 0)
 			r = finish(sock, &t, o);

@@ -91,31 +91,57 @@ static void pack_member(struct pack_in *in, struct pack_out *o, int first)
 	}
 }
 
-int main(int argc, char **argv)
+/* the options into level and threads; exits on --help or a bad one */
+static void parse(int argc, char **argv, int *level, int *threads)
 {
-	struct pack_in in;
-	struct pack_out *o;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int c, level = 1, threads = ncpu > 0 ? (ncpu < 64 ? ncpu : 64) : 1, r;
+	int c;
 
-	prog_init(argv);
 	while ((c = getopt_long(argc, argv, "l:t:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			level = num_opt("--level", optarg, 1, 12);
+			*level = num_opt("--level", optarg, 1, 12);
 			break;
 		case 't':
-			threads = num_opt("--threads", optarg, 1, 64);
+			*threads = num_opt("--threads", optarg, 1, 64);
 			break;
 		case 'h':
 			printf("usage: %s\n", usage_str);
-			return 0;
+			exit(0);
 		default:
 			usage_die(usage_str);
 		}
 	}
 	if (optind != argc)
 		usage_die(usage_str);
+}
+
+/* every member of a raw stream, the first already read, packed */
+static void pack_all(struct pack_in *in, int level, int threads)
+{
+	struct pack_out *o;
+	int r;
+
+	in->src.recording = 0;
+	if (!(o = pack_out_new(1, level, threads)))
+		die("out of memory");
+	pack_member(in, o, 1);
+	while ((r = pack_in_next(in)) > 0)
+		pack_member(in, o, 0);
+	if (r < 0)
+		die("%s", in->err);
+	if (pack_out_finish(o) < 0)
+		die("%s", pack_out_error(o));
+	pack_out_free(o);
+}
+
+int main(int argc, char **argv)
+{
+	struct pack_in in;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int level = 1, threads = ncpu > 0 ? (ncpu < 64 ? ncpu : 64) : 1, r;
+
+	prog_init(argv);
+	parse(argc, argv, &level, &threads);
 	if (isatty(1))
 		die("will not write an image to a terminal");
 	if ((r = fd_private(1)) < 0)
@@ -126,20 +152,9 @@ int main(int argc, char **argv)
 		/* already packed: unchanged, not even checked */
 		if (pack_in_passthrough(&in, 1) < 0)
 			die("%s", in.err);
-		pack_in_close(&in);
-		return 0;
+	} else {
+		pack_all(&in, level, threads);
 	}
-	in.src.recording = 0;
-	if (!(o = pack_out_new(1, level, threads)))
-		die("out of memory");
-	pack_member(&in, o, 1);
-	while ((r = pack_in_next(&in)) > 0)
-		pack_member(&in, o, 0);
-	if (r < 0)
-		die("%s", in.err);
-	if (pack_out_finish(o) < 0)
-		die("%s", pack_out_error(o));
-	pack_out_free(o);
 	pack_in_close(&in);
 	return 0;
 }

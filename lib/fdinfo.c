@@ -25,26 +25,7 @@
 #include "escape.h"
 #include "fdinfo.h"
 #include "io.h"
-
-static const char *const kind_names[] = {
-	[FD_FILE] = "file", [FD_DELETED] = "deleted", [FD_MEMFD] = "memfd",
-	[FD_DIR] = "dir", [FD_CHR] = "chr", [FD_BLK] = "blk",
-	[FD_FIFO] = "fifo", [FD_PIPE] = "pipe", [FD_SOCKET] = "socket",
-	[FD_EVENTFD] = "eventfd", [FD_EPOLL] = "epoll",
-	[FD_TIMERFD] = "timerfd", [FD_SIGNALFD] = "signalfd",
-	[FD_INOTIFY] = "inotify", [FD_PIDFD] = "pidfd", [FD_ANON] = "anon",
-	[FD_OTHER] = "other",
-};
-
-const char *fd_kind_name(enum fd_kind k)
-{
-	return kind_names[k];
-}
-
-int fd_kind_is_file(enum fd_kind k)
-{
-	return k == FD_FILE || k == FD_DELETED || k == FD_MEMFD;
-}
+#include "pidused.h"
 
 /* append printf output to d->extra, sized so that no kind's fields
  * can overflow it (fdinfo.h) */
@@ -138,6 +119,21 @@ static void describe_timerfd(struct fd_desc *d, const char *info)
 		  info_num(info, "settime flags:", 8), vs, vn, is, in);
 }
 
+/* A pid names a process only with its start time on one boot: read
+ * while the process lives (the pidfd says so after; a pid cannot be
+ * reused before its process ends), else start=0 */
+static void describe_pidfd(struct fd_desc *d, const char *info)
+{
+	long long pid = info_num(info, "Pid:", 10);
+	unsigned long long start = pid > 0 ? pid_starttime(pid) : 0;
+	char *boot = read_file("/proc/sys/kernel/random/boot_id", NULL);
+
+	if (start && syscall(SYS_pidfd_send_signal, d->local, 0, NULL, 0) < 0 && errno != EPERM)
+		start = 0;
+	extra_add(d, " pid=%lld start=%llu boot=%.36s", pid, start, boot ? boot : "-");
+	free(boot);
+}
+
 /* the anon inode kinds, by the name readlink gives them */
 static void describe_anon(struct fd_desc *d, const char *info)
 {
@@ -163,7 +159,7 @@ static void describe_anon(struct fd_desc *d, const char *info)
 		d->sublines = inotify_lines(d->fd, info);
 	} else if (!strcmp(name, "[pidfd]")) {
 		d->kind = FD_PIDFD;
-		extra_add(d, " pid=%lld", (long long)info_num(info, "Pid:", 10));
+		describe_pidfd(d, info);
 	} else {
 		d->kind = FD_ANON;
 		if (str_escape(name, esc, sizeof esc) == 0)

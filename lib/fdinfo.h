@@ -12,11 +12,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-enum fd_kind {
-	FD_FILE, FD_DELETED, FD_MEMFD, FD_DIR, FD_CHR, FD_BLK, FD_FIFO,
-	FD_PIPE, FD_SOCKET, FD_EVENTFD, FD_EPOLL, FD_TIMERFD, FD_SIGNALFD,
-	FD_INOTIFY, FD_PIDFD, FD_ANON, FD_OTHER,
-};
+#include "fdkind.h"
 
 struct fd_desc {
 	int fd;             /* its number in the process */
@@ -42,9 +38,6 @@ int fd_describe(struct fd_desc *d, int fd, int local, int fdflags);
  * /proc/PID/fdinfo/FD: only there do POSIX locks show, which belong to
  * the process, not to our copy.  0 or -errno. */
 int fd_locks(struct fd_desc *d, pid_t pid);
-const char *fd_kind_name(enum fd_kind k);
-/* whether kind has contents that dumpfds may save (a regular file) */
-int fd_kind_is_file(enum fd_kind k);
 /* Order two of our fds by their open file description (kcmp): 0 when
  * they share it, <0 or >0 otherwise, a total order. */
 int fd_file_cmp(int a, int b);

@@ -26,11 +26,13 @@
 #include "err.h"
 #include "escape.h"
 #include "fdplan.h"
+#include "coreread.h"
 #include "rules.h"
 #include "io.h"
 #include "restorable.h"
 #include "memplan.h"
 #include "num.h"
+#include "pidused.h"
 #include "stream.h"
 #include "text.h"
 
@@ -46,7 +48,7 @@
 /* the keys with a number: its base, its largest value, where it goes
  * (a uint64_t or an int, by the field's size) */
 #define NUM_KEY(key, base, max, field) \
-	{ key, base, max, offsetof(struct fd_ent, field), sizeof ((struct fd_ent *)0)->field }
+	{ key, base, max, offsetof(struct fdplan_fd, field), sizeof ((struct fdplan_fd *)0)->field }
 static const struct num_key {
 	const char *key;
 	int base;
@@ -68,6 +70,7 @@ static const struct num_key {
 	NUM_KEY("clock", 10, NUM_INT_MAX, clock),
 	NUM_KEY("tflags", 8, NUM_INT_MAX, tflags),
 	NUM_KEY("ticks", 10, U64, ticks),
+	NUM_KEY("start", 10, U64, target_start),
 	NUM_KEY("shutdown", 10, 3, shut),
 	NUM_KEY("pipesz", 10, NUM_INT_MAX, pipesz),
 	NUM_KEY("truncate", 10, 1, truncate),
@@ -77,7 +80,7 @@ static const struct num_key {
 
 /* a numeric key: 1 when k is one (set, or -1 when v is malformed), 0
  * when it is not */
-static int ent_num(struct fd_ent *e, const char *k, const char *v)
+static int ent_num(struct fdplan_fd *e, const char *k, const char *v)
 {
 	const struct num_key *n;
 	uint64_t x;
@@ -109,7 +112,7 @@ static int timer_parse(const char *s, struct timespec *ts)
 	return 0;
 }
 
-static int ent_key(struct fd_ent *e, const char *k, char *v)
+static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 {
 	struct timespec ts;
 	uint64_t maj, min;
@@ -120,6 +123,12 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 	if (!strcmp(k, "end")) snprintf(e->end, sizeof e->end, "%s", v);
 	else if (!strcmp(k, "addr")) snprintf(e->addr, sizeof e->addr, "%s", v);
 	else if (!strcmp(k, "domain")) e->unix_domain = !strcmp(v, "unix");
+	else if (!strcmp(k, "boot")) snprintf(e->boot, sizeof e->boot, "%s", v);
+	else if (!strcmp(k, "pid") && strcmp(v, "-1")) {   /* -1: ended */
+		if (num_parse(v, NUM_INT_MAX, &maj) < 0)
+			return -1;
+		e->target = maj;
+	}
 	else if (!strcmp(k, "type"))
 		e->socktype = !strcmp(v, "stream") ? SOCK_STREAM : !strcmp(v, "dgram") ? SOCK_DGRAM :
 			      !strcmp(v, "seqpacket") ? SOCK_SEQPACKET : -1;
@@ -166,7 +175,7 @@ static int ent_key(struct fd_ent *e, const char *k, char *v)
 }
 
 /* the strings of an entry that was not taken */
-static int ent_drop(struct fd_ent *e)
+static int ent_drop(struct fdplan_fd *e)
 {
 	free(e->path);
 	free(e->orig);
@@ -178,7 +187,7 @@ static int ent_drop(struct fd_ent *e)
 /* "fd N KIND KEY=VALUE..." */
 static int fd_line(struct fdplan *p, const struct text *t)
 {
-	struct fd_ent *e, *nv;
+	struct fdplan_fd *e, *nv;
 	uint64_t fd;
 	char *eq;
 	int i;
@@ -194,6 +203,7 @@ static int fd_line(struct fdplan *p, const struct text *t)
 		return -1;
 	e->fd = fd;
 	snprintf(e->kind, sizeof e->kind, "%s", t->f[2]);
+	e->k = fd_kind_parse(t->f[2]);
 	for (i = 3; i < t->n; i++)
 		if ((eq = strchr(t->f[i], '=')) && (*eq = 0, ent_key(e, t->f[i], eq + 1) < 0))
 			return ent_drop(e);
@@ -235,10 +245,11 @@ static int epoll_line(struct fdplan *p, const struct text *t)
 	return 0;
 }
 
-static int kind_is(const struct fd_ent *e, const char *const *kinds)
+/* whether e is of one of the kinds, a list that ends in FD_UNKNOWN */
+static int kind_is(const struct fdplan_fd *e, const enum fd_kind *kinds)
 {
-	for (; *kinds; kinds++)
-		if (!strcmp(e->kind, *kinds))
+	for (; *kinds != FD_UNKNOWN; kinds++)
+		if (e->k == *kinds)
 			return 1;
 	return 0;
 }
@@ -263,7 +274,7 @@ static int lock_line(struct fdplan *p, const struct text *t, const char **why)
 	const char *start = field_of(t, "start"), *end = field_of(t, "end");
 	uint64_t fd, first, last = 0;
 	struct fd_lock l, *nl;
-	const struct fd_ent *e;
+	const struct fdplan_fd *e;
 
 	if (t->n < 2 || num_parse(t->f[1], NUM_INT_MAX, &fd) < 0 || !class || !type ||
 	    !start || !end || num_parse(start, INT64_MAX, &first) < 0 ||
@@ -276,7 +287,7 @@ static int lock_line(struct fdplan *p, const struct text *t, const char **why)
 	e = p->n ? &p->v[p->n - 1] : NULL;
 	if (e && e->share_pid)
 		*why = "a lock on a share= fd: the earlier process's line has it";
-	else if (!e || e->fd != l.fd || !kind_is(e, (const char *const[]){ "file", "deleted", "memfd", NULL }))
+	else if (!e || e->fd != l.fd || !fd_kind_is_file(e->k))
 		*why = "a lock that does not follow its file's fd line";
 	else if (!l.class)
 		*why = "a lock of this class cannot be taken again (a lease?)";
@@ -294,22 +305,22 @@ static int lock_line(struct fdplan *p, const struct text *t, const char **why)
 /* An image is data: a line may ask only for the file work its kind
  * has (formats/fds.md, "Kinds"), so that no key sends a restore to a
  * path, or writes, where the checkpoint never would.  NULL, or why not. */
-static const char *ent_check(const struct fd_ent *e)
+static const char *ent_check(const struct fdplan_fd *e)
 {
-	static const char *const saved[] = { "file", "deleted", "memfd", NULL };
-	static const char *const piped[] = { "pipe", "fifo", NULL };
-	static const char *const pathed[] = { "file", "dir", "chr", "blk", "fifo", "deleted", NULL };
-	int is_file = !strcmp(e->kind, "file");
+	static const enum fd_kind saved[] = { FD_FILE, FD_DELETED, FD_MEMFD, FD_UNKNOWN };
+	static const enum fd_kind piped[] = { FD_PIPE, FD_FIFO, FD_UNKNOWN };
+	static const enum fd_kind pathed[] = { FD_FILE, FD_DIR, FD_CHR, FD_BLK, FD_FIFO, FD_DELETED, FD_UNKNOWN };
+	int is_file = e->k == FD_FILE;
 
 	if (e->data && kind_is(e, saved) && strncmp(e->data, "files/", 6))
 		return "data= of a file must name files/FD";
 	if (e->data && kind_is(e, piped) && strncmp(e->data, "pipes/", 6))
 		return "data= of a pipe must name pipes/INODE";
-	if (e->data && !strcmp(e->kind, "socket") && strncmp(e->data, "socks/", 6))
+	if (e->data && e->k == FD_SOCKET && strncmp(e->data, "socks/", 6))
 		return "data= of a socket must name socks/INODE";
-	if (e->data && !kind_is(e, saved) && !kind_is(e, piped) && strcmp(e->kind, "socket"))
+	if (e->data && !kind_is(e, saved) && !kind_is(e, piped) && e->k != FD_SOCKET)
 		return "data= on a kind that has no saved data";
-	if (!e->data && (!strcmp(e->kind, "deleted") || !strcmp(e->kind, "memfd")))
+	if (!e->data && (e->k == FD_DELETED || e->k == FD_MEMFD))
 		return "no data=: its contents are only in the image";
 	if (kind_is(e, pathed) && (!e->path || e->path[0] != '/'))
 		return "no absolute path=";
@@ -327,7 +338,7 @@ static const char *ent_check(const struct fd_ent *e)
 static int fds_fd(struct text *t, void *obj)
 {
 	struct fdplan *p = obj;
-	const struct fd_ent *e;
+	const struct fdplan_fd *e;
 	const char *why;
 
 	if (fd_line(p, t) < 0)
@@ -366,6 +377,7 @@ int fdplan_parse(struct fdplan *p, int pid, char *text)
 	char name[64];
 
 	memset(p, 0, sizeof *p);
+	p->pid = pid;
 	p->maxfd = -1;
 	snprintf(name, sizeof name, "proc/%d/fds", pid);
 	return text_each(text, name, TEXT_FIELDS_MAX, fds_line, p);
@@ -387,7 +399,7 @@ static int fs_ready(struct fdplan *p, int pid)
 	return jobfs_start(&p->fs, p->job);
 }
 
-static struct fd_ent *ent_with_data(struct fdplan *p, const char *sub)
+static struct fdplan_fd *ent_with_data(struct fdplan *p, const char *sub)
 {
 	unsigned i;
 
@@ -427,13 +439,13 @@ static struct fd_blob *blob_find(struct fdplan *p, const char *name)
 /* a new file for saved contents: a memfd, or a file the job makes in
  * the directory it belongs in (deleted: unnamed; file: under a
  * temporary name until the commit) */
-static int blob_new(struct fdplan *p, struct fd_ent *e, int pid)
+static int blob_new(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct stat st;
 	unsigned mode;
 	int fd;
 
-	if (!strcmp(e->kind, "memfd")) {
+	if (e->k == FD_MEMFD) {
 		fd = memfd_create(e->name ? e->name : "ckpt", MFD_CLOEXEC |
 				  (e->seals == F_SEAL_SEAL ? 0 : MFD_ALLOW_SEALING));
 		return fd < 0 ? -errno : fd;
@@ -441,7 +453,7 @@ static int blob_new(struct fdplan *p, struct fd_ent *e, int pid)
 	if (fs_ready(p, pid) < 0)
 		return errno = ECANCELED, -ECANCELED;
 	mode = e->mode & 07777 ? e->mode & 07777 : 0600;
-	fd = strcmp(e->kind, "file") ? jobfs_tmpfile(&p->fs, e->path, mode) :
+	fd = e->k != FD_FILE ? jobfs_tmpfile(&p->fs, e->path, mode) :
 	     jobfs_newfile(&p->fs, e->path, mode);
 	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size)) {
 		close(fd);
@@ -450,9 +462,25 @@ static int blob_new(struct fdplan *p, struct fd_ent *e, int pid)
 	return fd;
 }
 
+/* A memfd as it was, once its bytes are in (F_SEAL_WRITE would stop
+ * them): owned by the job's user when ckpt-thaw is root, so that a
+ * reopen through /proc/self/fd is judged as before; its mode, never
+ * set-id (ckpt-thaw made it); its seals, but F_SEAL_SEAL alone, which
+ * memfd_create without MFD_ALLOW_SEALING gave it already. */
+static int memfd_settle(const struct fdplan *p, int fd, const struct fdplan_fd *e)
+{
+	if (p->job && geteuid() == 0 && fchown(fd, p->job->uid[3], p->job->gid[3]) < 0)
+		return -1;
+	if (e->mode && fchmod(fd, e->mode & 0777) < 0)
+		return -1;
+	if (e->seals && e->seals != F_SEAL_SEAL && fcntl(fd, F_ADD_SEALS, (int)e->seals) < 0)
+		return -1;
+	return 0;
+}
+
 /* a saved file's contents, whole, into its new file; the mapping plan
  * learns what the copy is (memplan_own) */
-static int blob_file(struct fdplan *p, struct fd_blob *b, struct fd_ent *e, int pid, struct stream *s)
+static int blob_file(struct fdplan *p, struct fd_blob *b, struct fdplan_fd *e, int pid, struct stream *s)
 {
 	struct stat st;
 
@@ -468,7 +496,11 @@ static int blob_file(struct fdplan *p, struct fd_blob *b, struct fd_ent *e, int 
 		return warn("pid %d: fd %d: truncate %s:", pid, e->fd, e->path), -1;
 	/* the write-back starts now; the commit's fsync then mostly waits */
 	sync_file_range(b->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	if (strcmp(e->kind, "file"))
+	if (e->k == FD_MEMFD && memfd_settle(p, b->fd, e) < 0)
+		return warn("pid %d: fd %d: memfd %s: its owner, mode 0%o and seals 0x%llx:", pid,
+			    e->fd, e->name ? e->name : "", e->mode & 0777,
+			    (unsigned long long)e->seals), -1;
+	if (e->k != FD_FILE)
 		return 0;
 	if (!(b->place = strdup(e->path)))
 		return warn("out of memory"), -1;
@@ -477,7 +509,7 @@ static int blob_file(struct fdplan *p, struct fd_blob *b, struct fd_ent *e, int 
 
 int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s)
 {
-	struct fd_ent *e = ent_with_data(p, sub);
+	struct fdplan_fd *e = ent_with_data(p, sub);
 	struct fd_blob *b, *nb;
 
 	if (blob_find(p, sub))
@@ -495,7 +527,7 @@ int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s)
 	return blob_file(p, b, e, pid, s);
 }
 
-static struct fd_ent *ent_find(struct fdplan *p, int fd)
+static struct fdplan_fd *ent_find(struct fdplan *p, int fd)
 {
 	unsigned i;
 
@@ -535,11 +567,11 @@ static const struct { const char *path; unsigned maj, min; } devices[] = {
 
 /* the expected device number for e, or 0: not one we reopen.  Beyond
  * the list, the job's own pseudo-terminal (/dev/pts/N), as it was. */
-static dev_t device_allowed(const struct fd_ent *e)
+static dev_t device_allowed(const struct fdplan_fd *e)
 {
 	unsigned i;
 
-	if (strcmp(e->kind, "chr"))
+	if (e->k != FD_CHR)
 		return 0;
 	for (i = 0; i < sizeof devices / sizeof *devices; i++)
 		if (!strcmp(e->path, devices[i].path))
@@ -551,7 +583,7 @@ static dev_t device_allowed(const struct fd_ent *e)
 
 /* Says why, names the fd, and marks errno as said (ECANCELED), so the
  * caller adds nothing. */
-static int refuse(int pid, const struct fd_ent *e, const char *why)
+static int refuse(int pid, const struct fdplan_fd *e, const char *why)
 {
 	warn("pid %d: fd %d: %s %s: %s", pid, e->fd, e->kind, e->path, why);
 	errno = ECANCELED;
@@ -561,13 +593,13 @@ static int refuse(int pid, const struct fd_ent *e, const char *why)
 /* e->path opened by the job (jobfs.h), without blocking on a fifo,
  * and refused unless it is still the kind of file e says: the fd, or
  * -1 with errno (ECANCELED: said) */
-static int open_path(struct fdplan *p, struct fd_ent *e, int flags, int pid)
+static int open_path(struct fdplan *p, struct fdplan_fd *e, int flags, int pid)
 {
 	dev_t want = 0;
 	struct stat st;
 	int fd, ok;
 
-	if ((!strcmp(e->kind, "chr") || !strcmp(e->kind, "blk")) && !(want = device_allowed(e)))
+	if ((e->k == FD_CHR || e->k == FD_BLK) && !(want = device_allowed(e)))
 		return refuse(pid, e, "not a device a restore reopens (formats/fds.md)");
 	if (fs_ready(p, pid) < 0)
 		return errno = ECANCELED, -1;
@@ -575,8 +607,8 @@ static int open_path(struct fdplan *p, struct fd_ent *e, int flags, int pid)
 		return errno = -fd, -1;
 	if (fstat(fd, &st) < 0)
 		return close(fd), -1;
-	ok = !strcmp(e->kind, "dir") ? S_ISDIR(st.st_mode) :
-	     !strcmp(e->kind, "fifo") ? S_ISFIFO(st.st_mode) :
+	ok = e->k == FD_DIR ? S_ISDIR(st.st_mode) :
+	     e->k == FD_FIFO ? S_ISFIFO(st.st_mode) :
 	     want ? S_ISCHR(st.st_mode) && st.st_rdev == want : S_ISREG(st.st_mode);
 	if (!ok) {
 		close(fd);
@@ -588,7 +620,7 @@ static int open_path(struct fdplan *p, struct fd_ent *e, int flags, int pid)
 	return fd;
 }
 
-static int open_file(struct fdplan *p, struct fd_ent *e, int pid)
+static int open_file(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct fd_blob *b = blob_find(p, e->data);
 	int fd;
@@ -611,12 +643,14 @@ static int open_file(struct fdplan *p, struct fd_ent *e, int pid)
 }
 
 /* one pipe(2) per inode: the fds of both ends share it */
-static int open_pipe(struct fdplan *p, struct fd_ent *e)
+static int open_pipe(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct fd_pipe **pv = &p->shared->pipe, *pp = NULL, *np;
 	unsigned *pn = &p->shared->npipe, i;
 	struct fd_blob *b;
 	int fd[2];
+
+	(void)pid;
 
 	for (i = 0; i < *pn; i++)
 		if ((*pv)[i].ino == e->pipe)
@@ -727,7 +761,7 @@ static int sock_refill_msgs(int fd, const char *b, size_t len)
 
 /* What was queued to the end e comes back by writing it into the other
  * end, from; a queue that no longer fits fails rather than blocks. */
-static int sock_refill(struct fdplan *p, struct fd_ent *e, int from)
+static int sock_refill(struct fdplan *p, struct fdplan_fd *e, int from)
 {
 	struct fd_blob *b = blob_find(p, e->data);
 	ssize_t n;
@@ -747,7 +781,7 @@ static int sock_refill(struct fdplan *p, struct fd_ent *e, int from)
 
 /* shutdown(2) again as each end recorded it; after the refill, which a
  * shut writer could not do */
-static int sock_shut(const struct fd_ent *e, int fd)
+static int sock_shut(const struct fdplan_fd *e, int fd)
 {
 	if ((e->shut & 2) && shutdown(fd, SHUT_WR) < 0)
 		return -1;
@@ -756,15 +790,31 @@ static int sock_shut(const struct fd_ent *e, int fd)
 	return 0;
 }
 
-static int open_socket(struct fdplan *p, struct fd_ent *e)
+/* the socket of the plan whose inode is e's peer, or NULL */
+static struct fdplan_fd *socket_peer(const struct fdplan *p, const struct fdplan_fd *e)
 {
-	struct fd_ent *peer = NULL;
+	struct fdplan_fd *peer = NULL;
 	unsigned i;
-	int sv[2], err;
 
 	for (i = 0; i < p->n; i++)
-		if (!strcmp(p->v[i].kind, "socket") && p->v[i].sock == e->peer && e->peer)
+		if (p->v[i].k == FD_SOCKET && p->v[i].sock == e->peer && e->peer)
 			peer = &p->v[i];
+	return peer;
+}
+
+static const char *socket_why_not(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	if (e->unix_domain && e->socktype > 0 && socket_peer(p, e))
+		return NULL;
+	return "only a unix socket connected to another fd of the same process can be";
+}
+
+static int open_socket(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	struct fdplan_fd *peer = socket_peer(p, e);
+	int sv[2], err;
+
+	(void)pid;
 	if (!peer || !e->unix_domain || e->socktype <= 0) {
 		errno = EOPNOTSUPP;  /* only unix pairs inside the process */
 		return -1;
@@ -789,11 +839,13 @@ static int open_socket(struct fdplan *p, struct fd_ent *e)
  * the settime that clears them).  A periodic timer recorded with no
  * time left (a dumper that did not forward an expired one) restarts
  * one interval on rather than never. */
-static int open_timerfd(struct fd_ent *e)
+static int open_timerfd(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct itimerspec its = { 0 };
 	uint64_t ticks = e->ticks;
 	int fd, err;
+
+	(void)p, (void)pid;
 
 	if (timer_parse(e->value, &its.it_value) < 0 ||
 	    timer_parse(e->interval, &its.it_interval) < 0) {
@@ -817,7 +869,7 @@ static int open_timerfd(struct fd_ent *e)
 
 /* a named pipe: held open read-write meanwhile, so that neither open
  * blocks and the queued bytes have a reader to wait in */
-static int open_fifo(struct fdplan *p, struct fd_ent *e, int pid)
+static int open_fifo(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct fd_blob *b = blob_find(p, e->data);
 	int hold_fd, fd, err = 0;
@@ -838,42 +890,117 @@ static int open_fifo(struct fdplan *p, struct fd_ent *e, int pid)
 	return fd;
 }
 
-static int open_kind(struct fdplan *p, struct fd_ent *e, int pid)
+/* A pidfd on a process outside the job, on the process that its pid
+ * and start time name on this boot, alive (formats/fds.md).  One on
+ * the process itself would have to be made in it, once it exists. */
+static const char *pidfd_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 {
-	const char *k = e->kind;
+	char *boot;
+	int same;
+
+	if (!e->target || !e->target_start)
+		return "its process had ended at the checkpoint";
+	if (e->target == p->pid)
+		return "a pidfd on the process itself";
+	boot = read_file("/proc/sys/kernel/random/boot_id", NULL);
+	same = boot && !strncmp(boot, e->boot, 36) && strlen(e->boot) == 36;
+	free(boot);
+	if (!same)
+		return "its process ran on another boot";
+	if (pid_starttime(e->target) != e->target_start)
+		return "its process has ended since";
+	return NULL;
+}
+
+/* pidfd_open, then the same checks: the pid cannot have been reused
+ * while the pidfd's process lives */
+static int open_pidfd(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	int fd = syscall(SYS_pidfd_open, e->target, e->flags & (O_NONBLOCK | O_EXCL));
+	const char *why;
+
+	if (fd < 0)
+		return errno == ESRCH ? refuse(pid, e, "its process has ended since") : -1;
+	if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) < 0 && errno != EPERM)
+		why = "its process has ended since";
+	else
+		why = pidfd_why_not(p, e);
+	if (why) {
+		close(fd);
+		return refuse(pid, e, why);
+	}
+	return fd;
+}
+
+static int open_dir(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	return open_path(p, e, O_RDONLY | O_DIRECTORY | (e->flags & O_PATH), pid);
+}
+
+static int open_eventfd(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	(void)p, (void)pid;
+	return eventfd(e->count, EFD_CLOEXEC | (e->semaphore ? EFD_SEMAPHORE : 0));
+}
+
+static int open_epoll(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	(void)p, (void)e, (void)pid;
+	return epoll_create1(EPOLL_CLOEXEC);   /* its watches: epolls_add */
+}
+
+static int open_signalfd(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
 	sigset_t set;
 	int i;
 
-	if (!strcmp(k, "file") || !strcmp(k, "deleted") || !strcmp(k, "memfd") ||
-	    !strcmp(k, "chr") || !strcmp(k, "blk"))
-		return open_file(p, e, pid);
-	if (!strcmp(k, "dir"))
-		return open_path(p, e, O_RDONLY | O_DIRECTORY | (e->flags & O_PATH), pid);
-	if (!strcmp(k, "fifo"))
-		return open_fifo(p, e, pid);
-	if (!strcmp(k, "pipe"))
-		return open_pipe(p, e);
-	if (!strcmp(k, "socket"))
-		return open_socket(p, e);
-	if (!strcmp(k, "eventfd"))
-		return eventfd(e->count, EFD_CLOEXEC | (e->semaphore ? EFD_SEMAPHORE : 0));
-	if (!strcmp(k, "epoll"))
-		return epoll_create1(EPOLL_CLOEXEC);
-	if (!strcmp(k, "timerfd"))
-		return open_timerfd(e);
-	if (!strcmp(k, "signalfd")) {
-		sigemptyset(&set);
-		for (i = 1; i <= 64; i++)
-			if (e->sigmask >> (i - 1) & 1)
-				sigaddset(&set, i);
-		return signalfd(-1, &set, SFD_CLOEXEC);
-	}
-	errno = EOPNOTSUPP;
-	return -1;
+	(void)p, (void)pid;
+	sigemptyset(&set);
+	for (i = 1; i <= 64; i++)
+		if (e->sigmask >> (i - 1) & 1)
+			sigaddset(&set, i);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+/* How a restore makes each kind (formats/fds.md, "Restoring each
+ * kind"), the one place to teach it a kind: open makes the fd in
+ * ckpt-thaw (-1 with errno, -2 when made already with another);
+ * why_not, when set, says what the kind needs that the plan or the
+ * system lacks (NULL: nothing); setfl: its status flags are set again
+ * with F_SETFL (a kind opened by path gets them from open).  A kind
+ * without an open cannot be restored. */
+static const struct kind_restore {
+	int (*open)(struct fdplan *, struct fdplan_fd *, int pid);
+	const char *(*why_not)(const struct fdplan *, const struct fdplan_fd *);
+	int setfl;
+} restore_of[FD_UNKNOWN + 1] = {
+	[FD_FILE] = { open_file, NULL, 0 },
+	[FD_DELETED] = { open_file, NULL, 0 },
+	[FD_MEMFD] = { open_file, NULL, 0 },
+	[FD_CHR] = { open_file, NULL, 0 },
+	[FD_BLK] = { open_file, NULL, 0 },
+	[FD_DIR] = { open_dir, NULL, 0 },
+	[FD_FIFO] = { open_fifo, NULL, 1 },
+	[FD_PIPE] = { open_pipe, NULL, 1 },
+	[FD_SOCKET] = { open_socket, socket_why_not, 1 },
+	[FD_EVENTFD] = { open_eventfd, NULL, 1 },
+	[FD_EPOLL] = { open_epoll, NULL, 0 },
+	[FD_TIMERFD] = { open_timerfd, NULL, 1 },
+	[FD_SIGNALFD] = { open_signalfd, NULL, 1 },
+	[FD_PIDFD] = { open_pidfd, pidfd_why_not, 1 },
+};
+
+const char *fdplan_kind_why_not(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	const struct kind_restore *r = &restore_of[e->k];
+
+	if (!r->open)
+		return "no restore knows this kind of fd yet";
+	return r->why_not ? r->why_not(p, e) : NULL;
 }
 
 /* 0, 1, 2 that led outside the job (DESIGN.md, Restore): where to */
-static int stdio_where(struct fd_ent *e, const struct fd_attach *at)
+static int stdio_where(struct fdplan_fd *e, const struct fd_attach *at)
 {
 	int outside = fd_outside_job(e);
 
@@ -932,7 +1059,7 @@ static int stdin_feed(struct fdplan *p, const struct fd_blob *b, int rest)
 	return pp[0];
 }
 
-static int stdio_attach(struct fdplan *p, struct fd_ent *e, const struct fd_attach *at)
+static int stdio_attach(struct fdplan *p, struct fdplan_fd *e, const struct fd_attach *at)
 {
 	struct fd_blob *b = blob_find(p, e->data);
 	int fd = stdio_where(e, at);
@@ -945,15 +1072,15 @@ static int stdio_attach(struct fdplan *p, struct fd_ent *e, const struct fd_atta
 
 /* share=PID:FD: the very open file made for that fd of an earlier
  * process of the job (same offset, same status flags) */
-static int open_shared(struct fdplan *p, const struct fd_ent *e, int pid)
+static int open_shared(struct fdplan *p, const struct fdplan_fd *e, int pid)
 {
-	const struct fd_ent *d = NULL;
+	const struct fdplan_fd *d = NULL;
 	unsigned i;
 
 	for (i = 0; i < p->shared->n && !d; i++)
 		if (p->shared->pid[i] == e->share_pid && p->shared->plan[i] != p)
 			d = ent_find(p->shared->plan[i], e->share_fd);
-	if (!d || d->src < 0 || strcmp(d->kind, e->kind) ||
+	if (!d || d->src < 0 || d->k != e->k ||
 	    (e->ino && d->ino && (e->ino != d->ino || e->dev != d->dev))) {
 		warn("pid %d: fd %d: share=%d:%d: no such %s fd of a process before it", pid, e->fd,
 		     (int)e->share_pid, e->share_fd, e->kind);
@@ -967,14 +1094,14 @@ static int open_shared(struct fdplan *p, const struct fd_ent *e, int pid)
  * the job's (its other end in another process, as in a pipeline): one
  * that led outside came from the first process, by share=.  The first
  * process's own stdio pipes led outside. */
-static int job_pipe(const struct fdplan *p, const struct fd_ent *e)
+static int job_pipe(const struct fdplan *p, const struct fdplan_fd *e)
 {
-	return !p->first && !strcmp(e->kind, "pipe");
+	return !p->first && e->k == FD_PIPE;
 }
 
-static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *at, int pid)
+static int ent_open(struct fdplan *p, struct fdplan_fd *e, const struct fd_attach *at, int pid)
 {
-	struct fd_ent *d;
+	struct fdplan_fd *d;
 	const char *why;
 	int fd = -2;
 
@@ -988,12 +1115,14 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 		fd = stdio_attach(p, e, at);
 	if (fd == -2 && !job_pipe(p, e) && (why = fd_why_not(p, e))) {
 		warn("pid %d: fd %d: %s %s: cannot be restored: %s", pid, e->fd, e->kind,
-		     fd_ent_name(e), why);
+		     fdplan_fd_name(e), why);
 		errno = EOPNOTSUPP;
 		return -1;
 	}
-	if (fd == -2)
-		fd = open_kind(p, e, pid);
+	if (fd == -2 && !restore_of[e->k].open)
+		fd = (errno = EOPNOTSUPP, -1);
+	else if (fd == -2)
+		fd = restore_of[e->k].open(p, e, pid);
 	if (fd < 0 && fd != -2) {
 		if (errno == EOPNOTSUPP)
 			warn("pid %d: fd %d: %s %s cannot be restored yet", pid, e->fd, e->kind,
@@ -1002,8 +1131,7 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 	}
 	if (fd >= 0) {
 		e->src = fd;
-		if (!strcmp(e->kind, "pipe") || !strcmp(e->kind, "fifo") || !strcmp(e->kind, "eventfd") ||
-		    !strcmp(e->kind, "socket") || !strcmp(e->kind, "timerfd") || !strcmp(e->kind, "signalfd"))
+		if (restore_of[e->k].setfl)
 			fcntl(fd, F_SETFL, e->flags & (O_NONBLOCK | O_DIRECT | O_APPEND | O_ASYNC));
 	}
 	return 0;
@@ -1011,7 +1139,7 @@ static int ent_open(struct fdplan *p, struct fd_ent *e, const struct fd_attach *
 
 static int epolls_add(struct fdplan *p, int pid)
 {
-	struct fd_ent *ep, *t;
+	struct fdplan_fd *ep, *t;
 	struct epoll_event ev;
 	unsigned i;
 
@@ -1031,7 +1159,7 @@ static int epolls_add(struct fdplan *p, int pid)
 
 /* whether the process maps e's file: the restorer opens and closes a
  * mapped file after exec, which drops the process's POSIX locks on it */
-static int file_mapped(const struct fdplan *p, const struct fd_ent *e)
+static int file_mapped(const struct fdplan *p, const struct fdplan_fd *e)
 {
 	const struct memplan *m = p->mem;
 	uint64_t dev = e->dev, ino = e->ino;
@@ -1055,7 +1183,7 @@ static int locks_take(struct fdplan *p, int pid)
 {
 	struct flock fl;
 	struct fd_lock *l;
-	struct fd_ent *e;
+	struct fdplan_fd *e;
 	unsigned i;
 	int r = 0;
 
@@ -1100,7 +1228,7 @@ int fdplan_posix_locks(const struct fdplan *p, int *badfd)
 
 int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 {
-	struct fd_ent *e;
+	struct fdplan_fd *e;
 	unsigned i;
 
 	for (i = 0; i < p->n; i++) {
@@ -1118,7 +1246,7 @@ int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 
 /* a rule's TRUNCATE=1: what was written after the checkpoint goes,
  * through the fd the job opened for writing (never a path again) */
-static int truncate_back(int pid, const struct fd_ent *e)
+static int truncate_back(int pid, const struct fdplan_fd *e)
 {
 	struct stat st;
 
@@ -1233,7 +1361,7 @@ int fdplan_install(struct fdplan *p, int *keep, int nkeep, int *badfd)
 int fdplan_rules(struct fdplan *p, int pid, const struct rules *r)
 {
 	const struct rule *rule;
-	struct fd_ent *e;
+	struct fdplan_fd *e;
 	char to[PATH_MAX], *dup;
 	unsigned i;
 	int err;

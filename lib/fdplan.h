@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fdkind.h"
 #include "jobfs.h"
 
 struct stream;
@@ -15,9 +16,12 @@ struct rules;
 struct img_core;
 struct memplan;
 
-struct fd_ent {
+/* one fd to restore, from its fd line (what ckpt-dumpfds wrote from
+ * its struct fd_dump) */
+struct fdplan_fd {
 	int fd;
-	char kind[16];
+	char kind[16];             /* as the image names it, for messages */
+	enum fd_kind k;            /* FD_UNKNOWN: a name this tree does not know */
 	int cloexec, flags, dup;   /* dup: the lower fd it shares with, or -1 */
 	uint64_t pos, size;
 	char *path;                /* unescaped; the restart path if any */
@@ -38,6 +42,9 @@ struct fd_ent {
 	int shut;                  /* unix_diag's shutdown: 1 RCV, 2 SEND */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
 	uint64_t ticks;            /* timerfd: expirations not yet read */
+	int target;                /* pidfd: its process's pid, 0: ended */
+	uint64_t target_start;     /* ... its start time, on boot */
+	char boot[40];
 	int src;                   /* ckpt-thaw's fd that becomes fd */
 	pid_t share_pid;           /* share=PID:FD: the open file of fd FD of */
 	int share_fd;              /* process PID, earlier in the job; or 0 */
@@ -87,7 +94,8 @@ struct fdjob {
 };
 
 struct fdplan {
-	struct fd_ent *v;
+	int pid;                   /* the process whose fds these are */
+	struct fdplan_fd *v;
 	unsigned n;
 	struct fd_epoll *ep;
 	unsigned nep;
@@ -111,6 +119,10 @@ struct fd_attach {            /* where stdio outside the job goes */
 
 /* All return 0, or -1 after a message naming the pid and fd/member. */
 int fdplan_parse(struct fdplan *p, int pid, char *text);
+/* NULL when a restore knows how to make e's kind and what that needs
+ * is there, else why not (restorable.h's fd_why_not adds the fds that
+ * lead outside the job) */
+const char *fdplan_kind_why_not(const struct fdplan *p, const struct fdplan_fd *e);
 /* after the parse: the process whose ids do the file work, and the
  * memory plan to tell of each file the restore writes back */
 void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *mem);

@@ -9,15 +9,17 @@
 #include "err.h"
 #include "imageread.h"
 #include "machine.h"
+#include "timers.h"
 
 /* in the order of member_names */
 enum { HAVE_CORE = 1, HAVE_THREADS = 2, HAVE_FDS = 4, HAVE_MAPS = 8,
        HAVE_MAPFILES = 16, HAVE_PAGEMAP = 32,
        HAVE_VMFLAGS = 64,       /* not in older images: not required */
+       HAVE_TIMERS = 128,       /* only when the process has POSIX timers */
        HAVE_ALL = 63 };
 
 static const char *const member_names[] = { "core", "threads", "fds", "maps", "mapfiles", "pagemap",
-					     "vmflags" };
+					     "vmflags", "timers" };
 
 /* the current member as a string, or NULL after a message */
 static char *member_text(struct img_in *in, size_t max)
@@ -98,7 +100,7 @@ static int member_bit(const char *sub)
 static int member_order(struct img_in *in, struct img_proc *p, int pid, int bit)
 {
 	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP | HAVE_VMFLAGS) ? HAVE_MAPS :
-		   bit == HAVE_FDS ? HAVE_CORE | HAVE_THREADS : !bit ? HAVE_FDS : 0;
+		   bit & (HAVE_FDS | HAVE_TIMERS) ? HAVE_CORE | HAVE_THREADS : !bit ? HAVE_FDS : 0;
 
 	if (bit & p->have)
 		return warn("member %s: a second one in the image", in->st.name), -1;
@@ -148,6 +150,8 @@ static int member_parse(struct img_in *in, struct img_proc *p, int pid, int bit,
 		return memplan_mapfiles(&p->mem, pid, text);
 	case HAVE_VMFLAGS:
 		return memplan_vmflags(&p->mem, pid, text);
+	case HAVE_TIMERS:
+		return timers_parse(text, name, p->thr, p->nthr, &p->timers, &p->ntimers);
 	default:
 		return memplan_pagemap(&p->mem, pid, text);
 	}
@@ -207,6 +211,9 @@ int img_proc_read(struct img_in *in, struct img_proc *p, pid_t pid)
 void img_proc_free(struct img_proc *p)
 {
 	free(p->thr);
+	free(p->timers);
+	p->timers = NULL;
+	p->ntimers = 0;
 	fdplan_free(&p->fds);
 	memplan_free(&p->mem);
 	p->thr = NULL;

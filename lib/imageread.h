@@ -27,6 +27,8 @@ struct img_proc {              /* one process, as read */
 	struct img_core core;
 	struct img_thread *thr;
 	unsigned nthr;
+	struct plan_timer *timers;  /* POSIX timers (formats/timers.md) */
+	unsigned ntimers;
 	struct fdplan fds;
 	struct memplan mem;
 	int have;                  /* which members were read (imageread.c) */

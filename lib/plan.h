@@ -16,7 +16,7 @@
 #include "proto.h"
 
 #define PLAN_MAGIC   0x6e6c7063u   /* "cpln" */
-#define PLAN_VERSION 3
+#define PLAN_VERSION 4
 #define PLAN_AUXV_MAX 128          /* words, AT_NULL pair included */
 #define PLAN_PATH_MAX 4096
 
@@ -66,6 +66,8 @@ struct plan_hdr {
 	                                       * is the default: left */
 	struct ckpt_itimer itimer[3];         /* REAL, VIRTUAL, PROF */
 	uint64_t sigpending;         /* the process's shared pending set */
+	uint32_t ntimers;            /* POSIX timers, in the body */
+	uint32_t pad1;
 	char exe[PLAN_PATH_MAX];     /* "" or a path to set as exe_fd */
 };
 
@@ -138,10 +140,24 @@ struct plan_thread {
 	struct plan_creds creds;
 };
 
+/* A POSIX timer (formats/timers.md), made again with its id once
+ * every thread exists and before any runs. */
+struct plan_timer {
+	int32_t id, clock;
+	int32_t notify;         /* sigev_notify: SIGEV_SIGNAL, SIGEV_NONE,
+	                         * SIGEV_THREAD (a signal to the process) or
+	                         * SIGEV_THREAD_ID (to thread tid) */
+	int32_t signo, tid;
+	uint32_t overrun;       /* as recorded; a new timer has none */
+	uint64_t value;         /* sigev_value */
+	struct ckpt_timespec interval, value_left; /* 0 0: disarmed */
+};
+
 /* The body: struct plan_region[nregions], struct plan_run[nruns],
  * struct plan_thread[nthreads], uint32_t groups[ngroups] (padded to 8
  * bytes), uint32_t cloexec[ncloexec] (fd numbers, any number of them,
- * padded to 8 bytes), then strings up to body_size. */
+ * padded to 8 bytes), struct plan_timer[ntimers], then strings up to
+ * body_size. */
 
 /* What the restorer says back on fd_status: zero or more warnings,
  * then one PLAN_ST_OK or one error, then end of file. */
@@ -176,6 +192,10 @@ enum plan_step {
 	PLAN_ST_SECUREBITS,    /* a thread's securebits (addr: tid) */
 	PLAN_ST_NNP,           /* a thread's no_new_privs (addr: tid) */
 	PLAN_ST_VMFLAGS,       /* a region's flags (addr), by madvise/mlock */
+	PLAN_ST_TIMER,         /* making a POSIX timer (addr: its id) */
+	PLAN_ST_TIMER_ID,      /* the kernel gave a POSIX timer another id
+	                        * (addr: the id wanted): no
+	                        * PR_TIMER_CREATE_RESTORE_IDS, and a gap */
 	PLAN_ST_COUNT
 };
 

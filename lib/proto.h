@@ -53,6 +53,11 @@ enum ckpt_op {
 	                    * drain the pipe meanwhile */
 	CKPT_OP_KILL,      /* frozen only.  SIGKILL the whole process, after
 	                    * the reply is sent */
+	CKPT_OP_TIMERS,    /* frozen only.  Payload: int32_t ids of POSIX
+	                    * timers (as /proc/PID/timers lists them), at
+	                    * most CKPT_TIMERS_MAX.  Reply: struct
+	                    * ckpt_timer_rec for each, in that order; an id
+	                    * that is no timer: -EINVAL */
 };
 
 struct ckpt_req {
@@ -150,6 +155,18 @@ struct ckpt_thread_rec {
 	                        * /proc file shows it */
 	uint32_t spare;
 };
+
+/* A POSIX timer's times, which only the process can ask for
+ * (timer_gettime, timer_getoverrun); its clock and notification the
+ * tools read from /proc/PID/timers. */
+struct ckpt_timespec { int64_t sec, nsec; };
+struct ckpt_timer_rec {
+	int32_t id;
+	int32_t overrun;       /* timer_getoverrun */
+	struct ckpt_timespec interval, value; /* value: left until the next
+	                        * expiry; 0 0: disarmed */
+};
+#define CKPT_TIMERS_MAX (CKPT_MSG_MAX / sizeof(struct ckpt_timer_rec))
 
 struct ckpt_fd_ent {
 	int32_t fd;

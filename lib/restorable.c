@@ -1,6 +1,7 @@
-/* restorable.c - the kinds of fd a restore makes, and the conditions
- * on them: the one table ckpt-thaw (fdplan.c) and ckpt-dumpfds
- * --restorable both go by (formats/fds.md, "Restoring each kind"). */
+/* restorable.c - whether a restore can make each fd of a plan: the one
+ * judge ckpt-thaw (fdplan.c) and ckpt-dumpfds --restorable both go by.
+ * What each kind needs is said in fdplan.c's table of kinds, beside
+ * how it is made (formats/fds.md, "Restoring each kind"). */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,33 +9,10 @@
 #include "fdplan.h"
 #include "restorable.h"
 
-static const char *socket_why_not(const struct fdplan *p, const struct fd_ent *e)
-{
-	unsigned i;
-
-	if (e->unix_domain && e->socktype > 0 && e->peer)
-		for (i = 0; i < p->n; i++)
-			if (!strcmp(p->v[i].kind, "socket") && p->v[i].sock == e->peer)
-				return NULL;
-	return "only a unix socket connected to another fd of the same process can be";
-}
-
-/* a kind not in the table cannot be made (inotify, pidfd, anon, other) */
-static const struct {
-	const char *kind;
-	const char *(*why_not)(const struct fdplan *, const struct fd_ent *);
-} kinds[] = {
-	{ "file", NULL }, { "deleted", NULL }, { "memfd", NULL },
-	{ "chr", NULL }, { "blk", NULL }, { "dir", NULL },
-	{ "fifo", NULL }, { "pipe", NULL }, { "socket", socket_why_not },
-	{ "eventfd", NULL }, { "epoll", NULL }, { "timerfd", NULL },
-	{ "signalfd", NULL },
-};
-
 /* what a message calls an fd: its path, and a socket's own address as
  * the image records it (escaped), e.g. "socket:[81] (0.0.0.0:8000)";
  * in a static buffer, overwritten by the next call */
-const char *fd_ent_name(const struct fd_ent *e)
+const char *fdplan_fd_name(const struct fdplan_fd *e)
 {
 	static char name[4096 + sizeof e->addr + 4];
 
@@ -43,22 +21,14 @@ const char *fd_ent_name(const struct fd_ent *e)
 	return name;
 }
 
-int fd_outside_job(const struct fd_ent *e)
+int fd_outside_job(const struct fdplan_fd *e)
 {
-	return e->fd <= 2 && (e->tty || !strcmp(e->kind, "pipe") ||
-			      !strcmp(e->kind, "fifo") || !strcmp(e->kind, "socket"));
+	return e->fd <= 2 && (e->tty || e->k == FD_PIPE || e->k == FD_FIFO || e->k == FD_SOCKET);
 }
 
-const char *fd_why_not(const struct fdplan *p, const struct fd_ent *e)
+const char *fd_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 {
-	unsigned i;
-
-	if (fd_outside_job(e))
-		return NULL;
-	for (i = 0; i < sizeof kinds / sizeof *kinds; i++)
-		if (!strcmp(kinds[i].kind, e->kind))
-			return kinds[i].why_not ? kinds[i].why_not(p, e) : NULL;
-	return "no restore knows this kind of fd yet";
+	return fd_outside_job(e) ? NULL : fdplan_kind_why_not(p, e);
 }
 
 static int has_fd(const struct fdplan *p, int fd)
@@ -73,7 +43,7 @@ static int has_fd(const struct fdplan *p, int fd)
 
 int fdplan_check(const struct fdplan *p, int pid)
 {
-	const struct fd_ent *e;
+	const struct fdplan_fd *e;
 	const char *why;
 	unsigned i;
 	int bad = 0;
@@ -82,7 +52,7 @@ int fdplan_check(const struct fdplan *p, int pid)
 		e = &p->v[i];
 		if ((why = fd_why_not(p, e))) {
 			warn("pid %d: fd %d: %s %s: cannot be restored: %s", pid, e->fd,
-			     e->kind, fd_ent_name(e), why);
+			     e->kind, fdplan_fd_name(e), why);
 			bad++;
 		}
 	}

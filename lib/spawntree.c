@@ -149,7 +149,7 @@ static int recv_exact(int sock, void *buf, size_t len)
 }
 
 /* the fds of the entries that have one, FDPASS_MAX a message */
-static int recv_srcs(int sock, struct fd_ent *v, const struct become_fd *b, unsigned n)
+static int recv_srcs(int sock, struct fdplan_fd *v, const struct become_fd *b, unsigned n)
 {
 	int fds[FDPASS_MAX], got = 0, k = 0;
 	char c;

@@ -1,7 +1,7 @@
 /* control.c - the control thread: one connection at a time, one reply
  * per request (lib/proto.h).
  *
- * Serves requests while the other threads are frozen: sys.h calls and
+ * Serves requests while the other threads are frozen: rawsys.h calls and
  * static storage only.  No malloc, no stdio, no locks, no errno. */
 #include <errno.h>
 #include <poll.h>
@@ -13,7 +13,7 @@
 
 #include "fdpass.h"
 #include "shim.h"
-#include "sys.h"
+#include "rawsys.h"
 
 static union {
 	struct ckpt_req req;
@@ -154,6 +154,19 @@ static int do_pages(int conn, long len)
 	return reply(conn, r < 0 ? r : 0, NULL, 0);
 }
 
+static int do_timers(int conn, long len)
+{
+	struct ckpt_timer_rec *recs = (void *)(out.bytes + sizeof out.rep);
+	long n = len / sizeof(int32_t);
+	int r;
+
+	if (len % sizeof(int32_t) || n > (long)CKPT_TIMERS_MAX)
+		return reply(conn, -EINVAL, NULL, 0);
+	r = timers_record((const int32_t *)(in.bytes + sizeof in.req), n, recs);
+	out.rep.len = r < 0 ? 0 : n * sizeof *recs;
+	return reply(conn, r, NULL, 0);
+}
+
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -208,6 +221,7 @@ static int serve_one(int conn)
 	case CKPT_OP_THREADS: r = do_threads(conn); break;
 	case CKPT_OP_FDS:     r = do_fds(conn); break;
 	case CKPT_OP_PAGES:   r = do_pages(conn, len); break;
+	case CKPT_OP_TIMERS:  r = do_timers(conn, len); break;
 	case CKPT_OP_KILL:
 		reply(conn, 0, NULL, 0);
 		sys_kill(sys_getpid(), 9);

@@ -2,7 +2,7 @@
  * them go.
  *
  * Runs in signal handlers and in the control thread while the other
- * threads are frozen: sys.h calls and static storage only.  No malloc,
+ * threads are frozen: rawsys.h calls and static storage only.  No malloc,
  * no stdio, no locks, no errno. */
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -14,7 +14,7 @@
 #include <ucontext.h>
 
 #include "shim.h"
-#include "sys.h"
+#include "rawsys.h"
 
 struct slot {
 	struct ckpt_thread_rec rec;
@@ -125,8 +125,8 @@ void thread_record_self(struct ckpt_thread_rec *r)
 	int sig = 0;
 
 	r->tid = sys_gettid();
-	sys_arch_prctl(0x1003 /* ARCH_GET_FS */, &r->fs_base);
-	sys_arch_prctl(0x1004 /* ARCH_GET_GS */, &r->gs_base);
+	sys_arch_prctl(0x1003 /* ARCH_GET_FS */, (uintptr_t)&r->fs_base);
+	sys_arch_prctl(0x1004 /* ARCH_GET_GS */, (uintptr_t)&r->gs_base);
 	if (sys_sigaltstack(NULL, &ss) == 0) {
 		r->altstack_sp = (uintptr_t)ss.ss_sp;
 		r->altstack_size = ss.ss_size;
@@ -138,13 +138,13 @@ void thread_record_self(struct ckpt_thread_rec *r)
 		r->robust_len = len;
 	}
 	v = 0;
-	if (sys_prctl(40 /* PR_GET_TID_ADDRESS */, &v, 0) == 0)
+	if (sys_prctl(40 /* PR_GET_TID_ADDRESS */, (uintptr_t)&v, 0, 0, 0) == 0)
 		r->clear_tid = v;
-	if (sys_prctl(2 /* PR_GET_PDEATHSIG */, &sig, 0) == 0)
+	if (sys_prctl(2 /* PR_GET_PDEATHSIG */, (uintptr_t)&sig, 0, 0, 0) == 0)
 		r->pdeathsig = sig;
 	sys_sched_getaffinity(0, sizeof r->affinity, r->affinity);
-	sys_prctl(16 /* PR_GET_NAME */, r->comm, 0);
-	r->securebits = sys_prctl(27 /* PR_GET_SECUREBITS */, 0, 0);
+	sys_prctl(16 /* PR_GET_NAME */, (uintptr_t)r->comm, 0, 0, 0);
+	r->securebits = sys_prctl(27 /* PR_GET_SECUREBITS */, 0, 0, 0, 0);
 }
 
 /* after a restore: what the kernel forgot about this thread */
@@ -160,8 +160,8 @@ void thread_redo(const struct ckpt_thread_rec *r)
 		sys_set_robust_list(r->robust_head, r->robust_len);
 	sys_set_tid_address(r->clear_tid);
 	sys_sched_setaffinity(0, sizeof r->affinity, r->affinity);
-	sys_prctl(1 /* PR_SET_PDEATHSIG */, r->pdeathsig, 0);
-	sys_prctl(15 /* PR_SET_NAME */, r->comm, 0);
+	sys_prctl(1 /* PR_SET_PDEATHSIG */, r->pdeathsig, 0, 0, 0);
+	sys_prctl(15 /* PR_SET_NAME */, (uintptr_t)r->comm, 0, 0, 0);
 }
 
 /* 0 after a thaw; 1 when a restorer jumped back here with the saved
@@ -224,8 +224,8 @@ void freeze_handler(int sig, siginfo_t *si, void *ucv)
 
 static void *map_anon(size_t len)
 {
-	long p = sys_call6(SYS_mmap, 0, len, 3 /* PROT_READ|PROT_WRITE */,
-			   0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
+	long p = sys_mmap(0, len, 3 /* PROT_READ|PROT_WRITE */,
+			  0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
 
 	return p < 0 && p > -4096 ? NULL : (void *)p;
 }
@@ -240,7 +240,7 @@ static int tids_add(struct tids *a, int tid)
 			return -12; /* ENOMEM */
 		memcpy(v, a->v, a->n * sizeof *v);
 		if (a->v != a->first)
-			sys_call2(SYS_munmap, a->v, a->cap * sizeof *v);
+			sys_munmap((uintptr_t)a->v, a->cap * sizeof *v);
 		a->v = v;
 		a->cap *= 2;
 	}
@@ -344,7 +344,7 @@ static long now_ms(void)
 {
 	struct timespec ts;
 
-	sys_call2(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+	sys_clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 

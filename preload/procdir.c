@@ -1,12 +1,13 @@
 /* procdir.c - the numbered entries of a /proc directory (task/, fd/).
  *
- * Runs while threads are frozen: sys.h calls and a static buffer only.
- * Callers are the control thread alone, so the buffer is never shared. */
+ * Runs while threads are frozen: rawsys.h calls and a static buffer only.
+ * Callers are the control thread alone, or the fork handler of a child
+ * whose control thread is not started yet: the buffer is never shared. */
 #include <fcntl.h>
 #include <stdint.h>
 
 #include "shim.h"
-#include "sys.h"
+#include "rawsys.h"
 
 /* the number a name spells, or -1 if it is not all digits */
 static int name_number(const char *p)
@@ -26,7 +27,7 @@ static int name_number(const char *p)
 int procdir_each(const char *path, void (*fn)(int n, int dirfd, void *arg), void *arg)
 {
 	static char buf[16384];
-	int fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), n;
+	int fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0), n;
 	long got, off;
 
 	if (fd < 0)

@@ -1,7 +1,7 @@
 /* shim.h - what the parts of the shim share.
  *
  * Everything reachable from the freeze handler or from the control
- * thread while threads are frozen uses sys.h calls and static storage
+ * thread while threads are frozen uses rawsys.h calls and static storage
  * only: no malloc, no stdio, no locks, no errno (see README). */
 #ifndef CKPT_SHIM_H
 #define CKPT_SHIM_H
@@ -37,6 +37,7 @@ void proc_record(struct ckpt_proc_rec *p);
 int proc_open_fds(int fds[CKPT_PROCFD_COUNT]);
 int fds_list(int from, struct ckpt_fd_ent *ents, int max, int *more);
 long pages_splice(int pipe_fd, const struct ckpt_range *r, int n);
+int timers_record(const int32_t *ids, int n, struct ckpt_timer_rec *recs);
 void thread_record_self(struct ckpt_thread_rec *r);
 
 /* sigwrap.c: the program's own disposition of the freeze signal */

@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "shim.h"
-#include "sys.h"
+#include "rawsys.h"
 
 struct sigaction ckpt_prog_action;   /* SIG_DFL until the program sets one */
 

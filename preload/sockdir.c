@@ -3,7 +3,7 @@
  *
  * Runs in the constructor, the fork child and the control thread, also
  * right after a restore, when every lock a frozen thread held is still
- * held: sys.h calls and static storage only.  No malloc, no stdio, no
+ * held: rawsys.h calls and static storage only.  No malloc, no stdio, no
  * opendir, no errno. */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 
 #include "shim.h"
 #include "sockdir.h"
-#include "sys.h"
+#include "rawsys.h"
 
 /* dir, opened with no symlink on the way, if it is ours and 0700
  * (lib/sockdir.h); an O_PATH fd, or -errno with *why saying what is
@@ -109,7 +109,7 @@ void sockdir_sweep(int d)
 	static char buf[8192];
 	struct dirent64_raw *e;
 	long got, off;
-	int pid, me = sys_getpid(), fd = sys_openat(d, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int pid, me = sys_getpid(), fd = sys_openat(d, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 
 	if (fd < 0)
 		return;

@@ -1,7 +1,8 @@
 /* state.c - what the control thread hands out while the other threads
- * are frozen: the process record, /proc files, the open fds, pages.
+ * are frozen: the process record, /proc files, the open fds, pages,
+ * the times of POSIX timers.
  *
- * Runs while threads are frozen: sys.h calls and static storage only.
+ * Runs while threads are frozen: rawsys.h calls and static storage only.
  * No malloc, no stdio, no locks, no errno. */
 #include <fcntl.h>
 #include <signal.h>
@@ -11,7 +12,7 @@
 #include <sys/uio.h>
 
 #include "shim.h"
-#include "sys.h"
+#include "rawsys.h"
 
 void proc_record(struct ckpt_proc_rec *p)
 {
@@ -26,18 +27,18 @@ void proc_record(struct ckpt_proc_rec *p)
 	/* umask can only be read by setting it; nothing else runs now */
 	p->umask = sys_umask(022);
 	sys_umask(p->umask);
-	p->dumpable = sys_prctl(3 /* PR_GET_DUMPABLE */, 0, 0);
+	p->dumpable = sys_prctl(3 /* PR_GET_DUMPABLE */, 0, 0, 0, 0);
 	p->personality = sys_personality(0xffffffff);
-	sys_prctl(37 /* PR_GET_CHILD_SUBREAPER */, (long)&i, 0);
+	sys_prctl(37 /* PR_GET_CHILD_SUBREAPER */, (uintptr_t)&i, 0, 0, 0);
 	p->subreaper = i != 0;
-	p->thp_disable = sys_prctl(42 /* PR_GET_THP_DISABLE */, 0, 0);
+	p->thp_disable = sys_prctl(42 /* PR_GET_THP_DISABLE */, 0, 0, 0, 0);
 	p->nthreads = threads_count();
 	p->brk = sys_brk(0);
 	p->restart_entry = (uintptr_t)ckpt_restart_entry;
 	p->ctl_stack = ckpt_ctl_stack;
 	p->xcr0 = cpu_xcr0();
 	for (i = 0; i < 16; i++)
-		sys_prlimit(i, NULL, &p->rlimit[i]);
+		sys_prlimit(0, i, NULL, &p->rlimit[i]);
 	for (i = 1; i <= 64; i++)
 		if (i != SIGKILL && i != SIGSTOP)
 			sys_rt_sigaction(i, NULL, &p->sigaction[i - 1]);
@@ -49,6 +50,26 @@ void proc_record(struct ckpt_proc_rec *p)
 	p->exe[r > 0 ? r : 0] = 0;
 }
 
+/* The times of the POSIX timers ids[0..n): what is left and the
+ * interval, and the overrun.  0, or -errno of the first id that is no
+ * timer of ours (a tool's list from /proc is older than the freeze only
+ * if the program deleted a timer before it was frozen). */
+int timers_record(const int32_t *ids, int n, struct ckpt_timer_rec *recs)
+{
+	long r;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&recs[i], 0, sizeof recs[i]);
+		recs[i].id = ids[i];
+		if ((r = sys_timer_gettime(ids[i], &recs[i].interval)) < 0 ||
+		    (r = sys_timer_getoverrun(ids[i])) < 0)
+			return r;
+		recs[i].overrun = r;
+	}
+	return 0;
+}
+
 int proc_open_fds(int fds[CKPT_PROCFD_COUNT])
 {
 	static const char *const names[CKPT_PROCFD_COUNT] = {
@@ -58,7 +79,7 @@ int proc_open_fds(int fds[CKPT_PROCFD_COUNT])
 	int i, j;
 
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++) {
-		fds[i] = sys_openat(AT_FDCWD, names[i], O_RDONLY | O_CLOEXEC);
+		fds[i] = sys_openat(AT_FDCWD, names[i], O_RDONLY | O_CLOEXEC, 0);
 		if (fds[i] < 0) {
 			int err = fds[i];
 

@@ -12,7 +12,7 @@
 
 #include "maps.h"
 #include "restorer.h"
-#include "sys.h"
+#include "rawsys.h"
 
 static char maps[64 * 1024];
 

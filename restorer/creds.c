@@ -23,7 +23,7 @@
 #include <sys/prctl.h>
 
 #include "restorer.h"
-#include "sys.h"
+#include "rawsys.h"
 
 #define SECBIT_NO_SETUID_FIXUP (1 << 2)
 #define CAPS_VERSION_3 0x20080522
@@ -36,7 +36,7 @@ static long caps_get(struct caps_data d[2])
 {
 	struct { uint32_t version; int32_t pid; } h = { CAPS_VERSION_3, 0 };
 
-	return SC(SYS_capget, &h, d, 0, 0, 0, 0);
+	return sys_capget(&h, d);
 }
 
 static long caps_put(uint64_t eff, uint64_t prm, uint64_t inh)
@@ -47,7 +47,7 @@ static long caps_put(uint64_t eff, uint64_t prm, uint64_t inh)
 		{ (uint32_t)(eff >> 32), (uint32_t)(prm >> 32), (uint32_t)(inh >> 32) },
 	};
 
-	return SC(SYS_capset, &h, d, 0, 0, 0, 0);
+	return sys_capset(&h, d);
 }
 
 static void ids_set(struct rst *r, const struct plan_thread *t)
@@ -56,15 +56,15 @@ static void ids_set(struct rst *r, const struct plan_thread *t)
 	long e;
 
 	if ((e = sys_prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP, 0, 0, 0)) < 0 ||
-	    (e = SC(SYS_setgroups, c->ngroups, r->groups + c->groups, 0, 0, 0, 0)) < 0 ||
-	    (e = SC(SYS_setresgid, c->gid[0], c->gid[1], c->gid[2], 0, 0, 0)) < 0 ||
-	    (e = SC(SYS_setresuid, c->uid[0], c->uid[1], c->uid[2], 0, 0, 0)) < 0)
+	    (e = sys_setgroups(c->ngroups, r->groups + c->groups)) < 0 ||
+	    (e = sys_setresgid(c->gid[0], c->gid[1], c->gid[2])) < 0 ||
+	    (e = sys_setresuid(c->uid[0], c->uid[1], c->uid[2])) < 0)
 		rst_fail(r, PLAN_ST_IDS, e, t->tid);
 	/* setfs*id answer the old id, never an error: ask again */
-	SC(SYS_setfsgid, c->gid[3], 0, 0, 0, 0, 0);
-	SC(SYS_setfsuid, c->uid[3], 0, 0, 0, 0, 0);
-	if ((uint32_t)SC(SYS_setfsgid, -1, 0, 0, 0, 0, 0) != c->gid[3] ||
-	    (uint32_t)SC(SYS_setfsuid, -1, 0, 0, 0, 0, 0) != c->uid[3])
+	sys_setfsgid(c->gid[3]);
+	sys_setfsuid(c->uid[3]);
+	if ((uint32_t)sys_setfsgid(-1) != c->gid[3] ||
+	    (uint32_t)sys_setfsuid(-1) != c->uid[3])
 		rst_fail(r, PLAN_ST_IDS, -1 /* EPERM */, t->tid);
 }
 

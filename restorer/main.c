@@ -12,45 +12,9 @@
 
 #include "num.h"
 #include "restorer.h"
-#include "sys.h"
+#include "rawsys.h"
 
 static struct rst rst;
-
-static void status_put(struct rst *r, int step, long err, uint64_t addr)
-{
-	struct plan_status st = { .step = step, .err = (int32_t)err, .addr = addr };
-
-	sys_write(r->fd_status, &st, sizeof st);
-}
-
-_Noreturn void rst_fail(struct rst *r, int step, long err, uint64_t addr)
-{
-	status_put(r, step, err, addr);
-	sys_exit_group(127);
-}
-
-void rst_warn(struct rst *r, int step, long err, uint64_t addr)
-{
-	status_put(r, step, err, addr);
-}
-
-void rst_read(struct rst *r, void *buf, uint64_t n, int step, uint64_t addr)
-{
-	char *p = buf;
-	long k;
-
-	while (n) {
-		k = sys_read(r->fd_plan, p, n > (1UL << 30) ? 1UL << 30 : n);
-		if (k == -4) /* EINTR */
-			continue;
-		if (k < 0)
-			rst_fail(r, step, k, addr + (p - (char *)buf));
-		if (k == 0)
-			rst_fail(r, PLAN_ST_SHORT, 0, addr + (p - (char *)buf));
-		p += k;
-		n -= k;
-	}
-}
 
 /* an fd argument: decimal, at most 1000000 (lib/num.c) */
 static int fd_arg(const char *s)
@@ -106,6 +70,8 @@ static void body_read(struct rst *r)
 	off += ((uint64_t)h->ngroups * sizeof *r->groups + 7) & ~7ULL;
 	r->cloexec = (const uint32_t *)(r->body + off);
 	off += ((uint64_t)h->ncloexec * sizeof *r->cloexec + 7) & ~7ULL;
+	r->timers = (const struct plan_timer *)(r->body + off);
+	off += (uint64_t)h->ntimers * sizeof *r->timers;
 	if (off > h->body_size || h->nthreads == 0)
 		rst_fail(r, PLAN_ST_ARGS, 0, 0);
 	r->strings = (const char *)(r->body + off);

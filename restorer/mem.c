@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "restorer.h"
-#include "sys.h"
+#include "rawsys.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 

@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 
 #include "restorer.h"
-#include "sys.h"
+#include "rawsys.h"
 
 extern const char __ehdr_start[] __attribute__((visibility("hidden")));
 extern const Elf64_Dyn _DYNAMIC[] __attribute__((visibility("hidden")));

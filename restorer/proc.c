@@ -10,7 +10,7 @@
 #include <sys/prctl.h>
 
 #include "restorer.h"
-#include "sys.h"
+#include "rawsys.h"
 
 /* Our [vvar] [vvar_vclock] [vdso] sit in the slot; the image's must be
  * the same sizes (thaw compared the vDSO's hash with its own). */

@@ -1,4 +1,5 @@
-/* restorer.h - what the parts of the restorer share (doc/restore.md).
+/* restorer.h - the layers of the restorer, each a file, called by
+ * main.c in the order of doc/restore.md; below them all, ground.h.
  *
  * May not: malloc, brk, stdio, errno, TLS, or any libc call but the
  * compiler's memcpy/memset.  Every failure goes through rst_fail(),
@@ -8,32 +9,7 @@
 #define RST_RESTORER_H
 #include <stdint.h>
 
-#include "plan.h"
-
-#define PAGE 4096UL
-#define PAGE_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
-
-struct rst {
-	struct plan_hdr hdr;
-	int fd_plan, fd_status;
-	/* the hole: [tramp][vdso slot][thread stack][stack][image copy]
-	 * [plan body] */
-	uint64_t tramp, slot, tstack, stack, image, body;
-	uint64_t base, image_len;  /* where the kernel loaded us */
-	struct plan_region *regions;
-	struct plan_run *runs;
-	struct plan_thread *threads;
-	const uint32_t *groups;
-	const uint32_t *cloexec;
-	const char *strings;
-	uint64_t strings_len;
-	uint64_t own[3][2];        /* our vvar, vvar_vclock, vdso: in the slot */
-};
-
-_Noreturn void rst_fail(struct rst *r, int step, long err, uint64_t addr);
-void rst_warn(struct rst *r, int step, long err, uint64_t addr);
-/* read exactly n bytes from the plan fd, or fail with step */
-void rst_read(struct rst *r, void *buf, uint64_t n, int step, uint64_t addr);
+#include "ground.h"
 
 /* move.c: where the kernel loaded us (base, image_len); then a copy of
  * the image in the hole, relocated there: returns copy - base */
@@ -51,15 +27,18 @@ void vdso_restore(struct rst *r);
 void proc_restore(struct rst *r);
 /* creds.c: the calling thread takes t's credentials */
 void rst_creds(struct rst *r, const struct plan_thread *t);
+/* timers.c: while every thread waits at the go */
+void timers_restore(struct rst *r);
+int timer_signal_raise(struct rst *r, int tid, int sig);
 /* threads.c */
 _Noreturn void threads_start(struct rst *r);
 
 /* x86_64/entry.S */
 _Noreturn void rst_switch(uint64_t sp, void (*fn)(struct rst *), struct rst *arg);
 /* clone3 a thread (on the thread stack the args give) that calls
- * rst_creds(r, t), counts itself at tramp + TRAMP_CREDS, and jumps to
- * its park through the trampoline page; returns its tid or -errno in
- * the parent only */
+ * rst_creds(r, t), counts itself at tramp + TRAMP_CREDS, waits in the
+ * trampoline page until the word at tramp + TRAMP_GO is set, and jumps
+ * to its park; returns its tid or -errno in the parent only */
 long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t, uint64_t tramp,
 		      struct rst *r);
 /* the trampoline code, copied to tramp + TRAMP_CODE; its main entry is
@@ -67,6 +46,7 @@ long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t, ui
  * uint32_t children) */
 extern const char rst_tramp_begin[], rst_tramp_main[], rst_tramp_end[];
 #define TRAMP_CREDS 8      /* threads done with rst_creds: off the stack */
+#define TRAMP_GO 16        /* set (and futex-woken) when threads may run */
 #define TRAMP_PARK 64
 #define TRAMP_CODE 128
 

@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 
 #include "restorer.h"
-#include "sys.h"
+#include "rawsys.h"
 
 struct clone_args_k {      /* struct clone_args, CLONE_ARGS_SIZE_VER2 */
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
@@ -50,13 +50,13 @@ static void tramp_setup(struct rst *r, const struct plan_thread *m)
 /* Signals pending at the checkpoint, raised again: every thread blocks
  * them all until its signal frame gives its mask back, so they wait.
  * A real-time signal queued several times comes back once, and its
- * siginfo is the restorer's. */
+ * siginfo is the restorer's, but for a POSIX timer's (timers.c). */
 static void signals_raise(struct rst *r, int tid, uint64_t set)
 {
 	int sig;
 
 	for (sig = 1; sig <= 64; sig++)
-		if (set >> (sig - 1) & 1)
+		if (set >> (sig - 1) & 1 && !timer_signal_raise(r, tid, sig))
 			tid ? sys_tgkill(r->hdr.pid, tid, sig) : sys_kill(r->hdr.pid, sig);
 }
 
@@ -77,8 +77,17 @@ static void thread_clone(struct rst *r, const struct plan_thread *t, uint32_t nt
 	if (e < 0)
 		rst_fail(r, PLAN_ST_THREAD, e, t->tid);
 	while (__atomic_load_n(done, __ATOMIC_ACQUIRE) < nth)
-		SC(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+		sys_sched_yield();
 	signals_raise(r, t->tid, t->sigpending);
+}
+
+/* the started threads wait at the go (entry.S): let them run */
+static void threads_go(struct rst *r)
+{
+	volatile uint32_t *go = (volatile uint32_t *)(r->tramp + TRAMP_GO);
+
+	__atomic_store_n(go, 1, __ATOMIC_RELEASE);
+	sys_futex(go, 129 /* FUTEX_WAKE_PRIVATE */, 0x7fffffff, 0);
 }
 
 _Noreturn void threads_start(struct rst *r)
@@ -97,6 +106,8 @@ _Noreturn void threads_start(struct rst *r)
 		thread_clone(r, &r->threads[i], ++children);
 	}
 	rst_creds(r, m);
+	timers_restore(r);
+	threads_go(r);
 	signals_raise(r, m->tid, m->sigpending);
 	signals_raise(r, 0, r->hdr.sigpending);
 	if ((e = sys_arch_prctl(ARCH_SET_FS, m->fs)) < 0)

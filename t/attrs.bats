@@ -99,12 +99,7 @@ outside_ok() {
 
 @test "attrs: root restores another uid's process: its attributes come back before the ids change" {
 	throwaway_user cks8
-	local d
-	d=$(mktemp -d /tmp/ckpt-attrs-XXXXXX)
-	TMPDIRS+=("$d")
-	chmod 0777 "$d"
-	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$d/sock"
-	CKPT_SOCKDIR=$d/sock PROG_USER=$NEW_USER PROG_DIR=$d checkpoint_kill rst_attrs 300 4245
+	user_checkpoint_kill rst_attrs 300 4245
 	thaw_bg "$T/img"
 	restored rst_attrs
 	grep -q "^Uid:.$(id -u "$NEW_USER")" "/proc/$PID/status"
@@ -115,52 +110,21 @@ outside_ok() {
 
 @test "attrs: not root: restored in a new user and pid namespace with its attributes" {
 	throwaway_user cks8
-	need ckpt-run ckpt-freeze ckpt-thaw prog:rst_attrs
-	local d
-	d=$(mktemp -d /tmp/ckpt-attrs-XXXXXX)
-	TMPDIRS+=("$d")
-	chmod 0777 "$d"
-	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups sh -c '
-		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
-		cd "$1" && mkdir -m 0700 sock && export CKPT_SOCKDIR=$1/sock
-		"$2" -- "$3" 400 >out 2>err &
-		p=$!
-		for i in $(seq 100); do grep -q "^ready" out && break; sleep 0.05; done
-		"$4" --kill $p >img || exit 1
-		wait
-		"$5" img 2>thaw.err &
-		echo "$!" >thaw.pid
-		wait' _ "$d" "$RUN" "$PROGS/rst_attrs" "$BIN/ckpt-freeze" "$THAW" &
-	local sh=$! i
-	TPIDS+=("$sh")
-	wait_line "$d/thaw.pid" '^[0-9]+$' 10
-	TPID=$(cat "$d/thaw.pid")
-	TPIDS+=("$TPID")
-	in_new_ns
-	for ((i = 0; i < 250; i++)); do
-		[ "$(cat "/proc/$prog/comm" 2>/dev/null)" = rst_attrs ] && break
-		sleep 0.02
-	done
+	user_thaw_ns rst_attrs 400
 	PID=$prog
-	cat "$d/thaw.err"
-	outside_ok 400 "$(awk '/^loginuid/ {print $2}' "$d/out")"
-	verify_prog "$prog" "$d/out"
+	outside_ok 400 "$(awk '/^loginuid/ {print $2}' "$D/out")"
+	verify_prog "$prog" "$D/out"
 	kill -TERM "$prog"
-	wait "$sh"
-	cat "$d/thaw.err"
-	grep -q '^done ok' "$d/out"
+	wait "$USER_SH"
+	cat "$D/thaw.err"
+	grep -q '^done ok' "$D/out"
 }
 
 # user_prog LOGINUID: rst_attrs 300 LOGINUID as a throwaway user,
 # checkpointed with --kill to $T/img
 user_prog() {
 	throwaway_user cks8
-	local d
-	d=$(mktemp -d /tmp/ckpt-attrs-XXXXXX)
-	TMPDIRS+=("$d")
-	chmod 0777 "$d"
-	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$d/sock"
-	CKPT_SOCKDIR=$d/sock PROG_USER=$NEW_USER PROG_DIR=$d checkpoint_kill rst_attrs 300 "$1"
+	user_checkpoint_kill rst_attrs 300 "$1"
 }
 
 @test "attrs: root does not take a lower oom_score_adj from another user's image" {

@@ -15,7 +15,14 @@ setup() {
 }
 
 teardown() {
+	[ -z "${TARGET:-}" ] || kill -KILL "$TARGET" 2>/dev/null || true
 	thaw_teardown
+}
+
+# target_start: a process outside the job for a pidfd to name (TARGET)
+target_start() {
+	sleep 600 3>&- &
+	TARGET=$!
 }
 
 # progfd NAME: the fd fdk_prog opened for NAME
@@ -174,4 +181,82 @@ snap_map() {
 	[[ $stderr == *"member proc/$PID/fds line $line: fd $pr pipe: data= of a pipe must name pipes/INODE"* ]]
 	dead "$PID"
 	[ -z "$(ls -A "$T/cwd")" ]
+}
+
+@test "fdkinds: a pidfd on a process outside the job comes back on that process" {
+	target_start
+	checkpoint_kill pidfdk "$TARGET"
+	local fd
+	fd=$(progfd pidfd)
+	tar xOf "$T/img" "proc/$PID/fds" | grep -E "^fd $fd pidfd .* pid=$TARGET start=[1-9][0-9]* boot=[0-9a-f-]{36} "
+	thaw_bg "$T/img"
+	restored pidfdk
+	verify_prog
+	[ "$(last pidfd "fd=$fd")" = "pidfd fd=$fd pid=$TARGET alive=1 nonblock=1" ]
+	# the same process: its end shows through the restored pidfd
+	kill -KILL "$TARGET"
+	wait "$TARGET" 2>/dev/null || true
+	verify_prog
+	[[ $(last pidfd "fd=$fd") == "pidfd fd=$fd pid="*" alive=0 nonblock=1" ]]
+	finish
+}
+
+@test "fdkinds: a pidfd whose process ended since the checkpoint: exit 1, the fd named, no process" {
+	target_start
+	checkpoint_kill pidfdk "$TARGET"
+	kill -KILL "$TARGET"
+	wait "$TARGET" 2>/dev/null || true
+	thaw_fails "fd $(progfd pidfd): pidfd anon_inode:[pidfd]: cannot be restored: its process has ended since" "$T/img"
+}
+
+@test "fdkinds: a pidfd on the process itself: ckpt-freeze --kill refuses, names it, and the program runs on" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:pidfdk
+	start_prog pidfdk self
+	run --separate-stderr "$BIN/ckpt-freeze" --kill "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"pid $PID: fd $(progfd pidfd): pidfd anon_inode:[pidfd]: cannot be restored: a pidfd on the process itself"* ]]
+	[[ $stderr == *"pid $PID: not killed: it runs on"* ]]
+	verify_prog
+	[ "$(last pidfd "fd=$(progfd pidfd)")" = "pidfd fd=$(progfd pidfd) pid=$PID alive=1 nonblock=1" ]
+	kill -TERM "$PID"
+}
+
+@test "fdkinds: a memfd comes back with its mode and its seals" {
+	BEFORE_KILL=verify_prog checkpoint_kill memfdk
+	local fd before
+	before=$(grep '^memfd ' "$OUT")
+	echo "$before"
+	grep -q "^memfd sealed fd=[0-9]* mode=0640 seals=0xe bytes=sealed\\\\x20bytes write=EPERM$" <<<"$before"
+	grep -q "^memfd plain fd=[0-9]* mode=0600 seals=0x1 bytes=plain\\\\x20bytes write=ok$" <<<"$before"
+	grep -q "^memfd locked fd=[0-9]* mode=0755 seals=0x9 bytes=locked\\\\x20bytes write=EPERM$" <<<"$before"
+	thaw_bg "$T/img"
+	restored memfdk
+	verify_prog
+	diff <(echo "$before") <(grep '^memfd ' "$OUT" | tail -n 3)
+	fd=$(progfd sealed)
+	[ "$(stat -L -c %a "/proc/$PID/fd/$fd")" = 640 ]
+	finish
+}
+
+@test "fdkinds: root restores another uid's memfds: owned by that uid, and an image's set-id mode bits are dropped" {
+	throwaway_user ckwrt
+	local d fd
+	d=$(mktemp -d /tmp/ckpt-fdkinds-XXXXXX)
+	TMPDIRS+=("$d")
+	chmod 0777 "$d"
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$d/sock"
+	CKPT_SOCKDIR=$d/sock PROG_USER=$NEW_USER PROG_DIR=$d checkpoint_kill memfdk
+	fd=$(progfd locked)
+	# the attacker's image asks for a set-uid, set-gid executable
+	img cat "$T/img" "proc/$PID/fds" | sed -E "/^fd $fd memfd /s/ mode=0100755 / mode=0106755 /" >"$T/fds"
+	grep -q "^fd $fd memfd .* mode=0106755 " "$T/fds"
+	img edit "$T/img" "proc/$PID/fds" "$T/fds" >"$T/crafted"
+	thaw_bg "$T/crafted"
+	restored memfdk
+	[ "$(stat -L -c '%U %a' "/proc/$PID/fd/$fd")" = "$NEW_USER 755" ]
+	[ "$(stat -L -c '%U %a' "/proc/$PID/fd/$(progfd sealed)")" = "$NEW_USER 640" ]
+	verify_prog
+	[[ $(last memfd locked) == "memfd locked fd=$fd mode=0755 seals=0x9 "* ]]
+	finish
 }

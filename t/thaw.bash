@@ -161,6 +161,57 @@ bash_log_job() {
 	wait_line "$log" '^5$'
 }
 
+# user_thaw_ns PROG ARGS: as NEW_USER alone (throwaway_user), in a new
+# directory: PROG ARGS under ckpt-run, checkpointed with --kill once
+# ready, then ckpt-thaw of that image in the background (a new user and
+# pid namespace).  Returns once the restored program runs PROG again;
+# sets D (its directory: out, err, img, thaw.err), USER_SH (the user's
+# shell: wait for it at the end), TPID, and prog (the restored
+# program's pid, outside the namespace).
+user_thaw_ns() {
+	need ckpt-run ckpt-freeze ckpt-thaw "prog:$1"
+	local name=$1 i
+	shift
+	D=$(mktemp -d /tmp/ckpt-userns-XXXXXX)
+	TMPDIRS+=("$D")
+	chmod 0777 "$D"
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups sh -c '
+		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+		d=$1 run=$2 freeze=$3 thaw=$4
+		shift 4
+		cd "$d" && mkdir -m 0700 sock && export CKPT_SOCKDIR=$d/sock
+		"$run" -- "$@" >out 2>err &
+		p=$!
+		for i in $(seq 100); do grep -q "^ready" out && break; sleep 0.05; done
+		"$freeze" --kill $p >img || exit 1
+		wait
+		"$thaw" img 2>thaw.err &
+		echo "$!" >thaw.pid
+		wait' _ "$D" "$RUN" "$BIN/ckpt-freeze" "$THAW" "$PROGS/$name" "$@" &
+	USER_SH=$!
+	TPIDS+=("$USER_SH")
+	wait_line "$D/thaw.pid" '^[0-9]+$' 10
+	TPID=$(cat "$D/thaw.pid")
+	TPIDS+=("$TPID")
+	in_new_ns
+	for ((i = 0; i < 250; i++)); do
+		[ "$(cat "/proc/$prog/comm" 2>/dev/null)" = "$name" ] && break
+		sleep 0.02
+	done
+	cat "$D/thaw.err"
+}
+
+# user_checkpoint_kill PROG ARGS: checkpoint_kill PROG ARGS, PROG run
+# as NEW_USER (throwaway_user) with its output and socket directory in
+# D, a new directory that user can reach
+user_checkpoint_kill() {
+	D=$(mktemp -d /tmp/ckpt-user-XXXXXX)
+	TMPDIRS+=("$D")
+	chmod 0777 "$D"
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$D/sock"
+	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D checkpoint_kill "$@"
+}
+
 # tree_job [PRE...]: a job of two bash processes (restore-tree.bats),
 # under ckpt-run after PRE, in a new directory D (world-writable, for a
 # throwaway user): the parent appends 1, 2, 3... to D/plog; its child

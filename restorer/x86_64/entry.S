@@ -12,11 +12,25 @@
 #define T_GS    16
 #define T_PARK  24
 /* the trampoline page: counter at 0, threads done with their
- * credentials at 8, the main thread's park at 64, code at 128
- * (restorer/threads.c) */
+ * credentials at 8, the go word at 16, the main thread's park at 64,
+ * code at 128 (restorer/threads.c) */
 #define TP_CREDS 8
+#define TP_GO 16
 #define TP_PARK 64
 #define TP_CODE 128
+
+/* a struct ckpt_park at off(base): its rip into r11, the rest into
+ * place (the stack pointer and the callee-saved registers) */
+	.macro PARK_LOAD off, base
+	mov \off+0(\base), %r11
+	mov \off+8(\base), %rsp
+	mov \off+16(\base), %rbx
+	mov \off+24(\base), %rbp
+	mov \off+32(\base), %r12
+	mov \off+40(\base), %r13
+	mov \off+48(\base), %r14
+	mov \off+56(\base), %r15
+	.endm
 
 	.text
 
@@ -68,14 +82,7 @@ rst_clone_thread:
 	mov %r12, %r8
 	mov %r13, %rdi
 	lock incl TP_CREDS(%rdi)
-	mov T_PARK+0(%r8), %r11
-	mov T_PARK+8(%r8), %rsp
-	mov T_PARK+16(%r8), %rbx
-	mov T_PARK+24(%r8), %rbp
-	mov T_PARK+32(%r8), %r12
-	mov T_PARK+40(%r8), %r13
-	mov T_PARK+48(%r8), %r14
-	mov T_PARK+56(%r8), %r15
+	PARK_LOAD T_PARK, %r8
 	lea TP_CODE+(rst_tramp_child-rst_tramp_begin)(%rdi), %rax
 	jmp *%rax
 	.size rst_clone_thread, .-rst_clone_thread
@@ -86,8 +93,24 @@ rst_clone_thread:
 	.globl rst_tramp_begin, rst_tramp_end, rst_tramp_main
 	.hidden rst_tramp_begin, rst_tramp_end, rst_tramp_main
 rst_tramp_begin:
-/* a started thread: rdi = page, r11 = park rip, park registers loaded */
+/* a started thread: rdi = page, r11 = park rip, park registers loaded.
+ * It waits for the go (the main thread makes the POSIX timers
+ * meanwhile: restorer/timers.c); a syscall clobbers rax, rcx and r11,
+ * so the rip waits in r9 and the page in r8. */
 rst_tramp_child:
+	mov %r11, %r9
+	mov %rdi, %r8
+1:	cmpl $0, TP_GO(%r8)
+	jne 2f
+	lea TP_GO(%r8), %rdi    /* futex(go, FUTEX_WAIT_PRIVATE, 0, NULL) */
+	mov $128, %esi
+	xor %edx, %edx
+	xor %r10d, %r10d
+	mov $202, %eax
+	syscall
+	jmp 1b
+2:	mov %r8, %rdi
+	mov %r9, %r11
 	lock incl (%rdi)
 	mov $4096, %esi
 	mov $1, %eax
@@ -110,14 +133,7 @@ rst_tramp_main:
 	syscall
 	mov %r12, %rdi
 	mov $4096, %esi
-	mov TP_PARK+0(%rdi), %r11
-	mov TP_PARK+8(%rdi), %rsp
-	mov TP_PARK+16(%rdi), %rbx
-	mov TP_PARK+24(%rdi), %rbp
-	mov TP_PARK+32(%rdi), %r12
-	mov TP_PARK+40(%rdi), %r13
-	mov TP_PARK+48(%rdi), %r14
-	mov TP_PARK+56(%rdi), %r15
+	PARK_LOAD TP_PARK, %rdi
 	mov $1, %eax
 	jmp *%r11
 rst_tramp_end:

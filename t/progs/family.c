@@ -23,31 +23,6 @@
 #include "prog.h"
 
 
-static void nap_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		if (want_verify || want_exit)
-			return;
-}
-
-/* count until SIGTERM; returns the ticks */
-static uint64_t count(const char *who)
-{
-	uint64_t ticks = 0;
-
-	while (!want_exit) {
-		if (want_verify) {
-			want_verify = 0;
-			printf("verify ok %s ticks=%" PRIu64 "\n", who, ticks);
-		}
-		printf("%s tick %" PRIu64 "\n", who, ++ticks);
-		nap_ms(10);
-	}
-	return ticks;
-}
-
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -57,21 +32,14 @@ int main(void)
 	if (c < 0)
 		return perror("fork"), 1;
 	if (c == 0) {
-		count("child");
+		count_ticks("child");
 		return 0;
 	}
 	printf("pid %d\nchild %d\n", (int)getpid(), (int)c);
 	printf("ready family pid=%d child=%d\n", (int)getpid(), (int)c);
-	count("parent");
-	kill(c, SIGTERM);
-	int st;
-	while (waitpid(c, &st, 0) < 0)
-		if (errno != EINTR)
-			return perror("waitpid"), 1;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		printf("FAIL child status 0x%x\n", st);
+	count_ticks("parent");
+	if (stop_child(c) < 0)
 		return 1;
-	}
 	printf("done ok\n");
 	return 0;
 }

@@ -3,8 +3,13 @@
  * the main loop reads, so it is safe wherever the signal lands. */
 #ifndef CKPT_TEST_PROG_H
 #define CKPT_TEST_PROG_H
+#include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t want_verify, want_exit;
@@ -56,6 +61,50 @@ static inline int serve_verify(const char *name, int (*verify)(void))
 		if (verified())
 			return 0;
 	}
+}
+
+/* sleep ms milliseconds, cut short by a request to verify or finish;
+ * the freeze signal interrupts nanosleep (EINTR even with SA_RESTART),
+ * so the sleep goes on with what remains */
+static inline void nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		if (want_verify || want_exit)
+			return;
+}
+
+/* "WHO tick N" every 10 ms until asked to finish, "verify ok WHO
+ * ticks=N" at each request to verify; the ticks */
+static inline uint64_t count_ticks(const char *who)
+{
+	uint64_t ticks = 0;
+
+	while (!want_exit) {
+		if (want_verify) {
+			want_verify = 0;
+			printf("verify ok %s ticks=%" PRIu64 "\n", who, ticks);
+		}
+		printf("%s tick %" PRIu64 "\n", who, ++ticks);
+		nap_ms(10);
+	}
+	return ticks;
+}
+
+/* pass SIGTERM to child c and reap it: 0 when it exited 0, else -1
+ * after a FAIL line */
+static inline int stop_child(pid_t c)
+{
+	int st;
+
+	kill(c, SIGTERM);
+	while (waitpid(c, &st, 0) < 0)
+		if (errno != EINTR)
+			return printf("FAIL waitpid %d: errno %d\n", (int)c, errno), -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return printf("FAIL child status 0x%x\n", st), -1;
+	return 0;
 }
 
 /* bytes as one printable word: graphic ASCII as is, anything else

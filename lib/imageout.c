@@ -1,4 +1,5 @@
-/* core.c - formatting what the shim and /proc say of a process */
+/* imageout.c - the manifest, core and threads members, written from
+ * what the shim and /proc say of a process (imageout.h) */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -8,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "imageout.h"
 #include "err.h"
 #include "escape.h"
 #include "io.h"

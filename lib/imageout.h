@@ -1,7 +1,8 @@
-/* core.h - the text of the ckpt/manifest, proc/PID/core and
- * proc/PID/threads members (formats/manifest.md, core.md, threads.md) */
-#ifndef CKPT_CORE_H
-#define CKPT_CORE_H
+/* imageout.h - writing the text members that say what a process is:
+ * ckpt/manifest, proc/PID/core and proc/PID/threads (formats/manifest.md,
+ * core.md, threads.md).  Their reader is image.h. */
+#ifndef CKPT_IMAGEOUT_H
+#define CKPT_IMAGEOUT_H
 #include <stdio.h>
 #include <sys/types.h>
 
