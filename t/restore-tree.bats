@@ -23,6 +23,27 @@ load thaw   # its setup and teardown
 	[ ! -s "$D/err" ]
 }
 
+@test "tree: a job checkpointed whole by ckpt-freeze --kill comes back at its pids, from one cut" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	local i
+	tree_job
+	freeze_ok "$D/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	for ((i = 0; i < 250; i++)); do
+		kill -0 "$PID" 2>/dev/null || kill -0 "$CPID" 2>/dev/null || break
+		sleep 0.02
+	done
+	dead "$CPID"
+	[ "$(img cat "$D/img" ckpt/manifest | grep -c '^proc ')" = 2 ]
+	img cat "$D/img" "proc/$CPID/fds" | grep -q "^fd 5 file .*share=$PID:5"
+	thaw_bg "$D/img"
+	wait_line "$D/plog" "^$(($(last_num "$D/plog" '') + 3))\$"
+	[ "$(stat_ids "$CPID" | cut -d' ' -f1)" = "$PID" ]
+	tree_goes_on
+	thaw_wait 0
+}
+
 @test "tree: a child that leads its own process group comes back leading it" {
 	need ckpt-run ckpt-freeze ckpt-thaw
 	need_root

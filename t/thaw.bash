@@ -317,7 +317,7 @@ tree_goes_on() {
 	pn=$(last_num "$D/plog" '')
 	wait_past "$D/plog" '' $((pn + 5))
 	cn=$(last_num "$D/clog" '')
-	rm "$D/pause"
+	rm -f "$D/pause"
 	wait_past "$D/clog" '' $((cn + 5))
 	touch "$D/end"
 	for ((i = 0; i < 250; i++)); do
