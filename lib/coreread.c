@@ -87,12 +87,11 @@ static int man_root(struct text *l, void *obj)
 
 const struct img_mproc *manifest_proc(const struct img_manifest *m, pid_t pid)
 {
-	unsigned i;
+	const struct img_mproc *p = m->proc, *end = m->proc + m->nprocs;
 
-	for (i = 0; i < m->nprocs; i++)
-		if (m->proc[i].pid == pid)
-			return &m->proc[i];
-	return NULL;
+	while (p < end && p->pid != pid)
+		p++;
+	return p < end ? p : NULL;
 }
 
 /* a process line must grow the tree: a new pid, whose parent is an

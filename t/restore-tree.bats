@@ -13,8 +13,7 @@ load thaw   # its setup and teardown
 	need_root
 	tree_job
 	tree_checkpoint
-	thaw_bg "$D/img"
-	wait_line "$D/plog" "^$(($(last_num "$D/plog" '') + 3))\$"
+	tree_thaw "$D/img"
 	# the same pids, the child the parent's
 	[ "$(stat_ids "$CPID" | cut -d' ' -f1)" = "$PID" ]
 	[ "$(stat_ids "$PID" | cut -d' ' -f1)" = "$TPID" ]
@@ -37,38 +36,35 @@ load thaw   # its setup and teardown
 	dead "$CPID"
 	[ "$(img cat "$D/img" ckpt/manifest | grep -c '^proc ')" = 2 ]
 	img cat "$D/img" "proc/$CPID/fds" | grep -q "^fd 5 file .*share=$PID:5"
-	thaw_bg "$D/img"
-	wait_line "$D/plog" "^$(($(last_num "$D/plog" '') + 3))\$"
+	tree_thaw "$D/img"
 	[ "$(stat_ids "$CPID" | cut -d' ' -f1)" = "$PID" ]
 	tree_goes_on
 	thaw_wait 0
 }
 
-@test "tree: a child that leads its own process group comes back leading it" {
+@test "tree: a child that leads its own process group, or its own session, comes back leading it" {
 	need ckpt-run ckpt-freeze ckpt-thaw
 	need_root
-	TREE_FIRST="set -m" tree_job
-	[ "$(stat_ids "$CPID" | cut -d' ' -f2)" = "$CPID" ]
-	tree_checkpoint
-	grep -qx "proc $CPID $PID $CPID [0-9]*" "$D/man"
-	thaw_bg "$D/img"
-	wait_line "$D/plog" "^$(($(last_num "$D/plog" '') + 3))\$"
-	[ "$(stat_ids "$CPID")" = "$PID $CPID $(stat_ids "$PID" | cut -d' ' -f3)" ]
-	tree_goes_on
-	thaw_wait 0
-}
-
-@test "tree: a child that leads its own session comes back leading it" {
-	need ckpt-run ckpt-freeze ckpt-thaw
-	need_root
-	TREE_CHILD_PRE=setsid tree_job
-	[ "$(stat_ids "$CPID")" = "$PID $CPID $CPID" ]
-	tree_checkpoint
-	thaw_bg "$D/img"
-	wait_line "$D/plog" "^$(($(last_num "$D/plog" '') + 3))\$"
-	[ "$(stat_ids "$CPID")" = "$PID $CPID $CPID" ]
-	tree_goes_on
-	thaw_wait 0
+	local lead want
+	for lead in group session; do
+		if [ $lead = group ]; then
+			TREE_FIRST="set -m" tree_job   # the child leads its group
+			want="$PID $CPID $(stat_ids "$PID" | cut -d' ' -f3)"
+		else
+			TREE_CHILD_PRE=setsid tree_job
+			want="$PID $CPID $CPID"
+		fi
+		[ "$(stat_ids "$CPID")" = "$want" ]
+		tree_checkpoint
+		grep -qx "proc $CPID $PID $CPID [0-9]*" "$D/man"
+		tree_thaw "$D/img"
+		[ "$(stat_ids "$CPID" | cut -d' ' -f1,2)" = "$PID $CPID" ]
+		[ $lead = group ] || [ "$(stat_ids "$CPID")" = "$want" ]
+		[ $lead = session ] ||
+			[ "$(stat_ids "$CPID" | cut -d' ' -f3)" = "$(stat_ids "$PID" | cut -d' ' -f3)" ]
+		tree_goes_on
+		thaw_wait 0
+	done
 }
 
 @test "tree: not root: the job in a new user and pid namespace, at its pids there" {
@@ -185,8 +181,7 @@ PY
 		kill -0 "$z1" 2>/dev/null || kill -0 "$z2" 2>/dev/null || break
 		sleep 0.02
 	done
-	thaw_bg "$D/img"
-	wait_line "$D/plog" "^$(($(last_num "$D/plog" '') + 3))\$"
+	tree_thaw "$D/img"
 	[ "$(stat_ids "$z1" | cut -d' ' -f1)" = "$PID" ]
 	[ "$(cut -d' ' -f3 "/proc/$z1/stat")" = Z ]
 	[ "$(cut -d' ' -f3 "/proc/$z2/stat")" = Z ]
@@ -301,8 +296,7 @@ share_std() {
 	share_std "$D/aimg" "$APID" "$PID" 0 2 >"$D/aimg2"
 	share_std "$D/bimg" "$BPID" "$PID" 1 2 >"$D/bimg2"
 	img join "$D/man" "$D/pimg" "$D/aimg2" "$D/bimg2" >"$D/img"
-	thaw_bg "$D/img"
-	wait_line "$D/plog" "^$(($(last_num "$D/plog" '') + 3))\$"
+	tree_thaw "$D/img"
 	[ "$(stat_ids "$APID" | cut -d' ' -f1)" = "$PID" ]
 	[ "$(stat_ids "$BPID" | cut -d' ' -f1)" = "$PID" ]
 	rm "$D/pause" "$D/pauseA"

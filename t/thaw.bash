@@ -309,6 +309,13 @@ tree_checkpoint() {
 	chmod 0644 "$D/img"
 }
 
+# tree_thaw IMG: ckpt-thaw IMG in the background (thaw_bg), until the
+# restored parent has appended three more lines to D/plog
+tree_thaw() {
+	thaw_bg "$1"
+	wait_line "$D/plog" "^$(($(last_num "$D/plog" '') + 3))\$"
+}
+
 # tree_goes_on: both logs go on from where they were, with no gap and
 # no repeat, and so do both in D/shared (one offset: neither wrote
 # over the other); the child ends with 7 and the parent's wait reaps it
