@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "fdplan.h"
-#include "image.h"
+#include "coreread.h"
 #include "maps.h"
 #include "memplan.h"
 #include "rules.h"

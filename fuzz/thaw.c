@@ -1,23 +1,29 @@
 /* thaw.c - libFuzzer target: any bytes as ckpt-thaw's input, through
  * its whole stream path up to (not including) making the process:
  * the stream reader, the manifest, each member in order, the checks
- * against this machine (image_read in cmd/ckpt-thaw.c, included here
- * with its main renamed).  It must fail cleanly, never crash, leak or
- * read out of bounds.
+ * against this machine: thawjob_read (lib/thawjob.c), what ckpt-thaw
+ * runs first.  It must fail cleanly, never crash, leak or read out of
+ * bounds.
  *
  * Saved file contents (files/N) are written where the fds member
  * says: Landlock (kernel 5.13+) takes every write to the file system
  * away, but beneath the fuzzer's own directory (FUZZ_DIR, default
  * build/fuzz), before the first input.  Build and run: make fuzz */
+#include <fcntl.h>
 #include <linux/landlock.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
+#include "err.h"
+#include "io.h"
 #include "kcompat.h"
+#include "thawjob.h"
 
-#define main ckpt_thaw_main
-#include "../cmd/ckpt-thaw.c"
-#undef main
+static struct thaw_job thaw;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -63,17 +69,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct thaw *t = &thaw;
+	struct thaw_job *t = &thaw;
 	int fd = memfd_create("fuzz", MFD_CLOEXEC);
 
 	if (fd < 0 || write_all(fd, data, size) < 0 || lseek(fd, 0, SEEK_SET) < 0)
 		die("memfd:");
 	memset(t, 0, sizeof *t);
-	if (stream_open(&t->st, NULL, fd, "fuzz") == 0) {
-		image_read(t);
-		stream_close(&t->st);
+	if (stream_open(&t->in.st, NULL, fd, "fuzz") == 0) {
+		thawjob_read(t);
+		stream_close(&t->in.st);
 	}
-	thaw_free(t);
+	thawjob_free(t);
 	close(fd);
 	return 0;
 }

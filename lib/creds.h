@@ -4,7 +4,7 @@
 #define CKPT_CREDS_H
 #include <stdint.h>
 
-#include "image.h"
+#include "coreread.h"
 #include "plan.h"
 
 /* Root only, and only when not trusted (--trust-image): an image read

@@ -26,7 +26,7 @@
 #include "err.h"
 #include "escape.h"
 #include "fdplan.h"
-#include "image.h"
+#include "coreread.h"
 #include "rules.h"
 #include "io.h"
 #include "restorable.h"
@@ -140,6 +140,11 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 		if (num_pair(v, NUM_U32_MAX, &maj, &min) < 0)
 			return -1;
 		e->dev = makedev(maj, min);
+	} else if (!strcmp(k, "share")) {
+		if (num_pair(v, NUM_INT_MAX, &maj, &min) < 0 || !maj)
+			return -1;
+		e->share_pid = maj;
+		e->share_fd = min;
 	} else if (!strcmp(k, "rdev")) {
 		if (num_pair(v, NUM_U32_MAX, &maj, &min) < 0)
 			return -1;
@@ -280,7 +285,9 @@ static int lock_line(struct fdplan *p, const struct text *t, const char **why)
 	l.class = !strcmp(class, "posix") ? FD_LOCK_POSIX : !strcmp(class, "flock") ? FD_LOCK_FLOCK :
 		  !strcmp(class, "ofd") ? FD_LOCK_OFD : 0;
 	e = p->n ? &p->v[p->n - 1] : NULL;
-	if (!e || e->fd != l.fd || !fd_kind_is_file(e->k))
+	if (e && e->share_pid)
+		*why = "a lock on a share= fd: the earlier process's line has it";
+	else if (!e || e->fd != l.fd || !fd_kind_is_file(e->k))
 		*why = "a lock that does not follow its file's fd line";
 	else if (!l.class)
 		*why = "a lock of this class cannot be taken again (a lease?)";
@@ -323,42 +330,57 @@ static const char *ent_check(const struct fdplan_fd *e)
 		return "truncate=1 on what is not a log left unsaved";
 	if (e->truncate && (e->flags & O_ACCMODE) == O_RDONLY)
 		return "truncate=1 on a file not open for writing";
+	if (e->share_pid && (e->data || e->restart || e->truncate || e->dup >= 0))
+		return "share= with data=, restart=, truncate= or dup=";
 	return NULL;
+}
+
+static int fds_fd(struct text *t, void *obj)
+{
+	struct fdplan *p = obj;
+	const struct fdplan_fd *e;
+	const char *why;
+
+	if (fd_line(p, t) < 0)
+		return text_bad(t, "malformed");
+	e = &p->v[p->n - 1];
+	if ((why = ent_check(e)))
+		return warn("member %s line %u: fd %d %s: %s", t->name, t->no, e->fd, e->kind, why), -1;
+	return 0;
+}
+
+static int fds_epoll(struct text *t, void *p)
+{
+	return epoll_line(p, t) < 0 ? text_bad(t, "malformed") : 0;
+}
+
+static int fds_lock(struct text *t, void *p)
+{
+	const char *why = NULL;
+
+	if (lock_line(p, t, &why) < 0)
+		return text_bad(t, "malformed");
+	return why ? text_bad(t, why) : 0;
+}
+
+static const struct text_key fds_keys[] = {
+	{ "fd", fds_fd }, { "epoll", fds_epoll }, { "lock", fds_lock },
+};
+
+static int fds_line(struct text *t, void *p)
+{
+	return text_key_apply(t, TEXT_KEYS(fds_keys), p) < 0 ? -1 : 0;
 }
 
 int fdplan_parse(struct fdplan *p, int pid, char *text)
 {
-	const struct fdplan_fd *e;
-	const char *why;
 	char name[64];
-	struct text t;
-	int r;
 
 	memset(p, 0, sizeof *p);
 	p->pid = pid;
 	p->maxfd = -1;
 	snprintf(name, sizeof name, "proc/%d/fds", pid);
-	text_init(&t, text, strlen(text), name);
-	while ((r = text_record(&t, TEXT_FIELDS_MAX)) > 0) {
-		why = NULL;
-		if (!strcmp(t.f[0], "fd"))
-			r = fd_line(p, &t);
-		else if (!strcmp(t.f[0], "epoll"))
-			r = epoll_line(p, &t);
-		else if (!strcmp(t.f[0], "lock"))
-			r = lock_line(p, &t, &why);
-		else
-			continue;
-		if (r < 0)
-			return text_bad(&t, "malformed");
-		if (why)
-			return text_bad(&t, why);
-		e = !strcmp(t.f[0], "fd") ? &p->v[p->n - 1] : NULL;
-		if (e && (why = ent_check(e)))
-			return warn("member %s line %u: fd %d %s: %s", name, t.no, e->fd, e->kind,
-				    why), -1;
-	}
-	return r;
+	return text_each(text, name, TEXT_FIELDS_MAX, fds_line, p);
 }
 
 void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *mem)
@@ -515,14 +537,14 @@ static struct fdplan_fd *ent_find(struct fdplan *p, int fd)
 	return NULL;
 }
 
-static int hold(struct fdplan *p, int fd)
+static int hold(int **held, unsigned *nheld, int fd)
 {
-	int *nh = realloc(p->held, (p->nheld + 1) * sizeof *nh);
+	int *nh = realloc(*held, (*nheld + 1) * sizeof *nh);
 
 	if (!nh)
 		return -1;
-	p->held = nh;
-	p->held[p->nheld++] = fd;
+	*held = nh;
+	nh[(*nheld)++] = fd;
 	return 0;
 }
 
@@ -623,23 +645,23 @@ static int open_file(struct fdplan *p, struct fdplan_fd *e, int pid)
 /* one pipe(2) per inode: the fds of both ends share it */
 static int open_pipe(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
-	struct fd_pipe *pp = NULL, *np;
+	struct fd_pipe **pv = &p->shared->pipe, *pp = NULL, *np;
+	unsigned *pn = &p->shared->npipe, i;
 	struct fd_blob *b;
-	unsigned i;
 	int fd[2];
 
 	(void)pid;
 
-	for (i = 0; i < p->npipe; i++)
-		if (p->pipe[i].ino == e->pipe)
-			pp = &p->pipe[i];
+	for (i = 0; i < *pn; i++)
+		if ((*pv)[i].ino == e->pipe)
+			pp = &(*pv)[i];
 	if (!pp) {
 		if (pipe2(fd, O_CLOEXEC) < 0)
 			return -1;
-		if (!(np = realloc(p->pipe, (p->npipe + 1) * sizeof *np)))
+		if (!(np = realloc(*pv, (*pn + 1) * sizeof *np)))
 			return -1;
-		p->pipe = np;
-		pp = &p->pipe[p->npipe++];
+		*pv = np;
+		pp = &np[(*pn)++];
 		*pp = (struct fd_pipe){ e->pipe, fd[0], fd[1], 0, 0 };
 		if (e->pipesz > 65536)
 			fcntl(pp->w, F_SETPIPE_SZ, e->pipesz);
@@ -664,22 +686,59 @@ static int open_pipe(struct fdplan *p, struct fdplan_fd *e, int pid)
 /* A pipe whose other end is outside the process keeps that end in
  * ckpt-thaw, so the program sees neither an EOF nor an EPIPE it would
  * not have seen. */
-static int pipes_settle(struct fdplan *p)
+static int pipes_settle(struct fd_pipe *pipe, unsigned *npipe, int **held, unsigned *nheld)
 {
 	unsigned i;
 
-	for (i = 0; i < p->npipe; i++) {
-		if (!p->pipe[i].has_w && hold(p, p->pipe[i].w) < 0)
+	for (i = 0; i < *npipe; i++) {
+		if (!pipe[i].has_w && hold(held, nheld, pipe[i].w) < 0)
 			return -1;
-		if (!p->pipe[i].has_r && hold(p, p->pipe[i].r) < 0)
+		if (!pipe[i].has_r && hold(held, nheld, pipe[i].r) < 0)
 			return -1;
-		if (p->pipe[i].has_w)
-			close(p->pipe[i].w);
-		if (p->pipe[i].has_r)
-			close(p->pipe[i].r);
+		if (pipe[i].has_w)
+			close(pipe[i].w);
+		if (pipe[i].has_r)
+			close(pipe[i].r);
 	}
-	p->npipe = 0;
+	*npipe = 0;
 	return 0;
+}
+
+int fdjob_settle(struct fdjob *job)
+{
+	return pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld);
+}
+
+int fdjob_add(struct fdjob *job, pid_t pid, struct fdplan *p)
+{
+	struct fdplan **np;
+	pid_t *npid;
+
+	if (!(np = realloc(job->plan, (job->n + 1) * sizeof *np)))
+		return -1;
+	job->plan = np;
+	if (!(npid = realloc(job->pid, (job->n + 1) * sizeof *npid)))
+		return -1;
+	job->pid = npid;
+	p->first = job->n == 0;
+	p->shared = job;
+	job->plan[job->n] = p;
+	job->pid[job->n++] = pid;
+	return 0;
+}
+
+void fdjob_free(struct fdjob *job)
+{
+	unsigned i;
+
+	pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld);
+	for (i = 0; i < job->nheld; i++)   /* the ends kept for the job */
+		close(job->held[i]);
+	free(job->held);
+	free(job->pipe);
+	free(job->plan);
+	free(job->pid);
+	memset(job, 0, sizeof *job);
 }
 
 /* The messages of a dgram or seqpacket queue, each "LEN\n" then LEN
@@ -1011,6 +1070,35 @@ static int stdio_attach(struct fdplan *p, struct fdplan_fd *e, const struct fd_a
 }
 
 
+/* share=PID:FD: the very open file made for that fd of an earlier
+ * process of the job (same offset, same status flags) */
+static int open_shared(struct fdplan *p, const struct fdplan_fd *e, int pid)
+{
+	const struct fdplan_fd *d = NULL;
+	unsigned i;
+
+	for (i = 0; i < p->shared->n && !d; i++)
+		if (p->shared->pid[i] == e->share_pid && p->shared->plan[i] != p)
+			d = ent_find(p->shared->plan[i], e->share_fd);
+	if (!d || d->src < 0 || d->k != e->k ||
+	    (e->ino && d->ino && (e->ino != d->ino || e->dev != d->dev))) {
+		warn("pid %d: fd %d: share=%d:%d: no such %s fd of a process before it", pid, e->fd,
+		     (int)e->share_pid, e->share_fd, e->kind);
+		errno = ECANCELED;
+		return -1;
+	}
+	return fcntl(d->src, F_DUPFD_CLOEXEC, 3);
+}
+
+/* A pipe on 0-2 of a process of a job other than its first is one of
+ * the job's (its other end in another process, as in a pipeline): one
+ * that led outside came from the first process, by share=.  The first
+ * process's own stdio pipes led outside. */
+static int job_pipe(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	return !p->first && e->k == FD_PIPE;
+}
+
 static int ent_open(struct fdplan *p, struct fdplan_fd *e, const struct fd_attach *at, int pid)
 {
 	struct fdplan_fd *d;
@@ -1019,11 +1107,13 @@ static int ent_open(struct fdplan *p, struct fdplan_fd *e, const struct fd_attac
 
 	if (e->src >= 0)     /* the second end of a socketpair */
 		return 0;
-	if (e->dup >= 0 && (d = ent_find(p, e->dup)) && d->src >= 0)
+	if (e->share_pid)
+		fd = open_shared(p, e, pid);
+	else if (e->dup >= 0 && (d = ent_find(p, e->dup)) && d->src >= 0)
 		fd = fcntl(d->src, F_DUPFD_CLOEXEC, 3);
-	else if (e->fd <= 2)
+	else if (e->fd <= 2 && !job_pipe(p, e))
 		fd = stdio_attach(p, e, at);
-	if (fd == -2 && (why = fd_why_not(p, e))) {
+	if (fd == -2 && !job_pipe(p, e) && (why = fd_why_not(p, e))) {
 		warn("pid %d: fd %d: %s %s: cannot be restored: %s", pid, e->fd, e->kind,
 		     fdplan_fd_name(e), why);
 		errno = EOPNOTSUPP;
@@ -1149,8 +1239,6 @@ int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 			return -1;
 		}
 	}
-	if (pipes_settle(p) < 0)
-		return warn("pid %d: pipes:", pid), -1;
 	if (epolls_add(p, pid) < 0)
 		return -1;
 	return locks_take(p, pid);
@@ -1298,6 +1386,15 @@ int fdplan_rules(struct fdplan *p, int pid, const struct rules *r)
 	return 0;
 }
 
+void fdplan_close_srcs(struct fdplan *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].src >= 0)
+			close(p->v[i].src), p->v[i].src = -1;
+}
+
 void fdplan_free(struct fdplan *p)
 {
 	unsigned i;
@@ -1318,14 +1415,10 @@ void fdplan_free(struct fdplan *p)
 		if (p->blob[i].fd >= 0)
 			close(p->blob[i].fd);
 	}
-	for (i = 0; i < p->nheld; i++)
-		close(p->held[i]);
 	free(p->v);
 	free(p->ep);
 	free(p->lock);
 	free(p->blob);
-	free(p->held);
-	free(p->pipe);
 	jobfs_stop(&p->fs);
 	memset(p, 0, sizeof *p);
 }

@@ -46,6 +46,8 @@ struct fdplan_fd {
 	uint64_t target_start;     /* ... its start time, on boot */
 	char boot[40];
 	int src;                   /* ckpt-thaw's fd that becomes fd */
+	pid_t share_pid;           /* share=PID:FD: the open file of fd FD of */
+	int share_fd;              /* process PID, earlier in the job; or 0 */
 };
 
 struct fd_epoll {             /* an "epoll EPFD TFD" line */
@@ -77,6 +79,20 @@ struct fd_pipe {              /* the pipe made for one inode */
 	int r, w, has_r, has_w;
 };
 
+/* What the fd plans of one job share (formats/fds.md, "Shared between
+ * processes"): the processes read so far, for share=PID:FD, and one
+ * pipe per inode across the job, whose ends ckpt-thaw keeps until the
+ * go (fdjob_settle). */
+struct fdjob {
+	struct fdplan **plan;
+	pid_t *pid;
+	unsigned n;
+	struct fd_pipe *pipe;
+	unsigned npipe;
+	int *held;                 /* ends no process of the job has */
+	unsigned nheld;
+};
+
 struct fdplan {
 	int pid;                   /* the process whose fds these are */
 	struct fdplan_fd *v;
@@ -87,15 +103,13 @@ struct fdplan {
 	unsigned nlock;
 	struct fd_blob *blob;
 	unsigned nblob;
-	struct fd_pipe *pipe;
-	unsigned npipe;
-	int *held;                 /* peer ends ckpt-thaw keeps open */
-	unsigned nheld;
 	int maxfd;
 	const struct img_core *job; /* whose file work it is (fdplan_bind) */
 	struct memplan *mem;       /* told of each saved file (memplan_own) */
 	struct jobfs fs;           /* the job's hands, started at first use */
 	pid_t feeder;              /* feeds stdin its saved bytes, or 0 */
+	struct fdjob *shared;      /* what it shares with the job (fdjob_add) */
+	int first;                 /* the job's first process (its root) */
 };
 
 struct fd_attach {            /* where stdio outside the job goes */
@@ -121,8 +135,9 @@ int fdplan_rules(struct fdplan *p, int pid, const struct rules *r);
  * s: a file's contents go into a new unnamed file beside it, made by the
  * job; nothing is written at its path yet */
 int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s);
-/* every fd made in ckpt-thaw: files, directories, fifos and the devices
- * formats/fds.md lists opened by the job (jobfs.h), nothing written */
+/* every fd made in ckpt-thaw (p is in a job: fdjob_add): files,
+ * directories, fifos and the devices formats/fds.md lists opened by
+ * the job (jobfs.h), nothing written */
 int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at);
 /* The only writing a restore does, once every check has passed and
  * just before the process may run: each saved file takes its path
@@ -137,6 +152,19 @@ int fdplan_install(struct fdplan *p, int *keep, int nkeep, int *badfd);
  * to the process, and a close of any fd on the file drops them): each
  * POSIX lock taken again.  Async-signal-safe; -errno, *badfd the fd. */
 int fdplan_posix_locks(const struct fdplan *p, int *badfd);
+/* p, the fds of process pid, is part of job (after fdplan_parse): its
+ * share= lines name fds of the processes added before it; pipes are
+ * one per inode across the job.  0, or -1 (out of memory) */
+int fdjob_add(struct fdjob *job, pid_t pid, struct fdplan *p);
+/* Every process of the job has its fds: a pipe end that none has is
+ * kept in ckpt-thaw (no EOF, no EPIPE the job would not have seen),
+ * the others closed.  0, or -1 (out of memory) */
+int fdjob_settle(struct fdjob *job);
+void fdjob_free(struct fdjob *job);
+
+/* ckpt-thaw's copies of the fds it made, closed (kept until every
+ * process of a tree has its own: a later one may share them) */
+void fdplan_close_srcs(struct fdplan *p);
 void fdplan_free(struct fdplan *p);
 
 #endif

@@ -14,6 +14,7 @@
 #include "escape.h"
 #include "io.h"
 #include "kproc.h"
+#include "machine.h"
 #include "maps.h"
 
 static const char *const rlimit_names[16] = {
@@ -154,16 +155,6 @@ static void core_signals(FILE *f, const struct ckpt_proc_rec *r)
 	}
 }
 
-/* FNV-1a 64: enough to tell one kernel's vDSO from another's */
-static uint64_t fnv1a(const unsigned char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (n--)
-		h = (h ^ *p++) * 0x100000001b3ULL;
-	return h;
-}
-
 /* [vvar] and [vvar_vclock] where they are; [vdso] with a hash of it */
 static void core_vdso(FILE *f, const struct core_src *src)
 {
@@ -185,7 +176,7 @@ static void core_vdso(FILE *f, const struct core_src *src)
 		buf = malloc(hi - lo);
 		if (buf && pread(src->fds[CKPT_PROCFD_MEM], buf, hi - lo, lo) == (ssize_t)(hi - lo))
 			fprintf(f, "vdso 0x%" PRIx64 " 0x%" PRIx64 " 0x%016" PRIx64 "\n", lo, hi,
-				fnv1a(buf, hi - lo));
+				vdso_hash(buf, hi - lo));
 		else
 			warn("pid %d: vdso at 0x%" PRIx64 ": cannot read it:", (int)src->pid, lo);
 		free(buf);

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "image.h"
+#include "coreread.h"
 #include "jobfs.h"
 
 enum { JF_OPEN = 1, JF_TMPFILE, JF_NEWFILE, JF_COMMIT };

@@ -260,9 +260,16 @@ static int mapfile_own(struct memplan *m, struct plan_region *g, const struct me
 	return 0;
 }
 
+struct memplan_text {          /* what a member's lines go into */
+	struct memplan *m;
+	int pid;
+};
+
 /* "START-END SIZE MTIME PATH" */
-static int mapfile_line(struct memplan *m, int pid, struct text *t)
+static int mapfile_line(struct text *t, void *obj)
 {
+	struct memplan *m = ((struct memplan_text *)obj)->m;
+	int pid = ((struct memplan_text *)obj)->pid;
 	char *const *f = t->f;
 	struct plan_region *g;
 	uint64_t start, end, size = 0;
@@ -289,18 +296,20 @@ static int mapfile_line(struct memplan *m, int pid, struct text *t)
 	return 0;
 }
 
+/* the lines of proc/PID/SUB, at most max fields each, to line */
+static int memplan_each(struct memplan *m, int pid, const char *sub, char *text, int max,
+			int (*line)(struct text *, void *))
+{
+	struct memplan_text mt = { m, pid };
+	char name[64];
+
+	snprintf(name, sizeof name, "proc/%d/%s", pid, sub);
+	return text_each(text, name, max, line, &mt);
+}
+
 int memplan_mapfiles(struct memplan *m, int pid, char *text)
 {
-	char name[64];
-	struct text t;
-	int r;
-
-	snprintf(name, sizeof name, "proc/%d/mapfiles", pid);
-	text_init(&t, text, strlen(text), name);
-	while ((r = text_record(&t, 4)) > 0)
-		if (mapfile_line(m, pid, &t) < 0)
-			return -1;
-	return r;
+	return memplan_each(m, pid, "mapfiles", text, 4, mapfile_line);
 }
 
 static const struct { char code[3]; uint32_t bit; } vm_codes[] = {
@@ -324,25 +333,25 @@ static uint32_t vm_bits(const struct text *t)
 	return bits;
 }
 
-int memplan_vmflags(struct memplan *m, int pid, char *text)
+/* "START-END CODE..." */
+static int vmflags_line(struct text *t, void *obj)
 {
+	struct memplan *m = ((struct memplan_text *)obj)->m;
 	struct plan_region *g;
 	uint64_t start, end;
-	char name[64];
-	struct text t;
-	int r;
 
-	snprintf(name, sizeof name, "proc/%d/vmflags", pid);
-	text_init(&t, text, strlen(text), name);
-	while ((r = text_record(&t, 64)) > 0) {
-		if (num_range(t.f[0], 16, &start, &end) < 0)
-			return text_bad(&t, "malformed range");
-		if ((g = region_at(m, start, end)))
-			g->vmflags = vm_bits(&t);
-		else if (!special_at(m, start, end))
-			return text_bad(&t, "no such region in maps");
-	}
-	return r;
+	if (num_range(t->f[0], 16, &start, &end) < 0)
+		return text_bad(t, "malformed range");
+	if ((g = region_at(m, start, end)))
+		g->vmflags = vm_bits(t);
+	else if (!special_at(m, start, end))
+		return text_bad(t, "no such region in maps");
+	return 0;
+}
+
+int memplan_vmflags(struct memplan *m, int pid, char *text)
+{
+	return memplan_each(m, pid, "vmflags", text, 64, vmflags_line);
 }
 
 int memplan_check(struct memplan *m, int pid)
@@ -368,29 +377,28 @@ static int run_check(struct memplan *m, const struct plan_run *u)
 	return -1;
 }
 
+/* "START-END": one run of stored pages */
+static int pagemap_line(struct text *t, void *obj)
+{
+	struct memplan *m = ((struct memplan_text *)obj)->m;
+	struct plan_run u, *p;
+
+	if (t->n != 1 || num_range(t->f[0], 16, &u.start, &u.end) < 0 || run_check(m, &u) < 0)
+		return warn("member %s line %u: bad run %s", t->name, t->no, t->f[0]), -1;
+	if (m->nrun == m->run_cap) {
+		m->run_cap = m->run_cap ? 2 * m->run_cap : 256;
+		if (!(p = realloc(m->run, m->run_cap * sizeof *p)))
+			return warn("out of memory"), -1;
+		m->run = p;
+	}
+	m->run[m->nrun++] = u;
+	m->run_bytes += u.end - u.start;
+	return 0;
+}
+
 int memplan_pagemap(struct memplan *m, int pid, char *text)
 {
-	char name[64];
-	unsigned cap = 0;
-	struct plan_run u, *p;
-	struct text t;
-	int r;
-
-	snprintf(name, sizeof name, "proc/%d/pagemap", pid);
-	text_init(&t, text, strlen(text), name);
-	while ((r = text_record(&t, 2)) > 0) {
-		if (t.n != 1 || num_range(t.f[0], 16, &u.start, &u.end) < 0 || run_check(m, &u) < 0)
-			return warn("member %s line %u: bad run %s", name, t.no, t.f[0]), -1;
-		if (m->nrun == cap) {
-			cap = cap ? 2 * cap : 256;
-			if (!(p = realloc(m->run, cap * sizeof *p)))
-				return warn("out of memory"), -1;
-			m->run = p;
-		}
-		m->run[m->nrun++] = u;
-		m->run_bytes += u.end - u.start;
-	}
-	return r;
+	return memplan_each(m, pid, "pagemap", text, 2, pagemap_line);
 }
 
 static int overlaps(const struct memplan *m, uint64_t a, uint64_t len)

@@ -13,7 +13,7 @@ struct memplan {
 	struct plan_region *reg;
 	unsigned nreg;
 	struct plan_run *run;
-	unsigned nrun;
+	unsigned nrun, run_cap;
 	uint64_t run_bytes;
 	char *strings;         /* paths, NUL-terminated; offset 0 is "" */
 	size_t strings_len, strings_cap;

@@ -502,6 +502,20 @@ ssize_t pack_in_read(struct pack_in *p, void *buf, size_t len)
 	return n;
 }
 
+ssize_t pack_in_splice(struct pack_in *p, int pipefd, size_t len, size_t *buffered)
+{
+	const struct pack_src *s = &p->src;
+	ssize_t n;
+
+	*buffered = 0;
+	if (s->a || s->mem || s->recording || s->headpos < s->headlen || p->lz4 ||
+	    p->piecepos < p->piecelen)
+		return 0;
+	if ((n = tar_in_splice(&p->tar, s->fd, pipefd, len, buffered)) > 0)
+		p->done += n;
+	return n;
+}
+
 int pack_in_passthrough(struct pack_in *p, int fd)
 {
 	unsigned char *buf = p->raw;

@@ -84,6 +84,12 @@ int pack_in_next(struct pack_in *p);
 /* up to len verified bytes of the member's original data: the count,
  * 0 at its end, -1 */
 ssize_t pack_in_read(struct pack_in *p, void *buf, size_t len);
+/* Up to len bytes of the member moved into the pipe pipefd without a
+ * copy (tar_in_splice), when the input is a raw stream read as it is
+ * from a plain file or pipe: the count; 0 when not possible now
+ * (*buffered: how many bytes pack_in_read should take first, 0 for all
+ * of them) or at the input's end; -1 when splice failed (errno). */
+ssize_t pack_in_splice(struct pack_in *p, int pipefd, size_t len, size_t *buffered);
 /* copy the input to fd unchanged, from its first byte: for an input
  * opened with record whose manifest alone was read.  0 or -1 */
 int pack_in_passthrough(struct pack_in *p, int fd);

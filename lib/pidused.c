@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pidused.h"
 
@@ -107,4 +108,22 @@ unsigned long long pid_starttime(pid_t pid)
 
 	snprintf(dir, sizeof dir, "%d", (int)pid);
 	return pstat_read(dir, &p) == 0 ? p.starttime : 0;
+}
+
+pid_t pids_wait_free(const pid_t *ids, unsigned n, pid_t *holder, unsigned wait_ms)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	unsigned waited;
+	pid_t id = 0;
+
+	for (waited = 0; waited <= wait_ms; waited += 20) {
+		enum pid_use u = pids_used(ids, n, &id, holder);
+
+		if (u == PID_FREE)
+			id = 0;
+		if (u != PID_DYING)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return id;
 }

@@ -17,6 +17,11 @@ enum pid_use {
  * gets an id so used, and *holder the process that holds it */
 enum pid_use pids_used(const pid_t *ids, unsigned n, pid_t *which, pid_t *holder);
 
+/* the first of the n ids in use, or 0 (*holder: who holds it): a holder
+ * that is going away (a zombie, an exiting process) is waited for, up
+ * to wait_ms; a live one is not, it will not free the id */
+pid_t pids_wait_free(const pid_t *ids, unsigned n, pid_t *holder, unsigned wait_ms);
+
 /* field 22 of /proc/PID/stat (clock ticks after boot), 0 if none: with
  * the pid, which process this is on this boot */
 unsigned long long pid_starttime(pid_t pid);

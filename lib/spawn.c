@@ -24,7 +24,7 @@
 
 #include "err.h"
 #include "fdplan.h"
-#include "image.h"
+#include "coreread.h"
 #include "io.h"
 #include "kproc.h"
 #include "spawn.h"
@@ -123,16 +123,13 @@ static int attrs_set(const struct spawn *t)
 	return 0;
 }
 
-/* in the new process: session, cwd, fds, then the restorer */
+/* in the new process (its session made: spawntree.c): attributes,
+ * ids, cwd, fds, then the restorer */
 static _Noreturn void child_run(struct spawn *t, int plan_r, int status_w, int err_w)
 {
 	int keep[3] = { plan_r, status_w, err_w }, badfd = -1, e;
 	char a1[16], a2[16], *argv[4], *envp[1] = { NULL };
 
-	if (t->core->sid == t->core->pid)
-		setsid();
-	else if (t->core->pgid == t->core->pid)
-		setpgid(0, 0);
 	if ((unsigned long)personality(0xffffffff) != t->core->personality)
 		personality(t->core->personality);
 	if ((e = attrs_set(t)) != 0)
@@ -160,7 +157,7 @@ static _Noreturn void child_run(struct spawn *t, int plan_r, int status_w, int e
 	child_fail(err_w, CE_EXEC, errno, -1);
 }
 
-static pid_t clone_with_pid(pid_t pid)
+pid_t clone_with_pid(pid_t pid)
 {
 	struct clone_args ca;
 	pid_t tid = pid;
@@ -186,14 +183,12 @@ static void reaper_forward(int sig)
  * fd of ckpt-thaw's: the plan's write end kept here would keep the
  * restorer waiting for its plan forever once ckpt-thaw is killed, and
  * the end of file on each pipe is how a killed ckpt-thaw ends all. */
-static _Noreturn void reaper_run(struct spawn *t, int plan_r, int status_w, int err_w, int sync_r)
+static _Noreturn void reaper_run(struct spawn *t, int err_w, int sync_r)
 {
 	int st;
 	pid_t w;
 	char c;
 
-	close(t->plan_w);
-	close(t->status_r);
 	close(t->err_r);
 	if (read(sync_r, &c, 1) != 1)
 		_exit(127);
@@ -208,8 +203,10 @@ static _Noreturn void reaper_run(struct spawn *t, int plan_r, int status_w, int 
 	reaped = clone_with_pid(t->core->pid);
 	if (reaped < 0)
 		child_fail(err_w, CE_CLONE, errno, -1);
-	if (reaped == 0)
-		child_run(t, plan_r, status_w, err_w);
+	if (reaped == 0) {
+		t->run(t->arg);
+		_exit(127);
+	}
 	/* the restored process has its fds: ours (thaw's stdio, the fds
 	 * moved into it, the pipes) would only keep them open */
 	syscall(SYS_close_range, 0, ~0U, 0);
@@ -241,7 +238,7 @@ static int id_map(pid_t pid, const char *file, const char *text)
 
 /* the reaper in a new pid and mount namespace, and a new user
  * namespace when not root, where our uid and gid map to themselves */
-static pid_t reaper_start(struct spawn *t, int plan_r, int status_w, int err_w)
+static pid_t reaper_start(struct spawn *t, int err_w)
 {
 	struct clone_args ca;
 	char map[64];
@@ -256,7 +253,7 @@ static pid_t reaper_start(struct spawn *t, int plan_r, int status_w, int err_w)
 	p = syscall(SYS_clone3, &ca, sizeof ca);
 	if (p == 0) {
 		close(sync[1]);
-		reaper_run(t, plan_r, status_w, err_w, sync[0]);
+		reaper_run(t, err_w, sync[0]);
 	}
 	close(sync[0]);
 	if (p > 0 && t->userns) {
@@ -288,69 +285,97 @@ static void attr_fail(const struct img_core *c, int which)
 		warn("pid %d: PR_SET_CHILD_SUBREAPER %d:", c->pid, c->subreaper);
 }
 
-int spawn_restorer(struct spawn *t)
+/* the words for what the child could not do (struct child_err) */
+static void child_err_say(const struct spawn *t, const struct child_err *ce)
 {
-	int plan[2], status[2], err[2];
-	struct child_err ce;
-	ssize_t n;
+	const struct img_core *c = t->core;
 
-	if (pipe2(plan, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+	errno = ce->err;
+	if (ce->what == CE_CHDIR)
+		warn("pid %d: cwd %s:", c->pid, c->cwd);
+	else if (ce->what == CE_FDS)
+		warn("pid %d: fd %d: move into place:", c->pid, ce->fd);
+	else if (ce->what == CE_NS)
+		warn("pid %d: new namespace: mount a fresh /proc, or keep CAP_CHECKPOINT_RESTORE:", c->pid);
+	else if (ce->what == CE_LOCK)
+		warn("pid %d: fd %d: take its POSIX lock again%s:", c->pid, ce->fd,
+		     ce->err == EAGAIN || ce->err == EACCES ? " (another process holds one)" : "");
+	else if (ce->what == CE_CREDS)
+		warn("pid %d: take uid %u gid %u:", c->pid, c->uid[1], c->gid[1]);
+	else if (ce->what == CE_ATTR)
+		attr_fail(c, ce->fd);
+	else if (ce->what == CE_CLONE)
+		warn("pid %d: new namespace: clone3 with set_tid:", c->pid);
+	else
+		warn("pid %d: exec %s:", c->pid, t->restorer);
+}
+
+int spawn_pipes(struct spawn *t, struct spawn_pipes *p)
+{
+	if (pipe2(p->plan, O_CLOEXEC) < 0 || pipe2(p->status, O_CLOEXEC) < 0 ||
+	    pipe2(p->err, O_CLOEXEC) < 0)
 		return warn("pipe:"), -1;
-	fcntl(plan[1], F_SETPIPE_SZ, 1 << 20);
-	t->plan_w = plan[1];     /* for the reaper to close */
-	t->status_r = status[0];
-	t->err_r = err[0];
+	fcntl(p->plan[1], F_SETPIPE_SZ, 1 << 20);
+	t->plan_w = p->plan[1];     /* for the reaper to close */
+	t->status_r = p->status[0];
+	t->err_r = p->err[0];
 	/* ours, read here: in a new user namespace the child would see
 	 * another uid's loginuid translated */
 	t->loginuid_differs = (t->core->attrs & IMG_ATTR_LOGINUID) &&
 			      self_number("loginuid") != (long long)t->core->loginuid;
-	fflush(NULL);
-	if (t->newns)
-		t->child = reaper_start(t, plan[0], status[1], err[1]);
-	else
-		t->child = clone_with_pid(t->core->pid);
-	if (t->child < 0) {
-		int e = errno;
+	return 0;
+}
 
-		close(plan[0]), close(plan[1]), close(status[0]), close(status[1]);
-		close(err[0]), close(err[1]);
+int spawn_exec_wait(struct spawn *t, struct spawn_pipes *p)
+{
+	struct child_err ce;
+	ssize_t n;
+
+	close(p->plan[0]);
+	close(p->status[1]);
+	close(p->err[1]);
+	while ((n = read(p->err[0], &ce, sizeof ce)) < 0 && errno == EINTR)
+		;
+	close(p->err[0]);
+	if (n == sizeof ce) {
+		child_err_say(t, &ce);
+		return -1;
+	}
+	for (n = 0; !t->keep_src && n < (ssize_t)t->fds->n; n++)  /* they live in the child now */
+		if (t->fds->v[n].src >= 0)
+			close(t->fds->v[n].src), t->fds->v[n].src = -1;
+	return 0;
+}
+
+int spawn_start(struct spawn *t)
+{
+	struct spawn_pipes p = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	int e;
+
+	if (pipe2(p.err, O_CLOEXEC) < 0)
+		return warn("pipe:"), -1;
+	t->plan_w = t->status_r = -1;
+	t->err_r = p.err[0];   /* for the reaper to close */
+	t->keep_src = 1;
+	fflush(NULL);
+	t->child = t->newns ? reaper_start(t, p.err[1]) : clone_with_pid(t->core->pid);
+	if (t->child < 0) {
+		e = errno;
+		close(p.err[0]), close(p.err[1]);
 		if (!t->newns && e == EEXIST)
 			return SPAWN_TAKEN;
 		errno = e;
 		warn("pid %d: clone3%s:", t->core->pid, t->newns ? " into a new pid namespace" : " with set_tid");
 		return -1;
 	}
-	if (t->child == 0)
-		child_run(t, plan[0], status[1], err[1]);
-	close(plan[0]);
-	close(status[1]);
-	close(err[1]);
-	while ((n = read(err[0], &ce, sizeof ce)) < 0 && errno == EINTR)
-		;
-	close(err[0]);
-	if (n == sizeof ce) {
-		errno = ce.err;
-		if (ce.what == CE_CHDIR)
-			warn("pid %d: cwd %s:", t->core->pid, t->core->cwd);
-		else if (ce.what == CE_FDS)
-			warn("pid %d: fd %d: move into place:", t->core->pid, ce.fd);
-		else if (ce.what == CE_NS)
-			warn("pid %d: new namespace: mount a fresh /proc, or keep CAP_CHECKPOINT_RESTORE:", t->core->pid);
-		else if (ce.what == CE_LOCK)
-			warn("pid %d: fd %d: take its POSIX lock again%s:", t->core->pid, ce.fd,
-			     ce.err == EAGAIN || ce.err == EACCES ? " (another process holds one)" : "");
-		else if (ce.what == CE_CREDS)
-			warn("pid %d: take uid %u gid %u:", t->core->pid, t->core->uid[1], t->core->gid[1]);
-		else if (ce.what == CE_ATTR)
-			attr_fail(t->core, ce.fd);
-		else if (ce.what == CE_CLONE)
-			warn("pid %d: new namespace: clone3 with set_tid:", t->core->pid);
-		else
-			warn("pid %d: exec %s:", t->core->pid, t->restorer);
-		return -1;
+	if (t->child == 0) {
+		t->run(t->arg);
+		_exit(127);
 	}
-	for (n = 0; n < (ssize_t)t->fds->n; n++)  /* they live in the child now */
-		if (t->fds->v[n].src >= 0)
-			close(t->fds->v[n].src), t->fds->v[n].src = -1;
-	return 0;
+	return spawn_exec_wait(t, &p);
+}
+
+void spawn_become(struct spawn *t, int plan_r, int status_w, int err_w)
+{
+	child_run(t, plan_r, status_w, err_w);
 }

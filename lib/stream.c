@@ -2,7 +2,6 @@
  * lib/pack.c, so a raw stream, a packed image (lz4 members, checksums
  * checked before any byte is handed out) and either compressed as a
  * whole (libarchive's decompressors) all read the same. */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,39 +73,14 @@ int stream_read(struct stream *s, void *buf, size_t len)
 	return 0;
 }
 
-/* a raw stream from a plain fd, the member's data next in the fd */
-static int spliceable(const struct pack_in *p, size_t *buffered)
-{
-	*buffered = 0;
-	if (p->src.a || p->src.mem || p->src.recording || p->src.headpos < p->src.headlen ||
-	    p->lz4 || p->piecepos < p->piecelen || p->tar.eof)
-		return 0;
-	*buffered = p->tar.len - p->tar.pos;
-	return *buffered == 0;
-}
-
 ssize_t stream_splice(struct stream *s, int pipefd, size_t len, size_t *buffered)
 {
-	struct pack_in *p = s->in;
 	ssize_t n;
 
 	if (len > s->left)
 		len = s->left;
-	if (!spliceable(p, buffered) || len == 0)
-		return 0;
-	do
-		n = splice(p->src.fd, NULL, pipefd, NULL, len, SPLICE_F_MOVE | SPLICE_F_MORE);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
-		*buffered = len;   /* this input cannot: read it */
-		return 0;
-	}
-	if (n <= 0)
-		return n;
-	p->tar.off += n;
-	p->tar.left -= n;
-	p->done += n;
-	s->left -= n;
+	if ((n = pack_in_splice(s->in, pipefd, len, buffered)) > 0)
+		s->left -= n;
 	return n;
 }
 

@@ -1,5 +1,6 @@
 /* tarread.c - a streaming tar reader: ustar headers, pax 'x' records */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -376,6 +377,31 @@ int tar_in_read_full(struct tar_in *t, void *buf, size_t len)
 		got += n;
 	}
 	return 0;
+}
+
+ssize_t tar_in_splice(struct tar_in *t, int fd, int pipefd, size_t len, size_t *buffered)
+{
+	ssize_t n;
+
+	*buffered = t->eof ? 0 : t->len - t->pos;
+	if (t->eof || *buffered)
+		return 0;
+	if (len > t->left)
+		len = t->left;
+	if (len == 0)
+		return 0;
+	do
+		n = splice(fd, NULL, pipefd, NULL, len, SPLICE_F_MOVE | SPLICE_F_MORE);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+		*buffered = len;   /* this input cannot: read it */
+		return 0;
+	}
+	if (n <= 0)
+		return n;
+	t->off += n;
+	t->left -= n;
+	return n;
 }
 
 const char *tar_in_key(const struct tar_in *t, const char *key)

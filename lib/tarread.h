@@ -52,6 +52,13 @@ int tar_in_next(struct tar_in *t);
 ssize_t tar_in_read(struct tar_in *t, void *buf, size_t len);
 /* exactly len bytes of data: 0 or -1 (truncated member, read error) */
 int tar_in_read_full(struct tar_in *t, void *buf, size_t len);
+/* Up to len bytes of the member's data moved with splice(2) from fd,
+ * the source's own file (whose next bytes are the ones src would read
+ * next), into the pipe pipefd, when none of them sit in the read-ahead.
+ * The count; 0 when not possible now (*buffered: how many bytes
+ * tar_in_read should take first, 0 for all of them: fd cannot splice)
+ * or at the source's end; -1 when splice failed (errno; err not set). */
+ssize_t tar_in_splice(struct tar_in *t, int fd, int pipefd, size_t len, size_t *buffered);
 /* the value of record CKPT.key of the member, or NULL */
 const char *tar_in_key(const struct tar_in *t, const char *key);
 

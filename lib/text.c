@@ -61,6 +61,29 @@ int text_record(struct text *t, int max)
 	return r < 0 ? text_bad(t, "a NUL byte in the line") : 0;
 }
 
+int text_each(char *text, const char *name, int max,
+	      int (*line)(struct text *t, void *obj), void *obj)
+{
+	struct text t;
+	int r;
+
+	text_init(&t, text, strlen(text), name);
+	while ((r = text_record(&t, max)) > 0)
+		if (line(&t, obj) < 0)
+			return -1;
+	return r;
+}
+
+int text_key_apply(struct text *t, const struct text_key *keys, size_t n, void *obj)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(keys[i].key, t->f[0]))
+			return keys[i].rule(t, obj);
+	return 1;
+}
+
 int text_bad(const struct text *t, const char *why)
 {
 	warn("member %s line %u: %s", t->name, t->no, why);

@@ -35,6 +35,22 @@ int text_next(struct text *t);
  * single spaces into t->f, t->n of them: 1, 0 at the end, or -1 after
  * a message (a NUL byte, or more than max fields). */
 int text_record(struct text *t, int max);
+/* The one loop over a text member: each record of text (NUL-terminated,
+ * of member name, at most max fields) to line(t, obj).  0, or -1 after
+ * a message (the reader's, or line's, which returns 0 or -1). */
+int text_each(char *text, const char *name, int max,
+	      int (*line)(struct text *t, void *obj), void *obj);
+
+/* The one key dispatch: a member's rules, one per key (field 0). */
+struct text_key {
+	const char *key;
+	int (*rule)(struct text *t, void *obj);
+};
+/* the rule of the record's key among keys[0..n) applied: its result;
+ * 1 when no rule has that key (the caller decides: most skip it) */
+int text_key_apply(struct text *t, const struct text_key *keys, size_t n, void *obj);
+#define TEXT_KEYS(k) (k), sizeof (k) / sizeof *(k)
+
 /* "member NAME line N: why" on stderr; -1 */
 int text_bad(const struct text *t, const char *why);
 

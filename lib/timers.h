@@ -5,7 +5,7 @@
 #define CKPT_TIMERS_H
 #include <sys/types.h>
 
-#include "image.h"
+#include "coreread.h"
 #include "plan.h"
 #include "tar.h"
 

@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "fdpass.h"
 #include "shim.h"
 #include "rawsys.h"
 
@@ -30,20 +31,11 @@ static int reply(int conn, long err, const int *fds, int nfds)
 {
 	struct iovec iov = { out.bytes, sizeof out.rep + out.rep.len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
 
 	out.rep.err = err;
 	out.rep.nfds = nfds;
-	if (nfds) {
-		memset(cbuf, 0, sizeof cbuf);
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
+	if (nfds)
+		cmsg_put_fds(&mh, cbuf, fds, nfds);
 	return sys_sendmsg(conn, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 

@@ -22,8 +22,14 @@ usage:
                                       twice in a row
   ckptimg.py move IMG MEMBER NEXT     the stream on stdout with MEMBER
                                       moved to just before member NEXT
-                                      (edit, dup, move: crafted images
-                                      for the tests, pax records kept)
+  ckptimg.py join MANIFEST IMG...     one stream on stdout: MANIFEST's
+                                      bytes as ckpt/manifest, then the
+                                      members of each IMG but its
+                                      manifest, in order (a tree image
+                                      from one-process images)
+                                      (edit, dup, move, join: crafted
+                                      images for the tests, pax records
+                                      kept)
 
 It reads the tar itself (tarfile) and checks what plain tar does not:
 the member order, the manifest, the 4096 alignment of page data, the
@@ -215,6 +221,29 @@ def index(mems, name, path):
     raise Bad("%s: no member %s" % (path, name))
 
 
+def write(mems):
+    out = tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT)
+    for m, data in mems:
+        if data is not None:
+            m.size = len(data)
+            m.pax_headers.pop("size", None)
+        out.addfile(m, io.BytesIO(data) if data is not None else None)
+    out.close()
+    return 0
+
+
+def join(manifest, imgs):
+    mems = []
+    for path in imgs:
+        got = load(path)
+        i = index(got, "ckpt/manifest", path)
+        if not mems:
+            with open(manifest, "rb") as f:
+                mems.append((got[i][0], f.read()))
+        mems += got[:i] + got[i + 1:]
+    return write(mems)
+
+
 def rewrite(cmd, args):
     mems = load(args[0])
     i = index(mems, args[1], args[0])
@@ -227,14 +256,7 @@ def rewrite(cmd, args):
     else:
         item = mems.pop(i)
         mems.insert(index(mems, args[2], args[0]), item)
-    out = tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT)
-    for m, data in mems:
-        if data is not None:
-            m.size = len(data)
-            m.pax_headers.pop("size", None)
-        out.addfile(m, io.BytesIO(data) if data is not None else None)
-    out.close()
-    return 0
+    return write(mems)
 
 
 def main(argv):
@@ -267,6 +289,8 @@ def main(argv):
             sys.stdout.buffer.write(peek(args[0], args[1], int(args[2], 16), int(args[3], 0)))
         elif cmd == "threads" and len(args) == 2:
             print("\n".join(threads(args[0], args[1])))
+        elif cmd == "join" and len(args) >= 2:
+            return join(args[0], args[1:])
         elif (cmd in ("edit", "move") and len(args) == 3) or (cmd == "dup" and len(args) == 2):
             return rewrite(cmd, args)
         else:

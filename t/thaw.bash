@@ -23,6 +23,15 @@ thaw_teardown() {
 	for p in "${TMPDIRS[@]}"; do rm -rf "$p"; done
 }
 
+# the setup and teardown of a restore test file, unless it has its own
+setup() {
+	thaw_setup
+}
+
+teardown() {
+	thaw_teardown
+}
+
 need_root() {
 	[ "$(id -u)" = 0 ] || skip "restoring with the old pids needs root"
 }
@@ -201,4 +210,133 @@ user_checkpoint_kill() {
 	chmod 0777 "$D"
 	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$D/sock"
 	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D checkpoint_kill "$@"
+}
+
+# tree_job [PRE...]: a job of two bash processes (restore-tree.bats),
+# under ckpt-run after PRE, in a new directory D (world-writable, for a
+# throwaway user): the parent appends 1, 2, 3... to D/plog; its child
+# to D/clog, each also "p N" or "c N" to D/shared through one open
+# file (fd 5, inherited), except the child while D/pause exists (it writes D/paused then), and
+# it exits 7 once D/end exists; the parent, once D/reap exists, waits
+# for it and logs "reaped STATUS".  PROG_USER: the job's user (PRE
+# then runs it as that user).  TREE_FIRST: the parent's first
+# commands (set -m: the child leads its own group); TREE_CHILD_PRE:
+# what execs the child (setsid: it leads its own session).  Sets D,
+# PID (the parent), CPID, OUT.
+tree_job() {
+	D=$(mktemp -d /tmp/ckpt-tree-XXXXXX)
+	TMPDIRS+=("$D")
+	chmod 0777 "$D"
+	cat >"$D/child.sh" <<'SH'
+i=0
+while [ ! -e "$1/end" ]; do
+	if [ -e "$1/pause" ]; then
+		[ -e "$1/paused" ] || echo "$i" >"$1/paused"
+		for ((j = 0; j < 2000; j++)); do :; done
+		continue
+	fi
+	i=$((i + 1))
+	echo $i >>"$1/clog"
+	echo "c $i" >&5
+	for ((j = 0; j < 20000; j++)); do :; done
+done
+exit 7
+SH
+	cat >"$D/parent.sh" <<'SH'
+echo "pid $$"
+exec 5>"$1/shared"
+eval "${TREE_FIRST:-}"
+${TREE_CHILD_PRE:-} bash "$1/child.sh" "$1" &
+c=$!
+echo "child $c"
+echo "ready bash"
+i=0
+while [ ! -e "$1/reap" ]; do
+	i=$((i + 1))
+	echo $i >>"$1/plog"
+	echo "p $i" >&5
+	for ((j = 0; j < 20000; j++)); do :; done
+done
+wait $c
+echo "reaped $?" >>"$1/plog"
+SH
+	OUT=$D/out
+	prog_files_own "$OUT" "$D/err"
+	"$@" env TREE_FIRST="${TREE_FIRST:-}" TREE_CHILD_PRE="${TREE_CHILD_PRE:-}" \
+		"$RUN" -- bash "$D/parent.sh" "$D" >"$OUT" 2>"$D/err" 3>&- 4>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	grep -qx "pid $PID" "$OUT"
+	CPID=$(awk '/^child/ {print $2}' "$OUT")
+	STARTED+=("$CPID")
+	wait_line "$D/plog" '^5$'
+	wait_line "$D/clog" '^5$'
+}
+
+# stat_ids PID: "PPID PGID SID" from /proc/PID/stat
+stat_ids() {
+	awk '{ sub(/.*\) /, ""); print $2, $3, $4 }' "/proc/$1/stat"
+}
+
+# tree_checkpoint: tree_job's child paused and checkpointed (it runs
+# on), the parent checkpointed with --kill, the child killed: $D/img is
+# both as one stream (ckptimg.py join), the manifest listing "proc PID
+# PPID PGID SID" of each as they were (until ckpt-freeze writes jobs)
+tree_checkpoint() {
+	local p c i
+	touch "$D/pause"
+	wait_line "$D/paused" '^[0-9]+$'
+	p=$(stat_ids "$PID")
+	c=$(stat_ids "$CPID")
+	freeze_ok "$D/cimg" "$CPID"
+	freeze_ok "$D/pimg" --force --kill "$PID"
+	kill -KILL "$CPID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	for ((i = 0; i < 250; i++)); do
+		kill -0 "$CPID" 2>/dev/null || break
+		sleep 0.02
+	done
+	dead "$CPID"
+	img cat "$D/pimg" ckpt/manifest | grep -v '^proc ' >"$D/man"
+	printf 'proc %s %s\nproc %s %s\n' "$PID" "$p" "$CPID" "$c" >>"$D/man"
+	# the child's stdio and fd 5 are the parent's open files
+	img cat "$D/cimg" "proc/$CPID/fds" |
+		sed -E "s/^fd ([0125]) ([a-z]+) /fd \1 \2 share=$PID:\1 /" >"$D/cfds"
+	img edit "$D/cimg" "proc/$CPID/fds" "$D/cfds" >"$D/cimg2"
+	img join "$D/man" "$D/pimg" "$D/cimg2" >"$D/img"
+	chmod 0644 "$D/img"
+}
+
+# tree_thaw IMG: ckpt-thaw IMG in the background (thaw_bg), until the
+# restored parent has appended three more lines to D/plog
+tree_thaw() {
+	thaw_bg "$1"
+	wait_line "$D/plog" "^$(($(last_num "$D/plog" '') + 3))\$"
+}
+
+# tree_goes_on: both logs go on from where they were, with no gap and
+# no repeat, and so do both in D/shared (one offset: neither wrote
+# over the other); the child ends with 7 and the parent's wait reaps it
+tree_goes_on() {
+	local pn cn i
+	pn=$(last_num "$D/plog" '')
+	wait_past "$D/plog" '' $((pn + 5))
+	cn=$(last_num "$D/clog" '')
+	rm -f "$D/pause"
+	wait_past "$D/clog" '' $((cn + 5))
+	touch "$D/end"
+	for ((i = 0; i < 250; i++)); do
+		kill -0 "$CPID" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$CPID/stat" 2>/dev/null)" != Z ] || break
+		sleep 0.02
+	done
+	touch "$D/reap"
+	wait_line "$D/plog" '^reaped'
+	grep -qx 'reaped 7' "$D/plog"
+	seq 1 "$(grep -c '^[0-9]' "$D/clog")" | diff - "$D/clog"
+	seq 1 "$(grep -c '^[0-9]' "$D/plog")" | diff - <(grep '^[0-9]' "$D/plog")
+	seq 1 "$(grep -c '^c ' "$D/shared")" | diff - <(sed -n 's/^c //p' "$D/shared")
+	seq 1 "$(grep -c '^p ' "$D/shared")" | diff - <(sed -n 's/^p //p' "$D/shared")
+	[ "$(grep -cv '^[pc] [0-9]*$' "$D/shared")" = 0 ]
 }

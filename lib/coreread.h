@@ -1,9 +1,9 @@
-/* image.h - reading the text members a restore needs: ckpt/manifest,
+/* coreread.h - reading the text members a restore needs: ckpt/manifest,
  * proc/PID/core, proc/PID/threads (formats/manifest.md, core.md,
  * threads.md).  Unknown keys are skipped; a malformed line is an error
  * naming the member and the line. */
-#ifndef CKPT_IMAGE_H
-#define CKPT_IMAGE_H
+#ifndef CKPT_COREREAD_H
+#define CKPT_COREREAD_H
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -14,14 +14,21 @@
 #define IMAGE_AUXV_MAX 62      /* pairs, AT_NULL not included */
 #define IMAGE_GROUPS_MAX 256
 
+struct img_mproc {         /* a proc or zombie line of the manifest */
+	pid_t pid, ppid, pgid, sid; /* pgid, sid 0: an older two-field proc
+	                        * line (then the core's are the ones) */
+	int zombie;            /* exited, not reaped: no members */
+	int status;            /* a zombie's wait status */
+};
+
 struct img_manifest {
 	int version;
 	int kill;              /* the writer kills the processes after the
 	                        * stream, and ends it once they are gone */
 	char kernel[256], arch[32];
 	pid_t root;
-	unsigned nprocs;
-	pid_t pid[IMAGE_PROCS_MAX], ppid[IMAGE_PROCS_MAX];
+	unsigned nprocs;       /* proc and zombie lines, parents first */
+	struct img_mproc proc[IMAGE_PROCS_MAX];
 };
 
 struct img_core {
@@ -82,10 +89,14 @@ struct img_thread {
 };
 
 /* Each parses text (NUL-terminated) of member name; 0, or -1 after a
- * message "NAME line N: ...". */
+ * message "NAME line N: ...".  The manifest's process lines are
+ * checked to make a tree: the root first, every other parent an
+ * earlier proc line, no pid twice. */
 int manifest_parse(char *text, const char *name, struct img_manifest *m);
 int core_parse(char *text, const char *name, struct img_core *c);
 /* *tp gets a malloc'd array of *np records */
+/* the manifest line of pid, or NULL */
+const struct img_mproc *manifest_proc(const struct img_manifest *m, pid_t pid);
 int threads_parse(char *text, const char *name, struct img_thread **tp, unsigned *np);
 /* the credentials of each thread without its own: the core's */
 void threads_creds_default(const struct img_core *c, struct img_thread *t, unsigned n);

@@ -1,0 +1,143 @@
+/* planstatus.c - the restorer's status records in words (planstatus.h) */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "io.h"
+#include "plan.h"
+#include "planstatus.h"
+
+static const char *const step_what[PLAN_ST_COUNT] = {
+	[PLAN_ST_OK] = "done", [PLAN_ST_ARGS] = "bad plan", [PLAN_ST_PLAN] = "read the plan",
+	[PLAN_ST_PID] = "running as another pid", [PLAN_ST_HOLE] = "map its room at",
+	[PLAN_ST_MOVE] = "move itself", [PLAN_ST_CLEAR] = "unmap its old image at",
+	[PLAN_ST_MAP] = "map the region at", [PLAN_ST_OPEN] = "open the file of the region at",
+	[PLAN_ST_FILE_CHANGED] = "the file changed under the region at",
+	[PLAN_ST_PAGES] = "read pages into", [PLAN_ST_SHORT] = "page data ended at",
+	[PLAN_ST_PROTECT] = "set the protection of the region at",
+	[PLAN_ST_VDSO] = "move the vDSO to", [PLAN_ST_VDSO_LAYOUT] = "the vDSO layout differs at",
+	[PLAN_ST_RLIMIT] = "set the rlimit", [PLAN_ST_MM] = "set the mm fields (PR_SET_MM_MAP)",
+	[PLAN_ST_EXE_WARN] = "set /proc/PID/exe (it names the restorer)",
+	[PLAN_ST_SIGACTION] = "set the action of signal", [PLAN_ST_ITIMER] = "set the itimer",
+	[PLAN_ST_FDFLAGS] = "set FD_CLOEXEC on fd", [PLAN_ST_TLS] = "set the thread pointer",
+	[PLAN_ST_THREAD] = "start the thread", [PLAN_ST_GO] = "wait for the go",
+	[PLAN_ST_IDS] = "set the uids, gids and groups of thread",
+	[PLAN_ST_CAPSET] = "set the capabilities of thread",
+	[PLAN_ST_SECUREBITS] = "set the securebits of thread",
+	[PLAN_ST_NNP] = "set no_new_privs of thread",
+	[PLAN_ST_VMFLAGS] = "set the flags (madvise, mlock) of the region at",
+	[PLAN_ST_TIMER] = "make the POSIX timer",
+	[PLAN_ST_TIMER_ID] = "the kernel has no PR_TIMER_CREATE_RESTORE_IDS and gave another id to POSIX timer",
+};
+
+/* how a step's addr field reads: a number, an address, or nothing */
+static const char *addr_text(int step, uint64_t addr, char *buf, size_t len)
+{
+	switch (step) {
+	case PLAN_ST_RLIMIT: case PLAN_ST_SIGACTION: case PLAN_ST_ITIMER:
+	case PLAN_ST_FDFLAGS: case PLAN_ST_THREAD: case PLAN_ST_PID:
+	case PLAN_ST_IDS: case PLAN_ST_CAPSET: case PLAN_ST_SECUREBITS: case PLAN_ST_NNP:
+	case PLAN_ST_TIMER: case PLAN_ST_TIMER_ID:
+		snprintf(buf, len, " %" PRIu64, addr);
+		break;
+	case PLAN_ST_ARGS: case PLAN_ST_PLAN: case PLAN_ST_MOVE: case PLAN_ST_MM:
+	case PLAN_ST_EXE_WARN: case PLAN_ST_GO:
+		buf[0] = 0;
+		break;
+	default:
+		snprintf(buf, len, " 0x%" PRIx64, addr);
+	}
+	return buf;
+}
+
+unsigned long long oom_kills(void)
+{
+	unsigned long long n = 0;
+	char line[128];
+	FILE *f = fopen("/proc/vmstat", "re");
+
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "oom_kill %llu", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* The restorer ended without a word: say how, from its status (the
+ * reaper passes a signal on as 128+N).  A SIGKILL while the kernel's
+ * count of OOM kills went up was the OOM killer, most likely. */
+static void restorer_gone(struct restorer *r)
+{
+	int st, sig = 0;
+
+	if (r->child <= 0 || waitpid(r->child, &st, 0) != r->child) {
+		warn("pid %d: the restorer died before it was done", r->pid);
+		return;
+	}
+	r->child = 0;
+	if (WIFSIGNALED(st))
+		sig = WTERMSIG(st);
+	else if (r->newns && WEXITSTATUS(st) > 128)
+		sig = WEXITSTATUS(st) - 128;
+	if (!sig)
+		warn("pid %d: the restorer exited with status %d before it was done",
+		     r->pid, WEXITSTATUS(st));
+	else if (sig == SIGKILL && oom_kills() > r->oom_kills)
+		warn("pid %d: the restorer was killed by SIGKILL: out of memory (the kernel's OOM killer)",
+		     r->pid);
+	else
+		warn("pid %d: the restorer was killed by signal %d (SIG%s)", r->pid, sig,
+		     sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+}
+
+/* one record that is not OK, in words */
+static void status_say(const struct restorer *r, const struct plan_status *st)
+{
+	const char *what = st->step > 0 && st->step < PLAN_ST_COUNT && step_what[st->step] ?
+			   step_what[st->step] : "step";
+	char at[32];
+
+	addr_text(st->step, st->addr, at, sizeof at);
+	errno = -st->err;
+	if (st->step == PLAN_ST_THREAD && st->err == -EEXIST)
+		warn("pid %d: restorer: thread %s: its id was taken meanwhile by another process",
+		     r->pid, at + 1);
+	else if (st->err)
+		warn("pid %d: restorer: %s%s:", r->pid, what, at);
+	else
+		warn("pid %d: restorer: %s%s", r->pid, what, at);
+}
+
+int restorer_go(struct restorer *r)
+{
+	const uint64_t g = PLAN_GO;
+	int e;
+
+	if (r->plan_w < 0)
+		return -1;
+	e = write_all(r->plan_w, &g, sizeof g);
+	close(r->plan_w);
+	r->plan_w = -1;
+	return e < 0 ? -1 : 0;
+}
+
+int restorer_status(struct restorer *r)
+{
+	struct plan_status st;
+
+	while (read_all(r->status_r, &st, sizeof st) == sizeof st) {
+		if (st.step == PLAN_ST_OK)
+			return 0;
+		status_say(r, &st);
+		if (st.step != PLAN_ST_EXE_WARN && st.step != PLAN_ST_RLIMIT)
+			return -1;
+	}
+	restorer_gone(r);
+	return -1;
+}

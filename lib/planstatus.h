@@ -1,0 +1,26 @@
+/* planstatus.h - one process's restorer seen from ckpt-thaw: its
+ * status records (lib/plan.h) in words, and how it ended when it ended
+ * without one */
+#ifndef CKPT_PLANSTATUS_H
+#define CKPT_PLANSTATUS_H
+#include <sys/types.h>
+
+struct restorer {
+	pid_t pid;                 /* the restored pid, for messages */
+	pid_t child;               /* our child: the process, or its reaper */
+	int newns;                 /* the child is a reaper: it passes a
+	                            * signal on as exit status 128+N */
+	int plan_w, status_r;
+	unsigned long long oom_kills; /* the kernel's count when spawned */
+};
+
+/* the kernel's count of OOM kills so far (/proc/vmstat), or 0 */
+unsigned long long oom_kills(void);
+/* PLAN_GO written, the plan pipe closed: 0, or -1 (the restorer is
+ * gone: restorer_status says how) */
+int restorer_go(struct restorer *r);
+/* The restorer's reports: 0 when it said OK, else -1 after a message
+ * (an error it sent, or how it died: it is reaped then, r->child 0). */
+int restorer_status(struct restorer *r);
+
+#endif
