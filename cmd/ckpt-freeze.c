@@ -439,14 +439,8 @@ static void kprocs_close(struct kproc *k, unsigned n)
 /* the stream's end; then the job thaws, or dies with --kill */
 static int finish(struct tar_out *t, struct job *j, const struct opts *o)
 {
-	int r = tar_finish(t);
-
-	if (r == 0)
-		r = drain_wait(1);
-	if (r < 0) {
-		warnerr(r, "stdout:");
+	if (stream_out_end(t) < 0)
 		return -1;
-	}
 	return o->kill ? job_kill(j) : job_thaw(j);
 }
 

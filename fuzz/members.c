@@ -4,6 +4,7 @@
  *   3 proc/PID/fds      4 maps NUL mapfiles NUL pagemap [NUL vmflags]
  *                       (the memory plan)
  *   5 a rules file      6 a /proc/PID/maps text
+ *   7 proc/PID/timers (with threads 7 and 8)
  * Text members with a NUL byte are refused before any parser sees
  * them (ckpt-thaw's member_text), so only 4 and 5 get NULs.
  * It must fail cleanly, never crash, leak or read out of bounds.
@@ -17,6 +18,7 @@
 #include "maps.h"
 #include "memplan.h"
 #include "rules.h"
+#include "timers.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -68,6 +70,16 @@ static void maps_try(const char *text, size_t len)
 	free(r);
 }
 
+static void timers_try(char *text)
+{
+	static const struct img_thread thr[2] = { { .tid = 7 }, { .tid = 8 } };
+	struct plan_timer *v = NULL;
+	unsigned n;
+
+	timers_parse(text, "proc/7/timers", thr, 2, &v, &n);
+	free(v);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct img_manifest man;
@@ -82,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data + 1, len);
 	text[len] = 0;
-	switch (data[0] % 7) {
+	switch (data[0] % 8) {
 	case 0: if (!memchr(text, 0, len)) manifest_parse(text, "ckpt/manifest", &man); break;
 	case 1: if (!memchr(text, 0, len)) core_parse(text, "proc/7/core", &core); break;
 	case 2:
@@ -98,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4: plan_memory(text, len); break;
 	case 5: rules_try(text, len); break;
 	case 6: maps_try(text, len); break;
+	case 7: if (!memchr(text, 0, len)) timers_try(text); break;
 	}
 	free(text);
 	return 0;

@@ -4,8 +4,9 @@
 usage: fuzz/seeds.py IMG TAG
 
 Writes t/fuzz-corpus/members/TAG-{manifest,core,threads,fds,memory,maps}
-(the dispatch byte of fuzz/members.c, then the member's text; memory is
-maps NUL mapfiles NUL pagemap NUL vmflags) and t/fuzz-corpus/thaw/TAG.tar (the
+and TAG-timers if the process has POSIX timers (the dispatch byte of
+fuzz/members.c, then the member's text; memory is maps NUL mapfiles NUL
+pagemap NUL vmflags) and t/fuzz-corpus/thaw/TAG.tar (the
 stream up to the data of its pages member: fuzz/thaw.c stops there).
 """
 import os
@@ -30,6 +31,8 @@ def main(img, tag):
                    (b"\0" + ms["vmflags"][1] if "vmflags" in ms else b"")),
         "maps": (6, ms["maps"][1]),
     }
+    if "timers" in ms:
+        seeds["timers"] = (7, ms["timers"][1])
     for name, (byte, text) in seeds.items():
         with open(os.path.join(ROOT, "members", "%s-%s" % (tag, name)), "wb") as f:
             f.write(bytes([byte]) + text)

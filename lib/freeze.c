@@ -17,6 +17,7 @@
 #include "freeze.h"
 #include "io.h"
 #include "num.h"
+#include "timers.h"
 
 /* "KEY: value" of a /proc status file, into out; 0 or -1 */
 static int status_field(const char *path, const char *key, char *out, size_t len)
@@ -61,6 +62,7 @@ static void laggard_explain(int sock, pid_t pid, uint64_t arg, unsigned ms)
 	char path[64], state[64] = "", blk[32] = "", q[32] = "?";
 	unsigned tid = (uint32_t)arg, err = arg >> 32, sig;
 	unsigned long long mask;
+	int id;
 
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	if (err == EAGAIN && status_field(path, "SigQ", q, sizeof q) == 0) {
@@ -80,6 +82,9 @@ static void laggard_explain(int sock, pid_t pid, uint64_t arg, unsigned ms)
 	if (tid == (unsigned)pid && state[0] == 'Z')
 		warn("pid %d: the main thread has exited while other threads run: a restore cannot bring that back; nothing stays frozen",
 		     (int)pid);
+	else if ((id = timers_helper_of(pid, tid)) >= 0)
+		warn("pid %d: thread %u is glibc's helper thread of POSIX timer %d (SIGEV_THREAD): it blocks every signal, the freeze signal %u too (SigBlk %s), and a restore could not make it again: the process cannot be checkpointed; nothing stays frozen",
+		     (int)pid, tid, id, sig, blk);
 	else if (sig >= 1 && sig <= 64 && (mask | ALWAYS_OPEN) == ~0ULL)
 		warn("pid %d: thread %u blocks every signal, the freeze signal %u too (SigBlk %s), as glibc's helper thread of a POSIX timer with SIGEV_THREAD does: it cannot be frozen yet; nothing stays frozen",
 		     (int)pid, tid, sig, blk);

@@ -10,6 +10,7 @@
 
 #include "ctl.h"
 #include "err.h"
+#include "memberout.h"
 #include "text.h"
 #include "timers.h"
 
@@ -49,17 +50,18 @@ static int by_id(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-/* the kernel's list, by id; count, or -1 after a message */
-static long proc_timers(pid_t pid, struct plan_timer **v)
+/* the kernel's list, by id; count, or -1 (after a message unless
+ * quiet) */
+static long proc_timers(pid_t pid, struct plan_timer **v, int quiet)
 {
 	char path[64], line[256];
 	long n = 0;
 	FILE *f;
 
+	*v = NULL;
 	snprintf(path, sizeof path, "/proc/%d/timers", (int)pid);
 	if (!(f = fopen(path, "re")))
-		return warn("pid %d: %s:", (int)pid, path), -1;
-	*v = NULL;
+		return quiet ? -1 : (warn("pid %d: %s:", (int)pid, path), -1);
 	while (fgets(line, sizeof line, f)) {
 		if (!strncmp(line, "ID:", 3)) {
 			if (!(*v = realloc(*v, (n + 1) * sizeof **v)))
@@ -68,7 +70,7 @@ static long proc_timers(pid_t pid, struct plan_timer **v)
 		}
 		if (!n || proc_timer_line(line, &(*v)[n - 1]) < 0) {
 			fclose(f);
-			return warn("pid %d: %s: cannot read the line %s", (int)pid, path, line), -1;
+			return quiet ? -1 : (warn("pid %d: %s: cannot read the line %s", (int)pid, path, line), -1);
 		}
 	}
 	fclose(f);
@@ -77,13 +79,32 @@ static long proc_timers(pid_t pid, struct plan_timer **v)
 	return n;
 }
 
+/* glibc's SIGEV_THREAD: its helper thread is the target */
+static int sigev_thread(const struct plan_timer *p)
+{
+	return (p->notify & SIGEV_THREAD_ID) && p->signo == GLIBC_SIGTIMER;
+}
+
+int timers_helper_of(pid_t pid, pid_t tid)
+{
+	struct plan_timer *v;
+	long n = proc_timers(pid, &v, 1), i;
+	int id = -1;
+
+	for (i = 0; i < n && id < 0; i++)
+		if (sigev_thread(&v[i]) && v[i].tid == tid)
+			id = v[i].id;
+	free(v);
+	return id;
+}
+
 /* what a restore could not make again: -1 after a message naming it */
 static int timer_refused(pid_t pid, const struct plan_timer *p)
 {
 	char task[64];
 	int cpid = p->clock < 0 ? CPUCLOCK_PID(p->clock) : 0;
 
-	if ((p->notify & SIGEV_THREAD_ID) && p->signo == GLIBC_SIGTIMER)
+	if (sigev_thread(p))
 		return warn("pid %d: POSIX timer %d: SIGEV_THREAD (run by glibc's helper thread %d, "
 			    "which a restore cannot make): cannot be restored", (int)pid, p->id, p->tid), -1;
 	snprintf(task, sizeof task, "/proc/%d/task/%d", (int)pid, cpid);
@@ -131,14 +152,10 @@ static void notify_put(FILE *f, const struct plan_timer *p)
 
 static int timers_member(struct tar_out *t, pid_t pid, const struct plan_timer *v, long n)
 {
-	char name[64], *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct member m;
+	FILE *f = member_open(&m, "proc/%d/timers", (int)pid);
 	long i;
-	int r;
 
-	if (!f)
-		die("open_memstream:");
 	for (i = 0; i < n; i++) {
 		fprintf(f, "timer %" PRId32 " %" PRId32 " ", v[i].id, v[i].clock);
 		notify_put(f, &v[i]);
@@ -146,20 +163,13 @@ static int timers_member(struct tar_out *t, pid_t pid, const struct plan_timer *
 			" %" PRIu32 "\n", v[i].signo, v[i].value, v[i].value_left.sec,
 			v[i].value_left.nsec, v[i].interval.sec, v[i].interval.nsec, v[i].overrun);
 	}
-	if (fclose(f) != 0)
-		die("open_memstream:");
-	snprintf(name, sizeof name, "proc/%d/timers", (int)pid);
-	r = tar_member(t, name, buf, len);
-	free(buf);
-	if (r < 0)
-		warnerr(r, "stdout: %s:", name);
-	return r;
+	return member_close(&m, t);
 }
 
 int timers_dump(struct tar_out *t, int sock, pid_t pid)
 {
 	struct plan_timer *v = NULL;
-	long n = proc_timers(pid, &v), i;
+	long n = proc_timers(pid, &v, 0), i;
 	int r = n < 0 ? -1 : 0;
 
 	for (i = 0; r == 0 && i < n; i++)

@@ -238,3 +238,25 @@ snap_map() {
 	[ "$(stat -L -c %a "/proc/$PID/fd/$fd")" = 640 ]
 	finish
 }
+
+@test "fdkinds: root restores another uid's memfds: owned by that uid, and an image's set-id mode bits are dropped" {
+	throwaway_user ckwrt
+	local d fd
+	d=$(mktemp -d /tmp/ckpt-fdkinds-XXXXXX)
+	TMPDIRS+=("$d")
+	chmod 0777 "$d"
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$d/sock"
+	CKPT_SOCKDIR=$d/sock PROG_USER=$NEW_USER PROG_DIR=$d checkpoint_kill memfdk
+	fd=$(progfd locked)
+	# the attacker's image asks for a set-uid, set-gid executable
+	img cat "$T/img" "proc/$PID/fds" | sed -E "/^fd $fd memfd /s/ mode=0100755 / mode=0106755 /" >"$T/fds"
+	grep -q "^fd $fd memfd .* mode=0106755 " "$T/fds"
+	img edit "$T/img" "proc/$PID/fds" "$T/fds" >"$T/crafted"
+	thaw_bg "$T/crafted"
+	restored memfdk
+	[ "$(stat -L -c '%U %a' "/proc/$PID/fd/$fd")" = "$NEW_USER 755" ]
+	[ "$(stat -L -c '%U %a' "/proc/$PID/fd/$(progfd sealed)")" = "$NEW_USER 640" ]
+	verify_prog
+	[[ $(last memfd locked) == "memfd locked fd=$fd mode=0755 seals=0x9 "* ]]
+	finish
+}

@@ -34,6 +34,7 @@ static volatile int worker_tid;
 static volatile sig_atomic_t ticks_a, ticks_c, wrong;
 static int hold_a;          /* "pending": A's signal blocked until the first verify */
 
+
 static void on_tick(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
