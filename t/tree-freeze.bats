@@ -480,3 +480,18 @@ park()"
 	verify_prog
 	no_fail
 }
+
+@test "a child whose shim could not start (its socket directory refused): named after 2 s; the job runs on" {
+	need ckpt-run ckpt-freeze
+	export T
+	start_bash_job "$LOOP; loop & CKPT_SOCKDIR=/proc/nonexistent sleep 1000 & echo \$! >\"\$T/noshim\"; sleep 0.2; echo ready; loop"
+	local c rc=0
+	c=$(cat "$T/noshim")
+	grep -q "^ckpt-shim: pid $c: cannot be checkpointed" "$ERR"
+	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -q "^ckpt-freeze: pid $c (/usr/bin/sleep), child of pid $PID: a process of the job with the ckpt shim's library but no control socket after 2 s" "$T/err"
+	# shellcheck disable=SC2046
+	job_continues $(cat "$T/pids")
+}
