@@ -213,6 +213,11 @@ static int join(struct job *j, pid_t pid, pid_t parent, unsigned timeout_ms)
 		if (s >= 0) {
 			if ((r = join_freeze(j, s, pid, timeout_ms)) != 0)
 				return r < 0 ? -1 : 0;
+			if (now_ms() - start > 5000) {
+				warn("pid %d, child of pid %d: its shim went away at each freeze for 5 s (an exec after another): nothing stays frozen",
+				     (int)pid, (int)parent);
+				return -1;
+			}
 			continue;
 		}
 		if (why == CTL_NOSHIM && now_ms() - start > (shim_mapped(pid) ? 2000 : 100)) {

@@ -495,3 +495,22 @@ park()"
 	# shellcheck disable=SC2046
 	job_continues $(cat "$T/pids")
 }
+
+@test "a child that execs itself over and over: each freeze ends within seconds, an image or a message; the job runs on" {
+	need ckpt-run ckpt-freeze
+	export T
+	printf '#!/bin/sh\nexec "$0"\n' >"$T/again"
+	chmod +x "$T/again"
+	start_bash_job "$LOOP; \"\$T/again\" & sleep 0.2; echo ready; loop"
+	local i rc t0
+	for ((i = 0; i < 5; i++)); do
+		t0=$SECONDS
+		rc=0
+		timeout 30 "$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+		cat "$T/err"
+		[ $((SECONDS - t0)) -le 12 ]
+		if [ "$rc" -eq 0 ]; then img check "$T/img"; else [ "$rc" -eq 1 ] && [ -s "$T/err" ]; fi
+	done
+	# shellcheck disable=SC2046
+	job_continues $(cat "$T/pids")
+}
