@@ -374,6 +374,25 @@ park()"
 	job_continues "$PID" "$c"
 }
 
+@test "ckpt-dumpfds alone, --shared-with the parent: the child's inherited fds are share lines" {
+	need ckpt-run ckpt-dumpfds
+	start_py "$PY_HEAD
+log = os.open(T + '/log', os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+c = os.fork()
+if c == 0: park()
+ready(c)
+park()"
+	local c log
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	stream_ok ckpt-dumpfds "$T/fds.tar" --shared-with "$PID" "$c"
+	log=$(tar xOf "$T/fds.tar" "proc/$c/fds" | awk '/ path=.*\/log$/ {print $2}')
+	tar xOf "$T/fds.tar" "proc/$c/fds" | grep -q "^fd $log file .* share=$PID:$log path="
+	# the usage: one source of the table or the other
+	run -2 "$BIN/ckpt-dumpfds" --shared-with "$PID" --shared-table 3 "$c"
+	[[ $output == *"--shared-with and --shared-table: one or the other"* ]]
+	job_continues "$PID" "$c"
+}
+
 @test "a pipe between two processes of the job: its queued bytes saved once, by the first reader in the stream" {
 	need ckpt-run ckpt-freeze
 	local who c ino first
