@@ -163,8 +163,12 @@ static void no_shim(pid_t pid, pid_t parent)
 	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
 	n = readlink(path, exe, sizeof exe - 1);
 	exe[n > 0 ? n : 0] = 0;
-	warn("pid %d (%s), child of pid %d: a process of the job without the ckpt shim (a static program, or LD_PRELOAD cleared): the job cannot be checkpointed; nothing stays frozen",
-	     (int)pid, n > 0 ? exe : "?", (int)parent);
+	if (shim_mapped(pid))
+		warn("pid %d (%s), child of pid %d: a process of the job with the ckpt shim's library but no control socket after 2 s (its shim could not start: see its stderr): the job cannot be checkpointed; nothing stays frozen",
+		     (int)pid, n > 0 ? exe : "?", (int)parent);
+	else
+		warn("pid %d (%s), child of pid %d: a process of the job without the ckpt shim (a static program, or LD_PRELOAD cleared): the job cannot be checkpointed; nothing stays frozen",
+		     (int)pid, n > 0 ? exe : "?", (int)parent);
 }
 
 /* pid's freeze on s: 1 frozen, 0 the shim went away meanwhile (an
@@ -209,6 +213,11 @@ static int join(struct job *j, pid_t pid, pid_t parent, unsigned timeout_ms)
 		if (s >= 0) {
 			if ((r = join_freeze(j, s, pid, timeout_ms)) != 0)
 				return r < 0 ? -1 : 0;
+			if (now_ms() - start > 5000) {
+				warn("pid %d, child of pid %d: its shim went away at each freeze for 5 s (an exec after another): nothing stays frozen",
+				     (int)pid, (int)parent);
+				return -1;
+			}
 			continue;
 		}
 		if (why == CTL_NOSHIM && now_ms() - start > (shim_mapped(pid) ? 2000 : 100)) {

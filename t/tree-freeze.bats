@@ -374,6 +374,25 @@ park()"
 	job_continues "$PID" "$c"
 }
 
+@test "ckpt-dumpfds alone, --shared-with the parent: the child's inherited fds are share lines" {
+	need ckpt-run ckpt-dumpfds
+	start_py "$PY_HEAD
+log = os.open(T + '/log', os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+c = os.fork()
+if c == 0: park()
+ready(c)
+park()"
+	local c log
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	stream_ok ckpt-dumpfds "$T/fds.tar" --shared-with "$PID" "$c"
+	log=$(tar xOf "$T/fds.tar" "proc/$c/fds" | awk '/ path=.*\/log$/ {print $2}')
+	tar xOf "$T/fds.tar" "proc/$c/fds" | grep -q "^fd $log file .* share=$PID:$log path="
+	# the usage: one source of the table or the other
+	run -2 "$BIN/ckpt-dumpfds" --shared-with "$PID" --shared-table 3 "$c"
+	[[ $output == *"--shared-with and --shared-table: one or the other"* ]]
+	job_continues "$PID" "$c"
+}
+
 @test "a pipe between two processes of the job: its queued bytes saved once, by the first reader in the stream" {
 	need ckpt-run ckpt-freeze
 	local who c ino first
@@ -479,4 +498,38 @@ park()"
 	sleep 1
 	verify_prog
 	no_fail
+}
+
+@test "a child whose shim could not start (its socket directory refused): named after 2 s; the job runs on" {
+	need ckpt-run ckpt-freeze
+	export T
+	start_bash_job "$LOOP; loop & CKPT_SOCKDIR=/proc/nonexistent sleep 1000 & echo \$! >\"\$T/noshim\"; sleep 0.2; echo ready; loop"
+	local c rc=0
+	c=$(cat "$T/noshim")
+	grep -q "^ckpt-shim: pid $c: cannot be checkpointed" "$ERR"
+	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -q "^ckpt-freeze: pid $c (/usr/bin/sleep), child of pid $PID: a process of the job with the ckpt shim's library but no control socket after 2 s" "$T/err"
+	# shellcheck disable=SC2046
+	job_continues $(cat "$T/pids")
+}
+
+@test "a child that execs itself over and over: each freeze ends within seconds, an image or a message; the job runs on" {
+	need ckpt-run ckpt-freeze
+	export T
+	printf '#!/bin/sh\nexec "$0"\n' >"$T/again"
+	chmod +x "$T/again"
+	start_bash_job "$LOOP; \"\$T/again\" & sleep 0.2; echo ready; loop"
+	local i rc t0
+	for ((i = 0; i < 5; i++)); do
+		t0=$SECONDS
+		rc=0
+		timeout 30 "$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+		cat "$T/err"
+		[ $((SECONDS - t0)) -le 12 ]
+		if [ "$rc" -eq 0 ]; then img check "$T/img"; else [ "$rc" -eq 1 ] && [ -s "$T/err" ]; fi
+	done
+	# shellcheck disable=SC2046
+	job_continues $(cat "$T/pids")
 }
