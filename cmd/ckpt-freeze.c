@@ -406,7 +406,7 @@ static int checkpoint(int sock, const struct opts *o)
 	 * anything is written */
 	if (kproc_open(&k, o->pid, sock) < 0)
 		return -1;
-	if (kproc_no_seccomp(&k) == 0 && threads_fetch(sock, o->pid, &th) == 0) {
+	if (kproc_no_seccomp(&k) == 0 && kproc_no_aio(&k) == 0 && threads_fetch(sock, o->pid, &th) == 0) {
 		tar_init(&t, 1, 0);
 		/* frozen: no child can come now */
 		if (children_check(o) == 0 && write_core(&t, sock, &k, &th, o->kill) == 0 &&
