@@ -453,7 +453,7 @@ static struct kproc *kprocs_open(const struct job *j)
 		if (j->v[i].zombie)
 			continue;
 		if (kproc_open(&k[i], j->v[i].pid, j->v[i].sock) < 0 || kproc_no_seccomp(&k[i]) < 0 ||
-		    core_check(j->v[i].sock, &k[i]) < 0)
+		    kproc_no_aio(&k[i]) < 0 || core_check(j->v[i].sock, &k[i]) < 0)
 			break;
 	}
 	if (i == j->n)

@@ -310,3 +310,18 @@ wait_bounded() {
 	fi
 	wait "$pid"
 }
+
+# freeze_refused MESSAGE: ckpt-freeze --kill $PID fails, saying exactly
+# "ckpt-freeze: pid $PID: MESSAGE" and that it did not kill; the program
+# runs on: it verifies, then finishes (exit 0)
+freeze_refused() {
+	run --separate-stderr "$BIN/ckpt-freeze" --kill "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "ckpt-freeze: pid $PID: $1
+ckpt-freeze: pid $PID: not killed: it runs on" ]
+	alive "$PID"
+	verify_prog
+	kill -TERM "$PID"
+	wait "$PID"
+}
