@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -51,6 +52,8 @@ struct opts {
 	int all_files;
 	const char *rules;
 	pid_t pid;
+	int shm_table;     /* what each dumpmem stored of shared memory, for
+	                    * the ones after it (ckpt-dumpmem --shm-table) */
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -268,8 +271,8 @@ static int write_threads(struct tar_out *t, const struct kproc *k, const struct 
 static void stage_exec(const char *stage, int sock, uint64_t off, pid_t target,
 		       const char *shared, const struct opts *o)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 32], fd[16], offs[32], pid[16];
-	const char *argv[14];
+	char dir[PATH_MAX], path[PATH_MAX + 32], fd[16], offs[32], pid[16], table[16];
+	const char *argv[16];
 	int n = 0, r = self_dir(dir, sizeof dir);
 
 	if (r < 0)
@@ -288,6 +291,11 @@ static void stage_exec(const char *stage, int sock, uint64_t off, pid_t target,
 	if (!strcmp(stage, "ckpt-dumpfds") && shared && *shared) {
 		argv[n++] = "--shared-with";
 		argv[n++] = shared;
+	}
+	if (!strcmp(stage, "ckpt-dumpmem")) {
+		snprintf(table, sizeof table, "%d", fcntl(o->shm_table, F_DUPFD, 3));
+		argv[n++] = "--shm-table";
+		argv[n++] = table;
 	}
 	if (!strcmp(stage, "ckpt-dumpfds") && o->all_files)
 		argv[n++] = "--checkpoint-open-files";
@@ -480,6 +488,8 @@ int main(int argc, char **argv)
 	prog_init(argv);
 	parse(argc, argv, &o);
 	stdout_check();
+	if ((o.shm_table = memfd_create("ckpt-shm-table", MFD_CLOEXEC)) < 0)
+		die("memfd_create:");
 	/* a bad rules file is found before the process is touched */
 	if (rules_check(o.rules) < 0)
 		return 1;
