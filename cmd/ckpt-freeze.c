@@ -21,6 +21,7 @@
 #include "imageout.h"
 #include "io.h"
 #include "job.h"
+#include "jobshm.h"
 #include "kproc.h"
 #include "memberout.h"
 #include "rules.h"

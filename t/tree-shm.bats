@@ -12,10 +12,14 @@ load tree
 
 setup() {
 	tree_setup
+	SHMIDS=()
 }
 
+# SysV segments a test made that outlive their programs (sysvkey)
 teardown() {
+	local id
 	tree_teardown
+	for id in "${SHMIDS[@]}"; do ipcrm -m "$id" 2>/dev/null || true; done
 }
 
 # shm_line PID ADDR: the maps line of PID's region starting at ADDR (0x...)
@@ -128,4 +132,64 @@ pair_ok() {
 	need ckpt-run ckpt-dumpmem prog:shmcount
 	dump_pair anon
 	[ "$(tar tf "$T/p.anon" | sed 's|.*/||' | tr '\n' ' ')" = "maps vmflags mapfiles pagemap pages " ]
+}
+
+# refused KIND WHY: ckpt-freeze --kill of shmcount KIND is refused, both
+# pids and WHY named, nothing written; the job counts on, unharmed
+refused() {
+	local kind=$1 why=$2 rc=0
+	start_job shmcount 2 "$kind"
+	C=$(awk '$1 == "child" {print $2}' "$OUT")
+	SHMIDS+=($(awk '$1 == "shmid" {print $2}' "$OUT"))
+	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -q "^ckpt-freeze: pids $PID and $C share memory: .*: $why" "$T/err"
+	[ ! -s "$T/img" ]
+	job_continues "$PID" "$C"
+	verify_prog
+	no_fail
+}
+
+@test "a SysV segment not marked for removal, shared by two processes: refused for good (its id could not be given back), both named" {
+	need ckpt-run ckpt-freeze prog:shmcount
+	refused sysvkey "SysV segment [0-9]* (key 0x[0-9a-f]*) is not marked for removal: anyone may still look it up by its key or id, and a restore cannot give it the same id: refused"
+	# the refusal names the kernel's id
+	grep -q "SysV segment ${SHMIDS[0]} " "$T/err"
+}
+
+@test "a file in /dev/shm mapped MAP_SHARED by two processes, then removed: refused for good, both named" {
+	need ckpt-run ckpt-freeze prog:shmcount
+	local f
+	f=$(mktemp -u /dev/shm/cksh-XXXXXX)
+	refused "unlinked:$f" "the shared map of a deleted file: no file to map again, and no object a restore could share: refused"
+	grep -q " $f (deleted) " "$T/err"
+}
+
+@test "MAP_SHARED|ANON, a memfd, a SysV segment marked for removal, shared by two processes: refused until ckpt-thaw makes one object per job" {
+	need ckpt-run ckpt-freeze prog:shmcount
+	local kind
+	for kind in anon memfd sysv; do
+		refused "$kind" "memory shared between processes cannot be written yet (a restore would make two copies): refused"
+		kill_job "$PID"
+	done
+}
+
+@test "a file in /dev/shm mapped MAP_SHARED by two processes: not refused, the file is the one object: no page of it in the stream, both name it" {
+	need ckpt-run ckpt-freeze prog:shmcount
+	local f p
+	f=$(mktemp -u /dev/shm/cksh-XXXXXX)
+	CLEANUP+=("$f")
+	start_job shmcount 2 "file:$f"
+	C=$(awk '$1 == "child" {print $2}' "$OUT")
+	A=$(region shared)
+	freeze_ok "$T/img" "$PID"
+	image_tree_ok "$T/img"
+	for p in "$PID" "$C"; do
+		tar xOf "$T/img" "proc/$p/mapfiles" | grep "^${A#0x}-[0-9a-f]* 4096 [0-9.]* $f$"
+		! stored "$T/img" "$p" "$A"
+	done
+	job_continues "$PID" "$C"
+	verify_prog
+	no_fail
 }
