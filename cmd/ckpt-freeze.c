@@ -22,6 +22,7 @@
 #include "imageout.h"
 #include "io.h"
 #include "job.h"
+#include "jobshm.h"
 #include "kproc.h"
 #include "memberout.h"
 #include "rules.h"
@@ -53,6 +54,8 @@ struct opts {
 	int all_files;
 	const char *rules;
 	pid_t pid;
+	int shm_table;     /* what each dumpmem stored of shared memory, for
+	                    * the ones after it (ckpt-dumpmem --shm-table) */
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -284,8 +287,8 @@ static int write_threads(struct tar_out *t, const struct kproc *k, const struct 
 static void stage_exec(const char *stage, int sock, uint64_t off, pid_t target,
 		       int table, const struct opts *o)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 32], fd[16], offs[32], pid[16], tab[16];
-	const char *argv[14];
+	char dir[PATH_MAX], path[PATH_MAX + 32], fd[16], offs[32], pid[16], tab[16], shm[16];
+	const char *argv[16];
 	int n = 0, r = self_dir(dir, sizeof dir);
 
 	if (r < 0)
@@ -306,6 +309,11 @@ static void stage_exec(const char *stage, int sock, uint64_t off, pid_t target,
 		snprintf(tab, sizeof tab, "%d", fcntl(table, F_DUPFD, 3));
 		argv[n++] = "--shared-table";
 		argv[n++] = tab;
+	}
+	if (!strcmp(stage, "ckpt-dumpmem")) {
+		snprintf(shm, sizeof shm, "%d", fcntl(o->shm_table, F_DUPFD, 3));
+		argv[n++] = "--shm-table";
+		argv[n++] = shm;
 	}
 	if (!strcmp(stage, "ckpt-dumpfds") && o->all_files)
 		argv[n++] = "--checkpoint-open-files";
@@ -520,6 +528,8 @@ int main(int argc, char **argv)
 	prog_init(argv);
 	parse(argc, argv, &o);
 	stdout_check();
+	if ((o.shm_table = memfd_create("ckpt-shm-table", MFD_CLOEXEC)) < 0)
+		die("memfd_create:");
 	/* a bad rules file is found before the process is touched */
 	if (rules_check(o.rules) < 0)
 		return 1;
