@@ -170,7 +170,7 @@ PY
 	[ "$(cut -d' ' -f3 "/proc/$z1/stat")" = Z ]
 	[ "$(cut -d' ' -f3 "/proc/$z2/stat")" = Z ]
 	p=$(stat_ids "$PID")
-	freeze_ok "$D/img1" --force --kill "$PID"
+	freeze_ok "$D/img1" --single --force --kill "$PID"
 	wait "$PID" 2>/dev/null || true
 	dead "$PID"
 	img cat "$D/img1" ckpt/manifest | grep -v '^proc ' >"$D/man"
@@ -197,7 +197,8 @@ PY
 # pipeline_job: bash that runs `a | b &` (its children A and B) and
 # appends 1, 2, 3... to D/plog until D/reap exists, then waits for
 # them; A writes 1, 2, 3... into the pipe (not while D/pauseA exists:
-# it writes the last number to D/pausedA then) until D/end exists; B
+# it writes the last number to D/pausedA then), each also to D/acount,
+# until D/end exists; B
 # reads each line and appends it to D/clog (not while D/pause exists).
 # Sets D, PID, APID, BPID.
 pipeline_job() {
@@ -214,6 +215,7 @@ while [ ! -e "$1/end" ]; do
 	fi
 	i=$((i + 1))
 	echo $i
+	echo $i >"$1/acount"
 	for ((j = 0; j < 5000; j++)); do :; done
 done
 SH
@@ -272,7 +274,7 @@ share_std() {
 	touch "$D/pause"
 	wait_line "$D/paused" x
 	q=$(wc -l <"$D/clog")
-	sleep 0.3
+	wait_past "$D/acount" '' $((q + 5))
 	touch "$D/pauseA"
 	wait_line "$D/pausedA" '^[0-9]+$'
 	n=$(cat "$D/pausedA")
@@ -283,7 +285,7 @@ share_std() {
 	b=$(stat_ids "$BPID")
 	freeze_ok "$D/aimg" "$APID"
 	freeze_ok "$D/bimg" "$BPID"
-	freeze_ok "$D/pimg" --force --kill "$PID"
+	freeze_ok "$D/pimg" --single --force --kill "$PID"
 	kill -KILL "$APID" "$BPID"
 	wait "$PID" 2>/dev/null || true
 	for ((i = 0; i < 250; i++)); do
