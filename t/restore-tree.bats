@@ -2,11 +2,13 @@
 # ckpt-thaw restores a job of several processes (issue 12): every pid
 # as it was, each process the child of its parent (the restored
 # parent's waitpid reaps its restored child), sessions and groups; the
-# manifest's tree checked.  Until ckpt-freeze writes jobs, the images
-# are composed from two checkpoints (tree_checkpoint in thaw.bash).
+# manifest's tree checked.  Jobs checkpointed whole by ckpt-freeze, and
+# images composed from checkpoints of each process (tree_checkpoint in
+# thaw.bash, ckptimg.py join), whose children stop at a known state.
 
 load helpers
 load thaw   # its setup and teardown
+load tree   # job_pids, job_gone
 
 @test "tree: a parent and its child go on at their pids, and the parent reaps the restored child" {
 	need ckpt-run ckpt-freeze ckpt-thaw
@@ -116,7 +118,8 @@ manifest_with() {
 	manifest_with "proc $f $PID 0 0"
 	thaw_fails "process $f has no pages member" "$T/bad"
 	dead "$f"
-	! pgrep -f ckpt-restorer -s 0
+	run pgrep -f ckpt-restorer -s 0
+	[ "$status" -eq 1 ]
 }
 
 @test "tree: --same-ns with a pid of the job taken names it, and nothing runs" {
@@ -170,7 +173,7 @@ PY
 	[ "$(cut -d' ' -f3 "/proc/$z1/stat")" = Z ]
 	[ "$(cut -d' ' -f3 "/proc/$z2/stat")" = Z ]
 	p=$(stat_ids "$PID")
-	freeze_ok "$D/img1" --force --kill "$PID"
+	freeze_ok "$D/img1" --single --force --kill "$PID"
 	wait "$PID" 2>/dev/null || true
 	dead "$PID"
 	img cat "$D/img1" ckpt/manifest | grep -v '^proc ' >"$D/man"
@@ -197,7 +200,8 @@ PY
 # pipeline_job: bash that runs `a | b &` (its children A and B) and
 # appends 1, 2, 3... to D/plog until D/reap exists, then waits for
 # them; A writes 1, 2, 3... into the pipe (not while D/pauseA exists:
-# it writes the last number to D/pausedA then) until D/end exists; B
+# it writes the last number to D/pausedA then), each also to D/acount,
+# until D/end exists; B
 # reads each line and appends it to D/clog (not while D/pause exists).
 # Sets D, PID, APID, BPID.
 pipeline_job() {
@@ -214,6 +218,7 @@ while [ ! -e "$1/end" ]; do
 	fi
 	i=$((i + 1))
 	echo $i
+	echo $i >"$1/acount"
 	for ((j = 0; j < 5000; j++)); do :; done
 done
 SH
@@ -272,7 +277,7 @@ share_std() {
 	touch "$D/pause"
 	wait_line "$D/paused" x
 	q=$(wc -l <"$D/clog")
-	sleep 0.3
+	wait_past "$D/acount" '' $((q + 5))
 	touch "$D/pauseA"
 	wait_line "$D/pausedA" '^[0-9]+$'
 	n=$(cat "$D/pausedA")
@@ -283,7 +288,7 @@ share_std() {
 	b=$(stat_ids "$BPID")
 	freeze_ok "$D/aimg" "$APID"
 	freeze_ok "$D/bimg" "$BPID"
-	freeze_ok "$D/pimg" --force --kill "$PID"
+	freeze_ok "$D/pimg" --single --force --kill "$PID"
 	kill -KILL "$APID" "$BPID"
 	wait "$PID" 2>/dev/null || true
 	for ((i = 0; i < 250; i++)); do
@@ -310,4 +315,32 @@ share_std() {
 	wait_line "$D/plog" '^reaped'
 	seq 1 "$(wc -l <"$D/clog")" | diff - "$D/clog"
 	thaw_wait 0
+}
+
+@test "tree: a 3-stage pipeline with its pipes full, checkpointed whole, ends with the sum of an uninterrupted run" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:pipeline prog:pipestage
+	need_root
+	local want pids n
+	want=$("$PROGS/pipestage" produce 4096 | "$PROGS/pipestage" filter 0 |
+		"$PROGS/pipestage" consume 4096 0 | grep '^done ok')
+	start_prog pipeline 4096
+	wait_line "$OUT" '^progress bytes='
+	pids=$(job_pids "$PID")
+	n=$(wc -w <<<"$pids")
+	[ "$n" -eq 4 ]
+	STARTED+=($pids)
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	# shellcheck disable=SC2086
+	job_gone $pids
+	[ "$(img cat "$T/img" ckpt/manifest | grep -c '^proc ')" -eq 4 ]
+	img list "$T/img" | grep -q '/pipes/'
+	run grep -q '^done ok' "$OUT"
+	[ "$status" -eq 1 ]   # not done yet: the job is dead
+	thaw_bg "$T/img"
+	wait_line "$OUT" '^done ok' 60
+	thaw_wait 0
+	echo "want: $want; got: $(grep '^done ok' "$OUT")"
+	[ "$(grep '^done ok' "$OUT")" = "$want" ]
+	grep -qx 'status 0 0 0' "$OUT"
 }

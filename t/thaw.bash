@@ -290,7 +290,7 @@ tree_checkpoint() {
 	p=$(stat_ids "$PID")
 	c=$(stat_ids "$CPID")
 	freeze_ok "$D/cimg" "$CPID"
-	freeze_ok "$D/pimg" --force --kill "$PID"
+	freeze_ok "$D/pimg" --single --force --kill "$PID"
 	kill -KILL "$CPID"
 	wait "$PID" 2>/dev/null || true
 	dead "$PID"
