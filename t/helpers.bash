@@ -172,7 +172,8 @@ last_num() {
 wait_past() {
 	local file=$1 key=$2 n=$3 secs=${4:-10} i v
 	for ((i = 0; i < secs * 50; i++)); do
-		v=$(last_num "$file" "$key")
+		# a file rewritten in place is empty for a moment: no number yet
+		v=$(last_num "$file" "$key") || v=
 		[ -n "$v" ] && [ "$v" -gt "$n" ] && return 0
 		sleep 0.02
 	done
