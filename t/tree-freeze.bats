@@ -203,21 +203,31 @@ freeze_job_of() {
 	grep -qx 'done ok' "$OUT"
 }
 
-@test "a bash job with a child that cleared LD_PRELOAD: named with its executable; every process runs on" {
+@test "a bash job's child without a working shim (LD_PRELOAD cleared; a shim that could not start): named with its executable; every process runs on" {
 	need ckpt-run ckpt-freeze
 	export T
-	start_bash_job "$LOOP; loop & env -u LD_PRELOAD sleep 1000 & echo \$! >\"\$T/noshim\"; sleep 0.2; echo ready; loop"
-	local c rc=0
-	c=$(cat "$T/noshim")
-	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
-	cat "$T/err"
-	[ "$rc" -eq 1 ]
-	grep -q "^ckpt-freeze: pid $c (/usr/bin/sleep), child of pid $PID: a process of the job without the ckpt shim" "$T/err"
-	# shellcheck disable=SC2046
-	job_continues $(cat "$T/pids")
-	# nothing of the job stayed frozen
-	# shellcheck disable=SC2046
-	dies_of_term $(cat "$T/pids")
+	local how c rc want
+	for how in "env -u LD_PRELOAD" "env CKPT_SOCKDIR=/proc/nonexistent"; do
+		start_bash_job "$LOOP; loop & $how sleep 1000 & echo \$! >\"\$T/noshim\"; sleep 0.2; echo ready; loop"
+		c=$(cat "$T/noshim")
+		rc=0
+		"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+		cat "$T/err"
+		[ "$rc" -eq 1 ]
+		want="a process of the job without the ckpt shim"
+		[ "$how" = "env -u LD_PRELOAD" ] || {
+			want="a process of the job with the ckpt shim's library but no control socket after 2 s"
+			grep -q "^ckpt-shim: pid $c: cannot be checkpointed" "$ERR"
+		}
+		grep -q "^ckpt-freeze: pid $c (/usr/bin/sleep), child of pid $PID: $want" "$T/err"
+		# shellcheck disable=SC2046
+		job_continues $(cat "$T/pids")
+		# nothing of the job stayed frozen
+		# shellcheck disable=SC2046
+		dies_of_term $(cat "$T/pids")
+		kill_job "$PID"
+		rm -f "$T/pids"
+	done
 }
 
 @test "a zombie child: a zombie line with its wait status, no members; the parent reaps it after, with that status" {
@@ -498,21 +508,6 @@ park()"
 	sleep 1
 	verify_prog
 	no_fail
-}
-
-@test "a child whose shim could not start (its socket directory refused): named after 2 s; the job runs on" {
-	need ckpt-run ckpt-freeze
-	export T
-	start_bash_job "$LOOP; loop & CKPT_SOCKDIR=/proc/nonexistent sleep 1000 & echo \$! >\"\$T/noshim\"; sleep 0.2; echo ready; loop"
-	local c rc=0
-	c=$(cat "$T/noshim")
-	grep -q "^ckpt-shim: pid $c: cannot be checkpointed" "$ERR"
-	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
-	cat "$T/err"
-	[ "$rc" -eq 1 ]
-	grep -q "^ckpt-freeze: pid $c (/usr/bin/sleep), child of pid $PID: a process of the job with the ckpt shim's library but no control socket after 2 s" "$T/err"
-	# shellcheck disable=SC2046
-	job_continues $(cat "$T/pids")
 }
 
 @test "a child that execs itself over and over: each freeze ends within seconds, an image or a message; the job runs on" {
