@@ -18,6 +18,7 @@
 #include "err.h"
 #include "escape.h"
 #include "fdinfo.h"
+#include "fdshare.h"
 #include "memberout.h"
 #include "num.h"
 #include "freeze.h"
@@ -28,7 +29,7 @@
 #define CHUNK (1 << 20)   /* bytes per pread of a saved file */
 
 static const char usage_str[] =
-	"ckpt-dumpfds [--control FD --offset N] [--checkpoint-open-files] [--files-rules PATH] [--restorable] PID";
+	"ckpt-dumpfds [--control FD --offset N] [--shared-with PID,...] [--checkpoint-open-files] [--files-rules PATH] [--restorable] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
@@ -36,6 +37,7 @@ static const struct option options[] = {
 	{ "checkpoint-open-files", no_argument, NULL, 'a' },
 	{ "files-rules", required_argument, NULL, 'r' },
 	{ "restorable", no_argument, NULL, 'R' },
+	{ "shared-with", required_argument, NULL, 'S' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -51,6 +53,10 @@ struct fd_dump {
 	                     * pipe or the first fd of a unix socket */
 	size_t pipe_len;
 	int pipe_data;      /* has a pipes/INODE (socks/INODE) member */
+	pid_t share_pid;    /* an earlier process of the job has the open */
+	int share_fd;       /* file description as its fd share_fd */
+	int shared;         /* this fd's description is written earlier:
+	                     * share_pid set here or on the fd of dup */
 };
 
 struct dump {
@@ -58,6 +64,8 @@ struct dump {
 	int sock;
 	int all_files;      /* --checkpoint-open-files */
 	int restorable;     /* --restorable */
+	const char *shared_with;  /* --shared-with */
+	struct fdshare share;  /* the earlier processes' fds */
 	struct rules rules;
 	int have_rules;
 	struct fd_dump *v;
@@ -168,6 +176,7 @@ static int fds_fetch(struct dump *d)
 	return bad ? -1 : 0;
 }
 
+static uint64_t extra_num(const struct fd_desc *x, const char *key);
 static const struct dump *sort_dump;   /* for qsort's comparator */
 
 static int ent_by_file(const void *a, const void *b)
@@ -200,6 +209,88 @@ static void dups_find(struct dump *d)
 	free(ix);
 }
 
+static struct fd_dump *ent_of_fd(struct dump *d, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < d->n && d->v[i].d.fd != fd; i++)
+		;
+	return &d->v[i < d->n ? i : 0];
+}
+
+/* What this process shares with the processes before it in the job's
+ * stream (--shared-with; formats/fds.md, "Shared between processes"):
+ * the lowest fd of each open file description that an earlier process
+ * holds becomes a share line.  -1 after a message for what cannot be
+ * written yet: a POSIX lock taken through a shared description. */
+static int shares_find(struct dump *d)
+{
+	const struct fdshare_ent *s;
+	struct fd_dump *e;
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		e = &d->v[i];
+		if (e->dup != e->d.fd ||
+		    !(s = fdshare_same(&d->share, e->d.local, e->d.st.st_dev, e->d.st.st_ino)))
+			continue;
+		if (e->d.sublines && strstr(e->d.sublines, " class=posix ")) {
+			warn("pid %d fd %d: %s: a POSIX lock of this process on a file description it shares with pid %d (fd %d): not written yet: refused",
+			     (int)d->pid, e->d.fd, e->d.path, (int)s->pid, s->fd);
+			return -1;
+		}
+		e->share_pid = s->pid;
+		e->share_fd = s->fd;
+	}
+	/* the other fds of a shared description: dup of its lowest */
+	for (i = 0; i < d->n; i++)
+		d->v[i].shared = d->v[i].share_pid || ent_of_fd(d, d->v[i].dup)->share_pid;
+	return 0;
+}
+
+/* an fd of an earlier process on the same inode through another open
+ * file description would save the file's contents (formats/fds.md):
+ * its writer would keep them as policy c does, or it is unlinked */
+static int other_saves(const struct dump *d, const struct fdshare_ent *o, const struct fd_dump *e)
+{
+	return d->all_files || e->d.st.st_nlink == 0 ||
+	       ((o->flags & O_ACCMODE) != O_RDONLY && !(o->flags & O_APPEND));
+}
+
+/* What two processes of the job hold that a stream cannot describe yet
+ * is refused, naming both (formats/fds.md): a saved file opened
+ * separately by two of them (its contents would be written back
+ * twice), and a unix socket pair with its ends in two of them. */
+static int shares_refuse(const struct dump *d)
+{
+	const struct fdshare_ent *o;
+	const struct fd_dump *e;
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < d->n; i++) {
+		e = &d->v[i];
+		if (e->shared)
+			continue;
+		if (fd_kind_is_file(e->d.kind) &&
+		    (o = fdshare_other(&d->share, e->d.local, e->d.st.st_dev, e->d.st.st_ino)) &&
+		    (e->data >= 0 || other_saves(d, o, e))) {
+			warn("pid %d fd %d: %s: opened apart from pid %d (fd %d), and its contents are saved: two processes' opens of one saved file cannot be written yet: refused",
+			     (int)d->pid, e->d.fd, e->d.path, (int)o->pid, o->fd);
+			bad = 1;
+		}
+		if (e->d.kind == FD_SOCKET && strstr(e->d.extra, " domain=unix ") &&
+		    extra_num(&e->d, "peer_ino") &&
+		    (o = fdshare_inode(&d->share, e->d.st.st_dev, extra_num(&e->d, "peer_ino"), 0))) {
+			warn("pid %d fd %d: unix socket %llu is connected to socket %llu of pid %d (fd %d): a socket pair between two processes of the job cannot be written yet: refused",
+			     (int)d->pid, e->d.fd, (unsigned long long)e->d.st.st_ino,
+			     (unsigned long long)extra_num(&e->d, "peer_ino"), (int)o->pid, o->fd);
+			bad = 1;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
 /* the policy of each fd; a rule's restart path that cannot be made
  * (too long) fails the dump */
 static void policies_decide(struct dump *d)
@@ -210,6 +301,8 @@ static void policies_decide(struct dump *d)
 
 	for (i = 0; i < d->n; i++) {
 		e = &d->v[i];
+		if (e->shared)
+			continue;  /* the earlier process's line decides */
 		r = policy_decide(&e->d, d->have_rules ? &d->rules : NULL, d->all_files, &e->pol);
 		if (r < 0)
 			dieerr(r, "pid %d fd %d: %s: restart path of %s:", (int)d->pid,
@@ -232,7 +325,8 @@ static void data_assign(struct dump *d)
 		if (!d->v[i].pol.save || d->v[i].data >= 0)
 			continue;
 		for (j = 0; j < d->n; j++)
-			if (fd_kind_is_file(d->v[j].d.kind) && same_inode(&d->v[i].d, &d->v[j].d))
+			if (fd_kind_is_file(d->v[j].d.kind) && !d->v[j].shared &&
+			    same_inode(&d->v[i].d, &d->v[j].d))
 				d->v[j].data = d->v[i].d.fd;
 	}
 }
@@ -246,7 +340,8 @@ static void queue_mark(struct dump *d, const struct fd_dump *e)
 
 	for (j = 0; j < d->n; j++) {
 		k = d->v[j].d.kind;
-		if ((k == FD_PIPE || k == FD_FIFO || k == FD_SOCKET) && same_inode(&e->d, &d->v[j].d))
+		if ((k == FD_PIPE || k == FD_FIFO || k == FD_SOCKET) && !d->v[j].shared &&
+		    same_inode(&e->d, &d->v[j].d))
 			d->v[j].pipe_data = 1;
 	}
 }
@@ -263,8 +358,9 @@ static int pipes_peek(struct dump *d)
 	for (i = 0; i < d->n; i++) {
 		e = &d->v[i];
 		if ((e->d.kind != FD_PIPE && e->d.kind != FD_FIFO) ||
-		    (e->d.flags & O_ACCMODE) == O_WRONLY || e->pipe_data)
-			continue;
+		    (e->d.flags & O_ACCMODE) == O_WRONLY || e->pipe_data || e->shared ||
+		    fdshare_inode(&d->share, e->d.st.st_dev, e->d.st.st_ino, 1))
+			continue;  /* saved once, by the first reader in the stream */
 		e->pipe_bytes = pipe_peek(e->d.local, &e->pipe_len, &err);
 		if (err < 0) {
 			warnerr(err, "pid %d fd %d: pipe %llu: copying its buffered bytes:",
@@ -319,7 +415,7 @@ static int socks_peek(struct dump *d)
 
 	for (i = 0; i < d->n; i++) {
 		e = &d->v[i];
-		if (!sock_pair_here(d, e) || e->pipe_data)
+		if (!sock_pair_here(d, e) || e->pipe_data || e->shared)
 			continue;
 		e->pipe_bytes = sock_peek(e->d.local, !!strstr(e->d.extra, " type=stream "),
 					  &e->pipe_len, &err);
@@ -356,6 +452,12 @@ static void fd_line(const struct dump *d, const struct fd_dump *e, FILE *f)
 		x->fd, fd_kind_name(x->kind), x->cloexec, (unsigned)x->flags,
 		(long long)x->pos, x->mnt_id, major(x->st.st_dev), minor(x->st.st_dev),
 		(unsigned long long)x->st.st_ino, (unsigned)x->st.st_mode, x->extra);
+	if (e->share_pid) {
+		/* the description is the earlier line's: nothing of it here */
+		esc_or_die(d, e, x->path, esc, sizeof esc);
+		fprintf(f, " share=%d:%d path=%s\n", (int)e->share_pid, e->share_fd, esc);
+		return;
+	}
 	if (e->dup != x->fd)
 		fprintf(f, " dup=%d", e->dup);
 	if (e->pol.name[0])
@@ -373,7 +475,7 @@ static void fd_line(const struct dump *d, const struct fd_dump *e, FILE *f)
 	}
 	esc_or_die(d, e, x->path, esc, sizeof esc);
 	fprintf(f, " path=%s\n", esc);
-	if (x->sublines)
+	if (x->sublines && !e->shared)
 		fputs(x->sublines, f);
 }
 
@@ -514,9 +616,11 @@ static int dump_fds(struct dump *d)
 	if (fds_fetch(d) < 0)
 		return -1;
 	dups_find(d);
+	if (shares_find(d) < 0)
+		return -1;
 	policies_decide(d);
 	data_assign(d);
-	if (pipes_peek(d) < 0 || socks_peek(d) < 0)
+	if (shares_refuse(d) < 0 || pipes_peek(d) < 0 || socks_peek(d) < 0)
 		return -1;
 	if (fds_write(d) < 0 || files_write(d) < 0 || pipes_write(d) < 0 ||
 	    rules_write(d) < 0)
@@ -536,6 +640,7 @@ static void dump_free(struct dump *d)
 		free(d->v[i].pipe_bytes);
 	}
 	free(d->v);
+	fdshare_free(&d->share);
 	if (d->have_rules)
 		rules_free(&d->rules);
 }
@@ -565,6 +670,7 @@ static void parse(int argc, char **argv, struct dump *d, const char **control,
 		case 'a': d->all_files = 1; break;
 		case 'r': *rules_path = optarg; break;
 		case 'R': d->restorable = 1; break;
+		case 'S': d->shared_with = optarg; break;
 		case 'h': printf("usage: %s\n", usage_str); exit(0);
 		default: usage_die(usage_str);
 		}
@@ -593,8 +699,12 @@ int main(int argc, char **argv)
 	d.sock = control ? control_fd_parse(control) : freeze_open(d.pid, 0);
 	if (d.sock < 0)
 		return 1;
-	tar_init(&d.tar, 1, offset);
-	r = dump_fds(&d);
+	if (d.shared_with && fdshare_load(&d.share, d.shared_with) < 0) {
+		r = -1;
+	} else {
+		tar_init(&d.tar, 1, offset);
+		r = dump_fds(&d);
+	}
 	dump_free(&d);
 	if (control)
 		return r < 0;

@@ -1,5 +1,5 @@
-/* ckpt-freeze - checkpoint a running process into a raw tar stream */
-#include <dirent.h>
+/* ckpt-freeze - checkpoint a running job (a process and every
+ * descendant) into a raw tar stream */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -19,6 +19,7 @@
 #include "freeze.h"
 #include "imageout.h"
 #include "io.h"
+#include "job.h"
 #include "kproc.h"
 #include "memberout.h"
 #include "rules.h"
@@ -27,11 +28,13 @@
 #include "timers.h"
 
 static const char usage[] =
-	"ckpt-freeze [--kill] [--force] [--timeout MS] [--checkpoint-open-files] [--files-rules PATH] PID";
+	"ckpt-freeze [--single] [--kill] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] PID";
 
 static const struct option options[] = {
 	{ "kill", no_argument, NULL, 'k' },
 	{ "force", no_argument, NULL, 'f' },
+	{ "single", no_argument, NULL, 's' },
+	{ "verbose", no_argument, NULL, 'v' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "checkpoint-open-files", no_argument, NULL, 'a' },
 	{ "files-rules", required_argument, NULL, 'r' },
@@ -42,6 +45,8 @@ static const struct option options[] = {
 struct opts {
 	int kill;
 	int force;         /* checkpoint and kill even what a restore cannot bring back */
+	int single;        /* PID alone, not its descendants */
+	int verbose;       /* the job's size and freeze time on stderr */
 	unsigned timeout_ms;
 	int all_files;
 	const char *rules;
@@ -52,10 +57,12 @@ static void parse(int argc, char **argv, struct opts *o)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "kt:ar:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "kt:ar:hsv", options, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kill = 1; break;
 		case 'f': o->force = 1; break;
+		case 's': o->single = 1; break;
+		case 'v': o->verbose = 1; break;
 		case 'a': o->all_files = 1; break;
 		case 'r': o->rules = optarg; break;
 		case 't':
@@ -73,7 +80,39 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->pid = pid_arg(argv[optind], usage);
 }
 
-static int manifest_fn(FILE *f, const void *src) { return manifest_write(f, src); }
+/* the manifest: its head, then the job's processes in stream order */
+struct manifest_arg {
+	const struct core_src *src;
+	const struct job *job;
+};
+
+static int manifest_fn(FILE *f, const void *argp)
+{
+	const struct manifest_arg *a = argp;
+	unsigned i;
+
+	if (manifest_write(f, a->src) < 0)
+		return -1;
+	for (i = 0; i < a->job->n; i++) {
+		const struct job_proc *p = &a->job->v[i];
+
+		if (p->zombie)
+			fprintf(f, "zombie %d %d %d %d %d\n", (int)p->pid, (int)p->ppid,
+				(int)p->pgid, (int)p->sid, p->status);
+		else
+			fprintf(f, "proc %d %d %d %d\n", (int)p->pid, (int)p->ppid,
+				(int)p->pgid, (int)p->sid);
+	}
+	return 0;
+}
+
+static int write_manifest(struct tar_out *t, const struct job *j, const struct opts *o)
+{
+	struct core_src src = { .pid = o->pid, .kill = o->kill };
+	struct manifest_arg a = { &src, j };
+
+	return member_from(t, "ckpt/manifest", manifest_fn, &a);
+}
 static int core_fn(FILE *f, const void *src) { return core_write(f, src); }
 
 /* The shim could not say its cwd (getcwd failed): ckpt-thaw could not
@@ -154,17 +193,16 @@ static uint32_t main_securebits(const struct threads *th, pid_t pid)
 	return 0;
 }
 
-/* the manifest and the core, from the process record, its /proc as we
- * see it, and the shim's fds, once they are shown to be the process's */
-static int write_core(struct tar_out *t, int sock, const struct kproc *k, const struct threads *th,
-		      int kill)
+/* the core, from the process record, its /proc as we see it, and the
+ * shim's fds, once they are shown to be the process's */
+/* The shim's process record and its fds (memory, maps, stat, ...), and
+ * that they are the process's and a restore can use them: 0, or -1
+ * after a message, fds closed */
+static int core_fetch(int sock, const struct kproc *k, struct ckpt_proc_rec *rec,
+		      int fds[CKPT_PROCFD_COUNT])
 {
-	static struct ckpt_proc_rec rec;
-	struct core_src src = { .rec = &rec, .pid = k->pid, .k = k, .kill = kill,
-				.securebits = main_securebits(th, k->pid) };
-	struct ctl_call c = { .op = CKPT_OP_PROC, .reply = &rec, .replen = sizeof rec,
-			      .rfds = src.fds, .nrfds = CKPT_PROCFD_COUNT };
-	char name[64];
+	struct ctl_call c = { .op = CKPT_OP_PROC, .reply = rec, .replen = sizeof *rec,
+			      .rfds = fds, .nrfds = CKPT_PROCFD_COUNT };
 	int r = ctl_call(sock, &c), i;
 	pid_t pid = k->pid;
 
@@ -172,20 +210,49 @@ static int write_core(struct tar_out *t, int sock, const struct kproc *k, const 
 		warn("pid %d: the process may not open its own memory (not dumpable: setuid, setcap or PR_SET_DUMPABLE 0)", (int)pid);
 		return -1;
 	}
-	if (r < 0 || c.replen != sizeof rec || c.nrfds != CKPT_PROCFD_COUNT) {
+	if (r < 0 || c.replen != sizeof *rec || c.nrfds != CKPT_PROCFD_COUNT) {
+		for (i = 0; i < c.nrfds; i++)
+			close(fds[i]);
 		warnerr(r ? r : -EPROTO, "pid %d: process record:", (int)pid);
 		return -1;
 	}
-	snprintf(name, sizeof name, "proc/%d/core", (int)pid);
 	r = -1;
-	if (rec.pid != (uint32_t)pid)
-		warn("pid %d: the shim's record says pid %u", (int)pid, rec.pid);
-	else if (kproc_same(k, src.fds[CKPT_PROCFD_STAT]) == 0)
-		r = rec.cwd[0] ? 0 : cwd_refused(pid);
-	if (r == 0)
-		r = member_from(t, "ckpt/manifest", manifest_fn, &src);
-	if (r == 0)
-		r = member_from(t, name, core_fn, &src);
+	if (rec->pid != (uint32_t)pid)
+		warn("pid %d: the shim's record says pid %u", (int)pid, rec->pid);
+	else if (kproc_same(k, fds[CKPT_PROCFD_STAT]) == 0)
+		r = rec->cwd[0] ? 0 : cwd_refused(pid);
+	if (r < 0)
+		for (i = 0; i < CKPT_PROCFD_COUNT; i++)
+			close(fds[i]);
+	return r;
+}
+
+/* what core_fetch refuses, for each process before anything is written */
+static int core_check(int sock, const struct kproc *k)
+{
+	static struct ckpt_proc_rec rec;
+	int fds[CKPT_PROCFD_COUNT], i;
+
+	if (core_fetch(sock, k, &rec, fds) < 0)
+		return -1;
+	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
+		close(fds[i]);
+	return 0;
+}
+
+static int write_core(struct tar_out *t, int sock, const struct kproc *k, const struct threads *th,
+		      int kill)
+{
+	static struct ckpt_proc_rec rec;
+	struct core_src src = { .rec = &rec, .pid = k->pid, .k = k, .kill = kill,
+				.securebits = main_securebits(th, k->pid) };
+	char name[64];
+	int r, i;
+
+	if (core_fetch(sock, k, &rec, src.fds) < 0)
+		return -1;
+	snprintf(name, sizeof name, "proc/%d/core", (int)k->pid);
+	r = member_from(t, name, core_fn, &src);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(src.fds[i]);
 	return r;
@@ -212,10 +279,11 @@ static int write_threads(struct tar_out *t, const struct kproc *k, const struct 
 	return member_from(t, name, threads_fn, &a);
 }
 
-static void stage_exec(const char *stage, int sock, uint64_t off, const struct opts *o)
+static void stage_exec(const char *stage, int sock, uint64_t off, pid_t target,
+		       const char *shared, const struct opts *o)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32], fd[16], offs[32], pid[16];
-	const char *argv[12];
+	const char *argv[14];
 	int n = 0, r = self_dir(dir, sizeof dir);
 
 	if (r < 0)
@@ -225,12 +293,16 @@ static void stage_exec(const char *stage, int sock, uint64_t off, const struct o
 	sock = fcntl(sock, F_DUPFD, 3);
 	snprintf(fd, sizeof fd, "%d", sock);
 	snprintf(offs, sizeof offs, "%llu", (unsigned long long)off);
-	snprintf(pid, sizeof pid, "%d", (int)o->pid);
+	snprintf(pid, sizeof pid, "%d", (int)target);
 	argv[n++] = stage;
 	argv[n++] = "--control";
 	argv[n++] = fd;
 	argv[n++] = "--offset";
 	argv[n++] = offs;
+	if (!strcmp(stage, "ckpt-dumpfds") && shared && *shared) {
+		argv[n++] = "--shared-with";
+		argv[n++] = shared;
+	}
 	if (!strcmp(stage, "ckpt-dumpfds") && o->all_files)
 		argv[n++] = "--checkpoint-open-files";
 	if (!strcmp(stage, "ckpt-dumpfds") && o->rules) {
@@ -271,7 +343,8 @@ static int stage_copy(int from, struct tar_out *t)
 	}
 }
 
-static int run_stage(const char *stage, int sock, struct tar_out *t, const struct opts *o)
+static int run_stage(const char *stage, int sock, pid_t target, const char *shared,
+		     struct tar_out *t, const struct opts *o)
 {
 	int p[2], st, r;
 	pid_t child;
@@ -284,7 +357,7 @@ static int run_stage(const char *stage, int sock, struct tar_out *t, const struc
 	if (child == 0) {
 		if (dup2(p[1], 1) < 0)
 			die("dup2:");
-		stage_exec(stage, sock, t->off, o);
+		stage_exec(stage, sock, t->off, target, shared, o);
 	}
 	close(p[1]);
 	r = stage_copy(p[0], t);
@@ -298,132 +371,125 @@ static int run_stage(const char *stage, int sock, struct tar_out *t, const struc
 			die("waitpid:");
 	if (r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
 		if (WIFSIGNALED(st))
-			warn("pid %d: %s killed by signal %d", (int)o->pid, stage, WTERMSIG(st));
+			warn("pid %d: %s killed by signal %d", (int)target, stage, WTERMSIG(st));
 		r = -1;
 	}
 	return r;
 }
 
-/* " C (comm)" for one child, appended to list */
-static void child_name(char *list, size_t cap, long c)
+/* "PID,PID,...": the live processes before process i in the stream,
+ * with whom ckpt-dumpfds finds what i shares (malloc'd) */
+static char *earlier_pids(const struct job *j, unsigned i)
 {
-	char path[64], *comm;
-	size_t n = strlen(list), len;
+	char *s = malloc(12 * (size_t)i + 1);
+	size_t n = 0;
+	unsigned k;
 
-	snprintf(path, sizeof path, "/proc/%ld/comm", c);
-	comm = read_file(path, &len);
-	if (comm && len && comm[len - 1] == '\n')
-		comm[len - 1] = 0;
-	if (n < cap)
-		snprintf(list + n, cap - n, "%s%ld (%s)", n ? ", " : "", c, comm ? comm : "gone");
-	free(comm);
+	if (!s)
+		die("out of memory");
+	s[0] = 0;
+	for (k = 0; k < i; k++)
+		if (!j->v[k].zombie)
+			n += sprintf(s + n, "%s%d", n ? "," : "", (int)j->v[k].pid);
+	return s;
 }
 
-/* The children of pid, from the kernel (every thread's children file),
- * into list; how many.  A restore brings back one process: the
- * children would be left behind, and the parent's wait() would fail. */
-static int children_list(pid_t pid, char *list, size_t cap)
+/* the members of frozen process i, in stream order */
+static int write_proc(struct tar_out *t, const struct job *j, unsigned i, const struct kproc *k,
+		      const struct opts *o)
 {
-	char path[320], *text, *p, *end;
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
-	long c;
-
-	list[0] = 0;
-	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-	if (!(d = opendir(path)))
-		return 0;  /* gone: the freeze says so */
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/task/%s/children", (int)pid, de->d_name);
-		if (!(text = read_file(path, NULL)))
-			continue;
-		for (p = text; (c = strtol(p, &end, 10)) > 0 && end != p; p = end, n++)
-			child_name(list, cap, c);
-		free(text);
-	}
-	closedir(d);
-	return n;
-}
-
-static int children_check(const struct opts *o)
-{
-	char list[1024];
-	int n = children_list(o->pid, list, sizeof list);
-
-	if (!n || o->force)
-		return 0;
-	warn("pid %d: has %d child process%s: %s; a restore brings back this process alone (--force: leave them out)",
-	     (int)o->pid, n, n > 1 ? "es" : "", list);
-	return -1;
-}
-
-/* after SIGKILL: the pid must be free for a thaw that follows at once */
-static void wait_gone(pid_t pid)
-{
-	struct timespec ts = { 0, 5000000 };
-	char path[32];
-	int i;
-
-	snprintf(path, sizeof path, "/proc/%d", (int)pid);
-	for (i = 0; i < 1000 && access(path, F_OK) == 0; i++)
-		nanosleep(&ts, NULL);
-	if (access(path, F_OK) == 0)
-		warn("pid %d: killed, but not yet reaped by its parent", (int)pid);
-}
-
-static int finish(int sock, struct tar_out *t, const struct opts *o)
-{
-	int r;
-
-	if (stream_out_end(t) < 0)
-		return -1;
-	if (!o->kill)
-		return freeze_thaw(sock, o->pid);
-	/* killed while still frozen: it never runs past the checkpoint */
-	r = ctl_simple(sock, CKPT_OP_KILL, 0, NULL);
-	close(sock);
-	if (r < 0 && kill(o->pid, SIGKILL) < 0 && errno != ESRCH) {
-		warn("pid %d: kill:", (int)o->pid);
-		return -1;
-	}
-	wait_gone(o->pid);
-	return 0;
-}
-
-/* the stream, on a frozen connection: 0, or -1 after a message
- * (closing the connection then thaws the process) */
-static int checkpoint(int sock, const struct opts *o)
-{
+	const struct job_proc *p = &j->v[i];
 	struct threads th = { NULL, 0 };
-	struct kproc k;
-	struct tar_out t;
+	char *shared = earlier_pids(j, i);
 	int r = -1;
 
-	/* what the kernel says of it, and what cannot be restored, before
-	 * anything is written */
-	if (kproc_open(&k, o->pid, sock) < 0)
-		return -1;
-	if (kproc_no_seccomp(&k) == 0 && kproc_no_aio(&k) == 0 && threads_fetch(sock, o->pid, &th) == 0) {
-		tar_init(&t, 1, 0);
-		/* frozen: no child can come now */
-		if (children_check(o) == 0 && write_core(&t, sock, &k, &th, o->kill) == 0 &&
-		    write_threads(&t, &k, &th) == 0 && timers_dump(&t, sock, o->pid) == 0 &&
-		    run_stage("ckpt-dumpfds", sock, &t, o) == 0 &&
-		    run_stage("ckpt-dumpmem", sock, &t, o) == 0)
-			r = finish(sock, &t, o);
-	}
+	if (threads_fetch(p->sock, p->pid, &th) == 0 &&
+	    write_core(t, p->sock, k, &th, o->kill) == 0 &&
+	    write_threads(t, k, &th) == 0 && timers_dump(t, p->sock, p->pid) == 0 &&
+	    run_stage("ckpt-dumpfds", p->sock, p->pid, shared, t, o) == 0 &&
+	    run_stage("ckpt-dumpmem", p->sock, p->pid, NULL, t, o) == 0)
+		r = 0;
 	free(th.v);
-	kproc_close(&k);
+	free(shared);
+	return r;
+}
+
+/* What the kernel says of each process, tied to the process behind its
+ * connection, and what cannot be restored, before anything is written:
+ * an array of j->n (zombies' unused), or NULL after a message. */
+static struct kproc *kprocs_open(const struct job *j)
+{
+	struct kproc *k = calloc(j->n ? j->n : 1, sizeof *k);
+	unsigned i, n;
+
+	if (!k)
+		die("out of memory");
+	for (i = 0; i < j->n; i++)
+		k[i].pidfd = k[i].dirfd = -1;
+	for (i = 0; i < j->n; i++) {
+		if (j->v[i].zombie)
+			continue;
+		if (kproc_open(&k[i], j->v[i].pid, j->v[i].sock) < 0 || kproc_no_seccomp(&k[i]) < 0 ||
+		    kproc_no_aio(&k[i]) < 0 || core_check(j->v[i].sock, &k[i]) < 0)
+			break;
+	}
+	if (i == j->n)
+		return k;
+	for (n = 0; n <= i && n < j->n; n++)
+		kproc_close(&k[n]);
+	free(k);
+	return NULL;
+}
+
+static void kprocs_close(struct kproc *k, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		kproc_close(&k[i]);
+	free(k);
+}
+
+/* the stream's end; then the job thaws, or dies with --kill */
+static int finish(struct tar_out *t, struct job *j, const struct opts *o)
+{
+	if (stream_out_end(t) < 0)
+		return -1;
+	return o->kill ? job_kill(j) : job_thaw(j);
+}
+
+/* the stream of a frozen job: 0, or -1 after a message (releasing the
+ * job's connections then thaws every process) */
+static int checkpoint(struct job *j, const struct opts *o)
+{
+	struct kproc *k = kprocs_open(j);
+	struct tar_out t;
+	unsigned i;
+	int r = -1;
+
+	if (!k)
+		return -1;
+	if (job_shm_check(j) < 0) {
+		kprocs_close(k, j->n);
+		return -1;
+	}
+	tar_init(&t, 1, 0);
+	if (write_manifest(&t, j, o) == 0) {
+		for (i = 0; i < j->n; i++)
+			if (!j->v[i].zombie && write_proc(&t, j, i, &k[i], o) < 0)
+				break;
+		if (i == j->n)
+			r = finish(&t, j, o);
+	}
+	kprocs_close(k, j->n);
 	return r;
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
-	int sock;
+	struct job j;
+	int r;
 
 	prog_init(argv);
 	parse(argc, argv, &o);
@@ -431,13 +497,18 @@ int main(int argc, char **argv)
 	/* a bad rules file is found before the process is touched */
 	if (rules_check(o.rules) < 0)
 		return 1;
-	sock = freeze_open(o.pid, o.timeout_ms);
-	if (sock < 0)
+	if (job_freeze(&j, o.pid, o.timeout_ms, o.single) < 0) {
+		if (o.kill)
+			warn("pid %d: not killed: it runs on, with its job", (int)o.pid);
 		return 1;
-	if (checkpoint(sock, &o) == 0)
-		return 0;
-	/* closing the connection thaws the process */
-	if (o.kill)
-		warn("pid %d: not killed: it runs on", (int)o.pid);
-	return 1;
+	}
+	if (o.verbose)
+		warn("pid %d: job of %u process%s frozen in %ld ms", (int)o.pid, j.n,
+		     j.n > 1 ? "es" : "", j.freeze_ms);
+	r = checkpoint(&j, &o);
+	/* closing the connections thaws the processes */
+	if (r < 0 && o.kill)
+		warn("pid %d: not killed: it runs on, with its job", (int)o.pid);
+	job_release(&j);
+	return r < 0 ? 1 : 0;
 }

@@ -17,6 +17,10 @@
 #include "io.h"
 #include "sockdir.h"
 
+/* ctl_open_try: say nothing, note why instead */
+static int quiet, why;
+#define say(...) do { if (!quiet) warn(__VA_ARGS__); } while (0)
+
 /* CKPT_SOCKDIR=... from the target's initial environment */
 static int sockdir_from_environ(pid_t pid, char *buf, size_t len)
 {
@@ -84,27 +88,29 @@ static int sockdir_open_checked(pid_t pid, const char *dir, uid_t uid)
 {
 	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 				.resolve = RESOLVE_NO_SYMLINKS };
-	const char *why;
+	const char *fault;
 	struct stat st;
 	int d = syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof how);
 
 	if (d < 0) {
+		why = errno == ENOENT ? CTL_NOSHIM : CTL_REFUSED;
 		if (errno == ENOENT)
-			warn("pid %d: no ckpt shim in this process (no %s; start it with ckpt-run)",
-			     (int)pid, dir);
+			say("pid %d: no ckpt shim in this process (no %s; start it with ckpt-run)",
+			    (int)pid, dir);
 		else if (errno == ELOOP)
-			warn("pid %d: socket directory %s: a symlink on the way: refused", (int)pid, dir);
+			say("pid %d: socket directory %s: a symlink on the way: refused", (int)pid, dir);
 		else
-			warn("pid %d: socket directory %s:", (int)pid, dir);
+			say("pid %d: socket directory %s:", (int)pid, dir);
 		return -1;
 	}
 	if (fstat(d, &st) < 0)
 		die("fstat %s:", dir);
-	why = sockdir_fault(st.st_mode, st.st_uid, uid);
-	if (why) {
-		warn("pid %d: socket directory %s: %s (uid %u, mode %04o; the process's uid is %u): refused",
-		     (int)pid, dir, why, (unsigned)st.st_uid, (unsigned)st.st_mode & 07777,
-		     (unsigned)uid);
+	fault = sockdir_fault(st.st_mode, st.st_uid, uid);
+	if (fault) {
+		why = CTL_REFUSED;
+		say("pid %d: socket directory %s: %s (uid %u, mode %04o; the process's uid is %u): refused",
+		    (int)pid, dir, fault, (unsigned)st.st_uid, (unsigned)st.st_mode & 07777,
+		    (unsigned)uid);
 		close(d);
 		return -1;
 	}
@@ -125,16 +131,18 @@ static int check_hello(pid_t pid, int s)
 	struct ctl_call c = { .op = CKPT_OP_HELLO, .reply = &h, .replen = sizeof h };
 	int r = ctl_call(s, &c);
 
+	why = r == -ECONNRESET || r == -EPIPE ? CTL_NOSHIM : CTL_REFUSED;
 	if (r == -EAGAIN || r == -EWOULDBLOCK) {
-		warn("pid %d: shim did not answer (busy with another checkpoint?)", (int)pid);
+		say("pid %d: shim did not answer (busy with another checkpoint?)", (int)pid);
 		return -1;
 	}
 	if (r < 0 || c.replen < sizeof h) {
-		warnerr(r ? r : EPROTO, "pid %d: shim refused the connection:", (int)pid);
+		if (!quiet)
+			warnerr(r ? r : EPROTO, "pid %d: shim refused the connection:", (int)pid);
 		return -1;
 	}
 	if (h.version != CKPT_PROTO_VERSION || h.pid != (uint32_t)pid) {
-		warn("pid %d: shim speaks protocol %u for pid %u, want %u for %d",
+		say("pid %d: shim speaks protocol %u for pid %u, want %u for %d",
 		     (int)pid, h.version, h.pid, CKPT_PROTO_VERSION, (int)pid);
 		return -1;
 	}
@@ -154,11 +162,12 @@ static int sock_connect(pid_t pid, int dirfd, const char *dir)
 		die("socket:");
 	if (connect(s, (struct sockaddr *)&sa, sizeof sa) == 0)
 		return s;
+	why = errno == ENOENT || errno == ECONNREFUSED ? CTL_NOSHIM : CTL_REFUSED;
 	if (errno == ENOENT || errno == ECONNREFUSED)
-		warn("pid %d: no ckpt shim in this process (no live %s/%d.sock; start it with ckpt-run)",
-		     (int)pid, dir, (int)pid);
+		say("pid %d: no ckpt shim in this process (no live %s/%d.sock; start it with ckpt-run)",
+		    (int)pid, dir, (int)pid);
 	else
-		warn("pid %d: cannot reach shim at %s/%d.sock:", (int)pid, dir, (int)pid);
+		say("pid %d: cannot reach shim at %s/%d.sock:", (int)pid, dir, (int)pid);
 	close(s);
 	return -1;
 }
@@ -171,12 +180,13 @@ static int peer_check(int s, pid_t pid, uid_t uid, const char *dir)
 	struct ucred cr;
 	socklen_t len = sizeof cr;
 
+	why = CTL_REFUSED;
 	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
-		warn("pid %d: %s/%d.sock: SO_PEERCRED:", (int)pid, dir, (int)pid);
+		say("pid %d: %s/%d.sock: SO_PEERCRED:", (int)pid, dir, (int)pid);
 		return -1;
 	}
 	if (cr.pid != pid || cr.uid != uid) {
-		warn("pid %d: %s/%d.sock is served by pid %d (uid %u), not by pid %d (uid %u): refused",
+		say("pid %d: %s/%d.sock is served by pid %d (uid %u), not by pid %d (uid %u): refused",
 		     (int)pid, dir, (int)pid, (int)cr.pid, (unsigned)cr.uid, (int)pid, (unsigned)uid);
 		return -1;
 	}
@@ -188,21 +198,24 @@ static int target_uid(pid_t pid, uid_t *uid)
 {
 	int r;
 
+	why = CTL_REFUSED;
 	if (pid <= 0) {
-		warn("pid %d: not a process id", (int)pid);
+		say("pid %d: not a process id", (int)pid);
 		return -1;
 	}
 	r = proc_euid(pid, uid);
 	if (r == -ENOENT || r == -ESRCH) {
-		warn("pid %d: no such process", (int)pid);
+		why = CTL_GONE;
+		say("pid %d: no such process", (int)pid);
 		return -1;
 	}
 	if (r < 0) {
-		warnerr(r, "pid %d: /proc/%d/status:", (int)pid, (int)pid);
+		if (!quiet)
+			warnerr(r, "pid %d: /proc/%d/status:", (int)pid, (int)pid);
 		return -1;
 	}
 	if (getuid() != 0 && *uid != getuid()) {
-		warn("pid %d: belongs to uid %u, not to you (uid %u)", (int)pid,
+		say("pid %d: belongs to uid %u, not to you (uid %u)", (int)pid,
 		     (unsigned)*uid, (unsigned)getuid());
 		return -1;
 	}
@@ -224,7 +237,9 @@ int ctl_open(pid_t pid)
 		return -1;
 	r = ctl_sockdir(pid, uid, dir, sizeof dir);
 	if (r < 0) {
-		warnerr(r, "pid %d: no control socket directory:", (int)pid);
+		why = CTL_REFUSED;
+		if (!quiet)
+			warnerr(r, "pid %d: no control socket directory:", (int)pid);
 		return -1;
 	}
 	d = sockdir_open_checked(pid, dir, uid);
@@ -243,6 +258,18 @@ int ctl_open(pid_t pid)
 		close(s);
 		return -1;
 	}
+	return s;
+}
+
+int ctl_open_try(pid_t pid, int *whyp)
+{
+	int s;
+
+	quiet = 1;
+	why = CTL_REFUSED;
+	s = ctl_open(pid);
+	quiet = 0;
+	*whyp = why;
 	return s;
 }
 

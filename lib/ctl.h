@@ -20,6 +20,15 @@ int ctl_sockdir(pid_t pid, uid_t uid, char *buf, size_t len);
  * another uid). */
 int ctl_open(pid_t pid);
 
+/* ctl_open, silent: the socket, or -1 with *why saying what failed:
+ * CTL_GONE (no such process), CTL_NOSHIM (no socket directory, no
+ * socket, nobody listening, or the shim went away before its hello:
+ * not yet or no longer serving, as between fork and the child's
+ * handler, or during an exec), CTL_REFUSED (anything else; ctl_open
+ * says what). */
+enum { CTL_GONE = 1, CTL_NOSHIM, CTL_REFUSED };
+int ctl_open_try(pid_t pid, int *why);
+
 /* How long a reply may take: CTL_TIMEOUT_MS from ctl_open; a request
  * the shim itself times (a freeze) needs its own time on top. */
 #define CTL_TIMEOUT_MS 10000

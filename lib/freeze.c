@@ -98,11 +98,23 @@ static void laggard_explain(int sock, pid_t pid, uint64_t arg, unsigned ms)
 
 int freeze_open(pid_t pid, unsigned timeout_ms)
 {
-	struct ckpt_rep rep;
 	int s = ctl_open(pid), r;
 
 	if (s < 0)
 		return -1;
+	r = freeze_on(s, pid, timeout_ms);
+	if (r < -1) {
+		warnerr(r, "pid %d: freeze:", (int)pid);
+		close(s);
+	}
+	return r < 0 ? -1 : s;
+}
+
+int freeze_on(int s, pid_t pid, unsigned timeout_ms)
+{
+	struct ckpt_rep rep;
+	int r;
+
 	/* the shim answers a freeze only after up to timeout_ms itself */
 	ctl_timeout(s, (timeout_ms ? timeout_ms : 2000) + CTL_TIMEOUT_MS);
 	r = ctl_simple(s, CKPT_OP_FREEZE, timeout_ms, &rep);
@@ -110,13 +122,15 @@ int freeze_open(pid_t pid, unsigned timeout_ms)
 		laggard_explain(s, pid, rep.arg, timeout_ms ? timeout_ms : 2000);
 	else if (r == -EBUSY)
 		warn("pid %d: already frozen by another checkpoint", (int)pid);
+	else if (r == -ECONNRESET || r == -EPIPE)
+		return r;  /* the caller says it: the shim is gone (exit, exec) */
 	else if (r < 0)
 		warnerr(r, "pid %d: freeze:", (int)pid);
 	if (r < 0) {
 		close(s);
 		return -1;
 	}
-	return s;
+	return 0;
 }
 
 int freeze_thaw(int sock, pid_t pid)

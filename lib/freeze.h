@@ -7,6 +7,10 @@
  * which holds the freeze until it is closed or thawed; -1 after a
  * message naming the pid and the reason. */
 int freeze_open(pid_t pid, unsigned timeout_ms);
+/* The same on s, a connection to pid's shim (ctl_open): 0; -1 after a
+ * message, s closed; or -ECONNRESET or -EPIPE, silently and s still
+ * open, when the shim went away (the process exited or exec'd). */
+int freeze_on(int s, pid_t pid, unsigned timeout_ms);
 /* Release the threads and close the socket; 0, or -1 after a message.
  * A process that exits or execs as it is thawed is a note, and 0: the
  * stream was complete before. */

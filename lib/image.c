@@ -36,7 +36,7 @@ static int path_field(const struct text *l, char *out, size_t cap)
 int manifest_parse(char *text, const char *name, struct img_manifest *m)
 {
 	struct text l;
-	uint64_t v[2];
+	uint64_t v[4];
 	int r;
 
 	memset(m, 0, sizeof *m);
@@ -62,7 +62,8 @@ int manifest_parse(char *text, const char *name, struct img_manifest *m)
 				return -1;
 			m->root = v[0];
 		} else if (!strcmp(l.f[0], "proc")) {
-			if (nums(&l, 2, NUM_INT_MAX, v) < 0)
+			/* proc PID PPID PGID SID, or an older image's proc PID PPID */
+			if (nums(&l, l.n == 5 ? 4 : 2, NUM_INT_MAX, v) < 0)
 				return -1;
 			if (m->nprocs == IMAGE_PROCS_MAX)
 				return bad(&l, "too many processes");

@@ -196,15 +196,10 @@ static void core_vdso(FILE *f, const struct core_src *src)
 
 int manifest_write(FILE *f, const struct core_src *src)
 {
-	unsigned long long st[8] = { 0 };
 	struct utsname u;
 	struct timespec ts;
 	char id[33];
 
-	if (stat_fields(src->k, st, 8) < 5) {
-		warn("pid %d: /proc/%d/stat: unreadable", (int)src->pid, (int)src->pid);
-		return -1;
-	}
 	uname(&u);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	random_id(id);
@@ -212,7 +207,7 @@ int manifest_write(FILE *f, const struct core_src *src)
 		u.release, u.machine);
 	fprintf(f, "time %lld.%09ld\nid %s\nparent -\npacked 0\nkill %d\n",
 		(long long)ts.tv_sec, ts.tv_nsec, id, src->kill);
-	fprintf(f, "root %d\nproc %d %llu\n", (int)src->pid, (int)src->pid, st[4]);
+	fprintf(f, "root %d\n", (int)src->pid);
 	return 0;
 }
 

@@ -21,7 +21,9 @@ struct core_src {
 	int kill;              /* ckpt-freeze --kill: the manifest says so */
 };
 
-/* Each writes its member's text to f; 0, or -1 after a message. */
+/* Each writes its member's text to f; 0, or -1 after a message.
+ * manifest_write writes the lines up to `root` (src->pid, src->kill):
+ * the job's proc and zombie lines are the caller's. */
 int manifest_write(FILE *f, const struct core_src *src);
 int core_write(FILE *f, const struct core_src *src);
 int threads_write(FILE *f, const struct kproc *k, const struct ckpt_thread_rec *t, unsigned n);

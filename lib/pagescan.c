@@ -216,3 +216,73 @@ int pagescan_region(struct pagescan *ps, const struct map_region *r,
 	}
 	return scan_entries(ps, r, kind, runs);
 }
+
+static int seen_add(struct shm_views *sv, const struct map_region *r, uint64_t lo, uint64_t hi)
+{
+	struct shm_seen *v;
+
+	if (sv->n == sv->cap) {
+		sv->cap = sv->cap ? 2 * sv->cap : 16;
+		if (!(v = realloc(sv->v, sv->cap * sizeof *v)))
+			return -ENOMEM;
+		sv->v = v;
+	}
+	sv->v[sv->n++] = (struct shm_seen){ r->dev_major, r->dev_minor, r->inode, lo, hi };
+	return 0;
+}
+
+/* [a, b) of region r, less what earlier views of its object stored
+ * (from sv->v[k] on), appended to the runs */
+static int shm_emit(struct shm_views *sv, struct run_list *runs, const struct map_region *r,
+		    uint64_t a, uint64_t b, size_t k, int via_mem)
+{
+	const struct shm_seen *s;
+	uint64_t lo, hi;
+	int e;
+
+	for (; k < sv->n && a < b; k++) {
+		s = &sv->v[k];
+		if (s->ino != r->inode || s->major != r->dev_major || s->minor != r->dev_minor ||
+		    s->hi <= r->offset)
+			continue;
+		/* the seen range at this view's addresses */
+		lo = s->lo <= r->offset ? r->start : s->lo - r->offset + r->start;
+		hi = s->hi - r->offset + r->start;
+		if (hi <= a || lo >= b)
+			continue;
+		if (lo > a && (e = shm_emit(sv, runs, r, a, lo, k + 1, via_mem)))
+			return e;
+		a = hi;
+	}
+	return a < b ? run_add(runs, r->start, a, b, via_mem) : 0;
+}
+
+int shm_views_once(struct shm_views *sv, struct run_list *runs, const struct map_region *r,
+		   size_t n0)
+{
+	struct page_run *mine;
+	size_t n = runs->n - n0, i;
+	int e = 0;
+
+	if (!(mine = malloc((n ? n : 1) * sizeof *mine)))
+		return -ENOMEM;
+	memcpy(mine, runs->v + n0, n * sizeof *mine);
+	for (i = 0; i < n; i++)
+		runs->bytes -= mine[i].end - mine[i].start;
+	runs->n = n0;
+	for (i = 0; !e && i < n; i++)
+		e = shm_emit(sv, runs, r, mine[i].start, mine[i].end, 0, mine[i].via_mem);
+	for (i = n0; !e && i < runs->n; i++)
+		e = seen_add(sv, r, runs->v[i].start - r->start + r->offset,
+			     runs->v[i].end - r->start + r->offset);
+	free(mine);
+	return e;
+}
+
+
+void shm_views_free(struct shm_views *sv)
+{
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = sv->cap = 0;
+}

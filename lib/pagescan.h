@@ -40,4 +40,26 @@ int pagescan_region(struct pagescan *ps, const struct map_region *r,
 int run_add(struct run_list *runs, uint64_t floor, uint64_t start, uint64_t end, int via_mem);
 void run_list_free(struct run_list *runs);
 
+/* a range of a shared memory object (dev, inode) whose pages are in
+ * the image already, through some view: offsets in the object */
+struct shm_seen {
+	unsigned major, minor;
+	uint64_t ino, lo, hi;
+};
+
+struct shm_views {
+	struct shm_seen *v;
+	size_t n, cap;
+};
+
+/* Views of one shared memory object (a memfd mapped twice, shared
+ * anonymous memory given a second address by mremap) show the same
+ * pages: each is stored once, through the first view whose page
+ * tables have it; a restore maps every view of the object from one
+ * object (formats/memory.md).  The runs of region r from n0 on lose
+ * what sv says is stored, and sv learns what is left: 0 or -ENOMEM. */
+int shm_views_once(struct shm_views *sv, struct run_list *runs, const struct map_region *r,
+		   size_t n0);
+void shm_views_free(struct shm_views *sv);
+
 #endif

@@ -46,7 +46,7 @@ want_members() {
 	local ppid
 	ppid=$(awk '{print $4}' "/proc/$PID/stat")
 	grep -qx "root $PID" <<<"$output"
-	grep -qx "proc $PID $ppid" <<<"$output"
+	grep -Eqx "proc $PID $ppid [0-9]+ [0-9]+" <<<"$output"
 	[ "$(grep -c '^proc ' <<<"$output")" -eq 1 ]
 	grep -Eqx 'time [0-9]+\.[0-9]{9}' <<<"$output"
 	grep -Eqx 'id [0-9a-f]{32}' <<<"$output"
@@ -587,12 +587,13 @@ page_absent() {
 	[ -S "$CKPT_SOCKDIR/$child.sock" ]
 	freeze_ok "$T/child.img" "$child"
 	img check "$T/child.img"
-	tar xOf "$T/child.img" ckpt/manifest | grep -qx "proc $child $PID"
+	tar xOf "$T/child.img" ckpt/manifest | grep -Eqx "proc $child $PID [0-9]+ [0-9]+"
 	n=$(last_num "$OUT" 'parent tick')
 	wait_past "$OUT" 'parent tick' "$n"
-	# a parent alone: --force (hardening-freeze.bats holds the refusal)
-	freeze_ok "$T/parent.img" --force "$PID"
+	# a parent alone: --single
+	freeze_ok "$T/parent.img" --single "$PID"
 	img check "$T/parent.img"
+	[ "$(tar xOf "$T/parent.img" ckpt/manifest | grep -c '^proc ')" -eq 1 ]
 	n=$(last_num "$OUT" 'child tick')
 	wait_past "$OUT" 'child tick' "$n"
 	n=$(last_num "$OUT" 'parent tick')

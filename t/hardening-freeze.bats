@@ -99,27 +99,22 @@ http_ok() {
 	dead "$PID"
 }
 
-@test "a process with a child is refused, the child named; --force leaves it out" {
+@test "a process with a child: the job is checkpointed, both; --single leaves the child out" {
 	need ckpt-run ckpt-freeze prog:family
 	start_prog family
-	local child rc=0
+	local child
 	child=$(awk '$1 == "child" && $2 ~ /^[0-9]+$/ {print $2; exit}' "$OUT")
 	STARTED+=("$child")
-	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
-	cat "$T/err"
-	[ "$rc" -eq 1 ]
-	grep -q "ckpt-freeze: pid $PID: has 1 child process: $child (family); a restore brings back this process alone" "$T/err"
-	grep -q "pid $PID: not killed: it runs on" "$T/err"
-	alive "$PID"
+	freeze_ok "$T/img" "$PID"
+	tar xOf "$T/img" ckpt/manifest | grep -Eqx "proc $PID [0-9]+ [0-9]+ [0-9]+"
+	tar xOf "$T/img" ckpt/manifest | grep -Eqx "proc $child $PID [0-9]+ [0-9]+"
+	tar tf "$T/img" | grep -qx "proc/$child/pages"
+	verify_prog
+	freeze_ok "$T/img" --single "$PID"
+	[ "$(tar xOf "$T/img" ckpt/manifest | grep -c '^proc ')" -eq 1 ]
+	! tar tf "$T/img" | grep -q "^proc/$child/"
+	verify_prog
 	alive "$child"
-	# without --kill too: the image would be one process of two
-	rc=0
-	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
-	[ "$rc" -eq 1 ]
-	grep -q "has 1 child process: $child" "$T/err"
-	verify_prog
-	freeze_ok "$T/img" --force "$PID"
-	verify_prog
 	kill -TERM "$PID"
 	wait_bounded "$PID" 10
 	grep -qx 'done ok' "$OUT"
@@ -167,8 +162,8 @@ http_ok() {
 	start_prog stuck 16
 	local t0 t1
 	t0=$(date +%s)
-	# the vfork child is a child process for as long as it lives
-	freeze_ok "$T/img" --force --timeout 30000 "$PID"
+	# the vfork child is a child process without a shim of its own
+	freeze_ok "$T/img" --single --timeout 30000 "$PID"
 	t1=$(date +%s)
 	echo "frozen after $((t1 - t0)) s"
 	[ $((t1 - t0)) -ge 11 ]

@@ -10,8 +10,283 @@ setup() {
 	T=$BATS_TEST_TMPDIR
 }
 
+# every process of each job started, stopped first (a stopped process
+# forks no more), then killed
 teardown() {
+	local r all
+	for r in "${STARTED[@]}"; do
+		all=$(descendants "$r")
+		# shellcheck disable=SC2086
+		[ -z "$all" ] || { kill -STOP $all; kill -KILL $(descendants "$r") $all; } 2>/dev/null
+	done
 	ckpt_teardown
+}
+
+# descendants ROOT: ROOT and every process below it, parents first
+descendants() {
+	local q=("$1") i=0 c
+	[ -d "/proc/$1" ] || return 0
+	while ((i < ${#q[@]})); do
+		echo "${q[i]}"
+		for c in $(cat /proc/"${q[i]}"/task/*/children 2>/dev/null); do q+=("$c"); done
+		i=$((i + 1))
+	done
+}
+
+# start_job SCRIPT: bash -c SCRIPT under ckpt-run, as $PROG_USER when
+# set; PID is its root.  The script says "ready" on stdout when its
+# processes are there.
+start_job() {
+	local pre=()
+	[ -n "${PROG_USER:-}" ] && pre=(setpriv --reuid="$PROG_USER" --regid="$PROG_USER" --init-groups)
+	OUT=$T/job.out ERR=$T/job.err
+	"${pre[@]}" "$RUN" -- bash -c "$1" >"$OUT" 2>"$ERR" 3>&- 4>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready' 20
+}
+
+# manifest IMG: the proc and zombie lines
+manifest() {
+	tar xOf "$1" ckpt/manifest | grep -E '^(proc|zombie) '
+}
+
+# ids_now PID: "PID PPID PGID SID" as the kernel has them now
+ids_now() {
+	local l r
+	read -r l <"/proc/$1/stat"
+	read -ra r <<<"${l##*) }"
+	echo "$1 ${r[1]} ${r[2]} ${r[3]}"
+}
+
+# runs_on PID...: each one is thawed: a SIGCONT-proof check, its
+# context switches go up (every process here sleeps and wakes)
+runs_on() {
+	local p i before
+	for p in "$@"; do
+		before=$(awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$p/status")
+		for ((i = 0; i < 100; i++)); do
+			[ "$(awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$p/status")" -gt "$before" ] && continue 2
+			sleep 0.05
+		done
+		echo "runs_on: pid $p does not run: $(tr '\0' ' ' <"/proc/$p/cmdline")" >&2
+		return 1
+	done
+}
+
+# dies_of_term PID...: SIGTERM kills each at once: none is frozen (a
+# frozen thread blocks every signal until it is thawed)
+dies_of_term() {
+	local p i
+	for p in "$@"; do
+		kill -TERM "$p" 2>/dev/null || true
+		for ((i = 0; i < 100; i++)); do
+			dead "$p" && continue 2
+			sleep 0.02
+		done
+		echo "dies_of_term: pid $p is still there" >&2
+		return 1
+	done
+}
+
+# a loop that sleeps and wakes, and whose pid is in $T/pids
+LOOP='loop() { echo $BASHPID >>"$T/pids"; while :; do sleep 0.05; done; }'
+
+@test "a job of a parent, its children and a grandchild: one stream, every process with its ppid, pgid and sid; all run on" {
+	need ckpt-run ckpt-freeze
+	export T
+	# set -m: each background job in its own group; setsid: a session
+	start_job "$LOOP; set -m; loop & (loop & loop) & setsid -w bash -c \"\$(declare -f loop); loop\" & sleep 0.3; echo ready; loop"
+	local p want
+	wait_line "$T/pids" . 5
+	sleep 0.3
+	[ "$(wc -l <"$T/pids")" -eq 5 ]
+	freeze_ok "$T/img" "$PID"
+	img check "$T/img"
+	manifest "$T/img" >"$T/man"
+	cat "$T/man"
+	head -n 1 "$T/man" | grep -Eq "^proc $PID "
+	# every long-lived process, with the ids the kernel gives it
+	for p in $(cat "$T/pids"); do
+		want=$(ids_now "$p")
+		grep -qx "proc $want" "$T/man"
+	done
+	# three groups and two sessions among them
+	[ "$(grep -F -f <(sed 's/^/proc /; s/$/ /' "$T/pids") "$T/man" | awk '{print $4}' | sort -u | wc -l)" -ge 3 ]
+	[ "$(grep -F -f <(sed 's/^/proc /; s/$/ /' "$T/pids") "$T/man" | awk '{print $5}' | sort -u | wc -l)" -eq 2 ]
+	# each process's members together, in the manifest's order
+	diff <(awk '$1 == "proc" {print $2}' "$T/man") \
+		<(tar tf "$T/img" | awk -F/ '$1 == "proc" {print $2}' | uniq)
+	# a grandchild: a process whose parent's parent is the root
+	awk -v r="$PID" '{pp[$2] = $3} END {for (p in pp) if (pp[pp[p]] == r) g = 1; exit !g}' "$T/man"
+	# shellcheck disable=SC2046
+	runs_on $(cat "$T/pids")
+	[ ! -s "$ERR" ]
+}
+
+@test "--single: the process alone, its children left out and never frozen" {
+	need ckpt-run ckpt-freeze
+	export T
+	start_job "$LOOP; loop & sleep 0.2; echo ready; loop"
+	freeze_ok "$T/img" --single "$PID"
+	img check "$T/img"
+	[ "$(manifest "$T/img" | wc -l)" -eq 1 ]
+	manifest "$T/img" | grep -Eqx "proc $PID [0-9]+ [0-9]+ [0-9]+"
+	[ "$(tar tf "$T/img" | grep -v "^proc/$PID/" | grep -c '^proc/')" -eq 0 ]
+	# shellcheck disable=SC2046
+	runs_on $(cat "$T/pids")
+}
+
+@test "a job forking in a tight loop, frozen again and again: each freeze succeeds or fails cleanly; the job runs on" {
+	need ckpt-run ckpt-freeze
+	export T
+	start_job "$LOOP; (while :; do ( : ); x=\$(/bin/true); done) & sleep 0.2; echo ready; loop"
+	local i ok=0 rc
+	for ((i = 0; i < 30; i++)); do
+		rc=0
+		"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+		if [ "$rc" -eq 0 ]; then
+			[ ! -s "$T/err" ] || { cat "$T/err"; false; }
+			img check "$T/img"
+			manifest "$T/img" | head -n 1 | grep -Eq "^proc $PID "
+			ok=$((ok + 1))
+		else
+			cat "$T/err"
+			[ "$rc" -eq 1 ]
+			[ -s "$T/err" ]
+			! img check "$T/img" 2>/dev/null
+		fi
+	done
+	echo "$ok of 30 succeeded"
+	[ "$ok" -ge 25 ]
+	# shellcheck disable=SC2046
+	runs_on $(cat "$T/pids")
+	# the forker forks on, and nothing of the job stayed frozen
+	# shellcheck disable=SC2046
+	dies_of_term $(descendants "$PID" | tail -n +2)
+}
+
+# freeze_job_of N: a job of a root and N-1 sleeping children, frozen
+# with --verbose; prints the time from the first freeze to all parked
+freeze_job_of() {
+	start_job "for ((i = 1; i < $1; i++)); do sleep 1000 & done; echo ready; while :; do sleep 0.05; done"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(descendants "$PID" | wc -l)" -ge "$1" ] && break
+		sleep 0.1
+	done
+	"$BIN/ckpt-freeze" --verbose "$PID" >"$T/img" 2>"$T/err"
+	grep -E "^ckpt-freeze: pid $PID: job of [0-9]+ processes frozen in [0-9]+ ms$" "$T/err"
+	[ "$(wc -l <"$T/err")" -eq 1 ]
+	img check "$T/img"
+	[ "$(manifest "$T/img" | grep -c '^proc ')" -ge "$1" ]
+	runs_on "$PID"
+	# shellcheck disable=SC2046
+	dies_of_term $(descendants "$PID" | tail -n +2)
+}
+
+@test "a job of 50 processes: all in one stream; none stays frozen" {
+	need ckpt-run ckpt-freeze
+	freeze_job_of 50
+}
+
+@test "a job of 200 processes: all in one stream; none stays frozen" {
+	need ckpt-run ckpt-freeze
+	freeze_job_of 200
+}
+
+@test "a child without the shim: a clear error naming its pid and executable; the whole job runs on" {
+	need ckpt-run ckpt-freeze
+	export T
+	start_job "$LOOP; loop & env -u LD_PRELOAD sleep 1000 & echo \$! >\"\$T/noshim\"; sleep 0.2; echo ready; loop"
+	local c rc=0
+	c=$(cat "$T/noshim")
+	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -q "^ckpt-freeze: pid $c (/usr/bin/sleep), child of pid $PID: a process of the job without the ckpt shim" "$T/err"
+	grep -q "pid $PID: not killed" "$T/err"
+	! img check "$T/img" 2>/dev/null
+	# shellcheck disable=SC2046
+	runs_on $(cat "$T/pids")
+	# shellcheck disable=SC2046
+	dies_of_term $(descendants "$PID" | tail -n +2)
+}
+
+@test "a zombie child: a zombie line with its wait status, no members; the parent reaps it as it would have" {
+	need ckpt-run ckpt-freeze
+	OUT=$T/z.out ERR=$T/z.err
+	"$RUN" -- "$PYTHON" -c '
+import os, signal, sys, time
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+a = os.fork()
+if a == 0: os._exit(3)
+b = os.fork()
+if b == 0: os.kill(os.getpid(), signal.SIGKILL)
+time.sleep(0.3)
+print("pid", os.getpid(), "zombies", a, b, flush=True)
+print("ready", flush=True)
+signal.sigwait([signal.SIGUSR1])
+for c in (a, b):
+    print("reaped", *os.waitpid(c, 0), flush=True)
+' >"$OUT" 2>"$ERR" &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready'
+	local a b
+	read -r _ _ _ a b < <(grep '^pid' "$OUT")
+	freeze_ok "$T/img" "$PID"
+	img check "$T/img"
+	manifest "$T/img" >"$T/man"
+	cat "$T/man"
+	grep -Eqx "zombie $a $PID [0-9]+ [0-9]+ 768" "$T/man"
+	grep -Eqx "zombie $b $PID [0-9]+ [0-9]+ 9" "$T/man"
+	! tar tf "$T/img" | grep -q "^proc/$a/"
+	kill -USR1 "$PID"
+	wait_line "$OUT" "^reaped $b 9"
+	grep -qx "reaped $a 768" "$OUT"
+}
+
+@test "--kill: the whole job is gone once the stream is complete" {
+	need ckpt-run ckpt-freeze
+	export T
+	start_job "$LOOP; loop & (loop & loop) & sleep 0.2; echo ready; loop"
+	local all p
+	all=$(descendants "$PID")
+	freeze_ok "$T/img" --kill "$PID"
+	img check "$T/img"
+	tar xOf "$T/img" ckpt/manifest | grep -qx 'kill 1'
+	wait "$PID" 2>/dev/null || true
+	for p in $all $(cat "$T/pids"); do
+		[ ! -d "/proc/$p" ] || { echo "pid $p is left: $(cat "/proc/$p/stat")"; false; }
+	done
+}
+
+@test "an unprivileged user's job: the user checkpoints it, root too" {
+	need ckpt-run ckpt-freeze
+	[ "$(id -u)" = 0 ] || skip "makes a user: root only"
+	throwaway_user cktfr
+	# where the user can reach: its socket directory and the pids file
+	T=$(mktemp -d /tmp/cktfr.XXXXXX)
+	CLEANUP+=("$T")
+	export T
+	CKPT_SOCKDIR=$T/sock
+	mkdir -m 0700 "$CKPT_SOCKDIR"
+	chown "$NEW_USER:" "$CKPT_SOCKDIR" "$T"
+	PROG_USER=$NEW_USER start_job "$LOOP; loop & (loop & loop) & sleep 0.2; echo ready; loop"
+	local n
+	n=$(descendants "$PID" | wc -l)
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
+		env CKPT_SOCKDIR="$CKPT_SOCKDIR" ASAN_OPTIONS="$ASAN_OPTIONS" \
+		"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || { cat "$T/err"; false; }
+	[ ! -s "$T/err" ]
+	img check "$T/img"
+	[ "$(manifest "$T/img" | wc -l)" -ge 4 ]
+	[ "$(manifest "$T/img" | wc -l)" -le "$n" ]
+	freeze_ok "$T/img2" "$PID"
+	img check "$T/img2"
+	# shellcheck disable=SC2046
+	runs_on $(cat "$T/pids")
 }
 
 @test "fork under back-to-back checkpoints: no child keeps its parent's control socket or connection" {
@@ -22,7 +297,7 @@ teardown() {
 	# thread while the main thread forks: a child whose fd table was
 	# copied in between held the parent's connection (1 fork in 200)
 	for ((i = 0; i < 300; i++)); do
-		"$BIN/ckpt-freeze" --force "$PID" >/dev/null 2>>"$T/freeze.err" || fails=$((fails + 1))
+		"$BIN/ckpt-freeze" --single "$PID" >/dev/null 2>>"$T/freeze.err" || fails=$((fails + 1))
 	done
 	[ "$fails" -eq 0 ] || { cat "$T/freeze.err" >&2; false; }
 	wait_past "$OUT" forks 1000 20
@@ -31,4 +306,180 @@ teardown() {
 	wait_bounded "$PID" 10
 	grep -qx 'done ok' "$OUT"
 	no_fail
+}
+
+# start_py CODE: python3 -c CODE under ckpt-run; CODE prints "pid P"
+# and "ready" once its processes are there.  PID, OUT, ERR.
+start_py() {
+	OUT=$T/py.out ERR=$T/py.err
+	"$RUN" -- "$PYTHON" -c "$1" "$T" "${2:-}" >"$OUT" 2>"$ERR" 3>&- 4>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready' 20
+}
+
+# fds_of IMG PID: the fds member of PID
+fds_of() {
+	tar xOf "$1" "proc/$2/fds"
+}
+
+# fd_line IMG PID FD: that fd's line
+fd_line() {
+	fds_of "$1" "$2" | grep "^fd $3 "
+}
+
+PY_HEAD='
+import mmap, os, signal, socket, sys, time
+T = sys.argv[1]
+def ready(*pids):
+    print("pid", os.getpid(), *pids, flush=True)
+    print("ready", flush=True)
+def park():
+    while True: time.sleep(0.05)
+'
+
+@test "an open file inherited across fork: the later process's line says share=PID:FD; a saved file's contents once" {
+	need ckpt-run ckpt-freeze
+	printf '0123456789abcdef' >"$T/db"
+	start_py "$PY_HEAD
+db = os.open(T + '/db', os.O_RDWR); os.lseek(db, 5, 0)
+log = os.open(T + '/log', os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+c = os.fork()
+if c == 0:
+    os.dup2(db, 20)
+    park()
+ready(c)
+park()"
+	local c db log
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	freeze_ok "$T/img" "$PID"
+	img check "$T/img"
+	db=$(fds_of "$T/img" "$PID" | awk '/ path=.*\/db$/ {print $2; exit}')
+	log=$(fds_of "$T/img" "$PID" | awk '/ path=.*\/log$/ {print $2; exit}')
+	fd_line "$T/img" "$PID" "$db" | grep -q " pos=5 .* data=files/$db "
+	fd_line "$T/img" "$c" "$db" | grep -Eq "^fd $db file .* share=$PID:$db path=.*/db$"
+	! fd_line "$T/img" "$c" "$db" | grep -q ' data=\| policy='
+	fd_line "$T/img" "$c" 20 | grep -q " dup=$db "
+	fd_line "$T/img" "$c" "$log" | grep -q " share=$PID:$log "
+	# the file's bytes once, with the parent
+	[ "$(tar tf "$T/img" | grep -c '/files/')" -eq 1 ]
+	tar tf "$T/img" | grep -qx "proc/$PID/files/$db"
+	runs_on "$PID" "$c"
+}
+
+@test "a pipe between two processes of the job: its queued bytes saved once, with the first reader" {
+	need ckpt-run ckpt-freeze
+	start_py "$PY_HEAD
+r, w = os.pipe()
+os.write(w, b'x' * 20000)
+c = os.fork()
+if c == 0:
+    os.close(w)
+    park()
+os.close(r)
+ready(c)
+park()"
+	local c ino
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	freeze_ok "$T/img" "$PID"
+	img check "$T/img"
+	ino=$(fds_of "$T/img" "$c" | awk '$3 == "pipe" && / end=r / {for (i = 4; i <= NF; i++) if ($i ~ /^pipe=/) print substr($i, 6)}')
+	[ -n "$ino" ]
+	# the parent holds the write end only: the child is the first reader
+	[ "$(tar tf "$T/img" | grep -c '/pipes/')" -eq 1 ]
+	tar tf "$T/img" | grep -qx "proc/$c/pipes/$ino"
+	[ "$(tar xOf "$T/img" "proc/$c/pipes/$ino" | wc -c)" -eq 20000 ]
+	fds_of "$T/img" "$PID" | grep " pipe=$ino " | grep -q " share=\| end=w "
+	runs_on "$PID" "$c"
+}
+
+@test "a pipe both processes read: saved once, by the first; the other's line shares it" {
+	need ckpt-run ckpt-freeze
+	start_py "$PY_HEAD
+r, w = os.pipe()
+os.write(w, b'y' * 3000)
+c = os.fork()
+if c == 0: park()
+ready(c)
+park()"
+	local c ino
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	freeze_ok "$T/img" "$PID"
+	img check "$T/img"
+	[ "$(tar tf "$T/img" | grep -c '/pipes/')" -eq 1 ]
+	ino=$(tar tf "$T/img" | awk -F/ '$3 == "pipes" {print $4}')
+	tar tf "$T/img" | grep -qx "proc/$PID/pipes/$ino"
+	[ "$(tar xOf "$T/img" "proc/$PID/pipes/$ino" | wc -c)" -eq 3000 ]
+	! fds_of "$T/img" "$c" | grep -q ' data='
+	# both ends, each the parent's description
+	[ "$(fds_of "$T/img" "$c" | grep " pipe=$ino " | grep -c " share=$PID:")" -eq 2 ]
+}
+
+@test "a socketpair with its ends in two processes: refused, both named; the job runs on" {
+	need ckpt-run ckpt-freeze
+	start_py "$PY_HEAD
+a, b = socket.socketpair()
+c = os.fork()
+if c == 0:
+    a.close()
+    park()
+b.close()
+ready(c)
+park()"
+	local c rc=0
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -Eq "^ckpt-dumpfds: pid $c fd [0-9]+: unix socket [0-9]+ is connected to socket [0-9]+ of pid $PID \(fd [0-9]+\): a socket pair between two processes of the job cannot be written yet: refused" "$T/err"
+	! img check "$T/img" 2>/dev/null
+	runs_on "$PID" "$c"
+	dies_of_term "$c"
+}
+
+@test "memory shared between processes (MAP_SHARED anonymous, memfd): refused, both named; the job runs on" {
+	need ckpt-run ckpt-freeze
+	local kind c rc
+	for kind in anon memfd; do
+		start_py "$PY_HEAD
+if sys.argv[2] == 'anon':
+    m = mmap.mmap(-1, 8192, mmap.MAP_SHARED)
+else:
+    f = os.memfd_create('tree'); os.ftruncate(f, 8192)
+    m = mmap.mmap(f, 8192, mmap.MAP_SHARED); os.close(f)
+m[0:5] = b'hello'
+c = os.fork()
+if c == 0: park()
+ready(c)
+park()" "$kind"
+		read -r _ _ c < <(grep '^pid' "$OUT")
+		rc=0
+		"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+		cat "$T/err"
+		[ "$rc" -eq 1 ]
+		grep -q "^ckpt-freeze: pids $PID and $c share memory: .* memory shared between processes cannot be written yet" "$T/err"
+		[ "$kind" = memfd ] || grep -q "MAP_SHARED anonymous memory" "$T/err"
+		[ "$kind" = anon ] || grep -q "/memfd:tree" "$T/err"
+		[ ! -s "$T/img" ]
+		runs_on "$PID" "$c"
+		dies_of_term "$c" "$PID"
+	done
+}
+
+@test "a saved file opened apart by two processes: refused, both named" {
+	need ckpt-run ckpt-freeze
+	printf '0123456789' >"$T/db"
+	start_py "$PY_HEAD
+c = os.fork()
+db = os.open(T + '/db', os.O_RDWR)
+if c == 0: park()
+ready(c)
+park()"
+	local c rc=0
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -Eq "^ckpt-dumpfds: pid $c fd [0-9]+: $T/db: opened apart from pid $PID \(fd [0-9]+\), and its contents are saved" "$T/err"
+	runs_on "$PID" "$c"
 }

@@ -1,33 +1,41 @@
-/* forksock - forks in a tight loop; each child checks that the only
- * socket it holds is its own shim's (the program opens none), so none
- * of the parent's control connections or its listening socket came
- * along.  Prints "forks N" now and then; SIGUSR1: "verify ok" while no
+/* forksock - forks in a tight loop; each child checks that it holds
+ * no socket of its parent's shim: neither its listening socket nor a
+ * connection accepted on it (both carry the name PARENT.sock).  Prints "forks N" now and then; SIGUSR1: "verify ok" while no
  * child found another socket, else a FAIL line; SIGTERM: finish. */
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "prog.h"
 
-/* the socket fds of this process */
-static int sockets_held(void)
+/* the fds of this process that are sockets bound to NAME.sock of
+ * pid, the shim's name for pid's control socket (a connection
+ * accepted on it has the listener's name) */
+static int sockets_of(pid_t pid)
 {
 	DIR *d = opendir("/proc/self/fd");
+	struct sockaddr_un sa;
+	socklen_t len;
 	struct dirent *e;
-	char path[300], link[64];
-	ssize_t k;
-	int n = 0;
+	char suffix[32];
+	size_t n, k = snprintf(suffix, sizeof suffix, "/%d.sock", (int)pid);
+	int found = 0;
 
 	while (d && (e = readdir(d))) {
-		snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-		k = readlink(path, link, sizeof link - 1);
-		if (k > 7 && !memcmp(link, "socket:", 7))
-			n++;
+		len = sizeof sa;
+		memset(&sa, 0, sizeof sa);
+		if (getsockname(atoi(e->d_name), (struct sockaddr *)&sa, &len) < 0 ||
+		    sa.sun_family != AF_UNIX)
+			continue;
+		n = strnlen(sa.sun_path, sizeof sa.sun_path);
+		found += n > k && !strcmp(sa.sun_path + n - k, suffix);
 	}
 	if (d)
 		closedir(d);
-	return n;
+	return found;
 }
 
 /* one child: exit 3 when it holds more than its own shim's socket */
@@ -39,7 +47,7 @@ static int fork_one(void)
 	if (c < 0)
 		return 0;
 	if (c == 0)
-		_exit(sockets_held() > 1 ? 3 : 0);
+		_exit(sockets_of(getppid()) ? 3 : 0);
 	while (waitpid(c, &st, 0) < 0)
 		;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 3;

@@ -1,0 +1,151 @@
+/* fdshare.c - the fds of the earlier processes of a job */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fdshare.h"
+#include "io.h"
+#include "num.h"
+
+static int ent_by_fd(const void *a, const void *b)
+{
+	const struct fdshare_ent *x = a, *y = b;
+
+	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+/* the "flags:" of /proc/PID/fdinfo/FD, octal; 0 if unreadable */
+static int fdinfo_flags(pid_t pid, int fd)
+{
+	char path[64], *s, *p;
+	int flags = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)pid, fd);
+	if (!(s = read_file(path, NULL)))
+		return 0;
+	if ((p = strstr(s, "flags:")))
+		flags = strtol(p + 6, NULL, 8);
+	free(s);
+	return flags;
+}
+
+static void ent_add(struct fdshare *s, size_t *cap, pid_t pid, int fd, const struct stat *st)
+{
+	struct fdshare_ent *e;
+
+	if (s->n == *cap && !(s->v = realloc(s->v, (*cap = *cap ? 2 * *cap : 64) * sizeof *s->v)))
+		die("fds of pid %d: out of memory", (int)pid);
+	e = &s->v[s->n++];
+	e->pid = pid;
+	e->fd = fd;
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->flags = S_ISFIFO(st->st_mode) || S_ISREG(st->st_mode) ? fdinfo_flags(pid, fd) : 0;
+}
+
+/* every fd of pid, in fd order; the process is frozen, its table still */
+static int proc_load(struct fdshare *s, size_t *cap, pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	struct stat st;
+	size_t first = s->n;
+	uint64_t fd;
+	DIR *d;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	if (!(d = opendir(path))) {
+		warn("pid %d: %s: its fds, to find what it shares with this process:", (int)pid, path);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (num_parse(de->d_name, INT32_MAX, &fd) < 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, (int)fd);
+		if (stat(path, &st) == 0)
+			ent_add(s, cap, pid, fd, &st);
+	}
+	closedir(d);
+	qsort(s->v + first, s->n - first, sizeof *s->v, ent_by_fd);
+	return 0;
+}
+
+int fdshare_load(struct fdshare *s, const char *pids)
+{
+	const char *p = pids;
+	size_t cap = 0;
+	uint64_t pid;
+	char *end;
+
+	s->v = NULL;
+	s->n = 0;
+	while (*p) {
+		pid = strtoull(p, &end, 10);
+		if (end == p || pid == 0 || pid > INT32_MAX || (*end && *end != ',')) {
+			warn("--shared-with %s: not a list of pids", pids);
+			return -1;
+		}
+		if (proc_load(s, &cap, pid) < 0)
+			return -1;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+void fdshare_free(struct fdshare *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+/* our fd local and fd of pid are one open file description: 1, 0,
+ * and -1 when the kernel will not say (a wrong answer would write
+ * one description as two, which a restore could not undo) */
+static int same_description(int local, const struct fdshare_ent *e)
+{
+	long r = syscall(SYS_kcmp, getpid(), e->pid, KCMP_FILE, local, e->fd);
+
+	if (r >= 0)
+		return r == 0;
+	die("pid %d fd %d: kcmp with our copy of an fd of this process:", (int)e->pid, e->fd);
+}
+
+const struct fdshare_ent *fdshare_same(const struct fdshare *s, int local, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].dev == dev && s->v[i].ino == ino && same_description(local, &s->v[i]) == 1)
+			return &s->v[i];
+	return NULL;
+}
+
+const struct fdshare_ent *fdshare_inode(const struct fdshare *s, dev_t dev, ino_t ino, int want_read)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].dev == dev && s->v[i].ino == ino &&
+		    (!want_read || (s->v[i].flags & O_ACCMODE) != O_WRONLY))
+			return &s->v[i];
+	return NULL;
+}
+
+const struct fdshare_ent *fdshare_other(const struct fdshare *s, int local, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].dev == dev && s->v[i].ino == ino && !same_description(local, &s->v[i]))
+			return &s->v[i];
+	return NULL;
+}

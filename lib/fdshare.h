@@ -1,0 +1,37 @@
+/* fdshare.h - the fds of the processes that come earlier in a job's
+ * stream, as the kernel shows them (/proc/PID/fd, fdinfo, kcmp), so
+ * that ckpt-dumpfds writes what a later process shares with them once
+ * (formats/fds.md, "Shared between processes") */
+#ifndef CKPT_FDSHARE_H
+#define CKPT_FDSHARE_H
+#include <sys/types.h>
+
+struct fdshare_ent {
+	pid_t pid;
+	int fd;
+	int flags;          /* fdinfo flags of a pipe end or a file */
+	dev_t dev;
+	ino_t ino;
+};
+
+struct fdshare {
+	struct fdshare_ent *v;   /* by stream order of pid, then by fd */
+	size_t n;
+};
+
+/* Load the fds of pids (comma-separated, in stream order).  0, or -1
+ * after a message naming the pid. */
+int fdshare_load(struct fdshare *s, const char *pids);
+void fdshare_free(struct fdshare *s);
+/* The first fd, in stream order, of an earlier process that has the
+ * same open file description as our fd local (on dev, ino), or NULL */
+const struct fdshare_ent *fdshare_same(const struct fdshare *s, int local, dev_t dev, ino_t ino);
+/* The first fd of an earlier process on inode (dev, ino), any
+ * description; want_read: only a pipe end it may read from.  NULL if
+ * none. */
+const struct fdshare_ent *fdshare_inode(const struct fdshare *s, dev_t dev, ino_t ino, int want_read);
+/* The first fd of an earlier process on inode (dev, ino) through
+ * another open file description than our fd local; NULL if none */
+const struct fdshare_ent *fdshare_other(const struct fdshare *s, int local, dev_t dev, ino_t ino);
+
+#endif
