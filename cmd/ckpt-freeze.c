@@ -499,7 +499,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (job_freeze(&j, o.pid, o.timeout_ms, o.single) < 0) {
 		if (o.kill)
-			warn("pid %d: not killed: it runs on, with its job", (int)o.pid);
+			warn("pid %d: not killed: it runs on", (int)o.pid);
 		return 1;
 	}
 	if (o.verbose)
@@ -508,7 +508,7 @@ int main(int argc, char **argv)
 	r = checkpoint(&j, &o);
 	/* closing the connections thaws the processes */
 	if (r < 0 && o.kill)
-		warn("pid %d: not killed: it runs on, with its job", (int)o.pid);
+		warn("pid %d: not killed: it runs on", (int)o.pid);
 	job_release(&j);
 	return r < 0 ? 1 : 0;
 }
