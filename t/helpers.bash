@@ -319,7 +319,7 @@ freeze_refused() {
 	echo "exit $status; stderr: $stderr"
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "ckpt-freeze: pid $PID: $1
-ckpt-freeze: pid $PID: not killed: it runs on, with its job" ]
+ckpt-freeze: pid $PID: not killed: it runs on" ]
 	alive "$PID"
 	verify_prog
 	kill -TERM "$PID"
