@@ -312,11 +312,11 @@ wait_bounded() {
 	wait "$pid"
 }
 
-# freeze_refused MESSAGE: ckpt-freeze --kill $PID fails, saying exactly
-# "ckpt-freeze: pid $PID: MESSAGE" and that it did not kill; the program
-# runs on: it verifies, then finishes (exit 0)
+# freeze_refused MESSAGE: ckpt-freeze --kill $PID (its stream, cut, to
+# /dev/null) fails, saying exactly "ckpt-freeze: pid $PID: MESSAGE" and
+# that it did not kill; the program runs on: it verifies, then finishes
 freeze_refused() {
-	run --separate-stderr "$BIN/ckpt-freeze" --kill "$PID"
+	run --separate-stderr bash -c '"$1" --kill "$2" >/dev/null' _ "$BIN/ckpt-freeze" "$PID"
 	echo "exit $status; stderr: $stderr"
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "ckpt-freeze: pid $PID: $1
