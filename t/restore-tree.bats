@@ -258,6 +258,13 @@ SH
 	STARTED+=("$APID" "$BPID")
 }
 
+# proc_say PID: where PID is (a writer that does not write on)
+proc_say() {
+	cat "/proc/$1/stat" "/proc/$1/wchan" "/proc/$1/stack"
+	grep -E 'State|Sig' "/proc/$1/status"
+	ls -l "/proc/$1/fd"
+}
+
 # share_std IMG PID PARENT FD...: IMG with those fds of PID made the
 # parent's open files (share=PARENT:FD), on stdout
 share_std() {
@@ -277,7 +284,8 @@ share_std() {
 	touch "$D/pause"
 	wait_line "$D/paused" x
 	q=$(wc -l <"$D/clog")
-	wait_past "$D/acount" '' $((q + 5))
+	echo "B read $q, A at $(cat "$D/acount")"
+	wait_past "$D/acount" '' $((q + 2)) 30 || { proc_say "$APID"; cat "$D/err"; false; }
 	touch "$D/pauseA"
 	wait_line "$D/pausedA" '^[0-9]+$'
 	n=$(cat "$D/pausedA")
