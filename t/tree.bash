@@ -247,3 +247,12 @@ job_freeze_kill() {
 	# shellcheck disable=SC2086
 	job_gone $pids
 }
+
+# thaw_job ARGS: ckpt-thaw in the background (TPID), its stdout in
+# $T/thaw.out (where a pipe inside the job must never lead), its stderr
+# in $T/thaw.err
+thaw_job() {
+	"$THAW" "$@" >"$T/thaw.out" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+}
