@@ -210,4 +210,8 @@ refused() {
 	job_continues "$PID" "$C"
 	verify_prog
 	no_fail
+	# --force: written and killed all the same
+	freeze_ok "$T/img" --single --kill --force "$PID"
+	job_gone "$PID"
+	[ "$(tar xOf "$T/img" "proc/$PID/sysvshm" | awk '{print $1}')" = "${SHMIDS[0]}" ]
 }
