@@ -501,7 +501,7 @@ static int checkpoint(struct job *j, const struct opts *o)
 
 	if (!k)
 		return -1;
-	if (job_shm_check(j) < 0) {
+	if (job_shm_check(j, o->kill && !o->force) < 0) {
 		kprocs_close(k, j->n);
 		return -1;
 	}

@@ -52,6 +52,15 @@ static int same_object(const struct map_region *a, const struct map_region *b)
 	return a->inode == b->inode && a->dev_major == b->dev_major && a->dev_minor == b->dev_minor;
 }
 
+/* s: a SysV segment anyone may still look up by key or id */
+static int sysv_kept(const struct map_region *r, struct sysvshm_seg *s)
+{
+	return map_is_sysv(r) && sysvshm_find((int)r->inode, s) == 0 && !(s->mode & SYSVSHM_DEST);
+}
+
+static const char kept_why[] =
+	"is not marked for removal: anyone may still look it up by its key or id, and a restore cannot give it the same id: refused";
+
 /* why a and b, one object, cannot be written */
 static void shm_why(const struct shm_region *a, char *why, size_t cap)
 {
@@ -59,10 +68,8 @@ static void shm_why(const struct shm_region *a, char *why, size_t cap)
 
 	if (map_kind(&a->r) != MAP_KIND_SHARED_MEM)
 		snprintf(why, cap, "the shared map of a deleted file: no file to map again, and no object a restore could share: refused");
-	else if (map_is_sysv(&a->r) && sysvshm_find((int)a->r.inode, &s) == 0 &&
-		 !(s.mode & SYSVSHM_DEST))
-		snprintf(why, cap, "SysV segment %d (key 0x%08" PRIx32 ") is not marked for removal: anyone may still look it up by its key or id, and a restore cannot give it the same id: refused",
-			 s.id, s.key);
+	else if (sysv_kept(&a->r, &s))
+		snprintf(why, cap, "SysV segment %d (key 0x%08" PRIx32 ") %s", s.id, s.key, kept_why);
 	else
 		snprintf(why, cap, "memory shared between processes cannot be written yet (a restore would make two copies): refused");
 }
@@ -81,7 +88,24 @@ static void shm_refuse(const struct shm_region *a, const struct shm_region *b)
 	     (unsigned long long)b->r.end, (int)b->pid, why);
 }
 
-int job_shm_check(const struct job *j)
+/* a SysV segment not marked for removal, even in one process: the
+ * restore would map a copy while the segment lives on apart */
+static int sysv_kept_refuse(const struct shm_region *v, size_t n)
+{
+	struct sysvshm_seg s;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (sysv_kept(&v[i].r, &s)) {
+			warn("pid %d: SysV segment %d (key 0x%08" PRIx32 ") at 0x%llx-0x%llx %s (--force to checkpoint it anyway)",
+			     (int)v[i].pid, s.id, s.key, (unsigned long long)v[i].r.start,
+			     (unsigned long long)v[i].r.end, kept_why);
+			return -1;
+		}
+	return 0;
+}
+
+int job_shm_check(const struct job *j, int restorable)
 {
 	struct shm_region *v = NULL;
 	char **texts = calloc(j->n + 1, sizeof *texts);
@@ -100,6 +124,8 @@ int job_shm_check(const struct job *j)
 				shm_refuse(&v[a], &v[b]);
 				r = -1;
 			}
+	if (r == 0 && restorable)
+		r = sysv_kept_refuse(v, n);
 	for (i = 0; i < j->n; i++)
 		free(texts[i]);
 	free(texts);

@@ -11,8 +11,10 @@
  * file's map and a SysV segment not marked for removal are refused for
  * good (no restore can make them again as they were); the others until
  * ckpt-thaw makes one object for the whole job.  A shared map of a file
- * that exists is not refused: the file is the one object.  0, or -1
- * after a message. */
-int job_shm_check(const struct job *j);
+ * that exists is not refused: the file is the one object.  restorable
+ * (ckpt-freeze --kill): a SysV segment not marked for removal is
+ * refused even in one process, since a restore would map a copy of it
+ * while the segment itself lives on.  0, or -1 after a message. */
+int job_shm_check(const struct job *j, int restorable);
 
 #endif

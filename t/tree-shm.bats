@@ -193,3 +193,25 @@ refused() {
 	verify_prog
 	no_fail
 }
+
+@test "--kill of one process with a SysV segment not marked for removal: refused (a restore would map a copy while the segment lives on); without --kill it is written" {
+	need ckpt-run ckpt-freeze prog:shmcount
+	local rc=0
+	start_job shmcount 2 sysvkey
+	C=$(awk '$1 == "child" {print $2}' "$OUT")
+	SHMIDS+=($(awk '$1 == "shmid" {print $2}' "$OUT"))
+	"$BIN/ckpt-freeze" --single --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -q "^ckpt-freeze: pid $PID: SysV segment ${SHMIDS[0]} (key 0x[0-9a-f]*) at 0x[0-9a-f]*-0x[0-9a-f]* is not marked for removal: .*: refused (--force to checkpoint it anyway)" "$T/err"
+	job_continues "$PID" "$C"
+	freeze_ok "$T/img" --single "$PID"
+	[ "$(tar xOf "$T/img" "proc/$PID/sysvshm" | awk '{print $1}')" = "${SHMIDS[0]}" ]
+	job_continues "$PID" "$C"
+	verify_prog
+	no_fail
+	# --force: written and killed all the same
+	freeze_ok "$T/img" --single --kill --force "$PID"
+	job_gone "$PID"
+	[ "$(tar xOf "$T/img" "proc/$PID/sysvshm" | awk '{print $1}')" = "${SHMIDS[0]}" ]
+}
