@@ -141,6 +141,20 @@ struct threads {
 	unsigned n;
 };
 
+/* what the shim found in a thread that a restore could not bring
+ * back: -1 after a message */
+static int threads_refused(const struct threads *th, pid_t pid)
+{
+	unsigned i;
+
+	for (i = 0; i < th->n; i++)
+		if (th->v[i].flags & CKPT_THREAD_RSEQ_OWN)
+			return warn("pid %d: thread %u has an rseq area of its own, not glibc's, which the "
+				    "process cannot name: it cannot be restored; not checkpointed",
+				    (int)pid, th->v[i].tid), -1;
+	return 0;
+}
+
 static int threads_fetch(int sock, pid_t pid, struct threads *th)
 {
 	static struct ckpt_thread_rec recs[CKPT_MSG_MAX / sizeof(struct ckpt_thread_rec)];
@@ -166,7 +180,7 @@ static int threads_fetch(int sock, pid_t pid, struct threads *th)
 		memcpy(th->v + th->n, recs, k * sizeof *recs);
 		th->n += k;
 	} while (c.rep.more && c.replen);
-	return 0;
+	return threads_refused(th, pid);
 }
 
 static uint32_t main_securebits(const struct threads *th, pid_t pid)
@@ -485,7 +499,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (job_freeze(&j, o.pid, o.timeout_ms, o.single) < 0) {
 		if (o.kill)
-			warn("pid %d: not killed: it runs on, with its job", (int)o.pid);
+			warn("pid %d: not killed: it runs on", (int)o.pid);
 		return 1;
 	}
 	if (o.verbose)
@@ -494,7 +508,7 @@ int main(int argc, char **argv)
 	r = checkpoint(&j, &o);
 	/* closing the connections thaws the processes */
 	if (r < 0 && o.kill)
-		warn("pid %d: not killed: it runs on, with its job", (int)o.pid);
+		warn("pid %d: not killed: it runs on", (int)o.pid);
 	job_release(&j);
 	return r < 0 ? 1 : 0;
 }

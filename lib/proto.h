@@ -153,8 +153,10 @@ struct ckpt_thread_rec {
 	                        * rsp = its stack top */
 	uint32_t securebits;   /* PR_GET_SECUREBITS: per thread, and no
 	                        * /proc file shows it */
-	uint32_t spare;
+	uint32_t flags;        /* CKPT_THREAD_* */
 };
+#define CKPT_THREAD_RSEQ_OWN 1 /* the thread has an rseq area that is not
+                                * glibc's, which only ptrace could find */
 
 /* A POSIX timer's times, which only the process can ask for
  * (timer_gettime, timer_getoverrun); its clock and notification the

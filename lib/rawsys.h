@@ -91,6 +91,8 @@ static inline long sys_set_robust_list(uint64_t head, size_t len) { return SC(SY
 static inline long sys_set_tid_address(uint64_t p) { return SC(SYS_set_tid_address, p, 0, 0, 0, 0, 0); }
 static inline long sys_rseq(uint64_t area, uint32_t len, int fl, uint32_t sig)
 { return SC(SYS_rseq, area, len, fl, sig, 0, 0); }
+static inline long sys_membarrier(int cmd, unsigned fl, int cpu)
+{ return SC(SYS_membarrier, cmd, fl, cpu, 0, 0, 0); }
 static inline long sys_futex(volatile void *w, int op, int val, const void *ts)
 { return SC(SYS_futex, w, op, val, ts, 0, 0); }
 static inline _Noreturn void sys_exit(int st)

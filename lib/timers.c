@@ -1,11 +1,13 @@
 /* timers.c - POSIX timers in the image (formats/timers.md): the member
  * proc/PID/timers, written at the freeze and read at the restore. */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -17,8 +19,14 @@
 /* glibc's SIGEV_THREAD: SIGEV_THREAD_ID to its helper thread, with
  * SIGTIMER, the first real-time signal, which programs cannot use */
 #define GLIBC_SIGTIMER 32
-/* a CPU-time clock names a process or thread (posix-cpu-timers.h) */
+/* a CPU-time clock names a process or thread (posix-cpu-timers.h);
+ * pid 0 with the per-thread bit, or CLOCK_THREAD_CPUTIME_ID as such,
+ * is the thread that made the timer, which /proc/PID/timers does not
+ * name */
 #define CPUCLOCK_PID(c) (~((c) >> 3))
+#define CPUCLOCK_PERTHREAD 4
+#define CLOCK_OF_CALLER(c) ((c) == CLOCK_THREAD_CPUTIME_ID || \
+			    ((c) < 0 && CPUCLOCK_PID(c) == 0 && ((c) & CPUCLOCK_PERTHREAD)))
 
 /* One timer of /proc/PID/timers, the kernel's words:
  *   ID: 3 / signal: 34/0000000000001234 / notify: signal/tid.77 /
@@ -98,11 +106,34 @@ int timers_helper_of(pid_t pid, pid_t tid)
 	return id;
 }
 
+/* the threads of pid but the shim's control thread: more than one,
+ * and a timer on its maker's CPU clock may be any one's */
+static int program_threads(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if (!(d = opendir(path)))
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;
+}
+
 /* what a restore could not make again: -1 after a message naming it */
 static int timer_refused(pid_t pid, const struct plan_timer *p)
 {
 	char task[64];
 	int cpid = p->clock < 0 ? CPUCLOCK_PID(p->clock) : 0;
+
+	if (CLOCK_OF_CALLER(p->clock) && program_threads(pid) != 1)
+		return warn("pid %d: POSIX timer %d: on the CPU clock of the thread that made it "
+			    "(clock %d), which the kernel does not name, in a process of several threads: "
+			    "cannot be restored", (int)pid, p->id, p->clock), -1;
 
 	if (sigev_thread(p))
 		return warn("pid %d: POSIX timer %d: SIGEV_THREAD (run by glibc's helper thread %d, "

@@ -217,6 +217,10 @@ static int serve_one(int conn)
 
 	if (len < 0)
 		return -1;
+	/* a request under a freeze (the thaw too) restarts the clock: the
+	 * wait before it may have lasted as long as the job's whole dump */
+	if (freeze_held())
+		deadline = now_ms() + CKPT_REQUEST_DEADLINE_MS;
 	memset(&out.rep, 0, sizeof out.rep);
 	frozen_only = in.req.op >= CKPT_OP_PROC && !freeze_held();
 	if (frozen_only)

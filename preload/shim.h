@@ -13,13 +13,13 @@
 
 #define HIDDEN __attribute__((visibility("hidden")))
 
-/* state.c / freeze.c */
+/* state.c / park.c */
 extern int ckpt_sig;                   /* the freeze signal */
 extern int ckpt_listen_fd, ckpt_conn_fd; /* the shim's own fds */
 extern int ckpt_ctl_tid;
 extern uint64_t ckpt_ctl_stack;        /* top of the control thread's stack */
 
-/* freeze.c */
+/* park.c */
 void freeze_handler(int sig, siginfo_t *si, void *uc);
 int freeze_is_ours(int sig, const siginfo_t *si);
 int freeze_all(unsigned timeout_ms, uint64_t *laggard);

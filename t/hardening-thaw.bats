@@ -32,8 +32,9 @@ kill_thaw_at() {
 	local ms=$1 tp i sr left reaper prog
 	"$PROGS/subreap" 5 "$THAW" "$T/img" >"$T/sr" 2>"$T/thaw.err" &
 	sr=$!
-	wait_line "$T/sr" '^child '
-	tp=$(awk '/^child/ {print $2}' "$T/sr")
+	wait_line "$T/sr" '^child [0-9]+$'
+	tp=$(awk '/^child [0-9]+$/ {print $2}' "$T/sr")
+	[ -n "$tp" ] || { echo "no child pid in:"; od -c "$T/sr" | head; false; }
 	if [ "$ms" -ge 0 ]; then
 		for ((i = 0; i < 5000; i++)); do
 			[ -z "$(children "$tp")" ] || break

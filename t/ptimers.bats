@@ -72,6 +72,31 @@ member_ok() {
 	finish
 }
 
+@test "ptimers: timers on the process's CPU clock and on a named thread's come back on those clocks" {
+	checkpoint_kill ptimers cpu
+	thaw_bg "$T/img"
+	restored ptimers
+	cat "/proc/$PID/timers"
+	grep -qx 'ClockID: -6' "/proc/$PID/timers"
+	grep -qx "ClockID: $(awk '/^cpuclock/ {print $2}' "$OUT")" "/proc/$PID/timers"
+	verify_prog
+	finish
+}
+
+@test "ptimers: a timer on the CPU clock of a thread the kernel does not name is refused; the program runs on" {
+	need ckpt-run ckpt-freeze prog:ptimers
+	start_prog ptimers threadclock
+	run --separate-stderr "$BIN/ckpt-freeze" --kill "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "ckpt-freeze: pid $PID: POSIX timer 0: on the CPU clock of the thread that made it (clock -2), which the kernel does not name, in a process of several threads: cannot be restored
+ckpt-freeze: pid $PID: not killed: it runs on" ]
+	alive "$PID"
+	verify_prog
+	kill -TERM "$PID"
+	wait "$PID"
+}
+
 @test "ptimers: a timer the image makes signal a thread it does not have is refused, no process" {
 	checkpoint_kill ptimers
 	img cat "$T/img" "proc/$PID/timers" | sed 's/ tid=[0-9]* / tid=99999 /' >"$T/timers"

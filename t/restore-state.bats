@@ -2,7 +2,10 @@
 # State the restore brings back that no other test held (issue 10,
 # "claims no test holds"): per-thread CPU affinity and parent-death
 # signal, pending signals (for the process and for one thread), and ckpt-dumpmem's check that the file at a mapping's
-# path is the one mapped.  Each program checks itself (t/progs/rst_*).
+# path is the one mapped; no rseq area where the program unregistered
+# glibc's, and a refusal where it registered its own, membarrier
+# registrations (issue 17).  Each program checks itself (t/progs/rst_*,
+# rseqoff, rseqown, membar).
 # Runs as root (the old pids).
 
 load helpers
@@ -46,6 +49,44 @@ teardown() {
 	img cat "$T/img" "proc/$PID/mapfiles" | grep -- " - - $f\$"
 	thaw_bg "$T/img"
 	restored rst_mapswap
+	verify_prog
+	finish
+}
+
+@test "a thread that unregistered glibc's rseq area has none after a checkpoint, nor after a restore" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:rseqoff
+	need_root
+	start_prog rseqoff
+	# the shim's probe of glibc's area must not register it
+	freeze_ok "$T/img" "$PID"
+	verify_prog
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	thaw_bg "$T/img"
+	restored rseqoff
+	verify_prog
+	finish
+}
+
+@test "a thread with an rseq area of its own, not glibc's, is refused at the checkpoint, naming it; it runs on" {
+	need ckpt-run ckpt-freeze prog:rseqown
+	start_prog rseqown
+	run --separate-stderr "$BIN/ckpt-freeze" --kill "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "ckpt-freeze: pid $PID: thread $PID has an rseq area of its own, not glibc's, which the process cannot name: it cannot be restored; not checkpointed
+ckpt-freeze: pid $PID: not killed: it runs on" ]
+	alive "$PID"
+	verify_prog
+	kill -TERM "$PID"
+	wait "$PID"
+}
+
+@test "membarrier registrations come back before any thread runs the program" {
+	checkpoint_kill membar
+	thaw_bg "$T/img"
+	restored membar
 	verify_prog
 	finish
 }

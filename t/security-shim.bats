@@ -338,6 +338,9 @@ squat() {
 		[ -n "$r" ] && find "/proc/$r/fd" -lname 'socket:*' | grep -q . && break
 		sleep 0.02
 	done
+	# the namespace's reaper outlives ckpt-thaw: teardown kills it too,
+	# and the namespace with it
+	[ -z "$reaper" ] || STARTED+=("$reaper")
 	cat "$T/thaw.err"
 	[ -n "$r" ]
 	sleep 0.2

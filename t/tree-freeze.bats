@@ -4,39 +4,21 @@
 # checkpoints.  Restores of trees: the thaw side's tests.
 
 load helpers
+load thaw
+load tree
 
 setup() {
-	ckpt_setup
-	T=$BATS_TEST_TMPDIR
+	tree_setup
 }
 
-# every process of each job started, stopped first (a stopped process
-# forks no more), then killed
 teardown() {
-	local r all
-	for r in "${STARTED[@]}"; do
-		all=$(descendants "$r")
-		# shellcheck disable=SC2086
-		[ -z "$all" ] || { kill -STOP $all; kill -KILL $(descendants "$r") $all; } 2>/dev/null
-	done
-	ckpt_teardown
+	tree_teardown
 }
 
-# descendants ROOT: ROOT and every process below it, parents first
-descendants() {
-	local q=("$1") i=0 c
-	[ -d "/proc/$1" ] || return 0
-	while ((i < ${#q[@]})); do
-		echo "${q[i]}"
-		for c in $(cat /proc/"${q[i]}"/task/*/children 2>/dev/null); do q+=("$c"); done
-		i=$((i + 1))
-	done
-}
-
-# start_job SCRIPT: bash -c SCRIPT under ckpt-run, as $PROG_USER when
-# set; PID is its root.  The script says "ready" on stdout when its
-# processes are there.
-start_job() {
+# start_bash_job SCRIPT: bash -c SCRIPT under ckpt-run, as $PROG_USER
+# when set; PID is its root.  The script says "ready" on stdout when
+# its processes are there.
+start_bash_job() {
 	local pre=()
 	[ -n "${PROG_USER:-}" ] && pre=(setpriv --reuid="$PROG_USER" --regid="$PROG_USER" --init-groups)
 	OUT=$T/job.out ERR=$T/job.err
@@ -46,32 +28,12 @@ start_job() {
 	wait_line "$OUT" '^ready' 20
 }
 
-# manifest IMG: the proc and zombie lines
-manifest() {
-	tar xOf "$1" ckpt/manifest | grep -E '^(proc|zombie) '
-}
-
 # ids_now PID: "PID PPID PGID SID" as the kernel has them now
 ids_now() {
 	local l r
 	read -r l <"/proc/$1/stat"
 	read -ra r <<<"${l##*) }"
 	echo "$1 ${r[1]} ${r[2]} ${r[3]}"
-}
-
-# runs_on PID...: each one is thawed: a SIGCONT-proof check, its
-# context switches go up (every process here sleeps and wakes)
-runs_on() {
-	local p i before
-	for p in "$@"; do
-		before=$(awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$p/status")
-		for ((i = 0; i < 100; i++)); do
-			[ "$(awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$p/status")" -gt "$before" ] && continue 2
-			sleep 0.05
-		done
-		echo "runs_on: pid $p does not run: $(tr '\0' ' ' <"/proc/$p/cmdline")" >&2
-		return 1
-	done
 }
 
 # dies_of_term PID...: SIGTERM kills each at once: none is frozen (a
@@ -96,14 +58,14 @@ LOOP='loop() { echo $BASHPID >>"$T/pids"; while :; do sleep 0.05; done; }'
 	need ckpt-run ckpt-freeze
 	export T
 	# set -m: each background job in its own group; setsid: a session
-	start_job "$LOOP; set -m; loop & (loop & loop) & setsid -w bash -c \"\$(declare -f loop); loop\" & sleep 0.3; echo ready; loop"
+	start_bash_job "$LOOP; set -m; loop & (loop & loop) & setsid -w bash -c \"\$(declare -f loop); loop\" & sleep 0.3; echo ready; loop"
 	local p want
 	wait_line "$T/pids" . 5
 	sleep 0.3
 	[ "$(wc -l <"$T/pids")" -eq 5 ]
 	freeze_ok "$T/img" "$PID"
 	img check "$T/img"
-	manifest "$T/img" >"$T/man"
+	image_procs "$T/img" >"$T/man"
 	cat "$T/man"
 	head -n 1 "$T/man" | grep -Eq "^proc $PID "
 	# every long-lived process, with the ids the kernel gives it
@@ -120,27 +82,27 @@ LOOP='loop() { echo $BASHPID >>"$T/pids"; while :; do sleep 0.05; done; }'
 	# a grandchild: a process whose parent's parent is the root
 	awk -v r="$PID" '{pp[$2] = $3} END {for (p in pp) if (pp[pp[p]] == r) g = 1; exit !g}' "$T/man"
 	# shellcheck disable=SC2046
-	runs_on $(cat "$T/pids")
+	job_continues $(cat "$T/pids")
 	[ ! -s "$ERR" ]
 }
 
 @test "--single: the process alone, its children left out and never frozen" {
 	need ckpt-run ckpt-freeze
 	export T
-	start_job "$LOOP; loop & sleep 0.2; echo ready; loop"
+	start_bash_job "$LOOP; loop & sleep 0.2; echo ready; loop"
 	freeze_ok "$T/img" --single "$PID"
 	img check "$T/img"
-	[ "$(manifest "$T/img" | wc -l)" -eq 1 ]
-	manifest "$T/img" | grep -Eqx "proc $PID [0-9]+ [0-9]+ [0-9]+"
+	[ "$(image_procs "$T/img" | wc -l)" -eq 1 ]
+	image_procs "$T/img" | grep -Eqx "proc $PID [0-9]+ [0-9]+ [0-9]+"
 	[ "$(tar tf "$T/img" | grep -v "^proc/$PID/" | grep -c '^proc/')" -eq 0 ]
 	# shellcheck disable=SC2046
-	runs_on $(cat "$T/pids")
+	job_continues $(cat "$T/pids")
 }
 
 @test "a job forking in a tight loop, frozen again and again: each freeze succeeds or fails cleanly; the job runs on" {
 	need ckpt-run ckpt-freeze
 	export T
-	start_job "$LOOP; (while :; do ( : ); x=\$(/bin/true); done) & sleep 0.2; echo ready; loop"
+	start_bash_job "$LOOP; (while :; do ( : ); x=\$(/bin/true); done) & sleep 0.2; echo ready; loop"
 	local i ok=0 rc
 	for ((i = 0; i < 30; i++)); do
 		rc=0
@@ -148,7 +110,7 @@ LOOP='loop() { echo $BASHPID >>"$T/pids"; while :; do sleep 0.05; done; }'
 		if [ "$rc" -eq 0 ]; then
 			[ ! -s "$T/err" ] || { cat "$T/err"; false; }
 			img check "$T/img"
-			manifest "$T/img" | head -n 1 | grep -Eq "^proc $PID "
+			image_procs "$T/img" | head -n 1 | grep -Eq "^proc $PID "
 			ok=$((ok + 1))
 		else
 			cat "$T/err"
@@ -160,99 +122,130 @@ LOOP='loop() { echo $BASHPID >>"$T/pids"; while :; do sleep 0.05; done; }'
 	echo "$ok of 30 succeeded"
 	[ "$ok" -ge 25 ]
 	# shellcheck disable=SC2046
-	runs_on $(cat "$T/pids")
+	job_continues $(cat "$T/pids")
 	# the forker forks on, and nothing of the job stayed frozen
 	# shellcheck disable=SC2046
-	dies_of_term $(descendants "$PID" | tail -n +2)
+	dies_of_term $(job_pids "$PID" | tail -n +2)
 }
 
-# freeze_job_of N: a job of a root and N-1 sleeping children, frozen
-# with --verbose; prints the time from the first freeze to all parked
+# freeze_job_of N: manyproc's job of N processes, each ticking, frozen
+# with --verbose (the time from the first freeze to all parked, on
+# stderr); then every process ticks again
 freeze_job_of() {
-	start_job "for ((i = 1; i < $1; i++)); do sleep 1000 & done; echo ready; while :; do sleep 0.05; done"
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(descendants "$PID" | wc -l)" -ge "$1" ] && break
-		sleep 0.1
-	done
+	start_job manyproc "$1" -i 200 "$1"
 	"$BIN/ckpt-freeze" --verbose "$PID" >"$T/img" 2>"$T/err"
-	grep -E "^ckpt-freeze: pid $PID: job of [0-9]+ processes frozen in [0-9]+ ms$" "$T/err"
+	grep -E "^ckpt-freeze: pid $PID: job of $1 processes frozen in [0-9]+ ms$" "$T/err"
 	[ "$(wc -l <"$T/err")" -eq 1 ]
 	img check "$T/img"
-	[ "$(manifest "$T/img" | grep -c '^proc ')" -ge "$1" ]
-	runs_on "$PID"
-	# shellcheck disable=SC2046
-	dies_of_term $(descendants "$PID" | tail -n +2)
+	image_tree_ok "$T/img"
+	same_procs "$T/img" "$(job_table "$PID")"
+	verify_prog
+	no_fail
 }
 
-@test "a job of 50 processes: all in one stream; none stays frozen" {
-	need ckpt-run ckpt-freeze
+@test "a job of 50 processes: all in one stream; every one ticks on after" {
+	need ckpt-run ckpt-freeze prog:manyproc
 	freeze_job_of 50
 }
 
-@test "a job of 200 processes: all in one stream; none stays frozen" {
-	need ckpt-run ckpt-freeze
+@test "a job of 200 processes: all in one stream; every one ticks on after" {
+	need ckpt-run ckpt-freeze prog:manyproc
 	freeze_job_of 200
 }
 
+@test "forker, checkpointed while it forks: every freeze succeeds; it runs on" {
+	need ckpt-run ckpt-freeze prog:forker
+	start_prog forker
+	local i
+	for ((i = 0; i < 20; i++)); do
+		freeze_ok "$T/img" "$PID"
+		img check "$T/img"
+		image_tree_ok "$T/img"
+	done
+	verify_prog
+	no_fail
+}
+
+@test "bashjob (subshells, command substitution, background jobs), frozen again and again: its log has no gap and no repeat" {
+	need ckpt-run ckpt-freeze prog:bashjob
+	start_prog bashjob "$T/log"
+	local i ok=0 rc
+	for ((i = 0; i < 15; i++)); do
+		rc=0
+		"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+		cat "$T/err"
+		[ "$rc" -eq 0 ] || [ "$rc" -eq 1 ]
+		[ "$rc" -ne 0 ] || { img check "$T/img" && image_tree_ok "$T/img" && ok=$((ok + 1)); }
+	done
+	echo "$ok of 15 succeeded"
+	[ "$ok" -ge 12 ]
+	kill -TERM "$PID"
+	wait_bounded "$PID" 20
+	grep -Eq '^done ok lines=[0-9]+$' "$OUT"
+}
+
 @test "a child without the shim: a clear error naming its pid and executable; the whole job runs on" {
-	need ckpt-run ckpt-freeze
-	export T
-	start_job "$LOOP; loop & env -u LD_PRELOAD sleep 1000 & echo \$! >\"\$T/noshim\"; sleep 0.2; echo ready; loop"
+	need ckpt-run ckpt-freeze prog:noshim
+	start_prog noshim
 	local c rc=0
-	c=$(cat "$T/noshim")
+	c=$(sed -n 's/^ready noshim child=//p' "$OUT")
 	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
 	cat "$T/err"
 	[ "$rc" -eq 1 ]
-	grep -q "^ckpt-freeze: pid $c (/usr/bin/sleep), child of pid $PID: a process of the job without the ckpt shim" "$T/err"
+	grep -q "^ckpt-freeze: pid $c ($PROGS/noshim), child of pid $PID: a process of the job without the ckpt shim" "$T/err"
 	grep -q "pid $PID: not killed" "$T/err"
 	! img check "$T/img" 2>/dev/null
-	# shellcheck disable=SC2046
-	runs_on $(cat "$T/pids")
-	# shellcheck disable=SC2046
-	dies_of_term $(descendants "$PID" | tail -n +2)
+	job_continues "$PID" "$c"
+	verify_prog
+	verify_prog "$c"
+	kill -TERM "$PID"
+	wait_bounded "$PID" 10
+	grep -qx 'done ok' "$OUT"
 }
 
-@test "a zombie child: a zombie line with its wait status, no members; the parent reaps it as it would have" {
+@test "a bash job with a child that cleared LD_PRELOAD: named with its executable; every process runs on" {
 	need ckpt-run ckpt-freeze
-	OUT=$T/z.out ERR=$T/z.err
-	"$RUN" -- "$PYTHON" -c '
-import os, signal, sys, time
-signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
-a = os.fork()
-if a == 0: os._exit(3)
-b = os.fork()
-if b == 0: os.kill(os.getpid(), signal.SIGKILL)
-time.sleep(0.3)
-print("pid", os.getpid(), "zombies", a, b, flush=True)
-print("ready", flush=True)
-signal.sigwait([signal.SIGUSR1])
-for c in (a, b):
-    print("reaped", *os.waitpid(c, 0), flush=True)
-' >"$OUT" 2>"$ERR" &
-	PID=$!
-	STARTED+=("$PID")
-	wait_line "$OUT" '^ready'
-	local a b
-	read -r _ _ _ a b < <(grep '^pid' "$OUT")
-	freeze_ok "$T/img" "$PID"
-	img check "$T/img"
-	manifest "$T/img" >"$T/man"
-	cat "$T/man"
-	grep -Eqx "zombie $a $PID [0-9]+ [0-9]+ 768" "$T/man"
-	grep -Eqx "zombie $b $PID [0-9]+ [0-9]+ 9" "$T/man"
-	! tar tf "$T/img" | grep -q "^proc/$a/"
-	kill -USR1 "$PID"
-	wait_line "$OUT" "^reaped $b 9"
-	grep -qx "reaped $a 768" "$OUT"
+	export T
+	start_bash_job "$LOOP; loop & env -u LD_PRELOAD sleep 1000 & echo \$! >\"\$T/noshim\"; sleep 0.2; echo ready; loop"
+	local c rc=0
+	c=$(cat "$T/noshim")
+	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -q "^ckpt-freeze: pid $c (/usr/bin/sleep), child of pid $PID: a process of the job without the ckpt shim" "$T/err"
+	# shellcheck disable=SC2046
+	job_continues $(cat "$T/pids")
+	# nothing of the job stayed frozen
+	# shellcheck disable=SC2046
+	dies_of_term $(cat "$T/pids")
+}
+
+@test "a zombie child: a zombie line with its wait status, no members; the parent reaps it after, with that status" {
+	need ckpt-run ckpt-freeze prog:zombie
+	local st want c
+	for st in 3 sig9; do
+		start_prog zombie "$st"
+		c=$(awk '$1 == "child" {print $2; exit}' "$OUT")
+		want=$([ "$st" = 3 ] && echo 768 || echo 9)
+		freeze_ok "$T/img" "$PID"
+		img check "$T/img"
+		image_tree_ok "$T/img"
+		image_procs "$T/img" | grep -Eqx "zombie $c $PID [0-9]+ [0-9]+ $want"
+		! img list "$T/img" | grep -q "^proc/$c/"
+		verify_prog
+		grep -Eq "^reaped $c (exit=3|signal=9)" "$OUT"
+		kill -TERM "$PID"
+		wait_bounded "$PID" 10
+		grep -qx 'done ok' "$OUT"
+	done
 }
 
 @test "--kill: the whole job is gone once the stream is complete" {
 	need ckpt-run ckpt-freeze
 	export T
-	start_job "$LOOP; loop & (loop & loop) & sleep 0.2; echo ready; loop"
+	start_bash_job "$LOOP; loop & (loop & loop) & sleep 0.2; echo ready; loop"
 	local all p
-	all=$(descendants "$PID")
+	all=$(job_pids "$PID")
 	freeze_ok "$T/img" --kill "$PID"
 	img check "$T/img"
 	tar xOf "$T/img" ckpt/manifest | grep -qx 'kill 1'
@@ -273,20 +266,24 @@ for c in (a, b):
 	CKPT_SOCKDIR=$T/sock
 	mkdir -m 0700 "$CKPT_SOCKDIR"
 	chown "$NEW_USER:" "$CKPT_SOCKDIR" "$T"
-	PROG_USER=$NEW_USER start_job "$LOOP; loop & (loop & loop) & sleep 0.2; echo ready; loop"
-	local n
-	n=$(descendants "$PID" | wc -l)
+	PROG_USER=$NEW_USER start_bash_job "$LOOP; loop & (loop & loop) & sleep 0.2; echo ready; loop"
+	local p i uid
+	uid=$(id -u "$NEW_USER")
 	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
 		env CKPT_SOCKDIR="$CKPT_SOCKDIR" ASAN_OPTIONS="$ASAN_OPTIONS" \
 		"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || { cat "$T/err"; false; }
 	[ ! -s "$T/err" ]
-	img check "$T/img"
-	[ "$(manifest "$T/img" | wc -l)" -ge 4 ]
-	[ "$(manifest "$T/img" | wc -l)" -le "$n" ]
 	freeze_ok "$T/img2" "$PID"
-	img check "$T/img2"
+	for i in img img2; do
+		img check "$T/$i"
+		image_tree_ok "$T/$i"
+		for p in $(cat "$T/pids"); do
+			image_procs "$T/$i" | grep -q "^proc $p "
+			img cat "$T/$i" "proc/$p/core" | grep -Eq "^uid $uid $uid "
+		done
+	done
 	# shellcheck disable=SC2046
-	runs_on $(cat "$T/pids")
+	job_continues $(cat "$T/pids")
 }
 
 @test "fork under back-to-back checkpoints: no child keeps its parent's control socket or connection" {
@@ -328,6 +325,16 @@ fd_line() {
 	fds_of "$1" "$2" | grep "^fd $3 "
 }
 
+# freeze_refused [ARG...]: ckpt-freeze ARG... $PID into $T/img fails,
+# exit 1, its message in $T/err; C: the child start_py's job printed
+freeze_refused() {
+	local rc=0
+	read -r _ _ C < <(grep '^pid' "$OUT")
+	"$BIN/ckpt-freeze" "$@" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+}
+
 PY_HEAD='
 import mmap, os, signal, socket, sys, time
 T = sys.argv[1]
@@ -364,55 +371,41 @@ park()"
 	# the file's bytes once, with the parent
 	[ "$(tar tf "$T/img" | grep -c '/files/')" -eq 1 ]
 	tar tf "$T/img" | grep -qx "proc/$PID/files/$db"
-	runs_on "$PID" "$c"
+	job_continues "$PID" "$c"
 }
 
-@test "a pipe between two processes of the job: its queued bytes saved once, with the first reader" {
+@test "a pipe between two processes of the job: its queued bytes saved once, by the first reader in the stream" {
 	need ckpt-run ckpt-freeze
-	start_py "$PY_HEAD
+	local who c ino first
+	# the parent writes and only the child reads; then both read
+	for who in child both; do
+		start_py "$PY_HEAD
 r, w = os.pipe()
 os.write(w, b'x' * 20000)
 c = os.fork()
-if c == 0:
-    os.close(w)
-    park()
-os.close(r)
-ready(c)
-park()"
-	local c ino
-	read -r _ _ c < <(grep '^pid' "$OUT")
-	freeze_ok "$T/img" "$PID"
-	img check "$T/img"
-	ino=$(fds_of "$T/img" "$c" | awk '$3 == "pipe" && / end=r / {for (i = 4; i <= NF; i++) if ($i ~ /^pipe=/) print substr($i, 6)}')
-	[ -n "$ino" ]
-	# the parent holds the write end only: the child is the first reader
-	[ "$(tar tf "$T/img" | grep -c '/pipes/')" -eq 1 ]
-	tar tf "$T/img" | grep -qx "proc/$c/pipes/$ino"
-	[ "$(tar xOf "$T/img" "proc/$c/pipes/$ino" | wc -c)" -eq 20000 ]
-	fds_of "$T/img" "$PID" | grep " pipe=$ino " | grep -q " share=\| end=w "
-	runs_on "$PID" "$c"
-}
-
-@test "a pipe both processes read: saved once, by the first; the other's line shares it" {
-	need ckpt-run ckpt-freeze
-	start_py "$PY_HEAD
-r, w = os.pipe()
-os.write(w, b'y' * 3000)
-c = os.fork()
 if c == 0: park()
+if sys.argv[2] == 'child': os.close(r)
 ready(c)
-park()"
-	local c ino
-	read -r _ _ c < <(grep '^pid' "$OUT")
-	freeze_ok "$T/img" "$PID"
-	img check "$T/img"
-	[ "$(tar tf "$T/img" | grep -c '/pipes/')" -eq 1 ]
-	ino=$(tar tf "$T/img" | awk -F/ '$3 == "pipes" {print $4}')
-	tar tf "$T/img" | grep -qx "proc/$PID/pipes/$ino"
-	[ "$(tar xOf "$T/img" "proc/$PID/pipes/$ino" | wc -c)" -eq 3000 ]
-	! fds_of "$T/img" "$c" | grep -q ' data='
-	# both ends, each the parent's description
-	[ "$(fds_of "$T/img" "$c" | grep " pipe=$ino " | grep -c " share=$PID:")" -eq 2 ]
+park()" "$who"
+		read -r _ _ c < <(grep '^pid' "$OUT")
+		freeze_ok "$T/img" "$PID"
+		img check "$T/img"
+		first=$([ "$who" = child ] && echo "$c" || echo "$PID")
+		[ "$(img list "$T/img" | grep -c '/pipes/')" -eq 1 ]
+		ino=$(img list "$T/img" | awk -F/ '$3 == "pipes" {print $4}')
+		img list "$T/img" | grep -qx "proc/$first/pipes/$ino"
+		[ "$(member_size "$T/img" "proc/$first/pipes/$ino")" -eq 20000 ]
+		# what the parent still holds, the child shares, without data
+		if [ "$who" = child ]; then
+			fds_of "$T/img" "$c" | grep " pipe=$ino end=w " | grep -q " share=$PID:"
+			fds_of "$T/img" "$c" | grep " pipe=$ino end=r " | grep -q " data=pipes/$ino "
+		else
+			[ "$(fds_of "$T/img" "$c" | grep " pipe=$ino " | grep -c " share=$PID:")" -eq 2 ]
+			! fds_of "$T/img" "$c" | grep " pipe=$ino " | grep -q ' data='
+		fi
+		job_continues "$PID" "$c"
+		kill_job "$PID"
+	done
 }
 
 @test "a socketpair with its ends in two processes: refused, both named; the job runs on" {
@@ -426,20 +419,16 @@ if c == 0:
 b.close()
 ready(c)
 park()"
-	local c rc=0
-	read -r _ _ c < <(grep '^pid' "$OUT")
-	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
-	cat "$T/err"
-	[ "$rc" -eq 1 ]
-	grep -Eq "^ckpt-dumpfds: pid $c fd [0-9]+: unix socket [0-9]+ is connected to socket [0-9]+ of pid $PID \(fd [0-9]+\): a socket pair between two processes of the job cannot be written yet: refused" "$T/err"
+	freeze_refused
+	grep -Eq "^ckpt-dumpfds: pid $C fd [0-9]+: unix socket [0-9]+ is connected to socket [0-9]+ of pid $PID \(fd [0-9]+\): a socket pair between two processes of the job cannot be written yet: refused" "$T/err"
 	! img check "$T/img" 2>/dev/null
-	runs_on "$PID" "$c"
-	dies_of_term "$c"
+	job_continues "$PID" "$C"
+	dies_of_term "$C"
 }
 
 @test "memory shared between processes (MAP_SHARED anonymous, memfd): refused, both named; the job runs on" {
 	need ckpt-run ckpt-freeze
-	local kind c rc
+	local kind
 	for kind in anon memfd; do
 		start_py "$PY_HEAD
 if sys.argv[2] == 'anon':
@@ -452,17 +441,13 @@ c = os.fork()
 if c == 0: park()
 ready(c)
 park()" "$kind"
-		read -r _ _ c < <(grep '^pid' "$OUT")
-		rc=0
-		"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
-		cat "$T/err"
-		[ "$rc" -eq 1 ]
-		grep -q "^ckpt-freeze: pids $PID and $c share memory: .* memory shared between processes cannot be written yet" "$T/err"
+		freeze_refused --kill
+		grep -q "^ckpt-freeze: pids $PID and $C share memory: .* memory shared between processes cannot be written yet" "$T/err"
 		[ "$kind" = memfd ] || grep -q "MAP_SHARED anonymous memory" "$T/err"
 		[ "$kind" = anon ] || grep -q "/memfd:tree" "$T/err"
 		[ ! -s "$T/img" ]
-		runs_on "$PID" "$c"
-		dies_of_term "$c" "$PID"
+		job_continues "$PID" "$C"
+		dies_of_term "$C" "$PID"
 	done
 }
 
@@ -475,11 +460,23 @@ db = os.open(T + '/db', os.O_RDWR)
 if c == 0: park()
 ready(c)
 park()"
-	local c rc=0
-	read -r _ _ c < <(grep '^pid' "$OUT")
-	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	freeze_refused
+	grep -Eq "^ckpt-dumpfds: pid $C fd [0-9]+: $T/db: opened apart from pid $PID \(fd [0-9]+\), and its contents are saved" "$T/err"
+	job_continues "$PID" "$C"
+}
+
+@test "a freeze held longer than the shim's request deadline (a slow reader, a long job): no connection is dropped at the thaw" {
+	need ckpt-run ckpt-freeze prog:manyproc
+	start_job manyproc 3 3
+	local rc
+	# every shim of the job waits for its thaw while the reader sleeps:
+	# the wait before the thaw request is no idle client's
+	"$BIN/ckpt-freeze" "$PID" 2>"$T/err" | { sleep 6; cat >"$T/img"; }
+	rc=${PIPESTATUS[0]}
 	cat "$T/err"
-	[ "$rc" -eq 1 ]
-	grep -Eq "^ckpt-dumpfds: pid $c fd [0-9]+: $T/db: opened apart from pid $PID \(fd [0-9]+\), and its contents are saved" "$T/err"
-	runs_on "$PID" "$c"
+	[ "$rc" -eq 0 ]
+	img check "$T/img"
+	sleep 1
+	verify_prog
+	no_fail
 }

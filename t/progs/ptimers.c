@@ -1,6 +1,6 @@
 /* ptimers - POSIX timers (timer_create) across a checkpoint.
  *
- * usage: ptimers [pending]
+ * usage: ptimers [pending | threadclock | cpu]
  *
  * Makes four timers: A, periodic every 20 ms on CLOCK_MONOTONIC,
  * SIGRTMIN with sigev_value 0x5eed; B, one shot an hour ahead on
@@ -15,7 +15,13 @@
  * "timers a=N c=M left=S" then "verify ok"; else "FAIL ..." and exit 1.  SIGTERM:
  * "done ok".  pending: A's signal stays blocked until the first
  * SIGUSR1, so that it is pending at a checkpoint; then it must be
- * pending, and come with A's siginfo once unblocked.
+ * pending, and come with A's siginfo once unblocked.  threadclock:
+ * the worker also makes a timer on its own CPU clock
+ * (CLOCK_THREAD_CPUTIME_ID), which a checkpoint must refuse.  cpu:
+ * two more timers, D on the process's CPU clock and E on the worker's
+ * (pthread_getcpuclockid), SIGEV_NONE, armed 1000 s of CPU time ahead:
+ * each must still be there, with at most 1000 s left; "cpuclock N"
+ * gives E's clock.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -29,7 +35,8 @@
 
 #include "prog.h"
 
-static timer_t ta, tb, tc;
+static timer_t ta, tb, tc, td, te;
+static int cpu_timers;      /* "cpu": D and E */
 static volatile int worker_tid;
 static volatile sig_atomic_t ticks_a, ticks_c, wrong;
 static int hold_a;          /* "pending": A's signal blocked until the first verify */
@@ -54,9 +61,12 @@ static void on_tick(int sig, siginfo_t *si, void *uc)
 
 static void *worker(void *arg)
 {
+	struct sigevent ev = { .sigev_notify = SIGEV_NONE };
 	sigset_t s;
+	timer_t t;
 
-	(void)arg;
+	if (arg && timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &t) < 0)
+		exit(3);
 	worker_tid = syscall(SYS_gettid);
 	sigemptyset(&s);
 	sigaddset(&s, SIGRTMIN);
@@ -143,6 +153,10 @@ static int verify(void)
 	    ib.it_value.tv_sec > 3600)
 		return printf("FAIL B: %ld s left, interval %ld\n", (long)ib.it_value.tv_sec,
 			      (long)ib.it_interval.tv_sec), -1;
+	if (cpu_timers && (timer_gettime(td, &ia) < 0 || timer_gettime(te, &ic) < 0 ||
+			   ia.it_value.tv_sec >= 1000 || ic.it_value.tv_sec >= 1000 ||
+			   (!ia.it_value.tv_sec && !ia.it_value.tv_nsec)))
+		return printf("FAIL the CPU-clock timers: %m\n"), -1;
 	period_check(&a, &c);
 	/* 300 ms: 15 of A, 10 of C, give or take a loaded machine */
 	if (a < 8 || a > 20 || c < 5 || c > 14)
@@ -170,7 +184,8 @@ int main(int argc, char **argv)
 	sigaction(SIGRTMIN, &sa, NULL);
 	sigaction(SIGRTMIN + 1, &sa, NULL);
 	sigaction(SIGRTMIN + 2, &sa, NULL);
-	die_if(pthread_create(&th, NULL, worker, NULL) != 0, "pthread_create");
+	die_if(pthread_create(&th, NULL, worker, argc > 1 && !strcmp(argv[1], "threadclock") ? &th : NULL),
+	       "pthread_create");
 	while (!worker_tid)
 		usleep(1000);
 	ta = make(CLOCK_MONOTONIC, SIGEV_SIGNAL, SIGRTMIN, 0x5eed, 20, 20);
@@ -178,6 +193,15 @@ int main(int argc, char **argv)
 	gap = make(CLOCK_MONOTONIC, SIGEV_NONE, 0, 0, 0, 0);
 	timer_delete(gap);
 	tc = make(CLOCK_MONOTONIC, SIGEV_THREAD_ID, SIGRTMIN + 2, 0x7d, 30, 30);
+	cpu_timers = argc > 1 && !strcmp(argv[1], "cpu");
+	if (cpu_timers) {
+		clockid_t wc;
+
+		die_if(pthread_getcpuclockid(th, &wc) != 0, "pthread_getcpuclockid");
+		td = make(CLOCK_PROCESS_CPUTIME_ID, SIGEV_NONE, 0, 0, 1000 * 1000, 0);
+		te = make(wc, SIGEV_NONE, 0, 0, 1000 * 1000, 0);
+		printf("cpuclock %d\n", (int)wc);
+	}
 	printf("ids %d %d %d\nworker %d\n", (int)(intptr_t)ta, (int)(intptr_t)tb, (int)(intptr_t)tc,
 	       worker_tid);
 	return serve_verify("ptimers", verify);

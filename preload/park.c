@@ -1,5 +1,6 @@
-/* freeze.c - stopping every thread in the freeze handler and letting
- * them go.
+/* park.c - the shim's side of a freeze (lib/freeze.c is the tools'):
+ * stopping every thread in its park, in the freeze handler, and
+ * letting them go.
  *
  * Runs in signal handlers and in the control thread while the other
  * threads are frozen: rawsys.h calls and static storage only.  No malloc,
@@ -91,7 +92,10 @@ static void forward(int sig, siginfo_t *si, void *uc)
 
 /* rseq: the area glibc registered for this thread, if any.  The kernel
  * answers EBUSY to a second registration of exactly the same area,
- * length and signature, so that tells which length is registered. */
+ * length and signature, so that tells which length is registered.  A
+ * thread with no area at all (the program unregistered glibc's) takes
+ * the probe as a registration: it is undone at once.  EINVAL to every
+ * length: another area is registered, the program's own. */
 extern __attribute__((weak)) const ptrdiff_t __rseq_offset;
 extern __attribute__((weak)) const unsigned int __rseq_size;
 #define RSEQ_SIG 0x53053053
@@ -101,19 +105,27 @@ static void record_rseq(struct ckpt_thread_rec *r, uint64_t fs)
 	static const uint32_t lens[] = { 32, 64, 128 };
 	uint64_t area;
 	unsigned i;
+	long e;
 
 	r->rseq_addr = 0;
 	if (!&__rseq_offset || !&__rseq_size || !__rseq_size)
 		return;
 	area = fs + __rseq_offset;
 	for (i = 0; i < sizeof lens / sizeof *lens; i++) {
-		if (sys_rseq(area, lens[i], 0, RSEQ_SIG) == -16 /* EBUSY */) {
+		e = sys_rseq(area, lens[i], 0, RSEQ_SIG);
+		if (e == 0) {  /* none was registered: undo the probe */
+			sys_rseq(area, lens[i], 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG);
+			return;
+		}
+		if (e == -16 /* EBUSY */) {
 			r->rseq_addr = area;
 			r->rseq_len = lens[i];
 			r->rseq_sig = RSEQ_SIG;
 			return;
 		}
 	}
+	if (e == -22 /* EINVAL */)
+		r->flags |= CKPT_THREAD_RSEQ_OWN;
 }
 
 /* what only the thread itself can see */
@@ -147,9 +159,26 @@ void thread_record_self(struct ckpt_thread_rec *r)
 	r->securebits = sys_prctl(27 /* PR_GET_SECUREBITS */, 0, 0, 0, 0);
 }
 
+/* membarrier registrations are the process's (its mm's): recorded at
+ * each freeze, made again by every restored thread before it runs the
+ * program's code, so none can find them missing (registering twice is
+ * harmless).  Each set bit is the command that registered it. */
+#define MEMBARRIER_CMD_GET_REGISTRATIONS (1 << 9)   /* Linux 6.3 */
+static long membarrier_regs;
+
+static void membarrier_redo(void)
+{
+	int bit;
+
+	for (bit = 0; bit < 31; bit++)
+		if (membarrier_regs > 0 && (membarrier_regs >> bit & 1))
+			sys_membarrier(1 << bit, 0, 0);
+}
+
 /* after a restore: what the kernel forgot about this thread */
 void thread_redo(const struct ckpt_thread_rec *r)
 {
+	membarrier_redo();
 	if (r->rseq_addr) {
 		/* a stale critical-section pointer would abort the first
 		 * preemption; the area is the thread's own */
@@ -396,6 +425,7 @@ int freeze_all(unsigned timeout_ms, uint64_t *laggard)
 		}
 		parks_wait(start);
 	}
+	membarrier_regs = sys_membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0);
 	memset(&ctl_rec, 0, sizeof ctl_rec);
 	thread_record_self(&ctl_rec);
 	/* glibc's pthread_sigmask left SIGCANCEL and SIGSETXID open in
