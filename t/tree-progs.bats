@@ -4,8 +4,12 @@
 # Pool), checkpointed whole by ckpt-freeze: the stream has every
 # process, each pipe's bytes once, and the job runs on to the result
 # an uninterrupted run gives (each program checks its own state).
-# What cannot be restored yet (shared memory) is refused, named.
-# Freezes of manyproc, forker, bashjob, noshim, zombie: tree-freeze.bats.
+# Then restored whole by ckpt-thaw from --kill: a bash job's log, make
+# -j2, a zombie's status, 200 processes' counts, a forker, a pipeline
+# as a user, each going on as if never stopped.  What cannot be
+# restored yet (shared memory) is refused, named.  Freezes of manyproc,
+# forker, bashjob, noshim, zombie: tree-freeze.bats; restores of
+# composed trees and the root's pipeline: restore-tree.bats.
 # Helpers: t/tree.bash.
 
 load helpers
@@ -95,6 +99,128 @@ pipeline_sum() {
 	# its own session, led by the root
 	[ "$(image_procs "$T/img" | awk -v p="$PID" '$5 != p' | wc -l)" = 0 ]
 	verify_prog
+}
+
+# --- restored from --kill ------------------------------------------------
+
+@test "restored: the bash job's log goes on with no gap and no repeat" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:bashjob
+	need_root
+	local n
+	start_job bashjob 2 "$T/log"
+	wait_line "$T/log" '^30$'
+	job_freeze_kill "$T/img"
+	run -0 "$PROGS/bashjob" --check "$T/log"
+	n=${output#lines }
+	thaw_job "$T/img"
+	wait_line "$T/log" "^$((n + 30))\$" 30 || { job_report "$TPID"; false; }
+	kill -TERM "$PID"
+	thaw_wait 0
+	grep -q '^done ok lines=' "$OUT"
+	"$PROGS/bashjob" --check "$T/log"
+	no_fail "$OUT" "$T/thaw.err"
+	[ ! -s "$T/thaw.out" ]
+}
+
+@test "restored: make -j2 checkpointed mid-build finishes, and its program prints what a clean build's does" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:makejob
+	need_root
+	start_job makejob 1 "$T/proj"
+	wait_line "$T/proj/make.log" '^cc f03$' 30
+	wait_procs "$PID" 3
+	job_freeze_kill "$T/img"
+	[ ! -e "$T/proj/prog" ]
+	thaw_job "$T/img"
+	thaw_wait 0
+	grep -qx "done ok $(cat "$T/proj/expected")" "$OUT"
+	no_fail "$OUT" "$T/thaw.err"
+	[ ! -s "$T/thaw.out" ]
+}
+
+@test "restored: a zombie is reaped after the restore with its exit status, or its signal" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:zombie
+	need_root
+	local child a want
+	for a in 42 sig9; do
+		start_job zombie 2 "$a"
+		child=$(awk '$1 == "child" {print $2}' "$OUT")
+		job_freeze_kill "$T/img"
+		thaw_job "$T/img"
+		restored zombie
+		# the parent's child, exited and not reaped
+		[ "$(awk '{print $3, $4}' "/proc/$child/stat")" = "Z $PID" ]
+		verify_prog
+		want="exit=42"
+		[ "$a" = 42 ] || want="signal=9"
+		grep -qx "reaped $child $want" "$OUT"
+		finish
+	done
+}
+
+@test "restored: 200 processes, each ticking on from its own count" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:manyproc
+	need_root
+	local table
+	start_job manyproc 200 200
+	verify_prog
+	table=$(job_table "$PID")
+	job_freeze_kill "$T/img"
+	thaw_job "$T/img"
+	restored manyproc 20
+	wait_procs "$PID" 200 30
+	# the same processes, parents, groups and sessions (the root's
+	# parent is ckpt-thaw now)
+	diff <(awk 'NR > 1 {print $1, $2, $3, $4}' <<<"$table" | sort) \
+		<(job_table "$PID" | awk 'NR > 1 {print $1, $2, $3, $4}' | sort)
+	[ "$(job_table "$PID" | awk 'NR == 1 {print $1, $3, $4}')" = \
+		"$(awk 'NR == 1 {print $1, $3, $4}' <<<"$table")" ]
+	verify_prog
+	finish
+	[ ! -s "$T/thaw.out" ]
+}
+
+@test "restored: a job checkpointed while it forked in a tight loop forks on" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:forker
+	need_root
+	start_job forker 1
+	wait_line "$OUT" '^forks 500$'
+	job_freeze_kill "$T/img"
+	thaw_job "$T/img"
+	restored forker
+	verify_prog
+	finish
+	[ ! -s "$T/thaw.out" ]
+}
+
+@test "restored as a user: a pipeline in a new user and pid namespace ends with the same sum" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:pipeline prog:pipestage
+	throwaway_user cktpg
+	local want d pids
+	want=$(pipeline_sum 4096)
+	d=$(mktemp -d /tmp/cktpg.XXXXXX)
+	TMPDIRS+=("$d")
+	chown "$NEW_USER:" "$d"
+	export CKPT_SOCKDIR=$d/sock
+	PROG_USER=$NEW_USER PROG_DIR=$d start_job pipeline 4 4096
+	wait_line "$OUT" '^progress bytes=524288$'
+	pids=$(job_pids "$PID")
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
+		"$BIN/ckpt-freeze" --kill "$PID" >"$d/img" 2>"$d/freeze.err"
+	cat "$d/freeze.err"
+	[ ! -s "$d/freeze.err" ]
+	wait "$PID" 2>/dev/null || true
+	# shellcheck disable=SC2086
+	job_gone $pids
+	chown "$NEW_USER:" "$d/img"
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
+		"$THAW" "$d/img" >"$T/thaw.out" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	in_new_ns
+	thaw_wait 0
+	grep -qx "$want" "$OUT"
+	no_fail "$OUT" "$T/thaw.err"
+	[ ! -s "$T/thaw.out" ]
 }
 
 # --- shared memory: refused until it can come back shared -----------------
