@@ -145,9 +145,11 @@ http_ok() {
 		PID=$!
 		STARTED+=("$PID")
 		wait_sock "$PID"
-		# frozen while the reader sleeps: the SIGTERM waits, and kills
-		# the program the moment its thread leaves the freeze
-		"$BIN/ckpt-freeze" "$PID" 2>"$T/err" | { sleep 0.2; kill -TERM "$PID"; cat >"$T/img"; }
+		# frozen once the stream begins (the manifest comes when every
+		# thread is parked), and until it is read: the SIGTERM waits,
+		# and kills the program the moment its thread leaves the freeze
+		"$BIN/ckpt-freeze" "$PID" 2>"$T/err" |
+			{ head -c 512 >"$T/img"; kill -TERM "$PID"; cat >>"$T/img"; }
 		rc=${PIPESTATUS[0]}
 		wait "$PID" 2>/dev/null || true
 		cat "$T/err"
