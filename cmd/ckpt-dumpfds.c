@@ -29,7 +29,7 @@
 #define CHUNK (1 << 20)   /* bytes per pread of a saved file */
 
 static const char usage_str[] =
-	"ckpt-dumpfds [--control FD --offset N] [--shared-with PID,...] [--checkpoint-open-files] [--files-rules PATH] [--restorable] PID";
+	"ckpt-dumpfds [--control FD --offset N] [--shared-with PID,... | --shared-table FD] [--checkpoint-open-files] [--files-rules PATH] [--restorable] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
@@ -38,6 +38,7 @@ static const struct option options[] = {
 	{ "files-rules", required_argument, NULL, 'r' },
 	{ "restorable", no_argument, NULL, 'R' },
 	{ "shared-with", required_argument, NULL, 'S' },
+	{ "shared-table", required_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -65,6 +66,7 @@ struct dump {
 	int all_files;      /* --checkpoint-open-files */
 	int restorable;     /* --restorable */
 	const char *shared_with;  /* --shared-with */
+	const char *shared_table; /* --shared-table */
 	struct fdshare share;  /* the earlier processes' fds */
 	struct rules rules;
 	int have_rules;
@@ -656,6 +658,23 @@ static void rules_init(struct dump *d, const char *path)
 	d->have_rules = 1;
 }
 
+/* the fds of the processes before this one: read from the kernel
+ * (--shared-with), or as ckpt-freeze read them (--shared-table) */
+static int shares_load(struct dump *d)
+{
+	uint64_t fd;
+
+	if (d->shared_with)
+		return fdshare_load(&d->share, d->shared_with);
+	if (!d->shared_table)
+		return 0;
+	if (num_parse(d->shared_table, 1 << 20, &fd) < 0) {
+		warn("--shared-table %s: not an fd number", d->shared_table);
+		return -1;
+	}
+	return fdshare_read(&d->share, fd);
+}
+
 /* the options: into d, and where the control fd, the offset and the
  * rules come from; exits on --help or a bad one */
 static void parse(int argc, char **argv, struct dump *d, const char **control,
@@ -671,12 +690,17 @@ static void parse(int argc, char **argv, struct dump *d, const char **control,
 		case 'r': *rules_path = optarg; break;
 		case 'R': d->restorable = 1; break;
 		case 'S': d->shared_with = optarg; break;
+		case 'T': d->shared_table = optarg; break;
 		case 'h': printf("usage: %s\n", usage_str); exit(0);
 		default: usage_die(usage_str);
 		}
 	}
 	if (optind != argc - 1)
 		usage_die(usage_str);
+	if (d->shared_with && d->shared_table) {
+		warn("--shared-with and --shared-table: one or the other");
+		usage_die(usage_str);
+	}
 	if (have_offset && !*control) {
 		warn("--offset: only with --control");
 		usage_die(usage_str);
@@ -699,7 +723,7 @@ int main(int argc, char **argv)
 	d.sock = control ? control_fd_parse(control) : freeze_open(d.pid, 0);
 	if (d.sock < 0)
 		return 1;
-	if (d.shared_with && fdshare_load(&d.share, d.shared_with) < 0) {
+	if (shares_load(&d) < 0) {
 		r = -1;
 	} else {
 		tar_init(&d.tar, 1, offset);

@@ -2,6 +2,7 @@
  * proc/PID/maps, mapfiles, pagemap and pages (formats/memory.md).
  * SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,14 +24,16 @@
 #include "memberout.h"
 #include "pagescan.h"
 #include "pagesout.h"
+#include "sysvshm.h"
 #include "tar.h"
 
 
-static const char usage_str[] = "ckpt-dumpmem [--control FD --offset N] PID";
+static const char usage_str[] = "ckpt-dumpmem [--control FD --offset N] [--shm-table FD] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
 	{ "offset", required_argument, NULL, 'o' },
+	{ "shm-table", required_argument, NULL, 't' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -54,6 +57,7 @@ struct dump {
 	struct mapfile *files;     /* one per region */
 	struct run_list runs;
 	struct shm_views seen;     /* pages of shared memory objects stored */
+	int table;                 /* --shm-table: the job's seen ranges, or -1 */
 	struct tar_out tar;
 };
 
@@ -139,6 +143,30 @@ static void files_check(struct dump *d)
 		f->size = st.st_size;
 		f->mtime = st.st_mtim;
 	}
+}
+
+/* What the processes before this one in the job's stream stored of
+ * each shared memory object is not stored again (formats/memory.md);
+ * what this one stores is added for the ones after it, once its
+ * members are out. */
+static int table_load(struct dump *d)
+{
+	int e;
+
+	if (d->table < 0 || (e = shm_views_load(&d->seen, d->table)) == 0)
+		return 0;
+	warnerr(e, "--shm-table %d:", d->table);
+	return -1;
+}
+
+static int table_save(struct dump *d, size_t from)
+{
+	int e;
+
+	if (d->table < 0 || (e = shm_views_save(&d->seen, from, d->table)) == 0)
+		return 0;
+	warnerr(e, "--shm-table %d:", d->table);
+	return -1;
 }
 
 static int runs_collect(struct dump *d)
@@ -268,12 +296,20 @@ static int proc_member(struct dump *d, const char *what,
 	return member_from(&d->tar, name, fn, d);
 }
 
+static int sysvshm_text(FILE *f, const void *arg)
+{
+	const struct dump *d = arg;
+
+	return sysvshm_write(f, (int)d->pid, d->reg, d->nreg);
+}
+
 static int members_write(struct dump *d)
 {
 	char name[64];
 
 	snprintf(name, sizeof name, "proc/%d/maps", (int)d->pid);
 	if (member_put(&d->tar, name, d->maps, d->maps_len) < 0 ||
+	    (sysvshm_any(d->reg, d->nreg) && proc_member(d, "sysvshm", sysvshm_text) < 0) ||
 	    proc_member(d, "vmflags", vmflags_text) < 0 ||
 	    proc_member(d, "mapfiles", mapfiles_text) < 0 ||
 	    proc_member(d, "pagemap", pagemap_text) < 0)
@@ -286,16 +322,19 @@ static int members_write(struct dump *d)
 
 static int dump_mem(struct dump *d)
 {
+	size_t before;
 	int r, i;
 
-	if (proc_fetch(d) < 0)
+	if (table_load(d) < 0 || proc_fetch(d) < 0)
 		return -1;
+	before = d->seen.n;
 	r = maps_load(d);
 	if (r == 0)
 		r = smaps_load(d);
 	if (r == 0)
 		files_check(d);
-	r = r < 0 || runs_collect(d) < 0 || members_write(d) < 0 ? -1 : 0;
+	r = r < 0 || runs_collect(d) < 0 || members_write(d) < 0 || table_save(d, before) < 0 ?
+		-1 : 0;
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(d->fds[i]);
 	free(d->maps);
@@ -305,6 +344,21 @@ static int dump_mem(struct dump *d)
 	run_list_free(&d->runs);
 	shm_views_free(&d->seen);
 	return r;
+}
+
+/* --shm-table FD: an fd open for reading and writing on a regular
+ * file (a memfd, when ckpt-freeze makes it) */
+static int table_fd_parse(const char *arg)
+{
+	uint64_t fd;
+	int fl;
+
+	if (num_parse(arg, 1 << 20, &fd) < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
+	    (fl & O_ACCMODE) != O_RDWR) {
+		warn("--shm-table %s: not an fd open for reading and writing", arg);
+		return -1;
+	}
+	return fd;
 }
 
 /* alone: freeze, dump, end the archive, wait for the reader, thaw */
@@ -329,8 +383,8 @@ static int dump_alone(struct dump *d)
 
 int main(int argc, char **argv)
 {
-	struct dump d = { .sock = -1 };
-	const char *control = NULL, *offset = NULL;
+	struct dump d = { .sock = -1, .table = -1 };
+	const char *control = NULL, *offset = NULL, *table = NULL;
 	int c;
 
 	prog_init(argv);
@@ -338,6 +392,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'c': control = optarg; break;
 		case 'o': offset = optarg; break;
+		case 't': table = optarg; break;
 		case 'h': printf("usage: %s\n", usage_str); return 0;
 		default: usage_die(usage_str);
 		}
@@ -349,6 +404,8 @@ int main(int argc, char **argv)
 		warn("--control and --offset go together");
 		usage_die(usage_str);
 	}
+	if (table && (d.table = table_fd_parse(table)) < 0)
+		return 1;
 	stdout_check();
 	tar_init(&d.tar, 1, offset ? offset_arg(offset, usage_str) : 0);
 	if (!control)

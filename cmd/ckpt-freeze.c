@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -16,10 +17,12 @@
 #include "args.h"
 #include "ctl.h"
 #include "err.h"
+#include "fdshare.h"
 #include "freeze.h"
 #include "imageout.h"
 #include "io.h"
 #include "job.h"
+#include "jobshm.h"
 #include "kproc.h"
 #include "memberout.h"
 #include "rules.h"
@@ -51,6 +54,8 @@ struct opts {
 	int all_files;
 	const char *rules;
 	pid_t pid;
+	int shm_table;     /* what each dumpmem stored of shared memory, for
+	                    * the ones after it (ckpt-dumpmem --shm-table) */
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -280,10 +285,10 @@ static int write_threads(struct tar_out *t, const struct kproc *k, const struct 
 }
 
 static void stage_exec(const char *stage, int sock, uint64_t off, pid_t target,
-		       const char *shared, const struct opts *o)
+		       int table, const struct opts *o)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 32], fd[16], offs[32], pid[16];
-	const char *argv[14];
+	char dir[PATH_MAX], path[PATH_MAX + 32], fd[16], offs[32], pid[16], tab[16], shm[16];
+	const char *argv[16];
 	int n = 0, r = self_dir(dir, sizeof dir);
 
 	if (r < 0)
@@ -299,9 +304,16 @@ static void stage_exec(const char *stage, int sock, uint64_t off, pid_t target,
 	argv[n++] = fd;
 	argv[n++] = "--offset";
 	argv[n++] = offs;
-	if (!strcmp(stage, "ckpt-dumpfds") && shared && *shared) {
-		argv[n++] = "--shared-with";
-		argv[n++] = shared;
+	if (!strcmp(stage, "ckpt-dumpfds") && table >= 0) {
+		/* the fds of the processes before it, inherited */
+		snprintf(tab, sizeof tab, "%d", fcntl(table, F_DUPFD, 3));
+		argv[n++] = "--shared-table";
+		argv[n++] = tab;
+	}
+	if (!strcmp(stage, "ckpt-dumpmem")) {
+		snprintf(shm, sizeof shm, "%d", fcntl(o->shm_table, F_DUPFD, 3));
+		argv[n++] = "--shm-table";
+		argv[n++] = shm;
 	}
 	if (!strcmp(stage, "ckpt-dumpfds") && o->all_files)
 		argv[n++] = "--checkpoint-open-files";
@@ -343,7 +355,7 @@ static int stage_copy(int from, struct tar_out *t)
 	}
 }
 
-static int run_stage(const char *stage, int sock, pid_t target, const char *shared,
+static int run_stage(const char *stage, int sock, pid_t target, int table,
 		     struct tar_out *t, const struct opts *o)
 {
 	int p[2], st, r;
@@ -357,7 +369,7 @@ static int run_stage(const char *stage, int sock, pid_t target, const char *shar
 	if (child == 0) {
 		if (dup2(p[1], 1) < 0)
 			die("dup2:");
-		stage_exec(stage, sock, t->off, target, shared, o);
+		stage_exec(stage, sock, t->off, target, table, o);
 	}
 	close(p[1]);
 	r = stage_copy(p[0], t);
@@ -377,40 +389,59 @@ static int run_stage(const char *stage, int sock, pid_t target, const char *shar
 	return r;
 }
 
-/* "PID,PID,...": the live processes before process i in the stream,
- * with whom ckpt-dumpfds finds what i shares (malloc'd) */
-static char *earlier_pids(const struct job *j, unsigned i)
-{
-	char *s = malloc(12 * (size_t)i + 1);
-	size_t n = 0;
-	unsigned k;
+/* The fds of the job's processes, read once each from the kernel as
+ * the dump goes (lib/fdshare.h): each process's ckpt-dumpfds gets the
+ * table of those before it, to write what it shares with them once */
+struct shares {
+	struct fdshare tab;
+	size_t saved;       /* entries already in the memfd */
+	int fd;             /* a memfd holding the table as text */
+};
 
-	if (!s)
-		die("out of memory");
-	s[0] = 0;
-	for (k = 0; k < i; k++)
-		if (!j->v[k].zombie)
-			n += sprintf(s + n, "%s%d", n ? "," : "", (int)j->v[k].pid);
-	return s;
+static void shares_init(struct shares *sh)
+{
+	memset(sh, 0, sizeof *sh);
+	if ((sh->fd = memfd_create("ckpt-shared-fds", MFD_CLOEXEC)) < 0)
+		die("memfd_create:");
 }
 
-/* the members of frozen process i, in stream order */
+/* the table up to date before a process's dumpfds: 0 or -1 */
+static int shares_sync(struct shares *sh)
+{
+	int r = fdshare_save(&sh->tab, sh->saved, sh->fd);
+
+	if (r < 0) {
+		warnerr(r, "the job's fd table:");
+		return -1;
+	}
+	sh->saved = sh->tab.n;
+	return 0;
+}
+
+static void shares_free(struct shares *sh)
+{
+	fdshare_free(&sh->tab);
+	close(sh->fd);
+}
+
+/* the members of frozen process i, in stream order; then its fds join
+ * the job's table */
 static int write_proc(struct tar_out *t, const struct job *j, unsigned i, const struct kproc *k,
-		      const struct opts *o)
+		      struct shares *sh, const struct opts *o)
 {
 	const struct job_proc *p = &j->v[i];
 	struct threads th = { NULL, 0 };
-	char *shared = earlier_pids(j, i);
 	int r = -1;
 
 	if (threads_fetch(p->sock, p->pid, &th) == 0 &&
 	    write_core(t, p->sock, k, &th, o->kill) == 0 &&
 	    write_threads(t, k, &th) == 0 && timers_dump(t, p->sock, p->pid) == 0 &&
-	    run_stage("ckpt-dumpfds", p->sock, p->pid, shared, t, o) == 0 &&
-	    run_stage("ckpt-dumpmem", p->sock, p->pid, NULL, t, o) == 0)
+	    shares_sync(sh) == 0 &&
+	    run_stage("ckpt-dumpfds", p->sock, p->pid, sh->fd, t, o) == 0 &&
+	    run_stage("ckpt-dumpmem", p->sock, p->pid, -1, t, o) == 0 &&
+	    fdshare_add(&sh->tab, p->pid) == 0)
 		r = 0;
 	free(th.v);
-	free(shared);
 	return r;
 }
 
@@ -430,7 +461,7 @@ static struct kproc *kprocs_open(const struct job *j)
 		if (j->v[i].zombie)
 			continue;
 		if (kproc_open(&k[i], j->v[i].pid, j->v[i].sock) < 0 || kproc_no_seccomp(&k[i]) < 0 ||
-		    core_check(j->v[i].sock, &k[i]) < 0)
+		    kproc_no_aio(&k[i]) < 0 || core_check(j->v[i].sock, &k[i]) < 0)
 			break;
 	}
 	if (i == j->n)
@@ -463,24 +494,27 @@ static int finish(struct tar_out *t, struct job *j, const struct opts *o)
 static int checkpoint(struct job *j, const struct opts *o)
 {
 	struct kproc *k = kprocs_open(j);
+	struct shares sh;
 	struct tar_out t;
 	unsigned i;
 	int r = -1;
 
 	if (!k)
 		return -1;
-	if (job_shm_check(j) < 0) {
+	if (job_shm_check(j, o->kill && !o->force) < 0) {
 		kprocs_close(k, j->n);
 		return -1;
 	}
+	shares_init(&sh);
 	tar_init(&t, 1, 0);
 	if (write_manifest(&t, j, o) == 0) {
 		for (i = 0; i < j->n; i++)
-			if (!j->v[i].zombie && write_proc(&t, j, i, &k[i], o) < 0)
+			if (!j->v[i].zombie && write_proc(&t, j, i, &k[i], &sh, o) < 0)
 				break;
 		if (i == j->n)
 			r = finish(&t, j, o);
 	}
+	shares_free(&sh);
 	kprocs_close(k, j->n);
 	return r;
 }
@@ -494,6 +528,8 @@ int main(int argc, char **argv)
 	prog_init(argv);
 	parse(argc, argv, &o);
 	stdout_check();
+	if ((o.shm_table = memfd_create("ckpt-shm-table", MFD_CLOEXEC)) < 0)
+		die("memfd_create:");
 	/* a bad rules file is found before the process is touched */
 	if (rules_check(o.rules) < 0)
 		return 1;

@@ -37,13 +37,18 @@ static int fdinfo_flags(pid_t pid, int fd)
 	return flags;
 }
 
-static void ent_add(struct fdshare *s, size_t *cap, pid_t pid, int fd, const struct stat *st)
+static struct fdshare_ent *ent_new(struct fdshare *s, pid_t pid)
 {
-	struct fdshare_ent *e;
-
-	if (s->n == *cap && !(s->v = realloc(s->v, (*cap = *cap ? 2 * *cap : 64) * sizeof *s->v)))
+	if (s->n == s->cap &&
+	    !(s->v = realloc(s->v, (s->cap = s->cap ? 2 * s->cap : 64) * sizeof *s->v)))
 		die("fds of pid %d: out of memory", (int)pid);
-	e = &s->v[s->n++];
+	return &s->v[s->n++];
+}
+
+static void ent_add(struct fdshare *s, pid_t pid, int fd, const struct stat *st)
+{
+	struct fdshare_ent *e = ent_new(s, pid);
+
 	e->pid = pid;
 	e->fd = fd;
 	e->dev = st->st_dev;
@@ -52,7 +57,7 @@ static void ent_add(struct fdshare *s, size_t *cap, pid_t pid, int fd, const str
 }
 
 /* every fd of pid, in fd order; the process is frozen, its table still */
-static int proc_load(struct fdshare *s, size_t *cap, pid_t pid)
+int fdshare_add(struct fdshare *s, pid_t pid)
 {
 	char path[64];
 	struct dirent *de;
@@ -71,7 +76,7 @@ static int proc_load(struct fdshare *s, size_t *cap, pid_t pid)
 			continue;
 		snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, (int)fd);
 		if (stat(path, &st) == 0)
-			ent_add(s, cap, pid, fd, &st);
+			ent_add(s, pid, fd, &st);
 	}
 	closedir(d);
 	qsort(s->v + first, s->n - first, sizeof *s->v, ent_by_fd);
@@ -81,19 +86,17 @@ static int proc_load(struct fdshare *s, size_t *cap, pid_t pid)
 int fdshare_load(struct fdshare *s, const char *pids)
 {
 	const char *p = pids;
-	size_t cap = 0;
 	uint64_t pid;
 	char *end;
 
-	s->v = NULL;
-	s->n = 0;
+	memset(s, 0, sizeof *s);
 	while (*p) {
 		pid = strtoull(p, &end, 10);
 		if (end == p || pid == 0 || pid > INT32_MAX || (*end && *end != ',')) {
 			warn("--shared-with %s: not a list of pids", pids);
 			return -1;
 		}
-		if (proc_load(s, &cap, pid) < 0)
+		if (fdshare_add(s, pid) < 0)
 			return -1;
 		p = *end ? end + 1 : end;
 	}
@@ -103,8 +106,52 @@ int fdshare_load(struct fdshare *s, const char *pids)
 void fdshare_free(struct fdshare *s)
 {
 	free(s->v);
-	s->v = NULL;
-	s->n = 0;
+	memset(s, 0, sizeof *s);
+}
+
+int fdshare_save(const struct fdshare *s, size_t from, int fd)
+{
+	FILE *f = fdopen(dup(fd), "a");
+	size_t i;
+	int r;
+
+	if (!f)
+		return -errno;
+	for (i = from; i < s->n; i++)
+		fprintf(f, "%d %d %llu %llu %d\n", (int)s->v[i].pid, s->v[i].fd,
+			(unsigned long long)s->v[i].dev, (unsigned long long)s->v[i].ino, s->v[i].flags);
+	r = ferror(f) ? -EIO : 0;
+	if (fclose(f) != 0 && !r)
+		r = -errno;
+	return r;
+}
+
+int fdshare_read(struct fdshare *s, int fd)
+{
+	unsigned long long dev, ino;
+	int pid, n, flags, k;
+	FILE *f;
+
+	memset(s, 0, sizeof *s);
+	if (lseek(fd, 0, SEEK_SET) < 0 || !(f = fdopen(dup(fd), "r"))) {
+		warn("--shared-table %d: not a readable file:", fd);
+		return -1;
+	}
+	while ((k = fscanf(f, "%d %d %llu %llu %d", &pid, &n, &dev, &ino, &flags)) == 5) {
+		struct fdshare_ent *e = ent_new(s, pid);
+
+		e->pid = pid;
+		e->fd = n;
+		e->dev = dev;
+		e->ino = ino;
+		e->flags = flags;
+	}
+	fclose(f);
+	if (k != EOF) {
+		warn("--shared-table %d: malformed after %zu entries", fd, s->n);
+		return -1;
+	}
+	return 0;
 }
 
 /* our fd local and fd of pid are one open file description: 1, 0,

@@ -163,8 +163,12 @@ static void no_shim(pid_t pid, pid_t parent)
 	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
 	n = readlink(path, exe, sizeof exe - 1);
 	exe[n > 0 ? n : 0] = 0;
-	warn("pid %d (%s), child of pid %d: a process of the job without the ckpt shim (a static program, or LD_PRELOAD cleared): the job cannot be checkpointed; nothing stays frozen",
-	     (int)pid, n > 0 ? exe : "?", (int)parent);
+	if (shim_mapped(pid))
+		warn("pid %d (%s), child of pid %d: a process of the job with the ckpt shim's library but no control socket after 2 s (its shim could not start: see its stderr): the job cannot be checkpointed; nothing stays frozen",
+		     (int)pid, n > 0 ? exe : "?", (int)parent);
+	else
+		warn("pid %d (%s), child of pid %d: a process of the job without the ckpt shim (a static program, or LD_PRELOAD cleared): the job cannot be checkpointed; nothing stays frozen",
+		     (int)pid, n > 0 ? exe : "?", (int)parent);
 }
 
 /* pid's freeze on s: 1 frozen, 0 the shim went away meanwhile (an
@@ -209,6 +213,11 @@ static int join(struct job *j, pid_t pid, pid_t parent, unsigned timeout_ms)
 		if (s >= 0) {
 			if ((r = join_freeze(j, s, pid, timeout_ms)) != 0)
 				return r < 0 ? -1 : 0;
+			if (now_ms() - start > 5000) {
+				warn("pid %d, child of pid %d: its shim went away at each freeze for 5 s (an exec after another): nothing stays frozen",
+				     (int)pid, (int)parent);
+				return -1;
+			}
 			continue;
 		}
 		if (why == CTL_NOSHIM && now_ms() - start > (shim_mapped(pid) ? 2000 : 100)) {
@@ -380,79 +389,4 @@ void job_release(struct job *j)
 			close(j->v[i].sock);
 	free(j->v);
 	memset(j, 0, sizeof *j);
-}
-
-/* one shared-memory region of one process of the job */
-struct shm_region {
-	pid_t pid;
-	struct map_region r;
-};
-
-/* the regions of pid that are memory shared with nothing on disk:
- * shared anonymous memory, memfd, SysV, shared maps of deleted files;
- * appended to *v.  0, or -1 after a message */
-static int shm_regions(pid_t pid, char **text, struct shm_region **v, size_t *n, size_t *cap)
-{
-	char path[64];
-	struct map_region *r;
-	size_t len, k, i, bad;
-
-	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-	if (!(*text = read_file(path, &len)) || maps_parse(*text, len, &r, &k, &bad) < 0) {
-		warn("pid %d: %s: unreadable", (int)pid, path);
-		return -1;
-	}
-	for (i = 0; i < k; i++) {
-		if (!r[i].shared || (map_kind(&r[i]) != MAP_KIND_SHARED_MEM && !map_is_deleted(&r[i])))
-			continue;
-		if (*n == *cap && !(*v = realloc(*v, (*cap = *cap ? 2 * *cap : 64) * sizeof **v)))
-			die("out of memory");
-		(*v)[*n].pid = pid;
-		(*v)[(*n)++].r = r[i];
-	}
-	free(r);
-	return 0;
-}
-
-static int same_object(const struct map_region *a, const struct map_region *b)
-{
-	return a->inode == b->inode && a->dev_major == b->dev_major && a->dev_minor == b->dev_minor;
-}
-
-static void shm_refuse(const struct shm_region *a, const struct shm_region *b)
-{
-	const char *what = map_path_is(&a->r, "/dev/zero (deleted)") ?
-		"MAP_SHARED anonymous memory" : "shared memory";
-
-	warn("pids %d and %d share memory: %s %.*s (inode %llu) at 0x%llx-0x%llx in pid %d and 0x%llx-0x%llx in pid %d: memory shared between processes cannot be written yet (a restore would make two copies): refused",
-	     (int)a->pid, (int)b->pid, what, (int)a->r.pathlen, a->r.path,
-	     (unsigned long long)a->r.inode, (unsigned long long)a->r.start,
-	     (unsigned long long)a->r.end, (int)a->pid, (unsigned long long)b->r.start,
-	     (unsigned long long)b->r.end, (int)b->pid);
-}
-
-int job_shm_check(const struct job *j)
-{
-	struct shm_region *v = NULL;
-	char **texts = calloc(j->n + 1, sizeof *texts);
-	size_t n = 0, cap = 0, a, b;
-	unsigned i;
-	int r = 0;
-
-	if (!texts)
-		die("out of memory");
-	for (i = 0; i < j->n && r == 0; i++)
-		if (!j->v[i].zombie)
-			r = shm_regions(j->v[i].pid, &texts[i], &v, &n, &cap);
-	for (a = 0; a < n && r == 0; a++)
-		for (b = a + 1; b < n && r == 0; b++)
-			if (v[a].pid != v[b].pid && same_object(&v[a].r, &v[b].r)) {
-				shm_refuse(&v[a], &v[b]);
-				r = -1;
-			}
-	for (i = 0; i < j->n; i++)
-		free(texts[i]);
-	free(texts);
-	free(v);
-	return r;
 }

@@ -26,11 +26,6 @@ struct job {
  * naming the process (a descendant without the shim: its pid and
  * executable); then nothing stays frozen. */
 int job_freeze(struct job *j, pid_t root, unsigned timeout_ms, int single);
-/* Memory that two processes of the job share and that only memory
- * holds (MAP_SHARED anonymous, memfd, SysV, a deleted file's shared
- * map): refused, naming both pids and the region, since a restore
- * would make two copies of it.  0, or -1 after a message. */
-int job_shm_check(const struct job *j);
 /* thaw every process: 0, or -1 after a message */
 int job_thaw(struct job *j);
 /* kill every process while it is still frozen, children first, then

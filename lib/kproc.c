@@ -13,6 +13,7 @@
 #include "err.h"
 #include "io.h"
 #include "kproc.h"
+#include "maps.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77         /* Linux 6.5 */
@@ -166,6 +167,35 @@ int kproc_no_seccomp(const struct kproc *k)
 	warn("pid %d: thread %d is under seccomp (Seccomp: %d, %s, %d filters): a seccomp filter cannot be restored; not checkpointed",
 	     (int)k->pid, (int)tid, c.seccomp, modes[c.seccomp > 2 ? 0 : c.seccomp], c.filters);
 	return -1;
+}
+
+int kproc_no_aio(const struct kproc *k)
+{
+	struct map_region *r = NULL;
+	size_t len, n = 0, bad, i;
+	char *text = kproc_read(k, "maps", &len);
+	int found = -1;
+
+	/* one we may not read is not dumpable: the process record refuses
+	 * it, saying so */
+	if (!text && errno == EACCES)
+		return 0;
+	if (!text)
+		return warn("pid %d: /proc/%d/maps:", (int)k->pid, (int)k->pid), -1;
+	if (maps_parse(text, len, &r, &n, &bad) < 0) {
+		warn("pid %d: /proc/%d/maps: line %zu: malformed", (int)k->pid, (int)k->pid, bad);
+		free(text);
+		return -1;
+	}
+	for (i = 0; i < n && found < 0; i++)
+		if (r[i].shared && map_path_is(&r[i], "/[aio] (deleted)"))
+			found = i;
+	if (found >= 0)
+		warn("pid %d: an AIO context (io_setup), id 0x%" PRIx64 ": a restore cannot make it again; not checkpointed",
+		     (int)k->pid, r[found].start);
+	free(r);
+	free(text);
+	return found < 0 ? 0 : -1;
 }
 
 long long self_number(const char *name)

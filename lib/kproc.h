@@ -45,6 +45,10 @@ int kproc_same(const struct kproc *k, int shim_stat_fd);
 /* every task's Seccomp field is 0: 0, or -1 after a message naming the
  * thread and its state (a filter cannot be restored) */
 int kproc_no_seccomp(const struct kproc *k);
+/* 0 when k has no Linux AIO context (io_setup: its ring shows in maps
+ * as "/[aio] (deleted)"), which a restore cannot make again; else -1
+ * after a message naming the first one's id (its ring's address) */
+int kproc_no_aio(const struct kproc *k);
 
 /* the number in /proc/self/NAME (oom_score_adj, loginuid), read with
  * open and read only (a restore's child calls it); -1 if unreadable */

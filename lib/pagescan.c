@@ -16,11 +16,14 @@
  * hidden (unprivileged openers see PFN 0), so anonymous pages are then
  * read and skipped when all zero. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "kcompat.h"
 #include "pagescan.h"
 
@@ -285,4 +288,53 @@ void shm_views_free(struct shm_views *sv)
 	free(sv->v);
 	sv->v = NULL;
 	sv->n = sv->cap = 0;
+}
+
+/* "MAJ:MIN INO LO HI", hex, one seen range a line */
+int shm_views_load(struct shm_views *sv, int fd)
+{
+	struct shm_seen s;
+	char *text, *line;
+	size_t len;
+	int e = 0;
+
+	if (!(text = read_fd_all(fd, &len)))
+		return -errno;
+	for (line = text; !e && *line; line = strchr(line, '\n') + 1) {
+		if (!strchr(line, '\n') ||
+		    sscanf(line, "%x:%x %" SCNx64 " %" SCNx64 " %" SCNx64, &s.major, &s.minor,
+			   &s.ino, &s.lo, &s.hi) != 5 || s.lo >= s.hi) {
+			e = -EINVAL;
+			break;
+		}
+		if (sv->n == sv->cap) {
+			struct shm_seen *v = realloc(sv->v, (sv->cap = sv->cap ? 2 * sv->cap : 16) * sizeof *v);
+
+			if (!v) {
+				e = -ENOMEM;
+				break;
+			}
+			sv->v = v;
+		}
+		sv->v[sv->n++] = s;
+	}
+	free(text);
+	return e;
+}
+
+int shm_views_save(const struct shm_views *sv, size_t from, int fd)
+{
+	char line[96];
+	size_t i;
+	int n, e;
+
+	if (lseek(fd, 0, SEEK_END) < 0)
+		return -errno;
+	for (i = from; i < sv->n; i++) {
+		n = snprintf(line, sizeof line, "%x:%x %" PRIx64 " %" PRIx64 " %" PRIx64 "\n",
+			     sv->v[i].major, sv->v[i].minor, sv->v[i].ino, sv->v[i].lo, sv->v[i].hi);
+		if ((e = write_all(fd, line, n)) < 0)
+			return e;
+	}
+	return 0;
 }

@@ -61,5 +61,13 @@ struct shm_views {
 int shm_views_once(struct shm_views *sv, struct run_list *runs, const struct map_region *r,
 		   size_t n0);
 void shm_views_free(struct shm_views *sv);
+/* The job's table (a file shared by the dumps of a job's processes,
+ * ckpt-dumpmem --shm-table): what the processes before this one
+ * stored of each object, so that a page is stored once in the whole
+ * stream (formats/memory.md).  load appends the file's ranges to sv;
+ * save appends sv's ranges from index from on to the file.  0, or
+ * -errno (-EINVAL: a malformed line). */
+int shm_views_load(struct shm_views *sv, int fd);
+int shm_views_save(const struct shm_views *sv, size_t from, int fd);
 
 #endif

@@ -172,7 +172,8 @@ last_num() {
 wait_past() {
 	local file=$1 key=$2 n=$3 secs=${4:-10} i v
 	for ((i = 0; i < secs * 50; i++)); do
-		v=$(last_num "$file" "$key")
+		# a file rewritten in place is empty for a moment: no number yet
+		v=$(last_num "$file" "$key") || v=
 		[ -n "$v" ] && [ "$v" -gt "$n" ] && return 0
 		sleep 0.02
 	done
@@ -309,4 +310,19 @@ wait_bounded() {
 		return 124
 	fi
 	wait "$pid"
+}
+
+# freeze_refused MESSAGE: ckpt-freeze --kill $PID (its stream, cut, to
+# /dev/null) fails, saying exactly "ckpt-freeze: pid $PID: MESSAGE" and
+# that it did not kill; the program runs on: it verifies, then finishes
+freeze_refused() {
+	run --separate-stderr bash -c '"$1" --kill "$2" >/dev/null' _ "$BIN/ckpt-freeze" "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "ckpt-freeze: pid $PID: $1
+ckpt-freeze: pid $PID: not killed: it runs on" ]
+	alive "$PID"
+	verify_prog
+	kill -TERM "$PID"
+	wait "$PID"
 }

@@ -86,15 +86,7 @@ member_ok() {
 @test "ptimers: a timer on the CPU clock of a thread the kernel does not name is refused; the program runs on" {
 	need ckpt-run ckpt-freeze prog:ptimers
 	start_prog ptimers threadclock
-	run --separate-stderr "$BIN/ckpt-freeze" --kill "$PID"
-	echo "exit $status; stderr: $stderr"
-	[ "$status" -eq 1 ]
-	[ "$stderr" = "ckpt-freeze: pid $PID: POSIX timer 0: on the CPU clock of the thread that made it (clock -2), which the kernel does not name, in a process of several threads: cannot be restored
-ckpt-freeze: pid $PID: not killed: it runs on" ]
-	alive "$PID"
-	verify_prog
-	kill -TERM "$PID"
-	wait "$PID"
+	freeze_refused "POSIX timer 0: on the CPU clock of the thread that made it (clock -2), which the kernel does not name, in a process of several threads: cannot be restored"
 }
 
 @test "ptimers: a timer the image makes signal a thread it does not have is refused, no process" {

@@ -72,15 +72,7 @@ teardown() {
 @test "a thread with an rseq area of its own, not glibc's, is refused at the checkpoint, naming it; it runs on" {
 	need ckpt-run ckpt-freeze prog:rseqown
 	start_prog rseqown
-	run --separate-stderr "$BIN/ckpt-freeze" --kill "$PID"
-	echo "exit $status; stderr: $stderr"
-	[ "$status" -eq 1 ]
-	[ "$stderr" = "ckpt-freeze: pid $PID: thread $PID has an rseq area of its own, not glibc's, which the process cannot name: it cannot be restored; not checkpointed
-ckpt-freeze: pid $PID: not killed: it runs on" ]
-	alive "$PID"
-	verify_prog
-	kill -TERM "$PID"
-	wait "$PID"
+	freeze_refused "thread $PID has an rseq area of its own, not glibc's, which the process cannot name: it cannot be restored; not checkpointed"
 }
 
 @test "membarrier registrations come back before any thread runs the program" {
@@ -89,4 +81,10 @@ ckpt-freeze: pid $PID: not killed: it runs on" ]
 	restored membar
 	verify_prog
 	finish
+}
+
+@test "a Linux AIO context is refused at the checkpoint, naming its id; the program runs on" {
+	need ckpt-run ckpt-freeze prog:aioctx
+	start_prog aioctx
+	freeze_refused "an AIO context (io_setup), id $(awk '/^ctx/ {print $2}' "$OUT"): a restore cannot make it again; not checkpointed"
 }

@@ -203,21 +203,31 @@ freeze_job_of() {
 	grep -qx 'done ok' "$OUT"
 }
 
-@test "a bash job with a child that cleared LD_PRELOAD: named with its executable; every process runs on" {
+@test "a bash job's child without a working shim (LD_PRELOAD cleared; a shim that could not start): named with its executable; every process runs on" {
 	need ckpt-run ckpt-freeze
 	export T
-	start_bash_job "$LOOP; loop & env -u LD_PRELOAD sleep 1000 & echo \$! >\"\$T/noshim\"; sleep 0.2; echo ready; loop"
-	local c rc=0
-	c=$(cat "$T/noshim")
-	"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
-	cat "$T/err"
-	[ "$rc" -eq 1 ]
-	grep -q "^ckpt-freeze: pid $c (/usr/bin/sleep), child of pid $PID: a process of the job without the ckpt shim" "$T/err"
-	# shellcheck disable=SC2046
-	job_continues $(cat "$T/pids")
-	# nothing of the job stayed frozen
-	# shellcheck disable=SC2046
-	dies_of_term $(cat "$T/pids")
+	local how c rc want
+	for how in "env -u LD_PRELOAD" "env CKPT_SOCKDIR=/proc/nonexistent"; do
+		start_bash_job "$LOOP; loop & $how sleep 1000 & echo \$! >\"\$T/noshim\"; sleep 0.2; echo ready; loop"
+		c=$(cat "$T/noshim")
+		rc=0
+		"$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+		cat "$T/err"
+		[ "$rc" -eq 1 ]
+		want="a process of the job without the ckpt shim"
+		[ "$how" = "env -u LD_PRELOAD" ] || {
+			want="a process of the job with the ckpt shim's library but no control socket after 2 s"
+			grep -q "^ckpt-shim: pid $c: cannot be checkpointed" "$ERR"
+		}
+		grep -q "^ckpt-freeze: pid $c (/usr/bin/sleep), child of pid $PID: $want" "$T/err"
+		# shellcheck disable=SC2046
+		job_continues $(cat "$T/pids")
+		# nothing of the job stayed frozen
+		# shellcheck disable=SC2046
+		dies_of_term $(cat "$T/pids")
+		kill_job "$PID"
+		rm -f "$T/pids"
+	done
 }
 
 @test "a zombie child: a zombie line with its wait status, no members; the parent reaps it after, with that status" {
@@ -374,6 +384,25 @@ park()"
 	job_continues "$PID" "$c"
 }
 
+@test "ckpt-dumpfds alone, --shared-with the parent: the child's inherited fds are share lines" {
+	need ckpt-run ckpt-dumpfds
+	start_py "$PY_HEAD
+log = os.open(T + '/log', os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+c = os.fork()
+if c == 0: park()
+ready(c)
+park()"
+	local c log
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	stream_ok ckpt-dumpfds "$T/fds.tar" --shared-with "$PID" "$c"
+	log=$(tar xOf "$T/fds.tar" "proc/$c/fds" | awk '/ path=.*\/log$/ {print $2}')
+	tar xOf "$T/fds.tar" "proc/$c/fds" | grep -q "^fd $log file .* share=$PID:$log path="
+	# the usage: one source of the table or the other
+	run -2 "$BIN/ckpt-dumpfds" --shared-with "$PID" --shared-table 3 "$c"
+	[[ $output == *"--shared-with and --shared-table: one or the other"* ]]
+	job_continues "$PID" "$c"
+}
+
 @test "a pipe between two processes of the job: its queued bytes saved once, by the first reader in the stream" {
 	need ckpt-run ckpt-freeze
 	local who c ino first
@@ -479,4 +508,23 @@ park()"
 	sleep 1
 	verify_prog
 	no_fail
+}
+
+@test "a child that execs itself over and over: each freeze ends within seconds, an image or a message; the job runs on" {
+	need ckpt-run ckpt-freeze
+	export T
+	printf '#!/bin/sh\nexec "$0"\n' >"$T/again"
+	chmod +x "$T/again"
+	start_bash_job "$LOOP; \"\$T/again\" & sleep 0.2; echo ready; loop"
+	local i rc t0
+	for ((i = 0; i < 5; i++)); do
+		t0=$SECONDS
+		rc=0
+		timeout 30 "$BIN/ckpt-freeze" "$PID" >"$T/img" 2>"$T/err" || rc=$?
+		cat "$T/err"
+		[ $((SECONDS - t0)) -le 12 ]
+		if [ "$rc" -eq 0 ]; then img check "$T/img"; else [ "$rc" -eq 1 ] && [ -s "$T/err" ]; fi
+	done
+	# shellcheck disable=SC2046
+	job_continues $(cat "$T/pids")
 }

@@ -256,3 +256,14 @@ thaw_job() {
 	TPID=$!
 	TPIDS+=("$TPID")
 }
+
+# job_report ROOT: each process of the job, its state, where it sleeps
+# and its command line, and what ckpt-thaw said (for a test that fails)
+job_report() {
+	local p
+	for p in $(job_pids "$1"); do
+		echo "job_report: pid $p $(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" \
+			"$(cat "/proc/$p/wchan" 2>/dev/null) $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+	done
+	[ ! -s "${T:-}/thaw.err" ] || sed 's/^/job_report: ckpt-thaw: /' "$T/thaw.err"
+} >&2

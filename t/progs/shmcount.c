@@ -1,11 +1,14 @@
 /* shmcount - a parent and its child counting in one shared page, each
  * checking that it sees the other's writes.
  *
- * usage: shmcount anon|memfd|sysv
+ * usage: shmcount anon|memfd|sysv|sysvkey|file:PATH|unlinked:PATH
  *
  * The page is MAP_SHARED|MAP_ANONYMOUS, a memfd mapped MAP_SHARED (the
  * fd closed), or a SysV segment (shmget/shmat, IPC_RMID at once: it
- * lives while attached).  The parent forks after mapping it, so both
+ * lives while attached).  sysvkey: a SysV segment with a key, not
+ * removed (it outlives the program: "shmid N" says which, for the
+ * caller to remove).  file:PATH: the file PATH (made, one page, kept),
+ * mapped MAP_SHARED; unlinked:PATH: the same, removed once mapped.  The parent forks after mapping it, so both
  * use the same address.  Each side, every 5 ms: counts its own tick in
  * the page, echoes the other side's token, and checks that the other's
  * count has moved within its own last 1000 ticks.  Prints "pid P",
@@ -16,6 +19,7 @@
  * reaps it, and says "done ok parent=N child=M" when the child exited
  * 0.  Any check that fails: "FAIL parent|child ...", exit 1. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
@@ -53,14 +57,27 @@ static struct shared *map_shared(const char *kind)
 			return perror("shmcount: memfd"), NULL;
 		p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		close(fd);
-	} else if (strcmp(kind, "sysv") == 0) {
-		int id = shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0600);
+	} else if (strcmp(kind, "sysv") == 0 || strcmp(kind, "sysvkey") == 0) {
+		int keep = strcmp(kind, "sysvkey") == 0;
+		int id = shmget(keep ? (key_t)getpid() : IPC_PRIVATE, PAGE, IPC_CREAT | IPC_EXCL | 0600);
 		if (id < 0)
 			return perror("shmcount: shmget"), NULL;
+		if (keep)
+			printf("shmid %d\n", id);
 		p = shmat(id, NULL, 0);
-		shmctl(id, IPC_RMID, NULL);
+		if (!keep)
+			shmctl(id, IPC_RMID, NULL);
 		if (p == (void *)-1)
 			p = MAP_FAILED;
+	} else if (strncmp(kind, "file:", 5) == 0 || strncmp(kind, "unlinked:", 9) == 0) {
+		const char *path = strchr(kind, ':') + 1;
+		int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || ftruncate(fd, PAGE) < 0)
+			return perror("shmcount: file"), NULL;
+		p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		close(fd);
+		if (kind[0] == 'u')
+			unlink(path);
 	} else {
 		return NULL;
 	}
@@ -123,7 +140,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 2 || !(sh = map_shared(argv[1]))) {
-		fprintf(stderr, "usage: shmcount anon|memfd|sysv\n");
+		fprintf(stderr, "usage: shmcount anon|memfd|sysv|sysvkey|file:PATH|unlinked:PATH\n");
 		return 2;
 	}
 	signals_init();
