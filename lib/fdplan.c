@@ -112,6 +112,31 @@ static int timer_parse(const char *s, struct timespec *ts)
 	return 0;
 }
 
+/* an escaped string key: data, name, path (the checkpoint's, and where
+ * to open it unless a restart= says otherwise), restart */
+static int ent_string(struct fdplan_fd *e, const char *k, char *v)
+{
+	if (str_unescape(v) < 0)
+		return -1;
+	if (!strcmp(k, "path")) {
+		free(e->orig);
+		e->orig = strdup(v);
+	}
+	if (!strcmp(k, "data")) {
+		free(e->data);
+		e->data = strdup(v);
+	} else if (!strcmp(k, "name")) {
+		free(e->name);
+		e->name = strdup(v);
+	}
+	e->restart |= !strcmp(k, "restart");
+	if (!strcmp(k, "restart") || (!strcmp(k, "path") && !e->path)) {
+		free(e->path);
+		e->path = strdup(v);
+	}
+	return 0;
+}
+
 static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 {
 	struct timespec ts;
@@ -152,24 +177,7 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 		e->rdev = makedev(maj, min);
 	} else if (!strcmp(k, "data") || !strcmp(k, "path") || !strcmp(k, "restart") ||
 		 !strcmp(k, "name")) {
-		if (str_unescape(v) < 0)
-			return -1;
-		if (!strcmp(k, "path")) {
-			free(e->orig);
-			e->orig = strdup(v);
-		}
-		if (!strcmp(k, "data")) {
-			free(e->data);
-			e->data = strdup(v);
-		} else if (!strcmp(k, "name")) {
-			free(e->name);
-			e->name = strdup(v);
-		}
-		e->restart |= !strcmp(k, "restart");
-		if (!strcmp(k, "restart") || (!strcmp(k, "path") && !e->path)) {
-			free(e->path);
-			e->path = strdup(v);
-		}
+		return ent_string(e, k, v);
 	}
 	return 0;
 }
