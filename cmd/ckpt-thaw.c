@@ -36,10 +36,19 @@ static _Noreturn void abandon(struct thaw_job *t)
 	exit(1);
 }
 
+/* SIGTERM and SIGHUP are the job's.  One that comes before the job
+ * runs (while the stream is read and the job built) is kept and passed
+ * on once it runs: the job's first output can come before every OK is
+ * read, and a caller that signals it then must not kill ckpt-thaw
+ * alone, leaving the job without the one who waits for it. */
+static volatile sig_atomic_t running, early_sig;
+
 static void forward(int sig)
 {
-	if (thaw.tree.child > 0)
+	if (running && thaw.tree.child > 0)
 		kill(thaw.tree.child, sig);
+	else
+		early_sig = sig;
 }
 
 static int child_wait(pid_t child)
@@ -48,8 +57,9 @@ static int child_wait(pid_t child)
 
 	signal(SIGINT, SIG_IGN);   /* the terminal signals the job itself */
 	signal(SIGQUIT, SIG_IGN);
-	signal(SIGTERM, forward);
-	signal(SIGHUP, forward);
+	running = 1;
+	if (early_sig)
+		kill(child, early_sig);
 	while (waitpid(child, &st, 0) < 0)
 		if (errno != EINTR)
 			die("wait for pid %d:", child);
@@ -121,6 +131,8 @@ int main(int argc, char **argv)
 	timing_init();
 	if ((c = setup(t, argc, argv)) != 0)
 		return c;
+	signal(SIGTERM, forward);
+	signal(SIGHUP, forward);
 	if (thawjob_read(t) < 0) {
 		thawjob_free(t);
 		return 1;

@@ -86,6 +86,24 @@ teardown() {
 	thaw_wait 137
 }
 
+@test "a SIGTERM to ckpt-thaw while it builds the job is the job's: it comes back, then gets it" {
+	checkpoint_kill counter -m 8 -i 10
+	local half
+	half=$(($(stat -c %s "$T/img") / 2))
+	# half the stream, then the signal, then the rest
+	mkfifo "$T/fifo"
+	{ head -c "$half" "$T/img"; sleep 1.5; tail -c +$((half + 1)) "$T/img"; } >"$T/fifo" &
+	"$THAW" <"$T/fifo" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	sleep 0.5
+	kill -TERM "$TPID"
+	thaw_wait 0
+	# only the restored counter can say so: the original was killed
+	grep -q '^done ok' "$OUT"
+	no_fail "$OUT" "$T/thaw.err"
+}
+
 @test "8 threads under a mutex come back with their tids and agree" {
 	KEY='progress shared=' checkpoint_kill mt 8
 	local tids
