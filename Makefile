@@ -128,7 +128,7 @@ bench: all
 # libFuzzer (clang) on every parser of the restore side, one harness
 # per entry point: fuzz/unpack.c (the packed image reader), fuzz/members.c
 # (each text member, chosen by the first byte), fuzz/thaw.c (ckpt-thaw's
-# stream path up to making the process).  Seeds in t/fuzz-corpus/NAME/
+# stream path up to making the process), fuzz/show.c (ckpt-show's reader).  Seeds in t/fuzz-corpus/NAME/
 # (fuzz/seeds.py makes them from a real stream of ckpt-freeze),
 # new inputs in build/fuzz/corpus/NAME/, crashes build/fuzz/NAME-*.
 # make check runs each FUZZ_CHECK_SECONDS, make fuzz FUZZ_SECONDS.
@@ -137,7 +137,7 @@ bench: all
 FUZZ_CC    = clang-14
 FUZZ_SECONDS = 180
 FUZZ_CHECK_SECONDS = 3
-FUZZERS    = unpack members thaw
+FUZZERS    = unpack members thaw show
 FUZZ_FLAGS = $(WARN) $(CPPFLAGS) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-DPACK_PART=65536 -DBUFSZ=4096
 FUZZ_OBJ   = $(patsubst lib/%.c,build/fuzz/obj/%.o,$(LIB_SRC))

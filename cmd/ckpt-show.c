@@ -151,6 +151,7 @@ static void show_text(const struct show_image *im, int summary)
 int main(int argc, char **argv)
 {
 	struct show_image im;
+	const char *path;
 	int c, json = 0, summary = 0;
 
 	prog_init(argv);
@@ -171,7 +172,8 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		usage_die(usage_str);
-	if (show_read(&im, optind < argc ? argv[optind] : NULL) < 0) {
+	path = optind < argc ? argv[optind] : NULL;
+	if (show_read(&im, path, 0, path ? path : "stdin") < 0) {
 		show_free(&im);
 		return 1;
 	}

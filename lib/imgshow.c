@@ -197,6 +197,10 @@ static int maps_read(struct show_proc *p, char *text, size_t len, const char *me
 		warn("member %s line %zu: not a maps line", member, bad);
 		return -1;
 	}
+	if (p->reg) {   /* a second maps member: ckpt-thaw refuses it; */
+		free(r);    /* the first is described */
+		return 0;
+	}
 	p->reg = calloc(n ? n : 1, sizeof *p->reg);
 	if (!p->reg)
 		die("out of memory");
@@ -312,11 +316,12 @@ static int fds_read(struct show_proc *p, char *text, size_t len, const char *mem
 		die("out of memory");
 	memcpy(copy, text, len + 1);
 	r = text_each(text, member, TEXT_FIELDS_MAX, fd_keys, p);
-	if (r == 0 && (r = fdplan_parse(&plan, (int)p->pid, copy)) == 0) {
-		for (i = 0; i < p->nfds; i++)
-			for (j = 0; j < plan.n; j++)
-				if (plan.v[j].fd == p->fds[i].fd)
-					p->fds[i].action = fd_action(&plan, &plan.v[j]);
+	if (r == 0) {
+		if ((r = fdplan_parse(&plan, (int)p->pid, copy)) == 0)
+			for (i = 0; i < p->nfds; i++)
+				for (j = 0; j < plan.n && !p->fds[i].action; j++)
+					if (plan.v[j].fd == p->fds[i].fd)
+						p->fds[i].action = fd_action(&plan, &plan.v[j]);
 		fdplan_free(&plan);
 	}
 	free(copy);
@@ -414,14 +419,14 @@ static int member_read(struct show_image *im, struct stream *s)
 	return r;
 }
 
-int show_read(struct show_image *im, const char *path)
+int show_read(struct show_image *im, const char *path, int fd, const char *what)
 {
 	struct stream s;
 	int r;
 
 	memset(im, 0, sizeof *im);
 	im->root = -1;
-	if (stream_open(&s, path, 0, path ? path : "stdin") < 0)
+	if (stream_open(&s, path, fd, what) < 0)
 		return -1;
 	while ((r = stream_next(&s)) > 0) {
 		if (member_read(im, &s) < 0) {

@@ -72,9 +72,10 @@ struct show_image {
 	uint64_t input;            /* bytes read from the input itself */
 };
 
-/* Read the whole image from path, or fd 0 when path is NULL, into im.
- * 0, or -1 after a message naming the member. */
-int show_read(struct show_image *im, const char *path);
+/* Read the whole image from path, or from fd when path is NULL (what
+ * names it in messages), into im.  0, or -1 after a message naming the
+ * member; show_free it either way. */
+int show_read(struct show_image *im, const char *path, int fd, const char *what);
 void show_free(struct show_image *im);
 /* the value of key on an fd line, or NULL */
 const char *show_fd_key(const struct show_fd *f, const char *key);
