@@ -39,8 +39,15 @@ PROGS    = $(patsubst t/progs/%.c,$(B)/t/%,$(wildcard t/progs/*.c)) \
 	$(patsubst t/progs/%.sh,$(B)/t/%,$(wildcard t/progs/*.sh))
 HDRS     = $(wildcard lib/*.h lib/$(ARCH)/*.h preload/*.h)
 MANS     = $(wildcard doc/*.1)
+MANS7    = $(wildcard doc/*.7)
 
-all: $(patsubst %,$(B)/bin/%,$(CMDS)) $(B)/lib/ckpt/libckpt.so $(B)/lib/ckpt/ckpt-restorer $(PROGS)
+all: $(patsubst %,$(B)/bin/%,$(CMDS)) $(B)/lib/ckpt/libckpt.so $(B)/lib/ckpt/ckpt-restorer $(PROGS) \
+	$(B)/share/ckpt/ckpt.bash
+
+# the bats helper library, where ckpt-run --bats-helper finds it
+$(B)/share/ckpt/ckpt.bash: share/ckpt.bash
+	@mkdir -p $(@D)
+	cp $< $@
 
 $(B)/obj/lib/%.o: lib/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -175,6 +182,9 @@ install: all
 	cp $(patsubst %,$(B)/bin/%,$(CMDS)) $(DESTDIR)$(PREFIX)/bin/
 	cp $(B)/lib/ckpt/libckpt.so $(B)/lib/ckpt/ckpt-restorer $(DESTDIR)$(PREFIX)/lib/ckpt/
 	cp $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
+	mkdir -p $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/ckpt
+	cp $(MANS7) $(DESTDIR)$(PREFIX)/share/man/man7/
+	cp share/ckpt.bash $(DESTDIR)$(PREFIX)/share/ckpt/
 
 clean:
 	rm -rf build build-san build-tsan
