@@ -109,24 +109,30 @@ _ckpt_descendants() {
 }
 
 # ckpt_restore IMG: restore IMG with ckpt-thaw in the background
-# (CKPT_THAW), and wait until the job runs again: CKPT_PID is then its
-# root as this shell sees it (the same pid, or another one outside a
-# new pid namespace).  The job's output goes on in the same files.
+# (CKPT_THAW), and wait until the job runs again and its shim serves
+# (it binds its socket anew: a new file under the same name, whose
+# inode number the file system may give again, but not its ctime).
+# CKPT_PID is then its root as this shell sees it (the same pid, or
+# another one outside a new pid namespace).  The job's output goes on
+# in the same files.
 ckpt_restore() {
-	local old=$CKPT_JOB_PID i p ns
+	local old=$CKPT_JOB_PID sock i p ns was
 	_ckpt_dir
+	sock=$CKPT_SOCKDIR/$old.sock
+	was=$(stat -c "%i %z" "$sock" 2>/dev/null) || was=
 	"$CKPT_BIN/ckpt-thaw" "$1" 2>>"$CKPT_DIR/thaw.err" &
 	CKPT_THAW=$!
 	CKPT_THAWS+=("$CKPT_THAW")
 	for ((i = 0; i < 1000; i++)); do
-		for p in $(_ckpt_descendants "$CKPT_THAW"); do
-			ns=$(awk '/^NSpid:/ { print $NF }' "/proc/$p/status" 2>/dev/null)
-			if [ "$ns" = "$old" ] && [ -S "$CKPT_SOCKDIR/$old.sock" ] &&
-				[ "$(readlink "/proc/$p/exe")" != "$(readlink -f "$CKPT_BIN/../lib/ckpt/ckpt-restorer")" ]; then
-				CKPT_PID=$p
-				return 0
-			fi
-		done
+		if [ -S "$sock" ] && [ "$(stat -c "%i %z" "$sock" 2>/dev/null)" != "$was" ]; then
+			for p in $(_ckpt_descendants "$CKPT_THAW"); do
+				ns=$(awk '/^NSpid:/ { print $NF }' "/proc/$p/status" 2>/dev/null)
+				if [ "$ns" = "$old" ]; then
+					CKPT_PID=$p
+					return 0
+				fi
+			done
+		fi
 		kill -0 "$CKPT_THAW" 2>/dev/null || break
 		sleep 0.01
 	done

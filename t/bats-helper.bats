@@ -80,3 +80,12 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[ "$(grep -c '^ok ' <<<"$output")" -eq 3 ]
 }
+
+@test "installed: make install puts the library where the installed ckpt-run finds it, and it uses the installed tools" {
+	make -s -C "$CKPT_ROOT" install PREFIX="$BATS_TEST_TMPDIR/inst" DESTDIR= >/dev/null
+	local lib
+	lib=$("$BATS_TEST_TMPDIR/inst/bin/ckpt-run" --bats-helper)
+	[ "$lib" = "$BATS_TEST_TMPDIR/inst/share/ckpt/ckpt.bash" ]
+	[ -f "$BATS_TEST_TMPDIR/inst/share/man/man7/ckpt-bats.7" ]
+	(CKPT_BIN= && source "$lib" && [ "$CKPT_BIN" = "$BATS_TEST_TMPDIR/inst/bin" ])
+}
