@@ -17,6 +17,7 @@
 #include "args.h"
 #include "ctl.h"
 #include "err.h"
+#include "progress.h"
 #include "nsjoin.h"
 #include "fdshare.h"
 #include "freeze.h"
@@ -32,7 +33,10 @@
 #include "timers.h"
 
 static const char usage[] =
-	"ckpt-freeze [--single] [--kill] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] PID";
+	"ckpt-freeze [--progress|-q] [--single] [--kill] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] PID";
+
+/* --progress, -q (lib/progress.h) */
+static enum progress_mode progress_mode = PROGRESS_AUTO;
 
 static const struct option options[] = {
 	{ "kill", no_argument, NULL, 'k' },
@@ -42,6 +46,8 @@ static const struct option options[] = {
 	{ "timeout", required_argument, NULL, 't' },
 	{ "checkpoint-open-files", no_argument, NULL, 'a' },
 	{ "files-rules", required_argument, NULL, 'r' },
+	{ "progress", no_argument, NULL, 'P' },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -63,7 +69,7 @@ static void parse(int argc, char **argv, struct opts *o)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "kt:ar:hsv", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "kt:ar:hsvq", options, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kill = 1; break;
 		case 'f': o->force = 1; break;
@@ -74,6 +80,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 't':
 			o->timeout_ms = num_arg(optarg, 1, 3600000, usage);
 			break;
+		case 'P': progress_mode = PROGRESS_ON; break;
+		case 'q': progress_mode = PROGRESS_OFF; break;
 		case 'h':
 			printf("usage: %s\n", usage);
 			exit(0);
@@ -545,6 +553,7 @@ int main(int argc, char **argv)
 	if (o.verbose)
 		warn("pid %d: job of %u process%s frozen in %ld ms", (int)o.pid, j.n,
 		     j.n > 1 ? "es" : "", j.freeze_ms);
+	progress_start(PROGRESS_OUT, progress_mode, 0);
 	r = checkpoint(&j, &o);
 	/* closing the connections thaws the processes */
 	if (r < 0 && o.kill)

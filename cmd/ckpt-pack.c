@@ -10,15 +10,21 @@
 
 #include "args.h"
 #include "err.h"
+#include "progress.h"
 #include "io.h"
 #include "pack.h"
 #include "packout.h"
 
-static const char usage_str[] = "ckpt-pack [--level N] [--threads N] < RAW > IMAGE";
+static const char usage_str[] = "ckpt-pack [--level N] [--threads N] [--progress|-q] < RAW > IMAGE";
+
+/* --progress, -q (lib/progress.h) */
+static enum progress_mode progress_mode = PROGRESS_AUTO;
 
 static const struct option options[] = {
 	{ "level", required_argument, NULL, 'l' },
 	{ "threads", required_argument, NULL, 't' },
+	{ "progress", no_argument, NULL, 'P' },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -96,7 +102,7 @@ static void parse(int argc, char **argv, int *level, int *threads)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "l:t:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:t:qh", options, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			*level = num_opt("--level", optarg, 1, 12);
@@ -104,6 +110,8 @@ static void parse(int argc, char **argv, int *level, int *threads)
 		case 't':
 			*threads = num_opt("--threads", optarg, 1, 64);
 			break;
+		case 'P': progress_mode = PROGRESS_ON; break;
+		case 'q': progress_mode = PROGRESS_OFF; break;
 		case 'h':
 			printf("usage: %s\n", usage_str);
 			exit(0);
@@ -146,6 +154,7 @@ int main(int argc, char **argv)
 		die("will not write an image to a terminal");
 	if ((r = fd_private(1)) < 0)
 		dieerr(r, "stdout: make it 0600:");
+	progress_start(PROGRESS_IN, progress_mode, 0);
 	if (pack_in_open(&in, 0, 1) < 0 || pack_in_next(&in) <= 0)
 		die("%s", in.err[0] ? in.err : "empty input");
 	if (in.packed) {

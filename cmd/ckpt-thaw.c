@@ -11,18 +11,24 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "progress.h"
 #include "selfdir.h"
 #include "thawjob.h"
 #include "timing.h"
 
 static const char usage_str[] =
-	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [IMAGE]";
+	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [--progress|-q] [IMAGE]";
+
+/* --progress, -q (lib/progress.h) */
+static enum progress_mode progress_mode = PROGRESS_AUTO;
 
 static const struct option options[] = {
 	{ "stdin", required_argument, NULL, 'i' },
 	{ "same-ns", no_argument, NULL, 's' },
 	{ "files-rules", required_argument, NULL, 'r' },
 	{ "trust-image", no_argument, NULL, 'T' },
+	{ "progress", no_argument, NULL, 'P' },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -90,12 +96,14 @@ static int setup(struct thaw_job *t, int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+i:sr:Th", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:sr:Tqh", options, NULL)) != -1) {
 		switch (c) {
 		case 'i': t->attach.stdin_path = optarg; break;
 		case 's': t->same_ns = 1; break;
 		case 'r': t->rules_path = optarg; break;
 		case 'T': t->in.trust_image = 1; break;
+		case 'P': progress_mode = PROGRESS_ON; break;
+		case 'q': progress_mode = PROGRESS_OFF; break;
 		case 'h': printf("usage: %s\n", usage_str); exit(0);
 		default: usage_die(usage_str);
 		}
@@ -116,6 +124,7 @@ static int setup(struct thaw_job *t, int argc, char **argv)
 		warn("no image: name a file, or pipe the stream in");
 		usage_die(usage_str);
 	}
+	progress_start(PROGRESS_IN, progress_mode, 0);
 	if (stream_open(&t->in.st, t->attach.from_file ? argv[optind] : NULL, 0,
 			t->attach.from_file ? argv[optind] : "stdin") < 0)
 		return 1;

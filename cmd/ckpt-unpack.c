@@ -10,15 +10,21 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "progress.h"
 #include "io.h"
 #include "pack.h"
 #include "tar.h"
 
 #define BUF (1 << 20)
 
-static const char usage_str[] = "ckpt-unpack [IMAGE] > RAW";
+static const char usage_str[] = "ckpt-unpack [--progress|-q] [IMAGE] > RAW";
+
+/* --progress, -q (lib/progress.h) */
+static enum progress_mode progress_mode = PROGRESS_AUTO;
 
 static const struct option options[] = {
+	{ "progress", no_argument, NULL, 'P' },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -61,8 +67,10 @@ int main(int argc, char **argv)
 	int c, fd = 0, r;
 
 	prog_init(argv);
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qh", options, NULL)) != -1) {
 		switch (c) {
+		case 'P': progress_mode = PROGRESS_ON; break;
+		case 'q': progress_mode = PROGRESS_OFF; break;
 		case 'h':
 			printf("usage: %s\n", usage_str);
 			return 0;
@@ -81,6 +89,7 @@ int main(int argc, char **argv)
 		die("%s:", argv[optind]);
 	if (!(buf = malloc(BUF)))
 		die("out of memory");
+	progress_start(PROGRESS_IN, progress_mode, 0);
 	if (pack_in_open(&in, fd, 0) < 0)
 		die("%s", in.err);
 	tar_init(&t, 1, 0);

@@ -13,6 +13,7 @@
 
 #include "io.h"
 #include "pack.h"
+#include "progress.h"
 #include "tar.h"
 #include "xxh64.h"
 
@@ -141,7 +142,7 @@ static ssize_t fd_read(struct pack_src *s, void *buf, size_t len)
 		r = read(s->fd, buf, len);
 	while (r < 0 && errno == EINTR);
 	if (r > 0)
-		s->nread += r;
+		progress_in(s->nread += r);
 	return r;
 }
 
@@ -207,6 +208,7 @@ static int src_open(struct pack_src *s, int fd, char *err, size_t errlen)
 	ssize_t n = read_all(fd, s->head, sizeof s->head);
 
 	s->fd = fd;
+	progress_input(fd);
 	if (n < 0) {
 		snprintf(err, errlen, "reading the input: %s", strerror(-n));
 		return -1;
@@ -422,6 +424,8 @@ int pack_in_next(struct pack_in *p)
 	if ((r = tar_in_next(&p->tar)) <= 0) {
 		if (r == 0 && p->nmembers == 0)
 			return fail(p, "not an image: no members");
+		if (r == 0)
+			progress_done(PROGRESS_IN);
 		return r < 0 ? tar_fail(p) : 0;
 	}
 	snprintf(p->m.name, sizeof p->m.name, "%s", p->tar.name);

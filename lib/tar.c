@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "progress.h"
 #include "tar.h"
 
 struct ustar {
@@ -28,6 +29,7 @@ void tar_init(struct tar_out *t, int fd, uint64_t off)
 void tar_advance(struct tar_out *t, uint64_t n)
 {
 	t->off += n;
+	progress_out(t->off);
 }
 
 int tar_data(struct tar_out *t, const void *buf, size_t len)
@@ -36,6 +38,7 @@ int tar_data(struct tar_out *t, const void *buf, size_t len)
 
 	if (!r)
 		t->off += len;
+	progress_out(t->off);
 	return r;
 }
 
@@ -198,5 +201,9 @@ int tar_finish(struct tar_out *t)
 {
 	int r = tar_data(t, zeros, TAR_BLOCK);
 
-	return r ? r : tar_data(t, zeros, TAR_BLOCK);
+	if (!r)
+		r = tar_data(t, zeros, TAR_BLOCK);
+	if (!r)
+		progress_done(PROGRESS_OUT);
+	return r;
 }
