@@ -17,27 +17,6 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* $CKPT_SHIM, else <dir of this program>/../lib/ckpt/libckpt.so:
- * the same relative place in the build tree and once installed */
-static void shim_path(char *buf, size_t len)
-{
-	const char *env = getenv("CKPT_SHIM");
-	char dir[PATH_MAX];
-	int r;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-	} else {
-		r = self_dir(dir, sizeof dir);
-		if (r < 0)
-			dieerr(r, "/proc/self/exe:");
-		if ((size_t)snprintf(buf, len, "%s/../lib/ckpt/libckpt.so", dir) >= len)
-			die("shim path: too long");
-	}
-	if (access(buf, R_OK) < 0)
-		die("shim %s:", buf);
-}
-
 /* --bats-helper: where the bats helper library is, for a test's
  * load "$(ckpt-run --bats-helper)": ../share/ckpt/ckpt.bash beside
  * this program, in the build tree and once installed (ckpt-bats(7)) */

@@ -6,5 +6,9 @@
 
 /* the directory of /proc/self/exe into buf; 0 or -errno */
 int self_dir(char *buf, size_t len);
+/* the shim: $CKPT_SHIM, else <dir of this program>/../lib/ckpt/libckpt.so
+ * (the same relative place in the build tree and once installed),
+ * readable; dies with a message otherwise */
+void shim_path(char *buf, size_t len);
 
 #endif
