@@ -103,13 +103,40 @@ int inject_push(struct inject *in, const void *buf, size_t len, uint64_t *at)
 	return 0;
 }
 
+/* until the call comes back (its return faults at 0): its registers
+ * then in *r; 0, or -1 after a message */
+static int call_wait(struct inject *in, uint64_t fn, struct user_regs_struct *r)
+{
+	int st;
+
+	for (;;) {
+		if ((st = stop_wait(in)) < 0)
+			return -1;
+		if ((st >> 16) == 0 && (WSTOPSIG(st) == SIGSEGV || WSTOPSIG(st) == SIGBUS ||
+					WSTOPSIG(st) == SIGILL)) {
+			if (ptrace(PTRACE_GETREGS, in->pid, 0, r) == 0 && r->rip == 0)
+				break;
+			/* the call itself faulted: stop here, put it all back */
+			warn("pid %d: the call of 0x%llx faulted at 0x%llx (signal %d)",
+			     (int)in->pid, (unsigned long long)fn, (unsigned long long)r->rip,
+			     WSTOPSIG(st));
+			return -1;
+		}
+		/* an event stop goes on; another signal waits its turn */
+		if (((st >> 16) ? ptrace(PTRACE_CONT, in->pid, 0, 0) : hold(in, WSTOPSIG(st))) < 0) {
+			warn("pid %d: during the call:", (int)in->pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int inject_call(struct inject *in, uint64_t fn, uint64_t a, uint64_t b, uint64_t c,
 		uint64_t *ret)
 {
 	struct user_regs_struct r = in->regs;
 	struct iovec local, remote;
 	uint64_t zero = 0;
-	int st;
 
 	/* the return address's slot: at the function's entry rsp + 8 is
 	 * 16-aligned, as the ABI wants */
@@ -132,25 +159,8 @@ int inject_call(struct inject *in, uint64_t fn, uint64_t a, uint64_t b, uint64_t
 		warn("pid %d: start the call:", (int)in->pid);
 		return -1;
 	}
-	for (;;) {
-		if ((st = stop_wait(in)) < 0)
-			return -1;
-		if ((st >> 16) == 0 && (WSTOPSIG(st) == SIGSEGV || WSTOPSIG(st) == SIGBUS ||
-					WSTOPSIG(st) == SIGILL)) {
-			if (ptrace(PTRACE_GETREGS, in->pid, 0, &r) == 0 && r.rip == 0)
-				break;
-			/* the call itself faulted: stop here, put it all back */
-			warn("pid %d: the call of 0x%llx faulted at 0x%llx (signal %d)",
-			     (int)in->pid, (unsigned long long)fn, (unsigned long long)r.rip,
-			     WSTOPSIG(st));
-			return -1;
-		}
-		/* an event stop goes on; another signal waits its turn */
-		if (((st >> 16) ? ptrace(PTRACE_CONT, in->pid, 0, 0) : hold(in, WSTOPSIG(st))) < 0) {
-			warn("pid %d: during the call:", (int)in->pid);
-			return -1;
-		}
-	}
+	if (call_wait(in, fn, &r) < 0)
+		return -1;
 	*ret = r.rax;
 	return 0;
 }
