@@ -255,6 +255,7 @@ thaw_job() {
 	"$THAW" "$@" >"$T/thaw.out" 2>"$T/thaw.err" &
 	TPID=$!
 	TPIDS+=("$TPID")
+	state_watch "$@"
 }
 
 # job_report ROOT: each process of the job, its state, where it sleeps
