@@ -14,20 +14,27 @@
 #include "selfdir.h"
 #include "thawjob.h"
 #include "timing.h"
+#include "verify.h"
 
 static const char usage_str[] =
-	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [IMAGE]";
+	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [--verify] [IMAGE]";
 
 static const struct option options[] = {
 	{ "stdin", required_argument, NULL, 'i' },
 	{ "same-ns", no_argument, NULL, 's' },
 	{ "files-rules", required_argument, NULL, 'r' },
 	{ "trust-image", no_argument, NULL, 'T' },
+	{ "verify", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 static struct thaw_job thaw;
+static int verify;           /* --verify */
+
+/* how long a difference may take to settle: the restored threads set
+ * their names and affinity as they resume, after their OK */
+#define VERIFY_SETTLE_MS 1000
 
 /* kill what was made, and go: a bad image leaves no process behind */
 static _Noreturn void abandon(struct thaw_job *t)
@@ -90,12 +97,13 @@ static int setup(struct thaw_job *t, int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+i:sr:Th", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:sr:Tvh", options, NULL)) != -1) {
 		switch (c) {
 		case 'i': t->attach.stdin_path = optarg; break;
 		case 's': t->same_ns = 1; break;
 		case 'r': t->rules_path = optarg; break;
 		case 'T': t->in.trust_image = 1; break;
+		case 'v': verify = 1; break;
 		case 'h': printf("usage: %s\n", usage_str); exit(0);
 		default: usage_die(usage_str);
 		}
@@ -125,7 +133,7 @@ static int setup(struct thaw_job *t, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct thaw_job *t = &thaw;
-	int c;
+	int c, bad = 0;
 
 	prog_init(argv);
 	timing_init();
@@ -145,7 +153,12 @@ int main(int argc, char **argv)
 		abandon(t);
 	timing_running_at();
 	stream_close(&t->in.st);
+	/* a difference is said at once; the job runs on (doc/ckpt-thaw.1),
+	 * and ckpt-thaw, which it needs as its parent, waits for it */
+	if (verify && (bad = verify_job(t, VERIFY_SETTLE_MS)) > 0)
+		warn("verify: %d difference%s from the image; the job runs on", bad,
+		     bad == 1 ? "" : "s");
 	c = child_wait(t->tree.child);
 	thawjob_free(t);
-	return c;
+	return bad ? 1 : c;
 }
