@@ -115,3 +115,21 @@ charged() {
 	diff "$T/before" "$T/after"
 	finish
 }
+
+@test "the state check's find: an epoll watch comes back under its target's own fd number, so the restored process is checkpointed and restored again" {
+	mkdir "$T/d"
+	checkpoint_kill fds_policy "$T/d"
+	thaw_bg "$T/img"
+	restored fds_policy
+	local ep
+	ep=$(awk '$1 == "fd" && $2 == "epoll" {print $3}' "$OUT")
+	cat "/proc/$PID/fdinfo/$ep"
+	# the watch names the fd it was added through: the program's
+	grep -Eq "^tfd: +$(awk '$1 == "fd" && $2 == "eventfd" {print $3}' "$OUT") " "/proc/$PID/fdinfo/$ep"
+	freeze_ok "$T/img2" --kill "$PID"
+	thaw_wait 137
+	thaw_bg "$T/img2"
+	restored fds_policy
+	verify_prog "$PID" "$OUT"
+	finish
+}

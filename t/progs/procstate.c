@@ -899,12 +899,6 @@ static const char *known(const char *key, const char *b, const char *a)
 	if (!strncmp(sp, "fd ", 3) && strstr(sp, " lock") && strstr(b, "FLOCK") &&
 	    strstr(a, "FLOCK") && strcmp(strstr(b, " range"), strstr(a, " range")) == 0)
 		return "a flock comes back owned by ckpt-thaw's pid (lib/fdplan.c locks it there)";
-	/* lib/fdplan.c adds an epoll watch through ckpt-thaw's own fd for
-	 * the target, and the kernel keeps that number */
-	if (!strncmp(sp, "fd ", 3) && strstr(sp, " watch ") && strchr(b, ' ') && strchr(a, ' ') &&
-	    !strcmp(strchr(b + 4, ' '), strchr(a + 4, ' ')))
-		return "an epoll watch comes back under ckpt-thaw's fd number for its target "
-		       "(lib/fdplan.c epolls_add); a second checkpoint then names an fd the process lacks";
 	/* restorer/mem.c maps a private region writable to read its
 	 * stored pages in, and the kernel charges it for good (a region
 	 * without stored pages is mapped with its own protection) */
