@@ -300,10 +300,13 @@ freeze_ok() {
 freeze_recorded() {
 	local file=$1 root=${!#} a tree=-t single= st
 	shift
+	rm -f "$file.state" "$file.state.run" "$file.state.moved"
 	for a in "$@"; do
 		[ "$a" = --single ] && tree= single=-s
+		# rules may give restart paths: the restore opens files there
+		[ "$a" = --files-rules ] && touch "$file.state.moved"
 	done
-	rm -f "$file.state" "$file.state.run"
+	[ -z "${CKPT_FILES_DATA:-}" ] || touch "$file.state.moved"
 	"$PROCSTATE" record "$file.state.run" $tree "$root"
 	timeout -k 5 60 "$BIN/ckpt-freeze" "$@" 2>"$file.err" |
 		"$PROCSTATE" tee $single "$file.state" "$root" "$file.state.run" >"$file"

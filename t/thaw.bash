@@ -43,11 +43,11 @@ state_watch() {
 	for a in "$@"; do [ "$a" != --files-rules ] || moved=1; done
 	for a in "$@"; do
 		[ -f "$a" ] && [ -f "$a.state" ] || continue
-		# restart paths the checkpoint's rules wrote into the image
-		grep -aq ' restart=' "$a" && moved=1
 		NWATCH=$((NWATCH + 1))
-		PROCSTATE_MOVED=$moved PROCSTATE_BUSY=${STATE_BUSY:-} "$PROCSTATE" after "$a.state" "$T/state.after$NWATCH" "$TPID" 30 \
-			>"$T/state.diff$NWATCH" 2>&1 &
+		# restart paths that the checkpoint's rules wrote into the image
+		[ ! -e "$a.state.moved" ] || moved=1
+		PROCSTATE_MOVED=$moved PROCSTATE_BUSY=${STATE_BUSY:-} "$PROCSTATE" \
+			after "$a.state" "$T/state.after$NWATCH" "$TPID" 30 >"$T/state.diff$NWATCH" 2>&1 &
 		WATCHERS+=("$!:$T/state.diff$NWATCH")
 		return 0
 	done

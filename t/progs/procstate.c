@@ -793,7 +793,7 @@ static int job(pid_t root, pid_t *pids, int max)
 {
 	static long all[65536];
 	static pid_t parent[65536];
-	char path[64], buf[MAXL], *f[4];
+	char path[64], buf[MAXL];
 	int n = dir_nums("/proc", all, 65536), m = 1, i, j;
 
 	for (i = 0; i < n; i++) {
@@ -807,7 +807,6 @@ static int job(pid_t root, pid_t *pids, int max)
 		for (i = 0; i < n && m < max; i++)
 			if (parent[i] == pids[j])
 				pids[m++] = (pid_t)all[i];
-	(void)f;
 	return m;
 }
 
@@ -1185,8 +1184,8 @@ static int after_mode(const char *bpath, const char *apath, pid_t thaw, double s
 {
 	static pid_t pids[4096];
 	struct rec b, a;
-	struct timespec nap = { 0, 5000000 };
-	long tries = (long)(secs * 200);
+	struct timespec nap = { 0, 20000000 };
+	long tries = (long)(secs * 50);
 	int n, i, d;
 
 	if (rec_load(bpath, &b) < 0 || !(n = rec_pids(bpath, pids, 4096)))
