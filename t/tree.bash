@@ -17,6 +17,15 @@ tree_teardown() {
 	thaw_teardown
 }
 
+# the setup and teardown of a test file of jobs, unless it has its own
+setup() {
+	tree_setup
+}
+
+teardown() {
+	tree_teardown
+}
+
 # proc_table: "PID PPID PGID SID STATE" for every process on the machine
 # (one cat: a process that ends meanwhile is left out)
 proc_table() {

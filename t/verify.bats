@@ -8,6 +8,7 @@
 
 load helpers
 load thaw
+load tree
 
 # core_edit IMG OUT SED: OUT is IMG with the root's core edited by SED
 core_edit() {
@@ -132,4 +133,19 @@ charged() {
 	restored fds_policy
 	verify_prog "$PID" "$OUT"
 	finish
+}
+
+@test "ckpt-thaw --verify: a job of a parent and its zombie child verifies, the zombie a zombie again" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:zombie
+	need_root
+	local child
+	start_job zombie 2 42
+	child=$(awk '$1 == "child" {print $2}' "$OUT")
+	job_freeze_kill "$T/img"
+	thaw_job --verify "$T/img"
+	restored zombie
+	[ "$(awk '{print $3, $4}' "/proc/$child/stat")" = "Z $PID" ]
+	verify_prog
+	finish
+	[ ! -s "$T/thaw.err" ]
 }
