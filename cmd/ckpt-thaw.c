@@ -15,9 +15,10 @@
 #include "selfdir.h"
 #include "thawjob.h"
 #include "timing.h"
+#include "verify.h"
 
 static const char usage_str[] =
-	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [--progress|-q] [IMAGE]";
+	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [--verify] [--progress|-q] [IMAGE]";
 
 /* --progress, -q (lib/progress.h) */
 static enum progress_mode progress_mode = PROGRESS_AUTO;
@@ -27,6 +28,7 @@ static const struct option options[] = {
 	{ "same-ns", no_argument, NULL, 's' },
 	{ "files-rules", required_argument, NULL, 'r' },
 	{ "trust-image", no_argument, NULL, 'T' },
+	{ "verify", no_argument, NULL, 'v' },
 	{ "progress", no_argument, NULL, 'P' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -34,6 +36,11 @@ static const struct option options[] = {
 };
 
 static struct thaw_job thaw;
+static int verify;           /* --verify */
+
+/* how long a difference may take to settle: the restored threads set
+ * their names and affinity as they resume, after their OK */
+#define VERIFY_SETTLE_MS 1000
 
 /* kill what was made, and go: a bad image leaves no process behind */
 static _Noreturn void abandon(struct thaw_job *t)
@@ -96,12 +103,13 @@ static int setup(struct thaw_job *t, int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+i:sr:Tqh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:sr:Tvqh", options, NULL)) != -1) {
 		switch (c) {
 		case 'i': t->attach.stdin_path = optarg; break;
 		case 's': t->same_ns = 1; break;
 		case 'r': t->rules_path = optarg; break;
 		case 'T': t->in.trust_image = 1; break;
+		case 'v': verify = 1; break;
 		case 'P': progress_mode = PROGRESS_ON; break;
 		case 'q': progress_mode = PROGRESS_OFF; break;
 		case 'h': printf("usage: %s\n", usage_str); exit(0);
@@ -134,7 +142,7 @@ static int setup(struct thaw_job *t, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct thaw_job *t = &thaw;
-	int c;
+	int c, bad = 0;
 
 	prog_init(argv);
 	timing_init();
@@ -154,7 +162,12 @@ int main(int argc, char **argv)
 		abandon(t);
 	timing_running_at();
 	stream_close(&t->in.st);
+	/* a difference is said at once; the job runs on (doc/ckpt-thaw.1),
+	 * and ckpt-thaw, which it needs as its parent, waits for it */
+	if (verify && (bad = verify_job(t, VERIFY_SETTLE_MS)) > 0)
+		warn("verify: %d difference%s from the image; the job runs on", bad,
+		     bad == 1 ? "" : "s");
 	c = child_wait(t->tree.child);
 	thawjob_free(t);
-	return c;
+	return bad ? 1 : c;
 }

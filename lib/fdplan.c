@@ -23,6 +23,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "epollat.h"
 #include "err.h"
 #include "escape.h"
 #include "fdplan.h"
@@ -1159,7 +1160,7 @@ static int epolls_add(struct fdplan *p, int pid)
 				    p->ep[i].epfd, p->ep[i].tfd), -1;
 		ev.events = p->ep[i].events;
 		ev.data.u64 = p->ep[i].data;
-		if (epoll_ctl(ep->src, EPOLL_CTL_ADD, t->src, &ev) < 0)
+		if (epoll_add_at(ep->src, t->src, t->fd, &ev) < 0)
 			return warn("pid %d: epoll %d: add fd %d:", pid, p->ep[i].epfd, p->ep[i].tfd), -1;
 	}
 	return 0;

@@ -115,6 +115,10 @@ struct plan_region {
 #define PLAN_VM_NORESERVE   0x400  /* nr: mapped MAP_NORESERVE */
 #define PLAN_VM_DROPPABLE   0x800  /* dp: mapped MAP_DROPPABLE (private
                                     * anonymous memory only) */
+#define PLAN_VM_ACCOUNT     0x1000 /* ac: charged to the commit (private and
+                                    * writable once); without it, a region
+                                    * with no stored pages is mapped with its
+                                    * own protection, never writable */
 
 struct plan_run {          /* stored pages, [start, end), data order */
 	uint64_t start, end;

@@ -33,9 +33,32 @@ static int file_open(struct rst *r, const struct plan_region *g)
 	return fd;
 }
 
+/* some stored page falls in the region */
+static int region_has_runs(const struct rst *r, const struct plan_region *g)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->hdr.nruns; i++)
+		if (r->runs[i].start < g->end && r->runs[i].end > g->start)
+			return 1;
+	return 0;
+}
+
+/* A private region is mapped writable to take its pages; the kernel
+ * then charges it to the commit (VM_ACCOUNT, "ac") for good, though
+ * mprotect takes the write away.  One that was never charged (code,
+ * read-only data, guard pages) and has no stored page is mapped with
+ * its own protection, so it stays uncharged, as it was. */
+static int region_prot(const struct rst *r, const struct plan_region *g)
+{
+	if (g->vmflags & PLAN_VM_ACCOUNT || region_has_runs(r, g))
+		return RW;
+	return g->prot;
+}
+
 static void region_map(struct rst *r, const struct plan_region *g)
 {
-	int fl = MAP_FIXED_NOREPLACE, prot = RW, fd = -1;
+	int fl = MAP_FIXED_NOREPLACE, prot = region_prot(r, g), fd = -1;
 	uint64_t len = g->end - g->start;
 	long a;
 

@@ -23,6 +23,7 @@ ckpt_bin() {
 BIN=$(ckpt_bin)
 RUN=$CKPT_BUILD/bin/ckpt-run            # always the plain build: the shim
 PROGS=$CKPT_BUILD/t
+PROCSTATE=$CKPT_BUILD/t/procstate     # the state check's witness
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=$(command -v python3)
 # ASan: any report makes the tool fail (exit 99); as_other passes it on
@@ -275,9 +276,46 @@ stream_ok() {
 	fi
 }
 
-# freeze_ok FILE ARG...: ckpt-freeze ARG... > FILE succeeds, silently
+# freeze_ok FILE ARG...: ckpt-freeze ARG... > FILE succeeds, silently;
+# a checkpoint with --kill (one to be restored) records the job's state
+# beside FILE (freeze_recorded)
 freeze_ok() {
+	local a
+	for a in "$@"; do
+		if [ "$a" = --kill ]; then
+			freeze_recorded "$@"
+			return
+		fi
+	done
 	stream_ok ckpt-freeze "$@"
+}
+
+# freeze_recorded FILE ARG...: ckpt-freeze ARG... > FILE, as stream_ok,
+# the job's state recorded in FILE.state by t/progs/procstate: while the
+# job is frozen (the stream's first byte comes once every thread is
+# parked), each thread's signal mask from a moment before (a frozen
+# thread's is the freeze handler's).  The last ARG is the pid; with
+# --single that process alone.  ckpt-thaw's helpers compare the
+# restored job with it (state_watch, t/thaw.bash).
+freeze_recorded() {
+	local file=$1 root=${!#} a tree=-t single= st
+	shift
+	rm -f "$file.state" "$file.state.run" "$file.state.moved"
+	for a in "$@"; do
+		[ "$a" = --single ] && tree= single=-s
+		# rules may give restart paths: the restore opens files there
+		[ "$a" = --files-rules ] && touch "$file.state.moved"
+	done
+	[ -z "${CKPT_FILES_DATA:-}" ] || touch "$file.state.moved"
+	"$PROCSTATE" record "$file.state.run" $tree "$root"
+	timeout -k 5 60 "$BIN/ckpt-freeze" "$@" 2>"$file.err" |
+		"$PROCSTATE" tee $single "$file.state" "$root" "$file.state.run" >"$file"
+	st=("${PIPESTATUS[@]}")
+	if [ "${st[0]}" -ne 0 ] || [ "${st[1]}" -ne 0 ] || [ -s "$file.err" ]; then
+		echo "ckpt-freeze $* exited ${st[0]} (procstate tee ${st[1]}); stderr:" >&2
+		cat "$file.err" >&2
+		return 1
+	fi
 }
 
 # free_pid: a pid that was just used and is now free

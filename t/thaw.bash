@@ -9,10 +9,13 @@ thaw_setup() {
 	THAW=$BIN/ckpt-thaw
 	TPIDS=()
 	TMPDIRS=()
+	WATCHERS=()
+	NWATCH=0
 }
 
 thaw_teardown() {
-	local p
+	local p bad=0
+	state_same 3 || bad=1
 	# what a ckpt-thaw restored outlives it (by design): its children
 	# first, the restored program or a new namespace's reaper, whose
 	# death ends the namespace
@@ -21,6 +24,60 @@ thaw_teardown() {
 	for p in "${TPIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 	ckpt_teardown
 	for p in "${TMPDIRS[@]}"; do rm -rf "$p"; done
+	return $bad
+}
+
+# --- the state check (issue 17): every restore of an image that
+# freeze_ok recorded (--kill: freeze_recorded) is compared with the job
+# as it was, as /proc shows it (t/progs/procstate.c says what is
+# compared and what is left out, and why); a difference fails the test,
+# each printed.
+
+# state_watch ARG...: for the image among ARG that has a record, a
+# watcher that waits until ckpt-thaw (TPID) has restored the job,
+# records it again and prints each difference.  STATE_BUSY=1: the job
+# works at full speed after the restore (a compiler), its mappings may
+# grow and more come before the record is taken (procstate.c, busy).
+state_watch() {
+	local a moved=${CKPT_FILES_DATA:-}
+	for a in "$@"; do [ "$a" != --files-rules ] || moved=1; done
+	for a in "$@"; do
+		[ -f "$a" ] && [ -f "$a.state" ] || continue
+		NWATCH=$((NWATCH + 1))
+		# restart paths that the checkpoint's rules wrote into the image
+		[ ! -e "$a.state.moved" ] || moved=1
+		PROCSTATE_MOVED=$moved PROCSTATE_BUSY=${STATE_BUSY:-} "$PROCSTATE" \
+			after "$a.state" "$T/state.after$NWATCH" "$TPID" 30 >"$T/state.diff$NWATCH" 2>&1 &
+		WATCHERS+=("$!:$T/state.diff$NWATCH")
+		return 0
+	done
+}
+
+# state_same [SECS]: every watcher has compared (or found nothing to
+# compare: the restore did not come, ckpt-thaw ended first); after
+# SECS (default: the watcher's own 30) one still waiting is stopped.
+# 1 when a restored job differs, each difference printed.
+state_same() {
+	local w pid out st bad=0 i
+	for w in "${WATCHERS[@]}"; do
+		pid=${w%%:*} out=${w#*:} st=0
+		for ((i = 0; i < ${1:-30} * 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.02
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || st=$?
+		case $st in
+		0) ;;
+		1)
+			echo "state check: the restored job differs from the checkpointed one:" >&2
+			cat "$out" >&2
+			bad=1 ;;
+		*) sed 's/^/state check: not compared: /' "$out" >&2 ;;
+		esac
+	done
+	WATCHERS=()
+	return $bad
 }
 
 # the setup and teardown of a restore test file, unless it has its own
@@ -53,16 +110,20 @@ checkpoint_kill() {
 	dead "$PID"
 }
 
-# thaw_bg ARGS: ckpt-thaw in the background; TPID, stderr in $T/thaw.err
+# thaw_bg ARGS: ckpt-thaw in the background; TPID, stderr in $T/thaw.err;
+# the restored job's state checked (state_watch)
 thaw_bg() {
 	"$THAW" "$@" 2>"$T/thaw.err" &
 	TPID=$!
 	TPIDS+=("$TPID")
+	state_watch "$@"
 }
 
-# thaw_wait STATUS: ckpt-thaw (TPID) exits with STATUS
+# thaw_wait STATUS: ckpt-thaw (TPID) exits with STATUS, and the
+# restored job was as checkpointed (state_same)
 thaw_wait() {
 	local st=0
+	state_same
 	wait "$TPID" || st=$?
 	echo "ckpt-thaw exited $st; stderr:"
 	cat "$T/thaw.err"
@@ -75,7 +136,8 @@ restored() {
 	local i
 	for ((i = 0; i < ${2:-5} * 50; i++)); do
 		if alive "$PID" && [ "$(cat "/proc/$PID/comm" 2>/dev/null)" = "$1" ]; then
-			return 0
+			state_same
+			return
 		fi
 		sleep 0.02
 	done
@@ -87,6 +149,7 @@ restored() {
 # finish: SIGTERM, the program says "done ok", ckpt-thaw exits 0, and
 # nothing went to the program's or ckpt-thaw's stderr
 finish() {
+	state_same
 	kill -TERM "$PID"
 	thaw_wait 0
 	grep -q '^done ok' "$OUT"
@@ -137,6 +200,7 @@ thaw_piped() {
 	"$THAW" "$1" >"$T/o2" 2>"$T/thaw.err" &
 	TPID=$!
 	TPIDS+=("$TPID")
+	state_watch "$1"
 }
 
 # bash_log_job LOG [PRE...]: bash under ckpt-run (after PRE, e.g.

@@ -17,6 +17,15 @@ tree_teardown() {
 	thaw_teardown
 }
 
+# the setup and teardown of a test file of jobs, unless it has its own
+setup() {
+	tree_setup
+}
+
+teardown() {
+	tree_teardown
+}
+
 # proc_table: "PID PPID PGID SID STATE" for every process on the machine
 # (one cat: a process that ends meanwhile is left out)
 proc_table() {
@@ -255,6 +264,7 @@ thaw_job() {
 	"$THAW" "$@" >"$T/thaw.out" 2>"$T/thaw.err" &
 	TPID=$!
 	TPIDS+=("$TPID")
+	state_watch "$@"
 }
 
 # job_report ROOT: each process of the job, its state, where it sleeps
