@@ -93,6 +93,9 @@ $(B)/t/%: t/progs/%.c t/progs/prog.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) -O1 -g -pthread -o $@ $<
 
+# test programs that include lib/ sources (they link nothing)
+$(B)/t/pack_gen: lib/io.c lib/tar.c lib/progress.h
+
 # the test scripts: beside the programs they run, without the .sh
 $(B)/t/%: t/progs/%.sh
 	@mkdir -p $(@D)
