@@ -184,7 +184,8 @@ int img_proc_read(struct img_in *in, struct img_proc *p, pid_t pid)
 	size_t n = snprintf(prefix, sizeof prefix, "proc/%d/", pid);
 	int r;
 
-	while ((r = stream_next(&in->st)) > 0) {
+	while ((r = in->held ? 1 : stream_next(&in->st)) > 0) {
+		in->held = 0;
 		if (!strncmp(in->st.name, "proc/", 5) && strncmp(in->st.name, prefix, n))
 			return warn("member %s: process %d's members come next (formats/stream.md)",
 				    in->st.name, pid), -1;

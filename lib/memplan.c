@@ -13,6 +13,7 @@
 #include "escape.h"
 #include "maps.h"
 #include "memplan.h"
+#include "sysvshm.h"
 #include "text.h"
 
 #define PAGE 4096ULL
@@ -115,6 +116,32 @@ static void shm_objects(struct memplan *m)
 	}
 }
 
+/* the name a job object of a deleted file gets: its path without the
+ * first "/" and " (deleted)" (a memfd's name, at most 249 bytes) */
+static int deleted_name(struct memplan *m, const struct map_region *r, uint32_t *off)
+{
+	size_t n = r->pathlen - strlen(" (deleted)") - 1;
+
+	return strings_add(m, r->path + 1, n > 249 ? 249 : n, off);
+}
+
+/* what memory region r (g in the plan) shares, for lib/jobobj.c */
+static int src_note(struct memplan *m, const struct map_region *r, const struct plan_region *g)
+{
+	struct memplan_src *s = &m->src[m->nreg];
+
+	if (g->kind == PLAN_SHARED_ANON) {
+		s->name = g->path;
+		s->kind = g->path ? MEM_SRC_MEMFD : map_is_sysv(r) ? MEM_SRC_SYSV :
+			  map_path_is(r, "/anon_hugepage (deleted)") ? MEM_SRC_OTHER : MEM_SRC_ANON;
+		return 0;
+	}
+	if (!r->shared || map_kind(r) != MAP_KIND_ORPHAN || !map_is_deleted(r) || r->path[0] != '/')
+		return 0;
+	s->kind = MEM_SRC_DELETED;
+	return deleted_name(m, r, &s->name);
+}
+
 static int region_add(struct memplan *m, int pid, const struct map_region *r)
 {
 	struct plan_region *g = &m->reg[m->nreg];
@@ -148,6 +175,12 @@ static int region_add(struct memplan *m, int pid, const struct map_region *r)
 		g->dev = makedev(r->dev_major, r->dev_minor);  /* the dump's view */
 		g->ino = r->inode;
 	}
+	if (r->shared && g->kind == PLAN_ANON) {   /* a deleted file's: for jobobj */
+		g->dev = makedev(r->dev_major, r->dev_minor);
+		g->ino = r->inode;
+	}
+	if (src_note(m, r, g) < 0)
+		return warn("out of memory"), -1;
 	m->nreg++;
 	return 0;
 }
@@ -165,7 +198,7 @@ int memplan_maps(struct memplan *m, int pid, char *text, size_t len)
 			warnerr(e, "member proc/%d/maps:", pid);
 		return -1;
 	}
-	if (!(m->reg = calloc(n + 1, sizeof *m->reg))) {
+	if (!(m->reg = calloc(n + 1, sizeof *m->reg)) || !(m->src = calloc(n + 1, sizeof *m->src))) {
 		free(r);
 		return warn("proc/%d/maps: out of memory", pid), -1;
 	}
@@ -435,5 +468,6 @@ void memplan_free(struct memplan *m)
 	free(m->run);
 	free(m->strings);
 	free(m->own);
+	free(m->src);
 	memset(m, 0, sizeof *m);
 }

@@ -95,10 +95,10 @@ pair_ok() {
 
 @test "the same as an unprivileged user" {
 	need ckpt-run ckpt-dumpmem prog:shmcount
-	throwaway_user cksh
+	throwaway_user ckshm
 	local kind
 	PROG_USER=$NEW_USER
-	PROG_DIR=$(mktemp -d /tmp/cksh-XXXXXX)
+	PROG_DIR=$(mktemp -d /tmp/ckshm-XXXXXX)
 	TMPDIRS+=("$PROG_DIR")
 	chmod 755 "$PROG_DIR"
 	export CKPT_SOCKDIR=$PROG_DIR/sock
@@ -158,27 +158,155 @@ refused() {
 	grep -q "SysV segment ${SHMIDS[0]} " "$T/err"
 }
 
-@test "a file in /dev/shm mapped MAP_SHARED by two processes, then removed: refused for good, both named" {
-	need ckpt-run ckpt-freeze prog:shmcount
-	local f
-	f=$(mktemp -u /dev/shm/cksh-XXXXXX)
-	refused "unlinked:$f" "the shared map of a deleted file: no file to map again, and no object a restore could share: refused"
-	grep -q " $f (deleted) " "$T/err"
+# --- restored: one object for the whole job --------------------------------
+
+# one_object P C: P's and C's maps lines of the shared page ($A) name
+# one object (same MAJ:MIN and INODE) whose path is PATH
+one_object() {
+	local pl cl
+	pl=$(shm_line "$1" "$A") && cl=$(shm_line "$2" "$A") || return 1
+	echo "parent: $pl"
+	echo "child:  $cl"
+	[ "$(awk '{print $4, $5}' <<<"$pl")" = "$(awk '{print $4, $5}' <<<"$cl")" ]
+	[ "$(awk '{$1 = $2 = $3 = $4 = $5 = ""; sub(/^ */, ""); print}' <<<"$pl")" = "$3" ]
 }
 
-@test "MAP_SHARED|ANON, a memfd, a SysV segment marked for removal, shared by two processes: refused until ckpt-thaw makes one object per job" {
-	need ckpt-run ckpt-freeze prog:shmcount
-	local kind
-	for kind in anon memfd sysv; do
-		refused "$kind" "memory shared between processes cannot be written yet (a restore would make two copies): refused"
-		kill_job "$PID"
+# shared_on P C OUT BEFORE: each side sees the other's new token (a
+# write in one seen by the other), and the parent sees the child's
+# count past BEFORE (it went on from where it was, in the same page)
+shared_on() {
+	verify_prog "$1" "$3"
+	verify_prog "$2" "$3"
+	[ "$(last_num "$3" 'verify ok parent')" -gt "$4" ]
+}
+
+# shm_restore KIND PATH [CHECK]: shmcount KIND checkpointed with --kill
+# and restored as root at its pids: its page one object again (maps
+# PATH; CHECK, a command, says more of it), still shared, and the job
+# ends ok
+shm_restore() {
+	local before
+	start_job shmcount 2 "$1"
+	C=$(awk '$1 == "child" {print $2}' "$OUT")
+	A=$(region shared)
+	SHMIDS+=($(awk '$1 == "shmid" {print $2}' "$OUT"))
+	verify_prog
+	before=$(last_num "$OUT" 'verify ok parent')
+	job_freeze_kill "$T/img"
+	thaw_job "$T/img"
+	restored shmcount
+	wait_procs "$PID" 2
+	one_object "$PID" "$C" "$2"
+	${3:-true}
+	shared_on "$PID" "$C" "$OUT" "$before"
+	kill -TERM "$PID"
+	thaw_wait 0
+	grep -q '^done ok' "$OUT"
+	no_fail "$OUT" "$T/thaw.err"
+}
+
+@test "restored: parent and child in one MAP_SHARED|ANON page, one memfd: one object again (a memfd), each sees the other's writes" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:shmcount
+	need_root
+	shm_restore anon "/memfd:dev/zero (deleted)"
+	[ "$(tar xOf "$T/img" ckpt/shm | awk '{print $3, $4}')" = "4096 $PID,$C" ]
+	shm_restore memfd "/memfd:shmcount (deleted)"
+}
+
+# segment ID: "PERMS NATTCH UID CUID" of SysV segment ID (/proc/sysvipc/shm)
+segment() {
+	awk -v id="$1" '$2 == id {print $3, $7, $8, $10}' /proc/sysvipc/shm
+}
+
+@test "restored: parent and child in one SysV segment marked for removal: one segment again, removed, attached by both, each sees the other's writes" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:shmcount
+	need_root
+	shm_restore sysv "/SYSV00000000 (deleted)" sysv_restored
+}
+
+# sysv_restored: the page ($A) is a SysV segment marked for removal,
+# attached by the two processes only (ckpt-thaw let go of it), root's
+sysv_restored() {
+	local id s
+	id=$(shm_line "$PID" "$A" | awk '{print $5}')
+	s=$(segment "$id")
+	echo "segment $id: $s"
+	[ $((0$(awk '{print $1}' <<<"$s") & 01000)) -ne 0 ]
+	[ "$(awk '{print $2, $3, $4}' <<<"$s")" = "2 0 0" ]
+}
+
+@test "restored: a file in /dev/shm mapped MAP_SHARED by parent and child, then removed (a POSIX semaphore after sem_unlink): one object again, a memfd of its path" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:shmcount
+	need_root
+	local f
+	f=$(mktemp -u /dev/shm/ckshm-XXXXXX)
+	shm_restore "unlinked:$f" "/memfd:${f#/} (deleted)"
+	[ ! -e "$f" ]
+}
+
+@test "restored as a user in a new user and pid namespace: MAP_SHARED|ANON, a memfd, a SysV segment, a removed /dev/shm file shared by parent and child" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:shmcount
+	throwaway_user ckshm
+	local kind path d before child f
+	f=$(mktemp -u /dev/shm/ckshm-XXXXXX)
+	CLEANUP+=("$f")
+	for kind in anon memfd sysv "unlinked:$f"; do
+		case $kind in
+		anon) path="/memfd:dev/zero (deleted)" ;;
+		memfd) path="/memfd:shmcount (deleted)" ;;
+		sysv) path="/SYSV00000000 (deleted)" ;;
+		*) path="/memfd:${f#/} (deleted)" ;;
+		esac
+		d=$(mktemp -d /tmp/ckshm.XXXXXX)
+		TMPDIRS+=("$d")
+		chmod 755 "$d"
+		chown "$NEW_USER:" "$d"
+		export CKPT_SOCKDIR=$d/sock
+		PROG_USER=$NEW_USER PROG_DIR=$d start_job shmcount 2 "$kind"
+		A=$(region shared)
+		verify_prog
+		before=$(last_num "$OUT" 'verify ok parent')
+		setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
+			"$BIN/ckpt-freeze" --kill "$PID" >"$d/img" 2>"$d/freeze.err"
+		cat "$d/freeze.err"
+		[ ! -s "$d/freeze.err" ]
+		wait "$PID" 2>/dev/null || true
+		setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
+			"$THAW" "$d/img" >"$T/thaw.out" 2>"$T/thaw.err" &
+		TPID=$!
+		TPIDS+=("$TPID")
+		in_new_ns
+		wait_procs "$prog" 2
+		child=$(pgrep -P "$prog")
+		one_object "$prog" "$child" "$path"
+		shared_on "$prog" "$child" "$OUT" "$before"
+		kill -TERM "$prog"
+		thaw_wait 0
+		grep -q '^done ok' "$OUT"
+		no_fail "$OUT" "$T/thaw.err"
 	done
+}
+
+@test "a memfd two processes map, one of them holding it open as an fd too: refused (the fd's file would come back apart from the memory), named" {
+	need ckpt-run ckpt-freeze prog:shmcount
+	local fd rc=0
+	start_job shmcount 2 memfdopen
+	C=$(awk '$1 == "child" {print $2}' "$OUT")
+	fd=$(awk '$1 == "memfd" {print $3}' "$OUT")
+	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -q "^ckpt-freeze: pid $PID: fd $fd is open on the memory that pids $PID and $C map (00:01 inode [0-9]*): a restore would make the fd's file apart from the memory: refused$" "$T/err"
+	[ ! -s "$T/img" ]
+	job_continues "$PID" "$C"
+	verify_prog
+	no_fail
 }
 
 @test "a file in /dev/shm mapped MAP_SHARED by two processes: not refused, the file is the one object: no page of it in the stream, both name it" {
 	need ckpt-run ckpt-freeze prog:shmcount
 	local f p
-	f=$(mktemp -u /dev/shm/cksh-XXXXXX)
+	f=$(mktemp -u /dev/shm/ckshm-XXXXXX)
 	CLEANUP+=("$f")
 	start_job shmcount 2 "file:$f"
 	C=$(awk '$1 == "child" {print $2}' "$OUT")

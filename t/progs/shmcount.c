@@ -1,10 +1,10 @@
 /* shmcount - a parent and its child counting in one shared page, each
  * checking that it sees the other's writes.
  *
- * usage: shmcount anon|memfd|sysv|sysvkey|file:PATH|unlinked:PATH
+ * usage: shmcount anon|memfd|memfdopen|sysv|sysvkey|file:PATH|unlinked:PATH
  *
  * The page is MAP_SHARED|MAP_ANONYMOUS, a memfd mapped MAP_SHARED (the
- * fd closed), or a SysV segment (shmget/shmat, IPC_RMID at once: it
+ * fd closed; memfdopen: kept open, "memfd fd N" says which), or a SysV segment (shmget/shmat, IPC_RMID at once: it
  * lives while attached).  sysvkey: a SysV segment with a key, not
  * removed (it outlives the program: "shmid N" says which, for the
  * caller to remove).  file:PATH: the file PATH (made, one page, kept),
@@ -51,12 +51,15 @@ static struct shared *map_shared(const char *kind)
 
 	if (strcmp(kind, "anon") == 0) {
 		p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	} else if (strcmp(kind, "memfd") == 0) {
+	} else if (strcmp(kind, "memfd") == 0 || strcmp(kind, "memfdopen") == 0) {
 		int fd = memfd_create("shmcount", 0);
 		if (fd < 0 || ftruncate(fd, PAGE) < 0)
 			return perror("shmcount: memfd"), NULL;
 		p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		close(fd);
+		if (strcmp(kind, "memfd") == 0)
+			close(fd);
+		else
+			printf("memfd fd %d\n", fd);
 	} else if (strcmp(kind, "sysv") == 0 || strcmp(kind, "sysvkey") == 0) {
 		int keep = strcmp(kind, "sysvkey") == 0;
 		int id = shmget(keep ? (key_t)getpid() : IPC_PRIVATE, PAGE, IPC_CREAT | IPC_EXCL | 0600);
@@ -140,7 +143,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 2 || !(sh = map_shared(argv[1]))) {
-		fprintf(stderr, "usage: shmcount anon|memfd|sysv|sysvkey|file:PATH|unlinked:PATH\n");
+		fprintf(stderr, "usage: shmcount anon|memfd|memfdopen|sysv|sysvkey|file:PATH|unlinked:PATH\n");
 		return 2;
 	}
 	signals_init();
