@@ -1,10 +1,16 @@
 #!/usr/bin/env bats
 # Memory shared between the processes of a job (issue 12): MAP_SHARED|
-# MAP_ANONYMOUS inherited across fork, a memfd, a SysV segment.  The
-# stream stores each page of such an object once, with the first
-# process in stream order whose page tables have it (formats/memory.md,
-# "Shared between the processes of a job").  t/progs/shmcount: a parent
-# and its child counting in one shared page.
+# MAP_ANONYMOUS inherited across fork, a memfd, a SysV segment, a
+# removed /dev/shm file.  The stream stores each page of such an object
+# once, with the first process in stream order whose page tables have
+# it, and lists the object in ckpt/shm (formats/memory.md, "Shared
+# between the processes of a job"); a restore makes it once for the
+# job, and a write in one process is seen by the other again, as root
+# at the old pids, as a user in a new user and pid namespace, and as
+# root for a user (the objects are the user's).  What cannot come back
+# as it was is refused, named; a ckpt/shm that does not fit the maps is
+# refused by ckpt-thaw, leaving nothing.  t/progs/shmcount: a parent and
+# its child counting in one shared page.
 
 load helpers
 load thaw
@@ -342,4 +348,111 @@ sysv_restored() {
 	freeze_ok "$T/img" --single --kill --force "$PID"
 	job_gone "$PID"
 	[ "$(tar xOf "$T/img" "proc/$PID/sysvshm" | awk '{print $1}')" = "${SHMIDS[0]}" ]
+}
+
+@test "restored by root, a user's job: each object is the user's (the memfd's owner, the SysV segment's owner and creator)" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:shmcount
+	need_root
+	throwaway_user ckshm
+	local kind d uid gid before range id
+	uid=$(id -u "$NEW_USER")
+	gid=$(id -g "$NEW_USER")
+	for kind in anon sysv; do
+		d=$(mktemp -d /tmp/ckshm.XXXXXX)
+		TMPDIRS+=("$d")
+		chmod 755 "$d"
+		chown "$NEW_USER:" "$d"
+		export CKPT_SOCKDIR=$d/sock
+		PROG_USER=$NEW_USER PROG_DIR=$d start_job shmcount 2 "$kind"
+		C=$(awk '$1 == "child" {print $2}' "$OUT")
+		A=$(region shared)
+		verify_prog
+		before=$(last_num "$OUT" 'verify ok parent')
+		setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
+			"$BIN/ckpt-freeze" --kill "$PID" >"$d/img" 2>"$d/freeze.err"
+		cat "$d/freeze.err"
+		[ ! -s "$d/freeze.err" ]
+		wait "$PID" 2>/dev/null || true
+		job_gone "$PID" "$C"
+		# the image's owner vouches for its ids: root restores it as the user
+		thaw_job "$d/img"
+		restored shmcount
+		wait_procs "$PID" 2
+		[ "$(stat -c %u "/proc/$PID")" = "$uid" ]
+		range=$(shm_line "$PID" "$A" | awk '{print $1}')
+		if [ "$kind" = anon ]; then
+			[ "$(stat -L -c '%u %g' "/proc/$PID/map_files/$range")" = "$uid $gid" ]
+		else
+			id=$(shm_line "$PID" "$A" | awk '{print $5}')
+			[ "$(awk -v id="$id" '$2 == id {print $8, $9, $10, $11}' /proc/sysvipc/shm)" = "$uid $gid $uid $gid" ]
+		fi
+		shared_on "$PID" "$C" "$OUT" "$before"
+		kill -TERM "$PID"
+		thaw_wait 0
+		grep -q '^done ok' "$OUT"
+		no_fail "$OUT" "$T/thaw.err"
+	done
+}
+
+# --- hostile images: ckpt/shm that does not fit the processes' maps -------
+
+# shm_image KIND: shmcount KIND checkpointed with --kill into $T/img
+# (its pids free again); sets C, A, INO (the object's inode) and SHM
+# (the ckpt/shm line)
+shm_image() {
+	start_job shmcount 2 "$1"
+	C=$(awk '$1 == "child" {print $2}' "$OUT")
+	A=$(region shared)
+	INO=$(shm_line "$PID" "$A" | awk '{print $5}')
+	job_freeze_kill "$T/img"
+	SHM=$(img cat "$T/img" ckpt/shm)
+	echo "ckpt/shm: $SHM"
+}
+
+# shm_bad TEXT PATTERN: the image with ckpt/shm made TEXT is refused by
+# ckpt-thaw, exit 1, saying PATTERN; no process of it is left, and no
+# SysV segment more than before
+shm_bad() {
+	local segs
+	segs=$(wc -l </proc/sysvipc/shm)
+	printf '%s\n' "$1" >"$T/shm"
+	img edit "$T/img" ckpt/shm "$T/shm" >"$T/bad"
+	thaw_fails "$2" "$T/bad"
+	dead "$C"
+	[ "$(wc -l </proc/sysvipc/shm)" = "$segs" ]
+}
+
+@test "hostile ckpt/shm: an object no process maps, a size that does not fit, an unlisted or unknown pid, a view beyond the object: exit 1, named, no process left" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:shmcount
+	need_root
+	local size
+	shm_image anon
+	[ "$SHM" = "00:01 $INO 4096 $PID,$C" ]
+	shm_bad "$SHM
+00:01 4242 4096 $PID,$C" "ckpt-thaw: member ckpt/shm: object 0:1 inode 4242: pid $PID maps no view of it"
+	shm_bad "00:01 $INO 8192 $PID,$C" "ckpt-thaw: member ckpt/shm: object 0:1 inode $INO: size 8192, but its views end at 4096"
+	for size in 0 4097 281474976710656; do
+		shm_bad "00:01 $INO $size $PID,$C" "ckpt-thaw: member ckpt/shm line 1: size $size does not fit an object (whole pages, at most 2^47)"
+	done
+	shm_bad "00:01 $INO 4096 $PID,99999" "ckpt-thaw: member ckpt/shm line 1: pid 99999 is no process of the manifest"
+	shm_bad "00:01 $INO 4096 $PID,$PID" "ckpt-thaw: member ckpt/shm line 1: pid $PID listed twice"
+	shm_bad "00:01 $INO 4096 $PID" "ckpt-thaw: member ckpt/shm line 1: an object of one process"
+	shm_bad "00:01 $INO 4096 $PID,$C
+00:01 $INO 4096 $PID,$C" "ckpt-thaw: member ckpt/shm line 2: an object listed twice"
+	shm_bad "" "ckpt-thaw: pids $PID and $C map the same shared memory (0:1 inode $INO), but member ckpt/shm does not list it"
+	shm_bad "00:01 $INO 4096 $PID,$C,x" "ckpt-thaw: member ckpt/shm line 1: malformed pid list"
+	# the child's view moved past the object's end
+	img cat "$T/img" "proc/$C/maps" | sed "s/^\(${A#0x}-[0-9a-f]* rw-s \)00000000/\100001000/" >"$T/maps"
+	grep -q "^${A#0x}-[0-9a-f]* rw-s 00001000 " "$T/maps"
+	img edit "$T/img" "proc/$C/maps" "$T/maps" >"$T/img2"
+	mv "$T/img2" "$T/img"
+	shm_bad "$SHM" "ckpt-thaw: pid $C: region ${A#0x}-"
+	grep -q "at offset 4096: beyond the end of its object 0:1 inode $INO (size 4096, member ckpt/shm)" <<<"$stderr"
+}
+
+@test "hostile ckpt/shm of a SysV segment: refused once the segment is made: no segment, no process left" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:shmcount
+	need_root
+	shm_image sysv
+	shm_bad "00:01 $INO 8192 $PID,$C" "ckpt-thaw: member ckpt/shm: object 0:1 inode $INO: size 8192, but its views end at 4096"
 }
