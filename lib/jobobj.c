@@ -154,16 +154,19 @@ static int memfd_make(const char *name, uint64_t size, const struct img_core *c,
 	return fd;
 }
 
-/* the segment, made as the job's euid (its owner and creator), attached
- * here and marked for removal: 0 or -1 */
-static int sysv_make(struct jobobj *b, const struct img_core *c, int asjob)
+/* The segment, made as the job's euid (its owner and creator) of the
+ * size proc/PID/sysvshm says, attached here and marked for removal:
+ * 0 or -1.  Owner rw until every process has attached its views (the
+ * restorer reads the pages in through them): jobobj_release sets its
+ * own mode. */
+static int sysv_make(struct jobobj *b, uint64_t size, const struct img_core *c, int asjob)
 {
 	gid_t g = getegid();
 	int e = 0;
 
 	if (asjob && (setegid(c->gid[1]) < 0 || seteuid(c->uid[1]) < 0))
 		return -1;
-	if ((b->shmid = shmget(IPC_PRIVATE, b->size, IPC_CREAT | 0600)) < 0)
+	if ((b->shmid = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600 | b->mode)) < 0)
 		e = errno;
 	if (asjob && (seteuid(0) < 0 || setegid(g) < 0))
 		die("back to our own ids:");
@@ -180,16 +183,39 @@ static int sysv_make(struct jobobj *b, const struct img_core *c, int asjob)
 	return 0;
 }
 
+/* segment id's line of p's sysvshm, whose pages fill the object b */
+static const struct memplan_seg *sysv_seg(const struct img_proc *p, const struct jobobj *b)
+{
+	const struct memplan *m = &p->mem;
+	unsigned i;
+
+	for (i = 0; i < m->nseg; i++)
+		if (m->seg[i].id == b->ino)
+			break;
+	if (i == m->nseg)
+		return warn("member proc/%d/sysvshm: no line for segment %" PRIu64, p->core.pid,
+			    b->ino), NULL;
+	if (((m->seg[i].size + PAGE - 1) & ~(PAGE - 1)) != b->size)
+		return warn("member proc/%d/sysvshm: segment %" PRIu64 " of %" PRIu64 " bytes, its views in the job %" PRIu64 " (member %s)",
+			    p->core.pid, b->ino, m->seg[i].size, b->size, member), NULL;
+	return &m->seg[i];
+}
+
 /* the object of view g (p's region k), made as its first view says */
 static int obj_make(struct jobobj *b, const struct img_proc *p, unsigned k, int asjob)
 {
 	const struct memplan *m = &p->mem;
 	const struct memplan_src *s = &m->src[k];
 	const char *name = s->kind == MEM_SRC_ANON ? "dev/zero" : m->strings + s->name;
+	const struct memplan_seg *sg;
 
 	b->src = s->kind;
-	if (s->kind == MEM_SRC_SYSV)
-		return sysv_make(b, &p->core, asjob);
+	if (s->kind == MEM_SRC_SYSV) {
+		if (!(sg = sysv_seg(p, b)))
+			return -2;
+		b->mode = sg->mode & 0777;
+		return sysv_make(b, sg->size, &p->core, asjob);
+	}
 	if (s->kind == MEM_SRC_OTHER)
 		return errno = EOPNOTSUPP, -1;
 	return (b->fd = memfd_make(name, b->size, &p->core, asjob)) < 0 ? -1 : 0;
@@ -261,7 +287,7 @@ static int view_plan(struct jobobjs *o, struct img_proc *p, unsigned k, struct j
 {
 	struct plan_region *g = &p->mem.reg[k];
 	pid_t pid = p->core.pid;
-	int at = pid_index(b, pid);
+	int at = pid_index(b, pid), e;
 
 	if (at < 0)
 		return warn("pid %d: region %" PRIx64 "-%" PRIx64 ": a view of shared memory %u:%u inode %" PRIu64 " that member %s does not give it",
@@ -273,8 +299,8 @@ static int view_plan(struct jobobjs *o, struct img_proc *p, unsigned k, struct j
 	if (b->src && b->src != p->mem.src[k].kind)
 		return warn("pid %d: region %" PRIx64 "-%" PRIx64 ": another kind of memory than its object's first view",
 			    (int)pid, g->start, g->end), -1;
-	if (!b->src && obj_make(b, p, k, asjob) < 0)
-		return warn("pid %d: region %" PRIx64 "-%" PRIx64 ": make its shared object (%s, %" PRIu64 " bytes):",
+	if (!b->src && (e = obj_make(b, p, k, asjob)) < 0)
+		return e == -2 ? -1 : warn("pid %d: region %" PRIx64 "-%" PRIx64 ": make its shared object (%s, %" PRIu64 " bytes):",
 			    (int)pid, g->start, g->end, b->src == MEM_SRC_SYSV ? "SysV segment" : "memfd",
 			    b->size), -1;
 	b->mapped[at] = 1;
@@ -347,6 +373,18 @@ int jobobj_check(const struct jobobjs *o)
 	return 0;
 }
 
+/* every process has attached the segment: its own mode, and ours off */
+static void sysv_let_go(struct jobobj *b)
+{
+	struct shmid_ds ds;
+
+	if ((b->mode & 0600) != 0600 && shmctl(b->shmid, IPC_STAT, &ds) == 0) {
+		ds.shm_perm.mode = b->mode;
+		shmctl(b->shmid, IPC_SET, &ds);
+	}
+	shmdt(b->at);
+}
+
 void jobobj_release(struct jobobjs *o)
 {
 	unsigned i;
@@ -355,7 +393,7 @@ void jobobj_release(struct jobobjs *o)
 		if (o->v[i].fd >= 0)
 			close(o->v[i].fd);
 		if (o->v[i].at)
-			shmdt(o->v[i].at);
+			sysv_let_go(&o->v[i]);
 		o->v[i].fd = -1;
 		o->v[i].at = NULL;
 	}

@@ -24,6 +24,9 @@ struct jobobj {
 	int shmid;                 /* the SysV segment made, or -1 */
 	void *at;                  /* ckpt-thaw's own attach of it, until
 	                            * every process has its own */
+	unsigned mode;             /* SysV: its permission bits, given it
+	                            * once every process has attached it
+	                            * (owner rw until then) */
 	uint64_t end;              /* the largest view end planned */
 };
 

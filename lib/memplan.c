@@ -387,6 +387,36 @@ int memplan_vmflags(struct memplan *m, int pid, char *text)
 	return memplan_each(m, pid, "vmflags", text, 64, vmflags_line);
 }
 
+/* "ID KEY SIZE MODE UID GID CUID CGID" (formats/memory.md); only the
+ * size and mode are needed, the rest is the kernel's to give */
+static int sysvshm_line(struct text *t, void *obj)
+{
+	struct memplan *m = ((struct memplan_text *)obj)->m;
+	struct memplan_seg sg, *n;
+	uint64_t mode;
+	unsigned i;
+
+	if (t->n != 8 || num_parse(t->f[0], 0x7fffffff, &sg.id) < 0 ||
+	    num_parse(t->f[2], 1ULL << 47, &sg.size) < 0 || !sg.size ||
+	    num_parse_base(t->f[3], 8, 07777, &mode) < 0)
+		return text_bad(t, "malformed");
+	sg.mode = mode;
+	for (i = 0; i < m->nreg && !(m->src[i].kind == MEM_SRC_SYSV && m->reg[i].ino == sg.id); i++)
+		;
+	if (i == m->nreg)
+		return text_bad(t, "no SysV region of maps has this id");
+	if (!(n = realloc(m->seg, (m->nseg + 1) * sizeof *n)))
+		return warn("out of memory"), -1;
+	m->seg = n;
+	m->seg[m->nseg++] = sg;
+	return 0;
+}
+
+int memplan_sysvshm(struct memplan *m, int pid, char *text)
+{
+	return memplan_each(m, pid, "sysvshm", text, 8, sysvshm_line);
+}
+
 int memplan_check(struct memplan *m, int pid)
 {
 	unsigned i;
@@ -469,5 +499,6 @@ void memplan_free(struct memplan *m)
 	free(m->strings);
 	free(m->own);
 	free(m->src);
+	free(m->seg);
 	memset(m, 0, sizeof *m);
 }

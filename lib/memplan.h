@@ -21,6 +21,13 @@ struct memplan {
 	struct memplan_own *own;
 	unsigned nown;
 	struct memplan_src *src;   /* per region: what memory it shares */
+	struct memplan_seg *seg;   /* the SysV segments (proc/PID/sysvshm) */
+	unsigned nseg;
+};
+
+struct memplan_seg {           /* a line of proc/PID/sysvshm */
+	uint64_t id, size;
+	unsigned mode;             /* permission bits, SHM_DEST, SHM_LOCKED */
 };
 
 /* What a region of memory only (no file to map again) was, for a
@@ -63,6 +70,9 @@ int memplan_mapfiles(struct memplan *m, int pid, char *text);
 int memplan_pagemap(struct memplan *m, int pid, char *text);
 /* proc/PID/vmflags: each region's flags beyond its protection */
 int memplan_vmflags(struct memplan *m, int pid, char *text);
+/* proc/PID/sysvshm: each SysV segment's size and mode, each one a
+ * SysV region of maps */
+int memplan_sysvshm(struct memplan *m, int pid, char *text);
 /* every file region got its mapfiles line */
 int memplan_check(struct memplan *m, int pid);
 /* an address range of len bytes that no region nor the kernel's

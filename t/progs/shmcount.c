@@ -4,8 +4,9 @@
  * usage: shmcount anon|memfd|memfdopen|sysv|sysvkey|file:PATH|unlinked:PATH
  *
  * The page is MAP_SHARED|MAP_ANONYMOUS, a memfd mapped MAP_SHARED (the
- * fd closed; memfdopen: kept open, "memfd fd N" says which), or a SysV segment (shmget/shmat, IPC_RMID at once: it
- * lives while attached).  sysvkey: a SysV segment with a key, not
+ * fd closed; memfdopen: kept open, "memfd fd N" says which), or a SysV
+ * segment (shmget/shmat, IPC_RMID at once: it lives while attached;
+ * 4000 bytes, mode 0640).  sysvkey: a SysV segment with a key, not
  * removed (it outlives the program: "shmid N" says which, for the
  * caller to remove).  file:PATH: the file PATH (made, one page, kept),
  * mapped MAP_SHARED; unlinked:PATH: the same, removed once mapped.  The parent forks after mapping it, so both
@@ -36,6 +37,7 @@
 
 #define PAGE 4096
 #define STALL_TICKS 1000
+#define SYSV_SIZE 4000
 
 struct shared {
 	volatile uint64_t count[2];     /* [0] the parent's, [1] the child's */
@@ -62,7 +64,9 @@ static struct shared *map_shared(const char *kind)
 			printf("memfd fd %d\n", fd);
 	} else if (strcmp(kind, "sysv") == 0 || strcmp(kind, "sysvkey") == 0) {
 		int keep = strcmp(kind, "sysvkey") == 0;
-		int id = shmget(keep ? (key_t)getpid() : IPC_PRIVATE, PAGE, IPC_CREAT | IPC_EXCL | 0600);
+		/* not a whole page, and group-readable: a restore gives
+		 * both back (proc/PID/sysvshm) */
+		int id = shmget(keep ? (key_t)getpid() : IPC_PRIVATE, SYSV_SIZE, IPC_CREAT | IPC_EXCL | 0640);
 		if (id < 0)
 			return perror("shmcount: shmget"), NULL;
 		if (keep)
