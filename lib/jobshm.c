@@ -151,15 +151,17 @@ static int object_add(struct jobshm *out, const struct shm_region *v, size_t n, 
 	return 0;
 }
 
-/* An fd of pid open on object o (a memfd kept open, the deleted file):
- * a restore makes the fd's file apart from the object the maps share,
- * so a write through one would not be seen through the other.  0, or
- * -1 after a message naming both. */
-static int fd_on_object(pid_t pid, const struct jobshm_obj *o)
+/* An fd of pid open on an object of s (a memfd kept open, the deleted
+ * file): a restore makes the fd's file apart from the object the maps
+ * share, so a write through one would not be seen through the other.
+ * Each fd is looked at once.  0, or -1 after a message naming both. */
+static int fd_on_object(pid_t pid, const struct jobshm *s)
 {
+	const struct jobshm_obj *o;
 	char dir[64];
 	struct dirent *d;
 	struct stat st;
+	unsigned i;
 	DIR *dp;
 	int r = 0;
 
@@ -167,13 +169,17 @@ static int fd_on_object(pid_t pid, const struct jobshm_obj *o)
 	if (!(dp = opendir(dir)))
 		return 0;    /* gone: the freeze says so */
 	while (r == 0 && (d = readdir(dp))) {
-		if (d->d_name[0] == '.' || fstatat(dirfd(dp), d->d_name, &st, 0) < 0 || st.st_ino != o->inode ||
-		    major(st.st_dev) != o->dev_major || minor(st.st_dev) != o->dev_minor)
+		if (d->d_name[0] == '.' || fstatat(dirfd(dp), d->d_name, &st, 0) < 0)
 			continue;
-		warn("pid %d: fd %s is open on the memory that pids %d and %d map (%02x:%02x inode %" PRIu64 "): a restore would make the fd's file apart from the memory: refused",
-		     (int)pid, d->d_name, (int)o->pid[0], (int)o->pid[1], o->dev_major, o->dev_minor,
-		     o->inode);
-		r = -1;
+		for (i = 0, o = s->v; i < s->n && r == 0; i++, o++) {
+			if (st.st_ino != o->inode || major(st.st_dev) != o->dev_major ||
+			    minor(st.st_dev) != o->dev_minor)
+				continue;
+			warn("pid %d: fd %s is open on the memory that pids %d and %d map (%02x:%02x inode %" PRIu64 "): a restore would make the fd's file apart from the memory: refused",
+			     (int)pid, d->d_name, (int)o->pid[0], (int)o->pid[1], o->dev_major,
+			     o->dev_minor, o->inode);
+			r = -1;
+		}
 	}
 	closedir(dp);
 	return r;
@@ -182,12 +188,11 @@ static int fd_on_object(pid_t pid, const struct jobshm_obj *o)
 /* no process of the job has an fd on an object of out */
 static int objects_no_fd(const struct jobshm *out, const struct job *j)
 {
-	unsigned i, k;
+	unsigned k;
 
-	for (i = 0; i < out->n; i++)
-		for (k = 0; k < j->n; k++)
-			if (!j->v[k].zombie && fd_on_object(j->v[k].pid, &out->v[i]) < 0)
-				return -1;
+	for (k = 0; out->n && k < j->n; k++)
+		if (!j->v[k].zombie && fd_on_object(j->v[k].pid, out) < 0)
+			return -1;
 	return 0;
 }
 
