@@ -98,6 +98,29 @@ static int sysv_kept_refuse(const struct shm_region *v, size_t n)
 	return 0;
 }
 
+/* A view of part of a SysV segment (a part unmapped after shmat): a
+ * restore attaches the whole segment at each view (shmat), so it could
+ * not make it again.  0, or -1 after a message naming the pid. */
+static int sysv_part(const struct shm_region *v, size_t n, size_t a, size_t other)
+{
+	struct sysvshm_seg s;
+	uint64_t whole;
+	size_t b;
+
+	if (!map_is_sysv(&v[a].r) || sysvshm_find((int)v[a].r.inode, &s) < 0)
+		return 0;
+	whole = (s.size + 4095) & ~4095ULL;
+	for (b = a; b < n; b++)
+		if (same_object(&v[a].r, &v[b].r) &&
+		    (v[b].r.offset || v[b].r.end - v[b].r.start != whole)) {
+			warn("pids %d and %d share memory: SysV segment %d (key 0x%08" PRIx32 "): pid %d maps only a part of it at 0x%llx-0x%llx, and a restore attaches a segment whole: refused",
+			     (int)v[a].pid, (int)v[other].pid, s.id, s.key, (int)v[b].pid,
+			     (unsigned long long)v[b].r.start, (unsigned long long)v[b].r.end);
+			return -1;
+		}
+	return 0;
+}
+
 static void pid_add(struct jobshm_obj *o, pid_t pid)
 {
 	unsigned i;
@@ -136,6 +159,10 @@ static int object_add(struct jobshm *out, const struct shm_region *v, size_t n, 
 	if (sysv_kept(&v[a].r, &s)) {
 		free(o.pid);
 		shm_refuse(&v[a], &v[other], &s);
+		return -1;
+	}
+	if (sysv_part(v, n, a, other) < 0) {
+		free(o.pid);
 		return -1;
 	}
 	if (map_path_is(&v[a].r, "/anon_hugepage (deleted)")) {

@@ -24,9 +24,11 @@ struct jobshm {
 };
 
 /* Every object of memory only that two processes of the job map, into
- * *out.  Refused, naming both pids and the segment: a SysV segment not
+ * *out.  Refused, naming both pids and the object: a SysV segment not
  * marked for removal shared by two (no restore can give it its id
- * again).  restorable (ckpt-freeze --kill): such a segment is refused
+ * again), or of which a process maps only a part (a restore attaches
+ * it whole); shared MAP_HUGETLB memory; an object a process of the
+ * job also holds open as an fd (its file would come back apart).  restorable (ckpt-freeze --kill): such a segment is refused
  * even in one process, since a restore would map a copy of it while
  * the segment itself lives on.  A shared map of a file that exists is
  * not an object here: the file is the one object.  0, or -1 after a

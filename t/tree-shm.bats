@@ -287,6 +287,11 @@ sysv_restored() {
 	done
 }
 
+@test "a SysV segment two processes share, of which only a part is mapped: refused (a restore attaches a segment whole), named" {
+	need ckpt-run ckpt-freeze prog:shmcount
+	refused sysvpart "pid [0-9]* maps only a part of it at 0x[0-9a-f]*-0x[0-9a-f]*, and a restore attaches a segment whole: refused"
+}
+
 @test "a memfd two processes map, one of them holding it open as an fd too: refused (the fd's file would come back apart from the memory), named" {
 	need ckpt-run ckpt-freeze prog:shmcount
 	local fd rc=0

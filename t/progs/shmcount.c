@@ -1,12 +1,13 @@
 /* shmcount - a parent and its child counting in one shared page, each
  * checking that it sees the other's writes.
  *
- * usage: shmcount anon|memfd|memfdopen|sysv|sysvkey|file:PATH|unlinked:PATH
+ * usage: shmcount anon|memfd|memfdopen|sysv|sysvpart|sysvkey|file:PATH|unlinked:PATH
  *
  * The page is MAP_SHARED|MAP_ANONYMOUS, a memfd mapped MAP_SHARED (the
  * fd closed; memfdopen: kept open, "memfd fd N" says which), or a SysV
  * segment (shmget/shmat, IPC_RMID at once: it lives while attached;
- * 4000 bytes, mode 0640).  sysvkey: a SysV segment with a key, not
+ * 4000 bytes, mode 0640; sysvpart: 2 pages, the second unmapped
+ * after shmat).  sysvkey: a SysV segment with a key, not
  * removed (it outlives the program: "shmid N" says which, for the
  * caller to remove).  file:PATH: the file PATH (made, one page, kept),
  * mapped MAP_SHARED; unlinked:PATH: the same, removed once mapped.  The parent forks after mapping it, so both
@@ -62,6 +63,13 @@ static struct shared *map_shared(const char *kind)
 			close(fd);
 		else
 			printf("memfd fd %d\n", fd);
+	} else if (strcmp(kind, "sysvpart") == 0) {
+		/* two pages attached, the second unmapped again */
+		int id = shmget(IPC_PRIVATE, 2 * PAGE, IPC_CREAT | IPC_EXCL | 0600);
+		if (id < 0 || (p = shmat(id, NULL, 0)) == (void *)-1)
+			return perror("shmcount: shmget"), NULL;
+		shmctl(id, IPC_RMID, NULL);
+		munmap((char *)p + PAGE, PAGE);
 	} else if (strcmp(kind, "sysv") == 0 || strcmp(kind, "sysvkey") == 0) {
 		int keep = strcmp(kind, "sysvkey") == 0;
 		/* not a whole page, and group-readable: a restore gives
@@ -147,7 +155,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 2 || !(sh = map_shared(argv[1]))) {
-		fprintf(stderr, "usage: shmcount anon|memfd|memfdopen|sysv|sysvkey|file:PATH|unlinked:PATH\n");
+		fprintf(stderr, "usage: shmcount anon|memfd|memfdopen|sysv|sysvpart|sysvkey|file:PATH|unlinked:PATH\n");
 		return 2;
 	}
 	signals_init();
