@@ -9,6 +9,7 @@
  * number its image leaves free; its restorer maps every view from it,
  * then closes it) or the segment's id (its restorer attaches it). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fdinfo.h"
 #include "jobobj.h"
 #include "text.h"
 
@@ -334,7 +336,71 @@ int jobobj_plan(struct jobobjs *o, struct img_proc *p, int asjob)
 	return 0;
 }
 
-int jobobj_fds(const struct jobobjs *o, const struct fdplan *p, struct fdplan *out)
+/* The object as the file of fd e was: its size and saved contents (e's
+ * own file, made from them); pages the restorers read in are the same
+ * bytes, one cut.  Once per object. */
+static int obj_fill(struct jobobj *b, const struct fdplan_fd *e, int pid)
+{
+	static char buf[1 << 16];
+	uint64_t off;
+	ssize_t n;
+
+	if (b->filled)
+		return 0;
+	b->filled = 1;
+	if (ftruncate(b->fd, e->size) < 0)
+		return warn("pid %d: fd %d: size its shared object to %" PRIu64 ":", pid, e->fd, e->size), -1;
+	/* read and written: copy_file_range says EXDEV between two tmpfs */
+	for (off = 0; off < e->size; off += n)
+		if ((n = pread(e->src, buf, e->size - off < sizeof buf ? e->size - off : sizeof buf, off)) <= 0 ||
+		    pwrite(b->fd, buf, n, off) != n)
+			return warn("pid %d: fd %d: its saved contents into its shared object%s", pid, e->fd,
+				    n == 0 ? ": short" : ":"), -1;
+	return 0;
+}
+
+/* the description fd e of process pid gets on object b: one for every
+ * fd that shares e's description (share=, dup), with e's offset and
+ * status flags, or -1 after a message */
+static int desc_of(struct jobobjs *o, struct jobobj *b, const struct fdplan_fd *e, int pid)
+{
+	char path[64];
+	unsigned i;
+	int fd;
+
+	for (i = 0; i < o->ndesc; i++)
+		if (fd_file_cmp(o->desc[i].was, e->src) == 0)
+			return o->desc[i].fd;
+	if (obj_fill(b, e, pid) < 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/self/fd/%d", b->fd);
+	if ((fd = open(path, (e->flags & (O_ACCMODE | O_APPEND | O_NONBLOCK)) | O_CLOEXEC)) < 0 ||
+	    lseek(fd, e->pos, SEEK_SET) < 0)
+		return warn("pid %d: fd %d: open its shared object:", pid, e->fd), -1;
+	if (!(o->desc = realloc(o->desc, (o->ndesc + 1) * sizeof *o->desc)))
+		die("out of memory");
+	o->desc[o->ndesc++] = (struct jobobj_desc){ e->src, fd };
+	return fd;
+}
+
+/* each fd of p on an object of the job (memfd or deleted file) onto
+ * the object: v is the copy of p's entries */
+static int fds_onto_objects(struct jobobjs *o, const struct fdplan *p, struct fdplan_fd *v)
+{
+	struct jobobj *b;
+	unsigned i;
+
+	for (i = 0; i < p->n; i++) {
+		if ((v[i].k != FD_MEMFD && v[i].k != FD_DELETED) || v[i].src < 0 ||
+		    !(b = obj_find(o, v[i].dev, v[i].ino)) || b->fd < 0)
+			continue;
+		if ((v[i].src = desc_of(o, b, &p->v[i], p->pid)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int jobobj_fds(struct jobobjs *o, const struct fdplan *p, struct fdplan *out)
 {
 	unsigned i;
 
@@ -342,6 +408,10 @@ int jobobj_fds(const struct jobobjs *o, const struct fdplan *p, struct fdplan *o
 	if (!(out->v = calloc(p->n + o->ncur + 1, sizeof *out->v)))
 		return warn("out of memory"), -1;
 	memcpy(out->v, p->v, p->n * sizeof *p->v);
+	if (fds_onto_objects(o, p, out->v) < 0) {
+		free(out->v);
+		return -1;
+	}
 	for (i = 0; i < o->ncur; i++) {
 		struct fdplan_fd *e = &out->v[out->n++];
 
@@ -366,7 +436,7 @@ int jobobj_check(const struct jobobjs *o)
 			if (!b->mapped[k])
 				return warn("member %s: object %u:%u inode %" PRIu64 ": pid %d maps no view of it",
 					    member, major(b->dev), minor(b->dev), b->ino, (int)b->pid[k]), -1;
-		if (b->end != b->size)
+		if (b->end != b->size)   /* the file's own size may differ (obj_fill) */
 			return warn("member %s: object %u:%u inode %" PRIu64 ": size %" PRIu64 ", but its views end at %" PRIu64,
 				    member, major(b->dev), minor(b->dev), b->ino, b->size, b->end), -1;
 	}
@@ -397,6 +467,9 @@ void jobobj_release(struct jobobjs *o)
 		o->v[i].fd = -1;
 		o->v[i].at = NULL;
 	}
+	for (i = 0; i < o->ndesc; i++)
+		close(o->desc[i].fd);
+	o->ndesc = 0;
 }
 
 void jobobj_free(struct jobobjs *o)
@@ -411,5 +484,6 @@ void jobobj_free(struct jobobjs *o)
 	free(o->v);
 	free(o->cur);
 	free(o->seen);
+	free(o->desc);
 	memset(o, 0, sizeof *o);
 }

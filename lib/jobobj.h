@@ -28,6 +28,8 @@ struct jobobj {
 	                            * once every process has attached it
 	                            * (owner rw until then) */
 	uint64_t end;              /* the largest view end planned */
+	int filled;                /* an fd on it gave it the file's size
+	                            * and saved contents */
 };
 
 struct jobobj_fd {             /* an object's fd handed to a process */
@@ -43,9 +45,20 @@ struct jobobj_seen {
 	pid_t pid;
 };
 
+/* an open file description on an object: what an fd of the image on
+ * it (a memfd kept open, the deleted file) becomes, for every process
+ * that shares that description */
+struct jobobj_desc {
+	int was;                   /* the fdplan's own file for it (a copy of
+	                            * the saved contents), to know it again */
+	int fd;                    /* ours, on the object */
+};
+
 struct jobobjs {
 	struct jobobj *v;
 	unsigned n;
+	struct jobobj_desc *desc;
+	unsigned ndesc;
 	struct jobobj_fd *cur;     /* the process being planned */
 	unsigned ncur;
 	struct jobobj_seen *seen;
@@ -63,8 +76,12 @@ int jobobj_read(struct jobobjs *o, struct img_in *in, const struct img_manifest 
  * PLAN_JOB_FD or PLAN_JOB_SYSV. */
 int jobobj_plan(struct jobobjs *o, struct img_proc *p, int asjob);
 /* p's fds plus the fds of the objects it maps (jobobj_plan), for
- * tree_become: *out shares p's entries, free out->v only */
-int jobobj_fds(const struct jobobjs *o, const struct fdplan *p, struct fdplan *out);
+ * tree_become: *out shares p's entries, free out->v only.  An fd of
+ * p's on an object (a memfd kept open, the deleted file) becomes an
+ * open file description on the object (its offset and status flags,
+ * one for all that share it), so that the fd and the maps stay one
+ * file; the object then takes the file's size and saved contents. */
+int jobobj_fds(struct jobobjs *o, const struct fdplan *p, struct fdplan *out);
 /* every process planned: each object mapped by every process ckpt/shm
  * names, and its size the largest end of its views */
 int jobobj_check(const struct jobobjs *o);

@@ -178,10 +178,21 @@ static int object_add(struct jobshm *out, const struct shm_region *v, size_t n, 
 	return 0;
 }
 
+static int maps_it(const struct jobshm_obj *o, pid_t pid)
+{
+	unsigned i = 0;
+
+	while (i < o->npid && o->pid[i] != pid)
+		i++;
+	return i < o->npid;
+}
+
 /* An fd of pid open on an object of s (a memfd kept open, the deleted
- * file): a restore makes the fd's file apart from the object the maps
- * share, so a write through one would not be seen through the other.
- * Each fd is looked at once.  0, or -1 after a message naming both. */
+ * file) while pid maps none of it: a restore turns such an fd into one
+ * on the object only in a process that maps it (the object is made
+ * there), else it would make the fd's file apart from the object, and
+ * a write through one would not be seen through the other.  Each fd is
+ * looked at once.  0, or -1 after a message naming both. */
 static int fd_on_object(pid_t pid, const struct jobshm *s)
 {
 	const struct jobshm_obj *o;
@@ -200,11 +211,11 @@ static int fd_on_object(pid_t pid, const struct jobshm *s)
 			continue;
 		for (i = 0, o = s->v; i < s->n && r == 0; i++, o++) {
 			if (st.st_ino != o->inode || major(st.st_dev) != o->dev_major ||
-			    minor(st.st_dev) != o->dev_minor)
+			    minor(st.st_dev) != o->dev_minor || maps_it(o, pid))
 				continue;
-			warn("pid %d: fd %s is open on the memory that pids %d and %d map (%02x:%02x inode %" PRIu64 "): a restore would make the fd's file apart from the memory: refused",
+			warn("pid %d: fd %s is open on the memory that pids %d and %d map (%02x:%02x inode %" PRIu64 "), but pid %d maps none of it: a restore would make the fd's file apart from the memory: refused",
 			     (int)pid, d->d_name, (int)o->pid[0], (int)o->pid[1], o->dev_major,
-			     o->dev_minor, o->inode);
+			     o->dev_minor, o->inode, (int)pid);
 			r = -1;
 		}
 	}

@@ -10,7 +10,9 @@
 # root for a user (the objects are the user's).  What cannot come back
 # as it was is refused, named; a ckpt/shm that does not fit the maps is
 # refused by ckpt-thaw, leaving nothing.  t/progs/shmcount: a parent and
-# its child counting in one shared page.
+# its child counting in one shared page; t/progs/shmarray.py: the same
+# in a Python multiprocessing.Array (an unlinked /dev/shm file mapped
+# and held open by both).
 
 load helpers
 load thaw
@@ -244,10 +246,31 @@ sysv_restored() {
 	[ ! -e "$f" ]
 }
 
+# user_job KIND: shmcount KIND run as NEW_USER in a new directory D
+# (its socket directory there), checkpointed by that user with --kill
+# into D/img; sets C, A and before (the child's count the parent saw)
+user_job() {
+	D=$(mktemp -d /tmp/ckshm.XXXXXX)
+	TMPDIRS+=("$D")
+	chmod 755 "$D"
+	chown "$NEW_USER:" "$D"
+	export CKPT_SOCKDIR=$D/sock
+	PROG_USER=$NEW_USER PROG_DIR=$D start_job shmcount 2 "$1"
+	C=$(awk '$1 == "child" {print $2}' "$OUT")
+	A=$(region shared)
+	verify_prog
+	before=$(last_num "$OUT" 'verify ok parent')
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
+		"$BIN/ckpt-freeze" --kill "$PID" >"$D/img" 2>"$D/freeze.err"
+	cat "$D/freeze.err"
+	[ ! -s "$D/freeze.err" ]
+	wait "$PID" 2>/dev/null || true
+}
+
 @test "restored as a user in a new user and pid namespace: MAP_SHARED|ANON, a memfd, a SysV segment, a removed /dev/shm file shared by parent and child" {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:shmcount
 	throwaway_user ckshm
-	local kind path d before child f
+	local kind path before child f
 	f=$(mktemp -u /dev/shm/ckshm-XXXXXX)
 	CLEANUP+=("$f")
 	for kind in anon memfd sysv "unlinked:$f"; do
@@ -257,22 +280,9 @@ sysv_restored() {
 		sysv) path="/SYSV00000000 (deleted)" ;;
 		*) path="/memfd:${f#/} (deleted)" ;;
 		esac
-		d=$(mktemp -d /tmp/ckshm.XXXXXX)
-		TMPDIRS+=("$d")
-		chmod 755 "$d"
-		chown "$NEW_USER:" "$d"
-		export CKPT_SOCKDIR=$d/sock
-		PROG_USER=$NEW_USER PROG_DIR=$d start_job shmcount 2 "$kind"
-		A=$(region shared)
-		verify_prog
-		before=$(last_num "$OUT" 'verify ok parent')
+		user_job "$kind"
 		setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
-			"$BIN/ckpt-freeze" --kill "$PID" >"$d/img" 2>"$d/freeze.err"
-		cat "$d/freeze.err"
-		[ ! -s "$d/freeze.err" ]
-		wait "$PID" 2>/dev/null || true
-		setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
-			"$THAW" "$d/img" >"$T/thaw.out" 2>"$T/thaw.err" &
+			"$THAW" "$D/img" >"$T/thaw.out" 2>"$T/thaw.err" &
 		TPID=$!
 		TPIDS+=("$TPID")
 		in_new_ns
@@ -292,20 +302,24 @@ sysv_restored() {
 	refused sysvpart "pid [0-9]* maps only a part of it at 0x[0-9a-f]*-0x[0-9a-f]*, and a restore attaches a segment whole: refused"
 }
 
-@test "a memfd two processes map, one of them holding it open as an fd too: refused (the fd's file would come back apart from the memory), named" {
-	need ckpt-run ckpt-freeze prog:shmcount
-	local fd rc=0
-	start_job shmcount 2 memfdopen
-	C=$(awk '$1 == "child" {print $2}' "$OUT")
+@test "restored: a memfd parent and child map and hold open as an fd: the fd is on the one object again (same inode as the maps), at its offset" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:shmcount
+	need_root
+	shm_restore memfdopen "/memfd:shmcount (deleted)" fd_on_object
+}
+
+# fd_on_object: shmcount's memfd fd, in both processes, is the file the
+# page ($A) maps, read-write at offset 0
+fd_on_object() {
+	local fd ino p
 	fd=$(awk '$1 == "memfd" {print $3}' "$OUT")
-	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
-	cat "$T/err"
-	[ "$rc" -eq 1 ]
-	grep -q "^ckpt-freeze: pid $PID: fd $fd is open on the memory that pids $PID and $C map (00:01 inode [0-9]*): a restore would make the fd's file apart from the memory: refused$" "$T/err"
-	[ ! -s "$T/img" ]
-	job_continues "$PID" "$C"
-	verify_prog
-	no_fail
+	ino=$(shm_line "$PID" "$A" | awk '{print $5}')
+	for p in "$PID" "$C"; do
+		[ "$(stat -L -c %i "/proc/$p/fd/$fd")" = "$ino" ]
+		readlink "/proc/$p/fd/$fd" | grep -qx '/memfd:shmcount (deleted)'
+		grep -qx 'pos:	0' "/proc/$p/fdinfo/$fd"
+		grep -q '^flags:	0*10*2$' "/proc/$p/fdinfo/$fd"
+	done
 }
 
 @test "a file in /dev/shm mapped MAP_SHARED by two processes: not refused, the file is the one object: no page of it in the stream, both name it" {
@@ -353,28 +367,14 @@ sysv_restored() {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:shmcount
 	need_root
 	throwaway_user ckshm
-	local kind d uid gid before range id
+	local kind uid gid before range id
 	uid=$(id -u "$NEW_USER")
 	gid=$(id -g "$NEW_USER")
 	for kind in anon sysv; do
-		d=$(mktemp -d /tmp/ckshm.XXXXXX)
-		TMPDIRS+=("$d")
-		chmod 755 "$d"
-		chown "$NEW_USER:" "$d"
-		export CKPT_SOCKDIR=$d/sock
-		PROG_USER=$NEW_USER PROG_DIR=$d start_job shmcount 2 "$kind"
-		C=$(awk '$1 == "child" {print $2}' "$OUT")
-		A=$(region shared)
-		verify_prog
-		before=$(last_num "$OUT" 'verify ok parent')
-		setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
-			"$BIN/ckpt-freeze" --kill "$PID" >"$d/img" 2>"$d/freeze.err"
-		cat "$d/freeze.err"
-		[ ! -s "$d/freeze.err" ]
-		wait "$PID" 2>/dev/null || true
+		user_job "$kind"
 		job_gone "$PID" "$C"
 		# the image's owner vouches for its ids: root restores it as the user
-		thaw_job "$d/img"
+		thaw_job "$D/img"
 		restored shmcount
 		wait_procs "$PID" 2
 		[ "$(stat -c %u "/proc/$PID")" = "$uid" ]
@@ -458,4 +458,32 @@ shm_bad() {
 00:01 4242 4096 $PID,$C" "ckpt-thaw: member ckpt/shm: object 0:1 inode 4242: pid $PID maps no view of it"
 	# the size of its views against proc/PID/sysvshm's (4000 bytes)
 	shm_bad "00:01 $INO 8192 $PID,$C" "ckpt-thaw: member proc/$PID/sysvshm: segment $INO of 4000 bytes, its views in the job 8192 (member ckpt/shm)"
+}
+
+@test "restored: a Python multiprocessing.Array a parent and its child count in (an unlinked /dev/shm file both map and hold open, made O_NOFOLLOW): one object again, still shared" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	local before fd
+	start_job shmarray.py 2
+	C=$(awk '$1 == "child" {print $2}' "$OUT")
+	verify_prog
+	before=$(last_num "$OUT" 'verify ok')
+	job_freeze_kill "$T/img"
+	img cat "$T/img" ckpt/shm
+	[ "$(img cat "$T/img" ckpt/shm | awk '{print $4}')" = "$PID,$C" ]
+	thaw_job "$T/img"
+	restored python3 20
+	wait_procs "$PID" 2
+	# the arena's fd and the maps are one file in each process
+	for p in "$PID" "$C"; do
+		fd=$(ls -l "/proc/$p/fd" | awk '$NF == "(deleted)" && $(NF - 1) ~ /^\/memfd:dev\/shm\/pym-/ {print $(NF - 3); exit}')
+		[ -n "$fd" ]
+		grep "$(stat -L -c '%i' "/proc/$p/fd/$fd") */memfd:dev/shm/pym-" "/proc/$p/maps"
+	done
+	verify_prog
+	[ "$(last_num "$OUT" 'verify ok')" -gt "$before" ]
+	kill -TERM "$PID"
+	thaw_wait 0
+	grep -q '^done ok' "$OUT"
+	no_fail "$OUT" "$T/thaw.err"
 }
