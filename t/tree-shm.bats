@@ -224,17 +224,23 @@ shm_restore() {
 @test "restored: parent and child in one SysV segment marked for removal: one segment again, removed, attached by both, each sees the other's writes" {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:shmcount
 	need_root
+	SYSV_PERMS=1640
 	shm_restore sysv "/SYSV00000000 (deleted)" sysv_restored
+	# read-only to its owner too (root attaches it all the same): the
+	# restore reads the pages in through a writable segment, then
+	# gives it its mode
+	SYSV_PERMS=1440
+	shm_restore sysvro "/SYSV00000000 (deleted)" sysv_restored
 }
 
 # sysv_restored: the page ($A) is a SysV segment marked for removal,
-# of the size and mode it had (4000 bytes, 0640), attached by the two
-# processes only (ckpt-thaw let go of it), root's
+# of the size and mode it had (4000 bytes, SYSV_PERMS), attached by the
+# two processes only (ckpt-thaw let go of it), root's
 sysv_restored() {
 	local id
 	id=$(shm_line "$PID" "$A" | awk '{print $5}')
 	grep -E "^ *[0-9-]+ +$id " /proc/sysvipc/shm
-	[ "$(awk -v id="$id" '$2 == id {print $3, $4, $7, $8, $10}' /proc/sysvipc/shm)" = "1640 4000 2 0 0" ]
+	[ "$(awk -v id="$id" '$2 == id {print $3, $4, $7, $8, $10}' /proc/sysvipc/shm)" = "$SYSV_PERMS 4000 2 0 0" ]
 }
 
 @test "restored: a file in /dev/shm mapped MAP_SHARED by parent and child, then removed (a POSIX semaphore after sem_unlink): one object again, a memfd of its path" {

@@ -1,12 +1,12 @@
 /* shmcount - a parent and its child counting in one shared page, each
  * checking that it sees the other's writes.
  *
- * usage: shmcount anon|memfd|memfdopen|sysv|sysvpart|sysvkey|file:PATH|unlinked:PATH
+ * usage: shmcount anon|memfd|memfdopen|sysv|sysvro|sysvpart|sysvkey|file:PATH|unlinked:PATH
  *
  * The page is MAP_SHARED|MAP_ANONYMOUS, a memfd mapped MAP_SHARED (the
  * fd closed; memfdopen: kept open, "memfd fd N" says which), or a SysV
  * segment (shmget/shmat, IPC_RMID at once: it lives while attached;
- * 4000 bytes, mode 0640; sysvpart: 2 pages, the second unmapped
+ * 4000 bytes, mode 0640; sysvro: 0440, for root; sysvpart: 2 pages, the second unmapped
  * after shmat).  sysvkey: a SysV segment with a key, not
  * removed (it outlives the program: "shmid N" says which, for the
  * caller to remove).  file:PATH: the file PATH (made, one page, kept),
@@ -70,11 +70,13 @@ static struct shared *map_shared(const char *kind)
 			return perror("shmcount: shmget"), NULL;
 		shmctl(id, IPC_RMID, NULL);
 		munmap((char *)p + PAGE, PAGE);
-	} else if (strcmp(kind, "sysv") == 0 || strcmp(kind, "sysvkey") == 0) {
+	} else if (!strcmp(kind, "sysv") || !strcmp(kind, "sysvkey") || !strcmp(kind, "sysvro")) {
 		int keep = strcmp(kind, "sysvkey") == 0;
-		/* not a whole page, and group-readable: a restore gives
-		 * both back (proc/PID/sysvshm) */
-		int id = shmget(keep ? (key_t)getpid() : IPC_PRIVATE, SYSV_SIZE, IPC_CREAT | IPC_EXCL | 0640);
+		/* not a whole page, and group-readable (sysvro: read-only
+		 * even to its owner, whom only root's CAP_IPC_OWNER lets
+		 * attach it to write): a restore gives both back */
+		int id = shmget(keep ? (key_t)getpid() : IPC_PRIVATE, SYSV_SIZE,
+				IPC_CREAT | IPC_EXCL | (strcmp(kind, "sysvro") ? 0640 : 0440));
 		if (id < 0)
 			return perror("shmcount: shmget"), NULL;
 		if (keep)
@@ -155,7 +157,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 2 || !(sh = map_shared(argv[1]))) {
-		fprintf(stderr, "usage: shmcount anon|memfd|memfdopen|sysv|sysvpart|sysvkey|file:PATH|unlinked:PATH\n");
+		fprintf(stderr, "usage: shmcount anon|memfd|memfdopen|sysv|sysvro|sysvpart|sysvkey|file:PATH|unlinked:PATH\n");
 		return 2;
 	}
 	signals_init();
