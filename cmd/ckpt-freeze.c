@@ -120,12 +120,17 @@ static int manifest_fn(FILE *f, const void *argp)
 	return 0;
 }
 
-static int write_manifest(struct tar_out *t, const struct job *j, const struct opts *o)
+/* the manifest, then what the job's processes share of memory
+ * (ckpt/shm, formats/memory.md), when they share any */
+static int write_manifest(struct tar_out *t, const struct job *j, const struct jobshm *shm,
+			  const struct opts *o)
 {
 	struct core_src src = { .pid = o->pid, .kill = o->kill };
 	struct manifest_arg a = { &src, j };
 
-	return member_from(t, "ckpt/manifest", manifest_fn, &a);
+	if (member_from(t, "ckpt/manifest", manifest_fn, &a) < 0)
+		return -1;
+	return shm->n ? member_from(t, "ckpt/shm", jobshm_write, shm) : 0;
 }
 static int core_fn(FILE *f, const void *src) { return core_write(f, src); }
 
@@ -504,6 +509,7 @@ static int finish(struct tar_out *t, struct job *j, const struct opts *o)
 static int checkpoint(struct job *j, const struct opts *o)
 {
 	struct kproc *k = kprocs_open(j);
+	struct jobshm shm;
 	struct shares sh;
 	struct tar_out t;
 	unsigned i;
@@ -511,13 +517,13 @@ static int checkpoint(struct job *j, const struct opts *o)
 
 	if (!k)
 		return -1;
-	if (job_shm_check(j, o->kill && !o->force) < 0) {
+	if (job_shm_check(j, o->kill && !o->force, &shm) < 0) {
 		kprocs_close(k, j->n);
 		return -1;
 	}
 	shares_init(&sh);
 	tar_init(&t, 1, 0);
-	if (write_manifest(&t, j, o) == 0) {
+	if (write_manifest(&t, j, &shm, o) == 0) {
 		for (i = 0; i < j->n; i++)
 			if (!j->v[i].zombie && write_proc(&t, j, i, &k[i], &sh, o) < 0)
 				break;
@@ -525,6 +531,7 @@ static int checkpoint(struct job *j, const struct opts *o)
 			r = finish(&t, j, o);
 	}
 	shares_free(&sh);
+	jobshm_free(&shm);
 	kprocs_close(k, j->n);
 	return r;
 }

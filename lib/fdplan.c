@@ -329,7 +329,7 @@ static const char *ent_check(const struct fdplan_fd *e)
 		return "data= of a socket must name socks/INODE";
 	if (e->data && !kind_is(e, saved) && !kind_is(e, piped) && e->k != FD_SOCKET)
 		return "data= on a kind that has no saved data";
-	if (!e->data && (e->k == FD_DELETED || e->k == FD_MEMFD))
+	if (!e->data && !e->share_pid && e->dup < 0 && (e->k == FD_DELETED || e->k == FD_MEMFD))
 		return "no data=: its contents are only in the image";
 	if (kind_is(e, pathed) && (!e->path || e->path[0] != '/'))
 		return "no absolute path=";
@@ -561,8 +561,10 @@ static int reopen(int fd, int flags)
 {
 	char path[64];
 
+	/* not O_NOFOLLOW (a file made with it, Python's tempfile): the
+	 * path is a link, which it would refuse (ELOOP) */
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	return open(path, (flags & ~FLAGS_KEPT_OUT) | O_CLOEXEC);
+	return open(path, (flags & ~(FLAGS_KEPT_OUT | O_NOFOLLOW)) | O_CLOEXEC);
 }
 
 /* The devices a restore reopens by path (doc/design.md, "Open files"):

@@ -16,10 +16,11 @@ enum { HAVE_CORE = 1, HAVE_THREADS = 2, HAVE_FDS = 4, HAVE_MAPS = 8,
        HAVE_MAPFILES = 16, HAVE_PAGEMAP = 32,
        HAVE_VMFLAGS = 64,       /* not in older images: not required */
        HAVE_TIMERS = 128,       /* only when the process has POSIX timers */
+       HAVE_SYSVSHM = 256,      /* only with SysV segments attached */
        HAVE_ALL = 63 };
 
 static const char *const member_names[] = { "core", "threads", "fds", "maps", "mapfiles", "pagemap",
-					     "vmflags", "timers" };
+					     "vmflags", "timers", "sysvshm" };
 
 /* the current member as a string, or NULL after a message */
 static char *member_text(struct img_in *in, size_t max)
@@ -99,7 +100,7 @@ static int member_bit(const char *sub)
  * after fds, mapfiles and pagemap after maps */
 static int member_order(struct img_in *in, struct img_proc *p, int pid, int bit)
 {
-	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP | HAVE_VMFLAGS) ? HAVE_MAPS :
+	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP | HAVE_VMFLAGS | HAVE_SYSVSHM) ? HAVE_MAPS :
 		   bit & (HAVE_FDS | HAVE_TIMERS) ? HAVE_CORE | HAVE_THREADS : !bit ? HAVE_FDS : 0;
 
 	if (bit & p->have)
@@ -150,6 +151,8 @@ static int member_parse(struct img_in *in, struct img_proc *p, int pid, int bit,
 		return memplan_mapfiles(&p->mem, pid, text);
 	case HAVE_VMFLAGS:
 		return memplan_vmflags(&p->mem, pid, text);
+	case HAVE_SYSVSHM:
+		return memplan_sysvshm(&p->mem, pid, text);
 	case HAVE_TIMERS:
 		return timers_parse(text, name, p->thr, p->nthr, &p->timers, &p->ntimers);
 	default:
@@ -184,7 +187,8 @@ int img_proc_read(struct img_in *in, struct img_proc *p, pid_t pid)
 	size_t n = snprintf(prefix, sizeof prefix, "proc/%d/", pid);
 	int r;
 
-	while ((r = stream_next(&in->st)) > 0) {
+	while ((r = in->held ? 1 : stream_next(&in->st)) > 0) {
+		in->held = 0;
 		if (!strncmp(in->st.name, "proc/", 5) && strncmp(in->st.name, prefix, n))
 			return warn("member %s: process %d's members come next (formats/stream.md)",
 				    in->st.name, pid), -1;

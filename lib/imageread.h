@@ -21,6 +21,10 @@ struct img_in {                /* the job's */
 	int from_file;             /* the stream is a file argument: its
 	                            * owner vouches for it (creds_trust) */
 	struct fdjob fdjob;        /* what the processes' fds share */
+	int held;                  /* 1: the current member's header is read
+	                            * but the member not yet taken (a job
+	                            * member's reader looked past its end):
+	                            * img_proc_read starts with it */
 };
 
 struct img_proc {              /* one process, as read */

@@ -13,6 +13,7 @@
 #include "escape.h"
 #include "maps.h"
 #include "memplan.h"
+#include "sysvshm.h"
 #include "text.h"
 
 #define PAGE 4096ULL
@@ -115,6 +116,32 @@ static void shm_objects(struct memplan *m)
 	}
 }
 
+/* the name a job object of a deleted file gets: its path without the
+ * first "/" and " (deleted)" (a memfd's name, at most 249 bytes) */
+static int deleted_name(struct memplan *m, const struct map_region *r, uint32_t *off)
+{
+	size_t n = r->pathlen - strlen(" (deleted)") - 1;
+
+	return strings_add(m, r->path + 1, n > 249 ? 249 : n, off);
+}
+
+/* what memory region r (g in the plan) shares, for lib/jobobj.c */
+static int src_note(struct memplan *m, const struct map_region *r, const struct plan_region *g)
+{
+	struct memplan_src *s = &m->src[m->nreg];
+
+	if (g->kind == PLAN_SHARED_ANON) {
+		s->name = g->path;
+		s->kind = g->path ? MEM_SRC_MEMFD : map_is_sysv(r) ? MEM_SRC_SYSV :
+			  map_path_is(r, "/anon_hugepage (deleted)") ? MEM_SRC_OTHER : MEM_SRC_ANON;
+		return 0;
+	}
+	if (!r->shared || map_kind(r) != MAP_KIND_ORPHAN || !map_is_deleted(r) || r->path[0] != '/')
+		return 0;
+	s->kind = MEM_SRC_DELETED;
+	return deleted_name(m, r, &s->name);
+}
+
 static int region_add(struct memplan *m, int pid, const struct map_region *r)
 {
 	struct plan_region *g = &m->reg[m->nreg];
@@ -148,6 +175,12 @@ static int region_add(struct memplan *m, int pid, const struct map_region *r)
 		g->dev = makedev(r->dev_major, r->dev_minor);  /* the dump's view */
 		g->ino = r->inode;
 	}
+	if (r->shared && g->kind == PLAN_ANON) {   /* a deleted file's: for jobobj */
+		g->dev = makedev(r->dev_major, r->dev_minor);
+		g->ino = r->inode;
+	}
+	if (src_note(m, r, g) < 0)
+		return warn("out of memory"), -1;
 	m->nreg++;
 	return 0;
 }
@@ -165,7 +198,7 @@ int memplan_maps(struct memplan *m, int pid, char *text, size_t len)
 			warnerr(e, "member proc/%d/maps:", pid);
 		return -1;
 	}
-	if (!(m->reg = calloc(n + 1, sizeof *m->reg))) {
+	if (!(m->reg = calloc(n + 1, sizeof *m->reg)) || !(m->src = calloc(n + 1, sizeof *m->src))) {
 		free(r);
 		return warn("proc/%d/maps: out of memory", pid), -1;
 	}
@@ -355,6 +388,36 @@ int memplan_vmflags(struct memplan *m, int pid, char *text)
 	return memplan_each(m, pid, "vmflags", text, 64, vmflags_line);
 }
 
+/* "ID KEY SIZE MODE UID GID CUID CGID" (formats/memory.md); only the
+ * size and mode are needed, the rest is the kernel's to give */
+static int sysvshm_line(struct text *t, void *obj)
+{
+	struct memplan *m = ((struct memplan_text *)obj)->m;
+	struct memplan_seg sg, *n;
+	uint64_t mode;
+	unsigned i;
+
+	if (t->n != 8 || num_parse(t->f[0], 0x7fffffff, &sg.id) < 0 ||
+	    num_parse(t->f[2], 1ULL << 47, &sg.size) < 0 || !sg.size ||
+	    num_parse_base(t->f[3], 8, 07777, &mode) < 0)
+		return text_bad(t, "malformed");
+	sg.mode = mode;
+	for (i = 0; i < m->nreg && !(m->src[i].kind == MEM_SRC_SYSV && m->reg[i].ino == sg.id); i++)
+		;
+	if (i == m->nreg)
+		return text_bad(t, "no SysV region of maps has this id");
+	if (!(n = realloc(m->seg, (m->nseg + 1) * sizeof *n)))
+		return warn("out of memory"), -1;
+	m->seg = n;
+	m->seg[m->nseg++] = sg;
+	return 0;
+}
+
+int memplan_sysvshm(struct memplan *m, int pid, char *text)
+{
+	return memplan_each(m, pid, "sysvshm", text, 8, sysvshm_line);
+}
+
 int memplan_check(struct memplan *m, int pid)
 {
 	unsigned i;
@@ -436,5 +499,7 @@ void memplan_free(struct memplan *m)
 	free(m->run);
 	free(m->strings);
 	free(m->own);
+	free(m->src);
+	free(m->seg);
 	memset(m, 0, sizeof *m);
 }

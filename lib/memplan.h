@@ -20,6 +20,32 @@ struct memplan {
 	uint64_t special[4][2]; /* vvar, vvar_vclock, vdso, vsyscall */
 	struct memplan_own *own;
 	unsigned nown;
+	struct memplan_src *src;   /* per region: what memory it shares */
+	struct memplan_seg *seg;   /* the SysV segments (proc/PID/sysvshm) */
+	unsigned nseg;
+};
+
+struct memplan_seg {           /* a line of proc/PID/sysvshm */
+	uint64_t id, size;
+	unsigned mode;             /* permission bits, SHM_DEST, SHM_LOCKED */
+};
+
+/* What a region of memory only (no file to map again) was, for a
+ * restore that makes one object for a whole job (lib/jobobj.c) */
+enum mem_src {
+	MEM_SRC_NONE,          /* not memory that can be shared */
+	MEM_SRC_ANON,          /* MAP_SHARED|MAP_ANONYMOUS: /dev/zero (deleted) */
+	MEM_SRC_MEMFD,         /* /memfd:NAME (deleted) */
+	MEM_SRC_SYSV,          /* /SYSVKEY (deleted): a SysV segment */
+	MEM_SRC_DELETED,       /* the shared map of a deleted file */
+	MEM_SRC_OTHER,         /* shared memory a job object cannot be made
+	                        * of (MAP_HUGETLB) */
+};
+
+struct memplan_src {
+	unsigned char kind;        /* enum mem_src */
+	uint32_t name;             /* memfd: its name; deleted: its path
+	                            * without "/" and " (deleted)"; in strings */
 };
 
 /* A file the restore writes back itself from the image (a saved
@@ -44,6 +70,9 @@ int memplan_mapfiles(struct memplan *m, int pid, char *text);
 int memplan_pagemap(struct memplan *m, int pid, char *text);
 /* proc/PID/vmflags: each region's flags beyond its protection */
 int memplan_vmflags(struct memplan *m, int pid, char *text);
+/* proc/PID/sysvshm: each SysV segment's size and mode, each one a
+ * SysV region of maps */
+int memplan_sysvshm(struct memplan *m, int pid, char *text);
 /* every file region got its mapfiles line */
 int memplan_check(struct memplan *m, int pid);
 /* an address range of len bytes that no region nor the kernel's

@@ -16,7 +16,7 @@
 #include "proto.h"
 
 #define PLAN_MAGIC   0x6e6c7063u   /* "cpln" */
-#define PLAN_VERSION 4
+#define PLAN_VERSION 5
 #define PLAN_AUXV_MAX 128          /* words, AT_NULL pair included */
 #define PLAN_PATH_MAX 4096
 
@@ -36,6 +36,10 @@ enum plan_kind {
 	PLAN_FILE_PRIVATE,    /* private mapping of the file at path */
 	PLAN_FILE_SHARED,     /* shared mapping of the file at path */
 	PLAN_SHARED_ANON,     /* shared memory whose pages the image holds */
+	PLAN_JOB_FD,          /* a view of an object of the job (memfd):
+	                       * MAP_SHARED from the fd obj at pgoff */
+	PLAN_JOB_SYSV,        /* a view of the job's SysV segment obj
+	                       * (shmid): shmat at start */
 };
 
 struct plan_mm {          /* the fields of PR_SET_MM_MAP */
@@ -99,6 +103,10 @@ struct plan_region {
 	                         * from one memfd), at pgoff */
 	uint32_t vmflags;       /* PLAN_VM_*: the region's flags beyond its
 	                         * protection, set again at the go */
+	int32_t obj;            /* PLAN_JOB_FD: the fd ckpt-thaw handed the
+	                         * process, closed once every view is
+	                         * mapped; PLAN_JOB_SYSV: the shmid */
+	uint32_t pad;
 };
 
 /* plan_region.vmflags, from the VmFlags of smaps (formats/memory.md) */

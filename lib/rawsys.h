@@ -62,6 +62,7 @@ static inline long sys_mmap(uint64_t addr, size_t len, int prot, int fl, int fd,
 { return SC(SYS_mmap, addr, len, prot, fl, fd, off); }
 static inline long sys_munmap(uint64_t addr, size_t len) { return SC(SYS_munmap, addr, len, 0, 0, 0, 0); }
 static inline long sys_mprotect(uint64_t addr, size_t len, int prot) { return SC(SYS_mprotect, addr, len, prot, 0, 0, 0); }
+static inline long sys_shmat(int id, uint64_t addr, int fl) { return SC(SYS_shmat, id, addr, fl, 0, 0, 0); }
 static inline long sys_mremap(uint64_t old, size_t olen, size_t nlen, int fl, uint64_t addr)
 { return SC(SYS_mremap, old, olen, nlen, fl, addr, 0); }
 static inline long sys_mlock2(uint64_t addr, size_t len, int fl) { return SC(SYS_mlock2, addr, len, fl, 0, 0, 0); }

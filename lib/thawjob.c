@@ -28,6 +28,7 @@ void thawjob_free(struct thaw_job *t)
 	t->procs = NULL;
 	t->nprocs = 0;
 	tree_free(&t->tree);
+	jobobj_free(&t->objs);
 	fdjob_free(&t->in.fdjob);
 	rules_free(&t->rules);
 }
@@ -56,7 +57,7 @@ int thawjob_read(struct thaw_job *t)
 {
 	unsigned i;
 
-	if (img_manifest_read(&t->in) < 0)
+	if (img_manifest_read(&t->in) < 0 || jobobj_read(&t->objs, &t->in, &t->in.man) < 0)
 		return -1;
 	t->nprocs = t->in.man.nprocs;
 	if (!(t->procs = calloc(t->nprocs, sizeof *t->procs)))
@@ -269,6 +270,22 @@ static int tids_check(struct thaw_job *t, const struct img_proc *p)
 	return 0;
 }
 
+/* node i becomes process p, handed its fds and those of the job's
+ * shared memory objects it maps (jobobj.h), made now if not yet */
+static int proc_become(struct thaw_job *t, unsigned i, struct img_proc *p, struct spawn *sp)
+{
+	struct fdplan fds;
+	int r;
+
+	if (jobobj_plan(&t->objs, p, creds_choose(t, &p->core)) < 0 ||
+	    jobobj_fds(&t->objs, &p->fds, &fds) < 0)
+		return -1;
+	sp->fds = &fds;
+	r = tree_become(&t->tree, i, sp);
+	free(fds.v);
+	return r;
+}
+
 /* process i becomes its image's: its fds opened here and handed over,
  * the restorer exec'd in it, the plan */
 static int proc_spawn(struct thaw_job *t, unsigned i)
@@ -284,7 +301,7 @@ static int proc_spawn(struct thaw_job *t, unsigned i)
 	timing_phase("open the fds");
 	tp->rst = (struct restorer){ .pid = p->core.pid, .newns = t->newns && i == 0,
 				     .oom_kills = oom_kills() };
-	r = tree_become(&t->tree, i, &sp);
+	r = proc_become(t, i, p, &sp);
 	tp->rst.child = sp.child;
 	tp->rst.plan_w = sp.plan_w;
 	tp->rst.status_r = sp.status_r;
@@ -306,6 +323,8 @@ static int go(struct thaw_job *t)
 {
 	unsigned i;
 
+	if (jobobj_check(&t->objs) < 0)
+		return -1;
 	for (i = 0; i < t->nprocs; i++)
 		if (!t->in.man.proc[i].zombie &&
 		    fdplan_commit(&t->procs[i].img.fds, t->in.man.proc[i].pid) < 0)
@@ -315,6 +334,7 @@ static int go(struct thaw_job *t)
 		die("pipes: out of memory");
 	for (i = 0; i < t->nprocs; i++)
 		fdplan_close_srcs(&t->procs[i].img.fds);
+	jobobj_release(&t->objs);   /* each process maps its views by now */
 	for (i = 0; i < t->nprocs; i++)
 		if (!t->in.man.proc[i].zombie && restorer_go(&t->procs[i].rst) < 0) {
 			restorer_status(&t->procs[i].rst);

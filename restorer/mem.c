@@ -73,10 +73,11 @@ static void region_map(struct rst *r, const struct plan_region *g)
 	case PLAN_FILE_PRIVATE: fl |= MAP_PRIVATE; fd = file_open(r, g); break;
 	case PLAN_FILE_SHARED:  /* no stored pages: the file has them */
 		fl |= MAP_SHARED; prot = g->prot; fd = file_open(r, g); break;
+	case PLAN_JOB_FD: fl |= MAP_SHARED; fd = g->obj; break;
 	default: rst_fail(r, PLAN_ST_ARGS, 0, g->start);
 	}
 	a = sys_mmap(g->start, len, prot, fl, fd, fd < 0 ? 0 : g->pgoff);
-	if (fd >= 0)
+	if (fd >= 0 && g->kind != PLAN_JOB_FD)
 		sys_close(fd);
 	if (a < 0 && a > -4096)
 		rst_fail(r, PLAN_ST_MAP, a, g->start);
@@ -136,17 +137,44 @@ static void shm_anon(struct rst *r, const struct plan_region *g, uint32_t from)
 	sys_munmap(all, g->size);
 }
 
+/* A view of the job's SysV segment (ckpt-thaw made it, marked for
+ * removal, and holds it attached until the go): shmat at the view's
+ * address, writable until regions_protect, so that the pages can be
+ * read in.  Only a view of the whole segment can be attached so; the
+ * kernel places a part of one nowhere else. */
+static void job_sysv(struct rst *r, const struct plan_region *g)
+{
+	if (g->pgoff || g->end - g->start != PAGE_UP(g->size))
+		rst_fail(r, PLAN_ST_MAP, -22 /* EINVAL */, g->start);
+	map_check(r, sys_shmat(g->obj, g->start, 0), g->start);
+}
+
+/* the fds of the job's objects, once every view is mapped: the
+ * process's fd table is again the image's */
+static void job_fds_close(struct rst *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->hdr.nregions; i++)
+		if (r->regions[i].kind == PLAN_JOB_FD)
+			sys_close(r->regions[i].obj);   /* EBADF for a second view: fine */
+}
+
 /* The regions of shared memory objects seen through several views
  * (plan_region.shm) come last, one object at a time, from its first
- * view; then the others, each at its address. */
+ * view; then the others, each at its address, views of the job's
+ * objects from the fds or segments ckpt-thaw made for them. */
 void regions_map(struct rst *r)
 {
 	const struct plan_region *g;
 	uint32_t i, j;
 
 	for (i = 0; i < r->hdr.nregions; i++)
-		if (r->regions[i].kind != PLAN_SHARED_ANON || !r->regions[i].shm)
+		if (r->regions[i].kind == PLAN_JOB_SYSV)
+			job_sysv(r, &r->regions[i]);
+		else if (r->regions[i].kind != PLAN_SHARED_ANON || !r->regions[i].shm)
 			region_map(r, &r->regions[i]);
+	job_fds_close(r);
 	for (i = 0; i < r->hdr.nregions; i++) {
 		g = &r->regions[i];
 		if (g->kind != PLAN_SHARED_ANON || !g->shm)

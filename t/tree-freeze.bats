@@ -455,26 +455,40 @@ park()"
 	dies_of_term "$C"
 }
 
-@test "memory shared between processes (MAP_SHARED anonymous, memfd): refused, both named; the job runs on" {
+@test "memory shared between processes: MAP_SHARED anonymous memory and a memfd (Python's mmap keeps an fd on it) are listed in ckpt/shm; a memfd a third process holds open but does not map is refused, named; the job runs on" {
 	need ckpt-run ckpt-freeze
-	local kind
-	for kind in anon memfd; do
+	local kind c2
+	for kind in anon memfd fdonly; do
 		start_py "$PY_HEAD
 if sys.argv[2] == 'anon':
     m = mmap.mmap(-1, 8192, mmap.MAP_SHARED)
 else:
     f = os.memfd_create('tree'); os.ftruncate(f, 8192)
-    m = mmap.mmap(f, 8192, mmap.MAP_SHARED); os.close(f)
+    m = mmap.mmap(f, 8192, mmap.MAP_SHARED)
 m[0:5] = b'hello'
 c = os.fork()
 if c == 0: park()
+if sys.argv[2] == 'fdonly':
+    c2 = os.fork()
+    if c2 == 0:
+        m.close()
+        park()
+    print('fdonly', c2, f, flush=True)
 ready(c)
 park()" "$kind"
-		freeze_refused --kill
-		grep -q "^ckpt-freeze: pids $PID and $C share memory: .* memory shared between processes cannot be written yet" "$T/err"
-		[ "$kind" = memfd ] || grep -q "MAP_SHARED anonymous memory" "$T/err"
-		[ "$kind" = anon ] || grep -q "/memfd:tree" "$T/err"
-		[ ! -s "$T/img" ]
+		read -r _ _ C < <(grep '^pid' "$OUT")
+		if [ "$kind" != fdonly ]; then
+			freeze_ok "$T/img" "$PID"
+			tar xOf "$T/img" ckpt/shm
+			[ "$(tar xOf "$T/img" ckpt/shm | awk '$4 == "'"$PID,$C"'" {print $3}')" = 8192 ]
+		else
+			read -r _ c2 fd < <(grep '^fdonly' "$OUT")
+			freeze_refused --kill
+			grep -q "^ckpt-freeze: pid $c2: fd $fd is open on the memory that pids $PID and $C map (00:01 inode [0-9]*), but pid $c2 maps none of it: a restore would make the fd's file apart from the memory: refused$" "$T/err"
+			[ ! -s "$T/img" ]
+			job_continues "$c2"
+			kill -TERM "$c2"
+		fi
 		job_continues "$PID" "$C"
 		dies_of_term "$C" "$PID"
 	done

@@ -6,8 +6,9 @@
 # an uninterrupted run gives (each program checks its own state).
 # Then restored whole by ckpt-thaw from --kill: a bash job's log, make
 # -j2, a zombie's status, 200 processes' counts, a forker, a pipeline
-# as a user, each going on as if never stopped.  What cannot be
-# restored yet (shared memory) is refused, named.  Freezes of manyproc,
+# as a user, a Python Pool whose semaphores are memory all its
+# processes share, each going on as if never stopped.  A SysV segment
+# anyone may still find by key is refused, named.  Freezes of manyproc,
 # forker, bashjob, noshim, zombie: tree-freeze.bats; restores of
 # composed trees and the root's pipeline: restore-tree.bats.
 # Helpers: t/tree.bash.
@@ -224,7 +225,25 @@ pipeline_sum() {
 	[ ! -s "$T/thaw.out" ]
 }
 
-# --- shared memory: refused until it can come back shared -----------------
+@test "restored: a Python multiprocessing.Pool with a Queue (its semaphores deleted /dev/shm files shared by all) checkpointed mid-run: every result once" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	start_job pool.py 5 400
+	wait_line "$OUT" '^progress got=40$'
+	job_freeze_kill "$T/img"
+	# the semaphores: objects of the whole job
+	img cat "$T/img" ckpt/shm
+	[ "$(img cat "$T/img" ckpt/shm | wc -l)" -ge 1 ]
+	thaw_job "$T/img"
+	restored python3 20
+	wait_line "$OUT" '^done ok$' 90 || { job_report "$PID"; false; }
+	thaw_wait 0
+	grep -qx 'result count=400 sum=21253400' "$OUT"
+	no_fail "$OUT" "$T/thaw.err"
+	[ ! -s "$T/thaw.out" ]
+}
+
+# --- shared memory: what cannot come back as it was is refused -------------
 
 # refused_shared NAME: ckpt-freeze --kill of $PID's job exits 1 with a
 # message naming the parent and CHILD and what they share; nothing is
@@ -240,31 +259,20 @@ refused_shared() {
 	[ -z "${1:-}" ] || grep -q -- "$1" "$T/err"
 }
 
-@test "memory a parent and its child share (SysV, MAP_SHARED anonymous, memfd) is refused, named; both count on, still shared" {
+@test "a SysV segment a parent and its child share, not marked for removal, is refused, named; both count on, still shared" {
 	need ckpt-run ckpt-freeze prog:shmcount
-	local k
-	for k in sysv anon memfd; do
-		start_job shmcount 2 "$k"
-		CHILD=$(awk '$1 == "child" {print $2}' "$OUT")
-		refused_shared
-		job_alive "$PID" "$CHILD"
-		verify_prog "$PID"
-		verify_prog "$CHILD"
-		kill -TERM "$PID"
-		wait_bounded "$PID" 10
-		grep -q '^done ok' "$OUT"
-		no_fail
-	done
-}
-
-@test "a Python multiprocessing.Pool (its semaphores shared memory) is refused, named; every result still comes once" {
-	need ckpt-run ckpt-freeze
-	start_job pool.py 5 400
-	wait_line "$OUT" '^progress got=40$'
-	CHILD=$(pgrep -P "$PID" | head -n 1)
-	refused_shared /dev/shm/sem.
-	wait_bounded "$PID" 60
-	grep -qx 'result count=400 sum=21253400' "$OUT"
-	grep -qx 'done ok' "$OUT"
+	local id
+	start_job shmcount 2 sysvkey
+	CHILD=$(awk '$1 == "child" {print $2}' "$OUT")
+	id=$(awk '$1 == "shmid" {print $2}' "$OUT")
+	refused_shared "SysV segment $id "
+	job_alive "$PID" "$CHILD"
+	verify_prog "$PID"
+	verify_prog "$CHILD"
+	kill -TERM "$PID"
+	wait_bounded "$PID" 10
+	ipcrm -m "$id"
+	grep -q '^done ok' "$OUT"
 	no_fail
 }
+

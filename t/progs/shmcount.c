@@ -1,11 +1,13 @@
 /* shmcount - a parent and its child counting in one shared page, each
  * checking that it sees the other's writes.
  *
- * usage: shmcount anon|memfd|sysv|sysvkey|file:PATH|unlinked:PATH
+ * usage: shmcount anon|memfd|memfdopen|sysv|sysvro|sysvpart|sysvkey|file:PATH|unlinked:PATH
  *
  * The page is MAP_SHARED|MAP_ANONYMOUS, a memfd mapped MAP_SHARED (the
- * fd closed), or a SysV segment (shmget/shmat, IPC_RMID at once: it
- * lives while attached).  sysvkey: a SysV segment with a key, not
+ * fd closed; memfdopen: kept open, "memfd fd N" says which), or a SysV
+ * segment (shmget/shmat, IPC_RMID at once: it lives while attached;
+ * 4000 bytes, mode 0640; sysvro: 0440, for root; sysvpart: 2 pages, the second unmapped
+ * after shmat).  sysvkey: a SysV segment with a key, not
  * removed (it outlives the program: "shmid N" says which, for the
  * caller to remove).  file:PATH: the file PATH (made, one page, kept),
  * mapped MAP_SHARED; unlinked:PATH: the same, removed once mapped.  The parent forks after mapping it, so both
@@ -36,6 +38,7 @@
 
 #define PAGE 4096
 #define STALL_TICKS 1000
+#define SYSV_SIZE 4000
 
 struct shared {
 	volatile uint64_t count[2];     /* [0] the parent's, [1] the child's */
@@ -51,15 +54,29 @@ static struct shared *map_shared(const char *kind)
 
 	if (strcmp(kind, "anon") == 0) {
 		p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	} else if (strcmp(kind, "memfd") == 0) {
+	} else if (strcmp(kind, "memfd") == 0 || strcmp(kind, "memfdopen") == 0) {
 		int fd = memfd_create("shmcount", 0);
 		if (fd < 0 || ftruncate(fd, PAGE) < 0)
 			return perror("shmcount: memfd"), NULL;
 		p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		close(fd);
-	} else if (strcmp(kind, "sysv") == 0 || strcmp(kind, "sysvkey") == 0) {
+		if (strcmp(kind, "memfd") == 0)
+			close(fd);
+		else
+			printf("memfd fd %d\n", fd);
+	} else if (strcmp(kind, "sysvpart") == 0) {
+		/* two pages attached, the second unmapped again */
+		int id = shmget(IPC_PRIVATE, 2 * PAGE, IPC_CREAT | IPC_EXCL | 0600);
+		if (id < 0 || (p = shmat(id, NULL, 0)) == (void *)-1)
+			return perror("shmcount: shmget"), NULL;
+		shmctl(id, IPC_RMID, NULL);
+		munmap((char *)p + PAGE, PAGE);
+	} else if (!strcmp(kind, "sysv") || !strcmp(kind, "sysvkey") || !strcmp(kind, "sysvro")) {
 		int keep = strcmp(kind, "sysvkey") == 0;
-		int id = shmget(keep ? (key_t)getpid() : IPC_PRIVATE, PAGE, IPC_CREAT | IPC_EXCL | 0600);
+		/* not a whole page, and group-readable (sysvro: read-only
+		 * even to its owner, whom only root's CAP_IPC_OWNER lets
+		 * attach it to write): a restore gives both back */
+		int id = shmget(keep ? (key_t)getpid() : IPC_PRIVATE, SYSV_SIZE,
+				IPC_CREAT | IPC_EXCL | (strcmp(kind, "sysvro") ? 0640 : 0440));
 		if (id < 0)
 			return perror("shmcount: shmget"), NULL;
 		if (keep)
@@ -140,7 +157,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 2 || !(sh = map_shared(argv[1]))) {
-		fprintf(stderr, "usage: shmcount anon|memfd|sysv|sysvkey|file:PATH|unlinked:PATH\n");
+		fprintf(stderr, "usage: shmcount anon|memfd|memfdopen|sysv|sysvro|sysvpart|sysvkey|file:PATH|unlinked:PATH\n");
 		return 2;
 	}
 	signals_init();
