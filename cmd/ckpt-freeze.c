@@ -29,6 +29,7 @@
 #include "selfdir.h"
 #include "tar.h"
 #include "timers.h"
+#include "timing.h"
 
 static const char usage[] =
 	"ckpt-freeze [--single] [--kill] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] PID";
@@ -424,6 +425,38 @@ static void shares_free(struct shares *sh)
 	close(sh->fd);
 }
 
+/* CKPT_TIMING: where the job's time went, summed over its processes */
+static struct {
+	uint64_t members, fds, mem, table;
+} tm;
+
+static int timed(uint64_t *sum, int r, uint64_t *t0)
+{
+	uint64_t now = timing_ns();
+
+	*sum += now - *t0;
+	*t0 = now;
+	return r;
+}
+
+static void tm_say(void)
+{
+	timing_part("core, threads, timers", tm.members, "");
+	timing_part("ckpt-dumpfds", tm.fds, "");
+	timing_part("ckpt-dumpmem", tm.mem, "");
+	timing_part("the job's fd table", tm.table, "");
+}
+
+static int write_members(struct tar_out *t, const struct job_proc *p, const struct kproc *k,
+			 struct threads *th, const struct opts *o)
+{
+	if (threads_fetch(p->sock, p->pid, th) == 0 &&
+	    write_core(t, p->sock, k, th, o->kill) == 0 &&
+	    write_threads(t, k, th) == 0 && timers_dump(t, p->sock, p->pid) == 0)
+		return 0;
+	return -1;
+}
+
 /* the members of frozen process i, in stream order; then its fds join
  * the job's table */
 static int write_proc(struct tar_out *t, const struct job *j, unsigned i, const struct kproc *k,
@@ -431,15 +464,14 @@ static int write_proc(struct tar_out *t, const struct job *j, unsigned i, const 
 {
 	const struct job_proc *p = &j->v[i];
 	struct threads th = { NULL, 0 };
+	uint64_t t0 = timing_ns();
 	int r = -1;
 
-	if (threads_fetch(p->sock, p->pid, &th) == 0 &&
-	    write_core(t, p->sock, k, &th, o->kill) == 0 &&
-	    write_threads(t, k, &th) == 0 && timers_dump(t, p->sock, p->pid) == 0 &&
-	    shares_sync(sh) == 0 &&
-	    run_stage("ckpt-dumpfds", p->sock, p->pid, sh->fd, t, o) == 0 &&
-	    run_stage("ckpt-dumpmem", p->sock, p->pid, -1, t, o) == 0 &&
-	    fdshare_add(&sh->tab, p->pid) == 0)
+	if (timed(&tm.members, write_members(t, p, k, &th, o), &t0) == 0 &&
+	    timed(&tm.fds, shares_sync(sh) == 0 ?
+		  run_stage("ckpt-dumpfds", p->sock, p->pid, sh->fd, t, o) : -1, &t0) == 0 &&
+	    timed(&tm.mem, run_stage("ckpt-dumpmem", p->sock, p->pid, -1, t, o), &t0) == 0 &&
+	    timed(&tm.table, fdshare_add(&sh->tab, p->pid), &t0) == 0)
 		r = 0;
 	free(th.v);
 	return r;
@@ -501,18 +533,23 @@ static int checkpoint(struct job *j, const struct opts *o)
 
 	if (!k)
 		return -1;
+	timing_phase("check every process");
 	if (job_shm_check(j, o->kill && !o->force) < 0) {
 		kprocs_close(k, j->n);
 		return -1;
 	}
+	timing_phase("check shared memory");
 	shares_init(&sh);
 	tar_init(&t, 1, 0);
 	if (write_manifest(&t, j, o) == 0) {
 		for (i = 0; i < j->n; i++)
 			if (!j->v[i].zombie && write_proc(&t, j, i, &k[i], &sh, o) < 0)
 				break;
+		timing_phase("write every process");
+		tm_say();
 		if (i == j->n)
 			r = finish(&t, j, o);
+		timing_phase("finish (drain, thaw or kill)");
 	}
 	shares_free(&sh);
 	kprocs_close(k, j->n);
@@ -526,6 +563,7 @@ int main(int argc, char **argv)
 	int r;
 
 	prog_init(argv);
+	timing_init();
 	parse(argc, argv, &o);
 	stdout_check();
 	if ((o.shm_table = memfd_create("ckpt-shm-table", MFD_CLOEXEC)) < 0)
@@ -538,6 +576,7 @@ int main(int argc, char **argv)
 			warn("pid %d: not killed: it runs on", (int)o.pid);
 		return 1;
 	}
+	timing_phase("freeze the job");
 	if (o.verbose)
 		warn("pid %d: job of %u process%s frozen in %ld ms", (int)o.pid, j.n,
 		     j.n > 1 ? "es" : "", j.freeze_ms);
