@@ -28,6 +28,7 @@ void thawjob_free(struct thaw_job *t)
 	t->procs = NULL;
 	t->nprocs = 0;
 	tree_free(&t->tree);
+	pid_groups_free(&t->groups);
 	fdjob_free(&t->in.fdjob);
 	rules_free(&t->rules);
 }
@@ -262,7 +263,7 @@ static int tids_check(struct thaw_job *t, const struct img_proc *p)
 	for (i = 0; i < p->nthr; i++)
 		if (p->thr[i].tid != p->core.pid)
 			ids[n++] = p->thr[i].tid;
-	id = n ? pids_wait_free(ids, n, &holder, PID_WAIT_MS) : 0;
+	id = n ? pids_wait_free_in(&t->groups, ids, n, &holder, PID_WAIT_MS) : 0;
 	free(ids);
 	if (id)
 		return warn("pid %d: thread id %d is taken in this pid namespace", p->core.pid, id), -1;

@@ -9,6 +9,7 @@
 
 #include "fdplan.h"
 #include "imageread.h"
+#include "pidused.h"
 #include "planstatus.h"
 #include "rules.h"
 #include "spawntree.h"
@@ -33,6 +34,7 @@ struct thaw_job {
 	struct thaw_proc *procs;   /* one per manifest line: [0] the root */
 	unsigned nprocs;
 	struct spawn_tree tree;    /* how the processes are made */
+	struct pid_groups groups;  /* for the thread ids (tids_check) */
 	char restorer[4096];
 };
 
