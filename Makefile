@@ -59,7 +59,17 @@ $(B)/libckptutil.a: $(LIB_OBJ)
 $(B)/bin/%: cmd/%.c $(B)/libckptutil.a $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(SECTIONS) $(LDFLAGS) -Wl,--gc-sections -o $@ $< \
-		$(B)/libckptutil.a $(if $(filter $*,$(PACK_CMDS)),$(LIBS),-lpthread)
+		$(filter %.o,$^) $(B)/libckptutil.a $(if $(filter $*,$(PACK_CMDS)),$(LIBS),-lpthread)
+
+# ckpt-freeze runs its stages, ckpt-dumpfds and ckpt-dumpmem, in a
+# forked child without an exec: the same commands linked in, each main
+# renamed (ckpt_dumpfds_main ...); each still builds as itself above
+STAGES = ckpt-dumpfds ckpt-dumpmem
+$(B)/bin/ckpt-freeze: $(patsubst %,$(B)/obj/stage/%.o,$(STAGES))
+$(B)/obj/stage/%.o: cmd/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(SECTIONS) -Dmain=$(subst -,_,$*)_main \
+		-c -o $@ $<
 
 # the shim: no sanitizers, no stdio on its frozen paths (preload/README)
 $(B)/lib/ckpt/libckpt.so: $(SHIM_SRC) $(SHIM_ASM) $(HDRS)
