@@ -10,6 +10,18 @@ load helpers
 load thaw   # its setup and teardown
 load tree   # job_pids, job_gone
 
+# tree_kill_checkpoint: tree_job's job checkpointed whole with --kill
+# to $D/img, until both its processes are gone
+tree_kill_checkpoint() {
+	local i
+	freeze_ok "$D/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	for ((i = 0; i < 250; i++)); do
+		kill -0 "$PID" 2>/dev/null || kill -0 "$CPID" 2>/dev/null || break
+		sleep 0.02
+	done
+}
+
 @test "tree: a parent and its child go on at their pids, and the parent reaps the restored child" {
 	need ckpt-run ckpt-freeze ckpt-thaw
 	need_root
@@ -27,14 +39,8 @@ load tree   # job_pids, job_gone
 @test "tree: a job checkpointed whole by ckpt-freeze --kill comes back at its pids, from one cut" {
 	need ckpt-run ckpt-freeze ckpt-thaw
 	need_root
-	local i
 	tree_job
-	freeze_ok "$D/img" --kill "$PID"
-	wait "$PID" 2>/dev/null || true
-	for ((i = 0; i < 250; i++)); do
-		kill -0 "$PID" 2>/dev/null || kill -0 "$CPID" 2>/dev/null || break
-		sleep 0.02
-	done
+	tree_kill_checkpoint
 	dead "$CPID"
 	[ "$(img cat "$D/img" ckpt/manifest | grep -c '^proc ')" = 2 ]
 	img cat "$D/img" "proc/$CPID/fds" | grep -q "^fd 5 file .*share=$PID:5"
@@ -148,14 +154,9 @@ thread_taken() {
 @test "tree: a thread id of a later process taken, by a process or as the group of processes whose leader is gone, names it, and nothing runs" {
 	need ckpt-run ckpt-freeze ckpt-thaw
 	need_root
-	local s g i
+	local s g
 	tree_job
-	freeze_ok "$D/img" --kill "$PID"
-	wait "$PID" 2>/dev/null || true
-	for ((i = 0; i < 250; i++)); do
-		kill -0 "$PID" 2>/dev/null || kill -0 "$CPID" 2>/dev/null || break
-		sleep 0.02
-	done
+	tree_kill_checkpoint
 	sleep 1000 3>&- &
 	s=$!
 	STARTED+=("$s")
