@@ -20,6 +20,7 @@ struct thaw_proc {
 	struct img_proc img;
 	struct restorer rst;
 	int held;                  /* a memfd with its page data, or -1 */
+	pid_t feeder;              /* feeds its pages (pages_feed_ahead), or 0 */
 };
 
 struct thaw_job {
