@@ -28,9 +28,9 @@
 #include "kproc.h"
 #include "memberout.h"
 #include "rules.h"
-#include "selfdir.h"
 #include "tar.h"
 #include "timers.h"
+#include "timing.h"
 
 static const char usage[] =
 	"ckpt-freeze [--progress|-q] [--single] [--kill] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] PID";
@@ -298,18 +298,22 @@ static int write_threads(struct tar_out *t, const struct kproc *k, const struct 
 	return member_from(t, name, threads_fn, &a);
 }
 
-static void stage_exec(const char *stage, int sock, uint64_t off, pid_t target,
-		       int table, const struct opts *o)
-{
-	char dir[PATH_MAX], path[PATH_MAX + 32], fd[16], offs[32], pid[16], tab[16], shm[16];
-	const char *argv[16];
-	int n = 0, r = self_dir(dir, sizeof dir);
+/* The stages, linked in (Makefile STAGES: each command's main renamed)
+ * and run in a forked child as if exec'd, with the same arguments: a
+ * job of 50 paid 100 execs and their dynamic linking before.  Each
+ * stays a command of its own. */
+int ckpt_dumpfds_main(int argc, char **argv);
+int ckpt_dumpmem_main(int argc, char **argv);
 
-	if (r < 0)
-		dieerr(r, "/proc/self/exe:");
-	snprintf(path, sizeof path, "%s/%s", dir, stage);
-	/* the frozen connection, inherited across exec */
-	sock = fcntl(sock, F_DUPFD, 3);
+/* in the child, stdout the pipe to us: the stage's argv, then its main;
+ * what it returns is the child's exit status */
+static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t target,
+				int table, const struct opts *o)
+{
+	char fd[16], offs[32], pid[16], tab[16], shm[16];
+	const char *argv[16];
+	int n = 0, dumpfds = !strcmp(stage, "ckpt-dumpfds");
+
 	snprintf(fd, sizeof fd, "%d", sock);
 	snprintf(offs, sizeof offs, "%llu", (unsigned long long)off);
 	snprintf(pid, sizeof pid, "%d", (int)target);
@@ -318,30 +322,34 @@ static void stage_exec(const char *stage, int sock, uint64_t off, pid_t target,
 	argv[n++] = fd;
 	argv[n++] = "--offset";
 	argv[n++] = offs;
-	if (!strcmp(stage, "ckpt-dumpfds") && table >= 0) {
-		/* the fds of the processes before it, inherited */
-		snprintf(tab, sizeof tab, "%d", fcntl(table, F_DUPFD, 3));
+	if (dumpfds && table >= 0) {
+		/* the fds of the processes before it */
+		snprintf(tab, sizeof tab, "%d", table);
 		argv[n++] = "--shared-table";
 		argv[n++] = tab;
 	}
-	if (!strcmp(stage, "ckpt-dumpmem")) {
-		snprintf(shm, sizeof shm, "%d", fcntl(o->shm_table, F_DUPFD, 3));
+	if (!dumpfds) {
+		snprintf(shm, sizeof shm, "%d", o->shm_table);
 		argv[n++] = "--shm-table";
 		argv[n++] = shm;
 	}
-	if (!strcmp(stage, "ckpt-dumpfds") && o->all_files)
+	if (dumpfds && o->all_files)
 		argv[n++] = "--checkpoint-open-files";
-	if (!strcmp(stage, "ckpt-dumpfds") && o->rules) {
+	if (dumpfds && o->rules) {
 		argv[n++] = "--files-rules";
 		argv[n++] = o->rules;
 	}
 	/* --kill destroys the process: only for an image that brings it back */
-	if (!strcmp(stage, "ckpt-dumpfds") && o->kill && !o->force)
+	if (dumpfds && o->kill && !o->force)
 		argv[n++] = "--restorable";
 	argv[n++] = pid;
 	argv[n] = NULL;
-	execv(path, (char **)argv);
-	die("%s:", path);
+	optind = 0;   /* getopt starts again, as in a new program */
+	n = (dumpfds ? ckpt_dumpfds_main : ckpt_dumpmem_main)(n, (char **)argv);
+	/* _exit: a sanitized build's leak check at exit would scan all of
+	 * our heap in every child (30 s for a job of 200 under load) */
+	fflush(NULL);
+	_exit(n);
 }
 
 /* copy the stage's output to stdout: spliced, so pages move by
@@ -369,38 +377,81 @@ static int stage_copy(int from, struct tar_out *t)
 	}
 }
 
-static int run_stage(const char *stage, int sock, pid_t target, int table,
-		     struct tar_out *t, const struct opts *o)
-{
-	int p[2], st, r;
-	pid_t child;
+/* a stage running on one process, its stdout a pipe to us */
+struct stage {
+	const char *name;
+	pid_t pid;          /* the process it dumps */
+	pid_t child;        /* 0: none */
+	int out;            /* the read end of its stdout */
+};
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		die("pipe:");
-	child = fork();
-	if (child < 0)
-		die("fork:");
-	if (child == 0) {
-		if (dup2(p[1], 1) < 0)
+/* the stage NAME on process p, its output to start at off in the
+ * stream: 0, or -1 after a message */
+static int stage_start(struct stage *s, const char *name, const struct job_proc *p, uint64_t off,
+		       int table, const struct opts *o)
+{
+	int fds[2];
+
+	*s = (struct stage){ name, p->pid, 0, -1 };
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return warn("pid %d: %s: pipe:", (int)p->pid, name), -1;
+	fflush(NULL);   /* nothing of ours buffered twice */
+	if ((s->child = fork()) < 0) {
+		warn("pid %d: %s: fork:", (int)p->pid, name);
+		s->child = 0;
+		close(fds[0]), close(fds[1]);
+		return -1;
+	}
+	if (s->child == 0) {
+		if (dup2(fds[1], 1) < 0)
 			die("dup2:");
-		stage_exec(stage, sock, t->off, target, table, o);
+		close(fds[0]);
+		close(fds[1]);
+		stage_run(name, p->sock, off, p->pid, table, o);
 	}
-	close(p[1]);
-	r = stage_copy(p[0], t);
-	close(p[0]);
-	if (r < 0) {
-		warnerr(r, "stdout:");
-		kill(child, SIGTERM);
-	}
-	while (waitpid(child, &st, 0) < 0)
+	close(fds[1]);
+	s->out = fds[0];
+	return 0;
+}
+
+static int stage_reap(struct stage *s)
+{
+	int st;
+
+	close(s->out);
+	while (waitpid(s->child, &st, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid:");
+	s->child = 0;
+	return st;
+}
+
+/* its output copied to the stream, then its end: 0, or -1 after a
+ * message (the stage's own, or how it died) */
+static int stage_finish(struct stage *s, struct tar_out *t)
+{
+	int r = stage_copy(s->out, t), st;
+
+	if (r < 0) {
+		warnerr(r, "stdout:");
+		kill(s->child, SIGTERM);
+	}
+	st = stage_reap(s);
 	if (r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
 		if (WIFSIGNALED(st))
-			warn("pid %d: %s killed by signal %d", (int)target, stage, WTERMSIG(st));
+			warn("pid %d: %s killed by signal %d", (int)s->pid, s->name, WTERMSIG(st));
 		r = -1;
 	}
 	return r;
+}
+
+/* a stage not wanted any more (the checkpoint failed): gone */
+static void stage_abandon(struct stage *s)
+{
+	if (s->child <= 0)
+		return;
+	kill(s->child, SIGTERM);
+	stage_reap(s);
 }
 
 /* The fds of the job's processes, read once each from the kernel as
@@ -438,24 +489,127 @@ static void shares_free(struct shares *sh)
 	close(sh->fd);
 }
 
-/* the members of frozen process i, in stream order; then its fds join
- * the job's table */
-static int write_proc(struct tar_out *t, const struct job *j, unsigned i, const struct kproc *k,
-		      struct shares *sh, const struct opts *o)
-{
-	const struct job_proc *p = &j->v[i];
-	struct threads th = { NULL, 0 };
-	int r = -1;
+/* CKPT_TIMING: where the job's time went, summed over its processes */
+static struct {
+	uint64_t members, fds, mem, table;
+} tm;
 
-	if (threads_fetch(p->sock, p->pid, &th) == 0 &&
-	    write_core(t, p->sock, k, &th, o->kill) == 0 &&
-	    write_threads(t, k, &th) == 0 && timers_dump(t, p->sock, p->pid) == 0 &&
-	    shares_sync(sh) == 0 &&
-	    run_stage("ckpt-dumpfds", p->sock, p->pid, sh->fd, t, o) == 0 &&
-	    run_stage("ckpt-dumpmem", p->sock, p->pid, -1, t, o) == 0 &&
-	    fdshare_add(&sh->tab, p->pid) == 0)
-		r = 0;
+static int timed(uint64_t *sum, int r, uint64_t *t0)
+{
+	uint64_t now = timing_ns();
+
+	*sum += now - *t0;
+	*t0 = now;
+	return r;
+}
+
+static void tm_say(void)
+{
+	timing_part("core, threads, timers", tm.members, "");
+	timing_part("ckpt-dumpfds", tm.fds, "");
+	timing_part("ckpt-dumpmem", tm.mem, "");
+	timing_part("the job's fd table", tm.table, "");
+}
+
+static int write_members(struct tar_out *t, const struct job_proc *p, const struct kproc *k,
+			 struct threads *th, const struct opts *o)
+{
+	if (threads_fetch(p->sock, p->pid, th) == 0 &&
+	    write_core(t, p->sock, k, th, o->kill) == 0 &&
+	    write_threads(t, k, th) == 0 && timers_dump(t, p->sock, p->pid) == 0)
+		return 0;
+	return -1;
+}
+
+/* A process's part of the stream before its memory, made while the
+ * process before it streams its pages (two cores do two things): the
+ * members we write (core, threads, timers) kept in a memfd, and its
+ * ckpt-dumpfds running into its pipe.  Both talk to the process's
+ * shim on its one connection, so ours come first, then the stage's
+ * (a request and its reply must not interleave).  ckpt-dumpfds's
+ * output does not depend on where it lands in the stream: only the
+ * pages member is aligned, and that is ckpt-dumpmem's. */
+struct ahead {
+	unsigned i;         /* the process; none when the job's n */
+	int members;        /* memfd, or -1 */
+	struct stage fds;
+};
+
+static int ahead_start(struct ahead *a, const struct job *j, unsigned i, const struct kproc *k,
+		       struct shares *sh, const struct opts *o)
+{
+	struct threads th = { NULL, 0 };
+	struct tar_out mt;
+	uint64_t t0 = timing_ns();
+	int r;
+
+	*a = (struct ahead){ .i = i, .members = memfd_create("ckpt-members", MFD_CLOEXEC) };
+	if (a->members < 0)
+		die("memfd_create:");
+	tar_init(&mt, a->members, 0);
+	r = timed(&tm.members, write_members(&mt, &j->v[i], k, &th, o), &t0);
 	free(th.v);
+	if (r < 0 || shares_sync(sh) < 0)
+		return -1;
+	return stage_start(&a->fds, "ckpt-dumpfds", &j->v[i], 0, sh->fd, o);
+}
+
+/* its members, then what its ckpt-dumpfds wrote, into the stream; its
+ * fds join the job's table: 0, or -1 after a message */
+static int ahead_write(struct ahead *a, struct tar_out *t, const struct job *j, struct shares *sh)
+{
+	uint64_t t0 = timing_ns();
+	int r = lseek(a->members, 0, SEEK_SET) < 0 ? -errno : stage_copy(a->members, t);
+
+	close(a->members);
+	a->members = -1;
+	if (r < 0)
+		return warnerr(r, "stdout:"), -1;
+	if (timed(&tm.fds, stage_finish(&a->fds, t), &t0) < 0)
+		return -1;
+	return timed(&tm.table, fdshare_add(&sh->tab, j->v[a->i].pid), &t0);
+}
+
+static void ahead_abandon(struct ahead *a)
+{
+	if (a->members >= 0)
+		close(a->members);
+	a->members = -1;
+	stage_abandon(&a->fds);
+}
+
+/* the first process at or after i with members (not a zombie) */
+static unsigned next_proc(const struct job *j, unsigned i)
+{
+	while (i < j->n && j->v[i].zombie)
+		i++;
+	return i;
+}
+
+/* Every process's members, in stream order: its own (ahead, above),
+ * then its ckpt-dumpmem, during which the next process's are made.
+ * 0, or -1 after a message. */
+static int write_procs(struct tar_out *t, const struct job *j, const struct kproc *k,
+		       struct shares *sh, const struct opts *o)
+{
+	struct ahead a = { .members = -1 };
+	struct stage mem = { .child = 0 };
+	unsigned i = next_proc(j, 0), n;
+	uint64_t t0;
+	int r = i < j->n ? ahead_start(&a, j, i, &k[i], sh, o) : 0;
+
+	while (r == 0 && i < j->n) {
+		if ((r = ahead_write(&a, t, j, sh)) < 0 ||
+		    (r = stage_start(&mem, "ckpt-dumpmem", &j->v[i], t->off, -1, o)) < 0)
+			break;
+		if ((n = next_proc(j, i + 1)) < j->n && (r = ahead_start(&a, j, n, &k[n], sh, o)) < 0)
+			break;
+		t0 = timing_ns();
+		r = timed(&tm.mem, stage_finish(&mem, t), &t0);
+		i = n;
+	}
+	stage_abandon(&mem);
+	ahead_abandon(&a);
 	return r;
 }
 
@@ -512,23 +666,25 @@ static int checkpoint(struct job *j, const struct opts *o)
 	struct jobshm shm;
 	struct shares sh;
 	struct tar_out t;
-	unsigned i;
 	int r = -1;
 
 	if (!k)
 		return -1;
+	timing_phase("check every process");
 	if (job_shm_check(j, o->kill && !o->force, &shm) < 0) {
 		kprocs_close(k, j->n);
 		return -1;
 	}
+	timing_phase("check shared memory");
 	shares_init(&sh);
 	tar_init(&t, 1, 0);
 	if (write_manifest(&t, j, &shm, o) == 0) {
-		for (i = 0; i < j->n; i++)
-			if (!j->v[i].zombie && write_proc(&t, j, i, &k[i], &sh, o) < 0)
-				break;
-		if (i == j->n)
+		r = write_procs(&t, j, k, &sh, o);
+		timing_phase("write every process");
+		tm_say();
+		if (r == 0)
 			r = finish(&t, j, o);
+		timing_phase("finish (drain, thaw or kill)");
 	}
 	shares_free(&sh);
 	jobshm_free(&shm);
@@ -543,6 +699,7 @@ int main(int argc, char **argv)
 	int r;
 
 	prog_init(argv);
+	timing_init();
 	parse(argc, argv, &o);
 	stdout_check();
 	if ((o.shm_table = memfd_create("ckpt-shm-table", MFD_CLOEXEC)) < 0)
@@ -557,6 +714,7 @@ int main(int argc, char **argv)
 			warn("pid %d: not killed: it runs on", (int)o.pid);
 		return 1;
 	}
+	timing_phase("freeze the job");
 	if (o.verbose)
 		warn("pid %d: job of %u process%s frozen in %ld ms", (int)o.pid, j.n,
 		     j.n > 1 ? "es" : "", j.freeze_ms);

@@ -525,6 +525,20 @@ ssize_t pack_in_splice(struct pack_in *p, int pipefd, size_t len, size_t *buffer
 	return n;
 }
 
+ssize_t pack_in_seek(struct pack_in *p, size_t len, int *fd, uint64_t *at)
+{
+	const struct pack_src *s = &p->src;
+	ssize_t n;
+
+	if (s->a || s->mem || s->recording || s->headpos < s->headlen || p->lz4 ||
+	    p->piecepos < p->piecelen)
+		return 0;
+	if ((n = tar_in_seek(&p->tar, s->fd, len, at)) > 0)
+		p->done += n;
+	*fd = s->fd;
+	return n;
+}
+
 int pack_in_passthrough(struct pack_in *p, int fd)
 {
 	unsigned char *buf = p->raw;

@@ -94,6 +94,10 @@ ssize_t pack_in_read(struct pack_in *p, void *buf, size_t len);
  * (*buffered: how many bytes pack_in_read should take first, 0 for all
  * of them) or at the input's end; -1 when splice failed (errno). */
 ssize_t pack_in_splice(struct pack_in *p, int pipefd, size_t len, size_t *buffered);
+/* Up to len bytes of the member skipped, where pack_in_splice could
+ * move them and the input is a file that seeks (tar_in_seek): the
+ * count, *fd the input and *at where they start in it; 0 when not. */
+ssize_t pack_in_seek(struct pack_in *p, size_t len, int *fd, uint64_t *at);
 /* copy the input to fd unchanged, from its first byte: for an input
  * opened with record whose manifest alone was read.  0 or -1 */
 int pack_in_passthrough(struct pack_in *p, int fd);

@@ -101,6 +101,64 @@ enum pid_use pids_used(const pid_t *ids, unsigned n, pid_t *which, pid_t *holder
 	return groups_using(ids, n, worst, which, holder);
 }
 
+static int pid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* every process's group and session, sorted: 0, or -1 out of memory */
+static int groups_read(struct pid_groups *g)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	struct pstat p;
+	unsigned cap = 0;
+	pid_t *v;
+
+	g->n = 0;
+	g->read = 1;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || pstat_read(e->d_name, &p) < 0)
+			continue;
+		if (g->n + 2 > cap) {
+			cap = cap ? 2 * cap : 1024;
+			if (!(v = realloc(g->v, cap * sizeof *v)))
+				return closedir(d), -1;
+			g->v = v;
+		}
+		g->v[g->n++] = p.pgrp;
+		g->v[g->n++] = p.sid;
+	}
+	if (d)
+		closedir(d);
+	qsort(g->v, g->n, sizeof *g->v, pid_cmp);
+	return 0;
+}
+
+pid_t pids_wait_free_in(struct pid_groups *g, const pid_t *ids, unsigned n, pid_t *holder,
+			unsigned wait_ms)
+{
+	pid_t which = 0;
+	unsigned i;
+
+	if (!g->read && groups_read(g) < 0)
+		g->n = 0, g->read = 0;
+	for (i = 0; g->read && i < n; i++)
+		if (bsearch(&ids[i], g->v, g->n, sizeof *g->v, pid_cmp))
+			break;
+	if (g->read && i == n && tasks_using(ids, n, &which, holder) == PID_FREE)
+		return 0;
+	return pids_wait_free(ids, n, holder, wait_ms);
+}
+
+void pid_groups_free(struct pid_groups *g)
+{
+	free(g->v);
+	memset(g, 0, sizeof *g);
+}
+
 unsigned long long pid_starttime(pid_t pid)
 {
 	struct pstat p;

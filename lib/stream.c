@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -80,6 +81,18 @@ ssize_t stream_splice(struct stream *s, int pipefd, size_t len, size_t *buffered
 	if (len > s->left)
 		len = s->left;
 	if ((n = pack_in_splice(s->in, pipefd, len, buffered)) > 0)
+		s->left -= n;
+	return n;
+}
+
+ssize_t stream_seek(struct stream *s, int *fd, uint64_t *at)
+{
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(s->in->src.fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if ((n = pack_in_seek(s->in, s->left, fd, at)) > 0)
 		s->left -= n;
 	return n;
 }

@@ -40,6 +40,11 @@ int stream_read(struct stream *s, void *buf, size_t len);
  * first, 0 for all of them), or the input ended (stream_read says so);
  * -1: writing the pipe failed (errno), nothing printed. */
 ssize_t stream_splice(struct stream *s, int pipefd, size_t len, size_t *buffered);
+/* The rest of the current member skipped, when the input is a raw
+ * stream in a regular file and nothing of the rest is read ahead:
+ * its length, with *fd the file and *at the offset of the rest in it
+ * (for a splice of its own); 0 when not (read it). */
+ssize_t stream_seek(struct stream *s, int *fd, uint64_t *at);
 /* the rest of the current member, malloc'd and NUL-terminated (at
  * most max bytes, else an error); *lenp gets its length.  NULL: -1 */
 char *stream_slurp(struct stream *s, size_t max, size_t *lenp);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tarread.h"
 
@@ -402,6 +403,22 @@ ssize_t tar_in_splice(struct tar_in *t, int fd, int pipefd, size_t len, size_t *
 	t->off += n;
 	t->left -= n;
 	return n;
+}
+
+ssize_t tar_in_seek(struct tar_in *t, int fd, size_t len, uint64_t *at)
+{
+	off_t pos;
+
+	if (t->eof || t->len - t->pos)
+		return 0;
+	if (len > t->left)
+		len = t->left;
+	if (len == 0 || (pos = lseek(fd, 0, SEEK_CUR)) < 0 || lseek(fd, len, SEEK_CUR) < 0)
+		return 0;
+	*at = pos;
+	t->off += len;
+	t->left -= len;
+	return len;
 }
 
 const char *tar_in_key(const struct tar_in *t, const char *key)

@@ -60,6 +60,10 @@ int tar_in_read_full(struct tar_in *t, void *buf, size_t len);
  * or at the source's end; -1 when splice failed (errno; err not set). */
 ssize_t tar_in_splice(struct tar_in *t, int fd, int pipefd, size_t len, size_t *buffered);
 /* the value of record CKPT.key of the member, or NULL */
+/* Up to len bytes of the member skipped by seeking fd forward, when
+ * nothing is read ahead and fd can seek: the count, with *at the
+ * offset in fd where they start; 0 when not (read them). */
+ssize_t tar_in_seek(struct tar_in *t, int fd, size_t len, uint64_t *at);
 const char *tar_in_key(const struct tar_in *t, const char *key);
 
 #endif

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "creds.h"
@@ -29,6 +30,7 @@ void thawjob_free(struct thaw_job *t)
 	t->nprocs = 0;
 	tree_free(&t->tree);
 	jobobj_free(&t->objs);
+	pid_groups_free(&t->groups);
 	fdjob_free(&t->in.fdjob);
 	rules_free(&t->rules);
 }
@@ -218,7 +220,7 @@ static int pages(struct thaw_job *t, struct thaw_proc *tp)
 		timing_phase("feed the pages from memory");
 		return 0;
 	}
-	if (r->plan_w >= 0 && (e = pages_feed(&t->in.st, r->plan_w)) == -1)
+	if (r->plan_w >= 0 && (e = pages_feed_ahead(&t->in.st, r->plan_w, &tp->feeder)) == -1)
 		r->plan_w = -1 - r->plan_w;
 	timing_phase("feed the pages");
 	pages_timing();
@@ -250,6 +252,19 @@ static int tree_start(struct thaw_job *t)
 	return r < 0 ? -1 : 0;
 }
 
+/* id is the pid of a feeder of ours: it will be free again before any
+ * thread is made (every feeder is reaped before the go, and the
+ * restorers make their threads after it) */
+static int own_feeder(const struct thaw_job *t, pid_t id)
+{
+	unsigned i;
+
+	for (i = 0; i < t->nprocs; i++)
+		if (t->procs[i].feeder == id)
+			return 1;
+	return 0;
+}
+
 /* a process's thread ids, in this namespace: its pid is its own by now */
 static int tids_check(struct thaw_job *t, const struct img_proc *p)
 {
@@ -261,9 +276,9 @@ static int tids_check(struct thaw_job *t, const struct img_proc *p)
 	if (!(ids = calloc(p->nthr, sizeof *ids)))
 		die("out of memory");
 	for (i = 0; i < p->nthr; i++)
-		if (p->thr[i].tid != p->core.pid)
+		if (p->thr[i].tid != p->core.pid && !own_feeder(t, p->thr[i].tid))
 			ids[n++] = p->thr[i].tid;
-	id = n ? pids_wait_free(ids, n, &holder, PID_WAIT_MS) : 0;
+	id = n ? pids_wait_free_in(&t->groups, ids, n, &holder, PID_WAIT_MS) : 0;
 	free(ids);
 	if (id)
 		return warn("pid %d: thread id %d is taken in this pid namespace", p->core.pid, id), -1;
@@ -316,6 +331,25 @@ static int proc_spawn(struct thaw_job *t, unsigned i)
 	return 0;
 }
 
+/* its pages all in its pipe (a feeder's done): else the pipe is
+ * closed, and the restorer's status says why (it is gone, or it ends
+ * at the pipe's end) */
+static void feeder_wait(struct thaw_proc *tp)
+{
+	int st;
+
+	if (tp->feeder <= 0)
+		return;
+	while (waitpid(tp->feeder, &st, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid:");
+	tp->feeder = 0;
+	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0) && tp->rst.plan_w >= 0) {
+		close(tp->rst.plan_w);
+		tp->rst.plan_w = -1;
+	}
+}
+
 /* Every process built and the whole stream read: the saved files put
  * in place, our copies of the fds closed (a pipe between two processes
  * must see its ends as they are), then every process its go. */
@@ -335,6 +369,8 @@ static int go(struct thaw_job *t)
 	for (i = 0; i < t->nprocs; i++)
 		fdplan_close_srcs(&t->procs[i].img.fds);
 	jobobj_release(&t->objs);   /* each process maps its views by now */
+	for (i = 0; i < t->nprocs; i++)
+		feeder_wait(&t->procs[i]);
 	for (i = 0; i < t->nprocs; i++)
 		if (!t->in.man.proc[i].zombie && restorer_go(&t->procs[i].rst) < 0) {
 			restorer_status(&t->procs[i].rst);

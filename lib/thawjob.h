@@ -10,6 +10,7 @@
 #include "fdplan.h"
 #include "imageread.h"
 #include "jobobj.h"
+#include "pidused.h"
 #include "planstatus.h"
 #include "rules.h"
 #include "spawntree.h"
@@ -20,6 +21,7 @@ struct thaw_proc {
 	struct img_proc img;
 	struct restorer rst;
 	int held;                  /* a memfd with its page data, or -1 */
+	pid_t feeder;              /* feeds its pages (pages_feed_ahead), or 0 */
 };
 
 struct thaw_job {
@@ -35,6 +37,7 @@ struct thaw_job {
 	unsigned nprocs;
 	struct spawn_tree tree;    /* how the processes are made */
 	struct jobobjs objs;       /* the memory its processes share */
+	struct pid_groups groups;  /* for the thread ids (tids_check) */
 	char restorer[4096];
 };
 

@@ -10,6 +10,18 @@ load helpers
 load thaw   # its setup and teardown
 load tree   # job_pids, job_gone
 
+# tree_kill_checkpoint: tree_job's job checkpointed whole with --kill
+# to $D/img, until both its processes are gone
+tree_kill_checkpoint() {
+	local i
+	freeze_ok "$D/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	for ((i = 0; i < 250; i++)); do
+		kill -0 "$PID" 2>/dev/null || kill -0 "$CPID" 2>/dev/null || break
+		sleep 0.02
+	done
+}
+
 @test "tree: a parent and its child go on at their pids, and the parent reaps the restored child" {
 	need ckpt-run ckpt-freeze ckpt-thaw
 	need_root
@@ -27,14 +39,8 @@ load tree   # job_pids, job_gone
 @test "tree: a job checkpointed whole by ckpt-freeze --kill comes back at its pids, from one cut" {
 	need ckpt-run ckpt-freeze ckpt-thaw
 	need_root
-	local i
 	tree_job
-	freeze_ok "$D/img" --kill "$PID"
-	wait "$PID" 2>/dev/null || true
-	for ((i = 0; i < 250; i++)); do
-		kill -0 "$PID" 2>/dev/null || kill -0 "$CPID" 2>/dev/null || break
-		sleep 0.02
-	done
+	tree_kill_checkpoint
 	dead "$CPID"
 	[ "$(img cat "$D/img" ckpt/manifest | grep -c '^proc ')" = 2 ]
 	img cat "$D/img" "proc/$CPID/fds" | grep -q "^fd 5 file .*share=$PID:5"
@@ -131,6 +137,51 @@ manifest_with() {
 	manifest_with "proc $s $PID 0 0"
 	thaw_fails "id $s is taken in this pid namespace (--same-ns)" --same-ns "$T/bad"
 	alive "$s"
+}
+
+# thread_taken ID: $D/img with the child's other thread given the id
+# ID; ckpt-thaw refuses it, naming both, and nothing runs
+thread_taken() {
+	local t
+	t=$(img cat "$D/img" "proc/$CPID/threads" | awk -v p="$CPID" '/^thread / && $2 != p {print $2; exit}')
+	[ -n "$t" ]
+	img cat "$D/img" "proc/$CPID/threads" | sed "s/^thread $t\$/thread $1/" >"$D/thr"
+	img edit "$D/img" "proc/$CPID/threads" "$D/thr" >"$D/bad"
+	thaw_fails "pid $CPID: thread id $1 is taken in this pid namespace" "$D/bad"
+	dead "$CPID"
+}
+
+@test "tree: a thread id of a later process taken, by a process or as the group of processes whose leader is gone, names it, and nothing runs" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	local s g
+	tree_job
+	tree_kill_checkpoint
+	sleep 1000 3>&- &
+	s=$!
+	STARTED+=("$s")
+	thread_taken "$s"
+	# a group and session whose leader is gone, reaped: its sleep
+	# (orphaned, stdio closed) lives on in them
+	g=$("$PYTHON" -c '
+import os, time
+leader = os.fork()
+if leader == 0:
+    os.setsid()
+    if os.fork() == 0:
+        fd = os.open("/dev/null", os.O_RDWR)
+        for i in range(3):
+            os.dup2(fd, i)
+        os.closerange(3, 1024)
+        time.sleep(1000)
+    os._exit(0)
+os.waitpid(leader, 0)
+print(leader)' 3>&-)
+	STARTED+=($(pgrep -s "$g"))
+	[ -n "$(pgrep -g "$g")" ]
+	run kill -0 "$g"
+	[ "$status" -ne 0 ]
+	thread_taken "$g"
 }
 
 @test "tree: zombies come back unreaped, and the restored parent reaps each with its status" {
