@@ -447,6 +447,21 @@ static void desc_record(pid_t pid, int fd, const char *label)
 	put(what, "its own");
 }
 
+/* What a restore makes of shared memory between processes, and of a
+ * deleted file kept open, is a memfd named after the old path without
+ * its first slash (formats/memory.md, "ckpt/shm"): "/memfd:dev/zero
+ * (deleted)" for "/dev/zero (deleted)".  A memfd a program names with
+ * a slash in it would be taken for one: none of ours does. */
+static void unmemfd(char *path, size_t len)
+{
+	char t[PATH_MAX];
+
+	if (strncmp(path, "/memfd:", 7) || !strchr(path + 7, '/'))
+		return;
+	snprintf(t, sizeof t, "/%s", path + 7);
+	snprintf(path, len, "%s", t);
+}
+
 /* the fd's target, without the inode number of a pipe, socket or anon
  * inode (the object label says which) */
 static void link_put(int fd, const char *target)
@@ -456,6 +471,7 @@ static void link_put(int fd, const char *target)
 
 	snprintf(what, sizeof what, "fd %d", fd);
 	snprintf(t, sizeof t, "%s", target);
+	unmemfd(t, sizeof t);
 	if (b && (!strncmp(target, "pipe:", 5) || !strncmp(target, "socket:", 7)))
 		t[b - target] = 0;
 	put(what, "%s", t);
@@ -641,6 +657,7 @@ static void maps_record(pid_t pid)
 			snprintf(n.obj, sizeof n.obj, "%s",
 				 ino ? obj_label(makedev(maj, mnr), ino, what) : "0");
 			snprintf(n.path, sizeof n.path, "%s", chomp(line + used));
+			unmemfd(n.path, sizeof n.path);
 			n.flags[0] = n.pkey[0] = 0;
 			reading = 1;
 		} else if (!strncmp(line, "VmFlags:", 8)) {
@@ -775,6 +792,7 @@ static void proc_record(pid_t pid)
 
 static void record(const char *path, const pid_t *pids, int n)
 {
+	nobj = nseen = 0;   /* a record anew, not on top of the last try */
 	if (!(out = fopen(path, "we"))) {
 		perror(path);
 		exit(1);
@@ -891,6 +909,10 @@ static const char *known(const char *key, const char *b, const char *a)
 	const char *sp = strchr(key, ' ') + 1;
 	size_t n;
 
+	/* (a file of /dev/shm has no seals to read: a memfd's come new) */
+	if (!b && a && !strcmp(a, "0x1") && !strncmp(sp, "fd ", 3) && key_ends(key, " seals"))
+		return "an fd on a deleted file processes share comes back on a memfd: its mount, "
+		       "mode 0777, seals 0x1, no O_NOFOLLOW (lib/jobobj.c)";
 	if (!b || !a)
 		return NULL;
 	/* lib/fdplan.c takes a flock or OFD lock on the file description
@@ -912,6 +934,15 @@ static const char *known(const char *key, const char *b, const char *a)
 	    nth_space(a, 2) - a == nth_space(b, 2) - b && !strncmp(a, b, nth_space(b, 2) - b))
 		return "a private mapping of a file out of reach at its path comes back as "
 		       "anonymous memory, its bytes kept, its file lost";
+	/* an fd on a deleted file several processes map is reopened on the
+	 * memfd made for the job (lib/jobobj.c): a memfd's mount, mode,
+	 * seals, and no O_NOFOLLOW (reopened through /proc/self/fd) */
+	if (!strncmp(sp, "fd ", 3) && (key_ends(key, " mnt_id") || key_ends(key, " mode") ||
+				       key_ends(key, " flags")) &&
+	    (!strcmp(a, "0") || !strcmp(a, "0100777") ||
+	     strtol(b, NULL, 8) == (strtol(a, NULL, 8) | 0400000)))
+		return "an fd on a deleted file processes share comes back on a memfd: its mount, "
+		       "mode 0777, seals 0x1, no O_NOFOLLOW (lib/jobobj.c)";
 	/* a deleted file is made again under a temporary name, then unlinked */
 	n = strlen(b);
 	if (!strncmp(sp, "fd ", 3) && n > 10 && !strcmp(b + n - 10, " (deleted)") &&
