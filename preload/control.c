@@ -89,10 +89,25 @@ static int do_hello(int conn)
 static int do_freeze(int conn)
 {
 	uint64_t laggard = 0;
-	int r = freeze_all(in.req.arg, &laggard);
+	const uint32_t *tids;
+	int r = freeze_all(in.req.arg, &laggard), n;
 
 	out.rep.arg = r == 0 ? threads_count() : laggard;
+	if (r == 0 && (n = freeze_blocked(&tids)) > 0) {
+		memcpy(out.bytes + sizeof out.rep, tids, n * sizeof *tids);
+		out.rep.len = n * sizeof *tids;
+	}
 	return reply(conn, r, NULL, 0);
+}
+
+static int do_adopt(int conn, long len)
+{
+	uint64_t mask;
+
+	if (len != sizeof mask || in.req.arg > 0x7fffffff)
+		return reply(conn, -EINVAL, NULL, 0);
+	memcpy(&mask, in.bytes + sizeof in.req, sizeof mask);
+	return reply(conn, freeze_adopt(in.req.arg, mask), NULL, 0);
 }
 
 static int do_proc(int conn)
@@ -226,6 +241,11 @@ static int serve_one(int conn)
 	case CKPT_OP_FDS:     r = do_fds(conn); break;
 	case CKPT_OP_PAGES:   r = do_pages(conn, len); break;
 	case CKPT_OP_TIMERS:  r = do_timers(conn, len); break;
+	case CKPT_OP_ADOPT:   r = do_adopt(conn, len); break;
+	case CKPT_OP_ADOPTED:
+		r = reply(conn, in.req.arg > 0x7fffffff ? -EINVAL : freeze_adopted(in.req.arg, 2000),
+			  NULL, 0);
+		break;
 	case CKPT_OP_KILL:
 		reply(conn, 0, NULL, 0);
 		sys_kill(sys_getpid(), 9);

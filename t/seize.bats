@@ -1,0 +1,123 @@
+#!/usr/bin/env bats
+# Threads that block the freeze signal (issues 10, 17): glibc's helper
+# thread of a SIGEV_THREAD POSIX timer and a thread that blocks every
+# signal by the raw system call are adopted with ptrace (lib/seize.c)
+# and parked like every other thread; the SIGEV_THREAD timer comes back
+# aimed at the helper, which resumes its wait.  t/progs/sigblockers.c
+# checks its own counts and masks; vim (Debian's, which makes such a
+# timer) is restored in a pseudo-terminal and still works.
+
+load helpers
+load thaw
+
+# every thread of PID is traced by nobody
+untraced() {
+	local f
+	for f in /proc/"$1"/task/*/status; do
+		[ "$(awk '$1 == "TracerPid:" {print $2}' "$f")" = 0 ] || { echo "traced: $f"; return 1; }
+	done
+}
+
+@test "seize: threads blocking every signal and a SIGEV_THREAD timer come back from --kill: counts go on, the timer fires, masks exact" {
+	checkpoint_kill sigblockers
+	local helper
+	helper=$(awk '$1 == "helper" {print $2}' "$OUT")
+	img cat "$T/img" "proc/$PID/timers" | tee /dev/stderr | grep -q "^timer 0 1 tid=$helper 32 "
+	# the helper's own mask, SIGTIMER (32) blocked outside its wait
+	img cat "$T/img" "proc/$PID/threads" | grep -A5 "^thread $helper\$" | grep -qx 'sigmask 0xfffffffefffbfeff'
+	thaw_bg "$T/img"
+	restored sigblockers
+	grep -q "^notify: signal/tid.$helper" "/proc/$PID/timers"
+	verify_prog
+	verify_prog
+	untraced "$PID"
+	finish
+}
+
+@test "seize: checkpointed three times without --kill, the program runs on untraced with its masks" {
+	need ckpt-run ckpt-freeze prog:sigblockers
+	start_prog sigblockers
+	local i
+	for i in 1 2 3; do
+		freeze_ok "$T/img$i" "$PID"
+		untraced "$PID"
+		verify_prog
+	done
+	kill -TERM "$PID"
+	wait "$PID"
+	no_fail
+}
+
+@test "seize: a throwaway user checkpoints and restores it (new user and pid namespaces)" {
+	[ "$(id -u)" = 0 ] || skip "needs root to make the user"
+	throwaway_user ckfz
+	user_thaw_ns sigblockers
+	verify_prog "$prog" "$D/out"
+	verify_prog "$prog" "$D/out"
+	kill -TERM "$prog"
+	wait_line "$D/out" '^done ok'
+	no_fail "$D/out" "$D/err"
+}
+
+# vim_start DIR: vim -u NONE under ckpt-run in a pseudo-terminal
+# (t/progs/ptydrive.py: keys in DIR/in, screen in DIR/vim.log), a vim
+# timer appending a line to DIR/ticks every 100 ms, and a search with a
+# time limit, which makes vim's SIGEV_THREAD timer; VPID
+vim_start() {
+	local d=$1
+	(cd "$d" && TERM=xterm exec "$PYTHON" "$CKPT_ROOT/t/progs/ptydrive.py" in vim.log vim.pid \
+		"$RUN" -- vim -u NONE -N -i NONE -n \
+		-c "call timer_start(100, {-> writefile([reltimestr(reltime())], 'ticks', 'a')}, {'repeat': -1})" \
+		-c "call search('zzz', 'n', 0, 50)" 3>&- 4>&- >/dev/null 2>&1) &
+	STARTED+=("$!")
+	wait_line "$d/vim.pid" '^[0-9]+$' 10
+	VPID=$(cat "$d/vim.pid")
+	STARTED+=("$VPID")
+	wait_line "$d/ticks" . 10
+	local i
+	for ((i = 0; i < 250; i++)); do
+		grep -q '^signal: 32/' "/proc/$VPID/timers" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	echo "vim_start: no SIGEV_THREAD timer in vim $VPID" >&2
+	return 1
+}
+
+# ticks_grow FILE: FILE gets more lines within 5 s
+ticks_grow() {
+	local n i
+	n=$(wc -l <"$1")
+	for ((i = 0; i < 250; i++)); do
+		[ "$(wc -l <"$1")" -gt "$n" ] && return 0
+		sleep 0.02
+	done
+	echo "ticks_grow: $1 stays at $n lines" >&2
+	return 1
+}
+
+@test "seize: vim with its SIGEV_THREAD timer, checkpointed with --kill and restored in a terminal, keeps its timer and obeys" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	command -v vim >/dev/null || { echo "vim is not installed: make deps installs it" >&2; return 1; }
+	vim_start "$T"
+	local helper
+	helper=$(awk '$1 == "notify:" {sub("signal/tid.", "", $2); print $2}' "/proc/$VPID/timers")
+	freeze_ok "$T/img" --kill "$VPID"
+	img cat "$T/img" "proc/$VPID/timers" | grep -q "^timer 0 1 tid=$helper 32 "
+	for ((i = 0; i < 250; i++)); do dead "$VPID" && [ ! -e "/proc/$VPID" ] && break; sleep 0.02; done
+	n=$(wc -l <"$T/ticks")
+	(cd "$T" && TERM=xterm "$PYTHON" "$CKPT_ROOT/t/progs/ptydrive.py" in2 thaw.log thaw.pid \
+		"$THAW" img 3>&- 4>&- >/dev/null 2>&1; echo "$?" >"$T/thaw.exit") &
+	TPIDS+=("$!")
+	PID=$VPID
+	restored vim
+	ticks_grow "$T/ticks"
+	grep -q "^notify: signal/tid.$helper" "/proc/$VPID/timers"
+	printf ':call writefile(["restored %s"], "written")\r' "$n" >"$T/in2"
+	wait_line "$T/written" "^restored $n\$" 10
+	# a search with a time limit again: the helper and its timer work
+	printf ':call writefile([search("zzz", "n", 0, 50)], "searched")\r' >"$T/in2"
+	wait_line "$T/searched" '^0$' 10
+	printf ':qa!\r' >"$T/in2"
+	wait_line "$T/thaw.exit" '^0$' 10
+}
