@@ -9,15 +9,6 @@
 load helpers
 load thaw
 
-# every thread of PID is traced by nobody
-untraced() {
-	local f
-	for f in /proc/"$1"/task/*/status; do
-		[ "$(awk '$1 == "TracerPid:" {print $2}' "$f" 2>/dev/null)" != "" ] || continue
-		[ "$(awk '$1 == "TracerPid:" {print $2}' "$f")" = 0 ] || { echo "traced: $f"; return 1; }
-	done
-}
-
 @test "seize: a thread another tracer holds is refused, naming the tracer; nothing stays frozen and the program runs on" {
 	need ckpt-run ckpt-freeze prog:sigblockers prog:tracer
 	start_prog sigblockers

@@ -10,14 +10,6 @@
 load helpers
 load thaw
 
-# every thread of PID is traced by nobody
-untraced() {
-	local f
-	for f in /proc/"$1"/task/*/status; do
-		[ "$(awk '$1 == "TracerPid:" {print $2}' "$f")" = 0 ] || { echo "traced: $f"; return 1; }
-	done
-}
-
 @test "seize: threads blocking every signal and a SIGEV_THREAD timer come back from --kill: counts go on, the timer fires, masks exact" {
 	checkpoint_kill sigblockers
 	local helper

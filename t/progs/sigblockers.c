@@ -85,14 +85,9 @@ static void *churner(void *arg)
 	pthread_attr_t a;
 	pthread_t th;
 	unsigned seed = 1;
-	sigset_t req;
 
 	(void)arg;
-	/* the requests are for the main thread, asleep in pause() */
-	sigemptyset(&req);
-	sigaddset(&req, SIGUSR1);
-	sigaddset(&req, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &req, NULL);
+	requests_to_main();
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	for (;;) {
