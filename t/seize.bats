@@ -54,10 +54,11 @@ load thaw
 # vim_start DIR: vim -u NONE under ckpt-run in a pseudo-terminal
 # (t/progs/ptydrive.py: keys in DIR/in, screen in DIR/vim.log), a vim
 # timer appending a line to DIR/ticks every 100 ms, and a search with a
-# time limit, which makes vim's SIGEV_THREAD timer; VPID
+# time limit, which makes vim's SIGEV_THREAD timer; VPID.  AS: a
+# command that the rest runs under (setpriv to a user)
 vim_start() {
-	local d=$1
-	(cd "$d" && TERM=xterm exec "$PYTHON" "$CKPT_ROOT/t/progs/ptydrive.py" in vim.log vim.pid \
+	local d=$1 i
+	(cd "$d" && TERM=xterm exec ${AS:-} "$PYTHON" "$CKPT_ROOT/t/progs/ptydrive.py" in vim.log vim.pid \
 		"$RUN" -- vim -u NONE -N -i NONE -n \
 		-c "call timer_start(100, {-> writefile([reltimestr(reltime())], 'ticks', 'a')}, {'repeat': -1})" \
 		-c "call search('zzz', 'n', 0, 50)" 3>&- 4>&- >/dev/null 2>&1) &
@@ -66,13 +67,43 @@ vim_start() {
 	VPID=$(cat "$d/vim.pid")
 	STARTED+=("$VPID")
 	wait_line "$d/ticks" . 10
-	local i
 	for ((i = 0; i < 250; i++)); do
 		grep -q '^signal: 32/' "/proc/$VPID/timers" 2>/dev/null && return 0
 		sleep 0.02
 	done
 	echo "vim_start: no SIGEV_THREAD timer in vim $VPID" >&2
 	return 1
+}
+
+# vim_thaw DIR: ckpt-thaw DIR/img in a pseudo-terminal (keys in
+# DIR/in2), under AS; TPID; its exit status in DIR/thaw.exit
+vim_thaw() {
+	local d=$1
+	(cd "$d" && TERM=xterm ${AS:-} "$PYTHON" "$CKPT_ROOT/t/progs/ptydrive.py" in2 thaw.log thaw.pid \
+		"$THAW" img 3>&- 4>&- >/dev/null 2>&1; echo "$?" >"$d/thaw.exit") &
+	TPIDS+=("$!")
+	wait_line "$d/thaw.pid" '^[0-9]+$' 10
+	TPID=$(cat "$d/thaw.pid")
+	TPIDS+=("$TPID")
+}
+
+# vim_obeys DIR: the restored vim's timer goes on, it writes a file and
+# searches with a time limit on command, and quits: ckpt-thaw exits 0
+vim_obeys() {
+	local d=$1
+	ticks_grow "$d/ticks"
+	printf ':call writefile(["restored"], "written")\r' >"$d/in2"
+	wait_line "$d/written" '^restored$' 10
+	printf ':call writefile([search("zzz", "n", 0, 50)], "searched")\r' >"$d/in2"
+	wait_line "$d/searched" '^0$' 10
+	ticks_grow "$d/ticks"
+	printf ':qa!\r' >"$d/in2"
+	wait_line "$d/thaw.exit" '^0$' 10
+}
+
+need_vim() {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	command -v vim >/dev/null || { echo "vim is not installed: make deps installs it" >&2; return 1; }
 }
 
 # ticks_grow FILE: FILE gets more lines within 5 s
@@ -88,28 +119,39 @@ ticks_grow() {
 }
 
 @test "seize: vim with its SIGEV_THREAD timer, checkpointed with --kill and restored in a terminal, keeps its timer and obeys" {
-	need ckpt-run ckpt-freeze ckpt-thaw
+	need_vim
 	need_root
-	command -v vim >/dev/null || { echo "vim is not installed: make deps installs it" >&2; return 1; }
 	vim_start "$T"
-	local helper
+	local helper i
 	helper=$(awk '$1 == "notify:" {sub("signal/tid.", "", $2); print $2}' "/proc/$VPID/timers")
 	freeze_ok "$T/img" --kill "$VPID"
 	img cat "$T/img" "proc/$VPID/timers" | grep -q "^timer 0 1 tid=$helper 32 "
-	for ((i = 0; i < 250; i++)); do dead "$VPID" && [ ! -e "/proc/$VPID" ] && break; sleep 0.02; done
-	n=$(wc -l <"$T/ticks")
-	(cd "$T" && TERM=xterm "$PYTHON" "$CKPT_ROOT/t/progs/ptydrive.py" in2 thaw.log thaw.pid \
-		"$THAW" img 3>&- 4>&- >/dev/null 2>&1; echo "$?" >"$T/thaw.exit") &
-	TPIDS+=("$!")
+	for ((i = 0; i < 250; i++)); do [ ! -e "/proc/$VPID" ] && break; sleep 0.02; done
+	vim_thaw "$T"
 	PID=$VPID
 	restored vim
-	ticks_grow "$T/ticks"
 	grep -q "^notify: signal/tid.$helper" "/proc/$VPID/timers"
-	printf ':call writefile(["restored %s"], "written")\r' "$n" >"$T/in2"
-	wait_line "$T/written" "^restored $n\$" 10
-	# a search with a time limit again: the helper and its timer work
-	printf ':call writefile([search("zzz", "n", 0, 50)], "searched")\r' >"$T/in2"
-	wait_line "$T/searched" '^0$' 10
-	printf ':qa!\r' >"$T/in2"
-	wait_line "$T/thaw.exit" '^0$' 10
+	vim_obeys "$T"
+}
+
+@test "seize: vim of a throwaway user, checkpointed and restored by that user (new user and pid namespaces), keeps its timer and obeys" {
+	need_vim
+	[ "$(id -u)" = 0 ] || skip "needs root to make the user"
+	throwaway_user ckfz
+	D=$(mktemp -d /tmp/ckfz-vim-XXXXXX)
+	TMPDIRS+=("$D")
+	chmod 0777 "$D"
+	AS="setpriv --reuid=$NEW_USER --regid=$NEW_USER --init-groups env HOME=$D CKPT_SOCKDIR=$D/sock"
+	$AS mkdir -m 0700 "$D/sock"
+	vim_start "$D"
+	$AS sh -c 'exec "$1" --kill "$2" >"$3/img"' _ "$BIN/ckpt-freeze" "$VPID" "$D"
+	vim_thaw "$D"
+	in_new_ns
+	for ((i = 0; i < 250; i++)); do
+		[ "$(cat "/proc/$prog/comm" 2>/dev/null)" = vim ] && break
+		sleep 0.02
+	done
+	grep -q '^signal: 32/' "/proc/$prog/timers"
+	[ "$(awk '$1 == "Uid:" {print $2}' "/proc/$prog/status")" = "$(id -u "$NEW_USER")" ]
+	vim_obeys "$D"
 }
