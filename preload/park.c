@@ -68,6 +68,7 @@ static int nblocked;
 static struct { volatile int tid; uint64_t mask; } fixes[FIXES_MAX];
 #define BLOCKED_GRACE_MS 20  /* pthread_create and the like block every
 			      * signal for a moment: wait that out first */
+static int scan_progress;                 /* progress at the last scan */
 static int send_err;                      /* last failed rt_tgsigqueueinfo, -errno */
 static int send_err_tid;                  /* and the thread it was for */
 
@@ -438,18 +439,24 @@ static int straggler_stuck(int tid)
 static int signal_stragglers(int n)
 {
 	siginfo_t si;
-	int i, me = ckpt_ctl_tid, pid = sys_getpid(), first = 0, r;
+	int i, me = ckpt_ctl_tid, pid = sys_getpid(), first = 0, r, p, look;
 
 	/* each signaled thread claims at most one slot in this freeze */
 	if (slots_room(nslots + n) < 0)
 		return -12; /* ENOMEM */
+	/* the kernel's view costs a read per thread: look only when no
+	 * thread parked since the last scan (5000 threads park by
+	 * themselves, one by one) */
+	p = __atomic_load_n(&progress, __ATOMIC_SEQ_CST);
+	look = p == scan_progress;
+	scan_progress = p;
 	nblocked = 0;
 	for (i = 0; i < n; i++) {
 		int tid = tasks.v[i];
 
 		if (tid == me || tid_parked(tid))
 			continue;
-		if (tids_has(&signaled, tid) && straggler_stuck(tid))
+		if (look && tids_has(&signaled, tid) && straggler_stuck(tid))
 			continue;
 		if (!first)
 			first = tid;
@@ -515,6 +522,7 @@ int freeze_all(unsigned timeout_ms, uint64_t *laggard)
 	nslots = 0;
 	signaled.n = 0;
 	nblocked = 0;
+	scan_progress = start - 1;
 	send_err = send_err_tid = 0;
 	memset((void *)fixes, 0, sizeof fixes);
 	__atomic_store_n(&freeze_word, 1, __ATOMIC_SEQ_CST);
