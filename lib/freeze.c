@@ -112,15 +112,33 @@ static int leader_refused(pid_t pid)
 }
 
 /* the threads the shim reports blocking the freeze signal, adopted one
- * by one (seize.c); 0 or -1 after a message */
-static int blocked_adopt(int s, pid_t pid, const uint32_t *tids, size_t n, unsigned ms)
+ * by one (seize.c), then the shim looks again: they ran until adopted,
+ * and may have made threads (glibc's timer helper makes one for each
+ * expiry).  A few rounds at most; 0 or -1 after a message. */
+#define ADOPT_ROUNDS 8
+static int blocked_adopt(int s, pid_t pid, uint32_t *tids, size_t n, unsigned ms)
 {
 	unsigned sig = freeze_signal(s);
+	int round, r;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (seize_adopt(s, pid, tids[i], sig, ms) < 0)
+	for (round = 0; n && round < ADOPT_ROUNDS; round++) {
+		for (i = 0; i < n; i++)
+			if (seize_adopt(s, pid, tids[i], sig, ms) < 0)
+				return -1;
+		struct ctl_call c = { .op = CKPT_OP_RESCAN, .arg = ms, .reply = tids,
+				      .replen = CKPT_MSG_MAX };
+		if ((r = ctl_call(s, &c)) == -ETIMEDOUT) {
+			laggard_explain(s, pid, c.rep.arg, ms);
 			return -1;
+		}
+		if (r < 0)
+			return warnerr(r, "pid %d: freeze the threads made meanwhile:", (int)pid), -1;
+		n = c.replen / sizeof *tids;
+	}
+	if (n)
+		return warn("pid %d: threads that block the freeze signal keep coming (%u rounds); nothing stays frozen",
+			    (int)pid, ADOPT_ROUNDS), -1;
 	return 0;
 }
 

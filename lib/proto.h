@@ -72,6 +72,13 @@ enum ckpt_op {
 	                    * its mask alone (doc/design.md) */
 	CKPT_OP_ADOPTED,   /* frozen only.  arg: a tid adopted.  Reply when
 	                    * it has parked, or -ETIMEDOUT after 2 s */
+	CKPT_OP_RESCAN,    /* frozen only, once the blocked threads are
+	                    * adopted.  arg: timeout in ms.  Freezes the
+	                    * threads made meanwhile (a blocked thread ran
+	                    * until it was adopted); reply as FREEZE's:
+	                    * those that block the freeze signal, if any,
+	                    * to adopt in turn.  On an error the freeze is
+	                    * still held: the caller thaws */
 };
 
 struct ckpt_req {

@@ -86,12 +86,15 @@ static int do_hello(int conn)
 	return reply(conn, 0, NULL, 0);
 }
 
-static int do_freeze(int conn)
+/* a freeze, or a rescan of one (rescan): the reply lists the threads
+ * that block the freeze signal */
+static int do_freeze(int conn, int rescan)
 {
 	uint64_t laggard = 0;
 	const uint32_t *tids;
-	int r = freeze_all(in.req.arg, &laggard), n;
+	int r = rescan ? freeze_rescan(in.req.arg, &laggard) : freeze_all(in.req.arg, &laggard), n;
 
+	r = r > 0 ? 0 : r;
 	out.rep.arg = r == 0 ? threads_count() : laggard;
 	if (r == 0 && (n = freeze_blocked(&tids)) > 0) {
 		memcpy(out.bytes + sizeof out.rep, tids, n * sizeof *tids);
@@ -234,7 +237,7 @@ static int serve_one(int conn)
 		r = reply(conn, -EPERM, NULL, 0);
 	else switch (in.req.op) {
 	case CKPT_OP_HELLO:   r = do_hello(conn); break;
-	case CKPT_OP_FREEZE:  r = do_freeze(conn); break;
+	case CKPT_OP_FREEZE:  r = do_freeze(conn, 0); break;
 	case CKPT_OP_THAW:    thaw_all(); r = reply(conn, 0, NULL, 0); break;
 	case CKPT_OP_PROC:    r = do_proc(conn); break;
 	case CKPT_OP_THREADS: r = do_threads(conn); break;
@@ -242,6 +245,7 @@ static int serve_one(int conn)
 	case CKPT_OP_PAGES:   r = do_pages(conn, len); break;
 	case CKPT_OP_TIMERS:  r = do_timers(conn, len); break;
 	case CKPT_OP_ADOPT:   r = do_adopt(conn, len); break;
+	case CKPT_OP_RESCAN:  r = do_freeze(conn, 1); break;
 	case CKPT_OP_ADOPTED:
 		r = reply(conn, in.req.arg > 0x7fffffff ? -EINVAL : freeze_adopted(in.req.arg, 2000),
 			  NULL, 0);

@@ -511,36 +511,58 @@ static uint64_t laggard_of(int first)
 	return err << 32 | (uint32_t)first;
 }
 
-int freeze_all(unsigned timeout_ms, uint64_t *laggard)
+/* Until every thread is parked, or blocks the freeze signal (past the
+ * grace): 0; else -errno, and *laggard on ETIMEDOUT */
+static int scan_until_parked(unsigned timeout_ms, uint64_t *laggard)
 {
 	long deadline = now_ms() + (timeout_ms ? timeout_ms : 2000);
 	long grace = now_ms() + BLOCKED_GRACE_MS;
 	int n, first, start = __atomic_load_n(&progress, __ATOMIC_SEQ_CST);
+
+	scan_progress = start - 1;
+	for (;;) {
+		n = list_tasks();
+		first = n < 0 ? n : signal_stragglers(n);
+		if (first < 0)
+			return first;
+		if (!first && (!nblocked || now_ms() > grace))
+			return 0;
+		if (now_ms() > deadline) {
+			*laggard = laggard_of(first);
+			return -110; /* ETIMEDOUT */
+		}
+		parks_wait(start);
+	}
+}
+
+/* After the blocked threads are adopted: the threads they made while
+ * they ran (glibc's timer helper starts a thread for each expiry) are
+ * frozen too; the blocked ones among those listed again (0: none) */
+int freeze_rescan(unsigned timeout_ms, uint64_t *laggard)
+{
+	int r;
+
+	if (!freeze_word)
+		return -1; /* EPERM */
+	r = scan_until_parked(timeout_ms, laggard);
+	return r < 0 ? r : nblocked;
+}
+
+int freeze_all(unsigned timeout_ms, uint64_t *laggard)
+{
+	int r;
 
 	if (freeze_word)
 		return -16; /* EBUSY */
 	nslots = 0;
 	signaled.n = 0;
 	nblocked = 0;
-	scan_progress = start - 1;
 	send_err = send_err_tid = 0;
 	memset((void *)fixes, 0, sizeof fixes);
 	__atomic_store_n(&freeze_word, 1, __ATOMIC_SEQ_CST);
-	for (;;) {
-		n = list_tasks();
-		first = n < 0 ? n : signal_stragglers(n);
-		if (first < 0) {
-			thaw_all();
-			return first;
-		}
-		if (!first && (!nblocked || now_ms() > grace))
-			break;
-		if (now_ms() > deadline) {
-			*laggard = laggard_of(first);
-			thaw_all();
-			return -110; /* ETIMEDOUT */
-		}
-		parks_wait(start);
+	if ((r = scan_until_parked(timeout_ms, laggard)) < 0) {
+		thaw_all();
+		return r;
 	}
 	membarrier_regs = sys_membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0);
 	memset(&ctl_rec, 0, sizeof ctl_rec);

@@ -26,6 +26,7 @@ int freeze_all(unsigned timeout_ms, uint64_t *laggard);
 void thaw_all(void);
 int freeze_held(void);
 int freeze_blocked(const uint32_t **tids);
+int freeze_rescan(unsigned timeout_ms, uint64_t *laggard);
 int freeze_adopt(int tid, uint64_t mask);
 int freeze_adopted(int tid, long ms);
 void freeze_reset(void);

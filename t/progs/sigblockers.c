@@ -132,13 +132,18 @@ static int helper_tid(void)
 static int tids[3];
 static char masks[3][17];
 
+/* the helper (tids[1]) opens SIGTIMER (32) while it waits in
+ * sigwaitinfo and blocks it in between: that bit is not compared */
 static int masks_same(void)
 {
+	unsigned long long open = 1ULL << 31;
 	char now[17];
 	int i;
 
 	for (i = 0; i < 3; i++)
-		if (sigblk(tids[i], now) < 0 || strcmp(now, masks[i]))
+		if (sigblk(tids[i], now) < 0 ||
+		    (strtoull(now, NULL, 16) | (i == 1 ? open : 0)) !=
+		    (strtoull(masks[i], NULL, 16) | (i == 1 ? open : 0)))
 			return printf("FAIL thread %d SigBlk %s, was %s\n", tids[i], now, masks[i]), -1;
 	return 0;
 }
