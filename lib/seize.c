@@ -121,10 +121,32 @@ static int adopt_stopped(int sock, pid_t pid, pid_t tid, unsigned sig)
 	return 0;
 }
 
+/* The tid came from the shim, the program's own code: it must be a
+ * thread of pid in the kernel's view, before the seize (nothing else
+ * is touched) and again once it is stopped (a tid cannot be reused
+ * while we trace it).  0; 1 when there is no such task any more (it
+ * exited); -1 after a message when it is another process's. */
+static int thread_of(pid_t pid, pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d", (int)pid, (int)tid);
+	if (tid > 0 && access(path, F_OK) == 0)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%d", (int)tid);
+	if (tid > 0 && access(path, F_OK) < 0)
+		return 1;
+	warn("pid %d: its shim named thread %d, which is not a thread of pid %d: not touched; nothing stays frozen",
+	     (int)pid, (int)tid, (int)pid);
+	return -1;
+}
+
 int seize_adopt(int sock, pid_t pid, pid_t tid, unsigned sig, unsigned ms)
 {
 	int r;
 
+	if ((r = thread_of(pid, tid)) != 0)
+		return r;
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
 		if (errno == ESRCH)
 			return 1;  /* it exited: nothing of it to keep */
@@ -136,7 +158,7 @@ int seize_adopt(int sock, pid_t pid, pid_t tid, unsigned sig, unsigned ms)
 	else
 		r = stop_wait(pid, tid, ms);
 	if (r == 0)
-		r = adopt_stopped(sock, pid, tid, sig);
+		r = thread_of(pid, tid) != 0 ? -1 : adopt_stopped(sock, pid, tid, sig);
 	/* a thread not stopped yet cannot be detached: our exit does it */
 	if (r != 1 && ptrace(PTRACE_DETACH, tid, 0, 0) < 0 && errno != ESRCH && r == 0)
 		r = (warn("pid %d: thread %d: ptrace(DETACH):", (int)pid, (int)tid), -1);

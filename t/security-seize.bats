@@ -94,3 +94,21 @@ finish_plain() {
 	verify_prog
 	finish_plain
 }
+
+@test "seize: a shim that names another process's thread as blocked: root's ckpt-freeze refuses it and never touches that thread" {
+	need ckpt-freeze
+	local victim fake i
+	sleep 1000 3>&- 4>&- &
+	victim=$!
+	STARTED+=("$victim")
+	"$PYTHON" "$CKPT_ROOT/t/fakeshim.py" "$victim" >"$T/fake.out" 2>&1 3>&- 4>&- &
+	fake=$!
+	STARTED+=("$fake")
+	wait_line "$T/fake.out" '^ready fakeshim$'
+	run --separate-stderr bash -c '"$1" "$2" >/dev/null' _ "$BIN/ckpt-freeze" "$fake"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[ "${stderr_lines[0]}" = "ckpt-freeze: pid $fake: its shim named thread $victim, which is not a thread of pid $fake: not touched; nothing stays frozen" ]
+	untraced "$victim"
+	[ "$(awk '$1 == "State:" {print $2}' "/proc/$victim/status")" = S ]
+}
