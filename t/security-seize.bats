@@ -9,6 +9,23 @@
 load helpers
 load thaw
 
+# freeze_fails ARG...: ckpt-freeze ARG... (its stream to /dev/null)
+# exits 1; its stderr in stderr_lines
+freeze_fails() {
+	run --separate-stderr bash -c 'f=$1; shift; "$f" "$@" >/dev/null' _ "$BIN/ckpt-freeze" "$@"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+}
+
+# task_states PID: each thread's State, SigPnd, SigBlk and wait channel
+# (why a program did not answer)
+task_states() {
+	local f
+	for f in /proc/"$1"/task/*; do
+		echo "${f##*/} $(awk '/^(State|SigPnd|SigBlk):/ {printf "%s ", $2}' "$f/status" 2>/dev/null)$(cat "$f/wchan" 2>/dev/null)"
+	done >&2
+}
+
 @test "seize: a thread another tracer holds is refused, naming the tracer; nothing stays frozen and the program runs on" {
 	need ckpt-run ckpt-freeze prog:sigblockers prog:tracer
 	start_prog sigblockers
@@ -18,9 +35,7 @@ load thaw
 	tr=$!
 	STARTED+=("$tr")
 	wait_line "$T/tracer.out" "^tracing $spinner\$"
-	run --separate-stderr bash -c '"$1" --kill "$2" >/dev/null' _ "$BIN/ckpt-freeze" "$PID"
-	echo "exit $status; stderr: $stderr"
-	[ "$status" -eq 1 ]
+	freeze_fails --kill "$PID"
 	[ "${stderr_lines[0]}" = "ckpt-freeze: pid $PID: thread $spinner blocks the freeze signal and cannot be seized: it is traced by pid $tr already; nothing stays frozen" ]
 	[ "${stderr_lines[1]}" = "ckpt-freeze: pid $PID: not killed: it runs on" ]
 	verify_prog
@@ -36,9 +51,7 @@ load thaw
 	local spinner
 	spinner=$(awk '$1 == "spinner" {print $2}' "$OUT")
 	# the vfork child has no shim of its own: the parent alone
-	run --separate-stderr bash -c '"$1" --single --timeout 300 "$2" >/dev/null' _ "$BIN/ckpt-freeze" "$PID"
-	echo "exit $status; stderr: $stderr"
-	[ "$status" -eq 1 ]
+	freeze_fails --single --timeout 300 "$PID"
 	[[ ${stderr_lines[0]} =~ ^"ckpt-freeze: pid $PID: thread $spinner blocks the freeze signal and did not stop for ptrace in 300 ms (State D (disk sleep)); nothing stays frozen"$ ]]
 	touch "$T/release"
 	verify_prog
@@ -64,7 +77,7 @@ finish_plain() {
 		freeze_ok "$T/img" "$PID"
 	done
 	untraced "$PID"
-	verify_prog
+	verify_prog || { task_states "$PID"; false; }
 	freeze_ok "$T/img" --kill "$PID"
 	wait "$PID" 2>/dev/null || true
 	thaw_bg "$T/img"
@@ -97,7 +110,7 @@ finish_plain() {
 
 @test "seize: a shim that names another process's thread as blocked: root's ckpt-freeze refuses it and never touches that thread" {
 	need ckpt-freeze
-	local victim fake i
+	local victim fake
 	sleep 1000 3>&- 4>&- &
 	victim=$!
 	STARTED+=("$victim")
@@ -105,9 +118,7 @@ finish_plain() {
 	fake=$!
 	STARTED+=("$fake")
 	wait_line "$T/fake.out" '^ready fakeshim$'
-	run --separate-stderr bash -c '"$1" "$2" >/dev/null' _ "$BIN/ckpt-freeze" "$fake"
-	echo "exit $status; stderr: $stderr"
-	[ "$status" -eq 1 ]
+	freeze_fails "$fake"
 	[ "${stderr_lines[0]}" = "ckpt-freeze: pid $fake: its shim named thread $victim, which is not a thread of pid $fake: not touched; nothing stays frozen" ]
 	untraced "$victim"
 	[ "$(awk '$1 == "State:" {print $2}' "/proc/$victim/status")" = S ]
