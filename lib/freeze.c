@@ -17,10 +17,9 @@
 #include "freeze.h"
 #include "io.h"
 #include "num.h"
-#include "timers.h"
+#include "seize.h"
 
-/* "KEY: value" of a /proc status file, into out; 0 or -1 */
-static int status_field(const char *path, const char *key, char *out, size_t len)
+int status_field(const char *path, const char *key, char *out, size_t len)
 {
 	char *text = read_file(path, NULL), *p, *eol;
 	size_t k = strlen(key);
@@ -52,17 +51,12 @@ static unsigned freeze_signal(int sock)
 	return h.signal;
 }
 
-/* what no thread can block (SIGKILL, SIGSTOP) and what glibc never
- * lets a program block (SIGCANCEL 32, SIGSETXID 33) */
-#define ALWAYS_OPEN (1ULL << 8 | 1ULL << 18 | 1ULL << 31 | 1ULL << 32)
-
 /* Why thread tid did not stop, as the kernel tells it: never a guess */
 static void laggard_explain(int sock, pid_t pid, uint64_t arg, unsigned ms)
 {
 	char path[64], state[64] = "", blk[32] = "", q[32] = "?";
 	unsigned tid = (uint32_t)arg, err = arg >> 32, sig;
 	unsigned long long mask;
-	int id;
 
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	if (err == EAGAIN && status_field(path, "SigQ", q, sizeof q) == 0) {
@@ -79,18 +73,9 @@ static void laggard_explain(int sock, pid_t pid, uint64_t arg, unsigned ms)
 	status_field(path, "SigBlk", blk, sizeof blk);
 	sig = freeze_signal(sock);
 	mask = strtoull(blk, NULL, 16);
-	if (tid == (unsigned)pid && state[0] == 'Z')
-		warn("pid %d: the main thread has exited while other threads run: a restore cannot bring that back; nothing stays frozen",
-		     (int)pid);
-	else if ((id = timers_helper_of(pid, tid)) >= 0)
-		warn("pid %d: thread %u is glibc's helper thread of POSIX timer %d (SIGEV_THREAD): it blocks every signal, the freeze signal %u too (SigBlk %s), and a restore could not make it again: the process cannot be checkpointed; nothing stays frozen",
-		     (int)pid, tid, id, sig, blk);
-	else if (sig >= 1 && sig <= 64 && (mask | ALWAYS_OPEN) == ~0ULL)
-		warn("pid %d: thread %u blocks every signal, the freeze signal %u too (SigBlk %s), as glibc's helper thread of a POSIX timer with SIGEV_THREAD does: it cannot be frozen yet; nothing stays frozen",
-		     (int)pid, tid, sig, blk);
-	else if (sig >= 1 && sig <= 64 && (mask >> (sig - 1) & 1))
-		warn("pid %d: thread %u blocks the freeze signal %u (SigBlk %s) by a call the shim does not see: it cannot be frozen; nothing stays frozen",
-		     (int)pid, tid, sig, blk);
+	if (sig >= 1 && sig <= 64 && (mask >> (sig - 1) & 1))
+		warn("pid %d: thread %u blocks the freeze signal %u (SigBlk %s) and did not stop in %u ms; nothing stays frozen",
+		     (int)pid, tid, sig, blk, ms);
 	else
 		warn("pid %d: thread %u did not stop for the freeze signal %u in %u ms (State %s, SigBlk %s); nothing stays frozen",
 		     (int)pid, tid, sig, ms, state[0] ? state : "gone", blk[0] ? blk : "-");
@@ -110,22 +95,75 @@ int freeze_open(pid_t pid, unsigned timeout_ms)
 	return r < 0 ? -1 : s;
 }
 
+/* The main thread has exited while others run (a zombie leader): the
+ * process's /proc files that need its memory or its fds read empty, and
+ * a restore has no way to make a thread that exited (formats/threads.md).
+ * -1 after a message. */
+static int leader_refused(pid_t pid)
+{
+	char path[64], state[64];
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if (status_field(path, "State", state, sizeof state) < 0 || state[0] != 'Z')
+		return 0;
+	warn("pid %d: the main thread has exited while other threads run (State %s): its memory and fds are no longer in /proc/%d and a restore cannot make a thread that exited: cannot be checkpointed; nothing stays frozen",
+	     (int)pid, state, (int)pid);
+	return -1;
+}
+
+/* the threads the shim reports blocking the freeze signal, adopted one
+ * by one (seize.c), then the shim looks again: they ran until adopted,
+ * and may have made threads (glibc's timer helper makes one for each
+ * expiry).  A few rounds at most; 0 or -1 after a message. */
+#define ADOPT_ROUNDS 8
+static int blocked_adopt(int s, pid_t pid, uint32_t *tids, size_t n, unsigned ms)
+{
+	unsigned sig = freeze_signal(s);
+	int round, r;
+	size_t i;
+
+	for (round = 0; n && round < ADOPT_ROUNDS; round++) {
+		for (i = 0; i < n; i++)
+			if (seize_adopt(s, pid, tids[i], sig, ms) < 0)
+				return -1;
+		struct ctl_call c = { .op = CKPT_OP_RESCAN, .arg = ms, .reply = tids,
+				      .replen = CKPT_MSG_MAX };
+		if ((r = ctl_call(s, &c)) == -ETIMEDOUT) {
+			laggard_explain(s, pid, c.rep.arg, ms);
+			return -1;
+		}
+		if (r < 0)
+			return warnerr(r, "pid %d: freeze the threads made meanwhile:", (int)pid), -1;
+		n = c.replen / sizeof *tids;
+	}
+	if (n)
+		return warn("pid %d: threads that block the freeze signal keep coming (%u rounds); nothing stays frozen",
+			    (int)pid, ADOPT_ROUNDS), -1;
+	return 0;
+}
+
 int freeze_on(int s, pid_t pid, unsigned timeout_ms)
 {
-	struct ckpt_rep rep;
+	static uint32_t tids[CKPT_MSG_MAX / sizeof(uint32_t)];
+	struct ctl_call c = { .op = CKPT_OP_FREEZE, .arg = timeout_ms, .reply = tids,
+			      .replen = sizeof tids };
+	unsigned ms = timeout_ms ? timeout_ms : 2000;
 	int r;
 
 	/* the shim answers a freeze only after up to timeout_ms itself */
-	ctl_timeout(s, (timeout_ms ? timeout_ms : 2000) + CTL_TIMEOUT_MS);
-	r = ctl_simple(s, CKPT_OP_FREEZE, timeout_ms, &rep);
+	ctl_timeout(s, ms + CTL_TIMEOUT_MS);
+	r = ctl_call(s, &c);
 	if (r == -ETIMEDOUT)
-		laggard_explain(s, pid, rep.arg, timeout_ms ? timeout_ms : 2000);
+		laggard_explain(s, pid, c.rep.arg, ms);
 	else if (r == -EBUSY)
 		warn("pid %d: already frozen by another checkpoint", (int)pid);
 	else if (r == -ECONNRESET || r == -EPIPE)
 		return r;  /* the caller says it: the shim is gone (exit, exec) */
 	else if (r < 0)
 		warnerr(r, "pid %d: freeze:", (int)pid);
+	if (r == 0 && (leader_refused(pid) < 0 ||
+		       blocked_adopt(s, pid, tids, c.replen / sizeof *tids, ms) < 0))
+		r = -1;
 	if (r < 0) {
 		close(s);
 		return -1;

@@ -1,6 +1,7 @@
 /* freeze.h - holding a process frozen, for the commands that dump it */
 #ifndef CKPT_FREEZE_H
 #define CKPT_FREEZE_H
+#include <stddef.h>
 #include <sys/types.h>
 
 /* Connect to pid's shim and freeze every thread.  Returns the socket,
@@ -22,6 +23,8 @@ int drain_wait(int fd);
 /* The fd of a stage's --control option: check it is a socket; -1 after
  * a message otherwise. */
 int control_fd_parse(const char *arg);
+/* "KEY: value" of a /proc status file, into out; 0 or -1 */
+int status_field(const char *path, const char *key, char *out, size_t len);
 /* refuse to write a binary stream to a terminal */
 void stdout_check(void);
 

@@ -13,7 +13,7 @@
 #define CKPT_PROTO_H
 #include <stdint.h>
 
-#define CKPT_PROTO_VERSION 2
+#define CKPT_PROTO_VERSION 3
 #define CKPT_SIGNAL_DEFAULT 63     /* SIGRTMAX-1: outside glibc's 32..34 */
 #define CKPT_MSG_MAX   (64 * 1024) /* largest payload of one packet */
 #define CKPT_FDS_MAX   250         /* fds in one packet (SCM_MAX_FD is 253) */
@@ -31,7 +31,10 @@
 enum ckpt_op {
 	CKPT_OP_HELLO = 1, /* reply: struct ckpt_hello */
 	CKPT_OP_FREEZE,    /* arg: timeout in ms (0: default 2000).  Reply
-	                    * arg: threads frozen; on -ETIMEDOUT arg is the
+	                    * arg: threads frozen, and as payload the
+	                    * uint32_t tids that block the freeze signal
+	                    * (not frozen: the caller adopts them, or
+	                    * thaws); on -ETIMEDOUT arg is the
 	                    * tid that did not answer (bits 0-31) and the
 	                    * errno with which the freeze signal could not
 	                    * be queued to it (bits 32-63; 0: it was), and
@@ -58,6 +61,24 @@ enum ckpt_op {
 	                    * most CKPT_TIMERS_MAX.  Reply: struct
 	                    * ckpt_timer_rec for each, in that order; an id
 	                    * that is no timer: -EINVAL */
+	CKPT_OP_ADOPT,     /* frozen only.  arg: a tid of the freeze's
+	                    * reply, which the caller holds in a ptrace
+	                    * stop; payload: its uint64_t signal mask.  The
+	                    * caller then opens the freeze signal in the
+	                    * thread's mask and lets it go: the signal the
+	                    * thread has pending comes and it parks, with
+	                    * its mask given back in its frame.  -EALREADY
+	                    * or -EINPROGRESS: it parks by itself, leave
+	                    * its mask alone (doc/design.md) */
+	CKPT_OP_ADOPTED,   /* frozen only.  arg: a tid adopted.  Reply when
+	                    * it has parked, or -ETIMEDOUT after 2 s */
+	CKPT_OP_RESCAN,    /* frozen only, once the blocked threads are
+	                    * adopted.  arg: timeout in ms.  Freezes the
+	                    * threads made meanwhile (a blocked thread ran
+	                    * until it was adopted); reply as FREEZE's:
+	                    * those that block the freeze signal, if any,
+	                    * to adopt in turn.  On an error the freeze is
+	                    * still held: the caller thaws */
 };
 
 struct ckpt_req {

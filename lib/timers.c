@@ -16,9 +16,6 @@
 #include "text.h"
 #include "timers.h"
 
-/* glibc's SIGEV_THREAD: SIGEV_THREAD_ID to its helper thread, with
- * SIGTIMER, the first real-time signal, which programs cannot use */
-#define GLIBC_SIGTIMER 32
 /* a CPU-time clock names a process or thread (posix-cpu-timers.h);
  * pid 0 with the per-thread bit, or CLOCK_THREAD_CPUTIME_ID as such,
  * is the thread that made the timer, which /proc/PID/timers does not
@@ -87,25 +84,6 @@ static long proc_timers(pid_t pid, struct plan_timer **v, int quiet)
 	return n;
 }
 
-/* glibc's SIGEV_THREAD: its helper thread is the target */
-static int sigev_thread(const struct plan_timer *p)
-{
-	return (p->notify & SIGEV_THREAD_ID) && p->signo == GLIBC_SIGTIMER;
-}
-
-int timers_helper_of(pid_t pid, pid_t tid)
-{
-	struct plan_timer *v;
-	long n = proc_timers(pid, &v, 1), i;
-	int id = -1;
-
-	for (i = 0; i < n && id < 0; i++)
-		if (sigev_thread(&v[i]) && v[i].tid == tid)
-			id = v[i].id;
-	free(v);
-	return id;
-}
-
 /* the threads of pid but the shim's control thread: more than one,
  * and a timer on its maker's CPU clock may be any one's */
 static int program_threads(pid_t pid)
@@ -135,9 +113,6 @@ static int timer_refused(pid_t pid, const struct plan_timer *p)
 			    "(clock %d), which the kernel does not name, in a process of several threads: "
 			    "cannot be restored", (int)pid, p->id, p->clock), -1;
 
-	if (sigev_thread(p))
-		return warn("pid %d: POSIX timer %d: SIGEV_THREAD (run by glibc's helper thread %d, "
-			    "which a restore cannot make): cannot be restored", (int)pid, p->id, p->tid), -1;
 	snprintf(task, sizeof task, "/proc/%d/task/%d", (int)pid, cpid);
 	if (cpid && access(task, F_OK) < 0)
 		return warn("pid %d: POSIX timer %d: on the CPU clock of process %d, which is not in "

@@ -16,11 +16,6 @@
  * 0, or -1 after a message naming the timer that cannot be restored. */
 int timers_dump(struct tar_out *t, int sock, pid_t pid);
 
-/* The id of the SIGEV_THREAD timer of pid whose helper thread (glibc's)
- * is tid, or -1: that thread blocks every signal, so a freeze cannot
- * stop it, and a restore could not make it again. */
-int timers_helper_of(pid_t pid, pid_t tid);
-
 /* The member's text (NUL-terminated, written into) as plan records,
  * every target thread one of thr[0..nthr): 0, or -1 after a message
  * "member NAME line N: ...". */

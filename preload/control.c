@@ -86,13 +86,31 @@ static int do_hello(int conn)
 	return reply(conn, 0, NULL, 0);
 }
 
-static int do_freeze(int conn)
+/* a freeze, or a rescan of one (rescan): the reply lists the threads
+ * that block the freeze signal */
+static int do_freeze(int conn, int rescan)
 {
 	uint64_t laggard = 0;
-	int r = freeze_all(in.req.arg, &laggard);
+	const uint32_t *tids;
+	int r = rescan ? freeze_rescan(in.req.arg, &laggard) : freeze_all(in.req.arg, &laggard), n;
 
+	r = r > 0 ? 0 : r;
 	out.rep.arg = r == 0 ? threads_count() : laggard;
+	if (r == 0 && (n = freeze_blocked(&tids)) > 0) {
+		memcpy(out.bytes + sizeof out.rep, tids, n * sizeof *tids);
+		out.rep.len = n * sizeof *tids;
+	}
 	return reply(conn, r, NULL, 0);
+}
+
+static int do_adopt(int conn, long len)
+{
+	uint64_t mask;
+
+	if (len != sizeof mask || in.req.arg > 0x7fffffff)
+		return reply(conn, -EINVAL, NULL, 0);
+	memcpy(&mask, in.bytes + sizeof in.req, sizeof mask);
+	return reply(conn, freeze_adopt(in.req.arg, mask), NULL, 0);
 }
 
 static int do_proc(int conn)
@@ -219,13 +237,19 @@ static int serve_one(int conn)
 		r = reply(conn, -EPERM, NULL, 0);
 	else switch (in.req.op) {
 	case CKPT_OP_HELLO:   r = do_hello(conn); break;
-	case CKPT_OP_FREEZE:  r = do_freeze(conn); break;
+	case CKPT_OP_FREEZE:  r = do_freeze(conn, 0); break;
 	case CKPT_OP_THAW:    thaw_all(); r = reply(conn, 0, NULL, 0); break;
 	case CKPT_OP_PROC:    r = do_proc(conn); break;
 	case CKPT_OP_THREADS: r = do_threads(conn); break;
 	case CKPT_OP_FDS:     r = do_fds(conn); break;
 	case CKPT_OP_PAGES:   r = do_pages(conn, len); break;
 	case CKPT_OP_TIMERS:  r = do_timers(conn, len); break;
+	case CKPT_OP_ADOPT:   r = do_adopt(conn, len); break;
+	case CKPT_OP_RESCAN:  r = do_freeze(conn, 1); break;
+	case CKPT_OP_ADOPTED:
+		r = reply(conn, in.req.arg > 0x7fffffff ? -EINVAL : freeze_adopted(in.req.arg, 2000),
+			  NULL, 0);
+		break;
 	case CKPT_OP_KILL:
 		reply(conn, 0, NULL, 0);
 		sys_kill(sys_getpid(), 9);

@@ -55,6 +55,20 @@ struct tids {
 static int first_tasks[CHUNK], first_signaled[CHUNK];
 static struct tids tasks = { first_tasks, first_tasks, 0, CHUNK };
 static struct tids signaled = { first_signaled, first_signaled, 0, CHUNK };
+/* threads the freeze signal reached but cannot stop: they block it (in
+ * the kernel's mask, by a call the shim does not see: glibc's timer
+ * helper thread blocks every signal).  ckpt-freeze brings each to its
+ * park with ptrace (CKPT_OP_ADOPT, lib/seize.c). */
+#define BLOCKED_MAX (CKPT_MSG_MAX / sizeof(uint32_t))
+static uint32_t blocked[BLOCKED_MAX];
+static int nblocked;
+/* an adopted thread's own mask, given back in its frame when the
+ * freeze signal comes: ckpt-freeze opened the freeze signal in it */
+#define FIXES_MAX 64
+static struct { volatile int tid; uint64_t mask; } fixes[FIXES_MAX];
+#define BLOCKED_GRACE_MS 20  /* pthread_create and the like block every
+			      * signal for a moment: wait that out first */
+static int scan_progress;                 /* progress at the last scan */
 static int send_err;                      /* last failed rt_tgsigqueueinfo, -errno */
 static int send_err_tid;                  /* and the thread it was for */
 
@@ -212,6 +226,29 @@ static int park(struct slot *s)
 	return 1;
 }
 
+/* An adopted thread: ckpt-freeze took the freeze signal out of its mask
+ * with ptrace (PTRACE_SETSIGMASK) to let it come; the frame gets the
+ * thread's own mask back, so the thaw's sigreturn and a restore's give
+ * it exactly.  Only if the mask is still the one ckpt-freeze set: a
+ * program that changed its mask since (a ckpt-freeze killed before it
+ * opened the signal, and the program opened it itself) keeps its own.
+ * Used once. */
+static void mask_fixup(ucontext_t *uc, int tid, int sig)
+{
+	uint64_t m;
+	int i;
+
+	for (i = 0; i < FIXES_MAX; i++) {
+		if (__atomic_load_n(&fixes[i].tid, __ATOMIC_ACQUIRE) != tid)
+			continue;
+		memcpy(&m, &uc->uc_sigmask, sizeof m);
+		if (m == (fixes[i].mask & ~(1ULL << (sig - 1))))
+			memcpy(&uc->uc_sigmask, &fixes[i].mask, sizeof m);
+		__atomic_store_n(&fixes[i].tid, 0, __ATOMIC_RELEASE);
+		return;
+	}
+}
+
 int freeze_is_ours(int sig, const siginfo_t *si)
 {
 	return sig == ckpt_sig && si->si_code == SI_QUEUE &&
@@ -233,6 +270,7 @@ void freeze_handler(int sig, siginfo_t *si, void *ucv)
 		return;
 	}
 	__atomic_add_fetch(&nactive, 1, __ATOMIC_SEQ_CST);
+	mask_fixup(uc, sys_gettid(), sig);
 	if (__atomic_load_n(&freeze_word, __ATOMIC_ACQUIRE)) {
 		i = __atomic_fetch_add(&nslots, 1, __ATOMIC_SEQ_CST);
 		if (i < __atomic_load_n(&nroom, __ATOMIC_ACQUIRE)) {
@@ -330,20 +368,95 @@ static int tid_parked(int tid)
 	return 0;
 }
 
+/* a hex number of 16 digits at p */
+static uint64_t hex64(const char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 16; i++, p++)
+		v = v << 4 | (uint64_t)(*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
+	return v;
+}
+
+/* what the kernel says of thread tid of this process: its State letter
+ * and its blocked and (thread-)pending signals; 0 or -errno (-ENOENT:
+ * it is gone) */
+struct task_view { char state; uint64_t blk, pnd; };
+static int task_view(int tid, struct task_view *v)
+{
+	static char buf[4096];
+	static const char pre[] = "/proc/self/task/";
+	char path[64], *p;
+	long fd, n;
+	size_t k = sizeof pre - 1;
+
+	memcpy(path, pre, k);
+	k += fmt_ulong(path + k, tid);
+	memcpy(path + k, "/status", 8);
+	if ((fd = sys_open(path, O_RDONLY | O_CLOEXEC, 0)) < 0)
+		return fd;
+	n = sys_read(fd, buf, sizeof buf - 1);
+	sys_close(fd);
+	if (n <= 0)
+		return n < 0 ? n : -2; /* ENOENT */
+	buf[n] = 0;
+	v->state = (p = strstr(buf, "\nState:\t")) ? p[8] : 'X';
+	if (!(p = strstr(buf, "\nSigPnd:\t")))
+		return -2;
+	v->pnd = hex64(p + 9);
+	if (!(p = strstr(buf, "\nSigBlk:\t")))
+		return -2;
+	v->blk = hex64(p + 9);
+	return 0;
+}
+
+static uint64_t sig_bit(int sig)
+{
+	return 1ULL << (sig - 1);
+}
+
+/* A thread signaled in this freeze that has not parked: 1 when it never
+ * will by itself, as the kernel tells it: it is gone or a zombie (the
+ * main thread that exited while others run: ckpt-freeze refuses that)
+ * or it blocks the freeze signal (then it goes on the blocked list
+ * too); else 0 */
+static int straggler_stuck(int tid)
+{
+	struct task_view v;
+
+	if (task_view(tid, &v) < 0 || v.state == 'Z' || v.state == 'X')
+		return 1;
+	if (!(v.blk & sig_bit(ckpt_sig)))
+		return 0;
+	if (nblocked < (int)BLOCKED_MAX)
+		blocked[nblocked++] = tid;
+	return nblocked < (int)BLOCKED_MAX;
+}
+
 /* signal what is not parked yet; the first such tid, 0 if all are, or
  * -ENOMEM when there is no room for their records */
 static int signal_stragglers(int n)
 {
 	siginfo_t si;
-	int i, me = ckpt_ctl_tid, pid = sys_getpid(), first = 0, r;
+	int i, me = ckpt_ctl_tid, pid = sys_getpid(), first = 0, r, p, look;
 
 	/* each signaled thread claims at most one slot in this freeze */
 	if (slots_room(nslots + n) < 0)
 		return -12; /* ENOMEM */
+	/* the kernel's view costs a read per thread: look only when no
+	 * thread parked since the last scan (5000 threads park by
+	 * themselves, one by one) */
+	p = __atomic_load_n(&progress, __ATOMIC_SEQ_CST);
+	look = p == scan_progress;
+	scan_progress = p;
+	nblocked = 0;
 	for (i = 0; i < n; i++) {
 		int tid = tasks.v[i];
 
 		if (tid == me || tid_parked(tid))
+			continue;
+		if (look && tids_has(&signaled, tid) && straggler_stuck(tid))
 			continue;
 		if (!first)
 			first = tid;
@@ -398,32 +511,58 @@ static uint64_t laggard_of(int first)
 	return err << 32 | (uint32_t)first;
 }
 
-int freeze_all(unsigned timeout_ms, uint64_t *laggard)
+/* Until every thread is parked, or blocks the freeze signal (past the
+ * grace): 0; else -errno, and *laggard on ETIMEDOUT */
+static int scan_until_parked(unsigned timeout_ms, uint64_t *laggard)
 {
 	long deadline = now_ms() + (timeout_ms ? timeout_ms : 2000);
+	long grace = now_ms() + BLOCKED_GRACE_MS;
 	int n, first, start = __atomic_load_n(&progress, __ATOMIC_SEQ_CST);
+
+	scan_progress = start - 1;
+	for (;;) {
+		n = list_tasks();
+		first = n < 0 ? n : signal_stragglers(n);
+		if (first < 0)
+			return first;
+		if (!first && (!nblocked || now_ms() > grace))
+			return 0;
+		if (now_ms() > deadline) {
+			*laggard = laggard_of(first);
+			return -110; /* ETIMEDOUT */
+		}
+		parks_wait(start);
+	}
+}
+
+/* After the blocked threads are adopted: the threads they made while
+ * they ran (glibc's timer helper starts a thread for each expiry) are
+ * frozen too; the blocked ones among those listed again (0: none) */
+int freeze_rescan(unsigned timeout_ms, uint64_t *laggard)
+{
+	int r;
+
+	if (!freeze_word)
+		return -1; /* EPERM */
+	r = scan_until_parked(timeout_ms, laggard);
+	return r < 0 ? r : nblocked;
+}
+
+int freeze_all(unsigned timeout_ms, uint64_t *laggard)
+{
+	int r;
 
 	if (freeze_word)
 		return -16; /* EBUSY */
 	nslots = 0;
 	signaled.n = 0;
+	nblocked = 0;
 	send_err = send_err_tid = 0;
+	memset((void *)fixes, 0, sizeof fixes);
 	__atomic_store_n(&freeze_word, 1, __ATOMIC_SEQ_CST);
-	for (;;) {
-		n = list_tasks();
-		first = n < 0 ? n : signal_stragglers(n);
-		if (first < 0) {
-			thaw_all();
-			return first;
-		}
-		if (!first)
-			break;
-		if (now_ms() > deadline) {
-			*laggard = laggard_of(first);
-			thaw_all();
-			return -110; /* ETIMEDOUT */
-		}
-		parks_wait(start);
+	if ((r = scan_until_parked(timeout_ms, laggard)) < 0) {
+		thaw_all();
+		return r;
 	}
 	membarrier_regs = sys_membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0);
 	memset(&ctl_rec, 0, sizeof ctl_rec);
@@ -435,6 +574,71 @@ int freeze_all(unsigned timeout_ms, uint64_t *laggard)
 	ctl_rec.role = CKPT_ROLE_CONTROL;
 	ctl_rec.park.rip = (uintptr_t)ckpt_restart_entry;
 	ctl_rec.park.rsp = ckpt_ctl_stack;
+	return 0;
+}
+
+/* the threads of this freeze that block the freeze signal */
+int freeze_blocked(const uint32_t **tids)
+{
+	*tids = blocked;
+	return nblocked;
+}
+
+static int blocked_has(int tid)
+{
+	int i;
+
+	for (i = 0; i < nblocked; i++)
+		if (blocked[i] == (uint32_t)tid)
+			return 1;
+	return 0;
+}
+
+/* ckpt-freeze holds thread tid, one of the blocked, in a ptrace stop,
+ * and will open the freeze signal in its mask: the signal it has
+ * pending then comes, and the thread parks.  mask is the thread's own,
+ * given back in its frame (mask_fixup).  0; -EALREADY when it parked
+ * or -EINPROGRESS when it took the signal meanwhile (it parks by
+ * itself: leave its mask alone); -ESRCH: not a blocked thread of this
+ * freeze; -ENOSPC: too many at once.  Never a second freeze signal: a
+ * thread would park twice. */
+int freeze_adopt(int tid, uint64_t mask)
+{
+	struct task_view v;
+	int i, r;
+
+	if (!blocked_has(tid))
+		return -3; /* ESRCH */
+	if (tid_parked(tid))
+		return -114; /* EALREADY */
+	if ((r = task_view(tid, &v)) < 0)
+		return r;
+	if (!(v.pnd & sig_bit(ckpt_sig)))
+		return -115; /* EINPROGRESS */
+	for (i = 0; i < FIXES_MAX && fixes[i].tid; i++)
+		;
+	if (i == FIXES_MAX)
+		return -28; /* ENOSPC */
+	fixes[i].mask = mask;
+	__atomic_store_n(&fixes[i].tid, tid, __ATOMIC_RELEASE);
+	return slots_room(nslots + 1);
+}
+
+/* wait (bounded) for an adopted thread's park; 0 or -ETIMEDOUT */
+int freeze_adopted(int tid, long ms)
+{
+	long deadline = now_ms() + ms;
+	int p;
+
+	if (!blocked_has(tid))
+		return -3; /* ESRCH */
+	while (!tid_parked(tid)) {
+		if (now_ms() > deadline)
+			return -110; /* ETIMEDOUT */
+		p = __atomic_load_n(&progress, __ATOMIC_SEQ_CST);
+		if (!tid_parked(tid))
+			futex_wait(&progress, p, 10);
+	}
 	return 0;
 }
 

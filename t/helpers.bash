@@ -200,6 +200,16 @@ verify_prog() {
 	fi
 }
 
+# untraced PID: no thread of PID is traced (TracerPid 0; a thread that
+# exits meanwhile is passed over)
+untraced() {
+	local f t
+	for f in /proc/"$1"/task/*/status; do
+		t=$(awk '$1 == "TracerPid:" {print $2}' "$f" 2>/dev/null) || continue
+		[ -z "$t" ] || [ "$t" = 0 ] || { echo "untraced: $f: TracerPid $t" >&2; return 1; }
+	done
+}
+
 # no_fail: the program's output has no FAIL line, and its stderr is empty
 no_fail() {
 	local out=${1:-$OUT} err=${2:-$ERR}

@@ -24,14 +24,9 @@ static int round_no, answered;
 static void *member(void *arg)
 {
 	int seen = 0;
-	sigset_t s;
 
 	(void)arg;
-	/* SIGUSR1 and SIGTERM are for the main thread's pause() */
-	sigemptyset(&s);
-	sigaddset(&s, SIGUSR1);
-	sigaddset(&s, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &s, NULL);
+	requests_to_main();
 	pthread_mutex_lock(&mu);
 	for (;;) {
 		while (round_no == seen)

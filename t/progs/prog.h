@@ -28,6 +28,18 @@ static void signals_init(void)
 	signal(SIGTERM, on_signal);
 }
 
+/* in a thread other than the main one: leave SIGUSR1 and SIGTERM to
+ * the main thread's pause() (a handler run here would not wake it) */
+static inline void requests_to_main(void)
+{
+	sigset_t s;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	sigaddset(&s, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &s, NULL);
+}
+
 /* sleep until asked to verify or to finish */
 static inline void wait_request(void)
 {

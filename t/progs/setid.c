@@ -93,14 +93,8 @@ static double now_s(void)
 /* polls: its sleeps end early whenever a set*id broadcast reaches it */
 static void *watchdog(void *arg)
 {
-	sigset_t s;
-
 	(void)arg;
-	/* SIGUSR1 and SIGTERM are for the main thread's pause() */
-	sigemptyset(&s);
-	sigaddset(&s, SIGUSR1);
-	sigaddset(&s, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &s, NULL);
+	requests_to_main();
 	for (;;) {
 		usleep(50000);
 		if (setid_since && now_s() - setid_since > 5)
