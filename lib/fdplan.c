@@ -679,14 +679,22 @@ static int open_pipe(struct fdplan *p, struct fdplan_fd *e, int pid)
 			return -1;
 		b->used = 1;
 	}
+	/* Each line that is neither dup= nor share= is an open file
+	 * description of its own (open of /proc/self/fd/N gives a second
+	 * one, with its own status flags): the pipe's end for the first,
+	 * a new open of it for the others. */
 	if (!strcmp(e->end, "rw")) {
 		pp->has_r = pp->has_w = 1;
 		return reopen(pp->r, O_RDWR);
 	}
 	if (e->end[0] == 'w') {
+		if (pp->has_w)
+			return reopen(pp->w, O_WRONLY);
 		pp->has_w = 1;
 		return fcntl(pp->w, F_DUPFD_CLOEXEC, 3);
 	}
+	if (pp->has_r)
+		return reopen(pp->r, O_RDONLY);
 	pp->has_r = 1;
 	return fcntl(pp->r, F_DUPFD_CLOEXEC, 3);
 }

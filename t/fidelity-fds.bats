@@ -1,0 +1,52 @@
+#!/usr/bin/env bats
+# fd state a restore used to get wrong without a word (issue 17,
+# "Files"): each program (t/progs/fdf_*.c) sets the state,
+# ckpt-freeze --kill checkpoints it, ckpt-thaw restores it, and the
+# program checks the state itself and says what it found.  What no
+# restore can bring back is refused at the checkpoint, before --kill
+# fires: exit 1, the fd named, the program still running.  Runs as
+# root (the old pids).
+
+load helpers
+load thaw
+
+setup() {
+	thaw_setup
+}
+
+teardown() {
+	thaw_teardown
+}
+
+# fdline KIND: the first "fd N KIND" line of the image's fds member
+fdline() {
+	tar xOf "$T/img" "proc/$PID/fds" | grep -m1 "^fd [0-9]* $1 "
+}
+
+# progfd NAME: the fd the program opened for NAME
+progfd() {
+	awk -v n="$1" '$1 == "open" && $2 == n {print $3}' "$OUT"
+}
+
+# refused_at_checkpoint PATTERN: ckpt-freeze --kill $PID fails (exit
+# 1), its stderr has PATTERN (grep -E) and says it did not kill; the
+# program runs on and still verifies
+refused_at_checkpoint() {
+	local rc=0
+	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -Eq -- "$1" "$T/err"
+	grep -q "ckpt-freeze: pid $PID: not killed: it runs on" "$T/err"
+	alive "$PID"
+	verify_prog "$PID" "$OUT"
+}
+
+@test "fidelity-fds: a pipe end opened again through /proc/self/fd keeps its own description and O_NONBLOCK, on one pipe" {
+	checkpoint_kill fdf_pipes
+	thaw_bg "$T/img"
+	restored fdf_pipes
+	finish
+	cat "$OUT"
+	grep -qx 'pipes fl=r:0,w:0,r2:1,w2:1 apart=1 one=1 read=queued eagain=1 cross=1' "$OUT"
+}
