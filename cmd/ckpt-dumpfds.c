@@ -220,6 +220,69 @@ static struct fd_dump *ent_of_fd(struct dump *d, int fd)
 	return &d->v[i < d->n ? i : 0];
 }
 
+/* the fd of the process whose open file description the toff-th
+ * registration under number tfd of epoll ep watches: tfd itself when
+ * it still is that file, else the lowest that is, else -1 */
+static int epoll_target(const struct dump *d, const struct fd_dump *ep, int tfd, int toff)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->v[i].d.fd == tfd &&
+		    fd_epoll_watches(ep->d.local, tfd, toff, d->v[i].d.local))
+			return tfd;
+	for (i = 0; i < d->n; i++)
+		if (&d->v[i] != ep && fd_epoll_watches(ep->d.local, tfd, toff, d->v[i].d.local))
+			return d->v[i].d.fd;
+	return -1;
+}
+
+/* An epoll keys each registration by the file and the fd number it was
+ * added under, which may since have been closed or given to another
+ * file: each "epoll" line whose number no longer names its file gets
+ * file=FD, the fd that holds it now (-1: none does; formats/fds.md) */
+static void epolls_resolve(struct dump *d)
+{
+	struct fd_dump *e;
+	char *out, *line, *next;
+	int tfds[4096], n, tfd, toff, k, t;
+	size_t i, len;
+	FILE *f;
+
+	for (i = 0; i < d->n; i++) {
+		e = &d->v[i];
+		if (e->d.kind != FD_EPOLL || e->shared || !e->d.sublines)
+			continue;
+		out = NULL;
+		if (!(f = open_memstream(&out, &len)))
+			die("pid %d: out of memory", (int)d->pid);
+		for (n = 0, line = e->d.sublines; *line; line = next) {
+			next = strchr(line, '\n');
+			next = next ? next + 1 : line + strlen(line);
+			if (sscanf(line, "epoll %*d %d", &tfd) != 1) {
+				fwrite(line, 1, next - line, f);
+				continue;
+			}
+			/* the kernel counts registrations under one number in
+			 * the order fdinfo lists them */
+			for (toff = 0, k = 0; k < n && k < 4096; k++)
+				toff += tfds[k] == tfd;
+			if (n < 4096)
+				tfds[n] = tfd;
+			n++;
+			t = epoll_target(d, e, tfd, toff);
+			fwrite(line, 1, next - line - (next[-1] == '\n'), f);
+			if (t != tfd)
+				fprintf(f, " file=%d", t);
+			fputc('\n', f);
+		}
+		if (fclose(f) != 0)
+			die("pid %d: out of memory", (int)d->pid);
+		free(e->d.sublines);
+		e->d.sublines = out;
+	}
+}
+
 /* What this process shares with the processes before it in the job's
  * stream (--shared-with; formats/fds.md, "Shared between processes"):
  * the lowest fd of each open file description that an earlier process
@@ -620,6 +683,7 @@ static int dump_fds(struct dump *d)
 	dups_find(d);
 	if (shares_find(d) < 0)
 		return -1;
+	epolls_resolve(d);
 	policies_decide(d);
 	data_assign(d);
 	if (shares_refuse(d) < 0 || pipes_peek(d) < 0 || socks_peek(d) < 0)

@@ -468,6 +468,16 @@ int fd_file_cmp(int a, int b)
 	return a < b ? -1 : a > b;
 }
 
+int fd_epoll_watches(int eplocal, int tfd, int toff, int local)
+{
+	struct kcmp_epoll_slot slot = { .efd = eplocal, .tfd = tfd, .toff = toff };
+	pid_t me = getpid();
+
+	/* our copy of the epoll is the process's epoll: its registrations
+	 * keep the process's fd numbers, which KCMP_EPOLL_TFD looks up */
+	return syscall(SYS_kcmp, me, me, KCMP_EPOLL_TFD, local, (unsigned long)&slot) == 0;
+}
+
 int fd_reader(const struct fd_desc *d)
 {
 	char proc[64];

@@ -41,6 +41,10 @@ int fd_locks(struct fd_desc *d, pid_t pid);
 /* Order two of our fds by their open file description (kcmp): 0 when
  * they share it, <0 or >0 otherwise, a total order. */
 int fd_file_cmp(int a, int b);
+/* Whether the toff-th registration under fd number tfd of the epoll
+ * eplocal (our copy) watches the open file description of our fd
+ * local (kcmp KCMP_EPOLL_TFD) */
+int fd_epoll_watches(int eplocal, int tfd, int toff, int local);
 /* An fd that reads the same file as local without touching its
  * offset: local itself when it is readable, else a fresh open of it
  * through /proc/self/fd.  -errno on failure. */

@@ -21,6 +21,7 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -231,8 +232,15 @@ static int epoll_line(struct fdplan *p, const struct text *t)
 	if (t->n < 3 || num_parse(t->f[1], NUM_INT_MAX, &v[0]) < 0 ||
 	    num_parse(t->f[2], NUM_INT_MAX, &v[1]) < 0)
 		return -1;
-	ep = (struct fd_epoll){ .epfd = v[0], .tfd = v[1] };
+	ep = (struct fd_epoll){ .epfd = v[0], .tfd = v[1], .file = v[1] };
 	for (i = 3; i < t->n; i++) {
+		if (!strcmp(t->f[i], "file=-1"))
+			ep.file = -1;
+		else if (!strncmp(t->f[i], "file=", 5) &&
+			 num_parse(t->f[i] + 5, NUM_INT_MAX, &x) == 0)
+			ep.file = x;
+		else if (!strncmp(t->f[i], "file=", 5))
+			return -1;
 		if (!strncmp(t->f[i], "events=", 7)) {
 			if (num_parse_base(t->f[i] + 7, 16, NUM_U32_MAX, &x) < 0)
 				return -1;
@@ -1153,24 +1161,79 @@ static int ent_open(struct fdplan *p, struct fdplan_fd *e, const struct fd_attac
 	return 0;
 }
 
+/* In a child of ckpt-thaw, whose fd numbers are its own to spend:
+ * every source moved above the numbers the registrations use, then
+ * each watched file put at its number and added under it, as the
+ * kernel keys a registration by file and number.  The epoll is one
+ * with ckpt-thaw's.  Returns the index of the one that failed (its
+ * errno in *err), or -1. */
+static int epolls_child(struct fdplan *p, int *err)
+{
+	struct epoll_event ev;
+	int base = 3, i;
+	unsigned k;
+
+	for (k = 0; k < p->nep; k++)
+		base = p->ep[k].tfd >= base ? p->ep[k].tfd + 1 : base;
+	for (k = 0; k < p->n; k++)
+		if (p->v[k].src >= 0 && (p->v[k].src = fcntl(p->v[k].src, F_DUPFD, base)) < 0)
+			return *err = errno, 0;   /* said as the first one's */
+	for (i = 0; i < (int)p->nep; i++) {
+		ev.events = p->ep[i].events;
+		ev.data.u64 = p->ep[i].data;
+		if (dup2(ent_find(p, p->ep[i].file)->src, p->ep[i].tfd) < 0 ||
+		    epoll_ctl(ent_find(p, p->ep[i].epfd)->src, EPOLL_CTL_ADD, p->ep[i].tfd, &ev) < 0)
+			return *err = errno, i;
+	}
+	return -1;
+}
+
+/* the child's report: the index that failed (-1: none) and its errno */
+static int epolls_report(pid_t c, int rd, int *err)
+{
+	int msg[2] = { 0, EPROTO }, st;
+
+	if (read(rd, msg, sizeof msg) != sizeof msg)
+		msg[0] = 0, msg[1] = EPROTO;   /* it died before it could say */
+	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+		;
+	*err = msg[1];
+	return msg[0];
+}
+
 static int epolls_add(struct fdplan *p, int pid)
 {
 	struct fdplan_fd *ep, *t;
-	struct epoll_event ev;
+	int rep[2], at, err, msg[2];
 	unsigned i;
+	pid_t c;
 
 	for (i = 0; i < p->nep; i++) {
 		ep = ent_find(p, p->ep[i].epfd);
-		t = ent_find(p, p->ep[i].tfd);
+		t = p->ep[i].file >= 0 ? ent_find(p, p->ep[i].file) : NULL;
 		if (!ep || !t || ep->src < 0 || t->src < 0)
 			return warn("pid %d: epoll %d: fd %d is not there", pid,
-				    p->ep[i].epfd, p->ep[i].tfd), -1;
-		ev.events = p->ep[i].events;
-		ev.data.u64 = p->ep[i].data;
-		if (epoll_ctl(ep->src, EPOLL_CTL_ADD, t->src, &ev) < 0)
-			return warn("pid %d: epoll %d: add fd %d:", pid, p->ep[i].epfd, p->ep[i].tfd), -1;
+				    p->ep[i].epfd, p->ep[i].file), -1;
 	}
-	return 0;
+	if (!p->nep)
+		return 0;
+	if (pipe2(rep, O_CLOEXEC) < 0)
+		return warn("pid %d: epoll registrations: pipe:", pid), -1;
+	fflush(NULL);
+	if ((c = fork()) == 0) {
+		msg[0] = epolls_child(p, &msg[1]);
+		_exit(write(rep[1], msg, sizeof msg) == sizeof msg ? 0 : 1);
+	}
+	close(rep[1]);
+	at = c < 0 ? (err = errno, 0) : epolls_report(c, rep[0], &err);
+	close(rep[0]);
+	if (at < 0)
+		return 0;
+	errno = err;
+	if (c < 0)
+		return warn("pid %d: epoll registrations: fork:", pid), -1;
+	return warn("pid %d: epoll %d: add fd %d (the file of fd %d):", pid, p->ep[at].epfd,
+		    p->ep[at].tfd, p->ep[at].file), -1;
 }
 
 /* whether the process maps e's file: the restorer opens and closes a

@@ -52,6 +52,8 @@ struct fdplan_fd {
 
 struct fd_epoll {             /* an "epoll EPFD TFD" line */
 	int epfd, tfd;
+	int file;                  /* the fd holding the watched file now
+	                            * (file=; tfd when absent), -1: none */
 	uint32_t events;
 	uint64_t data;
 };

@@ -50,3 +50,33 @@ refused_at_checkpoint() {
 	cat "$OUT"
 	grep -qx 'pipes fl=r:0,w:0,r2:1,w2:1 apart=1 one=1 read=queued eagain=1 cross=1' "$OUT"
 }
+
+@test "fidelity-fds: an epoll watching a file under an fd number closed since (dup'ed away) watches it under that number again" {
+	checkpoint_kill fdf_epoll moved
+	tar xOf "$T/img" "proc/$PID/fds" | grep '^epoll '
+	thaw_bg "$T/img"
+	restored fdf_epoll
+	finish
+	cat "$OUT"
+	grep -qx 'moved ok' "$OUT"
+}
+
+@test "fidelity-fds: an epoll with two files registered under one fd number keeps both" {
+	checkpoint_kill fdf_epoll twice
+	tar xOf "$T/img" "proc/$PID/fds" | grep '^epoll '
+	thaw_bg "$T/img"
+	restored fdf_epoll
+	finish
+	cat "$OUT"
+	grep -qx 'twice ok' "$OUT"
+}
+
+@test "fidelity-fds: an epoll watching a file that no fd of the process holds any more is refused at the checkpoint, and the program runs on" {
+	need ckpt-run ckpt-freeze prog:fdf_epoll
+	start_prog fdf_epoll gone
+	refused_at_checkpoint "ckpt-dumpfds: pid $PID: epoll fd $(progfd ep): watches the file added as fd $(progfd a), closed since, and no fd of this process holds that file now: cannot be restored"
+	grep -qx 'gone ok' "$OUT"
+	# it kills the child that holds the file as it ends
+	kill -TERM "$PID"
+	wait "$PID"
+}
