@@ -20,6 +20,8 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "escape.h"
@@ -331,6 +333,22 @@ static void describe_file(struct fd_desc *d)
 	extra_add(d, " seals=0x%x", seals < 0 ? 0 : seals);
 }
 
+static int fs_is(int fd, unsigned long magic)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 && (unsigned long)sf.f_type == magic;
+}
+
+/* a namespace's type, from its name "TYPE:[INODE]" */
+static void describe_ns(struct fd_desc *d)
+{
+	int n = strcspn(d->path, ":");
+
+	if (n > 0 && n < 32)
+		extra_add(d, " nstype=%.*s", n, d->path);
+}
+
 /* the kind from the inode type and the link's text; anon inodes first,
  * since their st_mode has changed between kernels */
 static enum fd_kind kind_of(const struct fd_desc *d, int deleted)
@@ -339,6 +357,8 @@ static enum fd_kind kind_of(const struct fd_desc *d, int deleted)
 
 	if (!strncmp(d->path, "anon_inode:", 11))
 		return FD_ANON;   /* refined by describe_anon */
+	if (fs_is(d->local, NSFS_MAGIC))
+		return FD_NS;     /* S_IFREG, and a name like "net:[4026531840]" */
 	if (S_ISREG(m) && deleted && !strncmp(d->path, "/memfd:", 7))
 		return FD_MEMFD;
 	if (S_ISREG(m))
@@ -353,6 +373,8 @@ static enum fd_kind kind_of(const struct fd_desc *d, int deleted)
 		return strncmp(d->path, "pipe:[", 6) ? FD_FIFO : FD_PIPE;
 	if (S_ISSOCK(m))
 		return FD_SOCKET;
+	if (S_ISLNK(m))
+		return FD_SYMLINK;
 	return FD_OTHER;
 }
 
@@ -396,9 +418,12 @@ static void describe_kind(struct fd_desc *d, const char *info, int deleted)
 	case FD_FILE: case FD_DELETED: case FD_MEMFD:
 		describe_file(d);
 		break;
-	case FD_DIR:
+	case FD_DIR: case FD_SYMLINK:
 		if (deleted)
 			extra_add(d, " deleted=1");
+		break;
+	case FD_NS:
+		describe_ns(d);
 		break;
 	case FD_CHR: case FD_BLK:
 		extra_add(d, " rdev=%u:%u", major(d->st.st_rdev), minor(d->st.st_rdev));

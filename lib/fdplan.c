@@ -77,6 +77,7 @@ static const struct num_key {
 	NUM_KEY("truncate", 10, 1, truncate),
 	NUM_KEY("mode", 8, 0177777, mode),
 	NUM_KEY("ino", 10, U64, ino),
+	NUM_KEY("deleted", 10, 1, deleted),
 };
 
 /* a numeric key: 1 when k is one (set, or -1 when v is malformed), 0
@@ -150,6 +151,7 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 	else if (!strcmp(k, "addr")) snprintf(e->addr, sizeof e->addr, "%s", v);
 	else if (!strcmp(k, "domain")) e->unix_domain = !strcmp(v, "unix");
 	else if (!strcmp(k, "boot")) snprintf(e->boot, sizeof e->boot, "%s", v);
+	else if (!strcmp(k, "nstype")) snprintf(e->nstype, sizeof e->nstype, "%s", v);
 	else if (!strcmp(k, "pid") && strcmp(v, "-1")) {   /* -1: ended */
 		if (num_parse(v, NUM_INT_MAX, &maj) < 0)
 			return -1;
@@ -325,7 +327,8 @@ static const char *ent_check(const struct fdplan_fd *e)
 {
 	static const enum fd_kind saved[] = { FD_FILE, FD_DELETED, FD_MEMFD, FD_UNKNOWN };
 	static const enum fd_kind piped[] = { FD_PIPE, FD_FIFO, FD_UNKNOWN };
-	static const enum fd_kind pathed[] = { FD_FILE, FD_DIR, FD_CHR, FD_BLK, FD_FIFO, FD_DELETED, FD_UNKNOWN };
+	static const enum fd_kind pathed[] = { FD_FILE, FD_DIR, FD_CHR, FD_BLK, FD_FIFO, FD_DELETED,
+					       FD_SYMLINK, FD_UNKNOWN };
 	int is_file = e->k == FD_FILE;
 
 	if (e->data && kind_is(e, saved) && strncmp(e->data, "files/", 6))
@@ -625,6 +628,7 @@ static int open_path(struct fdplan *p, struct fdplan_fd *e, int flags, int pid)
 		return close(fd), -1;
 	ok = e->k == FD_DIR ? S_ISDIR(st.st_mode) :
 	     e->k == FD_FIFO ? S_ISFIFO(st.st_mode) :
+	     e->k == FD_SYMLINK ? S_ISLNK(st.st_mode) :
 	     want ? S_ISCHR(st.st_mode) && st.st_rdev == want : S_ISREG(st.st_mode);
 	if (!ok) {
 		close(fd);
@@ -961,6 +965,60 @@ static int open_dir(struct fdplan *p, struct fdplan_fd *e, int pid)
 	return open_path(p, e, O_RDONLY | O_DIRECTORY | (e->flags & O_PATH), pid);
 }
 
+/* A directory or a symlink removed since it was opened has no path to
+ * open again, and the kernel has no call that makes an fd on a removed
+ * one: refused (formats/fds.md) */
+static const char *path_why_not(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	(void)p;
+	return e->deleted ? "removed since it was opened: nothing can open it again" : NULL;
+}
+
+/* the symlink itself, as O_PATH|O_NOFOLLOW opened it */
+static int open_symlink(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	return open_path(p, e, O_PATH | O_NOFOLLOW, pid);
+}
+
+/* ckpt-thaw's own namespace of that type, /proc/self/ns/TYPE (or
+ * TYPE_for_children), when it is the very one the fd was on */
+static int ns_open_own(const struct fdplan_fd *e)
+{
+	static const char *const fmt[] = { "/proc/self/ns/%s", "/proc/self/ns/%s_for_children" };
+	char path[64];
+	struct stat st;
+	unsigned i;
+	int fd;
+
+	for (i = 0; i < 2 && e->nstype[0] && !strchr(e->nstype, '/'); i++) {
+		snprintf(path, sizeof path, fmt[i], e->nstype);
+		if ((fd = open(path, (e->flags & (O_PATH | O_ACCMODE)) | O_CLOEXEC)) < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && st.st_dev == e->dev && st.st_ino == e->ino)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+static const char *ns_why_not(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	int fd = ns_open_own(e);
+
+	(void)p;
+	if (fd < 0)
+		return "a namespace ckpt-thaw is not in: only its own can be opened again";
+	close(fd);
+	return NULL;
+}
+
+static int open_ns(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	int fd = ns_open_own(e);
+
+	return fd >= 0 ? fd : refuse(pid, e, ns_why_not(p, e));
+}
+
 static int open_eventfd(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	(void)p, (void)pid;
@@ -1003,7 +1061,9 @@ static const struct kind_restore {
 	[FD_MEMFD] = { open_file, NULL, 0 },
 	[FD_CHR] = { open_file, NULL, 0 },
 	[FD_BLK] = { open_file, NULL, 0 },
-	[FD_DIR] = { open_dir, NULL, 0 },
+	[FD_DIR] = { open_dir, path_why_not, 0 },
+	[FD_SYMLINK] = { open_symlink, path_why_not, 0 },
+	[FD_NS] = { open_ns, ns_why_not, 0 },
 	[FD_FIFO] = { open_fifo, NULL, 1 },
 	[FD_PIPE] = { open_pipe, NULL, 1 },
 	[FD_SOCKET] = { open_socket, socket_why_not, 1 },

@@ -45,6 +45,8 @@ struct fdplan_fd {
 	int target;                /* pidfd: its process's pid, 0: ended */
 	uint64_t target_start;     /* ... its start time, on boot */
 	char boot[40];
+	char nstype[16];           /* ns: net, uts, pid, ... */
+	int deleted;               /* dir, symlink: removed since the open */
 	int src;                   /* ckpt-thaw's fd that becomes fd */
 	pid_t share_pid;           /* share=PID:FD: the open file of fd FD of */
 	int share_fd;              /* process PID, earlier in the job; or 0 */

@@ -80,3 +80,14 @@ refused_at_checkpoint() {
 	kill -TERM "$PID"
 	wait "$PID"
 }
+
+@test "fidelity-fds: O_PATH fds on a file, a directory and a symlink, and fds on /proc/self/ns/*, come back on the same inodes" {
+	mkdir "$T/d"
+	checkpoint_kill fdf_opath "$T/d"
+	tar xOf "$T/img" "proc/$PID/fds"
+	thaw_bg "$T/img"
+	restored fdf_opath
+	finish
+	cat "$OUT"
+	grep -qx 'opath same=11111 path=11110 inside=1 target=f bytes=bytes' "$OUT"
+}
