@@ -370,7 +370,9 @@ static enum fd_kind kind_of(const struct fd_desc *d, int deleted)
 	if (S_ISBLK(m))
 		return FD_BLK;
 	if (S_ISFIFO(m))
-		return strncmp(d->path, "pipe:[", 6) ? FD_FIFO : FD_PIPE;
+		/* a FIFO unlinked since its opens is a pipe: no one can open
+		 * it by name any more, and it is restored as one */
+		return strncmp(d->path, "pipe:[", 6) && !deleted ? FD_FIFO : FD_PIPE;
 	if (S_ISSOCK(m))
 		return FD_SOCKET;
 	if (S_ISLNK(m))
@@ -426,7 +428,8 @@ static void describe_kind(struct fd_desc *d, const char *info, int deleted)
 		describe_ns(d);
 		break;
 	case FD_CHR: case FD_BLK:
-		extra_add(d, " rdev=%u:%u", major(d->st.st_rdev), minor(d->st.st_rdev));
+		extra_add(d, " rdev=%u:%u%s", major(d->st.st_rdev), minor(d->st.st_rdev),
+			  deleted ? " deleted=1" : "");
 		break;
 	case FD_FIFO: case FD_PIPE:
 		describe_pipe(d);

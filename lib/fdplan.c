@@ -593,11 +593,32 @@ static dev_t device_allowed(const struct fdplan_fd *e)
 	if (e->k != FD_CHR)
 		return 0;
 	for (i = 0; i < sizeof devices / sizeof *devices; i++)
-		if (!strcmp(e->path, devices[i].path))
+		if (e->deleted ? e->rdev == makedev(devices[i].maj, devices[i].min) :
+				 !strcmp(e->path, devices[i].path))
 			return makedev(devices[i].maj, devices[i].min);
 	if (!strncmp(e->path, "/dev/pts/", 9) && major(e->rdev) >= 136 && major(e->rdev) <= 143)
 		return e->rdev;
 	return 0;
+}
+
+/* the path of a device of the list: an unlinked node of one (a mknod
+ * of /dev/null's numbers, say) is the same device opened there */
+static const char *device_path(dev_t dev)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof devices / sizeof *devices; i++)
+		if (dev == makedev(devices[i].maj, devices[i].min))
+			return devices[i].path;
+	return "/";
+}
+
+static const char *device_why_not(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	(void)p;
+	return device_allowed(e) ? NULL :
+	       e->deleted ? "a device node unlinked since, not one of the devices a restore reopens (formats/fds.md)" :
+	       "not a device a restore reopens (formats/fds.md)";
 }
 
 /* Says why, names the fd, and marks errno as said (ECANCELED), so the
@@ -622,7 +643,8 @@ static int open_path(struct fdplan *p, struct fdplan_fd *e, int flags, int pid)
 		return refuse(pid, e, "not a device a restore reopens (formats/fds.md)");
 	if (fs_ready(p, pid) < 0)
 		return errno = ECANCELED, -1;
-	if ((fd = jobfs_open(&p->fs, e->path, flags | O_NONBLOCK)) < 0)
+	if ((fd = jobfs_open(&p->fs, want && e->deleted ? device_path(want) : e->path,
+			     flags | O_NONBLOCK)) < 0)
 		return errno = -fd, -1;
 	if (fstat(fd, &st) < 0)
 		return close(fd), -1;
@@ -1059,8 +1081,8 @@ static const struct kind_restore {
 	[FD_FILE] = { open_file, NULL, 0 },
 	[FD_DELETED] = { open_file, NULL, 0 },
 	[FD_MEMFD] = { open_file, NULL, 0 },
-	[FD_CHR] = { open_file, NULL, 0 },
-	[FD_BLK] = { open_file, NULL, 0 },
+	[FD_CHR] = { open_file, device_why_not, 0 },
+	[FD_BLK] = { open_file, device_why_not, 0 },
 	[FD_DIR] = { open_dir, path_why_not, 0 },
 	[FD_SYMLINK] = { open_symlink, path_why_not, 0 },
 	[FD_NS] = { open_ns, ns_why_not, 0 },

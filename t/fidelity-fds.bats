@@ -91,3 +91,33 @@ refused_at_checkpoint() {
 	cat "$OUT"
 	grep -qx 'opath same=11111 path=11110 inside=1 target=f bytes=bytes' "$OUT"
 }
+
+@test "fidelity-fds: a FIFO unlinked after its opens comes back as one pipe, its bytes and O_NONBLOCK kept" {
+	mkdir "$T/d"
+	checkpoint_kill fdf_gone fifo "$T/d"
+	fdline pipe
+	thaw_bg "$T/img"
+	restored fdf_gone
+	finish
+	cat "$OUT"
+	grep -qx 'fifo one=1 nb=1 read=queued eagain=1 cross=1' "$OUT"
+}
+
+@test "fidelity-fds: a device node of /dev/null unlinked after its open comes back as /dev/null" {
+	mkdir "$T/d"
+	checkpoint_kill fdf_gone dev "$T/d"
+	fdline chr
+	thaw_bg "$T/img"
+	restored fdf_gone
+	finish
+	cat "$OUT"
+	grep -qx 'dev rdev=1:3 wrote=5 read=0' "$OUT"
+}
+
+@test "fidelity-fds: a directory removed since its open is refused at the checkpoint, and the program runs on" {
+	need ckpt-run ckpt-freeze prog:fdf_gone
+	mkdir "$T/d"
+	start_prog fdf_gone dir "$T/d"
+	refused_at_checkpoint "ckpt-dumpfds: pid $PID: fd $(progfd r): dir $T/d/gone: cannot be restored: removed since it was opened: nothing can open it again"
+	grep -qx 'dir nlink=0 isdir=1' "$OUT"
+}
