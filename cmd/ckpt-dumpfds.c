@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "err.h"
 #include "escape.h"
 #include "fdinfo.h"
+#include "fdlink.h"
 #include "fdshare.h"
 #include "memberout.h"
 #include "num.h"
@@ -218,6 +220,35 @@ static struct fd_dump *ent_of_fd(struct dump *d, int fd)
 	for (i = 0; i < d->n && d->v[i].d.fd != fd; i++)
 		;
 	return &d->v[i < d->n ? i : 0];
+}
+
+/* A file unlinked while open whose inode has other links is that
+ * file: written as the "file" found under another name beside the old
+ * one, so a restore reopens it there (writes reach the other names);
+ * one not found keeps "deleted" with nlink=N, which a restore refuses
+ * rather than make a copy (formats/fds.md) */
+static void deleted_links(struct dump *d)
+{
+	static char found[PATH_MAX], esc[4 * PATH_MAX + 1];
+	struct fd_desc *x;
+	size_t i, n;
+
+	for (i = 0; i < d->n; i++) {
+		x = &d->v[i].d;
+		if (x->kind != FD_DELETED || x->st.st_nlink == 0 || d->v[i].shared)
+			continue;
+		n = strlen(x->extra);
+		if (fdlink_find(d->pid, x->path, x->st.st_dev, x->st.st_ino, x->flags,
+				found, sizeof found) < 0) {
+			snprintf(x->extra + n, sizeof x->extra - n, " nlink=%u",
+				 (unsigned)x->st.st_nlink);
+			continue;
+		}
+		if (str_escape(x->path, esc, sizeof esc) == 0 && strlen(esc) + 11 < sizeof x->extra - n)
+			snprintf(x->extra + n, sizeof x->extra - n, " unlinked=%s", esc);
+		snprintf(x->path, sizeof x->path, "%s", found);
+		x->kind = FD_FILE;
+	}
 }
 
 /* the fd of the process whose open file description the toff-th
@@ -684,6 +715,7 @@ static int dump_fds(struct dump *d)
 	if (shares_find(d) < 0)
 		return -1;
 	epolls_resolve(d);
+	deleted_links(d);
 	policies_decide(d);
 	data_assign(d);
 	if (shares_refuse(d) < 0 || pipes_peek(d) < 0 || socks_peek(d) < 0)

@@ -78,6 +78,7 @@ static const struct num_key {
 	NUM_KEY("mode", 8, 0177777, mode),
 	NUM_KEY("ino", 10, U64, ino),
 	NUM_KEY("deleted", 10, 1, deleted),
+	NUM_KEY("nlink", 10, NUM_INT_MAX, nlink),
 };
 
 /* a numeric key: 1 when k is one (set, or -1 when v is malformed), 0
@@ -996,6 +997,16 @@ static const char *path_why_not(const struct fdplan *p, const struct fdplan_fd *
 	return e->deleted ? "removed since it was opened: nothing can open it again" : NULL;
 }
 
+/* An unlinked file whose inode has other links that the checkpoint
+ * did not find (nlink=): a copy would take writes the other names
+ * never see */
+static const char *deleted_why_not(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	(void)p;
+	return e->nlink ? "unlinked, but its inode has other links, none found beside the old name "
+			  "that the job may open: a copy would not reach them" : NULL;
+}
+
 /* the symlink itself, as O_PATH|O_NOFOLLOW opened it */
 static int open_symlink(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
@@ -1079,7 +1090,7 @@ static const struct kind_restore {
 	int setfl;
 } restore_of[FD_UNKNOWN + 1] = {
 	[FD_FILE] = { open_file, NULL, 0 },
-	[FD_DELETED] = { open_file, NULL, 0 },
+	[FD_DELETED] = { open_file, deleted_why_not, 0 },
 	[FD_MEMFD] = { open_file, NULL, 0 },
 	[FD_CHR] = { open_file, device_why_not, 0 },
 	[FD_BLK] = { open_file, device_why_not, 0 },

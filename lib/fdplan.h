@@ -47,6 +47,7 @@ struct fdplan_fd {
 	char boot[40];
 	char nstype[16];           /* ns: net, uts, pid, ... */
 	int deleted;               /* dir, symlink: removed since the open */
+	int nlink;                 /* deleted: links its inode still had */
 	int src;                   /* ckpt-thaw's fd that becomes fd */
 	pid_t share_pid;           /* share=PID:FD: the open file of fd FD of */
 	int share_fd;              /* process PID, earlier in the job; or 0 */

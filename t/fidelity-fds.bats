@@ -121,3 +121,27 @@ refused_at_checkpoint() {
 	refused_at_checkpoint "ckpt-dumpfds: pid $PID: fd $(progfd r): dir $T/d/gone: cannot be restored: removed since it was opened: nothing can open it again"
 	grep -qx 'dir nlink=0 isdir=1' "$OUT"
 }
+
+@test "fidelity-fds: a file unlinked while open, its inode linked beside it, comes back as that file: writes reach the other name" {
+	mkdir "$T/d"
+	checkpoint_kill fdf_linked near "$T/d"
+	local line
+	line=$(tar xOf "$T/img" "proc/$PID/fds" | grep "^fd $(progfd a) ")
+	echo "$line"
+	[[ $line == "fd $(progfd a) file "*" unlinked=$T/d/a policy=b path=$T/d/b" ]]
+	thaw_bg "$T/img"
+	restored fdf_linked
+	verify_prog
+	finish
+	cat "$OUT"
+	grep -qx 'linked same=1 reads=hello+' "$OUT"
+	[ "$(cat "$T/d/b")" = "hello++" ]
+}
+
+@test "fidelity-fds: a file unlinked while open whose other link is not beside it is refused at the checkpoint, and the program runs on" {
+	need ckpt-run ckpt-freeze prog:fdf_linked
+	mkdir "$T/d"
+	start_prog fdf_linked far "$T/d"
+	refused_at_checkpoint "ckpt-dumpfds: pid $PID: fd $(progfd a): deleted $T/d/a: cannot be restored: unlinked, but its inode has other links, none found beside the old name that the job may open: a copy would not reach them"
+	[ "$(cat "$T/d/sub/b")" = "hello+" ]
+}

@@ -1,0 +1,18 @@
+/* fdlink.h - another name of a file that was unlinked while open but
+ * whose inode lives on under another link (formats/fds.md, "deleted"):
+ * a restore that reopens that name reaches the same file, where a copy
+ * would not. */
+#ifndef CKPT_FDLINK_H
+#define CKPT_FDLINK_H
+#include <stddef.h>
+#include <sys/types.h>
+
+/* A name, in the directory of gone (the unlinked name), of the regular
+ * file dev:ino, looked for as process pid's file-system user and
+ * groups (when we are root; else as ourselves, the same user), and
+ * that user may open with the access mode of flags.  0 with the path
+ * in out, -ENOENT when there is none, or -errno. */
+int fdlink_find(pid_t pid, const char *gone, dev_t dev, ino_t ino, int flags,
+		char *out, size_t cap);
+
+#endif
