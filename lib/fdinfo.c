@@ -97,11 +97,18 @@ static char *inotify_lines(int fd, const char *info)
 
 	if (!f)
 		return NULL;
+	/* a watch on an inode its file system cannot make a handle of (a
+	 * pipe's, say) has no fhandle fields: written without fhandle= */
 	while ((p = info_field(p, "inotify "))) {
-		if (sscanf(p, "wd:%x ino:%llx sdev:%x mask:%x ignored_mask:%x fhandle-bytes:%x fhandle-type:%x f_handle:%255s",
-			   &wd, &ino, &sdev, &mask, &ign, &hbytes, &htype, handle) == 8)
-			fprintf(f, "inotify %d wd=%u ino=%llu dev=%u:%u mask=0x%x ignored=0x%x fhandle=%u:%s\n",
-				fd, wd, ino, sdev >> 20, sdev & 0xfffff, mask, ign, htype, handle);
+		int n = sscanf(p, "wd:%x ino:%llx sdev:%x mask:%x ignored_mask:%x fhandle-bytes:%x fhandle-type:%x f_handle:%255s",
+			       &wd, &ino, &sdev, &mask, &ign, &hbytes, &htype, handle);
+		if (n < 5)
+			continue;
+		fprintf(f, "inotify %d wd=%u ino=%llu dev=%u:%u mask=0x%x ignored=0x%x", fd, wd,
+			ino, sdev >> 20, sdev & 0xfffff, mask, ign);
+		if (n == 8)
+			fprintf(f, " fhandle=%u:%s", htype, handle);
+		fputc('\n', f);
 	}
 	fclose(f);
 	return out;

@@ -61,6 +61,17 @@ struct fd_epoll {             /* an "epoll EPFD TFD" line */
 	uint64_t data;
 };
 
+struct fd_watch {             /* an "inotify FD wd=N ..." line */
+	int fd, wd;
+	uint32_t mask;
+	uint64_t dev, ino;         /* what it watches */
+	char *path;                /* a path to it, found at the checkpoint */
+};
+
+/* the largest watch descriptor a restore makes again: it spends every
+ * number before it (formats/fds.md) */
+#define FD_WATCH_WD_MAX 65536
+
 struct fd_lock {              /* a "lock FD ..." line (formats/fds.md) */
 	int fd;
 	int class;                 /* FD_LOCK_* */
@@ -106,6 +117,8 @@ struct fdplan {
 	unsigned nep;
 	struct fd_lock *lock;
 	unsigned nlock;
+	struct fd_watch *watch;
+	unsigned nwatch;
 	struct fd_blob *blob;
 	unsigned nblob;
 	int maxfd;

@@ -145,3 +145,29 @@ refused_at_checkpoint() {
 	refused_at_checkpoint "ckpt-dumpfds: pid $PID: fd $(progfd a): deleted $T/d/a: cannot be restored: unlinked, but its inode has other links, none found beside the old name that the job may open: a copy would not reach them"
 	[ "$(cat "$T/d/sub/b")" = "hello+" ]
 }
+
+@test "fidelity-fds: inotify watches come back with their numbers and masks, and the next watch gets the next number" {
+	mkdir "$T/d"
+	checkpoint_kill fdf_inotify files "$T/d"
+	tar xOf "$T/img" "proc/$PID/fds" | grep '^inotify '
+	thaw_bg "$T/img"
+	restored fdf_inotify
+	finish
+	cat "$OUT"
+	grep -qx 'inotify events=1:0x2,2:0x100:new,4:0x20 next=5 nb=1' "$OUT"
+}
+
+@test "fidelity-fds: an inotify watch on what has no path (a pipe) is refused at the checkpoint, and the program runs on" {
+	need ckpt-run ckpt-freeze prog:fdf_inotify
+	mkdir "$T/d"
+	start_prog fdf_inotify pipe "$T/d"
+	refused_at_checkpoint "ckpt-dumpfds: pid $PID: fd $(progfd ifd): inotify anon_inode:inotify: cannot be restored: watch 2 \(inode [0-9]+ on 0:[0-9]+\): no path to what it watches was found at the checkpoint, as the job's user"
+	grep -q '^inotify events=1:0x2 next=' "$OUT"
+}
+
+@test "fidelity-fds: a fanotify fd is refused at the checkpoint, named, and the program runs on" {
+	need ckpt-run ckpt-freeze prog:fdf_inotify
+	mkdir "$T/d"
+	start_prog fdf_inotify fanotify "$T/d"
+	refused_at_checkpoint "ckpt-dumpfds: pid $PID: fd $(progfd fan): anon anon_inode:\[fanotify\]: cannot be restored: no restore knows this kind of fd yet"
+}
