@@ -689,8 +689,12 @@ static int open_path(struct fdplan *p, struct fdplan_fd *e, int flags, int pid)
 		return refuse(pid, e, "not a device a restore reopens (formats/fds.md)");
 	if (fs_ready(p, pid) < 0)
 		return errno = ECANCELED, -1;
-	if ((fd = jobfs_open(&p->fs, want && e->deleted ? device_path(want) : e->path,
-			     flags | O_NONBLOCK)) < 0)
+	fd = jobfs_open(&p->fs, want && e->deleted ? device_path(want) : e->path, flags | O_NONBLOCK);
+	/* /dev/tty is the opener's controlling terminal: ckpt-thaw's, as
+	 * fds 0-2 on a terminal are attached to its own (ckpt-thaw(1)) */
+	if (fd == -ENXIO && want == makedev(5, 0))
+		return refuse(pid, e, "ckpt-thaw has no controlling terminal to give it (restore from a terminal)");
+	if (fd < 0)
 		return errno = -fd, -1;
 	if (fstat(fd, &st) < 0)
 		return close(fd), -1;

@@ -171,3 +171,42 @@ refused_at_checkpoint() {
 	start_prog fdf_inotify fanotify "$T/d"
 	refused_at_checkpoint "ckpt-dumpfds: pid $PID: fd $(progfd fan): anon anon_inode:\[fanotify\]: cannot be restored: no restore knows this kind of fd yet"
 }
+
+# tty_prog: fdf_tty on a terminal of its own (script(1)), checkpointed
+# with --kill to $T/img; sets PID
+tty_prog() {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:fdf_tty
+	need_root
+	script -qfec "$RUN -- $PROGS/fdf_tty" /dev/null >"$T/ts" 2>&1 </dev/null 3>&- &
+	STARTED+=("$!")
+	wait_line "$T/ts" '^ready '
+	PID=$(tr -d '\r' <"$T/ts" | awk '/^pid/ {print $2}')
+	STARTED+=("$PID")
+	grep -q '^open tty ' "$T/ts"
+	freeze_ok "$T/img" --kill "$PID"
+	tar xOf "$T/img" "proc/$PID/fds" | grep ' rdev=5:0 '
+}
+
+@test "fidelity-fds: /dev/tty of a process with a controlling terminal comes back as ckpt-thaw's terminal" {
+	tty_prog
+	script -qfec "$THAW $T/img" /dev/null >"$T/ts2" 2>&1 </dev/null 3>&- &
+	TPID=$!
+	TPIDS+=("$TPID")
+	restored fdf_tty
+	verify_prog "$PID" "$T/ts2"
+	kill -TERM "$PID"
+	wait "$TPID"
+	cat -A "$T/ts2"
+	grep -q '^tty isatty=1 pts=1 is_dev_tty=1 wrote=1' "$T/ts2"
+	grep -q '^done ok' "$T/ts2"
+}
+
+@test "fidelity-fds: /dev/tty restored by a ckpt-thaw without a controlling terminal fails, says why, and runs nothing" {
+	tty_prog
+	# setsid: no controlling terminal, even when the tests run on one
+	run --separate-stderr timeout -s TERM 30 setsid -w "$THAW" "$T/img" </dev/null
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "ckpt-thaw: pid $PID: fd 3: chr /dev/tty: ckpt-thaw has no controlling terminal to give it (restore from a terminal)" ]
+	dead "$PID"
+}
