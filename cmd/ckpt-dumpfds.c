@@ -251,29 +251,15 @@ static void deleted_links(struct dump *d)
 	}
 }
 
-/* one "inotify" line with path=, the watched file found as the job's
- * user (fdlink_watched), when it is found */
-static void inotify_line(const struct dump *d, const char *line, size_t len, FILE *f)
-{
-	static char found[PATH_MAX], esc[4 * PATH_MAX + 1];
-	unsigned long long ino;
-	unsigned maj, min;
-	const char *h = strstr(line, " fhandle=");
-	char handle[300] = "";
+/* what sublines_edit does with one line (without its newline): write
+ * it to f as it is to be; arg is the caller's */
+typedef void sublines_fn(const struct dump *d, const struct fd_dump *e, const char *line,
+			 size_t len, FILE *f, void *arg);
 
-	fwrite(line, 1, len, f);
-	if (h && h < line + len)
-		sscanf(h + 9, "%299s", handle);
-	if (sscanf(line, "inotify %*d wd=%*u ino=%llu dev=%u:%u", &ino, &maj, &min) == 3 &&
-	    fdlink_watched(d->pid, makedev(maj, min), ino, handle[0] ? handle : NULL,
-			   found, sizeof found) == 0 &&
-	    str_escape(found, esc, sizeof esc) == 0)
-		fprintf(f, " path=%s", esc);
-}
-
-/* A restore adds each inotify watch again by a path to what it
- * watches, which fdinfo does not give: looked for now (formats/fds.md) */
-static void inotify_paths(struct dump *d)
+/* each line of the sublines of every fd of kind k (whose description is
+ * written here) passed through fn, in place */
+static void sublines_edit(struct dump *d, enum fd_kind k, sublines_fn *fn, void *arg,
+			  size_t argsize)
 {
 	struct fd_dump *e;
 	char *out, *line, *next;
@@ -282,15 +268,16 @@ static void inotify_paths(struct dump *d)
 
 	for (i = 0; i < d->n; i++) {
 		e = &d->v[i];
-		if (e->d.kind != FD_INOTIFY || e->shared || !e->d.sublines)
+		if (e->d.kind != k || e->shared || !e->d.sublines)
 			continue;
 		out = NULL;
 		if (!(f = open_memstream(&out, &len)))
 			die("pid %d: out of memory", (int)d->pid);
+		memset(arg, 0, argsize);   /* each fd's lines start afresh */
 		for (line = e->d.sublines; *line; line = next) {
 			next = strchr(line, '\n');
 			next = next ? next + 1 : line + strlen(line);
-			inotify_line(d, line, next - line - (next[-1] == '\n'), f);
+			fn(d, e, line, next - line - (next[-1] == '\n'), f, arg);
 			fputc('\n', f);
 		}
 		if (fclose(f) != 0)
@@ -298,6 +285,28 @@ static void inotify_paths(struct dump *d)
 		free(e->d.sublines);
 		e->d.sublines = out;
 	}
+}
+
+/* one "inotify" line with path=, the watched file found as the job's
+ * user (fdlink_watched), when it is found */
+static void inotify_line(const struct dump *d, const struct fd_dump *e, const char *line,
+			 size_t len, FILE *f, void *arg)
+{
+	static char found[PATH_MAX], esc[4 * PATH_MAX + 1];
+	unsigned long long ino;
+	unsigned maj, min;
+	const char *h = strstr(line, " fhandle=");
+	char handle[300] = "";
+
+	(void)e, (void)arg;
+	fwrite(line, 1, len, f);
+	if (h && h < line + len)
+		sscanf(h + 9, "%299s", handle);
+	if (sscanf(line, "inotify %*d wd=%*u ino=%llu dev=%u:%u", &ino, &maj, &min) == 3 &&
+	    fdlink_watched(d->pid, makedev(maj, min), ino, handle[0] ? handle : NULL,
+			   found, sizeof found) == 0 &&
+	    str_escape(found, esc, sizeof esc) == 0)
+		fprintf(f, " path=%s", esc);
 }
 
 /* the fd of the process whose open file description the toff-th
@@ -317,50 +326,46 @@ static int epoll_target(const struct dump *d, const struct fd_dump *ep, int tfd,
 	return -1;
 }
 
-/* An epoll keys each registration by the file and the fd number it was
- * added under, which may since have been closed or given to another
- * file: each "epoll" line whose number no longer names its file gets
- * file=FD, the fd that holds it now (-1: none does; formats/fds.md) */
-static void epolls_resolve(struct dump *d)
-{
-	struct fd_dump *e;
-	char *out, *line, *next;
-	int tfds[4096], n, tfd, toff, k, t;
-	size_t i, len;
-	FILE *f;
+struct epoll_seen {            /* the numbers of an epoll's lines so far */
+	int tfd[4096];
+	int n;
+};
 
-	for (i = 0; i < d->n; i++) {
-		e = &d->v[i];
-		if (e->d.kind != FD_EPOLL || e->shared || !e->d.sublines)
-			continue;
-		out = NULL;
-		if (!(f = open_memstream(&out, &len)))
-			die("pid %d: out of memory", (int)d->pid);
-		for (n = 0, line = e->d.sublines; *line; line = next) {
-			next = strchr(line, '\n');
-			next = next ? next + 1 : line + strlen(line);
-			if (sscanf(line, "epoll %*d %d", &tfd) != 1) {
-				fwrite(line, 1, next - line, f);
-				continue;
-			}
-			/* the kernel counts registrations under one number in
-			 * the order fdinfo lists them */
-			for (toff = 0, k = 0; k < n && k < 4096; k++)
-				toff += tfds[k] == tfd;
-			if (n < 4096)
-				tfds[n] = tfd;
-			n++;
-			t = epoll_target(d, e, tfd, toff);
-			fwrite(line, 1, next - line - (next[-1] == '\n'), f);
-			if (t != tfd)
-				fprintf(f, " file=%d", t);
-			fputc('\n', f);
-		}
-		if (fclose(f) != 0)
-			die("pid %d: out of memory", (int)d->pid);
-		free(e->d.sublines);
-		e->d.sublines = out;
-	}
+/* one "epoll" line, with file=FD when its number no longer names its
+ * file (epoll_target) */
+static void epoll_line(const struct dump *d, const struct fd_dump *e, const char *line,
+		       size_t len, FILE *f, void *arg)
+{
+	struct epoll_seen *seen = arg;
+	int tfd, toff = 0, k, t;
+
+	fwrite(line, 1, len, f);
+	if (sscanf(line, "epoll %*d %d", &tfd) != 1)
+		return;
+	/* the kernel counts registrations under one number in the order
+	 * fdinfo lists them */
+	for (k = 0; k < seen->n && k < 4096; k++)
+		toff += seen->tfd[k] == tfd;
+	if (seen->n < 4096)
+		seen->tfd[seen->n] = tfd;
+	seen->n++;
+	if ((t = epoll_target(d, e, tfd, toff)) != tfd)
+		fprintf(f, " file=%d", t);
+}
+
+/* A restore adds each inotify watch again by a path to what it
+ * watches, which fdinfo does not give: looked for now.  An epoll keys
+ * each registration by the file and the fd number it was added under,
+ * which may since have been closed or given to another file: each
+ * "epoll" line whose number no longer names its file gets file=FD, the
+ * fd that holds it now (-1: none does).  (formats/fds.md) */
+static void sublines_resolve(struct dump *d)
+{
+	static struct epoll_seen seen;
+	char none;
+
+	sublines_edit(d, FD_EPOLL, epoll_line, &seen, sizeof seen);
+	sublines_edit(d, FD_INOTIFY, inotify_line, &none, sizeof none);
 }
 
 /* What this process shares with the processes before it in the job's
@@ -763,9 +768,8 @@ static int dump_fds(struct dump *d)
 	dups_find(d);
 	if (shares_find(d) < 0)
 		return -1;
-	epolls_resolve(d);
+	sublines_resolve(d);
 	deleted_links(d);
-	inotify_paths(d);
 	policies_decide(d);
 	data_assign(d);
 	if (shares_refuse(d) < 0 || pipes_peek(d) < 0 || socks_peek(d) < 0)

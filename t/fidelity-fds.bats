@@ -10,19 +10,6 @@
 load helpers
 load thaw
 
-setup() {
-	thaw_setup
-}
-
-teardown() {
-	thaw_teardown
-}
-
-# fdline KIND: the first "fd N KIND" line of the image's fds member
-fdline() {
-	tar xOf "$T/img" "proc/$PID/fds" | grep -m1 "^fd [0-9]* $1 "
-}
-
 # progfd NAME: the fd the program opened for NAME
 progfd() {
 	awk -v n="$1" '$1 == "open" && $2 == n {print $3}' "$OUT"

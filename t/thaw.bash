@@ -340,3 +340,8 @@ tree_goes_on() {
 	seq 1 "$(grep -c '^p ' "$D/shared")" | diff - <(sed -n 's/^p //p' "$D/shared")
 	[ "$(grep -cv '^[pc] [0-9]*$' "$D/shared")" = 0 ]
 }
+
+# fdline KIND: the first "fd N KIND" line of $T/img's proc/$PID/fds
+fdline() {
+	tar xOf "$T/img" "proc/$PID/fds" | grep -m1 "^fd [0-9]* $1 "
+}
