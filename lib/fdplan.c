@@ -636,6 +636,9 @@ static dev_t device_allowed(const struct fdplan_fd *e)
 {
 	unsigned i;
 
+	/* O_PATH opens no device: any one, by its number */
+	if ((e->k == FD_CHR || e->k == FD_BLK) && (e->flags & O_PATH) && !e->deleted)
+		return e->rdev;
 	if (e->k != FD_CHR)
 		return 0;
 	for (i = 0; i < sizeof devices / sizeof *devices; i++)
@@ -701,7 +704,8 @@ static int open_path(struct fdplan *p, struct fdplan_fd *e, int flags, int pid)
 	ok = e->k == FD_DIR ? S_ISDIR(st.st_mode) :
 	     e->k == FD_FIFO ? S_ISFIFO(st.st_mode) :
 	     e->k == FD_SYMLINK ? S_ISLNK(st.st_mode) :
-	     want ? S_ISCHR(st.st_mode) && st.st_rdev == want : S_ISREG(st.st_mode);
+	     want ? (e->k == FD_BLK ? S_ISBLK(st.st_mode) : S_ISCHR(st.st_mode)) &&
+		    st.st_rdev == want : S_ISREG(st.st_mode);
 	if (!ok) {
 		close(fd);
 		return refuse(pid, e, want ? "not that device now" : "not that kind of file now");

@@ -68,7 +68,7 @@ refused_at_checkpoint() {
 	wait "$PID"
 }
 
-@test "fidelity-fds: O_PATH fds on a file, a directory and a symlink, and fds on /proc/self/ns/*, come back on the same inodes" {
+@test "fidelity-fds: O_PATH fds on a file, a directory, a symlink and a device, and fds on /proc/self/ns/*, come back on the same inodes" {
 	mkdir "$T/d"
 	checkpoint_kill fdf_opath "$T/d"
 	tar xOf "$T/img" "proc/$PID/fds"
@@ -76,7 +76,7 @@ refused_at_checkpoint() {
 	restored fdf_opath
 	finish
 	cat "$OUT"
-	grep -qx 'opath same=11111 path=11110 inside=1 target=f bytes=bytes' "$OUT"
+	grep -qx 'opath same=111111 path=111101 inside=1 target=f bytes=bytes' "$OUT"
 }
 
 @test "fidelity-fds: a FIFO unlinked after its opens comes back as one pipe, its bytes and O_NONBLOCK kept" {
@@ -196,4 +196,12 @@ tty_prog() {
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "ckpt-thaw: pid $PID: fd 3: chr /dev/tty: ckpt-thaw has no controlling terminal to give it (restore from a terminal)" ]
 	dead "$PID"
+}
+
+@test "fidelity-fds: an fd on a namespace the checkpoint is not in is refused at the checkpoint, and the program runs on" {
+	need ckpt-run ckpt-freeze prog:fdf_opath
+	mkdir "$T/d"
+	start_prog fdf_opath "$T/d" otherns
+	refused_at_checkpoint "ckpt-dumpfds: pid $PID: fd $(progfd otherns): ns net:\[[0-9]+\]: cannot be restored: a namespace ckpt-thaw is not in: only its own can be opened again"
+	grep -qx 'opath same=1111111 path=1111010 inside=1 target=f bytes=bytes' "$OUT"
 }
