@@ -235,7 +235,8 @@ static void deleted_links(struct dump *d)
 
 	for (i = 0; i < d->n; i++) {
 		x = &d->v[i].d;
-		if (x->kind != FD_DELETED || x->st.st_nlink == 0 || d->v[i].shared)
+		/* a share= line too: its kind must be the earlier line's */
+		if (x->kind != FD_DELETED || x->st.st_nlink == 0)
 			continue;
 		n = strlen(x->extra);
 		if (fdlink_find(d->pid, x->path, x->st.st_dev, x->st.st_ino, x->flags,
@@ -311,17 +312,20 @@ static void inotify_line(const struct dump *d, const struct fd_dump *e, const ch
 
 /* the fd of the process whose open file description the toff-th
  * registration under number tfd of epoll ep watches: tfd itself when
- * it still is that file, else the lowest that is, else -1 */
+ * it still is that file (or when kcmp cannot tell: a kernel without
+ * it), else the lowest that is, else -1 */
 static int epoll_target(const struct dump *d, const struct fd_dump *ep, int tfd, int toff)
 {
 	size_t i;
+	int r;
 
 	for (i = 0; i < d->n; i++)
 		if (d->v[i].d.fd == tfd &&
-		    fd_epoll_watches(ep->d.local, tfd, toff, d->v[i].d.local))
+		    ((r = fd_epoll_watches(ep->d.local, tfd, toff, d->v[i].d.local)) == 1 ||
+		     r == -ENOSYS || r == -EPERM))
 			return tfd;
 	for (i = 0; i < d->n; i++)
-		if (&d->v[i] != ep && fd_epoll_watches(ep->d.local, tfd, toff, d->v[i].d.local))
+		if (&d->v[i] != ep && fd_epoll_watches(ep->d.local, tfd, toff, d->v[i].d.local) == 1)
 			return d->v[i].d.fd;
 	return -1;
 }

@@ -508,9 +508,12 @@ int fd_epoll_watches(int eplocal, int tfd, int toff, int local)
 	struct kcmp_epoll_slot slot = { .efd = eplocal, .tfd = tfd, .toff = toff };
 	pid_t me = getpid();
 
+	long r;
+
 	/* our copy of the epoll is the process's epoll: its registrations
 	 * keep the process's fd numbers, which KCMP_EPOLL_TFD looks up */
-	return syscall(SYS_kcmp, me, me, KCMP_EPOLL_TFD, local, (unsigned long)&slot) == 0;
+	r = syscall(SYS_kcmp, me, me, KCMP_EPOLL_TFD, local, (unsigned long)&slot);
+	return r == 0 ? 1 : r > 0 ? 0 : -errno;
 }
 
 int fd_reader(const struct fd_desc *d)

@@ -43,7 +43,7 @@ int fd_locks(struct fd_desc *d, pid_t pid);
 int fd_file_cmp(int a, int b);
 /* Whether the toff-th registration under fd number tfd of the epoll
  * eplocal (our copy) watches the open file description of our fd
- * local (kcmp KCMP_EPOLL_TFD) */
+ * local (kcmp KCMP_EPOLL_TFD): 1 yes, 0 no, -errno cannot tell */
 int fd_epoll_watches(int eplocal, int tfd, int toff, int local);
 /* An fd that reads the same file as local without touching its
  * offset: local itself when it is readable, else a fresh open of it
