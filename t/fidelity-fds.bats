@@ -205,3 +205,32 @@ tty_prog() {
 	refused_at_checkpoint "ckpt-dumpfds: pid $PID: fd $(progfd otherns): ns net:\[[0-9]+\]: cannot be restored: a namespace ckpt-thaw is not in: only its own can be opened again"
 	grep -qx 'opath same=1111111 path=1111010 inside=1 target=f bytes=bytes' "$OUT"
 }
+
+@test "fidelity-fds: not root: a throwaway user's inotify watches in its working directory come back in a new user and pid namespace" {
+	throwaway_user ckfd
+	user_thaw_ns fdf_inotify files .
+	tar xOf "$D/img" | grep -a '^inotify '
+	kill -TERM "$prog"
+	wait "$USER_SH"
+	cat "$D/thaw.err" "$D/out"
+	grep -qx 'inotify events=1:0x2,2:0x100:new,4:0x20 next=5 nb=1' "$D/out"
+	grep -q '^done ok' "$D/out"
+}
+
+@test "fidelity-fds: root checkpoints a user's inotify watch on a file the user may no longer read: refused, nothing named that the user could not reach" {
+	throwaway_user ckfd
+	D=$(mktemp -d /tmp/ckpt-user-XXXXXX)
+	TMPDIRS+=("$D")
+	chmod 0777 "$D"
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$D/sock"
+	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D start_prog fdf_inotify files "$D"
+	# the watched file becomes root's alone after the watch was added
+	chown root:root "$D/g"
+	chmod 0600 "$D/g"
+	CKPT_SOCKDIR=$D/sock refused_at_checkpoint "ckpt-dumpfds: pid $PID: fd $(progfd ifd): inotify anon_inode:inotify: cannot be restored: watch 4 \(inode $(stat -c %i "$D/g") on [0-9]+:[0-9]+\): no path to what it watches was found at the checkpoint, as the job's user"
+	# without --kill the image is written: that watch has no path
+	CKPT_SOCKDIR=$D/sock freeze_ok "$T/img2" "$PID"
+	tar xOf "$T/img2" "proc/$PID/fds" | grep '^inotify '
+	tar xOf "$T/img2" "proc/$PID/fds" | grep -q "^inotify [0-9]* wd=2 .* path=$D/sub\$"
+	! tar xOf "$T/img2" "proc/$PID/fds" | grep "^inotify [0-9]* wd=4 " | grep -q path=
+}
