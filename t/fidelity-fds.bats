@@ -234,3 +234,21 @@ tty_prog() {
 	tar xOf "$T/img2" "proc/$PID/fds" | grep -q "^inotify [0-9]* wd=2 .* path=$D/sub\$"
 	! tar xOf "$T/img2" "proc/$PID/fds" | grep "^inotify [0-9]* wd=4 " | grep -q path=
 }
+
+@test "fidelity-fds: root checkpoints a user's unlinked file whose other link is in a directory the user may not list: refused, the link not named" {
+	throwaway_user ckfd
+	D=$(mktemp -d /tmp/ckpt-user-XXXXXX)
+	TMPDIRS+=("$D")
+	chmod 0777 "$D"
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$D/sock"
+	mkdir -m 0777 "$D/w"
+	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D start_prog fdf_linked near "$D/w"
+	# the directory of both names becomes root's, searchable, not listable
+	chown root:root "$D/w"
+	chmod 0711 "$D/w"
+	CKPT_SOCKDIR=$D/sock refused_at_checkpoint "ckpt-dumpfds: pid $PID: fd $(progfd a): deleted $D/w/a: cannot be restored: unlinked, but its inode has other links, none found beside the old name that the job may open"
+	CKPT_SOCKDIR=$D/sock freeze_ok "$T/img2" "$PID"
+	tar xOf "$T/img2" "proc/$PID/fds" | grep "^fd $(progfd a) "
+	tar xOf "$T/img2" "proc/$PID/fds" | grep -q "^fd $(progfd a) deleted .* nlink=1 "
+	! tar xOf "$T/img2" "proc/$PID/fds" | grep -q "$D/w/b"
+}
