@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
-#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -28,6 +27,7 @@
 #include "err.h"
 #include "escape.h"
 #include "fdplan.h"
+#include "fdwatch.h"
 #include "coreread.h"
 #include "rules.h"
 #include "io.h"
@@ -329,20 +329,15 @@ static int inotify_line(struct fdplan *p, const struct text *t, const char **why
 	const char *wd = field_of(t, "wd"), *ino = field_of(t, "ino"), *dev = field_of(t, "dev");
 	const char *mask = field_of(t, "mask"), *path = field_of(t, "path");
 	struct fd_watch w = { 0 }, *nw;
-	uint64_t v, maj, min;
+	uint64_t fd, nr, m, maj, min;
 	const struct fdplan_fd *e = p->n ? &p->v[p->n - 1] : NULL;
 
-	if (t->n < 2 || num_parse(t->f[1], NUM_INT_MAX, &v) < 0 || !wd || !ino || !dev ||
-	    !mask || num_parse(wd, NUM_INT_MAX, &maj) < 0 || num_parse(ino, U64, &w.ino) < 0 ||
-	    num_pair(dev, NUM_U32_MAX, &maj, &min) < 0)
+	if (t->n < 2 || num_parse(t->f[1], NUM_INT_MAX, &fd) < 0 || !wd || !ino || !dev ||
+	    !mask || num_parse(wd, NUM_INT_MAX, &nr) < 0 || num_parse(ino, U64, &w.ino) < 0 ||
+	    num_pair(dev, NUM_U32_MAX, &maj, &min) < 0 || strncmp(mask, "0x", 2) ||
+	    num_parse_base(mask + 2, 16, NUM_U32_MAX, &m) < 0)
 		return -1;
-	w.fd = v;
-	w.dev = makedev(maj, min);
-	num_parse(wd, NUM_INT_MAX, &v);
-	w.wd = v;
-	if (num_parse_base(mask + (strncmp(mask, "0x", 2) ? 0 : 2), 16, NUM_U32_MAX, &v) < 0)
-		return -1;
-	w.mask = v;
+	w = (struct fd_watch){ .fd = fd, .wd = nr, .mask = m, .dev = makedev(maj, min), .ino = w.ino };
 	if (!e || e->fd != w.fd || e->k != FD_INOTIFY || e->share_pid)
 		return *why = "an inotify watch that does not follow its inotify fd's line", 0;
 	if (path) {
@@ -454,8 +449,7 @@ void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *m
 	p->mem = mem;
 }
 
-/* the job's helper, started at the first file work */
-static int fs_ready(struct fdplan *p, int pid)
+int fdplan_fs_ready(struct fdplan *p, int pid)
 {
 	if (p->fs.pid > 0)
 		return 0;
@@ -515,7 +509,7 @@ static int blob_new(struct fdplan *p, struct fdplan_fd *e, int pid)
 				  (e->seals == F_SEAL_SEAL ? 0 : MFD_ALLOW_SEALING));
 		return fd < 0 ? -errno : fd;
 	}
-	if (fs_ready(p, pid) < 0)
+	if (fdplan_fs_ready(p, pid) < 0)
 		return errno = ECANCELED, -ECANCELED;
 	mode = e->mode & 07777 ? e->mode & 07777 : 0600;
 	fd = e->k != FD_FILE ? jobfs_tmpfile(&p->fs, e->path, mode) :
@@ -690,7 +684,7 @@ static int open_path(struct fdplan *p, struct fdplan_fd *e, int flags, int pid)
 
 	if ((e->k == FD_CHR || e->k == FD_BLK) && !(want = device_allowed(e)))
 		return refuse(pid, e, "not a device a restore reopens (formats/fds.md)");
-	if (fs_ready(p, pid) < 0)
+	if (fdplan_fs_ready(p, pid) < 0)
 		return errno = ECANCELED, -1;
 	fd = jobfs_open(&p->fs, want && e->deleted ? device_path(want) : e->path, flags | O_NONBLOCK);
 	/* /dev/tty is the opener's controlling terminal: ckpt-thaw's, as
@@ -1105,128 +1099,6 @@ static int open_ns(struct fdplan *p, struct fdplan_fd *e, int pid)
 	return fd >= 0 ? fd : refuse(pid, e, ns_why_not(p, e));
 }
 
-/* every watch of inotify fd e has a path to what it watches, and a
- * watch descriptor a restore can make again */
-static const char *inotify_why_not(const struct fdplan *p, const struct fdplan_fd *e)
-{
-	static char why[160];
-	unsigned i;
-
-	for (i = 0; i < p->nwatch; i++) {
-		const struct fd_watch *w = &p->watch[i];
-		if (w->fd != e->fd)
-			continue;
-		if (!w->path)
-			snprintf(why, sizeof why, "watch %d (inode %llu on %u:%u): no path to what it watches was found at the checkpoint, as the job's user",
-				 w->wd, (unsigned long long)w->ino, major(w->dev), minor(w->dev));
-		else if (w->wd < 1 || w->wd > FD_WATCH_WD_MAX)
-			snprintf(why, sizeof why, "watch %d: a watch descriptor above %d is not made again",
-				 w->wd, FD_WATCH_WD_MAX);
-		else
-			continue;
-		return why;
-	}
-	return NULL;
-}
-
-/* the next watch descriptor of ifd is wd: the kernel gives them in
- * turn after *last, the last it gave, so each number before wd is
- * spent on a watch of scratch (a memfd of ours), removed at once; 0,
- * or -1 */
-static int watch_spend(int ifd, const char *scratch, int *last, int wd)
-{
-	while (*last < wd - 1) {
-		if ((*last = inotify_add_watch(ifd, scratch, IN_ATTRIB)) < 0 ||
-		    inotify_rm_watch(ifd, *last) < 0)
-			return -1;
-	}
-	return *last < wd ? 0 : (errno = EEXIST, -1);
-}
-
-/* what watch w watches, opened by the job (so the job may read it, as
- * inotify asks of it) and checked to be that very inode: the O_PATH
- * fd, or -1 after a message */
-static int watch_target(struct fdplan *p, const struct fd_watch *w, int pid)
-{
-	struct stat st;
-	int fd, rd;
-
-	if (fs_ready(p, pid) < 0)
-		return -1;
-	if ((fd = jobfs_open(&p->fs, w->path, O_PATH | O_NOFOLLOW)) < 0)
-		return warnerr(fd, "pid %d: fd %d: inotify watch %d: %s:", pid, w->fd, w->wd, w->path), -1;
-	if (fstat(fd, &st) < 0 || st.st_dev != w->dev || st.st_ino != w->ino ||
-	    !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
-		close(fd);
-		return warn("pid %d: fd %d: inotify watch %d: %s is not the file it watched (replaced since?)",
-			    pid, w->fd, w->wd, w->path), -1;
-	}
-	rd = jobfs_open(&p->fs, w->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
-	if (rd < 0) {
-		close(fd);
-		return warnerr(rd, "pid %d: fd %d: inotify watch %d: read %s:", pid, w->fd, w->wd, w->path), -1;
-	}
-	close(rd);
-	return fd;
-}
-
-static int by_wd(const void *a, const void *b)
-{
-	const struct fd_watch *x = a, *y = b;
-
-	return (x->fd > y->fd) - (x->fd < y->fd) ?: (x->wd > y->wd) - (x->wd < y->wd);
-}
-
-/* one watch added to ifd, as wd */
-static int watch_add(struct fdplan *p, int ifd, const char *scratch, int *last,
-		     const struct fd_watch *w, int pid)
-{
-	char path[64];
-	int fd = watch_target(p, w, pid), got;
-
-	if (fd < 0)
-		return -1;
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	got = watch_spend(ifd, scratch, last, w->wd) < 0 ? -1 : inotify_add_watch(ifd, path, w->mask);
-	*last = got;
-	close(fd);
-	if (got != w->wd)
-		return warn("pid %d: fd %d: inotify watch %d on %s: %s", pid, w->fd, w->wd, w->path,
-			    got < 0 ? strerror(errno) : "the kernel gave another number"), -1;
-	return 0;
-}
-
-/* inotify_init1, then each watch in the order of its number; the
- * IN_IGNORED events the spent ones queued are read off */
-static int open_inotify(struct fdplan *p, struct fdplan_fd *e, int pid)
-{
-	char scratch[64], buf[4096];
-	int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK), mfd = memfd_create("ckpt-wd", MFD_CLOEXEC);
-	unsigned i;
-	int last = 0;
-
-	if (ifd < 0 || mfd < 0) {
-		if (ifd >= 0)
-			close(ifd);
-		if (mfd >= 0)
-			close(mfd);
-		return -1;
-	}
-	snprintf(scratch, sizeof scratch, "/proc/self/fd/%d", mfd);
-	qsort(p->watch, p->nwatch, sizeof *p->watch, by_wd);
-	for (i = 0; i < p->nwatch; i++)
-		if (p->watch[i].fd == e->fd && watch_add(p, ifd, scratch, &last, &p->watch[i], pid) < 0)
-			break;
-	close(mfd);
-	if (i < p->nwatch) {
-		close(ifd);
-		return errno = ECANCELED, -1;
-	}
-	while (read(ifd, buf, sizeof buf) > 0)
-		;
-	return ifd;
-}
-
 static int open_eventfd(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	(void)p, (void)pid;
@@ -1272,7 +1144,7 @@ static const struct kind_restore {
 	[FD_DIR] = { open_dir, path_why_not, 0 },
 	[FD_SYMLINK] = { open_symlink, path_why_not, 0 },
 	[FD_NS] = { open_ns, ns_why_not, 0 },
-	[FD_INOTIFY] = { open_inotify, inotify_why_not, 1 },
+	[FD_INOTIFY] = { fdwatch_open, fdwatch_why_not, 1 },
 	[FD_FIFO] = { open_fifo, NULL, 1 },
 	[FD_PIPE] = { open_pipe, NULL, 1 },
 	[FD_SOCKET] = { open_socket, socket_why_not, 1 },

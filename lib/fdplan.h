@@ -141,6 +141,9 @@ int fdplan_parse(struct fdplan *p, int pid, char *text);
  * is there, else why not (restorable.h's fd_why_not adds the fds that
  * lead outside the job) */
 const char *fdplan_kind_why_not(const struct fdplan *p, const struct fdplan_fd *e);
+/* the job's helper for file work (jobfs.h), started at its first use:
+ * 0, or -1 after a message naming pid */
+int fdplan_fs_ready(struct fdplan *p, int pid);
 /* after the parse: the process whose ids do the file work, and the
  * memory plan to tell of each file the restore writes back */
 void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *mem);
