@@ -1613,6 +1613,12 @@ void fdplan_close_srcs(struct fdplan *p)
 	for (i = 0; i < p->n; i++)
 		if (p->v[i].src >= 0)
 			close(p->v[i].src), p->v[i].src = -1;
+	/* and the files made for saved contents: ckpt-thaw outlives the
+	 * job, and a file it keeps open for writing is one the job cannot
+	 * execute (ETXTBSY) */
+	for (i = 0; i < p->nblob; i++)
+		if (p->blob[i].fd >= 0)
+			close(p->blob[i].fd), p->blob[i].fd = -1;
 }
 
 void fdplan_free(struct fdplan *p)

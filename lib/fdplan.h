@@ -183,8 +183,9 @@ int fdjob_add(struct fdjob *job, pid_t pid, struct fdplan *p);
 int fdjob_settle(struct fdjob *job);
 void fdjob_free(struct fdjob *job);
 
-/* ckpt-thaw's copies of the fds it made, closed (kept until every
- * process of a tree has its own: a later one may share them) */
+/* ckpt-thaw's copies of the fds it made, and the files it made for
+ * saved contents, closed (kept until every process of a tree has its
+ * own: a later one may share them; and after fdplan_commit) */
 void fdplan_close_srcs(struct fdplan *p);
 void fdplan_free(struct fdplan *p);
 

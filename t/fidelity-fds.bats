@@ -252,3 +252,14 @@ tty_prog() {
 	tar xOf "$T/img2" "proc/$PID/fds" | grep -q "^fd $(progfd a) deleted .* nlink=1 "
 	! tar xOf "$T/img2" "proc/$PID/fds" | grep -q "$D/w/b"
 }
+
+@test "fidelity-fds: a deleted file and a memfd the program opened read-only can still be executed after the restore (no ETXTBSY)" {
+	mkdir "$T/d"
+	checkpoint_kill fdf_exec "$T/d"
+	thaw_bg "$T/img"
+	restored fdf_exec
+	verify_prog
+	finish
+	cat "$OUT"
+	[ "$(grep -c '^exec deleted=0 memfd=0$' "$OUT")" = 2 ]
+}
