@@ -60,6 +60,7 @@ struct fd_dump {
 	int share_fd;       /* file description as its fd share_fd */
 	int shared;         /* this fd's description is written earlier:
 	                     * share_pid set here or on the fd of dup */
+	char *holes;        /* a saved file's holes (holes=), or NULL */
 };
 
 struct dump {
@@ -485,6 +486,31 @@ static void data_assign(struct dump *d)
 	}
 }
 
+/* The holes of each saved file, so that it comes back sparse as it
+ * was, on every fd line that names its data (formats/fds.md): read on
+ * a new open of it, since SEEK_HOLE moves the offset, which is the
+ * process's on its own fd */
+static void holes_find(struct dump *d)
+{
+	char proc[64];
+	size_t i, j;
+	int rd;
+
+	for (i = 0; i < d->n; i++) {
+		if (d->v[i].data != d->v[i].d.fd)
+			continue;
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", d->v[i].d.local);
+		if ((rd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+			continue;   /* then written without its holes */
+		d->v[i].holes = file_holes(rd, d->v[i].d.st.st_size);
+		close(rd);
+		for (j = 0; j < d->n && d->v[i].holes; j++)
+			if (j != i && d->v[j].data == d->v[i].d.fd &&
+			    !(d->v[j].holes = strdup(d->v[i].holes)))
+				die("pid %d: out of memory", (int)d->pid);
+	}
+}
+
 /* e's queued bytes are saved: every fd on its pipe or socket (same
  * inode; a pipe's and a socket's never meet) says where */
 static void queue_mark(struct dump *d, const struct fd_dump *e)
@@ -618,6 +644,8 @@ static void fd_line(const struct dump *d, const struct fd_dump *e, FILE *f)
 		fprintf(f, " policy=%s", e->pol.name);
 	if (e->data >= 0)
 		fprintf(f, " data=files/%d", e->data);
+	if (e->holes)
+		fprintf(f, " holes=%s", e->holes);
 	if (e->pipe_data)
 		fprintf(f, " data=%s/%llu", x->kind == FD_SOCKET ? "socks" : "pipes",
 			(unsigned long long)x->st.st_ino);
@@ -776,6 +804,7 @@ static int dump_fds(struct dump *d)
 	deleted_links(d);
 	policies_decide(d);
 	data_assign(d);
+	holes_find(d);
 	if (shares_refuse(d) < 0 || pipes_peek(d) < 0 || socks_peek(d) < 0)
 		return -1;
 	if (fds_write(d) < 0 || files_write(d) < 0 || pipes_write(d) < 0 ||
@@ -794,6 +823,7 @@ static void dump_free(struct dump *d)
 		free(d->v[i].d.sublines);
 		free(d->v[i].pol.restart);
 		free(d->v[i].pipe_bytes);
+		free(d->v[i].holes);
 	}
 	free(d->v);
 	fdshare_free(&d->share);

@@ -516,6 +516,34 @@ int fd_epoll_watches(int eplocal, int tfd, int toff, int local)
 	return r == 0 ? 1 : r > 0 ? 0 : -errno;
 }
 
+char *file_holes(int fd, uint64_t size)
+{
+	char *out = NULL;
+	size_t len = 0;
+	off_t hole, data = 0;
+	unsigned n = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		return NULL;
+	/* SEEK_HOLE finds the next hole (the end of the file counts as
+	 * one), SEEK_DATA the data after it (ENXIO: none until the end) */
+	while (n < FILE_HOLES_MAX && (hole = lseek(fd, data, SEEK_HOLE)) >= 0 &&
+	       (uint64_t)hole < size) {
+		data = lseek(fd, hole, SEEK_DATA);
+		if (data < 0 || (uint64_t)data > size)
+			data = size;
+		if (data > hole)
+			fprintf(f, "%s%lld+%lld", n++ ? "," : "", (long long)hole,
+				(long long)(data - hole));
+	}
+	if (fclose(f) != 0 || !len) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 int fd_reader(const struct fd_desc *d)
 {
 	char proc[64];

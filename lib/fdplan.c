@@ -2,6 +2,7 @@
  * the new process (formats/fds.md, "Restoring each kind"). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -183,6 +184,10 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 	} else if (!strcmp(k, "data") || !strcmp(k, "path") || !strcmp(k, "restart") ||
 		 !strcmp(k, "name")) {
 		return ent_string(e, k, v);
+	} else if (!strcmp(k, "holes")) {
+		free(e->holes);
+		if (!(e->holes = strdup(v)))
+			return -1;
 	}
 	return 0;
 }
@@ -190,6 +195,7 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 /* the strings of an entry that was not taken */
 static int ent_drop(struct fdplan_fd *e)
 {
+	free(e->holes);
 	free(e->path);
 	free(e->orig);
 	free(e->data);
@@ -372,6 +378,8 @@ static const char *ent_check(const struct fdplan_fd *e)
 		return "data= on a kind that has no saved data";
 	if (!e->data && (e->k == FD_DELETED || e->k == FD_MEMFD))
 		return "no data=: its contents are only in the image";
+	if (e->holes && (!e->data || !kind_is(e, saved)))
+		return "holes= on what has no saved contents";
 	if (kind_is(e, pathed) && (!e->path || e->path[0] != '/'))
 		return "no absolute path=";
 	if (e->restart && !kind_is(e, pathed))
@@ -537,6 +545,27 @@ static int memfd_settle(const struct fdplan *p, int fd, const struct fdplan_fd *
 	return 0;
 }
 
+/* holes "OFF+LEN,..." punched in the new file fd of size bytes, so it
+ * is as sparse as it was; a file system that cannot punch keeps the
+ * zeros (the same bytes).  0, or -1 (errno EPROTO: malformed) */
+static int holes_punch(int fd, const char *holes, uint64_t size)
+{
+	const char *p = holes, *end = holes + strlen(holes);
+	uint64_t off, len, from = 0;
+
+	while (p < end) {
+		if (num_scan(&p, end, 10, size, &off) < 0 || p >= end || *p++ != '+' ||
+		    num_scan(&p, end, 10, size - off, &len) < 0 || off < from ||
+		    (p < end && *p++ != ','))
+			return errno = EPROTO, -1;
+		if (len && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) < 0 &&
+		    errno != EOPNOTSUPP)
+			return -1;
+		from = off + len;
+	}
+	return 0;
+}
+
 /* a saved file's contents, whole, into its new file; the mapping plan
  * learns what the copy is (memplan_own) */
 static int blob_file(struct fdplan *p, struct fd_blob *b, struct fdplan_fd *e, int pid, struct stream *s)
@@ -553,6 +582,8 @@ static int blob_file(struct fdplan *p, struct fd_blob *b, struct fdplan_fd *e, i
 		return -1;
 	if (ftruncate(b->fd, e->size) < 0 || fstat(b->fd, &st) < 0)
 		return warn("pid %d: fd %d: truncate %s:", pid, e->fd, e->path), -1;
+	if (e->holes && holes_punch(b->fd, e->holes, e->size) < 0)
+		return warn("pid %d: fd %d: the holes of %s (%s):", pid, e->fd, e->path, e->holes), -1;
 	/* the write-back starts now; the commit's fsync then mostly waits */
 	sync_file_range(b->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (e->k == FD_MEMFD && memfd_settle(p, b->fd, e) < 0)
@@ -1626,6 +1657,7 @@ void fdplan_free(struct fdplan *p)
 	unsigned i;
 
 	for (i = 0; i < p->n; i++) {
+		free(p->v[i].holes);
 		free(p->v[i].path);
 		free(p->v[i].orig);
 		free(p->v[i].data);

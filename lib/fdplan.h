@@ -28,6 +28,7 @@ struct fdplan_fd {
 	char *orig;                /* the path at the checkpoint */
 	char *data;                /* "files/N", "pipes/INODE", "socks/INODE", or NULL */
 	char *name;                /* memfd name */
+	char *holes;               /* a saved file's holes, "OFF+LEN,...", or NULL */
 	char end[4];               /* pipe end: r, w, rw */
 	char addr[128];            /* a socket's own address, escaped, cut: for messages */
 	uint64_t pipe, sock, peer; /* inodes */

@@ -263,3 +263,15 @@ tty_prog() {
 	cat "$OUT"
 	[ "$(grep -c '^exec deleted=0 memfd=0$' "$OUT")" = 2 ]
 }
+
+@test "fidelity-fds: a deleted file and a memfd with holes come back with the same holes and bytes" {
+	mkdir "$T/d"
+	checkpoint_kill fdf_sparse "$T/d"
+	tar xOf "$T/img" "proc/$PID/fds" | grep ' holes='
+	thaw_bg "$T/img"
+	restored fdf_sparse
+	finish
+	cat "$OUT"
+	grep -qx 'sparse deleted same=1 bytes=AB' "$OUT"
+	grep -qx 'sparse memfd same=1 bytes=AB' "$OUT"
+}
