@@ -289,26 +289,83 @@ static void sublines_edit(struct dump *d, enum fd_kind k, sublines_fn *fn, void 
 	}
 }
 
-/* one "inotify" line with path=, the watched file found as the job's
- * user (fdlink_watched), when it is found */
+/* the watches of one inotify fd, with the paths found for them */
+struct watches {
+	struct fdlink_watch *q;
+	size_t n, at;
+	int looked;
+};
+
+/* the inode a watch line names: 0, or -1 when it is not one */
+static int watch_inode(const char *line, dev_t *dev, ino_t *ino)
+{
+	unsigned long long i;
+	unsigned maj, min;
+
+	if (sscanf(line, "inotify %*d wd=%*u ino=%llu dev=%u:%u", &i, &maj, &min) != 3)
+		return -1;
+	*dev = makedev(maj, min);
+	*ino = i;
+	return 0;
+}
+
+static void watches_free(struct watches *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		free(w->q[i].path);
+	free(w->q);
+	w->q = NULL;
+	w->n = 0;
+}
+
+/* Every "inotify" line of the fd, looked up at once (one child as the
+ * job's user): a restore adds each watch again by a path to what it
+ * watches, which fdinfo does not give */
+static void watches_find(const struct dump *d, const struct fd_dump *e, struct watches *w)
+{
+	const char *line, *h, *nl;
+	dev_t dev;
+	ino_t ino;
+
+	for (line = e->d.sublines; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (watch_inode(line, &dev, &ino) < 0)
+			continue;
+		if (!(w->q = realloc(w->q, (w->n + 1) * sizeof *w->q)))
+			die("pid %d: out of memory", (int)d->pid);
+		w->q[w->n] = (struct fdlink_watch){ .dev = dev, .ino = ino };
+		if ((h = strstr(line, " fhandle=")) && (!nl || h < nl))
+			sscanf(h + 9, "%299s", w->q[w->n].handle);
+		w->n++;
+	}
+	if (w->n && fdlink_watched(d->pid, w->q, w->n) < 0)
+		watches_free(w);   /* then no watch has a path */
+}
+
+/* one "inotify" line, with path= when one was found (watches_find,
+ * in the same order) */
 static void inotify_line(const struct dump *d, const struct fd_dump *e, const char *line,
 			 size_t len, FILE *f, void *arg)
 {
-	static char found[PATH_MAX], esc[4 * PATH_MAX + 1];
-	unsigned long long ino;
-	unsigned maj, min;
-	const char *h = strstr(line, " fhandle=");
-	char handle[300] = "";
+	static char esc[4 * PATH_MAX + 1];
+	struct watches *w = arg;
+	dev_t dev;
+	ino_t ino;
+	size_t i;
 
-	(void)e, (void)arg;
+	if (!w->looked) {
+		watches_find(d, e, w);
+		w->looked = 1;
+	}
 	fwrite(line, 1, len, f);
-	if (h && h < line + len)
-		sscanf(h + 9, "%299s", handle);
-	if (sscanf(line, "inotify %*d wd=%*u ino=%llu dev=%u:%u", &ino, &maj, &min) == 3 &&
-	    fdlink_watched(d->pid, makedev(maj, min), ino, handle[0] ? handle : NULL,
-			   found, sizeof found) == 0 &&
-	    str_escape(found, esc, sizeof esc) == 0)
+	if (watch_inode(line, &dev, &ino) < 0 || (i = w->at++) >= w->n)
+		return;
+	if (w->q[i].path && str_escape(w->q[i].path, esc, sizeof esc) == 0)
 		fprintf(f, " path=%s", esc);
+	if (w->at == w->n)
+		watches_free(w);
 }
 
 /* the fd of the process whose open file description the toff-th
@@ -367,10 +424,10 @@ static void epoll_line(const struct dump *d, const struct fd_dump *e, const char
 static void sublines_resolve(struct dump *d)
 {
 	static struct epoll_seen seen;
-	char none;
+	struct watches w;
 
 	sublines_edit(d, FD_EPOLL, epoll_line, &seen, sizeof seen);
-	sublines_edit(d, FD_INOTIFY, inotify_line, &none, sizeof none);
+	sublines_edit(d, FD_INOTIFY, inotify_line, &w, sizeof w);
 }
 
 /* What this process shares with the processes before it in the job's

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "fdlink.h"
 #include "io.h"
 #include "kproc.h"
@@ -60,28 +61,25 @@ static int leads(const struct want *w, int dfd, const char *name, const char *pa
 	       faccessat(AT_FDCWD, path, w->acc, AT_EACCESS) == 0;
 }
 
-/* in the child: the path found, written to fd out */
-static int search(const struct want *w, int out)
+/* in the child: the path found, in out (cap bytes): 0, or -1 */
+static int find(const struct want *w, char *out, size_t cap)
 {
-	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 	int n;
 
 	if (w->cand[0] && leads(w, AT_FDCWD, w->cand, w->cand))
-		return write_all(out, w->cand, strlen(w->cand)) < 0 ? -1 : 0;
+		return snprintf(out, cap, "%s", w->cand) < (int)cap ? 0 : -1;
 	if (!w->dir[0] || !(d = opendir(w->dir)))
 		return -1;
 	while ((de = readdir(d))) {
-		n = snprintf(path, sizeof path, "%s/%s", strcmp(w->dir, "/") ? w->dir : "",
-			     de->d_name);
-		if (n < 0 || n >= (int)sizeof path || !strcmp(de->d_name, "..") ||
-		    !leads(w, dirfd(d), de->d_name, path))
+		n = !strcmp(de->d_name, ".") ? snprintf(out, cap, "%s", w->dir) :
+		    snprintf(out, cap, "%s/%s", strcmp(w->dir, "/") ? w->dir : "", de->d_name);
+		if (n < 0 || n >= (int)cap || !strcmp(de->d_name, "..") ||
+		    !leads(w, dirfd(d), de->d_name, out))
 			continue;
-		if (!strcmp(de->d_name, "."))
-			n = snprintf(path, sizeof path, "%s", w->dir);
 		closedir(d);
-		return write_all(out, path, n) < 0 ? -1 : 0;
+		return 0;
 	}
 	closedir(d);
 	return -1;
@@ -102,8 +100,11 @@ static int search_as_job(pid_t pid, const struct want *w, char *out, size_t cap)
 		close(p[1]);
 		return -EAGAIN;
 	}
-	if (c == 0)
-		_exit(become_job(pid) < 0 || search(w, p[1]) < 0);
+	if (c == 0) {
+		static char path[PATH_MAX];
+		_exit(become_job(pid) < 0 || find(w, path, sizeof path) < 0 ||
+		      write_all(p[1], path, strlen(path)) < 0);
+	}
 	close(p[1]);
 	n = read_all(p[0], out, cap - 1);
 	close(p[0]);
@@ -150,16 +151,17 @@ static int mount_of(dev_t dev)
 }
 
 /* what the kernel's handle names, as a path (root only: it takes
- * CAP_DAC_READ_SEARCH); "" when it cannot say */
-static void handle_path(dev_t dev, int htype, const char *hex, char *out, size_t cap)
+ * CAP_DAC_READ_SEARCH), malloc'd into *out; NULL when it cannot say */
+static void handle_path(dev_t dev, int htype, const char *hex, char **out)
 {
 	static union { struct file_handle fh; char b[sizeof(struct file_handle) + 128]; } h;
+	static char path[PATH_MAX];
 	size_t i, n = strlen(hex) / 2;
 	char proc[64];
 	int mfd, fd;
 	ssize_t r;
 
-	out[0] = 0;
+	*out = NULL;
 	if (geteuid() != 0 || n > 128 || (mfd = mount_of(dev)) < 0)
 		return;
 	h.fh.handle_bytes = n;
@@ -171,22 +173,108 @@ static void handle_path(dev_t dev, int htype, const char *hex, char *out, size_t
 	if (fd < 0)
 		return;
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	r = readlink(proc, out, cap - 1);
-	out[r > 0 ? r : 0] = 0;
+	r = readlink(proc, path, sizeof path - 1);
 	close(fd);
+	if (r > 0 && path[0] == '/') {
+		path[r] = 0;
+		*out = strdup(path);
+	}
 }
 
-int fdlink_watched(pid_t pid, dev_t dev, ino_t ino, const char *handle, char *out, size_t cap)
+/* in the child, as the job: for each watch, its path escaped on a
+ * line of its own (an empty line: none), the candidate first, then an
+ * entry of dir (or dir itself) */
+static int watched_lines(struct fdlink_watch *q, size_t n, const char *dir, int out)
 {
-	struct want w = { .dev = dev, .ino = ino, .acc = R_OK, .dir_ok = 1 };
-	char proc[64];
-	unsigned htype;
+	static char esc[4 * PATH_MAX + 2], path[PATH_MAX];
+	static struct want w = { .acc = R_OK, .dir_ok = 1 };
+	FILE *f = fdopen(out, "w");
+	size_t i;
+
+	if (!f)
+		return -1;
+	snprintf(w.dir, sizeof w.dir, "%s", dir);
+	for (i = 0; i < n; i++) {
+		w.dev = q[i].dev;
+		w.ino = q[i].ino;
+		snprintf(w.cand, sizeof w.cand, "%s", q[i].path ? q[i].path : "");
+		esc[0] = 0;
+		if (find(&w, path, sizeof path) == 0)
+			str_escape(path, esc, sizeof esc);
+		fprintf(f, "%s\n", esc);
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* all a pipe gives until its end, NUL-terminated (read_fd_all preads,
+ * which a pipe refuses); NULL on error */
+static char *pipe_slurp(int fd)
+{
+	size_t cap = 16384, len = 0;
+	char *buf = malloc(cap), *nb;
 	ssize_t r;
 
-	if (handle && sscanf(handle, "%u:", &htype) == 1 && strchr(handle, ':'))
-		handle_path(dev, htype, strchr(handle, ':') + 1, w.cand, sizeof w.cand);
+	/* read_all stops short only at the end */
+	while (buf && (r = read_all(fd, buf + len, cap - len - 1)) >= 0) {
+		len += r;
+		if (len < cap - 1) {
+			buf[len] = 0;
+			return buf;
+		}
+		if (!(nb = realloc(buf, cap *= 2)))
+			break;
+		buf = nb;
+	}
+	free(buf);
+	return NULL;
+}
+
+int fdlink_watched(pid_t pid, struct fdlink_watch *q, size_t n)
+{
+	char proc[64], dir[PATH_MAX], *text = NULL, *line, *next;
+	unsigned htype;
+	size_t i;
+	ssize_t r;
+	int p[2], st;
+	pid_t c;
+
+	for (i = 0; i < n; i++) {
+		q[i].path = NULL;
+		if (q[i].handle[0] && sscanf(q[i].handle, "%u:", &htype) == 1 && strchr(q[i].handle, ':'))
+			handle_path(q[i].dev, htype, strchr(q[i].handle, ':') + 1, &q[i].path);
+	}
 	snprintf(proc, sizeof proc, "/proc/%d/cwd", (int)pid);
-	r = readlink(proc, w.dir, sizeof w.dir - 1);
-	w.dir[r > 0 && w.dir[0] == '/' ? r : 0] = 0;
-	return search_as_job(pid, &w, out, cap);
+	r = readlink(proc, dir, sizeof dir - 1);
+	dir[r > 0 && dir[0] == '/' ? r : 0] = 0;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	if ((c = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -EAGAIN;
+	}
+	if (c == 0)
+		_exit(become_job(pid) < 0 || watched_lines(q, n, dir, p[1]) < 0);
+	close(p[1]);
+	text = pipe_slurp(p[0]);
+	close(p[0]);
+	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+		;
+	for (i = 0; i < n; i++) {
+		free(q[i].path);
+		q[i].path = NULL;
+	}
+	if (!text || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return free(text), -ENOENT;
+	for (i = 0, line = text; i < n && *line; i++, line = next) {
+		next = strchr(line, '\n');
+		if (!next)
+			break;
+		*next++ = 0;
+		if (*line && str_unescape(line) == 0)
+			q[i].path = strdup(line);
+	}
+	free(text);
+	return 0;
 }

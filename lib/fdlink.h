@@ -15,12 +15,19 @@
 int fdlink_find(pid_t pid, const char *gone, dev_t dev, ino_t ino, int flags,
 		char *out, size_t cap);
 
-/* A path to what an inotify watch of process pid watches (dev:ino,
- * and its file handle "TYPE:HEX" from fdinfo, or NULL): when we are
- * root, the path the handle opens to; else, or failing that, an entry
- * of the process's working directory (or that directory).  Checked as
- * the job's user: a file or a directory it may read, as inotify needs.
- * 0 with the path in out, -ENOENT, or -errno. */
-int fdlink_watched(pid_t pid, dev_t dev, ino_t ino, const char *handle, char *out, size_t cap);
+struct fdlink_watch {          /* one inotify watch to find a path for */
+	dev_t dev;
+	ino_t ino;
+	char handle[300];          /* its file handle "TYPE:HEX" from fdinfo, or "" */
+	char *path;                /* out: malloc'd, or NULL: none found */
+};
+
+/* A path to what each inotify watch of process pid watches: when we
+ * are root, the path its handle opens to; else, or failing that, an
+ * entry of the process's working directory (or that directory).
+ * Checked as the job's user (one child for all): a file or a
+ * directory it may read, as inotify needs.  0, or -errno (no path
+ * set). */
+int fdlink_watched(pid_t pid, struct fdlink_watch *q, size_t n);
 
 #endif
