@@ -764,15 +764,35 @@ static int open_file(struct fdplan *p, struct fdplan_fd *e, int pid)
 }
 
 /* one pipe(2) per inode: the fds of both ends share it */
+static int job_pipe(const struct fdplan *p, const struct fdplan_fd *e);
+
+/* fd 0-2 of the process on e's pipe, one that led outside the job and
+ * is attached anew (made before e: the plan is in fd order), or NULL */
+static const struct fdplan_fd *stdio_on_pipe(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n && p->v[i].fd <= 2; i++)
+		if (&p->v[i] != e && p->v[i].k == FD_PIPE && p->v[i].pipe == e->pipe &&
+		    p->v[i].src >= 0 && fd_outside_job(&p->v[i]) && !job_pipe(p, &p->v[i]))
+			return &p->v[i];
+	return NULL;
+}
+
 static int open_pipe(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct fd_pipe **pv = &p->shared->pipe, *pp = NULL, *np;
 	unsigned *pn = &p->shared->npipe, i;
+	const struct fdplan_fd *io = e->fd > 2 ? stdio_on_pipe(p, e) : NULL;
 	struct fd_blob *b;
 	int fd[2];
 
 	(void)pid;
 
+	/* another open of a stdio pipe from outside (/dev/stdin,
+	 * /dev/stdout): another open of what that fd is attached to */
+	if (io)
+		return reopen(io->src, e->flags & O_ACCMODE);
 	for (i = 0; i < *pn; i++)
 		if ((*pv)[i].ino == e->pipe)
 			pp = &(*pv)[i];

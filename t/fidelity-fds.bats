@@ -275,3 +275,25 @@ tty_prog() {
 	grep -qx 'sparse deleted same=1 bytes=AB' "$OUT"
 	grep -qx 'sparse memfd same=1 bytes=AB' "$OUT"
 }
+
+@test "fidelity-fds: /dev/stdin opened on a stdin pipe from outside reads what fd 0 is attached to after the restore, its queued bytes first" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:fdf_pipes
+	need_root
+	# start_prog's program has no stdin of ours (an async command's is
+	# /dev/null): started here, its stdin a pipe with bytes queued
+	OUT=$T/fdf_pipes.out
+	"$RUN" -- "$PROGS/fdf_pipes" stdin < <(printf 'hello\n') >"$OUT" 2>"$T/fdf_pipes.err" 3>&- 4>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	tar xOf "$T/img" "proc/$PID/fds" | grep '^fd [03] '
+	tar xOf "$T/img" "proc/$PID/fds" | grep -q '^fd 0 pipe .* buffered=6 '
+	ERR=$T/fdf_pipes.err
+	thaw_bg "$T/img" </dev/null
+	restored fdf_pipes
+	finish
+	cat "$OUT"
+	grep -qx 'stdin in=hello\\x0a eof=1' "$OUT"
+}

@@ -1,7 +1,7 @@
 /* fdf_pipes - one pipe end opened twice, as two open file descriptions
  * with their own status flags (t/fidelity-fds.bats, issue 17).
  *
- * usage: fdf_pipes
+ * usage: fdf_pipes [stdin]
  *
  * A pipe (r, w); r2 = open("/proc/self/fd/R", O_RDONLY|O_NONBLOCK) and
  * w2 = open("/proc/self/fd/W", O_WRONLY|O_NONBLOCK): two more
@@ -11,9 +11,15 @@
  * blocking, r2 and w2 not; kcmp says four descriptions; all on one
  * pipe inode; r reads "queued", then r2 gives EAGAIN; a byte written
  * through w reads back through r2: "pipes fl=r:0,w:0,r2:1,w2:1 apart=1
- * one=1 read=queued eagain=1 cross=1".  A mismatch: "FAIL ...". */
+ * one=1 read=queued eagain=1 cross=1".  A mismatch: "FAIL ...".
+ *
+ * stdin: its stdin is a pipe from outside; in = open("/dev/stdin")
+ * (a second description of it), "open in FD".  Check (once): what in
+ * reads within 1 s until its end: "stdin in=BYTES eof=1" (a new pipe
+ * that nobody writes would give "eof=0"). */
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,10 +68,37 @@ static int verify(void)
 	return 0;
 }
 
-int main(void)
+static int in = -1, once;
+
+/* in read until its end, each read within 1 s */
+static int verify_stdin(void)
+{
+	struct pollfd pf = { .fd = in, .events = POLLIN };
+	char buf[256];
+	size_t len = 0;
+	ssize_t n = -1;
+
+	if (once++)
+		return 0;
+	while (len < sizeof buf && poll(&pf, 1, 1000) == 1 &&
+	       (n = read(in, buf + len, sizeof buf - len)) > 0)
+		len += n;
+	printf("stdin in=");
+	put_bytes(buf, len);
+	printf(" eof=%d\n", n == 0);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	int p[2], i;
 
+	if (argc > 1 && !strcmp(argv[1], "stdin")) {
+		if ((in = open("/dev/stdin", O_RDONLY)) < 0)
+			return printf("FAIL /dev/stdin: %s\n", strerror(errno)), 1;
+		printf("open in %d\n", in);
+		return serve_verify("fdf_pipes", verify_stdin);
+	}
 	if (pipe(p) < 0)
 		return printf("FAIL pipe: %s\n", strerror(errno)), 1;
 	fds[R] = p[0];
