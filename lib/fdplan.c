@@ -376,7 +376,7 @@ static const char *ent_check(const struct fdplan_fd *e)
 		return "data= of a socket must name socks/INODE";
 	if (e->data && !kind_is(e, saved) && !kind_is(e, piped) && e->k != FD_SOCKET)
 		return "data= on a kind that has no saved data";
-	if (!e->data && (e->k == FD_DELETED || e->k == FD_MEMFD))
+	if (!e->data && !e->share_pid && (e->k == FD_DELETED || e->k == FD_MEMFD))
 		return "no data=: its contents are only in the image";
 	if (e->holes && (!e->data || !kind_is(e, saved)))
 		return "holes= on what has no saved contents";

@@ -297,3 +297,16 @@ tty_prog() {
 	cat "$OUT"
 	grep -qx 'stdin in=hello\\x0a eof=1' "$OUT"
 }
+
+@test "fidelity-fds: a deleted file's open file description that a parent and its child share comes back as one (it was refused: no data= on the child's line)" {
+	mkdir "$T/d"
+	checkpoint_kill fdf_forkdel "$T/d"
+	local c
+	c=$(awk '$1 == "child" {print $2}' "$OUT")
+	tar xOf "$T/img" "proc/$c/fds" | grep "^fd $(progfd f) deleted .* share=$PID:$(progfd f) "
+	thaw_bg "$T/img"
+	restored fdf_forkdel
+	finish
+	cat "$OUT"
+	grep -qx 'forkdel shared=1' "$OUT"
+}
