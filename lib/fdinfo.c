@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "escape.h"
@@ -118,6 +119,7 @@ static void describe_timerfd(struct fd_desc *d, const char *info)
 {
 	unsigned long long vs = 0, vn = 0, is = 0, in = 0;
 	const char *v = info_field(info, "it_value:"), *i = info_field(info, "it_interval:");
+	struct timespec now;
 
 	if (v)
 		sscanf(v, " (%llu, %llu)", &vs, &vn);
@@ -126,6 +128,14 @@ static void describe_timerfd(struct fd_desc *d, const char *info)
 	extra_add(d, " clock=%llu ticks=%llu tflags=0%llo value=%llu.%09llu interval=%llu.%09llu",
 		  info_num(info, "clockid:", 10), info_num(info, "ticks:", 10),
 		  info_num(info, "settime flags:", 8), vs, vn, is, in);
+	/* a timer set to a time of its clock (TFD_TIMER_ABSTIME): that
+	 * time, which a restore later keeps, where value would move it */
+	if ((info_num(info, "settime flags:", 8) & TFD_TIMER_ABSTIME) && (vs || vn) &&
+	    clock_gettime(info_num(info, "clockid:", 10), &now) == 0) {
+		now.tv_sec += vs + (now.tv_nsec + vn) / 1000000000;
+		now.tv_nsec = (now.tv_nsec + vn) % 1000000000;
+		extra_add(d, " abs=%lld.%09ld", (long long)now.tv_sec, now.tv_nsec);
+	}
 }
 
 /* A pid names a process only with its start time on one boot: read

@@ -163,10 +163,11 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 	else if (!strcmp(k, "type"))
 		e->socktype = !strcmp(v, "stream") ? SOCK_STREAM : !strcmp(v, "dgram") ? SOCK_DGRAM :
 			      !strcmp(v, "seqpacket") ? SOCK_SEQPACKET : -1;
-	else if (!strcmp(k, "value") || !strcmp(k, "interval")) {
+	else if (!strcmp(k, "value") || !strcmp(k, "interval") || !strcmp(k, "abs")) {
 		if (strlen(v) >= sizeof e->value || timer_parse(v, &ts) < 0)
 			return -1;
-		snprintf(!strcmp(k, "value") ? e->value : e->interval, sizeof e->value, "%s", v);
+		snprintf(!strcmp(k, "value") ? e->value : !strcmp(k, "abs") ? e->abs : e->interval,
+			 sizeof e->value, "%s", v);
 	} else if (!strcmp(k, "dev")) {
 		if (num_pair(v, NUM_U32_MAX, &maj, &min) < 0)
 			return -1;
@@ -992,7 +993,7 @@ static int open_timerfd(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct itimerspec its = { 0 };
 	uint64_t ticks = e->ticks;
-	int fd, err;
+	int fd, err, flags = 0;
 
 	(void)p, (void)pid;
 
@@ -1003,10 +1004,16 @@ static int open_timerfd(struct fdplan *p, struct fdplan_fd *e, int pid)
 	}
 	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
 		its.it_value = its.it_interval;
+	/* a wall-clock time stays that time (and TFD_TIMER_CANCEL_ON_SET
+	 * with it); a time of another clock is kept as what was left */
+	if ((e->tflags & TFD_TIMER_ABSTIME) && e->abs[0] &&
+	    (e->clock == CLOCK_REALTIME || e->clock == CLOCK_REALTIME_ALARM) &&
+	    timer_parse(e->abs, &its.it_value) == 0)
+		flags = e->tflags & (TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET);
 	if ((fd = timerfd_create(e->clock, TFD_CLOEXEC)) < 0)
 		return -1;
 	if (((its.it_value.tv_sec || its.it_value.tv_nsec) &&
-	     timerfd_settime(fd, 0, &its, NULL) < 0) ||
+	     timerfd_settime(fd, flags, &its, NULL) < 0) ||
 	    (ticks && ioctl(fd, TFD_IOC_SET_TICKS, &ticks) < 0)) {
 		err = errno;
 		close(fd);

@@ -42,6 +42,7 @@ struct fdplan_fd {
 	int socktype, unix_domain; /* SOCK_*, and domain=unix */
 	int shut;                  /* unix_diag's shutdown: 1 RCV, 2 SEND */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
+	char abs[32];              /* timerfd set TFD_TIMER_ABSTIME: its time */
 	uint64_t ticks;            /* timerfd: expirations not yet read */
 	int target;                /* pidfd: its process's pid, 0: ended */
 	uint64_t target_start;     /* ... its start time, on boot */

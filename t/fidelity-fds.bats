@@ -310,3 +310,15 @@ tty_prog() {
 	cat "$OUT"
 	grep -qx 'forkdel shared=1' "$OUT"
 }
+
+@test "fidelity-fds: a timerfd set to a wall-clock time (ABSTIME, CANCEL_ON_SET) keeps that time and its flags, however late the restore" {
+	checkpoint_kill fdf_timer
+	fdline timerfd
+	[[ $(fdline timerfd) == *" tflags=03 "*" abs="* ]]
+	sleep 3   # the restore comes 3 s later: a relative timer would be late by as much
+	thaw_bg "$T/img"
+	restored fdf_timer
+	finish
+	cat "$OUT"
+	grep -qx 'timer flags=03 kept=1' "$OUT"
+}
