@@ -85,35 +85,66 @@ static int find(const struct want *w, char *out, size_t cap)
 	return -1;
 }
 
-/* search in a child that is the job's user: 0 and the path, or -ENOENT */
-static int search_as_job(pid_t pid, const struct want *w, char *out, size_t cap)
+/* all a pipe gives until its end, NUL-terminated (read_fd_all preads,
+ * which a pipe refuses); NULL on error */
+static char *pipe_slurp(int fd)
 {
+	size_t cap = 16384, len = 0;
+	char *buf = malloc(cap), *nb;
+	ssize_t r;
+
+	/* read_all stops short only at the end */
+	while (buf && (r = read_all(fd, buf + len, cap - len - 1)) >= 0) {
+		len += r;
+		if (len < cap - 1) {
+			buf[len] = 0;
+			return buf;
+		}
+		if (!(nb = realloc(buf, cap *= 2)))
+			break;
+		buf = nb;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* fn(arg, fd) in a child that has become the job's user, what it
+ * writes to fd returned (malloc'd, NUL-terminated); NULL when it
+ * failed */
+static char *as_job(pid_t pid, int (*fn)(void *arg, int fd), void *arg)
+{
+	char *text;
 	int p[2], st;
-	ssize_t n;
 	pid_t c;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
+		return NULL;
 	fflush(NULL);
 	if ((c = fork()) < 0) {
 		close(p[0]);
 		close(p[1]);
-		return -EAGAIN;
+		return NULL;
 	}
-	if (c == 0) {
-		static char path[PATH_MAX];
-		_exit(become_job(pid) < 0 || find(w, path, sizeof path) < 0 ||
-		      write_all(p[1], path, strlen(path)) < 0);
-	}
+	if (c == 0)
+		_exit(become_job(pid) < 0 || fn(arg, p[1]) < 0);
 	close(p[1]);
-	n = read_all(p[0], out, cap - 1);
+	text = pipe_slurp(p[0]);
 	close(p[0]);
 	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
 		;
-	if (n <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		return -ENOENT;
-	out[n] = 0;
-	return 0;
+	if (text && (!WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
+		free(text);
+		text = NULL;
+	}
+	return text;
+}
+
+/* in the child: the path find gives, to fd */
+static int find_write(void *arg, int fd)
+{
+	static char path[PATH_MAX];
+
+	return find(arg, path, sizeof path) < 0 ? -1 : write_all(fd, path, strlen(path));
 }
 
 int fdlink_find(pid_t pid, const char *gone, dev_t dev, ino_t ino, int flags,
@@ -123,11 +154,19 @@ int fdlink_find(pid_t pid, const char *gone, dev_t dev, ino_t ino, int flags,
 	const char *slash = strrchr(gone, '/');
 	struct want w = { .dev = dev, .ino = ino,
 			  .acc = (flags & O_PATH) ? F_OK : acc[flags & O_ACCMODE] };
+	char *found;
+	int r;
 
 	if (!slash || (size_t)(slash - gone) >= sizeof w.dir)
 		return -ENOENT;
 	snprintf(w.dir, sizeof w.dir, "%.*s", slash == gone ? 1 : (int)(slash - gone), gone);
-	return search_as_job(pid, &w, out, cap);
+	if (!(found = as_job(pid, find_write, &w)))
+		return -ENOENT;
+	r = found[0] && strlen(found) < cap ? 0 : -ENOENT;
+	if (r == 0)
+		strcpy(out, found);
+	free(found);
+	return r;
 }
 
 /* the mount point, in our mount namespace, of a mount of the whole
@@ -184,8 +223,18 @@ static void handle_path(dev_t dev, int htype, const char *hex, char **out)
 /* in the child, as the job: for each watch, its path escaped on a
  * line of its own (an empty line: none), the candidate first, then an
  * entry of dir (or dir itself) */
-static int watched_lines(struct fdlink_watch *q, size_t n, const char *dir, int out)
+struct watched {               /* what watched_lines looks for */
+	struct fdlink_watch *q;
+	size_t n;
+	const char *dir;
+};
+
+static int watched_lines(void *arg, int out)
 {
+	const struct watched *a = arg;
+	struct fdlink_watch *q = a->q;
+	size_t n = a->n;
+	const char *dir = a->dir;
 	static char esc[4 * PATH_MAX + 2], path[PATH_MAX];
 	static struct want w = { .acc = R_OK, .dir_ok = 1 };
 	FILE *f = fdopen(out, "w");
@@ -206,37 +255,12 @@ static int watched_lines(struct fdlink_watch *q, size_t n, const char *dir, int 
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-/* all a pipe gives until its end, NUL-terminated (read_fd_all preads,
- * which a pipe refuses); NULL on error */
-static char *pipe_slurp(int fd)
-{
-	size_t cap = 16384, len = 0;
-	char *buf = malloc(cap), *nb;
-	ssize_t r;
-
-	/* read_all stops short only at the end */
-	while (buf && (r = read_all(fd, buf + len, cap - len - 1)) >= 0) {
-		len += r;
-		if (len < cap - 1) {
-			buf[len] = 0;
-			return buf;
-		}
-		if (!(nb = realloc(buf, cap *= 2)))
-			break;
-		buf = nb;
-	}
-	free(buf);
-	return NULL;
-}
-
 int fdlink_watched(pid_t pid, struct fdlink_watch *q, size_t n)
 {
-	char proc[64], dir[PATH_MAX], *text = NULL, *line, *next;
+	char proc[64], dir[PATH_MAX], *text, *line, *next;
 	unsigned htype;
 	size_t i;
 	ssize_t r;
-	int p[2], st;
-	pid_t c;
 
 	for (i = 0; i < n; i++) {
 		q[i].path = NULL;
@@ -246,27 +270,13 @@ int fdlink_watched(pid_t pid, struct fdlink_watch *q, size_t n)
 	snprintf(proc, sizeof proc, "/proc/%d/cwd", (int)pid);
 	r = readlink(proc, dir, sizeof dir - 1);
 	dir[r > 0 && dir[0] == '/' ? r : 0] = 0;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(NULL);
-	if ((c = fork()) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -EAGAIN;
-	}
-	if (c == 0)
-		_exit(become_job(pid) < 0 || watched_lines(q, n, dir, p[1]) < 0);
-	close(p[1]);
-	text = pipe_slurp(p[0]);
-	close(p[0]);
-	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
-		;
+	text = as_job(pid, watched_lines, &(struct watched){ q, n, dir });
 	for (i = 0; i < n; i++) {
 		free(q[i].path);
 		q[i].path = NULL;
 	}
-	if (!text || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		return free(text), -ENOENT;
+	if (!text)
+		return -ENOENT;
 	for (i = 0, line = text; i < n && *line; i++, line = next) {
 		next = strchr(line, '\n');
 		if (!next)

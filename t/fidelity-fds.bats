@@ -219,10 +219,7 @@ tty_prog() {
 
 @test "fidelity-fds: root checkpoints a user's inotify watch on a file the user may no longer read: refused, nothing named that the user could not reach" {
 	throwaway_user ckfd
-	D=$(mktemp -d /tmp/ckpt-user-XXXXXX)
-	TMPDIRS+=("$D")
-	chmod 0777 "$D"
-	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$D/sock"
+	user_dir
 	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D start_prog fdf_inotify files "$D"
 	# the watched file becomes root's alone after the watch was added
 	chown root:root "$D/g"
@@ -237,10 +234,7 @@ tty_prog() {
 
 @test "fidelity-fds: root checkpoints a user's unlinked file whose other link is in a directory the user may not list: refused, the link not named" {
 	throwaway_user ckfd
-	D=$(mktemp -d /tmp/ckpt-user-XXXXXX)
-	TMPDIRS+=("$D")
-	chmod 0777 "$D"
-	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$D/sock"
+	user_dir
 	mkdir -m 0777 "$D/w"
 	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D start_prog fdf_linked near "$D/w"
 	# the directory of both names becomes root's, searchable, not listable

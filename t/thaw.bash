@@ -201,14 +201,20 @@ user_thaw_ns() {
 	cat "$D/thaw.err"
 }
 
-# user_checkpoint_kill PROG ARGS: checkpoint_kill PROG ARGS, PROG run
-# as NEW_USER (throwaway_user) with its output and socket directory in
-# D, a new directory that user can reach
-user_checkpoint_kill() {
+# user_dir: D, a new directory NEW_USER (throwaway_user) can reach,
+# with its socket directory D/sock
+user_dir() {
 	D=$(mktemp -d /tmp/ckpt-user-XXXXXX)
 	TMPDIRS+=("$D")
 	chmod 0777 "$D"
 	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$D/sock"
+}
+
+# user_checkpoint_kill PROG ARGS: checkpoint_kill PROG ARGS, PROG run
+# as NEW_USER (throwaway_user) with its output and socket directory in
+# D (user_dir)
+user_checkpoint_kill() {
+	user_dir
 	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D checkpoint_kill "$@"
 }
 

@@ -65,9 +65,7 @@ int main(int argc, char **argv)
 	char p[4096];
 	int w;
 
-	if (argc != 2)
-		return fprintf(stderr, "usage: fdf_exec DIR\n"), 2;
-	snprintf(p, sizeof p, "%s/prog", argv[1]);
+	snprintf(p, sizeof p, "%s/prog", dir_arg(argc, argv, "fdf_exec DIR"));
 	if ((w = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0755)) < 0 || copy_true(w) < 0 ||
 	    close(w) < 0 || (del = open(p, O_RDONLY)) < 0 || unlink(p) < 0)
 		return printf("FAIL deleted: %s\n", strerror(errno)), 1;

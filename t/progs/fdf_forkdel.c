@@ -31,9 +31,7 @@ int main(int argc, char **argv)
 	char p[4096];
 	pid_t c;
 
-	if (argc != 2)
-		return fprintf(stderr, "usage: fdf_forkdel DIR\n"), 2;
-	snprintf(p, sizeof p, "%s/f", argv[1]);
+	snprintf(p, sizeof p, "%s/f", dir_arg(argc, argv, "fdf_forkdel DIR"));
 	if ((fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644)) < 0 || write(fd, "abc", 3) != 3 ||
 	    unlink(p) < 0)
 		return printf("FAIL setup: %s\n", strerror(errno)), 1;

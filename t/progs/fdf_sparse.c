@@ -62,9 +62,7 @@ int main(int argc, char **argv)
 	char p[4096];
 	int i;
 
-	if (argc != 2)
-		return fprintf(stderr, "usage: fdf_sparse DIR\n"), 2;
-	snprintf(p, sizeof p, "%s/sparse", argv[1]);
+	snprintf(p, sizeof p, "%s/sparse", dir_arg(argc, argv, "fdf_sparse DIR"));
 	fds[0] = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	fds[1] = memfd_create("sparse", 0);
 	for (i = 0; i < 2; i++) {
