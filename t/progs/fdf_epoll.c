@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 
 #include "prog.h"
@@ -113,6 +114,8 @@ int main(int argc, char **argv)
 			return fail("twice"), 1;
 	} else if (!strcmp(mode, "gone")) {
 		if ((child = fork()) == 0) {
+			/* ends with its parent, however that ends */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			for (;;)
 				pause();
 		}

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "prog.h"
 
@@ -21,6 +22,7 @@ static int child_main(void)
 {
 	char buf[8] = "";
 
+	prctl(PR_SET_PDEATHSIG, SIGKILL);   /* ends with its parent, however that ends */
 	signals_init();
 	wait_request();
 	return !(lseek(fd, 0, SEEK_CUR) == 4 && pread(fd, buf, 4, 0) == 4 && !memcmp(buf, "abcP", 4));
