@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "err.h"
 #include "escape.h"
 #include "fdinfo.h"
+#include "fdlink.h"
 #include "fdshare.h"
 #include "memberout.h"
 #include "num.h"
@@ -58,6 +60,7 @@ struct fd_dump {
 	int share_fd;       /* file description as its fd share_fd */
 	int shared;         /* this fd's description is written earlier:
 	                     * share_pid set here or on the fd of dup */
+	char *holes;        /* a saved file's holes (holes=), or NULL */
 };
 
 struct dump {
@@ -220,6 +223,213 @@ static struct fd_dump *ent_of_fd(struct dump *d, int fd)
 	return &d->v[i < d->n ? i : 0];
 }
 
+/* A file unlinked while open whose inode has other links is that
+ * file: written as the "file" found under another name beside the old
+ * one, so a restore reopens it there (writes reach the other names);
+ * one not found keeps "deleted" with nlink=N, which a restore refuses
+ * rather than make a copy (formats/fds.md) */
+static void deleted_links(struct dump *d)
+{
+	static char found[PATH_MAX], esc[4 * PATH_MAX + 1];
+	struct fd_desc *x;
+	size_t i, n;
+
+	for (i = 0; i < d->n; i++) {
+		x = &d->v[i].d;
+		/* a share= line too: its kind must be the earlier line's */
+		if (x->kind != FD_DELETED || x->st.st_nlink == 0)
+			continue;
+		n = strlen(x->extra);
+		if (fdlink_find(d->pid, x->path, x->st.st_dev, x->st.st_ino, x->flags,
+				found, sizeof found) < 0) {
+			snprintf(x->extra + n, sizeof x->extra - n, " nlink=%u",
+				 (unsigned)x->st.st_nlink);
+			continue;
+		}
+		if (str_escape(x->path, esc, sizeof esc) == 0 && strlen(esc) + 11 < sizeof x->extra - n)
+			snprintf(x->extra + n, sizeof x->extra - n, " unlinked=%s", esc);
+		snprintf(x->path, sizeof x->path, "%s", found);
+		x->kind = FD_FILE;
+	}
+}
+
+/* what sublines_edit does with one line (without its newline): write
+ * it to f as it is to be; arg is the caller's */
+typedef void sublines_fn(const struct dump *d, const struct fd_dump *e, const char *line,
+			 size_t len, FILE *f, void *arg);
+
+/* each line of the sublines of every fd of kind k (whose description is
+ * written here) passed through fn, in place */
+static void sublines_edit(struct dump *d, enum fd_kind k, sublines_fn *fn, void *arg,
+			  size_t argsize)
+{
+	struct fd_dump *e;
+	char *out, *line, *next;
+	size_t i, len;
+	FILE *f;
+
+	for (i = 0; i < d->n; i++) {
+		e = &d->v[i];
+		if (e->d.kind != k || e->shared || !e->d.sublines)
+			continue;
+		out = NULL;
+		if (!(f = open_memstream(&out, &len)))
+			die("pid %d: out of memory", (int)d->pid);
+		memset(arg, 0, argsize);   /* each fd's lines start afresh */
+		for (line = e->d.sublines; *line; line = next) {
+			next = strchr(line, '\n');
+			next = next ? next + 1 : line + strlen(line);
+			fn(d, e, line, next - line - (next[-1] == '\n'), f, arg);
+			fputc('\n', f);
+		}
+		if (fclose(f) != 0)
+			die("pid %d: out of memory", (int)d->pid);
+		free(e->d.sublines);
+		e->d.sublines = out;
+	}
+}
+
+/* the watches of one inotify fd, with the paths found for them */
+struct watches {
+	struct fdlink_watch *q;
+	size_t n, at;
+	int looked;
+};
+
+/* the inode a watch line names: 0, or -1 when it is not one */
+static int watch_inode(const char *line, dev_t *dev, ino_t *ino)
+{
+	unsigned long long i;
+	unsigned maj, min;
+
+	if (sscanf(line, "inotify %*d wd=%*u ino=%llu dev=%u:%u", &i, &maj, &min) != 3)
+		return -1;
+	*dev = makedev(maj, min);
+	*ino = i;
+	return 0;
+}
+
+static void watches_free(struct watches *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		free(w->q[i].path);
+	free(w->q);
+	w->q = NULL;
+	w->n = 0;
+}
+
+/* Every "inotify" line of the fd, looked up at once (one child as the
+ * job's user): a restore adds each watch again by a path to what it
+ * watches, which fdinfo does not give */
+static void watches_find(const struct dump *d, const struct fd_dump *e, struct watches *w)
+{
+	const char *line, *h, *nl;
+	dev_t dev;
+	ino_t ino;
+
+	for (line = e->d.sublines; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (watch_inode(line, &dev, &ino) < 0)
+			continue;
+		if (!(w->q = realloc(w->q, (w->n + 1) * sizeof *w->q)))
+			die("pid %d: out of memory", (int)d->pid);
+		w->q[w->n] = (struct fdlink_watch){ .dev = dev, .ino = ino };
+		if ((h = strstr(line, " fhandle=")) && (!nl || h < nl))
+			sscanf(h + 9, "%299s", w->q[w->n].handle);
+		w->n++;
+	}
+	if (w->n && fdlink_watched(d->pid, w->q, w->n) < 0)
+		watches_free(w);   /* then no watch has a path */
+}
+
+/* one "inotify" line, with path= when one was found (watches_find,
+ * in the same order) */
+static void inotify_line(const struct dump *d, const struct fd_dump *e, const char *line,
+			 size_t len, FILE *f, void *arg)
+{
+	static char esc[4 * PATH_MAX + 1];
+	struct watches *w = arg;
+	dev_t dev;
+	ino_t ino;
+	size_t i;
+
+	if (!w->looked) {
+		watches_find(d, e, w);
+		w->looked = 1;
+	}
+	fwrite(line, 1, len, f);
+	if (watch_inode(line, &dev, &ino) < 0 || (i = w->at++) >= w->n)
+		return;
+	if (w->q[i].path && str_escape(w->q[i].path, esc, sizeof esc) == 0)
+		fprintf(f, " path=%s", esc);
+	if (w->at == w->n)
+		watches_free(w);
+}
+
+/* the fd of the process whose open file description the toff-th
+ * registration under number tfd of epoll ep watches: tfd itself when
+ * it still is that file (or when kcmp cannot tell: a kernel without
+ * it), else the lowest that is, else -1 */
+static int epoll_target(const struct dump *d, const struct fd_dump *ep, int tfd, int toff)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < d->n; i++)
+		if (d->v[i].d.fd == tfd &&
+		    ((r = fd_epoll_watches(ep->d.local, tfd, toff, d->v[i].d.local)) == 1 ||
+		     r == -ENOSYS || r == -EPERM))
+			return tfd;
+	for (i = 0; i < d->n; i++)
+		if (&d->v[i] != ep && fd_epoll_watches(ep->d.local, tfd, toff, d->v[i].d.local) == 1)
+			return d->v[i].d.fd;
+	return -1;
+}
+
+struct epoll_seen {            /* the numbers of an epoll's lines so far */
+	int tfd[4096];
+	int n;
+};
+
+/* one "epoll" line, with file=FD when its number no longer names its
+ * file (epoll_target) */
+static void epoll_line(const struct dump *d, const struct fd_dump *e, const char *line,
+		       size_t len, FILE *f, void *arg)
+{
+	struct epoll_seen *seen = arg;
+	int tfd, toff = 0, k, t;
+
+	fwrite(line, 1, len, f);
+	if (sscanf(line, "epoll %*d %d", &tfd) != 1)
+		return;
+	/* the kernel counts registrations under one number in the order
+	 * fdinfo lists them */
+	for (k = 0; k < seen->n && k < 4096; k++)
+		toff += seen->tfd[k] == tfd;
+	if (seen->n < 4096)
+		seen->tfd[seen->n] = tfd;
+	seen->n++;
+	if ((t = epoll_target(d, e, tfd, toff)) != tfd)
+		fprintf(f, " file=%d", t);
+}
+
+/* A restore adds each inotify watch again by a path to what it
+ * watches, which fdinfo does not give: looked for now.  An epoll keys
+ * each registration by the file and the fd number it was added under,
+ * which may since have been closed or given to another file: each
+ * "epoll" line whose number no longer names its file gets file=FD, the
+ * fd that holds it now (-1: none does).  (formats/fds.md) */
+static void sublines_resolve(struct dump *d)
+{
+	static struct epoll_seen seen;
+	struct watches w;
+
+	sublines_edit(d, FD_EPOLL, epoll_line, &seen, sizeof seen);
+	sublines_edit(d, FD_INOTIFY, inotify_line, &w, sizeof w);
+}
+
 /* What this process shares with the processes before it in the job's
  * stream (--shared-with; formats/fds.md, "Shared between processes"):
  * the lowest fd of each open file description that an earlier process
@@ -330,6 +540,31 @@ static void data_assign(struct dump *d)
 			if (fd_kind_is_file(d->v[j].d.kind) && !d->v[j].shared &&
 			    same_inode(&d->v[i].d, &d->v[j].d))
 				d->v[j].data = d->v[i].d.fd;
+	}
+}
+
+/* The holes of each saved file, so that it comes back sparse as it
+ * was, on every fd line that names its data (formats/fds.md): read on
+ * a new open of it, since SEEK_HOLE moves the offset, which is the
+ * process's on its own fd */
+static void holes_find(struct dump *d)
+{
+	char proc[64];
+	size_t i, j;
+	int rd;
+
+	for (i = 0; i < d->n; i++) {
+		if (d->v[i].data != d->v[i].d.fd)
+			continue;
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", d->v[i].d.local);
+		if ((rd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+			continue;   /* then written without its holes */
+		d->v[i].holes = file_holes(rd, d->v[i].d.st.st_size);
+		close(rd);
+		for (j = 0; j < d->n && d->v[i].holes; j++)
+			if (j != i && d->v[j].data == d->v[i].d.fd &&
+			    !(d->v[j].holes = strdup(d->v[i].holes)))
+				die("pid %d: out of memory", (int)d->pid);
 	}
 }
 
@@ -466,6 +701,8 @@ static void fd_line(const struct dump *d, const struct fd_dump *e, FILE *f)
 		fprintf(f, " policy=%s", e->pol.name);
 	if (e->data >= 0)
 		fprintf(f, " data=files/%d", e->data);
+	if (e->holes)
+		fprintf(f, " holes=%s", e->holes);
 	if (e->pipe_data)
 		fprintf(f, " data=%s/%llu", x->kind == FD_SOCKET ? "socks" : "pipes",
 			(unsigned long long)x->st.st_ino);
@@ -620,8 +857,11 @@ static int dump_fds(struct dump *d)
 	dups_find(d);
 	if (shares_find(d) < 0)
 		return -1;
+	sublines_resolve(d);
+	deleted_links(d);
 	policies_decide(d);
 	data_assign(d);
+	holes_find(d);
 	if (shares_refuse(d) < 0 || pipes_peek(d) < 0 || socks_peek(d) < 0)
 		return -1;
 	if (fds_write(d) < 0 || files_write(d) < 0 || pipes_write(d) < 0 ||
@@ -640,6 +880,7 @@ static void dump_free(struct dump *d)
 		free(d->v[i].d.sublines);
 		free(d->v[i].pol.restart);
 		free(d->v[i].pipe_bytes);
+		free(d->v[i].holes);
 	}
 	free(d->v);
 	fdshare_free(&d->share);

@@ -20,6 +20,9 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "escape.h"
@@ -95,11 +98,18 @@ static char *inotify_lines(int fd, const char *info)
 
 	if (!f)
 		return NULL;
+	/* a watch on an inode its file system cannot make a handle of (a
+	 * pipe's, say) has no fhandle fields: written without fhandle= */
 	while ((p = info_field(p, "inotify "))) {
-		if (sscanf(p, "wd:%x ino:%llx sdev:%x mask:%x ignored_mask:%x fhandle-bytes:%x fhandle-type:%x f_handle:%255s",
-			   &wd, &ino, &sdev, &mask, &ign, &hbytes, &htype, handle) == 8)
-			fprintf(f, "inotify %d wd=%u ino=%llu dev=%u:%u mask=0x%x ignored=0x%x fhandle=%u:%s\n",
-				fd, wd, ino, sdev >> 20, sdev & 0xfffff, mask, ign, htype, handle);
+		int n = sscanf(p, "wd:%x ino:%llx sdev:%x mask:%x ignored_mask:%x fhandle-bytes:%x fhandle-type:%x f_handle:%255s",
+			       &wd, &ino, &sdev, &mask, &ign, &hbytes, &htype, handle);
+		if (n < 5)
+			continue;
+		fprintf(f, "inotify %d wd=%u ino=%llu dev=%u:%u mask=0x%x ignored=0x%x", fd, wd,
+			ino, sdev >> 20, sdev & 0xfffff, mask, ign);
+		if (n == 8)
+			fprintf(f, " fhandle=%u:%s", htype, handle);
+		fputc('\n', f);
 	}
 	fclose(f);
 	return out;
@@ -109,6 +119,7 @@ static void describe_timerfd(struct fd_desc *d, const char *info)
 {
 	unsigned long long vs = 0, vn = 0, is = 0, in = 0;
 	const char *v = info_field(info, "it_value:"), *i = info_field(info, "it_interval:");
+	struct timespec now;
 
 	if (v)
 		sscanf(v, " (%llu, %llu)", &vs, &vn);
@@ -117,6 +128,14 @@ static void describe_timerfd(struct fd_desc *d, const char *info)
 	extra_add(d, " clock=%llu ticks=%llu tflags=0%llo value=%llu.%09llu interval=%llu.%09llu",
 		  info_num(info, "clockid:", 10), info_num(info, "ticks:", 10),
 		  info_num(info, "settime flags:", 8), vs, vn, is, in);
+	/* a timer set to a time of its clock (TFD_TIMER_ABSTIME): that
+	 * time, which a restore later keeps, where value would move it */
+	if ((info_num(info, "settime flags:", 8) & TFD_TIMER_ABSTIME) && (vs || vn) &&
+	    clock_gettime(info_num(info, "clockid:", 10), &now) == 0) {
+		now.tv_sec += vs + (now.tv_nsec + vn) / 1000000000;
+		now.tv_nsec = (now.tv_nsec + vn) % 1000000000;
+		extra_add(d, " abs=%lld.%09ld", (long long)now.tv_sec, now.tv_nsec);
+	}
 }
 
 /* A pid names a process only with its start time on one boot: read
@@ -331,6 +350,22 @@ static void describe_file(struct fd_desc *d)
 	extra_add(d, " seals=0x%x", seals < 0 ? 0 : seals);
 }
 
+static int fs_is(int fd, unsigned long magic)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 && (unsigned long)sf.f_type == magic;
+}
+
+/* a namespace's type, from its name "TYPE:[INODE]" */
+static void describe_ns(struct fd_desc *d)
+{
+	int n = strcspn(d->path, ":");
+
+	if (n > 0 && n < 32)
+		extra_add(d, " nstype=%.*s", n, d->path);
+}
+
 /* the kind from the inode type and the link's text; anon inodes first,
  * since their st_mode has changed between kernels */
 static enum fd_kind kind_of(const struct fd_desc *d, int deleted)
@@ -339,6 +374,8 @@ static enum fd_kind kind_of(const struct fd_desc *d, int deleted)
 
 	if (!strncmp(d->path, "anon_inode:", 11))
 		return FD_ANON;   /* refined by describe_anon */
+	if (fs_is(d->local, NSFS_MAGIC))
+		return FD_NS;     /* S_IFREG, and a name like "net:[4026531840]" */
 	if (S_ISREG(m) && deleted && !strncmp(d->path, "/memfd:", 7))
 		return FD_MEMFD;
 	if (S_ISREG(m))
@@ -350,9 +387,13 @@ static enum fd_kind kind_of(const struct fd_desc *d, int deleted)
 	if (S_ISBLK(m))
 		return FD_BLK;
 	if (S_ISFIFO(m))
-		return strncmp(d->path, "pipe:[", 6) ? FD_FIFO : FD_PIPE;
+		/* a FIFO unlinked since its opens is a pipe: no one can open
+		 * it by name any more, and it is restored as one */
+		return strncmp(d->path, "pipe:[", 6) && !deleted ? FD_FIFO : FD_PIPE;
 	if (S_ISSOCK(m))
 		return FD_SOCKET;
+	if (S_ISLNK(m))
+		return FD_SYMLINK;
 	return FD_OTHER;
 }
 
@@ -396,12 +437,16 @@ static void describe_kind(struct fd_desc *d, const char *info, int deleted)
 	case FD_FILE: case FD_DELETED: case FD_MEMFD:
 		describe_file(d);
 		break;
-	case FD_DIR:
+	case FD_DIR: case FD_SYMLINK:
 		if (deleted)
 			extra_add(d, " deleted=1");
 		break;
+	case FD_NS:
+		describe_ns(d);
+		break;
 	case FD_CHR: case FD_BLK:
-		extra_add(d, " rdev=%u:%u", major(d->st.st_rdev), minor(d->st.st_rdev));
+		extra_add(d, " rdev=%u:%u%s", major(d->st.st_rdev), minor(d->st.st_rdev),
+			  deleted ? " deleted=1" : "");
 		break;
 	case FD_FIFO: case FD_PIPE:
 		describe_pipe(d);
@@ -466,6 +511,47 @@ int fd_file_cmp(int a, int b)
 	if (r == 1 || r == 2)
 		return r == 1 ? -1 : 1;
 	return a < b ? -1 : a > b;
+}
+
+int fd_epoll_watches(int eplocal, int tfd, int toff, int local)
+{
+	struct kcmp_epoll_slot slot = { .efd = eplocal, .tfd = tfd, .toff = toff };
+	pid_t me = getpid();
+
+	long r;
+
+	/* our copy of the epoll is the process's epoll: its registrations
+	 * keep the process's fd numbers, which KCMP_EPOLL_TFD looks up */
+	r = syscall(SYS_kcmp, me, me, KCMP_EPOLL_TFD, local, (unsigned long)&slot);
+	return r == 0 ? 1 : r > 0 ? 0 : -errno;
+}
+
+char *file_holes(int fd, uint64_t size)
+{
+	char *out = NULL;
+	size_t len = 0;
+	off_t hole, data = 0;
+	unsigned n = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		return NULL;
+	/* SEEK_HOLE finds the next hole (the end of the file counts as
+	 * one), SEEK_DATA the data after it (ENXIO: none until the end) */
+	while (n < FILE_HOLES_MAX && (hole = lseek(fd, data, SEEK_HOLE)) >= 0 &&
+	       (uint64_t)hole < size) {
+		data = lseek(fd, hole, SEEK_DATA);
+		if (data < 0 || (uint64_t)data > size)
+			data = size;
+		if (data > hole)
+			fprintf(f, "%s%lld+%lld", n++ ? "," : "", (long long)hole,
+				(long long)(data - hole));
+	}
+	if (fclose(f) != 0 || !len) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }
 
 int fd_reader(const struct fd_desc *d)

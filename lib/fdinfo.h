@@ -41,6 +41,16 @@ int fd_locks(struct fd_desc *d, pid_t pid);
 /* Order two of our fds by their open file description (kcmp): 0 when
  * they share it, <0 or >0 otherwise, a total order. */
 int fd_file_cmp(int a, int b);
+/* Whether the toff-th registration under fd number tfd of the epoll
+ * eplocal (our copy) watches the open file description of our fd
+ * local (kcmp KCMP_EPOLL_TFD): 1 yes, 0 no, -errno cannot tell */
+int fd_epoll_watches(int eplocal, int tfd, int toff, int local);
+/* The holes of the file that fd reads, in its first size bytes, as
+ * "OFF+LEN,..." (formats/fds.md, holes=; at most FILE_HOLES_MAX of
+ * them), malloc'd; NULL when it has none (or the file system cannot
+ * say).  Moves fd's offset: give it a reader of its own. */
+#define FILE_HOLES_MAX 64
+char *file_holes(int fd, uint64_t size);
 /* An fd that reads the same file as local without touching its
  * offset: local itself when it is readable, else a fresh open of it
  * through /proc/self/fd.  -errno on failure. */

@@ -10,7 +10,8 @@ static const char *const kind_names[] = {
 	[FD_EVENTFD] = "eventfd", [FD_EPOLL] = "epoll",
 	[FD_TIMERFD] = "timerfd", [FD_SIGNALFD] = "signalfd",
 	[FD_INOTIFY] = "inotify", [FD_PIDFD] = "pidfd", [FD_ANON] = "anon",
-	[FD_OTHER] = "other", [FD_UNKNOWN] = "unknown",
+	[FD_OTHER] = "other", [FD_NS] = "ns", [FD_SYMLINK] = "symlink",
+	[FD_UNKNOWN] = "unknown",
 };
 
 const char *fd_kind_name(enum fd_kind k)

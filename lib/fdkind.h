@@ -8,6 +8,8 @@ enum fd_kind {
 	FD_FILE, FD_DELETED, FD_MEMFD, FD_DIR, FD_CHR, FD_BLK, FD_FIFO,
 	FD_PIPE, FD_SOCKET, FD_EVENTFD, FD_EPOLL, FD_TIMERFD, FD_SIGNALFD,
 	FD_INOTIFY, FD_PIDFD, FD_ANON, FD_OTHER,
+	FD_NS,          /* a namespace (/proc/PID/ns/NAME, nsfs) */
+	FD_SYMLINK,     /* a symlink itself (O_PATH|O_NOFOLLOW) */
 	FD_UNKNOWN,     /* read only: a name this tree does not know */
 };
 

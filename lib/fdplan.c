@@ -2,6 +2,7 @@
  * the new process (formats/fds.md, "Restoring each kind"). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -21,12 +22,13 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "epollat.h"
 #include "err.h"
 #include "escape.h"
 #include "fdplan.h"
+#include "fdwatch.h"
 #include "coreread.h"
 #include "rules.h"
 #include "io.h"
@@ -77,6 +79,8 @@ static const struct num_key {
 	NUM_KEY("truncate", 10, 1, truncate),
 	NUM_KEY("mode", 8, 0177777, mode),
 	NUM_KEY("ino", 10, U64, ino),
+	NUM_KEY("deleted", 10, 1, deleted),
+	NUM_KEY("nlink", 10, NUM_INT_MAX, nlink),
 };
 
 /* a numeric key: 1 when k is one (set, or -1 when v is malformed), 0
@@ -150,6 +154,7 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 	else if (!strcmp(k, "addr")) snprintf(e->addr, sizeof e->addr, "%s", v);
 	else if (!strcmp(k, "domain")) e->unix_domain = !strcmp(v, "unix");
 	else if (!strcmp(k, "boot")) snprintf(e->boot, sizeof e->boot, "%s", v);
+	else if (!strcmp(k, "nstype")) snprintf(e->nstype, sizeof e->nstype, "%s", v);
 	else if (!strcmp(k, "pid") && strcmp(v, "-1")) {   /* -1: ended */
 		if (num_parse(v, NUM_INT_MAX, &maj) < 0)
 			return -1;
@@ -158,10 +163,11 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 	else if (!strcmp(k, "type"))
 		e->socktype = !strcmp(v, "stream") ? SOCK_STREAM : !strcmp(v, "dgram") ? SOCK_DGRAM :
 			      !strcmp(v, "seqpacket") ? SOCK_SEQPACKET : -1;
-	else if (!strcmp(k, "value") || !strcmp(k, "interval")) {
+	else if (!strcmp(k, "value") || !strcmp(k, "interval") || !strcmp(k, "abs")) {
 		if (strlen(v) >= sizeof e->value || timer_parse(v, &ts) < 0)
 			return -1;
-		snprintf(!strcmp(k, "value") ? e->value : e->interval, sizeof e->value, "%s", v);
+		snprintf(!strcmp(k, "value") ? e->value : !strcmp(k, "abs") ? e->abs : e->interval,
+			 sizeof e->value, "%s", v);
 	} else if (!strcmp(k, "dev")) {
 		if (num_pair(v, NUM_U32_MAX, &maj, &min) < 0)
 			return -1;
@@ -179,6 +185,10 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 	} else if (!strcmp(k, "data") || !strcmp(k, "path") || !strcmp(k, "restart") ||
 		 !strcmp(k, "name")) {
 		return ent_string(e, k, v);
+	} else if (!strcmp(k, "holes")) {
+		free(e->holes);
+		if (!(e->holes = strdup(v)))
+			return -1;
 	}
 	return 0;
 }
@@ -186,6 +196,7 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 /* the strings of an entry that was not taken */
 static int ent_drop(struct fdplan_fd *e)
 {
+	free(e->holes);
 	free(e->path);
 	free(e->orig);
 	free(e->data);
@@ -232,8 +243,15 @@ static int epoll_line(struct fdplan *p, const struct text *t)
 	if (t->n < 3 || num_parse(t->f[1], NUM_INT_MAX, &v[0]) < 0 ||
 	    num_parse(t->f[2], NUM_INT_MAX, &v[1]) < 0)
 		return -1;
-	ep = (struct fd_epoll){ .epfd = v[0], .tfd = v[1] };
+	ep = (struct fd_epoll){ .epfd = v[0], .tfd = v[1], .file = v[1] };
 	for (i = 3; i < t->n; i++) {
+		if (!strcmp(t->f[i], "file=-1"))
+			ep.file = -1;
+		else if (!strncmp(t->f[i], "file=", 5) &&
+			 num_parse(t->f[i] + 5, NUM_INT_MAX, &x) == 0)
+			ep.file = x;
+		else if (!strncmp(t->f[i], "file=", 5))
+			return -1;
 		if (!strncmp(t->f[i], "events=", 7)) {
 			if (num_parse_base(t->f[i] + 7, 16, NUM_U32_MAX, &x) < 0)
 				return -1;
@@ -311,6 +329,35 @@ static int lock_line(struct fdplan *p, const struct text *t, const char **why)
 	return 0;
 }
 
+/* "inotify FD wd=N ino=N dev=MAJ:MIN mask=0xHEX ... [path=PATH]", after
+ * its fd line: 0 (with *why set when it does not belong there), or -1 */
+static int inotify_line(struct fdplan *p, const struct text *t, const char **why)
+{
+	const char *wd = field_of(t, "wd"), *ino = field_of(t, "ino"), *dev = field_of(t, "dev");
+	const char *mask = field_of(t, "mask"), *path = field_of(t, "path");
+	struct fd_watch w = { 0 }, *nw;
+	uint64_t fd, nr, m, maj, min;
+	const struct fdplan_fd *e = p->n ? &p->v[p->n - 1] : NULL;
+
+	if (t->n < 2 || num_parse(t->f[1], NUM_INT_MAX, &fd) < 0 || !wd || !ino || !dev ||
+	    !mask || num_parse(wd, NUM_INT_MAX, &nr) < 0 || num_parse(ino, U64, &w.ino) < 0 ||
+	    num_pair(dev, NUM_U32_MAX, &maj, &min) < 0 || strncmp(mask, "0x", 2) ||
+	    num_parse_base(mask + 2, 16, NUM_U32_MAX, &m) < 0)
+		return -1;
+	w = (struct fd_watch){ .fd = fd, .wd = nr, .mask = m, .dev = makedev(maj, min), .ino = w.ino };
+	if (!e || e->fd != w.fd || e->k != FD_INOTIFY || e->share_pid)
+		return *why = "an inotify watch that does not follow its inotify fd's line", 0;
+	if (path) {
+		if (!(w.path = strdup(path)) || str_unescape(w.path) < 0 || w.path[0] != '/')
+			return free(w.path), -1;
+	}
+	if (!(nw = realloc(p->watch, (p->nwatch + 1) * sizeof *nw)))
+		return free(w.path), -1;
+	p->watch = nw;
+	p->watch[p->nwatch++] = w;
+	return 0;
+}
+
 /* An image is data: a line may ask only for the file work its kind
  * has (formats/fds.md, "Kinds"), so that no key sends a restore to a
  * path, or writes, where the checkpoint never would.  NULL, or why not. */
@@ -318,7 +365,8 @@ static const char *ent_check(const struct fdplan_fd *e)
 {
 	static const enum fd_kind saved[] = { FD_FILE, FD_DELETED, FD_MEMFD, FD_UNKNOWN };
 	static const enum fd_kind piped[] = { FD_PIPE, FD_FIFO, FD_UNKNOWN };
-	static const enum fd_kind pathed[] = { FD_FILE, FD_DIR, FD_CHR, FD_BLK, FD_FIFO, FD_DELETED, FD_UNKNOWN };
+	static const enum fd_kind pathed[] = { FD_FILE, FD_DIR, FD_CHR, FD_BLK, FD_FIFO, FD_DELETED,
+					       FD_SYMLINK, FD_UNKNOWN };
 	int is_file = e->k == FD_FILE;
 
 	if (e->data && kind_is(e, saved) && strncmp(e->data, "files/", 6))
@@ -331,6 +379,8 @@ static const char *ent_check(const struct fdplan_fd *e)
 		return "data= on a kind that has no saved data";
 	if (!e->data && !e->share_pid && e->dup < 0 && (e->k == FD_DELETED || e->k == FD_MEMFD))
 		return "no data=: its contents are only in the image";
+	if (e->holes && (!e->data || !kind_is(e, saved)))
+		return "holes= on what has no saved contents";
 	if (kind_is(e, pathed) && (!e->path || e->path[0] != '/'))
 		return "no absolute path=";
 	if (e->restart && !kind_is(e, pathed))
@@ -372,8 +422,18 @@ static int fds_lock(struct text *t, void *p)
 	return why ? text_bad(t, why) : 0;
 }
 
+static int fds_inotify(struct text *t, void *p)
+{
+	const char *why = NULL;
+
+	if (inotify_line(p, t, &why) < 0)
+		return text_bad(t, "malformed");
+	return why ? text_bad(t, why) : 0;
+}
+
 static const struct text_key fds_keys[] = {
 	{ "fd", fds_fd }, { "epoll", fds_epoll }, { "lock", fds_lock },
+	{ "inotify", fds_inotify },
 };
 
 static int fds_line(struct text *t, void *p)
@@ -398,8 +458,7 @@ void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *m
 	p->mem = mem;
 }
 
-/* the job's helper, started at the first file work */
-static int fs_ready(struct fdplan *p, int pid)
+int fdplan_fs_ready(struct fdplan *p, int pid)
 {
 	if (p->fs.pid > 0)
 		return 0;
@@ -459,7 +518,7 @@ static int blob_new(struct fdplan *p, struct fdplan_fd *e, int pid)
 				  (e->seals == F_SEAL_SEAL ? 0 : MFD_ALLOW_SEALING));
 		return fd < 0 ? -errno : fd;
 	}
-	if (fs_ready(p, pid) < 0)
+	if (fdplan_fs_ready(p, pid) < 0)
 		return errno = ECANCELED, -ECANCELED;
 	mode = e->mode & 07777 ? e->mode & 07777 : 0600;
 	fd = e->k != FD_FILE ? jobfs_tmpfile(&p->fs, e->path, mode) :
@@ -487,6 +546,27 @@ static int memfd_settle(const struct fdplan *p, int fd, const struct fdplan_fd *
 	return 0;
 }
 
+/* holes "OFF+LEN,..." punched in the new file fd of size bytes, so it
+ * is as sparse as it was; a file system that cannot punch keeps the
+ * zeros (the same bytes).  0, or -1 (errno EPROTO: malformed) */
+static int holes_punch(int fd, const char *holes, uint64_t size)
+{
+	const char *p = holes, *end = holes + strlen(holes);
+	uint64_t off, len, from = 0;
+
+	while (p < end) {
+		if (num_scan(&p, end, 10, size, &off) < 0 || p >= end || *p++ != '+' ||
+		    num_scan(&p, end, 10, size - off, &len) < 0 || off < from ||
+		    (p < end && *p++ != ','))
+			return errno = EPROTO, -1;
+		if (len && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) < 0 &&
+		    errno != EOPNOTSUPP)
+			return -1;
+		from = off + len;
+	}
+	return 0;
+}
+
 /* a saved file's contents, whole, into its new file; the mapping plan
  * learns what the copy is (memplan_own) */
 static int blob_file(struct fdplan *p, struct fd_blob *b, struct fdplan_fd *e, int pid, struct stream *s)
@@ -503,6 +583,8 @@ static int blob_file(struct fdplan *p, struct fd_blob *b, struct fdplan_fd *e, i
 		return -1;
 	if (ftruncate(b->fd, e->size) < 0 || fstat(b->fd, &st) < 0)
 		return warn("pid %d: fd %d: truncate %s:", pid, e->fd, e->path), -1;
+	if (e->holes && holes_punch(b->fd, e->holes, e->size) < 0)
+		return warn("pid %d: fd %d: the holes of %s (%s):", pid, e->fd, e->path, e->holes), -1;
 	/* the write-back starts now; the commit's fsync then mostly waits */
 	sync_file_range(b->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (e->k == FD_MEMFD && memfd_settle(p, b->fd, e) < 0)
@@ -582,14 +664,38 @@ static dev_t device_allowed(const struct fdplan_fd *e)
 {
 	unsigned i;
 
+	/* O_PATH opens no device: any one, by its number */
+	if ((e->k == FD_CHR || e->k == FD_BLK) && (e->flags & O_PATH) && !e->deleted)
+		return e->rdev;
 	if (e->k != FD_CHR)
 		return 0;
 	for (i = 0; i < sizeof devices / sizeof *devices; i++)
-		if (!strcmp(e->path, devices[i].path))
+		if (e->deleted ? e->rdev == makedev(devices[i].maj, devices[i].min) :
+				 !strcmp(e->path, devices[i].path))
 			return makedev(devices[i].maj, devices[i].min);
 	if (!strncmp(e->path, "/dev/pts/", 9) && major(e->rdev) >= 136 && major(e->rdev) <= 143)
 		return e->rdev;
 	return 0;
+}
+
+/* the path of a device of the list: an unlinked node of one (a mknod
+ * of /dev/null's numbers, say) is the same device opened there */
+static const char *device_path(dev_t dev)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof devices / sizeof *devices; i++)
+		if (dev == makedev(devices[i].maj, devices[i].min))
+			return devices[i].path;
+	return "/";
+}
+
+static const char *device_why_not(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	(void)p;
+	return device_allowed(e) ? NULL :
+	       e->deleted ? "a device node unlinked since, not one of the devices a restore reopens (formats/fds.md)" :
+	       "not a device a restore reopens (formats/fds.md)";
 }
 
 /* Says why, names the fd, and marks errno as said (ECANCELED), so the
@@ -612,15 +718,22 @@ static int open_path(struct fdplan *p, struct fdplan_fd *e, int flags, int pid)
 
 	if ((e->k == FD_CHR || e->k == FD_BLK) && !(want = device_allowed(e)))
 		return refuse(pid, e, "not a device a restore reopens (formats/fds.md)");
-	if (fs_ready(p, pid) < 0)
+	if (fdplan_fs_ready(p, pid) < 0)
 		return errno = ECANCELED, -1;
-	if ((fd = jobfs_open(&p->fs, e->path, flags | O_NONBLOCK)) < 0)
+	fd = jobfs_open(&p->fs, want && e->deleted ? device_path(want) : e->path, flags | O_NONBLOCK);
+	/* /dev/tty is the opener's controlling terminal: ckpt-thaw's, as
+	 * fds 0-2 on a terminal are attached to its own (ckpt-thaw(1)) */
+	if (fd == -ENXIO && want == makedev(5, 0))
+		return refuse(pid, e, "ckpt-thaw has no controlling terminal to give it (restore from a terminal)");
+	if (fd < 0)
 		return errno = -fd, -1;
 	if (fstat(fd, &st) < 0)
 		return close(fd), -1;
 	ok = e->k == FD_DIR ? S_ISDIR(st.st_mode) :
 	     e->k == FD_FIFO ? S_ISFIFO(st.st_mode) :
-	     want ? S_ISCHR(st.st_mode) && st.st_rdev == want : S_ISREG(st.st_mode);
+	     e->k == FD_SYMLINK ? S_ISLNK(st.st_mode) :
+	     want ? (e->k == FD_BLK ? S_ISBLK(st.st_mode) : S_ISCHR(st.st_mode)) &&
+		    st.st_rdev == want : S_ISREG(st.st_mode);
 	if (!ok) {
 		close(fd);
 		return refuse(pid, e, want ? "not that device now" : "not that kind of file now");
@@ -654,15 +767,35 @@ static int open_file(struct fdplan *p, struct fdplan_fd *e, int pid)
 }
 
 /* one pipe(2) per inode: the fds of both ends share it */
+static int job_pipe(const struct fdplan *p, const struct fdplan_fd *e);
+
+/* fd 0-2 of the process on e's pipe, one that led outside the job and
+ * is attached anew (made before e: the plan is in fd order), or NULL */
+static const struct fdplan_fd *stdio_on_pipe(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n && p->v[i].fd <= 2; i++)
+		if (&p->v[i] != e && p->v[i].k == FD_PIPE && p->v[i].pipe == e->pipe &&
+		    p->v[i].src >= 0 && fd_outside_job(&p->v[i]) && !job_pipe(p, &p->v[i]))
+			return &p->v[i];
+	return NULL;
+}
+
 static int open_pipe(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct fd_pipe **pv = &p->shared->pipe, *pp = NULL, *np;
 	unsigned *pn = &p->shared->npipe, i;
+	const struct fdplan_fd *io = e->fd > 2 ? stdio_on_pipe(p, e) : NULL;
 	struct fd_blob *b;
 	int fd[2];
 
 	(void)pid;
 
+	/* another open of a stdio pipe from outside (/dev/stdin,
+	 * /dev/stdout): another open of what that fd is attached to */
+	if (io)
+		return reopen(io->src, e->flags & O_ACCMODE);
 	for (i = 0; i < *pn; i++)
 		if ((*pv)[i].ino == e->pipe)
 			pp = &(*pv)[i];
@@ -682,14 +815,22 @@ static int open_pipe(struct fdplan *p, struct fdplan_fd *e, int pid)
 			return -1;
 		b->used = 1;
 	}
+	/* Each line that is neither dup= nor share= is an open file
+	 * description of its own (open of /proc/self/fd/N gives a second
+	 * one, with its own status flags): the pipe's end for the first,
+	 * a new open of it for the others. */
 	if (!strcmp(e->end, "rw")) {
 		pp->has_r = pp->has_w = 1;
 		return reopen(pp->r, O_RDWR);
 	}
 	if (e->end[0] == 'w') {
+		if (pp->has_w)
+			return reopen(pp->w, O_WRONLY);
 		pp->has_w = 1;
 		return fcntl(pp->w, F_DUPFD_CLOEXEC, 3);
 	}
+	if (pp->has_r)
+		return reopen(pp->r, O_RDONLY);
 	pp->has_r = 1;
 	return fcntl(pp->r, F_DUPFD_CLOEXEC, 3);
 }
@@ -854,7 +995,7 @@ static int open_timerfd(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct itimerspec its = { 0 };
 	uint64_t ticks = e->ticks;
-	int fd, err;
+	int fd, err, flags = 0;
 
 	(void)p, (void)pid;
 
@@ -865,10 +1006,16 @@ static int open_timerfd(struct fdplan *p, struct fdplan_fd *e, int pid)
 	}
 	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
 		its.it_value = its.it_interval;
+	/* a wall-clock time stays that time (and TFD_TIMER_CANCEL_ON_SET
+	 * with it); a time of another clock is kept as what was left */
+	if ((e->tflags & TFD_TIMER_ABSTIME) && e->abs[0] &&
+	    (e->clock == CLOCK_REALTIME || e->clock == CLOCK_REALTIME_ALARM) &&
+	    timer_parse(e->abs, &its.it_value) == 0)
+		flags = e->tflags & (TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET);
 	if ((fd = timerfd_create(e->clock, TFD_CLOEXEC)) < 0)
 		return -1;
 	if (((its.it_value.tv_sec || its.it_value.tv_nsec) &&
-	     timerfd_settime(fd, 0, &its, NULL) < 0) ||
+	     timerfd_settime(fd, flags, &its, NULL) < 0) ||
 	    (ticks && ioctl(fd, TFD_IOC_SET_TICKS, &ticks) < 0)) {
 		err = errno;
 		close(fd);
@@ -948,6 +1095,70 @@ static int open_dir(struct fdplan *p, struct fdplan_fd *e, int pid)
 	return open_path(p, e, O_RDONLY | O_DIRECTORY | (e->flags & O_PATH), pid);
 }
 
+/* A directory or a symlink removed since it was opened has no path to
+ * open again, and the kernel has no call that makes an fd on a removed
+ * one: refused (formats/fds.md) */
+static const char *path_why_not(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	(void)p;
+	return e->deleted ? "removed since it was opened: nothing can open it again" : NULL;
+}
+
+/* An unlinked file whose inode has other links that the checkpoint
+ * did not find (nlink=): a copy would take writes the other names
+ * never see */
+static const char *deleted_why_not(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	(void)p;
+	return e->nlink ? "unlinked, but its inode has other links, none found beside the old name "
+			  "that the job may open: a copy would not reach them" : NULL;
+}
+
+/* the symlink itself, as O_PATH|O_NOFOLLOW opened it */
+static int open_symlink(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	return open_path(p, e, O_PATH | O_NOFOLLOW, pid);
+}
+
+/* ckpt-thaw's own namespace of that type, /proc/self/ns/TYPE (or
+ * TYPE_for_children), when it is the very one the fd was on */
+static int ns_open_own(const struct fdplan_fd *e)
+{
+	static const char *const fmt[] = { "/proc/self/ns/%s", "/proc/self/ns/%s_for_children" };
+	char path[64];
+	struct stat st;
+	unsigned i;
+	int fd;
+
+	for (i = 0; i < 2 && e->nstype[0] && !strchr(e->nstype, '/'); i++) {
+		snprintf(path, sizeof path, fmt[i], e->nstype);
+		if ((fd = open(path, (e->flags & (O_PATH | O_ACCMODE)) | O_CLOEXEC)) < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && st.st_dev == e->dev && st.st_ino == e->ino)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+static const char *ns_why_not(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	int fd = ns_open_own(e);
+
+	(void)p;
+	if (fd < 0)
+		return "a namespace ckpt-thaw is not in: only its own can be opened again";
+	close(fd);
+	return NULL;
+}
+
+static int open_ns(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	int fd = ns_open_own(e);
+
+	return fd >= 0 ? fd : refuse(pid, e, ns_why_not(p, e));
+}
+
 static int open_eventfd(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	(void)p, (void)pid;
@@ -986,11 +1197,14 @@ static const struct kind_restore {
 	int setfl;
 } restore_of[FD_UNKNOWN + 1] = {
 	[FD_FILE] = { open_file, NULL, 0 },
-	[FD_DELETED] = { open_file, NULL, 0 },
+	[FD_DELETED] = { open_file, deleted_why_not, 0 },
 	[FD_MEMFD] = { open_file, NULL, 0 },
-	[FD_CHR] = { open_file, NULL, 0 },
-	[FD_BLK] = { open_file, NULL, 0 },
-	[FD_DIR] = { open_dir, NULL, 0 },
+	[FD_CHR] = { open_file, device_why_not, 0 },
+	[FD_BLK] = { open_file, device_why_not, 0 },
+	[FD_DIR] = { open_dir, path_why_not, 0 },
+	[FD_SYMLINK] = { open_symlink, path_why_not, 0 },
+	[FD_NS] = { open_ns, ns_why_not, 0 },
+	[FD_INOTIFY] = { fdwatch_open, fdwatch_why_not, 1 },
 	[FD_FIFO] = { open_fifo, NULL, 1 },
 	[FD_PIPE] = { open_pipe, NULL, 1 },
 	[FD_SOCKET] = { open_socket, socket_why_not, 1 },
@@ -1148,24 +1362,79 @@ static int ent_open(struct fdplan *p, struct fdplan_fd *e, const struct fd_attac
 	return 0;
 }
 
+/* In a child of ckpt-thaw, whose fd numbers are its own to spend:
+ * every source moved above the numbers the registrations use, then
+ * each watched file put at its number and added under it, as the
+ * kernel keys a registration by file and number.  The epoll is one
+ * with ckpt-thaw's.  Returns the index of the one that failed (its
+ * errno in *err), or -1. */
+static int epolls_child(struct fdplan *p, int *err)
+{
+	struct epoll_event ev;
+	int base = 3, i;
+	unsigned k;
+
+	for (k = 0; k < p->nep; k++)
+		base = p->ep[k].tfd >= base ? p->ep[k].tfd + 1 : base;
+	for (k = 0; k < p->n; k++)
+		if (p->v[k].src >= 0 && (p->v[k].src = fcntl(p->v[k].src, F_DUPFD, base)) < 0)
+			return *err = errno, 0;   /* said as the first one's */
+	for (i = 0; i < (int)p->nep; i++) {
+		ev.events = p->ep[i].events;
+		ev.data.u64 = p->ep[i].data;
+		if (dup2(ent_find(p, p->ep[i].file)->src, p->ep[i].tfd) < 0 ||
+		    epoll_ctl(ent_find(p, p->ep[i].epfd)->src, EPOLL_CTL_ADD, p->ep[i].tfd, &ev) < 0)
+			return *err = errno, i;
+	}
+	return -1;
+}
+
+/* the child's report: the index that failed (-1: none) and its errno */
+static int epolls_report(pid_t c, int rd, int *err)
+{
+	int msg[2] = { 0, EPROTO }, st;
+
+	if (read(rd, msg, sizeof msg) != sizeof msg)
+		msg[0] = 0, msg[1] = EPROTO;   /* it died before it could say */
+	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+		;
+	*err = msg[1];
+	return msg[0];
+}
+
 static int epolls_add(struct fdplan *p, int pid)
 {
 	struct fdplan_fd *ep, *t;
-	struct epoll_event ev;
+	int rep[2], at, err, msg[2];
 	unsigned i;
+	pid_t c;
 
 	for (i = 0; i < p->nep; i++) {
 		ep = ent_find(p, p->ep[i].epfd);
-		t = ent_find(p, p->ep[i].tfd);
+		t = p->ep[i].file >= 0 ? ent_find(p, p->ep[i].file) : NULL;
 		if (!ep || !t || ep->src < 0 || t->src < 0)
 			return warn("pid %d: epoll %d: fd %d is not there", pid,
-				    p->ep[i].epfd, p->ep[i].tfd), -1;
-		ev.events = p->ep[i].events;
-		ev.data.u64 = p->ep[i].data;
-		if (epoll_add_at(ep->src, t->src, t->fd, &ev) < 0)
-			return warn("pid %d: epoll %d: add fd %d:", pid, p->ep[i].epfd, p->ep[i].tfd), -1;
+				    p->ep[i].epfd, p->ep[i].file), -1;
 	}
-	return 0;
+	if (!p->nep)
+		return 0;
+	if (pipe2(rep, O_CLOEXEC) < 0)
+		return warn("pid %d: epoll registrations: pipe:", pid), -1;
+	fflush(NULL);
+	if ((c = fork()) == 0) {
+		msg[0] = epolls_child(p, &msg[1]);
+		_exit(write(rep[1], msg, sizeof msg) == sizeof msg ? 0 : 1);
+	}
+	close(rep[1]);
+	at = c < 0 ? (err = errno, 0) : epolls_report(c, rep[0], &err);
+	close(rep[0]);
+	if (at < 0)
+		return 0;
+	errno = err;
+	if (c < 0)
+		return warn("pid %d: epoll registrations: fork:", pid), -1;
+	return warn("pid %d: epoll %d: add fd %d (the file of fd %d):", pid, p->ep[at].epfd,
+		    p->ep[at].tfd, p->ep[at].file), -1;
 }
 
 /* whether the process maps e's file: the restorer opens and closes a
@@ -1404,6 +1673,12 @@ void fdplan_close_srcs(struct fdplan *p)
 	for (i = 0; i < p->n; i++)
 		if (p->v[i].src >= 0)
 			close(p->v[i].src), p->v[i].src = -1;
+	/* and the files made for saved contents: ckpt-thaw outlives the
+	 * job, and a file it keeps open for writing is one the job cannot
+	 * execute (ETXTBSY) */
+	for (i = 0; i < p->nblob; i++)
+		if (p->blob[i].fd >= 0)
+			close(p->blob[i].fd), p->blob[i].fd = -1;
 }
 
 void fdplan_free(struct fdplan *p)
@@ -1411,6 +1686,7 @@ void fdplan_free(struct fdplan *p)
 	unsigned i;
 
 	for (i = 0; i < p->n; i++) {
+		free(p->v[i].holes);
 		free(p->v[i].path);
 		free(p->v[i].orig);
 		free(p->v[i].data);
@@ -1429,6 +1705,9 @@ void fdplan_free(struct fdplan *p)
 	free(p->v);
 	free(p->ep);
 	free(p->lock);
+	for (i = 0; i < p->nwatch; i++)
+		free(p->watch[i].path);
+	free(p->watch);
 	free(p->blob);
 	jobfs_stop(&p->fs);
 	memset(p, 0, sizeof *p);

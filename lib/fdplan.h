@@ -28,6 +28,7 @@ struct fdplan_fd {
 	char *orig;                /* the path at the checkpoint */
 	char *data;                /* "files/N", "pipes/INODE", "socks/INODE", or NULL */
 	char *name;                /* memfd name */
+	char *holes;               /* a saved file's holes, "OFF+LEN,...", or NULL */
 	char end[4];               /* pipe end: r, w, rw */
 	char addr[128];            /* a socket's own address, escaped, cut: for messages */
 	uint64_t pipe, sock, peer; /* inodes */
@@ -41,10 +42,14 @@ struct fdplan_fd {
 	int socktype, unix_domain; /* SOCK_*, and domain=unix */
 	int shut;                  /* unix_diag's shutdown: 1 RCV, 2 SEND */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
+	char abs[32];              /* timerfd set TFD_TIMER_ABSTIME: its time */
 	uint64_t ticks;            /* timerfd: expirations not yet read */
 	int target;                /* pidfd: its process's pid, 0: ended */
 	uint64_t target_start;     /* ... its start time, on boot */
 	char boot[40];
+	char nstype[16];           /* ns: net, uts, pid, ... */
+	int deleted;               /* dir, symlink: removed since the open */
+	int nlink;                 /* deleted: links its inode still had */
 	int src;                   /* ckpt-thaw's fd that becomes fd */
 	pid_t share_pid;           /* share=PID:FD: the open file of fd FD of */
 	int share_fd;              /* process PID, earlier in the job; or 0 */
@@ -52,9 +57,22 @@ struct fdplan_fd {
 
 struct fd_epoll {             /* an "epoll EPFD TFD" line */
 	int epfd, tfd;
+	int file;                  /* the fd holding the watched file now
+	                            * (file=; tfd when absent), -1: none */
 	uint32_t events;
 	uint64_t data;
 };
+
+struct fd_watch {             /* an "inotify FD wd=N ..." line */
+	int fd, wd;
+	uint32_t mask;
+	uint64_t dev, ino;         /* what it watches */
+	char *path;                /* a path to it, found at the checkpoint */
+};
+
+/* the largest watch descriptor a restore makes again: it spends every
+ * number before it (formats/fds.md) */
+#define FD_WATCH_WD_MAX 65536
 
 struct fd_lock {              /* a "lock FD ..." line (formats/fds.md) */
 	int fd;
@@ -101,6 +119,8 @@ struct fdplan {
 	unsigned nep;
 	struct fd_lock *lock;
 	unsigned nlock;
+	struct fd_watch *watch;
+	unsigned nwatch;
 	struct fd_blob *blob;
 	unsigned nblob;
 	int maxfd;
@@ -123,6 +143,9 @@ int fdplan_parse(struct fdplan *p, int pid, char *text);
  * is there, else why not (restorable.h's fd_why_not adds the fds that
  * lead outside the job) */
 const char *fdplan_kind_why_not(const struct fdplan *p, const struct fdplan_fd *e);
+/* the job's helper for file work (jobfs.h), started at its first use:
+ * 0, or -1 after a message naming pid */
+int fdplan_fs_ready(struct fdplan *p, int pid);
 /* after the parse: the process whose ids do the file work, and the
  * memory plan to tell of each file the restore writes back */
 void fdplan_bind(struct fdplan *p, const struct img_core *job, struct memplan *mem);
@@ -162,8 +185,9 @@ int fdjob_add(struct fdjob *job, pid_t pid, struct fdplan *p);
 int fdjob_settle(struct fdjob *job);
 void fdjob_free(struct fdjob *job);
 
-/* ckpt-thaw's copies of the fds it made, closed (kept until every
- * process of a tree has its own: a later one may share them) */
+/* ckpt-thaw's copies of the fds it made, and the files it made for
+ * saved contents, closed (kept until every process of a tree has its
+ * own: a later one may share them; and after fdplan_commit) */
 void fdplan_close_srcs(struct fdplan *p);
 void fdplan_free(struct fdplan *p);
 

@@ -57,11 +57,16 @@ int fdplan_check(const struct fdplan *p, int pid)
 		}
 	}
 	/* epoll keeps a registration under the fd number it was added
-	 * with, which may have been closed since */
+	 * with, which may have been closed since: the file must be in
+	 * some fd of the process (file=), to be added under that number */
 	for (i = 0; i < p->nep; i++) {
-		if (!has_fd(p, p->ep[i].tfd)) {
-			warn("pid %d: epoll fd %d: watches fd %d, closed since: cannot be restored",
+		if (p->ep[i].file < 0) {
+			warn("pid %d: epoll fd %d: watches the file added as fd %d, closed since, and no fd of this process holds that file now: cannot be restored",
 			     pid, p->ep[i].epfd, p->ep[i].tfd);
+			bad++;
+		} else if (!has_fd(p, p->ep[i].file)) {
+			warn("pid %d: epoll fd %d: watches fd %d, which is not there: cannot be restored",
+			     pid, p->ep[i].epfd, p->ep[i].file);
 			bad++;
 		}
 	}

@@ -109,11 +109,14 @@ policy_dump() {
 	[ "$(key "$del" policy)" = deleted ]
 	[ "$(key "$del" path)" = "$T/d/gone.dat" ]
 	[ "$(tar xOf "$T/img" "proc/$PID/files/$del")" = "deleted but open" ]
-	# unlinked but linked elsewhere: its path is gone, so saved too
+	# unlinked but linked beside its old name: that file, by the link
+	# found (formats/fds.md), its old name said; read-only: not saved
 	local ln=$(progfd linked)
-	line "$ln" | grep -q "^fd $ln deleted "
-	[ "$(key "$ln" path)" = "$T/d/linked.dat" ]
-	[ "$(tar xOf "$T/img" "proc/$PID/files/$ln")" = "linked bytes" ]
+	line "$ln" | grep -q "^fd $ln file "
+	[ "$(key "$ln" path)" = "$T/d/other.dat" ]
+	[ "$(key "$ln" unlinked)" = "$T/d/linked.dat" ]
+	[ "$(key "$ln" policy)" = a ]
+	[ -z "$(key "$ln" data)" ]
 	# memfd: saved, its name and seals
 	line "$mfd" | grep -q "^fd $mfd memfd "
 	[ "$(key "$mfd" name)" = 'fds\040policy' ]

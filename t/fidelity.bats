@@ -16,11 +16,6 @@ teardown() {
 	thaw_teardown
 }
 
-# fdline KIND: the first "fd N KIND" line of the image's fds member
-fdline() {
-	tar xOf "$T/img" "proc/$PID/fds" | grep -m1 "^fd [0-9]* $1 "
-}
-
 @test "fidelity: a periodic timerfd that expired unread comes back with its tick pending, still armed" {
 	checkpoint_kill fid_prog timerfd
 	[[ $(fdline timerfd) == *" ticks=1 "*" interval=1000.000000000 "* ]]

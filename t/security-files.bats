@@ -167,11 +167,11 @@ craft() {
 	tar xOf "$D/img" "proc/$PID/fds" | grep "^fd $fd chr .*rdev=1:3 .*path=/dev/null$"
 	craft "/^fd $fd /{s|path=/dev/null|path=/dev/mem|;s/rdev=1:3/rdev=1:1/}"
 	thaw_fails "$T/crafted"
-	grep -F "fd $fd: chr /dev/mem: not a device a restore reopens" "$T/thaw.err"
+	grep -F "fd $fd: chr /dev/mem: cannot be restored: not a device a restore reopens" "$T/thaw.err"
 	# /dev/kmsg is readable by anyone here: what is not listed is refused all the same
 	craft "/^fd $fd /{s|path=/dev/null|path=/dev/kmsg|;s/rdev=1:3/rdev=1:11/}"
 	thaw_fails "$T/crafted"
-	grep -F "fd $fd: chr /dev/kmsg: not a device a restore reopens" "$T/thaw.err"
+	grep -F "fd $fd: chr /dev/kmsg: cannot be restored: not a device a restore reopens" "$T/thaw.err"
 	# a file where a fifo was: not opened as what it is not (and no hang)
 	as_user mkfifo "$D/fifo"
 	craft "/^fd $fd /{s| chr | file |;s|path=/dev/null|path=$D/fifo|}"

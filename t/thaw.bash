@@ -265,14 +265,20 @@ user_thaw_ns() {
 	cat "$D/thaw.err"
 }
 
-# user_checkpoint_kill PROG ARGS: checkpoint_kill PROG ARGS, PROG run
-# as NEW_USER (throwaway_user) with its output and socket directory in
-# D, a new directory that user can reach
-user_checkpoint_kill() {
+# user_dir: D, a new directory NEW_USER (throwaway_user) can reach,
+# with its socket directory D/sock
+user_dir() {
 	D=$(mktemp -d /tmp/ckpt-user-XXXXXX)
 	TMPDIRS+=("$D")
 	chmod 0777 "$D"
 	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$D/sock"
+}
+
+# user_checkpoint_kill PROG ARGS: checkpoint_kill PROG ARGS, PROG run
+# as NEW_USER (throwaway_user) with its output and socket directory in
+# D (user_dir)
+user_checkpoint_kill() {
+	user_dir
 	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D checkpoint_kill "$@"
 }
 
@@ -403,4 +409,9 @@ tree_goes_on() {
 	seq 1 "$(grep -c '^c ' "$D/shared")" | diff - <(sed -n 's/^c //p' "$D/shared")
 	seq 1 "$(grep -c '^p ' "$D/shared")" | diff - <(sed -n 's/^p //p' "$D/shared")
 	[ "$(grep -cv '^[pc] [0-9]*$' "$D/shared")" = 0 ]
+}
+
+# fdline KIND: the first "fd N KIND" line of $T/img's proc/$PID/fds
+fdline() {
+	tar xOf "$T/img" "proc/$PID/fds" | grep -m1 "^fd [0-9]* $1 "
 }

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +39,17 @@ static inline void requests_to_main(void)
 	sigaddset(&s, SIGUSR1);
 	sigaddset(&s, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &s, NULL);
+}
+
+/* argv[1], the one operand, a directory the program works in; else
+ * the usage line ("NAME DIR") and exit 2 */
+static inline const char *dir_arg(int argc, char **argv, const char *usage)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s\n", usage);
+		exit(2);
+	}
+	return argv[1];
 }
 
 /* sleep until asked to verify or to finish */
