@@ -162,6 +162,8 @@ int fdjob_add(struct fdjob *job, pid_t pid, struct fdplan *p);
 int fdjob_settle(struct fdjob *job);
 void fdjob_free(struct fdjob *job);
 
+/* the data member named name ("socks/9", ...) as read, or NULL */
+struct fd_blob *blob_find(struct fdplan *p, const char *name);
 /* ckpt-thaw's copies of the fds it made, closed (kept until every
  * process of a tree has its own: a later one may share them) */
 void fdplan_close_srcs(struct fdplan *p);
