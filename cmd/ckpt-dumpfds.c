@@ -262,7 +262,7 @@ static int other_saves(const struct dump *d, const struct fdshare_ent *o, const 
 /* What two processes of the job hold that a stream cannot describe yet
  * is refused, naming both (formats/fds.md): a saved file opened
  * separately by two of them (its contents would be written back
- * twice), and a unix socket pair with its ends in two of them. */
+ * twice). */
 static int shares_refuse(const struct dump *d)
 {
 	const struct fdshare_ent *o;
@@ -281,8 +281,6 @@ static int shares_refuse(const struct dump *d)
 			     (int)d->pid, e->d.fd, e->d.path, (int)o->pid, o->fd);
 			bad = 1;
 		}
-		if (sock_pair_refuse(d->pid, &e->d, &d->share) < 0)
-			bad = 1;
 	}
 	return bad ? -1 : 0;
 }
@@ -384,9 +382,10 @@ static int sock_pair_here(const struct dump *d, const struct fd_dump *e)
 	return 0;
 }
 
-/* The bytes queued to each end of a socketpair inside the process,
- * once per socket, left in place.  fds in flight (SCM_RIGHTS) would be
- * lost: refused here, before --kill could end the program. */
+/* The bytes queued to each end of a socketpair, once per socket (with
+ * the first process of the job that holds it), left in place.  fds in
+ * flight (SCM_RIGHTS) would be lost: refused here, before --kill could
+ * end the program. */
 static int socks_peek(struct dump *d)
 {
 	struct fd_dump *e;
@@ -394,7 +393,8 @@ static int socks_peek(struct dump *d)
 
 	for (i = 0; i < d->n; i++) {
 		e = &d->v[i];
-		if (!sock_pair_here(d, e) || e->pipe_data || e->shared)
+		if (!sock_queue_saved(&e->d, sock_pair_here(d, e), !d->share.n) || e->pipe_data ||
+		    e->shared)
 			continue;
 		if (sock_queue_copy(d->pid, &e->d, &e->pipe_bytes, &e->pipe_len) < 0)
 			return -1;

@@ -23,6 +23,7 @@
 #include "io.h"
 #include "job.h"
 #include "jobshm.h"
+#include "sockjob.h"
 #include "kproc.h"
 #include "memberout.h"
 #include "rules.h"
@@ -501,7 +502,7 @@ static int checkpoint(struct job *j, const struct opts *o)
 
 	if (!k)
 		return -1;
-	if (job_shm_check(j, o->kill && !o->force) < 0) {
+	if (job_shm_check(j, o->kill && !o->force) < 0 || job_socks_check(j) < 0) {
 		kprocs_close(k, j->n);
 		return -1;
 	}

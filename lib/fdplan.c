@@ -715,7 +715,11 @@ static int pipes_settle(struct fd_pipe *pipe, unsigned *npipe, int **held, unsig
 
 int fdjob_settle(struct fdjob *job)
 {
-	return pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld);
+	if (sockplan_settle(job) < 0)
+		return -1;
+	if (pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld) < 0)
+		return warn("pipes: out of memory"), -1;
+	return 0;
 }
 
 int fdjob_add(struct fdjob *job, pid_t pid, struct fdplan *p)
@@ -741,6 +745,7 @@ void fdjob_free(struct fdjob *job)
 	unsigned i;
 
 	pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld);
+	sockplan_free(job);
 	for (i = 0; i < job->nheld; i++)   /* the ends kept for the job */
 		close(job->held[i]);
 	free(job->held);
@@ -1006,13 +1011,13 @@ static int open_shared(struct fdplan *p, const struct fdplan_fd *e, int pid)
 	return fcntl(d->src, F_DUPFD_CLOEXEC, 3);
 }
 
-/* A pipe on 0-2 of a process of a job other than its first is one of
- * the job's (its other end in another process, as in a pipeline): one
- * that led outside came from the first process, by share=.  The first
- * process's own stdio pipes led outside. */
+/* A pipe (or a socketpair's end) on 0-2 of a process of a job other
+ * than its first is one of the job's (its other end in another
+ * process, as in a pipeline): one that led outside came from the first
+ * process, by share=.  The first process's own stdio pipes led outside. */
 static int job_pipe(const struct fdplan *p, const struct fdplan_fd *e)
 {
-	return !p->first && e->k == FD_PIPE;
+	return !p->first && (e->k == FD_PIPE || sockplan_in_job(e));
 }
 
 static int ent_open(struct fdplan *p, struct fdplan_fd *e, const struct fd_attach *at, int pid)

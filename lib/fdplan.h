@@ -15,6 +15,7 @@ struct stream;
 struct rules;
 struct img_core;
 struct memplan;
+struct sock_pair;
 
 /* one fd to restore, from its fd line (what ckpt-dumpfds wrote from
  * its struct fd_dump) */
@@ -91,6 +92,9 @@ struct fdjob {
 	unsigned npipe;
 	int *held;                 /* ends no process of the job has */
 	unsigned nheld;
+	struct sock_pair *pair;    /* one socketpair per unix pair (sockplan.h) */
+	unsigned npair;
+	unsigned nprocs;           /* the processes of the manifest */
 };
 
 struct fdplan {
@@ -158,7 +162,8 @@ int fdplan_posix_locks(const struct fdplan *p, int *badfd);
 int fdjob_add(struct fdjob *job, pid_t pid, struct fdplan *p);
 /* Every process of the job has its fds: a pipe end that none has is
  * kept in ckpt-thaw (no EOF, no EPIPE the job would not have seen),
- * the others closed.  0, or -1 (out of memory) */
+ * the others closed; socket pairs checked and shut down as they were
+ * (sockplan_settle).  0, or -1 after a message */
 int fdjob_settle(struct fdjob *job);
 void fdjob_free(struct fdjob *job);
 

@@ -17,7 +17,6 @@
 #include "err.h"
 #include "escape.h"
 #include "fdinfo.h"
-#include "fdshare.h"
 #include "num.h"
 #include "sockdump.h"
 
@@ -81,10 +80,7 @@ static int sockopt_int(int fd, int opt)
 	return v;
 }
 
-/* What only sock_diag tells of a unix socket: the inode of its peer
- * (which pairs the ends of a socketpair across processes), the bytes
- * queued to it and its shutdown state.  Adds nothing on failure. */
-static void describe_unix_peer(struct fd_desc *d)
+int sock_unix_diag(uint64_t ino, struct sock_unix_info *u)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -92,9 +88,8 @@ static void describe_unix_peer(struct fd_desc *d)
 	} req = {
 		.nh = { .nlmsg_len = sizeof req, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 			.nlmsg_flags = NLM_F_REQUEST },
-		.r = { .sdiag_family = AF_UNIX, .udiag_states = -1,
-		       .udiag_ino = d->st.st_ino,
-		       .udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN,
+		.r = { .sdiag_family = AF_UNIX, .udiag_states = -1, .udiag_ino = ino,
+		       .udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_NAME,
 		       .udiag_cookie = { -1U, -1U } },
 	};
 	static char buf[8192];
@@ -104,25 +99,47 @@ static void describe_unix_peer(struct fd_desc *d)
 	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), len;
 	ssize_t n;
 
+	memset(u, 0, sizeof *u);
 	if (s < 0)
-		return;
+		return -1;
 	n = send(s, &req, sizeof req, 0) < 0 ? -1 : recv(s, buf, sizeof buf, 0);
 	close(s);
 	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct unix_diag_msg)) ||
 	    !NLMSG_OK(nh, n) || nh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
-		return;
+		return -1;
+	u->type = ((struct unix_diag_msg *)NLMSG_DATA(nh))->udiag_type;
 	len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct unix_diag_msg));
 	a = (struct rtattr *)((char *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct unix_diag_msg)));
 	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= 4)
-			extra_add(d, " peer_ino=%u", *(uint32_t *)RTA_DATA(a));
+			u->has_peer = 1, u->peer = *(uint32_t *)RTA_DATA(a);
 		if (a->rta_type == UNIX_DIAG_SHUTDOWN && RTA_PAYLOAD(a) >= 1)
-			extra_add(d, " shutdown=%u", *(uint8_t *)RTA_DATA(a) & 3);
+			u->has_shut = 1, u->shut = *(uint8_t *)RTA_DATA(a) & 3;
 		if (a->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(a) >= sizeof rq) {
 			memcpy(&rq, RTA_DATA(a), sizeof rq);
-			extra_add(d, " rqueue=%u", rq.udiag_rqueue);
+			u->has_rq = 1, u->rqueue = rq.udiag_rqueue;
 		}
+		if (a->rta_type == UNIX_DIAG_NAME)
+			u->named = 1;
 	}
+	return 0;
+}
+
+/* What only sock_diag tells of a unix socket: the inode of its peer
+ * (which pairs the ends of a socketpair across processes), the bytes
+ * queued to it and its shutdown state.  Adds nothing on failure. */
+static void describe_unix_peer(struct fd_desc *d)
+{
+	struct sock_unix_info u;
+
+	if (sock_unix_diag(d->st.st_ino, &u) < 0)
+		return;
+	if (u.has_peer)
+		extra_add(d, " peer_ino=%u", (unsigned)u.peer);
+	if (u.has_rq)   /* in the kernel's order of its attributes */
+		extra_add(d, " rqueue=%u", (unsigned)u.rqueue);
+	if (u.has_shut)
+		extra_add(d, " shutdown=%d", u.shut);
 }
 
 void sock_describe(struct fd_desc *d)
@@ -251,16 +268,37 @@ uint64_t sock_unix_peer(const struct fd_desc *x)
 	return extra_num(x, "peer_ino");
 }
 
-/* fds in flight (SCM_RIGHTS) would be lost: refused here, before
- * --kill could end the program */
+/* why a queue that the peek could not copy whole is refused */
+static const char *peek_why(int err)
+{
+	switch (err) {
+	case -EXDEV: return "has fds in flight (SCM_RIGHTS) queued: a restore could not bring them back";
+	case -EMSGSIZE: return "has a message queued longer than the peek reads (256 KiB)";
+	case -ENOMSG: return "has a zero-length datagram queued, which the peek cannot step over";
+	}
+	return NULL;
+}
+
+/* A queue whose reader gets its senders' credentials (SO_PASSCRED:
+ * SCM_CREDENTIALS on each message) would be read with ckpt-thaw's
+ * after a restore, which resends it: refused.  fds in flight
+ * (SCM_RIGHTS) would be lost: refused too, both before --kill could
+ * end the program. */
 int sock_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *len)
 {
 	int err;
 
 	*bytes = sock_peek(x->local, !!strstr(x->extra, " type=stream "), len, &err);
-	if (err == -EXDEV) {
-		warn("pid %d fd %d: unix socket %llu has fds in flight (SCM_RIGHTS) queued: a restore could not bring them back: refused",
+	if (peek_why(err)) {
+		warn("pid %d fd %d: unix socket %llu %s: refused", (int)pid, x->fd,
+		     (unsigned long long)x->st.st_ino, peek_why(err));
+		return -1;
+	}
+	if (*bytes && sockopt_int(x->local, SO_PASSCRED) == 1) {
+		warn("pid %d fd %d: unix socket %llu has messages queued with their senders' credentials (SO_PASSCRED, SCM_CREDENTIALS): a restore would resend them as ckpt-thaw's: refused",
 		     (int)pid, x->fd, (unsigned long long)x->st.st_ino);
+		free(*bytes);
+		*bytes = NULL;
 		return -1;
 	}
 	if (err < 0) {
@@ -271,15 +309,11 @@ int sock_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *le
 	return 0;
 }
 
-int sock_pair_refuse(pid_t pid, const struct fd_desc *x, const struct fdshare *share)
+int sock_queue_saved(const struct fd_desc *x, int here, int first)
 {
-	const struct fdshare_ent *o;
-	uint64_t peer = sock_unix_peer(x);
-
-	if (!peer || !(o = fdshare_inode(share, x->st.st_dev, peer, 0)))
+	if (!sock_unix_peer(x))
 		return 0;
-	warn("pid %d fd %d: unix socket %llu is connected to socket %llu of pid %d (fd %d): a socket pair between two processes of the job cannot be written yet: refused",
-	     (int)pid, x->fd, (unsigned long long)x->st.st_ino,
-	     (unsigned long long)peer, (int)o->pid, o->fd);
-	return -1;
+	if (here)
+		return 1;
+	return !strstr(x->extra, " addr=") && !strstr(x->extra, " peer=") && (x->fd > 2 || !first);
 }

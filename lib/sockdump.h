@@ -8,8 +8,17 @@
 #include <sys/types.h>
 
 struct fd_desc;
-struct fdshare;
 
+/* what sock_diag says of unix socket INODE (has_*: the kernel said) */
+struct sock_unix_info {
+	int has_peer, has_shut, has_rq;
+	uint32_t peer, rqueue;     /* the peer's inode (0: none), bytes queued */
+	int shut;                  /* 1 no more receiving, 2 no more sending */
+	int named;                 /* bound to an address */
+	int type;                  /* SOCK_* */
+};
+/* 0, or -1 when the kernel does not say (no such socket here) */
+int sock_unix_diag(uint64_t ino, struct sock_unix_info *u);
 /* the socket's own fields into d->extra (sock, domain, type, ...) */
 void sock_describe(struct fd_desc *d);
 /* the bytes queued to unix socket local, left in place; a dgram or
@@ -23,8 +32,12 @@ uint64_t sock_unix_peer(const struct fd_desc *x);
  * holds them (*bytes NULL when none).  0, or -1 after a message naming
  * the pid, fd and socket (fds in flight are refused). */
 int sock_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *len);
-/* x, a unix socket of pid, has its peer in an earlier process of the
- * job (share): -1 after a message naming both ends, else 0 */
-int sock_pair_refuse(pid_t pid, const struct fd_desc *x, const struct fdshare *share);
+/* whether the bytes queued to socket x are saved (socks/INODE): a
+ * connected unix socket whose peer is an fd of its process too (here),
+ * or an end of an unnamed pair (socketpair(2)) whose other end is in
+ * another process of the job (ckpt-freeze checks that it is:
+ * sockjob.h); not on fds 0-2 of the job's first process (first),
+ * which a restore attaches to its own stdio */
+int sock_queue_saved(const struct fd_desc *x, int here, int first);
 
 #endif

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""sockpy.py - unix socket pairs between a Python parent and its
+children, for t/sockpair.bats.
+
+usage: sockpy.py MODE
+
+Each mode prints "pid P", then "child C" per child, then "ready MODE"
+once what it queues is queued.
+  mppipe    multiprocessing.Pipe() (duplex: a socketpair) to a child
+            (fork start method); each side sends N objects the other
+            does not read yet.  SIGTERM: the parent wakes the child
+            (SIGUSR1); each receives the other's N, checking every one
+            arrives once and in order and nothing more; the child's
+            exit status is checked; "done ok", or "FAIL ...".
+  three     a dgram pair with a message queued each way: end b in a
+            first child, end a in the parent and (inherited) in a
+            second child.  Parks.
+  inflight  a child sends an fd (SCM_RIGHTS) over a stream pair to the
+            parent, which does not read it.  Parks.
+  passcred  the parent's end of a dgram pair has SO_PASSCRED; a child
+            sends it a message, unread.  Parks.
+  bigdgram  a child sends a datagram of 300000 bytes to the parent,
+            unread.  Parks.
+"""
+import multiprocessing as mp
+import os
+import signal
+import socket
+import sys
+import time
+
+N = 40
+
+
+def park():
+    while True:
+        time.sleep(0.05)
+
+
+def payload(who, i):
+    return (who, i, bytes([i % 251]) * (i * 53 % 700))
+
+
+def recv_all(conn, who):
+    for i in range(N):
+        got = conn.recv()
+        if got != payload(who, i):
+            print("FAIL", who, "message", i, "is", repr(got)[:60], flush=True)
+            return False
+    if conn.poll(0.3):
+        print("FAIL more than", N, "messages from", who, flush=True)
+        return False
+    return True
+
+
+def mp_child(conn):
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    for i in range(N):
+        conn.send(payload("c", i))
+    print("child sent", N, flush=True)
+    signal.sigwait({signal.SIGUSR1})
+    ok = recv_all(conn, "p")
+    print("child got", N, "ok" if ok else "FAIL", flush=True)
+    sys.exit(0 if ok else 1)
+
+
+def mppipe():
+    mp.set_start_method("fork")
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    a, b = mp.Pipe()
+    p = mp.Process(target=mp_child, args=(b,))
+    p.start()
+    for i in range(N):
+        a.send(payload("p", i))
+    print("pid", os.getpid(), flush=True)
+    print("child", p.pid, flush=True)
+    print("ready mppipe", flush=True)
+    signal.sigwait({signal.SIGTERM})
+    os.kill(p.pid, signal.SIGUSR1)
+    ok = recv_all(a, "c")
+    p.join(20)
+    if p.exitcode != 0:
+        print("FAIL child exit code", p.exitcode, flush=True)
+        ok = False
+    print("done ok" if ok else "FAIL", flush=True)
+    return 0 if ok else 1
+
+
+def forked(f):
+    c = os.fork()
+    if c == 0:
+        f()
+        park()
+    return c
+
+
+def ready(mode, *children):
+    print("pid", os.getpid(), flush=True)
+    for c in children:
+        print("child", c, flush=True)
+    print("ready", mode, flush=True)
+    park()
+
+
+def three():
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    a.send(b"to b")
+    b.send(b"to a")
+    c1 = forked(a.close)
+    c2 = forked(b.close)
+    b.close()
+    ready("three", c1, c2)
+
+
+def sender(mode, kind, send):
+    a, b = socket.socketpair(socket.AF_UNIX, kind)
+    if mode == "passcred":
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    c = forked(lambda: (a.close(), send(b)))
+    b.close()
+    a.recv(1, socket.MSG_PEEK)   # what the child sent is there
+    ready(mode, c)
+
+
+def big(s):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 400000)
+    s.send(b"x" * 300000)
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "mppipe":
+        return mppipe()
+    if mode == "three":
+        three()
+    if mode == "inflight":
+        sender(mode, socket.SOCK_STREAM, lambda s: socket.send_fds(s, [b"fd"], [1]))
+    if mode == "passcred":
+        sender(mode, socket.SOCK_DGRAM, lambda s: s.send(b"who am i"))
+    if mode == "bigdgram":
+        sender(mode, socket.SOCK_DGRAM, big)
+    print("usage: sockpy.py mppipe|three|inflight|passcred|bigdgram", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
