@@ -98,6 +98,17 @@ py_checkpoint_kill() {
 	grep -qx 'child got 40 ok' "$OUT"
 }
 
+@test "sockpair: a child whose fd 0 is its end of a pair with its parent (a subprocess's stdin): the job's pair, not ckpt-thaw's stdin; lines queued both ways come back" {
+	need_root
+	py_checkpoint_kill stdio
+	fds_of "${KIDS[0]}" | grep -Eq '^fd 0 socket .* type=stream .* data=socks/'
+	thaw_bg "$T/img" </dev/null
+	restored python3
+	alive "$C"
+	finish
+	grep -qx 'child stdin ok' "$OUT"
+}
+
 @test "sockpair: not root: the pairs of a throwaway user's job come back in a new user and pid namespace" {
 	need_root
 	throwaway_user cksp

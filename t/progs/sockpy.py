@@ -21,6 +21,12 @@ once what it queues is queued.
             sends it a message, unread.  Parks.
   bigdgram  a child sends a datagram of 300000 bytes to the parent,
             unread.  Parks.
+  stdio     a stream pair whose child end is the child's fd 0 (as a
+            subprocess's stdin): the parent writes N lines to it, the
+            child N lines back through its fd 0, none read yet.
+            SIGTERM: the parent wakes the child (SIGUSR1), each reads
+            the other's N lines, checking them; "child stdin ok", then
+            "done ok" once the child exited 0, or "FAIL ...".
 """
 import multiprocessing as mp
 import os
@@ -127,10 +133,58 @@ def big(s):
     s.send(b"x" * 300000)
 
 
+def lines_check(f, who):
+    for i in range(N):
+        got = f.readline()
+        if got != "%s line %d\n" % (who, i):
+            print("FAIL", who, "line", i, "is", repr(got), flush=True)
+            return False
+    return True
+
+
+def stdio_child():
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    for i in range(N):
+        os.write(0, b"c line %d\n" % i)
+    signal.sigwait({signal.SIGUSR1})
+    ok = lines_check(os.fdopen(0, "r"), "p")
+    print("child stdin ok" if ok else "FAIL child stdin", flush=True)
+    os._exit(0 if ok else 1)
+
+
+def stdio():
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    a, b = socket.socketpair()
+    c = os.fork()
+    if c == 0:
+        os.dup2(b.fileno(), 0)
+        a.close()
+        b.close()
+        stdio_child()
+    b.close()
+    for i in range(N):
+        a.sendall(b"p line %d\n" % i)
+    a.recv(1, socket.MSG_PEEK)
+    print("pid", os.getpid(), flush=True)
+    print("child", c, flush=True)
+    print("ready stdio", flush=True)
+    signal.sigwait({signal.SIGTERM})
+    os.kill(c, signal.SIGUSR1)
+    ok = lines_check(a.makefile("r"), "c")
+    _, st = os.waitpid(c, 0)
+    if st != 0:
+        print("FAIL child status", st, flush=True)
+        ok = False
+    print("done ok" if ok else "FAIL", flush=True)
+    return 0 if ok else 1
+
+
 def main():
     mode = sys.argv[1]
     if mode == "mppipe":
         return mppipe()
+    if mode == "stdio":
+        return stdio()
     if mode == "three":
         three()
     if mode == "inflight":
@@ -139,7 +193,7 @@ def main():
         sender(mode, socket.SOCK_DGRAM, lambda s: s.send(b"who am i"))
     if mode == "bigdgram":
         sender(mode, socket.SOCK_DGRAM, big)
-    print("usage: sockpy.py mppipe|three|inflight|passcred|bigdgram", file=sys.stderr)
+    print("usage: sockpy.py mppipe|stdio|three|inflight|passcred|bigdgram", file=sys.stderr)
     return 2
 
 
