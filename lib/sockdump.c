@@ -117,7 +117,7 @@ int sock_unix_diag(uint64_t ino, struct sock_unix_info *u)
 			u->has_shut = 1, u->shut = *(uint8_t *)RTA_DATA(a) & 3;
 		if (a->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(a) >= sizeof rq) {
 			memcpy(&rq, RTA_DATA(a), sizeof rq);
-			u->has_rq = 1, u->rqueue = rq.udiag_rqueue;
+			u->has_rq = 1, u->rqueue = rq.udiag_rqueue, u->wqueue = rq.udiag_wqueue;
 		}
 		if (a->rta_type == UNIX_DIAG_NAME)
 			u->named = 1;
@@ -279,6 +279,20 @@ static const char *peek_why(int err)
 	return NULL;
 }
 
+/* A message the peek cannot see: the kernel's peek offset steps over a
+ * zero-length datagram that was peeked before, or that lies past the
+ * offset, without a word.  Only the sender's count of what it has in
+ * flight (its skbs, not yet read, overhead included) tells: when the
+ * peek saw nothing, the peer must have nothing in flight to us. */
+static int queue_hidden(const struct fd_desc *x, const char *bytes)
+{
+	struct sock_unix_info u;
+
+	if (bytes || strstr(x->extra, " type=stream "))
+		return 0;
+	return sock_unix_diag(sock_unix_peer(x), &u) == 0 && u.has_rq && u.wqueue > 0;
+}
+
 /* A queue whose reader gets its senders' credentials (SO_PASSCRED:
  * SCM_CREDENTIALS on each message) would be read with ckpt-thaw's
  * after a restore, which resends it: refused.  fds in flight
@@ -292,6 +306,11 @@ int sock_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *le
 	if (peek_why(err)) {
 		warn("pid %d fd %d: unix socket %llu %s: refused", (int)pid, x->fd,
 		     (unsigned long long)x->st.st_ino, peek_why(err));
+		return -1;
+	}
+	if (!err && queue_hidden(x, *bytes)) {
+		warn("pid %d fd %d: unix socket %llu has a message queued that the peek cannot see (a zero-length datagram): refused",
+		     (int)pid, x->fd, (unsigned long long)x->st.st_ino);
 		return -1;
 	}
 	if (*bytes && sockopt_int(x->local, SO_PASSCRED) == 1) {

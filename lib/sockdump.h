@@ -13,6 +13,8 @@ struct fd_desc;
 struct sock_unix_info {
 	int has_peer, has_shut, has_rq;
 	uint32_t peer, rqueue;     /* the peer's inode (0: none), bytes queued */
+	uint32_t wqueue;           /* what it sent that is still queued at its
+	                            * peer, skb overhead included */
 	int shut;                  /* 1 no more receiving, 2 no more sending */
 	int named;                 /* bound to an address */
 	int type;                  /* SOCK_* */

@@ -156,11 +156,16 @@ refused_at_checkpoint() {
 	refused_at_checkpoint "^ckpt-dumpfds: pid $PID fd [0-9]+: unix socket [0-9]+ has messages queued with their senders' credentials \(SO_PASSCRED, SCM_CREDENTIALS\)"
 }
 
-@test "sockpair: a datagram longer than the peek reads: refused at the checkpoint, naming the pid, fd and socket" {
+@test "sockpair: a datagram longer than the peek reads, or of no bytes: refused at the checkpoint, naming the pid, fd and socket" {
 	need ckpt-run ckpt-freeze
 	start_prog sockpy.py bigdgram
 	kids
 	refused_at_checkpoint "^ckpt-dumpfds: pid $PID fd [0-9]+: unix socket [0-9]+ has a message queued longer than the peek reads \(256 KiB\): refused$"
+	kill -KILL "$PID" "${KIDS[@]}"
+	KIDS=()
+	start_prog sockpy.py emptydgram
+	kids
+	refused_at_checkpoint "^ckpt-dumpfds: pid $PID fd [0-9]+: unix socket [0-9]+ has a message queued that the peek cannot see \(a zero-length datagram\): refused$"
 }
 
 @test "sockpair: a pair with its other end in a process outside the job (--single): refused at the checkpoint, naming both ends" {

@@ -21,6 +21,7 @@ once what it queues is queued.
             sends it a message, unread.  Parks.
   bigdgram  a child sends a datagram of 300000 bytes to the parent,
             unread.  Parks.
+  emptydgram  the same with a datagram of no bytes.
   stdio     a stream pair whose child end is the child's fd 0 (as a
             subprocess's stdin): the parent writes N lines to it, the
             child N lines back through its fd 0, none read yet.
@@ -193,7 +194,9 @@ def main():
         sender(mode, socket.SOCK_DGRAM, lambda s: s.send(b"who am i"))
     if mode == "bigdgram":
         sender(mode, socket.SOCK_DGRAM, big)
-    print("usage: sockpy.py mppipe|stdio|three|inflight|passcred|bigdgram", file=sys.stderr)
+    if mode == "emptydgram":
+        sender(mode, socket.SOCK_DGRAM, lambda s: s.send(b""))
+    print("usage: sockpy.py mppipe|stdio|three|inflight|passcred|bigdgram|emptydgram", file=sys.stderr)
     return 2
 
 
