@@ -172,6 +172,8 @@ void sock_describe(struct fd_desc *d)
 		extra_add(d, " peer=%s", text);
 	if (dom == AF_UNIX)
 		describe_unix_peer(d);
+	if (dom == AF_UNIX && sockopt_int(d->local, SO_PASSCRED) == 1)
+		extra_add(d, " passcred=1");
 }
 
 /* One peek at the queue of a unix socket, from the peek offset on:

@@ -162,7 +162,9 @@ static struct sock_pair *pair_new(struct fdjob *job, const struct fdplan_fd *e)
 }
 
 /* e owns its end of the pair: checked against what the pair's other
- * end said (the two inodes cross, one type, one owner per socket) */
+ * end said (the two inodes cross, one type, one owner per socket);
+ * SO_PASSCRED again, so that its reads get their senders' credentials
+ * as they did */
 static int pair_own(struct sock_pair *sp, int end, struct fdplan_fd *e, int pid)
 {
 	if (sp->ino[!end] != e->peer)
@@ -176,6 +178,9 @@ static int pair_own(struct sock_pair *sp, int end, struct fdplan_fd *e, int pid)
 		return pair_refuse(pid, e, "already fd %d of pid %d: one socket is one open file, "
 				   "which another fd or process can only share (dup=, share=)",
 				   sp->fdno[end], (int)sp->pid[end]);
+	if (e->passcred && setsockopt(sp->fd[end], SOL_SOCKET, SO_PASSCRED, &e->passcred,
+				      sizeof e->passcred) < 0)
+		return -1;
 	sp->pid[end] = pid;
 	sp->fdno[end] = e->fd;
 	sp->shut[end] = e->shut;

@@ -156,6 +156,16 @@ refused_at_checkpoint() {
 	refused_at_checkpoint "^ckpt-dumpfds: pid $PID fd [0-9]+: unix socket [0-9]+ has messages queued with their senders' credentials \(SO_PASSCRED, SCM_CREDENTIALS\)"
 }
 
+@test "sockpair: a socket that gets its senders' credentials (SO_PASSCRED), nothing queued: it still gets them after the restore" {
+	need_root
+	py_checkpoint_kill passcred-idle
+	fds_of "$PID" | grep -Eq '^fd [0-9]+ socket .* type=dgram .* passcred=1 '
+	thaw_bg "$T/img"
+	restored python3
+	finish
+	grep -qx "creds pid=$C" "$OUT"
+}
+
 @test "sockpair: a datagram longer than the peek reads, or of no bytes: refused at the checkpoint, naming the pid, fd and socket" {
 	need ckpt-run ckpt-freeze
 	start_prog sockpy.py bigdgram

@@ -22,6 +22,11 @@ once what it queues is queued.
   bigdgram  a child sends a datagram of 300000 bytes to the parent,
             unread.  Parks.
   emptydgram  the same with a datagram of no bytes.
+  passcred-idle  the parent's end of a dgram pair has SO_PASSCRED,
+            nothing queued.  SIGTERM: the parent wakes the child
+            (SIGUSR1), which sends a message; the parent reads it with
+            its SCM_CREDENTIALS: "creds pid=P" (P: the child's pid as
+            the parent sees it) and "done ok", or "FAIL ...".
   stdio     a stream pair whose child end is the child's fd 0 (as a
             subprocess's stdin): the parent writes N lines to it, the
             child N lines back through its fd 0, none read yet.
@@ -33,6 +38,7 @@ import multiprocessing as mp
 import os
 import signal
 import socket
+import struct
 import sys
 import time
 
@@ -180,10 +186,40 @@ def stdio():
     return 0 if ok else 1
 
 
+def passcred_idle():
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGUSR1})
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    c = os.fork()
+    if c == 0:
+        a.close()
+        signal.sigwait({signal.SIGUSR1})
+        b.send(b"who am i")
+        os._exit(0)
+    b.close()
+    print("pid", os.getpid(), flush=True)
+    print("child", c, flush=True)
+    print("ready passcred-idle", flush=True)
+    signal.sigwait({signal.SIGTERM})
+    os.kill(c, signal.SIGUSR1)
+    msg, anc, _, _ = a.recvmsg(64, socket.CMSG_SPACE(12))
+    os.waitpid(c, 0)
+    creds = [struct.unpack("iII", d[:12]) for lvl, typ, d in anc
+             if lvl == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS]
+    if msg != b"who am i" or not creds:
+        print("FAIL message", msg, "credentials", creds, flush=True)
+        return 1
+    print("creds pid=%d" % creds[0][0], flush=True)
+    print("done ok", flush=True)
+    return 0
+
+
 def main():
     mode = sys.argv[1]
     if mode == "mppipe":
         return mppipe()
+    if mode == "passcred-idle":
+        return passcred_idle()
     if mode == "stdio":
         return stdio()
     if mode == "three":
@@ -196,7 +232,7 @@ def main():
         sender(mode, socket.SOCK_DGRAM, big)
     if mode == "emptydgram":
         sender(mode, socket.SOCK_DGRAM, lambda s: s.send(b""))
-    print("usage: sockpy.py mppipe|stdio|three|inflight|passcred|bigdgram|emptydgram", file=sys.stderr)
+    print("usage: sockpy.py mppipe|stdio|three|inflight|passcred|passcred-idle|bigdgram|emptydgram", file=sys.stderr)
     return 2
 
 
