@@ -196,6 +196,8 @@ int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 		errno = EOPNOTSUPP;  /* only unix pairs */
 		return -1;
 	}
+	if (!e->sock || e->sock == e->peer)
+		return pair_refuse(pid, e, "its sock= and peer_ino= must name two sockets");
 	if (!(sp = pair_find(p->shared, e->sock, &end)) && pair_find(p->shared, e->peer, &other))
 		return pair_refuse(pid, e, "its peer, socket %llu, is paired with socket %llu: the two "
 				   "ends of a pair do not cross", (unsigned long long)e->peer,

@@ -226,6 +226,10 @@ no_job_left() {
 	img edit "$T/img" "proc/$C/socks/$b" "$T/short" >"$T/bad"
 	thaw_fails "pid $C: fd 6: unix socket $b: member socks/$b is not its messages" "$T/bad"
 	no_job_left
+	# a socket that names itself as its peer
+	fds_edit "$C" "/^fd 6 /s/ peer_ino=$a / peer_ino=$b /"
+	thaw_fails "pid $C: fd 6: unix socket $b: its sock= and peer_ino= must name two sockets" "$T/bad"
+	no_job_left
 	# the child's dgram end is gone: the parent's has no peer in the job
 	fds_edit "$C" "/^fd 6 /d"
 	thaw_fails "pid $PID: fd 5: unix socket $a: its peer, socket $b, is no fd of any process of the job" "$T/bad"
