@@ -98,6 +98,20 @@ py_checkpoint_kill() {
 	grep -qx 'child got 40 ok' "$OUT"
 }
 
+@test "sockpair: not root: Python multiprocessing.Pipe() between parent and child comes back in a new user and pid namespace, every object once and in order" {
+	need_root
+	throwaway_user cksp
+	user_thaw_ns sockpy.py mppipe
+	KIDS+=("$(pgrep -P "$prog")")
+	grep -q "^Uid:.$(id -u "$NEW_USER")" "/proc/${KIDS[0]}/status"
+	kill -TERM "$prog"
+	wait "$USER_SH"
+	cat "$D/thaw.err" "$D/out"
+	grep -qx 'child got 40 ok' "$D/out"
+	grep -qx 'done ok' "$D/out"
+	! grep -q '^FAIL' "$D/out"
+}
+
 @test "sockpair: a child whose fd 0 is its end of a pair with its parent (a subprocess's stdin): the job's pair, not ckpt-thaw's stdin; lines queued both ways come back" {
 	need_root
 	py_checkpoint_kill stdio
