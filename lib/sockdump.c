@@ -177,10 +177,11 @@ void sock_describe(struct fd_desc *d)
 }
 
 /* One peek at the queue of a unix socket, from the peek offset on:
- * the bytes (a whole message on a dgram socket), -EAGAIN when nothing
+ * the bytes (of a dgram or seqpacket socket, one message, or its next
+ * piece when it is longer than cap: *more then), -EAGAIN when nothing
  * is left, or -errno; -EXDEV when fds ride with them (SCM_RIGHTS): the
  * copies the peek gave us are closed. */
-static ssize_t sock_peek_one(int local, char *buf, size_t cap)
+static ssize_t sock_peek_one(int local, char *buf, size_t cap, int *more)
 {
 	union { struct cmsghdr h; char b[CMSG_SPACE(253 * sizeof(int))]; } ctl;
 	struct iovec iov = { buf, cap };
@@ -202,8 +203,34 @@ static ssize_t sock_peek_one(int local, char *buf, size_t cap)
 	}
 	if (fds || (m.msg_flags & MSG_CTRUNC))
 		return -EXDEV;
-	if (m.msg_flags & MSG_TRUNC)
-		return -EMSGSIZE;
+	*more = !!(m.msg_flags & MSG_TRUNC);
+	return n;
+}
+
+/* One whole message into f, as "LEN\n" then its bytes: a peek that
+ * truncates moves the peek offset by what it copied, and the next one
+ * goes on in the same message (as on this machine's 6.18).
+ * Its length, or what sock_peek_one said (0: a zero-length one). */
+static ssize_t msg_put(int local, char *buf, size_t cap, FILE *f)
+{
+	char *whole = NULL;
+	size_t wlen = 0;
+	ssize_t n = 0;
+	int more = 1;
+	FILE *w = open_memstream(&whole, &wlen);
+
+	if (!w)
+		return -ENOMEM;
+	while (more && (n = sock_peek_one(local, buf, cap, &more)) > 0)
+		fwrite(buf, 1, n, w);
+	if (fclose(w) != 0)
+		n = -ENOMEM;
+	if (n > 0) {
+		fprintf(f, "%zu\n", wlen);
+		fwrite(whole, 1, wlen, f);
+		n = wlen;
+	}
+	free(whole);
 	return n;
 }
 
@@ -216,7 +243,7 @@ static ssize_t sock_peek_one(int local, char *buf, size_t cap)
 char *sock_peek(int local, int stream, size_t *len, int *err)
 {
 	static char msg[256 * 1024];
-	int off = -1, zero = 0;
+	int off = -1, zero = 0, more;
 	socklen_t ol = sizeof off;
 	char *out = NULL;
 	size_t olen = 0;
@@ -231,11 +258,10 @@ char *sock_peek(int local, int stream, size_t *len, int *err)
 		return *err = -ENOMEM, NULL;
 	/* a stream's 0 is its end (shut down); a zero-length datagram
 	 * cannot be stepped over by the offset: refused */
-	while ((n = sock_peek_one(local, msg, sizeof msg)) > 0) {
-		if (!stream)
-			fprintf(f, "%zd\n", n);
-		fwrite(msg, 1, n, f);
-	}
+	while ((n = stream ? sock_peek_one(local, msg, sizeof msg, &more) :
+			     msg_put(local, msg, sizeof msg, f)) > 0)
+		if (stream)
+			fwrite(msg, 1, n, f);
 	*err = n == -EAGAIN || (n == 0 && stream) ? 0 : n == 0 ? -ENOMSG : (int)n;
 	setsockopt(local, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof off);
 	if (fclose(f) != 0 && !*err)
@@ -247,6 +273,7 @@ char *sock_peek(int local, int stream, size_t *len, int *err)
 	*len = olen;
 	return out;
 }
+
 /* the number after " KEY=" in a line's fields, or 0 */
 static uint64_t extra_num(const struct fd_desc *x, const char *key)
 {
@@ -275,7 +302,6 @@ static const char *peek_why(int err)
 {
 	switch (err) {
 	case -EXDEV: return "has fds in flight (SCM_RIGHTS) queued: a restore could not bring them back";
-	case -EMSGSIZE: return "has a message queued longer than the peek reads (256 KiB)";
 	case -ENOMSG: return "has a zero-length datagram queued, which the peek cannot step over";
 	}
 	return NULL;

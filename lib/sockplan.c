@@ -15,6 +15,30 @@
 #include "num.h"
 #include "sockplan.h"
 
+/* send(2) without waiting; when the socket's send buffer is too small
+ * for what was queued (its sender had raised SO_SNDBUF, or sent in
+ * small pieces, each with its overhead), the buffer is doubled, as far
+ * as SO_SNDBUF goes for anyone (net.core.wmem_max: never
+ * SO_SNDBUFFORCE, which an image could use to make root pin memory).
+ * What it sent, or -1 with errno. */
+static ssize_t send_room(int fd, const char *p, size_t n)
+{
+	int size, bigger, err;
+	socklen_t len = sizeof size;
+	ssize_t r;
+
+	while ((r = send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0 &&
+	       (errno == EAGAIN || errno == EWOULDBLOCK || errno == EMSGSIZE)) {
+		err = errno;
+		/* the kernel doubles what it is given, and caps it */
+		if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &len) < 0 ||
+		    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size) < 0 ||
+		    getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bigger, &len) < 0 || bigger <= size)
+			return errno = err == EMSGSIZE ? EAGAIN : err, -1;
+	}
+	return r;
+}
+
 /* The messages of a dgram or seqpacket queue, each "LEN\n" then LEN
  * bytes, sent one by one into fd.  0, or -1 with errno. */
 static int sock_refill_msgs(int fd, const char *b, size_t len)
@@ -26,7 +50,7 @@ static int sock_refill_msgs(int fd, const char *b, size_t len)
 		if (num_scan(&p, end, 10, end - p, &n) < 0 || p >= end || *p++ != '\n' ||
 		    n > (uint64_t)(end - p))
 			return errno = EPROTO, -1;
-		if (send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n)
+		if (send_room(fd, p, n) != (ssize_t)n)
 			return -1;
 		p += n;
 	}
@@ -51,7 +75,7 @@ static int sock_refill(struct fdplan *p, struct fdplan_fd *e, int from)
 	if (e->socktype != SOCK_STREAM)
 		return sock_refill_msgs(from, b->bytes, b->len);
 	for (; off < b->len; off += n)
-		if ((n = send(from, b->bytes + off, b->len - off, MSG_DONTWAIT | MSG_NOSIGNAL)) <= 0)
+		if ((n = send_room(from, b->bytes + off, b->len - off)) <= 0)
 			return -1;
 	return 0;
 }

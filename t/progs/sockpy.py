@@ -19,9 +19,11 @@ once what it queues is queued.
             parent, which does not read it.  Parks.
   passcred  the parent's end of a dgram pair has SO_PASSCRED; a child
             sends it a message, unread.  Parks.
-  bigdgram  a child sends a datagram of 300000 bytes to the parent,
-            unread.  Parks.
-  emptydgram  the same with a datagram of no bytes.
+  bigdgram  a child (SO_SNDBUF raised) sends a datagram of 300000
+            bytes, then one of 5, to the parent, unread.  SIGTERM: the
+            parent reads both, checking their lengths and bytes, then
+            that nothing more is queued: "done ok", or "FAIL ...".
+  emptydgram  a child sends a datagram of no bytes, unread.  Parks.
   passcred-idle  the parent's end of a dgram pair has SO_PASSCRED,
             nothing queued.  SIGTERM: the parent wakes the child
             (SIGUSR1), which sends a message; the parent reads it with
@@ -135,9 +137,36 @@ def sender(mode, kind, send):
     ready(mode, c)
 
 
-def big(s):
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 400000)
-    s.send(b"x" * 300000)
+BIG = bytes(i % 251 for i in range(300000))
+
+
+def bigdgram():
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    c = os.fork()
+    if c == 0:
+        a.close()
+        b.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 400000)
+        b.send(BIG)
+        b.send(b"small")
+        park()
+    b.close()
+    a.recv(1, socket.MSG_PEEK)
+    print("pid", os.getpid(), flush=True)
+    print("child", c, flush=True)
+    print("ready bigdgram", flush=True)
+    signal.sigwait({signal.SIGTERM})
+    first, second = a.recv(400000), a.recv(400000)
+    try:
+        more = a.recv(1, socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        more = None
+    os.kill(c, signal.SIGKILL)
+    if first != BIG or second != b"small" or more is not None:
+        print("FAIL", len(first), second[:10], more, flush=True)
+        return 1
+    print("done ok", flush=True)
+    return 0
 
 
 def lines_check(f, who):
@@ -229,7 +258,7 @@ def main():
     if mode == "passcred":
         sender(mode, socket.SOCK_DGRAM, lambda s: s.send(b"who am i"))
     if mode == "bigdgram":
-        sender(mode, socket.SOCK_DGRAM, big)
+        return bigdgram()
     if mode == "emptydgram":
         sender(mode, socket.SOCK_DGRAM, lambda s: s.send(b""))
     print("usage: sockpy.py mppipe|stdio|three|inflight|passcred|passcred-idle|bigdgram|emptydgram", file=sys.stderr)
