@@ -74,6 +74,7 @@ static const struct num_key {
 	NUM_KEY("start", 10, U64, target_start),
 	NUM_KEY("shutdown", 10, 3, shut),
 	NUM_KEY("passcred", 10, 1, passcred),
+	NUM_KEY("peer_closed", 10, 1, peer_closed),
 	NUM_KEY("pipesz", 10, NUM_INT_MAX, pipesz),
 	NUM_KEY("truncate", 10, 1, truncate),
 	NUM_KEY("mode", 8, 0177777, mode),

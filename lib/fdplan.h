@@ -42,6 +42,7 @@ struct fdplan_fd {
 	int socktype, unix_domain; /* SOCK_*, and domain=unix */
 	int shut;                  /* unix_diag's shutdown: 1 RCV, 2 SEND */
 	int passcred;              /* SO_PASSCRED: reads get SCM_CREDENTIALS */
+	int peer_closed;           /* a unix socket whose peer was closed */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
 	uint64_t ticks;            /* timerfd: expirations not yet read */
 	int target;                /* pidfd: its process's pid, 0: ended */

@@ -108,6 +108,7 @@ int sock_unix_diag(uint64_t ino, struct sock_unix_info *u)
 	    !NLMSG_OK(nh, n) || nh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
 		return -1;
 	u->type = ((struct unix_diag_msg *)NLMSG_DATA(nh))->udiag_type;
+	u->state = ((struct unix_diag_msg *)NLMSG_DATA(nh))->udiag_state;
 	len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct unix_diag_msg));
 	a = (struct rtattr *)((char *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct unix_diag_msg)));
 	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
@@ -126,8 +127,10 @@ int sock_unix_diag(uint64_t ino, struct sock_unix_info *u)
 }
 
 /* What only sock_diag tells of a unix socket: the inode of its peer
- * (which pairs the ends of a socketpair across processes), the bytes
- * queued to it and its shutdown state.  Adds nothing on failure. */
+ * (which pairs the ends of a socketpair across processes), whether
+ * that peer was closed (connected, and the kernel names no peer), the
+ * bytes queued to it and its shutdown state.  Adds nothing on
+ * failure. */
 static void describe_unix_peer(struct fd_desc *d)
 {
 	struct sock_unix_info u;
@@ -140,6 +143,8 @@ static void describe_unix_peer(struct fd_desc *d)
 		extra_add(d, " rqueue=%u", (unsigned)u.rqueue);
 	if (u.has_shut)
 		extra_add(d, " shutdown=%d", u.shut);
+	if (u.has_peer && !u.peer && u.state == 1)
+		extra_add(d, " peer_closed=1");
 }
 
 void sock_describe(struct fd_desc *d)
@@ -358,7 +363,10 @@ int sock_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *le
 
 int sock_queue_saved(const struct fd_desc *x, int here, int first)
 {
-	if (!sock_unix_peer(x))
+	int closed = x->kind == FD_SOCKET && strstr(x->extra, " domain=unix ") &&
+		     strstr(x->extra, " peer_closed=1");
+
+	if (!sock_unix_peer(x) && !closed)
 		return 0;
 	if (here)
 		return 1;

@@ -18,6 +18,7 @@ struct sock_unix_info {
 	int shut;                  /* 1 no more receiving, 2 no more sending */
 	int named;                 /* bound to an address */
 	int type;                  /* SOCK_* */
+	int state;                 /* TCP_ESTABLISHED (1): connected */
 };
 /* 0, or -1 when the kernel does not say (no such socket here) */
 int sock_unix_diag(uint64_t ino, struct sock_unix_info *u);
@@ -38,7 +39,7 @@ int sock_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *le
  * connected unix socket whose peer is an fd of its process too (here),
  * or an end of an unnamed pair (socketpair(2)) whose other end is in
  * another process of the job (ckpt-freeze checks that it is:
- * sockjob.h); not on fds 0-2 of the job's first process (first),
+ * sockjob.h) or was closed (peer_closed=1); not on fds 0-2 of the job's first process (first),
  * which a restore attaches to its own stdio */
 int sock_queue_saved(const struct fd_desc *x, int here, int first);
 

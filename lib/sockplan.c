@@ -89,7 +89,8 @@ struct sock_pair {
 	uint64_t ino[2];
 	int fd[2];
 	int type;
-	pid_t pid[2];              /* the process whose line owns each end, or 0 */
+	pid_t pid[2];              /* the process whose line owns each end, or
+	                            * 0, or -1: closed before the checkpoint */
 	int fdno[2];               /* ... and its fd there: for messages */
 	int shut[2];               /* each end's shutdown bits */
 };
@@ -119,12 +120,14 @@ const char *sockplan_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 		return NULL;
 	if (e->peer && !e->addr[0] && (!p->shared || p->shared->nprocs > 1))
 		return NULL;
+	if (e->peer_closed && !e->peer && !e->addr[0])
+		return NULL;   /* a pair whose other end was closed */
 	return "only a unix socket whose peer is another fd of the job can be";
 }
 
 int sockplan_in_job(const struct fdplan_fd *e)
 {
-	return e->k == FD_SOCKET && e->unix_domain && e->peer && !e->addr[0];
+	return e->k == FD_SOCKET && e->unix_domain && (e->peer || e->peer_closed) && !e->addr[0];
 }
 
 /* Says why the image is refused, naming the fd, and marks errno as
@@ -216,10 +219,12 @@ int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 	struct sock_pair *sp;
 	int end = 0, other;
 
-	if (!e->unix_domain || e->socktype <= 0 || !e->peer || !p->shared) {
+	if (!e->unix_domain || e->socktype <= 0 || (!e->peer && !e->peer_closed) || !p->shared) {
 		errno = EOPNOTSUPP;  /* only unix pairs */
 		return -1;
 	}
+	if (e->peer_closed && e->peer)
+		return pair_refuse(pid, e, "peer_closed=1 with a peer_ino");
 	if (!e->sock || e->sock == e->peer)
 		return pair_refuse(pid, e, "its sock= and peer_ino= must name two sockets");
 	if (!(sp = pair_find(p->shared, e->sock, &end)) && pair_find(p->shared, e->peer, &other))
@@ -228,6 +233,8 @@ int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 				   (unsigned long long)pair_other(p->shared, e->peer));
 	if (!sp && !(sp = pair_new(p->shared, e)))
 		return -1;
+	if (e->peer_closed && !sp->pid[1])
+		sp->pid[1] = -1;   /* closed: nobody owns it (after the refill) */
 	if (pair_own(sp, end, e, pid) < 0)
 		return -1;
 	/* what was queued to this end comes back through the other one */
@@ -239,6 +246,10 @@ int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 			return pair_refuse(pid, e, "member %s is not its messages (each its length, "
 					   "a newline, then that many bytes)", e->data);
 		return -1;
+	}
+	if (sp->pid[!end] < 0 && sp->fd[!end] >= 0) {
+		close(sp->fd[!end]);   /* its queue is in: the peer goes, as it had */
+		sp->fd[!end] = -1;
 	}
 	return fcntl(sp->fd[end], F_DUPFD_CLOEXEC, 3);
 }
@@ -276,7 +287,7 @@ int sockplan_settle(struct fdjob *job)
 			if (!sp->pid[end])
 				r = pair_alone(sp, end);
 		for (end = 0; end < 2 && !r; end++)
-			if (sock_shut(sp->shut[end], sp->fd[end]) < 0) {
+			if (sp->fd[end] >= 0 && sock_shut(sp->shut[end], sp->fd[end]) < 0) {
 				warn("pid %d: fd %d: unix socket %llu: shutdown:", (int)sp->pid[end],
 				     sp->fdno[end], (unsigned long long)sp->ino[end]);
 				r = -1;
@@ -291,8 +302,10 @@ void sockplan_free(struct fdjob *job)
 	unsigned i;
 
 	for (i = 0; i < job->npair; i++) {
-		close(job->pair[i].fd[0]);
-		close(job->pair[i].fd[1]);
+		if (job->pair[i].fd[0] >= 0)
+			close(job->pair[i].fd[0]);
+		if (job->pair[i].fd[1] >= 0)
+			close(job->pair[i].fd[1]);
 	}
 	free(job->pair);
 	job->pair = NULL;

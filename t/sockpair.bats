@@ -170,6 +170,15 @@ refused_at_checkpoint() {
 	refused_at_checkpoint "^ckpt-dumpfds: pid $PID fd [0-9]+: unix socket [0-9]+ has messages queued with their senders' credentials \(SO_PASSCRED, SCM_CREDENTIALS\)"
 }
 
+@test "sockpair: a pair whose other end was closed (the child wrote, then exited): its queue comes back, then the end of file" {
+	need_root
+	py_checkpoint_kill orphan
+	[ "$(fds_of "$PID" | grep -c ' peer_ino=0 .* peer_closed=1 data=socks/')" -eq 2 ]
+	thaw_bg "$T/img"
+	restored python3
+	finish
+}
+
 @test "sockpair: a socket that gets its senders' credentials (SO_PASSCRED), nothing queued: it still gets them after the restore" {
 	need_root
 	py_checkpoint_kill passcred-idle

@@ -24,6 +24,12 @@ once what it queues is queued.
             parent reads both, checking their lengths and bytes, then
             that nothing more is queued: "done ok", or "FAIL ...".
   emptydgram  a child sends a datagram of no bytes, unread.  Parks.
+  orphan    a child sends its last words over a stream pair and a
+            dgram pair to the parent, closes its ends and exits (the
+            parent reaps it); nothing read yet.  SIGTERM: the parent
+            reads the stream's words then its end of file, the
+            datagram, then nothing more; a send on the stream pair
+            fails with EPIPE: "done ok", or "FAIL ...".
   passcred-idle  the parent's end of a dgram pair has SO_PASSCRED,
             nothing queued.  SIGTERM: the parent wakes the child
             (SIGUSR1), which sends a message; the parent reads it with
@@ -243,10 +249,52 @@ def passcred_idle():
     return 0
 
 
+def orphan():
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    s, s2 = socket.socketpair()
+    d, d2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    c = os.fork()
+    if c == 0:
+        s.close()
+        d.close()
+        s2.sendall(b"last words")
+        d2.send(b"last datagram")
+        os._exit(0)
+    s2.close()
+    d2.close()
+    os.waitpid(c, 0)
+    print("pid", os.getpid(), flush=True)
+    print("ready orphan", flush=True)
+    signal.sigwait({signal.SIGTERM})
+    got = b""
+    while True:
+        b = s.recv(100)
+        if not b:
+            break
+        got += b
+    dg = d.recv(100, socket.MSG_DONTWAIT)
+    try:
+        more = d.recv(100, socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        more = None
+    try:
+        s.send(b"x")
+        epipe = False
+    except BrokenPipeError:
+        epipe = True
+    if got != b"last words" or dg != b"last datagram" or more is not None or not epipe:
+        print("FAIL", got, dg, more, epipe, flush=True)
+        return 1
+    print("done ok", flush=True)
+    return 0
+
+
 def main():
     mode = sys.argv[1]
     if mode == "mppipe":
         return mppipe()
+    if mode == "orphan":
+        return orphan()
     if mode == "passcred-idle":
         return passcred_idle()
     if mode == "stdio":
@@ -261,7 +309,7 @@ def main():
         return bigdgram()
     if mode == "emptydgram":
         sender(mode, socket.SOCK_DGRAM, lambda s: s.send(b""))
-    print("usage: sockpy.py mppipe|stdio|three|inflight|passcred|passcred-idle|bigdgram|emptydgram", file=sys.stderr)
+    print("usage: sockpy.py mppipe|stdio|three|inflight|passcred|passcred-idle|bigdgram|emptydgram|orphan", file=sys.stderr)
     return 2
 
 
