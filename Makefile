@@ -39,8 +39,15 @@ PROGS    = $(patsubst t/progs/%.c,$(B)/t/%,$(wildcard t/progs/*.c)) \
 	$(patsubst t/progs/%.sh,$(B)/t/%,$(wildcard t/progs/*.sh))
 HDRS     = $(wildcard lib/*.h lib/$(ARCH)/*.h preload/*.h)
 MANS     = $(wildcard doc/*.1)
+MANS7    = $(wildcard doc/*.7)
 
-all: $(patsubst %,$(B)/bin/%,$(CMDS)) $(B)/lib/ckpt/libckpt.so $(B)/lib/ckpt/ckpt-restorer $(PROGS)
+all: $(patsubst %,$(B)/bin/%,$(CMDS)) $(B)/lib/ckpt/libckpt.so $(B)/lib/ckpt/ckpt-restorer $(PROGS) \
+	$(B)/share/ckpt/ckpt.bash
+
+# the bats helper library, where ckpt-run --bats-helper finds it
+$(B)/share/ckpt/ckpt.bash: share/ckpt.bash
+	@mkdir -p $(@D)
+	cp $< $@
 
 $(B)/obj/lib/%.o: lib/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -128,7 +135,7 @@ bench: all
 # libFuzzer (clang) on every parser of the restore side, one harness
 # per entry point: fuzz/unpack.c (the packed image reader), fuzz/members.c
 # (each text member, chosen by the first byte), fuzz/thaw.c (ckpt-thaw's
-# stream path up to making the process).  Seeds in t/fuzz-corpus/NAME/
+# stream path up to making the process), fuzz/show.c (ckpt-show's reader).  Seeds in t/fuzz-corpus/NAME/
 # (fuzz/seeds.py makes them from a real stream of ckpt-freeze),
 # new inputs in build/fuzz/corpus/NAME/, crashes build/fuzz/NAME-*.
 # make check runs each FUZZ_CHECK_SECONDS, make fuzz FUZZ_SECONDS.
@@ -137,7 +144,7 @@ bench: all
 FUZZ_CC    = clang-14
 FUZZ_SECONDS = 180
 FUZZ_CHECK_SECONDS = 3
-FUZZERS    = unpack members thaw
+FUZZERS    = unpack members thaw show
 FUZZ_FLAGS = $(WARN) $(CPPFLAGS) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-DPACK_PART=65536 -DBUFSZ=4096
 FUZZ_OBJ   = $(patsubst lib/%.c,build/fuzz/obj/%.o,$(LIB_SRC))
@@ -175,6 +182,9 @@ install: all
 	cp $(patsubst %,$(B)/bin/%,$(CMDS)) $(DESTDIR)$(PREFIX)/bin/
 	cp $(B)/lib/ckpt/libckpt.so $(B)/lib/ckpt/ckpt-restorer $(DESTDIR)$(PREFIX)/lib/ckpt/
 	cp $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
+	mkdir -p $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/ckpt
+	cp $(MANS7) $(DESTDIR)$(PREFIX)/share/man/man7/
+	cp share/ckpt.bash $(DESTDIR)$(PREFIX)/share/ckpt/
 
 clean:
 	rm -rf build build-san build-tsan

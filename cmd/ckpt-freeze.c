@@ -17,6 +17,7 @@
 #include "args.h"
 #include "ctl.h"
 #include "err.h"
+#include "nsjoin.h"
 #include "fdshare.h"
 #include "freeze.h"
 #include "imageout.h"
@@ -487,6 +488,7 @@ static int finish(struct tar_out *t, struct job *j, const struct opts *o)
 {
 	if (stream_out_end(t) < 0)
 		return -1;
+	ns_stream_done();
 	return o->kill ? job_kill(j) : job_thaw(j);
 }
 
@@ -534,6 +536,8 @@ int main(int argc, char **argv)
 	/* a bad rules file is found before the process is touched */
 	if (rules_check(o.rules) < 0)
 		return 1;
+	/* a job restored in a pid namespace of its own: from inside it */
+	o.pid = ns_follow(o.pid);
 	if (job_freeze(&j, o.pid, o.timeout_ms, o.single) < 0) {
 		if (o.kill)
 			warn("pid %d: not killed: it runs on", (int)o.pid);

@@ -9,10 +9,11 @@
 #include "err.h"
 #include "selfdir.h"
 
-static const char usage[] = "ckpt-run [--] PROG [ARG...]";
+static const char usage[] = "ckpt-run [--] PROG [ARG...] | ckpt-run --bats-helper";
 
 static const struct option options[] = {
 	{ "help", no_argument, NULL, 'h' },
+	{ "bats-helper", no_argument, NULL, 'b' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -35,6 +36,23 @@ static void shim_path(char *buf, size_t len)
 	}
 	if (access(buf, R_OK) < 0)
 		die("shim %s:", buf);
+}
+
+/* --bats-helper: where the bats helper library is, for a test's
+ * load "$(ckpt-run --bats-helper)": ../share/ckpt/ckpt.bash beside
+ * this program, in the build tree and once installed (ckpt-bats(7)) */
+static int bats_helper(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32], real[PATH_MAX];
+	int r = self_dir(dir, sizeof dir);
+
+	if (r < 0)
+		dieerr(r, "/proc/self/exe:");
+	snprintf(path, sizeof path, "%s/../share/ckpt/ckpt.bash", dir);
+	if (!realpath(path, real))
+		die("bats helper %s:", path);
+	printf("%s\n", real);
+	return 0;
 }
 
 /* the tools find the socket through the program's environment */
@@ -80,6 +98,8 @@ int main(int argc, char **argv)
 		case 'h':
 			printf("usage: %s\n", usage);
 			return 0;
+		case 'b':
+			return bats_helper();
 		default:
 			usage_die(usage);
 		}

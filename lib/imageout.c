@@ -239,6 +239,26 @@ static void core_attrs(FILE *f, const struct core_src *src)
 	fprintf(f, "child-subreaper %u\n", src->rec->subreaper != 0);
 }
 
+/* the command line, for people (ckpt-show): the arguments escaped and
+ * joined by the four characters \000 (an argument never holds a NUL),
+ * as many whole ones as fit in CMDLINE_MAX bytes; a restore ignores it */
+#define CMDLINE_MAX 4096
+static void core_cmdline(FILE *f, const struct kproc *k)
+{
+	char *s, esc[4 * CMDLINE_MAX + 1];
+	size_t n = 0, i;
+
+	s = kproc_read(k, "cmdline", &n);
+	fputs("cmdline", f);
+	for (i = 0; s && i < n && i + strlen(s + i) < CMDLINE_MAX; i += strlen(s + i) + 1) {
+		if (str_escape(s + i, esc, sizeof esc) < 0)
+			break;
+		fprintf(f, "%s%s", i ? "\\000" : " ", esc);
+	}
+	fputc('\n', f);
+	free(s);
+}
+
 int core_write(FILE *f, const struct core_src *src)
 {
 	const struct ckpt_proc_rec *r = src->rec;
@@ -259,6 +279,7 @@ int core_write(FILE *f, const struct core_src *src)
 	fprintf(f, "umask 0%03o\n", r->umask);
 	put_path(f, "cwd", r->cwd);
 	put_path(f, "exe", exe);
+	core_cmdline(f, src->k);
 	fprintf(f, "personality 0x%x\ndumpable %u\n", r->personality, r->dumpable);
 	core_attrs(f, src);
 	core_mm(f, src, st);

@@ -140,6 +140,8 @@ static ssize_t fd_read(struct pack_src *s, void *buf, size_t len)
 	do
 		r = read(s->fd, buf, len);
 	while (r < 0 && errno == EINTR);
+	if (r > 0)
+		s->nread += r;
 	return r;
 }
 
@@ -210,6 +212,7 @@ static int src_open(struct pack_src *s, int fd, char *err, size_t errlen)
 		return -1;
 	}
 	s->headlen = n;
+	s->nread = n;
 	if (n >= 262 && !memcmp(s->head + 257, "ustar", 5))
 		return 0;
 	if (n == 0)
@@ -425,6 +428,7 @@ int pack_in_next(struct pack_in *p)
 	p->m.size = p->tar.size;
 	p->m.mtime = p->tar.mtime;
 	p->m.align = p->tar.padded;
+	p->m.stored = p->tar.size;
 	p->done = p->piecelen = p->piecepos = 0;
 	p->lz4 = 0;
 	p->part = 0;
@@ -458,6 +462,7 @@ static int part_load(struct pack_in *p)
 			return fail(p, "%s: ckpt size differs from the first part's", t->name);
 		if (dec64(tar_in_key(t, "lz4"), &v) < 0 || v != p->done)
 			return fail(p, "%s: ckpt lz4 is not %" PRIu64, t->name, p->done);
+		p->m.stored += t->size;
 	}
 	if (hex64(tar_in_key(t, "xxh64") ? tar_in_key(t, "xxh64") : "", &h) < 0)
 		return fail(p, "%s: no checksum (ckpt xxh64)", t->name);

@@ -48,6 +48,8 @@ struct pack_src {
 	size_t reclen, reccap;
 	int recording;
 	unsigned char *abuf;       /* libarchive's read buffer */
+	uint64_t nread;            /* bytes read from fd: the image as
+	                            * stored (ckpt-show's ratio) */
 };
 
 /* the member being read, as it stands in the raw stream */
@@ -56,6 +58,8 @@ struct pack_member {
 	uint64_t size;
 	int64_t mtime;
 	int align;                 /* data page-aligned in the raw stream */
+	uint64_t stored;           /* its tar data as stored: the sum of its
+	                            * parts' sizes, whole once it is read */
 };
 
 struct pack_in {
