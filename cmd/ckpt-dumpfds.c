@@ -26,6 +26,7 @@
 #include "freeze.h"
 #include "restorable.h"
 #include "rules.h"
+#include "sockdump.h"
 #include "tar.h"
 
 #define CHUNK (1 << 20)   /* bytes per pread of a saved file */
@@ -181,7 +182,6 @@ static int fds_fetch(struct dump *d)
 	return bad ? -1 : 0;
 }
 
-static uint64_t extra_num(const struct fd_desc *x, const char *key);
 static const struct dump *sort_dump;   /* for qsort's comparator */
 
 static int ent_by_file(const void *a, const void *b)
@@ -472,7 +472,7 @@ static int other_saves(const struct dump *d, const struct fdshare_ent *o, const 
 /* What two processes of the job hold that a stream cannot describe yet
  * is refused, naming both (formats/fds.md): a saved file opened
  * separately by two of them (its contents would be written back
- * twice), and a unix socket pair with its ends in two of them. */
+ * twice). */
 static int shares_refuse(const struct dump *d)
 {
 	const struct fdshare_ent *o;
@@ -489,14 +489,6 @@ static int shares_refuse(const struct dump *d)
 		    (e->data >= 0 || other_saves(d, o, e))) {
 			warn("pid %d fd %d: %s: opened apart from pid %d (fd %d), and its contents are saved: two processes' opens of one saved file cannot be written yet: refused",
 			     (int)d->pid, e->d.fd, e->d.path, (int)o->pid, o->fd);
-			bad = 1;
-		}
-		if (e->d.kind == FD_SOCKET && strstr(e->d.extra, " domain=unix ") &&
-		    extra_num(&e->d, "peer_ino") &&
-		    (o = fdshare_inode(&d->share, e->d.st.st_dev, extra_num(&e->d, "peer_ino"), 0))) {
-			warn("pid %d fd %d: unix socket %llu is connected to socket %llu of pid %d (fd %d): a socket pair between two processes of the job cannot be written yet: refused",
-			     (int)d->pid, e->d.fd, (unsigned long long)e->d.st.st_ino,
-			     (unsigned long long)extra_num(&e->d, "peer_ino"), (int)o->pid, o->fd);
 			bad = 1;
 		}
 	}
@@ -610,30 +602,14 @@ static int pipes_peek(struct dump *d)
 	return 0;
 }
 
-/* the number after " KEY=" in a line's fields, or 0 */
-static uint64_t extra_num(const struct fd_desc *x, const char *key)
-{
-	char pat[32];
-	const char *p;
-	uint64_t v;
-	size_t n = snprintf(pat, sizeof pat, " %s=", key);
-
-	for (p = x->extra; (p = strstr(p, pat)); p += n) {
-		const char *q = p + n;
-		if (num_scan(&q, q + strlen(q), 10, UINT64_MAX, &v) == 0)
-			return v;
-	}
-	return 0;
-}
-
 /* a unix socket whose peer is an fd of this process too: the pair a
  * restore remakes, and whose queues it refills */
 static int sock_pair_here(const struct dump *d, const struct fd_dump *e)
 {
-	uint64_t peer = extra_num(&e->d, "peer_ino");
+	uint64_t peer = sock_unix_peer(&e->d);
 	size_t j;
 
-	if (e->d.kind != FD_SOCKET || !strstr(e->d.extra, " domain=unix ") || !peer)
+	if (!peer)
 		return 0;
 	for (j = 0; j < d->n; j++)
 		if (d->v[j].d.kind == FD_SOCKET && d->v[j].d.st.st_ino == peer)
@@ -641,31 +617,22 @@ static int sock_pair_here(const struct dump *d, const struct fd_dump *e)
 	return 0;
 }
 
-/* The bytes queued to each end of a socketpair inside the process,
- * once per socket, left in place.  fds in flight (SCM_RIGHTS) would be
- * lost: refused here, before --kill could end the program. */
+/* The bytes queued to each end of a socketpair, once per socket (with
+ * the first process of the job that holds it), left in place.  fds in
+ * flight (SCM_RIGHTS) would be lost: refused here, before --kill could
+ * end the program. */
 static int socks_peek(struct dump *d)
 {
 	struct fd_dump *e;
 	size_t i;
-	int err;
 
 	for (i = 0; i < d->n; i++) {
 		e = &d->v[i];
-		if (!sock_pair_here(d, e) || e->pipe_data || e->shared)
+		if (!sock_queue_saved(&e->d, sock_pair_here(d, e), !d->share.n) || e->pipe_data ||
+		    e->shared)
 			continue;
-		e->pipe_bytes = sock_peek(e->d.local, !!strstr(e->d.extra, " type=stream "),
-					  &e->pipe_len, &err);
-		if (err == -EXDEV) {
-			warn("pid %d fd %d: unix socket %llu has fds in flight (SCM_RIGHTS) queued: a restore could not bring them back: refused",
-			     (int)d->pid, e->d.fd, (unsigned long long)e->d.st.st_ino);
+		if (sock_queue_copy(d->pid, &e->d, &e->pipe_bytes, &e->pipe_len) < 0)
 			return -1;
-		}
-		if (err < 0) {
-			warnerr(err, "pid %d fd %d: unix socket %llu: copying its queued bytes:",
-				(int)d->pid, e->d.fd, (unsigned long long)e->d.st.st_ino);
-			return -1;
-		}
 		if (e->pipe_bytes)
 			queue_mark(d, e);
 	}

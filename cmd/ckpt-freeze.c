@@ -25,6 +25,7 @@
 #include "io.h"
 #include "job.h"
 #include "jobshm.h"
+#include "sockjob.h"
 #include "kproc.h"
 #include "memberout.h"
 #include "rules.h"
@@ -671,7 +672,7 @@ static int checkpoint(struct job *j, const struct opts *o)
 	if (!k)
 		return -1;
 	timing_phase("check every process");
-	if (job_shm_check(j, o->kill && !o->force, &shm) < 0) {
+	if (job_shm_check(j, o->kill && !o->force, &shm) < 0 || job_socks_check(j) < 0) {
 		kprocs_close(k, j->n);
 		return -1;
 	}

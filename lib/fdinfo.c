@@ -1,16 +1,10 @@
 /* fdinfo.c - what one open fd is, from fstat, readlink and fdinfo of
  * our copy of it (formats/fds.md gives the fields) */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <linux/kcmp.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/sock_diag.h>
-#include <linux/unix_diag.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +23,12 @@
 #include "fdinfo.h"
 #include "io.h"
 #include "pidused.h"
+#include "sockdump.h"
 
 /* append printf output to d->extra, sized so that no kind's fields
  * can overflow it (fdinfo.h) */
 __attribute__((format(printf, 2, 3)))
-static void extra_add(struct fd_desc *d, const char *fmt, ...)
+void extra_add(struct fd_desc *d, const char *fmt, ...)
 {
 	size_t n = strlen(d->extra);
 	va_list ap;
@@ -186,142 +181,6 @@ static void describe_anon(struct fd_desc *d, const char *info)
 	}
 }
 
-static const char *domain_name(int d)
-{
-	switch (d) {
-	case AF_UNIX: return "unix";
-	case AF_INET: return "inet";
-	case AF_INET6: return "inet6";
-	case AF_NETLINK: return "netlink";
-	case AF_PACKET: return "packet";
-	}
-	return NULL;
-}
-
-static const char *type_name(int t)
-{
-	switch (t) {
-	case SOCK_STREAM: return "stream";
-	case SOCK_DGRAM: return "dgram";
-	case SOCK_SEQPACKET: return "seqpacket";
-	case SOCK_RAW: return "raw";
-	}
-	return NULL;
-}
-
-/* a socket address as text: a unix path (escaped), "@name" for an
- * abstract one, ADDR:PORT for inet, [ADDR]:PORT for inet6; 0 when
- * there is nothing to say (unnamed, or another family) */
-static int sockaddr_text(const struct sockaddr_storage *ss, socklen_t len,
-			 char *out, size_t cap)
-{
-	const struct sockaddr_un *un = (const void *)ss;
-	const struct sockaddr_in *in = (const void *)ss;
-	const struct sockaddr_in6 *in6 = (const void *)ss;
-	size_t off = offsetof(struct sockaddr_un, sun_path);
-	char name[sizeof un->sun_path + 2], a[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_UNIX && len > off) {
-		name[0] = '@';
-		if (un->sun_path[0])
-			snprintf(name, sizeof name, "%.*s", (int)(len - off), un->sun_path);
-		else
-			snprintf(name + 1, sizeof name - 1, "%.*s", (int)(len - off - 1), un->sun_path + 1);
-		return str_escape(name, out, cap) == 0;
-	}
-	if (ss->ss_family == AF_INET && inet_ntop(AF_INET, &in->sin_addr, a, sizeof a))
-		return snprintf(out, cap, "%s:%u", a, ntohs(in->sin_port)) < (int)cap;
-	if (ss->ss_family == AF_INET6 && inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof a))
-		return snprintf(out, cap, "[%s]:%u", a, ntohs(in6->sin6_port)) < (int)cap;
-	return 0;
-}
-
-static int sockopt_int(int fd, int opt)
-{
-	int v = -1;
-	socklen_t len = sizeof v;
-
-	if (getsockopt(fd, SOL_SOCKET, opt, &v, &len) < 0)
-		return -1;
-	return v;
-}
-
-/* What only sock_diag tells of a unix socket: the inode of its peer
- * (which pairs the ends of a socketpair across processes), the bytes
- * queued to it and its shutdown state.  Adds nothing on failure. */
-static void describe_unix_peer(struct fd_desc *d)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct unix_diag_req r;
-	} req = {
-		.nh = { .nlmsg_len = sizeof req, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST },
-		.r = { .sdiag_family = AF_UNIX, .udiag_states = -1,
-		       .udiag_ino = d->st.st_ino,
-		       .udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN,
-		       .udiag_cookie = { -1U, -1U } },
-	};
-	static char buf[8192];
-	struct nlmsghdr *nh = (void *)buf;
-	struct rtattr *a;
-	struct unix_diag_rqlen rq;
-	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), len;
-	ssize_t n;
-
-	if (s < 0)
-		return;
-	n = send(s, &req, sizeof req, 0) < 0 ? -1 : recv(s, buf, sizeof buf, 0);
-	close(s);
-	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct unix_diag_msg)) ||
-	    !NLMSG_OK(nh, n) || nh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
-		return;
-	len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct unix_diag_msg));
-	a = (struct rtattr *)((char *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct unix_diag_msg)));
-	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= 4)
-			extra_add(d, " peer_ino=%u", *(uint32_t *)RTA_DATA(a));
-		if (a->rta_type == UNIX_DIAG_SHUTDOWN && RTA_PAYLOAD(a) >= 1)
-			extra_add(d, " shutdown=%u", *(uint8_t *)RTA_DATA(a) & 3);
-		if (a->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(a) >= sizeof rq) {
-			memcpy(&rq, RTA_DATA(a), sizeof rq);
-			extra_add(d, " rqueue=%u", rq.udiag_rqueue);
-		}
-	}
-}
-
-static void describe_socket(struct fd_desc *d)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char text[4 * sizeof ss + 8];
-	int dom = sockopt_int(d->local, SO_DOMAIN), type = sockopt_int(d->local, SO_TYPE);
-
-	extra_add(d, " sock=%llu", (unsigned long long)d->st.st_ino);
-	if (domain_name(dom))
-		extra_add(d, " domain=%s", domain_name(dom));
-	else
-		extra_add(d, " domain=%d", dom);
-	if (type_name(type))
-		extra_add(d, " type=%s", type_name(type));
-	else
-		extra_add(d, " type=%d", type);
-	extra_add(d, " proto=%d listen=%d", sockopt_int(d->local, SO_PROTOCOL),
-		  sockopt_int(d->local, SO_ACCEPTCONN) == 1);
-	len = sizeof ss;
-	memset(&ss, 0, sizeof ss);
-	if (getsockname(d->local, (struct sockaddr *)&ss, &len) == 0 &&
-	    sockaddr_text(&ss, len, text, sizeof text))
-		extra_add(d, " addr=%s", text);
-	len = sizeof ss;
-	memset(&ss, 0, sizeof ss);
-	if (getpeername(d->local, (struct sockaddr *)&ss, &len) == 0 &&
-	    sockaddr_text(&ss, len, text, sizeof text))
-		extra_add(d, " peer=%s", text);
-	if (dom == AF_UNIX)
-		describe_unix_peer(d);
-}
-
 static void describe_pipe(struct fd_desc *d)
 {
 	static const char *const ends[] = { "r", "w", "rw", "rw" };
@@ -452,7 +311,7 @@ static void describe_kind(struct fd_desc *d, const char *info, int deleted)
 		describe_pipe(d);
 		break;
 	case FD_SOCKET:
-		describe_socket(d);
+		sock_describe(d);
 		break;
 	case FD_ANON:
 		describe_anon(d, info);
@@ -602,78 +461,6 @@ char *pipe_peek(int local, size_t *len, int *err)
 	}
 	*len = buf ? (size_t)queued : 0;
 	return buf;
-}
-
-/* One peek at the queue of a unix socket, from the peek offset on:
- * the bytes (a whole message on a dgram socket), -EAGAIN when nothing
- * is left, or -errno; -EXDEV when fds ride with them (SCM_RIGHTS): the
- * copies the peek gave us are closed. */
-static ssize_t sock_peek_one(int local, char *buf, size_t cap)
-{
-	union { struct cmsghdr h; char b[CMSG_SPACE(253 * sizeof(int))]; } ctl;
-	struct iovec iov = { buf, cap };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
-			    .msg_controllen = sizeof ctl.b };
-	struct cmsghdr *c;
-	ssize_t n = recvmsg(local, &m, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	int fds = 0, *fd;
-	size_t i;
-
-	if (n < 0)
-		return -errno;
-	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		fd = (int *)CMSG_DATA(c);
-		for (i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++, fds++)
-			close(fd[i]);
-	}
-	if (fds || (m.msg_flags & MSG_CTRUNC))
-		return -EXDEV;
-	if (m.msg_flags & MSG_TRUNC)
-		return -EMSGSIZE;
-	return n;
-}
-
-/* The bytes queued to unix socket local, left in place: SO_PEEK_OFF
- * walks the queue (kernel/NOTES.md row 8) and is put back as it was,
- * since the offset is the socket's, the program's too.  A dgram or
- * seqpacket socket's messages each as "LEN\n" and LEN bytes, so that
- * their boundaries come back (formats/fds.md).  NULL with *err 0 when
- * nothing is queued, else *err -errno (-EXDEV: fds in flight). */
-char *sock_peek(int local, int stream, size_t *len, int *err)
-{
-	static char msg[256 * 1024];
-	int off = -1, zero = 0;
-	socklen_t ol = sizeof off;
-	char *out = NULL;
-	size_t olen = 0;
-	FILE *f;
-	ssize_t n;
-
-	*len = 0;
-	if (getsockopt(local, SOL_SOCKET, SO_PEEK_OFF, &off, &ol) < 0 ||
-	    setsockopt(local, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) < 0)
-		return *err = -errno, NULL;
-	if (!(f = open_memstream(&out, &olen)))
-		return *err = -ENOMEM, NULL;
-	/* a stream's 0 is its end (shut down); a zero-length datagram
-	 * cannot be stepped over by the offset: refused */
-	while ((n = sock_peek_one(local, msg, sizeof msg)) > 0) {
-		if (!stream)
-			fprintf(f, "%zd\n", n);
-		fwrite(msg, 1, n, f);
-	}
-	*err = n == -EAGAIN || (n == 0 && stream) ? 0 : n == 0 ? -ENOMSG : (int)n;
-	setsockopt(local, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof off);
-	if (fclose(f) != 0 && !*err)
-		*err = -ENOMEM;
-	if (*err || !olen) {
-		free(out);
-		return NULL;
-	}
-	*len = olen;
-	return out;
 }
 
 static void lower(char *s)

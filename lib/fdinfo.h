@@ -59,9 +59,8 @@ int fd_reader(const struct fd_desc *d);
  * tee(2), left in the pipe.  Returns a malloc'd buffer (NULL and *len
  * = 0 when the pipe is empty); *err gets -errno on failure. */
 char *pipe_peek(int local, size_t *len, int *err);
-/* the bytes queued to unix socket local, left in place; a dgram or
- * seqpacket socket's (stream 0) each message as "LEN\n" then its bytes.
- * NULL with *err 0 when there are none; *err -EXDEV: fds in flight */
-char *sock_peek(int local, int stream, size_t *len, int *err);
+/* append printf output to d->extra (sockdump.c adds a socket's) */
+__attribute__((format(printf, 2, 3)))
+void extra_add(struct fd_desc *d, const char *fmt, ...);
 
 #endif

@@ -33,6 +33,7 @@
 #include "rules.h"
 #include "io.h"
 #include "restorable.h"
+#include "sockplan.h"
 #include "memplan.h"
 #include "num.h"
 #include "pidused.h"
@@ -75,6 +76,8 @@ static const struct num_key {
 	NUM_KEY("ticks", 10, U64, ticks),
 	NUM_KEY("start", 10, U64, target_start),
 	NUM_KEY("shutdown", 10, 3, shut),
+	NUM_KEY("passcred", 10, 1, passcred),
+	NUM_KEY("peer_closed", 10, 1, peer_closed),
 	NUM_KEY("pipesz", 10, NUM_INT_MAX, pipesz),
 	NUM_KEY("truncate", 10, 1, truncate),
 	NUM_KEY("mode", 8, 0177777, mode),
@@ -494,7 +497,7 @@ static int copy_member(struct stream *s, int fd, int pid, const char *what)
 	return 0;
 }
 
-static struct fd_blob *blob_find(struct fdplan *p, const char *name)
+struct fd_blob *blob_find(struct fdplan *p, const char *name)
 {
 	unsigned i;
 
@@ -858,7 +861,11 @@ static int pipes_settle(struct fd_pipe *pipe, unsigned *npipe, int **held, unsig
 
 int fdjob_settle(struct fdjob *job)
 {
-	return pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld);
+	if (sockplan_settle(job) < 0)
+		return -1;
+	if (pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld) < 0)
+		return warn("pipes: out of memory"), -1;
+	return 0;
 }
 
 int fdjob_add(struct fdjob *job, pid_t pid, struct fdplan *p)
@@ -884,6 +891,7 @@ void fdjob_free(struct fdjob *job)
 	unsigned i;
 
 	pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld);
+	sockplan_free(job);
 	for (i = 0; i < job->nheld; i++)   /* the ends kept for the job */
 		close(job->held[i]);
 	free(job->held);
@@ -891,99 +899,6 @@ void fdjob_free(struct fdjob *job)
 	free(job->plan);
 	free(job->pid);
 	memset(job, 0, sizeof *job);
-}
-
-/* The messages of a dgram or seqpacket queue, each "LEN\n" then LEN
- * bytes, sent one by one into fd.  0, or -1 with errno. */
-static int sock_refill_msgs(int fd, const char *b, size_t len)
-{
-	const char *p = b, *end = b + len;
-	uint64_t n;
-
-	while (p < end) {
-		if (num_scan(&p, end, 10, end - p, &n) < 0 || p >= end || *p++ != '\n' ||
-		    n > (uint64_t)(end - p))
-			return errno = EPROTO, -1;
-		if (send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n)
-			return -1;
-		p += n;
-	}
-	return 0;
-}
-
-/* What was queued to the end e comes back by writing it into the other
- * end, from; a queue that no longer fits fails rather than blocks. */
-static int sock_refill(struct fdplan *p, struct fdplan_fd *e, int from)
-{
-	struct fd_blob *b = blob_find(p, e->data);
-	ssize_t n;
-	size_t off = 0;
-
-	if (!e->data)
-		return 0;
-	if (!b || !b->bytes)
-		return errno = ENODATA, -1;
-	if (e->socktype != SOCK_STREAM)
-		return sock_refill_msgs(from, b->bytes, b->len);
-	for (; off < b->len; off += n)
-		if ((n = send(from, b->bytes + off, b->len - off, MSG_DONTWAIT | MSG_NOSIGNAL)) <= 0)
-			return -1;
-	return 0;
-}
-
-/* shutdown(2) again as each end recorded it; after the refill, which a
- * shut writer could not do */
-static int sock_shut(const struct fdplan_fd *e, int fd)
-{
-	if ((e->shut & 2) && shutdown(fd, SHUT_WR) < 0)
-		return -1;
-	if ((e->shut & 1) && shutdown(fd, SHUT_RD) < 0)
-		return -1;
-	return 0;
-}
-
-/* the socket of the plan whose inode is e's peer, or NULL */
-static struct fdplan_fd *socket_peer(const struct fdplan *p, const struct fdplan_fd *e)
-{
-	struct fdplan_fd *peer = NULL;
-	unsigned i;
-
-	for (i = 0; i < p->n; i++)
-		if (p->v[i].k == FD_SOCKET && p->v[i].sock == e->peer && e->peer)
-			peer = &p->v[i];
-	return peer;
-}
-
-static const char *socket_why_not(const struct fdplan *p, const struct fdplan_fd *e)
-{
-	if (e->unix_domain && e->socktype > 0 && socket_peer(p, e))
-		return NULL;
-	return "only a unix socket connected to another fd of the same process can be";
-}
-
-static int open_socket(struct fdplan *p, struct fdplan_fd *e, int pid)
-{
-	struct fdplan_fd *peer = socket_peer(p, e);
-	int sv[2], err;
-
-	(void)pid;
-	if (!peer || !e->unix_domain || e->socktype <= 0) {
-		errno = EOPNOTSUPP;  /* only unix pairs inside the process */
-		return -1;
-	}
-	if (peer->src >= 0)
-		return -2;   /* made with its peer: e->src is set already */
-	if (socketpair(AF_UNIX, e->socktype | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	if (sock_refill(p, e, sv[1]) < 0 || sock_refill(p, peer, sv[0]) < 0 ||
-	    sock_shut(e, sv[0]) < 0 || sock_shut(peer, sv[1]) < 0) {
-		err = errno;
-		close(sv[0]);
-		close(sv[1]);
-		return errno = err, -1;
-	}
-	peer->src = sv[1];
-	return sv[0];
 }
 
 /* the timer as it was: armed with what was left of its period, and
@@ -1207,7 +1122,7 @@ static const struct kind_restore {
 	[FD_INOTIFY] = { fdwatch_open, fdwatch_why_not, 1 },
 	[FD_FIFO] = { open_fifo, NULL, 1 },
 	[FD_PIPE] = { open_pipe, NULL, 1 },
-	[FD_SOCKET] = { open_socket, socket_why_not, 1 },
+	[FD_SOCKET] = { sockplan_open, sockplan_why_not, 1 },
 	[FD_EVENTFD] = { open_eventfd, NULL, 1 },
 	[FD_EPOLL] = { open_epoll, NULL, 0 },
 	[FD_TIMERFD] = { open_timerfd, NULL, 1 },
@@ -1315,13 +1230,13 @@ static int open_shared(struct fdplan *p, const struct fdplan_fd *e, int pid)
 	return fcntl(d->src, F_DUPFD_CLOEXEC, 3);
 }
 
-/* A pipe on 0-2 of a process of a job other than its first is one of
- * the job's (its other end in another process, as in a pipeline): one
- * that led outside came from the first process, by share=.  The first
- * process's own stdio pipes led outside. */
+/* A pipe (or a socketpair's end) on 0-2 of a process of a job other
+ * than its first is one of the job's (its other end in another
+ * process, as in a pipeline): one that led outside came from the first
+ * process, by share=.  The first process's own stdio pipes led outside. */
 static int job_pipe(const struct fdplan *p, const struct fdplan_fd *e)
 {
-	return !p->first && e->k == FD_PIPE;
+	return !p->first && (e->k == FD_PIPE || sockplan_in_job(e));
 }
 
 static int ent_open(struct fdplan *p, struct fdplan_fd *e, const struct fd_attach *at, int pid)

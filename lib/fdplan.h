@@ -15,6 +15,7 @@ struct stream;
 struct rules;
 struct img_core;
 struct memplan;
+struct sock_pair;
 
 /* one fd to restore, from its fd line (what ckpt-dumpfds wrote from
  * its struct fd_dump) */
@@ -41,6 +42,8 @@ struct fdplan_fd {
 	unsigned mode;             /* st_mode at the checkpoint */
 	int socktype, unix_domain; /* SOCK_*, and domain=unix */
 	int shut;                  /* unix_diag's shutdown: 1 RCV, 2 SEND */
+	int passcred;              /* SO_PASSCRED: reads get SCM_CREDENTIALS */
+	int peer_closed;           /* a unix socket whose peer was closed */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
 	char abs[32];              /* timerfd set TFD_TIMER_ABSTIME: its time */
 	uint64_t ticks;            /* timerfd: expirations not yet read */
@@ -109,6 +112,9 @@ struct fdjob {
 	unsigned npipe;
 	int *held;                 /* ends no process of the job has */
 	unsigned nheld;
+	struct sock_pair *pair;    /* one socketpair per unix pair (sockplan.h) */
+	unsigned npair;
+	unsigned nprocs;           /* the processes of the manifest */
 };
 
 struct fdplan {
@@ -181,10 +187,13 @@ int fdplan_posix_locks(const struct fdplan *p, int *badfd);
 int fdjob_add(struct fdjob *job, pid_t pid, struct fdplan *p);
 /* Every process of the job has its fds: a pipe end that none has is
  * kept in ckpt-thaw (no EOF, no EPIPE the job would not have seen),
- * the others closed.  0, or -1 (out of memory) */
+ * the others closed; socket pairs checked and shut down as they were
+ * (sockplan_settle).  0, or -1 after a message */
 int fdjob_settle(struct fdjob *job);
 void fdjob_free(struct fdjob *job);
 
+/* the data member named name ("socks/9", ...) as read, or NULL */
+struct fd_blob *blob_find(struct fdplan *p, const char *name);
 /* ckpt-thaw's copies of the fds it made, and the files it made for
  * saved contents, closed (kept until every process of a tree has its
  * own: a later one may share them; and after fdplan_commit) */

@@ -62,6 +62,7 @@ int thawjob_read(struct thaw_job *t)
 	if (img_manifest_read(&t->in) < 0 || jobobj_read(&t->objs, &t->in, &t->in.man) < 0)
 		return -1;
 	t->nprocs = t->in.man.nprocs;
+	t->in.fdjob.nprocs = t->nprocs;   /* a socket's peer may come later */
 	if (!(t->procs = calloc(t->nprocs, sizeof *t->procs)))
 		die("out of memory");
 	for (i = 0; i < t->nprocs; i++)
@@ -357,15 +358,14 @@ static int go(struct thaw_job *t)
 {
 	unsigned i;
 
-	if (jobobj_check(&t->objs) < 0)
+	if (jobobj_check(&t->objs) < 0 ||
+	    fdjob_settle(&t->in.fdjob) < 0)   /* before any file is written */
 		return -1;
 	for (i = 0; i < t->nprocs; i++)
 		if (!t->in.man.proc[i].zombie &&
 		    fdplan_commit(&t->procs[i].img.fds, t->in.man.proc[i].pid) < 0)
 			return -1;
 	timing_phase("put the saved files in place");
-	if (fdjob_settle(&t->in.fdjob) < 0)
-		die("pipes: out of memory");
 	for (i = 0; i < t->nprocs; i++)
 		fdplan_close_srcs(&t->procs[i].img.fds);
 	jobobj_release(&t->objs);   /* each process maps its views by now */

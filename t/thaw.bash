@@ -231,10 +231,12 @@ bash_log_job() {
 # pid namespace).  Returns once the restored program runs PROG again;
 # sets D (its directory: out, err, img, thaw.err), USER_SH (the user's
 # shell: wait for it at the end), TPID, and prog (the restored
-# program's pid, outside the namespace).
+# program's pid, outside the namespace).  PROG NAME.py: t/progs/NAME.py
+# under python3.
 user_thaw_ns() {
-	need ckpt-run ckpt-freeze ckpt-thaw "prog:$1"
-	local name=$1 i
+	local name=$1 i cmd=("$PROGS/$1") comm=$1 built=prog:$1
+	[[ $name != *.py ]] || cmd=("$PYTHON" "$CKPT_ROOT/t/progs/$name") comm=python3 built=ckpt-run
+	need ckpt-run ckpt-freeze ckpt-thaw "$built"
 	shift
 	D=$(mktemp -d /tmp/ckpt-userns-XXXXXX)
 	TMPDIRS+=("$D")
@@ -251,7 +253,7 @@ user_thaw_ns() {
 		wait
 		"$thaw" img 2>thaw.err &
 		echo "$!" >thaw.pid
-		wait' _ "$D" "$RUN" "$BIN/ckpt-freeze" "$THAW" "$PROGS/$name" "$@" &
+		wait' _ "$D" "$RUN" "$BIN/ckpt-freeze" "$THAW" "${cmd[@]}" "$@" &
 	USER_SH=$!
 	TPIDS+=("$USER_SH")
 	wait_line "$D/thaw.pid" '^[0-9]+$' 10
@@ -259,7 +261,7 @@ user_thaw_ns() {
 	TPIDS+=("$TPID")
 	in_new_ns
 	for ((i = 0; i < 250; i++)); do
-		[ "$(cat "/proc/$prog/comm" 2>/dev/null)" = "$name" ] && break
+		[ "$(cat "/proc/$prog/comm" 2>/dev/null)" = "$comm" ] && break
 		sleep 0.02
 	done
 	cat "$D/thaw.err"

@@ -437,10 +437,11 @@ park()" "$who"
 	done
 }
 
-@test "a socketpair with its ends in two processes: refused, both named; the job runs on" {
+@test "a socketpair with its ends in two processes: each end written with its process, their inodes crossing, its queue once; the job runs on" {
 	need ckpt-run ckpt-freeze
 	start_py "$PY_HEAD
 a, b = socket.socketpair()
+a.send(b'to b')
 c = os.fork()
 if c == 0:
     a.close()
@@ -448,11 +449,18 @@ if c == 0:
 b.close()
 ready(c)
 park()"
-	freeze_refused
-	grep -Eq "^ckpt-dumpfds: pid $C fd [0-9]+: unix socket [0-9]+ is connected to socket [0-9]+ of pid $PID \(fd [0-9]+\): a socket pair between two processes of the job cannot be written yet: refused" "$T/err"
-	! img check "$T/img" 2>/dev/null
-	job_continues "$PID" "$C"
-	dies_of_term "$C"
+	local c a b
+	read -r _ _ c < <(grep '^pid' "$OUT")
+	freeze_ok "$T/img" "$PID"
+	img check "$T/img"
+	a=$(fds_of "$T/img" "$PID" | sed -n 's/.* socket .* sock=\([0-9]*\) .*/\1/p')
+	b=$(fds_of "$T/img" "$c" | sed -n 's/.* socket .* sock=\([0-9]*\) .*/\1/p')
+	fds_of "$T/img" "$PID" | grep -q " sock=$a .* peer_ino=$b "
+	fds_of "$T/img" "$c" | grep -q " sock=$b .* peer_ino=$a .* data=socks/$b "
+	[ "$(img list "$T/img" | grep -c '/socks/')" -eq 1 ]
+	[ "$(img cat "$T/img" "proc/$c/socks/$b")" = "to b" ]
+	job_continues "$PID" "$c"
+	dies_of_term "$c"
 }
 
 @test "memory shared between processes: MAP_SHARED anonymous memory and a memfd (Python's mmap keeps an fd on it) are listed in ckpt/shm; a memfd a third process holds open but does not map is refused, named; the job runs on" {

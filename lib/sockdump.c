@@ -1,0 +1,374 @@
+/* sockdump.c - a socket's fields and queued bytes, for ckpt-dumpfds
+ * (sockdump.h) */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "escape.h"
+#include "fdinfo.h"
+#include "num.h"
+#include "sockdump.h"
+
+static const char *domain_name(int d)
+{
+	switch (d) {
+	case AF_UNIX: return "unix";
+	case AF_INET: return "inet";
+	case AF_INET6: return "inet6";
+	case AF_NETLINK: return "netlink";
+	case AF_PACKET: return "packet";
+	}
+	return NULL;
+}
+
+static const char *type_name(int t)
+{
+	switch (t) {
+	case SOCK_STREAM: return "stream";
+	case SOCK_DGRAM: return "dgram";
+	case SOCK_SEQPACKET: return "seqpacket";
+	case SOCK_RAW: return "raw";
+	}
+	return NULL;
+}
+
+/* a socket address as text: a unix path (escaped), "@name" for an
+ * abstract one, ADDR:PORT for inet, [ADDR]:PORT for inet6; 0 when
+ * there is nothing to say (unnamed, or another family) */
+static int sockaddr_text(const struct sockaddr_storage *ss, socklen_t len,
+			 char *out, size_t cap)
+{
+	const struct sockaddr_un *un = (const void *)ss;
+	const struct sockaddr_in *in = (const void *)ss;
+	const struct sockaddr_in6 *in6 = (const void *)ss;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	char name[sizeof un->sun_path + 2], a[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_UNIX && len > off) {
+		name[0] = '@';
+		if (un->sun_path[0])
+			snprintf(name, sizeof name, "%.*s", (int)(len - off), un->sun_path);
+		else
+			snprintf(name + 1, sizeof name - 1, "%.*s", (int)(len - off - 1), un->sun_path + 1);
+		return str_escape(name, out, cap) == 0;
+	}
+	if (ss->ss_family == AF_INET && inet_ntop(AF_INET, &in->sin_addr, a, sizeof a))
+		return snprintf(out, cap, "%s:%u", a, ntohs(in->sin_port)) < (int)cap;
+	if (ss->ss_family == AF_INET6 && inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof a))
+		return snprintf(out, cap, "[%s]:%u", a, ntohs(in6->sin6_port)) < (int)cap;
+	return 0;
+}
+
+static int sockopt_int(int fd, int opt)
+{
+	int v = -1;
+	socklen_t len = sizeof v;
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &v, &len) < 0)
+		return -1;
+	return v;
+}
+
+int sock_unix_diag(uint64_t ino, struct sock_unix_info *u)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct unix_diag_req r;
+	} req = {
+		.nh = { .nlmsg_len = sizeof req, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST },
+		.r = { .sdiag_family = AF_UNIX, .udiag_states = -1, .udiag_ino = ino,
+		       .udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_NAME,
+		       .udiag_cookie = { -1U, -1U } },
+	};
+	static char buf[8192];
+	struct nlmsghdr *nh = (void *)buf;
+	struct rtattr *a;
+	struct unix_diag_rqlen rq;
+	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), len;
+	ssize_t n;
+
+	memset(u, 0, sizeof *u);
+	if (s < 0)
+		return -1;
+	n = send(s, &req, sizeof req, 0) < 0 ? -1 : recv(s, buf, sizeof buf, 0);
+	close(s);
+	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct unix_diag_msg)) ||
+	    !NLMSG_OK(nh, n) || nh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		return -1;
+	u->type = ((struct unix_diag_msg *)NLMSG_DATA(nh))->udiag_type;
+	u->state = ((struct unix_diag_msg *)NLMSG_DATA(nh))->udiag_state;
+	len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct unix_diag_msg));
+	a = (struct rtattr *)((char *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct unix_diag_msg)));
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= 4)
+			u->has_peer = 1, u->peer = *(uint32_t *)RTA_DATA(a);
+		if (a->rta_type == UNIX_DIAG_SHUTDOWN && RTA_PAYLOAD(a) >= 1)
+			u->has_shut = 1, u->shut = *(uint8_t *)RTA_DATA(a) & 3;
+		if (a->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(a) >= sizeof rq) {
+			memcpy(&rq, RTA_DATA(a), sizeof rq);
+			u->has_rq = 1, u->rqueue = rq.udiag_rqueue, u->wqueue = rq.udiag_wqueue;
+		}
+		if (a->rta_type == UNIX_DIAG_NAME)
+			u->named = 1;
+	}
+	return 0;
+}
+
+/* What only sock_diag tells of a unix socket: the inode of its peer
+ * (which pairs the ends of a socketpair across processes), whether
+ * that peer was closed (connected, and the kernel names no peer), the
+ * bytes queued to it and its shutdown state.  Adds nothing on
+ * failure. */
+static void describe_unix_peer(struct fd_desc *d)
+{
+	struct sock_unix_info u;
+
+	if (sock_unix_diag(d->st.st_ino, &u) < 0)
+		return;
+	if (u.has_peer)
+		extra_add(d, " peer_ino=%u", (unsigned)u.peer);
+	if (u.has_rq)   /* in the kernel's order of its attributes */
+		extra_add(d, " rqueue=%u", (unsigned)u.rqueue);
+	if (u.has_shut)
+		extra_add(d, " shutdown=%d", u.shut);
+	if (u.has_peer && !u.peer && u.state == 1)
+		extra_add(d, " peer_closed=1");
+}
+
+void sock_describe(struct fd_desc *d)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[4 * sizeof ss + 8];
+	int dom = sockopt_int(d->local, SO_DOMAIN), type = sockopt_int(d->local, SO_TYPE);
+
+	extra_add(d, " sock=%llu", (unsigned long long)d->st.st_ino);
+	if (domain_name(dom))
+		extra_add(d, " domain=%s", domain_name(dom));
+	else
+		extra_add(d, " domain=%d", dom);
+	if (type_name(type))
+		extra_add(d, " type=%s", type_name(type));
+	else
+		extra_add(d, " type=%d", type);
+	extra_add(d, " proto=%d listen=%d", sockopt_int(d->local, SO_PROTOCOL),
+		  sockopt_int(d->local, SO_ACCEPTCONN) == 1);
+	len = sizeof ss;
+	memset(&ss, 0, sizeof ss);
+	if (getsockname(d->local, (struct sockaddr *)&ss, &len) == 0 &&
+	    sockaddr_text(&ss, len, text, sizeof text))
+		extra_add(d, " addr=%s", text);
+	len = sizeof ss;
+	memset(&ss, 0, sizeof ss);
+	if (getpeername(d->local, (struct sockaddr *)&ss, &len) == 0 &&
+	    sockaddr_text(&ss, len, text, sizeof text))
+		extra_add(d, " peer=%s", text);
+	if (dom == AF_UNIX)
+		describe_unix_peer(d);
+	if (dom == AF_UNIX && sockopt_int(d->local, SO_PASSCRED) == 1)
+		extra_add(d, " passcred=1");
+}
+
+/* One peek at the queue of a unix socket, from the peek offset on:
+ * the bytes (of a dgram or seqpacket socket, one message, or its next
+ * piece when it is longer than cap: *more then), -EAGAIN when nothing
+ * is left, or -errno; -EXDEV when fds ride with them (SCM_RIGHTS): the
+ * copies the peek gave us are closed. */
+static ssize_t sock_peek_one(int local, char *buf, size_t cap, int *more)
+{
+	union { struct cmsghdr h; char b[CMSG_SPACE(253 * sizeof(int))]; } ctl;
+	struct iovec iov = { buf, cap };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			    .msg_controllen = sizeof ctl.b };
+	struct cmsghdr *c;
+	ssize_t n = recvmsg(local, &m, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int fds = 0, *fd;
+	size_t i;
+
+	if (n < 0)
+		return -errno;
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		fd = (int *)CMSG_DATA(c);
+		for (i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++, fds++)
+			close(fd[i]);
+	}
+	if (fds || (m.msg_flags & MSG_CTRUNC))
+		return -EXDEV;
+	*more = !!(m.msg_flags & MSG_TRUNC);
+	return n;
+}
+
+/* One whole message into f, as "LEN\n" then its bytes: a peek that
+ * truncates moves the peek offset by what it copied, and the next one
+ * goes on in the same message (as on this machine's 6.18).
+ * Its length, or what sock_peek_one said (0: a zero-length one). */
+static ssize_t msg_put(int local, char *buf, size_t cap, FILE *f)
+{
+	char *whole = NULL;
+	size_t wlen = 0;
+	ssize_t n = 0;
+	int more = 1;
+	FILE *w = open_memstream(&whole, &wlen);
+
+	if (!w)
+		return -ENOMEM;
+	while (more && (n = sock_peek_one(local, buf, cap, &more)) > 0)
+		fwrite(buf, 1, n, w);
+	if (fclose(w) != 0)
+		n = -ENOMEM;
+	if (n > 0) {
+		fprintf(f, "%zu\n", wlen);
+		fwrite(whole, 1, wlen, f);
+		n = wlen;
+	}
+	free(whole);
+	return n;
+}
+
+/* The bytes queued to unix socket local, left in place: SO_PEEK_OFF
+ * walks the queue (kernel/NOTES.md row 8) and is put back as it was,
+ * since the offset is the socket's, the program's too.  A dgram or
+ * seqpacket socket's messages each as "LEN\n" and LEN bytes, so that
+ * their boundaries come back (formats/fds.md).  NULL with *err 0 when
+ * nothing is queued, else *err -errno (-EXDEV: fds in flight). */
+char *sock_peek(int local, int stream, size_t *len, int *err)
+{
+	static char msg[256 * 1024];
+	int off = -1, zero = 0, more;
+	socklen_t ol = sizeof off;
+	char *out = NULL;
+	size_t olen = 0;
+	FILE *f;
+	ssize_t n;
+
+	*len = 0;
+	if (getsockopt(local, SOL_SOCKET, SO_PEEK_OFF, &off, &ol) < 0 ||
+	    setsockopt(local, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) < 0)
+		return *err = -errno, NULL;
+	if (!(f = open_memstream(&out, &olen)))
+		return *err = -ENOMEM, NULL;
+	/* a stream's 0 is its end (shut down); a zero-length datagram
+	 * cannot be stepped over by the offset: refused */
+	while ((n = stream ? sock_peek_one(local, msg, sizeof msg, &more) :
+			     msg_put(local, msg, sizeof msg, f)) > 0)
+		if (stream)
+			fwrite(msg, 1, n, f);
+	*err = n == -EAGAIN || (n == 0 && stream) ? 0 : n == 0 ? -ENOMSG : (int)n;
+	setsockopt(local, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof off);
+	if (fclose(f) != 0 && !*err)
+		*err = -ENOMEM;
+	if (*err || !olen) {
+		free(out);
+		return NULL;
+	}
+	*len = olen;
+	return out;
+}
+
+/* the number after " KEY=" in a line's fields, or 0 */
+static uint64_t extra_num(const struct fd_desc *x, const char *key)
+{
+	char pat[32];
+	const char *p;
+	uint64_t v;
+	size_t n = snprintf(pat, sizeof pat, " %s=", key);
+
+	for (p = x->extra; (p = strstr(p, pat)); p += n) {
+		const char *q = p + n;
+		if (num_scan(&q, q + strlen(q), 10, UINT64_MAX, &v) == 0)
+			return v;
+	}
+	return 0;
+}
+
+uint64_t sock_unix_peer(const struct fd_desc *x)
+{
+	if (x->kind != FD_SOCKET || !strstr(x->extra, " domain=unix "))
+		return 0;
+	return extra_num(x, "peer_ino");
+}
+
+/* why a queue that the peek could not copy whole is refused */
+static const char *peek_why(int err)
+{
+	switch (err) {
+	case -EXDEV: return "has fds in flight (SCM_RIGHTS) queued: a restore could not bring them back";
+	case -ENOMSG: return "has a zero-length datagram queued, which the peek cannot step over";
+	}
+	return NULL;
+}
+
+/* A message the peek cannot see: the kernel's peek offset steps over a
+ * zero-length datagram that was peeked before, or that lies past the
+ * offset, without a word.  Only the sender's count of what it has in
+ * flight (its skbs, not yet read, overhead included) tells: when the
+ * peek saw nothing, the peer must have nothing in flight to us. */
+static int queue_hidden(const struct fd_desc *x, const char *bytes)
+{
+	struct sock_unix_info u;
+
+	if (bytes || strstr(x->extra, " type=stream "))
+		return 0;
+	return sock_unix_diag(sock_unix_peer(x), &u) == 0 && u.has_rq && u.wqueue > 0;
+}
+
+/* A queue whose reader gets its senders' credentials (SO_PASSCRED:
+ * SCM_CREDENTIALS on each message) would be read with ckpt-thaw's
+ * after a restore, which resends it: refused.  fds in flight
+ * (SCM_RIGHTS) would be lost: refused too, both before --kill could
+ * end the program. */
+int sock_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *len)
+{
+	int err;
+
+	*bytes = sock_peek(x->local, !!strstr(x->extra, " type=stream "), len, &err);
+	if (peek_why(err)) {
+		warn("pid %d fd %d: unix socket %llu %s: refused", (int)pid, x->fd,
+		     (unsigned long long)x->st.st_ino, peek_why(err));
+		return -1;
+	}
+	if (!err && queue_hidden(x, *bytes)) {
+		warn("pid %d fd %d: unix socket %llu has a message queued that the peek cannot see (a zero-length datagram): refused",
+		     (int)pid, x->fd, (unsigned long long)x->st.st_ino);
+		return -1;
+	}
+	if (*bytes && sockopt_int(x->local, SO_PASSCRED) == 1) {
+		warn("pid %d fd %d: unix socket %llu has messages queued with their senders' credentials (SO_PASSCRED, SCM_CREDENTIALS): a restore would resend them as ckpt-thaw's: refused",
+		     (int)pid, x->fd, (unsigned long long)x->st.st_ino);
+		free(*bytes);
+		*bytes = NULL;
+		return -1;
+	}
+	if (err < 0) {
+		warnerr(err, "pid %d fd %d: unix socket %llu: copying its queued bytes:",
+			(int)pid, x->fd, (unsigned long long)x->st.st_ino);
+		return -1;
+	}
+	return 0;
+}
+
+int sock_queue_saved(const struct fd_desc *x, int here, int first)
+{
+	int closed = x->kind == FD_SOCKET && strstr(x->extra, " domain=unix ") &&
+		     strstr(x->extra, " peer_closed=1");
+
+	if (!sock_unix_peer(x) && !closed)
+		return 0;
+	if (here)
+		return 1;
+	return !strstr(x->extra, " addr=") && !strstr(x->extra, " peer=") && (x->fd > 2 || !first);
+}

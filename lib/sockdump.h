@@ -1,0 +1,46 @@
+/* sockdump.h - what ckpt-dumpfds writes of a socket (formats/fds.md,
+ * kind `socket` and `socks/INODE`): its fields, from getsockopt and
+ * sock_diag, and the bytes queued to a unix socket, left in place. */
+#ifndef CKPT_SOCKDUMP_H
+#define CKPT_SOCKDUMP_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct fd_desc;
+
+/* what sock_diag says of unix socket INODE (has_*: the kernel said) */
+struct sock_unix_info {
+	int has_peer, has_shut, has_rq;
+	uint32_t peer, rqueue;     /* the peer's inode (0: none), bytes queued */
+	uint32_t wqueue;           /* what it sent that is still queued at its
+	                            * peer, skb overhead included */
+	int shut;                  /* 1 no more receiving, 2 no more sending */
+	int named;                 /* bound to an address */
+	int type;                  /* SOCK_* */
+	int state;                 /* TCP_ESTABLISHED (1): connected */
+};
+/* 0, or -1 when the kernel does not say (no such socket here) */
+int sock_unix_diag(uint64_t ino, struct sock_unix_info *u);
+/* the socket's own fields into d->extra (sock, domain, type, ...) */
+void sock_describe(struct fd_desc *d);
+/* the bytes queued to unix socket local, left in place; a dgram or
+ * seqpacket socket's (stream 0) each message as "LEN\n" then its bytes.
+ * NULL with *err 0 when there are none; *err -EXDEV: fds in flight */
+char *sock_peek(int local, int stream, size_t *len, int *err);
+/* the inode of the peer of unix socket x (sock_diag's), or 0 when x is
+ * not a connected unix socket */
+uint64_t sock_unix_peer(const struct fd_desc *x);
+/* The bytes queued to unix socket x of process pid, as socks/INODE
+ * holds them (*bytes NULL when none).  0, or -1 after a message naming
+ * the pid, fd and socket (fds in flight are refused). */
+int sock_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *len);
+/* whether the bytes queued to socket x are saved (socks/INODE): a
+ * connected unix socket whose peer is an fd of its process too (here),
+ * or an end of an unnamed pair (socketpair(2)) whose other end is in
+ * another process of the job (ckpt-freeze checks that it is:
+ * sockjob.h) or was closed (peer_closed=1); not on fds 0-2 of the job's first process (first),
+ * which a restore attaches to its own stdio */
+int sock_queue_saved(const struct fd_desc *x, int here, int first);
+
+#endif

@@ -1,0 +1,155 @@
+/* sockjob.c - the unix socket pairs of a job (sockjob.h), from
+ * /proc/PID/fd and sock_diag, while the job is frozen */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "job.h"
+#include "num.h"
+#include "sockdump.h"
+#include "sockjob.h"
+
+/* one socket fd of a process of the job */
+struct job_sock {
+	pid_t pid;
+	int fd;
+	uint64_t ino;
+	int outside;               /* fds 0-2 of the first process */
+};
+
+/* the inode of socket fd fd of pid, or 0 when it is no socket */
+static uint64_t sock_ino(pid_t pid, const char *fd)
+{
+	char path[64], link[64];
+	uint64_t ino;
+	ssize_t n;
+	char *end;
+
+	snprintf(path, sizeof path, "/proc/%d/fd/%s", (int)pid, fd);
+	if ((n = readlink(path, link, sizeof link - 1)) < 9)
+		return 0;
+	link[n] = 0;
+	if (strncmp(link, "socket:[", 8) || !(end = strchr(link, ']')))
+		return 0;
+	*end = 0;
+	return num_parse(link + 8, UINT64_MAX, &ino) < 0 ? 0 : ino;
+}
+
+/* the socket fds of pid, appended to *v: 0, or -1 after a message */
+static int socks_of(pid_t pid, int first, struct job_sock **v, size_t *n, size_t *cap)
+{
+	char path[64];
+	struct dirent *de;
+	uint64_t fd, ino;
+	DIR *d;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	if (!(d = opendir(path)))
+		return warn("pid %d: %s: its fds, to find its socket pairs:", (int)pid, path), -1;
+	while ((de = readdir(d))) {
+		if (num_parse(de->d_name, INT32_MAX, &fd) < 0 || !(ino = sock_ino(pid, de->d_name)))
+			continue;
+		if (*n == *cap && !(*v = realloc(*v, (*cap = *cap ? 2 * *cap : 64) * sizeof **v)))
+			die("out of memory");
+		(*v)[(*n)++] = (struct job_sock){ pid, fd, ino, first && fd <= 2 };
+	}
+	closedir(d);
+	return 0;
+}
+
+/* the first fd of the job on socket ino, that a restore makes
+ * (outside 0: not one that leads outside) or attaches anew (1) */
+static const struct job_sock *sock_held(const struct job_sock *v, size_t n, uint64_t ino, int outside)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].ino == ino && v[i].outside == outside)
+			return &v[i];
+	return NULL;
+}
+
+/* a process outside the job holding socket ino: its pid (and *fd), or
+ * 0 when none is found; for the message only */
+static pid_t holder_find(uint64_t ino, int *fd)
+{
+	DIR *proc = opendir("/proc"), *d;
+	struct dirent *pe, *de;
+	char path[300];
+	uint64_t pid, n;
+
+	for (pid = 0; proc && !pid && (pe = readdir(proc));) {
+		snprintf(path, sizeof path, "/proc/%s/fd", pe->d_name);
+		if (num_parse(pe->d_name, INT32_MAX, &n) < 0 || !(d = opendir(path)))
+			continue;
+		while (!pid && (de = readdir(d)))
+			if (sock_ino(n, de->d_name) == ino) {
+				*fd = atoi(de->d_name);
+				pid = n;
+			}
+		closedir(d);
+	}
+	if (proc)
+		closedir(proc);
+	return pid;
+}
+
+/* e's pair has its other end, socket peer, outside what a restore
+ * makes: said, naming both */
+static int pair_refuse(const struct job_sock *v, size_t n, const struct job_sock *e, uint64_t peer)
+{
+	const struct job_sock *o = sock_held(v, n, peer, 1);
+	char who[128] = "no process of the job";
+	int fd = -1;
+	pid_t pid;
+
+	if (o)
+		snprintf(who, sizeof who, "fd %d of pid %d, which a restore attaches to its own stdio",
+			 o->fd, (int)o->pid);
+	else if ((pid = holder_find(peer, &fd)))
+		snprintf(who, sizeof who, "fd %d of pid %d, a process outside the job", fd, (int)pid);
+	warn("pid %d fd %d: unix socket %llu is one end of a socket pair whose other end, socket %llu, is %s: a restore could not make the pair: refused",
+	     (int)e->pid, e->fd, (unsigned long long)e->ino, (unsigned long long)peer, who);
+	return -1;
+}
+
+/* e, an end the restore makes: its peer in the job, naming e back */
+static int pair_check(const struct job_sock *v, size_t n, const struct job_sock *e)
+{
+	struct sock_unix_info u, pu;
+
+	if (sock_held(v, n, e->ino, 1) || sock_unix_diag(e->ino, &u) < 0 || !u.peer || u.named)
+		return 0;   /* leads outside, not unix, not connected, or named */
+	if (sock_unix_diag(u.peer, &pu) < 0 || pu.named)
+		return 0;   /* a connection to a named socket: not a pair */
+	if (!sock_held(v, n, u.peer, 0))
+		return pair_refuse(v, n, e, u.peer);
+	if (pu.peer != e->ino) {
+		warn("pid %d fd %d: unix socket %llu is connected to socket %llu, which is connected to socket %llu: not a pair a restore can make: refused",
+		     (int)e->pid, e->fd, (unsigned long long)e->ino, (unsigned long long)u.peer,
+		     (unsigned long long)pu.peer);
+		return -1;
+	}
+	return 0;
+}
+
+int job_socks_check(const struct job *j)
+{
+	struct job_sock *v = NULL;
+	size_t n = 0, cap = 0, i;
+	unsigned p;
+	int r = 0;
+
+	for (p = 0; p < j->n && r == 0; p++)
+		if (!j->v[p].zombie)
+			r = socks_of(j->v[p].pid, p == 0, &v, &n, &cap);
+	for (i = 0; i < n && r == 0; i++)
+		if (!v[i].outside && sock_held(v, n, v[i].ino, 0) == &v[i])
+			r = pair_check(v, n, &v[i]);
+	free(v);
+	return r;
+}

@@ -1,0 +1,28 @@
+/* sockplan.h - how a restore makes a socket fd (fdplan.c's table of
+ * kinds): only unix socket pairs, one socketpair(2) per pair, each
+ * end's queued bytes (socks/INODE) sent again into the other end. */
+#ifndef CKPT_SOCKPLAN_H
+#define CKPT_SOCKPLAN_H
+
+struct fdjob;
+struct fdplan;
+struct fdplan_fd;
+
+/* NULL when a restore can make socket e of plan p, else why not */
+const char *sockplan_why_not(const struct fdplan *p, const struct fdplan_fd *e);
+/* e is an end of an unnamed unix socket pair (socketpair(2)): on
+ * fds 0-2 of a process other than the job's first, one of the job's
+ * (its other end in the job), not stdio that led outside */
+int sockplan_in_job(const struct fdplan_fd *e);
+/* the fd made in ckpt-thaw for socket e, an end of a pair made once
+ * for the whole job (p->shared), its queued bytes sent into the other
+ * end: the fd, or -1 with errno (ECANCELED: said, naming the fd) */
+int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid);
+/* Every process has its fds: each pair must have both its ends in the
+ * job; each end is shut down as it was, ckpt-thaw's ends closed.  0,
+ * or -1 after a message naming the socket. */
+int sockplan_settle(struct fdjob *job);
+/* ckpt-thaw's ends closed, the table freed */
+void sockplan_free(struct fdjob *job);
+
+#endif
