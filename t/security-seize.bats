@@ -80,7 +80,8 @@ finish_plain() {
 	verify_prog || { task_states "$PID"; false; }
 	freeze_ok "$T/img" --kill "$PID"
 	wait "$PID" 2>/dev/null || true
-	thaw_bg "$T/img"
+	# its threads come and go, each with its stack, as it runs on
+	STATE_EXPECT="Threads;task;map" thaw_bg "$T/img"
 	restored sigblockers
 	verify_prog
 	untraced "$PID"

@@ -38,6 +38,8 @@ thaw_teardown() {
 # records it again and prints each difference.  STATE_BUSY=1: the job
 # works at full speed after the restore (a compiler), its mappings may
 # grow and more come before the record is taken (procstate.c, busy).
+# STATE_EXPECT="fd 3;fd 4": what the test restores differently by
+# design (procstate.c, expected).
 state_watch() {
 	local a moved=${CKPT_FILES_DATA:-}
 	for a in "$@"; do [ "$a" != --files-rules ] || moved=1; done
@@ -46,7 +48,8 @@ state_watch() {
 		NWATCH=$((NWATCH + 1))
 		# restart paths that the checkpoint's rules wrote into the image
 		[ ! -e "$a.state.moved" ] || moved=1
-		PROCSTATE_MOVED=$moved PROCSTATE_BUSY=${STATE_BUSY:-} "$PROCSTATE" \
+		PROCSTATE_MOVED=$moved PROCSTATE_BUSY=${STATE_BUSY:-} \
+			PROCSTATE_EXPECT=${STATE_EXPECT:-} "$PROCSTATE" \
 			after "$a.state" "$T/state.after$NWATCH" "$TPID" 30 >"$T/state.diff$NWATCH" 2>&1 &
 		WATCHERS+=("$!:$T/state.diff$NWATCH")
 		return 0
