@@ -26,7 +26,10 @@ ticks_past() {
 	wait_past "$OUT" tick $(($1 + 2)) 20
 }
 
-@test "as a user: a job restored in a new user+pid namespace is checkpointed again by its pid outside, restored again, and counts on" {
+# user_restored: a counter of a throwaway user ($U), checkpointed with
+# --kill by that user and restored by that user in new user and pid
+# namespaces (TPID; its outer pid in prog)
+user_restored() {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
 	need_root
 	throwaway_user ckra
@@ -43,6 +46,10 @@ ticks_past() {
 	TPID=$!
 	TPIDS+=("$TPID")
 	in_new_ns
+}
+
+@test "as a user: a job restored in a new user+pid namespace is checkpointed again by its pid outside, restored again, and counts on" {
+	user_restored
 	[ "$prog" != "$PID" ]
 	ticks_past "$(last_num "$OUT" tick)"
 	# again, by the pid it has out here
@@ -108,21 +115,7 @@ hold_pid() {
 }
 
 @test "root does not enter a namespace a user owns: a user's restored job is refused, named, and runs on" {
-	need ckpt-run ckpt-freeze ckpt-thaw prog:counter
-	need_root
-	throwaway_user ckra
-	U=$NEW_USER
-	user_sockdir "$U"
-	PROG_DIR=$(mktemp -d /tmp/ckpt-again-XXXXXX)
-	TMPDIRS+=("$PROG_DIR")
-	chown "$U:" "$PROG_DIR"
-	PROG_USER=$U start_prog counter -i 20
-	(as_user "$BIN/ckpt-freeze" --kill "$PID") >"$PROG_DIR/img1" 2>"$T/f1.err"
-	wait "$PID" 2>/dev/null || true
-	as_user "$THAW" "$PROG_DIR/img1" 2>"$T/thaw.err" &
-	TPID=$!
-	TPIDS+=("$TPID")
-	in_new_ns
+	user_restored
 	run --separate-stderr "$BIN/ckpt-freeze" --kill "$prog"
 	echo "exit $status; $stderr"
 	[ "$status" -eq 1 ]
