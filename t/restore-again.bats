@@ -94,7 +94,8 @@ hold_pid() {
 	KEY=tick checkpoint_kill counter -i 20
 	# the pid taken by a program without the shim: the restore goes
 	# into a namespace (a second restore of the same image would bind
-	# the same socket name: formats/README.md, "Known limits")
+	# the same socket name: doc/design.md, "A job in a pid namespace of
+	# its own")
 	hold_pid "$PID"
 	thaw_bg "$T/img"
 	in_new_ns
