@@ -48,6 +48,7 @@ PROGS    = $(patsubst t/progs/%.c,$(B)/t/%,$(wildcard t/progs/*.c)) \
 HDRS     = $(wildcard lib/*.h lib/$(ARCH)/*.h preload/*.h)
 MANS     = $(wildcard doc/*.1)
 MANS7    = $(wildcard doc/*.7)
+MANS3    = $(wildcard doc/*.3)
 
 all: $(patsubst %,$(B)/bin/%,$(CMDS)) $(B)/lib/ckpt/libckpt.so $(B)/lib/ckpt/ckpt-restorer $(PROGS) \
 	$(B)/share/ckpt/ckpt.bash
@@ -207,6 +208,9 @@ install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/ckpt
 	cp $(MANS7) $(DESTDIR)$(PREFIX)/share/man/man7/
 	cp share/ckpt.bash $(DESTDIR)$(PREFIX)/share/ckpt/
+	mkdir -p $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/include
+	cp $(MANS3) $(DESTDIR)$(PREFIX)/share/man/man3/
+	cp include/ckpt.h $(DESTDIR)$(PREFIX)/include/
 
 clean:
 	rm -rf build build-san build-tsan

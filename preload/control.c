@@ -237,8 +237,16 @@ static int serve_one(int conn)
 		r = reply(conn, -EPERM, NULL, 0);
 	else switch (in.req.op) {
 	case CKPT_OP_HELLO:   r = do_hello(conn); break;
-	case CKPT_OP_FREEZE:  r = do_freeze(conn, 0); break;
-	case CKPT_OP_THAW:    thaw_all(); r = reply(conn, 0, NULL, 0); break;
+	case CKPT_OP_FREEZE:
+		if (!freeze_held())
+			api_checkpoint();   /* the program's hooks, threads running */
+		r = do_freeze(conn, 0);
+		break;
+	case CKPT_OP_THAW:
+		thaw_all();
+		r = reply(conn, 0, NULL, 0);
+		api_resumed();
+		break;
 	case CKPT_OP_PROC:    r = do_proc(conn); break;
 	case CKPT_OP_THREADS: r = do_threads(conn); break;
 	case CKPT_OP_FDS:     r = do_fds(conn); break;
@@ -294,4 +302,5 @@ void control_serve(int conn)
 		thaw_all();
 	sys_close(conn);
 	ckpt_conn_fd = -1;
+	api_resumed();   /* a checkpoint that failed: the program goes on */
 }

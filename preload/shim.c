@@ -254,8 +254,10 @@ void ckpt_control_restart(void *tramp, unsigned long len)
 	ckpt_ctl_tid = sys_gettid();
 	freeze_reset();
 	ckpt_listen_fd = ckpt_conn_fd = -1;
-	if (listen_open() == 0)
+	if (listen_open() == 0) {
+		api_restored();   /* every thread runs again by now */
 		control_loop();
+	}
 	shim_log("control socket lost after restore", -1, "");
 	for (;;)
 		sys_exit(0);

@@ -24,6 +24,10 @@ void freeze_handler(int sig, siginfo_t *si, void *uc);
 int freeze_is_ours(int sig, const siginfo_t *si);
 int freeze_all(unsigned timeout_ms, uint64_t *laggard);
 void thaw_all(void);
+/* the program's hooks (api.c), run by the control thread */
+void api_checkpoint(void);
+void api_resumed(void);
+void api_restored(void);
 int freeze_held(void);
 int freeze_blocked(const uint32_t **tids);
 int freeze_rescan(unsigned timeout_ms, uint64_t *laggard);
