@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "human.h"
 #include "imgshow.h"
 #include "showjson.h"
 
@@ -24,21 +25,13 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* n bytes for a person, in a static buffer of the call's slot */
+/* n bytes for a person, in a static buffer of the call's slot (a
+ * printf may show several) */
 static const char *human(uint64_t n, int slot)
 {
 	static char buf[4][32];
-	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
-	double v = n;
-	int u = -1;
 
-	while (v >= 1024 && u < 3)
-		v /= 1024, u++;
-	if (u < 0)
-		snprintf(buf[slot], sizeof buf[slot], "%" PRIu64 " B", n);
-	else
-		snprintf(buf[slot], sizeof buf[slot], "%.1f %s", v, unit[u]);
-	return buf[slot];
+	return bytes_human(n, buf[slot], sizeof buf[slot]);
 }
 
 static void when(const char *t, char *out, size_t len)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "human.h"
 #include "progress.h"
 
 #define STEP (256u << 10)      /* bytes between looks at the clock */
@@ -27,17 +28,6 @@ static long long now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static const char *human(double v, char *buf, size_t len)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int u = 0;
-
-	while (v >= 1024 && u < 4)
-		v /= 1024, u++;
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-	return buf;
-}
-
 static void say(const char *line, int n)
 {
 	if (n > 0 && write(2, line, (size_t)n) < 0)
@@ -51,12 +41,12 @@ static void draw(long long t)
 	double secs = (t - pg.t0) / 1e9, rate = secs > 0 ? pg.done / secs : 0;
 	int n;
 
-	human(pg.done, a, sizeof a);
-	human(rate, r, sizeof r);
+	bytes_human(pg.done, a, sizeof a);
+	bytes_human(rate, r, sizeof r);
 	if (pg.total && pg.done <= pg.total)
 		n = snprintf(line, sizeof line, "\r%s: %3d%% %s of %s, %s/s, %.0f s left\033[K",
 			     argv0, (int)(100.0 * pg.done / pg.total), a,
-			     human(pg.total, b, sizeof b), r,
+			     bytes_human(pg.total, b, sizeof b), r,
 			     rate > 0 ? (pg.total - pg.done) / rate : 0.0);
 	else
 		n = snprintf(line, sizeof line, "\r%s: %s, %s/s\033[K", argv0, a, r);
@@ -72,8 +62,8 @@ static void draw_last(long long t)
 	int n;
 
 	n = snprintf(line, sizeof line, "\r%s: %s in %.1f s, %s/s\033[K\n", argv0,
-		     human(pg.done, a, sizeof a), secs,
-		     human(secs > 0 ? pg.done / secs : 0, r, sizeof r));
+		     bytes_human(pg.done, a, sizeof a), secs,
+		     bytes_human(secs > 0 ? pg.done / secs : 0, r, sizeof r));
 	say(line, n < (int)sizeof line ? n : (int)sizeof line - 1);
 }
 

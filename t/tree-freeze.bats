@@ -7,14 +7,6 @@ load helpers
 load thaw
 load tree
 
-setup() {
-	tree_setup
-}
-
-teardown() {
-	tree_teardown
-}
-
 # start_bash_job SCRIPT: bash -c SCRIPT under ckpt-run, as $PROG_USER
 # when set; PID is its root.  The script says "ready" on stdout when
 # its processes are there.

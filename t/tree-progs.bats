@@ -17,14 +17,6 @@ load helpers
 load thaw
 load tree
 
-setup() {
-	tree_setup
-}
-
-teardown() {
-	tree_teardown
-}
-
 # stage_pid NAME: the pid of the pipeline's stage NAME (produce, filter,
 # consume), a child of $PID
 stage_pid() {
