@@ -888,14 +888,46 @@ static const char *rec_get(const struct rec *r, const char *key)
 
 static pid_t root_pid;   /* the job's root: ckpt-thaw is its parent now */
 
+/* Processes of the job, not its root, that were restored and have
+ * ended on their own since (a compiler make started, a shell's
+ * short-lived child): the job goes on, and their keys say nothing */
+static pid_t ended[4096];
+static int nended;
+
+static int has_ended(pid_t pid)
+{
+	for (int i = 0; i < nended; i++)
+		if (ended[i] == pid)
+			return 1;
+	return 0;
+}
+
+/* Keys that differed in every round so far (NULL: the first round) */
+static char **still;
+static size_t nstill;
+static int round_no;
+
+static int still_differs(const char *key)
+{
+	if (!round_no)
+		return 1;
+	for (size_t i = 0; i < nstill; i++)
+		if (!strcmp(still[i], key))
+			return 1;
+	return 0;
+}
+
 /* Left out of the comparison: the root's parent is ckpt-thaw, which
- * waits for it and passes its status on (doc/ckpt-thaw.1). */
+ * waits for it and passes its status on (doc/ckpt-thaw.1); a process
+ * that ended after its restore; a key that was the same in a round
+ * before (the job runs: what it does passes, what the restore got
+ * wrong stays wrong in every round). */
 static int skipped(const char *key)
 {
 	char k[64];
 
 	snprintf(k, sizeof k, "%d ppid", (int)root_pid);
-	return !strcmp(key, k);
+	return !strcmp(key, k) || has_ended((pid_t)atoi(key)) || !still_differs(key);
 }
 
 static int key_ends(const char *key, const char *end);
@@ -999,14 +1031,20 @@ static int expected(const char *key)
 	return 0;
 }
 
+static char **differing;   /* this round's differing keys */
+static size_t ndiffering;
+
 static int differ(const char *key, const char *b, const char *a)
 {
 	const char *why = known(key, b, a), *sp = strchr(key, ' ');
 
 	if (!why && expected(sp + 1))
 		why = "a difference this test expects ($PROCSTATE_EXPECT)";
-	if (quiet)
+	if (quiet) {
+		if (!why && (differing = realloc(differing, (ndiffering + 1) * sizeof *differing)))
+			differing[ndiffering++] = strdup(key);
 		return !why;
+	}
 	if (why) {
 		printf("known: pid %s: %s\n", key, why);
 		return 0;
@@ -1262,7 +1300,32 @@ static int running(pid_t pid)
 	return stat_fields(pid, pid, f, 2, buf, sizeof buf) > 0 && f[0][0] != 'Z';
 }
 
-#define AFTER_ROUNDS 8   /* 20 ms apart */
+#define AFTER_ROUNDS 25   /* 20 ms apart */
+
+/* the processes, but the root, that have ended (or are zombies, not
+ * recorded as such) since they were found restored */
+static void ended_since(const struct rec *b, const pid_t *pids, int n)
+{
+	char key[64];
+
+	for (int i = 1; i < n; i++) {
+		snprintf(key, sizeof key, "%d zombie", (int)pids[i]);
+		if (!has_ended(pids[i]) && !running(pids[i]) && !rec_get(b, key) &&
+		    nended < (int)(sizeof ended / sizeof *ended))
+			ended[nended++] = pids[i];
+	}
+}
+
+/* this round's differing keys are the ones the next round looks at */
+static void next_round(void)
+{
+	for (size_t i = 0; i < nstill; i++)
+		free(still[i]);
+	free(still);
+	still = differing, nstill = ndiffering;
+	differing = NULL, ndiffering = 0;
+	round_no++;
+}
 
 static int after_mode(const char *bpath, const char *apath, pid_t thaw, double secs)
 {
@@ -1294,15 +1357,17 @@ static int after_mode(const char *bpath, const char *apath, pid_t thaw, double s
 	}
 	/* The job runs: a shell blocks SIGCHLD for a moment, or holds a
 	 * redirection's fd, at the instant of a record.  What the restore
-	 * got wrong stays; what the job does passes: so a difference is
-	 * looked for again, a few times, before it counts. */
+	 * got wrong stays; what the job does passes: so a key counts only
+	 * if it differs in every one of a few rounds. */
 	for (i = 0, quiet = 1;; i++) {
 		record(apath, pids, n);
 		if (rec_load(apath, &a) < 0)
 			return 1;
+		ended_since(&b, pids, n);
 		quiet = i < AFTER_ROUNDS - 1;
 		if (!(d = rec_diff(&b, &a)) || !quiet)
 			break;
+		next_round();
 		nanosleep(&nap, NULL);
 	}
 	if (quiet) {   /* the same: the known differences said once */
