@@ -113,6 +113,11 @@ $(B)/t/%: t/progs/%.c t/progs/prog.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) -O1 -g -pthread -o $@ $<
 
+# test tools that link the lib (a window on it for the tests)
+$(B)/t/dirtyscan: t/progs/dirtyscan.c $(B)/libckptutil.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) -O1 -g $(SANFLAGS) -o $@ $< $(B)/libckptutil.a -lpthread
+
 # test programs that include lib/ sources (they link nothing)
 $(B)/t/pack_gen: lib/io.c lib/tar.c lib/progress.h
 

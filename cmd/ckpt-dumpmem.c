@@ -15,6 +15,7 @@
 
 #include "args.h"
 #include "ctl.h"
+#include "dirty.h"
 #include "err.h"
 #include "escape.h"
 #include "freeze.h"
@@ -58,6 +59,8 @@ struct dump {
 	struct run_list runs;
 	struct shm_views seen;     /* pages of shared memory objects stored */
 	int table;                 /* --shm-table: the job's seen ranges, or -1 */
+	int in_job;                /* --control: a stage of ckpt-freeze */
+	struct dirty dirty;        /* pages written since the last image */
 	struct tar_out tar;
 };
 
@@ -333,6 +336,11 @@ static int dump_mem(struct dump *d)
 		r = smaps_load(d);
 	if (r == 0)
 		files_check(d);
+	/* at every checkpoint of an image, before any page is read: the
+	 * next one counts what is written from here on */
+	if (r == 0 && d->in_job)
+		r = dirty_collect(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP], d->reg,
+				  d->nreg, d->smaps);
 	r = r < 0 || runs_collect(d) < 0 || members_write(d) < 0 || table_save(d, before) < 0 ?
 		-1 : 0;
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
@@ -343,6 +351,7 @@ static int dump_mem(struct dump *d)
 	free(d->files);
 	run_list_free(&d->runs);
 	shm_views_free(&d->seen);
+	dirty_free(&d->dirty);
 	return r;
 }
 
@@ -412,5 +421,6 @@ int main(int argc, char **argv)
 		return dump_alone(&d) < 0;
 	if ((d.sock = control_fd_parse(control)) < 0)
 		return 1;
+	d.in_job = 1;
 	return dump_mem(&d) < 0;
 }

@@ -16,6 +16,7 @@
 
 #include "args.h"
 #include "ctl.h"
+#include "dirty.h"
 #include "err.h"
 #include "progress.h"
 #include "nsjoin.h"
@@ -64,6 +65,7 @@ struct opts {
 	pid_t pid;
 	int shm_table;     /* what each dumpmem stored of shared memory, for
 	                    * the ones after it (ckpt-dumpmem --shm-table) */
+	char id[33];       /* the image's id (the manifest's) */
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -126,7 +128,7 @@ static int manifest_fn(FILE *f, const void *argp)
 static int write_manifest(struct tar_out *t, const struct job *j, const struct jobshm *shm,
 			  const struct opts *o)
 {
-	struct core_src src = { .pid = o->pid, .kill = o->kill };
+	struct core_src src = { .pid = o->pid, .kill = o->kill, .id = o->id };
 	struct manifest_arg a = { &src, j };
 
 	if (member_from(t, "ckpt/manifest", manifest_fn, &a) < 0)
@@ -650,11 +652,25 @@ static void kprocs_close(struct kproc *k, unsigned n)
 	free(k);
 }
 
+/* The image is written whole: each process's dirty tracking counts
+ * from it now (lib/dirty.h).  A shim that did not scan in this freeze
+ * keeps its epoch, or has none: it says no, and that is no error. */
+static void epochs_set(const struct job *j, const char *id)
+{
+	unsigned i;
+
+	for (i = 0; i < j->n; i++)
+		if (!j->v[i].zombie)
+			dirty_epoch_set(j->v[i].sock, id);
+}
+
 /* the stream's end; then the job thaws, or dies with --kill */
 static int finish(struct tar_out *t, struct job *j, const struct opts *o)
 {
 	if (stream_out_end(t) < 0)
 		return -1;
+	if (!o->kill)
+		epochs_set(j, o->id);
 	ns_stream_done();
 	return o->kill ? job_kill(j) : job_thaw(j);
 }
@@ -705,6 +721,7 @@ int main(int argc, char **argv)
 	stdout_check();
 	if ((o.shm_table = memfd_create("ckpt-shm-table", MFD_CLOEXEC)) < 0)
 		die("memfd_create:");
+	image_id_new(o.id);
 	/* a bad rules file is found before the process is touched */
 	if (rules_check(o.rules) < 0)
 		return 1;

@@ -32,7 +32,7 @@ static void put_path(FILE *f, const char *key, const char *path)
 	fprintf(f, "%s %s\n", key, esc);
 }
 
-static void random_id(char *out)
+void image_id_new(char *out)
 {
 	unsigned char b[16];
 	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC), i;
@@ -193,7 +193,10 @@ int manifest_write(FILE *f, const struct core_src *src)
 
 	uname(&u);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	random_id(id);
+	if (src->id)
+		snprintf(id, sizeof id, "%s", src->id);
+	else
+		image_id_new(id);
 	fprintf(f, "ckpt-image 1\ntool ckpt-freeze 0.1\nkernel %s\narch %s\n",
 		u.release, u.machine);
 	fprintf(f, "time %lld.%09ld\nid %s\nparent -\npacked 0\nkill %d\n",

@@ -19,7 +19,11 @@ struct core_src {
 	const struct kproc *k;
 	uint32_t securebits;       /* the main thread's, from its record */
 	int kill;              /* ckpt-freeze --kill: the manifest says so */
+	const char *id;        /* the manifest's image id; NULL: a new one */
 };
+
+/* a new image id: 32 random lowercase hex digits and a NUL into out */
+void image_id_new(char *out);
 
 /* Each writes its member's text to f; 0, or -1 after a message.
  * manifest_write writes the lines up to `root` (src->pid, src->kill):

@@ -79,6 +79,23 @@ enum ckpt_op {
 	                    * those that block the freeze signal, if any,
 	                    * to adopt in turn.  On an error the freeze is
 	                    * still held: the caller thaws */
+	CKPT_OP_DIRTY,     /* frozen only.  A dirty scan begins (lib/dirty.h):
+	                    * reply struct ckpt_dirty_rec, the epoch the
+	                    * tracking bits count from, which the shim then
+	                    * forgets: the scan re-protects the pages, so
+	                    * until CKPT_OP_EPOCH names this checkpoint's
+	                    * image they count from no image.  A shim
+	                    * without it (ENOSYS): nothing is tracked */
+	CKPT_OP_TRACK,     /* frozen only.  Payload: struct ckpt_range[]
+	                    * (whole regions, private writable ones) to
+	                    * track from now on: the shim makes its
+	                    * userfaultfd (WP_ASYNC, WP_UNPOPULATED) if it
+	                    * has none, and registers each for
+	                    * write-protect.  Reply: an int32_t for each
+	                    * range, 0 or -errno; rep.err: no userfaultfd */
+	CKPT_OP_EPOCH,     /* frozen only, after CKPT_OP_DIRTY in the same
+	                    * freeze, once the image is written whole.
+	                    * Payload: its id, 32 lowercase hex digits */
 };
 
 struct ckpt_req {
@@ -195,6 +212,14 @@ struct ckpt_fd_ent {
 	int32_t fd;
 	int32_t fdflags;       /* F_GETFD: FD_CLOEXEC */
 };
+
+/* CKPT_OP_DIRTY's reply: the image id the tracking bits count from */
+struct ckpt_dirty_rec {
+	char epoch[32];        /* 32 hex digits; all 0 bytes: none */
+	uint32_t tracking;     /* 1: the shim holds its userfaultfd */
+	uint32_t pad;
+};
+#define CKPT_TRACK_MAX (CKPT_MSG_MAX / sizeof(struct ckpt_range))
 
 struct ckpt_range {
 	uint64_t start, len;   /* page aligned */

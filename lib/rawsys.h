@@ -43,6 +43,8 @@ static inline long sys_memfd_create(const char *name, unsigned fl) { return SC(S
 static inline long sys_poll(void *fds, unsigned n, int ms) { return SC(SYS_poll, fds, n, ms, 0, 0, 0); }
 static inline long sys_vmsplice(int fd, const void *iov, unsigned long n, unsigned fl)
 { return SC(SYS_vmsplice, fd, iov, n, fl, 0, 0); }
+static inline long sys_ioctl(int fd, unsigned long req, void *arg) { return SC(SYS_ioctl, fd, req, arg, 0, 0, 0); }
+static inline long sys_userfaultfd(int fl) { return SC(SYS_userfaultfd, fl, 0, 0, 0, 0, 0); }
 
 /* sockets */
 static inline long sys_socket(int dom, int type, int proto) { return SC(SYS_socket, dom, type, proto, 0, 0, 0); }

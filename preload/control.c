@@ -185,6 +185,26 @@ static int do_timers(int conn, long len)
 	return reply(conn, r, NULL, 0);
 }
 
+static int do_dirty(int conn)
+{
+	dirty_begin((void *)(out.bytes + sizeof out.rep));
+	out.rep.len = sizeof(struct ckpt_dirty_rec);
+	return reply(conn, 0, NULL, 0);
+}
+
+static int do_track(int conn, long len)
+{
+	long n = len / sizeof(struct ckpt_range);
+	int r;
+
+	if (len % sizeof(struct ckpt_range) || n > (long)CKPT_TRACK_MAX)
+		return reply(conn, -EINVAL, NULL, 0);
+	r = dirty_track((const void *)(in.bytes + sizeof in.req), n,
+			(int32_t *)(out.bytes + sizeof out.rep));
+	out.rep.len = r < 0 ? 0 : n * sizeof(int32_t);
+	return reply(conn, r, NULL, 0);
+}
+
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -238,8 +258,10 @@ static int serve_one(int conn)
 	else switch (in.req.op) {
 	case CKPT_OP_HELLO:   r = do_hello(conn); break;
 	case CKPT_OP_FREEZE:
-		if (!freeze_held())
+		if (!freeze_held()) {
 			api_checkpoint();   /* the program's hooks, threads running */
+			dirty_freeze();
+		}
 		r = do_freeze(conn, 0);
 		break;
 	case CKPT_OP_THAW:
@@ -254,6 +276,11 @@ static int serve_one(int conn)
 	case CKPT_OP_TIMERS:  r = do_timers(conn, len); break;
 	case CKPT_OP_ADOPT:   r = do_adopt(conn, len); break;
 	case CKPT_OP_RESCAN:  r = do_freeze(conn, 1); break;
+	case CKPT_OP_DIRTY:   r = do_dirty(conn); break;
+	case CKPT_OP_TRACK:   r = do_track(conn, len); break;
+	case CKPT_OP_EPOCH:
+		r = reply(conn, dirty_epoch(in.bytes + sizeof in.req, len), NULL, 0);
+		break;
 	case CKPT_OP_ADOPTED:
 		r = reply(conn, in.req.arg > 0x7fffffff ? -EINVAL : freeze_adopted(in.req.arg, 2000),
 			  NULL, 0);

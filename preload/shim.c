@@ -253,6 +253,7 @@ void ckpt_control_restart(void *tramp, unsigned long len)
 		sys_munmap((uintptr_t)tramp, len);
 	ckpt_ctl_tid = sys_gettid();
 	freeze_reset();
+	dirty_forget(0);
 	ckpt_listen_fd = ckpt_conn_fd = -1;
 	if (listen_open() == 0) {
 		api_restored();   /* every thread runs again by now */
@@ -382,6 +383,7 @@ static void child_after_fork(void)
 	main_tid_init();  /* the forking thread is the child's main one */
 	parent_sockets_close();
 	freeze_reset();
+	dirty_forget(1);
 	r = listen_open();
 	if (r == 0)
 		r = control_start();

@@ -48,6 +48,14 @@ long pages_splice(int pipe_fd, const struct ckpt_range *r, int n);
 int timers_record(const int32_t *ids, int n, struct ckpt_timer_rec *recs);
 void thread_record_self(struct ckpt_thread_rec *r);
 
+/* dirty.c: the userfaultfd of dirty tracking, and its epoch */
+int dirty_is_fd(int fd);
+void dirty_freeze(void);
+void dirty_begin(struct ckpt_dirty_rec *rec);
+int dirty_track(const struct ckpt_range *r, int n, int32_t *res);
+int dirty_epoch(const char *id, long len);
+void dirty_forget(int close_it);
+
 /* sigwrap.c: the program's own disposition of the freeze signal */
 extern struct sigaction ckpt_prog_action;
 void sigwrap_init(void);

@@ -93,7 +93,7 @@ int proc_open_fds(int fds[CKPT_PROCFD_COUNT])
 
 static int is_shim_fd(int fd, int dirfd)
 {
-	return fd == dirfd || fd == ckpt_listen_fd || fd == ckpt_conn_fd;
+	return fd == dirfd || fd == ckpt_listen_fd || fd == ckpt_conn_fd || dirty_is_fd(fd);
 }
 
 /* insert fd into the sorted list ents[0..*n) keeping the max smallest */

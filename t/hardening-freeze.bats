@@ -21,17 +21,6 @@ sigblk() {
 	done | sort -n
 }
 
-# wait_sock PID: the shim of PID has its socket
-wait_sock() {
-	local i
-	for ((i = 0; i < 500; i++)); do
-		[ -S "$CKPT_SOCKDIR/$1.sock" ] && return 0
-		sleep 0.02
-	done
-	echo "wait_sock: no socket for $1" >&2
-	return 1
-}
-
 masks_before() {
 	sigblk "$PID" >"$T/before"
 }

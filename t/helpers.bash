@@ -88,6 +88,18 @@ wait_line() {
 	return 1
 }
 
+# wait_sock PID: the shim of PID has its socket (10 s): after a fork,
+# the child's fork handler has run
+wait_sock() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		[ -S "$CKPT_SOCKDIR/$1.sock" ] && return 0
+		sleep 0.02
+	done
+	echo "wait_sock: no socket for $1" >&2
+	return 1
+}
+
 # prog_files_own FILE...: a program run as another user writes its
 # own files, as a real job does: a restore reopens them as that user
 # (ckpt-thaw does a job's file work with the job's credentials)

@@ -575,6 +575,10 @@ static void fds_record(pid_t pid)
 		if ((len = readlink(fdpath, target, sizeof target - 1)) < 0 || stat(fdpath, &st) < 0)
 			continue;
 		target[len] = 0;
+		/* the shim's dirty tracking (preload/dirty.c): made at a
+		 * checkpoint, not by a restore */
+		if (!strcmp(target, "anon_inode:[userfaultfd]"))
+			continue;
 		if (is_shim(pid, fd, &st) || is_shim_proc(pid, fd, target)) {
 			ctl |= is_shim(pid, fd, &st) == 2;
 			continue;
@@ -643,6 +647,17 @@ static void map_done(struct map *held, int *have, const struct map *n)
 	*have = 1;
 }
 
+/* VmFlags "uw": registered with the shim's userfaultfd for dirty
+ * tracking (preload/dirty.c), from the first checkpoint on; a restore
+ * registers nothing until the next.  The program cannot tell. */
+static void uw_drop(char *flags)
+{
+	char *uw = strstr(flags, " uw");   /* never first: "rd" or "wr" is */
+
+	if (uw)
+		memmove(uw, uw + 3, strlen(uw + 3) + 1);
+}
+
 static void maps_record(pid_t pid)
 {
 	static struct map held, n;
@@ -674,6 +689,7 @@ static void maps_record(pid_t pid)
 			reading = 1;
 		} else if (!strncmp(line, "VmFlags:", 8)) {
 			snprintf(n.flags, sizeof n.flags, "%s", chomp(line + 8));
+			uw_drop(n.flags);
 		} else if (!strncmp(line, "ProtectionKey:", 14)) {
 			snprintf(n.pkey, sizeof n.pkey, "%s", chomp(line + 14));
 		}

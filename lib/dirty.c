@@ -1,0 +1,380 @@
+/* dirty.c - the tool's half of dirty tracking: the epoch from the
+ * shim, a PAGEMAP_SCAN of each tracked region, new regions registered
+ * (dirty.h; the shim's half is preload/dirty.c).
+ *
+ * PAGEMAP_SCAN with PM_SCAN_WP_MATCHING lists the pages whose
+ * write-protection is gone (PAGE_IS_WRITTEN) and protects them again in
+ * the same walk; with PM_SCAN_CHECK_WPASYNC it fails with EPERM on a
+ * region not registered in async write-protect mode, which is how a
+ * region new since the last scan, or moved by mremap (the kernel drops
+ * a moved region's registration), is found: the kernel says, not a
+ * record of ours (kernel/NOTES.md 2c, 2e). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "ctl.h"
+#include "dirty.h"
+#include "err.h"
+#include "kcompat.h"
+
+#define SCAN_VEC 4096
+
+static int span_add(struct dirty_span **v, size_t *n, size_t *cap, uint64_t start, uint64_t end)
+{
+	struct dirty_span *nv;
+
+	if (*n && (*v)[*n - 1].end == start) {
+		(*v)[*n - 1].end = end;
+		return 0;
+	}
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		if (!(nv = realloc(*v, *cap * sizeof *nv)))
+			return -ENOMEM;
+		*v = nv;
+	}
+	(*v)[(*n)++] = (struct dirty_span){ start, end };
+	return 0;
+}
+
+/* Written pages of [start, end), protected again; each run to d's
+ * written list when keep.  Only pages there (present or swapped): the
+ * kernel counts an empty entry of a page table as written too, and
+ * protecting it would put a marker there that pagemap shows as a
+ * swapped page, which a dump would then store (as zeros); the holes
+ * are scan_holes's.  0, or -errno (EPERM: not registered in
+ * async write-protect mode; the pages protected before a failure
+ * stay so, which only makes them count written at the next scan
+ * rather than this one's) */
+static int scan_region(struct dirty *d, int pagemap_fd, uint64_t start, uint64_t end, int keep)
+{
+	static struct page_region vec[SCAN_VEC];
+	struct pm_scan_arg a = {
+		.size = sizeof a, .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		.start = start, .end = end, .vec = (uintptr_t)vec, .vec_len = SCAN_VEC,
+		.category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+	long n, i;
+	int e;
+
+	while (a.start < end) {
+		if ((n = ioctl(pagemap_fd, PAGEMAP_SCAN, &a)) < 0)
+			return -errno;
+		for (i = 0; keep && i < n; i++)
+			if ((e = span_add(&d->written, &d->nwritten, &d->cap_written,
+					  vec[i].start, vec[i].end)) < 0)
+				return e;
+		if (a.walk_end <= a.start)
+			return -EIO;   /* no progress: never loop forever */
+		a.start = a.walk_end;
+	}
+	return 0;
+}
+
+/* The pages of [start, end) that are not there (neither present nor
+ * swapped): dropped since the epoch (MADV_DONTNEED, MADV_FREE) or never
+ * there, into d's written list, so that dirty_written never says
+ * "unchanged" of a page the parent held and this process dropped.  A
+ * walk of its own: a write-protecting one would fill the holes of a
+ * sparse region with markers, and their page tables.  0 or -errno. */
+static int scan_holes(struct dirty *d, int pagemap_fd, uint64_t start, uint64_t end)
+{
+	static struct page_region vec[SCAN_VEC];
+	struct pm_scan_arg a = {
+		.size = sizeof a, .start = start, .end = end,
+		.vec = (uintptr_t)vec, .vec_len = SCAN_VEC,
+		.category_inverted = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.category_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT,
+	};
+	long n, i;
+	int e;
+
+	while (a.start < end) {
+		if ((n = ioctl(pagemap_fd, PAGEMAP_SCAN, &a)) < 0)
+			return -errno;
+		for (i = 0; i < n; i++)
+			if ((e = span_add(&d->written, &d->nwritten, &d->cap_written,
+					  vec[i].start, vec[i].end)) < 0)
+				return e;
+		if (a.walk_end <= a.start)
+			return -EIO;
+		a.start = a.walk_end;
+	}
+	return 0;
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct dirty_span *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* the written list sorted and its touching spans joined (the holes'
+ * walk and the written one's interleave) */
+static void written_sort(struct dirty *d)
+{
+	size_t i, k = 0;
+
+	if (!d->nwritten)
+		return;
+	qsort(d->written, d->nwritten, sizeof *d->written, span_cmp);
+	for (i = 1; i < d->nwritten; i++) {
+		if (d->written[i].start <= d->written[k].end) {
+			if (d->written[i].end > d->written[k].end)
+				d->written[k].end = d->written[i].end;
+		} else {
+			d->written[++k] = d->written[i];
+		}
+	}
+	d->nwritten = k + 1;
+}
+
+/* 1 when the smaps line is a region's first, "START-END ...", its
+ * START in *start.  No sscanf: glibc's measures the whole rest of the
+ * text at each call, which made a job of 8000 regions take 80 s */
+static int smaps_head(const char *line, uint64_t *start)
+{
+	char *e, *e2;
+
+	*start = strtoull(line, &e, 16);
+	if (e == line || *e != '-')
+		return 0;
+	strtoull(e + 1, &e2, 16);
+	return e2 > e + 1 && *e2 == ' ';
+}
+
+/* 1 when the smaps line is "KEY: N kB" with N > 0 */
+static int smaps_nonzero(const char *line, const char *key)
+{
+	size_t n = strlen(key);
+
+	return !strncmp(line, key, n) && strtoull(line + n, NULL, 10) > 0;
+}
+
+/* 1 when the VmFlags line [line, eol) has the code (" ht"); looks no
+ * further than the line (smaps of 8000 regions is megabytes) */
+static int vmflag_has(const char *line, const char *eol, const char *code)
+{
+	const char *end = eol ? eol : line + strlen(line), *c = line;
+
+	while ((c = memmem(c, end - c, code, 3))) {
+		if (c + 3 == end || c[3] == ' ')
+			return 1;
+		c += 3;
+	}
+	return 0;
+}
+
+/* The starts of the regions smaps says are not to be tracked: a
+ * malloc'd array of *n, NULL when none.  hugetlb (VmFlags "ht"):
+ * untried.  Transparent huge pages (AnonHugePages, or VmFlags "hg",
+ * MADV_HUGEPAGE, where they come at the first touch): the first write
+ * to a protected huge page splits it, and khugepaged never joins the
+ * pages of a registered region again: 1 GiB of THP lost all of it at
+ * the first pass after a checkpoint, and wrote 2-3x slower than 4 KiB
+ * pages (bench/incremental-tracking).  Such a region is compared by
+ * hash instead; the program keeps its huge pages. */
+static uint64_t *smaps_untracked(const char *smaps, size_t *n)
+{
+	uint64_t a, cur = 0, *v = NULL, *nv;
+	const char *line, *eol;
+	int skip;
+
+	*n = 0;
+	for (line = smaps; line && *line; line = eol ? eol + 1 : NULL) {
+		eol = strchr(line, '\n');
+		if (smaps_head(line, &a))
+			cur = a;
+		skip = smaps_nonzero(line, "AnonHugePages:") ||
+		       (!strncmp(line, "VmFlags:", 8) &&
+			(vmflag_has(line, eol, " ht") || vmflag_has(line, eol, " hg")));
+		if (!skip)
+			continue;
+		if (!(nv = realloc(v, (*n + 1) * sizeof *v)))
+			break;
+		v = nv;
+		v[(*n)++] = cur;
+	}
+	return v;
+}
+
+/* what the shim registers: private writable memory (shared memory is
+ * another's to write too; special regions are the kernel's) */
+static int region_trackable(const struct map_region *r, const uint64_t *ht, size_t nht)
+{
+	size_t i;
+
+	if (r->shared || !(r->prot & PROT_WRITE) || map_kind(r) == MAP_KIND_SPECIAL)
+		return 0;
+	for (i = 0; i < nht; i++)
+		if (ht[i] == r->start)
+			return 0;
+	return 1;
+}
+
+/* CKPT_OP_DIRTY: the epoch into d->since; 0, 1 when the shim tracks
+ * nothing (an older one), -1 after a message */
+static int epoch_fetch(struct dirty *d, pid_t pid, int sock)
+{
+	struct ckpt_dirty_rec rec;
+	struct ctl_call c = { .op = CKPT_OP_DIRTY, .reply = &rec, .replen = sizeof rec };
+	int r = ctl_call(sock, &c);
+
+	if (r == -ENOSYS)
+		return 1;
+	if (r == 0 && c.replen != sizeof rec)
+		r = -EPROTO;
+	if (r < 0)
+		return warnerr(r, "pid %d: dirty tracking:", (int)pid), -1;
+	if (rec.epoch[0]) {
+		memcpy(d->since, rec.epoch, 32);
+		d->since[32] = 0;
+	}
+	return 0;
+}
+
+/* CKPT_OP_TRACK for want[0..n): each registered one protected, to
+ * count from this scan on; d counts them, and those refused.  0, or -1
+ * after a message (the connection) */
+static int regions_track(struct dirty *d, pid_t pid, int sock, int pagemap_fd,
+			 const struct ckpt_range *want, size_t n)
+{
+	static int32_t res[CKPT_TRACK_MAX];
+	struct ctl_call c;
+	size_t i, k, done;
+	int r;
+
+	for (done = 0; done < n; done += k) {
+		k = n - done < CKPT_TRACK_MAX ? n - done : CKPT_TRACK_MAX;
+		c = (struct ctl_call){ .op = CKPT_OP_TRACK, .payload = want + done,
+				       .len = k * sizeof *want, .reply = res, .replen = sizeof res };
+		r = ctl_call(sock, &c);
+		if (r < 0 && r != -ECONNRESET && r != -EPIPE && c.replen == 0) {
+			/* no userfaultfd for this process (seccomp, a kernel
+			 * without it): nothing is tracked, every page counts */
+			d->nrefused += n - done;
+			return 0;
+		}
+		if (r < 0 || c.replen != k * sizeof *res)
+			return warnerr(r ? r : -EPROTO, "pid %d: dirty tracking:", (int)pid), -1;
+		for (i = 0; i < k; i++) {
+			if (res[i] == 0 && scan_region(d, pagemap_fd, want[done + i].start,
+						       want[done + i].start + want[done + i].len, 0) == 0)
+				d->nnew++;
+			else
+				d->nrefused++;
+		}
+	}
+	return 0;
+}
+
+static int want_add(struct ckpt_range **want, size_t *n, size_t *cap, const struct map_region *r)
+{
+	struct ckpt_range *nw;
+
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		if (!(nw = realloc(*want, *cap * sizeof *nw)))
+			return -ENOMEM;
+		*want = nw;
+	}
+	(*want)[(*n)++] = (struct ckpt_range){ r->start, r->end - r->start };
+	return 0;
+}
+
+/* Each trackable region scanned: tracked since the epoch, its written
+ * pages kept; else (EPERM: new, moved; or the scan failed) to register
+ * into *want.  0 or -ENOMEM. */
+static int regions_scan(struct dirty *d, int pagemap_fd, const struct map_region *reg,
+			size_t nreg, const char *smaps, struct ckpt_range **want, size_t *nwant)
+{
+	size_t nht, i, cap = 0;
+	uint64_t *ht = smaps_untracked(smaps, &nht);
+	int e = 0;
+
+	for (i = 0; i < nreg && e != -ENOMEM; i++) {
+		if (!region_trackable(&reg[i], ht, nht))
+			continue;
+		e = scan_region(d, pagemap_fd, reg[i].start, reg[i].end, 1);
+		if (e == 0)
+			e = scan_holes(d, pagemap_fd, reg[i].start, reg[i].end);
+		if (e == 0)
+			e = span_add(&d->tracked, &d->ntracked, &d->cap_tracked, reg[i].start,
+				     reg[i].end);
+		else if (e != -ENOMEM)
+			e = want_add(want, nwant, &cap, &reg[i]);
+	}
+	free(ht);
+	return e == -ENOMEM ? e : 0;
+}
+
+int dirty_collect(struct dirty *d, pid_t pid, int sock, int pagemap_fd,
+		  const struct map_region *reg, size_t nreg, const char *smaps)
+{
+	struct ckpt_range *want = NULL;
+	size_t nwant = 0;
+	int r;
+
+	memset(d, 0, sizeof *d);
+	if ((r = epoch_fetch(d, pid, sock)) != 0)
+		return r < 0 ? -1 : 0;
+	if (regions_scan(d, pagemap_fd, reg, nreg, smaps, &want, &nwant) < 0) {
+		free(want);
+		return warn("pid %d: dirty tracking: out of memory", (int)pid), -1;
+	}
+	written_sort(d);
+	r = nwant ? regions_track(d, pid, sock, pagemap_fd, want, nwant) : 0;
+	free(want);
+	return r;
+}
+
+const char *dirty_since(const struct dirty *d)
+{
+	return d->since[0] ? d->since : NULL;
+}
+
+/* 1 when addr is in one of v[0..n), sorted and apart */
+static int spans_hold(const struct dirty_span *v, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (addr < v[mid].start)
+			hi = mid;
+		else if (addr >= v[mid].end)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+int dirty_written(const struct dirty *d, uint64_t addr)
+{
+	if (!d->since[0] || !spans_hold(d->tracked, d->ntracked, addr))
+		return 1;
+	return spans_hold(d->written, d->nwritten, addr);
+}
+
+void dirty_free(struct dirty *d)
+{
+	free(d->tracked);
+	free(d->written);
+	memset(d, 0, sizeof *d);
+}
+
+int dirty_epoch_set(int sock, const char *id)
+{
+	struct ctl_call c = { .op = CKPT_OP_EPOCH, .payload = id, .len = 32 };
+
+	if (strlen(id) != 32)
+		return -EINVAL;
+	return ctl_call(sock, &c);
+}

@@ -1,0 +1,60 @@
+/* dirty.h - which pages a process wrote since its last checkpoint
+ * (doc/design.md, "Dirty tracking").
+ *
+ * From a process's first checkpoint on, its shim holds a userfaultfd in
+ * async write-protect mode over its private writable regions; at every
+ * checkpoint, while the job is frozen, the tool lists with PAGEMAP_SCAN
+ * the pages no longer protected (written since the last scan) and
+ * protects them again.  The bits count from an epoch, the id of the
+ * last image whose scan ran and which was then written whole; the shim
+ * keeps it, forgets it when a scan begins, and learns the new one from
+ * dirty_epoch_set once the image is out. */
+#ifndef CKPT_DIRTY_H
+#define CKPT_DIRTY_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "maps.h"
+
+struct dirty_span {
+	uint64_t start, end;
+};
+
+/* one process's scan */
+struct dirty {
+	char since[33];             /* the epoch, "" when none */
+	struct dirty_span *tracked; /* regions tracked since the epoch, sorted */
+	size_t ntracked, cap_tracked;
+	struct dirty_span *written; /* written since, within tracked, sorted */
+	size_t nwritten, cap_written;
+	size_t nnew;                /* regions tracked from this scan on */
+	size_t nrefused;            /* regions the kernel would not track */
+};
+
+/* While pid is frozen on sock (its shim's connection): the epoch from
+ * the shim, the scan of each region of reg[0..nreg) (the process's maps)
+ * on its pagemap fd, and the regions not yet tracked registered with
+ * the shim and protected, to count from this scan on.  smaps, the
+ * process's /proc/PID/smaps or NULL, names hugetlb regions (VmFlags
+ * "ht"), which are never tracked.  A region that cannot be scanned,
+ * registered or protected is simply not tracked.  0, or -1 after a
+ * message naming the pid (the connection failed, out of memory). */
+int dirty_collect(struct dirty *d, pid_t pid, int sock, int pagemap_fd,
+		  const struct map_region *reg, size_t nreg, const char *smaps);
+/* the epoch the scan counts from, or NULL: every page counts written */
+const char *dirty_since(const struct dirty *d);
+/* 1: the page at addr was written since the epoch, or is not there
+ * now (dropped by MADV_DONTNEED, MADV_FREE: gone, never to come back
+ * from the parent), or is not tracked (no epoch; a region new, moved by
+ * mremap, hugetlb, shared, read-only, refused): never silently
+ * skipped.  0: there and unchanged since the epoch. */
+int dirty_written(const struct dirty *d, uint64_t addr);
+void dirty_free(struct dirty *d);
+
+/* Tell the shim on sock (frozen, after dirty_collect in this freeze)
+ * that id, the image of this checkpoint, is written whole: its bits
+ * count from it now.  0 or -errno (-ENOSYS: a shim without tracking). */
+int dirty_epoch_set(int sock, const char *id);
+
+#endif
