@@ -30,6 +30,8 @@ struct dirty {
 	size_t nwritten, cap_written;
 	size_t nnew;                /* regions tracked from this scan on */
 	size_t nrefused;            /* regions the kernel would not track */
+	size_t nhot;                /* regions left unprotected, half or
+	                             * more written (lib/dirty.c) */
 };
 
 /* While pid is frozen on sock (its shim's connection): the epoch from

@@ -247,3 +247,37 @@ thp_kb() {
 	thp_kb "$PID" "$t"
 	[ "$(thp_kb "$PID" "$t")" -eq 16384 ]
 }
+
+# wp_bit PID ADDR: the uffd-wp bit (57) of PID's pagemap entry at ADDR
+wp_bit() {
+	"$PYTHON" -c 'import sys, struct
+f = open("/proc/%s/pagemap" % sys.argv[1], "rb")
+f.seek(int(sys.argv[2], 16) // 4096 * 8)
+print(struct.unpack("<Q", f.read(8))[0] >> 57 & 1)' "$1" "$2"
+}
+
+@test "dirty: a region written all over since the last scan is left unprotected (no fault per page), and counts written" {
+	need ckpt-run ckpt-freeze prog:touchloop prog:dirtyscan
+	start_prog touchloop 16
+	local t id
+	t=$(region T)
+	freeze_ok "$T/img1" "$PID"
+	[ "$(wp_bit "$PID" "$t")" = 1 ]
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^pass '
+	[ "$(wp_bit "$PID" "$t")" = 0 ]
+	freeze_ok "$T/img2" "$PID"
+	id=$(image_id "$T/img2")
+	echo "img2 $id"
+	scan "$PID" "$t:8"
+	[ "$(since)" = "$id" ]
+	if [ "${id: -1}" = 0 ]; then
+		# one scan in 16 protects hot regions again, to learn anew
+		[ "$(wp_bit "$PID" "$t")" = 1 ]
+		[ "$(line "$t")" = "........" ]
+	else
+		[ "$(wp_bit "$PID" "$t")" = 0 ]
+		[ "$(line "$t")" = "WWWWWWWW" ]
+		grep -q ' hot [1-9]' "$T/scan"
+	fi
+}

@@ -9,7 +9,7 @@
  * written, so this is a checkpoint that fails after its scan: the shim
  * forgets its epoch.  Prints
  *     since ID|-
- *     tracked N new N refused N
+ *     tracked N new N refused N hot N
  * and for each ADDR:PAGES one line "ADDR FLAGS", a W for each page
  * dirty_written() says was written since the epoch (or is not
  * tracked), a dot for each unchanged one.  Exit 0, 1 on failure, 2
@@ -102,7 +102,8 @@ int main(int argc, char **argv)
 	if (freeze_thaw(sock, pid) < 0 || r < 0)
 		return 1;
 	printf("since %s\n", dirty_since(&d) ? dirty_since(&d) : "-");
-	printf("tracked %zu new %zu refused %zu\n", d.ntracked, d.nnew, d.nrefused);
+	printf("tracked %zu new %zu refused %zu hot %zu\n", d.ntracked, d.nnew, d.nrefused,
+	       d.nhot);
 	for (i = 2; i < argc; i++)
 		range_print(&d, argv[i]);
 	dirty_free(&d);
