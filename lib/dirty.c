@@ -263,10 +263,11 @@ static int epoch_fetch(struct dirty *d, pid_t pid, int sock)
 		r = -EPROTO;
 	if (r < 0)
 		return warnerr(r, "pid %d: dirty tracking:", (int)pid), -1;
-	if (rec.epoch[0]) {
-		memcpy(d->since, rec.epoch, 32);
-		d->since[32] = 0;
-	}
+	/* the shim is the program's: an epoch that is no image id is none */
+	memcpy(d->since, rec.epoch, 32);
+	d->since[32] = 0;
+	if (strspn(d->since, "0123456789abcdef") != 32)
+		d->since[0] = 0;
 	return 0;
 }
 
