@@ -41,14 +41,14 @@ static int span_add(struct dirty_span **v, size_t *n, size_t *cap, uint64_t star
 }
 
 /* Written pages of [start, end), each run to d's written list when
- * keep, protected again when protect.  Only pages there (present or swapped): the
- * kernel counts an empty entry of a page table as written too, and
- * protecting it would put a marker there that pagemap shows as a
- * swapped page, which a dump would then store (as zeros); the holes
- * are scan_holes's.  0, or -errno (EPERM: not registered in
- * async write-protect mode; the pages protected before a failure
- * stay so, which only makes them count written at the next scan
- * rather than this one's) */
+ * keep, protected again when protect.  Only pages there (present or
+ * swapped): the kernel counts an empty entry of a page table as
+ * written too, and protecting it would put a marker there that
+ * pagemap shows as a swapped page, which a dump would then store (as
+ * zeros); the holes are scan_holes's.  0, or -errno (EPERM: not
+ * registered in async write-protect mode; the pages protected before
+ * a failure stay so, which only makes them count written at the next
+ * scan rather than this one's) */
 static int scan_written(struct dirty *d, int pagemap_fd, uint64_t start, uint64_t end, int keep,
 			int protect)
 {
@@ -287,9 +287,10 @@ static int regions_track(struct dirty *d, pid_t pid, int sock, int pagemap_fd,
 		c = (struct ctl_call){ .op = CKPT_OP_TRACK, .payload = want + done,
 				       .len = k * sizeof *want, .reply = res, .replen = sizeof res };
 		r = ctl_call(sock, &c);
-		if (r < 0 && r != -ECONNRESET && r != -EPIPE && c.replen == 0) {
-			/* no userfaultfd for this process (seccomp, a kernel
-			 * without it): nothing is tracked, every page counts */
+		if (r < 0 && r == c.rep.err) {
+			/* the shim's answer: no userfaultfd for this process
+			 * (seccomp, a kernel without it): nothing is tracked,
+			 * every page counts */
 			d->nrefused += n - done;
 			return 0;
 		}
