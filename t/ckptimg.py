@@ -15,6 +15,11 @@ usage:
                                       stored, 1 if not
   ckptimg.py peek IMG PID ADDR LEN    LEN stored bytes at ADDR on stdout
                                       (exit 1 if any page is absent)
+  ckptimg.py pagesum IMG PID [ADDR...]
+                                      per region of maps (those holding
+                                      an ADDR, hex, when given):
+                                      "START-END SHA256 PATH" of its
+                                      stored pages (addresses and bytes)
   ckptimg.py threads IMG PID          "TID ROLE" per thread record
   ckptimg.py edit IMG MEMBER FILE     the stream on stdout with MEMBER's
                                       data replaced by FILE's
@@ -196,6 +201,25 @@ def peek(path, pid, addr, n):
     return b"".join(out)
 
 
+def pagesum(path, pid, only=()):
+    import hashlib
+    runs = parse_runs(read_member(path, "proc/%s/pagemap" % pid), path)
+    pages = read_member(path, "proc/%s/pages" % pid)
+    out = []
+    for line in read_member(path, "proc/%s/maps" % pid).decode().splitlines():
+        f = line.split(None, 5)
+        lo, hi = (int(x, 16) for x in f[0].split("-"))
+        if only and not [a for a in only if lo <= a < hi]:
+            continue
+        h, off = hashlib.sha256(), 0
+        for s, e in runs:
+            for a in range(max(s, lo), min(e, hi), PAGE):
+                h.update(b"%x" % a + pages[off + a - s:off + a - s + PAGE])
+            off += e - s
+        out.append("%s %s %s" % (f[0], h.hexdigest(), f[5] if len(f) > 5 else ""))
+    return out
+
+
 def threads(path, pid):
     out, tid = [], None
     for ln in read_member(path, "proc/%s/threads" % pid).decode().splitlines():
@@ -287,6 +311,8 @@ def main(argv):
             return 0 if locate(args[0], args[1], int(args[2], 16)) is not None else 1
         elif cmd == "peek" and len(args) == 4:
             sys.stdout.buffer.write(peek(args[0], args[1], int(args[2], 16), int(args[3], 0)))
+        elif cmd == "pagesum" and len(args) >= 2:
+            print("\n".join(pagesum(args[0], args[1], [int(a, 16) for a in args[2:]])))
         elif cmd == "threads" and len(args) == 2:
             print("\n".join(threads(args[0], args[1])))
         elif cmd == "join" and len(args) >= 2:

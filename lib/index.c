@@ -1,0 +1,200 @@
+/* index.c - the index member: page hashes, its text, the parent's
+ * table and what changed since it (index.h, formats/index.md) */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "index.h"
+#include "num.h"
+#include "xxh64.h"
+
+#define CHUNK (1 << 20)
+
+uint64_t index_hash(const void *page)
+{
+	return xxh64(page, INDEX_PAGE, 0);
+}
+
+/* [addr, end) into buf: the byte count read, a page of zeros for EIO */
+static ssize_t chunk_read(int fd, char *buf, uint64_t addr, uint64_t end)
+{
+	size_t len = end - addr < CHUNK ? end - addr : CHUNK;
+	ssize_t n;
+
+	do
+		n = pread(fd, buf, len, addr);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EIO) {
+		memset(buf, 0, INDEX_PAGE);
+		return INDEX_PAGE;
+	}
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	return n & ~(INDEX_PAGE - 1) ? (ssize_t)(n & ~(INDEX_PAGE - 1)) : -EIO;
+}
+
+int index_hash_runs(int mem_fd, const struct run_list *runs, uint64_t *h, uint64_t *bad)
+{
+	static char buf[CHUNK] __attribute__((aligned(4096)));
+	uint64_t addr, off;
+	ssize_t n;
+	size_t i;
+
+	for (i = 0; i < runs->n; i++) {
+		for (addr = runs->v[i].start; addr < runs->v[i].end; addr += n) {
+			if ((n = chunk_read(mem_fd, buf, addr, runs->v[i].end)) < 0) {
+				*bad = addr;
+				return n;
+			}
+			for (off = 0; off < (uint64_t)n; off += INDEX_PAGE)
+				*h++ = index_hash(buf + off);
+		}
+	}
+	return 0;
+}
+
+int index_text(FILE *f, const struct run_list *runs, const uint64_t *h)
+{
+	uint64_t a;
+	size_t i;
+
+	for (i = 0; i < runs->n; i++)
+		for (a = runs->v[i].start; a < runs->v[i].end; a += INDEX_PAGE)
+			fprintf(f, "%08" PRIx64 " %016" PRIx64 "\n", a, *h++);
+	return 0;
+}
+
+int index_line_parse(const char *line, size_t len, uint64_t *addr, uint64_t *hash)
+{
+	const char *s = line, *end = line + len, *sp = memchr(line, ' ', len);
+
+	if (!sp || end - sp != 17 || strspn(sp + 1, "0123456789abcdef") < 16)
+		return -1;
+	if (num_scan(&s, sp, 16, (1ULL << 56) - 1, addr) < 0 || s != sp ||
+	    (*addr & (INDEX_PAGE - 1)))
+		return -1;
+	s = sp + 1;
+	return num_scan(&s, end, 16, UINT64_MAX, hash) < 0 || s != end ? -1 : 0;
+}
+
+static int rec_before(const struct index_rec *a, const struct index_rec *b)
+{
+	return a->pid < b->pid || (a->pid == b->pid && a->addr < b->addr);
+}
+
+int index_table_map(struct index_table *t, int fd)
+{
+	struct stat st;
+	void *p;
+	size_t i;
+
+	t->v = NULL;
+	t->n = 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size % sizeof *t->v)
+		return -EINVAL;
+	if (st.st_size == 0)
+		return 0;
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	t->v = p;
+	t->n = st.st_size / sizeof *t->v;
+	for (i = 1; i < t->n; i++)
+		if (!rec_before(&t->v[i - 1], &t->v[i])) {
+			index_table_unmap(t);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+void index_table_unmap(struct index_table *t)
+{
+	if (t->n)
+		munmap((void *)t->v, t->n * sizeof *t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
+size_t index_table_pid(const struct index_table *t, pid_t pid, const struct index_rec **lo)
+{
+	size_t a = 0, b = t->n, m, e;
+
+	while (a < b) {          /* the first record of pid or after it */
+		m = a + (b - a) / 2;
+		if (t->v[m].pid < (uint64_t)pid)
+			a = m + 1;
+		else
+			b = m;
+	}
+	for (e = a; e < t->n && t->v[e].pid == (uint64_t)pid; e++)
+		;
+	*lo = t->v + a;
+	return e - a;
+}
+
+int index_changed(const struct run_list *held, const uint64_t *h, const struct index_rec *par,
+		  size_t npar, struct run_list *stored)
+{
+	const struct index_rec *p = par, *pend = par + npar;
+	const struct page_run *r;
+	uint64_t a;
+	size_t i;
+	int e;
+
+	for (i = 0; i < held->n; i++) {
+		r = &held->v[i];
+		for (a = r->start; a < r->end; a += INDEX_PAGE, h++) {
+			while (p < pend && p->addr < a)
+				p++;
+			if (p < pend && p->addr == a && p->hash == *h)
+				continue;
+			if ((e = run_add(stored, r->start, a, a + INDEX_PAGE, r->via_mem)) < 0)
+				return e;
+		}
+	}
+	return 0;
+}
+
+void lines_init(struct lines *l, ssize_t (*rd)(void *, void *, size_t), void *ctx)
+{
+	l->rd = rd;
+	l->ctx = ctx;
+	l->pos = l->len = 0;
+	l->eof = 0;
+	l->no = 0;
+}
+
+int lines_next(struct lines *l)
+{
+	size_t n = 0;
+	ssize_t got;
+	char c;
+
+	for (;;) {
+		if (l->pos == l->len) {
+			if (l->eof || (got = l->rd(l->ctx, l->buf, sizeof l->buf)) == 0) {
+				l->eof = 1;
+				return n ? -2 : 0;
+			}
+			if (got < 0)
+				return -1;
+			l->pos = 0;
+			l->len = got;
+		}
+		c = l->buf[l->pos++];
+		if (c == '\n')
+			break;
+		if (n == sizeof l->line - 1)
+			return -2;
+		l->line[n++] = c;
+	}
+	l->line[n] = 0;
+	l->linelen = n;
+	l->no++;
+	return 1;
+}

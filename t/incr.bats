@@ -1,0 +1,229 @@
+#!/usr/bin/env bats
+# incr.bats - incremental checkpoints (issue 14): the index member,
+# ckpt-freeze --index-out and --parent, chains merged by ckpt-unpack
+# and restored by ckpt-thaw BASE INC..., and their error cases.
+
+load helpers
+load thaw
+
+# step N: t/progs/incmem makes its next step, and says so
+step() {
+	kill -USR2 "$PID"
+	wait_line "$OUT" "^step $1\$"
+}
+
+# inc NAME PARENT [ARGS]: an increment of $PID against PARENT into $T/NAME
+inc() {
+	local name=$1 parent=$2
+	shift 2
+	freeze_ok "$T/$name" --parent "$parent" "$@" "$PID"
+}
+
+# img_id IMG: the image's id; img_parent IMG: its parent's
+img_id() { tar xOf "$1" ckpt/manifest | sed -n 's/^id //p'; }
+img_parent() { tar xOf "$1" ckpt/manifest | sed -n 's/^parent //p'; }
+
+# incmem_chain N [LAST]: incmem started, a base and N increments, step
+# k between link k-1 and k: $T/base, $T/inc1 ...; the last with --kill
+# unless LAST is "live"
+incmem_chain() {
+	local n=$1 k prev=$T/base kill=
+	need ckpt-run ckpt-freeze ckpt-thaw ckpt-unpack prog:incmem
+	start_prog incmem "$T"
+	freeze_ok "$T/base" "$PID"
+	for ((k = 1; k <= n; k++)); do
+		step "$k"
+		[ "$k" -lt "$n" ] || [ "${2:-}" = live ] || kill=--kill
+		inc "inc$k" "$prev" $kill
+		prev=$T/inc$k
+	done
+}
+
+@test "usage: --parent and --index-out need their file; a chain's errors name both ids" {
+	need ckpt-freeze ckpt-unpack ckpt-thaw
+	run --separate-stderr "$BIN/ckpt-freeze" --parent
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$BIN/ckpt-freeze" --parent /nonexistent/x 1
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"/nonexistent/x"* ]]
+	run --separate-stderr "$BIN/ckpt-freeze" --index-out /nonexistent/dir/x 1
+	[ "$status" -eq 1 ]
+}
+
+@test "the index lists every stored page with its hash; --index-out writes it beside the stream" {
+	need ckpt-run ckpt-freeze prog:incmem
+	start_prog incmem "$T"
+	freeze_ok "$T/full" --index-out "$T/full.idx" "$PID"
+	img check "$T/full"
+	# one line per page of the pagemap, in its order
+	img runs "$T/full" "$PID" | while read -r a b; do
+		for ((p = 0x$a; p < 0x$b; p += 4096)); do printf '%08x\n' "$p"; done
+	done >"$T/pages"
+	tar xOf "$T/full" "proc/$PID/index" | cut -d' ' -f1 >"$T/listed"
+	diff "$T/pages" "$T/listed"
+	tar xOf "$T/full" "proc/$PID/index" | grep -Evq '^[0-9a-f]{8,} [0-9a-f]{16}$' && false
+	# the file: the same manifest, then the index members
+	[ "$(tar tf "$T/full.idx")" = "ckpt/manifest
+proc/$PID/index" ]
+	cmp <(tar xOf "$T/full" ckpt/manifest) <(tar xOf "$T/full.idx" ckpt/manifest)
+	cmp <(tar xOf "$T/full" "proc/$PID/index") <(tar xOf "$T/full.idx" "proc/$PID/index")
+	[ "$(stat -c %a "$T/full.idx")" = 600 ]
+	ls "$T" | grep -q 'full.idx.' && false
+	true
+}
+
+@test "an increment from the index alone stores only what changed, and names its parent" {
+	need ckpt-run ckpt-freeze prog:incmem
+	start_prog incmem "$T"
+	a=$(awk '/^region A/ {print $3}' "$OUT")
+	freeze_ok "$T/base" --index-out "$T/base.idx" "$PID"
+	step 1
+	inc inc1 "$T/base.idx"
+	[ "$(img_parent "$T/inc1")" = "$(img_id "$T/base")" ]
+	[ "$(img_parent "$T/base")" = - ]
+	# of A's 64 pages, the six step 1 rewrote
+	n=$(img runs "$T/inc1" "$PID" | while read -r s e; do
+		lo=$((0x$s > a ? 0x$s : a)) hi=$((0x$e < a + 65536 * 4 ? 0x$e : a + 65536 * 4))
+		[ "$hi" -le "$lo" ] || echo $(((hi - lo) / 4096))
+	done | awk '{n += $1} END {print n + 0}')
+	echo "A pages stored: $n"
+	[ "$n" -eq 6 ]
+	# the same from the image as parent, packed or not
+	inc inc1b "$T/base"
+	"$BIN/ckpt-pack" <"$T/base" >"$T/base.packed"
+	inc inc1c "$T/base.packed"
+	[ "$(img_parent "$T/inc1c")" = "$(img_id "$T/base")" ]
+	[ "$(stat -c %s "$T/inc1")" -lt $(($(stat -c %s "$T/base") / 2)) ]
+}
+
+@test "base + 5 increments (new maps, munmap, DONTNEED, mremap, brk both ways) restore byte for byte, as a full checkpoint" {
+	incmem_chain 4 live
+	step 5
+	freeze_ok "$T/full" "$PID"
+	inc inc5 "$T/inc4" --kill
+	wait "$PID" 2>/dev/null || true
+	"$BIN/ckpt-unpack" "$T/base" "$T/inc1" "$T/inc2" "$T/inc3" "$T/inc4" "$T/inc5" >"$T/merged"
+	img check "$T/merged"
+	[ "$(img_id "$T/merged")" = "$(img_id "$T/inc5")" ]
+	[ "$(img_parent "$T/merged")" = - ]
+	# the program's memory in the merged chain is the full checkpoint's
+	# (the program's regions: the shim's own state moves with each freeze)
+	regions=$(awk '/^region/ {print $3}' "$OUT" | sed 's/^0x//')
+	img pagesum "$T/merged" "$PID" $regions >"$T/m.sum"
+	img pagesum "$T/full" "$PID" $regions >"$T/f.sum"
+	cat "$T/m.sum"
+	[ "$(wc -l <"$T/m.sum")" -ge 5 ]
+	diff "$T/m.sum" "$T/f.sum"
+	thaw_bg "$T/base" "$T/inc1" "$T/inc2" "$T/inc3" "$T/inc4" "$T/inc5"
+	restored incmem
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^verify ok step=5$'
+	finish
+}
+
+# chain_fails PATTERN CMD ARGS: exit 1, PATTERN in stderr, no trailer out
+chain_fails() {
+	local pat=$1
+	shift
+	run --separate-stderr "$@"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"$pat"* ]]
+}
+
+@test "a chain in the wrong order, with a missing link, of another program, or without its base: both ids named, nothing out, nothing started" {
+	incmem_chain 2 live
+	b=$(img_id "$T/base") i1=$(img_id "$T/inc1") i2=$(img_id "$T/inc2")
+	chain_fails "wrong order" "$BIN/ckpt-unpack" "$T/base" "$T/inc2" "$T/inc1"
+	[[ $stderr == *"$i2"* && $stderr == *"$i1"* ]]
+	[ -z "$output" ]
+	chain_fails "a missing link" "$BIN/ckpt-unpack" "$T/base" "$T/inc2"
+	[[ $stderr == *"$i2"* && $stderr == *"$b"* ]]
+	chain_fails "not a full image" "$BIN/ckpt-unpack" "$T/inc1" "$T/inc2"
+	chain_fails "not an increment" "$BIN/ckpt-unpack" "$T/base" "$T/base"
+	# an increment of another program, after this one's base
+	mkdir "$T/o"
+	first=$PID
+	start_prog incmem "$T/o"
+	freeze_ok "$T/obase" "$PID"
+	freeze_ok "$T/oinc" --parent "$T/obase" "$PID"
+	chain_fails "another program" "$BIN/ckpt-unpack" "$T/base" "$T/oinc"
+	[[ $stderr == *"$(img_id "$T/oinc")"* && $stderr == *"$b"* ]]
+	# ckpt-thaw: the same refusals before it makes anything
+	kill -KILL "$first" "$PID"
+	wait "$first" "$PID" 2>/dev/null || true
+	PID=$first
+	thaw_fails "wrong order" "$T/base" "$T/inc2" "$T/inc1"
+	thaw_fails "is an increment of image $i1" "$T/inc2"
+	thaw_fails "another program" "$T/base" "$T/oinc"
+}
+
+@test "a hostile index (a page neither stored nor held by the parent) stops the merge and the restore" {
+	incmem_chain 1
+	wait "$PID" 2>/dev/null || true
+	{ echo "00001000 0123456789abcdef"; tar xOf "$T/inc1" "proc/$PID/index"; } >"$T/idx"
+	img edit "$T/inc1" "proc/$PID/index" "$T/idx" >"$T/bad1"
+	chain_fails "page 1000 is in its index, not stored, and not held by its parent" \
+		"$BIN/ckpt-unpack" "$T/base" "$T/bad1"
+	[[ $stderr == *"$(img_id "$T/base")"* && $stderr == *"$(img_id "$T/bad1")"* ]]
+	# a stored page left out of the index
+	tar xOf "$T/inc1" "proc/$PID/index" | grep -v "^$(img runs "$T/inc1" "$PID" | head -1 | cut -d' ' -f1) " >"$T/idx2"
+	img edit "$T/inc1" "proc/$PID/index" "$T/idx2" >"$T/bad2"
+	chain_fails "is stored but not in its index" "$BIN/ckpt-unpack" "$T/base" "$T/bad2"
+	# a line that is not an index line
+	echo "zzz" >"$T/idx3"
+	img edit "$T/inc1" "proc/$PID/index" "$T/idx3" >"$T/bad3"
+	chain_fails "not an index line" "$BIN/ckpt-unpack" "$T/base" "$T/bad3"
+	thaw_fails "not held by its parent" "$T/base" "$T/bad1"
+	rm -f "$T/inc1.state"
+}
+
+@test "a chain of a process tree, its links packed and compressed, restores and goes on" {
+	need ckpt-run ckpt-freeze ckpt-thaw ckpt-pack ckpt-unpack
+	need_root
+	tree_job
+	freeze_ok "$D/base" "$PID"
+	wait_past "$D/plog" '' $(($(last_num "$D/plog" '') + 3))
+	freeze_ok "$D/inc1" --parent "$D/base" "$PID"
+	wait_past "$D/plog" '' $(($(last_num "$D/plog" '') + 3))
+	touch "$D/pause"
+	wait_line "$D/paused" '^[0-9]+$'
+	freeze_ok "$D/inc2" --kill --parent "$D/inc1" "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	for ((i = 0; i < 250; i++)); do dead "$CPID" && break; sleep 0.02; done
+	[ "$(tar xOf "$D/inc2" ckpt/manifest | grep -c '^proc ')" -eq 2 ]
+	zstd -q <"$D/base" >"$D/base.zst"
+	"$BIN/ckpt-pack" <"$D/inc1" >"$D/inc1.packed"
+	"$BIN/ckpt-pack" <"$D/inc2" >"$D/inc2.packed"
+	"$BIN/ckpt-unpack" "$D/base.zst" "$D/inc1.packed" "$D/inc2.packed" >"$D/merged"
+	"$BIN/ckpt-unpack" "$D/base" "$D/inc1" "$D/inc2" | cmp - "$D/merged"
+	img check "$D/merged"
+	cp "$D/inc2.state" "$D/inc2.packed.state" 2>/dev/null || true
+	thaw_bg "$D/base.zst" "$D/inc1.packed" "$D/inc2.packed"
+	wait_line "$D/plog" "^$(($(last_num "$D/plog" '') + 3))\$"
+	tree_goes_on
+}
+
+@test "a 10-link chain of a multi-threaded program under a mutex keeps its consistency check" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:mt
+	need_root
+	start_prog mt 4
+	freeze_ok "$T/l0" "$PID"
+	links=("$T/l0")
+	for ((k = 1; k <= 10; k++)); do
+		wait_past "$OUT" 'progress shared=' $(($(last_num "$OUT" 'progress shared=') + 1))
+		[ "$k" -lt 10 ] && kill= || kill=--kill
+		freeze_ok "$T/l$k" $kill --parent "$T/l$((k - 1))" "$PID"
+		[ "$(img_parent "$T/l$k")" = "$(img_id "$T/l$((k - 1))")" ]
+		links+=("$T/l$k")
+	done
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	thaw_bg "${links[@]}"
+	restored mt
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^verify ok'
+	finish
+}
