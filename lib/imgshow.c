@@ -396,6 +396,24 @@ static void member_note(struct show_member **v, size_t *n, const char *name,
 	(*v)[(*n)++].stored = s->in->m.stored;
 }
 
+/* an index member's pages, counted as its lines go by: not slurped,
+ * since it has one line per page held */
+static int index_count(struct show_proc *p, struct stream *s)
+{
+	static char buf[65536];
+	size_t n, i;
+
+	p->indexed = 1;
+	while (s->left) {
+		n = s->left < sizeof buf ? s->left : sizeof buf;
+		if (stream_read(s, buf, n) < 0)
+			return -1;
+		for (i = 0; i < n; i++)
+			p->held += buf[i] == '\n' ? 4096 : 0;
+	}
+	return 0;
+}
+
 static int member_read(struct show_image *im, struct stream *s)
 {
 	struct show_proc *p = NULL;
@@ -406,7 +424,9 @@ static int member_read(struct show_image *im, struct stream *s)
 
 	if (strcmp(s->name, PACK_MANIFEST) && !(p = proc_of(im, s->name, &rest)))
 		return stream_skip(s);
-	if (p && !is_parsed(rest))
+	if (p && !strcmp(rest, "index"))
+		r = index_count(p, s);
+	else if (p && !is_parsed(rest))
 		r = stream_skip(s);
 	else if (!(text = stream_slurp(s, TEXT_MAX, &len)))
 		return -1;

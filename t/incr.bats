@@ -227,3 +227,101 @@ chain_fails() {
 	wait_line "$OUT" '^verify ok'
 	finish
 }
+
+# sshd_start: an sshd of the test's own on a free loopback port, with a
+# host key and an authorized key made in $T/ssh; sets SSH (the client
+# command to 127.0.0.1).  Skips, saying why, only if sshd cannot start.
+sshd_start() {
+	local s=$T/ssh port i
+	[ -x /usr/sbin/sshd ] || skip "no /usr/sbin/sshd (openssh-server)"
+	mkdir -m 0700 "$s"
+	ssh-keygen -q -t ed25519 -N '' -f "$s/host_key"
+	ssh-keygen -q -t ed25519 -N '' -f "$s/id"
+	cp "$s/id.pub" "$s/authorized_keys"
+	port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cat >"$s/config" <<CONF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $s/host_key
+AuthorizedKeysFile $s/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin yes
+StrictModes no
+PidFile $s/sshd.pid
+CONF
+	mkdir -p /run/sshd
+	/usr/sbin/sshd -D -e -f "$s/config" 2>"$s/log" 3>&- 4>&- &
+	STARTED+=("$!")
+	SSH=(ssh -p "$port" -i "$s/id" -o BatchMode=yes -o StrictHostKeyChecking=no
+		-o UserKnownHostsFile="$s/known_hosts" -o LogLevel=ERROR 127.0.0.1)
+	for ((i = 0; i < 100; i++)); do
+		"${SSH[@]}" true 2>/dev/null && return 0
+		sleep 0.1
+	done
+	skip "sshd does not start: $(tail -n 3 "$s/log")"
+}
+
+@test "the README's pipelines through real ssh: a base and increments to the far side, restored from its files" {
+	need ckpt-run ckpt-freeze ckpt-thaw ckpt-pack ckpt-unpack prog:incmem
+	need_root
+	sshd_start
+	far=$T/far
+	mkdir "$far"
+	start_prog incmem "$T"
+	# ckpt-freeze $PID | zstd -T0 | ssh host 'cat > img.tar.zst'
+	"$BIN/ckpt-freeze" --index-out "$T/last.idx" "$PID" | zstd -q -T0 |
+		"${SSH[@]}" "cat > $far/base.tar.zst"
+	# ckpt-freeze --parent last.idx $PID | ckpt-pack | ssh host 'cat > inc3.tar'
+	for k in 1 2 3; do
+		step "$k"
+		[ "$k" -lt 3 ] && kill= || kill=--kill
+		"$BIN/ckpt-freeze" $kill --parent "$T/last.idx" --index-out "$T/next.idx" "$PID" |
+			"$BIN/ckpt-pack" | "${SSH[@]}" "cat > $far/inc$k.tar"
+		mv "$T/next.idx" "$T/last.idx"
+	done
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	# the far side's files: ckpt-unpack base.tar inc1.tar inc2.tar | ckpt-thaw
+	"${SSH[@]}" "$BIN/ckpt-unpack $far/base.tar.zst $far/inc1.tar $far/inc2.tar $far/inc3.tar" |
+		"$THAW" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	restored incmem 20
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^verify ok step=3$'
+	kill -TERM "$PID"
+	thaw_wait 0
+	# ssh host cat img.tar.zst | zstd -d | ckpt-thaw: the base alone
+	"${SSH[@]}" "cat $far/base.tar.zst" | zstd -dq | "$THAW" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	restored incmem 20
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^verify ok step=0$'
+	kill -TERM "$PID"
+	thaw_wait 0
+}
+
+@test "ckpt-show names an increment's parent and what each process holds" {
+	need ckpt-run ckpt-freeze ckpt-show prog:incmem
+	start_prog incmem "$T"
+	freeze_ok "$T/base" --index-out "$T/base.idx" "$PID"
+	step 1
+	inc inc1 "$T/base.idx"
+	run --separate-stderr "$BIN/ckpt-show" "$T/inc1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"parent $(img_id "$T/base") (an increment: restore it with its chain)"* ]]
+	[[ $output == *" held (index)"* ]]
+	run --separate-stderr "$BIN/ckpt-show" --json "$T/inc1"
+	[ "$status" -eq 0 ]
+	held=$(echo "$output" | "$PYTHON" -c 'import json, sys; p = json.load(sys.stdin)["processes"][0]; print(p["memory"]["held"], p["memory"]["stored"])')
+	echo "held, stored: $held"
+	n=$(tar xOf "$T/inc1" "proc/$PID/index" | wc -l)
+	[ "${held% *}" -eq $((n * 4096)) ]
+	[ "${held#* }" -lt "${held% *}" ]
+	run --separate-stderr "$BIN/ckpt-show" "$T/base"
+	[[ $output == *"parent -;"* ]]
+}
