@@ -303,18 +303,11 @@ static int index_take(struct chain *c, struct link *l, int copy)
 static int pagemap_take(struct link *l)
 {
 	static struct lines ln;
-	uint64_t a, b;
 	int r;
 
-	run_list_free(&l->stored);
 	lines_init(&ln, pack_rd, &l->in);
-	while ((r = lines_next(&ln)) > 0) {
-		if (num_range(ln.line, 16, &a, &b) < 0 || a >= b || ((a | b) & (INDEX_PAGE - 1)) ||
-		    (l->stored.n && l->stored.v[l->stored.n - 1].end > a))
-			return lines_fail(l, 0, ln.no, "not a run of pages after the last");
-		if (run_add(&l->stored, a, a, b, 0) < 0)
-			die("out of memory");
-	}
+	if ((r = lines_runs(&ln, &l->stored)) == -3)
+		return lines_fail(l, 0, ln.no, "not a run of pages after the last");
 	if (r < 0)
 		return lines_fail(l, r, ln.no + 1, "a line too long or cut");
 	return 0;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "index.h"
 #include "num.h"
 #include "xxh64.h"
@@ -158,6 +159,22 @@ int index_changed(const struct run_list *held, const uint64_t *h, const struct i
 		}
 	}
 	return 0;
+}
+
+int lines_runs(struct lines *ln, struct run_list *runs)
+{
+	uint64_t a, b;
+	int r;
+
+	run_list_free(runs);
+	while ((r = lines_next(ln)) > 0) {
+		if (num_range(ln->line, 16, &a, &b) < 0 || a >= b || ((a | b) & (INDEX_PAGE - 1)) ||
+		    (runs->n && runs->v[runs->n - 1].end > a))
+			return -3;
+		if (run_add(runs, a, a, b, 0) < 0)
+			die("out of memory");
+	}
+	return r;
 }
 
 void lines_init(struct lines *l, ssize_t (*rd)(void *, void *, size_t), void *ctx)

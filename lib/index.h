@@ -71,4 +71,9 @@ void lines_init(struct lines *l, ssize_t (*rd)(void *, void *, size_t), void *ct
  * ended by a newline */
 int lines_next(struct lines *l);
 
+/* A pagemap member's runs (formats/memory.md) read through ln: 0; -3
+ * when line ln->no is not a run of whole pages after the last; or
+ * lines_next's -1 or -2.  Out of memory is fatal. */
+int lines_runs(struct lines *ln, struct run_list *runs);
+
 #endif

@@ -64,6 +64,16 @@ static int rec_add(struct loader *l, uint64_t addr, uint64_t hash)
 	return 0;
 }
 
+/* -1 after a message: the reader's error (r == -1) or why line no is bad */
+static int lines_fail(struct loader *l, int r, unsigned no, const char *why)
+{
+	if (r == -1)
+		warn("--parent %s: %s", l->path, l->tar.err);
+	else
+		warn("--parent %s: %s line %u: %s", l->path, l->tar.name, no, why);
+	return -1;
+}
+
 static int index_read(struct loader *l)
 {
 	static struct lines ln;
@@ -73,38 +83,24 @@ static int index_read(struct loader *l)
 	lines_init(&ln, tar_rd, &l->tar);
 	while ((r = lines_next(&ln)) > 0) {
 		if (index_line_parse(ln.line, ln.linelen, &a, &h) < 0)
-			return warn("--parent %s: %s line %u: not an index line", l->path,
-				    l->tar.name, ln.no), -1;
+			return lines_fail(l, 0, ln.no, "not an index line");
 		if (rec_add(l, a, h) < 0)
 			return -1;
 	}
-	if (r < 0)
-		return warn("--parent %s: %s: %s", l->path, l->tar.name,
-			    r == -1 ? l->tar.err : "a line too long or cut"), -1;
-	l->indexed = 1;
-	return 0;
+	l->indexed = r == 0;
+	return r < 0 ? lines_fail(l, r, ln.no + 1, "a line too long or cut") : 0;
 }
 
 static int pagemap_read(struct loader *l)
 {
 	static struct lines ln;
-	uint64_t a, b;
 	int r;
 
-	run_list_free(&l->runs);
 	lines_init(&ln, tar_rd, &l->tar);
-	while ((r = lines_next(&ln)) > 0) {
-		if (num_range(ln.line, 16, &a, &b) < 0 || a >= b || ((a | b) & (INDEX_PAGE - 1)) ||
-		    (l->runs.n && l->runs.v[l->runs.n - 1].end > a))
-			return warn("--parent %s: %s line %u: not a run of pages after the last",
-				    l->path, l->tar.name, ln.no), -1;
-		if (run_add(&l->runs, a, a, b, 0) < 0)
-			die("out of memory");
-	}
-	if (r < 0)
-		return warn("--parent %s: %s: %s", l->path, l->tar.name,
-			    r == -1 ? l->tar.err : "a line too long or cut"), -1;
-	return 0;
+	r = lines_runs(&ln, &l->runs);
+	return r == 0 ? 0 : lines_fail(l, r, ln.no + (r != -3),
+				       r == -3 ? "not a run of pages after the last" :
+				       "a line too long or cut");
 }
 
 /* a full image's process without an index: its pages hashed */

@@ -284,22 +284,24 @@ CONF
 	wait "$PID" 2>/dev/null || true
 	dead "$PID"
 	# the far side's files: ckpt-unpack base.tar inc1.tar inc2.tar | ckpt-thaw
-	"${SSH[@]}" "$BIN/ckpt-unpack $far/base.tar.zst $far/inc1.tar $far/inc2.tar $far/inc3.tar" |
-		"$THAW" 2>"$T/thaw.err" &
-	TPID=$!
-	TPIDS+=("$TPID")
-	restored incmem 20
-	kill -USR1 "$PID"
-	wait_line "$OUT" '^verify ok step=3$'
-	kill -TERM "$PID"
-	thaw_wait 0
+	mkfifo "$T/fifo"
+	"${SSH[@]}" "$BIN/ckpt-unpack $far/base.tar.zst $far/inc1.tar $far/inc2.tar $far/inc3.tar" \
+		>"$T/fifo" &
+	fifo_thaw 3
 	# ssh host cat img.tar.zst | zstd -d | ckpt-thaw: the base alone
-	"${SSH[@]}" "cat $far/base.tar.zst" | zstd -dq | "$THAW" 2>"$T/thaw.err" &
+	"${SSH[@]}" "cat $far/base.tar.zst" | zstd -dq >"$T/fifo" &
+	fifo_thaw 0
+}
+
+# fifo_thaw STEP: ckpt-thaw reading $T/fifo (a pipe, as in the README's
+# pipelines); incmem comes back at STEP, checks itself and ends
+fifo_thaw() {
+	"$THAW" <"$T/fifo" 2>"$T/thaw.err" &
 	TPID=$!
 	TPIDS+=("$TPID")
 	restored incmem 20
 	kill -USR1 "$PID"
-	wait_line "$OUT" '^verify ok step=0$'
+	wait_line "$OUT" "^verify ok step=$1\$"
 	kill -TERM "$PID"
 	thaw_wait 0
 }
