@@ -168,7 +168,7 @@ bench: all
 FUZZ_CC    = clang-14
 FUZZ_SECONDS = 180
 FUZZ_CHECK_SECONDS = 3
-FUZZERS    = unpack members thaw show
+FUZZERS    = unpack members thaw show chain
 FUZZ_FLAGS = $(WARN) $(CPPFLAGS) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-DPACK_PART=65536 -DBUFSZ=4096
 FUZZ_OBJ   = $(patsubst lib/%.c,build/fuzz/obj/%.o,$(LIB_SRC))

@@ -274,6 +274,8 @@ static int index_take(struct chain *c, struct link *l, int copy)
 	uint64_t a, h;
 	int r;
 
+	size_t fill = 0;
+
 	if (copy) {
 		c->out.mtime = l->in.m.mtime;
 		out_check(tar_begin(&c->out, l->in.m.name, l->in.m.size));
@@ -287,13 +289,18 @@ static int index_take(struct chain *c, struct link *l, int copy)
 			return lines_fail(l, 0, ln.no, "not after the page before it");
 		if (run_add(&l->held, a, a, a + INDEX_PAGE, 0) < 0)
 			die("out of memory");
-		if (copy) {
-			ln.line[ln.linelen] = '\n';
-			out_check(tar_data(&c->out, ln.line, ln.linelen + 1));
+		if (copy) {     /* one write per 1 MiB, not per line */
+			if (fill + ln.linelen + 1 > BUF)
+				out_check(tar_data(&c->out, c->buf, fill)), fill = 0;
+			memcpy(c->buf + fill, ln.line, ln.linelen);
+			c->buf[fill + ln.linelen] = '\n';
+			fill += ln.linelen + 1;
 		}
 	}
 	if (r < 0)
 		return lines_fail(l, r, ln.no + 1, "a line too long or cut");
+	if (copy && fill)
+		out_check(tar_data(&c->out, c->buf, fill));
 	if (copy)
 		out_check(tar_end_member(&c->out, l->in.m.size));
 	l->indexed = 1;

@@ -188,9 +188,9 @@ void lines_init(struct lines *l, ssize_t (*rd)(void *, void *, size_t), void *ct
 
 int lines_next(struct lines *l)
 {
-	size_t n = 0;
+	size_t n = 0, k;
 	ssize_t got;
-	char c;
+	char *nl;
 
 	for (;;) {
 		if (l->pos == l->len) {
@@ -203,12 +203,15 @@ int lines_next(struct lines *l)
 			l->pos = 0;
 			l->len = got;
 		}
-		c = l->buf[l->pos++];
-		if (c == '\n')
-			break;
-		if (n == sizeof l->line - 1)
+		nl = memchr(l->buf + l->pos, '\n', l->len - l->pos);
+		k = nl ? (size_t)(nl - l->buf) - l->pos : l->len - l->pos;
+		if (n + k > sizeof l->line - 1)
 			return -2;
-		l->line[n++] = c;
+		memcpy(l->line + n, l->buf + l->pos, k);
+		n += k;
+		l->pos += k + (nl != NULL);
+		if (nl)
+			break;
 	}
 	l->line[n] = 0;
 	l->linelen = n;

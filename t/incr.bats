@@ -327,3 +327,30 @@ fifo_thaw() {
 	run --separate-stderr "$BIN/ckpt-show" "$T/base"
 	[[ $output == *"parent -;"* ]]
 }
+
+@test "ckpt-unpack merges a chain in memory that does not grow with the images (256 MiB: under 48 MiB)" {
+	need ckpt-run ckpt-freeze ckpt-unpack prog:churn
+	start_prog churn 256
+	freeze_ok "$T/c0" --index-out "$T/idx" "$PID"
+	for k in 1 2 3; do
+		kill -USR2 "$PID"
+		wait_line "$OUT" "^changed $k\$"
+		freeze_ok "$T/c$k" --parent "$T/idx" --index-out "$T/idx.new" "$PID"
+		mv "$T/idx.new" "$T/idx"
+	done
+	"$BIN/ckpt-pack" <"$T/c0" >"$T/c0.packed"
+	for chain in "$T/c0" "$T/c0.packed"; do
+		/usr/bin/time -f '%M' -o "$T/rss" "$BIN/ckpt-unpack" "$chain" "$T/c1" "$T/c2" "$T/c3" |
+			cmp - <("$BIN/ckpt-unpack" "$T/c0" "$T/c1" "$T/c2" "$T/c3")
+		echo "max RSS $(cat "$T/rss") KiB"
+		[ "$(cat "$T/rss")" -lt $((48 * 1024)) ]
+	done
+	# and the merge is the program's memory now: a full image's pages
+	freeze_ok "$T/full" "$PID"
+	"$BIN/ckpt-unpack" "$T/c0" "$T/c1" "$T/c2" "$T/c3" >"$T/merged"
+	big=$(img runs "$T/full" "$PID" | "$PYTHON" -c '
+import sys
+r = [tuple(int(x, 16) for x in l.split()) for l in sys.stdin]
+print("%x" % max(r, key=lambda x: x[1] - x[0])[0])')
+	cmp <(img pagesum "$T/merged" "$PID" "$big") <(img pagesum "$T/full" "$PID" "$big")
+}
