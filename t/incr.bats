@@ -179,6 +179,23 @@ chain_fails() {
 	rm -f "$T/inc1.state"
 }
 
+@test "root's ckpt-thaw of a chain: every link must be the last link's owner's, who vouches for it" {
+	need_root
+	incmem_chain 1
+	wait "$PID" 2>/dev/null || true
+	throwaway_user ckn
+	# another user's base under root's increment: its pages would run
+	# with what root's link claims
+	chown "$NEW_USER" "$T/base"
+	thaw_fails "owned by uid $(stat -c %u "$T/base"), the chain's last link $T/inc1 by uid 0: a chain is one user's" \
+		"$T/base" "$T/inc1"
+	# the user's chain claiming root's ids: refused as from the user's file
+	chown "$NEW_USER" "$T/inc1"
+	chmod 0755 "$T"
+	thaw_fails "the chain: owned by uid $(id -u "$NEW_USER"), but thread $PID claims uid 0" "$T/base" "$T/inc1"
+	rm -f "$T/inc1.state"
+}
+
 @test "a chain of a process tree, its links packed and compressed, restores and goes on" {
 	need ckpt-run ckpt-freeze ckpt-thaw ckpt-pack ckpt-unpack
 	need_root
