@@ -289,20 +289,26 @@ static int vmflags_text(FILE *f, const void *arg)
 
 static int pagemap_text(FILE *f, const void *arg)
 {
-	const struct dump *d = arg;
-	size_t i;
-
-	for (i = 0; i < d->stored->n; i++)
-		fprintf(f, "%08" PRIx64 "-%08" PRIx64 "\n", d->stored->v[i].start,
-			d->stored->v[i].end);
+	runs_text(f, ((const struct dump *)arg)->stored);
 	return 0;
 }
 
 static int index_member_text(FILE *f, const void *arg)
 {
-	const struct dump *d = arg;
+	runs_text(f, &((const struct dump *)arg)->runs);
+	return 0;
+}
 
-	return index_text(f, &d->runs, d->hash);
+/* index, then hashes (one XXH64 a page held, 8 bytes little-endian) */
+static int index_members(struct dump *d, struct tar_out *t)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "proc/%d/index", (int)d->pid);
+	if (member_from(t, name, index_member_text, d) < 0)
+		return -1;
+	snprintf(name, sizeof name, "proc/%d/hashes", (int)d->pid);
+	return member_put(t, name, d->hash, d->runs.bytes / INDEX_PAGE * sizeof *d->hash);
 }
 
 /* The hash of every page held; with a parent, the pages it does not
@@ -336,21 +342,17 @@ static int pages_index(struct dump *d)
 	return 0;
 }
 
-/* the index member into the stream, and into --index-out's file */
+/* the index members into the stream, and into --index-out's file */
 static int index_write(struct dump *d)
 {
 	struct tar_out t;
-	char name[64];
 
-	if (!d->index)
-		return 0;
-	snprintf(name, sizeof name, "proc/%d/index", (int)d->pid);
-	if (member_from(&d->tar, name, index_member_text, d) < 0)
-		return -1;
+	if (!d->index || index_members(d, &d->tar) < 0)
+		return d->index ? -1 : 0;
 	if (d->index_out < 0)
 		return 0;
 	tar_init(&t, d->index_out, 0);
-	return member_from(&t, name, index_member_text, d);
+	return index_members(d, &t);
 }
 
 /* the text member proc/PID/what, made by fn */

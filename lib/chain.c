@@ -266,57 +266,26 @@ static int lines_fail(struct link *l, int r, unsigned no, const char *why)
 	return -1;
 }
 
-/* The index member of l into l->held, runs of pages in address order;
- * copied to the output too when copy is set. */
-static int index_take(struct chain *c, struct link *l, int copy)
-{
-	static struct lines ln;
-	uint64_t a, h;
-	int r;
-
-	size_t fill = 0;
-
-	if (copy) {
-		c->out.mtime = l->in.m.mtime;
-		out_check(tar_begin(&c->out, l->in.m.name, l->in.m.size));
-	}
-	run_list_free(&l->held);
-	lines_init(&ln, pack_rd, &l->in);
-	while ((r = lines_next(&ln)) > 0) {
-		if (index_line_parse(ln.line, ln.linelen, &a, &h) < 0)
-			return lines_fail(l, 0, ln.no, "not an index line");
-		if (l->held.n && l->held.v[l->held.n - 1].end > a)
-			return lines_fail(l, 0, ln.no, "not after the page before it");
-		if (run_add(&l->held, a, a, a + INDEX_PAGE, 0) < 0)
-			die("out of memory");
-		if (copy) {     /* one write per 1 MiB, not per line */
-			if (fill + ln.linelen + 1 > BUF)
-				out_check(tar_data(&c->out, c->buf, fill)), fill = 0;
-			memcpy(c->buf + fill, ln.line, ln.linelen);
-			c->buf[fill + ln.linelen] = '\n';
-			fill += ln.linelen + 1;
-		}
-	}
-	if (r < 0)
-		return lines_fail(l, r, ln.no + 1, "a line too long or cut");
-	if (copy && fill)
-		out_check(tar_data(&c->out, c->buf, fill));
-	if (copy)
-		out_check(tar_end_member(&c->out, l->in.m.size));
-	l->indexed = 1;
-	return 0;
-}
-
-static int pagemap_take(struct link *l)
+/* a pagemap or index member of l (runs of pages) into runs */
+static int runs_take(struct link *l, struct run_list *runs)
 {
 	static struct lines ln;
 	int r;
 
 	lines_init(&ln, pack_rd, &l->in);
-	if ((r = lines_runs(&ln, &l->stored)) == -3)
+	if ((r = lines_runs(&ln, runs)) == -3)
 		return lines_fail(l, 0, ln.no, "not a run of pages after the last");
 	if (r < 0)
 		return lines_fail(l, r, ln.no + 1, "a line too long or cut");
+	return 0;
+}
+
+/* the index of l into l->held: the pages it holds, as runs */
+static int index_take(struct link *l)
+{
+	if (runs_take(l, &l->held) < 0)
+		return -1;
+	l->indexed = 1;
 	return 0;
 }
 
@@ -334,7 +303,7 @@ static int link_proc_reset(struct link *l)
  * its index and pagemap taken; the members of other processes and the
  * rest of pid's are skipped.  A link whose manifest has no such
  * process holds nothing of it. */
-static int link_seek(struct chain *c, struct link *l, pid_t pid)
+static int link_seek(struct link *l, pid_t pid)
 {
 	const struct img_mproc *mp = manifest_proc(&l->man, pid);
 	const char *what;
@@ -348,9 +317,9 @@ static int link_seek(struct chain *c, struct link *l, pid_t pid)
 		what = member_proc(l->in.m.name, &p);
 		if (what && p == pid && !strcmp(what, "pages"))
 			break;
-		if (what && p == pid && !strcmp(what, "index") && index_take(c, l, 0) < 0)
+		if (what && p == pid && !strcmp(what, "index") && index_take(l) < 0)
 			return -1;
-		if (what && p == pid && !strcmp(what, "pagemap") && pagemap_take(l) < 0)
+		if (what && p == pid && !strcmp(what, "pagemap") && runs_take(l, &l->stored) < 0)
 			return -1;
 		if (link_next(l) < 0)
 			return -1;
@@ -418,26 +387,24 @@ static int links_agree(struct chain *c, pid_t pid)
 	return 0;
 }
 
-static int pagemap_out(struct chain *c, const struct link *last, pid_t pid)
+/* the runs as the text member name */
+static void runs_out(struct chain *c, const struct link *last, const char *name,
+		     const struct run_list *runs)
 {
-	char name[64], *text = NULL;
-	size_t len = 0, i;
+	char *text = NULL;
+	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
 	if (!f)
 		die("out of memory");
-	for (i = 0; i < last->held.n; i++)
-		fprintf(f, "%08" PRIx64 "-%08" PRIx64 "\n", last->held.v[i].start,
-			last->held.v[i].end);
+	runs_text(f, runs);
 	if (fclose(f) != 0)
 		die("out of memory");
-	snprintf(name, sizeof name, "proc/%d/pagemap", (int)pid);
 	c->out.mtime = last->in.m.mtime;
 	out_check(tar_begin(&c->out, name, len));
 	out_check(tar_data(&c->out, text, len));
 	out_check(tar_end_member(&c->out, len));
 	free(text);
-	return 0;
 }
 
 /* exactly len bytes of l's pages member into buf, or skipped (buf NULL) */
@@ -548,27 +515,54 @@ static int pages_out(struct chain *c, struct link *last, pid_t pid)
 	return 0;
 }
 
-/* one process: the last link's index, pagemap and pages, with the
- * pages of the links before it */
-static int proc_merge(struct chain *c, pid_t pid)
+/* the last link's next member is pid's WHAT */
+static int last_at(struct link *last, pid_t pid, const char *what)
 {
-	struct link *last = &c->l[c->n - 1];
-	const char *what;
+	const char *w;
+	char msg[128];
 	pid_t p;
-	int k;
+
+	if (last->more && (w = member_proc(last->in.m.name, &p)) && p == pid && !strcmp(w, what))
+		return 0;
+	snprintf(msg, sizeof msg, "proc/%d/%s: not where it belongs (index, hashes, pagemap, pages)",
+		 (int)pid, what);
+	return link_fail(last, msg);
+}
+
+/* The last link's index (its runs kept, written again), hashes (copied:
+ * 8 bytes a page held) and pagemap (its runs kept), up to its pages */
+static int last_take(struct chain *c, struct link *last, pid_t pid)
+{
+	char name[64];
 
 	link_proc_reset(last);
 	last->has = 1;
-	if (index_take(c, last, 1) < 0 || link_next(last) < 0)
+	if (index_take(last) < 0)
 		return -1;
-	if (!last->more || !(what = member_proc(last->in.m.name, &p)) || p != pid ||
-	    strcmp(what, "pagemap") || pagemap_take(last) < 0 || link_next(last) < 0)
-		return last->more ? link_fail(last, "an index not followed by its pagemap") : -1;
-	if (!last->more || !(what = member_proc(last->in.m.name, &p)) || p != pid ||
-	    strcmp(what, "pages"))
-		return link_fail(last, "a pagemap not followed by its pages");
+	snprintf(name, sizeof name, "proc/%d/index", (int)pid);
+	runs_out(c, last, name, &last->held);
+	if (link_next(last) < 0 || last_at(last, pid, "hashes") < 0)
+		return -1;
+	if (last->in.m.size != last->held.bytes / INDEX_PAGE * 8)
+		return link_fail(last, "a hashes member not 8 bytes for each page of its index");
+	if (member_copy(c, last) < 0 || link_next(last) < 0 || last_at(last, pid, "pagemap") < 0 ||
+	    runs_take(last, &last->stored) < 0 || link_next(last) < 0)
+		return -1;
+	return last_at(last, pid, "pages");
+}
+
+/* one process: the last link's members, with the pages of the links
+ * before it */
+static int proc_merge(struct chain *c, pid_t pid)
+{
+	struct link *last = &c->l[c->n - 1];
+	char name[64];
+	int k;
+
+	if (last_take(c, last, pid) < 0)
+		return -1;
 	for (k = 0; k < c->n - 1; k++)
-		if (link_seek(c, &c->l[k], pid) < 0)
+		if (link_seek(&c->l[k], pid) < 0)
 			return -1;
 	for (k = 0; k < c->n; k++)
 		if (c->l[k].has && !c->l[k].indexed) {
@@ -577,8 +571,11 @@ static int proc_merge(struct chain *c, pid_t pid)
 			if (run_list_copy(&c->l[k].held, &c->l[k].stored) < 0)
 				die("out of memory");
 		}
-	if (links_agree(c, pid) < 0 || pagemap_out(c, last, pid) < 0 ||
-	    pages_out(c, last, pid) < 0)
+	if (links_agree(c, pid) < 0)
+		return -1;
+	snprintf(name, sizeof name, "proc/%d/pagemap", (int)pid);
+	runs_out(c, last, name, &last->held);
+	if (pages_out(c, last, pid) < 0)
 		return -1;
 	return link_next(last);
 }
@@ -601,8 +598,9 @@ int chain_merge(char *const *paths, int n, int out)
 			what = member_proc(last->in.m.name, &pid);
 			if (what && !strcmp(what, "index"))
 				r = proc_merge(&c, pid);
-			else if (what && (!strcmp(what, "pagemap") || !strcmp(what, "pages")))
-				r = link_fail(last, "a pagemap or pages member without an index before it");
+			else if (what && (!strcmp(what, "pagemap") || !strcmp(what, "pages") ||
+					  !strcmp(what, "hashes")))
+				r = link_fail(last, "a hashes, pagemap or pages member without an index before it");
 			else
 				r = member_copy(&c, last) < 0 ? -1 : link_next(last);
 		}

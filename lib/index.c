@@ -1,4 +1,4 @@
-/* index.c - the index member: page hashes, its text, the parent's
+/* index.c - the index and hashes members: page hashes, the parent's
  * table and what changed since it (index.h, formats/index.md) */
 #include <errno.h>
 #include <inttypes.h>
@@ -57,28 +57,12 @@ int index_hash_runs(int mem_fd, const struct run_list *runs, uint64_t *h, uint64
 	return 0;
 }
 
-int index_text(FILE *f, const struct run_list *runs, const uint64_t *h)
+void runs_text(FILE *f, const struct run_list *runs)
 {
-	uint64_t a;
 	size_t i;
 
 	for (i = 0; i < runs->n; i++)
-		for (a = runs->v[i].start; a < runs->v[i].end; a += INDEX_PAGE)
-			fprintf(f, "%08" PRIx64 " %016" PRIx64 "\n", a, *h++);
-	return 0;
-}
-
-int index_line_parse(const char *line, size_t len, uint64_t *addr, uint64_t *hash)
-{
-	const char *s = line, *end = line + len, *sp = memchr(line, ' ', len);
-
-	if (!sp || end - sp != 17 || strspn(sp + 1, "0123456789abcdef") < 16)
-		return -1;
-	if (num_scan(&s, sp, 16, (1ULL << 56) - 1, addr) < 0 || s != sp ||
-	    (*addr & (INDEX_PAGE - 1)))
-		return -1;
-	s = sp + 1;
-	return num_scan(&s, end, 16, UINT64_MAX, hash) < 0 || s != end ? -1 : 0;
+		fprintf(f, "%08" PRIx64 "-%08" PRIx64 "\n", runs->v[i].start, runs->v[i].end);
 }
 
 static int rec_before(const struct index_rec *a, const struct index_rec *b)

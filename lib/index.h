@@ -1,7 +1,7 @@
-/* index.h - the index member (formats/index.md): which pages an image
- * holds, and a hash of each, so that the next increment is written
- * from the index alone (ckpt-freeze --parent), and the table of a
- * parent's pages that ckpt-freeze hands each ckpt-dumpmem. */
+/* index.h - the index and hashes members (formats/index.md): which
+ * pages an image holds, and a hash of each, so that the next increment
+ * is written from the index alone (ckpt-freeze --parent), and the table
+ * of a parent's pages that ckpt-freeze hands each ckpt-dumpmem. */
 #ifndef CKPT_INDEX_H
 #define CKPT_INDEX_H
 #include <stddef.h>
@@ -22,12 +22,8 @@ uint64_t index_hash(const void *page);
  * its data in the pages member.  0, or -errno (*bad: where). */
 int index_hash_runs(int mem_fd, const struct run_list *runs, uint64_t *h, uint64_t *bad);
 
-/* the member's text: "ADDR HASH" per page of runs: 0 */
-int index_text(FILE *f, const struct run_list *runs, const uint64_t *h);
-
-/* One line "ADDR HASH" (no newline) parsed: 0, or -1 when it is not
- * one (a page-aligned hex address, 16 lowercase hex digits). */
-int index_line_parse(const char *line, size_t len, uint64_t *addr, uint64_t *hash);
+/* runs as text, "START-END" a line (the pagemap and index members) */
+void runs_text(FILE *f, const struct run_list *runs);
 
 /* the parent's pages, as ckpt-freeze gives them to each ckpt-dumpmem:
  * a file of records sorted by pid, then address */
@@ -71,7 +67,7 @@ void lines_init(struct lines *l, ssize_t (*rd)(void *, void *, size_t), void *ct
  * ended by a newline */
 int lines_next(struct lines *l);
 
-/* A pagemap member's runs (formats/memory.md) read through ln: 0; -3
+/* A pagemap or index member's runs (formats/memory.md) read through ln: 0; -3
  * when line ln->no is not a run of whole pages after the last; or
  * lines_next's -1 or -2.  Out of memory is fatal. */
 int lines_runs(struct lines *ln, struct run_list *runs);

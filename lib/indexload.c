@@ -28,7 +28,7 @@ struct loader {
 	size_t n, cap;
 	pid_t pid;                 /* the process of the members now */
 	int indexed;               /* it had an index member */
-	struct run_list runs;      /* its pagemap, when it had none */
+	struct run_list runs;      /* its index's runs, else its pagemap's */
 };
 
 static ssize_t fd_src(void *ctx, void *buf, size_t len, char *err, size_t errlen)
@@ -74,21 +74,29 @@ static int lines_fail(struct loader *l, int r, unsigned no, const char *why)
 	return -1;
 }
 
-static int index_read(struct loader *l)
+/* the hashes member: one per page of the index, in its order */
+static int hashes_read(struct loader *l)
 {
-	static struct lines ln;
-	uint64_t a, h;
-	int r;
+	static uint64_t h[8192];
+	uint64_t a = l->runs.n ? l->runs.v[0].start : 0, n, k, j;
+	size_t i = 0;
 
-	lines_init(&ln, tar_rd, &l->tar);
-	while ((r = lines_next(&ln)) > 0) {
-		if (index_line_parse(ln.line, ln.linelen, &a, &h) < 0)
-			return lines_fail(l, 0, ln.no, "not an index line");
-		if (rec_add(l, a, h) < 0)
-			return -1;
+	if (!l->indexed || l->tar.size != l->runs.bytes / INDEX_PAGE * sizeof *h)
+		return warn("--parent %s: %s: %llu bytes, not 8 for each page of its index",
+			    l->path, l->tar.name, (unsigned long long)l->tar.size), -1;
+	for (n = 0; n < l->tar.size / sizeof *h; n += k) {
+		k = l->tar.size / sizeof *h - n < 8192 ? l->tar.size / sizeof *h - n : 8192;
+		if (tar_in_read_full(&l->tar, h, k * sizeof *h) < 0)
+			return lines_fail(l, -1, 0, NULL);
+		for (j = 0; j < k; j++) {   /* as many as the runs' pages */
+			if (rec_add(l, a, h[j]) < 0)
+				return -1;
+			if ((a += INDEX_PAGE) == l->runs.v[i].end && ++i < l->runs.n)
+				a = l->runs.v[i].start;
+		}
 	}
-	l->indexed = r == 0;
-	return r < 0 ? lines_fail(l, r, ln.no + 1, "a line too long or cut") : 0;
+	l->indexed = 2;   /* both read: the pagemap and pages are not needed */
+	return 0;
 }
 
 static int pagemap_read(struct loader *l)
@@ -149,10 +157,17 @@ static int member_take(struct loader *l)
 
 	if (!what)
 		return 0;
-	if (!strcmp(what, "index"))
-		return index_read(l);
+	if (!strcmp(what, "index")) {
+		l->indexed = 1;
+		return pagemap_read(l);
+	}
+	if (!strcmp(what, "hashes"))
+		return hashes_read(l);
 	if (!strcmp(what, "pagemap") && !l->indexed)
 		return pagemap_read(l);
+	if (!strcmp(what, "pages") && l->indexed == 1)
+		return warn("--parent %s: %s: an index without its hashes", l->path,
+			    l->tar.name), -1;
 	if (!strcmp(what, "pages") && !l->indexed) {
 		if (*l->man.parent)
 			return warn("--parent %s: %s: an increment without an index member",
