@@ -372,7 +372,7 @@ fifo_thaw() {
 	start_prog churn 256
 	freeze_ok "$T/c0" --index-out "$T/idx" "$PID"
 	for k in 1 2 3; do
-		kill -USR2 "$PID"
+		kill -USR1 "$PID"
 		wait_line "$OUT" "^changed $k\$"
 		freeze_ok "$T/c$k" --parent "$T/idx" --index-out "$T/idx.new" "$PID"
 		mv "$T/idx.new" "$T/idx"

@@ -4,28 +4,19 @@
  * usage: churn MIB
  *
  * Fills MIB MiB of anonymous memory with a pseudo-random stream and
- * prints "ready churn pid=P mib=M".  SIGUSR2: rewrites 256 pages (1
+ * prints "ready churn pid=P mib=M".  SIGUSR1: rewrites 256 pages (1
  * MiB) chosen at random with new random bytes, prints "changed N" (N
- * counts the SIGUSR2s).  SIGTERM: exit 0.
+ * counts the SIGUSR1s).  SIGTERM: exit 0.
  */
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "prog.h"
+
 #define PG 4096
-
-static volatile sig_atomic_t want_change, want_exit;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR2)
-		want_change = 1;
-	else
-		want_exit = 1;
-}
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -52,8 +43,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGUSR2, on_signal);
-	signal(SIGTERM, on_signal);
+	signals_init();
 	pages = mib << 8;
 	mem = mmap(NULL, pages * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
@@ -62,9 +52,9 @@ int main(int argc, char **argv)
 	printf("pid %d\nready churn pid=%d mib=%zu\n", (int)getpid(), (int)getpid(), mib);
 	while (!want_exit) {
 		pause();
-		if (!want_change)
+		if (!want_verify)
 			continue;
-		want_change = 0;
+		want_verify = 0;
 		for (i = 0; i < 256; i++)
 			fill(mem + rnd(&seed) % pages * (PG / 8), PG / 8, &seed);
 		printf("changed %d\n", ++changes);
