@@ -326,7 +326,7 @@ static int pages_index(struct dump *d)
 		return 0;
 	if (!(d->hash = malloc((d->runs.bytes / INDEX_PAGE + 1) * sizeof *d->hash)))
 		return warn("pid %d: index: out of memory", (int)d->pid), -1;
-	if ((e = index_hash_runs(d->fds[CKPT_PROCFD_MEM], &d->runs, d->hash, &bad)) < 0)
+	if ((e = index_hash_runs(d->pid, d->fds[CKPT_PROCFD_MEM], &d->runs, d->hash, &bad)) < 0)
 		return warnerr(e, "pid %d: read memory at %" PRIx64 " to hash it:", (int)d->pid,
 			       bad), -1;
 	if (d->parent_fd < 0)

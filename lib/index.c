@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -19,12 +20,22 @@ uint64_t index_hash(const void *page)
 	return xxh64(page, INDEX_PAGE, 0);
 }
 
-/* [addr, end) into buf: the byte count read, a page of zeros for EIO */
-static ssize_t chunk_read(int fd, char *buf, uint64_t addr, uint64_t end)
+/* [addr, end) into buf: the byte count read, a page of zeros for EIO.
+ * process_vm_readv first, while it works (*vm); a chunk it cannot read
+ * whole (EFAULT past an orphan's end) goes through the mem fd */
+static ssize_t chunk_read(pid_t pid, int *vm, int fd, char *buf, uint64_t addr, uint64_t end)
 {
 	size_t len = end - addr < CHUNK ? end - addr : CHUNK;
+	struct iovec lo = { buf, len }, re = { (void *)(uintptr_t)addr, len };
 	ssize_t n;
 
+	if (*vm) {
+		n = process_vm_readv(pid, &lo, 1, &re, 1, 0);
+		if (n == (ssize_t)len)
+			return n;
+		if (n < 0 && errno != EFAULT)
+			*vm = 0;   /* EPERM, ESRCH, ENOSYS: the mem fd from now on */
+	}
 	do
 		n = pread(fd, buf, len, addr);
 	while (n < 0 && errno == EINTR);
@@ -37,16 +48,18 @@ static ssize_t chunk_read(int fd, char *buf, uint64_t addr, uint64_t end)
 	return n & ~(INDEX_PAGE - 1) ? (ssize_t)(n & ~(INDEX_PAGE - 1)) : -EIO;
 }
 
-int index_hash_runs(int mem_fd, const struct run_list *runs, uint64_t *h, uint64_t *bad)
+int index_hash_runs(pid_t pid, int mem_fd, const struct run_list *runs, uint64_t *h,
+		    uint64_t *bad)
 {
 	static char buf[CHUNK] __attribute__((aligned(4096)));
 	uint64_t addr, off;
+	int vm = 1;
 	ssize_t n;
 	size_t i;
 
 	for (i = 0; i < runs->n; i++) {
 		for (addr = runs->v[i].start; addr < runs->v[i].end; addr += n) {
-			if ((n = chunk_read(mem_fd, buf, addr, runs->v[i].end)) < 0) {
+			if ((n = chunk_read(pid, &vm, mem_fd, buf, addr, runs->v[i].end)) < 0) {
 				*bad = addr;
 				return n;
 			}

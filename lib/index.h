@@ -17,10 +17,13 @@
 uint64_t index_hash(const void *page);
 
 /* The hash of every page of runs, in order, into h (runs->bytes / 4096
- * of them), read through the process's mem fd while it is frozen; a
- * page that reads EIO (an orphan's past its file's end) is zeros, as
- * its data in the pages member.  0, or -errno (*bad: where). */
-int index_hash_runs(int mem_fd, const struct run_list *runs, uint64_t *h, uint64_t *bad);
+ * of them), read while process pid is frozen: with process_vm_readv
+ * where the kernel lets us (same user, dumpable: 1.5-2x faster than
+ * the mem fd, kernel notes row 1c), else through its mem fd; a page
+ * that reads EIO (an orphan's past its file's end) is zeros, as its
+ * data in the pages member.  0, or -errno (*bad: where). */
+int index_hash_runs(pid_t pid, int mem_fd, const struct run_list *runs, uint64_t *h,
+		    uint64_t *bad);
 
 /* runs as text, "START-END" a line (the pagemap and index members) */
 void runs_text(FILE *f, const struct run_list *runs);
