@@ -3,8 +3,10 @@
  * usage: incmem DIR
  *
  * Step 0 (at start) maps and fills: A, 64 anonymous pages; C, 16
- * anonymous pages; E, 8 anonymous pages; a private writable mapping
- * of DIR/file.bin (4 pages of 'F'); and prints "ready incmem pid=N".
+ * anonymous pages; E, 8 anonymous pages; G, 2 anonymous pages then
+ * made PROT_NONE (a dump reads them through the mem fd); a private
+ * writable mapping of DIR/file.bin (4 pages of 'F'); and prints
+ * "ready incmem pid=N".
  * Each SIGUSR2 makes the next step, then prints "step N":
  *   every step   rewrites six pages of A (which ones follow the step)
  *   1            maps F (8 new pages, filled), grows brk by 32 pages
@@ -41,7 +43,7 @@
 
 static volatile sig_atomic_t want_step;
 static int step;
-static char *A, *C, *E, *F, *D, *file, *brk0;
+static char *A, *C, *E, *F, *D, *G, *file, *brk0;
 static long brk_pages;
 
 static void on_step(int sig)
@@ -191,6 +193,10 @@ static int verify(void)
 		       check("brk", brk0 + p * PG, 'b', p, p == 16 ? 5 : -1);
 	for (p = 0; step >= 4 && p < 16; p++)
 		bad += check("D", D + p * PG, 'D', p, p < 4 ? 4 : -1);
+	mprotect(G, 2 * PG, PROT_READ);
+	for (p = 0; p < 2; p++)
+		bad += check("G", G + p * PG, 'G', p, 0);
+	mprotect(G, 2 * PG, PROT_NONE);
 	for (p = 0; p < 4; p++)
 		if (p == 1 && step >= 1 && step < 3)
 			bad += check("file", file + PG, 'f', 1, 1);
@@ -237,8 +243,12 @@ int main(int argc, char **argv)
 		fill(C + p * PG, 'C', p, 0);
 	for (p = 0; p < 8; p++)
 		fill(E + p * PG, 'E', p, 0);
-	printf("region A %p %d\nregion E %p 8\nregion C %p 16\nregion file %p 4\n",
-	       (void *)A, A_PAGES, (void *)E, (void *)C, (void *)file);
+	G = map_anon(NULL, 2);
+	for (p = 0; p < 2; p++)
+		fill(G + p * PG, 'G', p, 0);
+	mprotect(G, 2 * PG, PROT_NONE);
+	printf("region A %p %d\nregion E %p 8\nregion C %p 16\nregion file %p 4\nregion G %p 2\n",
+	       (void *)A, A_PAGES, (void *)E, (void *)C, (void *)file, (void *)G);
 	printf("pid %d\n", (int)getpid());
 	printf("ready incmem pid=%d\n", (int)getpid());
 	for (;;) {
