@@ -28,10 +28,11 @@
 #include "pagesout.h"
 #include "sysvshm.h"
 #include "tar.h"
+#include "timing.h"
 
 
 static const char usage_str[] =
-	"ckpt-dumpmem [--control FD --offset N] [--shm-table FD] [--index] [--parent-index FD] [--index-out FD] PID";
+	"ckpt-dumpmem [--control FD --offset N] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID]] [--index-out FD] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
@@ -39,6 +40,7 @@ static const struct option options[] = {
 	{ "shm-table", required_argument, NULL, 't' },
 	{ "index", no_argument, NULL, 'i' },
 	{ "parent-index", required_argument, NULL, 'p' },
+	{ "parent-id", required_argument, NULL, 'P' },
 	{ "index-out", required_argument, NULL, 'x' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -64,6 +66,7 @@ struct dump {
 	struct run_list runs;      /* the pages the image holds */
 	int index;                 /* write the index member */
 	int parent_fd;             /* --parent-index: the parent's table, or -1 */
+	const char *parent_id;     /* --parent-id: the parent's image id, or NULL */
 	int index_out;             /* --index-out: the index member here too, or -1 */
 	uint64_t *hash;            /* with index: one per page of runs */
 	struct run_list changed;   /* with a parent: the pages of runs it
@@ -314,14 +317,73 @@ static int index_members(struct dump *d, struct tar_out *t)
 	return member_put(t, name, d->hash, d->runs.bytes / INDEX_PAGE * sizeof *d->hash);
 }
 
+/* A page the parent holds, which dirty tracking says is unchanged
+ * since the parent (the tracking's epoch is the parent's id, the page
+ * is there and was not written): its hash is the parent's, and it is
+ * not read (doc/design.md, "Dirty tracking"); clean[k] says which.
+ * The others are appended to need, to be read and hashed. */
+static int hashes_known(struct dump *d, const struct index_rec *par, size_t npar,
+			unsigned char *clean, struct run_list *need)
+{
+	const char *since = dirty_since(&d->dirty);
+	int use = d->parent_id && since && !strcmp(d->parent_id, since);
+	const struct page_run *r;
+	size_t i, k = 0, p = 0;
+	uint64_t a;
+
+	for (i = 0; i < d->runs.n; i++)
+		for (r = &d->runs.v[i], a = r->start; a < r->end; a += INDEX_PAGE, k++) {
+			while (p < npar && par[p].addr < a)
+				p++;
+			clean[k] = use && p < npar && par[p].addr == a &&
+				   !dirty_written(&d->dirty, a);
+			if (clean[k])
+				d->hash[k] = par[p].hash;
+			else if (run_add(need, r->start, a, a + INDEX_PAGE, r->via_mem) < 0)
+				return -ENOMEM;
+		}
+	return 0;
+}
+
+/* the hash of every page held into d->hash: from the parent where
+ * hashes_known may, else read; 0 or -1 after a message */
+static int hashes_take(struct dump *d, const struct index_rec *par, size_t npar)
+{
+	size_t pages = d->runs.bytes / INDEX_PAGE, k, q = 0;
+	unsigned char *clean = malloc(pages + 1);
+	struct run_list need = { 0 };
+	uint64_t *got = NULL, bad = 0;
+	int e = clean ? hashes_known(d, par, npar, clean, &need) : -ENOMEM;
+
+	if (e == 0 && !(got = malloc((need.bytes / INDEX_PAGE + 1) * sizeof *got)))
+		e = -ENOMEM;
+	if (e == 0 && (e = index_hash_runs(d->pid, d->fds[CKPT_PROCFD_MEM], &need, got, &bad)) < 0)
+		warnerr(e, "pid %d: read memory at %" PRIx64 " to hash it:", (int)d->pid, bad);
+	else if (e < 0)
+		warn("pid %d: index: out of memory", (int)d->pid);
+	for (k = 0; e == 0 && k < pages; k++)
+		if (!clean[k])
+			d->hash[k] = got[q++];
+	if (e == 0 && timing_on()) {
+		char note[96];
+
+		snprintf(note, sizeof note, "  pid %d: %zu of %zu pages unread (dirty tracking)",
+			 (int)d->pid, pages - q, pages);
+		timing_part("hashes", 0, note);
+	}
+	free(clean);
+	free(got);
+	run_list_free(&need);
+	return e < 0 ? -1 : 0;
+}
+
 /* The hash of every page held; with a parent, the pages it does not
  * hold alike are the ones stored (formats/index.md).  0 or -1. */
 static int pages_index(struct dump *d)
 {
-	struct index_table t;
-	const struct index_rec *par;
-	uint64_t bad = 0;
-	size_t n;
+	struct index_table t = { NULL, 0 };
+	const struct index_rec *par = NULL;
+	size_t n = 0;
 	int e;
 
 	d->stored = &d->runs;
@@ -329,19 +391,20 @@ static int pages_index(struct dump *d)
 		return 0;
 	if (!(d->hash = malloc((d->runs.bytes / INDEX_PAGE + 1) * sizeof *d->hash)))
 		return warn("pid %d: index: out of memory", (int)d->pid), -1;
-	if ((e = index_hash_runs(d->pid, d->fds[CKPT_PROCFD_MEM], &d->runs, d->hash, &bad)) < 0)
-		return warnerr(e, "pid %d: read memory at %" PRIx64 " to hash it:", (int)d->pid,
-			       bad), -1;
-	if (d->parent_fd < 0)
-		return 0;
-	if ((e = index_table_map(&t, d->parent_fd)) < 0)
+	if (d->parent_fd >= 0 && (e = index_table_map(&t, d->parent_fd)) < 0)
 		return warnerr(e, "--parent-index %d:", d->parent_fd), -1;
-	n = index_table_pid(&t, d->pid, &par);
-	e = index_changed(&d->runs, d->hash, par, n, &d->changed);
-	index_table_unmap(&t);
+	if (d->parent_fd >= 0)
+		n = index_table_pid(&t, d->pid, &par);
+	e = hashes_take(d, par, n);
+	if (e == 0 && d->parent_fd >= 0 &&
+	    (e = index_changed(&d->runs, d->hash, par, n, &d->changed)) < 0)
+		warnerr(e, "pid %d: index:", (int)d->pid);
+	if (d->parent_fd >= 0)
+		index_table_unmap(&t);
 	if (e < 0)
-		return warnerr(e, "pid %d: index:", (int)d->pid), -1;
-	d->stored = &d->changed;
+		return -1;
+	if (d->parent_fd >= 0)
+		d->stored = &d->changed;
 	return 0;
 }
 
@@ -492,6 +555,7 @@ int main(int argc, char **argv)
 		case 't': table = optarg; break;
 		case 'i': d.index = 1; break;
 		case 'p': par = optarg; break;
+		case 'P': d.parent_id = optarg; break;
 		case 'x': iout = optarg; break;
 		case 'h': printf("usage: %s\n", usage_str); return 0;
 		default: usage_die(usage_str);

@@ -331,7 +331,7 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 				int table, const struct opts *o)
 {
 	char fd[16], offs[32], pid[16], tab[16], shm[16], par[16], iout[16];
-	const char *argv[24];
+	const char *argv[26];
 	int n = 0, dumpfds = !strcmp(stage, "ckpt-dumpfds");
 
 	snprintf(fd, sizeof fd, "%d", sock);
@@ -357,6 +357,9 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 		snprintf(par, sizeof par, "%d", o->parent.table);
 		argv[n++] = "--parent-index";
 		argv[n++] = par;
+		/* equal to a process's dirty epoch: its unwritten pages unread */
+		argv[n++] = "--parent-id";
+		argv[n++] = o->parent.id;
 	}
 	if (!dumpfds && o->index_fd >= 0) {
 		snprintf(iout, sizeof iout, "%d", o->index_fd);

@@ -106,10 +106,14 @@ static int scan_tracked(struct dirty *d, int pagemap_fd, uint64_t start, uint64_
 	return scan_written(d, pagemap_fd, start, end, 0, 1);
 }
 
-/* The pages of [start, end) that are not there (neither present nor
- * swapped): dropped since the epoch (MADV_DONTNEED, MADV_FREE) or never
- * there, into d's written list, so that dirty_written never says
- * "unchanged" of a page the parent held and this process dropped.  A
+/* The pages of [start, end) that are not present: dropped since the
+ * epoch (MADV_DONTNEED, MADV_FREE) or never there, into d's written
+ * list, so that dirty_written never says "unchanged" of a page the
+ * parent held and this process dropped.  Swapped pages count too: a
+ * dropped page of a private file mapping that was protected leaves a
+ * marker, which pagemap shows as swapped and not written, and which
+ * reads back the file's bytes, not the parent's (t/incr.bats, base + 5
+ * increments, caught it).  A
  * walk of its own: a write-protecting one would fill the holes of a
  * sparse region with markers, and their page tables.  0 or -errno. */
 static int scan_holes(struct dirty *d, int pagemap_fd, uint64_t start, uint64_t end)
@@ -118,8 +122,8 @@ static int scan_holes(struct dirty *d, int pagemap_fd, uint64_t start, uint64_t 
 	struct pm_scan_arg a = {
 		.size = sizeof a, .start = start, .end = end,
 		.vec = (uintptr_t)vec, .vec_len = SCAN_VEC,
-		.category_inverted = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-		.category_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.category_inverted = PAGE_IS_PRESENT,
+		.category_mask = PAGE_IS_PRESENT,
 		.return_mask = PAGE_IS_PRESENT,
 	};
 	long n, i;

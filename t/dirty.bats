@@ -281,3 +281,21 @@ print(struct.unpack("<Q", f.read(8))[0] >> 57 & 1)' "$1" "$2"
 		grep -q ' hot [1-9]' "$T/scan"
 	fi
 }
+
+@test "dirty: an increment whose parent is the tracking's epoch reads only the pages written since, and its chain restores the program whole" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:dirtyprog
+	need_root
+	start_prog dirtyprog 16
+	freeze_ok "$T/base" "$PID"
+	step 1
+	CKPT_TIMING=1 "$BIN/ckpt-freeze" --kill --parent "$T/base" "$PID" >"$T/inc" 2>"$T/inc.err"
+	wait "$PID" 2>/dev/null || true
+	grep 'unread' "$T/inc.err"
+	# the 16 MiB of M (4096 pages) and more came from the parent unread
+	[ "$(awk '/pages unread/ && $0 ~ "pid '"$PID"':" {print $(NF-6)}' "$T/inc.err" | head -n 1)" -ge 4096 ]
+	thaw_bg "$T/base" "$T/inc"
+	restored dirtyprog
+	step 2
+	verify_prog
+	finish
+}
