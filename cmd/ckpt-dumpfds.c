@@ -21,6 +21,7 @@
 #include "fdinfo.h"
 #include "fdlink.h"
 #include "fdshare.h"
+#include "inetdump.h"
 #include "memberout.h"
 #include "num.h"
 #include "freeze.h"
@@ -617,21 +618,40 @@ static int sock_pair_here(const struct dump *d, const struct fd_dump *e)
 	return 0;
 }
 
+/* the other end of TCP connection e, when it is an fd of this process
+ * (inetdump.h), or NULL */
+static const struct fd_dump *tcp_pair_here(const struct dump *d, const struct fd_dump *e)
+{
+	uint64_t peer = inet_tcp_peer(&e->d);
+	size_t j;
+
+	for (j = 0; peer && j < d->n; j++)
+		if (d->v[j].d.kind == FD_SOCKET && d->v[j].d.st.st_ino == peer)
+			return &d->v[j];
+	return NULL;
+}
+
 /* The bytes queued to each end of a socketpair, once per socket (with
  * the first process of the job that holds it), left in place.  fds in
  * flight (SCM_RIGHTS) would be lost: refused here, before --kill could
- * end the program. */
+ * end the program.  The same for a TCP connection within the process. */
 static int socks_peek(struct dump *d)
 {
+	const struct fd_dump *y;
 	struct fd_dump *e;
 	size_t i;
 
 	for (i = 0; i < d->n; i++) {
 		e = &d->v[i];
-		if (!sock_queue_saved(&e->d, sock_pair_here(d, e), !d->share.n) || e->pipe_data ||
-		    e->shared)
+		if (e->pipe_data || e->shared)
 			continue;
-		if (sock_queue_copy(d->pid, &e->d, &e->pipe_bytes, &e->pipe_len) < 0)
+		y = tcp_pair_here(d, e);
+		if (y && inet_queue_saved(&e->d, 1)) {
+			if (inet_queue_copy(d->pid, &e->d, &y->d, &e->pipe_bytes, &e->pipe_len) < 0)
+				return -1;
+		} else if (!sock_queue_saved(&e->d, sock_pair_here(d, e), !d->share.n)) {
+			continue;
+		} else if (sock_queue_copy(d->pid, &e->d, &e->pipe_bytes, &e->pipe_len) < 0)
 			return -1;
 		if (e->pipe_bytes)
 			queue_mark(d, e);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "fdkind.h"
+#include "inetplan.h"
 #include "jobfs.h"
 
 struct stream;
@@ -44,6 +45,7 @@ struct fdplan_fd {
 	int shut;                  /* unix_diag's shutdown: 1 RCV, 2 SEND */
 	int passcred;              /* SO_PASSCRED: reads get SCM_CREDENTIALS */
 	int peer_closed;           /* a unix socket whose peer was closed */
+	struct inet_keys inet;     /* a TCP or UDP socket's (inetplan.h) */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
 	char abs[32];              /* timerfd set TFD_TIMER_ABSTIME: its time */
 	uint64_t ticks;            /* timerfd: expirations not yet read */

@@ -1,0 +1,30 @@
+/* inetdump.h - what ckpt-dumpfds writes of a TCP or UDP socket
+ * (formats/fds.md, "Internet sockets"): its state, the options a
+ * restore sets again, its backlog, and the local socket at the other
+ * end of a connection, from getsockopt and sock_diag. */
+#ifndef CKPT_INETDUMP_H
+#define CKPT_INETDUMP_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct fd_desc;
+
+/* an inet or inet6 socket's own keys added to d->extra (after the
+ * keys every socket has); nothing for another family */
+void inet_describe(struct fd_desc *d);
+/* the inode of the socket at the other end of TCP connection x, when
+ * that end is a socket of this machine (its peer_ino=), else 0 */
+uint64_t inet_tcp_peer(const struct fd_desc *x);
+/* whether the bytes queued to x are saved (socks/INODE): a TCP
+ * connection whose other end is an fd of the same process (here) */
+int inet_queue_saved(const struct fd_desc *x, int here);
+/* The bytes queued to TCP socket x, whose other end is y, an fd of the
+ * same process, peeked and left in place (*bytes NULL when none).  0,
+ * or -1 after a message naming the pid, fd and addresses: bytes that y
+ * has not sent yet (the window is closed) cannot be read without
+ * TCP_REPAIR. */
+int inet_queue_copy(pid_t pid, const struct fd_desc *x, const struct fd_desc *y,
+		    char **bytes, size_t *len);
+
+#endif

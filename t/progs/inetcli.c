@@ -1,0 +1,218 @@
+/* inetcli - TCP connections of a client, in two modes.
+ *
+ * inetcli out PORT: a client of a line server outside the job on
+ * 127.0.0.1:PORT (it answers each line "N" with "pong N"): sends "N"
+ * and reads its answer every 20 ms, N counting up across connections.
+ * When a read or write fails it says "lost: ERRNO-NAME" and connects
+ * again ("connected K", K counting connections from 1).  "ready" after
+ * the first answer.  SIGUSR1: "verify ok connections=K pongs=N";
+ * SIGTERM: the same as "done ok ...".
+ *
+ * inetcli pair: a connection with both ends in the process (a
+ * listener on loopback, a client connected to it, the accepted end),
+ * and Q lines sent each way that the other end has not read: bytes
+ * queued in both directions; "ready".  SIGUSR1 (and SIGTERM): each
+ * end sends R more lines, then reads every line the other sent
+ * (blocking, with a timeout), each in order, none twice: "verify ok
+ * got C A" (lines each end read so far), else FAIL lines.  The
+ * listener accepts a new connection of ours too. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "prog.h"
+
+#define Q 300
+#define R 50
+
+static struct sockaddr_in server_addr(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	return a;
+}
+
+/* ---- out ---- */
+
+static int out_connect(int port)
+{
+	struct sockaddr_in a = server_addr(port);
+	int fd, i;
+
+	for (i = 0; i < 500 && !want_exit; i++) {
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0 &&
+		    connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+			return fd;
+		if (fd >= 0)
+			close(fd);
+		nap_ms(20);
+	}
+	return -1;
+}
+
+/* "N\n" out, "pong N\n" back: 0, or -errno (-EPROTO: a wrong answer,
+ * -ECONNABORTED: the end of file) */
+static int ping(int fd, unsigned n)
+{
+	char b[64], want[64];
+	int len = snprintf(b, sizeof b, "%u\n", n), wl = snprintf(want, sizeof want, "pong %u\n", n);
+	ssize_t r;
+	int got = 0;
+
+	if (send(fd, b, len, MSG_NOSIGNAL) != len)
+		return -errno;
+	while (got < wl) {
+		r = recv(fd, b + got, wl - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -ECONNABORTED;
+		got += r;
+	}
+	return memcmp(b, want, wl) ? -EPROTO : 0;
+}
+
+static int run_out(int port)
+{
+	unsigned n = 0, conns = 0;
+	int fd = -1, e, ready = 0;
+
+	signals_init();
+	printf("pid %d\n", (int)getpid());
+	fflush(stdout);
+	while (!want_exit) {
+		if (fd < 0) {
+			if ((fd = out_connect(port)) < 0)
+				return printf("FAIL connect: %s\n", strerror(errno)), 1;
+			printf("connected %u\n", ++conns);
+		}
+		if ((e = ping(fd, n + 1)) < 0) {
+			printf("lost: %s\n", e == -ECONNRESET ? "ECONNRESET" : e == -EPIPE ? "EPIPE" :
+			       e == -ECONNABORTED ? "EOF" : strerror(-e));
+			fflush(stdout);
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		n++;
+		if (!ready++)
+			printf("ready inetcli\n");
+		if (want_verify) {
+			want_verify = 0;
+			printf("verify ok connections=%u pongs=%u\n", conns, n);
+		}
+		fflush(stdout);
+		nap_ms(20);
+	}
+	printf("done ok connections=%u pongs=%u\n", conns, n);
+	return 0;
+}
+
+/* ---- pair ---- */
+
+struct end {
+	const char *who;
+	int fd;
+	unsigned sent, got;
+	char buf[64];
+	size_t have;
+};
+
+static int send_lines(struct end *e, unsigned n)
+{
+	char b[32];
+	int len;
+
+	while (n--) {
+		len = snprintf(b, sizeof b, "%s%06u\n", e->who, e->sent);
+		if (send(e->fd, b, len, MSG_NOSIGNAL) != len)
+			return printf("FAIL %s send: %s\n", e->who, strerror(errno)), -1;
+		e->sent++;
+	}
+	return 0;
+}
+
+/* every line the other end sent (upto), each the next of its count */
+static int read_lines(struct end *e, const struct end *from, unsigned upto)
+{
+	char want[32];
+	struct pollfd pf = { .fd = e->fd, .events = POLLIN };
+	char *nl;
+	ssize_t r;
+	int len;
+
+	while (e->got < upto) {
+		if ((nl = memchr(e->buf, '\n', e->have))) {
+			len = snprintf(want, sizeof want, "%s%06u\n", from->who, e->got);
+			if (nl - e->buf + 1 != len || memcmp(e->buf, want, len))
+				return printf("FAIL %s got %.*s, want %s", e->who, (int)(nl - e->buf),
+					      e->buf, want), -1;
+			e->have -= len;
+			memmove(e->buf, e->buf + len, e->have);
+			e->got++;
+			continue;
+		}
+		if (poll(&pf, 1, 5000) != 1)
+			return printf("FAIL %s: line %u did not come\n", e->who, e->got), -1;
+		r = recv(e->fd, e->buf + e->have, sizeof e->buf - e->have, 0);
+		if (r <= 0)
+			return printf("FAIL %s recv: %s\n", e->who, r ? strerror(errno) : "EOF"), -1;
+		e->have += r;
+	}
+	return 0;
+}
+
+static struct end cli = { "c", -1, 0, 0, "", 0 }, acc = { "a", -1, 0, 0, "", 0 };
+static int lis = -1;
+
+static int pair_verify(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof a;
+	int c = socket(AF_INET, SOCK_STREAM, 0), x = -1;
+
+	if (send_lines(&cli, R) < 0 || send_lines(&acc, R) < 0 ||
+	    read_lines(&acc, &cli, cli.sent) < 0 || read_lines(&cli, &acc, acc.sent) < 0)
+		return -1;
+	if (getsockname(lis, (struct sockaddr *)&a, &len) < 0 || c < 0 ||
+	    connect(c, (struct sockaddr *)&a, len) < 0 || (x = accept(lis, NULL, NULL)) < 0)
+		return printf("FAIL the listener: %s\n", strerror(errno)), -1;
+	close(c);
+	close(x);
+	printf("got %u %u\n", cli.got, acc.got);
+	return 0;
+}
+
+static int run_pair(void)
+{
+	struct sockaddr_in a = server_addr(0);
+	socklen_t len = sizeof a;
+
+	cli.fd = socket(AF_INET, SOCK_STREAM, 0);
+	lis = socket(AF_INET, SOCK_STREAM, 0);
+	if (lis < 0 || cli.fd < 0 || bind(lis, (struct sockaddr *)&a, sizeof a) < 0 ||
+	    listen(lis, 4) < 0 || getsockname(lis, (struct sockaddr *)&a, &len) < 0 ||
+	    connect(cli.fd, (struct sockaddr *)&a, len) < 0 ||
+	    (acc.fd = accept(lis, NULL, NULL)) < 0)
+		return printf("FAIL the connection: %s\n", strerror(errno)), 1;
+	if (send_lines(&cli, Q) < 0 || send_lines(&acc, Q) < 0)
+		return 1;
+	/* some read, some left queued: both ways */
+	if (read_lines(&acc, &cli, Q / 3) < 0 || read_lines(&cli, &acc, Q / 2) < 0)
+		return 1;
+	return serve_verify("inetcli", pair_verify);
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 3 && !strcmp(argv[1], "out"))
+		return run_out(atoi(argv[2]));
+	if (argc == 2 && !strcmp(argv[1], "pair"))
+		return run_pair();
+	fprintf(stderr, "usage: inetcli out PORT | inetcli pair\n");
+	return 2;
+}
