@@ -133,3 +133,24 @@ pong_server() {
 	grep -qx 'got 350 350' "$OUT"
 	finish
 }
+
+@test "http.server with a client in the job holding a keep-alive connection: the same connection answers after the restore, and new clients too (httpka.py)" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	start_prog httpka.py
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	port=$(awk '$1 == "port" {print $2}' "$OUT")
+	grep -qx '/1 request 1 on this connection' "$OUT"
+	thaw_bg "$T/img"
+	restored python3
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	grep -qx 'got /2 request 2 on this connection' "$OUT"
+	[ "$(curl -s -m 5 "http://127.0.0.1:$port/new")" = "/new request 1 on this connection" ]
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^got /3 request 3 on this connection'
+	finish
+}
