@@ -9,18 +9,7 @@
 
 load helpers
 load thaw
-
-# a base port with BASE..BASE+9 free on loopback (TCP and UDP), in $PORT
-free_ports() {
-	local i p used
-	for ((i = 0; i < 50; i++)); do
-		p=$((20000 + RANDOM % 30000))
-		used=$(ss -Htuan | awk '{print $5}' | sed -n 's/.*:\([0-9]*\)$/\1/p' |
-			awk -v lo="$p" -v hi=$((p + 9)) '$1 >= lo && $1 <= hi' | head -n 1)
-		[ -n "$used" ] || { PORT=$p; return 0; }
-	done
-	return 1
-}
+load inet
 
 # http_server DIR PORT: python3 -m http.server on 127.0.0.1:PORT under
 # ckpt-run, in the background (PID), serving DIR, once it answers
@@ -153,4 +142,21 @@ pong_server() {
 	kill -USR1 "$PID"
 	wait_line "$OUT" '^got /3 request 3 on this connection'
 	finish
+}
+
+@test "not root: a throwaway user's server comes back in a new user and pid namespace, bound as before, its sockets the user's" {
+	need_root   # to make the user
+	free_ports
+	throwaway_user cki
+	user_thaw_ns inetsrv "$PORT"
+	grep -q "^Uid:.$(id -u "$NEW_USER")" "/proc/$prog/status"
+	ss -Hltnpe "sport = :$PORT" | grep -q "uid:$(id -u "$NEW_USER") "
+	kill -USR1 "$prog"
+	wait_line "$D/out" '^(verify ok|FAIL)'
+	cat "$D/out"
+	grep -q "^accepted on fd 3" "$D/out"
+	kill -TERM "$prog"
+	wait "$USER_SH"
+	grep -q '^done ok' "$D/out"
+	! grep -q '^FAIL' "$D/out"
 }
