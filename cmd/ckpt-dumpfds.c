@@ -618,26 +618,13 @@ static int sock_pair_here(const struct dump *d, const struct fd_dump *e)
 	return 0;
 }
 
-/* the other end of TCP connection e, when it is an fd of this process
- * (inetdump.h), or NULL */
-static const struct fd_dump *tcp_pair_here(const struct dump *d, const struct fd_dump *e)
-{
-	uint64_t peer = inet_tcp_peer(&e->d);
-	size_t j;
-
-	for (j = 0; peer && j < d->n; j++)
-		if (d->v[j].d.kind == FD_SOCKET && d->v[j].d.st.st_ino == peer)
-			return &d->v[j];
-	return NULL;
-}
-
 /* The bytes queued to each end of a socketpair, once per socket (with
  * the first process of the job that holds it), left in place.  fds in
  * flight (SCM_RIGHTS) would be lost: refused here, before --kill could
- * end the program.  The same for a TCP connection within the process. */
+ * end the program.  The same for a TCP connection whose other end is
+ * on this machine (inetdump.h). */
 static int socks_peek(struct dump *d)
 {
-	const struct fd_dump *y;
 	struct fd_dump *e;
 	size_t i;
 
@@ -645,9 +632,8 @@ static int socks_peek(struct dump *d)
 		e = &d->v[i];
 		if (e->pipe_data || e->shared)
 			continue;
-		y = tcp_pair_here(d, e);
-		if (y && inet_queue_saved(&e->d, 1)) {
-			if (inet_queue_copy(d->pid, &e->d, &y->d, &e->pipe_bytes, &e->pipe_len) < 0)
+		if (inet_queue_saved(&e->d)) {
+			if (inet_queue_copy(d->pid, &e->d, &e->pipe_bytes, &e->pipe_len) < 0)
 				return -1;
 		} else if (!sock_queue_saved(&e->d, sock_pair_here(d, e), !d->share.n)) {
 			continue;

@@ -861,7 +861,7 @@ static int pipes_settle(struct fd_pipe *pipe, unsigned *npipe, int **held, unsig
 
 int fdjob_settle(struct fdjob *job)
 {
-	if (sockplan_settle(job) < 0)
+	if (sockplan_settle(job) < 0 || inetplan_settle(job) < 0)
 		return -1;
 	if (pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld) < 0)
 		return warn("pipes: out of memory"), -1;
@@ -892,6 +892,7 @@ void fdjob_free(struct fdjob *job)
 
 	pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld);
 	sockplan_free(job);
+	inetplan_free(job);
 	for (i = 0; i < job->nheld; i++)   /* the ends kept for the job */
 		close(job->held[i]);
 	free(job->held);

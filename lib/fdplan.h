@@ -17,6 +17,7 @@ struct rules;
 struct img_core;
 struct memplan;
 struct sock_pair;
+struct tcp_end;
 
 /* one fd to restore, from its fd line (what ckpt-dumpfds wrote from
  * its struct fd_dump) */
@@ -116,6 +117,8 @@ struct fdjob {
 	unsigned nheld;
 	struct sock_pair *pair;    /* one socketpair per unix pair (sockplan.h) */
 	unsigned npair;
+	struct tcp_end *tcp;       /* connections between processes (inetplan.h) */
+	unsigned ntcp;
 	unsigned nprocs;           /* the processes of the manifest */
 };
 

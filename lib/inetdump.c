@@ -230,26 +230,25 @@ uint64_t inet_tcp_peer(const struct fd_desc *x)
 	return key_num(x, " peer_ino=");
 }
 
-int inet_queue_saved(const struct fd_desc *x, int here)
+int inet_queue_saved(const struct fd_desc *x)
 {
-	return here && inet_tcp_peer(x) && strstr(x->extra, " state=established");
+	return inet_tcp_peer(x) && strstr(x->extra, " state=established ");
 }
 
-int inet_queue_copy(pid_t pid, const struct fd_desc *x, const struct fd_desc *y,
-		    char **bytes, size_t *len)
+int inet_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *len)
 {
 	int err, unsent = 0;
 
-	if (ioctl(y->local, SIOCOUTQNSD, &unsent) == 0 && unsent > 0) {
-		warn("pid %d fd %d: TCP connection with fd %d has %d bytes that fd %d has not sent yet "
-		     "(the receiver's window is closed), which only TCP_REPAIR could read: refused",
-		     (int)pid, x->fd, y->fd, unsent, y->fd);
+	if (ioctl(x->local, SIOCOUTQNSD, &unsent) == 0 && unsent > 0) {
+		warn("pid %d fd %d: TCP socket %llu has %d bytes it has not sent yet (its peer's "
+		     "window is closed), which only TCP_REPAIR could read: refused", (int)pid, x->fd,
+		     (unsigned long long)x->st.st_ino, unsent);
 		return -1;
 	}
 	*bytes = sock_peek(x->local, 1, len, &err);
 	if (err < 0) {
-		warnerr(err, "pid %d fd %d: TCP connection with fd %d: copying its queued bytes:",
-			(int)pid, x->fd, y->fd);
+		warnerr(err, "pid %d fd %d: TCP socket %llu: copying its queued bytes:", (int)pid,
+			x->fd, (unsigned long long)x->st.st_ino);
 		return -1;
 	}
 	return 0;

@@ -16,15 +16,16 @@ void inet_describe(struct fd_desc *d);
 /* the inode of the socket at the other end of TCP connection x, when
  * that end is a socket of this machine (its peer_ino=), else 0 */
 uint64_t inet_tcp_peer(const struct fd_desc *x);
-/* whether the bytes queued to x are saved (socks/INODE): a TCP
- * connection whose other end is an fd of the same process (here) */
-int inet_queue_saved(const struct fd_desc *x, int here);
-/* The bytes queued to TCP socket x, whose other end is y, an fd of the
- * same process, peeked and left in place (*bytes NULL when none).  0,
- * or -1 after a message naming the pid, fd and addresses: bytes that y
- * has not sent yet (the window is closed) cannot be read without
- * TCP_REPAIR. */
-int inet_queue_copy(pid_t pid, const struct fd_desc *x, const struct fd_desc *y,
-		    char **bytes, size_t *len);
+/* whether the bytes queued to x are saved (socks/INODE): an
+ * established TCP connection whose other end is a socket of this
+ * machine, which may be in the job (a restore then puts them back),
+ * or outside it (they come back before the reset) */
+int inet_queue_saved(const struct fd_desc *x);
+/* The bytes queued to such a TCP socket x of process pid, peeked and
+ * left in place (*bytes NULL when none).  0, or -1 after a message
+ * naming the pid, fd and socket: bytes that x has not sent yet (its
+ * peer's window is closed) cannot be read without TCP_REPAIR, and
+ * would be lost. */
+int inet_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *len);
 
 #endif

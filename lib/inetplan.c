@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -182,8 +183,8 @@ const char *inetplan_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 		return "a listening TCP socket with a peer=";
 	if (tcp && e->inet.state == TCP_LISTEN_ && !addr_port(&ss))
 		return "a listening TCP socket on port 0";
-	if (e->data && !tcp_peer(p, e))
-		return "queued bytes (data=) on a socket whose other end is not in the process";
+	if (e->data && (!connected(e) || e->inet.state != TCP_ESTABLISHED_ || !e->peer))
+		return "queued bytes (data=) on what is not a connection to a socket of this machine";
 	return NULL;
 }
 
@@ -320,39 +321,6 @@ static int loopback_connect(int fd, int family)
 	return a;
 }
 
-/* A connection to outside the job, by default (formats/fds.md): a
- * socket whose next read or write fails with ECONNRESET, so that the
- * program's own reconnect logic runs.  It is connected on loopback
- * and reset from the other end (SO_LINGER 0); the reset has arrived
- * once poll says POLLERR. */
-static int open_reset(struct fdplan *p, struct fdplan_fd *e, int pid)
-{
-	struct sockaddr_storage none = { .ss_family = e->inet.family };
-	struct linger lg = { 1, 0 };
-	struct pollfd pf;
-	int fd = open_bound(p, e, pid, &none, sizeof none), a, err;
-
-	if (fd < 0)
-		return -1;
-	if ((a = loopback_connect(fd, e->inet.family)) < 0 ||
-	    setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0) {
-		err = errno;
-		if (a >= 0)
-			close(a);
-		close(fd);
-		return inet_refuse(pid, e, "a reset connection on loopback", strerror(err));
-	}
-	close(a);
-	pf = (struct pollfd){ .fd = fd, .events = POLLIN };
-	while (poll(&pf, 1, RESET_WAIT_MS) < 0 && errno == EINTR)
-		;
-	if (!(pf.revents & POLLERR)) {
-		close(fd);
-		return inet_refuse(pid, e, "a reset connection on loopback", "no reset came");
-	}
-	return fd;
-}
-
 /* The bytes of member name, queued to one end at the checkpoint, sent
  * through the other end, from, so that they are queued again; the
  * sender's buffer is raised to hold them (as far as SO_SNDBUF goes for
@@ -382,6 +350,53 @@ static int refill(struct fdplan *p, const char *name, int from)
 	}
 	b->used = 1;
 	return 0;
+}
+
+/* The other end a of a connection on loopback closed with SO_LINGER
+ * 0: a reset, which fd has once poll says POLLERR.  0, or -1 with
+ * errno (ETIMEDOUT: no reset came). */
+static int reset_from(int a, int fd)
+{
+	struct linger lg = { 1, 0 };
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	int err;
+
+	if (setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0) {
+		err = errno;
+		close(a);
+		return errno = err, -1;
+	}
+	close(a);
+	while (poll(&pf, 1, RESET_WAIT_MS) < 0 && errno == EINTR)
+		;
+	return pf.revents & POLLERR ? 0 : (errno = ETIMEDOUT, -1);
+}
+
+/* A connection to outside the job, by default (formats/fds.md): a
+ * socket whose next read or write fails with ECONNRESET, so that the
+ * program's own reconnect logic runs.  It is connected on loopback
+ * and reset from the other end; the bytes that were queued to it (when
+ * its peer was a socket of this machine) come first. */
+static int open_reset(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	struct sockaddr_storage none = { .ss_family = e->inet.family };
+	int fd = open_bound(p, e, pid, &none, sizeof none), a, err;
+
+	if (fd < 0)
+		return -1;
+	if ((a = loopback_connect(fd, e->inet.family)) >= 0 && refill(p, e->data, a) < 0) {
+		err = errno;
+		close(a);
+		errno = err;
+		a = -1;
+	}
+	if (a < 0 || reset_from(a, fd) < 0) {
+		err = errno;
+		close(fd);
+		return inet_refuse(pid, e, "a reset connection on loopback", err == ETIMEDOUT ?
+				   "no reset came" : strerror(err));
+	}
+	return fd;
 }
 
 /* A connection with both ends in the process (DMTCP's way, no
@@ -414,19 +429,137 @@ static int open_pair(struct fdplan *p, struct fdplan_fd *e, struct fdplan_fd *f,
 	return fd;
 }
 
+/* A connection between two processes of the job: the first line of
+ * its two to come makes it (its socket connects on loopback) and
+ * ckpt-thaw holds the other end, for socket ino (whose peer is peer),
+ * until the line that owns ino comes in a later process, or, at the
+ * settle, none has: that end led outside the job after all (a local
+ * server's), and is reset. */
+struct tcp_end {
+	uint64_t ino, peer;
+	int family;
+	int held;                  /* the end for ino, or -1: claimed */
+	int first;                 /* ckpt-thaw's copy of the first line's socket */
+	pid_t pid;                 /* the first line's process and fd: for messages */
+	int fd;
+};
+
+static struct tcp_end *end_find(struct fdjob *job, uint64_t ino)
+{
+	struct tcp_end *t = job->tcp, *end = job->tcp + job->ntcp;
+
+	while (t < end && t->ino != ino)
+		t++;
+	return t < end ? t : NULL;
+}
+
+/* e owns the end an earlier process's line made for it: checked (the
+ * two cross, one family, one owner), the bytes queued to e sent
+ * through the first socket */
+static int end_claim(struct fdplan *p, struct fdplan_fd *e, int pid, struct tcp_end *t)
+{
+	char why[160];
+	int fd;
+
+	if (t->held < 0 || t->peer != e->peer || t->family != e->inet.family) {
+		snprintf(why, sizeof why, "%s, fd %d of pid %d", t->held < 0 ?
+			 "its socket is owned by another line already" : t->peer != e->peer ?
+			 "its peer_ino= is not the socket whose other end it is" :
+			 "its other end is of another family", t->fd, (int)t->pid);
+		return inet_refuse(pid, e, why, NULL);
+	}
+	if (refill(p, e->data, t->first) < 0)
+		return inet_refuse(pid, e, "put its queued bytes back", errno == EAGAIN ?
+				   "they no longer fit in the connection" : strerror(errno));
+	fd = t->held;
+	t->held = -1;
+	return fd;
+}
+
+/* e is the first line of a connection whose other end may be in a
+ * later process: made, the other end held for it */
+static int end_first(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	struct sockaddr_storage none = { .ss_family = e->inet.family };
+	struct fdjob *job = p->shared;
+	struct tcp_end *nt;
+	int fd = open_bound(p, e, pid, &none, sizeof none), a, dup, err;
+
+	if (fd < 0)
+		return -1;
+	a = loopback_connect(fd, e->inet.family);
+	dup = a < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	nt = dup < 0 ? NULL : realloc(job->tcp, (job->ntcp + 1) * sizeof *nt);
+	if (!nt || refill(p, e->data, a) < 0) {
+		err = nt ? errno : ENOMEM;
+		if (a >= 0)
+			close(a);
+		if (dup >= 0)
+			close(dup);
+		close(fd);
+		if (nt)
+			job->tcp = nt;
+		return inet_refuse(pid, e, "a connection on loopback", strerror(err));
+	}
+	job->tcp = nt;
+	job->tcp[job->ntcp++] = (struct tcp_end){ e->peer, e->sock, e->inet.family, a, dup, pid,
+						  e->fd };
+	return fd;
+}
+
+int inetplan_settle(struct fdjob *job)
+{
+	struct tcp_end *t;
+	unsigned i;
+	int r = 0;
+
+	for (i = 0; i < job->ntcp && !r; i++) {
+		t = &job->tcp[i];
+		if (t->held < 0)
+			continue;
+		r = reset_from(t->held, t->first);
+		t->held = -1;
+		if (r < 0)
+			warn("pid %d: fd %d: its connection, whose other end is in no process of the "
+			     "job, could not be reset:", (int)t->pid, t->fd);
+	}
+	inetplan_free(job);
+	return r;
+}
+
+void inetplan_free(struct fdjob *job)
+{
+	unsigned i;
+
+	for (i = 0; i < job->ntcp; i++) {
+		if (job->tcp[i].held >= 0)
+			close(job->tcp[i].held);
+		close(job->tcp[i].first);
+	}
+	free(job->tcp);
+	job->tcp = NULL;
+	job->ntcp = 0;
+}
+
 int inetplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct sockaddr_storage ss, peer;
 	socklen_t len, plen;
 	struct fdplan_fd *f;
+	struct tcp_end *t;
 	const char *why = inetplan_why_not(p, e);
 	int fd;
 
 	if (why)
 		return inet_refuse(pid, e, why, NULL);
 	addr_parse(e->inet.family, e->addr, &ss, &len);
+	if ((f = tcp_peer(p, e)))
+		return open_pair(p, e, f, pid);
+	if (connected(e) && e->peer && e->inet.state == TCP_ESTABLISHED_ && p->shared)
+		return (t = end_find(p->shared, e->sock)) ? end_claim(p, e, pid, t) :
+		       end_first(p, e, pid);
 	if (connected(e))
-		return (f = tcp_peer(p, e)) ? open_pair(p, e, f, pid) : open_reset(p, e, pid);
+		return open_reset(p, e, pid);
 	if ((fd = open_bound(p, e, pid, &ss, len)) < 0)
 		return -1;
 	if (e->inet.state == TCP_LISTEN_ &&
@@ -460,6 +593,10 @@ const char *inetplan_made_as(const struct fdplan *p, const struct fdplan_fd *e)
 			 has_port(e) ? e->addr : "");
 	else if ((f = tcp_peer(p, e)))
 		snprintf(s, sizeof s, "a TCP connection with fd %d, made again on loopback", f->fd);
+	else if (e->peer && e->inet.state == TCP_ESTABLISHED_)
+		snprintf(s, sizeof s, "a TCP connection to %s, made again on loopback with "
+			 "socket %llu if a process of the job has it, else reset", e->inet.peer,
+			 (unsigned long long)e->peer);
 	else
 		snprintf(s, sizeof s, "a TCP connection to %s outside the job, reset "
 			 "(its next read or write fails with ECONNRESET)", e->inet.peer);

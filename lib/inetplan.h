@@ -6,6 +6,7 @@
 #ifndef CKPT_INETPLAN_H
 #define CKPT_INETPLAN_H
 
+struct fdjob;
 struct fdplan;
 struct fdplan_fd;
 
@@ -36,6 +37,13 @@ const char *inetplan_why_not(const struct fdplan *p, const struct fdplan_fd *e);
  * the process, the other end's too: its src), or -1 with errno
  * (ECANCELED: said, naming the fd and address) */
 int inetplan_open(struct fdplan *p, struct fdplan_fd *e, int pid);
+/* Every process has its fds: a connection whose other end no process
+ * of the job claimed led outside (a local server's, say): reset now,
+ * as any connection to outside.  ckpt-thaw's copies closed.  0, or -1
+ * after a message naming the fd. */
+int inetplan_settle(struct fdjob *job);
+/* ckpt-thaw's copies closed, the table freed */
+void inetplan_free(struct fdjob *job);
 /* what ckpt-show says a restore makes of e */
 const char *inetplan_made_as(const struct fdplan *p, const struct fdplan_fd *e);
 

@@ -81,12 +81,20 @@ pong_server() {
 	wait_line "$T/pong.out" '^ready pongsrv'
 }
 
-@test "a client's connection to a server outside the job comes back reset: ECONNRESET, and it reconnects" {
+# outside_reset: inetcli out, a client of pongsrv.py outside the job
+# (REMOTE=1: as if on another machine), is restored reset, and reconnects
+outside_reset() {
 	free_ports
 	pong_server "$PORT"
 	checkpoint_kill inetcli out "$PORT"
 	tar xOf "$T/img" "proc/$PID/fds" | grep "^fd 3 socket .* peer=127.0.0.1:$PORT state=established "
-	"$BIN/ckpt-show" "$T/img" | grep " 3 socket .*a TCP connection to 127.0.0.1:$PORT outside the job, reset"
+	"$BIN/ckpt-show" "$T/img" | grep " 3 socket .*a TCP connection to 127.0.0.1:$PORT, made again on loopback with socket [0-9]* if a process of the job has it, else reset"
+	# a server on another machine: no peer_ino (the same reset, made at once)
+	if [ "${REMOTE:-}" = 1 ]; then
+		fds_edit "$PID" 's/ peer_ino=[0-9]*//'
+		mv "$T/bad" "$T/img"
+		"$BIN/ckpt-show" "$T/img" | grep " 3 socket .*a TCP connection to 127.0.0.1:$PORT outside the job, reset"
+	fi
 	thaw_bg "$T/img"
 	restored inetcli
 	# the first read or write after the restore fails with ECONNRESET
@@ -99,6 +107,14 @@ pong_server() {
 	kill -USR1 "$PID"
 	wait_line "$OUT" '^verify ok connections=2 '
 	finish
+}
+
+@test "a client's connection to a server outside the job comes back reset: ECONNRESET, and it reconnects" {
+	outside_reset
+}
+
+@test "a client's connection to a server on another machine (no local peer) comes back reset: ECONNRESET, and it reconnects" {
+	REMOTE=1 outside_reset
 }
 
 @test "a TCP connection with both ends in the process comes back with the bytes queued each way (inetcli pair)" {
@@ -159,4 +175,33 @@ pong_server() {
 	wait "$USER_SH"
 	grep -q '^done ok' "$D/out"
 	! grep -q '^FAIL' "$D/out"
+}
+
+# child_line: wait for inetcli fork's child to have said its pid: CHILD
+child_line() {
+	wait_line "$OUT" '^child [0-9]+$'
+	CHILD=$(awk '$1 == "child" && $2 ~ /^[0-9]+$/ {print $2; exit}' "$OUT")
+	STARTED+=("$CHILD")
+}
+
+@test "a TCP connection between two processes of the job comes back connected, with the bytes queued each way (inetcli fork)" {
+	BEFORE_KILL=child_line checkpoint_kill inetcli fork
+	tar xOf "$T/img" "proc/$PID/fds" "proc/$CHILD/fds" | grep ' state=established' | tee "$T/lines"
+	# the parent's end and the child's name each other, each queue saved
+	a=$(awk '{for (i = 1; i <= NF; i++) if ($i ~ /^sock=/) print substr($i, 6)}' "$T/lines")
+	[ "$(echo "$a" | wc -l)" = 2 ]
+	for s in $a; do grep -q " peer_ino=$s .*data=socks/" "$T/lines"; done
+	"$BIN/ckpt-show" "$T/img" | grep -q 'a TCP connection to 127.0.0.1:[0-9]*, made again on loopback with socket'
+	thaw_bg "$T/img"
+	restored inetcli
+	kill -USR1 "$PID"
+	kill -USR1 "$CHILD"
+	wait_line "$OUT" '^parent round 1 ok|^FAIL'
+	wait_line "$OUT" '^child round 1 ok|^FAIL'
+	cat "$OUT"
+	grep -qx 'parent round 1 ok got 350' "$OUT"
+	grep -qx 'child round 1 ok got 350' "$OUT"
+	finish
+	grep -qx 'parent round 2 ok got 400' "$OUT"
+	grep -qx 'child round 2 ok got 400' "$OUT"
 }

@@ -15,7 +15,15 @@
  * end sends R more lines, then reads every line the other sent
  * (blocking, with a timeout), each in order, none twice: "verify ok
  * got C A" (lines each end read so far), else FAIL lines.  The
- * listener accepts a new connection of ours too. */
+ * listener accepts a new connection of ours too.
+ *
+ * inetcli fork: the same connection, its ends in two processes: the
+ * parent keeps the accepted end (and the listener), its child the
+ * client end, each having sent Q lines and read some of the other's.
+ * SIGUSR1 to either: a round of its own (R more lines sent, every
+ * line the other has sent by its own round read): "parent round N ok
+ * got G" / "child round N ok got G".  SIGTERM to the parent: it ends
+ * its child (a last round each), then "done ok". */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -206,6 +214,68 @@ static int run_pair(void)
 	return serve_verify("inetcli", pair_verify);
 }
 
+/* ---- fork ---- */
+
+/* one round of side e, whose peer from has sent Q + R * round lines */
+static int fork_round(struct end *e, const struct end *from, unsigned *round, const char *who)
+{
+	struct end other = *from;
+
+	++*round;
+	if (send_lines(e, R) < 0 || read_lines(e, &other, Q + R * *round) < 0)
+		return -1;
+	printf("%s round %u ok got %u\n", who, *round, e->got);
+	return 0;
+}
+
+static int fork_side(struct end *e, const struct end *from, const char *who, pid_t child)
+{
+	unsigned round = 0;
+
+	for (;;) {
+		wait_request();
+		if (want_exit && child > 0)
+			kill(child, SIGTERM);   /* its last round meets ours */
+		if (fork_round(e, from, &round, who) < 0)
+			return 1;
+		if (want_exit)
+			return child > 0 && stop_child(child) < 0 ? 1 :
+			       (printf(child > 0 ? "done ok\n" : "child done\n"), 0);
+		want_verify = 0;
+	}
+}
+
+static int run_fork(void)
+{
+	struct sockaddr_in a = server_addr(0);
+	socklen_t len = sizeof a;
+	pid_t c;
+
+	signals_init();
+	cli.fd = socket(AF_INET, SOCK_STREAM, 0);
+	lis = socket(AF_INET, SOCK_STREAM, 0);
+	if (lis < 0 || cli.fd < 0 || bind(lis, (struct sockaddr *)&a, sizeof a) < 0 ||
+	    listen(lis, 4) < 0 || getsockname(lis, (struct sockaddr *)&a, &len) < 0 ||
+	    connect(cli.fd, (struct sockaddr *)&a, len) < 0 ||
+	    (acc.fd = accept(lis, NULL, NULL)) < 0)
+		return printf("FAIL the connection: %s\n", strerror(errno)), 1;
+	if ((c = fork()) < 0)
+		return printf("FAIL fork: %s\n", strerror(errno)), 1;
+	if (c == 0) {
+		close(acc.fd);
+		close(lis);
+		if (send_lines(&cli, Q) < 0 || read_lines(&cli, &acc, Q / 2) < 0)
+			_exit(1);
+		printf("child %d\n", (int)getpid());
+		_exit(fork_side(&cli, &acc, "child", 0));
+	}
+	close(cli.fd);
+	if (send_lines(&acc, Q) < 0 || read_lines(&acc, &cli, Q / 3) < 0)
+		return 1;
+	printf("pid %d\nready inetcli\n", (int)getpid());
+	return fork_side(&acc, &cli, "parent", c);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -213,6 +283,8 @@ int main(int argc, char **argv)
 		return run_out(atoi(argv[2]));
 	if (argc == 2 && !strcmp(argv[1], "pair"))
 		return run_pair();
-	fprintf(stderr, "usage: inetcli out PORT | inetcli pair\n");
+	if (argc == 2 && !strcmp(argv[1], "fork"))
+		return run_fork();
+	fprintf(stderr, "usage: inetcli out PORT | inetcli pair | inetcli fork\n");
 	return 2;
 }
