@@ -235,7 +235,10 @@ static int opts_set(int fd, const struct fdplan_fd *e)
 	for (i = 0; i < sizeof t / sizeof *t; i++)
 		if ((o & t[i].bit) && set_int(fd, t[i].level, t[i].opt, 1) < 0)
 			return -1;
-	if (v6 && set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, !!(o & INET_OPT_V6ONLY)) < 0)
+	/* an accepted end (a connection made again) is bound already, and
+	 * has its listener's: the kernel lets it be */
+	if (v6 && set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, !!(o & INET_OPT_V6ONLY)) < 0 &&
+	    errno != EINVAL)
 		return -1;
 	if ((o & INET_OPT_FREEBIND) &&
 	    set_int(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_FREEBIND : IP_FREEBIND, 1) < 0)

@@ -118,16 +118,25 @@ outside_reset() {
 }
 
 @test "a TCP connection with both ends in the process comes back with the bytes queued each way (inetcli pair)" {
-	checkpoint_kill inetcli pair
+	in_process_pair pair
+}
+
+@test "the same over IPv6 (inetcli pair6)" {
+	in_process_pair pair6
+}
+
+# in_process_pair MODE: inetcli MODE's connection within the process
+in_process_pair() {
+	checkpoint_kill inetcli "$1"
 	tar xOf "$T/img" "proc/$PID/fds" | grep ' domain=inet' >"$T/lines"
 	cat "$T/lines"
 	# both ends name each other, and each queue is saved
-	[ "$(grep -c ' state=established peer_ino=[0-9]* .*data=socks/' "$T/lines")" = 2 ]
+	[ "$(grep -c ' state=established .*peer_ino=[0-9]* .*data=socks/' "$T/lines")" = 2 ]
 	img list "$T/img" | grep "^proc/$PID/socks/"
 	# ckpt-show says what a restore makes of each
 	"$BIN/ckpt-show" "$T/img" >"$T/show"
 	grep -q ' 3 socket .*a TCP connection with fd 5, made again on loopback, the queued bytes put back' "$T/show"
-	grep -q ' 4 socket .*a TCP listener on 127.0.0.1:[0-9]* again (backlog 4)' "$T/show"
+	grep -q ' 4 socket .*a TCP listener on \(127.0.0.1\|\[::1\]\):[0-9]* again (backlog 4)' "$T/show"
 	thaw_bg "$T/img"
 	restored inetcli
 	kill -USR1 "$PID"

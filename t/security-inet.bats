@@ -81,3 +81,19 @@ low_port() {
 	thaw_fails "pid $PID: fd 3: tcp socket 127.0.0.1:$((PORT + 7)): bind: address in use" "$T/bad"
 	[ "$(ss -Hltn "sport = :$((PORT + 7))" | wc -l)" = 1 ]
 }
+
+@test "a socket a restore cannot make (a raw ICMP socket): ckpt-freeze --kill refuses before it kills, naming the fd" {
+	need ckpt-run ckpt-freeze
+	need_root   # CAP_NET_RAW
+	start_prog rawsock.py
+	run --separate-stderr "$BIN/ckpt-freeze" --kill "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"pid $PID: fd 3: socket socket:"*"cannot be restored: only TCP and UDP sockets of the internet families can be"* ]]
+	[[ $stderr == *"not killed: it runs on"* ]]
+	[[ $stderr != *"fd 4"* ]]
+	alive "$PID"
+	kill -TERM "$PID"
+	wait "$PID"
+	grep -qx 'done ok' "$OUT"
+}

@@ -8,7 +8,7 @@
  * the first answer.  SIGUSR1: "verify ok connections=K pongs=N";
  * SIGTERM: the same as "done ok ...".
  *
- * inetcli pair: a connection with both ends in the process (a
+ * inetcli pair (pair6: over IPv6): a connection with both ends in the process (a
  * listener on loopback, a client connected to it, the accepted end),
  * and Q lines sent each way that the other end has not read: bytes
  * queued in both directions; "ready".  SIGUSR1 (and SIGTERM): each
@@ -174,13 +174,13 @@ static int read_lines(struct end *e, const struct end *from, unsigned upto)
 }
 
 static struct end cli = { "c", -1, 0, 0, "", 0 }, acc = { "a", -1, 0, 0, "", 0 };
-static int lis = -1;
+static int lis = -1, pair_family = AF_INET;
 
 static int pair_verify(void)
 {
-	struct sockaddr_in a;
+	struct sockaddr_storage a;
 	socklen_t len = sizeof a;
-	int c = socket(AF_INET, SOCK_STREAM, 0), x = -1;
+	int c = socket(pair_family, SOCK_STREAM, 0), x = -1;
 
 	if (send_lines(&cli, R) < 0 || send_lines(&acc, R) < 0 ||
 	    read_lines(&acc, &cli, cli.sent) < 0 || read_lines(&cli, &acc, acc.sent) < 0)
@@ -194,14 +194,26 @@ static int pair_verify(void)
 	return 0;
 }
 
-static int run_pair(void)
+/* loopback of family, port 0, in *a: its length */
+static socklen_t loopback(int family, struct sockaddr_storage *a)
 {
-	struct sockaddr_in a = server_addr(0);
-	socklen_t len = sizeof a;
+	struct sockaddr_in in = server_addr(0);
+	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 
-	cli.fd = socket(AF_INET, SOCK_STREAM, 0);
-	lis = socket(AF_INET, SOCK_STREAM, 0);
-	if (lis < 0 || cli.fd < 0 || bind(lis, (struct sockaddr *)&a, sizeof a) < 0 ||
+	memset(a, 0, sizeof *a);
+	if (family == AF_INET6)
+		return memcpy(a, &in6, sizeof in6), sizeof in6;
+	return memcpy(a, &in, sizeof in), sizeof in;
+}
+
+static int run_pair(int family)
+{
+	struct sockaddr_storage a;
+	socklen_t len = loopback(family, &a);
+
+	cli.fd = socket(family, SOCK_STREAM, 0);
+	lis = socket(family, SOCK_STREAM, 0);
+	if (lis < 0 || cli.fd < 0 || bind(lis, (struct sockaddr *)&a, len) < 0 ||
 	    listen(lis, 4) < 0 || getsockname(lis, (struct sockaddr *)&a, &len) < 0 ||
 	    connect(cli.fd, (struct sockaddr *)&a, len) < 0 ||
 	    (acc.fd = accept(lis, NULL, NULL)) < 0)
@@ -282,9 +294,11 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "out"))
 		return run_out(atoi(argv[2]));
 	if (argc == 2 && !strcmp(argv[1], "pair"))
-		return run_pair();
+		return run_pair(AF_INET);
+	if (argc == 2 && !strcmp(argv[1], "pair6"))
+		return run_pair(pair_family = AF_INET6);
 	if (argc == 2 && !strcmp(argv[1], "fork"))
 		return run_fork();
-	fprintf(stderr, "usage: inetcli out PORT | inetcli pair | inetcli fork\n");
+	fprintf(stderr, "usage: inetcli out PORT | inetcli pair | inetcli pair6 | inetcli fork\n");
 	return 2;
 }
