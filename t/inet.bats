@@ -214,3 +214,15 @@ child_line() {
 	grep -qx 'parent round 2 ok got 400' "$OUT"
 	grep -qx 'child round 2 ok got 400' "$OUT"
 }
+
+@test "a queue larger than a new socket's buffer (160 kB, all of it delivered) comes back whole (inetcli bigpair)" {
+	checkpoint_kill inetcli bigpair 20000
+	tar xOf "$T/img" "proc/$PID/fds" | grep ' state=established'
+	thaw_bg "$T/img"
+	restored inetcli
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)' 20
+	tail -n 3 "$OUT"
+	grep -qx 'got 350 220350' "$OUT"
+	finish
+}

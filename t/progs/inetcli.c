@@ -8,7 +8,8 @@
  * the first answer.  SIGUSR1: "verify ok connections=K pongs=N";
  * SIGTERM: the same as "done ok ...".
  *
- * inetcli pair (pair6: over IPv6): a connection with both ends in the process (a
+ * inetcli pair (pair6: over IPv6; bigpair LINES: LINES lines more
+ * queued to the accepted end, past a new socket's buffer): a connection with both ends in the process (a
  * listener on loopback, a client connected to it, the accepted end),
  * and Q lines sent each way that the other end has not read: bytes
  * queued in both directions; "ready".  SIGUSR1 (and SIGTERM): each
@@ -29,7 +30,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 
 #include "prog.h"
 
@@ -174,7 +177,7 @@ static int read_lines(struct end *e, const struct end *from, unsigned upto)
 }
 
 static struct end cli = { "c", -1, 0, 0, "", 0 }, acc = { "a", -1, 0, 0, "", 0 };
-static int lis = -1, pair_family = AF_INET;
+static int lis = -1, pair_family = AF_INET, big;
 
 static int pair_verify(void)
 {
@@ -206,6 +209,30 @@ static socklen_t loopback(int family, struct sockaddr_storage *a)
 	return memcpy(a, &in, sizeof in), sizeof in;
 }
 
+/* Bulk: the client end sends B lines while the accepted end reads them
+ * (so the kernel grows the reader's buffer), then K lines more that
+ * stay queued, all of them delivered (none left unsent): a queue past
+ * a new socket's default buffer */
+static int bulk(unsigned b, unsigned k)
+{
+	int unsent = 1, i;
+
+	while (cli.sent < b) {
+		if (send_lines(&cli, 100) < 0 || read_lines(&acc, &cli, cli.sent) < 0)
+			return -1;
+	}
+	if (send_lines(&cli, k) < 0)
+		return -1;
+	for (i = 0; i < 500 && unsent > 0; i++) {
+		if (ioctl(cli.fd, SIOCOUTQNSD, &unsent) < 0)
+			return printf("FAIL SIOCOUTQNSD: %s\n", strerror(errno)), -1;
+		nap_ms(10);
+	}
+	if (unsent)
+		return printf("FAIL %d bytes not sent\n", unsent), -1;
+	return 0;
+}
+
 static int run_pair(int family)
 {
 	struct sockaddr_storage a;
@@ -218,10 +245,12 @@ static int run_pair(int family)
 	    connect(cli.fd, (struct sockaddr *)&a, len) < 0 ||
 	    (acc.fd = accept(lis, NULL, NULL)) < 0)
 		return printf("FAIL the connection: %s\n", strerror(errno)), 1;
+	if (big && bulk(200000, big) < 0)   /* 1.6 MB read, 8 * big bytes queued */
+		return 1;
 	if (send_lines(&cli, Q) < 0 || send_lines(&acc, Q) < 0)
 		return 1;
 	/* some read, some left queued: both ways */
-	if (read_lines(&acc, &cli, Q / 3) < 0 || read_lines(&cli, &acc, Q / 2) < 0)
+	if ((!big && read_lines(&acc, &cli, Q / 3) < 0) || read_lines(&cli, &acc, Q / 2) < 0)
 		return 1;
 	return serve_verify("inetcli", pair_verify);
 }
@@ -295,10 +324,12 @@ int main(int argc, char **argv)
 		return run_out(atoi(argv[2]));
 	if (argc == 2 && !strcmp(argv[1], "pair"))
 		return run_pair(AF_INET);
+	if (argc == 3 && !strcmp(argv[1], "bigpair") && (big = atoi(argv[2])) > 0)
+		return run_pair(AF_INET);
 	if (argc == 2 && !strcmp(argv[1], "pair6"))
 		return run_pair(pair_family = AF_INET6);
 	if (argc == 2 && !strcmp(argv[1], "fork"))
 		return run_fork();
-	fprintf(stderr, "usage: inetcli out PORT | inetcli pair | inetcli pair6 | inetcli fork\n");
+	fprintf(stderr, "usage: inetcli out PORT | inetcli pair | inetcli pair6 | inetcli bigpair LINES | inetcli fork\n");
 	return 2;
 }
