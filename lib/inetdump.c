@@ -54,13 +54,19 @@ struct tcp_diag {
 	int found;
 	uint32_t backlog;
 	uint64_t peer;
+	unsigned waiting;          /* sockets in TIME_WAIT on sport */
+	unsigned listening;        /* ... and listening on it */
 };
 
 static void diag_match(struct tcp_diag *t, const struct inet_diag_msg *m)
 {
 	unsigned char s[16], d[16];
 
-	if (m->idiag_inode == t->ino) {
+	if (m->idiag_state == 6 && m->id.idiag_sport == t->sport)   /* TIME_WAIT */
+		t->waiting++;
+	if (m->idiag_state == 10 && m->id.idiag_sport == t->sport)
+		t->listening++;
+	if (t->ino && m->idiag_inode == t->ino) {
 		t->found = 1;
 		t->backlog = m->idiag_wqueue;   /* a listener's: its max backlog */
 		return;
@@ -252,4 +258,15 @@ int inet_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *le
 		return -1;
 	}
 	return 0;
+}
+
+unsigned inet_port_waiting(int family, uint16_t port)
+{
+	struct tcp_diag t;
+
+	memset(&t, 0, sizeof t);
+	t.sport = htons(port);
+	if (diag_dump(&t, family, 1 << 6 | 1 << 10) < 0)
+		return 0;
+	return t.listening ? 0 : t.waiting;
 }

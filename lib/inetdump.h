@@ -27,5 +27,8 @@ int inet_queue_saved(const struct fd_desc *x);
  * peer's window is closed) cannot be read without TCP_REPAIR, and
  * would be lost. */
 int inet_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *len);
+/* how many TCP sockets of family wait in TIME_WAIT on local port (a
+ * connection closed lately) when none listens there, for a message */
+unsigned inet_port_waiting(int family, uint16_t port);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "err.h"
 #include "fdplan.h"
+#include "inetdump.h"
 #include "inetplan.h"
 #include "num.h"
 
@@ -275,6 +276,11 @@ static int open_bound(struct fdplan *p, struct fdplan_fd *e, int pid, struct soc
 	}
 	if (addr_port(ss) && (err = jobfs_bind(&p->fs, fd, ss, len)) < 0) {
 		close(fd);
+		if (err == -EADDRINUSE && e->socktype == SOCK_STREAM &&
+		    inet_port_waiting(e->inet.family, addr_port(ss)))
+			return inet_refuse(pid, e, "bind", "address in use by connections closed lately, "
+					   "waiting in TIME_WAIT, which the program had not allowed to be "
+					   "reused (no SO_REUSEADDR): try again in a minute");
 		return inet_refuse(pid, e, "bind", bind_why(-err));
 	}
 	return fd;
@@ -299,13 +305,40 @@ static int loopback_listener(int family, struct sockaddr_storage *ss, socklen_t 
 		in6->sin6_addr = in6addr_loopback;
 		*len = sizeof *in6;
 	}
-	if (fd < 0 || bind(fd, (struct sockaddr *)ss, *len) < 0 || listen(fd, 1) < 0 ||
+	if (fd < 0 || bind(fd, (struct sockaddr *)ss, *len) < 0 || listen(fd, 8) < 0 ||
 	    getsockname(fd, (struct sockaddr *)ss, len) < 0) {
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/* The connection l accepts from fd, ours: any other process of the
+ * machine may connect to the listener first (its port is no secret),
+ * so what is accepted must come from fd's own address, or it is reset
+ * and the next one taken.  The accepted end, or -1. */
+static int accept_ours(int l, int fd)
+{
+	struct sockaddr_storage mine, from;
+	socklen_t ml = sizeof mine, fl;
+	struct linger lg = { 1, 0 };
+	int a, i;
+
+	memset(&mine, 0, sizeof mine);
+	if (getsockname(fd, (struct sockaddr *)&mine, &ml) < 0)
+		return -1;
+	for (i = 0; i < 8; i++) {
+		fl = sizeof from;
+		memset(&from, 0, sizeof from);
+		if ((a = accept4(l, (struct sockaddr *)&from, &fl, SOCK_CLOEXEC)) < 0)
+			return -1;
+		if (fl == ml && !memcmp(&from, &mine, ml))
+			return a;
+		setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		close(a);
+	}
+	return errno = EADDRINUSE, -1;
 }
 
 /* fd connected to a loopback listener of its family: the accepted end,
@@ -319,7 +352,7 @@ static int loopback_connect(int fd, int family)
 	if (l < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0)
-		a = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+		a = accept_ours(l, fd);
 	close(l);
 	return a;
 }

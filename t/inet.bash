@@ -37,3 +37,12 @@ fds_edit() {
 	img cat "$T/img" "proc/$1/fds" | sed -e "$2" >"$T/fds.bad"
 	img edit "$T/img" "proc/$1/fds" "$T/fds.bad" >"$T/bad"
 }
+
+# live_checkpoint: a checkpoint without --kill of $PID, then a round of
+# the program (inetcli pair's: its lines, and a connection of its own
+# to its listener): what was peeked is still queued, in order
+live_checkpoint() {
+	freeze_ok "$T/img0" "$PID"
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+}

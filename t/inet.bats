@@ -226,3 +226,16 @@ child_line() {
 	grep -qx 'got 350 220350' "$OUT"
 	finish
 }
+
+@test "a checkpoint that leaves the job running leaves its connections and their queues as they were; a restore of a later one still works" {
+	BEFORE_KILL=live_checkpoint checkpoint_kill inetcli pair
+	grep -qx 'got 350 350' "$OUT"
+	grep -q '^verify ok' "$OUT"
+	thaw_bg "$T/img"
+	restored inetcli
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^got 400 400|^FAIL'
+	cat "$OUT"
+	grep -qx 'got 400 400' "$OUT"
+	finish
+}

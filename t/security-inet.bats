@@ -97,3 +97,10 @@ low_port() {
 	wait "$PID"
 	grep -qx 'done ok' "$OUT"
 }
+
+@test "a listener without SO_REUSEADDR whose port still has closed connections in TIME_WAIT: refused, saying so" {
+	BEFORE_KILL=live_checkpoint checkpoint_kill inetcli pairnoreuse
+	port=$(tar xOf "$T/img" "proc/$PID/fds" | sed -n 's/.* listen=1 addr=127.0.0.1:\([0-9]*\) .*/\1/p')
+	ss -Htan state time-wait "sport = :$port" | grep -q .
+	thaw_fails "pid $PID: fd 4: tcp socket 127.0.0.1:$port: bind: address in use by connections closed lately, waiting in TIME_WAIT" "$T/img"
+}

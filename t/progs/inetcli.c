@@ -9,7 +9,8 @@
  * SIGTERM: the same as "done ok ...".
  *
  * inetcli pair (pair6: over IPv6; bigpair LINES: LINES lines more
- * queued to the accepted end, past a new socket's buffer): a connection with both ends in the process (a
+ * queued to the accepted end, past a new socket's buffer; the listener
+ * has SO_REUSEADDR, but with pairnoreuse): a connection with both ends in the process (a
  * listener on loopback, a client connected to it, the accepted end),
  * and Q lines sent each way that the other end has not read: bytes
  * queued in both directions; "ready".  SIGUSR1 (and SIGTERM): each
@@ -177,7 +178,7 @@ static int read_lines(struct end *e, const struct end *from, unsigned upto)
 }
 
 static struct end cli = { "c", -1, 0, 0, "", 0 }, acc = { "a", -1, 0, 0, "", 0 };
-static int lis = -1, pair_family = AF_INET, big;
+static int lis = -1, pair_family = AF_INET, big, reuse = 1;
 
 static int pair_verify(void)
 {
@@ -240,6 +241,8 @@ static int run_pair(int family)
 
 	cli.fd = socket(family, SOCK_STREAM, 0);
 	lis = socket(family, SOCK_STREAM, 0);
+	if (reuse && setsockopt(lis, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse) < 0)
+		return printf("FAIL SO_REUSEADDR: %s\n", strerror(errno)), 1;
 	if (lis < 0 || cli.fd < 0 || bind(lis, (struct sockaddr *)&a, len) < 0 ||
 	    listen(lis, 4) < 0 || getsockname(lis, (struct sockaddr *)&a, &len) < 0 ||
 	    connect(cli.fd, (struct sockaddr *)&a, len) < 0 ||
@@ -324,12 +327,14 @@ int main(int argc, char **argv)
 		return run_out(atoi(argv[2]));
 	if (argc == 2 && !strcmp(argv[1], "pair"))
 		return run_pair(AF_INET);
+	if (argc == 2 && !strcmp(argv[1], "pairnoreuse"))
+		return reuse = 0, run_pair(AF_INET);
 	if (argc == 3 && !strcmp(argv[1], "bigpair") && (big = atoi(argv[2])) > 0)
 		return run_pair(AF_INET);
 	if (argc == 2 && !strcmp(argv[1], "pair6"))
 		return run_pair(pair_family = AF_INET6);
 	if (argc == 2 && !strcmp(argv[1], "fork"))
 		return run_fork();
-	fprintf(stderr, "usage: inetcli out PORT | inetcli pair | inetcli pair6 | inetcli bigpair LINES | inetcli fork\n");
+	fprintf(stderr, "usage: inetcli out PORT | inetcli pair | inetcli pairnoreuse | inetcli pair6 | inetcli bigpair LINES | inetcli fork\n");
 	return 2;
 }
