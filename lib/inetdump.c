@@ -6,6 +6,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -79,8 +80,9 @@ static void diag_match(struct tcp_diag *t, const struct inet_diag_msg *m)
 		t->peer = m->idiag_inode;
 }
 
-/* one dump of family's TCP sockets in states, each matched */
-static int diag_dump(struct tcp_diag *t, int family, uint32_t states)
+/* one dump of family's TCP sockets in states, each given to got */
+static int diag_dump(int family, uint32_t states, void (*got)(const struct inet_diag_msg *, void *),
+		     void *arg)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -107,10 +109,49 @@ static int diag_dump(struct tcp_diag *t, int family, uint32_t states)
 			else if (nh->nlmsg_type == NLMSG_ERROR)
 				done = -1;
 			else if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
-				diag_match(t, NLMSG_DATA(nh));
+				got(NLMSG_DATA(nh), arg);
 		}
 	close(s);
 	return done == 1 ? 0 : -1;
+}
+
+static void diag_got(const struct inet_diag_msg *m, void *t)
+{
+	diag_match(t, m);
+}
+
+/* The machine's TCP sockets, dumped once per ckpt-dumpfds (the job is
+ * frozen, its sockets stay as they are): a dump per socket, of every
+ * socket of the machine, made a job of 200 sockets take 2 s. */
+static struct inet_diag_msg *sockets;
+static size_t nsockets, capsockets;
+static int dumped;
+
+static void cache_got(const struct inet_diag_msg *m, void *arg)
+{
+	struct inet_diag_msg *nv;
+
+	(void)arg;
+	if (nsockets == capsockets) {
+		capsockets = capsockets ? 2 * capsockets : 256;
+		if (!(nv = realloc(sockets, capsockets * sizeof *nv)))
+			return;   /* a peer not found: the connection is taken as outside */
+		sockets = nv;
+	}
+	sockets[nsockets++] = *m;
+}
+
+static void tcp_match(struct tcp_diag *t)
+{
+	size_t i;
+
+	if (!dumped) {
+		dumped = 1;
+		diag_dump(AF_INET, ~0u, cache_got, NULL);
+		diag_dump(AF_INET6, ~0u, cache_got, NULL);
+	}
+	for (i = 0; i < nsockets; i++)
+		diag_match(t, &sockets[i]);
 }
 
 static void sockaddr16(const struct sockaddr_storage *ss, unsigned char *a, uint16_t *port)
@@ -143,16 +184,7 @@ static void tcp_diag(int fd, uint64_t ino, int listening, struct tcp_diag *t)
 	memset(&ss, 0, sizeof ss);
 	if (!listening && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
 		sockaddr16(&ss, t->dst, &t->dport);
-	if (listening) {
-		diag_dump(t, AF_INET, 1 << 10);
-		if (!t->found)
-			diag_dump(t, AF_INET6, 1 << 10);
-		return;
-	}
-	if (t->dport) {   /* every state but listen */
-		diag_dump(t, AF_INET, ~(1u << 10));
-		diag_dump(t, AF_INET6, ~(1u << 10));
-	}
+	tcp_match(t);
 }
 
 /* the options a server or a client sets, which a restore sets again,
@@ -266,7 +298,7 @@ unsigned inet_port_waiting(int family, uint16_t port)
 
 	memset(&t, 0, sizeof t);
 	t.sport = htons(port);
-	if (diag_dump(&t, family, 1 << 6 | 1 << 10) < 0)
+	if (diag_dump(family, 1 << 6 | 1 << 10, diag_got, &t) < 0)
 		return 0;
 	return t.listening ? 0 : t.waiting;
 }
