@@ -26,9 +26,9 @@ if sys.argv[2] == "1":
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(1)
 print("ready", flush=True)
-time.sleep(600)' "$1" "${2:-0}" >"$T/holder.out" 2>&1 3>&- 4>&- &
+time.sleep(600)' "$1" "${2:-0}" >"$T/holder.$1.out" 2>&1 3>&- 4>&- &
 	STARTED+=("$!")
-	wait_line "$T/holder.out" '^ready'
+	wait_line "$T/holder.$1.out" '^ready'
 }
 
 # fds_edit PID SED-SCRIPT: $T/img with proc/PID/fds edited by sed, as
