@@ -21,6 +21,7 @@
 #include "fdinfo.h"
 #include "fdlink.h"
 #include "fdshare.h"
+#include "inetdump.h"
 #include "memberout.h"
 #include "num.h"
 #include "freeze.h"
@@ -620,7 +621,8 @@ static int sock_pair_here(const struct dump *d, const struct fd_dump *e)
 /* The bytes queued to each end of a socketpair, once per socket (with
  * the first process of the job that holds it), left in place.  fds in
  * flight (SCM_RIGHTS) would be lost: refused here, before --kill could
- * end the program. */
+ * end the program.  The same for a TCP connection whose other end is
+ * on this machine (inetdump.h). */
 static int socks_peek(struct dump *d)
 {
 	struct fd_dump *e;
@@ -628,10 +630,14 @@ static int socks_peek(struct dump *d)
 
 	for (i = 0; i < d->n; i++) {
 		e = &d->v[i];
-		if (!sock_queue_saved(&e->d, sock_pair_here(d, e), !d->share.n) || e->pipe_data ||
-		    e->shared)
+		if (e->pipe_data || e->shared)
 			continue;
-		if (sock_queue_copy(d->pid, &e->d, &e->pipe_bytes, &e->pipe_len) < 0)
+		if (inet_queue_saved(&e->d)) {
+			if (inet_queue_copy(d->pid, &e->d, &e->pipe_bytes, &e->pipe_len) < 0)
+				return -1;
+		} else if (!sock_queue_saved(&e->d, sock_pair_here(d, e), !d->share.n)) {
+			continue;
+		} else if (sock_queue_copy(d->pid, &e->d, &e->pipe_bytes, &e->pipe_len) < 0)
 			return -1;
 		if (e->pipe_bytes)
 			queue_mark(d, e);

@@ -24,6 +24,7 @@
 #include "fdinfo.h"
 #include "io.h"
 #include "pidused.h"
+#include "inetdump.h"
 #include "sockdump.h"
 
 /* append printf output to d->extra, sized so that no kind's fields
@@ -330,6 +331,7 @@ static void describe_kind(struct fd_desc *d, const char *info, int deleted)
 		break;
 	case FD_SOCKET:
 		sock_describe(d);
+		inet_describe(d);
 		break;
 	case FD_ANON:
 		describe_anon(d, info);

@@ -152,7 +152,7 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 	uint64_t maj, min;
 	int r;
 
-	if ((r = ent_num(e, k, v)) != 0)
+	if ((r = inetplan_key(e, k, v)) != 0 || (r = ent_num(e, k, v)) != 0)
 		return r < 0 ? -1 : 0;
 	if (!strcmp(k, "end")) snprintf(e->end, sizeof e->end, "%s", v);
 	else if (!strcmp(k, "addr")) snprintf(e->addr, sizeof e->addr, "%s", v);
@@ -868,7 +868,7 @@ static int pipes_settle(struct fd_pipe *pipe, unsigned *npipe, int **held, unsig
 
 int fdjob_settle(struct fdjob *job)
 {
-	if (sockplan_settle(job) < 0)
+	if (sockplan_settle(job) < 0 || inetplan_settle(job) < 0)
 		return -1;
 	if (pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld) < 0)
 		return warn("pipes: out of memory"), -1;
@@ -899,6 +899,7 @@ void fdjob_free(struct fdjob *job)
 
 	pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld);
 	sockplan_free(job);
+	inetplan_free(job);
 	for (i = 0; i < job->nheld; i++)   /* the ends kept for the job */
 		close(job->held[i]);
 	free(job->held);
@@ -1106,6 +1107,17 @@ static int open_signalfd(struct fdplan *p, struct fdplan_fd *e, int pid)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+/* a socket: TCP and UDP by inetplan.h, unix ones by sockplan.h */
+static int open_socket(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	return inetplan_is(e) ? inetplan_open(p, e, pid) : sockplan_open(p, e, pid);
+}
+
+static const char *socket_why_not(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	return inetplan_is(e) ? inetplan_why_not(p, e) : sockplan_why_not(p, e);
+}
+
 /* How a restore makes each kind (formats/fds.md, "Restoring each
  * kind"), the one place to teach it a kind: open makes the fd in
  * ckpt-thaw (-1 with errno, -2 when made already with another);
@@ -1129,7 +1141,7 @@ static const struct kind_restore {
 	[FD_INOTIFY] = { fdwatch_open, fdwatch_why_not, 1 },
 	[FD_FIFO] = { open_fifo, NULL, 1 },
 	[FD_PIPE] = { open_pipe, NULL, 1 },
-	[FD_SOCKET] = { sockplan_open, sockplan_why_not, 1 },
+	[FD_SOCKET] = { open_socket, socket_why_not, 1 },
 	[FD_EVENTFD] = { open_eventfd, NULL, 1 },
 	[FD_EPOLL] = { open_epoll, NULL, 0 },
 	[FD_TIMERFD] = { open_timerfd, NULL, 1 },

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "fdkind.h"
+#include "inetplan.h"
 #include "jobfs.h"
 
 struct stream;
@@ -16,6 +17,7 @@ struct rules;
 struct img_core;
 struct memplan;
 struct sock_pair;
+struct tcp_end;
 
 /* one fd to restore, from its fd line (what ckpt-dumpfds wrote from
  * its struct fd_dump) */
@@ -45,6 +47,7 @@ struct fdplan_fd {
 	int passcred;              /* SO_PASSCRED: reads get SCM_CREDENTIALS */
 	int other_closed;          /* a pipe end whose other end is open nowhere */
 	int peer_closed;           /* a unix socket whose peer was closed */
+	struct inet_keys inet;     /* a TCP or UDP socket's (inetplan.h) */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
 	char abs[32];              /* timerfd set TFD_TIMER_ABSTIME: its time */
 	uint64_t ticks;            /* timerfd: expirations not yet read */
@@ -116,6 +119,8 @@ struct fdjob {
 	unsigned nheld;
 	struct sock_pair *pair;    /* one socketpair per unix pair (sockplan.h) */
 	unsigned npair;
+	struct tcp_end *tcp;       /* connections between processes (inetplan.h) */
+	unsigned ntcp;
 	unsigned nprocs;           /* the processes of the manifest */
 };
 

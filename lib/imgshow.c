@@ -274,7 +274,7 @@ static char *fd_action(const struct fdplan *plan, const struct fdplan_fd *e)
 	else if (why)
 		r = asprintf(&s, "refused: %s", why);
 	else
-		r = asprintf(&s, "%s%s", made_as(e),
+		r = asprintf(&s, "%s%s", inetplan_is(e) ? inetplan_made_as(plan, e) : made_as(e),
 			     !e->data ? "" : fd_kind_is_file(e->k) ? ", its saved contents written" :
 			     ", the queued bytes put back");
 	if (r < 0)

@@ -34,12 +34,13 @@
 #include "coreread.h"
 #include "jobfs.h"
 
-enum { JF_OPEN = 1, JF_TMPFILE, JF_NEWFILE, JF_COMMIT };
+enum { JF_OPEN = 1, JF_TMPFILE, JF_NEWFILE, JF_COMMIT, JF_SOCKET, JF_BIND };
 
 struct jf_req {
 	int op, flags;
 	unsigned mode;
-	char path[PATH_MAX];
+	int arg;                   /* JF_SOCKET: the protocol */
+	char path[PATH_MAX];       /* JF_BIND: the address, flags its length */
 };
 
 struct jf_rep {
@@ -277,6 +278,24 @@ static _Noreturn void helper_exit(void)
 	_exit(0);
 }
 
+/* a socket of the job's (its owner is the job's user: SO_REUSEPORT
+ * groups and the owner match of a firewall go by it) */
+static int socket_as(int domain, int type, int proto)
+{
+	int fd = socket(domain, type | SOCK_CLOEXEC, proto);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* bind as the job: a port or address its user could not take is
+ * refused by the kernel, as it would have been to the program */
+static int bind_as(int fd, const struct jf_req *q)
+{
+	if (fd < 0 || q->flags <= 0 || (size_t)q->flags > sizeof q->path)
+		return -EINVAL;
+	return bind(fd, (const struct sockaddr *)q->path, q->flags) < 0 ? -errno : 0;
+}
+
 static _Noreturn void serve(int sock)
 {
 	static struct jf_req q;
@@ -286,14 +305,21 @@ static _Noreturn void serve(int sock)
 
 	for (;;) {
 		n = msg_recv(sock, &q, sizeof q, &fd);
-		if (fd >= 0)
-			close(fd);   /* no request carries one */
+		if (fd >= 0 && (q.op != JF_BIND || n <= 0))
+			close(fd);   /* only a bind carries one */
 		if (n <= 0)
 			helper_exit();
-		q.path[sizeof q.path - 1] = 0;
 		rep = (struct jf_rep){ 0, 0 };
 		out = -1;
-		if (q.op == JF_OPEN)
+		if (q.op == JF_BIND) {
+			rep.err = bind_as(fd, &q);
+			if (fd >= 0)
+				close(fd);
+		}
+		q.path[sizeof q.path - 1] = 0;
+		if (q.op == JF_SOCKET)
+			out = socket_as(q.flags, q.mode, q.arg);
+		else if (q.op == JF_OPEN)
 			out = open_as(q.path, q.flags);
 		else if (q.op == JF_TMPFILE)
 			out = tmpfile_in(q.path, q.mode);
@@ -301,9 +327,9 @@ static _Noreturn void serve(int sock)
 			out = newfile(q.path, q.mode);
 		else if (q.op == JF_COMMIT)
 			rep = commit();
-		else
+		else if (q.op != JF_BIND)
 			rep.err = -EINVAL;
-		if (out < 0 && q.op != JF_COMMIT)
+		if (out < 0 && q.op != JF_COMMIT && q.op != JF_BIND)
 			rep.err = out;
 		if (msg_send(sock, &rep, sizeof rep, out) < 0)
 			helper_exit();
@@ -357,10 +383,19 @@ static int call(struct jobfs *j, struct jf_req *q, int fd, int *rfd, unsigned *i
 	return 0;
 }
 
+/* a request whose answer is an fd: the fd, or -errno */
+static int request_fd(struct jobfs *j, struct jf_req *q, int fd)
+{
+	int out, e;
+
+	if ((e = call(j, q, fd, &out, NULL)) < 0)
+		return e;
+	return out >= 0 ? out : -EPROTO;
+}
+
 static int request(struct jobfs *j, int op, const char *path, int flags, unsigned mode, int fd)
 {
 	static struct jf_req q;
-	int out, e;
 
 	memset(&q, 0, sizeof q);
 	q.op = op;
@@ -368,9 +403,7 @@ static int request(struct jobfs *j, int op, const char *path, int flags, unsigne
 	q.mode = mode;
 	if (path && snprintf(q.path, sizeof q.path, "%s", path) >= (int)sizeof q.path)
 		return -ENAMETOOLONG;
-	if ((e = call(j, &q, fd, &out, NULL)) < 0)
-		return e;
-	return out >= 0 ? out : -EPROTO;
+	return request_fd(j, &q, fd);
 }
 
 int jobfs_start(struct jobfs *j, const struct img_core *c)
@@ -427,6 +460,35 @@ int jobfs_commit(struct jobfs *j, unsigned *bad)
 	q.op = JF_COMMIT;
 	*bad = 0;
 	e = call(j, &q, -1, &out, bad);
+	if (out >= 0)
+		close(out);
+	return e;
+}
+
+int jobfs_socket(struct jobfs *j, int domain, int type, int proto)
+{
+	static struct jf_req q;
+
+	memset(&q, 0, sizeof q);
+	q.op = JF_SOCKET;
+	q.flags = domain;
+	q.mode = type;
+	q.arg = proto;
+	return request_fd(j, &q, -1);
+}
+
+int jobfs_bind(struct jobfs *j, int fd, const void *addr, unsigned len)
+{
+	static struct jf_req q;
+	int out, e;
+
+	if (len > sizeof q.path)
+		return -EINVAL;
+	memset(&q, 0, sizeof q);
+	q.op = JF_BIND;
+	q.flags = len;
+	memcpy(q.path, addr, len);
+	e = call(j, &q, fd, &out, NULL);
 	if (out >= 0)
 		close(out);
 	return e;

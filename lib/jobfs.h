@@ -32,6 +32,12 @@ int jobfs_newfile(struct jobfs *j, const char *path, unsigned mode);
  * then the old ones go.  0, or -errno with *bad the index (in the order
  * of jobfs_newfile) that failed. */
 int jobfs_commit(struct jobfs *j, unsigned *bad);
+/* socket(domain, type, proto) as the job, so that the job's user owns
+ * it: the fd, or -errno */
+int jobfs_socket(struct jobfs *j, int domain, int type, int proto);
+/* bind(fd, addr, len) as the job: what its user may not take the
+ * kernel refuses.  0, or -errno */
+int jobfs_bind(struct jobfs *j, int fd, const void *addr, unsigned len);
 /* ends the helper and waits for it: nothing of it outlives the call */
 void jobfs_stop(struct jobfs *j);
 

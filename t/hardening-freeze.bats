@@ -50,10 +50,17 @@ masks_before() {
 	finish
 }
 
-# start_server: python's http.server under ckpt-run on a free port;
-# PID, PORT
+# start_server: python's http.server under ckpt-run on a free port,
+# holding a raw ICMP socket bound to 127.0.0.1 too (root's; a restore
+# makes TCP and UDP sockets, not raw ones); PID, PORT
 start_server() {
-	"$RUN" -- "$PYTHON" -u -m http.server 0 --bind 127.0.0.1 >"$T/http.out" 2>&1 3>&- &
+	[ "$(id -u)" = 0 ] || skip "a raw socket needs root"
+	"$RUN" -- "$PYTHON" -u -c '
+import http.server, socket
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+raw.bind(("127.0.0.1", 0))
+http.server.test(HandlerClass=http.server.SimpleHTTPRequestHandler, port=0, bind="127.0.0.1")' \
+		>"$T/http.out" 2>&1 3>&- &
 	PID=$!
 	STARTED+=("$PID")
 	wait_line "$T/http.out" '^Serving HTTP on 127.0.0.1 port [0-9]+' 20
@@ -72,15 +79,16 @@ http_ok() {
 	"$BIN/ckpt-freeze" --kill "$PID" >"$T/img" 2>"$T/err" || rc=$?
 	cat "$T/err"
 	[ "$rc" -eq 1 ]
-	# named with the address it listens on, as the image records it
-	grep -Eq "ckpt-dumpfds: pid $PID: fd [0-9]+: socket socket:\[[0-9]+\] \(127\.0\.0\.1:$PORT\): cannot be restored" "$T/err"
+	# named with its address, as the image records it (a raw socket's
+	# port is its protocol, ICMP's 1)
+	grep -Eq "ckpt-dumpfds: pid $PID: fd [0-9]+: socket socket:\[[0-9]+\] \(127\.0\.0\.1:1\): cannot be restored" "$T/err"
 	grep -q "ckpt-freeze: pid $PID: not killed: it runs on" "$T/err"
 	alive "$PID"
 	http_ok
 	# what the check refused, ckpt-thaw refuses too: one table
 	freeze_ok "$T/img2" "$PID"
 	run -1 "$THAW" "$T/img2"
-	grep -Eq "fd [0-9]+: socket socket:\[[0-9]+\] \(127\.0\.0\.1:$PORT\): cannot be restored" <<<"$output"
+	grep -Eq "fd [0-9]+: socket socket:\[[0-9]+\] \(127\.0\.0\.1:1\): cannot be restored" <<<"$output"
 	http_ok
 	# --force insists
 	freeze_ok "$T/img3" --kill --force "$PID"

@@ -1,0 +1,304 @@
+/* inetdump.c - a TCP or UDP socket's state, options and peer, for
+ * ckpt-dumpfds (inetdump.h) */
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fdinfo.h"
+#include "inetdump.h"
+#include "num.h"
+#include "err.h"
+#include "sockdump.h"
+
+/* the kernel's TCP states (include/net/tcp_states.h), by number */
+static const char *const tcp_states[] = {
+	[1] = "established", [2] = "syn_sent", [3] = "syn_recv", [4] = "fin_wait1",
+	[5] = "fin_wait2", [6] = "time_wait", [7] = "close", [8] = "close_wait",
+	[9] = "last_ack", [10] = "listen", [11] = "closing",
+};
+
+static int opt_int(int fd, int level, int opt)
+{
+	int v = 0;
+	socklen_t len = sizeof v;
+
+	return getsockopt(fd, level, opt, &v, &len) < 0 ? 0 : v;
+}
+
+/* an address as 16 bytes, IPv4 as v4-mapped IPv6, so that an inet6
+ * socket's mapped peer and its inet twin compare equal */
+static void addr16(int family, const uint32_t *a, unsigned char *out)
+{
+	memset(out, 0, 16);
+	if (family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, a, 4);
+	} else {
+		memcpy(out, a, 16);
+	}
+}
+
+/* what sock_diag says of a TCP socket: its backlog (listening) and
+ * the inode of the local socket at the other end of its connection */
+struct tcp_diag {
+	uint64_t ino;              /* ours */
+	unsigned char src[16], dst[16];
+	uint16_t sport, dport;     /* network order */
+	int found;
+	uint32_t backlog;
+	uint64_t peer;
+	unsigned waiting;          /* sockets in TIME_WAIT on sport */
+	unsigned listening;        /* ... and listening on it */
+};
+
+static void diag_match(struct tcp_diag *t, const struct inet_diag_msg *m)
+{
+	unsigned char s[16], d[16];
+
+	if (m->idiag_state == 6 && m->id.idiag_sport == t->sport)   /* TIME_WAIT */
+		t->waiting++;
+	if (m->idiag_state == 10 && m->id.idiag_sport == t->sport)
+		t->listening++;
+	if (t->ino && m->idiag_inode == t->ino) {
+		t->found = 1;
+		t->backlog = m->idiag_wqueue;   /* a listener's: its max backlog */
+		return;
+	}
+	if (!t->dport || m->id.idiag_sport != t->dport || m->id.idiag_dport != t->sport)
+		return;
+	addr16(m->idiag_family, m->id.idiag_src, s);
+	addr16(m->idiag_family, m->id.idiag_dst, d);
+	if (!memcmp(s, t->dst, 16) && !memcmp(d, t->src, 16) && m->idiag_inode)
+		t->peer = m->idiag_inode;
+}
+
+/* one dump of family's TCP sockets in states, each given to got */
+static int diag_dump(int family, uint32_t states, void (*got)(const struct inet_diag_msg *, void *),
+		     void *arg)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nh = { .nlmsg_len = sizeof req, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.r = { .sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
+		       .idiag_states = states },
+	};
+	static char buf[32768];
+	struct nlmsghdr *nh;
+	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), done = 0;
+	ssize_t n;
+
+	if (s < 0)
+		return -1;
+	if (send(s, &req, sizeof req, 0) < 0)
+		done = -1;
+	while (!done && (n = recv(s, buf, sizeof buf, 0)) > 0)
+		for (nh = (void *)buf; NLMSG_OK(nh, n) && !done; nh = NLMSG_NEXT(nh, n)) {
+			if (nh->nlmsg_type == NLMSG_DONE)
+				done = 1;
+			else if (nh->nlmsg_type == NLMSG_ERROR)
+				done = -1;
+			else if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+				got(NLMSG_DATA(nh), arg);
+		}
+	close(s);
+	return done == 1 ? 0 : -1;
+}
+
+static void diag_got(const struct inet_diag_msg *m, void *t)
+{
+	diag_match(t, m);
+}
+
+/* The machine's TCP sockets, dumped once per ckpt-dumpfds (the job is
+ * frozen, its sockets stay as they are): a dump per socket, of every
+ * socket of the machine, made a job of 200 sockets take 2 s. */
+static struct inet_diag_msg *sockets;
+static size_t nsockets, capsockets;
+static int dumped;
+
+static void cache_got(const struct inet_diag_msg *m, void *arg)
+{
+	struct inet_diag_msg *nv;
+
+	(void)arg;
+	if (nsockets == capsockets) {
+		capsockets = capsockets ? 2 * capsockets : 256;
+		if (!(nv = realloc(sockets, capsockets * sizeof *nv)))
+			return;   /* a peer not found: the connection is taken as outside */
+		sockets = nv;
+	}
+	sockets[nsockets++] = *m;
+}
+
+static void tcp_match(struct tcp_diag *t)
+{
+	size_t i;
+
+	if (!dumped) {
+		dumped = 1;
+		diag_dump(AF_INET, ~0u, cache_got, NULL);
+		diag_dump(AF_INET6, ~0u, cache_got, NULL);
+	}
+	for (i = 0; i < nsockets; i++)
+		diag_match(t, &sockets[i]);
+}
+
+static void sockaddr16(const struct sockaddr_storage *ss, unsigned char *a, uint16_t *port)
+{
+	const struct sockaddr_in *in = (const void *)ss;
+	const struct sockaddr_in6 *in6 = (const void *)ss;
+
+	if (ss->ss_family == AF_INET) {
+		addr16(AF_INET, &in->sin_addr.s_addr, a);
+		*port = in->sin_port;
+	} else {
+		memcpy(a, &in6->sin6_addr, 16);
+		*port = in6->sin6_port;
+	}
+}
+
+/* Backlog and peer of TCP socket fd: both families are asked, since an
+ * inet6 socket's other end may be an inet one (a v4-mapped address). */
+static void tcp_diag(int fd, uint64_t ino, int listening, struct tcp_diag *t)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	memset(t, 0, sizeof *t);
+	t->ino = ino;
+	memset(&ss, 0, sizeof ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		sockaddr16(&ss, t->src, &t->sport);
+	len = sizeof ss;
+	memset(&ss, 0, sizeof ss);
+	if (!listening && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		sockaddr16(&ss, t->dst, &t->dport);
+	tcp_match(t);
+}
+
+/* the options a server or a client sets, which a restore sets again,
+ * written only when set */
+static void describe_options(struct fd_desc *d, int dom, int type)
+{
+	int fd = d->local, v;
+
+	if (opt_int(fd, SOL_SOCKET, SO_REUSEADDR))
+		extra_add(d, " reuseaddr=1");
+	if (opt_int(fd, SOL_SOCKET, SO_REUSEPORT))
+		extra_add(d, " reuseport=1");
+	if (dom == AF_INET6 && opt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY))
+		extra_add(d, " v6only=1");
+	if (dom == AF_INET6 ? opt_int(fd, IPPROTO_IPV6, IPV6_FREEBIND) :
+			      opt_int(fd, IPPROTO_IP, IP_FREEBIND))
+		extra_add(d, " freebind=1");
+	if (type == SOCK_DGRAM && opt_int(fd, SOL_SOCKET, SO_BROADCAST))
+		extra_add(d, " broadcast=1");
+	if (opt_int(fd, SOL_SOCKET, SO_KEEPALIVE))
+		extra_add(d, " keepalive=1");
+	if (type != SOCK_STREAM)
+		return;
+	if (opt_int(fd, IPPROTO_TCP, TCP_NODELAY))
+		extra_add(d, " nodelay=1");
+	if ((v = opt_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT)) > 0)
+		extra_add(d, " defer_accept=%d", v);
+}
+
+static int tcp_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+
+	memset(&ti, 0, sizeof ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return 0;
+	return ti.tcpi_state < sizeof tcp_states / sizeof *tcp_states ? ti.tcpi_state : 0;
+}
+
+void inet_describe(struct fd_desc *d)
+{
+	int dom = opt_int(d->local, SOL_SOCKET, SO_DOMAIN);
+	int type = opt_int(d->local, SOL_SOCKET, SO_TYPE), st = 0, q;
+	struct tcp_diag t;
+
+	if (dom != AF_INET && dom != AF_INET6)
+		return;
+	if (type == SOCK_STREAM && (st = tcp_state(d->local)) && tcp_states[st])
+		extra_add(d, " state=%s", tcp_states[st]);
+	if (st == 10 || (type == SOCK_STREAM && st && st != 7))
+		tcp_diag(d->local, d->st.st_ino, st == 10, &t);
+	if (st == 10 && t.found)
+		extra_add(d, " backlog=%u", (unsigned)t.backlog);
+	describe_options(d, dom, type);
+	if (st != 10 && st && st != 7 && t.peer)
+		extra_add(d, " peer_ino=%llu", (unsigned long long)t.peer);
+	if (st != 10 && ioctl(d->local, SIOCINQ, &q) == 0 && q > 0)
+		extra_add(d, " rqueue=%d", q);
+	if (st != 10 && ioctl(d->local, SIOCOUTQ, &q) == 0 && q > 0)
+		extra_add(d, " wqueue=%d", q);
+}
+
+/* the number after " KEY=" in a line's fields, or 0 */
+static uint64_t key_num(const struct fd_desc *x, const char *key)
+{
+	const char *p = strstr(x->extra, key);
+	uint64_t v;
+
+	if (!p)
+		return 0;
+	p += strlen(key);
+	return num_scan(&p, p + strlen(p), 10, UINT64_MAX, &v) == 0 ? v : 0;
+}
+
+uint64_t inet_tcp_peer(const struct fd_desc *x)
+{
+	if (x->kind != FD_SOCKET || !strstr(x->extra, " type=stream ") ||
+	    (!strstr(x->extra, " domain=inet ") && !strstr(x->extra, " domain=inet6 ")))
+		return 0;
+	return key_num(x, " peer_ino=");
+}
+
+int inet_queue_saved(const struct fd_desc *x)
+{
+	return inet_tcp_peer(x) && strstr(x->extra, " state=established ");
+}
+
+int inet_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *len)
+{
+	int err, unsent = 0;
+
+	if (ioctl(x->local, SIOCOUTQNSD, &unsent) == 0 && unsent > 0) {
+		warn("pid %d fd %d: TCP socket %llu has %d bytes it has not sent yet (its peer's "
+		     "window is closed), which only TCP_REPAIR could read: refused", (int)pid, x->fd,
+		     (unsigned long long)x->st.st_ino, unsent);
+		return -1;
+	}
+	*bytes = sock_peek(x->local, 1, len, &err);
+	if (err < 0) {
+		warnerr(err, "pid %d fd %d: TCP socket %llu: copying its queued bytes:", (int)pid,
+			x->fd, (unsigned long long)x->st.st_ino);
+		return -1;
+	}
+	return 0;
+}
+
+unsigned inet_port_waiting(int family, uint16_t port)
+{
+	struct tcp_diag t;
+
+	memset(&t, 0, sizeof t);
+	t.sport = htons(port);
+	if (diag_dump(family, 1 << 6 | 1 << 10, diag_got, &t) < 0)
+		return 0;
+	return t.listening ? 0 : t.waiting;
+}

@@ -1,0 +1,640 @@
+/* inetplan.c - TCP and UDP sockets back (formats/fds.md, "Internet
+ * sockets"; inetplan.h) */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fdplan.h"
+#include "inetdump.h"
+#include "inetplan.h"
+#include "num.h"
+
+#define TCP_ESTABLISHED_ 1
+#define TCP_CLOSE_ 7
+#define TCP_LISTEN_ 10
+#define RESET_WAIT_MS 2000   /* for the reset of a connection on loopback */
+#define REFILL_WAIT_MS 1000  /* for room to put queued bytes back */
+
+static const char *const state_names[] = {
+	[1] = "established", [2] = "syn_sent", [3] = "syn_recv", [4] = "fin_wait1",
+	[5] = "fin_wait2", [6] = "time_wait", [7] = "close", [8] = "close_wait",
+	[9] = "last_ack", [10] = "listen", [11] = "closing",
+};
+
+static const struct { const char *key; unsigned bit; } opt_keys[] = {
+	{ "reuseaddr", INET_OPT_REUSEADDR }, { "reuseport", INET_OPT_REUSEPORT },
+	{ "v6only", INET_OPT_V6ONLY }, { "freebind", INET_OPT_FREEBIND },
+	{ "broadcast", INET_OPT_BROADCAST }, { "keepalive", INET_OPT_KEEPALIVE },
+	{ "nodelay", INET_OPT_NODELAY },
+};
+
+static int state_parse(const char *v)
+{
+	unsigned i;
+
+	for (i = 1; i < sizeof state_names / sizeof *state_names; i++)
+		if (!strcmp(v, state_names[i]))
+			return i;
+	return -1;
+}
+
+int inetplan_key(struct fdplan_fd *e, const char *k, const char *v)
+{
+	struct inet_keys *in = &e->inet;
+	uint64_t n;
+	unsigned i;
+
+	if (!strcmp(k, "domain")) {   /* fdplan.c reads it too */
+		in->family = !strcmp(v, "inet") ? AF_INET : !strcmp(v, "inet6") ? AF_INET6 : 0;
+		return 0;
+	}
+	for (i = 0; i < sizeof opt_keys / sizeof *opt_keys; i++)
+		if (!strcmp(k, opt_keys[i].key)) {
+			if (num_parse(v, 1, &n) < 0)
+				return -1;
+			in->opts = n ? in->opts | opt_keys[i].bit : in->opts & ~opt_keys[i].bit;
+			return 1;
+		}
+	if (!strcmp(k, "state"))
+		return (in->state = state_parse(v)) < 0 ? -1 : 1;
+	if (!strcmp(k, "peer")) {   /* a unix socket's too: one too long is no inet address */
+		snprintf(in->peer, sizeof in->peer, "%s", v);
+		return 1;
+	}
+	if (!strcmp(k, "proto") || !strcmp(k, "backlog") || !strcmp(k, "defer_accept")) {
+		if (num_parse(v, NUM_INT_MAX, &n) < 0)
+			return -1;
+		*(!strcmp(k, "proto") ? &in->proto : !strcmp(k, "backlog") ? &in->backlog :
+		  &in->defer_accept) = n;
+		return 1;
+	}
+	return 0;
+}
+
+int inetplan_is(const struct fdplan_fd *e)
+{
+	return e->k == FD_SOCKET && e->inet.family;
+}
+
+/* "A.B.C.D:PORT" for inet, "[ADDR6]:PORT" for inet6: only the
+ * socket's own family is taken (an IPv6 address in an inet socket is
+ * refused).  0, or -1. */
+static int addr_parse(int family, const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *in = (void *)ss;
+	struct sockaddr_in6 *in6 = (void *)ss;
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	uint64_t port;
+	size_t hl;
+
+	memset(ss, 0, sizeof *ss);
+	if (!colon || num_parse(colon + 1, 65535, &port) < 0)
+		return -1;
+	hl = colon - s;
+	if (family == AF_INET6) {
+		if (hl < 2 || s[0] != '[' || s[hl - 1] != ']')
+			return -1;
+		s++, hl -= 2;
+	}
+	if (hl >= sizeof host)
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	if (family == AF_INET && inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		*len = sizeof *in;
+		return 0;
+	}
+	if (family == AF_INET6 && inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		*len = sizeof *in6;
+		return 0;
+	}
+	return -1;
+}
+
+static unsigned addr_port(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port :
+					       ((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* whether e was bound to a port (a socket never bound says port 0) */
+static int has_port(const struct fdplan_fd *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	return addr_parse(e->inet.family, e->addr, &ss, &len) == 0 && addr_port(&ss);
+}
+
+/* a TCP connection (any state but listen and close) */
+static int connected(const struct fdplan_fd *e)
+{
+	return e->socktype == SOCK_STREAM && e->inet.state && e->inet.state != TCP_LISTEN_ &&
+	       e->inet.state != TCP_CLOSE_;
+}
+
+/* the fd line of the other end of TCP connection e, when that end is
+ * a socket of this process too (owned by its own line), else NULL */
+static struct fdplan_fd *tcp_peer(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	unsigned i;
+
+	if (!connected(e) || e->inet.state != TCP_ESTABLISHED_ || !e->peer)
+		return NULL;
+	for (i = 0; i < p->n; i++)
+		if (&p->v[i] != e && p->v[i].k == FD_SOCKET && p->v[i].sock == e->peer &&
+		    p->v[i].dup < 0 && !p->v[i].share_pid && p->v[i].peer == e->sock &&
+		    p->v[i].inet.family == e->inet.family && p->v[i].inet.state == TCP_ESTABLISHED_)
+			return &p->v[i];
+	return NULL;
+}
+
+const char *inetplan_why_not(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int tcp = e->socktype == SOCK_STREAM, proto = e->inet.proto;
+
+	(void)p;
+	if (!(tcp && (!proto || proto == IPPROTO_TCP)) &&
+	    !(e->socktype == SOCK_DGRAM && (!proto || proto == IPPROTO_UDP)))
+		return "only TCP and UDP sockets of the internet families can be";
+	if (addr_parse(e->inet.family, e->addr, &ss, &len) < 0)
+		return e->inet.family == AF_INET ? "its addr= is not an IPv4 address and port" :
+		       "its addr= is not an [IPv6] address and port";
+	if (e->inet.peer[0] && addr_parse(e->inet.family, e->inet.peer, &ss, &len) < 0)
+		return "its peer= is not an address and port of its family";
+	if (tcp && !e->inet.state)
+		return "a TCP socket without its state=";
+	if (tcp && e->inet.state == TCP_LISTEN_ && e->inet.peer[0])
+		return "a listening TCP socket with a peer=";
+	if (tcp && e->inet.state == TCP_LISTEN_ && !addr_port(&ss))
+		return "a listening TCP socket on port 0";
+	if (e->data && (!connected(e) || e->inet.state != TCP_ESTABLISHED_ || !e->peer))
+		return "queued bytes (data=) on what is not a connection to a socket of this machine";
+	return NULL;
+}
+
+/* Says why the image is refused, naming the fd and address (what
+ * failed, and detail: why, or NULL), and marks errno as said
+ * (ECANCELED), so the caller adds nothing. */
+static int inet_refuse(int pid, const struct fdplan_fd *e, const char *what, const char *detail)
+{
+	warn("pid %d: fd %d: %s%s socket %s: %s%s%s", pid, e->fd,
+	     e->socktype == SOCK_STREAM ? "tcp" : "udp", e->inet.family == AF_INET6 ? "6" : "",
+	     e->addr, what, detail ? ": " : "", detail ? detail : "");
+	errno = ECANCELED;
+	return -1;
+}
+
+/* socket(2) as the job (jobfs.h): the fd, or -1 (said) */
+static int job_socket(struct fdplan *p, const struct fdplan_fd *e, int pid)
+{
+	int fd;
+
+	if (fdplan_fs_ready(p, pid) < 0)
+		return errno = ECANCELED, -1;
+	if ((fd = jobfs_socket(&p->fs, e->inet.family, e->socktype, e->inet.proto)) < 0)
+		return errno = -fd, inet_refuse(pid, e, "socket", strerror(-fd));
+	return fd;
+}
+
+static int set_int(int fd, int level, int opt, int v)
+{
+	return setsockopt(fd, level, opt, &v, sizeof v);
+}
+
+/* The options the image names, none that needs a privilege: each is one
+ * the program could set itself.  IPV6_V6ONLY is set either way, so that
+ * the machine's net.ipv6.bindv6only does not decide.  0, or -1. */
+static int opts_set(int fd, const struct fdplan_fd *e)
+{
+	static const struct { unsigned bit; int level, opt; } t[] = {
+		{ INET_OPT_REUSEADDR, SOL_SOCKET, SO_REUSEADDR },
+		{ INET_OPT_REUSEPORT, SOL_SOCKET, SO_REUSEPORT },
+		{ INET_OPT_BROADCAST, SOL_SOCKET, SO_BROADCAST },
+		{ INET_OPT_KEEPALIVE, SOL_SOCKET, SO_KEEPALIVE },
+		{ INET_OPT_NODELAY, IPPROTO_TCP, TCP_NODELAY },
+	};
+	unsigned o = e->inet.opts, i;
+	int v6 = e->inet.family == AF_INET6;
+
+	for (i = 0; i < sizeof t / sizeof *t; i++)
+		if ((o & t[i].bit) && set_int(fd, t[i].level, t[i].opt, 1) < 0)
+			return -1;
+	/* an accepted end (a connection made again) is bound already, and
+	 * has its listener's: the kernel lets it be */
+	if (v6 && set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, !!(o & INET_OPT_V6ONLY)) < 0 &&
+	    errno != EINVAL)
+		return -1;
+	if ((o & INET_OPT_FREEBIND) &&
+	    set_int(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_FREEBIND : IP_FREEBIND, 1) < 0)
+		return -1;
+	if (e->inet.defer_accept > 0 &&
+	    set_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, e->inet.defer_accept) < 0)
+		return -1;
+	return 0;
+}
+
+static const char *bind_why(int err)
+{
+	switch (err) {
+	case EADDRINUSE: return "address in use (another socket has it now)";
+	case EADDRNOTAVAIL: return "address not available (no interface of this machine has it)";
+	case EACCES: return "permission denied (a port the job's user may not take)";
+	}
+	return strerror(err);
+}
+
+/* A socket as the image says, before any connection: made as the job,
+ * its options, bound where it was (as the job) when it had a port. */
+static int open_bound(struct fdplan *p, struct fdplan_fd *e, int pid, struct sockaddr_storage *ss,
+		      socklen_t len)
+{
+	int fd = job_socket(p, e, pid), err;
+
+	if (fd < 0)
+		return -1;
+	if (opts_set(fd, e) < 0) {
+		err = errno;
+		close(fd);
+		return inet_refuse(pid, e, "its options", strerror(err));
+	}
+	if (addr_port(ss) && (err = jobfs_bind(&p->fs, fd, ss, len)) < 0) {
+		close(fd);
+		if (err == -EADDRINUSE && e->socktype == SOCK_STREAM &&
+		    inet_port_waiting(e->inet.family, addr_port(ss)))
+			return inet_refuse(pid, e, "bind", "address in use by connections closed lately, "
+					   "waiting in TIME_WAIT, which the program had not allowed to be "
+					   "reused (no SO_REUSEADDR): try again in a minute");
+		return inet_refuse(pid, e, "bind", bind_why(-err));
+	}
+	return fd;
+}
+
+/* A listener on loopback of family, on a port the kernel picks, made
+ * by ckpt-thaw for the moment a connection takes: the fd, its address
+ * in *ss, or -1 */
+static int loopback_listener(int family, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *in = (void *)ss;
+	struct sockaddr_in6 *in6 = (void *)ss;
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(ss, 0, sizeof *ss);
+	if (family == AF_INET) {
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		*len = sizeof *in;
+	} else {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = in6addr_loopback;
+		*len = sizeof *in6;
+	}
+	if (fd < 0 || bind(fd, (struct sockaddr *)ss, *len) < 0 || listen(fd, 8) < 0 ||
+	    getsockname(fd, (struct sockaddr *)ss, len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The connection l accepts from fd, ours: any other process of the
+ * machine may connect to the listener first (its port is no secret),
+ * so what is accepted must come from fd's own address, or it is reset
+ * and the next one taken.  The accepted end, or -1. */
+static int accept_ours(int l, int fd)
+{
+	struct sockaddr_storage mine, from;
+	socklen_t ml = sizeof mine, fl;
+	struct linger lg = { 1, 0 };
+	int a, i;
+
+	memset(&mine, 0, sizeof mine);
+	if (getsockname(fd, (struct sockaddr *)&mine, &ml) < 0)
+		return -1;
+	for (i = 0; i < 8; i++) {
+		fl = sizeof from;
+		memset(&from, 0, sizeof from);
+		if ((a = accept4(l, (struct sockaddr *)&from, &fl, SOCK_CLOEXEC)) < 0)
+			return -1;
+		if (fl == ml && !memcmp(&from, &mine, ml))
+			return a;
+		setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		close(a);
+	}
+	return errno = EADDRINUSE, -1;
+}
+
+/* fd connected to a loopback listener of its family: the accepted end,
+ * or -1 */
+static int loopback_connect(int fd, int family)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int l = loopback_listener(family, &ss, &len), a = -1;
+
+	if (l < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&ss, len) == 0)
+		a = accept_ours(l, fd);
+	close(l);
+	return a;
+}
+
+/* The bytes of member name, queued to one end at the checkpoint, sent
+ * through the other end, from, so that they are queued again (the
+ * kernel grows the sender's buffer as they go: 160 kB and 320 kB measured to go
+ * in whole).  0, or -1 with errno (EAGAIN: they no longer fit: no
+ * room came for a second). */
+static int refill(struct fdplan *p, const char *name, int from)
+{
+	struct fd_blob *b = blob_find(p, name);
+	struct pollfd pf = { .fd = from, .events = POLLOUT };
+	size_t off = 0;
+	ssize_t n;
+
+	if (!name)
+		return 0;
+	if (!b || !b->bytes)
+		return errno = ENODATA, -1;
+	while (off < b->len) {
+		n = send(from, b->bytes + off, b->len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			off += n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (n < 0 && errno == EAGAIN && poll(&pf, 1, REFILL_WAIT_MS) == 0)
+			return errno = EAGAIN, -1;
+	}
+	b->used = 1;
+	return 0;
+}
+
+/* The other end a of a connection on loopback closed with SO_LINGER
+ * 0: a reset, which fd has once poll says POLLERR.  0, or -1 with
+ * errno (ETIMEDOUT: no reset came). */
+static int reset_from(int a, int fd)
+{
+	struct linger lg = { 1, 0 };
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	int err;
+
+	if (setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0) {
+		err = errno;
+		close(a);
+		return errno = err, -1;
+	}
+	close(a);
+	while (poll(&pf, 1, RESET_WAIT_MS) < 0 && errno == EINTR)
+		;
+	return pf.revents & POLLERR ? 0 : (errno = ETIMEDOUT, -1);
+}
+
+/* A connection to outside the job, by default (formats/fds.md): a
+ * socket whose next read or write fails with ECONNRESET, so that the
+ * program's own reconnect logic runs.  It is connected on loopback
+ * and reset from the other end; the bytes that were queued to it (when
+ * its peer was a socket of this machine) come first. */
+static int open_reset(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	struct sockaddr_storage none = { .ss_family = e->inet.family };
+	int fd = open_bound(p, e, pid, &none, sizeof none), a, err;
+
+	if (fd < 0)
+		return -1;
+	if ((a = loopback_connect(fd, e->inet.family)) >= 0 && refill(p, e->data, a) < 0) {
+		err = errno;
+		close(a);
+		errno = err;
+		a = -1;
+	}
+	if (a < 0 || reset_from(a, fd) < 0) {
+		err = errno;
+		close(fd);
+		return inet_refuse(pid, e, "a reset connection on loopback", err == ETIMEDOUT ?
+				   "no reset came" : strerror(err));
+	}
+	return fd;
+}
+
+/* A connection with both ends in the process (DMTCP's way, no
+ * privilege): made again on loopback, e's end connecting, f's end
+ * accepted; what was queued to each end is sent through the other.
+ * f's end becomes f's source here (fdplan.c then skips its line). */
+static int open_pair(struct fdplan *p, struct fdplan_fd *e, struct fdplan_fd *f, int pid)
+{
+	struct sockaddr_storage none = { .ss_family = e->inet.family };
+	int fd = open_bound(p, e, pid, &none, sizeof none), a, err;
+
+	if (fd < 0)
+		return -1;
+	if ((a = loopback_connect(fd, e->inet.family)) < 0 || opts_set(a, f) < 0) {
+		err = errno;
+		if (a >= 0)
+			close(a);
+		close(fd);
+		return inet_refuse(pid, e, "a connection on loopback with its other end", strerror(err));
+	}
+	if (refill(p, e->data, a) < 0 || refill(p, f->data, fd) < 0) {
+		err = errno;
+		close(a);
+		close(fd);
+		return inet_refuse(pid, e, "put its queued bytes back",
+				   err == EAGAIN ? "they no longer fit in the connection" : strerror(err));
+	}
+	fcntl(a, F_SETFL, f->flags & (O_NONBLOCK | O_ASYNC));
+	f->src = a;
+	return fd;
+}
+
+/* A connection between two processes of the job: the first line of
+ * its two to come makes it (its socket connects on loopback) and
+ * ckpt-thaw holds the other end, for socket ino (whose peer is peer),
+ * until the line that owns ino comes in a later process, or, at the
+ * settle, none has: that end led outside the job after all (a local
+ * server's), and is reset. */
+struct tcp_end {
+	uint64_t ino, peer;
+	int family;
+	int held;                  /* the end for ino, or -1: claimed */
+	int first;                 /* ckpt-thaw's copy of the first line's socket */
+	pid_t pid;                 /* the first line's process and fd: for messages */
+	int fd;
+};
+
+static struct tcp_end *end_find(struct fdjob *job, uint64_t ino)
+{
+	struct tcp_end *t = job->tcp, *end = job->tcp + job->ntcp;
+
+	while (t < end && t->ino != ino)
+		t++;
+	return t < end ? t : NULL;
+}
+
+/* e owns the end an earlier process's line made for it: checked (the
+ * two cross, one family, one owner), the bytes queued to e sent
+ * through the first socket */
+static int end_claim(struct fdplan *p, struct fdplan_fd *e, int pid, struct tcp_end *t)
+{
+	char why[160];
+	int fd;
+
+	if (t->held < 0 || t->peer != e->peer || t->family != e->inet.family) {
+		snprintf(why, sizeof why, "%s, fd %d of pid %d", t->held < 0 ?
+			 "its socket is owned by another line already" : t->peer != e->peer ?
+			 "its peer_ino= is not the socket whose other end it is" :
+			 "its other end is of another family", t->fd, (int)t->pid);
+		return inet_refuse(pid, e, why, NULL);
+	}
+	if (refill(p, e->data, t->first) < 0)
+		return inet_refuse(pid, e, "put its queued bytes back", errno == EAGAIN ?
+				   "they no longer fit in the connection" : strerror(errno));
+	fd = t->held;
+	t->held = -1;
+	return fd;
+}
+
+/* e is the first line of a connection whose other end may be in a
+ * later process: made, the other end held for it */
+static int end_first(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	struct sockaddr_storage none = { .ss_family = e->inet.family };
+	struct fdjob *job = p->shared;
+	struct tcp_end *nt;
+	int fd = open_bound(p, e, pid, &none, sizeof none), a, dup, err;
+
+	if (fd < 0)
+		return -1;
+	a = loopback_connect(fd, e->inet.family);
+	dup = a < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	nt = dup < 0 ? NULL : realloc(job->tcp, (job->ntcp + 1) * sizeof *nt);
+	if (!nt || refill(p, e->data, a) < 0) {
+		err = nt ? errno : ENOMEM;
+		if (a >= 0)
+			close(a);
+		if (dup >= 0)
+			close(dup);
+		close(fd);
+		if (nt)
+			job->tcp = nt;
+		return inet_refuse(pid, e, "a connection on loopback", strerror(err));
+	}
+	job->tcp = nt;
+	job->tcp[job->ntcp++] = (struct tcp_end){ e->peer, e->sock, e->inet.family, a, dup, pid,
+						  e->fd };
+	return fd;
+}
+
+int inetplan_settle(struct fdjob *job)
+{
+	struct tcp_end *t;
+	unsigned i;
+	int r = 0;
+
+	for (i = 0; i < job->ntcp && !r; i++) {
+		t = &job->tcp[i];
+		if (t->held < 0)
+			continue;
+		r = reset_from(t->held, t->first);
+		t->held = -1;
+		if (r < 0)
+			warn("pid %d: fd %d: its connection, whose other end is in no process of the "
+			     "job, could not be reset:", (int)t->pid, t->fd);
+	}
+	inetplan_free(job);
+	return r;
+}
+
+void inetplan_free(struct fdjob *job)
+{
+	unsigned i;
+
+	for (i = 0; i < job->ntcp; i++) {
+		if (job->tcp[i].held >= 0)
+			close(job->tcp[i].held);
+		close(job->tcp[i].first);
+	}
+	free(job->tcp);
+	job->tcp = NULL;
+	job->ntcp = 0;
+}
+
+int inetplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	struct sockaddr_storage ss, peer;
+	socklen_t len, plen;
+	struct fdplan_fd *f;
+	struct tcp_end *t;
+	const char *why = inetplan_why_not(p, e);
+	int fd;
+
+	if (why)
+		return inet_refuse(pid, e, why, NULL);
+	addr_parse(e->inet.family, e->addr, &ss, &len);
+	if ((f = tcp_peer(p, e)))
+		return open_pair(p, e, f, pid);
+	if (connected(e) && e->peer && e->inet.state == TCP_ESTABLISHED_ && p->shared)
+		return (t = end_find(p->shared, e->sock)) ? end_claim(p, e, pid, t) :
+		       end_first(p, e, pid);
+	if (connected(e))
+		return open_reset(p, e, pid);
+	if ((fd = open_bound(p, e, pid, &ss, len)) < 0)
+		return -1;
+	if (e->inet.state == TCP_LISTEN_ &&
+	    listen(fd, e->inet.backlog > 0 ? e->inet.backlog : SOMAXCONN) < 0) {
+		close(fd);
+		return inet_refuse(pid, e, "listen", strerror(errno));
+	}
+	if (e->socktype == SOCK_DGRAM && e->inet.peer[0] &&
+	    (addr_parse(e->inet.family, e->inet.peer, &peer, &plen) < 0 ||
+	     connect(fd, (struct sockaddr *)&peer, plen) < 0)) {
+		close(fd);
+		return inet_refuse(pid, e, "connect to its peer=", strerror(errno));
+	}
+	return fd;
+}
+
+const char *inetplan_made_as(const struct fdplan *p, const struct fdplan_fd *e)
+{
+	static char s[256];
+	struct fdplan_fd *f;
+
+	if (e->socktype == SOCK_DGRAM)
+		snprintf(s, sizeof s, "a new UDP socket%s%s%s%s", has_port(e) ? " bound to " : "",
+			 has_port(e) ? e->addr : "", e->inet.peer[0] ? ", connected to " : "",
+			 e->inet.peer);
+	else if (e->inet.state == TCP_LISTEN_)
+		snprintf(s, sizeof s, "a TCP listener on %s again (backlog %d)", e->addr,
+			 e->inet.backlog);
+	else if (!connected(e))
+		snprintf(s, sizeof s, "a new TCP socket%s%s", has_port(e) ? " bound to " : "",
+			 has_port(e) ? e->addr : "");
+	else if ((f = tcp_peer(p, e)))
+		snprintf(s, sizeof s, "a TCP connection with fd %d, made again on loopback", f->fd);
+	else if (e->peer && e->inet.state == TCP_ESTABLISHED_)
+		snprintf(s, sizeof s, "a TCP connection to %s, made again on loopback with "
+			 "socket %llu if a process of the job has it, else reset", e->inet.peer,
+			 (unsigned long long)e->peer);
+	else
+		snprintf(s, sizeof s, "a TCP connection to %s outside the job, reset "
+			 "(its next read or write fails with ECONNRESET)", e->inet.peer);
+	return s;
+}

@@ -1,0 +1,241 @@
+#!/usr/bin/env bats
+# TCP and UDP sockets of a job (issue 13): listening sockets bound again
+# to their address and port with their options, so that a restored
+# server accepts again; UDP sockets keep their addresses; a connection
+# to a peer outside the job comes back reset (ECONNRESET), so the
+# program reconnects; a connection with both ends in the process is
+# made again with the bytes queued each way.  Programs:
+# t/progs/inetsrv.c, t/progs/inetcli.c, python3 -m http.server.
+
+load helpers
+load thaw
+load inet
+
+# http_server DIR PORT: python3 -m http.server on 127.0.0.1:PORT under
+# ckpt-run, in the background (PID), serving DIR, once it answers
+http_server() {
+	local i
+	need ckpt-run ckpt-freeze ckpt-thaw
+	(cd "$1" && exec "$RUN" -- "$PYTHON" -m http.server --bind 127.0.0.1 "$2" \
+		>"$T/http.out" 2>"$T/http.err" 3>&- 4>&-) &
+	PID=$!
+	STARTED+=("$PID")
+	for ((i = 0; i < 250; i++)); do
+		curl -s -m 1 -o /dev/null "http://127.0.0.1:$2/" && return 0
+		sleep 0.02
+	done
+	cat "$T/http.err" >&2
+	return 1
+}
+
+@test "a server's TCP and UDP sockets come back bound, with their options, and accept again (inetsrv)" {
+	free_ports
+	checkpoint_kill inetsrv "$PORT"
+	tar xOf "$T/img" "proc/$PID/fds" | grep ' domain=inet' >"$T/lines"
+	cat "$T/lines"
+	grep -q "^fd 3 socket .* addr=127.0.0.1:$PORT state=listen backlog=7 reuseaddr=1 keepalive=1 nodelay=1 defer_accept=" "$T/lines"
+	grep -q "^fd 4 socket .* addr=\[::1\]:$((PORT + 1)) state=listen backlog=3 reuseport=1 v6only=1 " "$T/lines"
+	grep -q "^fd 5 socket .* type=dgram .* addr=127.0.0.1:$((PORT + 2)) broadcast=1 " "$T/lines"
+	grep -q "^fd 6 socket .* type=dgram .* addr=\[::1\]:$((PORT + 3)) peer=\[::1\]:$((PORT + 4)) " "$T/lines"
+	grep -q "^fd 7 socket .* addr=127.0.0.1:$((PORT + 5)) state=close " "$T/lines"
+	thaw_bg "$T/img"
+	restored inetsrv
+	# the backlog as the kernel has it (ss: a listener's Send-Q)
+	ss -Hltn "sport = :$PORT" | awk '{print $3}' | grep -qx 7
+	ss -Hltn "sport = :$((PORT + 1))" | awk '{print $3}' | grep -qx 3
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	! grep -q FAIL "$OUT"
+	grep -q "^accepted on fd 3" "$OUT"
+	grep -q "^accepted on fd 4" "$OUT"
+	grep -q "^datagram on fd 5" "$OUT"
+	finish
+}
+
+@test "python3 -m http.server answers curl again after a restore" {
+	free_ports
+	mkdir "$T/www"
+	echo "hello from before" >"$T/www/index.html"
+	http_server "$T/www" "$PORT"
+	[ "$(curl -s -m 5 "http://127.0.0.1:$PORT/index.html")" = "hello from before" ]
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	! curl -s -m 1 "http://127.0.0.1:$PORT/"
+	thaw_bg "$T/img"
+	restored python3
+	echo "written after" >"$T/www/new.html"
+	[ "$(curl -s -m 5 "http://127.0.0.1:$PORT/index.html")" = "hello from before" ]
+	[ "$(curl -s -m 5 "http://127.0.0.1:$PORT/new.html")" = "written after" ]
+	kill -TERM "$PID"
+	thaw_wait 143
+}
+
+# pong_server PORT: t/progs/pongsrv.py outside the job (no ckpt-run) on
+# 127.0.0.1:PORT, its lines in $T/pong.out, its pid in SRV
+pong_server() {
+	"$PYTHON" "$CKPT_ROOT/t/progs/pongsrv.py" "$1" >"$T/pong.out" 2>"$T/pong.err" 3>&- 4>&- &
+	SRV=$!
+	STARTED+=("$SRV")
+	wait_line "$T/pong.out" '^ready pongsrv'
+}
+
+# outside_reset: inetcli out, a client of pongsrv.py outside the job
+# (REMOTE=1: as if on another machine), is restored reset, and reconnects
+outside_reset() {
+	free_ports
+	pong_server "$PORT"
+	checkpoint_kill inetcli out "$PORT"
+	tar xOf "$T/img" "proc/$PID/fds" | grep "^fd 3 socket .* peer=127.0.0.1:$PORT state=established "
+	"$BIN/ckpt-show" "$T/img" | grep " 3 socket .*a TCP connection to 127.0.0.1:$PORT, made again on loopback with socket [0-9]* if a process of the job has it, else reset"
+	# a server on another machine: no peer_ino (the same reset, made at once)
+	if [ "${REMOTE:-}" = 1 ]; then
+		fds_edit "$PID" 's/ peer_ino=[0-9]*//'
+		mv "$T/bad" "$T/img"
+		"$BIN/ckpt-show" "$T/img" | grep " 3 socket .*a TCP connection to 127.0.0.1:$PORT outside the job, reset"
+	fi
+	thaw_bg "$T/img"
+	restored inetcli
+	# the first read or write after the restore fails with ECONNRESET
+	wait_line "$OUT" '^connected 2' 10
+	cat "$OUT"
+	grep -q '^lost: ECONNRESET' "$OUT"
+	[ "$(grep -c '^lost' "$OUT")" = 1 ]
+	# and the new connection goes on with the server
+	wait_line "$T/pong.out" '^conn 2'
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^verify ok connections=2 '
+	finish
+}
+
+@test "a client's connection to a server outside the job comes back reset: ECONNRESET, and it reconnects" {
+	outside_reset
+}
+
+@test "a client's connection to a server on another machine (no local peer) comes back reset: ECONNRESET, and it reconnects" {
+	REMOTE=1 outside_reset
+}
+
+@test "a TCP connection with both ends in the process comes back with the bytes queued each way (inetcli pair)" {
+	in_process_pair pair
+}
+
+@test "the same over IPv6 (inetcli pair6)" {
+	in_process_pair pair6
+}
+
+# in_process_pair MODE: inetcli MODE's connection within the process
+in_process_pair() {
+	checkpoint_kill inetcli "$1"
+	tar xOf "$T/img" "proc/$PID/fds" | grep ' domain=inet' >"$T/lines"
+	cat "$T/lines"
+	# both ends name each other, and each queue is saved
+	[ "$(grep -c ' state=established .*peer_ino=[0-9]* .*data=socks/' "$T/lines")" = 2 ]
+	img list "$T/img" | grep "^proc/$PID/socks/"
+	# ckpt-show says what a restore makes of each
+	"$BIN/ckpt-show" "$T/img" >"$T/show"
+	grep -q ' 3 socket .*a TCP connection with fd 5, made again on loopback, the queued bytes put back' "$T/show"
+	grep -q ' 4 socket .*a TCP listener on \(127.0.0.1\|\[::1\]\):[0-9]* again (backlog 4)' "$T/show"
+	thaw_bg "$T/img"
+	restored inetcli
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	grep -q '^verify ok' "$OUT"
+	# every line sent before the checkpoint arrived once, in order
+	grep -qx 'got 350 350' "$OUT"
+	finish
+}
+
+@test "http.server with a client in the job holding a keep-alive connection: the same connection answers after the restore, and new clients too (httpka.py)" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	start_prog httpka.py
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	port=$(awk '$1 == "port" {print $2}' "$OUT")
+	grep -qx '/1 request 1 on this connection' "$OUT"
+	thaw_bg "$T/img"
+	restored python3
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	grep -qx 'got /2 request 2 on this connection' "$OUT"
+	[ "$(curl -s -m 5 "http://127.0.0.1:$port/new")" = "/new request 1 on this connection" ]
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^got /3 request 3 on this connection'
+	finish
+}
+
+@test "not root: a throwaway user's server comes back in a new user and pid namespace, bound as before, its sockets the user's" {
+	need_root   # to make the user
+	free_ports
+	throwaway_user cki
+	user_thaw_ns inetsrv "$PORT"
+	grep -q "^Uid:.$(id -u "$NEW_USER")" "/proc/$prog/status"
+	ss -Hltnpe "sport = :$PORT" | grep -q "uid:$(id -u "$NEW_USER") "
+	kill -USR1 "$prog"
+	wait_line "$D/out" '^(verify ok|FAIL)'
+	cat "$D/out"
+	grep -q "^accepted on fd 3" "$D/out"
+	kill -TERM "$prog"
+	wait "$USER_SH"
+	grep -q '^done ok' "$D/out"
+	! grep -q '^FAIL' "$D/out"
+}
+
+# child_line: wait for inetcli fork's child to have said its pid: CHILD
+child_line() {
+	wait_line "$OUT" '^child [0-9]+$'
+	CHILD=$(awk '$1 == "child" && $2 ~ /^[0-9]+$/ {print $2; exit}' "$OUT")
+	STARTED+=("$CHILD")
+}
+
+@test "a TCP connection between two processes of the job comes back connected, with the bytes queued each way (inetcli fork)" {
+	BEFORE_KILL=child_line checkpoint_kill inetcli fork
+	tar xOf "$T/img" "proc/$PID/fds" "proc/$CHILD/fds" | grep ' state=established' | tee "$T/lines"
+	# the parent's end and the child's name each other, each queue saved
+	a=$(awk '{for (i = 1; i <= NF; i++) if ($i ~ /^sock=/) print substr($i, 6)}' "$T/lines")
+	[ "$(echo "$a" | wc -l)" = 2 ]
+	for s in $a; do grep -q " peer_ino=$s .*data=socks/" "$T/lines"; done
+	"$BIN/ckpt-show" "$T/img" | grep -q 'a TCP connection to 127.0.0.1:[0-9]*, made again on loopback with socket'
+	thaw_bg "$T/img"
+	restored inetcli
+	kill -USR1 "$PID"
+	kill -USR1 "$CHILD"
+	wait_line "$OUT" '^parent round 1 ok|^FAIL'
+	wait_line "$OUT" '^child round 1 ok|^FAIL'
+	cat "$OUT"
+	grep -qx 'parent round 1 ok got 350' "$OUT"
+	grep -qx 'child round 1 ok got 350' "$OUT"
+	finish
+	grep -qx 'parent round 2 ok got 400' "$OUT"
+	grep -qx 'child round 2 ok got 400' "$OUT"
+}
+
+@test "a queue larger than a new socket's buffer (160 kB, all of it delivered) comes back whole (inetcli bigpair)" {
+	checkpoint_kill inetcli bigpair 20000
+	tar xOf "$T/img" "proc/$PID/fds" | grep ' state=established'
+	thaw_bg "$T/img"
+	restored inetcli
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)' 20
+	tail -n 3 "$OUT"
+	grep -qx 'got 350 220350' "$OUT"
+	finish
+}
+
+@test "a checkpoint that leaves the job running leaves its connections and their queues as they were; a restore of a later one still works" {
+	BEFORE_KILL=live_checkpoint checkpoint_kill inetcli pair
+	grep -qx 'got 350 350' "$OUT"
+	grep -q '^verify ok' "$OUT"
+	thaw_bg "$T/img"
+	restored inetcli
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^got 400 400|^FAIL'
+	cat "$OUT"
+	grep -qx 'got 400 400' "$OUT"
+	finish
+}
