@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "progress.h"
+#include "ptyjob.h"
 #include "nsjoin.h"
 #include "fdshare.h"
 #include "freeze.h"
@@ -118,7 +119,7 @@ static int manifest_fn(FILE *f, const void *argp)
 			fprintf(f, "proc %d %d %d %d\n", (int)p->pid, (int)p->ppid,
 				(int)p->pgid, (int)p->sid);
 	}
-	return 0;
+	return ptyjob_ctty_write(f, a->job);
 }
 
 /* the manifest, then what the job's processes share of memory

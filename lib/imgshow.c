@@ -252,6 +252,8 @@ static const char *made_as(const struct fdplan_fd *e)
 		[FD_EPOLL] = "a new epoll set, its fds added", [FD_TIMERFD] = "a new timerfd, armed as it was",
 		[FD_SIGNALFD] = "a new signalfd", [FD_INOTIFY] = "a new inotify, its watches added",
 		[FD_PIDFD] = "pidfd_open of the same process",
+		[FD_PTMX] = "a new pseudo-terminal pair, its termios, size and queued bytes as they were",
+		[FD_PTS] = "the slave of its pair in the job (its index may change), else reopened by path",
 	};
 
 	return e->k < sizeof how / sizeof *how && how[e->k] ? how[e->k] : "made again";

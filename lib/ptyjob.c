@@ -1,0 +1,88 @@
+/* ptyjob.c - the sessions whose terminal is the job's (ptyjob.h) */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "pty.h"
+#include "ptyjob.h"
+
+/* the controlling terminal of pid (field 7 of /proc/PID/stat), 0: none */
+static dev_t ctty_of(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long tty;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* after the comm's closing parenthesis: state ppid pgrp session tty */
+	if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %*c %*d %*d %*d %llu", &tty) != 1)
+		return 0;
+	return (dev_t)tty;
+}
+
+/* "tty-index:" of a master's fdinfo, -1 if none */
+static int master_index(pid_t pid, const char *fd)
+{
+	char path[320], line[128];
+	int n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/fdinfo/%s", (int)pid, fd);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "tty-index: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* a process of j holds the master of pty n */
+static int master_in_job(const struct job *j, int n)
+{
+	char path[320];
+	struct dirent *e;
+	struct stat st;
+	unsigned i;
+	DIR *d;
+	int found = 0;
+
+	for (i = 0; i < j->n && !found; i++) {
+		if (j->v[i].zombie)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/fd", (int)j->v[i].pid);
+		if (!(d = opendir(path)))
+			continue;
+		while (!found && (e = readdir(d))) {
+			snprintf(path, sizeof path, "/proc/%d/fd/%s", (int)j->v[i].pid, e->d_name);
+			found = e->d_name[0] != '.' && stat(path, &st) == 0 && S_ISCHR(st.st_mode) &&
+				st.st_rdev == makedev(5, 2) && master_index(j->v[i].pid, e->d_name) == n;
+		}
+		closedir(d);
+	}
+	return found;
+}
+
+int ptyjob_ctty_write(FILE *f, const struct job *j)
+{
+	unsigned i;
+	int n;
+
+	for (i = 0; i < j->n; i++) {
+		if (j->v[i].zombie || j->v[i].sid != j->v[i].pid)
+			continue;
+		if ((n = pty_index_of(ctty_of(j->v[i].pid))) >= 0 && master_in_job(j, n) &&
+		    fprintf(f, "ctty %d %d\n", (int)j->v[i].pid, n) < 0)
+			return -1;
+	}
+	return 0;
+}
