@@ -663,6 +663,21 @@ static int ptys_peek(struct dump *d)
 	return 0;
 }
 
+/* the slave that is the process's controlling terminal, and the
+ * terminal's foreground group: ctty=1 fg=PGID (formats/fds.md) */
+static void ptys_ctty(struct dump *d)
+{
+	dev_t tty;
+	pid_t fg;
+	size_t i;
+
+	if (pty_ctty_of(d->pid, &tty, &fg) < 0)
+		return;
+	for (i = 0; i < d->n; i++)
+		if (d->v[i].d.kind == FD_PTS && d->v[i].d.st.st_rdev == tty)
+			extra_add(&d->v[i].d, " ctty=1 fg=%d", (int)fg);
+}
+
 /* the member a pipe's, socket's or pty's queued bytes go to */
 static const char *queue_dir(const struct fd_desc *x, unsigned long long *n)
 {
@@ -857,6 +872,7 @@ static int dump_fds(struct dump *d)
 {
 	if (fds_fetch(d) < 0)
 		return -1;
+	ptys_ctty(d);
 	dups_find(d);
 	if (shares_find(d) < 0)
 		return -1;

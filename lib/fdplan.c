@@ -87,6 +87,7 @@ static const struct num_key {
 	NUM_KEY("pkt", 10, 1, pty_pkt),
 	NUM_KEY("sid", 10, NUM_INT_MAX, pty_sid),
 	NUM_KEY("fg", 10, NUM_INT_MAX, pty_fg),
+	NUM_KEY("ctty", 10, 1, pty_ctty),
 	NUM_KEY("ino", 10, U64, ino),
 	NUM_KEY("deleted", 10, 1, deleted),
 	NUM_KEY("nlink", 10, NUM_INT_MAX, nlink),

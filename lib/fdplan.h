@@ -59,7 +59,9 @@ struct fdplan_fd {
 	int share_fd;              /* process PID, earlier in the job; or 0 */
 	int pty;                   /* ptmx, pts: the pair's index, -1: none */
 	int pty_lock, pty_pkt;     /* ptmx: locked, packet mode */
-	int pty_sid, pty_fg;       /* ptmx: its slave's session, foreground group */
+	int pty_sid, pty_fg;       /* ptmx: its slave's session, foreground
+	                            * group; pts: fg, with */
+	int pty_ctty;              /* pts: the process's controlling terminal */
 	char termios[160];         /* ptmx, pts: as pty.h writes it, or "" */
 	char winsize[48];
 };

@@ -1,7 +1,9 @@
 /* ptydump.c - a pseudo-terminal's fds described (ptydump.h) */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
@@ -84,4 +86,28 @@ char *pty_queue_copy(const struct fd_desc *d, size_t *len, int *err)
 	free(q.in);
 	free(q.out);
 	return text;
+}
+
+int pty_ctty_of(pid_t pid, dev_t *tty, pid_t *tpgid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long nr;
+	int fg, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* after the comm's closing parenthesis: state ppid pgrp session
+	 * tty_nr tpgid */
+	if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %*c %*d %*d %*d %llu %d", &nr, &fg) != 2 || !nr)
+		return -1;
+	*tty = (dev_t)nr;
+	*tpgid = fg;
+	return 0;
 }

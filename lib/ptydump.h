@@ -4,6 +4,7 @@
 #ifndef CKPT_PTYDUMP_H
 #define CKPT_PTYDUMP_H
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "fdinfo.h"
 
@@ -17,5 +18,9 @@ void pty_describe(struct fd_desc *d);
  * *len 0 when none are queued or the slave cannot be opened (locked);
  * NULL with *err -errno on failure. */
 char *pty_queue_copy(const struct fd_desc *d, size_t *len, int *err);
+
+/* pid's controlling terminal and its foreground group, as
+ * /proc/PID/stat says (tty_nr, tpgid): 0, or -1 when it has none */
+int pty_ctty_of(pid_t pid, dev_t *tty, pid_t *tpgid);
 
 #endif

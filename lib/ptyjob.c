@@ -7,27 +7,8 @@
 #include <sys/sysmacros.h>
 
 #include "pty.h"
+#include "ptydump.h"
 #include "ptyjob.h"
-
-/* the controlling terminal of pid (field 7 of /proc/PID/stat), 0: none */
-static dev_t ctty_of(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long tty;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "re")))
-		return 0;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* after the comm's closing parenthesis: state ppid pgrp session tty */
-	if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %*c %*d %*d %*d %llu", &tty) != 1)
-		return 0;
-	return (dev_t)tty;
-}
 
 /* "tty-index:" of a master's fdinfo, -1 if none */
 static int master_index(pid_t pid, const char *fd)
@@ -75,12 +56,16 @@ static int master_in_job(const struct job *j, int n)
 int ptyjob_ctty_write(FILE *f, const struct job *j)
 {
 	unsigned i;
+	dev_t tty;
+	pid_t fg;
 	int n;
 
 	for (i = 0; i < j->n; i++) {
 		if (j->v[i].zombie || j->v[i].sid != j->v[i].pid)
 			continue;
-		if ((n = pty_index_of(ctty_of(j->v[i].pid))) >= 0 && master_in_job(j, n) &&
+		if (pty_ctty_of(j->v[i].pid, &tty, &fg) < 0)
+			continue;
+		if ((n = pty_index_of(tty)) >= 0 && master_in_job(j, n) &&
 		    fprintf(f, "ctty %d %d\n", (int)j->v[i].pid, n) < 0)
 			return -1;
 	}

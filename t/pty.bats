@@ -32,7 +32,7 @@ ptyjob_kill() {
 	m=$(fds_of "$PID" | grep ' ptmx ')
 	echo "$m"
 	[[ $m == *" rdev=5:2 pty="*" lock=0 pkt=1 sid=$CPID fg="*" termios="*" winsize=33,77,5,7 data=ptys/"* ]]
-	fds_of "$CPID" | grep -E '^fd 0 pts .* rdev=13[6-9]:[0-9]+ pty=[0-9]+ termios=[^ ]+ winsize=33,77,5,7 path=/dev/pts/'
+	fds_of "$CPID" | grep -E '^fd 0 pts .* rdev=13[6-9]:[0-9]+ pty=[0-9]+ termios=[^ ]+ winsize=33,77,5,7 ctty=1 fg=[0-9]+ path=/dev/pts/'
 	tar xOf "$T/img" ckpt/manifest | grep -x "ctty $CPID [0-9]*"
 	# the bytes queued each way, out of the terminal and put back
 	local n=${m#* pty=}
@@ -118,4 +118,58 @@ ticks_go_on() {
 	[ "$(stat -c %u "$(readlink "/proc/$SH/fd/0")")" = 0 ]
 	kill -TERM "$PID"
 	thaw_wait 143   # expect's own end, by the signal
+}
+
+# ttyown_kill: t/progs/ttyown in the foreground of a terminal of its own
+# (ptydrive.py runs bash with job control on it), its termios and size
+# set as a full-screen program sets them, checkpointed with --kill;
+# D its directory, PID
+ttyown_kill() {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:ttyown
+	need_root
+	D=$T/tty
+	mkdir "$D"
+	(cd "$D" && TERM=xterm exec "$PYTHON" "$CKPT_ROOT/t/progs/ptydrive.py" in log bash.pid \
+		bash --norc -c "set -m; $RUN -- $PROGS/ttyown; echo bash-done" 3>&- 4>&- >/dev/null 2>&1) &
+	STARTED+=("$!")
+	wait_line "$D/log" '^ready ttyown'
+	PID=$(tr -d '\r' <"$D/log" | awk '/^pid/ {print $2}')
+	STARTED+=("$PID")
+	OUT=$D/log
+	freeze_ok "$T/img" --kill "$PID"
+	tar xOf "$T/img" "proc/$PID/fds" | grep -E "^fd 0 pts .* termios=[^ ]+ winsize=30,100,0,0 ctty=1 fg=$PID "
+}
+
+# thaw_on_tty: ckpt-thaw $T/img on a new terminal (ptydrive.py: its
+# size 0x0, cooked); what it shows in $D/log2; TPID
+thaw_on_tty() {
+	(cd "$D" && TERM=xterm exec "$PYTHON" "$CKPT_ROOT/t/progs/ptydrive.py" in2 log2 thaw.pid \
+		"$THAW" -q "$T/img" 3>&- 4>&- >/dev/null 2>&1) &
+	TPIDS+=("$!")
+	wait_line "$D/thaw.pid" '^[0-9]+$'
+	TPID=$(cat "$D/thaw.pid")
+	TPIDS+=("$TPID")
+	# the session was the checkpoint terminal's (led from outside the
+	# job): it is ckpt-thaw's now, by design (formats/manifest.md)
+	STATE_EXPECT="NSsid;pgrp session tty tpgid" state_watch "$T/img"
+}
+
+@test "pty: the job's own terminal: restored on ckpt-thaw's, with the job's termios, in its foreground, and SIGWINCH for the other size" {
+	ttyown_kill
+	thaw_on_tty
+	restored ttyown
+	OUT=$D/log2
+	verify_prog "$PID" "$OUT"
+	tr -d '\r' <"$OUT" | grep -x 'term echo=0 icanon=0 fg=1 ctty=1 winch=1 rows=0 cols=0'
+	kill -TERM "$PID"
+	wait_line "$D/log2" '^done ok'
+}
+
+@test "pty: a job that ran in the foreground of its terminal, restored by a ckpt-thaw without one: says so, runs nothing" {
+	ttyown_kill
+	run --separate-stderr timeout -s TERM 30 setsid -w "$THAW" "$T/img" </dev/null
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == "ckpt-thaw: pid $PID: fd 0: pts /dev/pts/"*": the job ran in the foreground of this terminal, and ckpt-thaw has no controlling terminal to give it (restore from a terminal)" ]]
+	dead "$PID"
 }
