@@ -9,6 +9,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "pty.h"
 #include "ptydump.h"
 
@@ -90,24 +91,20 @@ char *pty_queue_copy(const struct fd_desc *d, size_t *len, int *err)
 
 int pty_ctty_of(pid_t pid, dev_t *tty, pid_t *tpgid)
 {
-	char path[64], buf[1024], *p;
+	char path[64], *text, *p;
 	unsigned long long nr;
-	int fg, fd;
-	ssize_t n;
+	int fg, r = -1;
 
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (!(text = read_file(path, NULL)))
 		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	/* after the comm's closing parenthesis: state ppid pgrp session
 	 * tty_nr tpgid */
-	if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %*c %*d %*d %*d %llu %d", &nr, &fg) != 2 || !nr)
-		return -1;
-	*tty = (dev_t)nr;
-	*tpgid = fg;
-	return 0;
+	if ((p = strrchr(text, ')')) && sscanf(p + 1, " %*c %*d %*d %*d %llu %d", &nr, &fg) == 2 && nr) {
+		*tty = (dev_t)nr;
+		*tpgid = fg;
+		r = 0;
+	}
+	free(text);
+	return r;
 }

@@ -25,54 +25,20 @@ setup() {
 	chmod 0755 "$D"
 }
 
-# as_user CMD...: CMD as the throwaway user, in $D
-as_user() {
-	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
-		env ASAN_OPTIONS="$ASAN_OPTIONS" sh -c 'cd "$0" && exec "$@"' "$D" "$@"
-}
-
 # user_job: as the user, ptyjob under ckpt-run and its own ckpt-freeze
-# --kill of it into $D/img.  Sets PID (the pair's master), CPID (the
-# session leader on its slave), OUT.
+# --kill of it into $D/img (user_checkpoint).  Sets PID (the pair's
+# master), CPID (the session leader on its slave), OUT.
 user_job() {
-	as_user sh -c '
-		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- </dev/null
-		mkdir -m 0700 sock && export CKPT_SOCKDIR=$PWD/sock
-		"$1" -- "$2" >out 2>err &
-		p=$!
-		for i in $(seq 200); do grep -q "^ready" out && break; sleep 0.05; done
-		"$3" --kill $p >img || exit 1
-		wait' _ "$RUN" "$PROGS/ptyjob" "$BIN/ckpt-freeze"
-	OUT=$D/out
-	PID=$(awk '/^pid/ {print $2; exit}' "$OUT")
-	[ -n "$PID" ]
-	dead "$PID"
+	user_checkpoint "$PROGS/ptyjob"
 	CPID=$(tar xOf "$D/img" ckpt/manifest | awk '$1 == "ctty" {print $2}')
 	[ -n "$CPID" ]
 }
 
-# craft PID SED: the image's proc/PID/fds edited by SED, as $D/crafted,
+# craft MEMBER SED: the image's MEMBER edited by SED, as $D/crafted,
 # the user's file (its word, not root's)
 craft() {
-	img cat "$D/img" "proc/$1/fds" | sed -E "$2" >"$T/fds"
-	! cmp -s "$T/fds" <(img cat "$D/img" "proc/$1/fds") || {
-		echo "craft: '$2' changed nothing" >&2
-		return 1
-	}
-	img edit "$D/img" "proc/$1/fds" "$T/fds" >"$D/crafted"
+	img_craft "$D/img" "$1" "$2" "$D/crafted"
 	chown "$NEW_USER:" "$D/crafted"
-}
-
-# thaw_fails IMG: root's ckpt-thaw exits 1 within 20 s, its message in
-# $T/thaw.err, and the job is not running
-thaw_fails() {
-	local st=0
-	timeout -s TERM 20 "$THAW" "$1" 2>"$T/thaw.err" || st=$?
-	echo "ckpt-thaw exited $st; stderr:"
-	cat "$T/thaw.err"
-	[ "$st" -eq 1 ]
-	dead "$PID"
-	dead "$CPID"
 }
 
 # root_pty: a pty root holds, its slave root's, mode 0600; RPTY its
@@ -108,9 +74,9 @@ time.sleep(120)' >"$T/rpty" 3>&- &
 	root_pty   # first: the job's pair has another index
 	user_job
 	# fd 9 of the session leader: a slave of root's pty, no master in the job
-	craft "$CPID" "/^fd 0 pts /{p;s/^fd 0 /fd 9 /;s/ rdev=[0-9]+:[0-9]+ pty=[0-9]+ / rdev=136:$RPTY pty=$RPTY /;s/ dup=0//;s|path=/dev/pts/[0-9]+|path=/dev/pts/$RPTY|}"
-	thaw_fails "$D/crafted"
-	grep -F "pid $CPID: fd 9: pts /dev/pts/$RPTY: Permission denied" "$T/thaw.err"
+	craft "proc/$CPID/fds" "/^fd 0 pts /{p;s/^fd 0 /fd 9 /;s/ rdev=[0-9]+:[0-9]+ pty=[0-9]+ / rdev=136:$RPTY pty=$RPTY /;s/ dup=0//;s|path=/dev/pts/[0-9]+|path=/dev/pts/$RPTY|}"
+	thaw_fails "pid $CPID: fd 9: pts /dev/pts/$RPTY: Permission denied" "$D/crafted"
+	dead "$CPID"
 	[ "$(stat -c '%u %a' "/dev/pts/$RPTY")" = "0 600" ]
 }
 
@@ -119,20 +85,17 @@ time.sleep(120)' >"$T/rpty" 3>&- &
 	user_job
 	local rpg
 	rpg=$(awk '{print $2}' "$T/rpty")
-	craft "$PID" "s/ fg=[0-9]+ / fg=$rpg /"
-	thaw_fails "$D/crafted"
-	grep -F "pid $CPID: fd 0: make it the controlling terminal of its session, its foreground group $rpg:" "$T/thaw.err"
+	craft "proc/$PID/fds" "s/ fg=[0-9]+ / fg=$rpg /"
+	thaw_fails "pid $CPID: fd 0: make it the controlling terminal of its session, its foreground group $rpg:" "$D/crafted"
+	dead "$CPID"
 	# root's terminal's foreground group is still root's own
 	[ "$(awk '{ sub(/.*\) /, ""); print $6 }' "/proc/$RHOLD/stat")" = "$rpg" ]
 }
 
 @test "security-pty: a ctty line naming a process that leads no session is refused as the manifest is read" {
 	user_job
-	img cat "$D/img" ckpt/manifest | sed -E "s/^ctty $CPID /ctty $PID /" >"$T/man"
-	img edit "$D/img" ckpt/manifest "$T/man" >"$D/crafted"
-	chown "$NEW_USER:" "$D/crafted"
-	thaw_fails "$D/crafted"
-	grep -F "ctty $PID" "$T/man"
-	grep -F "member ckpt/manifest line" "$T/thaw.err"
-	grep -F "not a session leader of the image" "$T/thaw.err"
+	craft ckpt/manifest "s/^ctty $CPID /ctty $PID /"
+	thaw_fails "member ckpt/manifest line" "$D/crafted"
+	[[ $stderr == *"not a session leader of the image"* ]]
+	dead "$CPID"
 }
