@@ -179,6 +179,7 @@ int main(int argc, char **argv)
 		thawjob_free(t);
 		return 1;
 	}
+	ptyterm_session(&t->in.man, &t->procs[0].img.fds);
 	timing_phase("read and check the members before the pages");
 	if (thawjob_ns(t) < 0)
 		abandon(t);

@@ -39,6 +39,21 @@ int ptyterm_check(const struct fdplan *root, pid_t pgid)
 	return -1;
 }
 
+void ptyterm_session(struct img_manifest *m, const struct fdplan *root)
+{
+	pid_t leader = m->proc[0].pid, sid = getsid(0);
+	int fd;
+	unsigned i;
+
+	if (m->proc[0].sid != leader || m->proc[0].ctty || !term_line(root) ||
+	    (fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		return;
+	close(fd);
+	for (i = 0; i < m->nprocs; i++)
+		if (m->proc[i].sid == leader)
+			m->proc[i].sid = sid;
+}
+
 /* SIGTTOU blocked: a process outside the foreground may then set it */
 static void fg_set(int fd, pid_t pgid)
 {

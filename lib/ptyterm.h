@@ -9,6 +9,7 @@
 #include <termios.h>
 
 struct fdplan;
+struct img_manifest;
 
 struct pty_term {
 	int fd;                    /* ckpt-thaw's terminal, or -1 */
@@ -21,6 +22,14 @@ struct pty_term {
  * 0 when ckpt-thaw has a controlling terminal or the job needs none,
  * -1 after a message naming the fd. */
 int ptyterm_check(const struct fdplan *root, pid_t pgid);
+/* A root that led its own session on a terminal outside the job (a
+ * program run on a terminal of its own, as a terminal emulator or
+ * ssh runs a shell) would lead a new one without a terminal: a
+ * terminal is one session's, and ckpt-thaw's is its caller's.  When
+ * ckpt-thaw has one, the root's session becomes ckpt-thaw's instead
+ * (in manifest m: the sid of every process of it), so that the job
+ * gets the terminal; its process group stays its own. */
+void ptyterm_session(struct img_manifest *m, const struct fdplan *root);
 /* Once the job runs (its root is pid, as ckpt-thaw sees it): its
  * termios on ckpt-thaw's terminal, its group the foreground when it
  * was and ckpt-thaw's is, and SIGWINCH to it when the window size

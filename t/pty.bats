@@ -120,17 +120,20 @@ ticks_go_on() {
 	thaw_wait 143   # expect's own end, by the signal
 }
 
-# ttyown_kill: t/progs/ttyown in the foreground of a terminal of its own
-# (ptydrive.py runs bash with job control on it), its termios and size
-# set as a full-screen program sets them, checkpointed with --kill;
-# D its directory, PID
+# ttyown_kill [leader]: t/progs/ttyown in the foreground of a terminal
+# of its own (ptydrive.py runs bash with job control on it; leader: runs
+# ttyown itself, the session's leader), its termios and size set as a
+# full-screen program sets them, checkpointed with --kill; D its
+# directory, PID
 ttyown_kill() {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:ttyown
 	need_root
 	D=$T/tty
 	mkdir "$D"
+	local cmd=(bash --norc -c "set -m; $RUN -- $PROGS/ttyown; echo bash-done")
+	[ "${1:-}" != leader ] || cmd=("$RUN" -- "$PROGS/ttyown")
 	(cd "$D" && TERM=xterm exec "$PYTHON" "$CKPT_ROOT/t/progs/ptydrive.py" in log bash.pid \
-		bash --norc -c "set -m; $RUN -- $PROGS/ttyown; echo bash-done" 3>&- 4>&- >/dev/null 2>&1) &
+		"${cmd[@]}" 3>&- 4>&- >/dev/null 2>&1) &
 	STARTED+=("$!")
 	wait_line "$D/log" '^ready ttyown'
 	PID=$(tr -d '\r' <"$D/log" | awk '/^pid/ {print $2}')
@@ -161,6 +164,19 @@ thaw_on_tty() {
 	OUT=$D/log2
 	verify_prog "$PID" "$OUT"
 	tr -d '\r' <"$OUT" | grep -x 'term echo=0 icanon=0 fg=1 ctty=1 winch=1 rows=0 cols=0'
+	kill -TERM "$PID"
+	wait_line "$D/log2" '^done ok'
+}
+
+@test "pty: a session leader on a terminal of its own comes back in ckpt-thaw's session, on its terminal, in its foreground" {
+	ttyown_kill leader
+	tar xOf "$T/img" ckpt/manifest | grep -x "proc $PID [0-9]* $PID $PID"
+	thaw_on_tty
+	restored ttyown
+	OUT=$D/log2
+	verify_prog "$PID" "$OUT"
+	tr -d '\r' <"$OUT" | grep -x 'term echo=0 icanon=0 fg=1 ctty=1 winch=1 rows=0 cols=0'
+	[ "$(awk '{ sub(/.*\) /, ""); print $4 }' "/proc/$PID/stat")" = "$TPID" ]
 	kill -TERM "$PID"
 	wait_line "$D/log2" '^done ok'
 }
