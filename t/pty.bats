@@ -34,6 +34,10 @@ ptyjob_kill() {
 	[[ $m == *" rdev=5:2 pty="*" lock=0 pkt=1 sid=$CPID fg="*" termios="*" winsize=33,77,5,7 data=ptys/"* ]]
 	fds_of "$CPID" | grep -E '^fd 0 pts .* rdev=13[6-9]:[0-9]+ pty=[0-9]+ termios=[^ ]+ winsize=33,77,5,7 ctty=1 fg=[0-9]+ path=/dev/pts/'
 	tar xOf "$T/img" ckpt/manifest | grep -x "ctty $CPID [0-9]*"
+	# ckpt-show says what a restore does with each end
+	"$BIN/ckpt-show" "$T/img" >"$T/show"
+	grep -E "^ +3 ptmx +0 +/dev/ptmx +a new pseudo-terminal pair, its termios, size, packet mode and lock as they were, the queued bytes put back$" "$T/show"
+	grep -E "^ +0 pts +0 +/dev/pts/[0-9]+ +an open of its pair's new slave \(its index may change\)$" "$T/show"
 	# the bytes queued each way, out of the terminal and put back
 	local n=${m#* pty=}
 	n=${n%% *}
