@@ -189,3 +189,43 @@ thaw_on_tty() {
 	ttyown_kill
 	thaw_ttyless_fails "$T/img"
 }
+
+@test "pty: a checkpoint that does not kill leaves the pair as it was: its queues and state, for the job that runs on" {
+	need ckpt-run ckpt-freeze prog:ptyjob
+	start_prog ptyjob
+	freeze_ok "$T/img" "$PID"
+	tar xOf "$T/img" "proc/$PID/fds" | grep -q ' ptmx .* data=ptys/'
+	verify_prog "$PID" "$OUT"
+	grep -x 'pty lock=0 pkt=1 echo=0 vintr=2 winsize=33x77x5x7 master=\\x00from-slave\\x0d\\x0a' "$OUT"
+	grep -x 'child sid=leader ctty=leader fg=self in=typed\\x20line\\x0a then=eof-line more=none' "$OUT"
+}
+
+@test "pty: a user restores its own pty job, in new user and pid namespaces" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:ptyjob
+	need_root
+	throwaway_user ckp
+	D=$(mktemp -d /tmp/ckp-own-XXXXXX)
+	TMPDIRS+=("$D")
+	chown "$NEW_USER:" "$D"
+	user_checkpoint "$PROGS/ptyjob"
+	as_user sh -c 'exec "$1" img >thaw.out 2>thaw.err' _ "$THAW" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	# the restored parent as seen from here (another pid): the ptyjob
+	# whose parent is ckpt-thaw's pid-1 reaper
+	local i p= q
+	for ((i = 0; i < 250 && ${#p} == 0; i++)); do
+		for q in $(pgrep -u "$NEW_USER" -x ptyjob); do
+			[ "$(cat "/proc/$(ps -o ppid= -p "$q" | tr -d ' ')/comm")" != ckpt-thaw ] || p=$q
+		done
+		sleep 0.02
+	done
+	[ -n "$p" ]
+	kill -USR1 "$p"
+	wait_line "$D/out" '^(verify ok|FAIL)' 10
+	cat "$D/out" "$D/thaw.err"
+	grep -x 'child sid=leader ctty=leader fg=self in=typed\\x20line\\x0a then=eof-line more=none' "$D/out"
+	grep -qx 'verify ok' "$D/out"
+	kill -TERM "$p"
+	wait "$TPID"
+}
