@@ -739,7 +739,8 @@ static int checkpoint(struct job *j, struct opts *o)
 	if (!k)
 		return -1;
 	timing_phase("check every process");
-	if (job_shm_check(j, o->kill && !o->force, &shm) < 0 || job_socks_check(j) < 0) {
+	if (job_shm_check(j, o->kill && !o->force, &shm) < 0 || job_socks_check(j) < 0 ||
+	    ptyjob_check(j) < 0) {
 		kprocs_close(k, j->n);
 		return -1;
 	}

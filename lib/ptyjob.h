@@ -14,4 +14,9 @@
  * -1 (the stream failed). */
 int ptyjob_ctty_write(FILE *f, const struct job *j);
 
+/* What a restore cannot make, refused before anything is written: the
+ * slave of a job's pty held by a process earlier in the stream than
+ * every holder of its master.  0, or -1 after a message naming both. */
+int ptyjob_check(const struct job *j);
+
 #endif

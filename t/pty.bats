@@ -229,3 +229,17 @@ thaw_on_tty() {
 	kill -TERM "$p"
 	wait "$TPID"
 }
+
+@test "pty: a slave held by a process before its master's in the job is refused at the checkpoint, named, and the job runs on" {
+	need ckpt-run ckpt-freeze
+	start_prog ptyrev.py
+	local child
+	child=$(awk '/^child/ {print $2}' "$OUT")
+	STARTED+=("$child")
+	run --separate-stderr "$BIN/ckpt-freeze" --kill "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"ckpt-freeze: pid $PID: fd "*": the slave of pty "*", whose master pid $child holds, later in the job: a restore makes a pair from its master first (not supported)"* ]]
+	alive "$PID"
+	alive "$child"
+}
