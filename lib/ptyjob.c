@@ -28,32 +28,6 @@ static int master_index(pid_t pid, const char *fd)
 	return n;
 }
 
-/* a process of j holds the master of pty n */
-static int master_in_job(const struct job *j, int n)
-{
-	char path[320];
-	struct dirent *e;
-	struct stat st;
-	unsigned i;
-	DIR *d;
-	int found = 0;
-
-	for (i = 0; i < j->n && !found; i++) {
-		if (j->v[i].zombie)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/fd", (int)j->v[i].pid);
-		if (!(d = opendir(path)))
-			continue;
-		while (!found && (e = readdir(d))) {
-			snprintf(path, sizeof path, "/proc/%d/fd/%s", (int)j->v[i].pid, e->d_name);
-			found = e->d_name[0] != '.' && stat(path, &st) == 0 && S_ISCHR(st.st_mode) &&
-				st.st_rdev == makedev(5, 2) && master_index(j->v[i].pid, e->d_name) == n;
-		}
-		closedir(d);
-	}
-	return found;
-}
-
 /* the lowest fd of pid on the slave of pty n, or -1 */
 static int slave_fd(pid_t pid, int n)
 {
@@ -98,13 +72,24 @@ static int masters_of(pid_t pid, int *idx, int max)
 	return k;
 }
 
-/* process k of j holds the master of pty n too (inherited) */
+/* process k of j holds the master of pty n */
 static int has_master(const struct job *j, unsigned k, int n)
 {
 	int idx[64], nm = masters_of(j->v[k].pid, idx, 64), m;
 
 	for (m = 0; m < nm; m++)
 		if (idx[m] == n)
+			return 1;
+	return 0;
+}
+
+/* a process of j holds the master of pty n */
+static int master_in_job(const struct job *j, int n)
+{
+	unsigned i;
+
+	for (i = 0; i < j->n; i++)
+		if (!j->v[i].zombie && has_master(j, i, n))
 			return 1;
 	return 0;
 }
