@@ -25,9 +25,10 @@ endif
 # arch code lives in lib/$(ARCH), preload/$(ARCH), restorer/$(ARCH)
 ARCH      = x86_64
 # vim: a test dependency (t/seize.bats restores Debian's vim, whose
-# SIGEV_THREAD timer helper blocks every signal)
+# SIGEV_THREAD timer helper blocks every signal); expect, tmux, screen:
+# t/pty.bats (programs on pseudo-terminals nobody here wrote)
 DEPS_PKGS = musl-tools libarchive-dev liblz4-dev bats libarchive-tools lz4 zstd xz-utils bzip2 python3 \
-	clang-14 libclang-rt-14-dev libtsan2 vim openssh-server openssh-client
+	clang-14 libclang-rt-14-dev libtsan2 vim openssh-server openssh-client expect tmux screen
 WARN      = -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS  = -D_GNU_SOURCE -Ilib -Ilib/$(ARCH)
 LIBS      = -larchive -llz4 -lpthread

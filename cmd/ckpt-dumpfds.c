@@ -24,6 +24,7 @@
 #include "inetdump.h"
 #include "memberout.h"
 #include "num.h"
+#include "ptydump.h"
 #include "freeze.h"
 #include "restorable.h"
 #include "rules.h"
@@ -645,6 +646,51 @@ static int socks_peek(struct dump *d)
 	return 0;
 }
 
+/* The bytes queued in each pseudo-terminal pair whose master is here
+ * (ptydump.h), with the process that holds the master first */
+static int ptys_peek(struct dump *d)
+{
+	struct fd_dump *e;
+	size_t i;
+	int err;
+
+	for (i = 0; i < d->n; i++) {
+		e = &d->v[i];
+		if (e->d.kind != FD_PTMX || e->d.pty < 0 || e->dup != e->d.fd || e->shared)
+			continue;
+		e->pipe_bytes = pty_queue_copy(&e->d, &e->pipe_len, &err);
+		if (err < 0) {
+			warnerr(err, "pid %d fd %d: pty %d: copying its queued bytes:", (int)d->pid,
+				e->d.fd, e->d.pty);
+			return -1;
+		}
+		e->pipe_data = !!e->pipe_bytes;
+	}
+	return 0;
+}
+
+/* the slave that is the process's controlling terminal, and the
+ * terminal's foreground group: ctty=1 fg=PGID (formats/fds.md) */
+static void ptys_ctty(struct dump *d)
+{
+	dev_t tty;
+	pid_t fg;
+	size_t i;
+
+	if (pty_ctty_of(d->pid, &tty, &fg) < 0)
+		return;
+	for (i = 0; i < d->n; i++)
+		if (d->v[i].d.kind == FD_PTS && d->v[i].d.st.st_rdev == tty)
+			extra_add(&d->v[i].d, " ctty=1 fg=%d", (int)fg);
+}
+
+/* the member a pipe's, socket's or pty's queued bytes go to */
+static const char *queue_dir(const struct fd_desc *x, unsigned long long *n)
+{
+	*n = x->kind == FD_PTMX ? (unsigned long long)x->pty : (unsigned long long)x->st.st_ino;
+	return x->kind == FD_SOCKET ? "socks" : x->kind == FD_PTMX ? "ptys" : "pipes";
+}
+
 static void esc_or_die(const struct dump *d, const struct fd_dump *e, const char *s,
 		       char *out, size_t cap)
 {
@@ -676,9 +722,12 @@ static void fd_line(const struct dump *d, const struct fd_dump *e, FILE *f)
 		fprintf(f, " data=files/%d", e->data);
 	if (e->holes)
 		fprintf(f, " holes=%s", e->holes);
-	if (e->pipe_data)
-		fprintf(f, " data=%s/%llu", x->kind == FD_SOCKET ? "socks" : "pipes",
-			(unsigned long long)x->st.st_ino);
+	if (e->pipe_data) {
+		unsigned long long n;
+		const char *dir = queue_dir(x, &n);
+
+		fprintf(f, " data=%s/%llu", dir, n);
+	}
 	if (e->pol.truncate)
 		fputs(" truncate=1", f);
 	if (e->pol.restart) {
@@ -797,14 +846,16 @@ static int files_write(struct dump *d)
 
 static int pipes_write(struct dump *d)
 {
+	unsigned long long n;
+	const char *dir;
 	char name[64];
 	size_t i;
 
 	for (i = 0; i < d->n; i++) {
 		if (!d->v[i].pipe_bytes)
 			continue;
-		member_name(d, name, sizeof name, d->v[i].d.kind == FD_SOCKET ? "socks" : "pipes",
-			    d->v[i].d.st.st_ino);
+		dir = queue_dir(&d->v[i].d, &n);
+		member_name(d, name, sizeof name, dir, n);
 		if (member_put(&d->tar, name, d->v[i].pipe_bytes, d->v[i].pipe_len) < 0)
 			return -1;
 	}
@@ -827,6 +878,7 @@ static int dump_fds(struct dump *d)
 {
 	if (fds_fetch(d) < 0)
 		return -1;
+	ptys_ctty(d);
 	dups_find(d);
 	if (shares_find(d) < 0)
 		return -1;
@@ -835,7 +887,8 @@ static int dump_fds(struct dump *d)
 	policies_decide(d);
 	data_assign(d);
 	holes_find(d);
-	if (shares_refuse(d) < 0 || pipes_peek(d) < 0 || socks_peek(d) < 0)
+	if (shares_refuse(d) < 0 || pipes_peek(d) < 0 || socks_peek(d) < 0 ||
+	    ptys_peek(d) < 0)
 		return -1;
 	if (fds_write(d) < 0 || files_write(d) < 0 || pipes_write(d) < 0 ||
 	    rules_write(d) < 0)

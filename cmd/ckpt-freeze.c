@@ -19,6 +19,7 @@
 #include "dirty.h"
 #include "err.h"
 #include "progress.h"
+#include "ptyjob.h"
 #include "nsjoin.h"
 #include "fdshare.h"
 #include "freeze.h"
@@ -131,7 +132,7 @@ static int manifest_fn(FILE *f, const void *argp)
 			fprintf(f, "proc %d %d %d %d\n", (int)p->pid, (int)p->ppid,
 				(int)p->pgid, (int)p->sid);
 	}
-	return 0;
+	return ptyjob_ctty_write(f, a->job);
 }
 
 /* the manifest, then what the job's processes share of memory
@@ -756,7 +757,8 @@ static int checkpoint(struct job *j, struct opts *o)
 	if (!k)
 		return -1;
 	timing_phase("check every process");
-	if (job_shm_check(j, o->kill && !o->force, &shm) < 0 || job_socks_check(j) < 0) {
+	if (job_shm_check(j, o->kill && !o->force, &shm) < 0 || job_socks_check(j) < 0 ||
+	    ptyjob_check(j) < 0) {
 		kprocs_close(k, j->n);
 		return -1;
 	}

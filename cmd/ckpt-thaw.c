@@ -16,6 +16,7 @@
 #include "chain.h"
 #include "err.h"
 #include "progress.h"
+#include "ptyterm.h"
 #include "selfdir.h"
 #include "thawjob.h"
 #include "timing.h"
@@ -84,6 +85,25 @@ static int child_wait(pid_t child)
 	if (WIFSIGNALED(st))
 		return 128 + WTERMSIG(st);
 	return WEXITSTATUS(st);
+}
+
+/* the restored root as we see it: in a new pid namespace, the
+ * reaper's one child */
+static pid_t root_pid(const struct thaw_job *t)
+{
+	char path[64];
+	long v = 0;
+	FILE *f;
+
+	if (!t->newns)
+		return t->procs[0].img.core.pid;
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)t->tree.child, (int)t->tree.child);
+	if ((f = fopen(path, "re"))) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
 }
 
 static void restorer_find(struct thaw_job *t)
@@ -186,6 +206,7 @@ static int setup(struct thaw_job *t, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct thaw_job *t = &thaw;
+	struct pty_term term = { .fd = -1 };
 	int c, bad = 0;
 
 	prog_init(argv);
@@ -198,6 +219,11 @@ int main(int argc, char **argv)
 		thawjob_free(t);
 		return 1;
 	}
+	if (ptyterm_check(&t->procs[0].img.fds, t->procs[0].img.core.pgid) < 0) {
+		thawjob_free(t);
+		return 1;
+	}
+	ptyterm_session(&t->in.man, &t->procs[0].img.fds);
 	timing_phase("read and check the members before the pages");
 	if (thawjob_ns(t) < 0)
 		abandon(t);
@@ -205,6 +231,7 @@ int main(int argc, char **argv)
 	if (thawjob_restore(t) < 0)
 		abandon(t);
 	timing_running_at();
+	ptyterm_take(&term, &t->procs[0].img.fds, root_pid(t));
 	stream_close(&t->in.st);
 	if (unpack_child > 0)
 		waitpid(unpack_child, NULL, 0);
@@ -214,6 +241,7 @@ int main(int argc, char **argv)
 		warn("verify: %d difference%s from the image; the job runs on", bad,
 		     bad == 1 ? "" : "s");
 	c = child_wait(t->tree.child);
+	ptyterm_give_back(&term);
 	thawjob_free(t);
 	return bad ? 1 : c;
 }

@@ -143,15 +143,37 @@ static int man_proc(struct text *l, void *obj)
 	if (m->nprocs == IMAGE_PROCS_MAX)
 		return bad(l, "too many processes");
 	p.pid = v[0], p.ppid = v[1], p.pgid = v[2], p.sid = v[3], p.status = v[4];
+	p.ctty_fd = -1;
 	if (man_tree(l, m, &p) < 0)
 		return -1;
 	m->proc[m->nprocs++] = p;
 	return 0;
 }
 
+/* "ctty SID N": session SID, led by a process of the image, has the
+ * job's pty N as its controlling terminal */
+static int man_ctty(struct text *l, void *obj)
+{
+	struct img_manifest *m = obj;
+	uint64_t v[2];
+	unsigned i;
+
+	if (nums(l, 2, NUM_INT_MAX, v) < 0)
+		return -1;
+	if (v[1] >= 1 << 20)
+		return bad(l, "not a pseudo-terminal's index");
+	for (i = 0; i < m->nprocs; i++)
+		if (m->proc[i].pid == (pid_t)v[0] && !m->proc[i].zombie && m->proc[i].sid == m->proc[i].pid) {
+			m->proc[i].ctty = v[1] + 1;
+			return 0;
+		}
+	return bad(l, "not a session leader of the image");
+}
+
 static const struct text_key manifest_keys[] = {
 	{ "ckpt-image", man_version }, { "kernel", man_kernel }, { "arch", man_arch },
 	{ "kill", man_kill }, { "root", man_root }, { "id", man_id }, { "parent", man_id }, { "proc", man_proc }, { "zombie", man_proc },
+	{ "ctty", man_ctty },
 };
 
 static int manifest_line(struct text *l, void *m)

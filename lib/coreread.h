@@ -19,6 +19,10 @@ struct img_mproc {         /* a proc or zombie line of the manifest */
 	                        * line (then the core's are the ones) */
 	int zombie;            /* exited, not reaped: no members */
 	int status;            /* a zombie's wait status */
+	int ctty;              /* a session leader whose terminal is the
+	                        * job's pty ctty - 1 (a ctty line), or 0 */
+	int ctty_fd;           /* ckpt-thaw's: that terminal, made before
+	                        * the tree (ptyplan.h), or -1 */
 };
 
 struct img_manifest {

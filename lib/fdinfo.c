@@ -22,6 +22,7 @@
 
 #include "escape.h"
 #include "fdinfo.h"
+#include "ptydump.h"
 #include "io.h"
 #include "pidused.h"
 #include "inetdump.h"
@@ -261,7 +262,7 @@ static enum fd_kind kind_of(const struct fd_desc *d, int deleted)
 	if (S_ISDIR(m))
 		return FD_DIR;
 	if (S_ISCHR(m))
-		return FD_CHR;
+		return pty_kind(d);
 	if (S_ISBLK(m))
 		return FD_BLK;
 	if (S_ISFIFO(m))
@@ -326,6 +327,9 @@ static void describe_kind(struct fd_desc *d, const char *info, int deleted)
 		extra_add(d, " rdev=%u:%u%s", major(d->st.st_rdev), minor(d->st.st_rdev),
 			  deleted ? " deleted=1" : "");
 		break;
+	case FD_PTMX: case FD_PTS:
+		pty_describe(d);
+		break;
 	case FD_FIFO: case FD_PIPE:
 		describe_pipe(d);
 		break;
@@ -349,6 +353,7 @@ int fd_describe(struct fd_desc *d, int fd, int local, int fdflags)
 	memset(d, 0, sizeof *d);
 	d->fd = fd;
 	d->local = local;
+	d->pty = -1;
 	d->cloexec = !!(fdflags & FD_CLOEXEC);
 	if ((d->flags = fcntl(local, F_GETFL)) < 0 || fstat(local, &d->st) < 0)
 		return -errno;

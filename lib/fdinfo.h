@@ -23,6 +23,7 @@ struct fd_desc {
 	struct stat st;
 	int64_t pos;        /* the shared offset */
 	int mnt_id;
+	int pty;            /* a pseudo-terminal's index (ptydump.h), else -1 */
 	char path[PATH_MAX];   /* readlink of our copy, " (deleted)" cut */
 	char extra[1536];   /* the kind's own " key=value" fields: room for
 	                     * two escaped sun_paths or a memfd name */

@@ -11,6 +11,7 @@ static const char *const kind_names[] = {
 	[FD_TIMERFD] = "timerfd", [FD_SIGNALFD] = "signalfd",
 	[FD_INOTIFY] = "inotify", [FD_PIDFD] = "pidfd", [FD_ANON] = "anon",
 	[FD_OTHER] = "other", [FD_NS] = "ns", [FD_SYMLINK] = "symlink",
+	[FD_PTMX] = "ptmx", [FD_PTS] = "pts",
 	[FD_UNKNOWN] = "unknown",
 };
 

@@ -10,6 +10,8 @@ enum fd_kind {
 	FD_INOTIFY, FD_PIDFD, FD_ANON, FD_OTHER,
 	FD_NS,          /* a namespace (/proc/PID/ns/NAME, nsfs) */
 	FD_SYMLINK,     /* a symlink itself (O_PATH|O_NOFOLLOW) */
+	FD_PTMX,        /* a pseudo-terminal's master (/dev/ptmx, 5:2) */
+	FD_PTS,         /* a pseudo-terminal's slave (/dev/pts/N) */
 	FD_UNKNOWN,     /* read only: a name this tree does not know */
 };
 

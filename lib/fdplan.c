@@ -33,6 +33,7 @@
 #include "rules.h"
 #include "io.h"
 #include "restorable.h"
+#include "ptyplan.h"
 #include "sockplan.h"
 #include "memplan.h"
 #include "num.h"
@@ -82,6 +83,12 @@ static const struct num_key {
 	NUM_KEY("pipesz", 10, NUM_INT_MAX, pipesz),
 	NUM_KEY("truncate", 10, 1, truncate),
 	NUM_KEY("mode", 8, 0177777, mode),
+	NUM_KEY("pty", 10, NUM_INT_MAX, pty),
+	NUM_KEY("lock", 10, 1, pty_lock),
+	NUM_KEY("pkt", 10, 1, pty_pkt),
+	NUM_KEY("sid", 10, NUM_INT_MAX, pty_sid),
+	NUM_KEY("fg", 10, NUM_INT_MAX, pty_fg),
+	NUM_KEY("ctty", 10, 1, pty_ctty),
 	NUM_KEY("ino", 10, U64, ino),
 	NUM_KEY("deleted", 10, 1, deleted),
 	NUM_KEY("nlink", 10, NUM_INT_MAX, nlink),
@@ -159,6 +166,14 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 	else if (!strcmp(k, "domain")) e->unix_domain = !strcmp(v, "unix");
 	else if (!strcmp(k, "boot")) snprintf(e->boot, sizeof e->boot, "%s", v);
 	else if (!strcmp(k, "nstype")) snprintf(e->nstype, sizeof e->nstype, "%s", v);
+	else if (!strcmp(k, "termios") || !strcmp(k, "winsize")) {
+		char *to = !strcmp(k, "termios") ? e->termios : e->winsize;
+		size_t cap = to == e->termios ? sizeof e->termios : sizeof e->winsize;
+
+		if (strlen(v) >= cap)
+			return -1;
+		memcpy(to, v, strlen(v) + 1);
+	}
 	else if (!strcmp(k, "pid") && strcmp(v, "-1")) {   /* -1: ended */
 		if (num_parse(v, NUM_INT_MAX, &maj) < 0)
 			return -1;
@@ -223,6 +238,7 @@ static int fd_line(struct fdplan *p, const struct text *t)
 	e->dup = -1;
 	e->src = -1;
 	e->trunc_fd = -1;
+	e->pty = -1;
 	if (t->n < 3 || num_parse(t->f[1], INT_MAX / 2 - 1, &fd) < 0)
 		return -1;
 	e->fd = fd;
@@ -370,7 +386,7 @@ static const char *ent_check(const struct fdplan_fd *e)
 	static const enum fd_kind saved[] = { FD_FILE, FD_DELETED, FD_MEMFD, FD_UNKNOWN };
 	static const enum fd_kind piped[] = { FD_PIPE, FD_FIFO, FD_UNKNOWN };
 	static const enum fd_kind pathed[] = { FD_FILE, FD_DIR, FD_CHR, FD_BLK, FD_FIFO, FD_DELETED,
-					       FD_SYMLINK, FD_UNKNOWN };
+					       FD_SYMLINK, FD_PTS, FD_UNKNOWN };
 	int is_file = e->k == FD_FILE;
 
 	if (e->data && kind_is(e, saved) && strncmp(e->data, "files/", 6))
@@ -379,7 +395,10 @@ static const char *ent_check(const struct fdplan_fd *e)
 		return "data= of a pipe must name pipes/INODE";
 	if (e->data && e->k == FD_SOCKET && strncmp(e->data, "socks/", 6))
 		return "data= of a socket must name socks/INODE";
-	if (e->data && !kind_is(e, saved) && !kind_is(e, piped) && e->k != FD_SOCKET)
+	if (e->data && e->k == FD_PTMX && strncmp(e->data, "ptys/", 5))
+		return "data= of a pseudo-terminal master must name ptys/N";
+	if (e->data && !kind_is(e, saved) && !kind_is(e, piped) && e->k != FD_SOCKET &&
+	    e->k != FD_PTMX)
 		return "data= on a kind that has no saved data";
 	if (!e->data && !e->share_pid && e->dup < 0 && (e->k == FD_DELETED || e->k == FD_MEMFD))
 		return "no data=: its contents are only in the image";
@@ -617,7 +636,7 @@ int fdplan_data(struct fdplan *p, int pid, const char *sub, struct stream *s)
 	b = memset(&p->blob[p->nblob++], 0, sizeof *b);
 	b->fd = -1;
 	snprintf(b->name, sizeof b->name, "%s", sub);
-	if (!strncmp(sub, "pipes/", 6) || !strncmp(sub, "socks/", 6))
+	if (!strncmp(sub, "pipes/", 6) || !strncmp(sub, "socks/", 6) || !strncmp(sub, "ptys/", 5))
 		return (b->bytes = stream_slurp(s, BLOB_MAX, &b->len)) ? 0 : -1;
 	return blob_file(p, b, e, pid, s);
 }
@@ -671,7 +690,7 @@ static dev_t device_allowed(const struct fdplan_fd *e)
 	/* O_PATH opens no device: any one, by its number */
 	if ((e->k == FD_CHR || e->k == FD_BLK) && (e->flags & O_PATH) && !e->deleted)
 		return e->rdev;
-	if (e->k != FD_CHR)
+	if (e->k != FD_CHR && e->k != FD_PTS)
 		return 0;
 	for (i = 0; i < sizeof devices / sizeof *devices; i++)
 		if (e->deleted ? e->rdev == makedev(devices[i].maj, devices[i].min) :
@@ -720,7 +739,7 @@ static int open_path(struct fdplan *p, struct fdplan_fd *e, int flags, int pid)
 	struct stat st;
 	int fd, ok;
 
-	if ((e->k == FD_CHR || e->k == FD_BLK) && !(want = device_allowed(e)))
+	if ((e->k == FD_CHR || e->k == FD_BLK || e->k == FD_PTS) && !(want = device_allowed(e)))
 		return refuse(pid, e, "not a device a restore reopens (formats/fds.md)");
 	if (fdplan_fs_ready(p, pid) < 0)
 		return errno = ECANCELED, -1;
@@ -868,7 +887,7 @@ static int pipes_settle(struct fd_pipe *pipe, unsigned *npipe, int **held, unsig
 
 int fdjob_settle(struct fdjob *job)
 {
-	if (sockplan_settle(job) < 0 || inetplan_settle(job) < 0)
+	if (ptyplan_settle(job) < 0 || sockplan_settle(job) < 0 || inetplan_settle(job) < 0)
 		return -1;
 	if (pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld) < 0)
 		return warn("pipes: out of memory"), -1;
@@ -900,6 +919,7 @@ void fdjob_free(struct fdjob *job)
 	pipes_settle(job->pipe, &job->npipe, &job->held, &job->nheld);
 	sockplan_free(job);
 	inetplan_free(job);
+	ptyplan_free(job);
 	for (i = 0; i < job->nheld; i++)   /* the ends kept for the job */
 		close(job->held[i]);
 	free(job->held);
@@ -1125,6 +1145,14 @@ static const char *socket_why_not(const struct fdplan *p, const struct fdplan_fd
  * system lacks (NULL: nothing); setfl: its status flags are set again
  * with F_SETFL (a kind opened by path gets them from open).  A kind
  * without an open cannot be restored. */
+/* a slave: of its pair in the job, else the terminal at its path */
+static int open_pts(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	int fd = ptyplan_open(p, e, pid);
+
+	return fd == -2 ? open_file(p, e, pid) : fd;
+}
+
 static const struct kind_restore {
 	int (*open)(struct fdplan *, struct fdplan_fd *, int pid);
 	const char *(*why_not)(const struct fdplan *, const struct fdplan_fd *);
@@ -1142,6 +1170,8 @@ static const struct kind_restore {
 	[FD_FIFO] = { open_fifo, NULL, 1 },
 	[FD_PIPE] = { open_pipe, NULL, 1 },
 	[FD_SOCKET] = { open_socket, socket_why_not, 1 },
+	[FD_PTMX] = { ptyplan_open, ptyplan_why_not, 1 },
+	[FD_PTS] = { open_pts, ptyplan_why_not, 1 },
 	[FD_EVENTFD] = { open_eventfd, NULL, 1 },
 	[FD_EPOLL] = { open_epoll, NULL, 0 },
 	[FD_TIMERFD] = { open_timerfd, NULL, 1 },
@@ -1255,7 +1285,7 @@ static int open_shared(struct fdplan *p, const struct fdplan_fd *e, int pid)
  * process, by share=.  The first process's own stdio pipes led outside. */
 static int job_pipe(const struct fdplan *p, const struct fdplan_fd *e)
 {
-	return !p->first && (e->k == FD_PIPE || sockplan_in_job(e));
+	return (!p->first && (e->k == FD_PIPE || sockplan_in_job(e))) || ptyplan_in_job(p, e);
 }
 
 static int ent_open(struct fdplan *p, struct fdplan_fd *e, const struct fd_attach *at, int pid)

@@ -18,6 +18,7 @@ struct img_core;
 struct memplan;
 struct sock_pair;
 struct tcp_end;
+struct pty_pair;
 
 /* one fd to restore, from its fd line (what ckpt-dumpfds wrote from
  * its struct fd_dump) */
@@ -29,7 +30,7 @@ struct fdplan_fd {
 	uint64_t pos, size;
 	char *path;                /* unescaped; the restart path if any */
 	char *orig;                /* the path at the checkpoint */
-	char *data;                /* "files/N", "pipes/INODE", "socks/INODE", or NULL */
+	char *data;                /* "files/N", "pipes/INODE", "socks/INODE", "ptys/N", or NULL */
 	char *name;                /* memfd name */
 	char *holes;               /* a saved file's holes, "OFF+LEN,...", or NULL */
 	char end[4];               /* pipe end: r, w, rw */
@@ -60,6 +61,13 @@ struct fdplan_fd {
 	int src;                   /* ckpt-thaw's fd that becomes fd */
 	pid_t share_pid;           /* share=PID:FD: the open file of fd FD of */
 	int share_fd;              /* process PID, earlier in the job; or 0 */
+	int pty;                   /* ptmx, pts: the pair's index, -1: none */
+	int pty_lock, pty_pkt;     /* ptmx: locked, packet mode */
+	int pty_sid, pty_fg;       /* ptmx: its slave's session, foreground
+	                            * group; pts: fg, with */
+	int pty_ctty;              /* pts: the process's controlling terminal */
+	char termios[160];         /* ptmx, pts: as pty.h writes it, or "" */
+	char winsize[48];
 };
 
 struct fd_epoll {             /* an "epoll EPFD TFD" line */
@@ -121,6 +129,8 @@ struct fdjob {
 	unsigned npair;
 	struct tcp_end *tcp;       /* connections between processes (inetplan.h) */
 	unsigned ntcp;
+	struct pty_pair *pty;      /* one pseudo-terminal per pair (ptyplan.h) */
+	unsigned npty;
 	unsigned nprocs;           /* the processes of the manifest */
 };
 
@@ -143,6 +153,9 @@ struct fdplan {
 	pid_t feeder;              /* feeds stdin its saved bytes, or 0 */
 	struct fdjob *shared;      /* what it shares with the job (fdjob_add) */
 	int first;                 /* the job's first process (its root) */
+	int ctty, ctty_fd;         /* its fd ctty_fd becomes the controlling */
+	int ctty_fg;               /* terminal of its session, with this
+	                            * foreground group (ptyplan.h) */
 };
 
 struct fd_attach {            /* where stdio outside the job goes */

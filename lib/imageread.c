@@ -172,7 +172,8 @@ static int proc_member(struct img_in *in, struct img_proc *p, int pid, const cha
 
 	if (!strcmp(sub, "pages"))
 		return 1;
-	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6) || !strncmp(sub, "socks/", 6))
+	if (!strncmp(sub, "files/", 6) || !strncmp(sub, "pipes/", 6) || !strncmp(sub, "socks/", 6) ||
+	    !strncmp(sub, "ptys/", 5))
 		return member_order(in, p, pid, 0) < 0 || img_proc_vouch(in, p) < 0 ? -1 :
 		       fdplan_data(&p->fds, pid, sub, &in->st);
 	if (!bit)

@@ -10,6 +10,7 @@
 #include "escape.h"
 #include "fdplan.h"
 #include "imgshow.h"
+#include "ptyplan.h"
 #include "maps.h"
 #include "pack.h"
 #include "restorable.h"
@@ -252,12 +253,37 @@ static const char *made_as(const struct fdplan_fd *e)
 		[FD_EPOLL] = "a new epoll set, its fds added", [FD_TIMERFD] = "a new timerfd, armed as it was",
 		[FD_SIGNALFD] = "a new signalfd", [FD_INOTIFY] = "a new inotify, its watches added",
 		[FD_PIDFD] = "pidfd_open of the same process",
+		[FD_PTMX] = "a new pseudo-terminal pair, its termios, size, packet mode and lock as they were",
+		[FD_PTS] = "reopened by path",
 	};
 
 	return e->k < sizeof how / sizeof *how && how[e->k] ? how[e->k] : "made again";
 }
 
-static char *fd_action(const struct fdplan *plan, const struct fdplan_fd *e)
+/* a pty slave whose master this process or an earlier one of the
+ * image holds: its pair's, not a terminal from outside */
+static int pty_ours(const struct show_image *im, const struct fdplan *plan,
+		    const struct fdplan_fd *e)
+{
+	const char *v;
+	size_t i, j;
+	char n[16];
+
+	if (e->k != FD_PTS || e->pty < 0)
+		return 0;
+	if (ptyplan_in_job(plan, e))
+		return 1;
+	snprintf(n, sizeof n, "%d", e->pty);
+	for (i = 0; i < im->nproc; i++)
+		for (j = 0; j < im->proc[i].nfds; j++)
+			if (!strcmp(im->proc[i].fds[j].kind, "ptmx") &&
+			    (v = show_fd_key(&im->proc[i].fds[j], "pty")) && !strcmp(v, n))
+				return 1;
+	return 0;
+}
+
+static char *fd_action(const struct show_image *im, const struct fdplan *plan,
+		       const struct fdplan_fd *e)
 {
 	const char *why = fd_why_not(plan, e);
 	char *s = NULL;
@@ -268,9 +294,11 @@ static char *fd_action(const struct fdplan *plan, const struct fdplan_fd *e)
 			     e->share_fd);
 	else if (e->dup >= 0)
 		r = asprintf(&s, "a dup of fd %d", e->dup);
-	else if (fd_outside_job(e))
+	else if (fd_outside_job(e) && !pty_ours(im, plan, e))
 		r = asprintf(&s, "ckpt-thaw's own fd %d%s", e->fd,
 			     e->data ? ", after the bytes that were queued" : "");
+	else if (pty_ours(im, plan, e))
+		r = asprintf(&s, "an open of its pair's new slave (its index may change)");
 	else if (why)
 		r = asprintf(&s, "refused: %s", why);
 	else
@@ -305,7 +333,8 @@ static int fd_keys(struct text *t, void *obj)
 	return 0;
 }
 
-static int fds_read(struct show_proc *p, char *text, size_t len, const char *member)
+static int fds_read(const struct show_image *im, struct show_proc *p, char *text, size_t len,
+		    const char *member)
 {
 	char *copy = malloc(len + 1);
 	struct fdplan plan;
@@ -321,7 +350,7 @@ static int fds_read(struct show_proc *p, char *text, size_t len, const char *mem
 			for (i = 0; i < p->nfds; i++)
 				for (j = 0; j < plan.n && !p->fds[i].action; j++)
 					if (plan.v[j].fd == p->fds[i].fd)
-						p->fds[i].action = fd_action(&plan, &plan.v[j]);
+						p->fds[i].action = fd_action(im, &plan, &plan.v[j]);
 		fdplan_free(&plan);
 	}
 	free(copy);
@@ -388,7 +417,7 @@ static int member_parse(struct show_image *im, struct show_proc *p, const char *
 		return text_each(text, name, 4, pagemap_line, p);
 	if (!strcmp(rest, "index"))
 		return p->indexed = 1, text_each(text, name, 4, index_line, p);
-	return fds_read(p, text, len, name);
+	return fds_read(im, p, text, len, name);
 }
 
 static int is_parsed(const char *rest)

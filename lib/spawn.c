@@ -27,9 +27,10 @@
 #include "coreread.h"
 #include "io.h"
 #include "kproc.h"
+#include "ptyplan.h"
 #include "spawn.h"
 
-enum { CE_CHDIR = 1, CE_FDS, CE_EXEC, CE_NS, CE_CLONE, CE_CREDS, CE_LOCK, CE_ATTR };
+enum { CE_CHDIR = 1, CE_FDS, CE_EXEC, CE_NS, CE_CLONE, CE_CREDS, CE_LOCK, CE_ATTR, CE_CTTY };
 
 struct child_err {
 	int what, err, fd;
@@ -145,6 +146,8 @@ static _Noreturn void child_run(struct spawn *t, int plan_r, int status_w, int e
 		child_fail(err_w, CE_FDS, -e, badfd);
 	if ((e = fdplan_posix_locks(t->fds, &badfd)) < 0)
 		child_fail(keep[2], CE_LOCK, -e, badfd);
+	if (t->fds->ctty && (e = pty_ctty_take(t->fds->ctty_fd, t->fds->ctty_fg)) < 0)
+		child_fail(keep[2], CE_CTTY, -e, t->fds->ctty_fd);
 	err_w = keep[2];
 	fcntl(err_w, F_SETFD, FD_CLOEXEC);
 	snprintf(a1, sizeof a1, "%d", keep[0]);
@@ -302,6 +305,9 @@ static void child_err_say(const struct spawn *t, const struct child_err *ce)
 		     ce->err == EAGAIN || ce->err == EACCES ? " (another process holds one)" : "");
 	else if (ce->what == CE_CREDS)
 		warn("pid %d: take uid %u gid %u:", c->pid, c->uid[1], c->gid[1]);
+	else if (ce->what == CE_CTTY)
+		warn("pid %d: fd %d: make it the controlling terminal of its session, its foreground group %d:",
+		     c->pid, ce->fd, t->fds->ctty_fg);
 	else if (ce->what == CE_ATTR)
 		attr_fail(c, ce->fd);
 	else if (ce->what == CE_CLONE)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -24,6 +25,7 @@
 struct made_msg {            /* a node to ckpt-thaw: its children made */
 	int err;                 /* 0, or the errno of the clone3 of pid */
 	pid_t pid;
+	int ctty;                /* ... of pid's TIOCSCTTY */
 };
 
 struct become_hdr {          /* ckpt-thaw to a node: what it becomes */
@@ -32,6 +34,7 @@ struct become_hdr {          /* ckpt-thaw to a node: what it becomes */
 	uint64_t lend;
 	unsigned nent, nlock, nsrc;
 	int maxfd;
+	int ctty, ctty_fd, ctty_fg;  /* its controlling terminal (ptyplan.h) */
 };
 
 struct become_fd {           /* one fd: its number, and whether a source
@@ -56,13 +59,19 @@ static void fds_keep(const struct spawn_tree *t, unsigned i, int all)
 	unsigned j;
 	char *keep;
 
-	for (j = 0; j < t->n; j++)
+	for (j = 0; j < t->n; j++) {
 		high = t->node[j].peer > high ? t->node[j].peer : high;
+		high = t->node[j].m->ctty_fd > high ? t->node[j].m->ctty_fd : high;
+	}
 	if (!(keep = calloc(high + 2, 1)))
 		_exit(127);
-	for (j = 0; j < t->n; j++)
+	for (j = 0; j < t->n; j++) {
 		if (t->node[j].peer >= 0 && (j == i || (all && in_subtree(t, j, i))))
 			keep[t->node[j].peer] = 1;
+		/* a session leader's terminal, until it has taken it */
+		if (t->node[j].m->ctty_fd >= 0 && all && in_subtree(t, j, i))
+			keep[t->node[j].m->ctty_fd] = 1;
+	}
 	for (fd = 0; fd <= high; fd++)
 		if (!keep[fd])
 			close(fd);
@@ -113,12 +122,15 @@ static _Noreturn void node_run(struct spawn_tree *t, unsigned i)
 
 again:   /* as node i; a child made here starts again as its node */
 	m = t->node[i].m;
-	made = (struct made_msg){ 0, 0 };
+	made = (struct made_msg){ 0, 0, 0 };
 	fds_keep(t, i, 1);
 	if (m->sid == m->pid)
 		setsid();
 	else if (m->pgid == m->pid)
 		setpgid(0, 0);
+	/* before its children, which inherit it (ptyplan.h) */
+	if (m->sid == m->pid && m->ctty_fd >= 0 && ioctl(m->ctty_fd, TIOCSCTTY, 0) < 0)
+		made = (struct made_msg){ errno, m->pid, 1 };
 	for (j = i + 1; j < t->n && !made.err; j++) {
 		if (t->node[j].parent != (int)i)
 			continue;
@@ -127,7 +139,7 @@ again:   /* as node i; a child made here starts again as its node */
 			goto again;
 		}
 		if (c < 0)
-			made = (struct made_msg){ errno, t->node[j].m->pid };
+			made = (struct made_msg){ errno, t->node[j].m->pid, 0 };
 	}
 	fds_keep(t, i, 0);
 	if (fds_send(t->node[i].peer, &made, sizeof made, NULL, 0) < 0 || made.err)
@@ -198,6 +210,7 @@ static _Noreturn void node_become(struct spawn_tree *t, unsigned i, int sock)
 	fp.maxfd = h.maxfd;
 	fp.lock = (struct fd_lock *)(b + h.nent);
 	fp.nlock = h.nlock;
+	fp.ctty = h.ctty, fp.ctty_fd = h.ctty_fd, fp.ctty_fg = h.ctty_fg;
 	sp = (struct spawn){ .core = &h.core, .fds = &fp, .restorer = t->restorer,
 			     .userns = h.userns, .setcreds = h.setcreds, .lend = h.lend,
 			     .loginuid_differs = h.loginuid_differs };
@@ -247,7 +260,9 @@ static int tree_made(struct spawn_tree *t)
 		if (r || !made.err)
 			continue;
 		r = -1;
-		if (made.err == EEXIST)
+		if (made.ctty)
+			warn("pid %d: make its session's terminal its controlling terminal:", made.pid);
+		else if (made.err == EEXIST)
 			warn("pid %d: taken meanwhile by another process", made.pid);
 		else
 			warn("pid %d: clone3 with set_tid:", made.pid);
@@ -316,7 +331,8 @@ int tree_become(struct spawn_tree *t, unsigned i, struct spawn *sp)
 		return -1;
 	h = (struct become_hdr){ .core = *sp->core, .userns = sp->userns, .setcreds = sp->setcreds,
 				 .loginuid_differs = sp->loginuid_differs, .lend = sp->lend,
-				 .nent = sp->fds->n, .nlock = sp->fds->nlock, .maxfd = sp->fds->maxfd };
+				 .nent = sp->fds->n, .nlock = sp->fds->nlock, .maxfd = sp->fds->maxfd,
+				 .ctty = sp->fds->ctty, .ctty_fd = sp->fds->ctty_fd, .ctty_fg = sp->fds->ctty_fg };
 	ends[0] = p.plan[0], ends[1] = p.status[1], ends[2] = p.err[1];
 	if ((e = fds_send(sock, &h, sizeof h, NULL, 0)) < 0 || (e = send_fds(sock, &h, sp->fds)) < 0 ||
 	    (e = fds_send(sock, "p", 1, ends, 3)) < 0) {

@@ -13,6 +13,7 @@
 #include "pagefeed.h"
 #include "pidused.h"
 #include "planwrite.h"
+#include "ptyplan.h"
 #include "thawjob.h"
 #include "timing.h"
 
@@ -240,7 +241,8 @@ static int tree_start(struct thaw_job *t)
 
 	if (!m->pgid && !m->sid)
 		m->pgid = root->core.pgid, m->sid = root->core.sid;
-	if (tree_init(&t->tree, &t->in.man, t->restorer) < 0)
+	if (ptyplan_sessions(&t->in.fdjob, &t->in.man, &root->fds, root->core.pid) < 0 ||
+	    tree_init(&t->tree, &t->in.man, t->restorer) < 0)
 		return -1;
 	if ((r = tree_build(&t->tree, &sp)) == SPAWN_TAKEN) {
 		if (ns_choose(t, 1) < 0)

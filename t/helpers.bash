@@ -386,3 +386,41 @@ ckpt-freeze: pid $PID: not killed: it runs on" ]
 	kill -TERM "$PID"
 	wait "$PID"
 }
+
+# as_user CMD...: CMD as the throwaway user (NEW_USER), in $D
+as_user() {
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
+		env ASAN_OPTIONS="$ASAN_OPTIONS" sh -c 'cd "$0" && exec "$@"' "$D" "$@"
+}
+
+# user_checkpoint PROG ARG...: as the throwaway user, in $D, PROG ARG...
+# under ckpt-run (stdout in $D/out) and the user's own ckpt-freeze
+# --kill of it into $D/img (a genuine image, the user's file).  Sets
+# PID and OUT.
+user_checkpoint() {
+	as_user sh -c '
+		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- </dev/null
+		mkdir -m 0700 sock && export CKPT_SOCKDIR=$PWD/sock
+		run=$1 freeze=$2
+		shift 2
+		"$run" -- "$@" >out 2>err &
+		p=$!
+		for i in $(seq 200); do grep -q "^ready" out && break; sleep 0.05; done
+		"$freeze" --kill $p >img || exit 1
+		wait' _ "$RUN" "$BIN/ckpt-freeze" "$@"
+	OUT=$D/out
+	PID=$(awk '/^pid/ {print $2; exit}' "$OUT")
+	[ -n "$PID" ]
+	dead "$PID"
+}
+
+# img_craft IMG MEMBER SED OUT: IMG with MEMBER edited by the sed -E
+# script SED, as OUT (an attacker's image); fails when SED changes nothing
+img_craft() {
+	img cat "$1" "$2" | sed -E "$3" >"$4.member"
+	! cmp -s "$4.member" <(img cat "$1" "$2") || {
+		echo "img_craft: '$3' changed nothing in $2" >&2
+		return 1
+	}
+	img edit "$1" "$2" "$4.member" >"$4"
+}

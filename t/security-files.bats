@@ -46,29 +46,10 @@ root_state() {
 	done
 }
 
-# as_user CMD...: CMD as the throwaway user, in $D
-as_user() {
-	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
-		env ASAN_OPTIONS="$ASAN_OPTIONS" sh -c 'cd "$0" && exec "$@"' "$D" "$@"
-}
-
 # user_job SPEC...: as the user, fdr_prog SPEC... under ckpt-run, and
 # its own ckpt-freeze --kill of it into $D/img.  Sets PID and OUT.
 user_job() {
-	as_user sh -c '
-		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- </dev/null
-		mkdir -m 0700 sock && export CKPT_SOCKDIR=$PWD/sock
-		run=$1 prog=$2 freeze=$3
-		shift 3
-		"$run" -- "$prog" "$@" >out 2>err &
-		p=$!
-		for i in $(seq 200); do grep -q "^ready" out && break; sleep 0.05; done
-		"$freeze" --kill $p >img || exit 1
-		wait' _ "$RUN" "$PROGS/fdr_prog" "$BIN/ckpt-freeze" "$@"
-	OUT=$D/out
-	PID=$(awk '/^pid/ {print $2; exit}' "$OUT")
-	[ -n "$PID" ]
-	dead "$PID"
+	user_checkpoint "$PROGS/fdr_prog" "$@"
 }
 
 # progfd NAME: the fd fdr_prog opened for NAME
@@ -96,12 +77,7 @@ root_intact() {
 
 # craft SED: the image's fds member edited by the sed script SED, as $T/crafted
 craft() {
-	img cat "$D/img" "proc/$PID/fds" | sed -E "$1" >"$T/fds"
-	! cmp -s "$T/fds" <(img cat "$D/img" "proc/$PID/fds") || {
-		echo "craft: '$1' changed nothing" >&2
-		return 1
-	}
-	img edit "$D/img" "proc/$PID/fds" "$T/fds" >"$T/crafted"
+	img_craft "$D/img" "proc/$PID/fds" "$1" "$T/crafted"
 }
 
 @test "security-files: a read-only input swapped for a symlink to a root-only file: refused, fd and path named" {

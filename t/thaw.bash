@@ -440,3 +440,15 @@ tree_goes_on() {
 fdline() {
 	tar xOf "$T/img" "proc/$PID/fds" | grep -m1 "^fd [0-9]* $1 "
 }
+
+# thaw_ttyless_fails IMG: a job that ran in the foreground of its
+# terminal (its fd 0 on it), restored by a ckpt-thaw without a
+# controlling terminal (setsid, even when the tests run on one): exit
+# 1, saying so before anything is made, and $PID is not running
+thaw_ttyless_fails() {
+	run --separate-stderr timeout -s TERM 30 setsid -w "$THAW" "$1" </dev/null
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == "ckpt-thaw: pid $PID: fd 0: pts /dev/pts/"*": the job ran in the foreground of this terminal, and ckpt-thaw has no controlling terminal to give it (restore from a terminal)" ]]
+	dead "$PID"
+}

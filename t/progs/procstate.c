@@ -298,6 +298,15 @@ static int dir_nums(const char *path, long *v, int max)
 	return n;
 }
 
+/* a controlling terminal's number; a pseudo-terminal's as "pts": a
+ * restored pair's index may be another (formats/fds.md, "Terminals") */
+static const char *tty_name(const char *nr)
+{
+	unsigned long v = strtoul(nr, NULL, 10);
+
+	return (v >> 8 & 0xfff) >= 136 && (v >> 8 & 0xfff) <= 143 ? "pts" : nr;
+}
+
 /* the mm fields (PR_SET_MM_MAP sets them) and the process's ids */
 static void stat_record(pid_t pid)
 {
@@ -307,7 +316,7 @@ static void stat_record(pid_t pid)
 	if (n <= 52 - 3)
 		return;
 	put("ppid", "%s", f[4 - 3]);
-	put("pgrp session tty tpgid", "%s %s %s %s", f[5 - 3], f[6 - 3], f[7 - 3], f[8 - 3]);
+	put("pgrp session tty tpgid", "%s %s %s %s", f[5 - 3], f[6 - 3], tty_name(f[7 - 3]), f[8 - 3]);
 	put("exit_signal", "%s", f[38 - 3]);
 	put("code start end", "%s %s", f[26 - 3], f[27 - 3]);
 	put("stack start", "%s", f[28 - 3]);
@@ -378,6 +387,9 @@ static void fdinfo_line(int fd, char *line, const char *fdpath, const struct sta
 	/* ino: the inode's number, compared as the fd's object label;
 	 * eventfd-id: a number the kernel hands out (an ida) */
 	if (!strcmp(line, "ino") || !strcmp(line, "eventfd-id") || !strcmp(line, "flags"))
+		return;
+	/* a pty master's index: the restored pair's may be another */
+	if (!strcmp(line, "tty-index"))
 		return;
 	/* a timerfd's time left and its expirations so far: they move
 	 * with the clock, while the program runs (its setting: clockid,
@@ -488,6 +500,9 @@ static void link_put(int fd, const char *target)
 	unmemfd(t, sizeof t);
 	if (b && (!strncmp(target, "pipe:", 5) || !strncmp(target, "socket:", 7)))
 		t[b - target] = 0;
+	/* a pty slave's index may be another (the object label says which) */
+	if (!strncmp(t, "/dev/pts/", 9) && isdigit((unsigned char)t[9]))
+		t[9] = 0;
 	put(what, "%s", t);
 }
 
