@@ -16,6 +16,7 @@ struct rules;
 struct img_core;
 struct memplan;
 struct sock_pair;
+struct ux_job;
 
 /* one fd to restore, from its fd line (what ckpt-dumpfds wrote from
  * its struct fd_dump) */
@@ -44,6 +45,13 @@ struct fdplan_fd {
 	int shut;                  /* unix_diag's shutdown: 1 RCV, 2 SEND */
 	int passcred;              /* SO_PASSCRED: reads get SCM_CREDENTIALS */
 	int peer_closed;           /* a unix socket whose peer was closed */
+	char *sun_own, *sun_peer;  /* a unix socket's address and its peer's
+	                            * (addr=, peer=: a path, or @NAME), or NULL */
+	int listening, backlog;    /* listen=1, and its backlog= */
+	uint64_t listener;         /* a connection waiting in that backlog */
+	char *pending;             /* a listener's: "INO,..." in accept order */
+	int has_sockfile;          /* sockfile=: its path led to it, and */
+	unsigned sockfile;         /* ... this was its file's mode */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
 	char abs[32];              /* timerfd set TFD_TIMER_ABSTIME: its time */
 	uint64_t ticks;            /* timerfd: expirations not yet read */
@@ -114,6 +122,7 @@ struct fdjob {
 	unsigned nheld;
 	struct sock_pair *pair;    /* one socketpair per unix pair (sockplan.h) */
 	unsigned npair;
+	struct ux_job *ux;         /* named unix sockets (unixsock.h) */
 	unsigned nprocs;           /* the processes of the manifest */
 };
 

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,12 +36,14 @@
 #include "coreread.h"
 #include "jobfs.h"
 
-enum { JF_OPEN = 1, JF_TMPFILE, JF_NEWFILE, JF_COMMIT };
+enum { JF_OPEN = 1, JF_TMPFILE, JF_NEWFILE, JF_COMMIT, JF_SOCK_BIND, JF_SOCK_CONNECT };
 
 struct jf_req {
 	int op, flags;
 	unsigned mode;
-	char path[PATH_MAX];
+	int backlog;               /* JF_SOCK_BIND: listen(2) after, or -1 */
+	socklen_t alen;            /* JF_SOCK_*: the address's length ... */
+	char path[PATH_MAX];       /* ... in path, a struct sockaddr_un */
 };
 
 struct jf_rep {
@@ -226,6 +230,158 @@ static void olds_remove(void)
 	}
 }
 
+/* ---- the helper's unix sockets (formats/fds.md, "Named unix
+ * sockets") ---- */
+
+/* a socket file bound for the job, and the one it replaced */
+struct bound {
+	char path[PATH_MAX], aside[PATH_MAX];   /* aside "": none */
+	dev_t dev;
+	ino_t ino;                 /* the new socket file */
+};
+
+static struct bound *bound;
+static unsigned nbound, bcap;
+
+/* whether a socket listens (or a datagram socket is bound) behind
+ * the socket file at path: a connect(2) of a socket of type says */
+static int sock_live(const char *path, int type)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), r;
+
+	if (s < 0)
+		return -errno;
+	memcpy(a.sun_path, path, strnlen(path, sizeof a.sun_path - 1));
+	r = connect(s, (struct sockaddr *)&a, sizeof a) == 0 || errno != ECONNREFUSED;
+	close(s);
+	return r;
+}
+
+/* A path that is there must be a socket file that nobody is behind:
+ * moved aside (beside it, under a temporary name), so that a failed
+ * restore can put it back.  Anything else is left alone: a file of
+ * another kind (-EEXIST), a live socket (-EADDRINUSE). */
+static int sock_path_free(struct bound *b, int type)
+{
+	struct stat st;
+	struct placed p;
+	int live;
+
+	b->aside[0] = 0;
+	if (lstat(b->path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	if ((live = sock_live(b->path, type)) != 0)
+		return live < 0 ? live : -EADDRINUSE;
+	snprintf(p.path, sizeof p.path, "%s", b->path);
+	if (tmp_name(&p, nbound) < 0 || renameat2(AT_FDCWD, b->path, AT_FDCWD, p.tmp,
+						   RENAME_NOREPLACE) < 0)
+		return -errno;
+	memcpy(b->aside, p.tmp, sizeof b->aside);
+	return 0;
+}
+
+/* the file of b removed (only while it is still ours), the old one back */
+static void bound_undo(struct bound *b)
+{
+	struct stat st;
+
+	if (b->path[0] && lstat(b->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == b->dev && st.st_ino == b->ino)
+		unlink(b->path);
+	if (b->aside[0])
+		renameat2(AT_FDCWD, b->aside, AT_FDCWD, b->path, RENAME_NOREPLACE);
+	b->path[0] = b->aside[0] = 0;
+}
+
+static void bound_commit(void)
+{
+	unsigned i;
+
+	for (i = 0; i < nbound; i++) {
+		if (bound[i].aside[0])
+			unlink(bound[i].aside);
+		bound[i].path[0] = bound[i].aside[0] = 0;
+	}
+	nbound = 0;
+}
+
+/* bind(2) fd to a path, the file with mode (the umask then gives it
+ * exactly that) */
+static int sock_bind_path(int fd, const struct jf_req *q, int type)
+{
+	const struct sockaddr_un *a = (const void *)q->path;
+	struct bound *b, *nb;
+	struct stat st;
+	int e;
+
+	if (nbound == bcap) {
+		if (!(nb = realloc(bound, (bcap ? 2 * bcap : 8) * sizeof *nb)))
+			return -ENOMEM;
+		bound = nb;
+		bcap = bcap ? 2 * bcap : 8;
+	}
+	b = memset(&bound[nbound], 0, sizeof *b);
+	snprintf(b->path, sizeof b->path, "%.*s", (int)(q->alen - offsetof(struct sockaddr_un, sun_path)),
+		 a->sun_path);
+	if ((e = sock_path_free(b, type)) < 0)
+		return b->path[0] = 0, e;
+	umask(~q->mode & 0777);
+	e = bind(fd, (const struct sockaddr *)a, q->alen) < 0 ? -errno : 0;
+	umask(0);
+	if (!e && lstat(b->path, &st) < 0)
+		e = -errno;
+	if (e) {
+		b->path[0] = 0;   /* not ours: only the old one goes back */
+		bound_undo(b);
+		return e;
+	}
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	nbound++;
+	return 0;
+}
+
+/* bind (when the request has an address), then listen (when it has a
+ * backlog): as the job, so that the socket file is the job's, made
+ * where the job may, and the listener's SO_PEERCRED (which its clients
+ * read) the job's too */
+static int sock_bind(int fd, const struct jf_req *q)
+{
+	const struct sockaddr_un *a = (const void *)q->path;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	int type;
+	socklen_t tl = sizeof type;
+	int e = 0;
+
+	if (q->alen > sizeof(struct sockaddr_un) || (q->alen && q->alen <= off + 1) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
+		return -EINVAL;
+	if (q->alen && a->sun_path[0])
+		e = sock_bind_path(fd, q, type);
+	else if (q->alen && bind(fd, (const struct sockaddr *)a, q->alen) < 0)
+		e = -errno;   /* an abstract name: no file */
+	if (!e && q->backlog >= 0 && listen(fd, q->backlog) < 0)
+		e = -errno;
+	return e;
+}
+
+/* connect(2) as the job, without waiting (the fd's status flags are
+ * the process's, which does not run yet: put back) */
+static int sock_connect(int fd, const struct jf_req *q)
+{
+	int fl = fcntl(fd, F_GETFL), e = 0;
+
+	if (q->alen > sizeof(struct sockaddr_un) || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -EINVAL;
+	if (connect(fd, (const struct sockaddr *)q->path, q->alen) < 0)
+		e = -errno;
+	fcntl(fd, F_SETFL, fl);
+	return e;
+}
+
 static struct jf_rep commit(void)
 {
 	struct jf_rep rep = { 0, 0 };
@@ -243,6 +399,7 @@ static struct jf_rep commit(void)
 		if (!i || !same_dir(placed[i - 1].path, placed[i].path))
 			dir_sync(placed[i].path);
 	olds_remove();
+	bound_commit();
 	return rep;
 }
 
@@ -274,6 +431,8 @@ static _Noreturn void helper_exit(void)
 
 	for (i = nplaced; i-- > 0;)
 		place_undo(&placed[i]);
+	for (i = nbound; i-- > 0;)
+		bound_undo(&bound[i]);
 	_exit(0);
 }
 
@@ -286,14 +445,19 @@ static _Noreturn void serve(int sock)
 
 	for (;;) {
 		n = msg_recv(sock, &q, sizeof q, &fd);
-		if (fd >= 0)
-			close(fd);   /* no request carries one */
+		if (fd >= 0 && q.op != JF_SOCK_BIND && q.op != JF_SOCK_CONNECT)
+			close(fd), fd = -1;   /* only these carry one */
 		if (n <= 0)
 			helper_exit();
 		q.path[sizeof q.path - 1] = 0;
 		rep = (struct jf_rep){ 0, 0 };
 		out = -1;
-		if (q.op == JF_OPEN)
+		if (q.op == JF_SOCK_BIND || q.op == JF_SOCK_CONNECT) {
+			rep.err = fd < 0 ? -EBADF : q.op == JF_SOCK_BIND ? sock_bind(fd, &q) :
+				  sock_connect(fd, &q);
+			if (fd >= 0)
+				close(fd);
+		} else if (q.op == JF_OPEN)
 			out = open_as(q.path, q.flags);
 		else if (q.op == JF_TMPFILE)
 			out = tmpfile_in(q.path, q.mode);
@@ -303,7 +467,7 @@ static _Noreturn void serve(int sock)
 			rep = commit();
 		else
 			rep.err = -EINVAL;
-		if (out < 0 && q.op != JF_COMMIT)
+		if (out < 0 && q.op != JF_COMMIT && q.op != JF_SOCK_BIND && q.op != JF_SOCK_CONNECT)
 			rep.err = out;
 		if (msg_send(sock, &rep, sizeof rep, out) < 0)
 			helper_exit();
@@ -357,18 +521,26 @@ static int call(struct jobfs *j, struct jf_req *q, int fd, int *rfd, unsigned *i
 	return 0;
 }
 
-static int request(struct jobfs *j, int op, const char *path, int flags, unsigned mode, int fd)
+/* the one request buffer, cleared, for op */
+static struct jf_req *req_new(int op, unsigned mode)
 {
 	static struct jf_req q;
-	int out, e;
 
 	memset(&q, 0, sizeof q);
 	q.op = op;
-	q.flags = flags;
 	q.mode = mode;
-	if (path && snprintf(q.path, sizeof q.path, "%s", path) >= (int)sizeof q.path)
+	return &q;
+}
+
+static int request(struct jobfs *j, int op, const char *path, int flags, unsigned mode, int fd)
+{
+	struct jf_req *q = req_new(op, mode);
+	int out, e;
+
+	q->flags = flags;
+	if (path && snprintf(q->path, sizeof q->path, "%s", path) >= (int)sizeof q->path)
 		return -ENAMETOOLONG;
-	if ((e = call(j, &q, fd, &out, NULL)) < 0)
+	if ((e = call(j, q, fd, &out, NULL)) < 0)
 		return e;
 	return out >= 0 ? out : -EPROTO;
 }
@@ -430,6 +602,39 @@ int jobfs_commit(struct jobfs *j, unsigned *bad)
 	if (out >= 0)
 		close(out);
 	return e;
+}
+
+/* a socket request: fd, the address, its length */
+static int sock_request(struct jobfs *j, int op, int fd, const struct sockaddr_un *a,
+			socklen_t alen, unsigned mode, int backlog)
+{
+	struct jf_req *q = req_new(op, mode);
+	int out, e;
+
+	q->backlog = backlog;
+	q->alen = a ? alen : 0;
+	if (q->alen > sizeof(struct sockaddr_un))
+		return -ENAMETOOLONG;
+	if (a)
+		memcpy(q->path, a, alen);
+	if ((e = call(j, q, fd, &out, NULL)) < 0)
+		return e;
+	if (out >= 0)
+		close(out);
+	if (op == JF_SOCK_BIND && a && a->sun_path[0])
+		j->bound++;
+	return 0;
+}
+
+int jobfs_sock_bind(struct jobfs *j, int fd, const struct sockaddr_un *a, socklen_t alen,
+		    unsigned mode, int backlog)
+{
+	return sock_request(j, JF_SOCK_BIND, fd, a, alen, mode, backlog);
+}
+
+int jobfs_sock_connect(struct jobfs *j, int fd, const struct sockaddr_un *a, socklen_t alen)
+{
+	return sock_request(j, JF_SOCK_CONNECT, fd, a, alen, 0, -1);
 }
 
 void jobfs_stop(struct jobfs *j)

@@ -14,6 +14,7 @@
 #include "fdplan.h"
 #include "num.h"
 #include "sockplan.h"
+#include "unixsock.h"
 
 /* send(2) without waiting; when the socket's send buffer is too small
  * for what was queued (its sender had raised SO_SNDBUF, or sent in
@@ -115,7 +116,9 @@ static struct fdplan_fd *socket_peer(const struct fdplan *p, const struct fdplan
 const char *sockplan_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 {
 	if (!e->unix_domain || e->socktype <= 0)
-		return "only a unix socket pair can be";
+		return "only a unix socket can be";
+	if (unixsock_named(e))
+		return unixsock_why_not(e);
 	if (socket_peer(p, e))
 		return NULL;
 	if (e->peer && !e->addr[0] && (!p->shared || p->shared->nprocs > 1))
@@ -130,10 +133,7 @@ int sockplan_in_job(const struct fdplan_fd *e)
 	return e->k == FD_SOCKET && e->unix_domain && (e->peer || e->peer_closed) && !e->addr[0];
 }
 
-/* Says why the image is refused, naming the fd, and marks errno as
- * said (ECANCELED), so the caller adds nothing. */
-__attribute__((format(printf, 3, 4)))
-static int pair_refuse(int pid, const struct fdplan_fd *e, const char *fmt, ...)
+int sockplan_refuse(int pid, const struct fdplan_fd *e, const char *fmt, ...)
 {
 	char why[512];
 	va_list ap;
@@ -141,7 +141,11 @@ static int pair_refuse(int pid, const struct fdplan_fd *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
-	warn("pid %d: fd %d: unix socket %llu: %s", pid, e->fd, (unsigned long long)e->sock, why);
+	if (e->addr[0])
+		warn("pid %d: fd %d: unix socket %llu (%s): %s", pid, e->fd, (unsigned long long)e->sock,
+		     e->addr, why);
+	else
+		warn("pid %d: fd %d: unix socket %llu: %s", pid, e->fd, (unsigned long long)e->sock, why);
 	errno = ECANCELED;
 	return -1;
 }
@@ -168,13 +172,16 @@ static uint64_t pair_other(struct fdjob *job, uint64_t ino)
 	return (sp = pair_find(job, ino, &end)) ? sp->ino[!end] : 0;
 }
 
-/* a new pair, e's end 0: NULL with errno */
-static struct sock_pair *pair_new(struct fdjob *job, const struct fdplan_fd *e)
+/* a new pair, e's end 0: a socketpair(2), or a connection through a
+ * listener's name (unixsock.h); NULL with errno */
+static struct sock_pair *pair_new(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
+	struct fdjob *job = p->shared;
 	struct sock_pair *np;
 	int sv[2];
 
-	if (socketpair(AF_UNIX, e->socktype | SOCK_CLOEXEC, 0, sv) < 0)
+	if (unixsock_named(e) ? unixsock_connection(p, e, pid, sv) < 0 :
+	    socketpair(AF_UNIX, e->socktype | SOCK_CLOEXEC, 0, sv) < 0)
 		return NULL;
 	if (!(np = realloc(job->pair, (job->npair + 1) * sizeof *np))) {
 		close(sv[0]);
@@ -195,14 +202,14 @@ static struct sock_pair *pair_new(struct fdjob *job, const struct fdplan_fd *e)
 static int pair_own(struct sock_pair *sp, int end, struct fdplan_fd *e, int pid)
 {
 	if (sp->ino[!end] != e->peer)
-		return pair_refuse(pid, e, "its peer is socket %llu, but socket %llu names it as its "
+		return sockplan_refuse(pid, e, "its peer is socket %llu, but socket %llu names it as its "
 				   "peer: the two ends of a pair do not cross",
 				   (unsigned long long)e->peer, (unsigned long long)sp->ino[!end]);
 	if (sp->type != e->socktype)
-		return pair_refuse(pid, e, "not of the type of its peer, socket %llu",
+		return sockplan_refuse(pid, e, "not of the type of its peer, socket %llu",
 				   (unsigned long long)e->peer);
 	if (sp->pid[end])
-		return pair_refuse(pid, e, "already fd %d of pid %d: one socket is one open file, "
+		return sockplan_refuse(pid, e, "already fd %d of pid %d: one socket is one open file, "
 				   "which another fd or process can only share (dup=, share=)",
 				   sp->fdno[end], (int)sp->pid[end]);
 	if (e->passcred && setsockopt(sp->fd[end], SOL_SOCKET, SO_PASSCRED, &e->passcred,
@@ -219,19 +226,21 @@ int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 	struct sock_pair *sp;
 	int end = 0, other;
 
-	if (!e->unix_domain || e->socktype <= 0 || (!e->peer && !e->peer_closed) || !p->shared) {
-		errno = EOPNOTSUPP;  /* only unix pairs */
+	if (!e->unix_domain || e->socktype <= 0 || !p->shared) {
+		errno = EOPNOTSUPP;  /* only unix sockets */
 		return -1;
 	}
+	if (unixsock_named(e) && (e->listening || e->listener || (!e->peer && !e->peer_closed)))
+		return unixsock_open(p, e, pid);
 	if (e->peer_closed && e->peer)
-		return pair_refuse(pid, e, "peer_closed=1 with a peer_ino");
+		return sockplan_refuse(pid, e, "peer_closed=1 with a peer_ino");
 	if (!e->sock || e->sock == e->peer)
-		return pair_refuse(pid, e, "its sock= and peer_ino= must name two sockets");
+		return sockplan_refuse(pid, e, "its sock= and peer_ino= must name two sockets");
 	if (!(sp = pair_find(p->shared, e->sock, &end)) && pair_find(p->shared, e->peer, &other))
-		return pair_refuse(pid, e, "its peer, socket %llu, is paired with socket %llu: the two "
+		return sockplan_refuse(pid, e, "its peer, socket %llu, is paired with socket %llu: the two "
 				   "ends of a pair do not cross", (unsigned long long)e->peer,
 				   (unsigned long long)pair_other(p->shared, e->peer));
-	if (!sp && !(sp = pair_new(p->shared, e)))
+	if (!sp && !(sp = pair_new(p, e, pid)))
 		return -1;
 	if (e->peer_closed && !sp->pid[1])
 		sp->pid[1] = -1;   /* closed: nobody owns it (after the refill) */
@@ -240,10 +249,10 @@ int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 	/* what was queued to this end comes back through the other one */
 	if (sock_refill(p, e, sp->fd[!end]) < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return pair_refuse(pid, e, "its queued bytes (%s) no longer fit in the socket",
+			return sockplan_refuse(pid, e, "its queued bytes (%s) no longer fit in the socket",
 					   e->data);
 		if (errno == EPROTO)
-			return pair_refuse(pid, e, "member %s is not its messages (each its length, "
+			return sockplan_refuse(pid, e, "member %s is not its messages (each its length, "
 					   "a newline, then that many bytes)", e->data);
 		return -1;
 	}
@@ -279,7 +288,7 @@ int sockplan_settle(struct fdjob *job)
 {
 	struct sock_pair *sp;
 	unsigned i;
-	int end, r = 0;
+	int end, r = unixsock_settle(job);
 
 	for (i = 0; i < job->npair && !r; i++) {
 		sp = &job->pair[i];
@@ -310,4 +319,5 @@ void sockplan_free(struct fdjob *job)
 	free(job->pair);
 	job->pair = NULL;
 	job->npair = 0;
+	unixsock_free(job);
 }

@@ -22,6 +22,10 @@ int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid);
  * job; each end is shut down as it was, ckpt-thaw's ends closed.  0,
  * or -1 after a message naming the socket. */
 int sockplan_settle(struct fdjob *job);
+/* Says why socket e of pid cannot be made, naming the fd, and marks
+ * errno as said (ECANCELED), so the caller adds nothing: -1 */
+__attribute__((format(printf, 3, 4)))
+int sockplan_refuse(int pid, const struct fdplan_fd *e, const char *fmt, ...);
 /* ckpt-thaw's ends closed, the table freed */
 void sockplan_free(struct fdjob *job);
 
