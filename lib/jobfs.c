@@ -35,6 +35,7 @@
 #include "err.h"
 #include "coreread.h"
 #include "jobfs.h"
+#include "sockdump.h"
 
 enum { JF_OPEN = 1, JF_TMPFILE, JF_NEWFILE, JF_COMMIT, JF_SOCK_BIND, JF_SOCK_CONNECT };
 
@@ -243,26 +244,11 @@ struct bound {
 static struct bound *bound;
 static unsigned nbound, bcap;
 
-/* whether a socket listens (or a datagram socket is bound) behind
- * the socket file at path: a connect(2) of a socket of type says */
-static int sock_live(const char *path, int type)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int s = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), r;
-
-	if (s < 0)
-		return -errno;
-	memcpy(a.sun_path, path, strnlen(path, sizeof a.sun_path - 1));
-	r = connect(s, (struct sockaddr *)&a, sizeof a) == 0 || errno != ECONNREFUSED;
-	close(s);
-	return r;
-}
-
 /* A path that is there must be a socket file that nobody is behind:
  * moved aside (beside it, under a temporary name), so that a failed
  * restore can put it back.  Anything else is left alone: a file of
  * another kind (-EEXIST), a live socket (-EADDRINUSE). */
-static int sock_path_free(struct bound *b, int type)
+static int sock_path_free(struct bound *b)
 {
 	struct stat st;
 	struct placed p;
@@ -273,8 +259,10 @@ static int sock_path_free(struct bound *b, int type)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
 		return -EEXIST;
-	if ((live = sock_live(b->path, type)) != 0)
-		return live < 0 ? live : -EADDRINUSE;
+	/* asked of sock_diag, not by a connect(2), which a live server
+	 * would take for a client */
+	if ((live = sock_unix_bound_at(st.st_dev, st.st_ino)) != 0)
+		return live < 0 ? -EIO : -EADDRINUSE;
 	snprintf(p.path, sizeof p.path, "%s", b->path);
 	if (tmp_name(&p, nbound) < 0 || renameat2(AT_FDCWD, b->path, AT_FDCWD, p.tmp,
 						   RENAME_NOREPLACE) < 0)
@@ -310,7 +298,7 @@ static void bound_commit(void)
 
 /* bind(2) fd to a path, the file with mode (the umask then gives it
  * exactly that) */
-static int sock_bind_path(int fd, const struct jf_req *q, int type)
+static int sock_bind_path(int fd, const struct jf_req *q)
 {
 	const struct sockaddr_un *a = (const void *)q->path;
 	struct bound *b, *nb;
@@ -326,7 +314,7 @@ static int sock_bind_path(int fd, const struct jf_req *q, int type)
 	b = memset(&bound[nbound], 0, sizeof *b);
 	snprintf(b->path, sizeof b->path, "%.*s", (int)(q->alen - offsetof(struct sockaddr_un, sun_path)),
 		 a->sun_path);
-	if ((e = sock_path_free(b, type)) < 0)
+	if ((e = sock_path_free(b)) < 0)
 		return b->path[0] = 0, e;
 	umask(~q->mode & 0777);
 	e = bind(fd, (const struct sockaddr *)a, q->alen) < 0 ? -errno : 0;
@@ -360,7 +348,7 @@ static int sock_bind(int fd, const struct jf_req *q)
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
 		return -EINVAL;
 	if (q->alen && a->sun_path[0])
-		e = sock_bind_path(fd, q, type);
+		e = sock_bind_path(fd, q);
 	else if (q->alen && bind(fd, (const struct sockaddr *)a, q->alen) < 0)
 		e = -errno;   /* an abstract name: no file */
 	if (!e && q->backlog >= 0 && listen(fd, q->backlog) < 0)

@@ -206,6 +206,33 @@ uint64_t sock_unix_listener(uint64_t client)
 	       ic.listener : 0;
 }
 
+struct vfs_want {
+	uint32_t ino, dev;
+};
+
+static int vfs_take(const struct unix_diag_msg *m, struct rtattr *a, int len, void *arg)
+{
+	const struct vfs_want *w = arg;
+	struct unix_diag_vfs vfs;
+
+	(void)m;
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(a) < sizeof vfs)
+			continue;
+		memcpy(&vfs, RTA_DATA(a), sizeof vfs);
+		if (vfs.udiag_vfs_ino == w->ino && vfs.udiag_vfs_dev == w->dev)
+			return 1;
+	}
+	return 0;
+}
+
+int sock_unix_bound_at(dev_t dev, ino_t ino)
+{
+	struct vfs_want w = { ino, major(dev) << 20 | minor(dev) };
+
+	return unix_diag_each(0, 1, -1U, UDIAG_SHOW_VFS, vfs_take, &w);
+}
+
 int sock_unix_pending(uint64_t ino, uint64_t *v, int max)
 {
 	struct icons ic = { .v = v, .max = max };

@@ -33,6 +33,10 @@ int sock_unix_diag(uint64_t ino, struct sock_unix_info *u);
  * client, not yet accepted (sock_diag's UNIX_DIAG_ICONS): its inode,
  * or 0 */
 uint64_t sock_unix_listener(uint64_t client);
+/* Whether a unix socket of this network namespace is bound to the
+ * socket file dev:ino (sock_diag's UNIX_DIAG_VFS): 1, 0 (a socket
+ * file nobody is behind any more), -1 when the kernel does not say */
+int sock_unix_bound_at(dev_t dev, ino_t ino);
 /* The clients of the connections queued to listening socket ino, in
  * the order accept(2) takes them: how many (at most max into v), or
  * -1 when the kernel does not say */

@@ -90,3 +90,124 @@ echo_restored() {
 	verify_prog
 	finish
 }
+
+@test "unixsock: Python's socketserver (ForkingUnixStreamServer) with a client in the job mid-conversation: after the restore the client gets its answer and goes on, and a new client from outside is served" {
+	need_root
+	need ckpt-run ckpt-freeze ckpt-thaw
+	start_prog uxpy.py server "$T/s.sock"
+	kids
+	# not freeze_ok: its state record, taken while ckpt-dumpmem streams
+	# pages, can see the pipe the shim holds for a request (at the
+	# lowest free fd) as the program's own
+	stream_ok ckpt-freeze "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	dead "$C"
+	thaw_bg "$T/img"
+	restored python3
+	alive "$C"
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^client ok' 10
+	run "$PYTHON" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"from outside\n")
+print(s.makefile("rb").readline().decode().strip())' "$T/s.sock"
+	[ "$output" = "FROM OUTSIDE" ]
+	finish
+}
+
+@test "unixsock: address in use: the checkpointed server still runs (no --kill): the restore is refused, naming the fd, socket and path; no process is left and the running server goes on" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:uxecho
+	need_root
+	start_prog uxecho stream "$T/srv.sock"
+	kids
+	local ino
+	ino=$(stat -c %i "$T/srv.sock")
+	freeze_ok "$T/img" "$PID"
+	run --separate-stderr timeout -s TERM 30 "$THAW" "$T/img"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"fd 3: unix socket "*" ($T/srv.sock): bind $T/srv.sock: address in use: a live socket is there (another server?)"* ]]
+	[ "$(stat -c %i "$T/srv.sock")" = "$ino" ]
+	! ls -a "$T" | grep -q '\.ckpt-'
+	[ "$(pgrep -c -f "uxecho stream $T/srv.sock")" -eq 2 ]
+	verify_prog
+	kill -TERM "$PID"
+	wait_line "$OUT" '^done ok' 10
+}
+
+@test "unixsock: a restore that fails after a socket file was replaced puts the old one back and leaves no new one (nothing half-restored)" {
+	checkpoint_kill uxecho stream "$T/srv.sock"
+	kids
+	local ino
+	ino=$(stat -c %i "$T/srv.sock")
+	# the conversation's name, on both its ends, where a file is
+	fds_of "$PID" | sed "/ listen=0 /s| addr=$T/srv.sock | addr=$T/taken |" >"$T/fds.p"
+	fds_of "$C" | sed "s| peer=$T/srv.sock peer_ino=[1-9]| peer=$T/taken&|; s|taken peer=$T/srv.sock|taken|" >"$T/fds.c"
+	grep -q " peer=$T/taken peer_ino=" "$T/fds.c"
+	img edit "$T/img" "proc/$PID/fds" "$T/fds.p" >"$T/bad1"
+	img edit "$T/bad1" "proc/$C/fds" "$T/fds.c" >"$T/bad"
+	echo data >"$T/taken"
+	thaw_fails "fd 5: unix socket " "$T/bad"
+	[[ $stderr == *"bind $T/taken: its path is there and is not a socket (left alone)"* ]]
+	[ "$(stat -c %i "$T/srv.sock")" = "$ino" ]
+	[ "$(cat "$T/taken")" = data ]
+	! ls -a "$T" | grep -q '\.ckpt-'
+	dead "$C"
+}
+
+# refused_at_checkpoint MESSAGE: ckpt-freeze --kill $PID fails (exit
+# 1) with MESSAGE (grep -E) on stderr, and kills nothing
+refused_at_checkpoint() {
+	local rc=0 p
+	"$BIN/ckpt-freeze" --kill "$PID" >/dev/null 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 1 ]
+	grep -Eq "$1" "$T/err"
+	grep -q "^ckpt-freeze: pid $PID: not killed: it runs on" "$T/err"
+	for p in "$PID" "${KIDS[@]}"; do alive "$p"; done
+}
+
+# outside_server PATH: a Python server on PATH, not in the job, that
+# accepts and holds its connections; its pid in OUTSIDE (killed at the end)
+outside_server() {
+	"$PYTHON" -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(4)
+print("up", flush=True)
+held = []
+while True:
+	held.append(s.accept())' "$1" >"$T/outside.out" &
+	OUTSIDE=$!
+	KIDS+=("$OUTSIDE")
+	wait_line "$T/outside.out" '^up' 10
+}
+
+@test "unixsock: a client connected to a server outside the job: refused at the checkpoint, naming the socket, the server's path and process; nothing killed" {
+	need ckpt-run ckpt-freeze
+	outside_server "$T/out.sock"
+	start_prog uxpy.py client "$T/out.sock"
+	refused_at_checkpoint "^ckpt-freeze: pid $PID fd [0-9]+: unix socket [0-9]+ is connected to socket [0-9]+ \($T/out.sock\), fd [0-9]+ of pid $OUTSIDE, a process outside the job: a restore could not connect it again: refused$"
+}
+
+@test "unixsock: a connection from outside the job waiting in a listener's backlog: refused at the checkpoint, naming the listener and the outside client" {
+	need ckpt-run ckpt-freeze
+	start_prog uxpy.py listen "$T/l.sock"
+	"$PYTHON" -c 'import socket, sys, time
+c = socket.socket(socket.AF_UNIX)
+c.connect(sys.argv[1])
+print("in", flush=True)
+time.sleep(60)' "$T/l.sock" >"$T/c.out" &
+	KIDS+=("$!")
+	wait_line "$T/c.out" '^in' 10
+	refused_at_checkpoint "^ckpt-freeze: pid $PID fd [0-9]+: listening unix socket [0-9]+ \($T/l.sock\) has a connection waiting in its backlog from socket [0-9]+, fd [0-9]+ of pid $!, a process outside the job: a restore could not make it again: refused$"
+}
+
+@test "unixsock: bytes sent on a connection not accepted yet: refused at the checkpoint, naming the client socket" {
+	need ckpt-run ckpt-freeze
+	start_prog uxpy.py early "$T/e.sock"
+	kids
+	refused_at_checkpoint "^ckpt-freeze: pid $C fd [0-9]+: unix socket [0-9]+ has sent bytes on a connection not accepted yet \(in the backlog of socket [0-9]+\): nothing can read them back without accepting it: refused$"
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""uxpy.py - named unix sockets in Python, for t/unixsock.bats.
+
+usage: uxpy.py MODE PATH
+
+Each mode prints "pid P", "child C" per child, then "ready MODE".
+  server    Python's own socketserver: a ForkingUnixStreamServer on
+            PATH whose handler answers each line upper-cased.  A child
+            connects, says "line 1", leaves the answer unread.  SIGUSR1
+            (the parent passes it on): the child reads "LINE 1", says
+            "line 2", reads "LINE 2": "client ok".  SIGTERM: the server
+            stops, its children too: "done ok".
+  client    connects to a server on PATH that is not in the job, says
+            "hi".  Parks.
+  early     listens on PATH; a child connects and sends "early" on a
+            connection the server never accepts.  Parks.
+  listen    listens on PATH and never accepts.  Parks.
+"""
+import os
+import signal
+import socket
+import socketserver
+import sys
+import time
+
+
+def park():
+    while True:
+        time.sleep(0.05)
+
+
+class Upper(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            self.wfile.write(line.upper())
+            self.wfile.flush()
+
+
+class Server(socketserver.ForkingMixIn, socketserver.UnixStreamServer):
+    pass
+
+
+def client_child(path, ready_w):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.sendall(b"line 1\n")
+    f = s.makefile("rb")
+    go = []
+    signal.signal(signal.SIGUSR1, lambda *a: go.append(1))
+    signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+    os.write(ready_w, b"g")
+    while not go:
+        time.sleep(0.02)
+    got = [f.readline()]
+    s.sendall(b"line 2\n")
+    got.append(f.readline())
+    ok = got == [b"LINE 1\n", b"LINE 2\n"]
+    print("client ok" if ok else "FAIL client got %r" % got, flush=True)
+    park()
+
+
+def server(path):
+    srv = Server(path, Upper)
+    r, w = os.pipe()
+    kid = os.fork()
+    if kid == 0:
+        srv.socket.close()
+        client_child(path, w)
+    srv.handle_request()   # the child's connection: a handler process
+    os.read(r, 1)
+    print("pid %d\nchild %d\nready server" % (os.getpid(), kid), flush=True)
+
+    def stop(*a):
+        raise SystemExit
+
+    signal.signal(signal.SIGUSR1, lambda *a: os.kill(kid, signal.SIGUSR1))
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        srv.serve_forever(poll_interval=0.05)
+    except SystemExit:
+        pass
+    os.kill(kid, signal.SIGTERM)
+    os.waitpid(kid, 0)
+    for pid in list(srv.active_children or []):
+        os.kill(pid, signal.SIGTERM)
+    print("done ok", flush=True)
+
+
+def main():
+    mode, path = sys.argv[1], sys.argv[2]
+    if mode == "server":
+        return server(path)
+    if mode == "client":
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        s.sendall(b"hi\n")
+        print("pid %d\nready client" % os.getpid(), flush=True)
+        park()
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(path)
+    ls.listen(4)
+    if mode == "early":
+        kid = os.fork()
+        if kid == 0:
+            ls.close()
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(path)
+            c.sendall(b"early")
+            park()
+        time.sleep(0.2)
+        print("pid %d\nchild %d\nready early" % (os.getpid(), kid), flush=True)
+        park()
+    print("pid %d\nready listen" % os.getpid(), flush=True)
+    park()
+
+
+main()
