@@ -347,12 +347,14 @@ void sock_describe(struct fd_desc *d)
  * piece when it is longer than cap: *more then), -EAGAIN when nothing
  * is left, or -errno; -EXDEV when fds ride with them (SCM_RIGHTS): the
  * copies the peek gave us are closed. */
-static ssize_t sock_peek_one(int local, char *buf, size_t cap, int *more)
+static ssize_t sock_peek_one(int local, char *buf, size_t cap, int *more,
+			     struct sockaddr_storage *from, socklen_t *fromlen)
 {
 	union { struct cmsghdr h; char b[CMSG_SPACE(253 * sizeof(int))]; } ctl;
 	struct iovec iov = { buf, cap };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
-			    .msg_controllen = sizeof ctl.b };
+			    .msg_controllen = sizeof ctl.b, .msg_name = from,
+			    .msg_namelen = from ? sizeof *from : 0 };
 	struct cmsghdr *c;
 	ssize_t n = recvmsg(local, &m, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	int fds = 0, *fd;
@@ -370,29 +372,41 @@ static ssize_t sock_peek_one(int local, char *buf, size_t cap, int *more)
 	if (fds || (m.msg_flags & MSG_CTRUNC))
 		return -EXDEV;
 	*more = !!(m.msg_flags & MSG_TRUNC);
+	if (fromlen)
+		*fromlen = m.msg_namelen;
 	return n;
 }
 
-/* One whole message into f, as "LEN\n" then its bytes: a peek that
+/* One whole message into f, as "LEN\n" (its sender named: "LEN FROM\n",
+ * the sender's address as text) then its bytes: a peek that
  * truncates moves the peek offset by what it copied, and the next one
  * goes on in the same message (as on this machine's 6.18).
  * Its length, or what sock_peek_one said (0: a zero-length one). */
 static ssize_t msg_put(int local, char *buf, size_t cap, FILE *f)
 {
-	char *whole = NULL;
+	struct sockaddr_storage from;
+	socklen_t fromlen = 0;
+	char *whole = NULL, text[4 * sizeof from + 8];
 	size_t wlen = 0;
 	ssize_t n = 0;
-	int more = 1;
+	int more = 1, first = 1;
 	FILE *w = open_memstream(&whole, &wlen);
 
 	if (!w)
 		return -ENOMEM;
-	while (more && (n = sock_peek_one(local, buf, cap, &more)) > 0)
+	memset(&from, 0, sizeof from);
+	while (more && (n = sock_peek_one(local, buf, cap, &more, first ? &from : NULL,
+					  first ? &fromlen : NULL)) > 0) {
 		fwrite(buf, 1, n, w);
+		first = 0;
+	}
 	if (fclose(w) != 0)
 		n = -ENOMEM;
-	if (n > 0) {
+	if (n > 0 && sockaddr_text(&from, fromlen, text, sizeof text))
+		fprintf(f, "%zu %s\n", wlen, text);
+	else if (n > 0)
 		fprintf(f, "%zu\n", wlen);
+	if (n > 0) {
 		fwrite(whole, 1, wlen, f);
 		n = wlen;
 	}
@@ -424,7 +438,7 @@ char *sock_peek(int local, int stream, size_t *len, int *err)
 		return *err = -ENOMEM, NULL;
 	/* a stream's 0 is its end (shut down); a zero-length datagram
 	 * cannot be stepped over by the offset: refused */
-	while ((n = stream ? sock_peek_one(local, msg, sizeof msg, &more) :
+	while ((n = stream ? sock_peek_one(local, msg, sizeof msg, &more, NULL, NULL) :
 			     msg_put(local, msg, sizeof msg, f)) > 0)
 		if (stream)
 			fwrite(msg, 1, n, f);
@@ -484,7 +498,10 @@ static int queue_hidden(const struct fd_desc *x, const char *bytes)
 
 	if (bytes || strstr(x->extra, " type=stream "))
 		return 0;
-	return sock_unix_diag(sock_unix_peer(x), &u) == 0 && u.has_rq && u.wqueue > 0;
+	/* only a peer that is connected back sends to x alone (a pair):
+	 * a named server's sends go to others too */
+	return sock_unix_diag(sock_unix_peer(x), &u) == 0 && u.has_rq && u.wqueue > 0 &&
+	       u.peer == x->st.st_ino;
 }
 
 /* A queue whose reader gets its senders' credentials (SO_PASSCRED:
@@ -527,7 +544,10 @@ int sock_queue_saved(const struct fd_desc *x, int here, int first)
 	int closed = x->kind == FD_SOCKET && strstr(x->extra, " domain=unix ") &&
 		     strstr(x->extra, " peer_closed=1");
 
-	if (!sock_unix_peer(x) && !closed)
+	int named_dgram = x->kind == FD_SOCKET && strstr(x->extra, " domain=unix ") &&
+			  strstr(x->extra, " type=dgram ") && strstr(x->extra, " addr=");
+
+	if (!sock_unix_peer(x) && !closed && !named_dgram)
 		return 0;
 	if (here)
 		return 1;

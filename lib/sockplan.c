@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -22,13 +23,14 @@
  * as SO_SNDBUF goes for anyone (net.core.wmem_max: never
  * SO_SNDBUFFORCE, which an image could use to make root pin memory).
  * What it sent, or -1 with errno. */
-static ssize_t send_room(int fd, const char *p, size_t n)
+ssize_t sock_send_room(int fd, const char *p, size_t n, const struct sockaddr_un *to, socklen_t tolen)
 {
 	int size, bigger, err;
 	socklen_t len = sizeof size;
 	ssize_t r;
 
-	while ((r = send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0 &&
+	while ((r = sendto(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)to,
+			   tolen)) < 0 &&
 	       (errno == EAGAIN || errno == EWOULDBLOCK || errno == EMSGSIZE)) {
 		err = errno;
 		/* the kernel doubles what it is given, and caps it */
@@ -40,20 +42,43 @@ static ssize_t send_room(int fd, const char *p, size_t n)
 	return r;
 }
 
-/* The messages of a dgram or seqpacket queue, each "LEN\n" then LEN
- * bytes, sent one by one into fd.  0, or -1 with errno. */
+int sock_msg_next(const char **p, const char *end, struct sock_msg *m)
+{
+	uint64_t n;
+
+	m->from = NULL;
+	m->fromlen = 0;
+	if (num_scan(p, end, 10, end - *p, &n) < 0 || *p >= end)
+		return -1;
+	if (**p == ' ') {   /* its sender's name */
+		m->from = ++*p;
+		while (*p < end && **p != '\n' && **p != ' ')
+			++*p;
+		m->fromlen = *p - m->from;
+		if (!m->fromlen)
+			return -1;
+	}
+	if (*p >= end || *(*p)++ != '\n' || n > (uint64_t)(end - *p))
+		return -1;
+	m->bytes = *p;
+	m->len = n;
+	*p += n;
+	return 0;
+}
+
+/* The messages of a dgram or seqpacket queue, each "LEN\n" (or "LEN
+ * FROM\n") then LEN bytes, sent one by one into fd: a pair's peer is
+ * the only sender it had.  0, or -1 with errno. */
 static int sock_refill_msgs(int fd, const char *b, size_t len)
 {
 	const char *p = b, *end = b + len;
-	uint64_t n;
+	struct sock_msg m;
 
 	while (p < end) {
-		if (num_scan(&p, end, 10, end - p, &n) < 0 || p >= end || *p++ != '\n' ||
-		    n > (uint64_t)(end - p))
+		if (sock_msg_next(&p, end, &m) < 0)
 			return errno = EPROTO, -1;
-		if (send_room(fd, p, n) != (ssize_t)n)
+		if (sock_send_room(fd, m.bytes, m.len, NULL, 0) != (ssize_t)m.len)
 			return -1;
-		p += n;
 	}
 	return 0;
 }
@@ -76,7 +101,7 @@ static int sock_refill(struct fdplan *p, struct fdplan_fd *e, int from)
 	if (e->socktype != SOCK_STREAM)
 		return sock_refill_msgs(from, b->bytes, b->len);
 	for (; off < b->len; off += n)
-		if ((n = send_room(from, b->bytes + off, b->len - off)) <= 0)
+		if ((n = sock_send_room(from, b->bytes + off, b->len - off, NULL, 0)) <= 0)
 			return -1;
 	return 0;
 }
@@ -230,7 +255,8 @@ int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 		errno = EOPNOTSUPP;  /* only unix sockets */
 		return -1;
 	}
-	if (unixsock_named(e) && (e->listening || e->listener || (!e->peer && !e->peer_closed)))
+	if (unixsock_named(e) && (e->listening || e->listener || e->socktype == SOCK_DGRAM ||
+				  (!e->peer && !e->peer_closed)))
 		return unixsock_open(p, e, pid);
 	if (e->peer_closed && e->peer)
 		return sockplan_refuse(pid, e, "peer_closed=1 with a peer_ino");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "escape.h"
 #include "fdplan.h"
 #include "num.h"
 #include "sockdump.h"
@@ -39,11 +40,25 @@ struct ux_client {
 	struct fdplan *plan;       /* whose helper connects it */
 };
 
+/* a named datagram socket, or one connected to a name */
+struct ux_dgram {
+	int fd;
+	struct sockaddr_un own, peer;
+	socklen_t ownlen, peerlen; /* 0: none */
+	struct fd_blob *queue;     /* its socks/INODE, or NULL */
+	struct fdplan *plan;       /* whose helper connects it */
+	pid_t pid;
+	int fdno;
+	uint64_t ino;
+};
+
 struct ux_job {
 	struct ux_listener *l;
 	unsigned nl;
 	struct ux_client *c;
 	unsigned nc;
+	struct ux_dgram *d;
+	unsigned nd;
 };
 
 /* text, a path or @NAME, as a unix address; -1 for any other (a
@@ -72,6 +87,15 @@ int unixsock_named(const struct fdplan_fd *e)
 				  (!e->peer && !e->peer_closed));
 }
 
+static const char *dgram_why_not(const struct fdplan_fd *e)
+{
+	if (e->sun_own && e->sun_own[0] == '/' && !e->has_sockfile)
+		return "a unix datagram socket whose path no longer led to it (unlinked) cannot be restored yet";
+	if (e->data && !e->sun_own)
+		return "messages queued to an unnamed datagram socket connected to a name: nothing could send them again";
+	return NULL;
+}
+
 const char *unixsock_made_as(const struct fdplan_fd *e)
 {
 	if (!unixsock_named(e))
@@ -93,8 +117,8 @@ const char *unixsock_why_not(const struct fdplan_fd *e)
 	if ((e->sun_own && sun_make(e->sun_own, &a, &len) < 0) ||
 	    (e->sun_peer && sun_make(e->sun_peer, &a, &len) < 0))
 		return "a unix socket name that is neither an absolute path nor abstract";
-	if (e->socktype == SOCK_DGRAM && (e->sun_own || e->sun_peer))
-		return "a named unix datagram socket cannot be restored yet";
+	if (e->socktype == SOCK_DGRAM)
+		return dgram_why_not(e);
 	if (e->listening && !e->sun_own)
 		return "a listening unix socket without a name";
 	if (e->listening && e->sun_own[0] == '/' && !e->has_sockfile)
@@ -236,12 +260,36 @@ static int alone_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 	return fd;
 }
 
+/* A datagram socket: bound to its name now; its queue sent again and
+ * its connect(2) at the go, once every sender is bound
+ * (unixsock_settle) */
+static int dgram_open(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	struct ux_job *ux = ux_of(p->shared);
+	struct ux_dgram d = { .plan = p, .pid = pid, .fdno = e->fd, .ino = e->sock }, *nd;
+
+	if (e->data && !(d.queue = blob_find(p, e->data)))
+		return sockplan_refuse(pid, e, "its queued messages (%s) are not in the image", e->data);
+	if ((e->sun_own && sun_make(e->sun_own, &d.own, &d.ownlen) < 0) ||
+	    (e->sun_peer && sun_make(e->sun_peer, &d.peer, &d.peerlen) < 0))
+		return sockplan_refuse(pid, e, "%s", "a name that is neither an absolute path nor abstract");
+	if ((d.fd = alone_open(p, e, pid)) < 0)
+		return -1;
+	if (!(nd = realloc(ux->d, (ux->nd + 1) * sizeof *nd)))
+		die("out of memory");
+	ux->d = nd;
+	ux->d[ux->nd++] = d;
+	return fcntl(d.fd, F_DUPFD_CLOEXEC, 3);
+}
+
 int unixsock_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	const char *why = unixsock_why_not(e);
 
 	if (why)
 		return sockplan_refuse(pid, e, "%s", why);
+	if (e->socktype == SOCK_DGRAM)
+		return dgram_open(p, e, pid);
 	if (e->listening)
 		return listener_open(p, e, pid);
 	if (e->listener)
@@ -358,6 +406,83 @@ static int listener_queue(struct ux_job *ux, struct ux_listener *l)
 	return 0;
 }
 
+/* the job's datagram socket bound to the name from (escaped text) */
+static int dgram_sender(struct ux_job *ux, const char *from, size_t len)
+{
+	struct sockaddr_un a;
+	socklen_t alen;
+	char text[512];
+	unsigned i;
+
+	if (len >= sizeof text)
+		return -1;
+	memcpy(text, from, len);
+	text[len] = 0;
+	if (str_unescape(text) < 0 || sun_make(text, &a, &alen) < 0)
+		return -1;
+	for (i = 0; i < ux->nd; i++)
+		if (ux->d[i].ownlen == alen && !memcmp(&ux->d[i].own, &a, alen))
+			return ux->d[i].fd;
+	return -1;
+}
+
+/* d's queue sent again, message by message, each from its sender: the
+ * job's socket bound to its name, or an unnamed one of ours */
+static int dgram_refill(struct ux_job *ux, struct ux_dgram *d, int *anon)
+{
+	const char *p = d->queue->bytes, *end = p + d->queue->len;
+	const char *name = d->own.sun_path[0] ? d->own.sun_path : d->own.sun_path + 1;
+	struct sock_msg m;
+	int from;
+
+	if (d->queue->used)
+		return 0;
+	d->queue->used = 1;
+	while (p < end) {
+		if (sock_msg_next(&p, end, &m) < 0)
+			return warn("pid %d: fd %d: unix socket %llu (%s): member %s is not its messages",
+				    (int)d->pid, d->fdno, (unsigned long long)d->ino, name, d->queue->name), -1;
+		if (!m.from && *anon < 0 && (*anon = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+			return warn("socket:"), -1;
+		if ((from = m.from ? dgram_sender(ux, m.from, m.fromlen) : *anon) < 0)
+			return warn("pid %d: fd %d: unix socket %llu (%s): a message queued from %.*s, which no datagram socket of the job is bound to: it could not be sent again from there",
+				    (int)d->pid, d->fdno, (unsigned long long)d->ino, name, (int)m.fromlen, m.from), -1;
+		if (sock_send_room(from, m.bytes, m.len, &d->own, d->ownlen) != (ssize_t)m.len)
+			return warn("pid %d: fd %d: unix socket %llu (%s): its queued messages sent again:",
+				    (int)d->pid, d->fdno, (unsigned long long)d->ino, name), -1;
+	}
+	return 0;
+}
+
+/* every datagram queue sent again (before the connects: a socket
+ * connected since takes only its peer's), then each connect(2) */
+static int dgrams_settle(struct ux_job *ux)
+{
+	struct ux_dgram *d;
+	int anon = -1, r = 0, err;
+	unsigned i;
+
+	for (i = 0; i < ux->nd && !r; i++)
+		if (ux->d[i].queue)
+			r = dgram_refill(ux, &ux->d[i], &anon);
+	if (anon >= 0)
+		close(anon);
+	for (i = 0; i < ux->nd && !r; i++) {
+		d = &ux->d[i];
+		if (!d->peerlen)
+			continue;
+		if (fdplan_fs_ready(d->plan, d->pid) < 0)
+			return -1;
+		if ((err = jobfs_sock_connect(&d->plan->fs, d->fd, &d->peer, d->peerlen)) < 0) {
+			warnerr(err, "pid %d: fd %d: unix socket %llu: connect to %s%s again:", (int)d->pid,
+				d->fdno, (unsigned long long)d->ino, d->peer.sun_path[0] ? "" : "@",
+				d->peer.sun_path[0] ? d->peer.sun_path : d->peer.sun_path + 1);
+			r = -1;
+		}
+	}
+	return r;
+}
+
 int unixsock_settle(struct fdjob *job)
 {
 	struct ux_job *ux = job->ux;
@@ -376,7 +501,7 @@ int unixsock_settle(struct fdjob *job)
 			return warn("pid %d: fd %d: unix socket %llu: waiting in the backlog of socket %llu, which no process of the job listens on",
 				    (int)ux->c[i].pid, ux->c[i].fdno, (unsigned long long)ux->c[i].ino,
 				    (unsigned long long)ux->c[i].listener), -1;
-	return 0;
+	return ux ? dgrams_settle(ux) : 0;
 }
 
 void unixsock_free(struct fdjob *job)
@@ -392,6 +517,9 @@ void unixsock_free(struct fdjob *job)
 	}
 	for (i = 0; i < ux->nc; i++)
 		close(ux->c[i].fd);
+	for (i = 0; i < ux->nd; i++)
+		close(ux->d[i].fd);
+	free(ux->d);
 	free(ux->l);
 	free(ux->c);
 	free(ux);

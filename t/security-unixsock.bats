@@ -38,6 +38,13 @@ aimed_at() {
 	tar xOf "$T/bad" "proc/$PID/fds" | grep -q " listen=1 addr=$1 "
 }
 
+# root_dir MODE: R, a new directory of root's with MODE
+root_dir() {
+	R=$(mktemp -d)
+	TMPDIRS+=("$R")
+	chmod "$1" "$R"
+}
+
 # same_file PATH STAT: PATH is still what `stat -c '%F %i %s %Y'` said
 same_file() {
 	[ "$(stat -c '%F %i %s %Y' "$1")" = "$2" ]
@@ -72,9 +79,8 @@ same_file() {
 @test "security-unixsock: a dead root-owned socket file in a directory only root may write: not replaced (the job's user cannot), no process left" {
 	user_echo
 	local r before
-	r=$(mktemp -d)
-	TMPDIRS+=("$r")
-	chmod 0755 "$r"
+	root_dir 0755
+	r=$R
 	"$PYTHON" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$r/s"
 	before=$(stat -c '%F %i %s %Y' "$r/s")
 	aimed_at "$r/s"
@@ -88,9 +94,8 @@ same_file() {
 @test "security-unixsock: a live root server at the path the image names: address in use, its socket file not replaced and it still serves" {
 	user_echo
 	local r before
-	r=$(mktemp -d)
-	TMPDIRS+=("$r")
-	chmod 0777 "$r"
+	root_dir 0777
+	r=$R
 	"$PYTHON" -c 'import os, socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])

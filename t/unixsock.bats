@@ -65,6 +65,47 @@ echo_restored() {
 	! fds_of "$PID" | grep -q ' sockfile='
 }
 
+# senders FILE: the sender of each message of a socks/INODE member of
+# a dgram socket ("LEN[ FROM]\n" then LEN bytes), "-" for no name
+senders() {
+	"$PYTHON" -c 'import sys
+b = open(sys.argv[1], "rb").read()
+while b:
+	head, b = b.split(b"\n", 1)
+	n, _, frm = head.partition(b" ")
+	print(frm.decode() or "-")
+	b = b[int(n):]' "$1"
+}
+
+# dgram_restored ADDR: uxdgram ADDR checkpointed with --kill, restored,
+# two rounds and the last: every message once, in order, from its sender
+dgram_restored() {
+	checkpoint_kill uxdgram "$1"
+	kids
+	dead "$C"
+	thaw_bg "$T/img"
+	restored uxdgram
+	alive "$C"
+	verify_prog
+	verify_prog
+	finish
+	grep -qx 'parent round 3 ok got 15' "$OUT"
+	grep -qx 'child round 3 ok got 15' "$OUT"
+}
+
+@test "unixsock: dgram: a server bound to a path, its client bound and connected to it, a second client unnamed: messages queued both ways come back once, in order, boundaries kept, each from its sender (recvfrom), the names too" {
+	dgram_restored "$T/d.sock"
+	# the server's queue: from the named client and from no name, in turn
+	local q
+	q=$(fds_of "$PID" | awk '/ type=dgram / {for (i = 1; i <= NF; i++) if ($i ~ /^data=/) print substr($i, 6)}')
+	img cat "$T/img" "proc/$PID/$q" >"$T/q"
+	[ "$(senders "$T/q" | tr '\n' ' ')" = "$(printf "$T/d.sock.c - %.0s" 1 2 3 4 5)" ]
+}
+
+@test "unixsock: dgram on abstract names: the same" {
+	dgram_restored "@ckpt-uxdgram-$$-$BATS_TEST_NUMBER"
+}
+
 @test "unixsock: the socket file left behind by the killed server is replaced; the restored server owns a new one with the old mode" {
 	BEFORE_KILL=verify_prog checkpoint_kill uxecho stream "$T/srv.sock"
 	kids
