@@ -252,3 +252,23 @@ time.sleep(60)' "$T/l.sock" >"$T/c.out" &
 	kids
 	refused_at_checkpoint "^ckpt-freeze: pid $C fd [0-9]+: unix socket [0-9]+ has sent bytes on a connection not accepted yet \(in the backlog of socket [0-9]+\): nothing can read them back without accepting it: refused$"
 }
+
+@test "unixsock: not root: a throwaway user's server and client on a path come back in a new user and pid namespace, the waiting connection too" {
+	need_root
+	throwaway_user cku
+	TMPDIRS+=("/tmp/ckpt-uxecho-$$-$BATS_TEST_NUMBER.sock")
+	user_thaw_ns uxecho stream /tmp/ckpt-uxecho-$$-$BATS_TEST_NUMBER.sock
+	local c
+	c=$(pgrep -P "$prog")
+	KIDS+=("$c")
+	grep -q "^Uid:.$(id -u "$NEW_USER")" "/proc/$c/status"
+	[ "$(stat -c %U "/tmp/ckpt-uxecho-$$-$BATS_TEST_NUMBER.sock")" = "$NEW_USER" ]
+	verify_prog "$prog" "$D/out"
+	grep -qx 'child round 1 ok got 20' "$D/out"
+	kill -TERM "$prog"
+	wait "$USER_SH"
+	cat "$D/thaw.err"
+	grep -qx 'parent round 2 ok got 60' "$D/out"
+	grep -q '^done ok' "$D/out"
+	! grep -q '^FAIL' "$D/out"
+}
