@@ -214,7 +214,9 @@ static int shim_sock(const struct sock_unix_info *u)
  * socket's client), a listener's backlog, a waiting connection's
  * listener: in the job.  A connection to a server outside the job is
  * refused: the server's end, its queue and whatever the server keeps
- * of the conversation cannot come back (formats/fds.md). */
+ * of the conversation cannot come back (formats/fds.md).  A datagram
+ * socket connected to a name outside has no conversation: it is
+ * connected to the name again, when nothing is queued to it. */
 static int named_check(const struct job_sock *v, size_t n, const struct job_sock *e)
 {
 	struct sock_unix_info u, pu;
@@ -230,6 +232,14 @@ static int named_check(const struct job_sock *v, size_t n, const struct job_sock
 	    (!u.named && !pu.named))
 		return 0;   /* not connected, in the job, or a pair (pair_check) */
 	holder_words(u.peer, who, sizeof who);
+	if (u.type == SOCK_DGRAM && pu.named && !(u.has_rq && u.rqueue))
+		return 0;   /* connected again to the name (a syslog socket) */
+	if (u.type == SOCK_DGRAM && pu.named) {
+		warn("pid %d fd %d: unix socket %llu has messages queued from socket %llu (%s), %s: they could not be sent again from there: refused",
+		     (int)e->pid, e->fd, (unsigned long long)e->ino, (unsigned long long)u.peer,
+		     pu.name, who);
+		return -1;
+	}
 	warn("pid %d fd %d: unix socket %llu%s%s%s is connected to socket %llu (%s), %s: a restore could not connect it again: refused",
 	     (int)e->pid, e->fd, (unsigned long long)e->ino, u.named ? " (" : "", u.name,
 	     u.named ? ")" : "", (unsigned long long)u.peer, pu.named ? pu.name : "unnamed", who);

@@ -272,3 +272,43 @@ time.sleep(60)' "$T/l.sock" >"$T/c.out" &
 	grep -q '^done ok' "$D/out"
 	! grep -q '^FAIL' "$D/out"
 }
+
+@test "unixsock: a datagram socket connected to a server outside the job (as syslog's /dev/log): connected to the name again at the restore; the server gets what it sends after" {
+	need_root
+	need ckpt-run ckpt-freeze ckpt-thaw
+	"$PYTHON" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("up", flush=True)
+while True:
+	print(s.recv(100).decode(), flush=True)' "$T/log.sock" >"$T/log.out" &
+	KIDS+=("$!")
+	wait_line "$T/log.out" '^up' 10
+	start_prog uxpy.py dgclient "$T/log.sock"
+	wait_line "$T/log.out" '^one' 10
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	fds_of "$PID" | grep -q " type=dgram .* peer=$T/log.sock "
+	thaw_bg "$T/img"
+	restored python3
+	finish
+	wait_line "$T/log.out" '^two' 10
+}
+
+@test "unixsock: a datagram socket connected to a server outside the job with messages from it queued: refused at the checkpoint, naming both" {
+	need ckpt-run ckpt-freeze
+	"$PYTHON" -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("up", flush=True)
+data, frm = s.recvfrom(100)
+s.sendto(b"answer", frm)
+print("answered", flush=True)
+time.sleep(60)' "$T/srv.sock" >"$T/srv.out" &
+	local srv=$!
+	KIDS+=("$srv")
+	wait_line "$T/srv.out" '^up' 10
+	start_prog uxpy.py dgbound "$T/srv.sock"
+	wait_line "$T/srv.out" '^answered' 10
+	refused_at_checkpoint "^ckpt-freeze: pid $PID fd [0-9]+: unix socket [0-9]+ has messages queued from socket [0-9]+ \($T/srv.sock\), fd [0-9]+ of pid $srv, a process outside the job: they could not be sent again from there: refused$"
+}

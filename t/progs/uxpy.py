@@ -15,6 +15,11 @@ Each mode prints "pid P", "child C" per child, then "ready MODE".
   early     listens on PATH; a child connects and sends "early" on a
             connection the server never accepts.  Parks.
   listen    listens on PATH and never accepts.  Parks.
+  dgclient  a datagram socket connected to PATH (a server outside the
+            job, as syslog's /dev/log), which it sends "one".  SIGTERM:
+            it sends "two": "done ok".
+  dgbound   the same, its socket bound to PATH.c first (so the server
+            can answer it).
 """
 import os
 import signal
@@ -90,6 +95,20 @@ def main():
     mode, path = sys.argv[1], sys.argv[2]
     if mode == "server":
         return server(path)
+    if mode in ("dgclient", "dgbound"):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        if mode == "dgbound":
+            s.bind(path + ".c")
+        s.connect(path)
+        s.send(b"one")
+        done = []
+        signal.signal(signal.SIGTERM, lambda *a: done.append(1))
+        print("pid %d\nready %s" % (os.getpid(), mode), flush=True)
+        while not done:
+            time.sleep(0.02)
+        s.send(b"two")
+        print("done ok", flush=True)
+        return
     if mode == "client":
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(path)
