@@ -312,3 +312,13 @@ time.sleep(60)' "$T/srv.sock" >"$T/srv.out" &
 	wait_line "$T/srv.out" '^answered' 10
 	refused_at_checkpoint "^ckpt-freeze: pid $PID fd [0-9]+: unix socket [0-9]+ has messages queued from socket [0-9]+ \($T/srv.sock\), fd [0-9]+ of pid $srv, a process outside the job: they could not be sent again from there: refused$"
 }
+
+@test "unixsock: fds in flight (SCM_RIGHTS) on a connection through a named listener, and messages queued with SCM_CREDENTIALS to a named datagram socket: refused at the checkpoint, naming the pid, fd and socket" {
+	need ckpt-run ckpt-freeze
+	start_prog uxpy.py inflight "$T/i.sock"
+	kids
+	refused_at_checkpoint "^ckpt-dumpfds: pid $PID fd [0-9]+: unix socket [0-9]+ has fds in flight \(SCM_RIGHTS\) queued: a restore could not bring them back: refused$"
+	start_prog uxpy.py passcred "$T/p.sock"
+	kids
+	refused_at_checkpoint "^ckpt-dumpfds: pid $PID fd [0-9]+: unix socket [0-9]+ has messages queued with their senders' credentials \(SO_PASSCRED, SCM_CREDENTIALS\)"
+}

@@ -20,6 +20,10 @@ Each mode prints "pid P", "child C" per child, then "ready MODE".
             it sends "two": "done ok".
   dgbound   the same, its socket bound to PATH.c first (so the server
             can answer it).
+  inflight  listens on PATH; a child connects, the parent accepts, the
+            child sends it an fd (SCM_RIGHTS), unread.  Parks.
+  passcred  a datagram socket bound to PATH with SO_PASSCRED; a child
+            sends it a message, unread.  Parks.
 """
 import os
 import signal
@@ -115,9 +119,33 @@ def main():
         s.sendall(b"hi\n")
         print("pid %d\nready client" % os.getpid(), flush=True)
         park()
+    if mode == "passcred":
+        d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        d.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        d.bind(path)
+        kid = os.fork()
+        if kid == 0:
+            socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"who", path)
+            park()
+        time.sleep(0.2)
+        print("pid %d\nchild %d\nready passcred" % (os.getpid(), kid), flush=True)
+        park()
     ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ls.bind(path)
     ls.listen(4)
+    if mode == "inflight":
+        kid = os.fork()
+        if kid == 0:
+            ls.close()
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(path)
+            r, w = os.pipe()
+            socket.send_fds(c, [b"fd"], [r])
+            park()
+        a, _ = ls.accept()
+        time.sleep(0.2)
+        print("pid %d\nchild %d\nready inflight" % (os.getpid(), kid), flush=True)
+        park()
     if mode == "early":
         kid = os.fork()
         if kid == 0:
