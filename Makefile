@@ -27,7 +27,7 @@ ARCH      = x86_64
 # vim: a test dependency (t/seize.bats restores Debian's vim, whose
 # SIGEV_THREAD timer helper blocks every signal)
 DEPS_PKGS = musl-tools libarchive-dev liblz4-dev bats libarchive-tools lz4 zstd xz-utils bzip2 python3 \
-	clang-14 libclang-rt-14-dev libtsan2 vim
+	clang-14 libclang-rt-14-dev libtsan2 vim socat
 WARN      = -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS  = -D_GNU_SOURCE -Ilib -Ilib/$(ARCH)
 LIBS      = -larchive -llz4 -lpthread

@@ -322,3 +322,20 @@ time.sleep(60)' "$T/srv.sock" >"$T/srv.out" &
 	kids
 	refused_at_checkpoint "^ckpt-dumpfds: pid $PID fd [0-9]+: unix socket [0-9]+ has messages queued with their senders' credentials \(SO_PASSCRED, SCM_CREDENTIALS\)"
 }
+
+# socat_one: a first line through socat's client and server, back
+socat_one() {
+	echo one >"$T/in"
+	wait_line "$T/client.out" '^one$' 10
+}
+
+@test "unixsock: socat as a unix socket server (UNIX-LISTEN,fork EXEC:cat) and socat as its client in one job: after the restore a line into the client comes back through the server, and a new client from outside is answered" {
+	BEFORE_KILL=socat_one checkpoint_kill uxsocat "$T"
+	thaw_bg "$T/img"
+	restored uxsocat
+	echo two >"$T/in"
+	wait_line "$T/client.out" '^two$' 10
+	[ "$(echo three | timeout 10 socat - UNIX-CONNECT:"$T/s.sock")" = three ]
+	[ "$(cat "$T/client.out")" = "$(printf 'one\ntwo')" ]
+	finish
+}
