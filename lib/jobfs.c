@@ -37,7 +37,8 @@
 #include "jobfs.h"
 #include "sockdump.h"
 
-enum { JF_OPEN = 1, JF_TMPFILE, JF_NEWFILE, JF_COMMIT, JF_SOCK_BIND, JF_SOCK_CONNECT };
+enum { JF_OPEN = 1, JF_TMPFILE, JF_NEWFILE, JF_COMMIT, JF_SOCK_BIND, JF_SOCK_CONNECT,
+       JF_SOCK_UNBIND };
 
 struct jf_req {
 	int op, flags;
@@ -356,6 +357,21 @@ static int sock_bind(int fd, const struct jf_req *q)
 	return e;
 }
 
+/* the path of a socket bound here for a while (a listener that was
+ * closed before the checkpoint, bound only to connect through it) as
+ * it was before: the new file removed, the old one back */
+static int sock_unbind(const struct jf_req *q)
+{
+	unsigned i;
+
+	for (i = 0; i < nbound; i++)
+		if (!strcmp(bound[i].path, q->path)) {
+			bound_undo(&bound[i]);
+			return 0;
+		}
+	return -ENOENT;
+}
+
 /* connect(2) as the job, without waiting (the fd's status flags are
  * the process's, which does not run yet: put back) */
 static int sock_connect(int fd, const struct jf_req *q)
@@ -445,6 +461,8 @@ static _Noreturn void serve(int sock)
 				  sock_connect(fd, &q);
 			if (fd >= 0)
 				close(fd);
+		} else if (q.op == JF_SOCK_UNBIND) {
+			rep.err = sock_unbind(&q);
 		} else if (q.op == JF_OPEN)
 			out = open_as(q.path, q.flags);
 		else if (q.op == JF_TMPFILE)
@@ -455,7 +473,7 @@ static _Noreturn void serve(int sock)
 			rep = commit();
 		else
 			rep.err = -EINVAL;
-		if (out < 0 && q.op != JF_COMMIT && q.op != JF_SOCK_BIND && q.op != JF_SOCK_CONNECT)
+		if (out < 0 && q.op != JF_COMMIT && q.op < JF_SOCK_BIND)
 			rep.err = out;
 		if (msg_send(sock, &rep, sizeof rep, out) < 0)
 			helper_exit();
@@ -623,6 +641,18 @@ int jobfs_sock_bind(struct jobfs *j, int fd, const struct sockaddr_un *a, sockle
 int jobfs_sock_connect(struct jobfs *j, int fd, const struct sockaddr_un *a, socklen_t alen)
 {
 	return sock_request(j, JF_SOCK_CONNECT, fd, a, alen, 0, -1);
+}
+
+int jobfs_sock_unbind(struct jobfs *j, const char *path)
+{
+	struct jf_req *q = req_new(JF_SOCK_UNBIND, 0);
+	int out, e;
+
+	if (snprintf(q->path, sizeof q->path, "%s", path) >= (int)sizeof q->path)
+		return -ENAMETOOLONG;
+	if ((e = call(j, q, -1, &out, NULL)) == 0 && out >= 0)
+		close(out);
+	return e;
 }
 
 void jobfs_stop(struct jobfs *j)

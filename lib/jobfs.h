@@ -47,6 +47,10 @@ int jobfs_sock_bind(struct jobfs *j, int fd, const struct sockaddr_un *a, sockle
 /* connect(2) of unix socket fd to a, as the job, without waiting:
  * 0 or -errno */
 int jobfs_sock_connect(struct jobfs *j, int fd, const struct sockaddr_un *a, socklen_t alen);
+/* path, bound by jobfs_sock_bind, as it was before: the new socket
+ * file removed (only while it is still that file), the old one back.
+ * 0 or -errno */
+int jobfs_sock_unbind(struct jobfs *j, const char *path);
 /* ends the helper and waits for it: nothing of it outlives the call */
 void jobfs_stop(struct jobfs *j);
 

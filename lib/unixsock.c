@@ -29,6 +29,7 @@ struct ux_listener {
 	pid_t pid;                 /* the line that owns it, or made it */
 	int fdno;
 	char *pending;             /* its line's pending= */
+	struct fdplan *plan;       /* whose helper bound it */
 };
 
 /* a connection that waited in a backlog: its client */
@@ -185,7 +186,7 @@ static struct ux_listener *listener_make(struct fdplan *p, struct fdplan_fd *e, 
 	ux->l = nl;
 	nl = &nl[ux->nl++];
 	*nl = (struct ux_listener){ .a = *a, .alen = len, .fd = fd, .type = e->socktype,
-				    .pid = pid, .fdno = e->fd };
+				    .pid = pid, .fdno = e->fd, .plan = p };
 	return nl;
 }
 
@@ -483,18 +484,35 @@ static int dgrams_settle(struct ux_job *ux)
 	return r;
 }
 
+/* A listener that no process had any more (closed after its accepts):
+ * made only to connect through it, closed now, and its path as it was
+ * before the restore (the socket file the killed job left, or none) */
+static int listener_drop(struct ux_listener *l)
+{
+	int err;
+
+	close(l->fd);
+	l->fd = -1;
+	if (!l->a.sun_path[0])
+		return 0;   /* an abstract name goes with the socket */
+	if (fdplan_fs_ready(l->plan, l->pid) < 0)
+		return -1;
+	if ((err = jobfs_sock_unbind(&l->plan->fs, l->a.sun_path)) < 0)
+		return warnerr(err, "pid %d: fd %d: unix socket: %s, bound to connect through it again:",
+			       (int)l->pid, l->fdno, l->a.sun_path), -1;
+	return 0;
+}
+
 int unixsock_settle(struct fdjob *job)
 {
 	struct ux_job *ux = job->ux;
 	unsigned i;
 
 	for (i = 0; ux && i < ux->nl; i++)
-		if (!ux->l[i].ino)
-			return warn("pid %d: fd %d: unix socket: connected through %s%s, whose listening socket is no fd of any process of the job: cannot be restored yet",
-				    (int)ux->l[i].pid, ux->l[i].fdno, ux->l[i].a.sun_path[0] ? "" : "@",
-				    ux->l[i].a.sun_path[0] ? ux->l[i].a.sun_path : ux->l[i].a.sun_path + 1), -1;
+		if (!ux->l[i].ino && listener_drop(&ux->l[i]) < 0)
+			return -1;
 	for (i = 0; ux && i < ux->nl; i++)
-		if (listener_queue(ux, &ux->l[i]) < 0)
+		if (ux->l[i].ino && listener_queue(ux, &ux->l[i]) < 0)
 			return -1;
 	for (i = 0; ux && i < ux->nc; i++)
 		if (ux->c[i].listener)
@@ -512,7 +530,8 @@ void unixsock_free(struct fdjob *job)
 	if (!ux)
 		return;
 	for (i = 0; i < ux->nl; i++) {
-		close(ux->l[i].fd);
+		if (ux->l[i].fd >= 0)
+			close(ux->l[i].fd);
 		free(ux->l[i].pending);
 	}
 	for (i = 0; i < ux->nc; i++)

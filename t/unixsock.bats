@@ -21,6 +21,18 @@ kids() {
 	KIDS+=("$C")
 }
 
+# py_freeze_kill: ckpt-freeze --kill of a Python job into $T/img, its
+# children too.  Not freeze_ok: its state record, taken while the
+# stream is written, sees the pipe the shim holds for a request of
+# ckpt-dumpmem (at the lowest free fd: 3 once Python closed its
+# listener) as the program's own fd (seen with socketserver and
+# oneshot)
+py_freeze_kill() {
+	stream_ok ckpt-freeze "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+}
+
 # echo_restored TYPE ADDR: uxecho TYPE ADDR checkpointed with --kill,
 # restored; two rounds (the waiting connection accepted in the first)
 # and the last
@@ -137,12 +149,7 @@ dgram_restored() {
 	need ckpt-run ckpt-freeze ckpt-thaw
 	start_prog uxpy.py server "$T/s.sock"
 	kids
-	# not freeze_ok: its state record, taken while ckpt-dumpmem streams
-	# pages, can see the pipe the shim holds for a request (at the
-	# lowest free fd) as the program's own
-	stream_ok ckpt-freeze "$T/img" --kill "$PID"
-	wait "$PID" 2>/dev/null || true
-	dead "$PID"
+	py_freeze_kill
 	dead "$C"
 	thaw_bg "$T/img"
 	restored python3
@@ -337,5 +344,34 @@ socat_one() {
 	wait_line "$T/client.out" '^two$' 10
 	[ "$(echo three | timeout 10 socat - UNIX-CONNECT:"$T/s.sock")" = three ]
 	[ "$(cat "$T/client.out")" = "$(printf 'one\ntwo')" ]
+	finish
+}
+
+# oneshot [unlink]: uxpy.py oneshot (its listener closed after its one
+# accept, its path unlinked too with "unlink") checkpointed and
+# restored; the conversation goes on
+oneshot() {
+	need_root
+	need ckpt-run ckpt-freeze ckpt-thaw
+	start_prog uxpy.py oneshot "$T/o.sock" "$@"
+	kids
+	py_freeze_kill
+	dead "$C"
+	! fds_of "$PID" | grep -q ' listen=1 '
+	thaw_bg "$T/img"
+	restored python3
+	alive "$C"
+}
+
+@test "unixsock: a server that closed its listener after its one accept (the socket file left): the conversation comes back through a listener bound for the while, and the path is as it was" {
+	oneshot
+	[ -S "$T/o.sock" ]
+	finish
+}
+
+@test "unixsock: the same, the server having unlinked the path: no socket file is left by the restore" {
+	oneshot unlink
+	[ ! -e "$T/o.sock" ]
+	! ls -a "$T" | grep -q '\.ckpt-'
 	finish
 }

@@ -20,6 +20,11 @@ Each mode prints "pid P", "child C" per child, then "ready MODE".
             it sends "two": "done ok".
   dgbound   the same, its socket bound to PATH.c first (so the server
             can answer it).
+  oneshot   listens on PATH; a child connects and says "ping"; the
+            parent accepts it, closes its listener (unlinking PATH when
+            a third word says "unlink"), and leaves "ping" unread.
+            SIGTERM: the parent reads "ping", answers "pong", the child
+            reads it: "done ok".
   inflight  listens on PATH; a child connects, the parent accepts, the
             child sends it an fd (SCM_RIGHTS), unread.  Parks.
   passcred  a datagram socket bound to PATH with SO_PASSCRED; a child
@@ -96,7 +101,7 @@ def server(path):
 
 
 def main():
-    mode, path = sys.argv[1], sys.argv[2]
+    mode, path = sys.argv[1], sys.argv[2]   # and a third word, for oneshot
     if mode == "server":
         return server(path)
     if mode in ("dgclient", "dgbound"):
@@ -133,6 +138,30 @@ def main():
     ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ls.bind(path)
     ls.listen(4)
+    if mode == "oneshot":
+        kid = os.fork()
+        if kid == 0:
+            ls.close()
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(path)
+            c.sendall(b"ping")
+            signal.signal(signal.SIGTERM, lambda *a: None)
+            got = c.recv(10)
+            os._exit(0 if got == b"pong" else 1)
+        a, _ = ls.accept()
+        ls.close()
+        if sys.argv[3:] == ["unlink"]:
+            os.unlink(path)
+        done = []
+        signal.signal(signal.SIGTERM, lambda *a: done.append(1))
+        print("pid %d\nchild %d\nready oneshot" % (os.getpid(), kid), flush=True)
+        while not done:
+            time.sleep(0.02)
+        ok = a.recv(10) == b"ping" and a.getsockname() == path
+        a.sendall(b"pong")
+        st = os.waitpid(kid, 0)[1]
+        print("done ok" if ok and st == 0 else "FAIL oneshot %s %d" % (ok, st), flush=True)
+        return
     if mode == "inflight":
         kid = os.fork()
         if kid == 0:
