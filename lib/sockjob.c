@@ -83,7 +83,7 @@ static pid_t holder_find(uint64_t ino, int *fd)
 	char path[300];
 	uint64_t pid, n;
 
-	for (pid = 0; proc && !pid && (pe = readdir(proc));) {
+	for (pid = 0; proc && ino && !pid && (pe = readdir(proc));) {
 		snprintf(path, sizeof path, "/proc/%s/fd", pe->d_name);
 		if (num_parse(pe->d_name, INT32_MAX, &n) < 0 || !(d = opendir(path)))
 			continue;
@@ -165,6 +165,11 @@ static int listener_check(const struct job_sock *v, size_t n, const struct job_s
 	for (i = 0; i < k; i++) {
 		if (sock_held(v, n, c[i], 0))
 			continue;
+		if (!c[i]) {
+			warn("pid %d fd %d: listening unix socket %llu (%s) has a connection waiting in its backlog whose client has closed it: what it sent could not be read back without accepting it: refused",
+			     (int)e->pid, e->fd, (unsigned long long)e->ino, u->name);
+			return -1;
+		}
 		holder_words(c[i], who, sizeof who);
 		warn("pid %d fd %d: listening unix socket %llu (%s) has a connection waiting in its backlog from socket %llu, %s: a restore could not make it again: refused",
 		     (int)e->pid, e->fd, (unsigned long long)e->ino, u->name, (unsigned long long)c[i], who);

@@ -375,3 +375,32 @@ oneshot() {
 	! ls -a "$T" | grep -q '\.ckpt-'
 	finish
 }
+
+@test "unixsock: the restored server and client checkpointed and restored again: the names, the backlog and the queues come back a second time" {
+	checkpoint_kill uxecho stream "$T/srv.sock"
+	kids
+	thaw_bg "$T/img"
+	restored uxecho
+	verify_prog
+	freeze_ok "$T/img2" --kill "$PID"
+	wait "$TPID" 2>/dev/null || true
+	dead "$PID"
+	dead "$C"
+	fds_of "$PID" "$T/img2" | grep -q " listen=1 addr=$T/srv.sock .* backlog=8 "
+	thaw_bg "$T/img2"
+	restored uxecho
+	verify_prog
+	finish
+	grep -qx 'parent round 3 ok got 80' "$OUT"
+	grep -qx 'child round 3 ok got 80' "$OUT"
+}
+
+@test "unixsock: a connection waiting in a listener's backlog whose client has since closed it: refused at the checkpoint (what it sent waits unread in the server's end)" {
+	need ckpt-run ckpt-freeze
+	start_prog uxpy.py listen "$T/l.sock"
+	"$PYTHON" -c 'import socket, sys
+c = socket.socket(socket.AF_UNIX)
+c.connect(sys.argv[1])
+c.sendall(b"bye")' "$T/l.sock"
+	refused_at_checkpoint "^ckpt-freeze: pid $PID fd [0-9]+: listening unix socket [0-9]+ \($T/l.sock\) has a connection waiting in its backlog whose client has closed it: what it sent could not be read back without accepting it: refused$"
+}
