@@ -81,6 +81,7 @@ static const struct num_key {
 	NUM_KEY("listen", 10, 1, listening),
 	NUM_KEY("backlog", 10, 65535, backlog),
 	NUM_KEY("listener", 10, U64, listener),
+	NUM_KEY("accepted", 10, 1, accepted),
 	NUM_KEY("pipesz", 10, NUM_INT_MAX, pipesz),
 	NUM_KEY("truncate", 10, 1, truncate),
 	NUM_KEY("mode", 8, 0177777, mode),
@@ -251,6 +252,7 @@ static int fd_line(struct fdplan *p, const struct text *t)
 	e->dup = -1;
 	e->src = -1;
 	e->trunc_fd = -1;
+	e->accepted = -1;
 	if (t->n < 3 || num_parse(t->f[1], INT_MAX / 2 - 1, &fd) < 0)
 		return -1;
 	e->fd = fd;

@@ -49,6 +49,8 @@ struct fdplan_fd {
 	                            * (addr=, peer=: a path, or @NAME), or NULL */
 	int listening, backlog;    /* listen=1, and its backlog= */
 	uint64_t listener;         /* a connection waiting in that backlog */
+	int accepted;              /* accepted=: 1 accept(2)'s end, 0 the
+	                            * client's, -1 not said */
 	char *pending;             /* a listener's: "INO,..." in accept order */
 	int has_sockfile;          /* sockfile=: its path led to it, and */
 	unsigned sockfile;         /* ... this was its file's mode */

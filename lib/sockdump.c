@@ -255,6 +255,34 @@ static int sock_file_mode(const char *path, const struct sock_unix_info *u)
 	return st.st_mode & 07777;
 }
 
+static int name_take(const struct unix_diag_msg *m, struct rtattr *a, int len, void *arg)
+{
+	struct sock_unix_info t = { 0 };
+
+	info_take(m, a, len, &t);
+	return t.named && !strcmp(t.name, arg);
+}
+
+/* Which end of a connection between two named sockets accept(2) gave:
+ * the one whose name a listening socket has (a client bound to a name
+ * of its own has another).  " accepted=1" or "=0"; nothing when no
+ * listener has either name (closed since). */
+static void describe_accepted(struct fd_desc *d, const struct sock_unix_info *u)
+{
+	struct sock_unix_info pu;
+	char name[sizeof u->name];
+
+	if (u->state != 1 || !u->peer || !u->named || u->type == SOCK_DGRAM ||
+	    sock_unix_diag(u->peer, &pu) < 0 || !pu.named)
+		return;
+	snprintf(name, sizeof name, "%s", u->name);
+	if (unix_diag_each(0, 1, 1U << 10, UDIAG_SHOW_NAME, name_take, name) == 1)
+		extra_add(d, " accepted=1");
+	else if (snprintf(name, sizeof name, "%s", pu.name) >= 0 &&
+		 unix_diag_each(0, 1, 1U << 10, UDIAG_SHOW_NAME, name_take, name) == 1)
+		extra_add(d, " accepted=0");
+}
+
 /* a listening socket's backlog and the clients queued to it, in the
  * order accept(2) takes them */
 static void describe_listener(struct fd_desc *d, const struct sock_unix_info *u)
@@ -300,6 +328,7 @@ static void describe_unix_peer(struct fd_desc *d, const char *addr)
 		extra_add(d, " peer_closed=1");
 	if (u.state == 10)
 		describe_listener(d, &u);
+	describe_accepted(d, &u);
 	if (addr && (mode = sock_file_mode(addr, &u)) >= 0)
 		extra_add(d, " sockfile=0%o", (unsigned)mode);
 }

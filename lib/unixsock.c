@@ -124,10 +124,8 @@ const char *unixsock_why_not(const struct fdplan_fd *e)
 		return "a listening unix socket without a name";
 	if (e->listening && e->sun_own[0] == '/' && !e->has_sockfile)
 		return "a listening unix socket whose path no longer led to it (unlinked) cannot be restored yet";
-	if (e->listener && e->sun_own)
-		return "a connection waiting in a backlog from a socket with a name of its own cannot be restored yet";
-	if (!e->listening && !e->listener && (e->peer || e->peer_closed) && !!e->sun_own == !!e->sun_peer)
-		return "a connection between two named unix sockets cannot be restored yet";
+	if (!e->listening && !e->listener && e->sun_own && e->sun_peer && e->accepted < 0)
+		return "a connection between two named unix sockets whose listener was closed (which end accept(2) gave is not known)";
 	if (!e->peer && !e->peer_closed && !e->listening && !e->listener && e->data)
 		return "bytes queued to a unix socket that is not connected";
 	return NULL;
@@ -223,24 +221,6 @@ static int listener_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 	return fcntl(l->fd, F_DUPFD_CLOEXEC, 3);
 }
 
-/* e's connection waits in the backlog of listener e->listener: the
- * socket now, the connect(2) at the go (unixsock_settle), in the
- * listener's order */
-static int waiting_open(struct fdplan *p, struct fdplan_fd *e, int pid)
-{
-	struct ux_job *ux = ux_of(p->shared);
-	struct ux_client *nc;
-	int fd = socket(AF_UNIX, e->socktype | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	if (!(nc = realloc(ux->c, (ux->nc + 1) * sizeof *nc)))
-		die("out of memory");
-	ux->c = nc;
-	ux->c[ux->nc++] = (struct ux_client){ e->sock, e->listener, fd, pid, e->fd, p };
-	return fcntl(fd, F_DUPFD_CLOEXEC, 3);
-}
-
 /* a socket not connected: bound to its name, if it had one */
 static int alone_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
@@ -259,6 +239,24 @@ static int alone_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 		return sockplan_refuse(pid, e, "bind %s: %s", e->sun_own, bind_why(err));
 	}
 	return fd;
+}
+
+/* e's connection waits in the backlog of listener e->listener: the
+ * socket now, the connect(2) at the go (unixsock_settle), in the
+ * listener's order */
+static int waiting_open(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	struct ux_job *ux = ux_of(p->shared);
+	struct ux_client *nc;
+	int fd = alone_open(p, e, pid);   /* bound to its name, if any */
+
+	if (fd < 0)
+		return -1;
+	if (!(nc = realloc(ux->c, (ux->nc + 1) * sizeof *nc)))
+		die("out of memory");
+	ux->c = nc;
+	ux->c[ux->nc++] = (struct ux_client){ e->sock, e->listener, fd, pid, e->fd, p };
+	return fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
 /* A datagram socket: bound to its name now; its queue sent again and
@@ -329,13 +327,15 @@ static int accept_ours(struct ux_listener *l, int client)
 
 int unixsock_connection(struct fdplan *p, struct fdplan_fd *e, int pid, int sv[2])
 {
-	int accepted = !!e->sun_own, c, a, err;
+	int accepted = e->sun_own && e->sun_peer ? e->accepted == 1 : !!e->sun_own, c, a, err;
+	const char *own = accepted ? e->sun_peer : e->sun_own;   /* the client's */
 	struct ux_listener *l;
-	struct sockaddr_un la;
-	socklen_t len;
+	struct sockaddr_un la, ca;
+	socklen_t len, clen;
 	const char *why = unixsock_why_not(e);
 
-	if (why || sun_make(accepted ? e->sun_own : e->sun_peer, &la, &len) < 0)
+	if (why || sun_make(accepted ? e->sun_own : e->sun_peer, &la, &len) < 0 ||
+	    (own && sun_make(own, &ca, &clen) < 0))
 		return sockplan_refuse(pid, e, "%s", why ? why : "no name to connect through");
 	/* its listener: the job's, or one for now, until its line comes */
 	if (!(l = listener_at(ux_of(p->shared), &la, len)) &&
@@ -345,6 +345,13 @@ int unixsock_connection(struct fdplan *p, struct fdplan_fd *e, int pid, int sv[2
 		return errno = ECANCELED, -1;
 	if ((c = socket(AF_UNIX, e->socktype | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
+	/* a client bound to a name of its own: bound first, as it was
+	 * (its file's mode is its own line's, when that is e) */
+	if (own && (err = jobfs_sock_bind(&p->fs, c, &ca, clen,
+					  !accepted && e->has_sockfile ? e->sockfile : 0755, -1)) < 0) {
+		close(c);
+		return sockplan_refuse(pid, e, "bind %s: %s", own, bind_why(err));
+	}
 	if ((err = jobfs_sock_connect(&p->fs, c, &la, len)) < 0 || (a = accept_ours(l, c)) < 0) {
 		close(c);
 		return sockplan_refuse(pid, e, "connect through %s%s again: %s",

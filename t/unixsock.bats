@@ -404,3 +404,18 @@ c.connect(sys.argv[1])
 c.sendall(b"bye")' "$T/l.sock"
 	refused_at_checkpoint "^ckpt-freeze: pid $PID fd [0-9]+: listening unix socket [0-9]+ \($T/l.sock\) has a connection waiting in its backlog whose client has closed it: what it sent could not be read back without accepting it: refused$"
 }
+
+@test "unixsock: a client bound to a name of its own (its conversation and its waiting connection): both ends' names come back, the client's file too" {
+	checkpoint_kill uxecho stream "$T/srv.sock" bound
+	kids
+	fds_of "$PID" | grep -q " listen=0 addr=$T/srv.sock peer=$T/srv.sock.c .* accepted=1 "
+	fds_of "$C" | grep -q " addr=$T/srv.sock.c peer=$T/srv.sock .* accepted=0 "
+	fds_of "$C" | grep -q " addr=$T/srv.sock.w peer=$T/srv.sock .* listener="
+	rm -f "$T/srv.sock.c"
+	thaw_bg "$T/img"
+	restored uxecho
+	[ -S "$T/srv.sock.c" ] && [ -S "$T/srv.sock.w" ]
+	verify_prog
+	verify_prog
+	finish
+}

@@ -9,7 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -142,6 +145,22 @@ static inline size_t msg_make(char *b, char from, unsigned k)
 	if (n >= 12)
 		snprintf(b, 12, "%c%010u", from, k);
 	return n;
+}
+
+/* a and suffix as a unix address (uxecho, uxdgram): a path, or @NAME (abstract: a
+ * NUL, then the name) */
+static inline socklen_t sun_set(struct sockaddr_un *to, const char *a, const char *suffix)
+{
+	char name[sizeof to->sun_path];
+	size_t n = (size_t)snprintf(name, sizeof name, "%s%s", a, suffix);
+
+	to->sun_family = AF_UNIX;
+	if (name[0] == '@') {
+		memcpy(to->sun_path + 1, name + 1, n - 1);
+		return offsetof(struct sockaddr_un, sun_path) + n;
+	}
+	memcpy(to->sun_path, name, n);
+	return offsetof(struct sockaddr_un, sun_path) + n + 1;
 }
 
 /* n bytes from socket fd, whole: 0, or -1 (its end, or an error) */

@@ -33,20 +33,6 @@ struct side {
 static struct sockaddr_un srv, cli;
 static socklen_t srv_len, cli_len;
 
-static socklen_t addr_set(struct sockaddr_un *a, const char *text, const char *suffix)
-{
-	char name[sizeof a->sun_path];
-	size_t n = (size_t)snprintf(name, sizeof name, "%s%s", text, suffix);
-
-	a->sun_family = AF_UNIX;
-	if (name[0] == '@') {
-		memcpy(a->sun_path + 1, name + 1, n - 1);
-		return offsetof(struct sockaddr_un, sun_path) + n;
-	}
-	memcpy(a->sun_path, name, n);
-	return offsetof(struct sockaddr_un, sun_path) + n + 1;
-}
-
 static int same(const struct sockaddr_un *a, socklen_t alen, const struct sockaddr_un *b,
 		socklen_t blen)
 {
@@ -168,8 +154,8 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "usage: uxdgram PATH|@NAME\n"), 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signals_init();
-	srv_len = addr_set(&srv, argv[1], "");
-	cli_len = addr_set(&cli, argv[1], ".c");
+	srv_len = sun_set(&srv, argv[1], "");
+	cli_len = sun_set(&cli, argv[1], ".c");
 	if ((s.fd = dgram()) < 0 || bind(s.fd, (struct sockaddr *)&srv, srv_len) < 0)
 		return printf("FAIL bind %s: errno %d\n", argv[1], errno), 1;
 	if (pipe2(go, O_CLOEXEC) < 0 || (c = fork()) < 0)

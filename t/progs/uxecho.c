@@ -1,6 +1,8 @@
 /* uxecho - a unix socket server and its client, a child, mid-
- * conversation over a named socket: uxecho TYPE ADDR, TYPE stream or
- * seqpacket, ADDR a path or @NAME (an abstract name).  The parent
+ * conversation over a named socket: uxecho TYPE ADDR [bound], TYPE
+ * stream or seqpacket, ADDR a path or @NAME (an abstract name); with
+ * "bound" the child's two sockets are bound first, to ADDR.c and
+ * ADDR.w, names of their own.  The parent
  * listens on ADDR (backlog 8); the child connects twice: its first
  * connection the parent accepts (the conversation), the second waits
  * in the backlog, never accepted before a checkpoint.  Each side
@@ -36,22 +38,8 @@ struct side {
 	unsigned sent, got;
 };
 
-static struct sockaddr_un addr;
-static socklen_t addr_len;
-
-static void addr_set(const char *a)
-{
-	size_t n = strlen(a);
-
-	addr.sun_family = AF_UNIX;
-	if (a[0] == '@') {   /* abstract: a NUL, then the name */
-		memcpy(addr.sun_path + 1, a + 1, n - 1);
-		addr_len = offsetof(struct sockaddr_un, sun_path) + n;
-	} else {
-		memcpy(addr.sun_path, a, n);
-		addr_len = offsetof(struct sockaddr_un, sun_path) + n + 1;
-	}
-}
+static struct sockaddr_un addr, cli, wait_addr;
+static socklen_t addr_len, cli_len, wait_len;   /* cli_len 0: unnamed */
 
 /* a stream has no boundaries: 2 length bytes first */
 static int msg_send(int fd, int type, const char *m, size_t n)
@@ -124,26 +112,38 @@ static int send_q(struct side *s, char from)
 	return 0;
 }
 
-/* fd's own address (peer 0) or its peer's (1) must be ADDR */
-static int name_check(struct side *s, int fd, int peer, const char *what)
+/* fd's own address (peer 0) or its peer's (1) must be want */
+static int name_is(struct side *s, int fd, int peer, const char *what,
+		   const struct sockaddr_un *want, socklen_t want_len)
 {
 	struct sockaddr_un a;
 	socklen_t len = sizeof a;
 	int r = peer ? getpeername(fd, (struct sockaddr *)&a, &len) :
 		       getsockname(fd, (struct sockaddr *)&a, &len);
 
-	if (r < 0 || len != addr_len || memcmp(&a, &addr, len))
+	if (!want_len)   /* unnamed: the family alone */
+		r = r < 0 || len != sizeof(sa_family_t) || a.sun_family != AF_UNIX ? -1 : 0;
+	else if (r == 0 && (len != want_len || memcmp(&a, want, len)))
+		r = -1;
+	if (r < 0)
 		return printf("FAIL %s: %s: not the server's address (len %u, %s)\n", s->who, what,
 			      (unsigned)len, a.sun_path[0] ? a.sun_path : a.sun_path + 1), -1;
 	return 0;
+}
+
+static int name_check(struct side *s, int fd, int peer, const char *what)
+{
+	return name_is(s, fd, peer, what, &addr, addr_len);
 }
 
 static int names_check(struct side *s)
 {
 	if (s->listener >= 0)
 		return name_check(s, s->listener, 0, "the listener's name") < 0 ||
-		       name_check(s, s->conv, 0, "the accepted socket's name") < 0 ? -1 : 0;
-	return name_check(s, s->conv, 1, "the conversation's peer name");
+		       name_check(s, s->conv, 0, "the accepted socket's name") < 0 ||
+		       name_is(s, s->conv, 1, "the client's name", &cli, cli_len) < 0 ? -1 : 0;
+	return name_check(s, s->conv, 1, "the conversation's peer name") < 0 ||
+	       name_is(s, s->conv, 0, "its own name", &cli, cli_len) < 0 ? -1 : 0;
 }
 
 /* nothing more queued: no message came twice */
@@ -224,11 +224,13 @@ static int round_do(struct side *s, char from, unsigned r)
 	return 0;
 }
 
-static int sock_connect(int type)
+/* a new socket connected to ADDR, bound first to own (len 0: not) */
+static int sock_connect(int type, const struct sockaddr_un *own, socklen_t len)
 {
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, addr_len) < 0)
+	if (fd < 0 || (len && bind(fd, (const struct sockaddr *)own, len) < 0) ||
+	    connect(fd, (struct sockaddr *)&addr, addr_len) < 0)
 		return -1;
 	return fd;
 }
@@ -250,13 +252,18 @@ int main(int argc, char **argv)
 	pid_t c;
 	char b;
 
-	if (argc != 3 || (strcmp(argv[1], "stream") && strcmp(argv[1], "seqpacket")) ||
-	    strlen(argv[2]) < 2 || strlen(argv[2]) >= sizeof addr.sun_path)
-		return fprintf(stderr, "usage: uxecho stream|seqpacket PATH|@NAME\n"), 2;
+	if (argc < 3 || argc > 4 || (strcmp(argv[1], "stream") && strcmp(argv[1], "seqpacket")) ||
+	    strlen(argv[2]) < 2 || strlen(argv[2]) + 2 >= sizeof addr.sun_path ||
+	    (argc == 4 && strcmp(argv[3], "bound")))
+		return fprintf(stderr, "usage: uxecho stream|seqpacket PATH|@NAME [bound]\n"), 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signals_init();
 	s.type = strcmp(argv[1], "stream") ? SOCK_SEQPACKET : SOCK_STREAM;
-	addr_set(argv[2]);
+	addr_len = sun_set(&addr, argv[2], "");
+	if (argc == 4) {
+		cli_len = sun_set(&cli, argv[2], ".c");
+		wait_len = sun_set(&wait_addr, argv[2], ".w");
+	}
 	if ((s.listener = socket(AF_UNIX, s.type | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(s.listener, (struct sockaddr *)&addr, addr_len) < 0 || listen(s.listener, 8) < 0)
 		return printf("FAIL listen on %s: errno %d\n", argv[2], errno), 1;
@@ -266,7 +273,8 @@ int main(int argc, char **argv)
 		s.who = "child";
 		close(s.listener);
 		s.listener = -1;
-		if ((s.conv = sock_connect(s.type)) < 0 || (s.waiting = sock_connect(s.type)) < 0)
+		if ((s.conv = sock_connect(s.type, &cli, cli_len)) < 0 ||
+		    (s.waiting = sock_connect(s.type, &wait_addr, wait_len)) < 0)
 			return printf("FAIL child: connect: errno %d\n", errno), 1;
 		if (send_q(&s, 'c') < 0 || write(go[1], "g", 1) != 1)
 			return 1;

@@ -112,7 +112,7 @@ def main():
         s.send(b"one")
         done = []
         signal.signal(signal.SIGTERM, lambda *a: done.append(1))
-        print("pid %d\nready %s" % (os.getpid(), mode), flush=True)
+        ready(mode)
         while not done:
             time.sleep(0.02)
         s.send(b"two")
@@ -122,7 +122,7 @@ def main():
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(path)
         s.sendall(b"hi\n")
-        print("pid %d\nready client" % os.getpid(), flush=True)
+        ready(mode)
         park()
     if mode == "passcred":
         d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -132,62 +132,68 @@ def main():
         if kid == 0:
             socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"who", path)
             park()
-        time.sleep(0.2)
-        print("pid %d\nchild %d\nready passcred" % (os.getpid(), kid), flush=True)
+        ready(mode, kid)
         park()
     ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ls.bind(path)
     ls.listen(4)
     if mode == "oneshot":
-        kid = os.fork()
-        if kid == 0:
-            ls.close()
-            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            c.connect(path)
-            c.sendall(b"ping")
-            signal.signal(signal.SIGTERM, lambda *a: None)
-            got = c.recv(10)
-            os._exit(0 if got == b"pong" else 1)
-        a, _ = ls.accept()
-        ls.close()
-        if sys.argv[3:] == ["unlink"]:
-            os.unlink(path)
-        done = []
-        signal.signal(signal.SIGTERM, lambda *a: done.append(1))
-        print("pid %d\nchild %d\nready oneshot" % (os.getpid(), kid), flush=True)
-        while not done:
-            time.sleep(0.02)
-        ok = a.recv(10) == b"ping" and a.getsockname() == path
-        a.sendall(b"pong")
-        st = os.waitpid(kid, 0)[1]
-        print("done ok" if ok and st == 0 else "FAIL oneshot %s %d" % (ok, st), flush=True)
-        return
+        return oneshot(ls, path)
     if mode == "inflight":
-        kid = os.fork()
-        if kid == 0:
-            ls.close()
-            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            c.connect(path)
-            r, w = os.pipe()
-            socket.send_fds(c, [b"fd"], [r])
-            park()
-        a, _ = ls.accept()
-        time.sleep(0.2)
-        print("pid %d\nchild %d\nready inflight" % (os.getpid(), kid), flush=True)
+        kid = fork_client(ls, path, lambda c: socket.send_fds(c, [b"fd"], [os.pipe()[0]]))
+        a = ls.accept()   # kept: its queue holds the fd
+        ready(mode, kid)
         park()
     if mode == "early":
-        kid = os.fork()
-        if kid == 0:
-            ls.close()
-            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            c.connect(path)
-            c.sendall(b"early")
-            park()
-        time.sleep(0.2)
-        print("pid %d\nchild %d\nready early" % (os.getpid(), kid), flush=True)
+        ready(mode, fork_client(ls, path, lambda c: c.sendall(b"early")))
         park()
-    print("pid %d\nready listen" % os.getpid(), flush=True)
+    ready(mode)
     park()
+
+
+def ready(mode, kid=None):
+    """the lines a test waits for, once what a child does is done"""
+    if kid is not None:
+        time.sleep(0.2)
+    print("pid %d" % os.getpid() + ("\nchild %d" % kid if kid is not None else "") +
+          "\nready " + mode, flush=True)
+
+
+def fork_client(ls, path, then):
+    """a child that connects to path, does then(its socket) and parks
+    (returns only in the parent: the child's pid)"""
+    kid = os.fork()
+    if kid == 0:
+        ls.close()
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(path)
+        then(c)
+        park()
+    return kid
+
+
+def oneshot(ls, path):
+    kid = os.fork()
+    if kid == 0:
+        ls.close()
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(path)
+        c.sendall(b"ping")
+        signal.signal(signal.SIGTERM, lambda *a: None)
+        os._exit(0 if c.recv(10) == b"pong" else 1)
+    a, _ = ls.accept()
+    ls.close()
+    if sys.argv[3:] == ["unlink"]:
+        os.unlink(path)
+    done = []
+    signal.signal(signal.SIGTERM, lambda *a: done.append(1))
+    ready("oneshot", kid)
+    while not done:
+        time.sleep(0.02)
+    ok = a.recv(10) == b"ping" and a.getsockname() == path
+    a.sendall(b"pong")
+    st = os.waitpid(kid, 0)[1]
+    print("done ok" if ok and st == 0 else "FAIL oneshot %s %d" % (ok, st), flush=True)
 
 
 main()
