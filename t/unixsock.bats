@@ -21,18 +21,6 @@ kids() {
 	KIDS+=("$C")
 }
 
-# py_freeze_kill: ckpt-freeze --kill of a Python job into $T/img, its
-# children too.  Not freeze_ok: its state record, taken while the
-# stream is written, sees the pipe the shim holds for a request of
-# ckpt-dumpmem (at the lowest free fd: 3 once Python closed its
-# listener) as the program's own fd (seen with socketserver and
-# oneshot)
-py_freeze_kill() {
-	stream_ok ckpt-freeze "$T/img" --kill "$PID"
-	wait "$PID" 2>/dev/null || true
-	dead "$PID"
-}
-
 # echo_restored TYPE ADDR: uxecho TYPE ADDR checkpointed with --kill,
 # restored; two rounds (the waiting connection accepted in the first)
 # and the last
@@ -149,7 +137,9 @@ dgram_restored() {
 	need ckpt-run ckpt-freeze ckpt-thaw
 	start_prog uxpy.py server "$T/s.sock"
 	kids
-	py_freeze_kill
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
 	dead "$C"
 	thaw_bg "$T/img"
 	restored python3
@@ -355,7 +345,9 @@ oneshot() {
 	need ckpt-run ckpt-freeze ckpt-thaw
 	start_prog uxpy.py oneshot "$T/o.sock" "$@"
 	kids
-	py_freeze_kill
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
 	dead "$C"
 	! fds_of "$PID" | grep -q ' listen=1 '
 	thaw_bg "$T/img"
