@@ -44,6 +44,7 @@ struct fdplan_fd {
 	int socktype, unix_domain; /* SOCK_*, and domain=unix */
 	int shut;                  /* unix_diag's shutdown: 1 RCV, 2 SEND */
 	int passcred;              /* SO_PASSCRED: reads get SCM_CREDENTIALS */
+	int other_closed;          /* a pipe end whose other end is open nowhere */
 	int peer_closed;           /* a unix socket whose peer was closed */
 	char *sun_own, *sun_peer;  /* a unix socket's address and its peer's
 	                            * (addr=, peer=: a path, or @NAME), or NULL */
@@ -108,6 +109,7 @@ struct fd_blob {              /* a data member: its file or its bytes */
 struct fd_pipe {              /* the pipe made for one inode */
 	uint64_t ino;
 	int r, w, has_r, has_w;
+	int no_r, no_w;       /* that end was open nowhere at the checkpoint */
 };
 
 /* What the fd plans of one job share (formats/fds.md, "Shared between
