@@ -79,6 +79,10 @@ static const struct num_key {
 	NUM_KEY("shutdown", 10, 3, shut),
 	NUM_KEY("passcred", 10, 1, passcred),
 	NUM_KEY("peer_closed", 10, 1, peer_closed),
+	NUM_KEY("listen", 10, 1, listening),
+	NUM_KEY("backlog", 10, 65535, backlog),
+	NUM_KEY("listener", 10, U64, listener),
+	NUM_KEY("accepted", 10, 1, accepted),
 	NUM_KEY("other_closed", 10, 1, other_closed),
 	NUM_KEY("pipesz", 10, NUM_INT_MAX, pipesz),
 	NUM_KEY("truncate", 10, 1, truncate),
@@ -153,6 +157,20 @@ static int ent_string(struct fdplan_fd *e, const char *k, char *v)
 	return 0;
 }
 
+/* a socket's addr= (also kept escaped and cut, for messages) or peer=:
+ * unescaped, a path or @NAME */
+static int sock_addr_key(struct fdplan_fd *e, const char *k, char *v)
+{
+	char **to = !strcmp(k, "addr") ? &e->sun_own : &e->sun_peer;
+
+	if (!strcmp(k, "addr"))
+		snprintf(e->addr, sizeof e->addr, "%s", v);
+	if (str_unescape(v) < 0)
+		return -1;
+	free(*to);
+	return (*to = strdup(v)) ? 0 : -1;
+}
+
 static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 {
 	struct timespec ts;
@@ -162,7 +180,7 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 	if ((r = inetplan_key(e, k, v)) != 0 || (r = ent_num(e, k, v)) != 0)
 		return r < 0 ? -1 : 0;
 	if (!strcmp(k, "end")) snprintf(e->end, sizeof e->end, "%s", v);
-	else if (!strcmp(k, "addr")) snprintf(e->addr, sizeof e->addr, "%s", v);
+	else if (!strcmp(k, "addr") || !strcmp(k, "peer")) return sock_addr_key(e, k, v);
 	else if (!strcmp(k, "domain")) e->unix_domain = !strcmp(v, "unix");
 	else if (!strcmp(k, "boot")) snprintf(e->boot, sizeof e->boot, "%s", v);
 	else if (!strcmp(k, "nstype")) snprintf(e->nstype, sizeof e->nstype, "%s", v);
@@ -204,6 +222,15 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 	} else if (!strcmp(k, "data") || !strcmp(k, "path") || !strcmp(k, "restart") ||
 		 !strcmp(k, "name")) {
 		return ent_string(e, k, v);
+	} else if (!strcmp(k, "sockfile")) {
+		if (num_parse_base(v, 8, 07777, &maj) < 0)
+			return -1;
+		e->has_sockfile = 1;
+		e->sockfile = maj;
+	} else if (!strcmp(k, "pending")) {
+		free(e->pending);
+		if (!(e->pending = strdup(v)))
+			return -1;
 	} else if (!strcmp(k, "holes")) {
 		free(e->holes);
 		if (!(e->holes = strdup(v)))
@@ -215,6 +242,9 @@ static int ent_key(struct fdplan_fd *e, const char *k, char *v)
 /* the strings of an entry that was not taken */
 static int ent_drop(struct fdplan_fd *e)
 {
+	free(e->sun_own);
+	free(e->sun_peer);
+	free(e->pending);
 	free(e->holes);
 	free(e->path);
 	free(e->orig);
@@ -239,6 +269,7 @@ static int fd_line(struct fdplan *p, const struct text *t)
 	e->src = -1;
 	e->trunc_fd = -1;
 	e->pty = -1;
+	e->accepted = -1;
 	if (t->n < 3 || num_parse(t->f[1], INT_MAX / 2 - 1, &fd) < 0)
 		return -1;
 	e->fd = fd;
@@ -1535,7 +1566,7 @@ int fdplan_commit(struct fdplan *p, int pid)
 		}
 		n++;
 	}
-	if (!r && n && (e = jobfs_commit(&p->fs, &bad)) < 0) {
+	if (!r && (n || p->fs.bound) && (e = jobfs_commit(&p->fs, &bad)) < 0) {
 		for (i = 0; i < p->nblob; i++)
 			if (p->blob[i].place && !bad--)
 				break;
@@ -1650,6 +1681,9 @@ void fdplan_free(struct fdplan *p)
 	unsigned i;
 
 	for (i = 0; i < p->n; i++) {
+		free(p->v[i].sun_own);
+		free(p->v[i].sun_peer);
+		free(p->v[i].pending);
 		free(p->v[i].holes);
 		free(p->v[i].path);
 		free(p->v[i].orig);

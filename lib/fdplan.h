@@ -19,6 +19,7 @@ struct memplan;
 struct sock_pair;
 struct tcp_end;
 struct pty_pair;
+struct ux_job;
 
 /* one fd to restore, from its fd line (what ckpt-dumpfds wrote from
  * its struct fd_dump) */
@@ -49,6 +50,15 @@ struct fdplan_fd {
 	int other_closed;          /* a pipe end whose other end is open nowhere */
 	int peer_closed;           /* a unix socket whose peer was closed */
 	struct inet_keys inet;     /* a TCP or UDP socket's (inetplan.h) */
+	char *sun_own, *sun_peer;  /* a unix socket's address and its peer's
+	                            * (addr=, peer=: a path, or @NAME), or NULL */
+	int listening, backlog;    /* listen=1, and its backlog= */
+	uint64_t listener;         /* a connection waiting in that backlog */
+	int accepted;              /* accepted=: 1 accept(2)'s end, 0 the
+	                            * client's, -1 not said */
+	char *pending;             /* a listener's: "INO,..." in accept order */
+	int has_sockfile;          /* sockfile=: its path led to it, and */
+	unsigned sockfile;         /* ... this was its file's mode */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
 	char abs[32];              /* timerfd set TFD_TIMER_ABSTIME: its time */
 	uint64_t ticks;            /* timerfd: expirations not yet read */
@@ -131,6 +141,7 @@ struct fdjob {
 	unsigned ntcp;
 	struct pty_pair *pty;      /* one pseudo-terminal per pair (ptyplan.h) */
 	unsigned npty;
+	struct ux_job *ux;         /* named unix sockets (unixsock.h) */
 	unsigned nprocs;           /* the processes of the manifest */
 };
 

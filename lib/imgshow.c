@@ -16,6 +16,7 @@
 #include "restorable.h"
 #include "stream.h"
 #include "text.h"
+#include "unixsock.h"
 
 #define TEXT_MAX (64u << 20)   /* a text member we parse, at most */
 
@@ -257,6 +258,8 @@ static const char *made_as(const struct fdplan_fd *e)
 		[FD_PTS] = "reopened by path",
 	};
 
+	if (e->k == FD_SOCKET && unixsock_made_as(e))
+		return unixsock_made_as(e);
 	return e->k < sizeof how / sizeof *how && how[e->k] ? how[e->k] : "made again";
 }
 

@@ -66,16 +66,18 @@ int inetplan_key(struct fdplan_fd *e, const char *k, const char *v)
 		}
 	if (!strcmp(k, "state"))
 		return (in->state = state_parse(v)) < 0 ? -1 : 1;
-	if (!strcmp(k, "peer")) {   /* a unix socket's too: one too long is no inet address */
+	/* peer and backlog are a unix socket's keys too: taken here, and
+	 * left for fdplan.c (0) */
+	if (!strcmp(k, "peer")) {   /* one too long is no inet address */
 		snprintf(in->peer, sizeof in->peer, "%s", v);
-		return 1;
+		return 0;
 	}
 	if (!strcmp(k, "proto") || !strcmp(k, "backlog") || !strcmp(k, "defer_accept")) {
 		if (num_parse(v, NUM_INT_MAX, &n) < 0)
 			return -1;
 		*(!strcmp(k, "proto") ? &in->proto : !strcmp(k, "backlog") ? &in->backlog :
 		  &in->defer_accept) = n;
-		return 1;
+		return strcmp(k, "backlog") ? 1 : 0;
 	}
 	return 0;
 }

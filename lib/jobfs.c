@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,14 +35,19 @@
 #include "err.h"
 #include "coreread.h"
 #include "jobfs.h"
+#include "sockdump.h"
 
-enum { JF_OPEN = 1, JF_TMPFILE, JF_NEWFILE, JF_COMMIT, JF_SOCKET, JF_BIND };
+enum { JF_OPEN = 1, JF_TMPFILE, JF_NEWFILE, JF_COMMIT, JF_SOCK_BIND, JF_SOCK_CONNECT,
+       JF_SOCK_UNBIND, JF_SOCKET, JF_BIND };
 
 struct jf_req {
 	int op, flags;
 	unsigned mode;
+	int backlog;               /* JF_SOCK_BIND: listen(2) after, or -1 */
 	int arg;                   /* JF_SOCKET: the protocol */
-	char path[PATH_MAX];       /* JF_BIND: the address, flags its length */
+	socklen_t alen;            /* JF_SOCK_*, JF_BIND: the address's length ... */
+	char path[PATH_MAX];       /* ... in path, a struct sockaddr_un (JF_BIND:
+	                            * any family's) */
 };
 
 struct jf_rep {
@@ -227,6 +234,160 @@ static void olds_remove(void)
 	}
 }
 
+/* ---- the helper's unix sockets (formats/fds.md, "Named unix
+ * sockets") ---- */
+
+/* a socket file bound for the job, and the one it replaced */
+struct bound {
+	char path[PATH_MAX], aside[PATH_MAX];   /* aside "": none */
+	dev_t dev;
+	ino_t ino;                 /* the new socket file */
+};
+
+static struct bound *bound;
+static unsigned nbound, bcap;
+
+/* A path that is there must be a socket file that nobody is behind:
+ * moved aside (beside it, under a temporary name), so that a failed
+ * restore can put it back.  Anything else is left alone: a file of
+ * another kind (-EEXIST), a live socket (-EADDRINUSE). */
+static int sock_path_free(struct bound *b)
+{
+	struct stat st;
+	struct placed p;
+	int live;
+
+	b->aside[0] = 0;
+	if (lstat(b->path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	/* asked of sock_diag, not by a connect(2), which a live server
+	 * would take for a client */
+	if ((live = sock_unix_bound_at(st.st_dev, st.st_ino)) != 0)
+		return live < 0 ? -EIO : -EADDRINUSE;
+	snprintf(p.path, sizeof p.path, "%s", b->path);
+	if (tmp_name(&p, nbound) < 0 || renameat2(AT_FDCWD, b->path, AT_FDCWD, p.tmp,
+						   RENAME_NOREPLACE) < 0)
+		return -errno;
+	memcpy(b->aside, p.tmp, sizeof b->aside);
+	return 0;
+}
+
+/* the file of b removed (only while it is still ours), the old one back */
+static void bound_undo(struct bound *b)
+{
+	struct stat st;
+
+	if (b->path[0] && lstat(b->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == b->dev && st.st_ino == b->ino)
+		unlink(b->path);
+	if (b->aside[0])
+		renameat2(AT_FDCWD, b->aside, AT_FDCWD, b->path, RENAME_NOREPLACE);
+	b->path[0] = b->aside[0] = 0;
+}
+
+static void bound_commit(void)
+{
+	unsigned i;
+
+	for (i = 0; i < nbound; i++) {
+		if (bound[i].aside[0])
+			unlink(bound[i].aside);
+		bound[i].path[0] = bound[i].aside[0] = 0;
+	}
+	nbound = 0;
+}
+
+/* bind(2) fd to a path, the file with mode (the umask then gives it
+ * exactly that) */
+static int sock_bind_path(int fd, const struct jf_req *q)
+{
+	const struct sockaddr_un *a = (const void *)q->path;
+	struct bound *b, *nb;
+	struct stat st;
+	int e;
+
+	if (nbound == bcap) {
+		if (!(nb = realloc(bound, (bcap ? 2 * bcap : 8) * sizeof *nb)))
+			return -ENOMEM;
+		bound = nb;
+		bcap = bcap ? 2 * bcap : 8;
+	}
+	b = memset(&bound[nbound], 0, sizeof *b);
+	snprintf(b->path, sizeof b->path, "%.*s", (int)(q->alen - offsetof(struct sockaddr_un, sun_path)),
+		 a->sun_path);
+	if ((e = sock_path_free(b)) < 0)
+		return b->path[0] = 0, e;
+	umask(~q->mode & 0777);
+	e = bind(fd, (const struct sockaddr *)a, q->alen) < 0 ? -errno : 0;
+	umask(0);
+	if (!e && lstat(b->path, &st) < 0)
+		e = -errno;
+	if (e) {
+		b->path[0] = 0;   /* not ours: only the old one goes back */
+		bound_undo(b);
+		return e;
+	}
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	nbound++;
+	return 0;
+}
+
+/* bind (when the request has an address), then listen (when it has a
+ * backlog): as the job, so that the socket file is the job's, made
+ * where the job may, and the listener's SO_PEERCRED (which its clients
+ * read) the job's too */
+static int sock_bind(int fd, const struct jf_req *q)
+{
+	const struct sockaddr_un *a = (const void *)q->path;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	int type;
+	socklen_t tl = sizeof type;
+	int e = 0;
+
+	if (q->alen > sizeof(struct sockaddr_un) || (q->alen && q->alen <= off + 1) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
+		return -EINVAL;
+	if (q->alen && a->sun_path[0])
+		e = sock_bind_path(fd, q);
+	else if (q->alen && bind(fd, (const struct sockaddr *)a, q->alen) < 0)
+		e = -errno;   /* an abstract name: no file */
+	if (!e && q->backlog >= 0 && listen(fd, q->backlog) < 0)
+		e = -errno;
+	return e;
+}
+
+/* the path of a socket bound here for a while (a listener that was
+ * closed before the checkpoint, bound only to connect through it) as
+ * it was before: the new file removed, the old one back */
+static int sock_unbind(const struct jf_req *q)
+{
+	unsigned i;
+
+	for (i = 0; i < nbound; i++)
+		if (!strcmp(bound[i].path, q->path)) {
+			bound_undo(&bound[i]);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* connect(2) as the job, without waiting (the fd's status flags are
+ * the process's, which does not run yet: put back) */
+static int sock_connect(int fd, const struct jf_req *q)
+{
+	int fl = fcntl(fd, F_GETFL), e = 0;
+
+	if (q->alen > sizeof(struct sockaddr_un) || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -EINVAL;
+	if (connect(fd, (const struct sockaddr *)q->path, q->alen) < 0)
+		e = -errno;
+	fcntl(fd, F_SETFL, fl);
+	return e;
+}
+
 static struct jf_rep commit(void)
 {
 	struct jf_rep rep = { 0, 0 };
@@ -244,6 +405,7 @@ static struct jf_rep commit(void)
 		if (!i || !same_dir(placed[i - 1].path, placed[i].path))
 			dir_sync(placed[i].path);
 	olds_remove();
+	bound_commit();
 	return rep;
 }
 
@@ -275,6 +437,8 @@ static _Noreturn void helper_exit(void)
 
 	for (i = nplaced; i-- > 0;)
 		place_undo(&placed[i]);
+	for (i = nbound; i-- > 0;)
+		bound_undo(&bound[i]);
 	_exit(0);
 }
 
@@ -291,9 +455,9 @@ static int socket_as(int domain, int type, int proto)
  * refused by the kernel, as it would have been to the program */
 static int bind_as(int fd, const struct jf_req *q)
 {
-	if (fd < 0 || q->flags <= 0 || (size_t)q->flags > sizeof q->path)
+	if (q->alen == 0 || q->alen > sizeof q->path)
 		return -EINVAL;
-	return bind(fd, (const struct sockaddr *)q->path, q->flags) < 0 ? -errno : 0;
+	return bind(fd, (const struct sockaddr *)q->path, q->alen) < 0 ? -errno : 0;
 }
 
 static _Noreturn void serve(int sock)
@@ -305,19 +469,25 @@ static _Noreturn void serve(int sock)
 
 	for (;;) {
 		n = msg_recv(sock, &q, sizeof q, &fd);
-		if (fd >= 0 && (q.op != JF_BIND || n <= 0))
-			close(fd);   /* only a bind carries one */
+		if (fd >= 0 && q.op != JF_SOCK_BIND && q.op != JF_SOCK_CONNECT && q.op != JF_BIND)
+			close(fd), fd = -1;   /* only these carry one */
 		if (n <= 0)
 			helper_exit();
+		q.path[sizeof q.path - 1] = 0;
 		rep = (struct jf_rep){ 0, 0 };
 		out = -1;
-		if (q.op == JF_BIND) {
-			rep.err = bind_as(fd, &q);
+		if (q.op == JF_SOCK_BIND || q.op == JF_SOCK_CONNECT) {
+			rep.err = fd < 0 ? -EBADF : q.op == JF_SOCK_BIND ? sock_bind(fd, &q) :
+				  sock_connect(fd, &q);
 			if (fd >= 0)
 				close(fd);
-		}
-		q.path[sizeof q.path - 1] = 0;
-		if (q.op == JF_SOCKET)
+		} else if (q.op == JF_BIND) {
+			rep.err = fd < 0 ? -EBADF : bind_as(fd, &q);
+			if (fd >= 0)
+				close(fd);
+		} else if (q.op == JF_SOCK_UNBIND) {
+			rep.err = sock_unbind(&q);
+		} else if (q.op == JF_SOCKET)
 			out = socket_as(q.flags, q.mode, q.arg);
 		else if (q.op == JF_OPEN)
 			out = open_as(q.path, q.flags);
@@ -327,9 +497,9 @@ static _Noreturn void serve(int sock)
 			out = newfile(q.path, q.mode);
 		else if (q.op == JF_COMMIT)
 			rep = commit();
-		else if (q.op != JF_BIND)
+		else
 			rep.err = -EINVAL;
-		if (out < 0 && q.op != JF_COMMIT && q.op != JF_BIND)
+		if (out < 0 && q.op != JF_COMMIT && (q.op < JF_SOCK_BIND || q.op == JF_SOCKET))
 			rep.err = out;
 		if (msg_send(sock, &rep, sizeof rep, out) < 0)
 			helper_exit();
@@ -383,27 +553,28 @@ static int call(struct jobfs *j, struct jf_req *q, int fd, int *rfd, unsigned *i
 	return 0;
 }
 
-/* a request whose answer is an fd: the fd, or -errno */
-static int request_fd(struct jobfs *j, struct jf_req *q, int fd)
-{
-	int out, e;
-
-	if ((e = call(j, q, fd, &out, NULL)) < 0)
-		return e;
-	return out >= 0 ? out : -EPROTO;
-}
-
-static int request(struct jobfs *j, int op, const char *path, int flags, unsigned mode, int fd)
+/* the one request buffer, cleared, for op */
+static struct jf_req *req_new(int op, unsigned mode)
 {
 	static struct jf_req q;
 
 	memset(&q, 0, sizeof q);
 	q.op = op;
-	q.flags = flags;
 	q.mode = mode;
-	if (path && snprintf(q.path, sizeof q.path, "%s", path) >= (int)sizeof q.path)
+	return &q;
+}
+
+static int request(struct jobfs *j, int op, const char *path, int flags, unsigned mode, int fd)
+{
+	struct jf_req *q = req_new(op, mode);
+	int out, e;
+
+	q->flags = flags;
+	if (path && snprintf(q->path, sizeof q->path, "%s", path) >= (int)sizeof q->path)
 		return -ENAMETOOLONG;
-	return request_fd(j, &q, fd);
+	if ((e = call(j, q, fd, &out, NULL)) < 0)
+		return e;
+	return out >= 0 ? out : -EPROTO;
 }
 
 int jobfs_start(struct jobfs *j, const struct img_core *c)
@@ -465,30 +636,73 @@ int jobfs_commit(struct jobfs *j, unsigned *bad)
 	return e;
 }
 
+/* a socket request: fd, the address, its length */
+static int sock_request(struct jobfs *j, int op, int fd, const struct sockaddr_un *a,
+			socklen_t alen, unsigned mode, int backlog)
+{
+	struct jf_req *q = req_new(op, mode);
+	int out, e;
+
+	q->backlog = backlog;
+	q->alen = a ? alen : 0;
+	if (q->alen > sizeof(struct sockaddr_un))
+		return -ENAMETOOLONG;
+	if (a)
+		memcpy(q->path, a, alen);
+	if ((e = call(j, q, fd, &out, NULL)) < 0)
+		return e;
+	if (out >= 0)
+		close(out);
+	if (op == JF_SOCK_BIND && a && a->sun_path[0])
+		j->bound++;
+	return 0;
+}
+
+int jobfs_sock_bind(struct jobfs *j, int fd, const struct sockaddr_un *a, socklen_t alen,
+		    unsigned mode, int backlog)
+{
+	return sock_request(j, JF_SOCK_BIND, fd, a, alen, mode, backlog);
+}
+
+int jobfs_sock_connect(struct jobfs *j, int fd, const struct sockaddr_un *a, socklen_t alen)
+{
+	return sock_request(j, JF_SOCK_CONNECT, fd, a, alen, 0, -1);
+}
+
+int jobfs_sock_unbind(struct jobfs *j, const char *path)
+{
+	struct jf_req *q = req_new(JF_SOCK_UNBIND, 0);
+	int out, e;
+
+	if (snprintf(q->path, sizeof q->path, "%s", path) >= (int)sizeof q->path)
+		return -ENAMETOOLONG;
+	if ((e = call(j, q, -1, &out, NULL)) == 0 && out >= 0)
+		close(out);
+	return e;
+}
+
 int jobfs_socket(struct jobfs *j, int domain, int type, int proto)
 {
-	static struct jf_req q;
+	struct jf_req *q = req_new(JF_SOCKET, type);
+	int out, e;
 
-	memset(&q, 0, sizeof q);
-	q.op = JF_SOCKET;
-	q.flags = domain;
-	q.mode = type;
-	q.arg = proto;
-	return request_fd(j, &q, -1);
+	q->flags = domain;
+	q->arg = proto;
+	if ((e = call(j, q, -1, &out, NULL)) < 0)
+		return e;
+	return out >= 0 ? out : -EPROTO;
 }
 
 int jobfs_bind(struct jobfs *j, int fd, const void *addr, unsigned len)
 {
-	static struct jf_req q;
+	struct jf_req *q = req_new(JF_BIND, 0);
 	int out, e;
 
-	if (len > sizeof q.path)
+	if (len == 0 || len > sizeof q->path)
 		return -EINVAL;
-	memset(&q, 0, sizeof q);
-	q.op = JF_BIND;
-	q.flags = len;
-	memcpy(q.path, addr, len);
-	e = call(j, &q, fd, &out, NULL);
+	q->alen = len;
+	memcpy(q->path, addr, len);
+	e = call(j, q, fd, &out, NULL);
 	if (out >= 0)
 		close(out);
 	return e;

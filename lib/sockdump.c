@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -80,37 +82,60 @@ static int sockopt_int(int fd, int opt)
 	return v;
 }
 
-int sock_unix_diag(uint64_t ino, struct sock_unix_info *u)
+/* Each answer of sock_diag to a request for unix socket ino (dump: for
+ * every unix socket; states: the TCP_* bits wanted) with the
+ * attributes of show, given to fn until it returns nonzero: that, or
+ * 0 when none did, or -1 when the kernel does not answer. */
+static int unix_diag_each(uint64_t ino, int dump, unsigned states, unsigned show,
+			  int (*fn)(const struct unix_diag_msg *, struct rtattr *, int, void *),
+			  void *arg)
 {
 	struct {
 		struct nlmsghdr nh;
 		struct unix_diag_req r;
 	} req = {
 		.nh = { .nlmsg_len = sizeof req, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST },
-		.r = { .sdiag_family = AF_UNIX, .udiag_states = -1, .udiag_ino = ino,
-		       .udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_NAME,
-		       .udiag_cookie = { -1U, -1U } },
+			.nlmsg_flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0) },
+		.r = { .sdiag_family = AF_UNIX, .udiag_states = states, .udiag_ino = ino,
+		       .udiag_show = show, .udiag_cookie = { -1U, -1U } },
 	};
-	static char buf[8192];
-	struct nlmsghdr *nh = (void *)buf;
-	struct rtattr *a;
-	struct unix_diag_rqlen rq;
-	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), len;
+	static char buf[32768];
+	struct nlmsghdr *nh;
+	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), r = 0, len;
 	ssize_t n;
 
-	memset(u, 0, sizeof *u);
 	if (s < 0)
 		return -1;
-	n = send(s, &req, sizeof req, 0) < 0 ? -1 : recv(s, buf, sizeof buf, 0);
+	if (send(s, &req, sizeof req, 0) < 0)
+		n = -1;
+	while (r == 0 && (n = recv(s, buf, sizeof buf, 0)) > 0) {
+		for (nh = (void *)buf; r == 0 && NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n)) {
+			if (nh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+			    nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct unix_diag_msg))) {
+				r = nh->nlmsg_type == NLMSG_DONE ? 2 : -1;
+				break;
+			}
+			len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct unix_diag_msg));
+			r = fn(NLMSG_DATA(nh), (struct rtattr *)((char *)NLMSG_DATA(nh) +
+				NLMSG_ALIGN(sizeof(struct unix_diag_msg))), len, arg);
+		}
+		if (!dump)
+			break;
+	}
 	close(s);
-	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct unix_diag_msg)) ||
-	    !NLMSG_OK(nh, n) || nh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+	if (n < 0 && r == 0)
 		return -1;
-	u->type = ((struct unix_diag_msg *)NLMSG_DATA(nh))->udiag_type;
-	u->state = ((struct unix_diag_msg *)NLMSG_DATA(nh))->udiag_state;
-	len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct unix_diag_msg));
-	a = (struct rtattr *)((char *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct unix_diag_msg)));
+	return r == 2 ? 0 : r;
+}
+
+static int info_take(const struct unix_diag_msg *m, struct rtattr *a, int len, void *arg)
+{
+	struct sock_unix_info *u = arg;
+	struct unix_diag_rqlen rq;
+	struct unix_diag_vfs vfs;
+
+	u->type = m->udiag_type;
+	u->state = m->udiag_state;
 	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= 4)
 			u->has_peer = 1, u->peer = *(uint32_t *)RTA_DATA(a);
@@ -120,20 +145,172 @@ int sock_unix_diag(uint64_t ino, struct sock_unix_info *u)
 			memcpy(&rq, RTA_DATA(a), sizeof rq);
 			u->has_rq = 1, u->rqueue = rq.udiag_rqueue, u->wqueue = rq.udiag_wqueue;
 		}
-		if (a->rta_type == UNIX_DIAG_NAME)
+		if (a->rta_type == UNIX_DIAG_VFS && RTA_PAYLOAD(a) >= sizeof vfs) {
+			memcpy(&vfs, RTA_DATA(a), sizeof vfs);
+			u->has_vfs = 1, u->vfs_ino = vfs.udiag_vfs_ino, u->vfs_dev = vfs.udiag_vfs_dev;
+		}
+		if (a->rta_type == UNIX_DIAG_NAME && RTA_PAYLOAD(a) > 0) {
+			const char *s = RTA_DATA(a);
+			int n = RTA_PAYLOAD(a) < sizeof u->name - 1 ? RTA_PAYLOAD(a) : sizeof u->name - 1;
+
 			u->named = 1;
+			if (s[0])
+				snprintf(u->name, sizeof u->name, "%.*s", n, s);
+			else
+				snprintf(u->name, sizeof u->name, "@%.*s", n - 1, s + 1);
+		}
+	}
+	return 1;
+}
+
+int sock_unix_diag(uint64_t ino, struct sock_unix_info *u)
+{
+	memset(u, 0, sizeof *u);
+	return unix_diag_each(ino, 0, -1U, UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_NAME |
+			      UDIAG_SHOW_VFS, info_take, u) == 1 ? 0 : -1;
+}
+
+struct icons {
+	uint64_t want, *v;         /* a client to find, or the list to fill */
+	int max, n;
+	uint64_t listener;
+};
+
+static int icons_take(const struct unix_diag_msg *m, struct rtattr *a, int len, void *arg)
+{
+	struct icons *ic = arg;
+	uint32_t *c;
+	size_t i;
+
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type != UNIX_DIAG_ICONS)
+			continue;
+		c = RTA_DATA(a);
+		for (i = 0; i < RTA_PAYLOAD(a) / 4; i++) {
+			if (ic->want && c[i] == ic->want)
+				return ic->listener = m->udiag_ino, 1;
+			if (ic->v && ic->n < ic->max)
+				ic->v[ic->n] = c[i];
+			ic->n++;
+		}
+	}
+	return ic->v ? 1 : 0;
+}
+
+uint64_t sock_unix_listener(uint64_t client)
+{
+	struct icons ic = { .want = client };
+
+	/* 1 << TCP_LISTEN: the listening sockets only */
+	return unix_diag_each(0, 1, 1U << 10, UDIAG_SHOW_ICONS, icons_take, &ic) == 1 ?
+	       ic.listener : 0;
+}
+
+struct vfs_want {
+	uint32_t ino, dev;
+};
+
+static int vfs_take(const struct unix_diag_msg *m, struct rtattr *a, int len, void *arg)
+{
+	const struct vfs_want *w = arg;
+	struct unix_diag_vfs vfs;
+
+	(void)m;
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(a) < sizeof vfs)
+			continue;
+		memcpy(&vfs, RTA_DATA(a), sizeof vfs);
+		if (vfs.udiag_vfs_ino == w->ino && vfs.udiag_vfs_dev == w->dev)
+			return 1;
 	}
 	return 0;
+}
+
+int sock_unix_bound_at(dev_t dev, ino_t ino)
+{
+	struct vfs_want w = { ino, major(dev) << 20 | minor(dev) };
+
+	return unix_diag_each(0, 1, -1U, UDIAG_SHOW_VFS, vfs_take, &w);
+}
+
+int sock_unix_pending(uint64_t ino, uint64_t *v, int max)
+{
+	struct icons ic = { .v = v, .max = max };
+
+	return unix_diag_each(ino, 0, -1U, UDIAG_SHOW_ICONS, icons_take, &ic) == 1 ? ic.n : -1;
+}
+
+/* The mode of the file that a unix socket bound to path made, when the
+ * path still leads to it (sock_diag's inode of it; the kernel's dev_t
+ * is MAJOR << 20 | MINOR): a restore binds it again there with that
+ * mode.  -1 when the name was unlinked, or is another file now. */
+static int sock_file_mode(const char *path, const struct sock_unix_info *u)
+{
+	struct stat st;
+
+	if (!u->has_vfs || path[0] != '/' || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+	    st.st_ino != u->vfs_ino || major(st.st_dev) != u->vfs_dev >> 20 ||
+	    minor(st.st_dev) != (u->vfs_dev & 0xfffff))
+		return -1;
+	return st.st_mode & 07777;
+}
+
+static int name_take(const struct unix_diag_msg *m, struct rtattr *a, int len, void *arg)
+{
+	struct sock_unix_info t = { 0 };
+
+	info_take(m, a, len, &t);
+	return t.named && !strcmp(t.name, arg);
+}
+
+/* Which end of a connection between two named sockets accept(2) gave:
+ * the one whose name a listening socket has (a client bound to a name
+ * of its own has another).  " accepted=1" or "=0"; nothing when no
+ * listener has either name (closed since). */
+static void describe_accepted(struct fd_desc *d, const struct sock_unix_info *u)
+{
+	struct sock_unix_info pu;
+	char name[sizeof u->name];
+
+	if (u->state != 1 || !u->peer || !u->named || u->type == SOCK_DGRAM ||
+	    sock_unix_diag(u->peer, &pu) < 0 || !pu.named)
+		return;
+	snprintf(name, sizeof name, "%s", u->name);
+	if (unix_diag_each(0, 1, 1U << 10, UDIAG_SHOW_NAME, name_take, name) == 1)
+		extra_add(d, " accepted=1");
+	else if (snprintf(name, sizeof name, "%s", pu.name) >= 0 &&
+		 unix_diag_each(0, 1, 1U << 10, UDIAG_SHOW_NAME, name_take, name) == 1)
+		extra_add(d, " accepted=0");
+}
+
+/* a listening socket's backlog and the clients queued to it, in the
+ * order accept(2) takes them */
+static void describe_listener(struct fd_desc *d, const struct sock_unix_info *u)
+{
+	uint64_t v[SOCK_PENDING_MAX];
+	int n = sock_unix_pending(d->st.st_ino, v, SOCK_PENDING_MAX), i;
+
+	extra_add(d, " backlog=%u", (unsigned)u->wqueue);
+	if (n > SOCK_PENDING_MAX) {
+		extra_add(d, " pending=more");   /* refused by ckpt-freeze */
+		return;
+	}
+	for (i = 0; i < n; i++)
+		extra_add(d, "%s%llu", i ? "," : " pending=", (unsigned long long)v[i]);
 }
 
 /* What only sock_diag tells of a unix socket: the inode of its peer
  * (which pairs the ends of a socketpair across processes), whether
  * that peer was closed (connected, and the kernel names no peer), the
- * bytes queued to it and its shutdown state.  Adds nothing on
- * failure. */
-static void describe_unix_peer(struct fd_desc *d)
+ * bytes queued to it and its shutdown state; a listening socket's
+ * backlog and queued clients; a client whose connection waits in a
+ * backlog (connected, no peer inode: the server's end has no file
+ * yet), its listener.  Adds nothing on failure. */
+static void describe_unix_peer(struct fd_desc *d, const char *addr)
 {
 	struct sock_unix_info u;
+	uint64_t listener = 0;
+	int mode;
 
 	if (sock_unix_diag(d->st.st_ino, &u) < 0)
 		return;
@@ -143,15 +320,26 @@ static void describe_unix_peer(struct fd_desc *d)
 		extra_add(d, " rqueue=%u", (unsigned)u.rqueue);
 	if (u.has_shut)
 		extra_add(d, " shutdown=%d", u.shut);
-	if (u.has_peer && !u.peer && u.state == 1)
+	if (u.has_peer && !u.peer && u.state == 1 && u.type != SOCK_DGRAM)
+		listener = sock_unix_listener(d->st.st_ino);
+	if (listener)
+		extra_add(d, " listener=%llu", (unsigned long long)listener);
+	else if (u.has_peer && !u.peer && u.state == 1)
 		extra_add(d, " peer_closed=1");
+	if (u.state == 10)
+		describe_listener(d, &u);
+	describe_accepted(d, &u);
+	if (addr && (mode = sock_file_mode(addr, &u)) >= 0)
+		extra_add(d, " sockfile=0%o", (unsigned)mode);
 }
 
 void sock_describe(struct fd_desc *d)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	char text[4 * sizeof ss + 8];
+	char text[4 * sizeof ss + 8], own[sizeof ss] = "";
+	const struct sockaddr_un *un = (const void *)&ss;
+	size_t sun_off = offsetof(struct sockaddr_un, sun_path);
 	int dom = sockopt_int(d->local, SO_DOMAIN), type = sockopt_int(d->local, SO_TYPE);
 
 	extra_add(d, " sock=%llu", (unsigned long long)d->st.st_ino);
@@ -170,13 +358,15 @@ void sock_describe(struct fd_desc *d)
 	if (getsockname(d->local, (struct sockaddr *)&ss, &len) == 0 &&
 	    sockaddr_text(&ss, len, text, sizeof text))
 		extra_add(d, " addr=%s", text);
+	if (dom == AF_UNIX && ss.ss_family == AF_UNIX && len > sun_off && un->sun_path[0])
+		snprintf(own, sizeof own, "%.*s", (int)(len - sun_off), un->sun_path);
 	len = sizeof ss;
 	memset(&ss, 0, sizeof ss);
 	if (getpeername(d->local, (struct sockaddr *)&ss, &len) == 0 &&
 	    sockaddr_text(&ss, len, text, sizeof text))
 		extra_add(d, " peer=%s", text);
 	if (dom == AF_UNIX)
-		describe_unix_peer(d);
+		describe_unix_peer(d, own[0] ? own : NULL);
 	if (dom == AF_UNIX && sockopt_int(d->local, SO_PASSCRED) == 1)
 		extra_add(d, " passcred=1");
 }
@@ -186,12 +376,14 @@ void sock_describe(struct fd_desc *d)
  * piece when it is longer than cap: *more then), -EAGAIN when nothing
  * is left, or -errno; -EXDEV when fds ride with them (SCM_RIGHTS): the
  * copies the peek gave us are closed. */
-static ssize_t sock_peek_one(int local, char *buf, size_t cap, int *more)
+static ssize_t sock_peek_one(int local, char *buf, size_t cap, int *more,
+			     struct sockaddr_storage *from, socklen_t *fromlen)
 {
 	union { struct cmsghdr h; char b[CMSG_SPACE(253 * sizeof(int))]; } ctl;
 	struct iovec iov = { buf, cap };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
-			    .msg_controllen = sizeof ctl.b };
+			    .msg_controllen = sizeof ctl.b, .msg_name = from,
+			    .msg_namelen = from ? sizeof *from : 0 };
 	struct cmsghdr *c;
 	ssize_t n = recvmsg(local, &m, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	int fds = 0, *fd;
@@ -209,29 +401,41 @@ static ssize_t sock_peek_one(int local, char *buf, size_t cap, int *more)
 	if (fds || (m.msg_flags & MSG_CTRUNC))
 		return -EXDEV;
 	*more = !!(m.msg_flags & MSG_TRUNC);
+	if (fromlen)
+		*fromlen = m.msg_namelen;
 	return n;
 }
 
-/* One whole message into f, as "LEN\n" then its bytes: a peek that
+/* One whole message into f, as "LEN\n" (its sender named: "LEN FROM\n",
+ * the sender's address as text) then its bytes: a peek that
  * truncates moves the peek offset by what it copied, and the next one
  * goes on in the same message (as on this machine's 6.18).
  * Its length, or what sock_peek_one said (0: a zero-length one). */
 static ssize_t msg_put(int local, char *buf, size_t cap, FILE *f)
 {
-	char *whole = NULL;
+	struct sockaddr_storage from;
+	socklen_t fromlen = 0;
+	char *whole = NULL, text[4 * sizeof from + 8];
 	size_t wlen = 0;
 	ssize_t n = 0;
-	int more = 1;
+	int more = 1, first = 1;
 	FILE *w = open_memstream(&whole, &wlen);
 
 	if (!w)
 		return -ENOMEM;
-	while (more && (n = sock_peek_one(local, buf, cap, &more)) > 0)
+	memset(&from, 0, sizeof from);
+	while (more && (n = sock_peek_one(local, buf, cap, &more, first ? &from : NULL,
+					  first ? &fromlen : NULL)) > 0) {
 		fwrite(buf, 1, n, w);
+		first = 0;
+	}
 	if (fclose(w) != 0)
 		n = -ENOMEM;
-	if (n > 0) {
+	if (n > 0 && sockaddr_text(&from, fromlen, text, sizeof text))
+		fprintf(f, "%zu %s\n", wlen, text);
+	else if (n > 0)
 		fprintf(f, "%zu\n", wlen);
+	if (n > 0) {
 		fwrite(whole, 1, wlen, f);
 		n = wlen;
 	}
@@ -263,7 +467,7 @@ char *sock_peek(int local, int stream, size_t *len, int *err)
 		return *err = -ENOMEM, NULL;
 	/* a stream's 0 is its end (shut down); a zero-length datagram
 	 * cannot be stepped over by the offset: refused */
-	while ((n = stream ? sock_peek_one(local, msg, sizeof msg, &more) :
+	while ((n = stream ? sock_peek_one(local, msg, sizeof msg, &more, NULL, NULL) :
 			     msg_put(local, msg, sizeof msg, f)) > 0)
 		if (stream)
 			fwrite(msg, 1, n, f);
@@ -323,7 +527,10 @@ static int queue_hidden(const struct fd_desc *x, const char *bytes)
 
 	if (bytes || strstr(x->extra, " type=stream "))
 		return 0;
-	return sock_unix_diag(sock_unix_peer(x), &u) == 0 && u.has_rq && u.wqueue > 0;
+	/* only a peer that is connected back sends to x alone (a pair):
+	 * a named server's sends go to others too */
+	return sock_unix_diag(sock_unix_peer(x), &u) == 0 && u.has_rq && u.wqueue > 0 &&
+	       u.peer == x->st.st_ino;
 }
 
 /* A queue whose reader gets its senders' credentials (SO_PASSCRED:
@@ -366,9 +573,12 @@ int sock_queue_saved(const struct fd_desc *x, int here, int first)
 	int closed = x->kind == FD_SOCKET && strstr(x->extra, " domain=unix ") &&
 		     strstr(x->extra, " peer_closed=1");
 
-	if (!sock_unix_peer(x) && !closed)
+	int named_dgram = x->kind == FD_SOCKET && strstr(x->extra, " domain=unix ") &&
+			  strstr(x->extra, " type=dgram ") && strstr(x->extra, " addr=");
+
+	if (!sock_unix_peer(x) && !closed && !named_dgram)
 		return 0;
 	if (here)
 		return 1;
-	return !strstr(x->extra, " addr=") && !strstr(x->extra, " peer=") && (x->fd > 2 || !first);
+	return x->fd > 2 || !first;
 }

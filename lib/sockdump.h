@@ -18,10 +18,29 @@ struct sock_unix_info {
 	int shut;                  /* 1 no more receiving, 2 no more sending */
 	int named;                 /* bound to an address */
 	int type;                  /* SOCK_* */
-	int state;                 /* TCP_ESTABLISHED (1): connected */
+	int state;                 /* TCP_ESTABLISHED (1): connected,
+	                            * TCP_LISTEN (10): listening */
+	int has_vfs;               /* bound to a path: its file's inode */
+	char name[110];            /* its name: a path, or "@NAME" */
+	uint32_t vfs_ino, vfs_dev; /* ... dev in the kernel's encoding */
 };
+/* most connections a listening socket's backlog may hold for a
+ * checkpoint (each is one inode on its fd line) */
+#define SOCK_PENDING_MAX 64
 /* 0, or -1 when the kernel does not say (no such socket here) */
 int sock_unix_diag(uint64_t ino, struct sock_unix_info *u);
+/* The listening unix socket whose backlog holds the connection of
+ * client, not yet accepted (sock_diag's UNIX_DIAG_ICONS): its inode,
+ * or 0 */
+uint64_t sock_unix_listener(uint64_t client);
+/* Whether a unix socket of this network namespace is bound to the
+ * socket file dev:ino (sock_diag's UNIX_DIAG_VFS): 1, 0 (a socket
+ * file nobody is behind any more), -1 when the kernel does not say */
+int sock_unix_bound_at(dev_t dev, ino_t ino);
+/* The clients of the connections queued to listening socket ino, in
+ * the order accept(2) takes them: how many (at most max into v), or
+ * -1 when the kernel does not say */
+int sock_unix_pending(uint64_t ino, uint64_t *v, int max);
 /* the socket's own fields into d->extra (sock, domain, type, ...) */
 void sock_describe(struct fd_desc *d);
 /* the bytes queued to unix socket local, left in place; a dgram or

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -82,7 +83,7 @@ static pid_t holder_find(uint64_t ino, int *fd)
 	char path[300];
 	uint64_t pid, n;
 
-	for (pid = 0; proc && !pid && (pe = readdir(proc));) {
+	for (pid = 0; proc && ino && !pid && (pe = readdir(proc));) {
 		snprintf(path, sizeof path, "/proc/%s/fd", pe->d_name);
 		if (num_parse(pe->d_name, INT32_MAX, &n) < 0 || !(d = opendir(path)))
 			continue;
@@ -98,20 +99,30 @@ static pid_t holder_find(uint64_t ino, int *fd)
 	return pid;
 }
 
+/* a process outside the job holding socket ino, as words */
+static void holder_words(uint64_t ino, char *who, size_t cap)
+{
+	int fd = -1;
+	pid_t pid = holder_find(ino, &fd);
+
+	if (pid)
+		snprintf(who, cap, "fd %d of pid %d, a process outside the job", fd, (int)pid);
+	else
+		snprintf(who, cap, "no process of the job");
+}
+
 /* e's pair has its other end, socket peer, outside what a restore
  * makes: said, naming both */
 static int pair_refuse(const struct job_sock *v, size_t n, const struct job_sock *e, uint64_t peer)
 {
 	const struct job_sock *o = sock_held(v, n, peer, 1);
-	char who[128] = "no process of the job";
-	int fd = -1;
-	pid_t pid;
+	char who[128];
 
 	if (o)
 		snprintf(who, sizeof who, "fd %d of pid %d, which a restore attaches to its own stdio",
 			 o->fd, (int)o->pid);
-	else if ((pid = holder_find(peer, &fd)))
-		snprintf(who, sizeof who, "fd %d of pid %d, a process outside the job", fd, (int)pid);
+	else
+		holder_words(peer, who, sizeof who);
 	warn("pid %d fd %d: unix socket %llu is one end of a socket pair whose other end, socket %llu, is %s: a restore could not make the pair: refused",
 	     (int)e->pid, e->fd, (unsigned long long)e->ino, (unsigned long long)peer, who);
 	return -1;
@@ -137,6 +148,109 @@ static int pair_check(const struct job_sock *v, size_t n, const struct job_sock 
 	return 0;
 }
 
+/* every connection waiting in listener e's backlog is from a socket of
+ * the job (else it would be lost, its client outside told nothing) */
+static int listener_check(const struct job_sock *v, size_t n, const struct job_sock *e,
+			  const struct sock_unix_info *u)
+{
+	uint64_t c[SOCK_PENDING_MAX];
+	int k = sock_unix_pending(e->ino, c, SOCK_PENDING_MAX), i;
+	char who[128];
+
+	if (k > SOCK_PENDING_MAX) {
+		warn("pid %d fd %d: listening unix socket %llu (%s) has %d connections waiting in its backlog, more than %d: refused",
+		     (int)e->pid, e->fd, (unsigned long long)e->ino, u->name, k, SOCK_PENDING_MAX);
+		return -1;
+	}
+	for (i = 0; i < k; i++) {
+		if (sock_held(v, n, c[i], 0))
+			continue;
+		if (!c[i]) {
+			warn("pid %d fd %d: listening unix socket %llu (%s) has a connection waiting in its backlog whose client has closed it: what it sent could not be read back without accepting it: refused",
+			     (int)e->pid, e->fd, (unsigned long long)e->ino, u->name);
+			return -1;
+		}
+		holder_words(c[i], who, sizeof who);
+		warn("pid %d fd %d: listening unix socket %llu (%s) has a connection waiting in its backlog from socket %llu, %s: a restore could not make it again: refused",
+		     (int)e->pid, e->fd, (unsigned long long)e->ino, u->name, (unsigned long long)c[i], who);
+		return -1;
+	}
+	return 0;
+}
+
+/* A connection that waits in a backlog: its listener in the job, and
+ * nothing sent on it yet (the bytes wait in the server's end, which
+ * has no file until accept(2): nothing can read them but the server) */
+static int waiting_check(const struct job_sock *v, size_t n, const struct job_sock *e,
+			 const struct sock_unix_info *u)
+{
+	uint64_t l = sock_unix_listener(e->ino);
+	char who[128];
+
+	if (!l)
+		return 0;
+	if (!sock_held(v, n, l, 0)) {
+		holder_words(l, who, sizeof who);
+		warn("pid %d fd %d: unix socket %llu waits in the backlog of listening socket %llu, %s: a restore could not connect it again: refused",
+		     (int)e->pid, e->fd, (unsigned long long)e->ino, (unsigned long long)l, who);
+		return -1;
+	}
+	if (u->wqueue) {
+		warn("pid %d fd %d: unix socket %llu has sent bytes on a connection not accepted yet (in the backlog of socket %llu): nothing can read them back without accepting it: refused",
+		     (int)e->pid, e->fd, (unsigned long long)e->ino, (unsigned long long)l);
+		return -1;
+	}
+	return 0;
+}
+
+/* the shim's own control sockets (doc/design.md): its listener and
+ * the connections it accepted share the name it was bound to,
+ * "/proc/self/fd/D/PID.sock"; ckpt-dumpfds never lists them */
+static int shim_sock(const struct sock_unix_info *u)
+{
+	unsigned d, pid;
+	int end = 0;
+
+	return u->named && sscanf(u->name, "/proc/self/fd/%u/%u.sock%n", &d, &pid, &end) == 2 &&
+	       end > 0 && !u->name[end];
+}
+
+/* A named socket's connection (the peer of a client, an accepted
+ * socket's client), a listener's backlog, a waiting connection's
+ * listener: in the job.  A connection to a server outside the job is
+ * refused: the server's end, its queue and whatever the server keeps
+ * of the conversation cannot come back (formats/fds.md).  A datagram
+ * socket connected to a name outside has no conversation: it is
+ * connected to the name again, when nothing is queued to it. */
+static int named_check(const struct job_sock *v, size_t n, const struct job_sock *e)
+{
+	struct sock_unix_info u, pu;
+	char who[128];
+
+	if (sock_held(v, n, e->ino, 1) || sock_unix_diag(e->ino, &u) < 0 || shim_sock(&u))
+		return 0;
+	if (u.state == 10)
+		return listener_check(v, n, e, &u);
+	if (!u.peer && u.state == 1 && u.type != SOCK_DGRAM)
+		return waiting_check(v, n, e, &u);
+	if (!u.peer || sock_held(v, n, u.peer, 0) || sock_unix_diag(u.peer, &pu) < 0 ||
+	    (!u.named && !pu.named))
+		return 0;   /* not connected, in the job, or a pair (pair_check) */
+	holder_words(u.peer, who, sizeof who);
+	if (u.type == SOCK_DGRAM && pu.named && !(u.has_rq && u.rqueue))
+		return 0;   /* connected again to the name (a syslog socket) */
+	if (u.type == SOCK_DGRAM && pu.named) {
+		warn("pid %d fd %d: unix socket %llu has messages queued from socket %llu (%s), %s: they could not be sent again from there: refused",
+		     (int)e->pid, e->fd, (unsigned long long)e->ino, (unsigned long long)u.peer,
+		     pu.name, who);
+		return -1;
+	}
+	warn("pid %d fd %d: unix socket %llu%s%s%s is connected to socket %llu (%s), %s: a restore could not connect it again: refused",
+	     (int)e->pid, e->fd, (unsigned long long)e->ino, u.named ? " (" : "", u.name,
+	     u.named ? ")" : "", (unsigned long long)u.peer, pu.named ? pu.name : "unnamed", who);
+	return -1;
+}
+
 int job_socks_check(const struct job *j)
 {
 	struct job_sock *v = NULL;
@@ -149,7 +263,7 @@ int job_socks_check(const struct job *j)
 			r = socks_of(j->v[p].pid, p == 0, &v, &n, &cap);
 	for (i = 0; i < n && r == 0; i++)
 		if (!v[i].outside && sock_held(v, n, v[i].ino, 0) == &v[i])
-			r = pair_check(v, n, &v[i]);
+			r = pair_check(v, n, &v[i]) < 0 ? -1 : named_check(v, n, &v[i]);
 	free(v);
 	return r;
 }

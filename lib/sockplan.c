@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "fdplan.h"
 #include "num.h"
 #include "sockplan.h"
+#include "unixsock.h"
 
 /* send(2) without waiting; when the socket's send buffer is too small
  * for what was queued (its sender had raised SO_SNDBUF, or sent in
@@ -21,13 +23,14 @@
  * as SO_SNDBUF goes for anyone (net.core.wmem_max: never
  * SO_SNDBUFFORCE, which an image could use to make root pin memory).
  * What it sent, or -1 with errno. */
-static ssize_t send_room(int fd, const char *p, size_t n)
+ssize_t sock_send_room(int fd, const char *p, size_t n, const struct sockaddr_un *to, socklen_t tolen)
 {
 	int size, bigger, err;
 	socklen_t len = sizeof size;
 	ssize_t r;
 
-	while ((r = send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0 &&
+	while ((r = sendto(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)to,
+			   tolen)) < 0 &&
 	       (errno == EAGAIN || errno == EWOULDBLOCK || errno == EMSGSIZE)) {
 		err = errno;
 		/* the kernel doubles what it is given, and caps it */
@@ -39,20 +42,43 @@ static ssize_t send_room(int fd, const char *p, size_t n)
 	return r;
 }
 
-/* The messages of a dgram or seqpacket queue, each "LEN\n" then LEN
- * bytes, sent one by one into fd.  0, or -1 with errno. */
+int sock_msg_next(const char **p, const char *end, struct sock_msg *m)
+{
+	uint64_t n;
+
+	m->from = NULL;
+	m->fromlen = 0;
+	if (num_scan(p, end, 10, end - *p, &n) < 0 || *p >= end)
+		return -1;
+	if (**p == ' ') {   /* its sender's name */
+		m->from = ++*p;
+		while (*p < end && **p != '\n' && **p != ' ')
+			++*p;
+		m->fromlen = *p - m->from;
+		if (!m->fromlen)
+			return -1;
+	}
+	if (*p >= end || *(*p)++ != '\n' || n > (uint64_t)(end - *p))
+		return -1;
+	m->bytes = *p;
+	m->len = n;
+	*p += n;
+	return 0;
+}
+
+/* The messages of a dgram or seqpacket queue, each "LEN\n" (or "LEN
+ * FROM\n") then LEN bytes, sent one by one into fd: a pair's peer is
+ * the only sender it had.  0, or -1 with errno. */
 static int sock_refill_msgs(int fd, const char *b, size_t len)
 {
 	const char *p = b, *end = b + len;
-	uint64_t n;
+	struct sock_msg m;
 
 	while (p < end) {
-		if (num_scan(&p, end, 10, end - p, &n) < 0 || p >= end || *p++ != '\n' ||
-		    n > (uint64_t)(end - p))
+		if (sock_msg_next(&p, end, &m) < 0)
 			return errno = EPROTO, -1;
-		if (send_room(fd, p, n) != (ssize_t)n)
+		if (sock_send_room(fd, m.bytes, m.len, NULL, 0) != (ssize_t)m.len)
 			return -1;
-		p += n;
 	}
 	return 0;
 }
@@ -75,7 +101,7 @@ static int sock_refill(struct fdplan *p, struct fdplan_fd *e, int from)
 	if (e->socktype != SOCK_STREAM)
 		return sock_refill_msgs(from, b->bytes, b->len);
 	for (; off < b->len; off += n)
-		if ((n = send_room(from, b->bytes + off, b->len - off)) <= 0)
+		if ((n = sock_send_room(from, b->bytes + off, b->len - off, NULL, 0)) <= 0)
 			return -1;
 	return 0;
 }
@@ -115,7 +141,9 @@ static struct fdplan_fd *socket_peer(const struct fdplan *p, const struct fdplan
 const char *sockplan_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 {
 	if (!e->unix_domain || e->socktype <= 0)
-		return "only a unix socket pair can be";
+		return "only a unix socket can be";
+	if (unixsock_named(e))
+		return unixsock_why_not(e);
 	if (socket_peer(p, e))
 		return NULL;
 	if (e->peer && !e->addr[0] && (!p->shared || p->shared->nprocs > 1))
@@ -130,10 +158,7 @@ int sockplan_in_job(const struct fdplan_fd *e)
 	return e->k == FD_SOCKET && e->unix_domain && (e->peer || e->peer_closed) && !e->addr[0];
 }
 
-/* Says why the image is refused, naming the fd, and marks errno as
- * said (ECANCELED), so the caller adds nothing. */
-__attribute__((format(printf, 3, 4)))
-static int pair_refuse(int pid, const struct fdplan_fd *e, const char *fmt, ...)
+int sockplan_refuse(int pid, const struct fdplan_fd *e, const char *fmt, ...)
 {
 	char why[512];
 	va_list ap;
@@ -141,7 +166,11 @@ static int pair_refuse(int pid, const struct fdplan_fd *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
-	warn("pid %d: fd %d: unix socket %llu: %s", pid, e->fd, (unsigned long long)e->sock, why);
+	if (e->addr[0])
+		warn("pid %d: fd %d: unix socket %llu (%s): %s", pid, e->fd, (unsigned long long)e->sock,
+		     e->addr, why);
+	else
+		warn("pid %d: fd %d: unix socket %llu: %s", pid, e->fd, (unsigned long long)e->sock, why);
 	errno = ECANCELED;
 	return -1;
 }
@@ -168,13 +197,16 @@ static uint64_t pair_other(struct fdjob *job, uint64_t ino)
 	return (sp = pair_find(job, ino, &end)) ? sp->ino[!end] : 0;
 }
 
-/* a new pair, e's end 0: NULL with errno */
-static struct sock_pair *pair_new(struct fdjob *job, const struct fdplan_fd *e)
+/* a new pair, e's end 0: a socketpair(2), or a connection through a
+ * listener's name (unixsock.h); NULL with errno */
+static struct sock_pair *pair_new(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
+	struct fdjob *job = p->shared;
 	struct sock_pair *np;
 	int sv[2];
 
-	if (socketpair(AF_UNIX, e->socktype | SOCK_CLOEXEC, 0, sv) < 0)
+	if (unixsock_named(e) ? unixsock_connection(p, e, pid, sv) < 0 :
+	    socketpair(AF_UNIX, e->socktype | SOCK_CLOEXEC, 0, sv) < 0)
 		return NULL;
 	if (!(np = realloc(job->pair, (job->npair + 1) * sizeof *np))) {
 		close(sv[0]);
@@ -195,14 +227,14 @@ static struct sock_pair *pair_new(struct fdjob *job, const struct fdplan_fd *e)
 static int pair_own(struct sock_pair *sp, int end, struct fdplan_fd *e, int pid)
 {
 	if (sp->ino[!end] != e->peer)
-		return pair_refuse(pid, e, "its peer is socket %llu, but socket %llu names it as its "
+		return sockplan_refuse(pid, e, "its peer is socket %llu, but socket %llu names it as its "
 				   "peer: the two ends of a pair do not cross",
 				   (unsigned long long)e->peer, (unsigned long long)sp->ino[!end]);
 	if (sp->type != e->socktype)
-		return pair_refuse(pid, e, "not of the type of its peer, socket %llu",
+		return sockplan_refuse(pid, e, "not of the type of its peer, socket %llu",
 				   (unsigned long long)e->peer);
 	if (sp->pid[end])
-		return pair_refuse(pid, e, "already fd %d of pid %d: one socket is one open file, "
+		return sockplan_refuse(pid, e, "already fd %d of pid %d: one socket is one open file, "
 				   "which another fd or process can only share (dup=, share=)",
 				   sp->fdno[end], (int)sp->pid[end]);
 	if (e->passcred && setsockopt(sp->fd[end], SOL_SOCKET, SO_PASSCRED, &e->passcred,
@@ -219,19 +251,22 @@ int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 	struct sock_pair *sp;
 	int end = 0, other;
 
-	if (!e->unix_domain || e->socktype <= 0 || (!e->peer && !e->peer_closed) || !p->shared) {
-		errno = EOPNOTSUPP;  /* only unix pairs */
+	if (!e->unix_domain || e->socktype <= 0 || !p->shared) {
+		errno = EOPNOTSUPP;  /* only unix sockets */
 		return -1;
 	}
+	if (unixsock_named(e) && (e->listening || e->listener || e->socktype == SOCK_DGRAM ||
+				  (!e->peer && !e->peer_closed)))
+		return unixsock_open(p, e, pid);
 	if (e->peer_closed && e->peer)
-		return pair_refuse(pid, e, "peer_closed=1 with a peer_ino");
+		return sockplan_refuse(pid, e, "peer_closed=1 with a peer_ino");
 	if (!e->sock || e->sock == e->peer)
-		return pair_refuse(pid, e, "its sock= and peer_ino= must name two sockets");
+		return sockplan_refuse(pid, e, "its sock= and peer_ino= must name two sockets");
 	if (!(sp = pair_find(p->shared, e->sock, &end)) && pair_find(p->shared, e->peer, &other))
-		return pair_refuse(pid, e, "its peer, socket %llu, is paired with socket %llu: the two "
+		return sockplan_refuse(pid, e, "its peer, socket %llu, is paired with socket %llu: the two "
 				   "ends of a pair do not cross", (unsigned long long)e->peer,
 				   (unsigned long long)pair_other(p->shared, e->peer));
-	if (!sp && !(sp = pair_new(p->shared, e)))
+	if (!sp && !(sp = pair_new(p, e, pid)))
 		return -1;
 	if (e->peer_closed && !sp->pid[1])
 		sp->pid[1] = -1;   /* closed: nobody owns it (after the refill) */
@@ -240,10 +275,10 @@ int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 	/* what was queued to this end comes back through the other one */
 	if (sock_refill(p, e, sp->fd[!end]) < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return pair_refuse(pid, e, "its queued bytes (%s) no longer fit in the socket",
+			return sockplan_refuse(pid, e, "its queued bytes (%s) no longer fit in the socket",
 					   e->data);
 		if (errno == EPROTO)
-			return pair_refuse(pid, e, "member %s is not its messages (each its length, "
+			return sockplan_refuse(pid, e, "member %s is not its messages (each its length, "
 					   "a newline, then that many bytes)", e->data);
 		return -1;
 	}
@@ -279,7 +314,7 @@ int sockplan_settle(struct fdjob *job)
 {
 	struct sock_pair *sp;
 	unsigned i;
-	int end, r = 0;
+	int end, r = unixsock_settle(job);
 
 	for (i = 0; i < job->npair && !r; i++) {
 		sp = &job->pair[i];
@@ -310,4 +345,5 @@ void sockplan_free(struct fdjob *job)
 	free(job->pair);
 	job->pair = NULL;
 	job->npair = 0;
+	unixsock_free(job);
 }

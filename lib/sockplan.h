@@ -4,7 +4,11 @@
 #ifndef CKPT_SOCKPLAN_H
 #define CKPT_SOCKPLAN_H
 
+#include <sys/socket.h>
+#include <sys/types.h>
+
 struct fdjob;
+struct sockaddr_un;
 struct fdplan;
 struct fdplan_fd;
 
@@ -22,6 +26,23 @@ int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid);
  * job; each end is shut down as it was, ckpt-thaw's ends closed.  0,
  * or -1 after a message naming the socket. */
 int sockplan_settle(struct fdjob *job);
+/* one message of a dgram or seqpacket queue (socks/INODE) */
+struct sock_msg {
+	const char *bytes, *from;  /* from: its sender's name as text
+	                            * (escaped, not 0-ended), or NULL */
+	size_t len, fromlen;
+};
+/* the message at *p (before end), "LEN[ FROM]\n" then LEN bytes; *p
+ * moves past it.  0, or -1: malformed */
+int sock_msg_next(const char **p, const char *end, struct sock_msg *m);
+/* send(2) to unix socket fd (to: sendto(2) there), without waiting;
+ * the sending end's SO_SNDBUF doubled while it does not fit, as far as
+ * SO_SNDBUF goes.  What it sent, or -1 with errno (EAGAIN: no room). */
+ssize_t sock_send_room(int fd, const char *p, size_t n, const struct sockaddr_un *to, socklen_t tolen);
+/* Says why socket e of pid cannot be made, naming the fd, and marks
+ * errno as said (ECANCELED), so the caller adds nothing: -1 */
+__attribute__((format(printf, 3, 4)))
+int sockplan_refuse(int pid, const struct fdplan_fd *e, const char *fmt, ...);
 /* ckpt-thaw's ends closed, the table freed */
 void sockplan_free(struct fdjob *job);
 

@@ -13,17 +13,8 @@
 load helpers
 load thaw
 
-setup() {
-	thaw_setup
-	KIDS=()
-}
-
-teardown() {
-	local p
-	# a restored child outlives its restored parent (reparented)
-	for p in "${KIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-	thaw_teardown
-}
+setup() { kids_setup; }
+teardown() { kids_teardown; }
 
 # kids [OUT]: the "child N" pids the program printed, into KIDS and C
 kids() {
@@ -32,11 +23,6 @@ kids() {
 		KIDS+=("$c")
 	done
 	C=${KIDS[0]:-}
-}
-
-# fds_of PID [IMG]: the fds member of PID
-fds_of() {
-	tar xOf "${2:-$T/img}" "proc/$1/fds"
 }
 
 # socks_once IMG: every socks/INODE member names a socket saved once in

@@ -2,6 +2,25 @@
 # fdkinds.bats): load it after helpers.  Restores with the old pids need
 # root.
 
+# kids_setup / kids_teardown: setup and teardown of a test whose
+# program has children: KIDS, their pids, are killed at the end (a
+# restored child outlives its restored parent: reparented)
+kids_setup() {
+	thaw_setup
+	KIDS=()
+}
+
+kids_teardown() {
+	local p
+	for p in "${KIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	thaw_teardown
+}
+
+# fds_of PID [IMG]: the fds member of PID (IMG: $T/img)
+fds_of() {
+	tar xOf "${2:-$T/img}" "proc/$1/fds"
+}
+
 # thaw_setup / thaw_teardown: call from setup and teardown
 thaw_setup() {
 	ckpt_setup

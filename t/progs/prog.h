@@ -9,6 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,6 +133,92 @@ static inline int stop_child(pid_t c)
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return printf("FAIL child status 0x%x\n", st), -1;
 	return 0;
+}
+
+/* message k from who (sockpair, uxecho): its bytes (1 to 400 of them) into b, the length */
+static inline size_t msg_make(char *b, char from, unsigned k)
+{
+	size_t n = 1 + (k * 37 + (from == 'p' ? 11 : 0)) % 400, i;
+
+	for (i = 0; i < n; i++)
+		b[i] = (char)(from + k + i * 7);
+	if (n >= 12)
+		snprintf(b, 12, "%c%010u", from, k);
+	return n;
+}
+
+/* a and suffix as a unix address (uxecho, uxdgram): a path, or @NAME (abstract: a
+ * NUL, then the name) */
+static inline socklen_t sun_set(struct sockaddr_un *to, const char *a, const char *suffix)
+{
+	char name[sizeof to->sun_path];
+	size_t n = (size_t)snprintf(name, sizeof name, "%s%s", a, suffix);
+
+	to->sun_family = AF_UNIX;
+	if (name[0] == '@') {
+		memcpy(to->sun_path + 1, name + 1, n - 1);
+		return offsetof(struct sockaddr_un, sun_path) + n;
+	}
+	memcpy(to->sun_path, name, n);
+	return offsetof(struct sockaddr_un, sun_path) + n + 1;
+}
+
+/* n bytes from socket fd, whole: 0, or -1 (its end, or an error) */
+static inline int recv_full(int fd, char *b, size_t n)
+{
+	size_t off = 0;
+	ssize_t r;
+
+	while (off < n) {
+		if ((r = recv(fd, b + off, n - off, 0)) <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += r;
+	}
+	return 0;
+}
+
+/* A child's side of rounds (sockpair, uxecho): at each request one
+ * round (0, or -1 after its FAIL line), then a byte on done for the
+ * parent; the round of SIGTERM is the last.  The exit status. */
+static inline int rounds_child(int (*round)(void *, unsigned), void *arg, int done)
+{
+	unsigned r = 0;
+
+	for (;;) {
+		wait_request();
+		if (round(arg, ++r) < 0)
+			return 1;
+		if (want_exit)
+			return 0;
+		want_verify = 0;
+		if (write(done, "r", 1) != 1)
+			return 1;
+	}
+}
+
+/* The parent's: each request passed on to child c, a round of its own,
+ * the child's byte on done awaited, "verify ok"; SIGTERM: the last
+ * round, the child reaped, "done ok".  The exit status. */
+static inline int rounds_parent(int (*round)(void *, unsigned), void *arg, pid_t c, int done)
+{
+	unsigned r = 0;
+	char b;
+
+	for (;;) {
+		wait_request();
+		kill(c, want_exit ? SIGTERM : SIGUSR1);
+		if (round(arg, ++r) < 0)
+			return 1;
+		if (want_exit)
+			return stop_child(c) < 0 ? 1 : (printf("done ok\n"), 0);
+		while (read(done, &b, 1) < 0 && errno == EINTR)
+			;
+		if (verified())
+			return 0;
+	}
 }
 
 /* bytes as one printable word: graphic ASCII as is, anything else

@@ -36,18 +36,6 @@ struct side {
 	int tail_seen;
 };
 
-/* message k from who: its bytes (1 to 400 of them) into b, the length */
-static size_t msg_make(char *b, char from, unsigned k)
-{
-	size_t n = 1 + (k * 37 + (from == 'p' ? 11 : 0)) % 400, i;
-
-	for (i = 0; i < n; i++)
-		b[i] = (char)(from + k + i * 7);
-	if (n >= 12)
-		snprintf(b, 12, "%c%010u", from, k);
-	return n;
-}
-
 /* a stream has no boundaries: each message goes as 2 length bytes
  * first, so the reader can tell them apart */
 static int msg_send(int fd, int type, char from, unsigned k)
@@ -62,22 +50,6 @@ static int msg_send(int fd, int type, char from, unsigned k)
 	return send(fd, p, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
-static int read_full(int fd, char *b, size_t n)
-{
-	ssize_t r;
-	size_t off = 0;
-
-	while (off < n) {
-		if ((r = recv(fd, b + off, n - off, 0)) <= 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			return -1;
-		}
-		off += r;
-	}
-	return 0;
-}
-
 /* the next message on fd must be k from the other side */
 static int msg_check(struct side *s, int t, char from, unsigned k)
 {
@@ -86,9 +58,9 @@ static int msg_check(struct side *s, int t, char from, unsigned k)
 	ssize_t r;
 
 	if (types[t] == SOCK_STREAM) {
-		if (read_full(s->fd[t], got, 2) < 0 || (size_t)((unsigned char)got[0] << 8 |
+		if (recv_full(s->fd[t], got, 2) < 0 || (size_t)((unsigned char)got[0] << 8 |
 							       (unsigned char)got[1]) != n ||
-		    read_full(s->fd[t], got, n) < 0)
+		    recv_full(s->fd[t], got, n) < 0)
 			return printf("FAIL %s %s: message %u: not there whole\n", s->who, names[t], k), -1;
 	} else {
 		while ((r = recv(s->fd[t], got, sizeof got, 0)) < 0 && errno == EINTR)
@@ -139,7 +111,7 @@ static int shut_check(struct side *s, char from)
 		return send(s->shut, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EPIPE ? 0 :
 		       (printf("FAIL child: send on the shut pair: not EPIPE (errno %d)\n", errno), -1);
 	if (!s->tail_seen) {
-		if (read_full(s->shut, b, sizeof tail - 1) < 0 || memcmp(b, tail, sizeof tail - 1))
+		if (recv_full(s->shut, b, sizeof tail - 1) < 0 || memcmp(b, tail, sizeof tail - 1))
 			return printf("FAIL parent: the shut pair's tail is not there\n"), -1;
 		s->tail_seen = 1;
 	}
@@ -176,28 +148,20 @@ static int round_do(struct side *s, char from, unsigned round)
 	return 0;
 }
 
-/* done: a byte to the parent after each round */
-static int child_main(struct side *s, int done)
+static int round_parent(void *s, unsigned r)
 {
-	unsigned round = 0;
+	return round_do(s, 'p', r);
+}
 
-	for (;;) {
-		wait_request();
-		if (round_do(s, 'c', ++round) < 0)
-			return 1;
-		if (want_exit)
-			return 0;
-		want_verify = 0;
-		if (write(done, "r", 1) != 1)
-			return 1;
-	}
+static int round_child(void *s, unsigned r)
+{
+	return round_do(s, 'c', r);
 }
 
 int main(void)
 {
 	struct side s = { .who = "parent" };
 	int sv[NTYPES + 1][2], go[2], t;
-	unsigned round = 0;
 	pid_t c;
 	char b;
 
@@ -221,7 +185,7 @@ int main(void)
 		    shutdown(s.shut, SHUT_WR) < 0 || write(go[1], "g", 1) != 1)
 			return 1;
 		close(go[0]);
-		return child_main(&s, go[1]);
+		return rounds_child(round_child, &s, go[1]);
 	}
 	for (t = 0; t < NTYPES; t++) {
 		s.fd[t] = sv[t][0];
@@ -234,16 +198,5 @@ int main(void)
 	if (send_q(&s, 'p') < 0 || read(go[0], &b, 1) != 1)
 		return printf("FAIL the child did not get ready\n"), 1;
 	printf("pid %d\nchild %d\nready sockpair\n", (int)getpid(), (int)c);
-	for (;;) {
-		wait_request();
-		kill(c, want_exit ? SIGTERM : SIGUSR1);
-		if (round_do(&s, 'p', ++round) < 0)
-			return 1;
-		if (want_exit)
-			return stop_child(c) < 0 ? 1 : (printf("done ok\n"), 0);
-		while (read(go[0], &b, 1) < 0 && errno == EINTR)
-			;
-		if (verified())
-			return 0;
-	}
+	return rounds_parent(round_parent, &s, c, go[0]);
 }
