@@ -243,3 +243,95 @@ thaw_on_tty() {
 	alive "$PID"
 	alive "$child"
 }
+
+# tmux_job: a tmux server (tmux, nobody here wrote it) started under
+# ckpt-run with two windows, each a shell loop that logs to D/W.log and
+# prints "W tick N" on its pty; SERVER its pid
+tmux_job() {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	command -v tmux >/dev/null || { echo "tmux is not installed: make deps installs it" >&2; return 1; }
+	D=$T/tmux
+	mkdir "$D"
+	local w
+	for w in a b; do
+		printf 'i=0\nwhile :; do i=$((i+1)); echo "%s $i" >>"%s/%s.log"; echo "%s tick $i"; sleep 0.1; done\n' \
+			"$w" "$D" "$w" "$w" >"$D/loop$w"
+	done
+	TMUX_SOCK=$D/tsock
+	(cd "$D" && "$RUN" -- tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -s job "sh $D/loopa" \; \
+		new-window "sh $D/loopb" 3>&- 4>&- </dev/null >/dev/null 2>&1)
+	SERVER=$(tmux -S "$TMUX_SOCK" display -p '#{pid}')
+	STARTED+=("$SERVER")
+	wait_line "$D/a.log" '^a 3$'
+	wait_line "$D/b.log" '^b 3$'
+}
+
+# pane_ticks WINDOW: the last tick the window's pane shows
+pane_ticks() {
+	tmux -S "$TMUX_SOCK" capture-pane -p -t "job:$1" | awk '$2 == "tick" {n = $3} END {print n + 0}'
+}
+
+@test "pty: a tmux server with two windows of shell loops, killed and restored: both windows go on, and tmux answers" {
+	tmux_job
+	freeze_ok "$T/img" --kill "$SERVER"
+	tar xOf "$T/img" ckpt/manifest | grep -c '^ctty ' | grep -qx 2
+	local a b
+	a=$(tail -n 1 "$D/a.log" | cut -d' ' -f2)
+	b=$(tail -n 1 "$D/b.log" | cut -d' ' -f2)
+	thaw_bg "$T/img"
+	wait_line "$D/a.log" "^a $((a + 5))\$"
+	wait_line "$D/b.log" "^b $((b + 5))\$"
+	state_same
+	# each log goes on from where it was: no gap, no repeat
+	seq 1 "$(wc -l <"$D/a.log")" | diff - <(cut -d' ' -f2 "$D/a.log")
+	seq 1 "$(wc -l <"$D/b.log")" | diff - <(cut -d' ' -f2 "$D/b.log")
+	# the restored server answers on its socket, and its panes show the
+	# loops going on past the checkpoint
+	tmux -S "$TMUX_SOCK" list-windows | grep -c '(1 panes)' | grep -qx 2
+	[ "$(pane_ticks 0)" -gt "$a" ]
+	[ "$(pane_ticks 1)" -gt "$b" ]
+	tmux -S "$TMUX_SOCK" kill-server
+	thaw_wait 0
+}
+
+@test "pty: GNU screen running vim with an unsaved edit, killed and restored: screen shows vim with the edit, and :wq writes it" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	command -v screen >/dev/null || { echo "screen is not installed: make deps installs it" >&2; return 1; }
+	command -v vim >/dev/null || { echo "vim is not installed: make deps installs it" >&2; return 1; }
+	D=$T/screen
+	mkdir -m 0700 "$D" "$D/screens"
+	export SCREENDIR=$D/screens
+	printf 'first line\n' >"$D/file"
+	(cd "$D" && TERM=xterm "$RUN" -- screen -dmS job -c /dev/null vim -u NONE -N -i NONE -n "$D/file" \
+		3>&- 4>&- </dev/null >/dev/null 2>&1)
+	local server i
+	server=$(screen -ls | awk '/\.job\t/ { split($1, a, "."); print a[1] }')
+	STARTED+=("$server")
+	# a person's keys: a line typed in insert mode, not saved
+	for ((i = 0; i < 50; i++)); do   # screen and vim are up
+		screen -S job -X hardcopy "$D/hc" 2>/dev/null || true
+		sleep 0.1
+		grep -q '^first line' "$D/hc" 2>/dev/null && break
+	done
+	screen -S job -X stuff 'Ohello from screen'
+	for ((i = 0; i < 50; i++)); do
+		screen -S job -X hardcopy "$D/hc"
+		sleep 0.1
+		grep -q '^hello from screen' "$D/hc" && break
+	done
+	grep -qx 'first line' "$D/file"
+	freeze_ok "$T/img" --kill "$server"
+	thaw_bg "$T/img"
+	for ((i = 0; i < 100; i++)); do
+		rm -f "$D/hc2"
+		screen -S job -X hardcopy "$D/hc2" 2>/dev/null || true
+		sleep 0.1
+		[ -s "$D/hc2" ] && break
+	done
+	head -n 2 "$D/hc2" | diff - <(printf 'hello from screen\nfirst line\n')
+	screen -S job -X stuff $'\e:wq\r'
+	thaw_wait 0
+	printf 'hello from screen\nfirst line\n' | diff - "$D/file"
+}
