@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "cow.h"
 #include "ctl.h"
 #include "err.h"
 #include "escape.h"
@@ -28,12 +29,14 @@
 #include "tar.h"
 
 
-static const char usage_str[] = "ckpt-dumpmem [--control FD --offset N] [--shm-table FD] PID";
+static const char usage_str[] = "ckpt-dumpmem [--control FD --offset N [--cow FD [--cow-child]]] [--shm-table FD] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
 	{ "offset", required_argument, NULL, 'o' },
 	{ "shm-table", required_argument, NULL, 't' },
+	{ "cow", required_argument, NULL, 'C' },
+	{ "cow-child", no_argument, NULL, 'K' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -59,6 +62,8 @@ struct dump {
 	struct shm_views seen;     /* pages of shared memory objects stored */
 	int table;                 /* --shm-table: the job's seen ranges, or -1 */
 	struct tar_out tar;
+	int subreaper;             /* the process is a child subreaper */
+	struct cow cow;            /* --cow (lib/cow.h) */
 };
 
 static int proc_fetch(struct dump *d)
@@ -81,6 +86,7 @@ static int proc_fetch(struct dump *d)
 			warnerr(r, "pid %d: process record:", (int)d->pid);
 		return -1;
 	}
+	d->subreaper = rec.subreaper;
 	return 0;
 }
 
@@ -187,6 +193,8 @@ static int runs_collect(struct dump *d)
 		e = pagescan_region(&ps, r, kind, &d->runs);
 		if (e == 0 && kind == MAP_KIND_SHARED_MEM && r->inode)
 			e = shm_views_once(&d->seen, &d->runs, r, n0);
+		for (; d->cow.chan >= 0 && n0 < d->runs.n; n0++)
+			d->runs.v[n0].held = cow_region_held(d->smaps, r, kind);
 		if (e < 0) {
 			warnerr(e, "pid %d: scan pages of %" PRIx64 "-%" PRIx64 ":",
 				(int)d->pid, r->start, r->end);
@@ -315,9 +323,29 @@ static int members_write(struct dump *d)
 	    proc_member(d, "pagemap", pagemap_text) < 0)
 		return -1;
 	snprintf(name, sizeof name, "proc/%d/pages", (int)d->pid);
-	return pages_out_write(&(struct pages_out){ .pid = d->pid, .sock = d->sock,
-						   .mem_fd = d->fds[CKPT_PROCFD_MEM], .tar = &d->tar },
-			       name, &d->runs);
+	/* --cow: from the snapshot, and what it cannot hold from the copy */
+	return pages_out_write(&(struct pages_out){ .pid = d->pid,
+			.sock = d->cow.chan < 0 ? d->sock : d->cow.sock,
+			.mem_fd = d->cow.chan < 0 ? d->fds[CKPT_PROCFD_MEM] : d->cow.mem_fd,
+			.held_fd = d->cow.held_fd, .tar = &d->tar }, name, &d->runs);
+}
+
+/* --cow: what the snapshot cannot hold copied, the snapshot taken, and
+ * ckpt-freeze told: then the job may thaw; our output starts at the
+ * offset it gives back.  Our connection to the process is not needed
+ * any more: closed, so the thaw is the end of it.  0 or -1. */
+static int cow_frozen(struct dump *d)
+{
+	int sub = d->subreaper || d->cow.child;
+
+	d->cow.child = sub;
+	if (cow_hold(&d->cow, d->pid, d->fds[CKPT_PROCFD_MEM], &d->runs) < 0 ||
+	    cow_snapshot(&d->cow, d->pid, d->sock) < 0 ||
+	    cow_stage_ready(&d->cow, d->pid, d->subreaper) < 0)
+		return -1;
+	close(d->sock);
+	d->sock = -1;
+	return cow_stage_wait(&d->cow, d->pid, &d->tar.off);
 }
 
 static int dump_mem(struct dump *d)
@@ -333,8 +361,9 @@ static int dump_mem(struct dump *d)
 		r = smaps_load(d);
 	if (r == 0)
 		files_check(d);
-	r = r < 0 || runs_collect(d) < 0 || members_write(d) < 0 || table_save(d, before) < 0 ?
-		-1 : 0;
+	r = r < 0 || runs_collect(d) < 0 || table_save(d, before) < 0 ||
+	    (d->cow.chan >= 0 && cow_frozen(d) < 0) || members_write(d) < 0 ? -1 : 0;
+	cow_close(&d->cow);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(d->fds[i]);
 	free(d->maps);
@@ -384,8 +413,10 @@ static int dump_alone(struct dump *d)
 int main(int argc, char **argv)
 {
 	struct dump d = { .sock = -1, .table = -1 };
-	const char *control = NULL, *offset = NULL, *table = NULL;
+	const char *control = NULL, *offset = NULL, *table = NULL, *cow = NULL;
 	int c;
+
+	cow_init(&d.cow);
 
 	prog_init(argv);
 	while ((c = getopt_long(argc, argv, "c:o:h", options, NULL)) != -1) {
@@ -393,6 +424,8 @@ int main(int argc, char **argv)
 		case 'c': control = optarg; break;
 		case 'o': offset = optarg; break;
 		case 't': table = optarg; break;
+		case 'C': cow = optarg; break;
+		case 'K': d.cow.child = 1; break;
 		case 'h': printf("usage: %s\n", usage_str); return 0;
 		default: usage_die(usage_str);
 		}
@@ -404,7 +437,13 @@ int main(int argc, char **argv)
 		warn("--control and --offset go together");
 		usage_die(usage_str);
 	}
+	if ((cow || d.cow.child) && !control) {
+		warn("--cow goes with --control: ckpt-freeze --cow runs it");
+		usage_die(usage_str);
+	}
 	if (table && (d.table = table_fd_parse(table)) < 0)
+		return 1;
+	if (cow && cow_stage_init(&d.cow, cow, control, table) < 0)
 		return 1;
 	stdout_check();
 	tar_init(&d.tar, 1, offset ? offset_arg(offset, usage_str) : 0);

@@ -1,0 +1,142 @@
+#!/usr/bin/env bats
+# ckpt-freeze --cow (issue 15): the job thaws once every process has a
+# copy-on-write snapshot, and the pages come from the snapshots at the
+# reader's pace.  t/progs/cowsum.c writes its memory without a pause and
+# checks it adds up: an image made of pages from more than one instant
+# fails that check once restored.  Runs as root (restores with the old
+# pids).
+
+load helpers
+load thaw
+
+setup() { thaw_setup; }
+teardown() { thaw_teardown; }
+
+# restore_adds_up IMG: the original killed, IMG restored, its writers
+# check at least two more passes (cowsum counts them from its restore
+# hook), then SIGTERM: "done ok", nothing failed
+restore_adds_up() {
+	kill -KILL "$PID"
+	wait "$PID" 2>/dev/null || true
+	thaw_bg "$1"
+	restored cowsum
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -q '^FAIL' "$OUT" && break
+		sleep 0.05
+		[ "$i" -ge 20 ] && break   # 1 s: a pass of 64 MiB takes ~0.1 s
+	done
+	kill -TERM "$PID"
+	thaw_wait 0
+	grep -E '^done ok passes=[0-9]+ restored=([2-9]|[1-9][0-9]+)$' "$OUT"
+	no_fail "$OUT" "$T/thaw.err"
+}
+
+# snapshot_of PROG: the pid of the live snapshot of a test program PROG
+# (comm ckpt-snapshot, its exe PROG), or nothing
+snapshot_of() {
+	local d c st
+	for d in /proc/[0-9]*; do
+		c=
+		read -r c 2>/dev/null <"$d/comm" || continue
+		[ "$c" = ckpt-snapshot ] || continue
+		[ "$(readlink "$d/exe" 2>/dev/null)" = "$PROGS/$1" ] || continue
+		read -r st 2>/dev/null <"$d/stat" || continue
+		st=${st##*) }
+		[ "${st%% *}" != Z ] || continue
+		echo "${d#/proc/}"
+	done
+}
+
+# slow_read FILE MIB_S: stdin to FILE at about MIB_S MiB a second
+slow_read() {
+	"$PYTHON" -c '
+import sys, time
+out = open(sys.argv[1], "wb")
+rate = float(sys.argv[2]) * (1 << 20)
+f = sys.stdin.buffer
+for b in iter(lambda: f.read(1 << 16), b""):
+    out.write(b)
+    time.sleep(len(b) / rate)
+' "$1" "$2"
+}
+
+@test "ckpt-freeze --cow: bad usage is exit 2; --help names --cow and --stats" {
+	need ckpt-freeze
+	run --separate-stderr "$BIN/ckpt-freeze" --cow --kill 1
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"--cow and --kill"* ]]
+	[[ $stderr == *usage:* ]]
+	run --separate-stderr "$BIN/ckpt-freeze" --help
+	[ "$status" -eq 0 ]
+	[[ $output == *--cow* ]]
+	[[ $output == *--stats* ]]
+	run --separate-stderr "$BIN/ckpt-dumpmem" --cow 3 1
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"--cow goes with --control"* ]]
+}
+
+@test "--stats says how long the job was frozen, with --cow and without" {
+	need ckpt-run ckpt-freeze prog:cowsum
+	start_prog cowsum 16
+	"$BIN/ckpt-freeze" --stats "$PID" >"$T/img" 2>"$T/err"
+	cat "$T/err"
+	grep -Eq "^ckpt-freeze: pid $PID: job of 1 process frozen for [0-9.]+ ms; whole dump [0-9.]+ ms$" "$T/err"
+	"$BIN/ckpt-freeze" --cow --stats "$PID" >"$T/img" 2>"$T/err"
+	cat "$T/err"
+	grep -Eq "^ckpt-freeze: pid $PID: job of 1 process frozen for [0-9.]+ ms \(copy-on-write\); whole dump [0-9.]+ ms$" "$T/err"
+	no_fail
+}
+
+@test "--cow: one thread writing all along; the image is of one instant and the program never sees a wrong value" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:cowsum
+	need_root
+	start_prog cowsum 64
+	wait_past "$OUT" passes 1
+	# the same members and maps as without --cow
+	freeze_ok "$T/plain" "$PID"
+	freeze_ok "$T/img" --cow "$PID"
+	diff <(tar tf "$T/plain") <(tar tf "$T/img")
+	diff <(tar xOf "$T/plain" "proc/$PID/maps") <(tar xOf "$T/img" "proc/$PID/maps")
+	# the program went on and checked its passes, never the snapshot's
+	wait_past "$OUT" passes "$(last_num "$OUT" passes)"
+	no_fail
+	restore_adds_up "$T/img"
+}
+
+@test "--cow: four threads and a slow reader; the program sees no child, no SIGCHLD, nothing to reap" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:cowsum
+	need_root
+	start_prog cowsum 64 4
+	wait_past "$OUT" passes 1
+	"$BIN/ckpt-freeze" --cow --stats "$PID" 2>"$T/ferr" | slow_read "$T/img" 40 &
+	local reader=$! snap= i
+	for ((i = 0; i < 250; i++)); do
+		snap=$(snapshot_of cowsum)
+		[ -z "$snap" ] || break
+		sleep 0.02
+	done
+	echo "snapshot: ${snap:-none}"
+	[ -n "$snap" ]
+	# the program runs on meanwhile, its snapshot none of its children
+	local n
+	n=$(last_num "$OUT" passes)
+	wait_past "$OUT" passes "$n"
+	[ "$(awk '{print $4}' "/proc/$snap/stat")" != "$PID" ]
+	! grep -qw "$snap" /proc/"$PID"/task/*/children
+	wait "$reader"
+	cat "$T/ferr"
+	grep -q "frozen for" "$T/ferr"
+	# gone with its dump
+	for ((i = 0; i < 100; i++)); do
+		[ -z "$(snapshot_of cowsum)" ] && break
+		sleep 0.05
+	done
+	[ -z "$(snapshot_of cowsum)" ]
+	sleep 0.2
+	# every watch line since the start: nothing seen
+	grep '^watch' "$OUT" | sort | uniq -c
+	! grep '^watch' "$OUT" | grep -v 'reaped=0 sigchld=0 strangers=0'
+	no_fail
+	restore_adds_up "$T/img"
+}
