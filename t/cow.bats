@@ -140,3 +140,103 @@ for b in iter(lambda: f.read(1 << 16), b""):
 	no_fail
 	restore_adds_up "$T/img"
 }
+
+@test "--cow: ckpt-freeze killed mid-dump leaves no snapshot behind" {
+	need ckpt-run ckpt-freeze prog:cowsum prog:subreap
+	# under a subreaper above the job, as a session manager is: the
+	# orphaned snapshot goes there (this machine's init reaps no orphan)
+	OUT=$T/out ERR=$T/err
+	"$PROGS/subreap" 30 "$RUN" -- "$PROGS/cowsum" 128 2 >"$OUT" 2>"$ERR" 3>&- 4>&- &
+	local sr=$! snap= fz i
+	STARTED+=("$sr")
+	wait_line "$OUT" '^ready '
+	PID=$(awk '$1 == "pid" {print $2}' "$OUT")
+	STARTED+=("$PID")
+	mkfifo "$T/fifo"
+	sleep 60 <"$T/fifo" 3>&- 4>&- &   # a reader that never reads
+	STARTED+=("$!")
+	"$BIN/ckpt-freeze" --cow "$PID" >"$T/fifo" 2>"$T/ferr" 3>&- 4>&- &
+	fz=$!
+	STARTED+=("$fz")
+	for ((i = 0; i < 250; i++)); do
+		snap=$(snapshot_of cowsum)
+		[ -z "$snap" ] || break
+		sleep 0.02
+	done
+	echo "snapshot: ${snap:-none}, its parent: $(awk '{print $4}' "/proc/$snap/stat")"
+	[ -n "$snap" ]
+	[ "$(awk '{print $4}' "/proc/$snap/stat")" = "$sr" ]
+	kill -KILL "$fz"
+	# ended (the subreaper reaps it once its command ends)
+	for ((i = 0; i < 100; i++)); do
+		dead "$snap" && break
+		sleep 0.05
+	done
+	dead "$snap"
+	[ -z "$(snapshot_of cowsum)" ]
+	wait_past "$OUT" passes "$(last_num "$OUT" passes)"
+	! grep '^watch' "$OUT" | grep -v 'reaped=0 sigchld=0 strangers=0'
+	no_fail
+}
+
+@test "--cow: MAP_SHARED, MADV_DONTFORK and MADV_WIPEONFORK memory written all along comes back as at the freeze" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:cowsum
+	need_root
+	# four writers: private, shared, dontfork, wipeonfork
+	start_prog cowsum -k mixed 64 4
+	wait_past "$OUT" passes 1
+	freeze_ok "$T/img" --cow "$PID"
+	wait_past "$OUT" passes "$(last_num "$OUT" passes)"
+	no_fail
+	restore_adds_up "$T/img"
+}
+
+@test "--cow: a job of three processes, each snapshotted at the same cut" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:cowsum
+	need_root
+	start_prog cowsum -p 3 -k mixed 32 2
+	wait_past "$OUT" passes 1
+	wait_line "$OUT" '^child passes [1-9]'
+	freeze_ok "$T/img" --cow "$PID"
+	[ "$(tar tf "$T/img" | grep -c '/pages$')" -eq 3 ]
+	wait_past "$OUT" passes "$(last_num "$OUT" passes)"
+	! grep '^watch' "$OUT" | grep -v 'reaped=0 sigchld=0 strangers=0'
+	no_fail
+	restore_adds_up "$T/img"
+	[ "$(grep -cE '^child done ok passes=[0-9]+ restored=([2-9]|[1-9][0-9]+)$' "$OUT")" -eq 2 ]
+}
+
+@test "--cow: under a child subreaper of the job the snapshot stays its own child, unseen by wait, and is reaped" {
+	need ckpt-run ckpt-freeze prog:cowsum
+	start_prog cowsum -s -p 2 32
+	wait_past "$OUT" passes 1
+	"$BIN/ckpt-freeze" --cow "$PID" 2>"$T/ferr" | slow_read "$T/img" 20 &
+	local reader=$! snap= i
+	for ((i = 0; i < 250; i++)); do
+		snap=$(snapshot_of cowsum)
+		[ -z "$snap" ] || break
+		sleep 0.02
+	done
+	snap=${snap%%$'\n'*}
+	echo "snapshot: ${snap:-none}, its parent: $(awk '{print $4}' "/proc/$snap/stat" 2>/dev/null)"
+	[ -n "$snap" ]
+	# an orphan would have gone to the subreaper: it stays a child (of
+	# the root or of its child, whichever is first dumped), of exit
+	# signal 0 (field 38 of stat)
+	local ppid
+	ppid=$(awk '{print $4}' "/proc/$snap/stat")
+	[ "$ppid" = "$PID" ] || [ "$(awk '{print $4}' "/proc/$ppid/stat")" = "$PID" ]
+	[ "$(awk '{print $38}' "/proc/$snap/stat")" = 0 ]
+	wait "$reader"
+	! grep -v "^$" "$T/ferr"
+	# reaped by the shim: gone, not a zombie
+	for ((i = 0; i < 100; i++)); do
+		[ -e "/proc/$snap" ] || break
+		sleep 0.05
+	done
+	[ ! -e "/proc/$snap" ]
+	# wait(-1) reaped nothing and no SIGCHLD came (strangers: the
+	# snapshot while it was a child, seen in /proc, by design)
+	! grep '^watch' "$OUT" | grep -v 'reaped=0 sigchld=0 '
+	no_fail
+}

@@ -1,7 +1,7 @@
 /* cowsum - threads that never stop writing their memory, each keeping
  * a running sum of what it wrote (t/cow.bats).
  *
- * usage: cowsum [-k KIND] [-p PROCS] [MIB [NTHREADS]]
+ * usage: cowsum [-s] [-k KIND] [-p PROCS] [MIB [NTHREADS]]
  *        (default 64 MiB, 1 thread, KIND private, 1 process)
  *
  * Each writer owns a slice of MIB/NTHREADS, a mapping of its own of
@@ -17,6 +17,7 @@
  * live program checks the same: a snapshot must never change what it
  * sees.
  *
+ * -s: the process is a child subreaper (PR_SET_CHILD_SUBREAPER).
  * -p PROCS: the process forks PROCS-1 children that do the same (each
  * its own memory) and print "child passes N"; SIGTERM ends them too.
  *
@@ -227,8 +228,10 @@ int main(int argc, char **argv)
 	unsigned reaped = 0, ends = 0;
 	pthread_t th;
 
-	while ((c = getopt(argc, argv, "k:p:")) != -1) {
-		if (c == 'k')
+	while ((c = getopt(argc, argv, "sk:p:")) != -1) {
+		if (c == 's')
+			prctl(PR_SET_CHILD_SUBREAPER, 1);
+		else if (c == 'k')
 			kind = optarg;
 		else if (c == 'p' && (procs = atoi(optarg)) >= 1 && procs <= MAXP)
 			continue;
@@ -274,6 +277,6 @@ int main(int argc, char **argv)
 	       slowest(n), at_restore ? slowest(n) + 1 - at_restore : 0);
 	return 0;
 usage:
-	fprintf(stderr, "usage: cowsum [-k KIND] [-p PROCS] [MIB [NTHREADS]]\n");
+	fprintf(stderr, "usage: cowsum [-s] [-k KIND] [-p PROCS] [MIB [NTHREADS]]\n");
 	return 2;
 }
