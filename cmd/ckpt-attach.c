@@ -22,6 +22,9 @@
 #include "ctl.h"
 #include "err.h"
 #include "inject.h"
+#include "io.h"
+#include "kproc.h"
+#include "maps.h"
 #include "selfdir.h"
 
 static const char usage[] = "ckpt-attach PID";
@@ -31,48 +34,72 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* pid's regions ("self" for ours), with the maps text they point
+ * into in *text: n, or -1 with errno */
+static long regions_of(const char *pid, struct map_region **r, char **text)
+{
+	char path[64];
+	size_t len, n, bad;
+
+	snprintf(path, sizeof path, "/proc/%s/maps", pid);
+	if (!(*text = read_file(path, &len)))
+		return -1;
+	if (maps_parse(*text, len, r, &n, &bad) < 0) {
+		free(*text);
+		errno = EPROTO;
+		return -1;
+	}
+	return (long)n;
+}
+
+/* 1 when region r is a file whose path ends in name */
+static int path_ends(const struct map_region *r, const char *name)
+{
+	size_t n = strlen(name);
+
+	return r->pathlen >= n && !memcmp(r->path + r->pathlen - n, name, n);
+}
+
 /* the start and the dev:inode of pid's mapping of libc.so.6 (its first,
  * offset 0), from /proc/PID/maps ("self" for ours): 0, or -1 */
 static int libc_of(const char *pid, uint64_t *base, char *id, size_t idlen, char *path,
 		   size_t pathlen)
 {
-	char maps[64], line[PATH_MAX + 128], dev[32], file[PATH_MAX];
-	unsigned long long start, off, ino;
-	FILE *f;
-	int r = -1;
+	struct map_region *r;
+	char *text;
+	long n = regions_of(pid, &r, &text), i;
+	int found = -1;
 
-	snprintf(maps, sizeof maps, "/proc/%s/maps", pid);
-	if (!(f = fopen(maps, "re")))
-		return -1;
-	while (r < 0 && fgets(line, sizeof line, f))
-		if (sscanf(line, "%llx-%*x %*s %llx %31s %llu %4095s", &start, &off, dev, &ino,
-			   file) == 5 && off == 0 && strlen(file) > 10 &&
-		    !strcmp(file + strlen(file) - 10, "/libc.so.6")) {
-			*base = start;
-			snprintf(id, idlen, "%s %llu", dev, ino);
-			snprintf(path, pathlen, "%s", file);
-			r = 0;
+	for (i = 0; i < n && found < 0; i++)
+		if (r[i].offset == 0 && map_is_file(&r[i]) && path_ends(&r[i], "/libc.so.6")) {
+			*base = r[i].start;
+			snprintf(id, idlen, "%02x:%02x %llu", r[i].dev_major, r[i].dev_minor,
+				 (unsigned long long)r[i].inode);
+			snprintf(path, pathlen, "%.*s", (int)r[i].pathlen, r[i].path);
+			found = 0;
 		}
-	fclose(f);
-	return r;
+	if (n >= 0) {
+		free(r);
+		free(text);
+	}
+	return found;
 }
 
 /* 1 when pid maps a file whose path ends in name */
 static int maps_has(pid_t pid, const char *name)
 {
-	char maps[64], line[PATH_MAX + 128];
-	size_t n = strlen(name), len;
+	struct map_region *r;
+	char p[16], *text;
+	long n, i;
 	int found = 0;
-	FILE *f;
 
-	snprintf(maps, sizeof maps, "/proc/%d/maps", (int)pid);
-	if (!(f = fopen(maps, "re")))
-		die("pid %d: %s:", (int)pid, maps);
-	while (!found && fgets(line, sizeof line, f)) {
-		len = strcspn(line, "\n");
-		found = len >= n && !memcmp(line + len - n, name, n);
-	}
-	fclose(f);
+	snprintf(p, sizeof p, "%d", (int)pid);
+	if ((n = regions_of(p, &r, &text)) < 0)
+		die("pid %d: /proc/%d/maps:", (int)pid, (int)pid);
+	for (i = 0; i < n && !found; i++)
+		found = path_ends(&r[i], name);
+	free(r);
+	free(text);
 	return found;
 }
 
@@ -143,18 +170,16 @@ static int load(pid_t pid, const char *shim)
 }
 
 /* pid's real uid, for a message */
-static uid_t uid_of(pid_t pid)
+static unsigned uid_of(pid_t pid)
 {
-	char path[64], line[256];
+	char path[64], val[64], *status;
 	unsigned uid = -1;
-	FILE *f;
 
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "re"))) {
-		while (fgets(line, sizeof line, f))
-			if (sscanf(line, "Uid: %u", &uid) == 1)
-				break;
-		fclose(f);
+	if ((status = read_file(path, NULL))) {
+		if (status_value(status, "Uid", val, sizeof val))
+			sscanf(val, "%u", &uid);
+		free(status);
 	}
 	return uid;
 }
@@ -199,7 +224,7 @@ int main(int argc, char **argv)
 	pid = pid_arg(argv[optind], usage);
 	shim_path(shim, sizeof shim);
 	if (kill(pid, 0) < 0 && errno == EPERM)
-		die("pid %d: not yours (uid %u): refused", (int)pid, (unsigned)uid_of(pid));
+		die("pid %d: not yours (uid %u): refused", (int)pid, uid_of(pid));
 	if (kill(pid, 0) < 0)
 		die("pid %d:", (int)pid);
 	if (maps_has(pid, "/libckpt.so"))

@@ -238,6 +238,21 @@ const char *status_value(const char *status, const char *key, char *out, size_t 
 	return out;
 }
 
+long status_inner_id(const char *status, const char *key, int *levels)
+{
+	char buf[512], *f, *save;
+	long id = -1;
+	int n = 0;
+
+	status_value(status, key, buf, sizeof buf);
+	for (f = strtok_r(buf, " ", &save); f;
+	     f = strtok_r(NULL, " ", &save), n++)
+		id = atol(f);
+	if (levels)
+		*levels = n;
+	return id;
+}
+
 /* up to max decimal numbers separated by spaces: how many, or -1 */
 static int status_nums(const char *status, const char *key, uint32_t *v, unsigned max)
 {

@@ -56,6 +56,9 @@ long long self_number(const char *name);
 
 /* the value of "Key:" in a /proc status text, tabs made spaces */
 const char *status_value(const char *status, const char *key, char *out, size_t len);
+/* the last id of a status line with one per pid namespace level (NSpid:
+ * the innermost); *levels, when not NULL, how many; -1 if none */
+long status_inner_id(const char *status, const char *key, int *levels);
 /* credentials from a task's status text: 0, or -1 (EPROTO) */
 int kcreds_parse(const char *status, struct kcreds *c);
 /* credentials of task tid (the main thread: tid = pid): 0, or -1 */

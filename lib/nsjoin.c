@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "io.h"
+#include "kproc.h"
 #include "nsjoin.h"
 #include "num.h"
 
@@ -24,22 +26,16 @@ static int done_fd = -1;
  * *levels how many there are */
 static pid_t inner_pid(pid_t pid, int *levels)
 {
-	char path[64], line[512], *f, *save;
-	uint64_t v = 0;
-	FILE *s;
+	char path[64], *status;
+	long id;
 
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	*levels = 0;
-	if (!(s = fopen(path, "re")))
+	if (!(status = read_file(path, NULL)))
 		return -1;
-	while (fgets(line, sizeof line, s))
-		if (!strncmp(line, "NSpid:", 6))
-			for (f = strtok_r(line + 6, " \t\n", &save); f;
-			     f = strtok_r(NULL, " \t\n", &save))
-				if (num_parse(f, NUM_INT_MAX, &v) == 0)
-					++*levels;
-	fclose(s);
-	return *levels ? (pid_t)v : -1;
+	id = status_inner_id(status, "NSpid", levels);
+	free(status);
+	return id > 0 ? (pid_t)id : -1;
 }
 
 static int ns_open(pid_t pid, const char *ns)

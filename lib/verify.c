@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "kproc.h"
 #include "restorable.h"
 #include "thawjob.h"
 #include "verify.h"
@@ -68,32 +69,30 @@ static char *proc_link(pid_t l, const char *sub, char *buf, size_t len)
 	return buf;
 }
 
-/* the value of KEY in /proc/L/task/T/status */
-static char *status_of(pid_t l, pid_t t, const char *key, char *buf, size_t len)
+/* /proc/L/task/T/status, in a static buffer */
+static char *task_status(pid_t l, pid_t t)
 {
 	static char text[8192];
-	char sub[64], *p;
-	size_t k = strlen(key);
+	char sub[64];
 
 	snprintf(sub, sizeof sub, "task/%d/status", (int)t);
-	if (!proc_text(l, sub, text, sizeof text))
-		return NULL;
-	for (p = text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (!strncmp(p, key, k) && p[k] == ':') {
-			p += k + 1;
-			p += strspn(p, "\t ");
-			snprintf(buf, len, "%.*s", (int)strcspn(p, "\n"), p);
-			return buf;
-		}
-	return NULL;
+	return proc_text(l, sub, text, sizeof text);
 }
 
-/* the last field of a status line (NSpid: the id in the innermost ns) */
-static long last_field(const char *s)
+/* the value of KEY in /proc/L/task/T/status, tabs made spaces */
+static char *status_of(pid_t l, pid_t t, const char *key, char *buf, size_t len)
 {
-	const char *t = s ? strrchr(s, '\t') : NULL;
+	const char *status = task_status(l, t);
 
-	return s ? atol(t ? t + 1 : s) : -1;
+	return status ? (char *)status_value(status, key, buf, len) : NULL;
+}
+
+/* the innermost id of KEY (NSpgid, NSsid) of process l, or -1 */
+static long inner_id(pid_t l, const char *key)
+{
+	const char *status = task_status(l, l);
+
+	return status ? status_inner_id(status, key, NULL) : -1;
 }
 
 /* In a new pid namespace: the entry of DIR (/proc, /proc/L/task)
@@ -101,7 +100,7 @@ static long last_field(const char *s)
  * target; NULL: any).  0 if none. */
 static pid_t ns_find(const char *dir, pid_t base, const char *ns, pid_t id)
 {
-	char buf[256], link[64];
+	char link[64], *status;
 	struct dirent *e;
 	pid_t found = 0, n;
 	DIR *d = opendir(dir);
@@ -109,7 +108,8 @@ static pid_t ns_find(const char *dir, pid_t base, const char *ns, pid_t id)
 	while (d && !found && (e = readdir(d))) {
 		if ((n = atoi(e->d_name)) <= 0)
 			continue;
-		if (last_field(status_of(base ? base : n, n, "NSpid", buf, sizeof buf)) != id)
+		if (!(status = task_status(base ? base : n, n)) ||
+		    status_inner_id(status, "NSpid", NULL) != id)
 			continue;
 		if (ns && (!proc_link(n, "ns/pid", link, sizeof link) || strcmp(link, ns)))
 			continue;
@@ -171,10 +171,10 @@ static void creds_check(pid_t pid, pid_t l, pid_t lt, pid_t tid, const struct im
 	char want[4096], live[4096], what[64];
 	int i;
 
-	snprintf(want, sizeof want, "%u\t%u\t%u\t%u", c->uid[0], c->uid[1], c->uid[2], c->uid[3]);
+	snprintf(want, sizeof want, "%u %u %u %u", c->uid[0], c->uid[1], c->uid[2], c->uid[3]);
 	snprintf(what, sizeof what, "thread %d uids", (int)tid);
 	same(pid, what, want, status_of(l, lt, "Uid", live, sizeof live));
-	snprintf(want, sizeof want, "%u\t%u\t%u\t%u", c->gid[0], c->gid[1], c->gid[2], c->gid[3]);
+	snprintf(want, sizeof want, "%u %u %u %u", c->gid[0], c->gid[1], c->gid[2], c->gid[3]);
 	snprintf(what, sizeof what, "thread %d gids", (int)tid);
 	same(pid, what, want, status_of(l, lt, "Gid", live, sizeof live));
 	groups_text(c, want, sizeof want);
@@ -270,12 +270,13 @@ static void attrs_check(const struct img_core *c, pid_t l)
 }
 
 /* A group or session led from outside the job is ckpt-thaw's own
- * (doc/ckpt-thaw.1); in a new pid namespace, the reaper's, 1 */
+ * (doc/ckpt-thaw.1); in a new pid namespace that lies outside it, and
+ * the job's status there says 0 */
 static pid_t ids_want(const struct thaw_job *t, pid_t id, pid_t ours)
 {
 	if (manifest_proc(&t->in.man, id))
 		return id;
-	return t->newns ? 1 : ours;
+	return t->newns ? 0 : ours;
 }
 
 static void core_check(const struct thaw_job *t, const struct img_proc *p,
@@ -288,10 +289,10 @@ static void core_check(const struct thaw_job *t, const struct img_proc *p,
 	same(c->pid, "cwd", c->cwd, proc_link(l, "cwd", live, sizeof live));
 	same(c->pid, "comm", c->comm, proc_text(l, "comm", live, sizeof live));
 	snprintf(want, sizeof want, "%d", (int)ids_want(t, m->pgid ? m->pgid : c->pgid, getpgrp()));
-	snprintf(live, sizeof live, "%ld", last_field(status_of(l, l, "NSpgid", live, sizeof live)));
+	snprintf(live, sizeof live, "%ld", inner_id(l, "NSpgid"));
 	same(c->pid, "process group", want, live);
 	snprintf(want, sizeof want, "%d", (int)ids_want(t, m->sid ? m->sid : c->sid, getsid(0)));
-	snprintf(live, sizeof live, "%ld", last_field(status_of(l, l, "NSsid", live, sizeof live)));
+	snprintf(live, sizeof live, "%ld", inner_id(l, "NSsid"));
 	same(c->pid, "session", want, live);
 	sigs_check(c, l);
 	rlimits_check(c, l);

@@ -74,22 +74,6 @@ user_restored() {
 	no_fail "$OUT" "$T/thaw.err"
 }
 
-# hold_pid P: a plain sleep (no shim: no socket of pid P) at pid P,
-# as HOLDER; root writes ns_last_pid, retried while others fork
-hold_pid() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		echo $(($1 - 1)) >/proc/sys/kernel/ns_last_pid
-		sleep 1000 3>&- 4>&- &
-		HOLDER=$!
-		[ "$HOLDER" = "$1" ] && return 0
-		kill "$HOLDER"
-		wait "$HOLDER" 2>/dev/null || true
-	done
-	echo "hold_pid: pid $1 not had in 100 tries" >&2
-	return 1
-}
-
 @test "as root: a job restored in a new pid namespace (its pid taken) is checkpointed again and restored at its pid" {
 	KEY=tick checkpoint_kill counter -i 20
 	# the pid taken by a program without the shim: the restore goes

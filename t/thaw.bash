@@ -171,6 +171,26 @@ thaw_fails() {
 	dead "$PID"
 }
 
+# hold_pid P: a plain sleep (no shim: no socket of pid P) at pid P,
+# as HOLDER (killed in teardown); root writes ns_last_pid, retried
+# while others fork
+hold_pid() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		echo $(($1 - 1)) >/proc/sys/kernel/ns_last_pid
+		sleep 1000 3>&- 4>&- &
+		HOLDER=$!
+		if [ "$HOLDER" = "$1" ]; then
+			TPIDS+=("$HOLDER")
+			return 0
+		fi
+		kill "$HOLDER"
+		wait "$HOLDER" 2>/dev/null || true
+	done
+	echo "hold_pid: pid $1 not had in 100 tries" >&2
+	return 1
+}
+
 # in_new_ns: wait until ckpt-thaw (TPID) has made its pid-1 reaper and
 # the restored program under it: their pids (outside) in reaper, prog
 in_new_ns() {

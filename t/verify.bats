@@ -34,6 +34,16 @@ core_edit() {
 	[ ! -s "$T/thaw.err" ]
 }
 
+@test "ckpt-thaw --verify: restored in a new pid namespace (its pid taken), it verifies: its group and session, ckpt-thaw's, lie outside the namespace" {
+	KEY=tick checkpoint_kill counter -i 20
+	hold_pid "$PID"
+	thaw_bg --verify "$T/img"
+	in_new_ns
+	wait_past "$OUT" tick $(($(last_num "$OUT" tick) + 5)) 20
+	PID=$prog finish
+	[ ! -s "$T/thaw.err" ]
+}
+
 @test "ckpt-thaw --verify: 8 threads, each with its credentials and name, verify" {
 	KEY='progress shared=' checkpoint_kill mt 8
 	thaw_bg --verify "$T/img"
