@@ -154,6 +154,7 @@ bench: all
 	CKPT_BUILD=$(CURDIR)/build bash bench/pack
 	CKPT_BUILD=$(CURDIR)/build sh bench/restore
 	CKPT_BUILD=$(CURDIR)/build sh bench/tree
+	CKPT_BUILD=$(CURDIR)/build sh bench/pause
 
 # libFuzzer (clang) on every parser of the restore side, one harness
 # per entry point: fuzz/unpack.c (the packed image reader), fuzz/members.c
