@@ -175,33 +175,77 @@ static int table_save(struct dump *d, size_t from)
 	return -1;
 }
 
+static enum map_kind region_kind(const struct dump *d, size_t i)
+{
+	const struct map_region *r = &d->reg[i];
+
+	return map_is_file(r) && !d->files[i].ok ? MAP_KIND_ORPHAN : map_kind(r);
+}
+
+/* --cow: what a snapshot cannot hold, read while frozen (lib/cow.h) */
+static int region_held(const struct dump *d, size_t i)
+{
+	return d->cow.chan >= 0 && cow_region_held(d->smaps, d->reg, i, region_kind(d, i));
+}
+
+/* the runs of region i appended, scanned through ps */
+static int region_scan(struct dump *d, struct pagescan *ps, size_t i)
+{
+	const struct map_region *r = &d->reg[i];
+	enum map_kind kind = region_kind(d, i);
+	size_t n0 = d->runs.n;
+	int e = pagescan_region(ps, r, kind, &d->runs), held = region_held(d, i);
+
+	if (e == 0 && kind == MAP_KIND_SHARED_MEM && r->inode)
+		e = shm_views_once(&d->seen, &d->runs, r, n0);
+	for (; held && n0 < d->runs.n; n0++)
+		d->runs.v[n0].held = 1;
+	if (e < 0)
+		warnerr(e, "pid %d: scan pages of %" PRIx64 "-%" PRIx64 ":", (int)d->pid, r->start,
+			r->end);
+	return e < 0 ? -1 : 0;
+}
+
+/* Every region's runs, while frozen; with --cow only the held ones
+ * (the others are scanned in the snapshot, after the thaw) */
 static int runs_collect(struct dump *d)
 {
 	struct pagescan ps = { .pagemap_fd = d->fds[CKPT_PROCFD_PAGEMAP],
 			       .mem_fd = d->fds[CKPT_PROCFD_MEM] };
-	const struct map_region *r;
-	enum map_kind kind;
-	size_t i, n0;
-	int e;
+	size_t i;
 
-	for (i = 0; i < d->nreg; i++) {
-		r = &d->reg[i];
-		kind = map_kind(r);
-		if (map_is_file(r) && !d->files[i].ok)
-			kind = MAP_KIND_ORPHAN;
-		n0 = d->runs.n;
-		e = pagescan_region(&ps, r, kind, &d->runs);
-		if (e == 0 && kind == MAP_KIND_SHARED_MEM && r->inode)
-			e = shm_views_once(&d->seen, &d->runs, r, n0);
-		for (; d->cow.chan >= 0 && n0 < d->runs.n; n0++)
-			d->runs.v[n0].held = cow_region_held(d->smaps, r, kind);
-		if (e < 0) {
-			warnerr(e, "pid %d: scan pages of %" PRIx64 "-%" PRIx64 ":",
-				(int)d->pid, r->start, r->end);
+	for (i = 0; i < d->nreg; i++)
+		if ((d->cow.chan < 0 || region_held(d, i)) && region_scan(d, &ps, i) < 0)
 			return -1;
-		}
-	}
 	return 0;
+}
+
+/* --cow, after the thaw: the regions the snapshot holds scanned in it
+ * (fork copied their page tables: what is present there is what was
+ * present at the freeze, so the runs are those a frozen scan finds),
+ * in region order with the held runs */
+static int runs_collect_snapshot(struct dump *d)
+{
+	struct pagescan ps = { .pagemap_fd = d->cow.pagemap_fd, .mem_fd = d->cow.mem_fd };
+	struct run_list held = d->runs;
+	size_t i, k = 0;
+	int e = 0;
+
+	memset(&d->runs, 0, sizeof d->runs);
+	for (i = 0; e == 0 && i < d->nreg; i++) {
+		if (!region_held(d, i)) {
+			e = region_scan(d, &ps, i);
+			continue;
+		}
+		for (; e == 0 && k < held.n && held.v[k].start < d->reg[i].end; k++)
+			if ((e = run_add(&d->runs, d->reg[i].start, held.v[k].start, held.v[k].end,
+					 held.v[k].via_mem)) == 0)
+				d->runs.v[d->runs.n - 1].held = 1;
+		if (e < 0)
+			warnerr(e, "pid %d: runs:", (int)d->pid);
+	}
+	run_list_free(&held);
+	return e < 0 ? -1 : 0;
 }
 
 /* "START-END SIZE MTIME PATH", or "- -" for SIZE MTIME when the file
@@ -345,7 +389,7 @@ static int cow_frozen(struct dump *d)
 		return -1;
 	close(d->sock);
 	d->sock = -1;
-	return cow_stage_wait(&d->cow, d->pid, &d->tar.off);
+	return cow_stage_wait(&d->cow, d->pid, &d->tar.off) < 0 ? -1 : runs_collect_snapshot(d);
 }
 
 static int dump_mem(struct dump *d)

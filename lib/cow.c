@@ -22,7 +22,7 @@
 
 void cow_init(struct cow *c)
 {
-	*c = (struct cow){ .chan = -1, .sock = -1, .mem_fd = -1, .held_fd = -1 };
+	*c = (struct cow){ .chan = -1, .sock = -1, .mem_fd = -1, .pagemap_fd = -1, .held_fd = -1 };
 }
 
 /* the fd an option names, or -1 */
@@ -67,9 +67,11 @@ void cow_close(struct cow *c)
 		close(c->sock);   /* the snapshot ends */
 	if (c->mem_fd >= 0)
 		close(c->mem_fd);
+	if (c->pagemap_fd >= 0)
+		close(c->pagemap_fd);
 	if (c->held_fd >= 0)
 		close(c->held_fd);
-	c->sock = c->mem_fd = c->held_fd = -1;
+	c->sock = c->mem_fd = c->pagemap_fd = c->held_fd = -1;
 }
 
 /* the VmFlags line of the region starting at start, from smaps */
@@ -98,11 +100,20 @@ static int vmflag_has(const char *line, const char *flag)
 	return 0;
 }
 
-int cow_region_held(const char *smaps, const struct map_region *r, enum map_kind kind)
+static int is_shim(const struct map_region *r)
 {
+	return r->pathlen && memmem(r->path, r->pathlen, "/libckpt.so", 11);
+}
+
+int cow_region_held(const char *smaps, const struct map_region *reg, size_t i,
+		    enum map_kind kind)
+{
+	const struct map_region *r = &reg[i];
 	const char *fl;
 
-	if (r->shared || kind == MAP_KIND_SHARED_MEM || kind == MAP_KIND_ORPHAN)
+	if (r->shared || kind == MAP_KIND_SHARED_MEM || kind == MAP_KIND_ORPHAN || is_shim(r))
+		return 1;
+	if (i && !r->pathlen && is_shim(&reg[i - 1]) && reg[i - 1].end == r->start)
 		return 1;
 	fl = vmflags_of(smaps, r->start);
 	return vmflag_has(fl, "dc") || vmflag_has(fl, "wf");
@@ -143,6 +154,8 @@ int cow_snapshot(struct cow *c, pid_t pid, int sock)
 	for (i = 0; i < p.nrfds; i++)
 		if (i == CKPT_PROCFD_MEM && r == 0)
 			c->mem_fd = fds[i];
+		else if (i == CKPT_PROCFD_PAGEMAP && r == 0)
+			c->pagemap_fd = fds[i];
 		else
 			close(fds[i]);
 	if (r < 0)

@@ -17,7 +17,8 @@ struct cow {
 	int child;         /* --cow-child: CKPT_COW_CHILD */
 	int sock;          /* the connection to the snapshot */
 	pid_t pid;         /* the snapshot */
-	int mem_fd;        /* its /proc/self/mem */
+	int mem_fd;        /* its /proc/self/mem and pagemap */
+	int pagemap_fd;
 	int held_fd;       /* memfd: the held runs' pages, in run order */
 };
 
@@ -33,16 +34,19 @@ void cow_close(struct cow *c);
 /* What a snapshot does not hold, by region: MAP_SHARED memory (the
  * snapshot maps the same pages, which the program goes on writing),
  * MADV_DONTFORK regions (not in the copy), MADV_WIPEONFORK ones (zero
- * there), and orphans (their pages not written come from a file that
- * may still change).  smaps: /proc/PID/smaps, for r's VmFlags.  1 held,
- * 0 not. */
-int cow_region_held(const char *smaps, const struct map_region *r, enum map_kind kind);
+ * there), orphans (their pages not written come from a file that may
+ * still change), and the shim's own (libckpt.so's and the anonymous
+ * region right after it, its bss): the snapshot runs the shim's code,
+ * which writes there.  smaps: /proc/PID/smaps, for the VmFlags of
+ * region i of reg, whose kind is kind.  1 held, 0 not. */
+int cow_region_held(const char *smaps, const struct map_region *reg, size_t i,
+		    enum map_kind kind);
 /* The runs of runs marked held copied, in order, into a new memfd
  * c->held_fd, read from the frozen process's mem fd: 0 or -1 after a
  * message */
 int cow_hold(struct cow *c, pid_t pid, int mem_fd, const struct run_list *runs);
 /* The snapshot of the frozen process behind sock (CKPT_OP_COW) and its
- * mem fd: 0 or -1 after a message */
+ * mem and pagemap fds: 0 or -1 after a message */
 int cow_snapshot(struct cow *c, pid_t pid, int sock);
 
 /* The stage's side of the channel: ready (the process may thaw; sub:

@@ -15,14 +15,16 @@
 #include "shim.h"
 #include "rawsys.h"
 
-#define COW_STACK (128 * 1024)
+#define COW_STACK (64 * 1024)
 #define WCLONE 0x80000000   /* __WCLONE: wait for a child whose exit
                              * signal is not SIGCHLD */
 
-/* The helper runs on the top half (it shares our memory); the
- * snapshot on the bottom half of its own copy, below the helper's
- * frames that the copy holds */
+/* The helper's stack (it shares our memory).  The snapshot's is a
+ * mapping made for it and unmapped here once it is made: the snapshot
+ * then touches no page of ours that was not there at the freeze (its
+ * pages are scanned in it, lib/cow.h), and we keep no trace of it. */
 static char cow_stack[COW_STACK] __attribute__((aligned(16)));
+static uint64_t snap_stack;
 static int snap_end;                 /* the snapshot's end of its connection */
 static volatile long snap_made;      /* set by the helper: the snapshot's pid or -errno */
 /* snapshots kept as our children (CKPT_COW_CHILD), reaped once ended:
@@ -78,7 +80,7 @@ static void helper_main(void *arg)
 {
 	(void)arg;
 	fds_keep_only(snap_end);
-	snap_made = ckpt_clone(0, cow_stack + COW_STACK / 2, snapshot_main, NULL);
+	snap_made = ckpt_clone(0, (void *)(uintptr_t)(snap_stack + COW_STACK), snapshot_main, NULL);
 }
 
 void cow_reap(void)
@@ -118,7 +120,8 @@ static long snapshot_make(uint64_t flags)
 	int st;
 
 	if (flags & CKPT_COW_CHILD)
-		return kept_add(ckpt_clone(0, cow_stack + COW_STACK / 2, snapshot_main, NULL));
+		return kept_add(ckpt_clone(0, (void *)(uintptr_t)(snap_stack + COW_STACK),
+					   snapshot_main, NULL));
 	snap_made = -11; /* EAGAIN: the helper did not say */
 	/* CLONE_VFORK: we go on once the helper has exited; exit signal
 	 * 0: the program's wait(-1) cannot take it meanwhile */
@@ -138,7 +141,11 @@ long cow_take(uint64_t flags, int *fd)
 	if (r < 0)
 		return r;
 	snap_end = sv[1];
-	pid = snapshot_make(flags);
+	snap_stack = sys_mmap(0, COW_STACK, 3 /* PROT_READ|PROT_WRITE */,
+			      0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
+	pid = snap_stack > -4096UL ? (long)snap_stack : snapshot_make(flags);
+	if (snap_stack <= -4096UL)
+		sys_munmap(snap_stack, COW_STACK);
 	sys_close(sv[1]);
 	if (pid < 0) {
 		sys_close(sv[0]);

@@ -104,6 +104,20 @@ for b in iter(lambda: f.read(1 << 16), b""):
 	restore_adds_up "$T/img"
 }
 
+@test "--cow: the pages scanned in the snapshot are those a frozen scan finds" {
+	need ckpt-run ckpt-freeze prog:counter
+	start_prog counter -m 16 -i 100000
+	# each way once first: a dump makes present the pages of the shim it
+	# touches after its scan, which the next dump finds
+	freeze_ok "$T/warm" --cow "$PID"
+	freeze_ok "$T/warm" "$PID"
+	freeze_ok "$T/plain" "$PID"
+	freeze_ok "$T/img" --cow "$PID"
+	diff <(tar xOf "$T/plain" "proc/$PID/pagemap") <(tar xOf "$T/img" "proc/$PID/pagemap")
+	[ "$(tar xOf "$T/img" "proc/$PID/pagemap" | wc -l)" -ge 1 ]
+	diff <(tar xOf "$T/plain" "proc/$PID/vmflags") <(tar xOf "$T/img" "proc/$PID/vmflags")
+}
+
 @test "--cow: four threads and a slow reader; the program sees no child, no SIGCHLD, nothing to reap" {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:cowsum
 	need_root
