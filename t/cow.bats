@@ -48,6 +48,18 @@ snapshot_of() {
 	done
 }
 
+# snapshot_wait PROG: the first live snapshot of PROG, once there is one
+# (5 s at most), or nothing
+snapshot_wait() {
+	local i s
+	for ((i = 0; i < 250; i++)); do
+		s=$(snapshot_of "$1")
+		[ -z "$s" ] || break
+		sleep 0.02
+	done
+	echo "${s%%$'\n'*}"
+}
+
 # slow_read FILE MIB_S: stdin to FILE at about MIB_S MiB a second
 slow_read() {
 	"$PYTHON" -c '
@@ -125,11 +137,7 @@ for b in iter(lambda: f.read(1 << 16), b""):
 	wait_past "$OUT" passes 1
 	"$BIN/ckpt-freeze" --cow --stats "$PID" 2>"$T/ferr" | slow_read "$T/img" 40 &
 	local reader=$! snap= i
-	for ((i = 0; i < 250; i++)); do
-		snap=$(snapshot_of cowsum)
-		[ -z "$snap" ] || break
-		sleep 0.02
-	done
+	snap=$(snapshot_wait cowsum)
 	echo "snapshot: ${snap:-none}"
 	[ -n "$snap" ]
 	# the program runs on meanwhile, its snapshot none of its children
@@ -172,11 +180,7 @@ for b in iter(lambda: f.read(1 << 16), b""):
 	"$BIN/ckpt-freeze" --cow "$PID" >"$T/fifo" 2>"$T/ferr" 3>&- 4>&- &
 	fz=$!
 	STARTED+=("$fz")
-	for ((i = 0; i < 250; i++)); do
-		snap=$(snapshot_of cowsum)
-		[ -z "$snap" ] || break
-		sleep 0.02
-	done
+	snap=$(snapshot_wait cowsum)
 	echo "snapshot: ${snap:-none}, its parent: $(awk '{print $4}' "/proc/$snap/stat")"
 	[ -n "$snap" ]
 	[ "$(awk '{print $4}' "/proc/$snap/stat")" = "$sr" ]
@@ -226,12 +230,7 @@ for b in iter(lambda: f.read(1 << 16), b""):
 	wait_past "$OUT" passes 1
 	"$BIN/ckpt-freeze" --cow "$PID" 2>"$T/ferr" | slow_read "$T/img" 20 &
 	local reader=$! snap= i
-	for ((i = 0; i < 250; i++)); do
-		snap=$(snapshot_of cowsum)
-		[ -z "$snap" ] || break
-		sleep 0.02
-	done
-	snap=${snap%%$'\n'*}
+	snap=$(snapshot_wait cowsum)
 	echo "snapshot: ${snap:-none}, its parent: $(awk '{print $4}' "/proc/$snap/stat" 2>/dev/null)"
 	[ -n "$snap" ]
 	# an orphan would have gone to the subreaper: it stays a child (of
