@@ -27,7 +27,7 @@ ARCH      = x86_64
 # vim: a test dependency (t/seize.bats restores Debian's vim, whose
 # SIGEV_THREAD timer helper blocks every signal)
 DEPS_PKGS = musl-tools libarchive-dev liblz4-dev bats libarchive-tools lz4 zstd xz-utils bzip2 python3 \
-	clang-14 libclang-rt-14-dev libtsan2 vim
+	clang-14 libclang-rt-14-dev libtsan2 vim openssh-server openssh-client
 WARN      = -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS  = -D_GNU_SOURCE -Ilib -Ilib/$(ARCH)
 LIBS      = -larchive -llz4 -lpthread
@@ -155,6 +155,7 @@ bench: all
 	CKPT_BUILD=$(CURDIR)/build sh bench/restore
 	CKPT_BUILD=$(CURDIR)/build sh bench/tree
 	CKPT_BUILD=$(CURDIR)/build sh bench/pause
+	CKPT_BUILD=$(CURDIR)/build sh bench/incremental
 
 # libFuzzer (clang) on every parser of the restore side, one harness
 # per entry point: fuzz/unpack.c (the packed image reader), fuzz/members.c
@@ -168,7 +169,7 @@ bench: all
 FUZZ_CC    = clang-14
 FUZZ_SECONDS = 180
 FUZZ_CHECK_SECONDS = 3
-FUZZERS    = unpack members thaw show
+FUZZERS    = unpack members thaw show chain
 FUZZ_FLAGS = $(WARN) $(CPPFLAGS) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-DPACK_PART=65536 -DBUFSZ=4096
 FUZZ_OBJ   = $(patsubst lib/%.c,build/fuzz/obj/%.o,$(LIB_SRC))

@@ -19,6 +19,7 @@
 #include "err.h"
 #include "escape.h"
 #include "freeze.h"
+#include "index.h"
 #include "io.h"
 #include "kproc.h"
 #include "maps.h"
@@ -29,7 +30,8 @@
 #include "tar.h"
 
 
-static const char usage_str[] = "ckpt-dumpmem [--control FD --offset N [--cow FD [--cow-child]]] [--shm-table FD] PID";
+static const char usage_str[] =
+	"ckpt-dumpmem [--control FD --offset N [--cow FD [--cow-child]]] [--shm-table FD] [--index] [--parent-index FD] [--index-out FD] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
@@ -37,6 +39,9 @@ static const struct option options[] = {
 	{ "shm-table", required_argument, NULL, 't' },
 	{ "cow", required_argument, NULL, 'C' },
 	{ "cow-child", no_argument, NULL, 'K' },
+	{ "index", no_argument, NULL, 'i' },
+	{ "parent-index", required_argument, NULL, 'p' },
+	{ "index-out", required_argument, NULL, 'x' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -58,7 +63,14 @@ struct dump {
 	struct map_region *reg;
 	size_t nreg;
 	struct mapfile *files;     /* one per region */
-	struct run_list runs;
+	struct run_list runs;      /* the pages the image holds */
+	int index;                 /* write the index member */
+	int parent_fd;             /* --parent-index: the parent's table, or -1 */
+	int index_out;             /* --index-out: the index member here too, or -1 */
+	uint64_t *hash;            /* with index: one per page of runs */
+	struct run_list changed;   /* with a parent: the pages of runs it
+	                            * does not hold with the same hash */
+	const struct run_list *stored;  /* the pages member's: runs or changed */
 	struct shm_views seen;     /* pages of shared memory objects stored */
 	int table;                 /* --shm-table: the job's seen ranges, or -1 */
 	struct tar_out tar;
@@ -329,13 +341,73 @@ static int vmflags_text(FILE *f, const void *arg)
 
 static int pagemap_text(FILE *f, const void *arg)
 {
-	const struct dump *d = arg;
-	size_t i;
-
-	for (i = 0; i < d->runs.n; i++)
-		fprintf(f, "%08" PRIx64 "-%08" PRIx64 "\n", d->runs.v[i].start,
-			d->runs.v[i].end);
+	runs_text(f, ((const struct dump *)arg)->stored);
 	return 0;
+}
+
+static int index_member_text(FILE *f, const void *arg)
+{
+	runs_text(f, &((const struct dump *)arg)->runs);
+	return 0;
+}
+
+/* index, then hashes (one XXH64 a page held, 8 bytes little-endian) */
+static int index_members(struct dump *d, struct tar_out *t)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "proc/%d/index", (int)d->pid);
+	if (member_from(t, name, index_member_text, d) < 0)
+		return -1;
+	snprintf(name, sizeof name, "proc/%d/hashes", (int)d->pid);
+	return member_put(t, name, d->hash, d->runs.bytes / INDEX_PAGE * sizeof *d->hash);
+}
+
+/* The hash of every page held; with a parent, the pages it does not
+ * hold alike are the ones stored (formats/index.md).  0 or -1. */
+static int pages_index(struct dump *d)
+{
+	struct index_table t;
+	const struct index_rec *par;
+	uint64_t bad = 0;
+	size_t n;
+	int e;
+
+	d->stored = &d->runs;
+	if (!d->index)
+		return 0;
+	if (!(d->hash = malloc((d->runs.bytes / INDEX_PAGE + 1) * sizeof *d->hash)))
+		return warn("pid %d: index: out of memory", (int)d->pid), -1;
+	/* --cow: after the thaw, from the snapshot and the held copy */
+	e = d->cow.chan >= 0 ? cow_hash_runs(&d->cow, &d->runs, d->hash, &bad) :
+		index_hash_runs(d->pid, d->fds[CKPT_PROCFD_MEM], &d->runs, d->hash, &bad);
+	if (e < 0)
+		return warnerr(e, "pid %d: read memory at %" PRIx64 " to hash it:", (int)d->pid,
+			       bad), -1;
+	if (d->parent_fd < 0)
+		return 0;
+	if ((e = index_table_map(&t, d->parent_fd)) < 0)
+		return warnerr(e, "--parent-index %d:", d->parent_fd), -1;
+	n = index_table_pid(&t, d->pid, &par);
+	e = index_changed(&d->runs, d->hash, par, n, &d->changed);
+	index_table_unmap(&t);
+	if (e < 0)
+		return warnerr(e, "pid %d: index:", (int)d->pid), -1;
+	d->stored = &d->changed;
+	return 0;
+}
+
+/* the index members into the stream, and into --index-out's file */
+static int index_write(struct dump *d)
+{
+	struct tar_out t;
+
+	if (!d->index || index_members(d, &d->tar) < 0)
+		return d->index ? -1 : 0;
+	if (d->index_out < 0)
+		return 0;
+	tar_init(&t, d->index_out, 0);
+	return index_members(d, &t);
 }
 
 /* the text member proc/PID/what, made by fn */
@@ -363,7 +435,7 @@ static int members_write(struct dump *d)
 	if (member_put(&d->tar, name, d->maps, d->maps_len) < 0 ||
 	    (sysvshm_any(d->reg, d->nreg) && proc_member(d, "sysvshm", sysvshm_text) < 0) ||
 	    proc_member(d, "vmflags", vmflags_text) < 0 ||
-	    proc_member(d, "mapfiles", mapfiles_text) < 0 ||
+	    proc_member(d, "mapfiles", mapfiles_text) < 0 || index_write(d) < 0 ||
 	    proc_member(d, "pagemap", pagemap_text) < 0)
 		return -1;
 	snprintf(name, sizeof name, "proc/%d/pages", (int)d->pid);
@@ -371,7 +443,7 @@ static int members_write(struct dump *d)
 	return pages_out_write(&(struct pages_out){ .pid = d->pid,
 			.sock = d->cow.chan < 0 ? d->sock : d->cow.sock,
 			.mem_fd = d->cow.chan < 0 ? d->fds[CKPT_PROCFD_MEM] : d->cow.mem_fd,
-			.held_fd = d->cow.held_fd, .tar = &d->tar }, name, &d->runs);
+			.held_fd = d->cow.held_fd, .held = &d->runs, .tar = &d->tar }, name, d->stored);
 }
 
 /* --cow: what the snapshot cannot hold copied, the snapshot taken, and
@@ -406,7 +478,8 @@ static int dump_mem(struct dump *d)
 	if (r == 0)
 		files_check(d);
 	r = r < 0 || runs_collect(d) < 0 || table_save(d, before) < 0 ||
-	    (d->cow.chan >= 0 && cow_frozen(d) < 0) || members_write(d) < 0 ? -1 : 0;
+	    (d->cow.chan >= 0 && cow_frozen(d) < 0) || pages_index(d) < 0 ||
+	    members_write(d) < 0 ? -1 : 0;
 	cow_close(&d->cow);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(d->fds[i]);
@@ -415,8 +488,27 @@ static int dump_mem(struct dump *d)
 	free(d->reg);
 	free(d->files);
 	run_list_free(&d->runs);
+	run_list_free(&d->changed);
+	free(d->hash);
 	shm_views_free(&d->seen);
 	return r;
+}
+
+/* --parent-index FD, --index-out FD: an fd open on a regular file
+ * (write: open for writing) */
+static int file_fd_parse(const char *opt, const char *arg, int write)
+{
+	uint64_t fd;
+	struct stat st;
+	int fl;
+
+	if (num_parse(arg, 1 << 20, &fd) < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (write && (fl & O_ACCMODE) == O_RDONLY)) {
+		warn("%s %s: not an fd open on a file%s", opt, arg, write ? " for writing" : "");
+		return -1;
+	}
+	return fd;
 }
 
 /* --shm-table FD: an fd open for reading and writing on a regular
@@ -456,8 +548,9 @@ static int dump_alone(struct dump *d)
 
 int main(int argc, char **argv)
 {
-	struct dump d = { .sock = -1, .table = -1 };
-	const char *control = NULL, *offset = NULL, *table = NULL, *cow = NULL;
+	struct dump d = { .sock = -1, .table = -1, .parent_fd = -1, .index_out = -1 };
+	const char *control = NULL, *offset = NULL, *table = NULL, *par = NULL, *iout = NULL;
+	const char *cow = NULL;
 	int c;
 
 	cow_init(&d.cow);
@@ -470,6 +563,9 @@ int main(int argc, char **argv)
 		case 't': table = optarg; break;
 		case 'C': cow = optarg; break;
 		case 'K': d.cow.child = 1; break;
+		case 'i': d.index = 1; break;
+		case 'p': par = optarg; break;
+		case 'x': iout = optarg; break;
 		case 'h': printf("usage: %s\n", usage_str); return 0;
 		default: usage_die(usage_str);
 		}
@@ -487,7 +583,11 @@ int main(int argc, char **argv)
 	}
 	if (table && (d.table = table_fd_parse(table)) < 0)
 		return 1;
-	if (cow && cow_stage_init(&d.cow, cow, control, table) < 0)
+	if ((par && (d.parent_fd = file_fd_parse("--parent-index", par, 0)) < 0) ||
+	    (iout && (d.index_out = file_fd_parse("--index-out", iout, 1)) < 0))
+		return 1;
+	d.index |= par || iout;
+	if (cow && cow_stage_init(&d.cow, cow, (const char *[]){ control, table, par, iout }, 4) < 0)
 		return 1;
 	stdout_check();
 	tar_init(&d.tar, 1, offset ? offset_arg(offset, usage_str) : 0);

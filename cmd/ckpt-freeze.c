@@ -23,6 +23,7 @@
 #include "fdshare.h"
 #include "freeze.h"
 #include "imageout.h"
+#include "indexload.h"
 #include "io.h"
 #include "job.h"
 #include "jobshm.h"
@@ -35,7 +36,7 @@
 #include "timing.h"
 
 static const char usage[] =
-	"ckpt-freeze [--progress|-q] [--single] [--kill|--cow] [--stats] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] PID";
+	"ckpt-freeze [--progress|-q] [--single] [--kill|--cow] [--stats] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] [--parent FILE] [--index-out FILE] PID";
 
 /* --progress, -q (lib/progress.h) */
 static enum progress_mode progress_mode = PROGRESS_AUTO;
@@ -48,6 +49,8 @@ static const struct option options[] = {
 	{ "timeout", required_argument, NULL, 't' },
 	{ "checkpoint-open-files", no_argument, NULL, 'a' },
 	{ "files-rules", required_argument, NULL, 'r' },
+	{ "parent", required_argument, NULL, 'p' },
+	{ "index-out", required_argument, NULL, 'x' },
 	{ "progress", no_argument, NULL, 'P' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "cow", no_argument, NULL, 'C' },
@@ -72,6 +75,13 @@ struct opts {
 	int cow_fd;        /* the next ckpt-dumpmem's end of its --cow
 	                    * channel (-1: none), and --cow-child */
 	int cow_child;
+	const char *parent_path;   /* --parent FILE */
+	struct parent parent;      /* its id and pages (ckpt-dumpmem --parent-index) */
+	const char *index_path;    /* --index-out FILE */
+	char index_tmp[4200];      /* written here, renamed once the stream is whole */
+	int index_fd;              /* ckpt-dumpmem --index-out, or -1 */
+	char id[33];               /* this image's */
+	struct timespec time;
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -86,6 +96,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'v': o->verbose = 1; break;
 		case 'a': o->all_files = 1; break;
 		case 'r': o->rules = optarg; break;
+		case 'p': o->parent_path = optarg; break;
+		case 'x': o->index_path = optarg; break;
 		case 't':
 			o->timeout_ms = num_arg(optarg, 1, 3600000, usage);
 			break;
@@ -141,10 +153,16 @@ static int manifest_fn(FILE *f, const void *argp)
 static int write_manifest(struct tar_out *t, const struct job *j, const struct jobshm *shm,
 			  const struct opts *o)
 {
-	struct core_src src = { .pid = o->pid, .kill = o->kill };
+	struct core_src src = { .pid = o->pid, .kill = o->kill, .id = o->id, .time = o->time,
+				.parent = o->parent_path ? o->parent.id : NULL };
 	struct manifest_arg a = { &src, j };
+	struct tar_out it;
 
 	if (member_from(t, "ckpt/manifest", manifest_fn, &a) < 0)
+		return -1;
+	/* the index file: the same manifest, then each index member */
+	tar_init(&it, o->index_fd, 0);
+	if (o->index_fd >= 0 && member_from(&it, "ckpt/manifest", manifest_fn, &a) < 0)
 		return -1;
 	return shm->n ? member_from(t, "ckpt/shm", jobshm_write, shm) : 0;
 }
@@ -326,8 +344,8 @@ int ckpt_dumpmem_main(int argc, char **argv);
 static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t target,
 				int table, const struct opts *o)
 {
-	char fd[16], offs[32], pid[16], tab[16], shm[16], cow[16];
-	const char *argv[16];
+	char fd[16], offs[32], pid[16], tab[16], shm[16], par[16], iout[16], cow[16];
+	const char *argv[24];
 	int n = 0, dumpfds = !strcmp(stage, "ckpt-dumpfds");
 
 	snprintf(fd, sizeof fd, "%d", sock);
@@ -348,6 +366,16 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 		snprintf(shm, sizeof shm, "%d", o->shm_table);
 		argv[n++] = "--shm-table";
 		argv[n++] = shm;
+	}
+	if (!dumpfds && o->parent_path) {
+		snprintf(par, sizeof par, "%d", o->parent.table);
+		argv[n++] = "--parent-index";
+		argv[n++] = par;
+	}
+	if (!dumpfds && o->index_fd >= 0) {
+		snprintf(iout, sizeof iout, "%d", o->index_fd);
+		argv[n++] = "--index-out";
+		argv[n++] = iout;
 	}
 	if (!dumpfds && o->cow_fd >= 0) {
 		snprintf(cow, sizeof cow, "%d", o->cow_fd);
@@ -780,10 +808,48 @@ static void kprocs_close(struct kproc *k, unsigned n)
 	free(k);
 }
 
-/* the stream's end; then the job thaws, or dies with --kill */
-static int finish(struct tar_out *t, struct job *j, const struct opts *o)
+/* --index-out: a temporary file beside FILE until the stream is whole */
+static void index_open(struct opts *o)
 {
-	if (stream_out_end(t) < 0)
+	o->index_fd = -1;
+	if (!o->index_path)
+		return;
+	snprintf(o->index_tmp, sizeof o->index_tmp, "%s.XXXXXX", o->index_path);
+	if ((o->index_fd = mkostemp(o->index_tmp, O_CLOEXEC)) < 0)
+		die("--index-out %s:", o->index_path);
+}
+
+/* its trailer, and its name: 0, or -1 after a message */
+static int index_commit(struct opts *o)
+{
+	struct tar_out it;
+	int r;
+
+	if (o->index_fd < 0)
+		return 0;
+	tar_init(&it, o->index_fd, 0);
+	if ((r = tar_finish(&it)) < 0 || fsync(o->index_fd) < 0 ||
+	    rename(o->index_tmp, o->index_path) < 0) {
+		warnerr(r < 0 ? r : -errno, "--index-out %s:", o->index_path);
+		return -1;
+	}
+	*o->index_tmp = 0;
+	return 0;
+}
+
+static void index_close(struct opts *o)
+{
+	if (o->index_fd < 0)
+		return;
+	close(o->index_fd);
+	if (*o->index_tmp)
+		unlink(o->index_tmp);
+}
+
+/* the stream's end; then the job thaws, or dies with --kill */
+static int finish(struct tar_out *t, struct job *j, struct opts *o)
+{
+	if (stream_out_end(t) < 0 || index_commit(o) < 0)
 		return -1;
 	ns_stream_done();
 	return o->kill ? job_kill(j) : thaw_job(j);
@@ -851,19 +917,25 @@ int main(int argc, char **argv)
 	timing_init();
 	parse(argc, argv, &o);
 	stdout_check();
+	if (o.parent_path && parent_load(&o.parent, o.parent_path) < 0)
+		return 1;
+	image_id_new(o.id);
 	if ((o.shm_table = memfd_create("ckpt-shm-table", MFD_CLOEXEC)) < 0)
 		die("memfd_create:");
 	/* a bad rules file is found before the process is touched */
 	if (rules_check(o.rules) < 0)
 		return 1;
+	index_open(&o);
 	/* a job restored in a pid namespace of its own: from inside it */
 	o.pid = ns_follow(o.pid);
 	clock_gettime(CLOCK_MONOTONIC, &frozen_at);
 	if (job_freeze(&j, o.pid, o.timeout_ms, o.single) < 0) {
 		if (o.kill)
 			warn("pid %d: not killed: it runs on", (int)o.pid);
+		index_close(&o);
 		return 1;
 	}
+	clock_gettime(CLOCK_REALTIME, &o.time);
 	timing_phase("freeze the job");
 	if (o.verbose)
 		warn("pid %d: job of %u process%s frozen in %ld ms", (int)o.pid, j.n,
@@ -876,5 +948,6 @@ int main(int argc, char **argv)
 	if (o.stats)
 		stats_say(&o, j.n);
 	job_release(&j);
+	index_close(&o);
 	return r < 0 ? 1 : 0;
 }

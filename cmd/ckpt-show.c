@@ -52,7 +52,8 @@ static void image_text(const struct show_image *im)
 	printf("image %s, written %s by %s\n", im->id ? im->id : "?", at, im->tool ? im->tool : "?");
 	printf("  format %s, %s, kernel %s\n", im->version ? im->version : "?",
 	       im->arch ? im->arch : "?", im->kernel ? im->kernel : "?");
-	printf("  parent %s; %s; %s\n", im->parent ? im->parent : "-",
+	printf("  parent %s%s; %s; %s\n", im->parent ? im->parent : "-",
+	       im->parent && strcmp(im->parent, "-") ? " (an increment: restore it with its chain)" : "",
 	       im->packed ? "packed" : "raw", im->killed ? "the job was killed (--kill)" :
 	       "the job ran on");
 	printf("  %zu process%s, root %ld\n", im->nproc, im->nproc == 1 ? "" : "es", im->root);
@@ -79,7 +80,10 @@ static void proc_head(const struct show_proc *p)
 	for (i = 0; i < p->nthr; i++)
 		printf("%s %ld (%s)", i ? "," : "", p->thr[i].tid,
 		       p->thr[i].role ? p->thr[i].role : "?");
-	printf("\n  memory  %zu regions, %s stored\n", p->nreg, human(p->pages, 0));
+	printf("\n  memory  %zu regions, %s stored", p->nreg, human(p->pages, 0));
+	if (p->indexed)
+		printf(", %s held (index)", human(p->held, 1));
+	printf("\n");
 }
 
 static void regions_text(const struct show_proc *p)

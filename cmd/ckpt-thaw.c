@@ -3,13 +3,17 @@
  * exec'd in it with a plan and the pages (doc/restore.md, lib/thawjob.c).
  * SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chain.h"
 #include "err.h"
 #include "progress.h"
 #include "selfdir.h"
@@ -18,7 +22,7 @@
 #include "verify.h"
 
 static const char usage_str[] =
-	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [--verify] [--progress|-q] [IMAGE]";
+	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [--verify] [--progress|-q] [IMAGE | BASE INC...]";
 
 /* --progress, -q (lib/progress.h) */
 static enum progress_mode progress_mode = PROGRESS_AUTO;
@@ -37,6 +41,7 @@ static const struct option options[] = {
 
 static struct thaw_job thaw;
 static int verify;           /* --verify */
+static pid_t unpack_child;   /* merging a chain into our stream */
 
 /* how long a difference may take to settle: the restored threads set
  * their names and affinity as they resume, after their OK */
@@ -98,6 +103,46 @@ static void restorer_find(struct thaw_job *t)
 		die("restorer %s:", t->restorer);
 }
 
+/* A chain's links, checked (chain.h), each owned by the one who owns
+ * the last (whose owner then vouches for the image: creds_trust), and
+ * merged by a ckpt-unpack into a pipe we read: its fd */
+static int chain_open(struct thaw_job *t, char **paths, int n)
+{
+	struct stat st, last;
+	char dir[2048], exe[2100];
+	int p[2], i, e;
+
+	if (chain_check(paths, n) < 0)
+		exit(1);
+	if ((t->in.vouch_fd = open(paths[n - 1], O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(t->in.vouch_fd, &last) < 0)
+		die("%s:", paths[n - 1]);
+	t->in.vouch = 1;
+	for (i = 0; i < n - 1 && !t->in.trust_image; i++)
+		if (stat(paths[i], &st) < 0 || st.st_uid != last.st_uid)
+			die("%s: owned by uid %d, the chain's last link %s by uid %d: a chain is one user's",
+			    paths[i], (int)st.st_uid, paths[n - 1], (int)last.st_uid);
+	if ((e = self_dir(dir, sizeof dir)) < 0)
+		dieerr(e, "find ckpt-unpack: /proc/self/exe:");
+	snprintf(exe, sizeof exe, "%s/ckpt-unpack", dir);
+	if (pipe2(p, O_CLOEXEC) < 0 || (unpack_child = fork()) < 0)
+		die("merge the chain:");
+	if (unpack_child == 0) {
+		char **argv = calloc(n + 3, sizeof *argv);
+
+		if (!argv || dup2(p[1], 1) < 0)
+			_exit(127);
+		argv[0] = "ckpt-unpack";
+		argv[1] = "-q";
+		memcpy(argv + 2, paths, n * sizeof *argv);
+		execv(exe, argv);
+		warn("exec %s:", exe);
+		_exit(127);
+	}
+	close(p[1]);
+	return p[0];
+}
+
 /* the options, checked; the stream opened: 0, or the exit status */
 static int setup(struct thaw_job *t, int argc, char **argv)
 {
@@ -116,10 +161,6 @@ static int setup(struct thaw_job *t, int argc, char **argv)
 		default: usage_die(usage_str);
 		}
 	}
-	if (argc - optind > 1) {
-		warn("one image at a time: for a chain, ckpt-unpack BASE INC... | ckpt-thaw");
-		usage_die(usage_str);
-	}
 	if (t->attach.stdin_path && access(t->attach.stdin_path, R_OK) < 0)
 		die("--stdin %s:", t->attach.stdin_path);
 	restorer_find(t);
@@ -133,6 +174,9 @@ static int setup(struct thaw_job *t, int argc, char **argv)
 		usage_die(usage_str);
 	}
 	progress_start(PROGRESS_IN, progress_mode, 0);
+	if (argc - optind > 1)
+		return stream_open(&t->in.st, NULL, chain_open(t, argv + optind, argc - optind),
+				   "the chain") < 0;
 	if (stream_open(&t->in.st, t->attach.from_file ? argv[optind] : NULL, 0,
 			t->attach.from_file ? argv[optind] : "stdin") < 0)
 		return 1;
@@ -162,6 +206,8 @@ int main(int argc, char **argv)
 		abandon(t);
 	timing_running_at();
 	stream_close(&t->in.st);
+	if (unpack_child > 0)
+		waitpid(unpack_child, NULL, 0);
 	/* a difference is said at once; the job runs on (doc/ckpt-thaw.1),
 	 * and ckpt-thaw, which it needs as its parent, waits for it */
 	if (verify && (bad = verify_job(t, VERIFY_SETTLE_MS)) > 0)

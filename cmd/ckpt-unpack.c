@@ -1,5 +1,7 @@
 /* ckpt-unpack - a packed image (or a raw stream, compressed or not) in,
- * the raw stream out, byte for byte as ckpt-freeze wrote it.  Nothing
+ * the raw stream out, byte for byte as ckpt-freeze wrote it; or an
+ * incremental chain, base first, merged into one full raw stream
+ * (lib/chain.c).  Nothing
  * goes out before its checksum matched: a bad member stops the stream
  * there, with no trailer, so the next reader sees it cut.
  * SPDX-License-Identifier: MIT */
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "chain.h"
 #include "err.h"
 #include "progress.h"
 #include "io.h"
@@ -17,7 +20,7 @@
 
 #define BUF (1 << 20)
 
-static const char usage_str[] = "ckpt-unpack [--progress|-q] [IMAGE] > RAW";
+static const char usage_str[] = "ckpt-unpack [--progress|-q] [IMAGE | BASE INC...] > RAW";
 
 /* --progress, -q (lib/progress.h) */
 static enum progress_mode progress_mode = PROGRESS_AUTO;
@@ -78,13 +81,12 @@ int main(int argc, char **argv)
 			usage_die(usage_str);
 		}
 	}
-	if (argc - optind > 1)
-		die("merging an incremental chain of %d images is not implemented yet",
-		    argc - optind);
 	if (isatty(1))
 		die("will not write a stream to a terminal");
 	if ((r = fd_private(1)) < 0)
 		dieerr(r, "stdout: make it 0600:");
+	if (argc - optind > 1)
+		return chain_merge(argv + optind, argc - optind, 1) < 0;
 	if (optind < argc && (fd = open(argv[optind], O_RDONLY | O_CLOEXEC)) < 0)
 		die("%s:", argv[optind]);
 	if (!(buf = malloc(BUF)))

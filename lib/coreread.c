@@ -65,6 +65,21 @@ static int man_arch(struct text *l, void *obj)
 	return 0;
 }
 
+/* "id IMAGEID", "parent IMAGEID" or "parent -": 32 lowercase hex digits */
+static int man_id(struct text *l, void *obj)
+{
+	struct img_manifest *m = obj;
+	char *to = !strcmp(l->f[0], "id") ? m->id : m->parent;
+	const char *v = l->n == 2 ? l->f[1] : "";
+
+	if (to == m->parent && !strcmp(v, "-"))
+		return *to = 0, 0;
+	if (strlen(v) != 32 || strspn(v, "0123456789abcdef") != 32)
+		return bad(l, "not an image id (32 lowercase hex digits)");
+	memcpy(to, v, 33);
+	return 0;
+}
+
 static int man_kill(struct text *l, void *obj)
 {
 	uint64_t v;
@@ -136,7 +151,7 @@ static int man_proc(struct text *l, void *obj)
 
 static const struct text_key manifest_keys[] = {
 	{ "ckpt-image", man_version }, { "kernel", man_kernel }, { "arch", man_arch },
-	{ "kill", man_kill }, { "root", man_root }, { "proc", man_proc }, { "zombie", man_proc },
+	{ "kill", man_kill }, { "root", man_root }, { "id", man_id }, { "parent", man_id }, { "proc", man_proc }, { "zombie", man_proc },
 };
 
 static int manifest_line(struct text *l, void *m)

@@ -26,6 +26,8 @@ struct img_manifest {
 	int kill;              /* the writer kills the processes after the
 	                        * stream, and ends it once they are gone */
 	char kernel[256], arch[32];
+	char id[33];           /* the image's id, "" when absent */
+	char parent[33];       /* its parent's id: "" for a full image */
 	pid_t root;
 	unsigned nprocs;       /* proc and zombie lines, parents first */
 	struct img_mproc proc[IMAGE_PROCS_MAX];

@@ -16,6 +16,7 @@
 #include "cow.h"
 #include "ctl.h"
 #include "err.h"
+#include "index.h"
 #include "io.h"
 #include "num.h"
 #include "pagesout.h"
@@ -33,9 +34,9 @@ static int fd_of(const char *arg)
 	return arg && num_parse(arg, 1 << 20, &fd) == 0 ? (int)fd : -1;
 }
 
-int cow_stage_init(struct cow *c, const char *arg, const char *keep1, const char *keep2)
+int cow_stage_init(struct cow *c, const char *arg, const char *const *names, int n)
 {
-	int keep[3] = { fd_of(arg), fd_of(keep1), fd_of(keep2) }, lo = 3, i, k, t;
+	int keep[8] = { fd_of(arg) }, lo = 3, i, k, t;
 	pid_t parent = getppid();
 	struct stat st;
 
@@ -46,11 +47,13 @@ int cow_stage_init(struct cow *c, const char *arg, const char *keep1, const char
 	c->chan = keep[0];
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		return warn("--cow: ckpt-freeze is gone"), -1;
-	for (i = 0; i < 3; i++)          /* in order: the gaps between them go */
-		for (k = i + 1; k < 3; k++)
+	for (n = n < 7 ? n + 1 : 8, i = 1; i < n; i++)
+		keep[i] = fd_of(names[i - 1]);
+	for (i = 0; i < n; i++)          /* in order: the gaps between them go */
+		for (k = i + 1; k < n; k++)
 			if (keep[k] < keep[i])
 				t = keep[i], keep[i] = keep[k], keep[k] = t;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < n; i++) {
 		if (keep[i] < lo)
 			continue;
 		if (keep[i] > lo)
@@ -182,6 +185,44 @@ int cow_stage_wait(struct cow *c, pid_t pid, uint64_t *off)
 	/* ckpt-freeze gave up on the checkpoint, or is gone: no message */
 	(void)pid;
 	return -1;
+}
+
+/* consecutive runs of runs from *i alike in held, into part (its
+ * addresses moved to the held file's offsets, from *off, when held) */
+static int runs_part(const struct run_list *runs, size_t *i, uint64_t *off, struct run_list *part)
+{
+	int held = runs->v[*i].held, e = 0;
+	uint64_t len;
+
+	for (; e == 0 && *i < runs->n && runs->v[*i].held == held; (*i)++) {
+		len = runs->v[*i].end - runs->v[*i].start;
+		e = held ? run_add(part, *off, *off, *off + len, 0) :
+			   run_add(part, runs->v[*i].start, runs->v[*i].start, runs->v[*i].end, 0);
+		*off += held ? len : 0;
+	}
+	return e < 0 ? e : held;
+}
+
+int cow_hash_runs(const struct cow *c, const struct run_list *runs, uint64_t *h, uint64_t *bad)
+{
+	struct run_list part = { 0 };
+	uint64_t off = 0, at;
+	size_t i = 0;
+	int held, e = 0;
+
+	while (e == 0 && i < runs->n) {
+		at = runs->v[i].start;
+		if ((held = runs_part(runs, &i, &off, &part)) < 0)
+			e = held;
+		else   /* no process to read from for the held copy: -1 */
+			e = index_hash_runs(held ? -1 : c->pid, held ? c->held_fd : c->mem_fd, &part,
+					    h, bad);
+		if (e < 0 && held >= 0 && held)
+			*bad = at;
+		h += part.bytes / 4096;
+		run_list_free(&part);
+	}
+	return e;
 }
 
 int cow_freeze_channel(pid_t pid, int ch[2])

@@ -25,10 +25,14 @@ struct cow {
 void cow_init(struct cow *c);
 /* --cow FD in a stage of ckpt-freeze: the channel checked; the stage
  * dies with ckpt-freeze (then its snapshot ends), and keeps none of
- * ckpt-freeze's fds but stdio, the channel and the fds named by the
+ * ckpt-freeze's fds but stdio, the channel and the n fds named by the
  * option values keep (NULL: none): a connection to a process of the
  * job held here would outlive the thaw.  0 or -1 after a message. */
-int cow_stage_init(struct cow *c, const char *arg, const char *keep1, const char *keep2);
+int cow_stage_init(struct cow *c, const char *arg, const char *const *keep, int n);
+/* --cow with an index: the hash of every page of runs (index.h), the
+ * held ones read from the held copy, the others from the snapshot.
+ * 0, or -errno with *bad the address that could not be read. */
+int cow_hash_runs(const struct cow *c, const struct run_list *runs, uint64_t *h, uint64_t *bad);
 void cow_close(struct cow *c);
 
 /* What a snapshot does not hold, by region: MAP_SHARED memory (the

@@ -32,7 +32,7 @@ static void put_path(FILE *f, const char *key, const char *path)
 	fprintf(f, "%s %s\n", key, esc);
 }
 
-static void random_id(char *out)
+void image_id_new(char *out)
 {
 	unsigned char b[16];
 	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC), i;
@@ -189,15 +189,16 @@ int manifest_write(FILE *f, const struct core_src *src)
 {
 	struct utsname u;
 	struct timespec ts;
-	char id[33];
 
 	uname(&u);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	random_id(id);
+	ts = src->time;
+	if (!ts.tv_sec)
+		clock_gettime(CLOCK_REALTIME, &ts);
 	fprintf(f, "ckpt-image 1\ntool ckpt-freeze 0.1\nkernel %s\narch %s\n",
 		u.release, u.machine);
-	fprintf(f, "time %lld.%09ld\nid %s\nparent -\npacked 0\nkill %d\n",
-		(long long)ts.tv_sec, ts.tv_nsec, id, src->kill);
+	fprintf(f, "time %lld.%09ld\nid %s\nparent %s\npacked 0\nkill %d\n",
+		(long long)ts.tv_sec, ts.tv_nsec, src->id,
+		src->parent && *src->parent ? src->parent : "-", src->kill);
 	fprintf(f, "root %d\n", (int)src->pid);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #ifndef CKPT_IMAGEOUT_H
 #define CKPT_IMAGEOUT_H
 #include <stdio.h>
+#include <time.h>
 #include <sys/types.h>
 
 #include "kproc.h"
@@ -19,7 +20,13 @@ struct core_src {
 	const struct kproc *k;
 	uint32_t securebits;       /* the main thread's, from its record */
 	int kill;              /* ckpt-freeze --kill: the manifest says so */
+	const char *id;        /* the manifest's id (image_id_new) */
+	const char *parent;    /* the parent image's id, or NULL: a full image */
+	struct timespec time;  /* the manifest's time; 0: now */
 };
+
+/* a new image id: 32 lowercase hex digits of /dev/urandom, and a NUL */
+void image_id_new(char *out);
 
 /* Each writes its member's text to f; 0, or -1 after a message.
  * manifest_write writes the lines up to `root` (src->pid, src->kill):

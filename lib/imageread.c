@@ -59,6 +59,9 @@ int img_manifest_read(struct img_in *in)
 	if (m->version > IMAGE_VERSION)
 		return warn("image version %d, this ckpt-thaw reads up to %d", m->version,
 			    IMAGE_VERSION), -1;
+	if (*m->parent)
+		return warn("%s: image %s is an increment of image %s: restore its chain (ckpt-thaw BASE INC...)",
+			    in->st.what, m->id, m->parent), -1;
 	uname(&u);
 	if (strcmp(m->arch, "x86_64") || strcmp(u.machine, "x86_64"))
 		return warn("image for %s, this machine is %s", m->arch, u.machine), -1;
@@ -120,7 +123,8 @@ int img_proc_vouch(struct img_in *in, struct img_proc *p)
 		return warn("member %s: before the core and threads members", in->st.name), -1;
 	threads_creds_default(&p->core, p->thr, p->nthr);
 	if (!in->trust_image && creds_trust(&p->core, p->thr, p->nthr,
-					    in->from_file ? in->st.fd : 0, in->st.what) < 0)
+					    in->vouch ? in->vouch_fd : in->from_file ? in->st.fd : 0,
+					    in->st.what) < 0)
 		return -1;
 	p->vouched = 1;
 	return 0;

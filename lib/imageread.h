@@ -20,6 +20,9 @@ struct img_in {                /* the job's */
 	int trust_image;           /* --trust-image: root takes its ids */
 	int from_file;             /* the stream is a file argument: its
 	                            * owner vouches for it (creds_trust) */
+	int vouch;                 /* 1: vouch_fd's owner vouches, not the
+	                            * stream's (a chain: its links' owner) */
+	int vouch_fd;
 	struct fdjob fdjob;        /* what the processes' fds share */
 	int held;                  /* 1: the current member's header is read
 	                            * but the member not yet taken (a job

@@ -360,6 +360,19 @@ static struct show_proc *proc_of(struct show_image *im, const char *name, const 
 	return NULL;
 }
 
+/* an index member's runs: the bytes of the pages held (index.md) */
+static int index_line(struct text *t, void *obj)
+{
+	struct show_proc *p = obj;
+	uint64_t a, b;
+
+	if (t->n != 1 || num_range(t->f[0], 16, &a, &b) < 0 || b < a)
+		return text_bad(t, "not a run of pages");
+	p->held += b - a;
+	p->indexed = 1;
+	return 0;
+}
+
 static int member_parse(struct show_image *im, struct show_proc *p, const char *rest,
 			char *text, size_t len, const char *name)
 {
@@ -373,12 +386,14 @@ static int member_parse(struct show_image *im, struct show_proc *p, const char *
 		return maps_read(p, text, len, name);
 	if (!strcmp(rest, "pagemap"))
 		return text_each(text, name, 4, pagemap_line, p);
+	if (!strcmp(rest, "index"))
+		return p->indexed = 1, text_each(text, name, 4, index_line, p);
 	return fds_read(p, text, len, name);
 }
 
 static int is_parsed(const char *rest)
 {
-	static const char *const names[] = { "core", "threads", "maps", "pagemap", "fds" };
+	static const char *const names[] = { "core", "threads", "maps", "pagemap", "fds", "index" };
 	size_t i;
 
 	for (i = 0; i < sizeof names / sizeof *names; i++)

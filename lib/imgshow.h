@@ -55,6 +55,8 @@ struct show_proc {
 	struct show_fd *fds;
 	size_t nfds;
 	uint64_t pages;        /* bytes of memory stored */
+	int indexed;           /* it has an index member (formats/index.md) */
+	uint64_t held;         /* then: the bytes of the pages it lists */
 	struct show_member *mem;
 	size_t nmem;
 };

@@ -37,6 +37,19 @@ void run_list_free(struct run_list *runs)
 	memset(runs, 0, sizeof *runs);
 }
 
+int run_list_copy(struct run_list *to, const struct run_list *from)
+{
+	run_list_free(to);
+	if (!from->n)
+		return 0;
+	if (!(to->v = malloc(from->n * sizeof *to->v)))
+		return -ENOMEM;
+	memcpy(to->v, from->v, from->n * sizeof *to->v);
+	to->n = to->cap = from->n;
+	to->bytes = from->bytes;
+	return 0;
+}
+
 /* append [start, end), merged with the last run unless a region
  * boundary (floor) lies between them: runs never cross regions */
 int run_add(struct run_list *l, uint64_t floor, uint64_t start,

@@ -41,6 +41,8 @@ int pagescan_region(struct pagescan *ps, const struct map_region *r,
  * -ENOMEM */
 int run_add(struct run_list *runs, uint64_t floor, uint64_t start, uint64_t end, int via_mem);
 void run_list_free(struct run_list *runs);
+/* to = from (to freed first): 0 or -ENOMEM */
+int run_list_copy(struct run_list *to, const struct run_list *from);
 
 /* a range of a shared memory object (dev, inode) whose pages are in
  * the image already, through some view: offsets in the object */

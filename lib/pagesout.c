@@ -53,16 +53,38 @@ int pages_run_copy(struct pages_out *o, const struct page_run *run)
 	return 0;
 }
 
+/* where run starts in held_fd: past the held runs before it (the runs
+ * come in address order) */
+static int held_at(struct pages_out *o, const struct page_run *run, uint64_t *off)
+{
+	const struct page_run *h;
+
+	for (; o->held_i < o->held->n; o->held_i++) {
+		h = &o->held->v[o->held_i];
+		if (h->held && run->start >= h->start && run->end <= h->end) {
+			*off = o->held_base + run->start - h->start;
+			return 0;
+		}
+		if (h->held)
+			o->held_base += h->end - h->start;
+	}
+	return -1;
+}
+
 /* --cow: a run copied while the process was frozen, from held_fd */
 static int run_held(struct pages_out *o, const struct page_run *run)
 {
 	static char buf[CHUNK];
-	uint64_t left = run->end - run->start;
+	uint64_t left = run->end - run->start, off = 0;
 	ssize_t n;
 	int r;
 
-	for (; left; left -= n, o->held_off += n) {
-		n = pread(o->held_fd, buf, left < CHUNK ? left : CHUNK, o->held_off);
+	if (held_at(o, run, &off) < 0) {
+		warn("pid %d: pages at %" PRIx64 ": not among those held", (int)o->pid, run->start);
+		return -1;
+	}
+	for (; left; left -= n, off += n) {
+		n = pread(o->held_fd, buf, left < CHUNK ? left : CHUNK, off);
 		if (n < 0 && errno == EINTR) {
 			n = 0;
 			continue;
@@ -263,6 +285,7 @@ int pages_out_write(struct pages_out *o, const char *name, const struct run_list
 	int r, i;
 
 	o->runs = runs;
+	o->held_i = o->held_base = 0;
 	o->out_pipe = o->relay_copy = 0;
 	o->relay[0] = o->relay[1] = -1;
 	r = pages_member(o, name);

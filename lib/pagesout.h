@@ -21,9 +21,13 @@ struct pages_out {
 	                            * straight into it */
 	int relay[2];              /* else a pipe of ours, spliced on */
 	int relay_copy;            /* stdout takes no splice: read+write */
-	int held_fd;               /* --cow: the held runs' pages, in order
-	                            * (lib/cow.h); read from held_off on */
-	uint64_t held_off;
+	int held_fd;               /* --cow: the pages of the held runs of
+	                            * held (lib/cow.h), one run after the
+	                            * other; the runs stored may be fewer
+	                            * (an increment) */
+	const struct run_list *held;
+	size_t held_i;             /* pages_out_write's: where held is */
+	uint64_t held_base;
 };
 
 /* The member name with every run's bytes, pid, sock, mem_fd and tar

@@ -81,7 +81,10 @@ static void regions(FILE *f, const struct show_proc *p)
 	const struct show_region *r;
 	size_t i;
 
-	fprintf(f, "\"memory\":{\"stored\":%" PRIu64 ",\"regions\":[", p->pages);
+	fprintf(f, "\"memory\":{\"stored\":%" PRIu64 ",", p->pages);
+	if (p->indexed)
+		fprintf(f, "\"held\":%" PRIu64 ",", p->held);
+	fprintf(f, "\"regions\":[");
 	for (i = 0; i < p->nreg; i++) {
 		r = &p->reg[i];
 		fprintf(f, "%s{\"start\":\"0x%" PRIx64 "\",\"end\":\"0x%" PRIx64 "\",", i ? "," : "",

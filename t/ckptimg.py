@@ -15,6 +15,17 @@ usage:
                                       stored, 1 if not
   ckptimg.py peek IMG PID ADDR LEN    LEN stored bytes at ADDR on stdout
                                       (exit 1 if any page is absent)
+  ckptimg.py pagesum IMG PID [ADDR...]
+                                      per region of maps (those holding
+                                      an ADDR, hex, when given):
+                                      "START-END SHA256 PATH" of its
+                                      stored pages (addresses and bytes)
+  ckptimg.py index IMG PID [ADDR...]  check a full image's index and
+                                      hashes (formats/index.md): the
+                                      index's runs are the pagemap's,
+                                      and each hash is XXH64 of its page
+                                      (of the regions of maps holding an
+                                      ADDR, hex, when given)
   ckptimg.py threads IMG PID          "TID ROLE" per thread record
   ckptimg.py edit IMG MEMBER FILE     the stream on stdout with MEMBER's
                                       data replaced by FILE's
@@ -196,6 +207,75 @@ def peek(path, pid, addr, n):
     return b"".join(out)
 
 
+def pagesum(path, pid, only=()):
+    import hashlib
+    runs = parse_runs(read_member(path, "proc/%s/pagemap" % pid), path)
+    pages = read_member(path, "proc/%s/pages" % pid)
+    out = []
+    for line in read_member(path, "proc/%s/maps" % pid).decode().splitlines():
+        f = line.split(None, 5)
+        lo, hi = (int(x, 16) for x in f[0].split("-"))
+        if only and not [a for a in only if lo <= a < hi]:
+            continue
+        h, off = hashlib.sha256(), 0
+        for s, e in runs:
+            for a in range(max(s, lo), min(e, hi), PAGE):
+                h.update(b"%x" % a + pages[off + a - s:off + a - s + PAGE])
+            off += e - s
+        out.append("%s %s %s" % (f[0], h.hexdigest(), f[5] if len(f) > 5 else ""))
+    return out
+
+
+M64 = (1 << 64) - 1
+P1, P2, P3, P4, P5 = (11400714785074694791, 14029467366897019727, 1609587929392839161,
+                      9650029242287828579, 2870177450012600261)
+
+
+def xxh64(data):
+    """XXH64, seed 0, of a buffer whose length is a multiple of 32"""
+    import struct
+    rotl = lambda x, r: ((x << r) | (x >> (64 - r))) & M64
+    rnd = lambda acc, x: (rotl((acc + x * P2) & M64, 31) * P1) & M64
+    v = [(P1 + P2) & M64, P2, 0, (-P1) & M64]
+    words = struct.unpack("<%dQ" % (len(data) // 8), data)
+    for i in range(0, len(words), 4):
+        v = [rnd(v[j], words[i + j]) for j in range(4)]
+    h = (rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) + rotl(v[3], 18)) & M64
+    for x in v:
+        h = ((h ^ rnd(0, x)) * P1 + P4) & M64
+    h = (h + len(data)) & M64
+    h ^= h >> 33
+    h = (h * P2) & M64
+    h ^= h >> 29
+    h = (h * P3) & M64
+    return h ^ (h >> 32)
+
+
+def check_index(path, pid, only=()):
+    import struct
+    runs = parse_runs(read_member(path, "proc/%s/pagemap" % pid), path)
+    held = parse_runs(read_member(path, "proc/%s/index" % pid), path)
+    if runs != held:
+        raise Bad("%s: proc/%s/index is not the pagemap's runs" % (path, pid))
+    pages = read_member(path, "proc/%s/pages" % pid)
+    hashes = read_member(path, "proc/%s/hashes" % pid)
+    if len(hashes) != len(pages) // PAGE * 8:
+        raise Bad("%s: proc/%s/hashes: %d bytes for %d pages" % (path, pid, len(hashes),
+                                                                len(pages) // PAGE))
+    regions = []
+    for line in read_member(path, "proc/%s/maps" % pid).decode().splitlines():
+        lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+        if [a for a in only if lo <= a < hi]:
+            regions.append((lo, hi))
+    addrs = [a for s, e in runs for a in range(s, e, PAGE)]
+    for i in range(len(pages) // PAGE):
+        if only and not [1 for lo, hi in regions if lo <= addrs[i] < hi]:
+            continue
+        want = xxh64(pages[i * PAGE:(i + 1) * PAGE])
+        if struct.unpack_from("<Q", hashes, 8 * i)[0] != want:
+            raise Bad("%s: proc/%s/hashes: page %x: not its XXH64" % (path, pid, addrs[i]))
+
+
 def threads(path, pid):
     out, tid = [], None
     for ln in read_member(path, "proc/%s/threads" % pid).decode().splitlines():
@@ -287,6 +367,10 @@ def main(argv):
             return 0 if locate(args[0], args[1], int(args[2], 16)) is not None else 1
         elif cmd == "peek" and len(args) == 4:
             sys.stdout.buffer.write(peek(args[0], args[1], int(args[2], 16), int(args[3], 0)))
+        elif cmd == "pagesum" and len(args) >= 2:
+            print("\n".join(pagesum(args[0], args[1], [int(a, 16) for a in args[2:]])))
+        elif cmd == "index" and len(args) >= 2:
+            check_index(args[0], args[1], [int(a, 16) for a in args[2:]])
         elif cmd == "threads" and len(args) == 2:
             print("\n".join(threads(args[0], args[1])))
         elif cmd == "join" and len(args) >= 2:

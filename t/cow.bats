@@ -226,9 +226,9 @@ for b in iter(lambda: f.read(1 << 16), b""):
 
 @test "--cow: under a child subreaper of the job the snapshot stays its own child, unseen by wait, and is reaped" {
 	need ckpt-run ckpt-freeze prog:cowsum
-	start_prog cowsum -s -p 2 32
+	start_prog cowsum -s -p 2 48
 	wait_past "$OUT" passes 1
-	"$BIN/ckpt-freeze" --cow "$PID" 2>"$T/ferr" | slow_read "$T/img" 20 &
+	"$BIN/ckpt-freeze" --cow "$PID" 2>"$T/ferr" | slow_read "$T/img" 10 &
 	local reader=$! snap= i
 	snap=$(snapshot_wait cowsum)
 	echo "snapshot: ${snap:-none}, its parent: $(awk '{print $4}' "/proc/$snap/stat" 2>/dev/null)"
@@ -252,4 +252,30 @@ for b in iter(lambda: f.read(1 << 16), b""):
 	# snapshot while it was a child, seen in /proc, by design)
 	! grep '^watch' "$OUT" | grep -v 'reaped=0 sigchld=0 '
 	no_fail
+}
+
+@test "--cow --parent: an increment made from the snapshots, restored as a chain" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:cowsum
+	need_root
+	# a private writer and a shared one: the held pages are hashed and
+	# stored from the copy made while frozen, the others from the snapshot
+	start_prog cowsum -k mixed 32 2
+	wait_past "$OUT" passes 1
+	freeze_ok "$T/base" --cow --index-out "$T/base.idx" "$PID"
+	wait_past "$OUT" passes "$(last_num "$OUT" passes)"
+	freeze_ok "$T/inc" --cow --parent "$T/base.idx" "$PID"
+	tar xOf "$T/inc" ckpt/manifest | grep -q "^parent $(tar xOf "$T/base" ckpt/manifest | sed -n 's/^id //p')\$"
+	# the program's code and libraries did not change: not stored again
+	[ "$(stat -c %s "$T/inc")" -lt "$(stat -c %s "$T/base")" ]
+	wait_past "$OUT" passes "$(last_num "$OUT" passes)"
+	no_fail
+	kill -KILL "$PID"
+	wait "$PID" 2>/dev/null || true
+	thaw_bg "$T/base" "$T/inc"
+	restored cowsum
+	sleep 1
+	kill -TERM "$PID"
+	thaw_wait 0
+	grep -E '^done ok passes=[0-9]+ restored=([2-9]|[1-9][0-9]+)$' "$OUT"
+	no_fail "$OUT" "$T/thaw.err"
 }

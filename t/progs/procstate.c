@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,6 +37,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -541,19 +543,23 @@ struct rec;
 static const char *rec_get(const struct rec *r, const char *key);
 static struct rec *run_rec;
 
-/* While frozen, the shim opens its /proc/self files (mem, pagemap,
- * stat, auxv...) to hand them to the tool: one the running process did
- * not have a moment before is the shim's */
-static int is_shim_proc(pid_t pid, int fd, const char *target)
+/* While frozen, the shim holds fds the running process did not have a
+ * moment before: its /proc/self files (mem, pagemap, stat, auxv...)
+ * it hands to the tool, and the write end of the pipe it vmsplices
+ * pages into (CKPT_OP_PAGES) */
+static int is_shim_fd(pid_t pid, int fd, const char *target)
 {
 	char p[64], key[64];
 	const char *had;
 
 	snprintf(p, sizeof p, "/proc/%d/", (int)pid);
-	if (!frozen || !run_rec || strncmp(target, p, strlen(p)))
+	if (!frozen || !run_rec ||
+	    (strncmp(target, p, strlen(p)) && strncmp(target, "pipe:", 5)))
 		return 0;
 	snprintf(key, sizeof key, "%d fd %d", (int)pid, fd);
 	had = rec_get(run_rec, key);
+	if (!strncmp(target, "pipe:", 5))   /* recorded without its inode */
+		return !had || strcmp(had, "pipe:");
 	return !had || strcmp(had, target);
 }
 
@@ -575,7 +581,7 @@ static void fds_record(pid_t pid)
 		if ((len = readlink(fdpath, target, sizeof target - 1)) < 0 || stat(fdpath, &st) < 0)
 			continue;
 		target[len] = 0;
-		if (is_shim(pid, fd, &st) || is_shim_proc(pid, fd, target)) {
+		if (is_shim(pid, fd, &st) || is_shim_fd(pid, fd, target)) {
 			ctl |= is_shim(pid, fd, &st) == 2;
 			continue;
 		}
@@ -948,9 +954,49 @@ static const char *ac_less(const char *f)
  * restore side does not fix yet: printed as "known:", not counted, so
  * that a new difference still fails.  Each says where it comes from;
  * remove the entry with the fix. */
+/* set when the job was restored in a pid namespace of its own */
+static int new_ns;
+static const struct rec *before;   /* the record before, for ns_known */
+
+/* id (a pgid, a sid) names no process of the job */
+static int outside_job(const char *id)
+{
+	char key[64];
+
+	snprintf(key, sizeof key, "%ld comm", atol(id));
+	return !rec_get(before, key) && strcmp(id, "0");
+}
+
+/* A job restored in a pid namespace of its own (its pid taken, or a
+ * user's restore) runs in new pid and mount namespaces, and a group or
+ * session led from outside the job, ckpt-thaw's, lies outside them: 0
+ * there (doc/ckpt-thaw.1) */
+static const char *ns_known(const char *key, const char *b, const char *a)
+{
+	char want[MAXL], f[4][32];
+
+	if (!new_ns)
+		return NULL;
+	if (key_ends(key, " ns mnt") || key_ends(key, " ns pid"))
+		return "restored in a pid namespace of its own: new pid and mount namespaces";
+	if ((key_ends(key, " NSpgid") || key_ends(key, " NSsid")) && outside_job(b) &&
+	    !strcmp(a, "0"))
+		return "a group or session led from outside the job is ckpt-thaw's: 0 in the "
+		       "job's namespace";
+	if (key_ends(key, " pgrp session tty tpgid") &&
+	    sscanf(b, "%31s %31s %31s %31s", f[0], f[1], f[2], f[3]) == 4) {
+		snprintf(want, sizeof want, "%s %s %s %s", outside_job(f[0]) ? "0" : f[0],
+			 outside_job(f[1]) ? "0" : f[1], f[2], f[3]);
+		if (!strcmp(want, a))
+			return "a group or session led from outside the job is ckpt-thaw's: 0 "
+			       "in the job's namespace";
+	}
+	return NULL;
+}
+
 static const char *known(const char *key, const char *b, const char *a)
 {
-	const char *sp = strchr(key, ' ') + 1;
+	const char *sp = strchr(key, ' ') + 1, *ns;
 	size_t n;
 
 	/* (a file of /dev/shm has no seals to read: a memfd's come new) */
@@ -959,6 +1005,8 @@ static const char *known(const char *key, const char *b, const char *a)
 		       "mode 0777, seals 0x1, no O_NOFOLLOW (lib/jobobj.c)";
 	if (!b || !a)
 		return NULL;
+	if ((ns = ns_known(key, b, a)))
+		return ns;
 	/* O_LARGEFILE: open(2) of a FIFO sets it, pipe(2) does not, and
 	 * x86-64 ignores it either way */
 	if (!strncmp(sp, "fd ", 3) && key_ends(key, " flags") &&
@@ -1300,6 +1348,87 @@ static int running(pid_t pid)
 	return stat_fields(pid, pid, f, 2, buf, sizeof buf) > 0 && f[0][0] != 'Z';
 }
 
+/* ckpt-thaw's /proc directory, opened before this enters a job's
+ * namespace, whose /proc does not show ckpt-thaw */
+static int thaw_dir = -1;
+
+static int thaw_running(void)
+{
+	char buf[MAXL], *s;
+	int fd = openat(thaw_dir, "stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return (s = strrchr(buf, ')')) && s[1] == ' ' && s[2] != 'Z';
+}
+
+/* pid's namespaces of mount and pid joined, both opened first (once
+ * in the mount namespace, /proc no longer shows pid): 1, or 0 */
+static int join_ns(pid_t pid)
+{
+	char path[64];
+	int mnt, pidns, ok;
+
+	snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)pid);
+	mnt = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
+	pidns = open(path, O_RDONLY | O_CLOEXEC);
+	ok = mnt >= 0 && pidns >= 0 && setns(pidns, CLONE_NEWPID) == 0 &&
+	     setns(mnt, CLONE_NEWNS) == 0;
+	close(mnt);
+	close(pidns);
+	return ok;
+}
+
+/* a child goes on in the pid namespace joined (pidfd_open names pids
+ * in the caller's own); this process waits for it and passes on its
+ * status (3: it was killed, when the namespace ended under it) */
+static int go_in(void)
+{
+	pid_t kid;
+	int st;
+
+	fflush(stdout);
+	if ((kid = fork()) < 0)
+		return 0;
+	if (kid == 0)
+		return 1;
+	while (waitpid(kid, &st, 0) < 0 && errno == EINTR)
+		;
+	exit(WIFEXITED(st) ? WEXITSTATUS(st) : 3);
+}
+
+/* A restore into a pid namespace of its own (the pid taken, or a user's
+ * restore): ckpt-thaw's child leads it, and mounted its /proc in a mount
+ * namespace of its own.  Going into that mount namespace makes /proc
+ * show the job by its old pids, as the record before has them; its pid
+ * namespace, that pidfds name them so: 1 once in, 0 while there is
+ * none (yet). */
+static int enter_job_ns(pid_t thaw)
+{
+	char path[128], kids[256], ours[64], theirs[64];
+	ssize_t n;
+	pid_t kid;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)thaw, (int)thaw);
+	if (!slurp(path, kids, sizeof kids) || (kid = atoi(kids)) <= 0)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)kid);
+	if ((n = readlink(path, theirs, sizeof theirs - 1)) < 0)
+		return 0;
+	theirs[n] = 0;
+	if ((n = readlink("/proc/self/ns/pid", ours, sizeof ours - 1)) < 0)
+		return 0;
+	ours[n] = 0;
+	if (!strcmp(ours, theirs))
+		return 0;
+	return join_ns(kid) && go_in();
+}
+
 #define AFTER_ROUNDS 25   /* 20 ms apart */
 
 /* the processes, but the root, that have ended (or are zombies, not
@@ -1334,13 +1463,20 @@ static int after_mode(const char *bpath, const char *apath, pid_t thaw, double s
 	struct timespec nap = { 0, 20000000 };
 	long tries = (long)(secs * 50);
 	int n, i, d;
+	char path[64];
 
 	if (rec_load(bpath, &b) < 0 || !(n = rec_pids(bpath, pids, 4096)))
 		return fprintf(stderr, "procstate: %s: no process\n", bpath), 3;
 	root_pid = pids[0];
+	before = &b;
+	snprintf(path, sizeof path, "/proc/%d", (int)thaw);
+	if ((thaw_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return fprintf(stderr, "procstate: %s: %s\n", path, strerror(errno)), 3;
 	/* each one restored, and still so a moment later (the shim closes
 	 * the directory it bound its socket in just after the bind) */
 	for (i = 0; i < n; tries--) {
+		if (!new_ns)
+			new_ns = enter_job_ns(thaw);
 		if (is_restored(&b, pids[i])) {
 			nanosleep(&nap, NULL);
 			if (is_restored(&b, pids[i])) {
@@ -1348,7 +1484,7 @@ static int after_mode(const char *bpath, const char *apath, pid_t thaw, double s
 				continue;
 			}
 		}
-		if (tries <= 0 || !running(thaw)) {
+		if (tries <= 0 || !thaw_running()) {
 			printf("procstate: pid %d was not restored (%s)\n", (int)pids[i],
 			       tries <= 0 ? "timed out" : "ckpt-thaw is gone");
 			return 3;

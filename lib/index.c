@@ -1,0 +1,218 @@
+/* index.c - the index and hashes members: page hashes, the parent's
+ * table and what changed since it (index.h, formats/index.md) */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "index.h"
+#include "num.h"
+#include "xxh64.h"
+
+#define CHUNK (1 << 20)
+
+uint64_t index_hash(const void *page)
+{
+	return xxh64(page, INDEX_PAGE, 0);
+}
+
+/* [addr, end) into buf: the byte count read, a page of zeros for EIO.
+ * process_vm_readv first, while it works (*vm); a chunk it cannot read
+ * whole (EFAULT past an orphan's end) goes through the mem fd */
+static ssize_t chunk_read(pid_t pid, int *vm, int fd, char *buf, uint64_t addr, uint64_t end)
+{
+	size_t len = end - addr < CHUNK ? end - addr : CHUNK;
+	struct iovec lo = { buf, len }, re = { (void *)(uintptr_t)addr, len };
+	ssize_t n;
+
+	if (*vm) {
+		n = process_vm_readv(pid, &lo, 1, &re, 1, 0);
+		if (n == (ssize_t)len)
+			return n;
+		if (n < 0 && errno != EFAULT)
+			*vm = 0;   /* EPERM, ESRCH, ENOSYS: the mem fd from now on */
+	}
+	do
+		n = pread(fd, buf, len, addr);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EIO) {
+		memset(buf, 0, INDEX_PAGE);
+		return INDEX_PAGE;
+	}
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	return n & ~(INDEX_PAGE - 1) ? (ssize_t)(n & ~(INDEX_PAGE - 1)) : -EIO;
+}
+
+int index_hash_runs(pid_t pid, int mem_fd, const struct run_list *runs, uint64_t *h,
+		    uint64_t *bad)
+{
+	static char buf[CHUNK] __attribute__((aligned(4096)));
+	uint64_t addr, off;
+	int vm = 1;
+	ssize_t n;
+	size_t i;
+
+	for (i = 0; i < runs->n; i++) {
+		for (addr = runs->v[i].start; addr < runs->v[i].end; addr += n) {
+			if ((n = chunk_read(pid, &vm, mem_fd, buf, addr, runs->v[i].end)) < 0) {
+				*bad = addr;
+				return n;
+			}
+			for (off = 0; off < (uint64_t)n; off += INDEX_PAGE)
+				*h++ = index_hash(buf + off);
+		}
+	}
+	return 0;
+}
+
+void runs_text(FILE *f, const struct run_list *runs)
+{
+	size_t i;
+
+	for (i = 0; i < runs->n; i++)
+		fprintf(f, "%08" PRIx64 "-%08" PRIx64 "\n", runs->v[i].start, runs->v[i].end);
+}
+
+static int rec_before(const struct index_rec *a, const struct index_rec *b)
+{
+	return a->pid < b->pid || (a->pid == b->pid && a->addr < b->addr);
+}
+
+int index_table_map(struct index_table *t, int fd)
+{
+	struct stat st;
+	void *p;
+	size_t i;
+
+	t->v = NULL;
+	t->n = 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size % sizeof *t->v)
+		return -EINVAL;
+	if (st.st_size == 0)
+		return 0;
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	t->v = p;
+	t->n = st.st_size / sizeof *t->v;
+	for (i = 1; i < t->n; i++)
+		if (!rec_before(&t->v[i - 1], &t->v[i])) {
+			index_table_unmap(t);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+void index_table_unmap(struct index_table *t)
+{
+	if (t->n)
+		munmap((void *)t->v, t->n * sizeof *t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
+size_t index_table_pid(const struct index_table *t, pid_t pid, const struct index_rec **lo)
+{
+	size_t a = 0, b = t->n, m, e;
+
+	while (a < b) {          /* the first record of pid or after it */
+		m = a + (b - a) / 2;
+		if (t->v[m].pid < (uint64_t)pid)
+			a = m + 1;
+		else
+			b = m;
+	}
+	for (e = a; e < t->n && t->v[e].pid == (uint64_t)pid; e++)
+		;
+	*lo = t->v + a;
+	return e - a;
+}
+
+int index_changed(const struct run_list *held, const uint64_t *h, const struct index_rec *par,
+		  size_t npar, struct run_list *stored)
+{
+	const struct index_rec *p = par, *pend = par + npar;
+	const struct page_run *r;
+	uint64_t a;
+	size_t i;
+	int e;
+
+	for (i = 0; i < held->n; i++) {
+		r = &held->v[i];
+		for (a = r->start; a < r->end; a += INDEX_PAGE, h++) {
+			while (p < pend && p->addr < a)
+				p++;
+			if (p < pend && p->addr == a && p->hash == *h)
+				continue;
+			if ((e = run_add(stored, r->start, a, a + INDEX_PAGE, r->via_mem)) < 0)
+				return e;
+			stored->v[stored->n - 1].held = r->held;   /* --cow */
+		}
+	}
+	return 0;
+}
+
+int lines_runs(struct lines *ln, struct run_list *runs)
+{
+	uint64_t a, b;
+	int r;
+
+	run_list_free(runs);
+	while ((r = lines_next(ln)) > 0) {
+		if (num_range(ln->line, 16, &a, &b) < 0 || a >= b || ((a | b) & (INDEX_PAGE - 1)) ||
+		    (runs->n && runs->v[runs->n - 1].end > a))
+			return -3;
+		if (run_add(runs, a, a, b, 0) < 0)
+			die("out of memory");
+	}
+	return r;
+}
+
+void lines_init(struct lines *l, ssize_t (*rd)(void *, void *, size_t), void *ctx)
+{
+	l->rd = rd;
+	l->ctx = ctx;
+	l->pos = l->len = 0;
+	l->eof = 0;
+	l->no = 0;
+}
+
+int lines_next(struct lines *l)
+{
+	size_t n = 0, k;
+	ssize_t got;
+	char *nl;
+
+	for (;;) {
+		if (l->pos == l->len) {
+			if (l->eof || (got = l->rd(l->ctx, l->buf, sizeof l->buf)) == 0) {
+				l->eof = 1;
+				return n ? -2 : 0;
+			}
+			if (got < 0)
+				return -1;
+			l->pos = 0;
+			l->len = got;
+		}
+		nl = memchr(l->buf + l->pos, '\n', l->len - l->pos);
+		k = nl ? (size_t)(nl - l->buf) - l->pos : l->len - l->pos;
+		if (n + k > sizeof l->line - 1)
+			return -2;
+		memcpy(l->line + n, l->buf + l->pos, k);
+		n += k;
+		l->pos += k + (nl != NULL);
+		if (nl)
+			break;
+	}
+	l->line[n] = 0;
+	l->linelen = n;
+	l->no++;
+	return 1;
+}
