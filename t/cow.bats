@@ -32,6 +32,20 @@ restore_adds_up() {
 	no_fail "$OUT" "$T/thaw.err"
 }
 
+# cowsum_started ARG...: t/progs/cowsum started, one pass checked
+cowsum_started() {
+	start_prog cowsum "$@"
+	wait_past "$OUT" passes 1
+}
+
+# ran_clean: cowsum made one more pass, and none of its watch lines saw
+# a child reaped, a SIGCHLD or a child it did not make
+ran_clean() {
+	wait_past "$OUT" passes "$(last_num "$OUT" passes)"
+	! grep '^watch' "$OUT" | grep -v 'reaped=0 sigchld=0 strangers=0'
+	no_fail
+}
+
 # snapshot_of PROG: the pid of the live snapshot of a test program PROG
 # (comm ckpt-snapshot, its exe PROG), or nothing
 snapshot_of() {
@@ -103,8 +117,7 @@ for b in iter(lambda: f.read(1 << 16), b""):
 @test "--cow: one thread writing all along; the image is of one instant and the program never sees a wrong value" {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:cowsum
 	need_root
-	start_prog cowsum 64
-	wait_past "$OUT" passes 1
+	cowsum_started 64
 	# the same members and maps as without --cow
 	freeze_ok "$T/plain" "$PID"
 	freeze_ok "$T/img" --cow "$PID"
@@ -133,8 +146,7 @@ for b in iter(lambda: f.read(1 << 16), b""):
 @test "--cow: four threads and a slow reader; the program sees no child, no SIGCHLD, nothing to reap" {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:cowsum
 	need_root
-	start_prog cowsum 64 4
-	wait_past "$OUT" passes 1
+	cowsum_started 64 4
 	"$BIN/ckpt-freeze" --cow --stats "$PID" 2>"$T/ferr" | slow_read "$T/img" 40 &
 	local reader=$! snap= i
 	snap=$(snapshot_wait cowsum)
@@ -192,17 +204,14 @@ for b in iter(lambda: f.read(1 << 16), b""):
 	done
 	dead "$snap"
 	[ -z "$(snapshot_of cowsum)" ]
-	wait_past "$OUT" passes "$(last_num "$OUT" passes)"
-	! grep '^watch' "$OUT" | grep -v 'reaped=0 sigchld=0 strangers=0'
-	no_fail
+	ran_clean
 }
 
 @test "--cow: MAP_SHARED, MADV_DONTFORK and MADV_WIPEONFORK memory written all along comes back as at the freeze" {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:cowsum
 	need_root
 	# four writers: private, shared, dontfork, wipeonfork
-	start_prog cowsum -k mixed 64 4
-	wait_past "$OUT" passes 1
+	cowsum_started -k mixed 64 4
 	freeze_ok "$T/img" --cow "$PID"
 	wait_past "$OUT" passes "$(last_num "$OUT" passes)"
 	no_fail
@@ -212,22 +221,18 @@ for b in iter(lambda: f.read(1 << 16), b""):
 @test "--cow: a job of three processes, each snapshotted at the same cut" {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:cowsum
 	need_root
-	start_prog cowsum -p 3 -k mixed 32 2
-	wait_past "$OUT" passes 1
+	cowsum_started -p 3 -k mixed 32 2
 	wait_line "$OUT" '^child passes [1-9]'
 	freeze_ok "$T/img" --cow "$PID"
 	[ "$(tar tf "$T/img" | grep -c '/pages$')" -eq 3 ]
-	wait_past "$OUT" passes "$(last_num "$OUT" passes)"
-	! grep '^watch' "$OUT" | grep -v 'reaped=0 sigchld=0 strangers=0'
-	no_fail
+	ran_clean
 	restore_adds_up "$T/img"
 	[ "$(grep -cE '^child done ok passes=[0-9]+ restored=([2-9]|[1-9][0-9]+)$' "$OUT")" -eq 2 ]
 }
 
 @test "--cow: under a child subreaper of the job the snapshot stays its own child, unseen by wait, and is reaped" {
 	need ckpt-run ckpt-freeze prog:cowsum
-	start_prog cowsum -s -p 2 48
-	wait_past "$OUT" passes 1
+	cowsum_started -s -p 2 48
 	"$BIN/ckpt-freeze" --cow "$PID" 2>"$T/ferr" | slow_read "$T/img" 10 &
 	local reader=$! snap= i
 	snap=$(snapshot_wait cowsum)
@@ -259,8 +264,7 @@ for b in iter(lambda: f.read(1 << 16), b""):
 	need_root
 	# a private writer and a shared one: the held pages are hashed and
 	# stored from the copy made while frozen, the others from the snapshot
-	start_prog cowsum -k mixed 32 2
-	wait_past "$OUT" passes 1
+	cowsum_started -k mixed 32 2
 	freeze_ok "$T/base" --cow --index-out "$T/base.idx" "$PID"
 	wait_past "$OUT" passes "$(last_num "$OUT" passes)"
 	freeze_ok "$T/inc" --cow --parent "$T/base.idx" "$PID"
