@@ -2,6 +2,7 @@
  * our copy of it (formats/fds.md gives the fields) */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <linux/kcmp.h>
@@ -181,6 +182,21 @@ static void describe_anon(struct fd_desc *d, const char *info)
 	}
 }
 
+/* The other end of the pipe is open nowhere (its last holder closed it,
+ * or exited: a zombie's): poll says POLLHUP on a read end without
+ * writers, POLLERR on a write end without readers.  A restore must not
+ * keep that end open for the job (formats/fds.md). */
+static int pipe_other_closed(int fd, int acc)
+{
+	struct pollfd p = { fd, acc == O_RDONLY ? POLLIN : POLLOUT, 0 };
+
+	if (acc != O_RDONLY && acc != O_WRONLY)
+		return 0;
+	if (poll(&p, 1, 0) < 0)
+		return 0;
+	return acc == O_RDONLY ? !!(p.revents & POLLHUP) : !!(p.revents & POLLERR);
+}
+
 static void describe_pipe(struct fd_desc *d)
 {
 	static const char *const ends[] = { "r", "w", "rw", "rw" };
@@ -191,6 +207,8 @@ static void describe_pipe(struct fd_desc *d)
 	extra_add(d, " pipe=%llu end=%s pipesz=%d buffered=%d",
 		  (unsigned long long)d->st.st_ino, ends[d->flags & O_ACCMODE],
 		  size, queued);
+	if (pipe_other_closed(d->local, d->flags & O_ACCMODE))
+		extra_add(d, " other_closed=1");
 }
 
 static void describe_file(struct fd_desc *d)

@@ -78,6 +78,7 @@ static const struct num_key {
 	NUM_KEY("shutdown", 10, 3, shut),
 	NUM_KEY("passcred", 10, 1, passcred),
 	NUM_KEY("peer_closed", 10, 1, peer_closed),
+	NUM_KEY("other_closed", 10, 1, other_closed),
 	NUM_KEY("pipesz", 10, NUM_INT_MAX, pipesz),
 	NUM_KEY("truncate", 10, 1, truncate),
 	NUM_KEY("mode", 8, 0177777, mode),
@@ -809,10 +810,14 @@ static int open_pipe(struct fdplan *p, struct fdplan_fd *e, int pid)
 			return -1;
 		*pv = np;
 		pp = &np[(*pn)++];
-		*pp = (struct fd_pipe){ e->pipe, fd[0], fd[1], 0, 0 };
+		*pp = (struct fd_pipe){ e->pipe, fd[0], fd[1], 0, 0, 0, 0 };
 		if (e->pipesz > 65536)
 			fcntl(pp->w, F_SETPIPE_SZ, e->pipesz);
 	}
+	if (e->other_closed && e->end[0] == 'r' && !e->end[1])
+		pp->no_w = 1;
+	if (e->other_closed && e->end[0] == 'w')
+		pp->no_r = 1;
 	if ((b = blob_find(p, e->data)) && !b->used && b->len) {
 		if (write_all(pp->w, b->bytes, b->len) < 0)
 			return -1;
@@ -840,19 +845,21 @@ static int open_pipe(struct fdplan *p, struct fdplan_fd *e, int pid)
 
 /* A pipe whose other end is outside the process keeps that end in
  * ckpt-thaw, so the program sees neither an EOF nor an EPIPE it would
- * not have seen. */
+ * not have seen; an end that was open nowhere (its holder exited: a
+ * zombie's) is closed, so that the reader gets the queued bytes, then
+ * EOF, and the writer EPIPE, as they would have. */
 static int pipes_settle(struct fd_pipe *pipe, unsigned *npipe, int **held, unsigned *nheld)
 {
 	unsigned i;
 
 	for (i = 0; i < *npipe; i++) {
-		if (!pipe[i].has_w && hold(held, nheld, pipe[i].w) < 0)
+		if (!pipe[i].has_w && !pipe[i].no_w && hold(held, nheld, pipe[i].w) < 0)
 			return -1;
-		if (!pipe[i].has_r && hold(held, nheld, pipe[i].r) < 0)
+		if (!pipe[i].has_r && !pipe[i].no_r && hold(held, nheld, pipe[i].r) < 0)
 			return -1;
-		if (pipe[i].has_w)
+		if (pipe[i].has_w || pipe[i].no_w)
 			close(pipe[i].w);
-		if (pipe[i].has_r)
+		if (pipe[i].has_r || pipe[i].no_r)
 			close(pipe[i].r);
 	}
 	*npipe = 0;

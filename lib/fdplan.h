@@ -43,6 +43,7 @@ struct fdplan_fd {
 	int socktype, unix_domain; /* SOCK_*, and domain=unix */
 	int shut;                  /* unix_diag's shutdown: 1 RCV, 2 SEND */
 	int passcred;              /* SO_PASSCRED: reads get SCM_CREDENTIALS */
+	int other_closed;          /* a pipe end whose other end is open nowhere */
 	int peer_closed;           /* a unix socket whose peer was closed */
 	char value[32], interval[32]; /* timerfd, SEC.NSEC */
 	char abs[32];              /* timerfd set TFD_TIMER_ABSTIME: its time */
@@ -98,6 +99,7 @@ struct fd_blob {              /* a data member: its file or its bytes */
 struct fd_pipe {              /* the pipe made for one inode */
 	uint64_t ino;
 	int r, w, has_r, has_w;
+	int no_r, no_w;       /* that end was open nowhere at the checkpoint */
 };
 
 /* What the fd plans of one job share (formats/fds.md, "Shared between

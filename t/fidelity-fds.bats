@@ -38,6 +38,16 @@ refused_at_checkpoint() {
 	grep -qx 'pipes fl=r:0,w:0,r2:1,w2:1 apart=1 one=1 read=queued eagain=1 cross=1' "$OUT"
 }
 
+@test "fidelity-fds: a pipe whose writer exited unreaped reads its bytes, then EOF; one whose reader exited gives EPIPE (ckpt-thaw kept the other end: the reader hung)" {
+	checkpoint_kill fdf_pipeleft
+	img cat "$T/img" "proc/$PID/fds" | grep -c ' other_closed=1' | grep -qx 2
+	thaw_bg "$T/img"
+	restored fdf_pipeleft
+	finish
+	cat "$OUT"
+	grep -qx 'pipes read=hello eof=1 epipe=1 status=3,4' "$OUT"
+}
+
 @test "fidelity-fds: an epoll watching a file under an fd number closed since (dup'ed away) watches it under that number again" {
 	checkpoint_kill fdf_epoll moved
 	tar xOf "$T/img" "proc/$PID/fds" | grep '^epoll '
