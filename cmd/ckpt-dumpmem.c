@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "cow.h"
 #include "ctl.h"
 #include "dirty.h"
 #include "err.h"
@@ -32,12 +33,14 @@
 
 
 static const char usage_str[] =
-	"ckpt-dumpmem [--control FD --offset N] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID]] [--index-out FD] PID";
+	"ckpt-dumpmem [--control FD --offset N [--cow FD [--cow-child]]] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID]] [--index-out FD] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
 	{ "offset", required_argument, NULL, 'o' },
 	{ "shm-table", required_argument, NULL, 't' },
+	{ "cow", required_argument, NULL, 'C' },
+	{ "cow-child", no_argument, NULL, 'K' },
 	{ "index", no_argument, NULL, 'i' },
 	{ "parent-index", required_argument, NULL, 'p' },
 	{ "parent-id", required_argument, NULL, 'P' },
@@ -77,6 +80,8 @@ struct dump {
 	int in_job;                /* --control: a stage of ckpt-freeze */
 	struct dirty dirty;        /* pages written since the last image */
 	struct tar_out tar;
+	int subreaper;             /* the process is a child subreaper */
+	struct cow cow;            /* --cow (lib/cow.h) */
 };
 
 static int proc_fetch(struct dump *d)
@@ -99,6 +104,7 @@ static int proc_fetch(struct dump *d)
 			warnerr(r, "pid %d: process record:", (int)d->pid);
 		return -1;
 	}
+	d->subreaper = rec.subreaper;
 	return 0;
 }
 
@@ -187,31 +193,77 @@ static int table_save(struct dump *d, size_t from)
 	return -1;
 }
 
+static enum map_kind region_kind(const struct dump *d, size_t i)
+{
+	const struct map_region *r = &d->reg[i];
+
+	return map_is_file(r) && !d->files[i].ok ? MAP_KIND_ORPHAN : map_kind(r);
+}
+
+/* --cow: what a snapshot cannot hold, read while frozen (lib/cow.h) */
+static int region_held(const struct dump *d, size_t i)
+{
+	return d->cow.chan >= 0 && cow_region_held(d->smaps, d->reg, i, region_kind(d, i));
+}
+
+/* the runs of region i appended, scanned through ps */
+static int region_scan(struct dump *d, struct pagescan *ps, size_t i)
+{
+	const struct map_region *r = &d->reg[i];
+	enum map_kind kind = region_kind(d, i);
+	size_t n0 = d->runs.n;
+	int e = pagescan_region(ps, r, kind, &d->runs), held = region_held(d, i);
+
+	if (e == 0 && kind == MAP_KIND_SHARED_MEM && r->inode)
+		e = shm_views_once(&d->seen, &d->runs, r, n0);
+	for (; held && n0 < d->runs.n; n0++)
+		d->runs.v[n0].held = 1;
+	if (e < 0)
+		warnerr(e, "pid %d: scan pages of %" PRIx64 "-%" PRIx64 ":", (int)d->pid, r->start,
+			r->end);
+	return e < 0 ? -1 : 0;
+}
+
+/* Every region's runs, while frozen; with --cow only the held ones
+ * (the others are scanned in the snapshot, after the thaw) */
 static int runs_collect(struct dump *d)
 {
 	struct pagescan ps = { .pagemap_fd = d->fds[CKPT_PROCFD_PAGEMAP],
 			       .mem_fd = d->fds[CKPT_PROCFD_MEM] };
-	const struct map_region *r;
-	enum map_kind kind;
-	size_t i, n0;
-	int e;
+	size_t i;
 
-	for (i = 0; i < d->nreg; i++) {
-		r = &d->reg[i];
-		kind = map_kind(r);
-		if (map_is_file(r) && !d->files[i].ok)
-			kind = MAP_KIND_ORPHAN;
-		n0 = d->runs.n;
-		e = pagescan_region(&ps, r, kind, &d->runs);
-		if (e == 0 && kind == MAP_KIND_SHARED_MEM && r->inode)
-			e = shm_views_once(&d->seen, &d->runs, r, n0);
-		if (e < 0) {
-			warnerr(e, "pid %d: scan pages of %" PRIx64 "-%" PRIx64 ":",
-				(int)d->pid, r->start, r->end);
+	for (i = 0; i < d->nreg; i++)
+		if ((d->cow.chan < 0 || region_held(d, i)) && region_scan(d, &ps, i) < 0)
 			return -1;
-		}
-	}
 	return 0;
+}
+
+/* --cow, after the thaw: the regions the snapshot holds scanned in it
+ * (fork copied their page tables: what is present there is what was
+ * present at the freeze, so the runs are those a frozen scan finds),
+ * in region order with the held runs */
+static int runs_collect_snapshot(struct dump *d)
+{
+	struct pagescan ps = { .pagemap_fd = d->cow.pagemap_fd, .mem_fd = d->cow.mem_fd };
+	struct run_list held = d->runs;
+	size_t i, k = 0;
+	int e = 0;
+
+	memset(&d->runs, 0, sizeof d->runs);
+	for (i = 0; e == 0 && i < d->nreg; i++) {
+		if (!region_held(d, i)) {
+			e = region_scan(d, &ps, i);
+			continue;
+		}
+		for (; e == 0 && k < held.n && held.v[k].start < d->reg[i].end; k++)
+			if ((e = run_add(&d->runs, d->reg[i].start, held.v[k].start, held.v[k].end,
+					 held.v[k].via_mem)) == 0)
+				d->runs.v[d->runs.n - 1].held = 1;
+		if (e < 0)
+			warnerr(e, "pid %d: runs:", (int)d->pid);
+	}
+	run_list_free(&held);
+	return e < 0 ? -1 : 0;
 }
 
 /* "START-END SIZE MTIME PATH", or "- -" for SIZE MTIME when the file
@@ -357,7 +409,9 @@ static int hashes_take(struct dump *d, const struct index_rec *par, size_t npar)
 
 	if (e == 0 && !(got = malloc((need.bytes / INDEX_PAGE + 1) * sizeof *got)))
 		e = -ENOMEM;
-	if (e == 0 && (e = index_hash_runs(d->pid, d->fds[CKPT_PROCFD_MEM], &need, got, &bad)) < 0)
+	/* --cow: after the thaw, from the snapshot and the held copy */
+	if (e == 0 && (e = d->cow.chan >= 0 ? cow_hash_runs(&d->cow, &need, got, &bad) :
+			   index_hash_runs(d->pid, d->fds[CKPT_PROCFD_MEM], &need, got, &bad)) < 0)
 		warnerr(e, "pid %d: read memory at %" PRIx64 " to hash it:", (int)d->pid, bad);
 	else if (e < 0)
 		warn("pid %d: index: out of memory", (int)d->pid);
@@ -450,9 +504,29 @@ static int members_write(struct dump *d)
 	    proc_member(d, "pagemap", pagemap_text) < 0)
 		return -1;
 	snprintf(name, sizeof name, "proc/%d/pages", (int)d->pid);
-	return pages_out_write(&(struct pages_out){ .pid = d->pid, .sock = d->sock,
-						   .mem_fd = d->fds[CKPT_PROCFD_MEM], .tar = &d->tar },
-			       name, d->stored);
+	/* --cow: from the snapshot, and what it cannot hold from the copy */
+	return pages_out_write(&(struct pages_out){ .pid = d->pid,
+			.sock = d->cow.chan < 0 ? d->sock : d->cow.sock,
+			.mem_fd = d->cow.chan < 0 ? d->fds[CKPT_PROCFD_MEM] : d->cow.mem_fd,
+			.held_fd = d->cow.held_fd, .held = &d->runs, .tar = &d->tar }, name, d->stored);
+}
+
+/* --cow: what the snapshot cannot hold copied, the snapshot taken, and
+ * ckpt-freeze told: then the job may thaw; our output starts at the
+ * offset it gives back.  Our connection to the process is not needed
+ * any more: closed, so the thaw is the end of it.  0 or -1. */
+static int cow_frozen(struct dump *d)
+{
+	int sub = d->subreaper || d->cow.child;
+
+	d->cow.child = sub;
+	if (cow_hold(&d->cow, d->pid, d->fds[CKPT_PROCFD_MEM], &d->runs) < 0 ||
+	    cow_snapshot(&d->cow, d->pid, d->sock) < 0 ||
+	    cow_stage_ready(&d->cow, d->pid, d->subreaper) < 0)
+		return -1;
+	close(d->sock);
+	d->sock = -1;
+	return cow_stage_wait(&d->cow, d->pid, &d->tar.off) < 0 ? -1 : runs_collect_snapshot(d);
 }
 
 static int dump_mem(struct dump *d)
@@ -473,8 +547,10 @@ static int dump_mem(struct dump *d)
 	if (r == 0 && d->in_job)
 		r = dirty_collect(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP], d->reg,
 				  d->nreg, d->smaps);
-	r = r < 0 || runs_collect(d) < 0 || pages_index(d) < 0 || members_write(d) < 0 ||
-		table_save(d, before) < 0 ? -1 : 0;
+	r = r < 0 || runs_collect(d) < 0 || table_save(d, before) < 0 ||
+	    (d->cow.chan >= 0 && cow_frozen(d) < 0) || pages_index(d) < 0 ||
+	    members_write(d) < 0 ? -1 : 0;
+	cow_close(&d->cow);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(d->fds[i]);
 	free(d->maps);
@@ -545,7 +621,10 @@ int main(int argc, char **argv)
 {
 	struct dump d = { .sock = -1, .table = -1, .parent_fd = -1, .index_out = -1 };
 	const char *control = NULL, *offset = NULL, *table = NULL, *par = NULL, *iout = NULL;
+	const char *cow = NULL;
 	int c;
+
+	cow_init(&d.cow);
 
 	prog_init(argv);
 	while ((c = getopt_long(argc, argv, "c:o:h", options, NULL)) != -1) {
@@ -553,6 +632,8 @@ int main(int argc, char **argv)
 		case 'c': control = optarg; break;
 		case 'o': offset = optarg; break;
 		case 't': table = optarg; break;
+		case 'C': cow = optarg; break;
+		case 'K': d.cow.child = 1; break;
 		case 'i': d.index = 1; break;
 		case 'p': par = optarg; break;
 		case 'P': d.parent_id = optarg; break;
@@ -568,12 +649,18 @@ int main(int argc, char **argv)
 		warn("--control and --offset go together");
 		usage_die(usage_str);
 	}
+	if ((cow || d.cow.child) && !control) {
+		warn("--cow goes with --control: ckpt-freeze --cow runs it");
+		usage_die(usage_str);
+	}
 	if (table && (d.table = table_fd_parse(table)) < 0)
 		return 1;
 	if ((par && (d.parent_fd = file_fd_parse("--parent-index", par, 0)) < 0) ||
 	    (iout && (d.index_out = file_fd_parse("--index-out", iout, 1)) < 0))
 		return 1;
 	d.index |= par || iout;
+	if (cow && cow_stage_init(&d.cow, cow, (const char *[]){ control, table, par, iout }, 4) < 0)
+		return 1;
 	stdout_check();
 	tar_init(&d.tar, 1, offset ? offset_arg(offset, usage_str) : 0);
 	if (!control)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "cow.h"
 #include "ctl.h"
 #include "dirty.h"
 #include "err.h"
@@ -37,7 +38,7 @@
 #include "timing.h"
 
 static const char usage[] =
-	"ckpt-freeze [--progress|-q] [--single] [--kill] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] [--parent FILE] [--index-out FILE] PID";
+	"ckpt-freeze [--progress|-q] [--single] [--kill|--cow] [--stats] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] [--parent FILE] [--index-out FILE] PID";
 
 /* --progress, -q (lib/progress.h) */
 static enum progress_mode progress_mode = PROGRESS_AUTO;
@@ -54,6 +55,8 @@ static const struct option options[] = {
 	{ "index-out", required_argument, NULL, 'x' },
 	{ "progress", no_argument, NULL, 'P' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "cow", no_argument, NULL, 'C' },
+	{ "stats", no_argument, NULL, 'S' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -69,6 +72,11 @@ struct opts {
 	pid_t pid;
 	int shm_table;     /* what each dumpmem stored of shared memory, for
 	                    * the ones after it (ckpt-dumpmem --shm-table) */
+	int cow;           /* thaw once every process has its snapshot */
+	int stats;         /* how long the job was frozen, on stderr */
+	int cow_fd;        /* the next ckpt-dumpmem's end of its --cow
+	                    * channel (-1: none), and --cow-child */
+	int cow_child;
 	const char *parent_path;   /* --parent FILE */
 	struct parent parent;      /* its id and pages (ckpt-dumpmem --parent-index) */
 	const char *index_path;    /* --index-out FILE */
@@ -97,6 +105,8 @@ static void parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'P': progress_mode = PROGRESS_ON; break;
 		case 'q': progress_mode = PROGRESS_OFF; break;
+		case 'C': o->cow = 1; break;
+		case 'S': o->stats = 1; break;
 		case 'h':
 			printf("usage: %s\n", usage);
 			exit(0);
@@ -106,6 +116,11 @@ static void parse(int argc, char **argv, struct opts *o)
 	}
 	if (optind != argc - 1)
 		usage_die(usage);
+	if (o->cow && o->kill) {
+		/* the job would run on past the image before it is killed */
+		warn("--cow and --kill: --cow thaws the job before its dump ends");
+		usage_die(usage);
+	}
 	o->pid = pid_arg(argv[optind], usage);
 }
 
@@ -331,8 +346,8 @@ int ckpt_dumpmem_main(int argc, char **argv);
 static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t target,
 				int table, const struct opts *o)
 {
-	char fd[16], offs[32], pid[16], tab[16], shm[16], par[16], iout[16];
-	const char *argv[26];
+	char fd[16], offs[32], pid[16], tab[16], shm[16], par[16], iout[16], cow[16];
+	const char *argv[28];
 	int n = 0, dumpfds = !strcmp(stage, "ckpt-dumpfds");
 
 	snprintf(fd, sizeof fd, "%d", sock);
@@ -366,6 +381,13 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 		snprintf(iout, sizeof iout, "%d", o->index_fd);
 		argv[n++] = "--index-out";
 		argv[n++] = iout;
+	}
+	if (!dumpfds && o->cow_fd >= 0) {
+		snprintf(cow, sizeof cow, "%d", o->cow_fd);
+		argv[n++] = "--cow";
+		argv[n++] = cow;
+		if (o->cow_child)
+			argv[n++] = "--cow-child";
 	}
 	if (dumpfds && o->all_files)
 		argv[n++] = "--checkpoint-open-files";
@@ -647,6 +669,114 @@ static int write_procs(struct tar_out *t, const struct job *j, const struct kpro
 	return r;
 }
 
+/* --stats: when the freeze began and when the job thawed (CLOCK_MONOTONIC) */
+static struct timespec frozen_at, thawed_at;
+
+static int thaw_job(struct job *j)
+{
+	int r = job_thaw(j);
+
+	if (!thawed_at.tv_sec)
+		clock_gettime(CLOCK_MONOTONIC, &thawed_at);
+	return r;
+}
+
+/* --cow: a process's part of the stream before its pages, made while
+ * the job is frozen (into head, a memfd), and its ckpt-dumpmem, which
+ * holds the process's snapshot and waits for its turn (lib/cow.h) */
+struct cowproc {
+	int head;
+	struct stage mem;
+	int chan;          /* our end of the dumpmem's --cow channel */
+	int sub;           /* the process is a child subreaper */
+};
+
+/* an ancestor of process i in the job is a child subreaper: an orphan
+ * snapshot of i would become its child */
+static int cow_under_subreaper(const struct job *j, const struct cowproc *cp, unsigned i)
+{
+	unsigned k;
+	pid_t up = j->v[i].ppid;
+
+	for (k = i; k-- > 0;)
+		if (j->v[k].pid == up) {
+			if (cp[k].sub)
+				return 1;
+			up = j->v[k].ppid;
+		}
+	return 0;
+}
+
+/* process i's head into a memfd, its dumpmem started and ready: its
+ * snapshot taken.  0, or -1 after a message. */
+static int cow_frozen_proc(struct cowproc *c, const struct job *j, unsigned i, const struct kproc *k,
+			   struct shares *sh, struct opts *o, struct cowproc *all)
+{
+	struct ahead a = { .members = -1 };
+	struct tar_out ht;
+	int ch[2], r;
+
+	if ((c->head = memfd_create("ckpt-cow-head", MFD_CLOEXEC)) < 0)
+		die("memfd_create:");
+	tar_init(&ht, c->head, 0);
+	r = ahead_start(&a, j, i, k, sh, o);
+	if (r == 0)
+		r = ahead_write(&a, &ht, j, sh);
+	ahead_abandon(&a);
+	if (r < 0)
+		return -1;
+	if (cow_freeze_channel(j->v[i].pid, ch) < 0)
+		return -1;
+	o->cow_fd = ch[1];
+	o->cow_child = cow_under_subreaper(j, all, i);
+	r = stage_start(&c->mem, "ckpt-dumpmem", &j->v[i], 0, -1, o);
+	o->cow_fd = -1;
+	close(ch[1]);
+	c->chan = ch[0];
+	if (r == 0 && (c->sub = cow_freeze_ready(c->chan)) < 0) {
+		stage_finish(&c->mem, &ht);   /* it said why, or how it died */
+		r = -1;
+	}
+	return r;
+}
+
+/* Every process's members, --cow: all but the pages while the job is
+ * frozen, then the thaw, then the stream, the pages of each from its
+ * snapshot.  0, or -1 after a message. */
+static int write_procs_cow(struct tar_out *t, struct job *j, const struct kproc *k,
+			   struct shares *sh, struct opts *o)
+{
+	struct cowproc *cp = calloc(j->n ? j->n : 1, sizeof *cp);
+	unsigned i;
+	int r = 0;
+
+	if (!cp)
+		die("out of memory");
+	for (i = 0; i < j->n; i++)
+		cp[i] = (struct cowproc){ .head = -1, .chan = -1 };
+	for (i = next_proc(j, 0); r == 0 && i < j->n; i = next_proc(j, i + 1))
+		r = cow_frozen_proc(&cp[i], j, i, &k[i], sh, o, cp);
+	if (r == 0)
+		r = thaw_job(j);
+	for (i = next_proc(j, 0); r == 0 && i < j->n; i = next_proc(j, i + 1)) {
+		r = lseek(cp[i].head, 0, SEEK_SET) < 0 ? -errno : stage_copy(cp[i].head, t);
+		if (r < 0)
+			warnerr(r, "stdout:");
+		else
+			r = cow_freeze_go(cp[i].chan, j->v[i].pid, t->off) < 0 ? -1 :
+				stage_finish(&cp[i].mem, t);
+	}
+	for (i = 0; i < j->n; i++) {
+		stage_abandon(&cp[i].mem);   /* its snapshot ends with it */
+		if (cp[i].head >= 0)
+			close(cp[i].head);
+		if (cp[i].chan >= 0)
+			close(cp[i].chan);
+	}
+	free(cp);
+	return r;
+}
+
 /* What the kernel says of each process, tied to the process behind its
  * connection, and what cannot be restored, before anything is written:
  * an array of j->n (zombies' unused), or NULL after a message. */
@@ -741,7 +871,7 @@ static int finish(struct tar_out *t, struct job *j, struct opts *o)
 	if (!o->kill)
 		epochs_set(j, o->id);
 	ns_stream_done();
-	return o->kill ? job_kill(j) : job_thaw(j);
+	return o->kill ? job_kill(j) : thaw_job(j);
 }
 
 /* the stream of a frozen job: 0, or -1 after a message (releasing the
@@ -766,7 +896,7 @@ static int checkpoint(struct job *j, struct opts *o)
 	shares_init(&sh);
 	tar_init(&t, 1, 0);
 	if (write_manifest(&t, j, &shm, o) == 0) {
-		r = write_procs(&t, j, k, &sh, o);
+		r = o->cow ? write_procs_cow(&t, j, k, &sh, o) : write_procs(&t, j, k, &sh, o);
 		timing_phase("write every process");
 		tm_say();
 		if (r == 0)
@@ -779,9 +909,27 @@ static int checkpoint(struct job *j, struct opts *o)
 	return r;
 }
 
+static double ms_since(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1e3 + (b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* --stats: how long the job was frozen, from the first freeze request
+ * to its thaw (a failed checkpoint's thaw is now, as the job is
+ * released), and the whole dump */
+static void stats_say(const struct opts *o, unsigned n)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	warn("pid %d: job of %u process%s frozen for %.3f ms%s; whole dump %.3f ms", (int)o->pid, n,
+	     n == 1 ? "" : "es", ms_since(&frozen_at, thawed_at.tv_sec ? &thawed_at : &now),
+	     o->cow ? " (copy-on-write)" : "", ms_since(&frozen_at, &now));
+}
+
 int main(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = { .cow_fd = -1 };
 	struct job j;
 	int r;
 
@@ -800,6 +948,7 @@ int main(int argc, char **argv)
 	index_open(&o);
 	/* a job restored in a pid namespace of its own: from inside it */
 	o.pid = ns_follow(o.pid);
+	clock_gettime(CLOCK_MONOTONIC, &frozen_at);
 	if (job_freeze(&j, o.pid, o.timeout_ms, o.single) < 0) {
 		if (o.kill)
 			warn("pid %d: not killed: it runs on", (int)o.pid);
@@ -816,6 +965,8 @@ int main(int argc, char **argv)
 	/* closing the connections thaws the processes */
 	if (r < 0 && o.kill)
 		warn("pid %d: not killed: it runs on", (int)o.pid);
+	if (o.stats)
+		stats_say(&o, j.n);
 	job_release(&j);
 	index_close(&o);
 	return r < 0 ? 1 : 0;

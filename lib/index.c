@@ -153,6 +153,7 @@ int index_changed(const struct run_list *held, const uint64_t *h, const struct i
 				continue;
 			if ((e = run_add(stored, r->start, a, a + INDEX_PAGE, r->via_mem)) < 0)
 				return e;
+			stored->v[stored->n - 1].held = r->held;   /* --cow */
 		}
 	}
 	return 0;

@@ -67,7 +67,7 @@ int run_add(struct run_list *l, uint64_t floor, uint64_t start,
 			l->v = nv;
 			l->cap = l->cap ? l->cap * 2 : 256;
 		}
-		l->v[l->n++] = (struct page_run){ start, end, via_mem };
+		l->v[l->n++] = (struct page_run){ start, end, via_mem, 0 };
 	}
 	l->bytes += end - start;
 	return 0;

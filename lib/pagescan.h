@@ -13,6 +13,8 @@ struct page_run {
 	                       * the region lacks PROT_READ (the mem fd reads
 	                       * with FOLL_FORCE), or it is an orphan, whose
 	                       * pages past the file's end fail (read as 0) */
+	int held;             /* --cow: copied while frozen, for the
+	                       * snapshot cannot hold it (lib/cow.h) */
 };
 
 struct run_list {

@@ -23,7 +23,7 @@
 /* Pages through the mem fd, for what vmsplice cannot take.  A page
  * that fails with EIO is stored as zeros: an orphan's pages past the
  * end of its file (a process touching them gets SIGBUS). */
-static int run_copy(struct pages_out *o, const struct page_run *run)
+int pages_run_copy(struct pages_out *o, const struct page_run *run)
 {
 	static char buf[CHUNK] __attribute__((aligned(4096)));
 	uint64_t addr, len;
@@ -46,6 +46,55 @@ static int run_copy(struct pages_out *o, const struct page_run *run)
 			memset(buf, 0, n = 4096);
 		len = n;
 		if ((r = tar_data(o->tar, buf, len)) < 0) {
+			warnerr(r, "stdout:");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* where run starts in held_fd: past the held runs before it (the runs
+ * come in address order) */
+static int held_at(struct pages_out *o, const struct page_run *run, uint64_t *off)
+{
+	const struct page_run *h;
+
+	for (; o->held_i < o->held->n; o->held_i++) {
+		h = &o->held->v[o->held_i];
+		if (h->held && run->start >= h->start && run->end <= h->end) {
+			*off = o->held_base + run->start - h->start;
+			return 0;
+		}
+		if (h->held)
+			o->held_base += h->end - h->start;
+	}
+	return -1;
+}
+
+/* --cow: a run copied while the process was frozen, from held_fd */
+static int run_held(struct pages_out *o, const struct page_run *run)
+{
+	static char buf[CHUNK];
+	uint64_t left = run->end - run->start, off = 0;
+	ssize_t n;
+	int r;
+
+	if (held_at(o, run, &off) < 0) {
+		warn("pid %d: pages at %" PRIx64 ": not among those held", (int)o->pid, run->start);
+		return -1;
+	}
+	for (; left; left -= n, off += n) {
+		n = pread(o->held_fd, buf, left < CHUNK ? left : CHUNK, off);
+		if (n < 0 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n <= 0) {
+			warn("pid %d: pages held at %" PRIx64 "%s", (int)o->pid, run->start,
+			     n < 0 ? ":" : ": end of file");
+			return -1;
+		}
+		if ((r = tar_data(o->tar, buf, n)) < 0) {
 			warnerr(r, "stdout:");
 			return -1;
 		}
@@ -157,7 +206,7 @@ static size_t batch_fill(struct pages_out *o, size_t i, struct ckpt_range *rg,
 	for (*n = 0, *bytes = 0; i < o->runs->n && *n < RANGES_MAX &&
 	     *bytes < REQ_BYTES; i++) {
 		run = &o->runs->v[i];
-		if (run->via_mem)
+		if (run->via_mem || run->held)
 			break;
 		rg[*n].start = run->start;
 		rg[(*n)++].len = run->end - run->start;
@@ -174,8 +223,13 @@ static int pages_send(struct pages_out *o)
 	size_t i = 0, n;
 
 	while (i < o->runs->n) {
+		if (o->runs->v[i].held) {
+			if (run_held(o, &o->runs->v[i++]) < 0)
+				return -1;
+			continue;
+		}
 		if (o->runs->v[i].via_mem) {
-			if (run_copy(o, &o->runs->v[i++]) < 0)
+			if (pages_run_copy(o, &o->runs->v[i++]) < 0)
 				return -1;
 			continue;
 		}
@@ -231,6 +285,7 @@ int pages_out_write(struct pages_out *o, const char *name, const struct run_list
 	int r, i;
 
 	o->runs = runs;
+	o->held_i = o->held_base = 0;
 	o->out_pipe = o->relay_copy = 0;
 	o->relay[0] = o->relay[1] = -1;
 	r = pages_member(o, name);

@@ -96,7 +96,20 @@ enum ckpt_op {
 	CKPT_OP_EPOCH,     /* frozen only, after CKPT_OP_DIRTY in the same
 	                    * freeze, once the image is written whole.
 	                    * Payload: its id, 32 lowercase hex digits */
+	CKPT_OP_COW,       /* frozen only.  A copy-on-write snapshot of the
+	                    * process (preload/cow.c).  arg: CKPT_COW_*.
+	                    * Reply: arg the snapshot's pid, one fd: a
+	                    * connection to it, which serves CKPT_OP_PROC
+	                    * (its own /proc/self fds) and CKPT_OP_PAGES
+	                    * (from its memory, the process's at this
+	                    * freeze) and nothing else; the snapshot ends
+	                    * when that connection closes */
 };
+#define CKPT_COW_CHILD 1   /* keep the snapshot as the process's own
+                            * child (exit signal 0) rather than orphan
+                            * it: the process or one of the job above
+                            * it is a child subreaper, which an orphan
+                            * would go to (doc/design.md) */
 
 struct ckpt_req {
 	uint32_t op;

@@ -159,6 +159,9 @@ static int do_fds(int conn)
 	return reply(conn, 0, fds, n);
 }
 
+/* 1 in a snapshot (cow.c): its connection is watched while it waits */
+static int snapshot;
+
 static int do_pages(int conn, long len)
 {
 	long r;
@@ -166,7 +169,7 @@ static int do_pages(int conn, long len)
 	if (n_in_fds != 1 || len % sizeof(struct ckpt_range))
 		return reply(conn, -EINVAL, NULL, 0);
 	r = pages_splice(in_fds[0], (void *)(in.bytes + sizeof in.req),
-			 len / sizeof(struct ckpt_range));
+			 len / sizeof(struct ckpt_range), snapshot ? conn : -1);
 	close_in_fds();
 	out.rep.arg = r < 0 ? 0 : r;
 	return reply(conn, r < 0 ? r : 0, NULL, 0);
@@ -203,6 +206,19 @@ static int do_track(int conn, long len)
 			(int32_t *)(out.bytes + sizeof out.rep));
 	out.rep.len = r < 0 ? 0 : n * sizeof(int32_t);
 	return reply(conn, r, NULL, 0);
+}
+
+static int do_cow(int conn)
+{
+	int fd, r;
+	long pid = cow_take(in.req.arg, &fd);
+
+	if (pid < 0)
+		return reply(conn, pid, NULL, 0);
+	out.rep.arg = pid;
+	r = reply(conn, 0, &fd, 1);
+	sys_close(fd);   /* the tool's now: the snapshot ends when it closes */
+	return r;
 }
 
 static long now_ms(void)
@@ -281,6 +297,7 @@ static int serve_one(int conn)
 	case CKPT_OP_EPOCH:
 		r = reply(conn, dirty_epoch(in.bytes + sizeof in.req, len), NULL, 0);
 		break;
+	case CKPT_OP_COW:     r = do_cow(conn); break;
 	case CKPT_OP_ADOPTED:
 		r = reply(conn, in.req.arg > 0x7fffffff ? -EINVAL : freeze_adopted(in.req.arg, 2000),
 			  NULL, 0);
@@ -330,4 +347,23 @@ void control_serve(int conn)
 	sys_close(conn);
 	ckpt_conn_fd = -1;
 	api_resumed();   /* a checkpoint that failed: the program goes on */
+}
+
+void control_serve_snapshot(int conn)
+{
+	long len;
+	int r = 0;
+
+	snapshot = 1;
+	ckpt_conn_fd = conn;
+	while (r == 0 && (len = receive(conn)) >= 0) {
+		memset(&out.rep, 0, sizeof out.rep);
+		if (in.req.op == CKPT_OP_PROC)
+			r = do_proc(conn);
+		else if (in.req.op == CKPT_OP_PAGES)
+			r = do_pages(conn, len);
+		else
+			r = reply(conn, -ENOSYS, NULL, 0);
+		close_in_fds();
+	}
 }

@@ -201,6 +201,7 @@ static void control_loop(void)
 		p.fd = ckpt_listen_fd;
 		p.events = 1; /* POLLIN */
 		if (sys_poll(&p, 1, 1000) == 0) {
+			cow_reap();
 			if (program_gone()) {
 				sock_remove();
 				sys_exit(main_exit_code());

@@ -44,7 +44,7 @@ void thread_redo(const struct ckpt_thread_rec *r);
 void proc_record(struct ckpt_proc_rec *p);
 int proc_open_fds(int fds[CKPT_PROCFD_COUNT]);
 int fds_list(int from, struct ckpt_fd_ent *ents, int max, int *more);
-long pages_splice(int pipe_fd, const struct ckpt_range *r, int n);
+long pages_splice(int pipe_fd, const struct ckpt_range *r, int n, int watch_fd);
 int timers_record(const int32_t *ids, int n, struct ckpt_timer_rec *recs);
 void thread_record_self(struct ckpt_thread_rec *r);
 
@@ -93,6 +93,18 @@ int procdir_each(const char *path, void (*fn)(int n, int dirfd, void *arg), void
 
 /* control.c */
 void control_serve(int conn);
+/* the snapshot's one connection: CKPT_OP_PROC and CKPT_OP_PAGES of
+ * its own, until the tool closes it */
+void control_serve_snapshot(int conn);
+
+/* cow.c: a copy-on-write snapshot of this frozen process (CKPT_OP_COW,
+ * flags CKPT_COW_*): its pid and *fd a connection to it, or -errno */
+long cow_take(uint64_t flags, int *fd);
+/* the snapshots kept as our children that have ended: reaped (the
+ * control thread, at every look around) */
+void cow_reap(void);
+/* x86_64/clone.S: a raw clone whose child runs fn(arg) on stack_top */
+long ckpt_clone(unsigned long flags, void *stack_top, void (*fn)(void *), void *arg);
 
 /* sockdir.c */
 int sockdir_open(const char *dir, const char **why);

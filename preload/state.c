@@ -142,11 +142,16 @@ int fds_list(int from, struct ckpt_fd_ent *ents, int max, int *more)
 
 /* vmsplice the ranges into the pipe, in order; bytes moved or -errno.
  * The pages stay the process's: the caller keeps it frozen until the
- * pipe's reader has taken them. */
-long pages_splice(int pipe_fd, const struct ckpt_range *r, int n)
+ * pipe's reader has taken them.  watch_fd >= 0 (a snapshot's
+ * connection): never wait on a full pipe once it has hung up or sent
+ * anything, -EPIPE then: its tool is gone, and so must the snapshot
+ * be, whoever still reads the pipe. */
+long pages_splice(int pipe_fd, const struct ckpt_range *r, int n, int watch_fd)
 {
 	static struct iovec iov[1024];
-	struct { int fd; short events, revents; } pfd = { pipe_fd, 4 /* POLLOUT */, 0 };
+	struct { int fd; short events, revents; } pfd[2] = {
+		{ pipe_fd, 4 /* POLLOUT */, 0 }, { watch_fd, 1 /* POLLIN */, 0 } };
+	unsigned fl = watch_fd >= 0 ? 2 /* SPLICE_F_NONBLOCK */ : 0;
 	long total = 0, got;
 	int i = 0, k, j;
 
@@ -156,9 +161,11 @@ long pages_splice(int pipe_fd, const struct ckpt_range *r, int n)
 			iov[k].iov_len = r[i + k].len;
 		}
 		for (j = 0; j < k;) {
-			got = sys_vmsplice(pipe_fd, iov + j, k - j, 0);
-			if (got == -11 /* EAGAIN: a non-blocking pipe */) {
-				sys_poll(&pfd, 1, -1);
+			got = sys_vmsplice(pipe_fd, iov + j, k - j, fl);
+			if (got == -11 /* EAGAIN: a non-blocking pipe, or fl */) {
+				sys_poll(pfd, watch_fd >= 0 ? 2 : 1, -1);
+				if (pfd[1].revents)
+					return -32; /* EPIPE */
 				continue;
 			}
 			if (got == -4 /* EINTR */)
