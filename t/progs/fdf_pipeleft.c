@@ -6,7 +6,7 @@
  *
  * Child A writes "hello" into pipe a and exits 3; child B closes the
  * read end of pipe b and exits 4; both stay zombies, unreaped.  The
- * parent holds a's read end and b's write end, prints "pid N" and
+ * parent holds a's read end (fd 3) and b's write end (fd 6), prints "pid N" and
  * "ready fdf_pipeleft", and waits.  Check (SIGUSR1 or SIGTERM, once):
  * a reads "hello", then EOF (no writer is left anywhere); a write to b
  * fails with EPIPE (no reader); A and B are reaped with 3 and 4:
