@@ -33,7 +33,7 @@
 
 
 static const char usage_str[] =
-	"ckpt-dumpmem [--control FD --offset N [--cow FD [--cow-child]]] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID]] [--index-out FD] PID";
+	"ckpt-dumpmem [--control FD --offset N [--cow FD [--cow-child]]] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID]] [--index-out FD] [--image-id ID] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
@@ -44,6 +44,7 @@ static const struct option options[] = {
 	{ "index", no_argument, NULL, 'i' },
 	{ "parent-index", required_argument, NULL, 'p' },
 	{ "parent-id", required_argument, NULL, 'P' },
+	{ "image-id", required_argument, NULL, 'I' },
 	{ "index-out", required_argument, NULL, 'x' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -70,6 +71,7 @@ struct dump {
 	int index;                 /* write the index member */
 	int parent_fd;             /* --parent-index: the parent's table, or -1 */
 	const char *parent_id;     /* --parent-id: the parent's image id, or NULL */
+	const char *image_id;      /* --image-id: this image's, or NULL */
 	int index_out;             /* --index-out: the index member here too, or -1 */
 	uint64_t *hash;            /* with index: one per page of runs */
 	struct run_list changed;   /* with a parent: the pages of runs it
@@ -546,7 +548,7 @@ static int dump_mem(struct dump *d)
 	 * next one counts what is written from here on */
 	if (r == 0 && d->in_job)
 		r = dirty_collect(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP], d->reg,
-				  d->nreg, d->smaps);
+				  d->nreg, d->smaps, d->image_id);
 	r = r < 0 || runs_collect(d) < 0 || table_save(d, before) < 0 ||
 	    (d->cow.chan >= 0 && cow_frozen(d) < 0) || pages_index(d) < 0 ||
 	    members_write(d) < 0 ? -1 : 0;
@@ -637,6 +639,7 @@ int main(int argc, char **argv)
 		case 'i': d.index = 1; break;
 		case 'p': par = optarg; break;
 		case 'P': d.parent_id = optarg; break;
+		case 'I': d.image_id = optarg; break;
 		case 'x': iout = optarg; break;
 		case 'h': printf("usage: %s\n", usage_str); return 0;
 		default: usage_die(usage_str);

@@ -347,7 +347,7 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 				int table, const struct opts *o)
 {
 	char fd[16], offs[32], pid[16], tab[16], shm[16], par[16], iout[16], cow[16];
-	const char *argv[28];
+	const char *argv[30];
 	int n = 0, dumpfds = !strcmp(stage, "ckpt-dumpfds");
 
 	snprintf(fd, sizeof fd, "%d", sock);
@@ -376,6 +376,10 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 		/* equal to a process's dirty epoch: its unwritten pages unread */
 		argv[n++] = "--parent-id";
 		argv[n++] = o->parent.id;
+	}
+	if (!dumpfds) {   /* the one a late dirty epoch may name (--cow) */
+		argv[n++] = "--image-id";
+		argv[n++] = o->id;
 	}
 	if (!dumpfds && o->index_fd >= 0) {
 		snprintf(iout, sizeof iout, "%d", o->index_fd);
@@ -815,14 +819,24 @@ static void kprocs_close(struct kproc *k, unsigned n)
 
 /* The image is written whole: each process's dirty tracking counts
  * from it now (lib/dirty.h).  A shim that did not scan in this freeze
- * keeps its epoch, or has none: it says no, and that is no error. */
+ * keeps its epoch, or has none: it says no, and that is no error.
+ * After --cow the job is thawed and its connections closed: a new
+ * one, which the shim takes only for the id its last scan named. */
 static void epochs_set(const struct job *j, const char *id)
 {
 	unsigned i;
+	int s, why;
 
-	for (i = 0; i < j->n; i++)
-		if (!j->v[i].zombie)
+	for (i = 0; i < j->n; i++) {
+		if (j->v[i].zombie)
+			continue;
+		if (j->v[i].sock >= 0) {
 			dirty_epoch_set(j->v[i].sock, id);
+		} else if ((s = ctl_open_try(j->v[i].pid, &why)) >= 0) {
+			dirty_epoch_set(s, id);
+			close(s);
+		}
+	}
 }
 
 /* --index-out: a temporary file beside FILE until the stream is whole */

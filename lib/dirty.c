@@ -255,10 +255,15 @@ static int region_trackable(const struct map_region *r, const uint64_t *ht, size
 
 /* CKPT_OP_DIRTY: the epoch into d->since; 0, 1 when the shim tracks
  * nothing (an older one), -1 after a message */
-static int epoch_fetch(struct dirty *d, pid_t pid, int sock)
+static int epoch_fetch(struct dirty *d, pid_t pid, int sock, const char *image_id)
 {
 	struct ckpt_dirty_rec rec;
 	struct ctl_call c = { .op = CKPT_OP_DIRTY, .reply = &rec, .replen = sizeof rec };
+
+	if (image_id && strlen(image_id) == 32) {   /* the one a later epoch may name */
+		c.payload = image_id;
+		c.len = 32;
+	}
 	int r = ctl_call(sock, &c);
 
 	if (r == -ENOSYS)
@@ -353,14 +358,15 @@ static int regions_scan(struct dirty *d, int pagemap_fd, const struct map_region
 }
 
 int dirty_collect(struct dirty *d, pid_t pid, int sock, int pagemap_fd,
-		  const struct map_region *reg, size_t nreg, const char *smaps)
+		  const struct map_region *reg, size_t nreg, const char *smaps,
+		  const char *image_id)
 {
 	struct ckpt_range *want = NULL;
 	size_t nwant = 0;
 	int r;
 
 	memset(d, 0, sizeof *d);
-	if ((r = epoch_fetch(d, pid, sock)) != 0)
+	if ((r = epoch_fetch(d, pid, sock, image_id)) != 0)
 		return r < 0 ? -1 : 0;
 	if (regions_scan(d, pagemap_fd, reg, nreg, smaps, &want, &nwant) < 0) {
 		free(want);

@@ -39,11 +39,14 @@ struct dirty {
  * on its pagemap fd, and the regions not yet tracked registered with
  * the shim and protected, to count from this scan on.  smaps, the
  * process's /proc/PID/smaps or NULL, names hugetlb regions (VmFlags
- * "ht"), which are never tracked.  A region that cannot be scanned,
+ * "ht"), which are never tracked.  image_id, when not NULL, is the id
+ * of the image this checkpoint writes: the one dirty_epoch_set may name
+ * later, even after the thaw (--cow).  A region that cannot be scanned,
  * registered or protected is simply not tracked.  0, or -1 after a
  * message naming the pid (the connection failed, out of memory). */
 int dirty_collect(struct dirty *d, pid_t pid, int sock, int pagemap_fd,
-		  const struct map_region *reg, size_t nreg, const char *smaps);
+		  const struct map_region *reg, size_t nreg, const char *smaps,
+		  const char *image_id);
 /* the epoch the scan counts from, or NULL: every page counts written */
 const char *dirty_since(const struct dirty *d);
 /* 1: the page at addr was written since the epoch, or is not there
@@ -54,9 +57,12 @@ const char *dirty_since(const struct dirty *d);
 int dirty_written(const struct dirty *d, uint64_t addr);
 void dirty_free(struct dirty *d);
 
-/* Tell the shim on sock (frozen, after dirty_collect in this freeze)
- * that id, the image of this checkpoint, is written whole: its bits
- * count from it now.  0 or -errno (-ENOSYS: a shim without tracking). */
+/* Tell the shim on sock that id, the image of this checkpoint, is
+ * written whole: its bits count from it now.  Frozen, after
+ * dirty_collect in this freeze; or later, on any connection, when
+ * dirty_collect named id (a --cow checkpoint, thawed first).  0 or
+ * -errno (-ENOSYS: a shim without tracking; -EINVAL: another scan came
+ * since, or none named id). */
 int dirty_epoch_set(int sock, const char *id);
 
 #endif

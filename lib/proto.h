@@ -84,8 +84,11 @@ enum ckpt_op {
 	                    * tracking bits count from, which the shim then
 	                    * forgets: the scan re-protects the pages, so
 	                    * until CKPT_OP_EPOCH names this checkpoint's
-	                    * image they count from no image.  A shim
-	                    * without it (ENOSYS): nothing is tracked */
+	                    * image they count from no image.  Payload,
+	                    * when known: that image's id (32 lowercase
+	                    * hex digits), the only one a later
+	                    * CKPT_OP_EPOCH may name.  A shim without it
+	                    * (ENOSYS): nothing is tracked */
 	CKPT_OP_TRACK,     /* frozen only.  Payload: struct ckpt_range[]
 	                    * (whole regions, private writable ones) to
 	                    * track from now on: the shim makes its
@@ -93,9 +96,13 @@ enum ckpt_op {
 	                    * has none, and registers each for
 	                    * write-protect.  Reply: an int32_t for each
 	                    * range, 0 or -errno; rep.err: no userfaultfd */
-	CKPT_OP_EPOCH,     /* frozen only, after CKPT_OP_DIRTY in the same
-	                    * freeze, once the image is written whole.
-	                    * Payload: its id, 32 lowercase hex digits */
+	CKPT_OP_EPOCH,     /* once the image is written whole: its id, 32
+	                    * lowercase hex digits.  Taken when it is the
+	                    * id the last CKPT_OP_DIRTY named, frozen or
+	                    * not (--cow thaws before its image is whole:
+	                    * a new connection then), or, when that named
+	                    * none, frozen after CKPT_OP_DIRTY in the same
+	                    * freeze */
 	CKPT_OP_COW,       /* frozen only.  A copy-on-write snapshot of the
 	                    * process (preload/cow.c).  arg: CKPT_COW_*.
 	                    * Reply: arg the snapshot's pid, one fd: a

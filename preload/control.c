@@ -188,9 +188,9 @@ static int do_timers(int conn, long len)
 	return reply(conn, r, NULL, 0);
 }
 
-static int do_dirty(int conn)
+static int do_dirty(int conn, long len)
 {
-	dirty_begin((void *)(out.bytes + sizeof out.rep));
+	dirty_begin((void *)(out.bytes + sizeof out.rep), in.bytes + sizeof in.req, len);
 	out.rep.len = sizeof(struct ckpt_dirty_rec);
 	return reply(conn, 0, NULL, 0);
 }
@@ -268,7 +268,8 @@ static int serve_one(int conn)
 	if (freeze_held())
 		deadline = now_ms() + CKPT_REQUEST_DEADLINE_MS;
 	memset(&out.rep, 0, sizeof out.rep);
-	frozen_only = in.req.op >= CKPT_OP_PROC && !freeze_held();
+	/* (an epoch may come after a --cow checkpoint's thaw: dirty.c) */
+	frozen_only = in.req.op >= CKPT_OP_PROC && in.req.op != CKPT_OP_EPOCH && !freeze_held();
 	if (frozen_only)
 		r = reply(conn, -EPERM, NULL, 0);
 	else switch (in.req.op) {
@@ -292,10 +293,11 @@ static int serve_one(int conn)
 	case CKPT_OP_TIMERS:  r = do_timers(conn, len); break;
 	case CKPT_OP_ADOPT:   r = do_adopt(conn, len); break;
 	case CKPT_OP_RESCAN:  r = do_freeze(conn, 1); break;
-	case CKPT_OP_DIRTY:   r = do_dirty(conn); break;
+	case CKPT_OP_DIRTY:   r = do_dirty(conn, len); break;
 	case CKPT_OP_TRACK:   r = do_track(conn, len); break;
 	case CKPT_OP_EPOCH:
-		r = reply(conn, dirty_epoch(in.bytes + sizeof in.req, len), NULL, 0);
+		r = reply(conn, dirty_epoch(in.bytes + sizeof in.req, len, freeze_held()), NULL,
+			  0);
 		break;
 	case CKPT_OP_COW:     r = do_cow(conn); break;
 	case CKPT_OP_ADOPTED:

@@ -23,6 +23,8 @@ static uint64_t uffd_dev, uffd_ino;
 static char epoch[32];             /* the image the bits count from */
 static int have_epoch;
 static int scanned;                /* a scan began in this freeze */
+static char pending[32];           /* the image the last scan is for */
+static int have_pending;
 
 /* still our userfaultfd: the program may have closed the number
  * (closefrom) and reused it; then the kernel dropped every
@@ -75,10 +77,21 @@ void dirty_freeze(void)
 	scanned = 0;
 }
 
+/* 32 lowercase hex digits: an image id */
+static int is_id(const char *id)
+{
+	int i;
+
+	for (i = 0; i < 32; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 /* CKPT_OP_DIRTY: the epoch, forgotten from now on (the scan about to
  * run re-protects the pages: a checkpoint that fails after it leaves
  * bits that count from no image) */
-void dirty_begin(struct ckpt_dirty_rec *rec)
+void dirty_begin(struct ckpt_dirty_rec *rec, const char *id, long len)
 {
 	memset(rec, 0, sizeof *rec);
 	if (have_epoch)
@@ -86,6 +99,9 @@ void dirty_begin(struct ckpt_dirty_rec *rec)
 	rec->tracking = uffd_alive();
 	have_epoch = 0;
 	scanned = 1;
+	have_pending = len == sizeof pending && is_id(id);
+	if (have_pending)
+		memcpy(pending, id, sizeof pending);
 }
 
 /* CKPT_OP_TRACK: register each range for write-protect, its result in
@@ -107,18 +123,19 @@ int dirty_track(const struct ckpt_range *r, int n, int32_t *res)
 	return 0;
 }
 
-/* CKPT_OP_EPOCH: the image of this freeze's scan is written whole */
-int dirty_epoch(const char *id, long len)
+/* CKPT_OP_EPOCH: the image of the last scan is written whole.  The id
+ * the scan named, even after the thaw (--cow): no other scan came
+ * since, or it would have named its own; else only in the scan's
+ * freeze (frozen: the caller holds it). */
+int dirty_epoch(const char *id, long len, int frozen)
 {
-	int i;
-
-	if (!scanned || len != sizeof epoch)
+	if (len != sizeof epoch || !is_id(id))
 		return -22; /* EINVAL */
-	for (i = 0; i < (int)sizeof epoch; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return -22;
+	if (have_pending ? memcmp(id, pending, sizeof pending) != 0 : !(frozen && scanned))
+		return -22;
 	memcpy(epoch, id, sizeof epoch);
 	have_epoch = 1;
+	have_pending = 0;
 	return 0;
 }
 
@@ -132,5 +149,5 @@ void dirty_forget(int close_it)
 	if (close_it && uffd_alive())
 		sys_close(uffd);
 	uffd = -1;
-	have_epoch = scanned = 0;
+	have_epoch = scanned = have_pending = 0;
 }

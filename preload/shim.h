@@ -51,9 +51,9 @@ void thread_record_self(struct ckpt_thread_rec *r);
 /* dirty.c: the userfaultfd of dirty tracking, and its epoch */
 int dirty_is_fd(int fd);
 void dirty_freeze(void);
-void dirty_begin(struct ckpt_dirty_rec *rec);
+void dirty_begin(struct ckpt_dirty_rec *rec, const char *id, long len);
 int dirty_track(const struct ckpt_range *r, int n, int32_t *res);
-int dirty_epoch(const char *id, long len);
+int dirty_epoch(const char *id, long len, int frozen);
 void dirty_forget(int close_it);
 
 /* sigwrap.c: the program's own disposition of the freeze signal */

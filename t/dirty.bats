@@ -301,3 +301,20 @@ print(struct.unpack("<Q", f.read(8))[0] >> 57 & 1)' "$1" "$2"
 	verify_prog
 	finish
 }
+
+@test "dirty: after a --cow checkpoint (thawed before its image is whole) the epoch is still set: an increment on it reads only the pages written since" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:dirtyprog
+	need_root
+	start_prog dirtyprog 16
+	freeze_ok "$T/base" --cow "$PID"
+	step 1
+	CKPT_TIMING=1 "$BIN/ckpt-freeze" --kill --parent "$T/base" "$PID" >"$T/inc" 2>"$T/inc.err"
+	wait "$PID" 2>/dev/null || true
+	grep 'unread' "$T/inc.err"
+	[ "$(awk '/pages unread/ && $0 ~ "pid '"$PID"':" {print $(NF-6)}' "$T/inc.err" | head -n 1)" -ge 4096 ]
+	thaw_bg "$T/base" "$T/inc"
+	restored dirtyprog
+	step 2
+	verify_prog
+	finish
+}

@@ -63,7 +63,7 @@ static int scan(pid_t pid, int sock, struct dirty *d)
 	if (r < 0)
 		warn("pid %d: maps:", (int)pid);
 	else
-		r = dirty_collect(d, pid, sock, fds[CKPT_PROCFD_PAGEMAP], reg, n, smaps);
+		r = dirty_collect(d, pid, sock, fds[CKPT_PROCFD_PAGEMAP], reg, n, smaps, NULL);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(fds[i]);
 	free(reg);
