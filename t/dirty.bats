@@ -284,16 +284,20 @@ print(struct.unpack("<Q", f.read(8))[0] >> 57 & 1)' "$1" "$2"
 	fi
 }
 
-@test "dirty: an increment whose parent is the tracking's epoch reads only the pages written since, and its chain restores the program whole" {
+# increment_on_epoch [FREEZE_ARGS...]: dirtyprog checkpointed with
+# FREEZE_ARGS as the base, one step, then an increment with --kill:
+# it read only the pages written since (the 16 MiB of M, 4096 pages,
+# and more came from the parent unread), and the chain restores the
+# program whole
+increment_on_epoch() {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:dirtyprog
 	need_root
 	start_prog dirtyprog 16
-	freeze_ok "$T/base" "$PID"
+	freeze_ok "$T/base" "$@" "$PID"
 	step 1
 	CKPT_TIMING=1 "$BIN/ckpt-freeze" --kill --parent "$T/base" "$PID" >"$T/inc" 2>"$T/inc.err"
 	wait "$PID" 2>/dev/null || true
 	grep 'unread' "$T/inc.err"
-	# the 16 MiB of M (4096 pages) and more came from the parent unread
 	[ "$(awk '/pages unread/ && $0 ~ "pid '"$PID"':" {print $(NF-6)}' "$T/inc.err" | head -n 1)" -ge 4096 ]
 	thaw_bg "$T/base" "$T/inc"
 	restored dirtyprog
@@ -302,19 +306,10 @@ print(struct.unpack("<Q", f.read(8))[0] >> 57 & 1)' "$1" "$2"
 	finish
 }
 
+@test "dirty: an increment whose parent is the tracking's epoch reads only the pages written since, and its chain restores the program whole" {
+	increment_on_epoch
+}
+
 @test "dirty: after a --cow checkpoint (thawed before its image is whole) the epoch is still set: an increment on it reads only the pages written since" {
-	need ckpt-run ckpt-freeze ckpt-thaw prog:dirtyprog
-	need_root
-	start_prog dirtyprog 16
-	freeze_ok "$T/base" --cow "$PID"
-	step 1
-	CKPT_TIMING=1 "$BIN/ckpt-freeze" --kill --parent "$T/base" "$PID" >"$T/inc" 2>"$T/inc.err"
-	wait "$PID" 2>/dev/null || true
-	grep 'unread' "$T/inc.err"
-	[ "$(awk '/pages unread/ && $0 ~ "pid '"$PID"':" {print $(NF-6)}' "$T/inc.err" | head -n 1)" -ge 4096 ]
-	thaw_bg "$T/base" "$T/inc"
-	restored dirtyprog
-	step 2
-	verify_prog
-	finish
+	increment_on_epoch --cow
 }
