@@ -149,6 +149,10 @@ thaw_wait() {
 	wait "$TPID" || st=$?
 	echo "ckpt-thaw exited $st; stderr:"
 	cat "$T/thaw.err"
+	if [ "$st" -ne "$1" ] && [ -n "${OUT:-}" ] && [ -f "$OUT" ]; then
+		echo "the program's output (last 20 lines):"
+		tail -n 20 "$OUT"
+	fi
 	[ "$st" -eq "$1" ]
 }
 
