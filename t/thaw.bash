@@ -322,6 +322,15 @@ user_dir() {
 	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$D/sock"
 }
 
+# user_own_dir: D, a new directory owned by NEW_USER (throwaway_user),
+# mode 0755 (what the job writes is the user's; root reads it)
+user_own_dir() {
+	D=$(mktemp -d "/tmp/$NEW_USER-job-XXXXXX")
+	TMPDIRS+=("$D")
+	chown "$NEW_USER:" "$D"
+	chmod 0755 "$D"
+}
+
 # user_checkpoint_kill PROG ARGS: checkpoint_kill PROG ARGS, PROG run
 # as NEW_USER (throwaway_user) with its output and socket directory in
 # D (user_dir)
