@@ -10,12 +10,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "fdinfo.h"
 #include "inetdump.h"
 #include "num.h"
 #include "err.h"
+#include "sockdiag.h"
 #include "sockdump.h"
 
 /* the kernel's TCP states (include/net/tcp_states.h), by number */
@@ -80,6 +80,21 @@ static void diag_match(struct tcp_diag *t, const struct inet_diag_msg *m)
 		t->peer = m->idiag_inode;
 }
 
+/* the TCP sockets of one dump, each given to got */
+struct diag_each {
+	void (*got)(const struct inet_diag_msg *, void *);
+	void *arg;
+};
+
+static int diag_each_got(const struct nlmsghdr *nh, void *arg)
+{
+	struct diag_each *e = arg;
+
+	if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+		e->got(NLMSG_DATA(nh), e->arg);
+	return 0;
+}
+
 /* one dump of family's TCP sockets in states, each given to got */
 static int diag_dump(int family, uint32_t states, void (*got)(const struct inet_diag_msg *, void *),
 		     void *arg)
@@ -93,26 +108,9 @@ static int diag_dump(int family, uint32_t states, void (*got)(const struct inet_
 		.r = { .sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
 		       .idiag_states = states },
 	};
-	static char buf[32768];
-	struct nlmsghdr *nh;
-	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), done = 0;
-	ssize_t n;
+	struct diag_each e = { got, arg };
 
-	if (s < 0)
-		return -1;
-	if (send(s, &req, sizeof req, 0) < 0)
-		done = -1;
-	while (!done && (n = recv(s, buf, sizeof buf, 0)) > 0)
-		for (nh = (void *)buf; NLMSG_OK(nh, n) && !done; nh = NLMSG_NEXT(nh, n)) {
-			if (nh->nlmsg_type == NLMSG_DONE)
-				done = 1;
-			else if (nh->nlmsg_type == NLMSG_ERROR)
-				done = -1;
-			else if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
-				got(NLMSG_DATA(nh), arg);
-		}
-	close(s);
-	return done == 1 ? 0 : -1;
+	return sockdiag_query(&req, sizeof req, diag_each_got, &e);
 }
 
 static void diag_got(const struct inet_diag_msg *m, void *t)
