@@ -1,5 +1,6 @@
 /* inetdump.c - a TCP or UDP socket's state, options and peer, for
  * ckpt-dumpfds (inetdump.h) */
+#include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -10,13 +11,16 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "fdinfo.h"
 #include "inetdump.h"
+#include "inetplan.h"
 #include "num.h"
 #include "err.h"
 #include "sockdiag.h"
 #include "sockdump.h"
+#include "sockplan.h"
 
 /* the kernel's TCP states (include/net/tcp_states.h), by number */
 static const char *const tcp_states[] = {
@@ -266,15 +270,88 @@ uint64_t inet_tcp_peer(const struct fd_desc *x)
 	return key_num(x, " peer_ino=");
 }
 
+/* a UDP socket of the internet families */
+static int udp_is(const struct fd_desc *x)
+{
+	return x->kind == FD_SOCKET && strstr(x->extra, " type=dgram ") &&
+	       (strstr(x->extra, " domain=inet ") || strstr(x->extra, " domain=inet6 "));
+}
+
 int inet_queue_saved(const struct fd_desc *x)
 {
-	return inet_tcp_peer(x) && strstr(x->extra, " state=established ");
+	return (inet_tcp_peer(x) && strstr(x->extra, " state=established ")) || udp_is(x);
+}
+
+/* Whether this process could send a datagram from address from again:
+ * one of this machine's (a bind to it works, port 0), or any, with
+ * IP_TRANSPARENT (CAP_NET_ADMIN) */
+static int udp_sender_ok(int family, const struct sock_msg *m)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[80];
+	int s, one = 1, ok;
+
+	if (!m->from || m->fromlen >= sizeof text)
+		return 0;
+	memcpy(text, m->from, m->fromlen);
+	text[m->fromlen] = 0;
+	if (inetplan_addr(family, text, &ss, &len) < 0 ||
+	    (s = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	if (family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+	ok = bind(s, (struct sockaddr *)&ss, len) == 0 ||
+	     (errno == EADDRNOTAVAIL &&
+	      setsockopt(s, family == AF_INET ? SOL_IP : SOL_IPV6,
+			 family == AF_INET ? IP_TRANSPARENT : IPV6_TRANSPARENT, &one, sizeof one) == 0);
+	close(s);
+	return ok;
+}
+
+/* A UDP socket's datagrams, each with its sender ("LEN FROM\n", as a
+ * unix datagram socket's), peeked and left in place.  Refused: a
+ * datagram of no bytes (a peek offset cannot step over it), and one
+ * from an address of another machine when this process may not use
+ * IP_TRANSPARENT: a restore sends each datagram again from its sender's
+ * address, and that one only root can take (formats/fds.md). */
+static int udp_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *len)
+{
+	int family = strstr(x->extra, " domain=inet6 ") ? AF_INET6 : AF_INET, err;
+	const char *p, *end;
+	struct sock_msg m;
+	unsigned n = 0;
+
+	*bytes = sock_peek(x->local, 0, len, &err);
+	if (err < 0) {
+		if (err == -ENOMSG)
+			warn("pid %d fd %d: UDP socket %llu has a datagram of no bytes queued, which the peek cannot step over: refused",
+			     (int)pid, x->fd, (unsigned long long)x->st.st_ino);
+		else
+			warnerr(err, "pid %d fd %d: UDP socket %llu: copying its queued datagrams:",
+				(int)pid, x->fd, (unsigned long long)x->st.st_ino);
+		return -1;
+	}
+	for (p = *bytes, end = p + *len; p && p < end; n++)
+		if (sock_msg_next(&p, end, &m) < 0 || !udp_sender_ok(family, &m)) {
+			warn("pid %d fd %d: UDP socket %llu: datagram %u queued, from %.*s, an address of another machine: a restore could not send it again from there without IP_TRANSPARENT (root): refused",
+			     (int)pid, x->fd, (unsigned long long)x->st.st_ino, n + 1,
+			     (int)m.fromlen, m.from ? m.from : "");
+			free(*bytes);
+			*bytes = NULL;
+			return -1;
+		}
+	return 0;
 }
 
 int inet_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *len)
 {
 	int err, unsent = 0;
 
+	if (udp_is(x))
+		return udp_queue_copy(pid, x, bytes, len);
 	if (ioctl(x->local, SIOCOUTQNSD, &unsent) == 0 && unsent > 0) {
 		warn("pid %d fd %d: TCP socket %llu has %d bytes it has not sent yet (its peer's "
 		     "window is closed), which only TCP_REPAIR could read: refused", (int)pid, x->fd,

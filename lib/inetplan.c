@@ -17,6 +17,7 @@
 #include "inetdump.h"
 #include "inetplan.h"
 #include "num.h"
+#include "udpqueue.h"
 
 #define TCP_ESTABLISHED_ 1
 #define TCP_CLOSE_ 7
@@ -133,6 +134,11 @@ static unsigned addr_port(const struct sockaddr_storage *ss)
 					       ((const struct sockaddr_in6 *)ss)->sin6_port);
 }
 
+int inetplan_addr(int family, const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	return addr_parse(family, s, ss, len);
+}
+
 /* whether e was bound to a port (a socket never bound says port 0) */
 static int has_port(const struct fdplan_fd *e)
 {
@@ -186,7 +192,9 @@ const char *inetplan_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 		return "a listening TCP socket with a peer=";
 	if (tcp && e->inet.state == TCP_LISTEN_ && !addr_port(&ss))
 		return "a listening TCP socket on port 0";
-	if (e->data && (!connected(e) || e->inet.state != TCP_ESTABLISHED_ || !e->peer))
+	if (e->data && !tcp && !has_port(e))
+		return "queued datagrams (data=) on a UDP socket without a port";
+	if (e->data && tcp && (!connected(e) || e->inet.state != TCP_ESTABLISHED_ || !e->peer))
 		return "queued bytes (data=) on what is not a connection to a socket of this machine";
 	return NULL;
 }
@@ -561,6 +569,8 @@ int inetplan_settle(struct fdjob *job)
 			warn("pid %d: fd %d: its connection, whose other end is in no process of the "
 			     "job, could not be reset:", (int)t->pid, t->fd);
 	}
+	if (!r)
+		r = udpq_settle(job);
 	inetplan_free(job);
 	return r;
 }
@@ -577,6 +587,7 @@ void inetplan_free(struct fdjob *job)
 	free(job->tcp);
 	job->tcp = NULL;
 	job->ntcp = 0;
+	udpq_free(job);
 }
 
 int inetplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
@@ -605,12 +616,10 @@ int inetplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 		close(fd);
 		return inet_refuse(pid, e, "listen", strerror(errno));
 	}
-	if (e->socktype == SOCK_DGRAM && e->inet.peer[0] &&
-	    (addr_parse(e->inet.family, e->inet.peer, &peer, &plen) < 0 ||
-	     connect(fd, (struct sockaddr *)&peer, plen) < 0)) {
-		close(fd);
-		return inet_refuse(pid, e, "connect to its peer=", strerror(errno));
-	}
+	/* its queue sent again and its connect at the settle */
+	if (e->socktype == SOCK_DGRAM)
+		return udpq_hold(p, e, pid, fd, &peer, e->inet.peer[0] &&
+				 addr_parse(e->inet.family, e->inet.peer, &peer, &plen) == 0 ? plen : 0);
 	return fd;
 }
 

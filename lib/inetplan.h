@@ -5,6 +5,7 @@
  * outside the job given back reset. */
 #ifndef CKPT_INETPLAN_H
 #define CKPT_INETPLAN_H
+#include <sys/socket.h>
 
 struct fdjob;
 struct fdplan;
@@ -27,6 +28,9 @@ enum {
 	INET_OPT_NODELAY = 64,
 };
 
+/* "A.B.C.D:PORT" (family AF_INET) or "[ADDR6]:PORT" (AF_INET6) as a
+ * socket address: 0, or -1 (another family's, or no address) */
+int inetplan_addr(int family, const char *s, struct sockaddr_storage *ss, socklen_t *len);
 /* key k=v of e's fd line: 1 taken, 0 not an inet key, -1 malformed */
 int inetplan_key(struct fdplan_fd *e, const char *k, const char *v);
 /* whether e is an inet or inet6 socket (made here, not by sockplan.h) */

@@ -239,3 +239,76 @@ child_line() {
 	grep -qx 'got 400 400' "$OUT"
 	finish
 }
+
+# udp_outside PORT FROM TEXT [TRANSPARENT]: a datagram TEXT to
+# 127.0.0.1:PORT from FROM (ADDR:PORT), sent by a python3 outside the
+# job, which exits; FROM an address of another machine with
+# TRANSPARENT=1 (IP_TRANSPARENT, root)
+udp_outside() {
+	"$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+if sys.argv[4] == "1":
+    s.setsockopt(socket.SOL_IP, 19, 1)
+a, p = sys.argv[2].rsplit(":", 1)
+s.bind((a, int(p)))
+s.sendto(sys.argv[3].encode(), ("127.0.0.1", int(sys.argv[1])))' "$1" "$2" "$3" "${4:-0}"
+}
+
+@test "UDP datagrams queued from several senders come back in order, each from its sender: in the job, closed since, outside, another machine's (udpq)" {
+	free_ports
+	start_prog udpq "$PORT"
+	udp_outside "$PORT" "127.0.0.1:$((PORT + 5))" outside
+	udp_outside "$PORT" "10.9.8.7:53" faraway 1
+	sleep 0.1
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	tar xOf "$T/img" "proc/$PID/fds" | grep ' type=dgram' | tee "$T/lines"
+	grep -q " addr=127.0.0.1:$PORT .*data=socks/" "$T/lines"
+	thaw_bg "$T/img"
+	restored udpq
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	! grep -q FAIL "$OUT"
+	# behind the program's own: the two from outside, in order
+	grep -A2 "^got r4 127.0.0.1:$((PORT + 1)) four" "$OUT" | sed -n 2,3p >"$T/behind"
+	printf '%s\n' "got r4 127.0.0.1:$((PORT + 5)) outside" "got r4 10.9.8.7:53 faraway" | diff - "$T/behind"
+	finish
+}
+
+@test "a checkpoint that leaves the job running leaves its UDP queues as they were (udpq)" {
+	free_ports
+	start_prog udpq "$PORT"
+	freeze_ok "$T/img" "$PID"
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	! grep -q FAIL "$OUT"
+	kill -TERM "$PID"
+	wait "$PID"
+}
+
+@test "not root: a UDP datagram queued from another machine's address: the user's checkpoint refuses it by name before --kill, the queue left as it was" {
+	need_root   # to make the user and send from 10.9.8.7 (IP_TRANSPARENT)
+	free_ports
+	throwaway_user ckq
+	user_dir
+	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D start_prog udpq "$PORT"
+	udp_outside "$PORT" "10.9.8.7:53" faraway 1
+	sleep 0.1
+	run --separate-stderr as_user env CKPT_SOCKDIR="$D/sock" "$BIN/ckpt-freeze" --kill "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"ckpt-dumpfds: pid $PID fd 3: UDP socket "*": datagram 5 queued, from 10.9.8.7:53, an address of another machine: a restore could not send it again from there without IP_TRANSPARENT (root): refused"* ]]
+	[[ $stderr == *"ckpt-freeze: pid $PID: not killed: it runs on"* ]]
+	alive "$PID"
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	! grep -q FAIL "$OUT"
+	grep -q "^got r4 10.9.8.7:53 faraway" "$OUT"
+	kill -TERM "$PID"
+	wait "$PID"
+}
