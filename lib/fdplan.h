@@ -19,6 +19,7 @@ struct memplan;
 struct sock_pair;
 struct tcp_end;
 struct udp_sock;
+struct tcp_wait;
 struct pty_pair;
 struct ux_job;
 
@@ -142,6 +143,8 @@ struct fdjob {
 	unsigned ntcp;
 	struct udp_sock *udp;      /* UDP sockets, queues sent at the settle */
 	unsigned nudp;
+	struct tcp_wait *tcpw;     /* clients waiting in a backlog (tcpwait.h) */
+	unsigned ntcpw;
 	struct pty_pair *pty;      /* one pseudo-terminal per pair (ptyplan.h) */
 	unsigned npty;
 	struct ux_job *ux;         /* named unix sockets (unixsock.h) */

@@ -61,6 +61,10 @@ struct tcp_diag {
 	uint64_t peer;
 	unsigned waiting;          /* sockets in TIME_WAIT on sport */
 	unsigned listening;        /* ... and listening on it */
+	int unaccepted;            /* the other end has no file: it waits in
+	                            * a listener's backlog */
+	uint32_t unaccepted_rq;    /* ... with these bytes queued to it */
+	uint64_t listener;         /* ... that listener's inode */
 };
 
 static void diag_match(struct tcp_diag *t, const struct inet_diag_msg *m)
@@ -80,8 +84,27 @@ static void diag_match(struct tcp_diag *t, const struct inet_diag_msg *m)
 		return;
 	addr16(m->idiag_family, m->id.idiag_src, s);
 	addr16(m->idiag_family, m->id.idiag_dst, d);
-	if (!memcmp(s, t->dst, 16) && !memcmp(d, t->src, 16) && m->idiag_inode)
+	if (memcmp(s, t->dst, 16) || memcmp(d, t->src, 16))
+		return;
+	if (m->idiag_inode)
 		t->peer = m->idiag_inode;
+	else if (m->idiag_state == 1 || m->idiag_state == 3)   /* not accepted yet */
+		t->unaccepted = 1, t->unaccepted_rq = m->idiag_rqueue;
+}
+
+/* whether listener m takes connections to address a (16 bytes) on
+ * port (network order): on a, or on any address of its family (an
+ * inet6 one on :: hears IPv4 too, unless v6only: not told here) */
+static int listens_for(const struct inet_diag_msg *m, const unsigned char *a, uint16_t port)
+{
+	static const unsigned char any6[16], any4[16] = { [10] = 0xff, [11] = 0xff };
+	unsigned char s[16];
+
+	if (m->idiag_state != 10 || m->id.idiag_sport != port)
+		return 0;
+	addr16(m->idiag_family, m->id.idiag_src, s);
+	return !memcmp(s, a, 16) || !memcmp(s, any6, 16) ||
+	       (!memcmp(s, any4, 16) && !memcmp(a, any4, 12));
 }
 
 /* the TCP sockets of one dump, each given to got */
@@ -154,6 +177,9 @@ static void tcp_match(struct tcp_diag *t)
 	}
 	for (i = 0; i < nsockets; i++)
 		diag_match(t, &sockets[i]);
+	for (i = 0; t->unaccepted && !t->listener && i < nsockets; i++)
+		if (listens_for(&sockets[i], t->dst, t->dport))
+			t->listener = sockets[i].idiag_inode;
 }
 
 static void sockaddr16(const struct sockaddr_storage *ss, unsigned char *a, uint16_t *port)
@@ -244,6 +270,9 @@ void inet_describe(struct fd_desc *d)
 	describe_options(d, dom, type);
 	if (st != 10 && st && st != 7 && t.peer)
 		extra_add(d, " peer_ino=%llu", (unsigned long long)t.peer);
+	if (st == 1 && !t.peer && t.listener)
+		extra_add(d, " listener=%llu unaccepted_rq=%u", (unsigned long long)t.listener,
+			  (unsigned)t.unaccepted_rq);
 	if (st != 10 && ioctl(d->local, SIOCINQ, &q) == 0 && q > 0)
 		extra_add(d, " rqueue=%d", q);
 	if (st != 10 && ioctl(d->local, SIOCOUTQ, &q) == 0 && q > 0)
@@ -277,9 +306,18 @@ static int udp_is(const struct fd_desc *x)
 	       (strstr(x->extra, " domain=inet ") || strstr(x->extra, " domain=inet6 "));
 }
 
+/* a TCP client whose connection waits in the backlog of a listener of
+ * this machine (listener=) */
+static int unaccepted_is(const struct fd_desc *x)
+{
+	return x->kind == FD_SOCKET && strstr(x->extra, " type=stream ") &&
+	       strstr(x->extra, " listener=") && strstr(x->extra, " state=established ");
+}
+
 int inet_queue_saved(const struct fd_desc *x)
 {
-	return (inet_tcp_peer(x) && strstr(x->extra, " state=established ")) || udp_is(x);
+	return (inet_tcp_peer(x) && strstr(x->extra, " state=established ")) || udp_is(x) ||
+	       unaccepted_is(x);
 }
 
 /* Whether this process could send a datagram from address from again:
@@ -352,6 +390,15 @@ int inet_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *le
 
 	if (udp_is(x))
 		return udp_queue_copy(pid, x, bytes, len);
+	/* what such a client sent waits at an end that has no fd yet: no
+	 * peek reaches it, and a connection made again would lack it */
+	if (unaccepted_is(x) && key_num(x, " unaccepted_rq=")) {
+		warn("pid %d fd %d: TCP socket %llu sent %llu bytes on its connection, which waits in the backlog of listener %llu, not accepted yet: they cannot be read there without TCP_REPAIR: refused",
+		     (int)pid, x->fd, (unsigned long long)x->st.st_ino,
+		     (unsigned long long)key_num(x, " unaccepted_rq="),
+		     (unsigned long long)key_num(x, " listener="));
+		return -1;
+	}
 	if (ioctl(x->local, SIOCOUTQNSD, &unsent) == 0 && unsent > 0) {
 		warn("pid %d fd %d: TCP socket %llu has %d bytes it has not sent yet (its peer's "
 		     "window is closed), which only TCP_REPAIR could read: refused", (int)pid, x->fd,

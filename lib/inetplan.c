@@ -17,6 +17,7 @@
 #include "inetdump.h"
 #include "inetplan.h"
 #include "num.h"
+#include "tcpwait.h"
 #include "udpqueue.h"
 
 #define TCP_ESTABLISHED_ 1
@@ -418,6 +419,13 @@ static int reset_from(int a, int fd)
 	return pf.revents & POLLERR ? 0 : (errno = ETIMEDOUT, -1);
 }
 
+int inetplan_reset_fd(int fd, int family)
+{
+	int a = loopback_connect(fd, family);
+
+	return a < 0 ? -1 : reset_from(a, fd);
+}
+
 /* A connection to outside the job, by default (formats/fds.md): a
  * socket whose next read or write fails with ECONNRESET, so that the
  * program's own reconnect logic runs.  It is connected on loopback
@@ -571,6 +579,8 @@ int inetplan_settle(struct fdjob *job)
 	}
 	if (!r)
 		r = udpq_settle(job);
+	if (!r)
+		r = tcpwait_settle(job);
 	inetplan_free(job);
 	return r;
 }
@@ -588,6 +598,17 @@ void inetplan_free(struct fdjob *job)
 	job->tcp = NULL;
 	job->ntcp = 0;
 	udpq_free(job);
+	tcpwait_free(job);
+}
+
+/* A client whose connection waited in a listener's backlog: made now,
+ * connected at the settle (tcpwait.h) */
+static int open_waiting(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	struct sockaddr_storage none = { .ss_family = e->inet.family };
+	int fd = open_bound(p, e, pid, &none, sizeof none);
+
+	return fd < 0 ? -1 : tcpwait_hold(p, e, pid, fd);
 }
 
 int inetplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
@@ -604,6 +625,8 @@ int inetplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 	addr_parse(e->inet.family, e->addr, &ss, &len);
 	if ((f = tcp_peer(p, e)))
 		return open_pair(p, e, f, pid);
+	if (connected(e) && !e->peer && e->listener && e->inet.state == TCP_ESTABLISHED_ && p->shared)
+		return open_waiting(p, e, pid);
 	if (connected(e) && e->peer && e->inet.state == TCP_ESTABLISHED_ && p->shared)
 		return (t = end_find(p->shared, e->sock)) ? end_claim(p, e, pid, t) :
 		       end_first(p, e, pid);
@@ -640,6 +663,10 @@ const char *inetplan_made_as(const struct fdplan *p, const struct fdplan_fd *e)
 			 has_port(e) ? e->addr : "");
 	else if ((f = tcp_peer(p, e)))
 		snprintf(s, sizeof s, "a TCP connection with fd %d, made again on loopback", f->fd);
+	else if (!e->peer && e->listener && e->inet.state == TCP_ESTABLISHED_)
+		snprintf(s, sizeof s, "a TCP connection to %s that waited in the backlog of "
+			 "listener %llu, connected to it again if a process of the job has it, "
+			 "else reset", e->inet.peer, (unsigned long long)e->listener);
 	else if (e->peer && e->inet.state == TCP_ESTABLISHED_)
 		snprintf(s, sizeof s, "a TCP connection to %s, made again on loopback with "
 			 "socket %llu if a process of the job has it, else reset", e->inet.peer,

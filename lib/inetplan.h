@@ -31,6 +31,10 @@ enum {
 /* "A.B.C.D:PORT" (family AF_INET) or "[ADDR6]:PORT" (AF_INET6) as a
  * socket address: 0, or -1 (another family's, or no address) */
 int inetplan_addr(int family, const char *s, struct sockaddr_storage *ss, socklen_t *len);
+/* fd, a TCP socket not connected, connected on loopback and reset from
+ * the other end: its next read or write fails with ECONNRESET.  0, or
+ * -1 with errno */
+int inetplan_reset_fd(int fd, int family);
 /* key k=v of e's fd line: 1 taken, 0 not an inet key, -1 malformed */
 int inetplan_key(struct fdplan_fd *e, const char *k, const char *v);
 /* whether e is an inet or inet6 socket (made here, not by sockplan.h) */

@@ -312,3 +312,53 @@ s.sendto(sys.argv[3].encode(), ("127.0.0.1", int(sys.argv[1])))' "$1" "$2" "$3" 
 	kill -TERM "$PID"
 	wait "$PID"
 }
+
+# outside_waiting PORT: a python3 outside the job connected to
+# 127.0.0.1:PORT, never accepted; it says "reset" or "eof" once the
+# connection ends, in $T/outside.out
+outside_waiting() {
+	"$PYTHON" -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print("connected", flush=True)
+try:
+    print("eof" if s.recv(10) == b"" else "data", flush=True)
+except ConnectionResetError:
+    print("reset", flush=True)' "$1" >"$T/outside.out" 2>&1 3>&- 4>&- &
+	STARTED+=("$!")
+	wait_line "$T/outside.out" '^connected'
+}
+
+@test "a listener's backlog: the job's own clients, not accepted yet, are accepted after the restore; one from outside the job is reset (tcpbacklog)" {
+	free_ports
+	start_prog tcpbacklog "$PORT"
+	outside_waiting "$PORT"
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	wait_line "$T/outside.out" '^(reset|eof|data)'
+	grep -qx reset "$T/outside.out"
+	tar xOf "$T/img" "proc/$PID/fds" | grep ' type=stream' | tee "$T/lines"
+	[ "$(grep -c " listener=$(awk '/state=listen/ {for (i = 1; i <= NF; i++) if ($i ~ /^sock=/) print substr($i, 6)}' "$T/lines") unaccepted_rq=0" "$T/lines")" = 2 ]
+	"$BIN/ckpt-show" "$T/img" | grep 'waited in the backlog'
+	thaw_bg "$T/img"
+	restored tcpbacklog
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	grep -qx 'accepted=2' "$OUT"
+	finish
+}
+
+@test "a listener's backlog: a client of the job that sent bytes on a connection not accepted yet: refused at the checkpoint by name, before --kill (tcpbacklog sent)" {
+	free_ports
+	start_prog tcpbacklog "$PORT" sent
+	run --separate-stderr "$BIN/ckpt-freeze" --kill "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"ckpt-dumpfds: pid $PID fd 5: TCP socket "*" sent 6 bytes on its connection, which waits in the backlog of listener "*", not accepted yet: they cannot be read there without TCP_REPAIR: refused"* ]]
+	[[ $stderr == *"ckpt-freeze: pid $PID: not killed: it runs on"* ]]
+	alive "$PID"
+	kill -TERM "$PID"
+	wait "$PID"
+}
