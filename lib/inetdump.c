@@ -215,11 +215,60 @@ static void tcp_diag(int fd, uint64_t ino, int listening, struct tcp_diag *t)
 	tcp_match(t);
 }
 
+/* The keepalive times a fresh TCP socket has (the machine's sysctls,
+ * which getsockopt gives for a socket that set none): a socket's own
+ * differ, or equal them, which is the same to it */
+static void keep_defaults(int *v)
+{
+	static int got, def[3];
+	int s, i;
+
+	if (!got && (s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		got = 1;
+		for (i = 0; i < 3; i++)
+			def[i] = opt_int(s, IPPROTO_TCP, i == 0 ? TCP_KEEPIDLE : i == 1 ? TCP_KEEPINTVL :
+					 TCP_KEEPCNT);
+		close(s);
+	}
+	memcpy(v, def, sizeof def);
+}
+
+/* The options beyond the flags: buffer sizes the program set (SO_BUF_LOCK
+ * says which: the kernel no longer tunes those), as getsockopt gives
+ * them (twice what was asked); keepalive times other than the
+ * machine's; SO_LINGER when on; the TOS (traffic class) byte */
+static void describe_sizes(struct fd_desc *d, int dom, int type)
+{
+	static const char *const keep[3] = { "keepidle", "keepintvl", "keepcnt" };
+	struct linger lg = { 0, 0 };
+	socklen_t len = sizeof lg;
+	int fd = d->local, lock = opt_int(fd, SOL_SOCKET, SO_BUF_LOCK), def[3], v, i;
+
+	if (lock & 1)
+		extra_add(d, " sndbuf=%d", opt_int(fd, SOL_SOCKET, SO_SNDBUF));
+	if (lock & 2)
+		extra_add(d, " rcvbuf=%d", opt_int(fd, SOL_SOCKET, SO_RCVBUF));
+	if (type == SOCK_STREAM) {
+		keep_defaults(def);
+		for (i = 0; i < 3; i++)
+			if ((v = opt_int(fd, IPPROTO_TCP, i == 0 ? TCP_KEEPIDLE : i == 1 ? TCP_KEEPINTVL :
+					 TCP_KEEPCNT)) > 0 && v != def[i])
+				extra_add(d, " %s=%d", keep[i], v);
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &len) == 0 && lg.l_onoff)
+		extra_add(d, " linger=%d", lg.l_linger);
+	if ((v = dom == AF_INET6 ? opt_int(fd, IPPROTO_IPV6, IPV6_TCLASS) :
+		 opt_int(fd, IPPROTO_IP, IP_TOS)) > 0)
+		extra_add(d, " tos=%d", v);
+}
+
 /* the options a server or a client sets, which a restore sets again,
  * written only when set */
 static void describe_options(struct fd_desc *d, int dom, int type)
 {
 	int fd = d->local, v;
+
+	describe_sizes(d, dom, type);
 
 	if (opt_int(fd, SOL_SOCKET, SO_REUSEADDR))
 		extra_add(d, " reuseaddr=1");
@@ -314,10 +363,17 @@ static int unaccepted_is(const struct fd_desc *x)
 	       strstr(x->extra, " listener=") && strstr(x->extra, " state=established ");
 }
 
+/* established, or half closed (formats/fds.md): a restore makes
+ * such a connection again between two sockets of the job */
+static int open_state(const struct fd_desc *x)
+{
+	return strstr(x->extra, " state=established ") || strstr(x->extra, " state=fin_wait1 ") ||
+	       strstr(x->extra, " state=fin_wait2 ") || strstr(x->extra, " state=close_wait ");
+}
+
 int inet_queue_saved(const struct fd_desc *x)
 {
-	return (inet_tcp_peer(x) && strstr(x->extra, " state=established ")) || udp_is(x) ||
-	       unaccepted_is(x);
+	return (inet_tcp_peer(x) && open_state(x)) || udp_is(x) || unaccepted_is(x);
 }
 
 /* Whether this process could send a datagram from address from again:

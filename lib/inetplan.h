@@ -16,6 +16,10 @@ struct inet_keys {
 	int family;                /* AF_INET, AF_INET6, or 0: another domain */
 	int proto;
 	int state;                 /* TCP state (1 established ... 10 listen), 0 */
+	int sndbuf, rcvbuf;        /* as getsockopt gave them (set: locked), 0 */
+	int keep[3];               /* TCP_KEEPIDLE, _KEEPINTVL, _KEEPCNT, 0 */
+	int linger, has_linger;    /* SO_LINGER's seconds, when on */
+	int tos;                   /* IP_TOS / IPV6_TCLASS, 0 */
 	int backlog;
 	unsigned opts;             /* INET_OPT_* */
 	int defer_accept;

@@ -362,3 +362,19 @@ except ConnectionResetError:
 	kill -TERM "$PID"
 	wait "$PID"
 }
+
+@test "socket options come back exactly (buffer sizes set, keepalive times, TCP_NODELAY, SO_LINGER, IP_TOS, IPV6_TCLASS, SO_BROADCAST), and half-closed connections, end of file seen or not (sockopts)" {
+	free_ports
+	checkpoint_kill sockopts "$PORT"
+	tar xOf "$T/img" "proc/$PID/fds" | grep ' domain=inet' | tee "$T/lines"
+	grep -q " sndbuf=.* rcvbuf=.* keepidle=33 keepintvl=7 keepcnt=4 linger=3 tos=16 " "$T/lines"
+	grep -q " state=fin_wait2 .*data=socks/" "$T/lines"
+	grep -q " state=close_wait .*data=socks/" "$T/lines"
+	thaw_bg "$T/img"
+	restored sockopts
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	! grep -q FAIL "$OUT"
+	finish
+}
