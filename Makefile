@@ -164,6 +164,7 @@ bench: all
 	CKPT_BUILD=$(CURDIR)/build bash bench/pack
 	CKPT_BUILD=$(CURDIR)/build sh bench/restore
 	CKPT_BUILD=$(CURDIR)/build sh bench/tree
+	CKPT_BUILD=$(CURDIR)/build sh bench/sockets
 	CKPT_BUILD=$(CURDIR)/build sh bench/pause
 	CKPT_BUILD=$(CURDIR)/build sh bench/incremental
 	CKPT_BUILD=$(CURDIR)/build sh bench/incremental-tracking
