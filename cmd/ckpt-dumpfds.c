@@ -81,6 +81,8 @@ struct dump {
 	size_t n, cap;
 	struct u64index ino_first; /* the fds by inode: the first of each, */
 	size_t *ino_next;          /* ... and the next (SIZE_MAX: none) */
+	struct u64index by_fd;     /* the fds by number + 1, for by_fd_n of them */
+	size_t by_fd_n;
 	struct tar_out tar;
 };
 
@@ -219,13 +221,23 @@ static void dups_find(struct dump *d)
 	free(ix);
 }
 
+/* the line of fd (the first one when there is none): through an
+ * index by fd made once every fd is read (a scan per question made
+ * 2000 fds take 4 million steps) */
 static struct fd_dump *ent_of_fd(struct dump *d, int fd)
 {
 	size_t i;
+	int k;
 
-	for (i = 0; i < d->n && d->v[i].d.fd != fd; i++)
-		;
-	return &d->v[i < d->n ? i : 0];
+	if (d->by_fd_n != d->n) {
+		u64index_free(&d->by_fd);
+		for (i = d->n; i-- > 0;)   /* backwards: the first one stays */
+			if (u64index_put(&d->by_fd, (uint64_t)d->v[i].d.fd + 1, i) < 0)
+				die("pid %d: out of memory", (int)d->pid);
+		d->by_fd_n = d->n;
+	}
+	k = fd >= 0 ? u64index_get(&d->by_fd, (uint64_t)fd + 1) : -1;
+	return &d->v[k >= 0 ? (size_t)k : 0];
 }
 
 /* A file unlinked while open whose inode has other links is that
@@ -934,6 +946,7 @@ static void dump_free(struct dump *d)
 		free(d->v[i].holes);
 	}
 	u64index_free(&d->ino_first);
+	u64index_free(&d->by_fd);
 	free(d->ino_next);
 	free(d->v);
 	fdshare_free(&d->share);
