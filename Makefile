@@ -27,9 +27,12 @@ ARCH      = x86_64
 # vim: a test dependency (t/seize.bats restores Debian's vim, whose
 # SIGEV_THREAD timer helper blocks every signal); expect, tmux, screen:
 # t/pty.bats (programs on pseudo-terminals nobody here wrote); socat:
-# t/unixsock.bats restores it as a unix socket server and client
+# t/unixsock.bats restores it as a unix socket server and client;
+# redis-server, redis-tools: t/inet.bats restores a real TCP server
+# with a client in its job and one outside (doc/design.md, Testing)
 DEPS_PKGS = musl-tools libarchive-dev liblz4-dev bats libarchive-tools lz4 zstd xz-utils bzip2 python3 \
-	clang-14 libclang-rt-14-dev libtsan2 vim openssh-server openssh-client expect tmux screen socat
+	clang-14 libclang-rt-14-dev libtsan2 vim openssh-server openssh-client expect tmux screen socat \
+	redis-server redis-tools
 WARN      = -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS  = -D_GNU_SOURCE -Ilib -Ilib/$(ARCH)
 LIBS      = -larchive -llz4 -lpthread
@@ -162,6 +165,7 @@ bench: all
 	CKPT_BUILD=$(CURDIR)/build bash bench/pack
 	CKPT_BUILD=$(CURDIR)/build sh bench/restore
 	CKPT_BUILD=$(CURDIR)/build sh bench/tree
+	CKPT_BUILD=$(CURDIR)/build sh bench/sockets
 	CKPT_BUILD=$(CURDIR)/build sh bench/pause
 	CKPT_BUILD=$(CURDIR)/build sh bench/incremental
 	CKPT_BUILD=$(CURDIR)/build sh bench/incremental-tracking
