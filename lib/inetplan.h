@@ -5,6 +5,7 @@
  * outside the job given back reset. */
 #ifndef CKPT_INETPLAN_H
 #define CKPT_INETPLAN_H
+#include "tcprepair.h"
 
 struct fdjob;
 struct fdplan;
@@ -19,6 +20,7 @@ struct inet_keys {
 	unsigned opts;             /* INET_OPT_* */
 	int defer_accept;
 	char peer[64];             /* peer=, escaped as written */
+	struct tcp_rep rep;        /* repair=1: saved with TCP_REPAIR */
 };
 
 enum {
@@ -27,6 +29,9 @@ enum {
 	INET_OPT_NODELAY = 64,
 };
 
+/* ckpt-thaw --tcp-established: a connection saved with TCP_REPAIR is
+ * made again whole (else it comes back reset, as without it) */
+void inetplan_repair_allow(void);
 /* key k=v of e's fd line: 1 taken, 0 not an inet key, -1 malformed */
 int inetplan_key(struct fdplan_fd *e, const char *k, const char *v);
 /* whether e is an inet or inet6 socket (made here, not by sockplan.h) */

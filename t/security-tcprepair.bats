@@ -1,0 +1,86 @@
+#!/usr/bin/env bats
+# --tcp-established, the hostile images (issue 13): in repair mode
+# bind(2) takes any port, whoever holds it, and root's privileges would
+# pass the kernel's own checks, so root's ckpt-thaw first asks the
+# kernel whether the job's user could bind the connection's local
+# address (a socket made and bound as that user): an image of a user's
+# job cannot make a connection from a port below 1024, from an address
+# this machine does not have, or from a port another user's socket
+# holds (to speak as that server).  The attacker: a user (ckr<n>)
+# whose job's image says so; root restores it as that user.
+# Programs: t/progs/tcpcount.c, t/progs/tcppeer.py.
+
+load helpers
+load thaw
+load inet
+load tcprepair
+
+# user_job: tcpcount of a throwaway user, connected to a peer outside
+# the job (root's tcppeer.py on 127.0.0.1:PORT), checkpointed by root
+# with --kill --tcp-established into $T/img; fd 3 is the connection
+user_job() {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:tcpcount
+	need_root
+	throwaway_user ckr
+	free_ports
+	user_dir
+	peer listen 127.0.0.1 "$PORT"
+	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D start_prog tcpcount connect 127.0.0.1 "$PORT"
+	wait_line "$T/peer.out" '^ready tcppeer'
+	CKPT_SOCKDIR=$D/sock freeze_ok "$T/img" --kill --tcp-established "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	fds_of "$PID" | grep "^fd 3 .* addr=127.0.0.1:[0-9]* peer=127.0.0.1:$PORT .* repair=1 "
+}
+
+# local_addr ADDR: $T/bad, the image with fd 3's local address ADDR
+local_addr() {
+	fds_edit "$PID" "s/^\(fd 3 .*\) addr=127.0.0.1:[0-9]* peer=/\1 addr=$1 peer=/"
+	grep -q "^fd 3 .* addr=$1 peer=" "$T/fds.bad"
+}
+
+# a free port below 1024, in LOW
+low_port() {
+	local p
+	for p in $(seq 700 1000 | shuf); do
+		[ -n "$(ss -Htuan "sport = :$p")" ] || { LOW=$p; return 0; }
+	done
+	return 1
+}
+
+@test "a user's image whose repaired connection is from a port below 1024: refused (the user could not bind it)" {
+	user_job
+	low_port
+	local_addr "127.0.0.1:$LOW"
+	thaw_fails "pid $PID: fd 3: tcp socket 127.0.0.1:$LOW: its local address, which a repaired connection takes: permission denied" --tcp-established "$T/bad"
+	[ -z "$(ss -Htan "sport = :$LOW")" ]
+}
+
+@test "a user's image whose repaired connection is from an address this machine does not have: refused" {
+	user_job
+	local_addr "192.0.2.7:$((PORT + 1))"
+	thaw_fails "pid $PID: fd 3: tcp socket 192.0.2.7:$((PORT + 1)): its local address, which a repaired connection takes: address not available" --tcp-established "$T/bad"
+}
+
+@test "a user's image whose repaired connection is from a port root's server holds: refused (no speaking as that server)" {
+	user_job
+	holder "$((PORT + 1))"
+	local_addr "127.0.0.1:$((PORT + 1))"
+	thaw_fails "its local address, which a repaired connection takes: in use by a socket not of the job" --tcp-established "$T/bad"
+	# and the genuine image comes back, the conversation goes on
+	thaw_bg --tcp-established "$T/img"
+	restored tcpcount
+	say talk 1 2
+	peer_says '^talked 1 2'
+	[ "$(stat -c %U "/proc/$PID")" = "$NEW_USER" ]
+}
+
+@test "a hostile image's repair keys: unsent above sendq, an mss of 0, queued bytes of the wrong length: each refused by name" {
+	user_job
+	fds_edit "$PID" 's/^\(fd 3 .*\) unsent=0 /\1 unsent=5 /'
+	thaw_fails "its unsent= is more than its sendq=" --tcp-established "$T/bad"
+	fds_edit "$PID" 's/^\(fd 3 .*\) mss=[0-9]* /\1 mss=0 /'
+	thaw_fails "its mss= is not one TCP has" --tcp-established "$T/bad"
+	fds_edit "$PID" 's/^\(fd 3 .*\) recvq=0 /\1 recvq=4 /'
+	thaw_fails "its queued bytes (data=): not recvq= + sendq= bytes" --tcp-established "$T/bad"
+}

@@ -1,0 +1,28 @@
+# tcprepair.bash - what t/tcprepair.bats and t/security-tcprepair.bats
+# share: load it after helpers, thaw and inet.
+
+# peer HOW ADDR PORT [RCVBUF]: t/progs/tcppeer.py outside the job (a
+# python3 of ours, never under ckpt-run), its commands from a fifo
+# (`say CMD`), its lines in $T/peer.out, its pid in PEER; HOW listen:
+# once it listens
+peer() {
+	mkfifo "$T/peer.cmd"
+	"$PYTHON" "$CKPT_ROOT/t/progs/tcppeer.py" "$T/peer.cmd" "$@" >"$T/peer.out" 2>&1 \
+		3>&- 4>&- </dev/null &
+	PEER=$!
+	STARTED+=("$PEER")
+	[ "$1" != listen ] || wait_line "$T/peer.out" '^listening'
+}
+
+# say CMD...: a command to the peer (one that is gone: a failure, not
+# a fifo that blocks for ever)
+say() {
+	timeout 10 bash -c 'echo "$1" >"$2"' _ "$*" "$T/peer.cmd"
+}
+
+# peer_says PATTERN: the peer's next such line came (10 s), and no FAIL
+peer_says() {
+	wait_line "$T/peer.out" "$1|^FAIL" 10
+	cat "$T/peer.out"
+	! grep -q '^FAIL' "$T/peer.out"
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env bats
+# --tcp-established (issue 13): as root, a TCP connection to a peer
+# outside the job is saved with TCP_REPAIR and made again whole, so
+# that the peer (t/progs/tcppeer.py, a python3 of ours, never under
+# ckpt-run) and the job (t/progs/tcpcount.c) go on with the same
+# conversation, no byte lost or repeated, with the bytes that were in
+# flight each way at the checkpoint.
+
+load helpers
+load thaw
+load inet
+load tcprepair
+
+# job_conversation ADDR [RCVBUF]: tcpcount connected to the peer on
+# ADDR, three numbers talked; PID, OUT
+job_conversation() {
+	free_ports
+	need_root
+	peer listen "$1" "$PORT" ${2:-}
+	start_prog tcpcount connect "$1" "$PORT"
+	wait_line "$T/peer.out" '^ready tcppeer'
+	say talk 1 3
+	peer_says '^talked 1 3'
+}
+
+# in_flight: bytes queued each way, for the checkpoint: tcpcount sends
+# 200000 bytes the peer does not read (its small window keeps most in
+# tcpcount's send queue), then sleeps while the peer sends two numbers
+# (in tcpcount's receive queue)
+in_flight() {
+	say send blob 200000
+	wait_line "$OUT" '^blob sent'
+	say send sleep 2
+	wait_line "$OUT" '^sleeping'
+	say send 10
+	say send 11
+	peer_says '^sent 11'
+}
+
+# checkpoint_repair: ckpt-freeze --kill --tcp-established, then the
+# restore in the background
+checkpoint_repair() {
+	freeze_ok "$T/img" --kill --tcp-established "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	fds_of "$PID" | grep ' repair=1 '
+	thaw_bg --tcp-established "$T/img"
+	restored tcpcount
+}
+
+# goes_on: the same conversation, then its end
+goes_on() {
+	say talk 4 6
+	peer_says '^talked 4 6'
+	say quit
+	peer_says '^eof'
+	grep -q '^done ok' "$OUT"
+	[ "$(grep -c '^got ' "$OUT")" = "$(grep -c '^got [0-9]' "$OUT")" ]
+	thaw_wait 0
+	no_fail "$OUT" "$T/thaw.err"
+}
+
+@test "a connection to a peer outside the job comes back whole after --kill: the conversation goes on" {
+	job_conversation 127.0.0.1
+	checkpoint_repair
+	fds_of "$PID" | grep " peer=127.0.0.1:$PORT state=established .* repair=1 snd_seq=[0-9]* rcv_seq=[0-9]* sendq=0 unsent=0 recvq=0 mss=[0-9]* wscale=[0-9]*,[0-9]* sack=1 tsval=[0-9]* window="
+	goes_on
+	# every number once, in order, across the restore
+	[ "$(grep '^got' "$OUT" | tr -d 'got \n')" = 123456 ]
+}
+
+# flight_both_ways ADDR: the bytes in flight each way come, once
+flight_both_ways() {
+	job_conversation "$1" 4096
+	in_flight
+	checkpoint_repair
+	fds_of "$PID" | grep ' repair=1 .* unsent=[1-9][0-9]* recvq=6 .* data=socks/'
+	say blob 200000
+	say expect 11
+	say expect 12
+	peer_says '^got 12'
+	grep -q '^blob ok 200000' "$T/peer.out"
+	goes_on
+	[ "$(grep '^got' "$OUT" | tr -d 'got \n')" = 1231011456 ]
+}
+
+@test "bytes in flight both ways at the checkpoint come once, in order, after the restore (IPv4)" {
+	flight_both_ways 127.0.0.1
+}
+
+@test "bytes in flight both ways at the checkpoint come once, in order, after the restore (IPv6)" {
+	flight_both_ways ::1
+	fds_of "$PID" | grep -q " domain=inet6 .* peer=\[::1\]:$PORT .* repair=1 "
+}
+
+@test "a listener and the connection it accepted from a client outside the job come back; the client goes on" {
+	free_ports
+	need_root
+	start_prog tcpcount accept 127.0.0.1 "$PORT"
+	peer connect 127.0.0.1 "$PORT"
+	wait_line "$T/peer.out" '^ready tcppeer'
+	wait_line "$OUT" '^accepted'
+	say talk 1 3
+	peer_says '^talked 1 3'
+	checkpoint_repair
+	fds_of "$PID" | grep "^fd 3 .* addr=127.0.0.1:$PORT state=listen "
+	fds_of "$PID" | grep "^fd 4 .* addr=127.0.0.1:$PORT peer=127.0.0.1:[0-9]* state=established .* repair=1 "
+	# the listener is back too
+	ss -Hltn "sport = :$PORT" | grep -q LISTEN
+	goes_on
+}
+
+@test "a checkpoint without --kill: the peer receives no segment, the conversation goes on" {
+	job_conversation 127.0.0.1
+	say segs
+	peer_says '^segs_in'
+	before=$(last_num "$T/peer.out" segs_in)
+	freeze_ok "$T/img" --tcp-established "$PID"
+	fds_of "$PID" | grep ' repair=1 '
+	sleep 0.5
+	say segs
+	wait_line "$T/peer.out" "^segs_in [0-9]*\$" 5
+	[ "$(grep -c '^segs_in' "$T/peer.out")" = 2 ]
+	[ "$(last_num "$T/peer.out" segs_in)" = "$before" ]
+	say talk 4 6
+	peer_says '^talked 4 6'
+	say quit
+	peer_says '^eof'
+	wait "$PID"
+	grep -q '^done ok' "$OUT"
+}
+
+@test "without --tcp-established at the restore, a repaired image's connection comes back reset (the default)" {
+	job_conversation 127.0.0.1
+	freeze_ok "$T/img" --kill --tcp-established "$PID"
+	wait "$PID" 2>/dev/null || true
+	thaw_bg "$T/img"
+	# its first read after the restore: ECONNRESET, and it exits 1
+	wait_line "$OUT" '^FAIL read' 10
+	grep -q 'FAIL read: Connection reset by peer' "$OUT"
+	thaw_wait 1
+}
+
+@test "unprivileged: --tcp-established is refused before --kill fires, and the job runs on" {
+	need ckpt-run ckpt-freeze prog:tcpcount
+	throwaway_user ckr
+	free_ports
+	user_dir
+	peer listen 127.0.0.1 "$PORT"
+	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D start_prog tcpcount connect 127.0.0.1 "$PORT"
+	wait_line "$T/peer.out" '^ready tcppeer'
+	run --separate-stderr as_user env CKPT_SOCKDIR="$D/sock" "$BIN/ckpt-freeze" --kill --tcp-established "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"--tcp-established: the kernel refuses TCP_REPAIR (it needs CAP_NET_ADMIN: run as root)"* ]]
+	[[ $stderr == *"not killed"* ]]
+	[ -z "$output" ]
+	alive "$PID"
+	run --separate-stderr as_user "$BIN/ckpt-thaw" --tcp-established /dev/null
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"--tcp-established: the kernel refuses TCP_REPAIR"* ]]
+	say talk 1 2
+	peer_says '^talked 1 2'
+}
