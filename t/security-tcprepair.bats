@@ -21,12 +21,7 @@ load tcprepair
 user_job() {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:tcpcount
 	need_root
-	throwaway_user ckr
-	free_ports
-	user_dir
-	peer listen 127.0.0.1 "$PORT"
-	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D start_prog tcpcount connect 127.0.0.1 "$PORT"
-	wait_line "$T/peer.out" '^ready tcppeer'
+	user_conversation
 	CKPT_SOCKDIR=$D/sock freeze_ok "$T/img" --kill --tcp-established "$PID"
 	wait "$PID" 2>/dev/null || true
 	dead "$PID"
@@ -37,15 +32,6 @@ user_job() {
 local_addr() {
 	fds_edit "$PID" "s/^\(fd 3 .*\) addr=127.0.0.1:[0-9]* peer=/\1 addr=$1 peer=/"
 	grep -q "^fd 3 .* addr=$1 peer=" "$T/fds.bad"
-}
-
-# a free port below 1024, in LOW
-low_port() {
-	local p
-	for p in $(seq 700 1000 | shuf); do
-		[ -n "$(ss -Htuan "sport = :$p")" ] || { LOW=$p; return 0; }
-	done
-	return 1
 }
 
 @test "a user's image whose repaired connection is from a port below 1024: refused (the user could not bind it)" {

@@ -26,3 +26,15 @@ peer_says() {
 	cat "$T/peer.out"
 	! grep -q '^FAIL' "$T/peer.out"
 }
+
+# user_conversation: tcpcount of a throwaway user (ckr<n>: NEW_USER),
+# its files and socket directory in D, connected to the peer on
+# 127.0.0.1:PORT; PID, OUT
+user_conversation() {
+	throwaway_user ckr
+	free_ports
+	user_dir
+	peer listen 127.0.0.1 "$PORT"
+	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D start_prog tcpcount connect 127.0.0.1 "$PORT"
+	wait_line "$T/peer.out" '^ready tcppeer'
+}

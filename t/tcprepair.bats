@@ -143,12 +143,7 @@ flight_both_ways() {
 
 @test "unprivileged: --tcp-established is refused before --kill fires, and the job runs on" {
 	need ckpt-run ckpt-freeze prog:tcpcount
-	throwaway_user ckr
-	free_ports
-	user_dir
-	peer listen 127.0.0.1 "$PORT"
-	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D start_prog tcpcount connect 127.0.0.1 "$PORT"
-	wait_line "$T/peer.out" '^ready tcppeer'
+	user_conversation
 	run --separate-stderr as_user env CKPT_SOCKDIR="$D/sock" "$BIN/ckpt-freeze" --kill --tcp-established "$PID"
 	echo "exit $status; stderr: $stderr"
 	[ "$status" -eq 1 ]
