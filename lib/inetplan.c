@@ -504,8 +504,8 @@ static int repair_addr_check(struct fdplan *p, struct fdplan_fd *e, int pid,
 	if (err == 0 || (err == -EADDRINUSE && job_listens(p, addr_port(ss))))
 		return 0;
 	return inet_refuse(pid, e, "its local address, which a repaired connection takes",
-			   err == -EADDRINUSE ? "in use by a socket not of the job: the job's user "
-			   "could not bind it" : bind_why(-err));
+			   err == -EADDRINUSE ? "in use by another socket (the job's user could "
+			   "not bind it)" : bind_why(-err));
 }
 
 /* A connection to outside the job saved with TCP_REPAIR, made again

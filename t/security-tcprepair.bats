@@ -52,7 +52,7 @@ local_addr() {
 	user_job
 	holder "$((PORT + 1))"
 	local_addr "127.0.0.1:$((PORT + 1))"
-	thaw_fails "its local address, which a repaired connection takes: in use by a socket not of the job" --tcp-established "$T/bad"
+	thaw_fails "its local address, which a repaired connection takes: in use by another socket" --tcp-established "$T/bad"
 	# and the genuine image comes back, the conversation goes on
 	thaw_bg --tcp-established "$T/img"
 	restored tcpcount

@@ -60,11 +60,31 @@ goes_on() {
 	no_fail "$OUT" "$T/thaw.err"
 }
 
+# key K [IMG]: the number after K= on fd 3's line
+key() {
+	fds_of "$PID" "${2:-$T/img}" | sed -n "s/^fd 3 .* $1=\([0-9]*\) .*/\1/p"
+}
+
 @test "a connection to a peer outside the job comes back whole after --kill: the conversation goes on" {
 	job_conversation 127.0.0.1
 	checkpoint_repair
 	fds_of "$PID" | grep " peer=127.0.0.1:$PORT state=established .* repair=1 snd_seq=[0-9]* rcv_seq=[0-9]* sendq=0 unsent=0 recvq=0 mss=[0-9]* wscale=[0-9]*,[0-9]* sack=1 tsval=[0-9]* window="
-	goes_on
+	say talk 4 6
+	peer_says '^talked 4 6'
+	# the restored socket goes on from the old one: its sequence numbers
+	# moved by the 6 bytes each way since ("4\n5\n6\n", "5\n6\n7\n"), its
+	# timestamp clock by the seconds since (TCP_TIMESTAMP: the peer's
+	# PAWS check drops a segment whose timestamp went back)
+	freeze_ok "$T/img2" --tcp-established "$PID"
+	[ $((($(key snd_seq "$T/img2") - $(key snd_seq)) & 0xffffffff)) = 6 ]
+	[ $((($(key rcv_seq "$T/img2") - $(key rcv_seq)) & 0xffffffff)) = 6 ]
+	ts=$((($(key tsval "$T/img2") - $(key tsval)) & 0xffffffff))
+	echo "timestamp clock moved by $ts"
+	[ "$ts" -gt 0 ] && [ "$ts" -lt 60000 ]
+	say quit
+	peer_says '^eof'
+	thaw_wait 0
+	no_fail "$OUT" "$T/thaw.err"
 	# every number once, in order, across the restore
 	[ "$(grep '^got' "$OUT" | tr -d 'got \n')" = 123456 ]
 }
@@ -91,6 +111,47 @@ flight_both_ways() {
 @test "bytes in flight both ways at the checkpoint come once, in order, after the restore (IPv6)" {
 	flight_both_ways ::1
 	fds_of "$PID" | grep -q " domain=inet6 .* peer=\[::1\]:$PORT .* repair=1 "
+}
+
+@test "a megabyte queued to the job at the checkpoint comes back whole (the member socks/INODE)" {
+	job_conversation 127.0.0.1
+	# a large transfer first: the job's receive buffer grows, as a busy
+	# program's does; then a megabyte it does not read yet
+	say give 8000000
+	wait_line "$OUT" '^took 8000000 ok'
+	say send sleep 2
+	wait_line "$OUT" '^sleeping'
+	say give 1000000
+	peer_says '^gave 1000000'
+	checkpoint_repair
+	fds_of "$PID" | grep ' repair=1 .* recvq=1000014 .* data=socks/'
+	[ "$(tar tvf "$T/img" | awk -v m="proc/$PID/socks/" 'index($6, m) == 1 {print $3}')" = 1000014 ]
+	wait_line "$OUT" '^took 1000000 ok'
+	goes_on
+}
+
+@test "its pid taken at the restore: restored in a new pid namespace (the same network namespace), the conversation goes on" {
+	job_conversation 127.0.0.1
+	freeze_ok "$T/img" --kill --tcp-established "$PID"
+	wait "$PID" 2>/dev/null || true
+	hold_pid "$PID"
+	thaw_bg --tcp-established "$T/img"
+	in_new_ns
+	say talk 4 6
+	peer_says '^talked 4 6'
+	say quit
+	peer_says '^eof'
+	grep -q '^done ok' "$OUT"
+}
+
+@test "its addresses still a connection's at the restore (the first restore runs on): refused, naming them; the first goes on" {
+	job_conversation 127.0.0.1
+	checkpoint_repair
+	run --separate-stderr timeout 30 "$THAW" --tcp-established "$T/img"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"fd 3: tcp socket 127.0.0.1:"*": its local address, which a repaired connection takes: in use by another socket"* ]]
+	goes_on
 }
 
 @test "a listener and the connection it accepted from a client outside the job come back; the client goes on" {

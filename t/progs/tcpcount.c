@@ -11,6 +11,8 @@
  *              meanwhile waits in our receive queue);
  *   "blob N"   sends N bytes, byte i being 'a' + i % 26, then "\n"
  *              (what the peer does not read waits in our send queue);
+ *   "take N"   reads N bytes and "\n", byte i being 'a' + i % 26 (it
+ *              says "took N ok", or FAIL);
  *   "quit"     says "done ok" and exits 0.
  * Says "pid P", "ready tcpcount" once connected (accept: "ready tcpcount
  * listening" once it listens, "accepted" once the peer came). */
@@ -134,6 +136,30 @@ static void blob(int s, size_t n)
 	write_all(s, "\n", 1);
 }
 
+/* n bytes of the pattern, and "\n", from s */
+static void take(int s, size_t n)
+{
+	static char buf[1 << 16];
+	size_t off = 0, i, k;
+	ssize_t r;
+
+	while (off <= n) {
+		k = n + 1 - off < sizeof buf ? n + 1 - off : sizeof buf;
+		r = read(s, buf, k);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			fail("read");
+		for (i = 0; i < (size_t)r; i++)
+			if (buf[i] != (off + i == n ? '\n' : 'a' + (char)((off + i) % 26))) {
+				printf("FAIL take %zu: byte %zu differs\n", n, off + i);
+				exit(1);
+			}
+		off += r;
+	}
+	printf("took %zu ok\n", n);
+}
+
 int main(int argc, char **argv)
 {
 	char line[256], out[32];
@@ -156,6 +182,8 @@ int main(int argc, char **argv)
 		} else if (!strncmp(line, "blob ", 5)) {
 			blob(s, strtoul(line + 5, NULL, 10));
 			printf("blob sent\n");
+		} else if (!strncmp(line, "take ", 5)) {
+			take(s, strtoul(line + 5, NULL, 10));
 		} else if (!strcmp(line, "quit")) {
 			printf("done ok\n");
 			return 0;

@@ -10,6 +10,8 @@
 #   talk A B     sends A .. B, each answered with N+1 ("talked A B")
 #   send TEXT    sends the line TEXT, reads nothing ("sent TEXT")
 #   expect N     reads a line, which must be N ("got N")
+#   give N       sends "take N", N bytes, byte i 'a' + i % 26, and "\n"
+#                ("gave N")
 #   blob N       reads N bytes and "\n", byte i 'a' + i % 26 ("blob ok N")
 #   segs         "segs_in K": the segments it received so far (TCP_INFO)
 #   quit         sends "quit", then reads the end ("eof")
@@ -69,6 +71,10 @@ def main():
         elif w[0] == "expect":
             expect(w[1])
             print("got %s" % w[1], flush=True)
+        elif w[0] == "give":
+            n = int(w[1])
+            s.sendall(b"take %d\n" % n + bytes(ord("a") + i % 26 for i in range(n)) + b"\n")
+            print("gave %d" % n, flush=True)
         elif w[0] == "blob":
             n = int(w[1])
             data = f.read(n + 1)
