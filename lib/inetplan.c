@@ -746,6 +746,11 @@ const char *inetplan_made_as(const struct fdplan *p, const struct fdplan_fd *e)
 	else if (!connected(e))
 		snprintf(s, sizeof s, "a new TCP socket%s%s", has_port(e) ? " bound to " : "",
 			 has_port(e) ? e->addr : "");
+	else if (e->inet.rep.on)
+		snprintf(s, sizeof s, "a TCP connection to %s outside the job, made again whole "
+			 "with TCP_REPAIR (%u and %u bytes queued to send and to read) by ckpt-thaw "
+			 "--tcp-established, else reset", e->inet.peer, e->inet.rep.sendq,
+			 e->inet.rep.recvq);
 	else if ((f = tcp_peer(p, e)))
 		snprintf(s, sizeof s, "a TCP connection with fd %d, made again on loopback", f->fd);
 	else if (e->peer && e->inet.state == TCP_ESTABLISHED_)

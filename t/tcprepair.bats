@@ -95,6 +95,7 @@ flight_both_ways() {
 	in_flight
 	checkpoint_repair
 	fds_of "$PID" | grep ' repair=1 .* unsent=[1-9][0-9]* recvq=6 .* data=socks/'
+	"$BIN/ckpt-show" "$T/img" | grep " 3 socket .*a TCP connection to .*:$PORT outside the job, made again whole with TCP_REPAIR ([1-9][0-9]* and 6 bytes queued to send and to read) by ckpt-thaw --tcp-established, else reset"
 	say blob 200000
 	say expect 11
 	say expect 12
