@@ -655,7 +655,10 @@ static int tcp_repair_save(struct dump *d, struct fd_dump *e)
 	int fd = e->d.local, reuse = 0, r, dup;
 
 	getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, &sl);   /* before repair forces it */
-	if ((r = tcprep_enter(fd)) == 0) {
+	if ((r = tcprep_enter(fd)) == 0 && (r = tcprep_lock(fd)) < 0) {
+		what = "a filter dropping what comes meanwhile (SO_ATTACH_FILTER)";
+		tcprep_leave(fd, reuse);
+	} else if (r == 0) {
 		what = "keeping it in repair mode until the job thaws or dies";
 		if (d->tcp_hand >= 0) {
 			r = tcprep_hand(d->tcp_hand, fd, reuse);

@@ -701,7 +701,7 @@ static int repair_end(const struct opts *o, int killed)
 		return 0;
 	r = tcprep_hold_from(o->tcp_chan[0]);
 	if (killed) {
-		tcprep_drop();
+		tcprep_keep();
 		return r;
 	}
 	return tcprep_release(0) < 0 ? -1 : r;

@@ -17,6 +17,7 @@
 #include "inetdump.h"
 #include "inetplan.h"
 #include "num.h"
+#include "tcpkeep.h"
 
 #define TCP_ESTABLISHED_ 1
 #define TCP_CLOSE_ 7
@@ -456,9 +457,15 @@ static int open_reset(struct fdplan *p, struct fdplan_fd *e, int pid)
  * loopback connection's */
 static int open_reset_nodata(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
+	struct sockaddr_storage ss, peer;
+	socklen_t len, plen;
 	char *data = e->data;
 	int fd;
 
+	/* given up: its keeper lets go (the peer's next segment is reset) */
+	if (addr_parse(e->inet.family, e->addr, &ss, &len) == 0 &&
+	    addr_parse(e->inet.family, e->inet.peer, &peer, &plen) == 0)
+		tcpkeep_release((struct sockaddr *)&ss, (struct sockaddr *)&peer);
 	e->data = NULL;
 	fd = open_reset(p, e, pid);
 	e->data = data;

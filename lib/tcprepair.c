@@ -8,6 +8,7 @@
  * connect makes the connection established without a SYN, bind takes
  * any port (SK_FORCE_REUSE), and a close sends neither FIN nor reset. */
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,11 +23,21 @@
 #include "err.h"
 #include "fdpass.h"
 #include "num.h"
+#include "tcpkeep.h"
 #include "tcprepair.h"
 
 #define CHUNK_MAX (64 << 10)   /* bytes a send into a queue in repair mode
                                 * takes: the kernel makes one linear skb */
 #define UNSENT_WAIT_MS 2000    /* for room for the bytes not sent yet */
+
+/* the filter of tcprep_lock off (an int the kernel does not read) */
+static int unlock(int fd)
+{
+	int none = 0;
+
+	return setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &none, sizeof none) < 0 &&
+	       errno != ENOENT ? -errno : 0;
+}
 
 static int sopt(int fd, int opt, int v)
 {
@@ -53,6 +64,8 @@ int tcprep_can(void)
 
 const char *tcprep_why(int err)
 {
+	if (err == -EEXIST)
+		return "it has a socket filter of its own (SO_ATTACH_FILTER), which the checkpoint's would replace";
 	if (err == -EPERM || err == -EACCES)
 		return "the kernel refuses TCP_REPAIR (it needs CAP_NET_ADMIN: run as root)";
 	return strerror(-err);
@@ -61,6 +74,18 @@ const char *tcprep_why(int err)
 int tcprep_enter(int fd)
 {
 	return sopt(fd, TCP_REPAIR, TCP_REPAIR_ON);
+}
+
+int tcprep_lock(int fd)
+{
+	struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog prog = { 1, &drop };
+	socklen_t len = 0;
+
+	/* a filter of the program's own would be lost: its length */
+	if (getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, NULL, &len) == 0 && len)
+		return -EEXIST;
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0 ? -errno : 0;
 }
 
 /* the queue q's sequence number, and its bytes peeked into buf */
@@ -163,8 +188,11 @@ int tcprep_read(int fd, struct tcp_rep *r, char **bytes, size_t *len, const char
 
 int tcprep_leave(int fd, int reuseaddr)
 {
-	int r = sopt(fd, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP);
+	/* what came meanwhile was dropped: the peer sends it again */
+	int r = unlock(fd), e = sopt(fd, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP);
 
+	if (!r)
+		r = e;
 	if (r == 0 && reuseaddr &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuseaddr, sizeof reuseaddr) < 0)
 		r = -errno;
@@ -324,6 +352,12 @@ int tcprep_restore(int fd, const struct tcp_rep *r, const struct sockaddr *local
 	*what = "repair mode (TCP_REPAIR)";
 	if ((e = tcprep_enter(fd)) < 0)
 		return e;
+	/* nothing the peer sends gets in before the queues are whole */
+	*what = "a filter dropping what comes meanwhile (SO_ATTACH_FILTER)";
+	if ((e = tcprep_lock(fd)) < 0)
+		return e;
+	/* the keeper of the old socket lets go of the addresses */
+	tcpkeep_release(local, peer);
 	*what = "bind";
 	if (bind(fd, local, llen) < 0)
 		return -errno;
@@ -401,7 +435,9 @@ int tcprep_release(int probe)
 
 	for (i = 0; i < nheld; i++) {
 		h = &held[i];
-		e = probe ? sopt(h->fd, TCP_REPAIR, TCP_REPAIR_OFF) : tcprep_leave(h->fd, 0);
+		/* the filter off first: the answer to the window probe gets in */
+		e = !probe ? tcprep_leave(h->fd, 0) :
+		    (e = unlock(h->fd)) < 0 ? e : sopt(h->fd, TCP_REPAIR, TCP_REPAIR_OFF);
 		if (e == 0 && h->reuseaddr)
 			e = setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &h->reuseaddr,
 				       sizeof h->reuseaddr) < 0 ? -errno : 0;
@@ -419,6 +455,19 @@ int tcprep_release(int probe)
 
 void tcprep_drop(void)
 {
+	held_free();
+}
+
+void tcprep_keep(void)
+{
+	int *fds = malloc((nheld ? nheld : 1) * sizeof *fds);
+	unsigned i;
+
+	for (i = 0; fds && i < nheld; i++)
+		fds[i] = held[i].fd;
+	if (fds && nheld)
+		tcpkeep_start(fds, nheld);
+	free(fds);
 	held_free();
 }
 

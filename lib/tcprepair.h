@@ -34,12 +34,19 @@ const char *tcprep_why(int err);
 /* socket fd into repair mode: nothing it does then reaches the peer,
  * and closing it sends nothing.  0 or -errno */
 int tcprep_enter(int fd);
+/* A socket filter that drops every segment that comes to fd from now
+ * on, before TCP sees it (no ack: the peer sends it again later, to
+ * the restored socket): what came after the queues were read would
+ * otherwise be acknowledged, then lost with the job.  A socket with a
+ * filter of its own: -EEXIST.  0 or -errno. */
+int tcprep_lock(int fd);
 /* Its state and queued bytes, read in repair mode: *bytes (malloc'd,
  * NULL when none) the receive queue then the send queue, *len their
  * sum.  0, or -errno with *what naming the step. */
 int tcprep_read(int fd, struct tcp_rep *r, char **bytes, size_t *len, const char **what);
 /* out of repair mode, sending nothing (no window probe), with
- * SO_REUSEADDR as it was (repair mode had forced it) */
+ * SO_REUSEADDR as it was (repair mode had forced it), the filter of
+ * tcprep_lock gone */
 int tcprep_leave(int fd, int reuseaddr);
 /* the line's keys: " repair=1 snd_seq=..." */
 void tcprep_keys(const struct tcp_rep *r, char *out, size_t cap);
@@ -74,6 +81,11 @@ int tcprep_release(int probe);
 /* Every held socket closed still in repair mode: the connection goes
  * without a FIN or a reset (the job was killed, or a restore failed) */
 void tcprep_drop(void);
+/* The job was killed: every held socket (in repair mode, locked) given
+ * to a keeper (lib/tcpkeep.h), which holds its addresses until a
+ * restore takes them, so that what the peer sends meanwhile meets a
+ * socket that drops it, not a reset; ours closed */
+void tcprep_keep(void);
 
 /* the fds that ckpt-dumpfds's child hands to ckpt-freeze (fd of a
  * SOCK_SEQPACKET pair, -1: none): sent at once, each with its

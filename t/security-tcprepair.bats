@@ -7,7 +7,10 @@
 # job cannot make a connection from a port below 1024, from an address
 # this machine does not have, or from a port another user's socket
 # holds (to speak as that server).  The attacker: a user (ckr<n>)
-# whose job's image says so; root restores it as that user.
+# whose job's image says so; root restores it as that user.  And the
+# keeper that holds a killed job's connections until the restore
+# (lib/tcpkeep.h) lets go for root only: the job's user cannot free
+# the addresses early, so that the peer's next segment is reset.
 # Programs: t/progs/tcpcount.c, t/progs/tcppeer.py.
 
 load helpers
@@ -69,4 +72,30 @@ local_addr() {
 	thaw_fails "its mss= is not one TCP has" --tcp-established "$T/bad"
 	fds_edit "$PID" 's/^\(fd 3 .*\) recvq=0 /\1 recvq=4 /'
 	thaw_fails "its queued bytes (data=): not recvq= + sendq= bytes" --tcp-established "$T/bad"
+}
+
+@test "the keeper of a killed job's connection lets go for root only: the job's user cannot free its addresses to reset the peer" {
+	user_conversation
+	say drip 1500 2
+	sleep 0.5
+	CKPT_SOCKDIR=$D/sock freeze_ok "$T/img" --kill --tcp-established "$PID"
+	wait "$PID" 2>/dev/null || true
+	local_addr=$(fds_of "$PID" | sed -n 's/^fd 3 .* addr=\([0-9.:]*\) peer=.*/\1/p')
+	# the user asks the keeper (its abstract socket) to let go
+	run as_user "$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect("\0ckpt-tcpkeep %s 127.0.0.1:%s" % (sys.argv[1], sys.argv[2]))
+s.settimeout(2)
+print("answer %r" % s.recv(1))' "$local_addr" "$PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == "answer b''" ]]
+	sleep 1
+	# still kept: the peer's segments met silence, and the restore goes on
+	thaw_bg --tcp-established "$T/img"
+	restored tcpcount
+	peer_says '^dripped 1500'
+	wait_line "$OUT" '^(drip ok 1500|FAIL)' 10
+	grep -q '^drip ok 1500' "$OUT"
 }

@@ -14,6 +14,22 @@ peer() {
 	[ "$1" != listen ] || wait_line "$T/peer.out" '^listening'
 }
 
+# keepers_end: the keepers (lib/tcpkeep.h) of this test's connections
+# (to or from port PORT) gone: a restore that was refused leaves one
+keepers_end() {
+	local p
+	[ -n "${PORT:-}" ] || return 0
+	for p in $(ss -Htanp "( sport = :$PORT or dport = :$PORT )" |
+		sed -n 's/.*"ckpt-tcpkeep",pid=\([0-9]*\).*/\1/p' | sort -u); do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+}
+
+teardown() {
+	keepers_end
+	thaw_teardown
+}
+
 # say CMD...: a command to the peer (one that is gone: a failure, not
 # a fifo that blocks for ever)
 say() {

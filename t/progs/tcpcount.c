@@ -13,6 +13,8 @@
  *              (what the peer does not read waits in our send queue);
  *   "take N"   reads N bytes and "\n", byte i being 'a' + i % 26 (it
  *              says "took N ok", or FAIL);
+ *   "dK"       the K-th line of a drip, K the one after the last
+ *              (else FAIL); "dend N": the last was N ("drip ok N");
  *   "quit"     says "done ok" and exits 0.
  * Says "pid P", "ready tcpcount" once connected (accept: "ready tcpcount
  * listening" once it listens, "accepted" once the peer came). */
@@ -160,6 +162,30 @@ static void take(int s, size_t n)
 	printf("took %zu ok\n", n);
 }
 
+/* a line of the peer's drip: each comes once, in order */
+static void drip(const char *line)
+{
+	static long last;
+	long k;
+
+	if (!strncmp(line, "dend ", 5)) {
+		k = strtol(line + 5, NULL, 10);
+		if (k != last) {
+			printf("FAIL drip: %ld lines came of %ld\n", last, k);
+			exit(1);
+		}
+		printf("drip ok %ld\n", k);
+		last = 0;
+		return;
+	}
+	k = strtol(line + 1, NULL, 10);
+	if (k != last + 1) {
+		printf("FAIL drip: line %ld after line %ld\n", k, last);
+		exit(1);
+	}
+	last = k;
+}
+
 int main(int argc, char **argv)
 {
 	char line[256], out[32];
@@ -184,6 +210,8 @@ int main(int argc, char **argv)
 			printf("blob sent\n");
 		} else if (!strncmp(line, "take ", 5)) {
 			take(s, strtoul(line + 5, NULL, 10));
+		} else if (line[0] == 'd') {
+			drip(line);
 		} else if (!strcmp(line, "quit")) {
 			printf("done ok\n");
 			return 0;

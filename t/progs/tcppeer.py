@@ -12,6 +12,8 @@
 #   expect N     reads a line, which must be N ("got N")
 #   give N       sends "take N", N bytes, byte i 'a' + i % 26, and "\n"
 #                ("gave N")
+#   drip N MS    sends "d1" .. "dN", one every MS ms, then "dend N", from
+#                a thread of its own ("dripped N" at its end)
 #   blob N       reads N bytes and "\n", byte i 'a' + i % 26 ("blob ok N")
 #   segs         "segs_in K": the segments it received so far (TCP_INFO)
 #   quit         sends "quit", then reads the end ("eof")
@@ -19,6 +21,8 @@
 import socket
 import struct
 import sys
+import threading
+import time
 
 
 def conn_open(how, host, port, rcvbuf):
@@ -36,6 +40,17 @@ def conn_open(how, host, port, rcvbuf):
     c, _ = s.accept()
     s.close()
     return c
+
+
+def drip(s, n, ms):
+    try:
+        for k in range(1, n + 1):
+            s.sendall(b"d%d\n" % k)
+            time.sleep(ms / 1000)
+        s.sendall(b"dend %d\n" % n)
+        print("dripped %d" % n, flush=True)
+    except Exception as e:
+        print("FAIL drip: %s: %s" % (type(e).__name__, e), flush=True)
 
 
 def commands(fifo):
@@ -75,6 +90,8 @@ def main():
             n = int(w[1])
             s.sendall(b"take %d\n" % n + bytes(ord("a") + i % 26 for i in range(n)) + b"\n")
             print("gave %d" % n, flush=True)
+        elif w[0] == "drip":
+            threading.Thread(target=drip, args=(s, int(w[1]), int(w[2])), daemon=True).start()
         elif w[0] == "blob":
             n = int(w[1])
             data = f.read(n + 1)
