@@ -69,7 +69,7 @@ key() {
 @test "a connection to a peer outside the job comes back whole after --kill: the conversation goes on" {
 	job_conversation 127.0.0.1
 	checkpoint_repair
-	fds_of "$PID" | grep " peer=127.0.0.1:$PORT state=established .* repair=1 snd_seq=[0-9]* rcv_seq=[0-9]* sendq=0 unsent=0 recvq=0 mss=[0-9]* wscale=[0-9]*,[0-9]* sack=1 tsval=[0-9]* window="
+	fds_of "$PID" | grep " peer=127.0.0.1:$PORT state=established .* repair=1 snd_seq=[0-9]* rcv_seq=[0-9]* sendq=[0-9]* unsent=0 recvq=0 mss=[0-9]* wscale=[0-9]*,[0-9]* sack=1 tsval=[0-9]* window="
 	say talk 4 6
 	peer_says '^talked 4 6'
 	# the restored socket goes on from the old one: its sequence numbers
