@@ -635,7 +635,9 @@ static int tcp_repair_wanted(const struct dump *d, const struct fd_dump *e)
 {
 	uint64_t peer;
 
-	if (!d->tcp_job || e->d.kind != FD_SOCKET || !strstr(e->d.extra, " type=stream ") ||
+	/* a dup of it is made by dup(2) at the restore: its lowest fd only */
+	if (!d->tcp_job || e->d.kind != FD_SOCKET || e->dup != e->d.fd ||
+	    !strstr(e->d.extra, " type=stream ") ||
 	    !strstr(e->d.extra, " state=established ") ||
 	    (!strstr(e->d.extra, " domain=inet ") && !strstr(e->d.extra, " domain=inet6 ")))
 		return 0;

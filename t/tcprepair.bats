@@ -212,6 +212,25 @@ flight_both_ways() {
 	grep -q '^done ok' "$OUT"
 }
 
+@test "a socket with a filter of its own: the checkpoint is refused, naming it, before --kill; the conversation goes on" {
+	job_conversation 127.0.0.1
+	say send filter
+	wait_line "$OUT" '^filtered'
+	run --separate-stderr "$BIN/ckpt-freeze" --kill --tcp-established "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"fd 3: TCP connection "*" (--tcp-established): a filter dropping what comes meanwhile (SO_ATTACH_FILTER): it has a socket filter of its own"* ]]
+	[[ $stderr == *"not killed: it runs on"* ]]
+	alive "$PID"
+	# out of repair mode, not killed: it answers
+	say talk 4 6
+	peer_says '^talked 4 6'
+	say quit
+	peer_says '^eof'
+	wait "$PID"
+	grep -q '^done ok' "$OUT"
+}
+
 @test "without --tcp-established at the restore, a repaired image's connection comes back reset (the default)" {
 	job_conversation 127.0.0.1
 	freeze_ok "$T/img" --kill --tcp-established "$PID"

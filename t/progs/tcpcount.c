@@ -15,10 +15,13 @@
  *              says "took N ok", or FAIL);
  *   "dK"       the K-th line of a drip, K the one after the last
  *              (else FAIL); "dend N": the last was N ("drip ok N");
+ *   "filter"   attaches a socket filter of its own that takes every
+ *              segment (it says "filtered");
  *   "quit"     says "done ok" and exits 0.
  * Says "pid P", "ready tcpcount" once connected (accept: "ready tcpcount
  * listening" once it listens, "accepted" once the peer came). */
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -210,6 +213,13 @@ int main(int argc, char **argv)
 			printf("blob sent\n");
 		} else if (!strncmp(line, "take ", 5)) {
 			take(s, strtoul(line + 5, NULL, 10));
+		} else if (!strcmp(line, "filter")) {
+			struct sock_filter all = BPF_STMT(BPF_RET | BPF_K, 0xffffffff);
+			struct sock_fprog prog = { 1, &all };
+
+			if (setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
+				fail("SO_ATTACH_FILTER");
+			printf("filtered\n");
 		} else if (line[0] == 'd') {
 			drip(line);
 		} else if (!strcmp(line, "quit")) {
