@@ -30,12 +30,13 @@
 #include "rules.h"
 #include "sockdump.h"
 #include "tar.h"
+#include "tcprepair.h"
 #include "u64index.h"
 
 #define CHUNK (1 << 20)   /* bytes per pread of a saved file */
 
 static const char usage_str[] =
-	"ckpt-dumpfds [--control FD --offset N] [--shared-with PID,... | --shared-table FD] [--checkpoint-open-files] [--files-rules PATH] [--restorable] PID";
+	"ckpt-dumpfds [--control FD --offset N] [--shared-with PID,... | --shared-table FD] [--checkpoint-open-files] [--files-rules PATH] [--restorable] [--tcp-established PID,... [--tcp-hand FD]] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
@@ -45,6 +46,8 @@ static const struct option options[] = {
 	{ "restorable", no_argument, NULL, 'R' },
 	{ "shared-with", required_argument, NULL, 'S' },
 	{ "shared-table", required_argument, NULL, 'T' },
+	{ "tcp-established", required_argument, NULL, 'E' },
+	{ "tcp-hand", required_argument, NULL, 'H' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -75,6 +78,10 @@ struct dump {
 	const char *shared_with;  /* --shared-with */
 	const char *shared_table; /* --shared-table */
 	struct fdshare share;  /* the earlier processes' fds */
+	const char *tcp_job;   /* --tcp-established: the job's pids */
+	struct fdshare job;    /* ... their fds */
+	int tcp_hand;          /* --tcp-hand: ckpt-freeze holds the repaired
+	                        * sockets (else we do, until our end) */
 	struct rules rules;
 	int have_rules;
 	struct fd_dump *v;
@@ -656,6 +663,64 @@ static int sock_pair_here(struct dump *d, const struct fd_dump *e)
 	return 0;
 }
 
+/* --tcp-established: an established TCP connection whose other end no
+ * process of the job holds (a socket of another program of this
+ * machine, or of another machine) is saved whole with TCP_REPAIR
+ * (lib/tcprepair.h); one with both ends in the job is made again on
+ * loopback as without it */
+static int tcp_repair_wanted(const struct dump *d, const struct fd_dump *e)
+{
+	uint64_t peer;
+
+	/* a dup of it is made by dup(2) at the restore: its lowest fd only */
+	if (!d->tcp_job || e->d.kind != FD_SOCKET || e->dup != e->d.fd ||
+	    !strstr(e->d.extra, " type=stream ") ||
+	    !strstr(e->d.extra, " state=established ") ||
+	    (!strstr(e->d.extra, " domain=inet ") && !strstr(e->d.extra, " domain=inet6 ")))
+		return 0;
+	peer = inet_tcp_peer(&e->d);
+	return !peer || !fdshare_inode(&d->job, e->d.st.st_dev, peer, 0);
+}
+
+/* e's connection in repair mode, handed to ckpt-freeze at once (or held
+ * here), its state and queues read: its keys and its bytes (receive
+ * queue, then send queue) in socks/INODE.  0, or -1 after a message. */
+static int tcp_repair_save(struct dump *d, struct fd_dump *e)
+{
+	static char keys[512];
+	struct tcp_rep rep;
+	const char *what = "repair mode (TCP_REPAIR)";
+	socklen_t sl = sizeof(int);
+	int fd = e->d.local, reuse = 0, r, dup;
+
+	getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, &sl);   /* before repair forces it */
+	if ((r = tcprep_enter(fd)) == 0 && (r = tcprep_lock(fd)) < 0) {
+		what = "a filter dropping what comes meanwhile (SO_ATTACH_FILTER)";
+		tcprep_leave(fd, reuse);
+	} else if (r == 0) {
+		what = "keeping it in repair mode until the job thaws or dies";
+		if (d->tcp_hand >= 0) {
+			r = tcprep_hand(d->tcp_hand, fd, reuse);
+		} else if ((dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 || tcprep_hold(dup, reuse, NULL, 0) < 0) {
+			r = dup < 0 ? -errno : -ENOMEM;
+			if (dup >= 0)
+				close(dup);
+		}
+		if (r < 0)
+			tcprep_leave(fd, reuse);
+	}
+	if (r == 0)
+		r = tcprep_read(fd, &rep, &e->pipe_bytes, &e->pipe_len, &what);
+	if (r < 0) {
+		warn("pid %d fd %d: TCP connection %llu (--tcp-established): %s: %s", (int)d->pid,
+		     e->d.fd, (unsigned long long)e->d.st.st_ino, what, tcprep_why(r));
+		return -1;
+	}
+	tcprep_keys(&rep, keys, sizeof keys);
+	extra_add(&e->d, "%s", keys);
+	return 0;
+}
+
 /* The bytes queued to each end of a socketpair, once per socket (with
  * the first process of the job that holds it), left in place.  fds in
  * flight (SCM_RIGHTS) would be lost: refused here, before --kill could
@@ -670,7 +735,10 @@ static int socks_peek(struct dump *d)
 		e = &d->v[i];
 		if (e->pipe_data || e->shared)
 			continue;
-		if (inet_queue_saved(&e->d)) {
+		if (tcp_repair_wanted(d, e)) {
+			if (tcp_repair_save(d, e) < 0)
+				return -1;
+		} else if (inet_queue_saved(&e->d)) {
 			if (inet_queue_copy(d->pid, &e->d, &e->pipe_bytes, &e->pipe_len) < 0)
 				return -1;
 		} else if (!sock_queue_saved(&e->d, sock_pair_here(d, e), !d->share.n)) {
@@ -950,6 +1018,7 @@ static void dump_free(struct dump *d)
 	free(d->ino_next);
 	free(d->v);
 	fdshare_free(&d->share);
+	fdshare_free(&d->job);
 	if (d->have_rules)
 		rules_free(&d->rules);
 }
@@ -982,6 +1051,21 @@ static int shares_load(struct dump *d)
 	return fdshare_read(&d->share, fd);
 }
 
+/* --tcp-established: the job's fds (a connection's other end among
+ * them is in the job), as the kernel has them now; TCP_REPAIR allowed */
+static int tcp_job_load(struct dump *d)
+{
+	int r;
+
+	if (!d->tcp_job)
+		return 0;
+	if ((r = tcprep_can()) < 0) {
+		warn("pid %d: --tcp-established: %s", (int)d->pid, tcprep_why(r));
+		return -1;
+	}
+	return fdshare_load(&d->job, d->tcp_job);
+}
+
 /* the options: into d, and where the control fd, the offset and the
  * rules come from; exits on --help or a bad one */
 static void parse(int argc, char **argv, struct dump *d, const char **control,
@@ -998,6 +1082,8 @@ static void parse(int argc, char **argv, struct dump *d, const char **control,
 		case 'R': d->restorable = 1; break;
 		case 'S': d->shared_with = optarg; break;
 		case 'T': d->shared_table = optarg; break;
+		case 'E': d->tcp_job = optarg; break;
+		case 'H': d->tcp_hand = num_arg(optarg, 0, 1 << 20, usage_str); break;
 		case 'h': printf("usage: %s\n", usage_str); exit(0);
 		default: usage_die(usage_str);
 		}
@@ -1006,6 +1092,10 @@ static void parse(int argc, char **argv, struct dump *d, const char **control,
 		usage_die(usage_str);
 	if (d->shared_with && d->shared_table) {
 		warn("--shared-with and --shared-table: one or the other");
+		usage_die(usage_str);
+	}
+	if (d->tcp_hand >= 0 && !d->tcp_job) {
+		warn("--tcp-hand: only with --tcp-established");
 		usage_die(usage_str);
 	}
 	if (have_offset && !*control) {
@@ -1017,7 +1107,7 @@ static void parse(int argc, char **argv, struct dump *d, const char **control,
 
 int main(int argc, char **argv)
 {
-	struct dump d = { 0 };
+	struct dump d = { .tcp_hand = -1 };
 	const char *control = NULL, *rules_path = NULL;
 	uint64_t offset = 0;
 	int r;
@@ -1030,12 +1120,15 @@ int main(int argc, char **argv)
 	d.sock = control ? control_fd_parse(control) : freeze_open(d.pid, 0);
 	if (d.sock < 0)
 		return 1;
-	if (shares_load(&d) < 0) {
+	if (shares_load(&d) < 0 || tcp_job_load(&d) < 0) {
 		r = -1;
 	} else {
 		tar_init(&d.tar, 1, offset);
 		r = dump_fds(&d);
 	}
+	/* alone, the repaired connections go on before the thaw */
+	if (tcprep_release(0) < 0)
+		r = -1;
 	dump_free(&d);
 	if (control)
 		return r < 0;
