@@ -1,5 +1,6 @@
 /* ckpt.h - a program's side of ckpt: whether it runs under the shim,
- * and hooks the shim calls around a checkpoint (ckpt(3)).
+ * hooks the shim calls around a checkpoint, and a checkpoint the
+ * program asks for itself (ckpt(3)).
  *
  * Nothing to link: the functions are the shim's (libckpt.so, loaded by
  * ckpt-run or ckpt-attach), declared weak here, so a program built with
@@ -7,6 +8,7 @@
  * and ckpt_hook() does nothing. */
 #ifndef CKPT_H
 #define CKPT_H
+#include <errno.h>
 
 enum ckpt_event {
 	CKPT_EVENT_CHECKPOINT = 1,  /* a checkpoint begins: the program's
@@ -19,8 +21,15 @@ enum ckpt_event {
 
 typedef void (*ckpt_hook_fn)(enum ckpt_event event, void *arg);
 
+/* what ckpt_checkpoint_file and ckpt_checkpoint_fd return */
+enum ckpt_after {
+	CKPT_WRITTEN = 1,           /* the image is whole; the program goes on */
+	CKPT_RESTORED = 2,          /* this is the program restored from it */
+};
+
 /* the shim's (weak: 0 without it) */
 int ckpt_shim_hook(ckpt_hook_fn fn, void *arg) __attribute__((weak));
+int ckpt_shim_checkpoint(const char *path, int fd, unsigned flags) __attribute__((weak));
 
 /* 1 under the ckpt shim */
 static inline int ckpt_running(void)
@@ -36,6 +45,38 @@ static inline int ckpt_running(void)
 static inline int ckpt_hook(ckpt_hook_fn fn, void *arg)
 {
 	return ckpt_shim_hook ? ckpt_shim_hook(fn, arg) : -1;
+}
+
+/* A checkpoint of this process (and its descendants, as ckpt-freeze
+ * PID), written by ckpt-freeze as a raw stream to the file path (a
+ * new file, renamed over path once whole, mode 0600): the calling
+ * thread waits until it is whole, CKPT_WRITTEN, and in the process a
+ * restore of that image makes, it returns CKPT_RESTORED.  The hooks
+ * run around it as around any checkpoint, before it returns.  -1 with
+ * errno: ENOSYS without the shim, EBUSY while another thread's is
+ * under way, EIO when ckpt-freeze failed (it said why on stderr),
+ * else why the file or ckpt-freeze could not be opened or run; the
+ * program runs on as before.  flags: 0. */
+static inline int ckpt_checkpoint_file(const char *path, unsigned flags)
+{
+	if (!ckpt_shim_checkpoint) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return ckpt_shim_checkpoint(path, -1, flags);
+}
+
+/* The same, written to fd (open for writing: a pipe to ckpt-pack, a
+ * socket, a file at its offset), which stays open.  In the restored
+ * process fd is what the image made of it (a pipe's write end with no
+ * reader left): close it rather than write there. */
+static inline int ckpt_checkpoint_fd(int fd, unsigned flags)
+{
+	if (!ckpt_shim_checkpoint) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return ckpt_shim_checkpoint((const char *)0, fd, flags);
 }
 
 #endif

@@ -74,3 +74,135 @@ wait_hooks() {
 	hooks_are checkpoint restore
 	finish
 }
+
+# --- a checkpoint the program asks for itself (ckpt_checkpoint_file,
+# ckpt_checkpoint_fd; t/progs/selfckpt.c)
+
+# ask_ckpt: SIGUSR2 to $PID, until its next "checkpoint ..." line (30 s),
+# which is then LINE
+ask_ckpt() {
+	local n i
+	n=$(grep -c '^checkpoint ' "$OUT" || true)
+	kill -USR2 "$PID"
+	for ((i = 0; i < 1500; i++)); do
+		[ "$(grep -c '^checkpoint ' "$OUT" || true)" -gt "$n" ] && break
+		sleep 0.02
+	done
+	LINE=$(grep '^checkpoint ' "$OUT" | tail -n 1)
+	echo "asked: ${LINE:-no answer}"
+	[ "$(grep -c '^checkpoint ' "$OUT" || true)" -gt "$n" ]
+}
+
+# self_written [EVENT...]: ask_ckpt, and it was written: the hooks ran
+# around it, each once, before it returned (all the hooks so far are
+# EVENT..., default "checkpoint resume"); the program counts on.  Sets
+# AT, the tick it was asked at.
+self_written() {
+	ask_ckpt
+	[[ $LINE == "checkpoint written tick="* ]]
+	AT=${LINE##*tick=}
+	local want=("$@")
+	[ $# -gt 0 ] || want=(checkpoint resume)
+	hooks_are "${want[@]}"
+	[ "$(grep -E '^(hook|checkpoint)' "$OUT" | tail -n 1)" = "$LINE" ]
+	wait_past "$OUT" tick $((AT + 5))
+}
+
+# self_restored IMG: kill the program, restore IMG (ckpt-thaw IMG, or
+# its stdin when IMG is "-"): it comes back where it asked, told it is
+# the restore after its RESTORE hooks, once each, and counts on from
+# there; then it finishes
+self_restored() {
+	kill -KILL "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	local n
+	n=$(wc -l <"$OUT")
+	thaw_bg "$1"
+	restored selfckpt
+	wait_line "$OUT" "^tick $((AT + 3))\$"
+	tail -n +$((n + 1)) "$OUT" >"$T/after"
+	grep -v '^tick' "$T/after"
+	OUT=$T/after hooks_are restore
+	[ "$(grep -E '^(hook|checkpoint)' "$T/after" | tail -n 1)" = "checkpoint restored tick=$AT" ]
+	[ "$(grep -m1 '^tick' "$T/after")" = "tick $((AT + 1))" ]
+	finish
+}
+
+@test "a program asks for its own checkpoint into a file: written whole, it counts on; killed, ckpt-thaw FILE brings it back where it asked, told so" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:selfckpt
+	need_root
+	PROG_APPEND=1 start_prog selfckpt -f "$T/img"
+	wait_past "$OUT" tick 3
+	self_written
+	[ "$(stat -c %a "$T/img")" = 600 ]
+	[ "$(ls "$T" | grep -c '^img\.')" = 0 ]   # no temp file left
+	self_restored "$T/img"
+}
+
+@test "asked for again: a checkpoint that fails leaves the last image as it was; the next one replaces it whole" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:selfckpt
+	need_root
+	PROG_APPEND=1 start_prog selfckpt -f "$T/img"
+	self_written
+	cp "$T/img" "$T/img1"
+	# a child without the shim: ckpt-freeze refuses the job
+	kill -HUP "$PID"
+	wait_line "$OUT" '^unshimmed child [0-9]+$'
+	local c
+	c=$(awk '/^unshimmed child/ {print $3}' "$OUT")
+	STARTED+=("$c")
+	ask_ckpt
+	[[ $LINE == "checkpoint failed errno=EIO tick="* ]]
+	cat "$ERR"
+	grep -q "^ckpt-freeze: pid $c (.*), child of pid $PID: a process of the job without the ckpt shim" "$ERR"
+	cmp "$T/img" "$T/img1"
+	[ "$(ls "$T" | grep -c '^img\.')" = 0 ]
+	hooks_are checkpoint resume checkpoint resume
+	kill -KILL "$c"
+	wait_line "$OUT" '^child gone$'
+	self_written checkpoint resume checkpoint resume checkpoint resume
+	! cmp -s "$T/img" "$T/img1"
+	: >"$ERR"
+	self_restored "$T/img"
+}
+
+@test "refused, the program unharmed: a file it cannot make, no shim, no ckpt-freeze beside the shim" {
+	need ckpt-run prog:selfckpt
+	# no such directory: nothing begins, no hook runs
+	start_prog selfckpt -f "$T/nodir/img"
+	ask_ckpt
+	[[ $LINE == "checkpoint failed errno=ENOENT tick="* ]]
+	! grep -q '^hook' "$OUT"
+	verify_prog
+	no_fail
+	# without the shim
+	"$PROGS/selfckpt" -f "$T/img" >"$T/plain.out" 2>&1 3>&- &
+	local p=$!
+	STARTED+=("$p")
+	wait_line "$T/plain.out" '^ready '
+	PID=$p OUT=$T/plain.out ask_ckpt
+	[[ $LINE == "checkpoint failed errno=ENOSYS tick="* ]]
+	# a copy of ckpt-run and the shim with no ckpt-freeze beside them
+	mkdir -p "$T/inst/bin" "$T/inst/lib/ckpt"
+	cp "$RUN" "$T/inst/bin/"
+	cp "$CKPT_BUILD/lib/ckpt/libckpt.so" "$T/inst/lib/ckpt/"
+	RUN=$T/inst/bin/ckpt-run start_prog selfckpt -f "$T/img"
+	ask_ckpt
+	[[ $LINE == "checkpoint failed errno=ENOENT tick="* ]]
+	[ "$(cat "$ERR")" = "ckpt-shim: pid $PID: cannot checkpoint itself: $T/inst/bin/ckpt-freeze: No such file or directory" ]
+	! grep -q '^hook' "$OUT"
+	[ ! -e "$T/img" ]
+	verify_prog
+}
+
+@test "one at a time: a second thread asking meanwhile gets EBUSY, a hook asking gets EDEADLK, and the first is written" {
+	need ckpt-run ckpt-freeze prog:selfckpt
+	start_prog selfckpt -f "$T/img" -b
+	self_written
+	grep -qx 'second r=-1 errno=EBUSY' "$OUT"
+	grep -qx 'from a hook r=-1 errno=EDEADLK' "$OUT"
+	[ -s "$T/img" ]
+	verify_prog
+	no_fail
+}
