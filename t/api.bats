@@ -206,3 +206,74 @@ self_restored() {
 	verify_prog
 	no_fail
 }
+
+@test "into an fd, a pipe ckpt-pack reads: the image is whole once the program closes it; restored, the fd is a pipe still, closed as the program goes on" {
+	need ckpt-run ckpt-freeze ckpt-pack ckpt-thaw ckpt-show prog:selfckpt
+	need_root
+	OUT=$T/fd.out ERR=$T/fd.err
+	# (bash's wait on ckpt-pack would wait for the whole pipeline)
+	(exec "$RUN" -- "$PROGS/selfckpt" -d 5 5>&1 >>"$OUT" 2>>"$ERR" 3>&- 4>&-) |
+		{ "$BIN/ckpt-pack" >"$T/img" 2>"$T/pack.err" 3>&-; echo "$?" >"$T/pack.rc"; } &
+	wait_line "$OUT" '^ready '
+	PID=$(awk '/^pid/ {print $2; exit}' "$OUT")
+	STARTED+=("$PID")
+	self_written
+	grep -qx 'fd 5 pipe' "$OUT"
+	# the program closed its end: the stream ended, ckpt-pack with it
+	wait_line "$T/pack.rc" '^[0-9]+$' 30
+	cat "$T/pack.err"
+	[ "$(cat "$T/pack.rc")" = 0 ] && [ ! -s "$T/pack.err" ]
+	"$BIN/ckpt-show" "$T/img" >"$T/show"
+	grep -E "^ +5 pipe .* a new pipe$" "$T/show"
+	self_restored "$T/img"
+	[ "$(grep -c '^fd 5 pipe$' "$T/after")" = 1 ]
+}
+
+@test "as a user: the user's program asks for its checkpoint, the user's ckpt-thaw brings it back in a new pid namespace, and it asks again from there" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:selfckpt
+	need_root
+	throwaway_user cka
+	user_dir
+	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D PROG_APPEND=1 start_prog selfckpt -f "$D/img"
+	self_written
+	[ "$(stat -c '%U %a' "$D/img")" = "$NEW_USER 600" ]
+	kill -KILL "$PID"
+	wait "$PID" 2>/dev/null || true
+	local n
+	n=$(wc -l <"$OUT")
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups "$THAW" "$D/img" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	in_new_ns
+	wait_line "$OUT" "^tick $((AT + 3))\$" 20
+	tail -n +$((n + 1)) "$OUT" >"$T/after"
+	OUT=$T/after hooks_are restore
+	[ "$(grep -E '^(hook|checkpoint)' "$T/after" | tail -n 1)" = "checkpoint restored tick=$AT" ]
+	# from inside its namespace, where its waiter is the reaper's orphan
+	cp "$D/img" "$T/img1"
+	PID=$prog self_written checkpoint resume restore checkpoint resume
+	! cmp -s "$D/img" "$T/img1"
+	kill -TERM "$prog"
+	thaw_wait 0
+	grep -q '^done ok' "$OUT"
+}
+
+@test "into an fd it cannot write: EBADF when not open for writing (nothing begins), EIO on /dev/full (hooks around it); the program unharmed" {
+	need ckpt-run ckpt-freeze prog:selfckpt
+	exec 6</dev/null
+	start_prog selfckpt -d 6
+	exec 6>&-
+	ask_ckpt
+	[[ $LINE == "checkpoint failed errno=EBADF tick="* ]]
+	! grep -q '^hook' "$OUT"
+	verify_prog
+	no_fail
+	exec 6>/dev/full
+	start_prog selfckpt -d 6
+	exec 6>&-
+	ask_ckpt
+	[[ $LINE == "checkpoint failed errno=EIO tick="* ]]
+	hooks_are checkpoint resume
+	grep -q '^ckpt-freeze: .*No space left on device' "$ERR"
+	verify_prog
+}

@@ -8,8 +8,8 @@
  * 10 ms.  SIGUSR2: (once ckpt_running() says 1: "running 1" and the
  * hooks, if not added yet) the checkpoint, then "checkpoint written
  * tick=N", "checkpoint restored tick=N" or "checkpoint failed
- * errno=NAME tick=N" (N: the tick it was asked at); with -d, FD is
- * closed after it.  -b: at each CHECKPOINT hook 1 has a second thread
+ * errno=NAME tick=N" (N: the tick it was asked at); with -d, "fd FD
+ * pipe" (or "other") when it returns 1 or 2, and FD is closed.  -b: at each CHECKPOINT hook 1 has a second thread
  * ask for one too ("second r=R errno=NAME") and hook 2 asks itself
  * ("from a hook r=R errno=NAME").  SIGHUP: a child without the shim
  * ("unshimmed child C": a sleep, which ckpt-freeze refuses in the job;
@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "../../include/ckpt.h"
@@ -136,6 +137,14 @@ static void child_reap(void)
 	}
 }
 
+/* -d: what FD is now, "fd N pipe" (or "fd N other") */
+static void fd_say(void)
+{
+	struct stat st;
+
+	say("fd %d %s\n", fd, fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) ? "pipe" : "other");
+}
+
 static void checkpoint(unsigned long tick)
 {
 	int r;
@@ -143,6 +152,8 @@ static void checkpoint(unsigned long tick)
 	want_ckpt = 0;
 	hooks_add();
 	r = ask();
+	if (fd >= 0 && r > 0)
+		fd_say();
 	if (fd >= 0)
 		close(fd);
 	say("checkpoint %s%s%s tick=%lu\n",
