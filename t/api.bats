@@ -119,7 +119,7 @@ self_restored() {
 	local n
 	n=$(wc -l <"$OUT")
 	thaw_bg "$1"
-	restored selfckpt
+	restored selfckpt 20
 	wait_line "$OUT" "^tick $((AT + 3))\$"
 	tail -n +$((n + 1)) "$OUT" >"$T/after"
 	grep -v '^tick' "$T/after"
@@ -276,4 +276,24 @@ self_restored() {
 	hooks_are checkpoint resume
 	grep -q '^ckpt-freeze: .*No space left on device' "$ERR"
 	verify_prog
+}
+
+@test "under ckpt-attach: a program built with ckpt.h and started without the shim finds it once attached: running, its hooks, its own checkpoint, restored" {
+	need ckpt-attach ckpt-freeze ckpt-thaw prog:selfckpt
+	need_root
+	OUT=$T/self.out ERR=$T/self.err
+	"$PROGS/selfckpt" -f "$T/img" >>"$OUT" 2>>"$ERR" 3>&- 4>&- &
+	PID=$!
+	STARTED+=("$PID")
+	wait_line "$OUT" '^ready '
+	grep -qx 'running 0' "$OUT"
+	stream_ok ckpt-attach "$T/attach.out" "$PID"
+	grep -q '/libckpt.so$' "/proc/$PID/maps"
+	self_written
+	grep -qx 'running 1' "$OUT"
+	# a checkpoint from outside runs them too
+	freeze_ok "$T/img2" "$PID"
+	wait_hooks 8
+	hooks_are checkpoint resume checkpoint resume
+	self_restored "$T/img"
 }
