@@ -108,23 +108,33 @@ _ckpt_descendants() {
 	done
 }
 
+# _ckpt_socks PID: the control sockets of a job root that knows itself
+# as PID, each as "NAME INODE CTIME": PID.sock, or PID.PIDNS.sock in a
+# pid namespace other than the first (a restore in a new namespace)
+_ckpt_socks() {
+	local s
+	for s in "$CKPT_SOCKDIR/$1.sock" "$CKPT_SOCKDIR/$1".*.sock; do
+		if [ -S "$s" ]; then stat -c "%n %i %z" "$s" 2>/dev/null || true; fi
+	done
+}
+
 # ckpt_restore IMG: restore IMG with ckpt-thaw in the background
 # (CKPT_THAW), and wait until the job runs again and its shim serves
-# (it binds its socket anew: a new file under the same name, whose
-# inode number the file system may give again, but not its ctime).
-# CKPT_PID is then its root as this shell sees it (the same pid, or
-# another one outside a new pid namespace).  The job's output goes on
-# in the same files.
+# (it binds its socket anew: a socket not there before, or a new file
+# under the same name, whose inode number the file system may give
+# again, but not its ctime).  CKPT_PID is then its root as this shell
+# sees it (the same pid, or another one outside a new pid namespace).
+# The job's output goes on in the same files.
 ckpt_restore() {
-	local old=$CKPT_JOB_PID sock i p ns was
+	local old=$CKPT_JOB_PID i p ns was now
 	_ckpt_dir
-	sock=$CKPT_SOCKDIR/$old.sock
-	was=$(stat -c "%i %z" "$sock" 2>/dev/null) || was=
+	was=$(_ckpt_socks "$old")
 	"$CKPT_BIN/ckpt-thaw" "$1" 2>>"$CKPT_DIR/thaw.err" &
 	CKPT_THAW=$!
 	CKPT_THAWS+=("$CKPT_THAW")
 	for ((i = 0; i < 1000; i++)); do
-		if [ -S "$sock" ] && [ "$(stat -c "%i %z" "$sock" 2>/dev/null)" != "$was" ]; then
+		now=$(_ckpt_socks "$old")
+		if [ -n "$(comm -13 <(echo "$was" | sort) <(echo "$now" | sort))" ]; then
 			for p in $(_ckpt_descendants "$CKPT_THAW"); do
 				ns=$(awk '/^NSpid:/ { print $NF }' "/proc/$p/status" 2>/dev/null)
 				if [ "$ns" = "$old" ]; then
