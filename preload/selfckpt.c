@@ -26,6 +26,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -172,22 +173,29 @@ static void starter_main(void *arg)
 
 /* the starter and the waiter cloned, the starter reaped: 0 or -errno.
  * Every signal blocked meanwhile, so no handler of the program runs
- * in a clone (they start with the caller's mask) */
+ * in a clone (they start with the caller's mask), and no freeze can
+ * complete in between.  A process that is a child subreaper would
+ * adopt the waiter when the starter exits: it is not one for that
+ * moment, so the waiter goes to a subreaper above it, or init. */
 static long helpers_start(void)
 {
 	uint64_t all = ~0ULL, old;
+	int st, sub = 0;
 	long h;
-	int st;
 
 	waiter_tid = 0;
 	outcome = start_err = exec_err = 0;
 	go = 0;
 	prog_pid = sys_getpid();
 	sys_rt_sigprocmask(SIG_SETMASK, &all, &old);
+	if (sys_prctl(PR_GET_CHILD_SUBREAPER, (uintptr_t)&sub, 0, 0, 0) == 0 && sub)
+		sys_prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	h = ckpt_clone(CLONE_VM | CLONE_VFORK, stacks[0] + STACK, starter_main, NULL);
 	if (h > 0)
 		while (SC(SYS_wait4, h, &st, WCLONE, 0, 0, 0) == -EINTR)
 			;
+	if (sub)
+		sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	sys_rt_sigprocmask(SIG_SETMASK, &old, NULL);
 	if (h < 0)
 		return h;

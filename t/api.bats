@@ -196,6 +196,16 @@ self_restored() {
 	verify_prog
 }
 
+@test "a program that is a child subreaper: written (its waiter out of the job), restored, a subreaper still" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:selfckpt
+	need_root
+	PROG_APPEND=1 start_prog selfckpt -f "$T/img" -s
+	self_written
+	grep -qx 'subreaper 1' "$OUT"
+	self_restored "$T/img"
+	[ "$(grep -c '^subreaper 1$' "$T/after")" = 1 ]
+}
+
 @test "one at a time: a second thread asking meanwhile gets EBUSY, a hook asking gets EDEADLK, and the first is written" {
 	need ckpt-run ckpt-freeze prog:selfckpt
 	start_prog selfckpt -f "$T/img" -b

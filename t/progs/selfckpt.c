@@ -2,7 +2,7 @@
  * include/ckpt.h: ckpt_checkpoint_file or ckpt_checkpoint_fd, from its
  * main thread, with two hooks as t/progs/apihooks.c has them.
  *
- * usage: selfckpt -f PATH [-b] | -d FD
+ * usage: selfckpt -f PATH [-b] [-s] | -d FD
  *
  * Prints "running 0|1", "pid P", "ready selfckpt", then "tick N" every
  * 10 ms.  SIGUSR2: (once ckpt_running() says 1: "running 1" and the
@@ -11,7 +11,9 @@
  * errno=NAME tick=N" (N: the tick it was asked at); with -d, "fd FD
  * pipe" (or "other") when it returns 1 or 2, and FD is closed.  -b: at each CHECKPOINT hook 1 has a second thread
  * ask for one too ("second r=R errno=NAME") and hook 2 asks itself
- * ("from a hook r=R errno=NAME").  SIGHUP: a child without the shim
+ * ("from a hook r=R errno=NAME").  -s: a child subreaper
+ * (PR_SET_CHILD_SUBREAPER), which it says after each checkpoint
+ * ("subreaper 1").  SIGHUP: a child without the shim
  * ("unshimmed child C": a sleep, which ckpt-freeze refuses in the job;
  * "child gone" once it is reaped).  SIGUSR1: "verify ok ticks=N
  * hooks=K"; SIGTERM: the same as "done ok", exit 0.  Hook lines:
@@ -20,6 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -27,7 +30,7 @@
 #include "prog.h"
 
 static const char *path;
-static int fd = -1, busy_test, hooked;
+static int fd = -1, busy_test, hooked, subreaper;
 static int to_second[2], from_second[2];
 static volatile sig_atomic_t want_ckpt, want_child;
 static pid_t child;
@@ -154,6 +157,8 @@ static void checkpoint(unsigned long tick)
 	r = ask();
 	if (fd >= 0 && r > 0)
 		fd_say();
+	if (subreaper && prctl(PR_GET_CHILD_SUBREAPER, &subreaper) == 0)
+		say("subreaper %d\n", subreaper);
 	if (fd >= 0)
 		close(fd);
 	say("checkpoint %s%s%s tick=%lu\n",
@@ -165,13 +170,15 @@ static void args(int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "f:d:b")) != -1) {
+	while ((c = getopt(argc, argv, "f:d:bs")) != -1) {
 		if (c == 'f')
 			path = optarg;
 		else if (c == 'd')
 			fd = atoi(optarg);
 		else if (c == 'b')
 			busy_test = 1;
+		else if (c == 's')
+			subreaper = 1;
 		else
 			goto bad;
 	}
@@ -188,6 +195,8 @@ int main(int argc, char **argv)
 	pthread_t t;
 
 	args(argc, argv);
+	if (subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return printf("FAIL PR_SET_CHILD_SUBREAPER\n"), 1;
 	if (!ckpt_running())
 		printf("running 0\n");
 	hooks_add();
