@@ -108,6 +108,20 @@ self_written() {
 	wait_past "$OUT" tick $((AT + 5))
 }
 
+# after_line N REGEX [SECS]: until a line of $OUT past its first N
+# lines (what the restored program printed: OUT is appended to, and
+# the killed one printed the same ticks) matches REGEX (20 s)
+after_line() {
+	local i
+	for ((i = 0; i < ${3:-20} * 50; i++)); do
+		tail -n +$(($1 + 1)) "$OUT" | grep -Eq -- "$2" && return 0
+		sleep 0.02
+	done
+	echo "after_line: no line matching '$2' after line $1 of $OUT; it ends:" >&2
+	tail -n 5 "$OUT" >&2
+	return 1
+}
+
 # self_restored IMG: kill the program, restore IMG (ckpt-thaw IMG, or
 # its stdin when IMG is "-"): it comes back where it asked, told it is
 # the restore after its RESTORE hooks, once each, and counts on from
@@ -120,7 +134,7 @@ self_restored() {
 	n=$(wc -l <"$OUT")
 	thaw_bg "$1"
 	restored selfckpt 20
-	wait_line "$OUT" "^tick $((AT + 3))\$"
+	after_line "$n" "^tick $((AT + 3))\$"
 	tail -n +$((n + 1)) "$OUT" >"$T/after"
 	grep -v '^tick' "$T/after"
 	OUT=$T/after hooks_are restore
@@ -255,7 +269,7 @@ self_restored() {
 	TPID=$!
 	TPIDS+=("$TPID")
 	in_new_ns
-	wait_line "$OUT" "^tick $((AT + 3))\$" 20
+	after_line "$n" "^tick $((AT + 3))\$"
 	tail -n +$((n + 1)) "$OUT" >"$T/after"
 	OUT=$T/after hooks_are restore
 	[ "$(grep -E '^(hook|checkpoint)' "$T/after" | tail -n 1)" = "checkpoint restored tick=$AT" ]
