@@ -50,7 +50,7 @@ SHIM_SRC = $(wildcard preload/*.c)
 SHIM_ASM = $(wildcard preload/$(ARCH)/*.S)
 PROGS    = $(patsubst t/progs/%.c,$(B)/t/%,$(wildcard t/progs/*.c)) \
 	$(patsubst t/progs/%.sh,$(B)/t/%,$(wildcard t/progs/*.sh))
-HDRS     = $(wildcard lib/*.h lib/$(ARCH)/*.h preload/*.h)
+HDRS     = $(wildcard lib/*.h lib/$(ARCH)/*.h preload/*.h include/*.h)
 MANS     = $(wildcard doc/*.1)
 MANS7    = $(wildcard doc/*.7)
 MANS3    = $(wildcard doc/*.3)
@@ -114,7 +114,7 @@ $(B)/lib/ckpt/ckpt-restorer: $(RST_SRC) $(RST_HDRS)
 		echo "$@: not a static PIE" >&2; rm -f $@.tmp; exit 1; fi
 	mv $@.tmp $@
 
-$(B)/t/%: t/progs/%.c t/progs/prog.h
+$(B)/t/%: t/progs/%.c t/progs/prog.h include/ckpt.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) -O1 -g -pthread -o $@ $<
 
