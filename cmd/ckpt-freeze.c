@@ -31,6 +31,7 @@
 #include "jobshm.h"
 #include "sockjob.h"
 #include "kproc.h"
+#include "procrec.h"
 #include "memberout.h"
 #include "rules.h"
 #include "tar.h"
@@ -256,21 +257,11 @@ static uint32_t main_securebits(const struct threads *th, pid_t pid)
 static int core_fetch(int sock, const struct kproc *k, struct ckpt_proc_rec *rec,
 		      int fds[CKPT_PROCFD_COUNT])
 {
-	struct ctl_call c = { .op = CKPT_OP_PROC, .reply = rec, .replen = sizeof *rec,
-			      .rfds = fds, .nrfds = CKPT_PROCFD_COUNT };
-	int r = ctl_call(sock, &c), i;
+	int r, i;
 	pid_t pid = k->pid;
 
-	if (r == -EACCES) {
-		warn("pid %d: the process may not open its own memory (not dumpable: setuid, setcap or PR_SET_DUMPABLE 0)", (int)pid);
+	if (procrec_fetch(sock, k, rec, fds) < 0)
 		return -1;
-	}
-	if (r < 0 || c.replen != sizeof *rec || c.nrfds != CKPT_PROCFD_COUNT) {
-		for (i = 0; i < c.nrfds; i++)
-			close(fds[i]);
-		warnerr(r ? r : -EPROTO, "pid %d: process record:", (int)pid);
-		return -1;
-	}
 	r = -1;
 	if (rec->pid != (uint32_t)pid)
 		warn("pid %d: the shim's record says pid %u", (int)pid, rec->pid);

@@ -16,7 +16,7 @@
 #include "proto.h"
 
 #define PLAN_MAGIC   0x6e6c7063u   /* "cpln" */
-#define PLAN_VERSION 5
+#define PLAN_VERSION 6
 #define PLAN_AUXV_MAX 128          /* words, AT_NULL pair included */
 #define PLAN_PATH_MAX 4096
 
@@ -71,7 +71,7 @@ struct plan_hdr {
 	struct ckpt_itimer itimer[3];         /* REAL, VIRTUAL, PROF */
 	uint64_t sigpending;         /* the process's shared pending set */
 	uint32_t ntimers;            /* POSIX timers, in the body */
-	uint32_t pad1;
+	uint32_t nguards;            /* ranges of guard pages, in the body */
 	char exe[PLAN_PATH_MAX];     /* "" or a path to set as exe_fd */
 };
 
@@ -168,7 +168,8 @@ struct plan_timer {
 /* The body: struct plan_region[nregions], struct plan_run[nruns],
  * struct plan_thread[nthreads], uint32_t groups[ngroups] (padded to 8
  * bytes), uint32_t cloexec[ncloexec] (fd numbers, any number of them,
- * padded to 8 bytes), struct plan_timer[ntimers], then strings up to
+ * padded to 8 bytes), struct plan_timer[ntimers], struct
+ * plan_run[nguards] (guard pages, MADV_GUARD_INSTALL), then strings up to
  * body_size. */
 
 /* What the restorer says back on fd_status: zero or more warnings,
@@ -204,6 +205,7 @@ enum plan_step {
 	PLAN_ST_SECUREBITS,    /* a thread's securebits (addr: tid) */
 	PLAN_ST_NNP,           /* a thread's no_new_privs (addr: tid) */
 	PLAN_ST_VMFLAGS,       /* a region's flags (addr), by madvise/mlock */
+	PLAN_ST_GUARD,         /* installing guard pages (addr) */
 	PLAN_ST_TIMER,         /* making a POSIX timer (addr: its id) */
 	PLAN_ST_TIMER_ID,      /* the kernel gave a POSIX timer another id
 	                        * (addr: the id wanted): no

@@ -31,6 +31,7 @@ static const char *const step_what[PLAN_ST_COUNT] = {
 	[PLAN_ST_SECUREBITS] = "set the securebits of thread",
 	[PLAN_ST_NNP] = "set no_new_privs of thread",
 	[PLAN_ST_VMFLAGS] = "set the flags (madvise, mlock) of the region at",
+	[PLAN_ST_GUARD] = "install guard pages (MADV_GUARD_INSTALL) at",
 	[PLAN_ST_TIMER] = "make the POSIX timer",
 	[PLAN_ST_TIMER_ID] = "the kernel has no PR_TIMER_CREATE_RESTORE_IDS and gave another id to POSIX timer",
 };

@@ -72,6 +72,7 @@ static void plan_header(const struct img_proc *p, struct plan_hdr *h, uint64_t b
 	h->ncloexec = cloexec_count(p);
 	h->ngroups = groups_count(p);
 	h->ntimers = p->ntimers;
+	h->nguards = p->mem.nguard;
 	if (!strstr(c->exe, " (deleted)"))
 		snprintf(h->exe, sizeof h->exe, "%s", c->exe);
 	h->hole_size = PLAN_TRAMP_SIZE + PLAN_VDSO_SLOT + PLAN_TSTACK_SIZE + PLAN_STACK_SIZE + PLAN_IMAGE_MAX +
@@ -130,7 +131,8 @@ int plan_write(int fd, const struct img_proc *p, int newns, int userns)
 	size_t rs = m->nreg * sizeof *m->reg, us = m->nrun * sizeof *m->run;
 	size_t ts = p->nthr * sizeof(struct plan_thread), gs = (groups_count(p) * 4 + 7) & ~7UL;
 	size_t cs = (cloexec_count(p) * 4 + 7) & ~7UL, ps = p->ntimers * sizeof *p->timers;
-	size_t body = rs + us + ts + gs + cs + ps + m->strings_len;
+	size_t gus = m->nguard * sizeof *m->guard;
+	size_t body = rs + us + ts + gs + cs + ps + gus + m->strings_len;
 	int e;
 
 	plan_header(p, &h, body, newns, userns);
@@ -147,6 +149,8 @@ int plan_write(int fd, const struct img_proc *p, int newns, int userns)
 		e = plan_cloexec(fd, p);
 	if (!e && ps)
 		e = write_all(fd, p->timers, ps);
+	if (!e && gus)
+		e = write_all(fd, m->guard, gus);
 	if (!e && m->strings_len)
 		e = write_all(fd, m->strings, m->strings_len);
 	return e < 0 ? -1 : 0;

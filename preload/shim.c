@@ -99,11 +99,11 @@ static void sock_addr_at(int d)
 	memcpy(sock_addr.sun_path + n, sock_name, strlen(sock_name) + 1);
 }
 
-/* bind <pid>.sock in the socket directory, once it passed the checks
- * (sockdir.c), and sweep it of dead processes' sockets; 0 or -errno */
-static int listen_open(void)
+/* bind <pid>.sock in dir, once it passed the checks (sockdir.c), and
+ * sweep it of dead processes' sockets; 0 or -errno */
+static int listen_in(const char *dir)
 {
-	int d = sockdir_open(sock_dir, &sock_why), s;
+	int d = sockdir_open(dir, &sock_why), s;
 	long r;
 
 	if (d < 0)
@@ -129,6 +129,24 @@ static int listen_open(void)
 	}
 	sys_close(d);
 	return r < 0 ? r : 0;
+}
+
+/* In sock_dir; a process that may not reach it (a daemon that dropped
+ * from root to its uid after ckpt-run set CKPT_SOCKDIR to root's
+ * directory: forked, or restored with its ids) binds in /tmp/ckpt-<euid>
+ * instead, made 0700 if missing, where the tools look next (lib/ctl.c:
+ * another uid's default directory; XDG_RUNTIME_DIR is root's here).
+ * Never for a directory refused by the rule. */
+static int listen_open(void)
+{
+	static char own[32] = "/tmp/ckpt-";
+	long r = listen_in(sock_dir), euid = sys_geteuid();
+
+	if (r != -EACCES || sock_why || euid == 0)
+		return r;
+	own[10 + fmt_ulong(own + 10, euid)] = 0;
+	sys_mkdirat(AT_FDCWD, own, 0700);
+	return listen_in(own);
 }
 
 static void sock_remove(void)
