@@ -222,7 +222,8 @@ int img_proc_read(struct img_in *in, struct img_proc *p, pid_t pid)
 
 void img_proc_free(struct img_proc *p)
 {
-	free(p->thr);
+	threads_free(p->thr, p->nthr);
+	core_free(&p->core);
 	free(p->timers);
 	p->timers = NULL;
 	p->ntimers = 0;

@@ -7,15 +7,7 @@
 # (the old pids).
 
 load helpers
-load thaw
-
-setup() {
-	thaw_setup
-}
-
-teardown() {
-	thaw_teardown
-}
+load thaw   # its setup and teardown
 
 # the guards lines of guardpg's region NAME (pages 2 and 5)
 guard_lines() {
@@ -53,6 +45,48 @@ guard_lines() {
 	verify_prog
 	[ "$(stat -c %u "/proc/$PID/mem")" = 0 ]
 	freeze_ok "$T/img2" "$PID"
+	verify_prog
+	finish
+}
+
+@test "signals queued and blocked come back queued, each with its siginfo and count: the process's, a thread's, from kill and sigqueue" {
+	checkpoint_kill sigq
+	img cat "$T/img" "proc/$PID/core" | grep -c '^siginfo ' >"$T/n.core"
+	img cat "$T/img" "proc/$PID/threads" | grep -c '^siginfo ' >"$T/n.threads"
+	# the process's five (SIGUSR2, four of SIGRTMIN+2), the main thread's
+	# one, the second thread's two
+	[ "$(cat "$T/n.core")" = 5 ]
+	[ "$(cat "$T/n.threads")" = 3 ]
+	thaw_bg "$T/img"
+	restored sigq
+	verify_prog
+	finish
+	[ "$(grep -c '^sigq process usr2=kill:child rt+2 values=101,102,103,104:child$' "$OUT")" -ge 3 ]
+	[ "$(grep -c '^sigq thread rt+3 values=201,202$' "$OUT")" -ge 3 ]
+}
+
+# the rseq line of thread TID in the image's threads member
+rseq_line() {
+	img cat "$T/img" "proc/$PID/threads" | awk -v t="$1" '$1 == "thread" {on = $2 == t} on && $1 == "rseq"'
+}
+
+@test "rseq areas the program registered itself (glibc registered none): the kernel's address in the image, registered again in each thread" {
+	PROG_PRE="env GLIBC_TUNABLES=glibc.pthread.rseq=0" checkpoint_kill rseqmine
+	local main_area
+	main_area=$(awk '/^area main/ {print $3}' "$OUT")
+	rseq_line "$PID"
+	[ "$(rseq_line "$PID")" = "rseq $main_area 32 0x53053053" ]
+	img cat "$T/img" "proc/$PID/threads" | grep -x "rseq $(awk '/^area thread/ {print $3}' "$OUT") 32 0x53053053"
+	thaw_bg "$T/img"
+	restored rseqmine
+	verify_prog
+	finish
+}
+
+@test "an rseq area of the program's own in place of glibc's comes back registered" {
+	checkpoint_kill rseqown
+	thaw_bg "$T/img"
+	restored rseqown
 	verify_prog
 	finish
 }
