@@ -90,3 +90,25 @@ rseq_line() {
 	verify_prog
 	finish
 }
+
+@test "not root: a throwaway user's queued signals come back with their siginfo in a new user and pid namespace" {
+	throwaway_user ckg
+	user_thaw_ns sigq
+	verify_prog "$prog" "$D/out"
+	grep -q '^sigq process usr2=kill:child rt+2 values=101,102,103,104:child$' "$D/out"
+	kill -TERM "$prog"
+	wait "$USER_SH"
+	cat "$D/thaw.err"
+	grep -q '^done ok' "$D/out"
+	[ "$(grep -c '^sigq thread rt+3 values=201,202$' "$D/out")" -ge 3 ]
+}
+
+@test "not root: a throwaway user's own rseq area comes back registered in a new user and pid namespace" {
+	throwaway_user ckg
+	user_thaw_ns rseqown
+	verify_prog "$prog" "$D/out"
+	kill -TERM "$prog"
+	wait "$USER_SH"
+	cat "$D/thaw.err"
+	grep -q '^done ok' "$D/out"
+}
