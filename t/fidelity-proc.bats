@@ -49,6 +49,20 @@ guard_lines() {
 	finish
 }
 
+@test "--cow of a daemon that dropped root is refused, naming why (its snapshot may not open its memory), and it runs on" {
+	need_root
+	need ckpt-run ckpt-freeze prog:dropper
+	throwaway_user ckg
+	user_dir
+	PROG_OWNER=$NEW_USER PROG_DIR=$D start_prog dropper "$(id -u "$NEW_USER")"
+	run --separate-stderr "$BIN/ckpt-freeze" --cow "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"pid $PID: not dumpable: its snapshot, pid "*", may not open its own memory; checkpoint it without --cow"* ]]
+	alive "$PID"
+	verify_prog
+}
+
 @test "signals queued and blocked come back queued, each with its siginfo and count: the process's, a thread's, from kill and sigqueue" {
 	checkpoint_kill sigq
 	img cat "$T/img" "proc/$PID/core" | grep -c '^siginfo ' >"$T/n.core"
