@@ -57,9 +57,8 @@ static int siginfo_signo(const struct plan_siginfo *s, int32_t *code)
 	return signo;
 }
 
-/* The signals of tid's queue (0: the process's) that signals_queue
- * queues: all but a POSIX timer's (SI_TIMER), which signals_raise gives
- * its timer's siginfo */
+/* the signals of tid's queue (0: the process's) that signals_queue
+ * queues */
 static uint64_t signals_queued(const struct rst *r, uint32_t tid)
 {
 	uint64_t set = 0;
@@ -69,7 +68,7 @@ static uint64_t signals_queued(const struct rst *r, uint32_t tid)
 
 	for (i = 0; i < r->hdr.nsiginfo; i++)
 		if (r->siginfo[i].tid == tid && (sig = siginfo_signo(&r->siginfo[i], &code)) >= 1 &&
-		    sig <= 64 && code != -2 /* SI_TIMER */)
+		    sig <= 64)
 			set |= 1ULL << (sig - 1);
 	return set;
 }
@@ -77,11 +76,16 @@ static uint64_t signals_queued(const struct rst *r, uint32_t tid)
 /* tid's queue (0: the process's) queued again, each signal with its
  * siginfo, in the checkpoint's order: by the thread tid itself, or the
  * main thread for the process, as the kernel allows any siginfo only
- * then (kill's SI_USER, another sender's pid).  Every thread blocks
- * every signal until its frame gives its mask back, so they wait. */
+ * then (kill's SI_USER, another sender's pid).  A POSIX timer's
+ * (SI_TIMER) comes back with its timer's id, overrun and value, as an
+ * ordinary queued signal: its kernel-private word (the timer's
+ * sequence, which a new timer does not have) zeroed, as timers.c does.
+ * Every thread blocks every signal until its frame gives its mask
+ * back, so they wait. */
 static void signals_queue(struct rst *r, uint32_t tid)
 {
 	const struct plan_siginfo *s;
+	unsigned char info[sizeof s->info];
 	int32_t code;
 	uint32_t i;
 	long e;
@@ -89,10 +93,13 @@ static void signals_queue(struct rst *r, uint32_t tid)
 
 	for (i = 0; i < r->hdr.nsiginfo; i++) {
 		s = &r->siginfo[i];
-		if (s->tid != tid || (sig = siginfo_signo(s, &code)) < 1 || sig > 64 || code == -2)
+		if (s->tid != tid || (sig = siginfo_signo(s, &code)) < 1 || sig > 64)
 			continue;
-		e = tid ? sys_tgsigqueueinfo(r->hdr.pid, tid, sig, s->info) :
-			  sys_rt_sigqueueinfo(r->hdr.pid, sig, s->info);
+		__builtin_memcpy(info, s->info, sizeof info);
+		if (code == -2 /* SI_TIMER */)
+			__builtin_memset(info + 32, 0, 4);   /* _sigsys_private */
+		e = tid ? sys_tgsigqueueinfo(r->hdr.pid, tid, sig, info) :
+			  sys_rt_sigqueueinfo(r->hdr.pid, sig, info);
 		if (e < 0)
 			rst_fail(r, PLAN_ST_SIGQUEUE, e, sig);
 	}
