@@ -27,6 +27,7 @@
 #include "memberout.h"
 #include "pagescan.h"
 #include "pagesout.h"
+#include "procrec.h"
 #include "sysvshm.h"
 #include "tar.h"
 #include "timing.h"
@@ -68,6 +69,7 @@ struct dump {
 	size_t nreg;
 	struct mapfile *files;     /* one per region */
 	struct run_list runs;      /* the pages the image holds */
+	struct run_list guards;    /* the guard pages (MADV_GUARD_INSTALL) */
 	int index;                 /* write the index member */
 	int parent_fd;             /* --parent-index: the parent's table, or -1 */
 	const char *parent_id;     /* --parent-id: the parent's image id, or NULL */
@@ -86,28 +88,29 @@ struct dump {
 	struct cow cow;            /* --cow (lib/cow.h) */
 };
 
+/* the process record and its fds (lib/procrec.h); and smaps as we
+ * open it (lib/kproc.c: tied to the process behind the socket), for
+ * each region's VmFlags: the shim's fds hold no smaps.  Without it the
+ * member is not written, and a restore cannot give the regions back
+ * their flags: an error. */
 static int proc_fetch(struct dump *d)
 {
 	static struct ckpt_proc_rec rec;
-	struct ctl_call c = { .op = CKPT_OP_PROC, .reply = &rec,
-			      .replen = sizeof rec, .rfds = d->fds,
-			      .nrfds = CKPT_PROCFD_COUNT };
-	int r = ctl_call(d->sock, &c), i;
+	struct kproc k;
+	int r, i;
 
-	if (r == 0 && (c.replen < sizeof rec || c.nrfds != CKPT_PROCFD_COUNT))
-		r = -EPROTO;
-	if (r < 0) {
-		for (i = 0; i < c.nrfds; i++)
-			close(d->fds[i]);
-		if (r == -EACCES)
-			warn("pid %d: the process cannot open its own /proc/self/mem (not dumpable?)",
-			     (int)d->pid);
-		else
-			warnerr(r, "pid %d: process record:", (int)d->pid);
+	if (kproc_open(&k, d->pid, d->sock) < 0)
 		return -1;
+	r = procrec_fetch(d->sock, &k, &rec, d->fds);
+	if (r == 0 && !(d->smaps = kproc_read(&k, "smaps", NULL))) {
+		warn("pid %d: read smaps (for the regions' VmFlags):", (int)d->pid);
+		for (i = 0; i < CKPT_PROCFD_COUNT; i++)
+			close(d->fds[i]);
+		r = -1;
 	}
+	kproc_close(&k);
 	d->subreaper = rec.subreaper;
-	return 0;
+	return r;
 }
 
 static int maps_load(struct dump *d)
@@ -231,7 +234,7 @@ static int region_scan(struct dump *d, struct pagescan *ps, size_t i)
 static int runs_collect(struct dump *d)
 {
 	struct pagescan ps = { .pagemap_fd = d->fds[CKPT_PROCFD_PAGEMAP],
-			       .mem_fd = d->fds[CKPT_PROCFD_MEM] };
+			       .mem_fd = d->fds[CKPT_PROCFD_MEM], .guards = &d->guards };
 	size_t i;
 
 	for (i = 0; i < d->nreg; i++)
@@ -246,7 +249,8 @@ static int runs_collect(struct dump *d)
  * in region order with the held runs */
 static int runs_collect_snapshot(struct dump *d)
 {
-	struct pagescan ps = { .pagemap_fd = d->cow.pagemap_fd, .mem_fd = d->cow.mem_fd };
+	struct pagescan ps = { .pagemap_fd = d->cow.pagemap_fd, .mem_fd = d->cow.mem_fd,
+			       .guards = &d->guards };
 	struct run_list held = d->runs;
 	size_t i, k = 0;
 	int e = 0;
@@ -298,23 +302,6 @@ static int mapfiles_text(FILE *f, const void *arg)
 	return 0;
 }
 
-/* /proc/PID/smaps as we open it (lib/kproc.c: tied to the process
- * behind the socket), for each region's VmFlags: the shim's fds hold
- * no smaps.  Without it the member is not written, and a restore
- * cannot give the regions back their flags: an error. */
-static int smaps_load(struct dump *d)
-{
-	struct kproc k;
-
-	if (kproc_open(&k, d->pid, d->sock) < 0)
-		return -1;
-	d->smaps = kproc_read(&k, "smaps", NULL);
-	kproc_close(&k);
-	if (!d->smaps)
-		return warn("pid %d: read smaps (for the regions' VmFlags):", (int)d->pid), -1;
-	return 0;
-}
-
 /* "START-END FLAGS" per region, FLAGS the VmFlags line's two-letter
  * codes as the kernel wrote them (formats/memory.md) */
 static int vmflags_text(FILE *f, const void *arg)
@@ -350,6 +337,24 @@ static int vmflags_text(FILE *f, const void *arg)
 static int pagemap_text(FILE *f, const void *arg)
 {
 	runs_text(f, ((const struct dump *)arg)->stored);
+	return 0;
+}
+
+static int run_cmp(const void *a, const void *b)
+{
+	const struct page_run *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* "START-END" per range of guard pages, in address order (with --cow
+ * the held regions are scanned before the others) */
+static int guards_text(FILE *f, const void *arg)
+{
+	const struct dump *d = arg;
+
+	qsort(d->guards.v, d->guards.n, sizeof *d->guards.v, run_cmp);
+	runs_text(f, &d->guards);
 	return 0;
 }
 
@@ -502,6 +507,7 @@ static int members_write(struct dump *d)
 	if (member_put(&d->tar, name, d->maps, d->maps_len) < 0 ||
 	    (sysvshm_any(d->reg, d->nreg) && proc_member(d, "sysvshm", sysvshm_text) < 0) ||
 	    proc_member(d, "vmflags", vmflags_text) < 0 ||
+	    (d->guards.n && proc_member(d, "guards", guards_text) < 0) ||
 	    proc_member(d, "mapfiles", mapfiles_text) < 0 || index_write(d) < 0 ||
 	    proc_member(d, "pagemap", pagemap_text) < 0)
 		return -1;
@@ -541,8 +547,6 @@ static int dump_mem(struct dump *d)
 	before = d->seen.n;
 	r = maps_load(d);
 	if (r == 0)
-		r = smaps_load(d);
-	if (r == 0)
 		files_check(d);
 	/* at every checkpoint of an image, before any page is read: the
 	 * next one counts what is written from here on */
@@ -560,6 +564,7 @@ static int dump_mem(struct dump *d)
 	free(d->reg);
 	free(d->files);
 	run_list_free(&d->runs);
+	run_list_free(&d->guards);
 	run_list_free(&d->changed);
 	free(d->hash);
 	shm_views_free(&d->seen);

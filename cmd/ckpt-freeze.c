@@ -31,6 +31,8 @@
 #include "jobshm.h"
 #include "sockjob.h"
 #include "kproc.h"
+#include "procrec.h"
+#include "rseqpeek.h"
 #include "memberout.h"
 #include "rules.h"
 #include "tar.h"
@@ -202,17 +204,20 @@ struct threads {
 	unsigned n;
 };
 
-/* what the shim found in a thread that a restore could not bring
- * back: -1 after a message */
-static int threads_refused(const struct threads *th, pid_t pid)
+/* A thread with an rseq area of its own, not glibc's: the shim cannot
+ * name it, the kernel can (lib/rseqpeek.c); its record gets the
+ * kernel's.  0, or -1 after a message */
+static int threads_rseq_own(struct threads *th, pid_t pid)
 {
+	struct ckpt_thread_rec *t;
 	unsigned i;
 
-	for (i = 0; i < th->n; i++)
-		if (th->v[i].flags & CKPT_THREAD_RSEQ_OWN)
-			return warn("pid %d: thread %u has an rseq area of its own, not glibc's, which the "
-				    "process cannot name: it cannot be restored; not checkpointed",
-				    (int)pid, th->v[i].tid), -1;
+	for (i = 0; i < th->n; i++) {
+		t = &th->v[i];
+		if ((t->flags & CKPT_THREAD_RSEQ_OWN) &&
+		    rseqpeek(pid, t->tid, &t->rseq_addr, &t->rseq_len, &t->rseq_sig) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -241,7 +246,7 @@ static int threads_fetch(int sock, pid_t pid, struct threads *th)
 		memcpy(th->v + th->n, recs, k * sizeof *recs);
 		th->n += k;
 	} while (c.rep.more && c.replen);
-	return threads_refused(th, pid);
+	return threads_rseq_own(th, pid);
 }
 
 static uint32_t main_securebits(const struct threads *th, pid_t pid)
@@ -262,21 +267,11 @@ static uint32_t main_securebits(const struct threads *th, pid_t pid)
 static int core_fetch(int sock, const struct kproc *k, struct ckpt_proc_rec *rec,
 		      int fds[CKPT_PROCFD_COUNT])
 {
-	struct ctl_call c = { .op = CKPT_OP_PROC, .reply = rec, .replen = sizeof *rec,
-			      .rfds = fds, .nrfds = CKPT_PROCFD_COUNT };
-	int r = ctl_call(sock, &c), i;
+	int r, i;
 	pid_t pid = k->pid;
 
-	if (r == -EACCES) {
-		warn("pid %d: the process may not open its own memory (not dumpable: setuid, setcap or PR_SET_DUMPABLE 0)", (int)pid);
+	if (procrec_fetch(sock, k, rec, fds) < 0)
 		return -1;
-	}
-	if (r < 0 || c.replen != sizeof *rec || c.nrfds != CKPT_PROCFD_COUNT) {
-		for (i = 0; i < c.nrfds; i++)
-			close(fds[i]);
-		warnerr(r ? r : -EPROTO, "pid %d: process record:", (int)pid);
-		return -1;
-	}
 	r = -1;
 	if (rec->pid != (uint32_t)pid)
 		warn("pid %d: the shim's record says pid %u", (int)pid, rec->pid);

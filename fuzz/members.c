@@ -96,10 +96,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[len] = 0;
 	switch (data[0] % 8) {
 	case 0: if (!memchr(text, 0, len)) manifest_parse(text, "ckpt/manifest", &man); break;
-	case 1: if (!memchr(text, 0, len)) core_parse(text, "proc/7/core", &core); break;
+	case 1:
+		if (!memchr(text, 0, len))
+			core_parse(text, "proc/7/core", &core);
+		core_free(&core);
+		break;
 	case 2:
 		if (!memchr(text, 0, len) && threads_parse(text, "proc/7/threads", &thr, &nthr) == 0)
-			free(thr);
+			threads_free(thr, nthr);
 		break;
 	case 3:
 		if (!memchr(text, 0, len)) {

@@ -461,7 +461,34 @@ static int core_vclock(struct text *l, void *c)
 	return nums(l, 2, U64, ((struct img_core *)c)->vclock);
 }
 
+/* "siginfo HEX": 128 bytes of the kernel's siginfo, appended to q */
+static int sigq_line(const struct text *l, struct img_sigq *q)
+{
+	unsigned char (*nv)[IMG_SIGINFO_SIZE];
+	const char *h = l->n == 2 ? l->f[1] : "";
+	unsigned i, hi, lo;
+
+	if (strlen(h) != 2 * IMG_SIGINFO_SIZE || strspn(h, "0123456789abcdef") != strlen(h))
+		return bad(l, "malformed siginfo (256 lowercase hex digits)");
+	if (q->n == 1u << 20 || !(nv = realloc(q->v, (q->n + 1) * sizeof *nv)))
+		return bad(l, "too many queued signals");
+	q->v = nv;
+	for (i = 0; i < IMG_SIGINFO_SIZE; i++) {
+		hi = h[2 * i] <= '9' ? h[2 * i] - '0' : h[2 * i] - 'a' + 10;
+		lo = h[2 * i + 1] <= '9' ? h[2 * i + 1] - '0' : h[2 * i + 1] - 'a' + 10;
+		q->v[q->n][i] = hi << 4 | lo;
+	}
+	q->n++;
+	return 0;
+}
+
+static int core_siginfo(struct text *l, void *c)
+{
+	return sigq_line(l, &((struct img_core *)c)->sigq);
+}
+
 static const struct text_key core_keys[] = {
+	{ "siginfo", core_siginfo },
 	{ "uid", core_uid }, { "gid", core_gid }, { "groups", core_groups_line },
 	{ "caps", core_creds }, { "securebits", core_creds }, { "no-new-privs", core_creds },
 	{ "umask", core_umask }, { "oom-score-adj", core_oom }, { "cwd", core_cwd },
@@ -542,6 +569,14 @@ static int thread_line(struct text *l, struct img_thread *t)
 		return nums(l, 1, U64, &t->gs);
 	} else if (!strcmp(l->f[0], "sigpending")) {
 		return nums(l, 1, U64, &t->sigpending);
+	} else if (!strcmp(l->f[0], "siginfo")) {
+		return sigq_line(l, &t->sigq);
+	} else if (!strcmp(l->f[0], "rseq")) {
+		if (nums(l, 3, U64, t->rseq) < 0)
+			return -1;
+		if (t->rseq[0] && (t->rseq[0] % 32 || t->rseq[1] < 32 || t->rseq[1] > 4096 ||
+				   t->rseq[2] > 0xffffffffULL))
+			return bad(l, "malformed rseq (an area aligned to 32, a length of 32 to 4096)");
 	} else if (!strcmp(l->f[0], "park")) {
 		if (nums(l, 8, U64, v) < 0)
 			return -1;
@@ -595,12 +630,28 @@ int threads_parse(char *text, const char *name, struct img_thread **tp, unsigned
 	if (r == 0 && !th.n)
 		r = -1, warn("member %s: no threads", name);
 	if (r < 0 || threads_creds_whole(&th, name) < 0) {
-		free(th.t);
+		threads_free(th.t, th.n);
 		return -1;
 	}
 	*tp = th.t;
 	*np = th.n;
 	return 0;
+}
+
+void threads_free(struct img_thread *t, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; t && i < n; i++)
+		free(t[i].sigq.v);
+	free(t);
+}
+
+void core_free(struct img_core *c)
+{
+	free(c->sigq.v);
+	c->sigq.v = NULL;
+	c->sigq.n = 0;
 }
 
 void threads_creds_default(const struct img_core *c, struct img_thread *t, unsigned n)

@@ -37,6 +37,14 @@ struct img_manifest {
 	struct img_mproc proc[IMAGE_PROCS_MAX];
 };
 
+/* the signals queued, each with its siginfo (`siginfo` lines), in the
+ * kernel's order */
+#define IMG_SIGINFO_SIZE 128
+struct img_sigq {
+	unsigned char (*v)[IMG_SIGINFO_SIZE];
+	unsigned n;
+};
+
 struct img_core {
 	pid_t pid, ppid, pgid, sid;
 	uint64_t starttime;    /* clock ticks after boot; 0: not recorded */
@@ -59,6 +67,7 @@ struct img_core {
 	struct ckpt_ksigaction sigaction[64];
 	struct ckpt_itimer itimer[3];
 	uint64_t sigpending, xcr0;
+	struct img_sigq sigq;  /* the process's queue */
 	uint64_t vdso[2], vdso_hash, vvar[2], vclock[2];
 	pid_t ctl_tid;
 	int freeze_sig;
@@ -91,6 +100,8 @@ struct img_thread {
 	uint64_t frame, fs, gs;
 	struct ckpt_park park;
 	uint64_t sigpending;
+	struct img_sigq sigq;  /* the thread's own queue */
+	uint64_t rseq[3];      /* area, length, signature; area 0: none */
 	struct img_creds cr;
 };
 
@@ -100,10 +111,14 @@ struct img_thread {
  * earlier proc line, no pid twice. */
 int manifest_parse(char *text, const char *name, struct img_manifest *m);
 int core_parse(char *text, const char *name, struct img_core *c);
+/* what core_parse allocated (c stays parsed but for its queue) */
+void core_free(struct img_core *c);
 /* *tp gets a malloc'd array of *np records */
 /* the manifest line of pid, or NULL */
 const struct img_mproc *manifest_proc(const struct img_manifest *m, pid_t pid);
 int threads_parse(char *text, const char *name, struct img_thread **tp, unsigned *np);
+/* the n records threads_parse made, and the array */
+void threads_free(struct img_thread *t, unsigned n);
 /* the credentials of each thread without its own: the core's */
 void threads_creds_default(const struct img_core *c, struct img_thread *t, unsigned n);
 

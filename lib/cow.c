@@ -161,7 +161,11 @@ int cow_snapshot(struct cow *c, pid_t pid, int sock)
 			c->pagemap_fd = fds[i];
 		else
 			close(fds[i]);
-	if (r < 0)
+	if (r == -EACCES)
+		/* the snapshot's pid is the shim's word: never opened by us */
+		warn("pid %d: not dumpable: its snapshot, pid %d, may not open its own memory; checkpoint it without --cow",
+		     (int)pid, (int)c->pid);
+	else if (r < 0)
 		warnerr(r, "pid %d: its snapshot, pid %d: memory:", (int)pid, (int)c->pid);
 	return r < 0 ? -1 : 0;
 }

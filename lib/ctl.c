@@ -63,22 +63,27 @@ static int proc_euid(pid_t pid, uid_t *uid)
 	return r;
 }
 
-int ctl_sockdir(pid_t pid, uid_t uid, char *buf, size_t len)
+/* ${XDG_RUNTIME_DIR:-/tmp}/ckpt-<uid>, XDG_RUNTIME_DIR only when uid is ours */
+static int sockdir_default(uid_t uid, char *buf, size_t len)
 {
-	const char *env = getenv("CKPT_SOCKDIR"), *rt;
+	const char *rt = getenv("XDG_RUNTIME_DIR");
 	int n;
 
-	if (env && *env)
-		n = snprintf(buf, len, "%s", env);
-	else if (sockdir_from_environ(pid, buf, len) == 0)
-		return 0;
-	else {
-		rt = getenv("XDG_RUNTIME_DIR");
-		if (!rt || !*rt || uid != getuid())
-			rt = "/tmp";
-		n = snprintf(buf, len, "%s/ckpt-%u", rt, (unsigned)uid);
-	}
+	if (!rt || !*rt || uid != getuid())
+		rt = "/tmp";
+	n = snprintf(buf, len, "%s/ckpt-%u", rt, (unsigned)uid);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int ctl_sockdir(pid_t pid, uid_t uid, char *buf, size_t len)
+{
+	const char *env = getenv("CKPT_SOCKDIR");
+
+	if (env && *env)
+		return snprintf(buf, len, "%s", env) < (int)len ? 0 : -ENAMETOOLONG;
+	if (sockdir_from_environ(pid, buf, len) == 0)
+		return 0;
+	return sockdir_default(uid, buf, len);
 }
 
 /* The socket directory, opened with no symlink on the way and checked
@@ -200,9 +205,10 @@ static int sock_connect(pid_t pid, int dirfd, const char *dir)
 	return -1;
 }
 
-/* The process listening behind the socket must be pid itself, of uid:
- * the kernel says so (SO_PEERCRED: who called listen).  Anything else,
- * a relay or another process's socket under pid's name, is refused. */
+/* The process listening behind the socket must be pid itself, of uid
+ * or root (a daemon that listened as root, then dropped to uid): the
+ * kernel says so (SO_PEERCRED: who called listen).  Anything else, a
+ * relay or another process's socket under pid's name, is refused. */
 static int peer_check(int s, pid_t pid, uid_t uid, const char *dir)
 {
 	struct ucred cr;
@@ -213,12 +219,25 @@ static int peer_check(int s, pid_t pid, uid_t uid, const char *dir)
 		say("pid %d: %s/%s: SO_PEERCRED:", (int)pid, dir, sock_used);
 		return -1;
 	}
-	if (cr.pid != pid || cr.uid != uid) {
+	if (cr.pid != pid || (cr.uid != uid && cr.uid != 0)) {
 		say("pid %d: %s/%s is served by pid %d (uid %u), not by pid %d (uid %u): refused",
 		     (int)pid, dir, sock_used, (int)cr.pid, (unsigned)cr.uid, (int)pid, (unsigned)uid);
 		return -1;
 	}
 	return 0;
+}
+
+/* 0 when the kernel keeps pid (of euid uid, not root) not dumpable: it
+ * makes /proc/PID root's then (task_dump_owner), and lets only a
+ * caller that may ptrace it (CAP_SYS_PTRACE) read its memory; its shim
+ * serves root only (preload/control.c) */
+static int proc_dumpable(pid_t pid, uid_t uid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+	return uid == 0 || stat(path, &st) < 0 || st.st_uid == uid;
 }
 
 /* pid's euid, after checking that pid exists and the caller may act on it */
@@ -247,6 +266,11 @@ static int target_uid(pid_t pid, uid_t *uid)
 		     (unsigned)*uid, (unsigned)getuid());
 		return -1;
 	}
+	if (getuid() != 0 && !proc_dumpable(pid, *uid)) {
+		say("pid %d: not dumpable (it dropped from root, or runs a setuid or setcap program): only root may checkpoint it",
+		    (int)pid);
+		return -1;
+	}
 	return 0;
 }
 
@@ -255,21 +279,11 @@ static int target_uid(pid_t pid, uid_t *uid)
 _Static_assert(CKPT_REQUEST_DEADLINE_MS < CTL_TIMEOUT_MS,
 	       "the shim's request deadline must be shorter than the tools' wait");
 
-int ctl_open(pid_t pid)
+/* the shim of pid (of euid uid) through the socket directory dir */
+static int ctl_open_in(pid_t pid, uid_t uid, const char *dir)
 {
-	char dir[4096];
-	uid_t uid = (uid_t)-1;
-	int d, s, r;
+	int d, s;
 
-	if (target_uid(pid, &uid) < 0)
-		return -1;
-	r = ctl_sockdir(pid, uid, dir, sizeof dir);
-	if (r < 0) {
-		why = CTL_REFUSED;
-		if (!quiet)
-			warnerr(r, "pid %d: no control socket directory:", (int)pid);
-		return -1;
-	}
 	d = sockdir_open_checked(pid, dir, uid);
 	if (d < 0)
 		return -1;
@@ -287,6 +301,51 @@ int ctl_open(pid_t pid)
 		return -1;
 	}
 	return s;
+}
+
+/* 1 when dir has a socket for pid (only where to look: ctl_open_in
+ * checks what it finds, and one left by a process gone is no shim) */
+static int sock_there(const char *dir, pid_t pid)
+{
+	char path[4200];
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s/%s", dir, sock_name(pid, 1));
+	if (lstat(path, &st) == 0)
+		return 1;
+	snprintf(path, sizeof path, "%s/%s", dir, sock_name(pid, 0));
+	return lstat(path, &st) == 0;
+}
+
+/* The directory ctl_sockdir names, else, when no shim listens there
+ * and the target's own default directory has a socket for it, that
+ * one: a daemon that dropped root after ckpt-run set CKPT_SOCKDIR
+ * (root's) binds there once restored or forked, as its new uid may not
+ * bind in root's directory (preload/shim.c).  The messages are the
+ * first directory's. */
+int ctl_open(pid_t pid)
+{
+	char dir[4096], own[4096];
+	uid_t uid = (uid_t)-1;
+	int r, s, was = quiet;
+
+	if (target_uid(pid, &uid) < 0)
+		return -1;
+	r = ctl_sockdir(pid, uid, dir, sizeof dir);
+	if (r < 0) {
+		why = CTL_REFUSED;
+		if (!quiet)
+			warnerr(r, "pid %d: no control socket directory:", (int)pid);
+		return -1;
+	}
+	if (sockdir_default(uid, own, sizeof own) < 0 || !strcmp(own, dir) || !sock_there(own, pid))
+		return ctl_open_in(pid, uid, dir);
+	quiet = 1;
+	s = ctl_open_in(pid, uid, dir);
+	if (s < 0 && why == CTL_NOSHIM)
+		s = ctl_open_in(pid, uid, own);
+	quiet = was;
+	return s >= 0 ? s : ctl_open_in(pid, uid, dir);
 }
 
 int ctl_open_try(pid_t pid, int *whyp)

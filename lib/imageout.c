@@ -15,6 +15,7 @@
 #include "io.h"
 #include "kproc.h"
 #include "machine.h"
+#include "sigpeek.h"
 #include "maps.h"
 
 static const char *const rlimit_names[16] = {
@@ -96,7 +97,7 @@ static int core_ids(FILE *f, const struct core_src *src, const unsigned long lon
 	kcreds_write(f, &c, src->securebits);
 	fprintf(f, "sigpending 0x%s\n", status_value(status, "ShdPnd", v, sizeof v));
 	free(status);
-	return 0;
+	return strtoull(v, NULL, 16) ? sigpeek_lines(f, src->pid, src->pid, 1) : 0;
 }
 
 static void core_mm(FILE *f, const struct core_src *src, const unsigned long long *st)
@@ -316,6 +317,8 @@ static int thread_write(FILE *f, const struct kproc *k, const struct ckpt_thread
 		t->fs_base, t->gs_base, t->sigmask);
 	fprintf(f, "sigpending 0x%s\n", status_value(status, "SigPnd", v, sizeof v));
 	free(status);
+	if (strtoull(v, NULL, 16) && sigpeek_lines(f, k->pid, t->tid, 0) < 0)
+		return -1;
 	fprintf(f, "altstack 0x%" PRIx64 " %" PRIu64 " %u\n", t->altstack_sp,
 		t->altstack_size, t->altstack_flags);
 	fprintf(f, "rseq 0x%" PRIx64 " %u 0x%x\n", t->rseq_addr, t->rseq_len, t->rseq_sig);

@@ -17,10 +17,11 @@ enum { HAVE_CORE = 1, HAVE_THREADS = 2, HAVE_FDS = 4, HAVE_MAPS = 8,
        HAVE_VMFLAGS = 64,       /* not in older images: not required */
        HAVE_TIMERS = 128,       /* only when the process has POSIX timers */
        HAVE_SYSVSHM = 256,      /* only with SysV segments attached */
+       HAVE_GUARDS = 512,       /* only with guard pages */
        HAVE_ALL = 63 };
 
 static const char *const member_names[] = { "core", "threads", "fds", "maps", "mapfiles", "pagemap",
-					     "vmflags", "timers", "sysvshm" };
+					     "vmflags", "timers", "sysvshm", "guards" };
 
 /* the current member as a string, or NULL after a message */
 static char *member_text(struct img_in *in, size_t max)
@@ -103,7 +104,7 @@ static int member_bit(const char *sub)
  * after fds, mapfiles and pagemap after maps */
 static int member_order(struct img_in *in, struct img_proc *p, int pid, int bit)
 {
-	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP | HAVE_VMFLAGS | HAVE_SYSVSHM) ? HAVE_MAPS :
+	int need = bit & (HAVE_MAPFILES | HAVE_PAGEMAP | HAVE_VMFLAGS | HAVE_SYSVSHM | HAVE_GUARDS) ? HAVE_MAPS :
 		   bit & (HAVE_FDS | HAVE_TIMERS) ? HAVE_CORE | HAVE_THREADS : !bit ? HAVE_FDS : 0;
 
 	if (bit & p->have)
@@ -157,6 +158,8 @@ static int member_parse(struct img_in *in, struct img_proc *p, int pid, int bit,
 		return memplan_vmflags(&p->mem, pid, text);
 	case HAVE_SYSVSHM:
 		return memplan_sysvshm(&p->mem, pid, text);
+	case HAVE_GUARDS:
+		return memplan_guards(&p->mem, pid, text);
 	case HAVE_TIMERS:
 		return timers_parse(text, name, p->thr, p->nthr, &p->timers, &p->ntimers);
 	default:
@@ -219,7 +222,8 @@ int img_proc_read(struct img_in *in, struct img_proc *p, pid_t pid)
 
 void img_proc_free(struct img_proc *p)
 {
-	free(p->thr);
+	threads_free(p->thr, p->nthr);
+	core_free(&p->core);
 	free(p->timers);
 	p->timers = NULL;
 	p->ntimers = 0;

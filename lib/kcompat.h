@@ -39,13 +39,14 @@ struct pm_scan_arg {
 #endif
 
 #ifndef PAGE_IS_GUARD
-#define PAGE_IS_GUARD (1 << 8)  /* 6.14+ */
+#define PAGE_IS_GUARD (1 << 8)  /* 6.14+: a guard page, also PAGE_IS_SWAPPED */
 #endif
 
 /* bits of a 64-bit /proc/PID/pagemap entry (Documentation/admin-guide/mm/pagemap.rst) */
 #define PM_ENTRY_PRESENT   (1ULL << 63)
 #define PM_ENTRY_SWAPPED   (1ULL << 62)
 #define PM_ENTRY_FILE      (1ULL << 61)  /* file page or shared anon */
+#define PM_ENTRY_GUARD     (1ULL << 58)  /* a guard page (6.15+; MADV_GUARD_INSTALL) */
 
 /* userfaultfd features newer than 6.1 */
 #ifndef UFFD_FEATURE_WP_UNPOPULATED

@@ -429,16 +429,45 @@ int memplan_check(struct memplan *m, int pid)
 	return 0;
 }
 
-static int run_check(struct memplan *m, const struct plan_run *u)
+/* the region u lies in, whole pages, or NULL */
+static const struct plan_region *region_holding(const struct memplan *m, const struct plan_run *u)
 {
 	unsigned i;
 
 	if (u->start >= u->end || (u->start | u->end) % PAGE)
-		return -1;
+		return NULL;
 	for (i = 0; i < m->nreg; i++)
 		if (u->start >= m->reg[i].start && u->end <= m->reg[i].end)
-			return m->reg[i].kind == PLAN_FILE_SHARED ? -1 : 0;
-	return -1;
+			return &m->reg[i];
+	return NULL;
+}
+
+static int run_check(struct memplan *m, const struct plan_run *u)
+{
+	const struct plan_region *g = region_holding(m, u);
+
+	return !g || g->kind == PLAN_FILE_SHARED ? -1 : 0;
+}
+
+/* "START-END": guard pages, in address order, each range in a region */
+static int guard_line(struct text *t, void *obj)
+{
+	struct memplan *m = ((struct memplan_text *)obj)->m;
+	struct plan_run u, *p;
+
+	if (t->n != 1 || num_range(t->f[0], 16, &u.start, &u.end) < 0 || !region_holding(m, &u) ||
+	    (m->nguard && u.start < m->guard[m->nguard - 1].end))
+		return warn("member %s line %u: bad range %s", t->name, t->no, t->f[0]), -1;
+	if (!(p = realloc(m->guard, (m->nguard + 1) * sizeof *p)))
+		return warn("out of memory"), -1;
+	m->guard = p;
+	m->guard[m->nguard++] = u;
+	return 0;
+}
+
+int memplan_guards(struct memplan *m, int pid, char *text)
+{
+	return memplan_each(m, pid, "guards", text, 2, guard_line);
 }
 
 /* "START-END": one run of stored pages */
@@ -497,6 +526,7 @@ void memplan_free(struct memplan *m)
 {
 	free(m->reg);
 	free(m->run);
+	free(m->guard);
 	free(m->strings);
 	free(m->own);
 	free(m->src);

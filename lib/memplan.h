@@ -15,6 +15,8 @@ struct memplan {
 	struct plan_run *run;
 	unsigned nrun, run_cap;
 	uint64_t run_bytes;
+	struct plan_run *guard;    /* guard pages (proc/PID/guards) */
+	unsigned nguard;
 	char *strings;         /* paths, NUL-terminated; offset 0 is "" */
 	size_t strings_len, strings_cap;
 	uint64_t special[4][2]; /* vvar, vvar_vclock, vdso, vsyscall */
@@ -73,6 +75,8 @@ int memplan_vmflags(struct memplan *m, int pid, char *text);
 /* proc/PID/sysvshm: each SysV segment's size and mode, each one a
  * SysV region of maps */
 int memplan_sysvshm(struct memplan *m, int pid, char *text);
+/* proc/PID/guards: ranges of guard pages, each in a region */
+int memplan_guards(struct memplan *m, int pid, char *text);
 /* every file region got its mapfiles line */
 int memplan_check(struct memplan *m, int pid);
 /* an address range of len bytes that no region nor the kernel's

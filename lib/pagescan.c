@@ -79,17 +79,54 @@ static int via_mem(const struct map_region *r)
 	return !(r->prot & PROT_READ);
 }
 
+/* a guard range: never read (the mem fd gives EFAULT, vmsplice too),
+ * recorded for the restore to install again */
+static int guard_add(struct pagescan *ps, const struct map_region *r, uint64_t start, uint64_t end)
+{
+	return ps->guards ? run_add(ps->guards, r->start, start, end, 0) : -EFAULT;
+}
+
+/* the ranges a scan set up in a finds, guards to ps->guards, the others
+ * to runs: 0 or -errno */
+static int scan_loop(struct pagescan *ps, const struct map_region *r, struct pm_scan_arg *a,
+		     struct run_list *runs)
+{
+	static struct page_region vec[SCAN_VEC];
+	long n, i;
+	int e;
+
+	a->vec = (uintptr_t)vec;
+	a->vec_len = SCAN_VEC;
+	while (a->start < r->end) {
+		n = ioctl(ps->pagemap_fd, PAGEMAP_SCAN, a);
+		if (n < 0)
+			return -errno;
+		for (i = 0; i < n; i++) {
+			if (vec[i].categories & PAGE_IS_GUARD)
+				e = guard_add(ps, r, vec[i].start, vec[i].end);
+			else
+				e = run_add(runs, r->start, vec[i].start, vec[i].end, via_mem(r));
+			if (e)
+				return e;
+		}
+		if (a->walk_end <= a->start)
+			return -EIO;   /* no progress: never loop forever */
+		a->start = a->walk_end;
+	}
+	return 0;
+}
+
+/* A guard page (MADV_GUARD_INSTALL, 6.13+) is a marker in the page
+ * table that the scan reports as PAGE_IS_SWAPPED|PAGE_IS_GUARD
+ * (measured on 6.18): asking for the guard category back keeps it a
+ * range of its own, which goes to the guards, not to the runs. */
 static int scan_ioctl(struct pagescan *ps, const struct map_region *r,
 		      enum map_kind kind, struct run_list *runs)
 {
-	static struct page_region vec[SCAN_VEC];
 	struct pm_scan_arg a = {
 		.size = sizeof a, .start = r->start, .end = r->end,
-		.vec = (uintptr_t)vec, .vec_len = SCAN_VEC,
-		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_GUARD,
 	};
-	long n, i;
-	int e;
 
 	if (kind == MAP_KIND_PRIVATE) {
 		/* neither zero page nor file page, and present or swapped */
@@ -97,21 +134,42 @@ static int scan_ioctl(struct pagescan *ps, const struct map_region *r,
 		a.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE;
 		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 	} else {
-		a.category_mask = PAGE_IS_PRESENT;
+		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_GUARD;
 	}
-	while (a.start < r->end) {
-		n = ioctl(ps->pagemap_fd, PAGEMAP_SCAN, &a);
-		if (n < 0)
-			return -errno;
-		for (i = 0; i < n; i++)
-			if ((e = run_add(runs, r->start, vec[i].start, vec[i].end,
-					 via_mem(r))))
-				return e;
-		if (a.walk_end <= a.start)
-			return -EIO;   /* no progress: never loop forever */
-		a.start = a.walk_end;
-	}
+	return scan_loop(ps, r, &a, runs);
+}
+
+/* the guard ranges of a region whose pages are not scanned */
+static int scan_guards(struct pagescan *ps, const struct map_region *r)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof a, .start = r->start, .end = r->end,
+		.category_mask = PAGE_IS_GUARD, .return_mask = PAGE_IS_GUARD,
+	};
+	int e = ps->no_ioctl ? 0 : scan_loop(ps, r, &a, NULL);
+
+	if (e != -ENOTTY && e != -EINVAL)
+		return e;
+	ps->no_ioctl = 1;   /* kernel < 6.7: no guard pages either (6.13) */
 	return 0;
+}
+
+/* an orphan: all of it, read through the mem fd, which faults absent
+ * pages in from the file the mapping still holds (vmsplice would not);
+ * all but its guard pages */
+static int orphan_runs(struct pagescan *ps, const struct map_region *r, struct run_list *runs)
+{
+	size_t k = ps->guards ? ps->guards->n : 0;
+	uint64_t at = r->start;
+	int e;
+
+	if ((e = scan_guards(ps, r)) < 0)
+		return e;
+	for (; ps->guards && k < ps->guards->n; at = ps->guards->v[k++].end)
+		if (ps->guards->v[k].start > at &&
+		    (e = run_add(runs, r->start, at, ps->guards->v[k].start, 1)))
+			return e;
+	return at < r->end ? run_add(runs, r->start, at, r->end, 1) : 0;
 }
 
 static int all_zero(const void *p)
@@ -163,6 +221,8 @@ static int add_nonzero(struct pagescan *ps, const struct map_region *r,
 
 static int entry_wanted(enum map_kind kind, uint64_t e)
 {
+	if (e & PM_ENTRY_GUARD)
+		return 0;
 	if (kind != MAP_KIND_PRIVATE)
 		return (e & PM_ENTRY_PRESENT) != 0;
 	return (e & (PM_ENTRY_PRESENT | PM_ENTRY_SWAPPED)) && !(e & PM_ENTRY_FILE);
@@ -201,6 +261,9 @@ static int scan_entries(struct pagescan *ps, const struct map_region *r,
 				;
 			if (j > i && (e = add_wanted(ps, r, kind, runs, addr + i * PAGE, j - i)))
 				return e;
+			if (j == i && (ent[j] & PM_ENTRY_GUARD) &&
+			    (e = guard_add(ps, r, addr + i * PAGE, addr + (i + 1) * PAGE)))
+				return e;
 			if (j == i)
 				j++;
 		}
@@ -215,12 +278,11 @@ int pagescan_region(struct pagescan *ps, const struct map_region *r,
 
 	switch (kind) {
 	case MAP_KIND_SPECIAL:
-	case MAP_KIND_SHARED_FILE:
 		return 0;
+	case MAP_KIND_SHARED_FILE:
+		return scan_guards(ps, r);
 	case MAP_KIND_ORPHAN:
-		/* through the mem fd, which faults absent pages in from
-		 * the file the mapping still holds; vmsplice would not */
-		return run_add(runs, r->start, r->start, r->end, 1);
+		return orphan_runs(ps, r, runs);
 	default:
 		break;
 	}

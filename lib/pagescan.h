@@ -29,11 +29,14 @@ struct pagescan {
 	                       * anonymous pages to skip the zero ones */
 	int no_ioctl;         /* PAGEMAP_SCAN missing (kernel < 6.7): read
 	                       * the 64-bit entries instead */
+	struct run_list *guards; /* the guard pages found (MADV_GUARD_INSTALL):
+	                       * never read (EFAULT), made again by a restore */
 };
 
 /* Append to runs the pages of r to store, in address order, for a
  * region of that kind: map_kind(r), or MAP_KIND_ORPHAN for a file
- * mapping whose file is not there to map again.  0 or -errno. */
+ * mapping whose file is not there to map again; and its guard pages
+ * to ps->guards, none of which is in runs.  0 or -errno. */
 int pagescan_region(struct pagescan *ps, const struct map_region *r,
 		    enum map_kind kind, struct run_list *runs);
 /* append [start, end) of the region starting at floor (merged with

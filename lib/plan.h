@@ -16,7 +16,7 @@
 #include "proto.h"
 
 #define PLAN_MAGIC   0x6e6c7063u   /* "cpln" */
-#define PLAN_VERSION 5
+#define PLAN_VERSION 6
 #define PLAN_AUXV_MAX 128          /* words, AT_NULL pair included */
 #define PLAN_PATH_MAX 4096
 
@@ -71,7 +71,9 @@ struct plan_hdr {
 	struct ckpt_itimer itimer[3];         /* REAL, VIRTUAL, PROF */
 	uint64_t sigpending;         /* the process's shared pending set */
 	uint32_t ntimers;            /* POSIX timers, in the body */
-	uint32_t pad1;
+	uint32_t nguards;            /* ranges of guard pages, in the body */
+	uint32_t nsiginfo;           /* queued signals, in the body */
+	uint32_t pad2;
 	char exe[PLAN_PATH_MAX];     /* "" or a path to set as exe_fd */
 };
 
@@ -144,11 +146,23 @@ struct plan_creds {
 	uint32_t securebits, nnp;
 };
 
+/* A signal queued at the checkpoint, with its siginfo: queued again by
+ * the thread tid itself (0: the process's queue, by the main thread),
+ * in this order; the kernel lets a thread queue any siginfo to itself
+ * (rt_tgsigqueueinfo), and the main thread to its process
+ * (rt_sigqueueinfo), whatever si_code and sender it names. */
+struct plan_siginfo {
+	uint32_t tid, pad;
+	unsigned char info[128];
+};
+
 struct plan_thread {
 	uint32_t tid, role;     /* enum ckpt_role */
 	uint64_t fs, gs;
 	struct ckpt_park park;
 	uint64_t sigpending;    /* raised again with tgkill, once each */
+	uint64_t rseq_addr;     /* registered again by the thread; 0: none */
+	uint32_t rseq_len, rseq_sig;
 	struct plan_creds creds;
 };
 
@@ -168,7 +182,9 @@ struct plan_timer {
 /* The body: struct plan_region[nregions], struct plan_run[nruns],
  * struct plan_thread[nthreads], uint32_t groups[ngroups] (padded to 8
  * bytes), uint32_t cloexec[ncloexec] (fd numbers, any number of them,
- * padded to 8 bytes), struct plan_timer[ntimers], then strings up to
+ * padded to 8 bytes), struct plan_timer[ntimers], struct
+ * plan_run[nguards] (guard pages, MADV_GUARD_INSTALL), struct
+ * plan_siginfo[nsiginfo], then strings up to
  * body_size. */
 
 /* What the restorer says back on fd_status: zero or more warnings,
@@ -204,6 +220,9 @@ enum plan_step {
 	PLAN_ST_SECUREBITS,    /* a thread's securebits (addr: tid) */
 	PLAN_ST_NNP,           /* a thread's no_new_privs (addr: tid) */
 	PLAN_ST_VMFLAGS,       /* a region's flags (addr), by madvise/mlock */
+	PLAN_ST_GUARD,         /* installing guard pages (addr) */
+	PLAN_ST_SIGQUEUE,      /* queueing a signal again (addr: its number) */
+	PLAN_ST_RSEQ,          /* registering a thread's rseq area (addr) */
 	PLAN_ST_TIMER,         /* making a POSIX timer (addr: its id) */
 	PLAN_ST_TIMER_ID,      /* the kernel gave a POSIX timer another id
 	                        * (addr: the id wanted): no

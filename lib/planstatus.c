@@ -31,6 +31,9 @@ static const char *const step_what[PLAN_ST_COUNT] = {
 	[PLAN_ST_SECUREBITS] = "set the securebits of thread",
 	[PLAN_ST_NNP] = "set no_new_privs of thread",
 	[PLAN_ST_VMFLAGS] = "set the flags (madvise, mlock) of the region at",
+	[PLAN_ST_GUARD] = "install guard pages (MADV_GUARD_INSTALL) at",
+	[PLAN_ST_SIGQUEUE] = "queue again, with its siginfo, signal",
+	[PLAN_ST_RSEQ] = "register the thread's rseq area at",
 	[PLAN_ST_TIMER] = "make the POSIX timer",
 	[PLAN_ST_TIMER_ID] = "the kernel has no PR_TIMER_CREATE_RESTORE_IDS and gave another id to POSIX timer",
 };
@@ -42,7 +45,7 @@ static const char *addr_text(int step, uint64_t addr, char *buf, size_t len)
 	case PLAN_ST_RLIMIT: case PLAN_ST_SIGACTION: case PLAN_ST_ITIMER:
 	case PLAN_ST_FDFLAGS: case PLAN_ST_THREAD: case PLAN_ST_PID:
 	case PLAN_ST_IDS: case PLAN_ST_CAPSET: case PLAN_ST_SECUREBITS: case PLAN_ST_NNP:
-	case PLAN_ST_TIMER: case PLAN_ST_TIMER_ID:
+	case PLAN_ST_TIMER: case PLAN_ST_TIMER_ID: case PLAN_ST_SIGQUEUE:
 		snprintf(buf, len, " %" PRIu64, addr);
 		break;
 	case PLAN_ST_ARGS: case PLAN_ST_PLAN: case PLAN_ST_MOVE: case PLAN_ST_MM:

@@ -38,6 +38,16 @@ static unsigned groups_count(const struct img_proc *p)
 	return n;
 }
 
+/* the queued signals of the process and of every thread */
+static unsigned siginfo_count(const struct img_proc *p)
+{
+	unsigned i, n = p->core.sigq.n;
+
+	for (i = 0; i < p->nthr; i++)
+		n += p->thr[i].sigq.n;
+	return n;
+}
+
 static void plan_header(const struct img_proc *p, struct plan_hdr *h, uint64_t body,
 			int newns, int userns)
 {
@@ -72,11 +82,36 @@ static void plan_header(const struct img_proc *p, struct plan_hdr *h, uint64_t b
 	h->ncloexec = cloexec_count(p);
 	h->ngroups = groups_count(p);
 	h->ntimers = p->ntimers;
+	h->nguards = p->mem.nguard;
+	h->nsiginfo = siginfo_count(p);
 	if (!strstr(c->exe, " (deleted)"))
 		snprintf(h->exe, sizeof h->exe, "%s", c->exe);
 	h->hole_size = PLAN_TRAMP_SIZE + PLAN_VDSO_SLOT + PLAN_TSTACK_SIZE + PLAN_STACK_SIZE + PLAN_IMAGE_MAX +
 		((body + 4095) & ~4095ULL);
 	h->hole = memplan_hole(&p->mem, h->hole_size);
+}
+
+static int sigq_write(int fd, uint32_t tid, const struct img_sigq *q)
+{
+	struct plan_siginfo s = { .tid = tid };
+	unsigned i;
+	int e = 0;
+
+	for (i = 0; !e && i < q->n; i++) {
+		memcpy(s.info, q->v[i], sizeof s.info);
+		e = write_all(fd, &s, sizeof s);
+	}
+	return e;
+}
+
+static int plan_siginfo(int fd, const struct img_proc *p)
+{
+	unsigned i;
+	int e = sigq_write(fd, 0, &p->core.sigq);
+
+	for (i = 0; !e && i < p->nthr; i++)
+		e = sigq_write(fd, p->thr[i].tid, &p->thr[i].sigq);
+	return e;
 }
 
 /* every thread's record, and after them the group ids they point to */
@@ -91,7 +126,9 @@ static int plan_threads(int fd, const struct img_proc *p)
 	for (i = 0; !e && i < p->nthr; i++) {
 		pt = (struct plan_thread){ .tid = p->thr[i].tid, .role = p->thr[i].role,
 					   .fs = p->thr[i].fs, .gs = p->thr[i].gs, .park = p->thr[i].park,
-					   .sigpending = p->thr[i].sigpending & ~sig_bit(p->core.freeze_sig) };
+					   .sigpending = p->thr[i].sigpending & ~sig_bit(p->core.freeze_sig),
+					   .rseq_addr = p->thr[i].rseq[0], .rseq_len = p->thr[i].rseq[1],
+					   .rseq_sig = p->thr[i].rseq[2] };
 		if (creds_plan(&p->thr[i], &pt.creds, &groups, &ng) < 0)
 			die("out of memory");
 		e = write_all(fd, &pt, sizeof pt);
@@ -130,7 +167,8 @@ int plan_write(int fd, const struct img_proc *p, int newns, int userns)
 	size_t rs = m->nreg * sizeof *m->reg, us = m->nrun * sizeof *m->run;
 	size_t ts = p->nthr * sizeof(struct plan_thread), gs = (groups_count(p) * 4 + 7) & ~7UL;
 	size_t cs = (cloexec_count(p) * 4 + 7) & ~7UL, ps = p->ntimers * sizeof *p->timers;
-	size_t body = rs + us + ts + gs + cs + ps + m->strings_len;
+	size_t gus = m->nguard * sizeof *m->guard, ss = siginfo_count(p) * sizeof(struct plan_siginfo);
+	size_t body = rs + us + ts + gs + cs + ps + gus + ss + m->strings_len;
 	int e;
 
 	plan_header(p, &h, body, newns, userns);
@@ -147,6 +185,10 @@ int plan_write(int fd, const struct img_proc *p, int newns, int userns)
 		e = plan_cloexec(fd, p);
 	if (!e && ps)
 		e = write_all(fd, p->timers, ps);
+	if (!e && gus)
+		e = write_all(fd, m->guard, gus);
+	if (!e)
+		e = plan_siginfo(fd, p);
 	if (!e && m->strings_len)
 		e = write_all(fd, m->strings, m->strings_len);
 	return e < 0 ? -1 : 0;

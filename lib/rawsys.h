@@ -27,6 +27,8 @@ static inline long sys_openat(int dir, const char *p, int fl, int mode)
 { return SC(SYS_openat, dir, p, fl, mode, 0, 0); }
 static inline long sys_openat2(int dir, const char *p, const void *how, size_t size)
 { return SC(SYS_openat2, dir, p, how, size, 0, 0); }
+static inline long sys_mkdirat(int dir, const char *p, int mode)
+{ return SC(SYS_mkdirat, dir, p, mode, 0, 0, 0); }
 static inline long sys_close(int fd) { return SC(SYS_close, fd, 0, 0, 0, 0, 0); }
 static inline long sys_lseek(int fd, int64_t off, int whence) { return SC(SYS_lseek, fd, off, whence, 0, 0, 0); }
 static inline long sys_fstat(int fd, void *st) { return SC(SYS_fstat, fd, st, 0, 0, 0, 0); }

@@ -41,24 +41,32 @@ static void task_field(pid_t pid, pid_t tid, const char *key, char *out, size_t 
 		*out = 0;
 }
 
+/* why we seize a thread ("blocks the freeze signal") and what a
+ * failure means ("nothing stays frozen"), for the messages */
+struct seize_why {
+	const char *what, *then;
+};
+static const struct seize_why adopting = { "blocks the freeze signal", "nothing stays frozen" };
+static const struct seize_why peeking = { "has signals queued", "not checkpointed" };
+
 /* why the seize failed, in the kernel's words */
-static void seize_refused(pid_t pid, pid_t tid, int err)
+static void seize_refused(pid_t pid, pid_t tid, int err, const struct seize_why *w)
 {
 	char tracer[16];
 
 	task_field(pid, tid, "TracerPid", tracer, sizeof tracer);
 	if (err == EPERM && tracer[0] && strcmp(tracer, "0"))
-		warn("pid %d: thread %d blocks the freeze signal and cannot be seized: it is traced by pid %s already; nothing stays frozen",
-		     (int)pid, (int)tid, tracer);
+		warn("pid %d: thread %d %s and cannot be seized: it is traced by pid %s already; %s",
+		     (int)pid, (int)tid, w->what, tracer, w->then);
 	else
-		warnerr(-err, "pid %d: thread %d blocks the freeze signal and cannot be seized (ptrace); nothing stays frozen:",
-			(int)pid, (int)tid);
+		warnerr(-err, "pid %d: thread %d %s and cannot be seized (ptrace); %s:", (int)pid,
+			(int)tid, w->what, w->then);
 }
 
 /* Until thread tid is in a ptrace stop of our PTRACE_INTERRUPT: 0; 1
  * when it has exited; -1 after a message.  A signal it was about to
  * take is passed on to it, unchanged (then it stops at its handler). */
-static int stop_wait(pid_t pid, pid_t tid, unsigned ms)
+static int stop_wait(pid_t pid, pid_t tid, unsigned ms, const struct seize_why *w)
 {
 	long end = now_ms() + ms;
 	struct timespec tick = { 0, 500000 };
@@ -81,8 +89,8 @@ static int stop_wait(pid_t pid, pid_t tid, unsigned ms)
 		}
 		if (now_ms() > end) {
 			task_field(pid, tid, "State", state, sizeof state);
-			warn("pid %d: thread %d blocks the freeze signal and did not stop for ptrace in %u ms (State %s); nothing stays frozen",
-			     (int)pid, (int)tid, ms, state[0] ? state : "gone");
+			warn("pid %d: thread %d %s and did not stop for ptrace in %u ms (State %s); %s",
+			     (int)pid, (int)tid, w->what, ms, state[0] ? state : "gone", w->then);
 			return -1;
 		}
 		nanosleep(&tick, NULL);
@@ -141,7 +149,10 @@ static int thread_of(pid_t pid, pid_t tid)
 	return -1;
 }
 
-int seize_adopt(int sock, pid_t pid, pid_t tid, unsigned sig, unsigned ms)
+/* thread tid of pid seized and stopped: 0 (the caller detaches); 1
+ * when it exited meanwhile; -1 after a message (detached, unless it
+ * did not stop: our exit detaches it) */
+static int seize_stop(pid_t pid, pid_t tid, unsigned ms, const struct seize_why *w)
 {
 	int r;
 
@@ -150,22 +161,46 @@ int seize_adopt(int sock, pid_t pid, pid_t tid, unsigned sig, unsigned ms)
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
 		if (errno == ESRCH)
 			return 1;  /* it exited: nothing of it to keep */
-		seize_refused(pid, tid, errno);
+		seize_refused(pid, tid, errno, w);
 		return -1;
 	}
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
 		r = errno == ESRCH ? 1 : (warn("pid %d: thread %d: ptrace(INTERRUPT):", (int)pid, (int)tid), -1);
 	else
-		r = stop_wait(pid, tid, ms);
-	if (r == 0)
-		r = thread_of(pid, tid) != 0 ? -1 : adopt_stopped(sock, pid, tid, sig);
-	/* a thread not stopped yet cannot be detached: our exit does it */
-	if (r != 1 && ptrace(PTRACE_DETACH, tid, 0, 0) < 0 && errno != ESRCH && r == 0)
-		r = (warn("pid %d: thread %d: ptrace(DETACH):", (int)pid, (int)tid), -1);
+		r = stop_wait(pid, tid, ms, w);
+	if (r == 0 && thread_of(pid, tid) != 0)
+		r = -1;
+	if (r == -1)
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+	return r;
+}
+
+/* detached; 0, or -1 after a message when r was 0 */
+static int seize_release(pid_t pid, pid_t tid, int r)
+{
+	if (ptrace(PTRACE_DETACH, tid, 0, 0) < 0 && errno != ESRCH && r == 0)
+		return warn("pid %d: thread %d: ptrace(DETACH):", (int)pid, (int)tid), -1;
+	return r;
+}
+
+int seize_adopt(int sock, pid_t pid, pid_t tid, unsigned sig, unsigned ms)
+{
+	int r = seize_stop(pid, tid, ms, &adopting);
+
+	if (r != 0)
+		return r;
+	r = seize_release(pid, tid, adopt_stopped(sock, pid, tid, sig));
 	if (r != 0)
 		return r;
 	if ((r = ctl_simple(sock, CKPT_OP_ADOPTED, (uint32_t)tid, NULL)) < 0)
 		return warnerr(r, "pid %d: thread %d blocked the freeze signal and did not park once it was opened:",
 			       (int)pid, (int)tid), -1;
 	return 0;
+}
+
+int seize_peek(pid_t pid, pid_t tid, unsigned ms, int (*fn)(pid_t, void *), void *arg)
+{
+	int r = seize_stop(pid, tid, ms, &peeking);
+
+	return r != 0 ? r : seize_release(pid, tid, fn(tid, arg));
 }

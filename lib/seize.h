@@ -11,4 +11,12 @@
  * thread that did not stop within ms: this process's exit detaches it. */
 int seize_adopt(int sock, pid_t pid, pid_t tid, unsigned sig, unsigned ms);
 
+/* Thread tid of pid, frozen (parked: it takes no signal), seized and
+ * stopped for a moment (within ms) to run fn(tid, arg) on it (ptrace
+ * requests that need a stopped tracee: PTRACE_PEEKSIGINFO), then let
+ * go.  fn's result (0, or -1 after its message); 1 when the thread
+ * exited meanwhile; -1 after a message naming it.  The thread resumes
+ * its wait (the futex of its park is restarted). */
+int seize_peek(pid_t pid, pid_t tid, unsigned ms, int (*fn)(pid_t, void *), void *arg);
+
 #endif

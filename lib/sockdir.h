@@ -14,12 +14,14 @@
 /* Why a directory of this mode and owner may not hold the sockets of a
  * process whose euid is `want`, or 0 when it may.  Only the owner of a
  * 0700 directory (and root) can put or replace a socket in it, so a
- * socket found there was bound by a process of that uid. */
+ * socket found there was bound by a process of that uid, or by root
+ * (root's directory: a daemon that bound as root, then dropped to
+ * `want`; the peer check says it is the process). */
 static inline const char *sockdir_fault(unsigned mode, unsigned uid, unsigned want)
 {
 	if (!S_ISDIR(mode))
 		return "not a directory";
-	if (uid != want)
+	if (uid != want && uid != 0)
 		return "owned by another uid";
 	if (mode & 077)
 		return "open to group or others (mode not 0700)";

@@ -121,7 +121,10 @@ static int do_proc(int conn)
 	out.rep.len = sizeof(struct ckpt_proc_rec);
 	r = proc_open_fds(fds);
 	if (r < 0) {
-		out.rep.len = 0;
+		/* not dumpable: a tool that may ptrace us (root) opens the
+		 * files itself, and needs the record still */
+		if (r != -EACCES)
+			out.rep.len = 0;
 		return reply(conn, r, NULL, 0);
 	}
 	r = reply(conn, 0, fds, CKPT_PROCFD_COUNT);
@@ -318,7 +321,11 @@ static int serve_one(int conn)
 	return r;
 }
 
-/* same uid or root; anything else is refused and logged */
+/* Same uid or root; anything else is refused and logged.  A process
+ * that is not dumpable (it dropped from root, or ran a setuid program:
+ * the kernel lets only CAP_SYS_PTRACE read its memory) serves root
+ * only: its own uid could otherwise take its memory and fds, which
+ * ptrace would not give it. */
 static int peer_allowed(int conn)
 {
 	struct ucred cr;
@@ -327,9 +334,15 @@ static int peer_allowed(int conn)
 
 	if (sys_getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
 		return 0;
-	if (cr.uid == 0 || cr.uid == (unsigned)me)
+	if (cr.uid == 0)
 		return 1;
-	shim_log("refused a connection from uid ", cr.uid, ": not the process's uid nor root");
+	if (cr.uid == (unsigned)me && sys_prctl(3 /* PR_GET_DUMPABLE */, 0, 0, 0, 0) == 1)
+		return 1;
+	if (cr.uid == (unsigned)me)
+		shim_log("refused a connection from uid ", cr.uid,
+			 ": the process is not dumpable, only root may checkpoint it");
+	else
+		shim_log("refused a connection from uid ", cr.uid, ": not the process's uid nor root");
 	memset(&out.rep, 0, sizeof out.rep);
 	reply(conn, -EACCES, NULL, 0);
 	return 0;

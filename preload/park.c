@@ -109,10 +109,24 @@ static void forward(int sig, siginfo_t *si, void *uc)
  * length and signature, so that tells which length is registered.  A
  * thread with no area at all (the program unregistered glibc's) takes
  * the probe as a registration: it is undone at once.  EINVAL to every
- * length: another area is registered, the program's own. */
+ * length: another area is registered, the program's own, which only
+ * ptrace can name (ckpt-freeze asks the kernel: lib/sigpeek.c).  With
+ * no area of glibc's (GLIBC_TUNABLES=glibc.pthread.rseq=0) the probe
+ * is an area on our stack, registered and undone at once. */
 extern __attribute__((weak)) const ptrdiff_t __rseq_offset;
 extern __attribute__((weak)) const unsigned int __rseq_size;
 #define RSEQ_SIG 0x53053053
+
+static void record_rseq_none(struct ckpt_thread_rec *r)
+{
+	uint64_t probe[4] __attribute__((aligned(32))) = { 0, 0, 0, 0 };
+	long e = sys_rseq((uintptr_t)probe, 32, 0, RSEQ_SIG);
+
+	if (e == 0)
+		sys_rseq((uintptr_t)probe, 32, 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG);
+	else if (e == -22 /* EINVAL */ || e == -16 /* EBUSY */)
+		r->flags |= CKPT_THREAD_RSEQ_OWN;
+}
 
 static void record_rseq(struct ckpt_thread_rec *r, uint64_t fs)
 {
@@ -122,8 +136,9 @@ static void record_rseq(struct ckpt_thread_rec *r, uint64_t fs)
 	long e;
 
 	r->rseq_addr = 0;
+	r->flags &= ~CKPT_THREAD_RSEQ_OWN;
 	if (!&__rseq_offset || !&__rseq_size || !__rseq_size)
-		return;
+		return record_rseq_none(r);
 	area = fs + __rseq_offset;
 	for (i = 0; i < sizeof lens / sizeof *lens; i++) {
 		e = sys_rseq(area, lens[i], 0, RSEQ_SIG);

@@ -28,6 +28,7 @@ uint64_t ckpt_ctl_stack;
 static char sock_dir[4096];
 static char sock_name[SOCKDIR_NAME_MAX];  /* "<pid>.sock", "<pid>.<pidns>.sock" */
 static const char *sock_why;  /* what is wrong with sock_dir */
+static const char *sock_in = sock_dir;   /* where the socket is bound */
 static struct sockaddr_un sock_addr;
 static int sock_pid;          /* the pid sock_addr was made for */
 static unsigned long job_ns;  /* the job's pid namespace ($CKPT_PIDNS) */
@@ -101,11 +102,11 @@ static void sock_addr_at(int d)
 	memcpy(sock_addr.sun_path + n, sock_name, strlen(sock_name) + 1);
 }
 
-/* bind <pid>.sock (lib/sockdir.h) in the socket directory, once it passed the checks
+/* bind <pid>.sock (lib/sockdir.h) in dir, once it passed the checks
  * (sockdir.c), and sweep it of dead processes' sockets; 0 or -errno */
-static int listen_open(void)
+static int listen_in(const char *dir)
 {
-	int d = sockdir_open(sock_dir, &sock_why), s;
+	int d = sockdir_open(dir, &sock_why), s;
 	unsigned long ns;
 	long r;
 
@@ -135,6 +136,27 @@ static int listen_open(void)
 	return r < 0 ? r : 0;
 }
 
+/* In sock_dir; a process that may not reach it (a daemon that dropped
+ * from root to its uid after ckpt-run set CKPT_SOCKDIR to root's
+ * directory: forked, or restored with its ids) binds in /tmp/ckpt-<euid>
+ * instead, made 0700 if missing, where the tools look next (lib/ctl.c:
+ * another uid's default directory; XDG_RUNTIME_DIR is root's here).
+ * Never for a directory refused by the rule. */
+static int listen_open(void)
+{
+	static char own[32] = "/tmp/ckpt-";
+	long r = listen_in(sock_dir), euid = sys_geteuid();
+
+	sock_in = sock_dir;
+	if (r != -EACCES || sock_why || euid == 0)
+		return r;
+	own[10 + fmt_ulong(own + 10, euid)] = 0;
+	sys_mkdirat(AT_FDCWD, own, 0700);
+	if ((r = listen_in(own)) == 0)
+		sock_in = own;
+	return r;
+}
+
 static void sock_remove(void)
 {
 	const char *why;
@@ -142,7 +164,7 @@ static void sock_remove(void)
 
 	if (ckpt_listen_fd < 0 || sock_pid != sys_getpid())
 		return;
-	d = sockdir_open(sock_dir, &why);
+	d = sockdir_open(sock_in, &why);
 	if (d >= 0) {
 		sys_unlinkat(d, sock_name, 0);
 		sys_close(d);

@@ -25,6 +25,8 @@ struct rst {
 	const uint32_t *groups;
 	const uint32_t *cloexec;
 	const struct plan_timer *timers;
+	const struct plan_run *guards;
+	const struct plan_siginfo *siginfo;
 	const char *strings;
 	uint64_t strings_len;
 	uint64_t own[3][2];        /* our vvar, vvar_vclock, vdso: in the slot */

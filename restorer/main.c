@@ -72,6 +72,10 @@ static void body_read(struct rst *r)
 	off += ((uint64_t)h->ncloexec * sizeof *r->cloexec + 7) & ~7ULL;
 	r->timers = (const struct plan_timer *)(r->body + off);
 	off += (uint64_t)h->ntimers * sizeof *r->timers;
+	r->guards = (const struct plan_run *)(r->body + off);
+	off += (uint64_t)h->nguards * sizeof *r->guards;
+	r->siginfo = (const struct plan_siginfo *)(r->body + off);
+	off += (uint64_t)h->nsiginfo * sizeof *r->siginfo;
 	if (off > h->body_size || h->nthreads == 0)
 		rst_fail(r, PLAN_ST_ARGS, 0, 0);
 	r->strings = (const char *)(r->body + off);

@@ -30,13 +30,15 @@ void rst_creds(struct rst *r, const struct plan_thread *t);
 /* timers.c: while every thread waits at the go */
 void timers_restore(struct rst *r);
 int timer_signal_raise(struct rst *r, int tid, int sig);
-/* threads.c */
+/* threads.c; rst_thread_setup: a started thread's own state (its
+ * credentials, its queued signals), on the thread stack */
+void rst_thread_setup(struct rst *r, const struct plan_thread *t);
 _Noreturn void threads_start(struct rst *r);
 
 /* x86_64/entry.S */
 _Noreturn void rst_switch(uint64_t sp, void (*fn)(struct rst *), struct rst *arg);
 /* clone3 a thread (on the thread stack the args give) that calls
- * rst_creds(r, t), counts itself at tramp + TRAMP_CREDS, waits in the
+ * rst_thread_setup(r, t), counts itself at tramp + TRAMP_CREDS, waits in the
  * trampoline page until the word at tramp + TRAMP_GO is set, and jumps
  * to its park; returns its tid or -errno in the parent only */
 long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t, uint64_t tramp,

@@ -47,17 +47,98 @@ static void tramp_setup(struct rst *r, const struct plan_thread *m)
 		rst_fail(r, PLAN_ST_THREAD, e, r->tramp);
 }
 
-/* Signals pending at the checkpoint, raised again: every thread blocks
- * them all until its signal frame gives its mask back, so they wait.
- * A real-time signal queued several times comes back once, and its
- * siginfo is the restorer's, but for a POSIX timer's (timers.c). */
+/* a queued signal's number and si_code, from the kernel's siginfo */
+static int siginfo_signo(const struct plan_siginfo *s, int32_t *code)
+{
+	int32_t signo;
+
+	__builtin_memcpy(&signo, s->info, 4);
+	__builtin_memcpy(code, s->info + 8, 4);
+	return signo;
+}
+
+/* the signals of tid's queue (0: the process's) that signals_queue
+ * queues */
+static uint64_t signals_queued(const struct rst *r, uint32_t tid)
+{
+	uint64_t set = 0;
+	int32_t code;
+	uint32_t i;
+	int sig;
+
+	for (i = 0; i < r->hdr.nsiginfo; i++)
+		if (r->siginfo[i].tid == tid && (sig = siginfo_signo(&r->siginfo[i], &code)) >= 1 &&
+		    sig <= 64)
+			set |= 1ULL << (sig - 1);
+	return set;
+}
+
+/* tid's queue (0: the process's) queued again, each signal with its
+ * siginfo, in the checkpoint's order: by the thread tid itself, or the
+ * main thread for the process, as the kernel allows any siginfo only
+ * then (kill's SI_USER, another sender's pid).  A POSIX timer's
+ * (SI_TIMER) comes back with its timer's id, overrun and value, as an
+ * ordinary queued signal: its kernel-private word (the timer's
+ * sequence, which a new timer does not have) zeroed, as timers.c does.
+ * Every thread blocks every signal until its frame gives its mask
+ * back, so they wait. */
+static void signals_queue(struct rst *r, uint32_t tid)
+{
+	const struct plan_siginfo *s;
+	unsigned char info[sizeof s->info];
+	int32_t code;
+	uint32_t i;
+	long e;
+	int sig;
+
+	for (i = 0; i < r->hdr.nsiginfo; i++) {
+		s = &r->siginfo[i];
+		if (s->tid != tid || (sig = siginfo_signo(s, &code)) < 1 || sig > 64)
+			continue;
+		__builtin_memcpy(info, s->info, sizeof info);
+		if (code == -2 /* SI_TIMER */)
+			__builtin_memset(info + 32, 0, 4);   /* _sigsys_private */
+		e = tid ? sys_tgsigqueueinfo(r->hdr.pid, tid, sig, info) :
+			  sys_rt_sigqueueinfo(r->hdr.pid, sig, info);
+		if (e < 0)
+			rst_fail(r, PLAN_ST_SIGQUEUE, e, sig);
+	}
+}
+
+/* Signals pending at the checkpoint that no siginfo brought back
+ * (an older image, a POSIX timer's), raised again: once each, with
+ * the restorer's siginfo, but for a timer's (timers.c). */
 static void signals_raise(struct rst *r, int tid, uint64_t set)
 {
 	int sig;
 
+	set &= ~signals_queued(r, tid);
 	for (sig = 1; sig <= 64; sig++)
 		if (set >> (sig - 1) & 1 && !timer_signal_raise(r, tid, sig))
 			tid ? sys_tgkill(r->hdr.pid, tid, sig) : sys_kill(r->hdr.pid, sig);
+}
+
+/* The thread's rseq area, glibc's or the program's own, registered
+ * again before it runs anything of the program (a fresh task has
+ * none); its critical-section pointer cleared first, as a stale one
+ * would abort the first preemption.  The shim's own redo then finds it
+ * registered (EBUSY). */
+static void rseq_register(struct rst *r, const struct plan_thread *t)
+{
+	long e;
+
+	if (!t->rseq_addr)
+		return;
+	*(volatile uint64_t *)(t->rseq_addr + 8) = 0;
+	if ((e = sys_rseq(t->rseq_addr, t->rseq_len, 0, t->rseq_sig)) < 0 && e != -16 /* EBUSY */)
+		rst_fail(r, PLAN_ST_RSEQ, e, t->rseq_addr);
+}
+
+void rst_thread_setup(struct rst *r, const struct plan_thread *t)
+{
+	rst_creds(r, t);
+	signals_queue(r, t->tid);
+	rseq_register(r, t);
 }
 
 /* The thread sets its credentials on the one thread stack: the next
@@ -105,7 +186,8 @@ _Noreturn void threads_start(struct rst *r)
 			continue;
 		thread_clone(r, &r->threads[i], ++children);
 	}
-	rst_creds(r, m);
+	rst_thread_setup(r, m);
+	signals_queue(r, 0);
 	timers_restore(r);
 	threads_go(r);
 	signals_raise(r, m->tid, m->sigpending);

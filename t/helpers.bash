@@ -104,7 +104,7 @@ wait_sock() {
 # own files, as a real job does: a restore reopens them as that user
 # (ckpt-thaw does a job's file work with the job's credentials)
 prog_files_own() {
-	local owner=${PROG_USER:-} a
+	local owner=${PROG_USER:-${PROG_OWNER:-}} a
 	if [ "${PROG_AS:-}" = other ]; then
 		for a in "${AS_OTHER[@]}"; do
 			case $a in --reuid=*) owner=${a#--reuid=} ;; esac
@@ -120,7 +120,8 @@ prog_files_own() {
 # the user ckpttest (see other_user); PROG_USER=NAME: as the user NAME
 # (see throwaway_user); PROG_PRE="CMD ARGS": run under that command,
 # which execs the rest.  NO_SOCK=1: the shim is expected not to serve
-# (no socket check).  PROG_DIR: where OUT and ERR go (a directory the
+# (no socket check).  PROG_OWNER=NAME: OUT and ERR are NAME's (a
+# program that becomes NAME itself).  PROG_DIR: where OUT and ERR go (a directory the
 # program's user can reach, for a restore that reopens them as that
 # user; default the test's own, which only root can reach).
 # PROG_APPEND=1: OUT and ERR opened to append (O_APPEND: what a restore

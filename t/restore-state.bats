@@ -3,9 +3,9 @@
 # "claims no test holds"): per-thread CPU affinity and parent-death
 # signal, pending signals (for the process and for one thread), and ckpt-dumpmem's check that the file at a mapping's
 # path is the one mapped; no rseq area where the program unregistered
-# glibc's, and a refusal where it registered its own, membarrier
-# registrations (issue 17).  Each program checks itself (t/progs/rst_*,
-# rseqoff, rseqown, membar).
+# glibc's (an area of its own comes back: t/fidelity-proc.bats),
+# membarrier registrations (issue 17).  Each program checks itself
+# (t/progs/rst_*, rseqoff, membar).
 # Runs as root (the old pids).
 
 load helpers
@@ -67,12 +67,6 @@ teardown() {
 	restored rseqoff
 	verify_prog
 	finish
-}
-
-@test "a thread with an rseq area of its own, not glibc's, is refused at the checkpoint, naming it; it runs on" {
-	need ckpt-run ckpt-freeze prog:rseqown
-	start_prog rseqown
-	freeze_refused "thread $PID has an rseq area of its own, not glibc's, which the process cannot name: it cannot be restored; not checkpointed"
 }
 
 @test "membarrier registrations come back before any thread runs the program" {

@@ -49,7 +49,7 @@ rst_switch:
 /* long rst_clone_thread(void *args, uint64_t size, const struct plan_thread *t,
  *                       uint64_t tramp, struct rst *r)
  * Parent: returns the tid or -errno.  Child, on the thread stack the
- * args gave: sets its gs base if any, calls rst_creds(r, t), counts
+ * args gave: sets its gs base if any, calls rst_thread_setup(r, t), counts
  * itself done at tramp+TP_CREDS (from then on the parent may give the
  * stack to the next thread, so nothing here touches it again), loads
  * its park, and jumps to tramp_child in the trampoline page.  The
@@ -78,7 +78,7 @@ rst_clone_thread:
 	syscall
 2:	mov %r14, %rdi
 	mov %r12, %rsi
-	call rst_creds
+	call rst_thread_setup
 	mov %r12, %r8
 	mov %r13, %rdi
 	lock incl TP_CREDS(%rdi)
