@@ -1450,52 +1450,58 @@ static int file_mapped(const struct fdplan *p, const struct fdplan_fd *e)
 	return 0;
 }
 
-static const char *const lock_class[] = { "", "POSIX", "flock", "OFD" };
+const char *const fdplan_lock_class[] = { "", "POSIX", "flock", "OFD" };
 
-/* flock and OFD locks belong to the open file description, made here;
- * POSIX ones to the process: fdplan_posix_locks takes those there */
-static int locks_take(struct fdplan *p, int pid)
+/* Every lock is taken in the new process itself (fdplan_locks), so
+ * that /proc/locks names it, not ckpt-thaw, as a flock's owner; here
+ * only what can be refused before a process is made */
+static int locks_check(struct fdplan *p, int pid)
 {
-	struct flock fl;
 	struct fd_lock *l;
 	struct fdplan_fd *e;
 	unsigned i;
-	int r = 0;
 
-	for (i = 0; i < p->nlock && !r; i++) {
+	for (i = 0; i < p->nlock; i++) {
 		l = &p->lock[i];
 		if (!(e = ent_find(p, l->fd)) || e->src < 0)
 			continue;
 		if (l->class == FD_LOCK_POSIX && file_mapped(p, e))
 			return warn("pid %d: fd %d: a POSIX lock on %s, a file the process maps, "
 				    "cannot be taken again yet", pid, l->fd, e->path), -1;
-		fl = (struct flock){ .l_type = l->write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET,
-				     .l_start = l->start, .l_len = l->len };
-		if (l->class == FD_LOCK_FLOCK)
-			r = flock(e->src, (l->write ? LOCK_EX : LOCK_SH) | LOCK_NB);
-		else if (l->class == FD_LOCK_OFD)
-			r = fcntl(e->src, F_OFD_SETLK, &fl);
-		if (r < 0)
-			warn("pid %d: fd %d: take its %s %s lock on %s again%s:", pid, l->fd,
-			     lock_class[l->class], l->write ? "write" : "read", e->path,
-			     errno == EAGAIN || errno == EWOULDBLOCK ? " (another process holds one)" : "");
 	}
-	return r;
+	return 0;
 }
 
-int fdplan_posix_locks(const struct fdplan *p, int *badfd)
+/* whether fd is one the process gets (a lock on another is not ours) */
+static int fd_has_src(const struct fdplan *p, int fd)
 {
-	struct flock fl;
 	unsigned i;
 
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].fd == fd)
+			return p->v[i].src >= 0;
+	return 0;
+}
+
+int fdplan_locks(const struct fdplan *p, unsigned *bad)
+{
+	const struct fd_lock *l;
+	struct flock fl;
+	unsigned i;
+	int r;
+
 	for (i = 0; i < p->nlock; i++) {
-		if (p->lock[i].class != FD_LOCK_POSIX)
+		l = &p->lock[i];
+		if (!fd_has_src(p, l->fd))
 			continue;
-		fl = (struct flock){ .l_type = p->lock[i].write ? F_WRLCK : F_RDLCK,
-				     .l_whence = SEEK_SET, .l_start = p->lock[i].start,
-				     .l_len = p->lock[i].len };
-		*badfd = p->lock[i].fd;
-		if (fcntl(p->lock[i].fd, F_SETLK, &fl) < 0)
+		fl = (struct flock){ .l_type = l->write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET,
+				     .l_start = l->start, .l_len = l->len };
+		*bad = i;
+		if (l->class == FD_LOCK_FLOCK)
+			r = flock(l->fd, (l->write ? LOCK_EX : LOCK_SH) | LOCK_NB);
+		else
+			r = fcntl(l->fd, l->class == FD_LOCK_OFD ? F_OFD_SETLK : F_SETLK, &fl);
+		if (r < 0)
 			return -errno;
 	}
 	return 0;
@@ -1516,7 +1522,7 @@ int fdplan_open(struct fdplan *p, int pid, const struct fd_attach *at)
 	}
 	if (epolls_add(p, pid) < 0)
 		return -1;
-	return locks_take(p, pid);
+	return locks_check(p, pid);
 }
 
 /* a rule's TRUNCATE=1: what was written after the checkpoint goes,

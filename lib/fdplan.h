@@ -208,10 +208,13 @@ int fdplan_commit(struct fdplan *p, int pid);
  * (nkeep fds, moved above every restored fd, new numbers written
  * back).  Async-signal-safe; -errno, with *badfd the fd. */
 int fdplan_install(struct fdplan *p, int *keep, int nkeep, int *badfd);
-/* In the new process, once fdplan_install is done (POSIX locks belong
- * to the process, and a close of any fd on the file drops them): each
- * POSIX lock taken again.  Async-signal-safe; -errno, *badfd the fd. */
-int fdplan_posix_locks(const struct fdplan *p, int *badfd);
+/* In the new process, once fdplan_install is done: each lock taken
+ * again, never waiting (a POSIX lock is the process's, and a close of
+ * any fd on the file drops it; a flock names the pid that took it in
+ * /proc/locks).  Async-signal-safe; -errno, *bad the lock's index. */
+int fdplan_locks(const struct fdplan *p, unsigned *bad);
+/* "POSIX", "flock", "OFD" by FD_LOCK_* */
+extern const char *const fdplan_lock_class[];
 /* p, the fds of process pid, is part of job (after fdplan_parse): its
  * share= lines name fds of the processes added before it; pipes are
  * one per inode across the job.  0, or -1 (out of memory) */

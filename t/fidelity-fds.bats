@@ -327,3 +327,21 @@ tty_prog() {
 	cat "$OUT"
 	grep -qx 'timer flags=03 kept=1' "$OUT"
 }
+
+@test "fidelity-fds: a flock, an OFD lock and a POSIX lock come back the restored process's: /proc names it, another process is refused, its unlock and close release them" {
+	mkdir "$T/d"
+	checkpoint_kill fdf_locks "$T/d"
+	tar xOf "$T/img" "proc/$PID/fds" | grep '^lock '
+	thaw_bg "$T/img"
+	restored fdf_locks
+	verify_prog
+	# lslocks reads /proc/locks: the flock and the POSIX lock are $PID's
+	local ino
+	ino=$(stat -c %i "$T/d/f")
+	grep -E "^[0-9]+: FLOCK +ADVISORY +WRITE $PID [0-9a-f]+:[0-9a-f]+:$ino " /proc/locks
+	ino=$(stat -c %i "$T/d/p")
+	grep -E "^[0-9]+: POSIX +ADVISORY +WRITE $PID [0-9a-f]+:[0-9a-f]+:$ino " /proc/locks
+	finish
+	cat "$OUT"
+	grep -qx 'locks owner=1 conflict=1 released=1' "$OUT"
+}

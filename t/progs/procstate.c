@@ -1043,11 +1043,6 @@ static const char *known(const char *key, const char *b, const char *a)
 	if (!strncmp(sp, "fd ", 3) && key_ends(key, " flags") &&
 	    (strtol(b, NULL, 8) ^ strtol(a, NULL, 8)) == 0100000)
 		return "O_LARGEFILE alone differs (a pipe made again has none; x86-64 ignores it)";
-	/* lib/fdplan.c takes a flock or OFD lock on the file description
-	 * in ckpt-thaw, so /proc (and lslocks) names ckpt-thaw's pid */
-	if (!strncmp(sp, "fd ", 3) && strstr(sp, " lock") && strstr(b, "FLOCK") &&
-	    strstr(a, "FLOCK") && strcmp(strstr(b, " range"), strstr(a, " range")) == 0)
-		return "a flock comes back owned by ckpt-thaw's pid (lib/fdplan.c locks it there)";
 	/* restorer/mem.c maps a private region writable to read its
 	 * stored pages in, and the kernel charges it for good (a region
 	 * without stored pages is mapped with its own protection) */
