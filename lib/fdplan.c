@@ -559,8 +559,9 @@ struct fd_blob *blob_find(struct fdplan *p, const char *name)
 }
 
 /* a new file for saved contents: a memfd, or a file the job makes in
- * the directory it belongs in (deleted: unnamed; file: under a
- * temporary name until the commit) */
+ * the directory it belongs in, under a temporary name until the commit
+ * (which puts a file in place, and unlinks a deleted one from its old
+ * name) */
 static int blob_new(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct stat st;
@@ -575,8 +576,8 @@ static int blob_new(struct fdplan *p, struct fdplan_fd *e, int pid)
 	if (fdplan_fs_ready(p, pid) < 0)
 		return errno = ECANCELED, -ECANCELED;
 	mode = e->mode & 07777 ? e->mode & 07777 : 0600;
-	fd = e->k != FD_FILE ? jobfs_tmpfile(&p->fs, e->path, mode) :
-	     jobfs_newfile(&p->fs, e->path, mode);
+	fd = e->k == FD_FILE ? jobfs_newfile(&p->fs, e->path, mode) :
+	     jobfs_deleted(&p->fs, e->path, mode);
 	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size)) {
 		close(fd);
 		return -EPROTO;   /* not a new file */
@@ -1572,7 +1573,7 @@ int fdplan_commit(struct fdplan *p, int pid)
 		}
 		n++;
 	}
-	if (!r && (n || p->fs.bound) && (e = jobfs_commit(&p->fs, &bad)) < 0) {
+	if (!r && (n || p->fs.bound || p->fs.deleted) && (e = jobfs_commit(&p->fs, &bad)) < 0) {
 		for (i = 0; i < p->nblob; i++)
 			if (p->blob[i].place && !bad--)
 				break;

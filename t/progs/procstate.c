@@ -1075,12 +1075,6 @@ static const char *known(const char *key, const char *b, const char *a)
 	    !strncmp(a, b, strrchr(b, '/') - b) && strrchr(a, '/')[1] != '#')
 		return "an unlinked file with another link beside it comes back as that link "
 		       "(lib/fdlink.c)";
-	/* a deleted file is made again under a temporary name, then unlinked */
-	n = strlen(b);
-	if (!strncmp(sp, "fd ", 3) && n > 10 && !strcmp(b + n - 10, " (deleted)") &&
-	    strrchr(b, '/') && strrchr(a, '/') && strrchr(a, '/')[1] == '#' &&
-	    !strncmp(a, b, strrchr(b, '/') - b + 1))
-		return "a deleted file comes back with the name #INO, not its own (lib/fdplan.c)";
 	return NULL;
 }
 
