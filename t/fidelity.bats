@@ -63,6 +63,17 @@ teardown() {
 	grep -qx 'shut b=tail-bytes eof=1 epipe=1' "$OUT"
 }
 
+@test "fidelity: read-only private regions with pages written through /proc/self/mem come back with them, read-only and not charged to the commit (no ac)" {
+	mkdir "$T/d"
+	checkpoint_kill fid_mem roforce "$T/d"
+	thaw_bg "$T/img"
+	restored fid_mem
+	verify_prog
+	finish
+	cat "$OUT"
+	grep -qx 'roforce anon=forced-anon file=forced-file ac=0' "$OUT"
+}
+
 @test "fidelity: fds in flight in a socketpair are refused at the checkpoint, naming the fd, and the program runs on" {
 	need ckpt-run ckpt-freeze
 	start_prog fid_prog inflight

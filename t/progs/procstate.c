@@ -971,16 +971,6 @@ static int key_ends(const char *key, const char *end);
 static int is_map(const char *key);
 static const char *nth_space(const char *s, int n);
 
-/* VmFlags without " ac" */
-static const char *ac_less(const char *f)
-{
-	static char buf[512];
-	const char *ac = strstr(f, " ac");
-
-	snprintf(buf, sizeof buf, "%.*s%s", (int)(ac - f), f, ac + 3);
-	return buf;
-}
-
 /* Differences that are bugs, known and reported (issue 17), which the
  * restore side does not fix yet: printed as "known:", not counted, so
  * that a new difference still fails.  Each says where it comes from;
@@ -1043,13 +1033,6 @@ static const char *known(const char *key, const char *b, const char *a)
 	if (!strncmp(sp, "fd ", 3) && key_ends(key, " flags") &&
 	    (strtol(b, NULL, 8) ^ strtol(a, NULL, 8)) == 0100000)
 		return "O_LARGEFILE alone differs (a pipe made again has none; x86-64 ignores it)";
-	/* restorer/mem.c maps a private region writable to read its
-	 * stored pages in, and the kernel charges it for good (a region
-	 * without stored pages is mapped with its own protection) */
-	if (key_ends(key, " VmFlags") && !strstr(b, " ac") && strstr(a, " ac") &&
-	    !strcmp(ac_less(a), b))
-		return "a read-only private region with stored pages comes back charged to the "
-		       "commit (VmFlags ac): restorer/mem.c maps it writable to fill it";
 	/* the restorer maps anonymous memory with the saved bytes for a
 	 * private mapping of a file it cannot reach at its path (mounted
 	 * over, deleted): the mapping loses its file */
