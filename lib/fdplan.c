@@ -704,6 +704,40 @@ static int reopen(int fd, int flags)
 	return open(path, (flags & ~(FLAGS_KEPT_OUT | O_NOFOLLOW)) | O_CLOEXEC);
 }
 
+/* the file fd names, opened as the job by that name, if it still is
+ * that file: the fd, or -1 */
+static int reopen_named(struct jobfs *fs, int fd, int flags)
+{
+	char link[64], path[PATH_MAX];
+	struct stat was, now;
+	ssize_t n;
+	int nfd;
+
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, path, sizeof path - 1)) <= 0 || path[0] != '/')
+		return -1;
+	path[n] = 0;
+	/* O_NONBLOCK: what is there now may be a FIFO, made by the job's user */
+	if ((nfd = jobfs_open(fs, path, (flags & ~FLAGS_KEPT_OUT) | O_NONBLOCK)) < 0)
+		return -1;
+	if (fstat(fd, &was) < 0 || fstat(nfd, &now) < 0 || was.st_dev != now.st_dev ||
+	    was.st_ino != now.st_ino ||
+	    (!(flags & O_NONBLOCK) && fcntl(nfd, F_SETFL, flags & ~O_NONBLOCK) < 0)) {
+		close(nfd);
+		return -1;
+	}
+	return nfd;
+}
+
+int fdplan_reopen(struct jobfs *fs, int fd, int flags)
+{
+	int nfd;
+
+	if ((flags & O_NOFOLLOW) && fs && fs->pid > 0 && (nfd = reopen_named(fs, fd, flags)) >= 0)
+		return nfd;
+	return reopen(fd, flags);
+}
+
 /* The devices a restore reopens by path (doc/design.md, "Open files"):
  * the same device whoever opens it, checked by its number once open.
  * Any other device is refused: opening one can act (a tape rewinds),
@@ -807,7 +841,7 @@ static int open_file(struct fdplan *p, struct fdplan_fd *e, int pid)
 	if (e->data && (!b || b->fd < 0))
 		return refuse(pid, e, "its saved contents are not in the image");
 	if (b)   /* the job's own new file, open here already */
-		fd = reopen(b->fd, e->flags);
+		fd = fdplan_reopen(&p->fs, b->fd, e->flags);
 	else
 		fd = open_path(p, e, e->flags & ~FLAGS_KEPT_OUT, pid);
 	if (fd >= 0 && e->pos && lseek(fd, e->pos, SEEK_SET) < 0 && errno != ESPIPE) {

@@ -1,8 +1,9 @@
 /* jobobj.c - the shared memory objects of a job restore (jobobj.h).
  *
  * An object is made once, in ckpt-thaw, at its first view in stream
- * order: a memfd (of its name, "dev/zero" for shared anonymous memory,
- * the deleted file's path for a deleted file's shared map), or a SysV
+ * order: a memfd (of its name, "dev/zero" for shared anonymous memory),
+ * a deleted file again for a deleted file's shared map (made by the
+ * file helper of the process of that view, lib/jobfs.c), or a SysV
  * segment, made, attached here and marked for removal at once, so that
  * it goes with its last detach as before, and with ckpt-thaw if the
  * restore fails.  Each process gets the memfd among its fds (at a
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 
 #include "err.h"
 #include "fdinfo.h"
+#include "jobfs.h"
 #include "jobobj.h"
 #include "text.h"
 
@@ -203,8 +206,46 @@ static const struct memplan_seg *sysv_seg(const struct img_proc *p, const struct
 	return &m->seg[i];
 }
 
+/* p's fd on the deleted file dev:ino, or NULL */
+static const struct fdplan_fd *deleted_fd(const struct fdplan *f, uint64_t dev, uint64_t ino)
+{
+	unsigned i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->v[i].k == FD_DELETED && f->v[i].dev == dev && f->v[i].ino == ino)
+			return &f->v[i];
+	return NULL;
+}
+
+/* A deleted file's object: a deleted file again, on its file system,
+ * made by p's file helper as the job beside its old path and unlinked
+ * from that path at p's commit (jobfs_deleted), so that its maps and
+ * fds read "PATH (deleted)" as they did; the mode of p's fd on it, if
+ * any (else 0600).  Name: the path without its first "/" (memplan.c),
+ * which p's fd gives whole.  0, -1, or -2 after a message. */
+static int deleted_make(struct jobobj *b, struct img_proc *p, const char *name)
+{
+	const struct fdplan_fd *e = deleted_fd(&p->fds, b->dev, b->ino);
+	unsigned mode = e && (e->mode & 07777) ? e->mode & 07777 : 0600;
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof path, "%s%s", e && e->path ? "" : "/", e && e->path ? e->path : name);
+	if (fdplan_fs_ready(&p->fds, p->core.pid) < 0)
+		return -2;
+	if ((fd = jobfs_deleted(&p->fds.fs, path, mode)) < 0)
+		return errno = -fd, -1;
+	if (ftruncate(fd, b->size) < 0) {
+		close(fd);
+		return -1;
+	}
+	b->fd = fd;
+	b->fs = &p->fds.fs;
+	return 0;
+}
+
 /* the object of view g (p's region k), made as its first view says */
-static int obj_make(struct jobobj *b, const struct img_proc *p, unsigned k, int asjob)
+static int obj_make(struct jobobj *b, struct img_proc *p, unsigned k, int asjob)
 {
 	const struct memplan *m = &p->mem;
 	const struct memplan_src *s = &m->src[k];
@@ -220,6 +261,8 @@ static int obj_make(struct jobobj *b, const struct img_proc *p, unsigned k, int 
 	}
 	if (s->kind == MEM_SRC_OTHER)
 		return errno = EOPNOTSUPP, -1;
+	if (s->kind == MEM_SRC_DELETED)
+		return deleted_make(b, p, name);
 	return (b->fd = memfd_make(name, b->size, &p->core, asjob)) < 0 ? -1 : 0;
 }
 
@@ -303,7 +346,8 @@ static int view_plan(struct jobobjs *o, struct img_proc *p, unsigned k, struct j
 			    (int)pid, g->start, g->end), -1;
 	if (!b->src && (e = obj_make(b, p, k, asjob)) < 0)
 		return e == -2 ? -1 : warn("pid %d: region %" PRIx64 "-%" PRIx64 ": make its shared object (%s, %" PRIu64 " bytes):",
-			    (int)pid, g->start, g->end, b->src == MEM_SRC_SYSV ? "SysV segment" : "memfd",
+			    (int)pid, g->start, g->end, b->src == MEM_SRC_SYSV ? "SysV segment" :
+			    b->src == MEM_SRC_DELETED ? "deleted file" : "memfd",
 			    b->size), -1;
 	b->mapped[at] = 1;
 	if (g->pgoff + (g->end - g->start) > b->end)
@@ -364,7 +408,6 @@ static int obj_fill(struct jobobj *b, const struct fdplan_fd *e, int pid)
  * status flags, or -1 after a message */
 static int desc_of(struct jobobjs *o, struct jobobj *b, const struct fdplan_fd *e, int pid)
 {
-	char path[64];
 	unsigned i;
 	int fd;
 
@@ -373,8 +416,8 @@ static int desc_of(struct jobobjs *o, struct jobobj *b, const struct fdplan_fd *
 			return o->desc[i].fd;
 	if (obj_fill(b, e, pid) < 0)
 		return -1;
-	snprintf(path, sizeof path, "/proc/self/fd/%d", b->fd);
-	if ((fd = open(path, (e->flags & (O_ACCMODE | O_APPEND | O_NONBLOCK)) | O_CLOEXEC)) < 0 ||
+	fd = fdplan_reopen(b->fs, b->fd, e->flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_NOFOLLOW));
+	if (fd < 0 ||
 	    lseek(fd, e->pos, SEEK_SET) < 0)
 		return warn("pid %d: fd %d: open its shared object:", pid, e->fd), -1;
 	if (!(o->desc = realloc(o->desc, (o->ndesc + 1) * sizeof *o->desc)))

@@ -376,3 +376,16 @@ tty_prog() {
 	thaw_fails "ckpt-thaw: pid $PID: fd $(progfd gone): a new file for the contents of $D/w/gone: Permission denied" "$T/img"
 	[ "$(ls -A "$D/w")" = taken ]
 }
+
+@test "fidelity-fds: a deleted file a parent and its child map MAP_SHARED and hold open comes back a deleted file of its name on its file system, its mode and O_NOFOLLOW kept, one file for both (it was a memfd)" {
+	mkdir "$T/d"
+	checkpoint_kill fdf_sharedel "$T/d"
+	tar xOf "$T/img" ckpt/shm
+	thaw_bg "$T/img"
+	restored fdf_sharedel
+	ls -lA "$T/d"
+	[ -z "$(ls -A "$T/d")" ]
+	finish
+	cat "$OUT"
+	grep -qx 'sharedel file=1 mode=0640 nofollow=1 shared=1' "$OUT"
+}

@@ -1020,10 +1020,6 @@ static const char *known(const char *key, const char *b, const char *a)
 	const char *sp = strchr(key, ' ') + 1, *ns;
 	size_t n;
 
-	/* (a file of /dev/shm has no seals to read: a memfd's come new) */
-	if (!b && a && !strcmp(a, "0x1") && !strncmp(sp, "fd ", 3) && key_ends(key, " seals"))
-		return "an fd on a deleted file processes share comes back on a memfd: its mount, "
-		       "mode 0777, seals 0x1, no O_NOFOLLOW (lib/jobobj.c)";
 	if (!b || !a)
 		return NULL;
 	if ((ns = ns_known(key, b, a)))
@@ -1035,20 +1031,12 @@ static const char *known(const char *key, const char *b, const char *a)
 		return "O_LARGEFILE alone differs (a pipe made again has none; x86-64 ignores it)";
 	/* the restorer maps anonymous memory with the saved bytes for a
 	 * private mapping of a file it cannot reach at its path (mounted
-	 * over, deleted): the mapping loses its file */
+	 * over, or deleted with no fd of the process on it, whose copy it
+	 * would map): the mapping loses its file */
 	if (is_map(key) && strstr(a, " obj 0 ") && !strstr(b, " obj 0 ") &&
 	    nth_space(a, 2) - a == nth_space(b, 2) - b && !strncmp(a, b, nth_space(b, 2) - b))
 		return "a private mapping of a file out of reach at its path comes back as "
 		       "anonymous memory, its bytes kept, its file lost";
-	/* an fd on a deleted file several processes map is reopened on the
-	 * memfd made for the job (lib/jobobj.c): a memfd's mount, mode,
-	 * seals, and no O_NOFOLLOW (reopened through /proc/self/fd) */
-	if (!strncmp(sp, "fd ", 3) && (key_ends(key, " mnt_id") || key_ends(key, " mode") ||
-				       key_ends(key, " flags")) &&
-	    (!strcmp(a, "0") || !strcmp(a, "0100777") ||
-	     strtol(b, NULL, 8) == (strtol(a, NULL, 8) | 0400000)))
-		return "an fd on a deleted file processes share comes back on a memfd: its mount, "
-		       "mode 0777, seals 0x1, no O_NOFOLLOW (lib/jobobj.c)";
 	/* an unlinked file with another link beside it comes back as that
 	 * link, by design (lib/fdlink.c, formats/fds.md) */
 	n = strlen(b);
