@@ -646,10 +646,13 @@ static int blob_file(struct fdplan *p, struct fd_blob *b, struct fdplan_fd *e, i
 		return warn("pid %d: fd %d: memfd %s: its owner, mode 0%o and seals 0x%llx:", pid,
 			    e->fd, e->name ? e->name : "", e->mode & 0777,
 			    (unsigned long long)e->seals), -1;
-	if (e->k != FD_FILE)
+	if (e->k != FD_FILE && e->k != FD_DELETED)
 		return 0;
-	if (!(b->place = strdup(e->path)))
+	if (e->k == FD_FILE && !(b->place = strdup(e->path)))
 		return warn("out of memory"), -1;
+	/* as the mapping will find it (the holes punched since) */
+	if (fstat(b->fd, &st) < 0)
+		return warn("pid %d: fd %d: %s:", pid, e->fd, e->path), -1;
 	return p->mem ? memplan_own(p->mem, e->dev, e->ino, e->fd, &st) : 0;
 }
 

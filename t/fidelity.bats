@@ -74,6 +74,18 @@ teardown() {
 	grep -qx 'roforce anon=forced-anon file=forced-file ac=0' "$OUT"
 }
 
+@test "fidelity: a private map of a deleted file the process holds open comes back a map of that file at its offset, the pages it changed on top (it was anonymous memory)" {
+	mkdir "$T/d"
+	checkpoint_kill fid_mem gonemap "$T/d"
+	thaw_bg "$T/img"
+	restored fid_mem
+	verify_prog
+	grep " $T/d/g (deleted)\$" "/proc/$PID/maps"
+	finish
+	cat "$OUT"
+	grep -qx 'gonemap file=1 off=1000 bytes=changed,g' "$OUT"
+}
+
 @test "fidelity: fds in flight in a socketpair are refused at the checkpoint, naming the fd, and the program runs on" {
 	need ckpt-run ckpt-freeze
 	start_prog fid_prog inflight

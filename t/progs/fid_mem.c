@@ -11,7 +11,8 @@
  *          anon=forced-anon file=forced-file ac=0".
  * gonemap: DIR/g (three pages of 'g') mapped private read-write at
  *          offset 4096 (two pages), its first page written
- *          ("changed"), then DIR/g unlinked and its fd closed.  Check:
+ *          ("changed"), then DIR/g unlinked, its fd kept open (so the
+ *          image holds a copy of the file).  Check:
  *          /proc/self/maps names "DIR/g (deleted)" at offset 1000 for
  *          it, the changed page and the file's own page after it:
  *          "gonemap file=1 off=1000 bytes=changed,g".
@@ -119,7 +120,7 @@ static int gonemap_setup(void)
 	if (filemap == MAP_FAILED)
 		return -1;
 	strcpy(filemap, "changed");
-	close(fd);
+	printf("open g %d\n", fd);
 	return unlink(p);
 }
 
