@@ -58,6 +58,17 @@ static int other_takes(int i)
 	return WEXITSTATUS(st);
 }
 
+/* the process's own unlock and closes release its locks */
+static int release(void)
+{
+	if (flock(ff, LOCK_UN) < 0 || close(fo) < 0 || close(fp) < 0)
+		return printf("FAIL unlock: %s\n", strerror(errno)), -1;
+	for (int i = 0; i < 3; i++)
+		if (other_takes(i) != 1)
+			return printf("FAIL %s: still locked after the unlock\n", path[i]), -1;
+	return 0;
+}
+
 static int verify(void)
 {
 	long me = getpid();
@@ -70,17 +81,11 @@ static int verify(void)
 	for (int i = 0; i < 3; i++)
 		if (other_takes(i) != 0)
 			return printf("FAIL another process took the lock on %s\n", path[i]), -1;
-	return 0;
-}
-
-/* the process's own unlock and closes release its locks */
-static int release(void)
-{
-	if (flock(ff, LOCK_UN) < 0 || close(fo) < 0 || close(fp) < 0)
-		return printf("FAIL unlock: %s\n", strerror(errno)), -1;
-	for (int i = 0; i < 3; i++)
-		if (other_takes(i) != 1)
-			return printf("FAIL %s: still locked after the unlock\n", path[i]), -1;
+	if (!want_exit)
+		return 0;
+	if (release() < 0)
+		return -1;
+	printf("locks owner=1 conflict=1 released=1\n");
 	return 0;
 }
 
@@ -99,20 +104,5 @@ int main(int argc, char **argv)
 	    fcntl(fo, F_OFD_SETLK, &fo_l) < 0 || fcntl(fp, F_SETLK, &fp_l) < 0)
 		return printf("FAIL setup: %s\n", strerror(errno)), 1;
 	printf("open f %d\nopen o %d\nopen p %d\n", ff, fo, fp);
-	printf("pid %d\nready fdf_locks\n", (int)getpid());
-	fflush(stdout);
-	signals_init();
-	for (;;) {
-		wait_request();
-		if (verify() < 0)
-			return 1;
-		if (want_exit)
-			break;
-		if (verified())
-			return 0;
-	}
-	if (release() < 0)
-		return 1;
-	printf("locks owner=1 conflict=1 released=1\ndone ok\n");
-	return 0;
+	return serve_verify("fdf_locks", verify);
 }
