@@ -359,6 +359,43 @@ static int view_plan(struct jobobjs *o, struct img_proc *p, unsigned k, struct j
 	return 0;
 }
 
+/* A private map of a deleted file no fd of p holds (no copy of it in
+ * the image: memplan.c maps one a fd brings): a deleted file again, of
+ * its name, made as for a deleted fd (jobfs_deleted), mode 0600, holes
+ * as long as the map reaches, handed to p like an object's file and
+ * mapped private from it at the map's offset.  Every page of the map
+ * is stored (an orphan): they go on top, so the memory is as it was,
+ * and /proc/PID/maps names the file and offset; what the file held
+ * beyond them is zeros.  A name cut to memfd's 249 bytes stays
+ * anonymous memory.  0 or -1 after a message. */
+static int private_deleted(struct jobobjs *o, struct img_proc *p, unsigned k)
+{
+	struct plan_region *g = &p->mem.reg[k];
+	const char *name = p->mem.strings + p->mem.src[k].name;
+	struct jobobj b = { .dev = ~0ULL, .fd = -1, .shmid = -1 };
+	char path[PATH_MAX];
+
+	if (strlen(name) >= 249)
+		return 0;
+	snprintf(path, sizeof path, "/%s", name);
+	b.size = b.end = g->pgoff + (g->end - g->start);
+	if (fdplan_fs_ready(&p->fds, p->core.pid) < 0)
+		return -1;
+	if ((b.fd = jobfs_deleted(&p->fds.fs, path, 0600)) < 0 || ftruncate(b.fd, b.size) < 0) {
+		if (b.fd < 0)
+			errno = -b.fd;
+		return warn("pid %d: region %" PRIx64 "-%" PRIx64 ": the deleted file %s it maps, made again:",
+			    p->core.pid, g->start, g->end, path), -1;
+	}
+	b.src = MEM_SRC_DELETED_PRIVATE;
+	if (!(o->v = realloc(o->v, (o->n + 1) * sizeof *o->v)))
+		die("out of memory");
+	o->v[o->n++] = b;
+	g->kind = PLAN_JOB_FD_PRIVATE;
+	g->obj = fd_of(o, p, o->n - 1);
+	return 0;
+}
+
 int jobobj_plan(struct jobobjs *o, struct img_proc *p, int asjob)
 {
 	struct memplan *m = &p->mem;
@@ -367,6 +404,12 @@ int jobobj_plan(struct jobobjs *o, struct img_proc *p, int asjob)
 
 	o->ncur = 0;
 	for (k = 0; k < m->nreg; k++) {
+		if (m->src[k].kind == MEM_SRC_DELETED_PRIVATE) {
+			/* still anonymous: no fd's copy mapped (memplan.c) */
+			if (m->reg[k].kind == PLAN_ANON && private_deleted(o, p, k) < 0)
+				return -1;
+			continue;
+		}
 		if (m->src[k].kind == MEM_SRC_NONE)
 			continue;
 		if (!(b = obj_find(o, m->reg[k].dev, m->reg[k].ino))) {

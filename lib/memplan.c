@@ -136,9 +136,9 @@ static int src_note(struct memplan *m, const struct map_region *r, const struct 
 			  map_path_is(r, "/anon_hugepage (deleted)") ? MEM_SRC_OTHER : MEM_SRC_ANON;
 		return 0;
 	}
-	if (!r->shared || map_kind(r) != MAP_KIND_ORPHAN || !map_is_deleted(r) || r->path[0] != '/')
+	if (map_kind(r) != MAP_KIND_ORPHAN || !map_is_deleted(r) || r->path[0] != '/')
 		return 0;
-	s->kind = MEM_SRC_DELETED;
+	s->kind = r->shared ? MEM_SRC_DELETED : MEM_SRC_DELETED_PRIVATE;
 	return deleted_name(m, r, &s->name);
 }
 
@@ -319,7 +319,7 @@ static int mapfile_line(struct text *t, void *obj)
 		 * back (a private map: a shared one is a job object),
 		 * mapped private at its offset, else on anonymous memory */
 		g->oflags = 0;
-		if (m->src[g - m->reg].kind == MEM_SRC_NONE && g->ino && own_find(m, g)) {
+		if (m->src[g - m->reg].kind == MEM_SRC_DELETED_PRIVATE && own_find(m, g)) {
 			g->kind = PLAN_FILE_PRIVATE;
 			return mapfile_own(m, g, own_find(m, g));
 		}

@@ -53,7 +53,8 @@ static int region_has_runs(const struct rst *r, const struct plan_region *g)
 static int region_forced(const struct plan_region *g)
 {
 	return !(g->vmflags & PLAN_VM_ACCOUNT) && !(g->prot & PROT_WRITE) &&
-	       (g->kind == PLAN_ANON || g->kind == PLAN_STACK || g->kind == PLAN_FILE_PRIVATE);
+	       (g->kind == PLAN_ANON || g->kind == PLAN_STACK || g->kind == PLAN_FILE_PRIVATE ||
+		g->kind == PLAN_JOB_FD_PRIVATE);
 }
 
 /* Every other region with stored pages is mapped writable to take
@@ -86,10 +87,11 @@ static void region_map(struct rst *r, const struct plan_region *g)
 	case PLAN_FILE_SHARED:  /* no stored pages: the file has them */
 		fl |= MAP_SHARED; prot = g->prot; fd = file_open(r, g); break;
 	case PLAN_JOB_FD: fl |= MAP_SHARED; fd = g->obj; break;
+	case PLAN_JOB_FD_PRIVATE: fl |= MAP_PRIVATE; fd = g->obj; break;
 	default: rst_fail(r, PLAN_ST_ARGS, 0, g->start);
 	}
 	a = sys_mmap(g->start, len, prot, fl, fd, fd < 0 ? 0 : g->pgoff);
-	if (fd >= 0 && g->kind != PLAN_JOB_FD)
+	if (fd >= 0 && g->kind != PLAN_JOB_FD && g->kind != PLAN_JOB_FD_PRIVATE)
 		sys_close(fd);
 	if (a < 0 && a > -4096)
 		rst_fail(r, PLAN_ST_MAP, a, g->start);
@@ -168,7 +170,7 @@ static void job_fds_close(struct rst *r)
 	uint32_t i;
 
 	for (i = 0; i < r->hdr.nregions; i++)
-		if (r->regions[i].kind == PLAN_JOB_FD)
+		if (r->regions[i].kind == PLAN_JOB_FD || r->regions[i].kind == PLAN_JOB_FD_PRIVATE)
 			sys_close(r->regions[i].obj);   /* EBADF for a second view: fine */
 }
 

@@ -86,6 +86,19 @@ teardown() {
 	grep -qx 'gonemap file=1 off=1000 bytes=changed,g' "$OUT"
 }
 
+@test "fidelity: a private map of a deleted file no fd holds comes back a map of a deleted file of its name at its offset, every page as it was (it was anonymous memory)" {
+	mkdir "$T/d"
+	checkpoint_kill fid_mem gonenofd "$T/d"
+	thaw_bg "$T/img"
+	restored fid_mem
+	verify_prog
+	grep " $T/d/g (deleted)\$" "/proc/$PID/maps"
+	[ -z "$(ls -A "$T/d")" ]
+	finish
+	cat "$OUT"
+	grep -qx 'gonemap file=1 off=1000 bytes=changed,g' "$OUT"
+}
+
 @test "fidelity: fds in flight in a socketpair are refused at the checkpoint, naming the fd, and the program runs on" {
 	need ckpt-run ckpt-freeze
 	start_prog fid_prog inflight

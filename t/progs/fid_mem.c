@@ -1,7 +1,7 @@
 /* fid_mem - private memory a restore must give back as it was, file
  * and flags (t/fidelity.bats, issue 17).
  *
- * usage: fid_mem roforce DIR | gonemap DIR
+ * usage: fid_mem roforce DIR | gonemap DIR | gonenofd DIR
  *
  * roforce: a read-only private anonymous region of two pages and a
  *          read-only private map of DIR/f (two pages of 'f'), each with
@@ -16,6 +16,8 @@
  *          /proc/self/maps names "DIR/g (deleted)" at offset 1000 for
  *          it, the changed page and the file's own page after it:
  *          "gonemap file=1 off=1000 bytes=changed,g".
+ * gonenofd: the same, but the fd closed before the unlink (no copy of
+ *          the file in the image): the same check and line.
  *
  * Prints "pid N", "ready fid_mem", then at each request checks: "verify
  * ok", on SIGTERM the line above and "done ok"; a mismatch "FAIL ...". */
@@ -120,7 +122,10 @@ static int gonemap_setup(void)
 	if (filemap == MAP_FAILED)
 		return -1;
 	strcpy(filemap, "changed");
-	printf("open g %d\n", fd);
+	if (!strcmp(mode, "gonenofd"))
+		close(fd);
+	else
+		printf("open g %d\n", fd);
 	return unlink(p);
 }
 
@@ -149,8 +154,9 @@ static int verify(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3 || (strcmp(argv[1], "roforce") && strcmp(argv[1], "gonemap"))) {
-		fprintf(stderr, "usage: fid_mem roforce DIR | gonemap DIR\n");
+	if (argc != 3 || (strcmp(argv[1], "roforce") && strcmp(argv[1], "gonemap") &&
+			  strcmp(argv[1], "gonenofd"))) {
+		fprintf(stderr, "usage: fid_mem roforce DIR | gonemap DIR | gonenofd DIR\n");
 		return 2;
 	}
 	mode = argv[1];

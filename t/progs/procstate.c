@@ -1030,9 +1030,8 @@ static const char *known(const char *key, const char *b, const char *a)
 	    (strtol(b, NULL, 8) ^ strtol(a, NULL, 8)) == 0100000)
 		return "O_LARGEFILE alone differs (a pipe made again has none; x86-64 ignores it)";
 	/* the restorer maps anonymous memory with the saved bytes for a
-	 * private mapping of a file it cannot reach at its path (mounted
-	 * over, or deleted with no fd of the process on it, whose copy it
-	 * would map): the mapping loses its file */
+	 * private mapping of a file it cannot reach at its path that is
+	 * not deleted (mounted over, replaced): the mapping loses its file */
 	if (is_map(key) && strstr(a, " obj 0 ") && !strstr(b, " obj 0 ") &&
 	    nth_space(a, 2) - a == nth_space(b, 2) - b && !strncmp(a, b, nth_space(b, 2) - b))
 		return "a private mapping of a file out of reach at its path comes back as "
