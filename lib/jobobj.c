@@ -222,7 +222,9 @@ static const struct fdplan_fd *deleted_fd(const struct fdplan *f, uint64_t dev, 
  * from that path at p's commit (jobfs_deleted), so that its maps and
  * fds read "PATH (deleted)" as they did; the mode of p's fd on it, if
  * any (else 0600).  Name: the path without its first "/" (memplan.c),
- * which p's fd gives whole.  0, -1, or -2 after a message. */
+ * which p's fd gives whole.  0, -1, or -2 after a message; 1 when the
+ * job cannot make a file there (the directory gone, or not its own to
+ * write): a memfd then, as objects of deleted files were before. */
 static int deleted_make(struct jobobj *b, struct img_proc *p, const char *name)
 {
 	const struct fdplan_fd *e = deleted_fd(&p->fds, b->dev, b->ino);
@@ -234,7 +236,7 @@ static int deleted_make(struct jobobj *b, struct img_proc *p, const char *name)
 	if (fdplan_fs_ready(&p->fds, p->core.pid) < 0)
 		return -2;
 	if ((fd = jobfs_deleted(&p->fds.fs, path, mode)) < 0)
-		return errno = -fd, -1;
+		return 1;
 	if (ftruncate(fd, b->size) < 0) {
 		close(fd);
 		return -1;
@@ -251,6 +253,7 @@ static int obj_make(struct jobobj *b, struct img_proc *p, unsigned k, int asjob)
 	const struct memplan_src *s = &m->src[k];
 	const char *name = s->kind == MEM_SRC_ANON ? "dev/zero" : m->strings + s->name;
 	const struct memplan_seg *sg;
+	int e;
 
 	b->src = s->kind;
 	if (s->kind == MEM_SRC_SYSV) {
@@ -261,8 +264,8 @@ static int obj_make(struct jobobj *b, struct img_proc *p, unsigned k, int asjob)
 	}
 	if (s->kind == MEM_SRC_OTHER)
 		return errno = EOPNOTSUPP, -1;
-	if (s->kind == MEM_SRC_DELETED)
-		return deleted_make(b, p, name);
+	if (s->kind == MEM_SRC_DELETED && (e = deleted_make(b, p, name)) <= 0)
+		return e;
 	return (b->fd = memfd_make(name, b->size, &p->core, asjob)) < 0 ? -1 : 0;
 }
 
@@ -366,8 +369,10 @@ static int view_plan(struct jobobjs *o, struct img_proc *p, unsigned k, struct j
  * mapped private from it at the map's offset.  Every page of the map
  * is stored (an orphan): they go on top, so the memory is as it was,
  * and /proc/PID/maps names the file and offset; what the file held
- * beyond them is zeros.  A name cut to memfd's 249 bytes stays
- * anonymous memory.  0 or -1 after a message. */
+ * beyond them is zeros.  A name cut to memfd's 249 bytes, or a file
+ * the job cannot make there (the directory gone, or not its own to
+ * write), stays anonymous memory, as it was restored before.  0 or -1
+ * after a message. */
 static int private_deleted(struct jobobjs *o, struct img_proc *p, unsigned k)
 {
 	struct plan_region *g = &p->mem.reg[k];
@@ -381,11 +386,13 @@ static int private_deleted(struct jobobjs *o, struct img_proc *p, unsigned k)
 	b.size = b.end = g->pgoff + (g->end - g->start);
 	if (fdplan_fs_ready(&p->fds, p->core.pid) < 0)
 		return -1;
-	if ((b.fd = jobfs_deleted(&p->fds.fs, path, 0600)) < 0 || ftruncate(b.fd, b.size) < 0) {
-		if (b.fd < 0)
-			errno = -b.fd;
-		return warn("pid %d: region %" PRIx64 "-%" PRIx64 ": the deleted file %s it maps, made again:",
-			    p->core.pid, g->start, g->end, path), -1;
+	if ((b.fd = jobfs_deleted(&p->fds.fs, path, 0600)) < 0)
+		return 0;
+	if (ftruncate(b.fd, b.size) < 0) {
+		warn("pid %d: region %" PRIx64 "-%" PRIx64 ": the deleted file %s it maps, made again: size it:",
+		     p->core.pid, g->start, g->end, path);
+		close(b.fd);
+		return -1;
 	}
 	b.src = MEM_SRC_DELETED_PRIVATE;
 	if (!(o->v = realloc(o->v, (o->n + 1) * sizeof *o->v)))

@@ -1031,7 +1031,9 @@ static const char *known(const char *key, const char *b, const char *a)
 		return "O_LARGEFILE alone differs (a pipe made again has none; x86-64 ignores it)";
 	/* the restorer maps anonymous memory with the saved bytes for a
 	 * private mapping of a file it cannot reach at its path that is
-	 * not deleted (mounted over, replaced): the mapping loses its file */
+	 * not deleted (mounted over, replaced), or a deleted one the job
+	 * cannot make again (its directory gone): the mapping loses its
+	 * file (formats/memory.md) */
 	if (is_map(key) && strstr(a, " obj 0 ") && !strstr(b, " obj 0 ") &&
 	    nth_space(a, 2) - a == nth_space(b, 2) - b && !strncmp(a, b, nth_space(b, 2) - b))
 		return "a private mapping of a file out of reach at its path comes back as "
