@@ -99,6 +99,22 @@ teardown() {
 	grep -qx 'gonemap file=1 off=1000 bytes=changed,g' "$OUT"
 }
 
+@test "fidelity: a private map of a deleted file whose directory is gone by the restore comes back anonymous memory, every page as it was, as before" {
+	mkdir "$T/d"
+	checkpoint_kill fid_mem gonenofd "$T/d"
+	rm -rf "$T/d"
+	# the file is lost (procstate.c's known entry): its bytes are not
+	thaw_bg "$T/img"
+	restored fid_mem
+	local a
+	a=$(awk '$1 == "map" {print $2}' "$OUT")
+	grep "^${a#0x}-" "/proc/$PID/maps"
+	grep -Eq "^${a#0x}-[0-9a-f]+ rw-p 00000000 00:00 0 *\$" "/proc/$PID/maps"
+	[ "$(python3 -c 'import sys; f = open(sys.argv[1], "rb"); f.seek(int(sys.argv[2], 16)); print(f.read(7).decode(), chr(f.read(4096)[4089]))' "/proc/$PID/mem" "$a")" = "changed g" ]
+	kill -KILL "$PID"
+	wait "$TPID" || true
+}
+
 @test "fidelity: fds in flight in a socketpair are refused at the checkpoint, naming the fd, and the program runs on" {
 	need ckpt-run ckpt-freeze
 	start_prog fid_prog inflight

@@ -17,7 +17,8 @@
  *          it, the changed page and the file's own page after it:
  *          "gonemap file=1 off=1000 bytes=changed,g".
  * gonenofd: the same, but the fd closed before the unlink (no copy of
- *          the file in the image): the same check and line.
+ *          the file in the image): the same check and line.  Both
+ *          print "map ADDR", the map's address.
  *
  * Prints "pid N", "ready fid_mem", then at each request checks: "verify
  * ok", on SIGTERM the line above and "done ok"; a mismatch "FAIL ...". */
@@ -122,6 +123,7 @@ static int gonemap_setup(void)
 	if (filemap == MAP_FAILED)
 		return -1;
 	strcpy(filemap, "changed");
+	printf("map %p\n", (void *)filemap);
 	if (!strcmp(mode, "gonenofd"))
 		close(fd);
 	else
