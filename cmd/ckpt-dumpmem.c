@@ -531,27 +531,40 @@ static int cow_frozen(struct dump *d)
 	return cow_stage_wait(&d->cow, d->pid, &d->tar.off) < 0 ? -1 : runs_collect_snapshot(d);
 }
 
+/* CKPT_TIMING: r, after one part of dump_mem took since *t0 */
+static int part(const char *what, uint64_t *t0, int r)
+{
+	uint64_t now = timing_ns();
+
+	timing_part(what, now - *t0, "");
+	*t0 = now;
+	return r;
+}
+
 static int dump_mem(struct dump *d)
 {
+	uint64_t t0 = timing_ns();
 	size_t before;
 	int r, i;
 
-	if (table_load(d) < 0 || proc_fetch(d) < 0)
+	if (table_load(d) < 0 || part("process record", &t0, proc_fetch(d)) < 0)
 		return -1;
 	before = d->seen.n;
-	r = maps_load(d);
+	r = part("maps", &t0, maps_load(d));
 	if (r == 0)
-		r = smaps_load(d);
+		r = part("smaps", &t0, smaps_load(d));
 	if (r == 0)
 		files_check(d);
 	/* at every checkpoint of an image, before any page is read: the
 	 * next one counts what is written from here on */
 	if (r == 0 && d->in_job)
-		r = dirty_collect(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP], d->reg,
-				  d->nreg, d->smaps, d->image_id);
-	r = r < 0 || runs_collect(d) < 0 || table_save(d, before) < 0 ||
-	    (d->cow.chan >= 0 && cow_frozen(d) < 0) || pages_index(d) < 0 ||
-	    members_write(d) < 0 ? -1 : 0;
+		r = part("dirty scan", &t0,
+			 dirty_collect(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP],
+				       d->reg, d->nreg, d->smaps, d->image_id));
+	r = r < 0 || part("page scan", &t0, runs_collect(d)) < 0 || table_save(d, before) < 0 ||
+	    (d->cow.chan >= 0 && part("cow snapshot", &t0, cow_frozen(d)) < 0) ||
+	    part("index", &t0, pages_index(d)) < 0 ||
+	    part("members, pages", &t0, members_write(d)) < 0 ? -1 : 0;
 	cow_close(&d->cow);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(d->fds[i]);

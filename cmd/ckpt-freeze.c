@@ -953,6 +953,8 @@ int main(int argc, char **argv)
 	stdout_check();
 	if (o.parent_path && parent_load(&o.parent, o.parent_path) < 0)
 		return 1;
+	if (o.parent_path)
+		timing_phase("load the parent's index");
 	image_id_new(o.id);
 	if ((o.shm_table = memfd_create("ckpt-shm-table", MFD_CLOEXEC)) < 0)
 		die("memfd_create:");
