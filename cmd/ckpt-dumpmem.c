@@ -382,15 +382,18 @@ static int hashes_known(struct dump *d, const struct index_rec *par, size_t npar
 	const char *since = dirty_since(&d->dirty);
 	int use = d->parent_id && since && !strcmp(d->parent_id, since);
 	const struct page_run *r;
+	struct dirty_walk w;
 	size_t i, k = 0, p = 0;
 	uint64_t a;
 
+	dirty_walk_init(&w, &d->dirty);
+	/* the runs are in address order: the walks only go forward */
 	for (i = 0; i < d->runs.n; i++)
 		for (r = &d->runs.v[i], a = r->start; a < r->end; a += INDEX_PAGE, k++) {
 			while (p < npar && par[p].addr < a)
 				p++;
 			clean[k] = use && p < npar && par[p].addr == a &&
-				   !dirty_written(&d->dirty, a);
+				   !dirty_walk_written(&w, a);
 			if (clean[k])
 				d->hash[k] = par[p].hash;
 			else if (run_add(need, r->start, a, a + INDEX_PAGE, r->via_mem) < 0)

@@ -383,28 +383,27 @@ const char *dirty_since(const struct dirty *d)
 	return d->since[0] ? d->since : NULL;
 }
 
-/* 1 when addr is in one of v[0..n), sorted and apart */
-static int spans_hold(const struct dirty_span *v, size_t n, uint64_t addr)
+void dirty_walk_init(struct dirty_walk *w, const struct dirty *d)
 {
-	size_t lo = 0, hi = n, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (addr < v[mid].start)
-			hi = mid;
-		else if (addr >= v[mid].end)
-			lo = mid + 1;
-		else
-			return 1;
-	}
-	return 0;
+	*w = (struct dirty_walk){ d, 0, 0 };
 }
 
-int dirty_written(const struct dirty *d, uint64_t addr)
+/* 1 when addr is in v[*k..n) (sorted and apart), *k moved past the
+ * spans that end at or before addr */
+static int spans_walk(const struct dirty_span *v, size_t n, size_t *k, uint64_t addr)
 {
-	if (!d->since[0] || !spans_hold(d->tracked, d->ntracked, addr))
+	while (*k < n && v[*k].end <= addr)
+		++*k;
+	return *k < n && v[*k].start <= addr;
+}
+
+int dirty_walk_written(struct dirty_walk *w, uint64_t addr)
+{
+	const struct dirty *d = w->d;
+
+	if (!d->since[0] || !spans_walk(d->tracked, d->ntracked, &w->t, addr))
 		return 1;
-	return spans_hold(d->written, d->nwritten, addr);
+	return spans_walk(d->written, d->nwritten, &w->w, addr);
 }
 
 void dirty_free(struct dirty *d)
