@@ -320,17 +320,16 @@ static int smaps_load(struct dump *d)
 static int vmflags_text(FILE *f, const void *arg)
 {
 	const struct dump *d = arg;
-	unsigned long long lo = 0, hi = 0, a, b;
+	uint64_t lo = 0, hi = 0;
 	char *line = d->smaps, *eol, *v;
 	int have = 0;
 
 	for (; line && *line; line = eol ? eol + 1 : NULL) {
 		if ((eol = strchr(line, '\n')))
 			*eol = 0;
-		/* a region's first line; "FilePmdMapped:" starts with a hex
-		 * digit too, hence a and b until both are read */
-		if (sscanf(line, "%llx-%llx ", &a, &b) == 2 && strchr(line, ' ')) {
-			lo = a, hi = b;
+		/* a region's first line ("FilePmdMapped:" starts with a hex
+		 * digit too: smaps_head wants "START-END ") */
+		if (smaps_head(line, &lo, &hi)) {
 			have = 1;
 		} else if (have && !strncmp(line, "VmFlags:", 8)) {
 			for (v = line + 8; *v == ' '; v++)
@@ -338,7 +337,7 @@ static int vmflags_text(FILE *f, const void *arg)
 			v[strcspn(v, "\n")] = 0;
 			while (*v && v[strlen(v) - 1] == ' ')
 				v[strlen(v) - 1] = 0;
-			fprintf(f, "%08llx-%08llx %s\n", lo, hi, v);
+			fprintf(f, "%08" PRIx64 "-%08" PRIx64 " %s\n", lo, hi, v);
 			have = 0;
 		}
 		if (eol)

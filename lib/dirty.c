@@ -170,20 +170,6 @@ static void written_sort(struct dirty *d)
 	d->nwritten = k + 1;
 }
 
-/* 1 when the smaps line is a region's first, "START-END ...", its
- * START in *start.  No sscanf: glibc's measures the whole rest of the
- * text at each call, which made a job of 8000 regions take 80 s */
-static int smaps_head(const char *line, uint64_t *start)
-{
-	char *e, *e2;
-
-	*start = strtoull(line, &e, 16);
-	if (e == line || *e != '-')
-		return 0;
-	strtoull(e + 1, &e2, 16);
-	return e2 > e + 1 && *e2 == ' ';
-}
-
 /* 1 when the smaps line is "KEY: N kB" with N > 0 */
 static int smaps_nonzero(const char *line, const char *key)
 {
@@ -224,7 +210,7 @@ static uint64_t *smaps_untracked(const char *smaps, size_t *n)
 	*n = 0;
 	for (line = smaps; line && *line; line = eol ? eol + 1 : NULL) {
 		eol = strchr(line, '\n');
-		if (smaps_head(line, &a))
+		if (smaps_head(line, &a, NULL))
 			cur = a;
 		skip = smaps_nonzero(line, "AnonHugePages:") ||
 		       (!strncmp(line, "VmFlags:", 8) &&
