@@ -520,24 +520,6 @@ static int members_write(struct dump *d)
 			.held_fd = d->cow.held_fd, .held = &d->runs, .tar = &d->tar }, name, d->stored);
 }
 
-/* --cow: what the snapshot cannot hold copied, the snapshot taken, and
- * ckpt-freeze told: then the job may thaw; our output starts at the
- * offset it gives back.  Our connection to the process is not needed
- * any more: closed, so the thaw is the end of it.  0 or -1. */
-static int cow_frozen(struct dump *d)
-{
-	int sub = d->subreaper || d->cow.child;
-
-	d->cow.child = sub;
-	if (cow_hold(&d->cow, d->pid, d->fds[CKPT_PROCFD_MEM], &d->runs) < 0 ||
-	    cow_snapshot(&d->cow, d->pid, d->sock) < 0 ||
-	    cow_stage_ready(&d->cow, d->pid, d->subreaper) < 0)
-		return -1;
-	close(d->sock);
-	d->sock = -1;
-	return cow_stage_wait(&d->cow, d->pid, &d->tar.off) < 0 ? -1 : runs_collect_snapshot(d);
-}
-
 /* CKPT_TIMING: r, after one part of dump_mem took since *t0 */
 static int part(const char *what, uint64_t *t0, int r)
 {
@@ -547,6 +529,28 @@ static int part(const char *what, uint64_t *t0, int r)
 	*t0 = now;
 	return r;
 }
+
+/* --cow: what the snapshot cannot hold copied, the snapshot taken, and
+ * ckpt-freeze told: then the job may thaw; our output starts at the
+ * offset it gives back.  Our connection to the process is not needed
+ * any more: closed, so the thaw is the end of it.  0 or -1. */
+static int cow_frozen(struct dump *d)
+{
+	int sub = d->subreaper || d->cow.child;
+	uint64_t t0 = timing_ns();
+
+	d->cow.child = sub;
+	if (part("cow: held copy", &t0, cow_hold(&d->cow, d->pid, d->fds[CKPT_PROCFD_MEM],
+						  &d->runs)) < 0 ||
+	    part("cow: snapshot", &t0, cow_snapshot(&d->cow, d->pid, d->sock)) < 0 ||
+	    cow_stage_ready(&d->cow, d->pid, d->subreaper) < 0)
+		return -1;
+	close(d->sock);
+	d->sock = -1;
+	return part("cow: wait for the turn", &t0, cow_stage_wait(&d->cow, d->pid, &d->tar.off)) < 0 ?
+		-1 : runs_collect_snapshot(d);
+}
+
 
 /* --after: wait until the stage before us on the connection is done
  * (every holder of the fd's other end gone) */
@@ -606,7 +610,7 @@ static int dump_mem(struct dump *d)
 	if (r == 0 && (r = offset_take(d)) == 0 && (r = table_load(d)) == 0)
 		before = d->seen.n;
 	r = r < 0 || part("page scan", &t0, runs_collect(d)) < 0 || table_save(d, before) < 0 ||
-	    (d->cow.chan >= 0 && part("cow snapshot", &t0, cow_frozen(d)) < 0) ||
+	    (d->cow.chan >= 0 && part("cow, snapshot's scan", &t0, cow_frozen(d)) < 0) ||
 	    part("index", &t0, pages_index(d)) < 0 ||
 	    part("members, pages", &t0, members_write(d)) < 0 ? -1 : 0;
 	cow_close(&d->cow);
