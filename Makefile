@@ -122,6 +122,7 @@ $(B)/t/dirtyscan: t/progs/dirtyscan.c $(B)/libckptutil.a $(HDRS)
 
 # test programs that include lib/ sources (they link nothing)
 $(B)/t/pack_gen: lib/io.c lib/tar.c lib/progress.h
+$(B)/t/procstate: lib/sockdir.h
 
 # the test scripts: beside the programs they run, without the .sh
 $(B)/t/%: t/progs/%.sh

@@ -149,14 +149,26 @@ static int check_hello(pid_t pid, int s)
 	return 0;
 }
 
-/* Connect to PID.sock through the checked directory's fd, not its
+/* The name pid's shim binds (lib/sockdir.h): pid as seen in our pid
+ * namespace, the job's own once the tool followed it there (nsjoin.h) */
+static const char *sock_name(pid_t pid)
+{
+	static char name[SOCKDIR_NAME_MAX];
+	struct stat st;
+
+	sockdir_name(name, (unsigned long)pid,
+		     stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long)st.st_ino : 0);
+	return name;
+}
+
+/* Connect to pid's socket through the checked directory's fd, not its
  * path: a directory swapped in after the check is never used. */
 static int sock_connect(pid_t pid, int dirfd, const char *dir)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int s;
 
-	snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%d.sock", dirfd, (int)pid);
+	snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dirfd, sock_name(pid));
 	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		die("socket:");
@@ -164,10 +176,10 @@ static int sock_connect(pid_t pid, int dirfd, const char *dir)
 		return s;
 	why = errno == ENOENT || errno == ECONNREFUSED ? CTL_NOSHIM : CTL_REFUSED;
 	if (errno == ENOENT || errno == ECONNREFUSED)
-		say("pid %d: no ckpt shim in this process (no live %s/%d.sock; start it with ckpt-run)",
-		    (int)pid, dir, (int)pid);
+		say("pid %d: no ckpt shim in this process (no live %s/%s; start it with ckpt-run)",
+		    (int)pid, dir, sock_name(pid));
 	else
-		say("pid %d: cannot reach shim at %s/%d.sock:", (int)pid, dir, (int)pid);
+		say("pid %d: cannot reach shim at %s/%s:", (int)pid, dir, sock_name(pid));
 	close(s);
 	return -1;
 }
@@ -182,12 +194,12 @@ static int peer_check(int s, pid_t pid, uid_t uid, const char *dir)
 
 	why = CTL_REFUSED;
 	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
-		say("pid %d: %s/%d.sock: SO_PEERCRED:", (int)pid, dir, (int)pid);
+		say("pid %d: %s/%s: SO_PEERCRED:", (int)pid, dir, sock_name(pid));
 		return -1;
 	}
 	if (cr.pid != pid || cr.uid != uid) {
-		say("pid %d: %s/%d.sock is served by pid %d (uid %u), not by pid %d (uid %u): refused",
-		     (int)pid, dir, (int)pid, (int)cr.pid, (unsigned)cr.uid, (int)pid, (unsigned)uid);
+		say("pid %d: %s/%s is served by pid %d (uid %u), not by pid %d (uid %u): refused",
+		     (int)pid, dir, sock_name(pid), (int)cr.pid, (unsigned)cr.uid, (int)pid, (unsigned)uid);
 		return -1;
 	}
 	return 0;

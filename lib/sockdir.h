@@ -26,4 +26,55 @@ static inline const char *sockdir_fault(unsigned mode, unsigned uid, unsigned wa
 	return 0;
 }
 
+/* The pid namespace a process is in, as /proc/self/ns/pid's inode
+ * gives it; the first one's is fixed (PROC_PID_INIT_INO). */
+#define SOCKDIR_FIRST_PIDNS 0xEFFFFFFCul
+
+/* The name of the control socket of the process pid sees itself as:
+ * "PID.sock" in the first pid namespace (and where the namespace
+ * cannot be told: nsino 0), "PID.INO.sock" in any other, INO that
+ * namespace's inode.  So two processes of one pid in two namespaces
+ * (an image restored while its original runs) each have their own,
+ * and a tool finds a job's by joining its namespace.  Into out (at
+ * least SOCKDIR_NAME_MAX bytes, 0-terminated): the length. */
+#define SOCKDIR_NAME_MAX 48
+static inline unsigned sockdir_name(char *out, unsigned long pid, unsigned long nsino)
+{
+	unsigned long parts[2] = { pid, nsino }, v;
+	unsigned n = 0, i, k, d;
+
+	for (i = 0; i < (nsino && nsino != SOCKDIR_FIRST_PIDNS ? 2u : 1u); i++) {
+		for (v = parts[i], d = 1; v /= 10; d++)
+			;
+		for (k = d, v = parts[i]; k-- > 0; v /= 10)
+			out[n + k] = '0' + v % 10;
+		n += d;
+		out[n++] = '.';
+	}
+	out[n++] = 's', out[n++] = 'o', out[n++] = 'c', out[n++] = 'k', out[n] = 0;
+	return n;
+}
+
+/* name is "PID.sock" or "PID.INO.sock" (sockdir_name): 0 with *pid and
+ * *nsino (SOCKDIR_FIRST_PIDNS for the first form), else -1 */
+static inline int sockdir_name_parse(const char *name, unsigned long *pid, unsigned long *nsino)
+{
+	unsigned long v[2] = { 0, 0 };
+	unsigned i, digits;
+
+	for (i = 0; i < 2; i++) {
+		for (digits = 0; *name >= '0' && *name <= '9' && digits < 19; name++, digits++)
+			v[i] = v[i] * 10 + (unsigned long)(*name - '0');
+		if (!digits || *name++ != '.')
+			return -1;
+		if (name[0] == 's' && name[1] == 'o' && name[2] == 'c' && name[3] == 'k' &&
+		    !name[4]) {
+			*pid = v[0];
+			*nsino = i ? v[1] : SOCKDIR_FIRST_PIDNS;
+			return v[0] > 0 && v[0] <= 0x7fffffff ? 0 : -1;
+		}
+	}
+	return -1;
+}
+
 #endif

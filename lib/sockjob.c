@@ -11,6 +11,7 @@
 #include "err.h"
 #include "job.h"
 #include "num.h"
+#include "sockdir.h"
 #include "sockdump.h"
 #include "sockjob.h"
 
@@ -205,14 +206,15 @@ static int waiting_check(const struct job_sock *v, size_t n, const struct job_so
 
 /* the shim's own control sockets (doc/design.md): its listener and
  * the connections it accepted share the name it was bound to,
- * "/proc/self/fd/D/PID.sock"; ckpt-dumpfds never lists them */
+ * "/proc/self/fd/D/NAME" (lib/sockdir.h); ckpt-dumpfds never lists them */
 static int shim_sock(const struct sock_unix_info *u)
 {
-	unsigned d, pid;
+	unsigned long pid, ns;
+	unsigned d;
 	int end = 0;
 
-	return u->named && sscanf(u->name, "/proc/self/fd/%u/%u.sock%n", &d, &pid, &end) == 2 &&
-	       end > 0 && !u->name[end];
+	return u->named && sscanf(u->name, "/proc/self/fd/%u/%n", &d, &end) == 1 && end > 0 &&
+	       sockdir_name_parse(u->name + end, &pid, &ns) == 0;
 }
 
 /* A named socket's connection (the peer of a client, an accepted

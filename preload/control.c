@@ -245,9 +245,12 @@ static int request_wait(int conn)
 		deadline = now_ms() + CKPT_REQUEST_DEADLINE_MS;
 		return 0;
 	}
+	/* past the deadline, a request already there is still served: a
+	 * control thread kept off the CPU (a loaded machine, thousands of
+	 * threads just thawed) must not drop a HELLO that came in time */
 	do {
 		left = deadline - now_ms();
-		r = left > 0 ? sys_poll(&p, 1, left) : 0;
+		r = sys_poll(&p, 1, left > 0 ? left : 0);
 	} while (r == -EINTR);
 	if (r == 0)
 		shim_log("dropped a connection that sent no request in ",

@@ -19,13 +19,14 @@
 
 #include "shim.h"
 #include "rawsys.h"
+#include "sockdir.h"
 
 int ckpt_sig;
 int ckpt_listen_fd = -1, ckpt_conn_fd = -1;
 int ckpt_ctl_tid;
 uint64_t ckpt_ctl_stack;
 static char sock_dir[4096];
-static char sock_name[24];    /* "<pid>.sock" */
+static char sock_name[SOCKDIR_NAME_MAX];  /* "<pid>.sock", "<pid>.<pidns>.sock" */
 static const char *sock_why;  /* what is wrong with sock_dir */
 static struct sockaddr_un sock_addr;
 static int sock_pid;          /* the pid sock_addr was made for */
@@ -99,7 +100,7 @@ static void sock_addr_at(int d)
 	memcpy(sock_addr.sun_path + n, sock_name, strlen(sock_name) + 1);
 }
 
-/* bind <pid>.sock in the socket directory, once it passed the checks
+/* bind <pid>.sock (lib/sockdir.h) in the socket directory, once it passed the checks
  * (sockdir.c), and sweep it of dead processes' sockets; 0 or -errno */
 static int listen_open(void)
 {
@@ -109,7 +110,7 @@ static int listen_open(void)
 	if (d < 0)
 		return d;
 	sock_pid = sys_getpid();
-	memcpy(sock_name + fmt_ulong(sock_name, sock_pid), ".sock", 6);
+	sockdir_name(sock_name, sock_pid, sockdir_pidns());
 	sock_addr_at(d);
 	s = r = sys_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s >= 0) {
@@ -125,7 +126,7 @@ static int listen_open(void)
 	if (r == 0) {
 		ckpt_listen_fd = s;
 		listen_ino = fd_ino(s);
-		sockdir_sweep(d);
+		sockdir_sweep(d, sock_name);
 	}
 	sys_close(d);
 	return r < 0 ? r : 0;
@@ -337,7 +338,7 @@ static void main_tid_init(void)
 	main_tid_word = sys_prctl(40 /* PR_GET_TID_ADDRESS */, (uintptr_t)&a, 0, 0, 0) == 0 ? (int *)a : NULL;
 }
 
-/* fd, when it is a socket bound to the name "/proc/self/fd/D/<parent>.sock"
+/* fd, when it is a socket bound to the name "/proc/self/fd/D/<parent's sock_name>"
  * (a connection accepted on a listener has the listener's name):
  * the parent's listening socket or one of its connections */
 static void close_if_parents(int fd, int dirfd, void *suffix)
@@ -368,11 +369,11 @@ static void close_if_parents(int fd, int dirfd, void *suffix)
  * kept connection would outlive the parent's end of it. */
 static void parent_sockets_close(void)
 {
-	char suffix[24] = "/";
+	char suffix[SOCKDIR_NAME_MAX + 1] = "/";
 
 	if (!sock_pid)
 		return;
-	memcpy(suffix + 1 + fmt_ulong(suffix + 1, sock_pid), ".sock", 6);
+	memcpy(suffix + 1, sock_name, strlen(sock_name) + 1);
 	procdir_each("/proc/self/fd", close_if_parents, suffix);
 	ckpt_listen_fd = ckpt_conn_fd = -1;
 }

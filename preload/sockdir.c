@@ -46,17 +46,25 @@ int sockdir_open(const char *dir, const char **why)
 	return d;
 }
 
-/* the pid a name "N.sock" is for, or -1 */
-static int sock_name_pid(const char *p)
+unsigned long sockdir_pidns(void)
 {
-	int n = 0, digits = 0;
+	struct stat st;
+	long fd = sys_open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC, 0);
+	unsigned long ino = 0;
 
-	for (; *p >= '0' && *p <= '9' && digits < 9; p++, digits++)
-		n = n * 10 + (*p - '0');
-	if (!digits || p[0] != '.' || p[1] != 's' || p[2] != 'o' || p[3] != 'c' ||
-	    p[4] != 'k' || p[5])
-		return -1;
-	return n;
+	if (fd < 0)
+		return 0;
+	if (sys_fstat(fd, &st) == 0)
+		ino = st.st_ino;
+	sys_close(fd);
+	return ino;
+}
+
+static int same_name(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
 }
 
 /* Whether a process listens behind the socket name in d.  Only a
@@ -83,18 +91,25 @@ static int sock_live(int d, const char *name)
 	return r != -ECONNREFUSED && r != -ENOENT;
 }
 
+/* Whether pid, of the pid namespace ours (1) or another, may be gone:
+ * kill() tells only of our own namespace's pids */
+static int maybe_gone(unsigned long pid, int ours)
+{
+	return !ours || sys_kill(pid, 0) == -ESRCH;
+}
+
 /* Remove name, the socket of pid, if nobody listens behind it.  It is
  * moved aside first and asked again: a process that took the pid
  * meanwhile may have bound its own socket under that name, and that
  * one must stay. */
-static void stale_remove(int d, const char *name, int pid)
+static void stale_remove(int d, const char *name, unsigned long pid, int ours)
 {
 	static char tmp[32] = ".stale.";
 
 	tmp[7 + fmt_ulong(tmp + 7, sys_getpid())] = 0;
 	if (sys_renameat2(d, name, d, tmp, 0) < 0)
 		return;
-	if ((sys_kill(pid, 0) == -ESRCH && !sock_live(d, tmp)) ||
+	if ((maybe_gone(pid, ours) && !sock_live(d, tmp)) ||
 	    sys_renameat2(d, tmp, d, name, RENAME_NOREPLACE) < 0)
 		sys_unlinkat(d, tmp, 0);
 }
@@ -102,24 +117,26 @@ static void stale_remove(int d, const char *name, int pid)
 /* A process that _exit()s, or is killed, leaves its N.sock behind.
  * Every bind sweeps the directory, so it holds the sockets of live
  * processes and of those that died since the last bind, not a pile.
- * kill() picks the candidates cheaply; a connect (refused: nobody
- * listens) decides. */
-void sockdir_sweep(int d)
+ * kill() picks the candidates of our pid namespace cheaply, every
+ * other namespace's name is one; a connect (refused: nobody listens)
+ * decides.  own: the name just bound. */
+void sockdir_sweep(int d, const char *own)
 {
 	static char buf[8192];
 	struct dirent64_raw *e;
 	long got, off;
-	int pid, me = sys_getpid(), fd = sys_openat(d, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	unsigned long pid, ns, me = sockdir_pidns();
+	int fd = sys_openat(d, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 
 	if (fd < 0)
 		return;
 	while ((got = sys_getdents64(fd, buf, sizeof buf)) > 0) {
 		for (off = 0; off < got; off += e->reclen) {
 			e = (struct dirent64_raw *)(buf + off);
-			pid = sock_name_pid(e->name);
-			if (pid > 0 && pid != me && sys_kill(pid, 0) == -ESRCH &&
+			if (sockdir_name_parse(e->name, &pid, &ns) == 0 &&
+			    !same_name(e->name, own) && maybe_gone(pid, ns == me || !me) &&
 			    !sock_live(d, e->name))
-				stale_remove(d, e->name, pid);
+				stale_remove(d, e->name, pid, ns == me || !me);
 		}
 	}
 	sys_close(fd);

@@ -204,9 +204,7 @@ thaw_on_tty() {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:ptyjob
 	need_root
 	throwaway_user ckp
-	D=$(mktemp -d /tmp/ckp-own-XXXXXX)
-	TMPDIRS+=("$D")
-	chown "$NEW_USER:" "$D"
+	user_own_dir
 	user_checkpoint "$PROGS/ptyjob"
 	as_user sh -c 'exec "$1" img >thaw.out 2>thaw.err' _ "$THAW" &
 	TPID=$!

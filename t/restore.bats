@@ -509,6 +509,34 @@ proc_state() {
 	wait_line "$T/o1" '^done ok'
 }
 
+@test "restored while the original runs: each of the two processes of one pid has its own control socket and is checkpointed again" {
+	start_piped counter -i 10
+	freeze_ok "$T/img" "$PID"
+	thaw_piped "$T/img"
+	local reaper prog ns n
+	in_new_ns
+	wait_line "$T/o2" '^tick '
+	ns=$(stat -L -c %i "/proc/$prog/ns/pid")
+	wait_sock "$PID.$ns"
+	# the copy did not take the original's name: each tool reaches its own
+	[ -S "$CKPT_SOCKDIR/$PID.sock" ]
+	freeze_ok "$T/img1" "$PID"
+	freeze_ok "$T/img2" "$prog"
+	img cat "$T/img1" ckpt/manifest | grep -q "^proc $PID "
+	img cat "$T/img2" ckpt/manifest | grep -q "^proc $PID "
+	n=$(last_num "$T/o1" tick)
+	wait_past "$T/o1" tick $((n + 3))
+	n=$(last_num "$T/o2" tick)
+	wait_past "$T/o2" tick $((n + 3))
+	verify_prog "$PID" "$T/o1"
+	verify_prog "$prog" "$T/o2"
+	kill -TERM "$PID"
+	kill -TERM "$TPID"
+	thaw_wait 0
+	grep -q '^done ok' "$T/o2"
+	wait_line "$T/o1" '^done ok'
+}
+
 @test "checkpointed while running, the original exits, the image comes back" {
 	start_piped counter -i 10
 	freeze_ok "$T/img" "$PID"

@@ -19,11 +19,10 @@ setup() {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:fdr_prog
 	throwaway_user cks2
 	# the job's directory, the user's; root's files beside it
-	D=$(mktemp -d /tmp/cks2-job-XXXXXX)
+	user_own_dir
 	S=$(mktemp -d /tmp/cks2-root-XXXXXX)
-	TMPDIRS+=("$D" "$S")
-	chown "$NEW_USER:" "$D"
-	chmod 0755 "$D" "$S"
+	TMPDIRS+=("$S")
+	chmod 0755 "$S"
 	printf 'ROOT-SECRET\n' >"$S/secret"
 	chmod 0600 "$S/secret"
 	printf 'root log line\n' >"$S/rootlog"

@@ -19,10 +19,7 @@ setup() {
 	need_root
 	need ckpt-run ckpt-freeze ckpt-thaw prog:ptyjob
 	throwaway_user ckp
-	D=$(mktemp -d /tmp/ckp-job-XXXXXX)
-	TMPDIRS+=("$D")
-	chown "$NEW_USER:" "$D"
-	chmod 0755 "$D"
+	user_own_dir
 }
 
 # user_job: as the user, ptyjob under ckpt-run and its own ckpt-freeze

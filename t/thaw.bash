@@ -149,6 +149,10 @@ thaw_wait() {
 	wait "$TPID" || st=$?
 	echo "ckpt-thaw exited $st; stderr:"
 	cat "$T/thaw.err"
+	if [ "$st" -ne "$1" ] && [ -n "${OUT:-}" ] && [ -f "$OUT" ]; then
+		echo "the program's output (last 20 lines):"
+		tail -n 20 "$OUT"
+	fi
 	[ "$st" -eq "$1" ]
 }
 
@@ -316,6 +320,15 @@ user_dir() {
 	TMPDIRS+=("$D")
 	chmod 0777 "$D"
 	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir -m 0700 "$D/sock"
+}
+
+# user_own_dir: D, a new directory owned by NEW_USER (throwaway_user),
+# mode 0755 (what the job writes is the user's; root reads it)
+user_own_dir() {
+	D=$(mktemp -d "/tmp/$NEW_USER-job-XXXXXX")
+	TMPDIRS+=("$D")
+	chown "$NEW_USER:" "$D"
+	chmod 0755 "$D"
 }
 
 # user_checkpoint_kill PROG ARGS: checkpoint_kill PROG ARGS, PROG run

@@ -51,10 +51,15 @@ LOOP='loop() { echo $BASHPID >>"$T/pids"; while :; do sleep 0.05; done; }'
 	export T
 	# set -m: each background job in its own group; setsid: a session
 	start_bash_job "$LOOP; set -m; loop & (loop & loop) & setsid -w bash -c \"\$(declare -f loop); loop\" & sleep 0.3; echo ready; loop"
-	local p want
-	wait_line "$T/pids" . 5
-	sleep 0.3
+	local p want i
+	# the five loops have started, each with its shim's socket (a
+	# loaded machine may take seconds for the last of them)
+	for ((i = 0; i < 1000; i++)); do
+		[ "$(wc -l <"$T/pids" 2>/dev/null)" -ge 5 ] && break
+		sleep 0.02
+	done
 	[ "$(wc -l <"$T/pids")" -eq 5 ]
+	for p in $(cat "$T/pids"); do wait_sock "$p"; done
 	freeze_ok "$T/img" "$PID"
 	img check "$T/img"
 	image_procs "$T/img" >"$T/man"

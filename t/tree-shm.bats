@@ -256,10 +256,7 @@ sysv_restored() {
 # (its socket directory there), checkpointed by that user with --kill
 # into D/img; sets C, A and before (the child's count the parent saw)
 user_job() {
-	D=$(mktemp -d /tmp/ckshm.XXXXXX)
-	TMPDIRS+=("$D")
-	chmod 755 "$D"
-	chown "$NEW_USER:" "$D"
+	user_own_dir
 	export CKPT_SOCKDIR=$D/sock
 	PROG_USER=$NEW_USER PROG_DIR=$D start_job shmcount 2 "$1"
 	C=$(awk '$1 == "child" {print $2}' "$OUT")

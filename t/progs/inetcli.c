@@ -167,7 +167,11 @@ static int read_lines(struct end *e, const struct end *from, unsigned upto)
 			e->got++;
 			continue;
 		}
-		if (poll(&pf, 1, 5000) != 1)
+		/* a signal (the parent's SIGTERM to its child, come again
+		 * from stop_child) is no reason to give up */
+		while ((r = poll(&pf, 1, 5000)) < 0 && errno == EINTR)
+			;
+		if (r != 1)
 			return printf("FAIL %s: line %u did not come\n", e->who, e->got), -1;
 		r = recv(e->fd, e->buf + e->have, sizeof e->buf - e->have, 0);
 		if (r <= 0)

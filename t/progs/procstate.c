@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sockdir.h"   /* the shim's socket names */
+
 #define MAXL 8192
 
 static FILE *out;
@@ -522,7 +524,7 @@ static void seals_put(int fd, const char *fdpath)
 }
 
 /* The shim's own sockets: bound to its control socket's name, PID.sock
- * (a socket it accepts has that name too); they are the shim's, and a
+ * or PID.PIDNS.sock (lib/sockdir.h; a socket it accepts has that name too); they are the shim's, and a
  * freeze's connection exists only while the job is frozen.  Asked of
  * the socket itself, through a copy of the fd (pidfd_getfd).
  * 0 no, 1 a shim socket, 2 its listening one. */
@@ -532,8 +534,7 @@ static int is_shim(pid_t pid, int fd, const struct stat *st)
 	socklen_t len = sizeof a, ol = sizeof(int);
 	int pfd, s, listening = 0, r = 0;
 	const char *slash;
-	long bound;
-	int used = 0;
+	unsigned long bound, ns;
 
 	if (!S_ISSOCK(st->st_mode) || (pfd = syscall(SYS_pidfd_open, pid, 0)) < 0)
 		return 0;
@@ -544,8 +545,7 @@ static int is_shim(pid_t pid, int fd, const struct stat *st)
 	memset(&a, 0, sizeof a);
 	if (getsockname(s, (struct sockaddr *)&a, &len) == 0 && a.sun_family == AF_UNIX &&
 	    a.sun_path[0] && (slash = strrchr(a.sun_path, '/')) &&
-	    sscanf(slash + 1, "%ld.sock%n", &bound, &used) == 1 && !slash[1 + used] &&
-	    bound == pid) {
+	    sockdir_name_parse(slash + 1, &bound, &ns) == 0 && bound == (unsigned long)pid) {
 		getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol);
 		r = listening ? 2 : 1;
 	}
