@@ -18,6 +18,8 @@ struct img_core;
 struct memplan;
 struct sock_pair;
 struct tcp_end;
+struct udp_sock;
+struct tcp_wait;
 struct pty_pair;
 struct ux_job;
 
@@ -139,6 +141,10 @@ struct fdjob {
 	unsigned npair;
 	struct tcp_end *tcp;       /* connections between processes (inetplan.h) */
 	unsigned ntcp;
+	struct udp_sock *udp;      /* UDP sockets, queues sent at the settle */
+	unsigned nudp;
+	struct tcp_wait *tcpw;     /* clients waiting in a backlog (tcpwait.h) */
+	unsigned ntcpw;
 	struct pty_pair *pty;      /* one pseudo-terminal per pair (ptyplan.h) */
 	unsigned npty;
 	struct ux_job *ux;         /* named unix sockets (unixsock.h) */

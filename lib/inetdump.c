@@ -1,5 +1,6 @@
 /* inetdump.c - a TCP or UDP socket's state, options and peer, for
  * ckpt-dumpfds (inetdump.h) */
+#include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -14,9 +15,12 @@
 
 #include "fdinfo.h"
 #include "inetdump.h"
+#include "inetplan.h"
 #include "num.h"
 #include "err.h"
+#include "sockdiag.h"
 #include "sockdump.h"
+#include "sockplan.h"
 
 /* the kernel's TCP states (include/net/tcp_states.h), by number */
 static const char *const tcp_states[] = {
@@ -57,6 +61,10 @@ struct tcp_diag {
 	uint64_t peer;
 	unsigned waiting;          /* sockets in TIME_WAIT on sport */
 	unsigned listening;        /* ... and listening on it */
+	int unaccepted;            /* the other end has no file: it waits in
+	                            * a listener's backlog */
+	uint32_t unaccepted_rq;    /* ... with these bytes queued to it */
+	uint64_t listener;         /* ... that listener's inode */
 };
 
 static void diag_match(struct tcp_diag *t, const struct inet_diag_msg *m)
@@ -76,8 +84,42 @@ static void diag_match(struct tcp_diag *t, const struct inet_diag_msg *m)
 		return;
 	addr16(m->idiag_family, m->id.idiag_src, s);
 	addr16(m->idiag_family, m->id.idiag_dst, d);
-	if (!memcmp(s, t->dst, 16) && !memcmp(d, t->src, 16) && m->idiag_inode)
+	if (memcmp(s, t->dst, 16) || memcmp(d, t->src, 16))
+		return;
+	if (m->idiag_inode)
 		t->peer = m->idiag_inode;
+	else if (m->idiag_state == 1 || m->idiag_state == 3)   /* not accepted yet */
+		t->unaccepted = 1, t->unaccepted_rq = m->idiag_rqueue;
+}
+
+/* whether listener m takes connections to address a (16 bytes) on
+ * port (network order): on a, or on any address of its family (an
+ * inet6 one on :: hears IPv4 too, unless v6only: not told here) */
+static int listens_for(const struct inet_diag_msg *m, const unsigned char *a, uint16_t port)
+{
+	static const unsigned char any6[16], any4[16] = { [10] = 0xff, [11] = 0xff };
+	unsigned char s[16];
+
+	if (m->idiag_state != 10 || m->id.idiag_sport != port)
+		return 0;
+	addr16(m->idiag_family, m->id.idiag_src, s);
+	return !memcmp(s, a, 16) || !memcmp(s, any6, 16) ||
+	       (!memcmp(s, any4, 16) && !memcmp(a, any4, 12));
+}
+
+/* the TCP sockets of one dump, each given to got */
+struct diag_each {
+	void (*got)(const struct inet_diag_msg *, void *);
+	void *arg;
+};
+
+static int diag_each_got(const struct nlmsghdr *nh, void *arg)
+{
+	struct diag_each *e = arg;
+
+	if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+		e->got(NLMSG_DATA(nh), e->arg);
+	return 0;
 }
 
 /* one dump of family's TCP sockets in states, each given to got */
@@ -93,26 +135,9 @@ static int diag_dump(int family, uint32_t states, void (*got)(const struct inet_
 		.r = { .sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
 		       .idiag_states = states },
 	};
-	static char buf[32768];
-	struct nlmsghdr *nh;
-	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), done = 0;
-	ssize_t n;
+	struct diag_each e = { got, arg };
 
-	if (s < 0)
-		return -1;
-	if (send(s, &req, sizeof req, 0) < 0)
-		done = -1;
-	while (!done && (n = recv(s, buf, sizeof buf, 0)) > 0)
-		for (nh = (void *)buf; NLMSG_OK(nh, n) && !done; nh = NLMSG_NEXT(nh, n)) {
-			if (nh->nlmsg_type == NLMSG_DONE)
-				done = 1;
-			else if (nh->nlmsg_type == NLMSG_ERROR)
-				done = -1;
-			else if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
-				got(NLMSG_DATA(nh), arg);
-		}
-	close(s);
-	return done == 1 ? 0 : -1;
+	return sockdiag_query(&req, sizeof req, diag_each_got, &e);
 }
 
 static void diag_got(const struct inet_diag_msg *m, void *t)
@@ -152,6 +177,9 @@ static void tcp_match(struct tcp_diag *t)
 	}
 	for (i = 0; i < nsockets; i++)
 		diag_match(t, &sockets[i]);
+	for (i = 0; t->unaccepted && !t->listener && i < nsockets; i++)
+		if (listens_for(&sockets[i], t->dst, t->dport))
+			t->listener = sockets[i].idiag_inode;
 }
 
 static void sockaddr16(const struct sockaddr_storage *ss, unsigned char *a, uint16_t *port)
@@ -187,11 +215,60 @@ static void tcp_diag(int fd, uint64_t ino, int listening, struct tcp_diag *t)
 	tcp_match(t);
 }
 
+/* The keepalive times a fresh TCP socket has (the machine's sysctls,
+ * which getsockopt gives for a socket that set none): a socket's own
+ * differ, or equal them, which is the same to it */
+static void keep_defaults(int *v)
+{
+	static int got, def[3];
+	int s, i;
+
+	if (!got && (s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		got = 1;
+		for (i = 0; i < 3; i++)
+			def[i] = opt_int(s, IPPROTO_TCP, i == 0 ? TCP_KEEPIDLE : i == 1 ? TCP_KEEPINTVL :
+					 TCP_KEEPCNT);
+		close(s);
+	}
+	memcpy(v, def, sizeof def);
+}
+
+/* The options beyond the flags: buffer sizes the program set (SO_BUF_LOCK
+ * says which: the kernel no longer tunes those), as getsockopt gives
+ * them (twice what was asked); keepalive times other than the
+ * machine's; SO_LINGER when on; the TOS (traffic class) byte */
+static void describe_sizes(struct fd_desc *d, int dom, int type)
+{
+	static const char *const keep[3] = { "keepidle", "keepintvl", "keepcnt" };
+	struct linger lg = { 0, 0 };
+	socklen_t len = sizeof lg;
+	int fd = d->local, lock = opt_int(fd, SOL_SOCKET, SO_BUF_LOCK), def[3], v, i;
+
+	if (lock & 1)
+		extra_add(d, " sndbuf=%d", opt_int(fd, SOL_SOCKET, SO_SNDBUF));
+	if (lock & 2)
+		extra_add(d, " rcvbuf=%d", opt_int(fd, SOL_SOCKET, SO_RCVBUF));
+	if (type == SOCK_STREAM) {
+		keep_defaults(def);
+		for (i = 0; i < 3; i++)
+			if ((v = opt_int(fd, IPPROTO_TCP, i == 0 ? TCP_KEEPIDLE : i == 1 ? TCP_KEEPINTVL :
+					 TCP_KEEPCNT)) > 0 && v != def[i])
+				extra_add(d, " %s=%d", keep[i], v);
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &len) == 0 && lg.l_onoff)
+		extra_add(d, " linger=%d", lg.l_linger);
+	if ((v = dom == AF_INET6 ? opt_int(fd, IPPROTO_IPV6, IPV6_TCLASS) :
+		 opt_int(fd, IPPROTO_IP, IP_TOS)) > 0)
+		extra_add(d, " tos=%d", v);
+}
+
 /* the options a server or a client sets, which a restore sets again,
  * written only when set */
 static void describe_options(struct fd_desc *d, int dom, int type)
 {
 	int fd = d->local, v;
+
+	describe_sizes(d, dom, type);
 
 	if (opt_int(fd, SOL_SOCKET, SO_REUSEADDR))
 		extra_add(d, " reuseaddr=1");
@@ -242,6 +319,9 @@ void inet_describe(struct fd_desc *d)
 	describe_options(d, dom, type);
 	if (st != 10 && st && st != 7 && t.peer)
 		extra_add(d, " peer_ino=%llu", (unsigned long long)t.peer);
+	if (st == 1 && !t.peer && t.listener)
+		extra_add(d, " listener=%llu unaccepted_rq=%u", (unsigned long long)t.listener,
+			  (unsigned)t.unaccepted_rq);
 	if (st != 10 && ioctl(d->local, SIOCINQ, &q) == 0 && q > 0)
 		extra_add(d, " rqueue=%d", q);
 	if (st != 10 && ioctl(d->local, SIOCOUTQ, &q) == 0 && q > 0)
@@ -268,15 +348,113 @@ uint64_t inet_tcp_peer(const struct fd_desc *x)
 	return key_num(x, " peer_ino=");
 }
 
+/* a UDP socket of the internet families */
+static int udp_is(const struct fd_desc *x)
+{
+	return x->kind == FD_SOCKET && strstr(x->extra, " type=dgram ") &&
+	       (strstr(x->extra, " domain=inet ") || strstr(x->extra, " domain=inet6 "));
+}
+
+/* a TCP client whose connection waits in the backlog of a listener of
+ * this machine (listener=) */
+static int unaccepted_is(const struct fd_desc *x)
+{
+	return x->kind == FD_SOCKET && strstr(x->extra, " type=stream ") &&
+	       strstr(x->extra, " listener=") && strstr(x->extra, " state=established ");
+}
+
+/* established, or half closed (formats/fds.md): a restore makes
+ * such a connection again between two sockets of the job */
+static int open_state(const struct fd_desc *x)
+{
+	return strstr(x->extra, " state=established ") || strstr(x->extra, " state=fin_wait1 ") ||
+	       strstr(x->extra, " state=fin_wait2 ") || strstr(x->extra, " state=close_wait ");
+}
+
 int inet_queue_saved(const struct fd_desc *x)
 {
-	return inet_tcp_peer(x) && strstr(x->extra, " state=established ");
+	return (inet_tcp_peer(x) && open_state(x)) || udp_is(x) || unaccepted_is(x);
+}
+
+/* Whether this process could send a datagram from address from again:
+ * one of this machine's (a bind to it works, port 0), or any, with
+ * IP_TRANSPARENT (CAP_NET_ADMIN) */
+static int udp_sender_ok(int family, const struct sock_msg *m)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[80];
+	int s, one = 1, ok;
+
+	if (!m->from || m->fromlen >= sizeof text)
+		return 0;
+	memcpy(text, m->from, m->fromlen);
+	text[m->fromlen] = 0;
+	if (inetplan_addr(family, text, &ss, &len) < 0 ||
+	    (s = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	if (family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+	ok = bind(s, (struct sockaddr *)&ss, len) == 0 ||
+	     (errno == EADDRNOTAVAIL &&
+	      setsockopt(s, family == AF_INET ? SOL_IP : SOL_IPV6,
+			 family == AF_INET ? IP_TRANSPARENT : IPV6_TRANSPARENT, &one, sizeof one) == 0);
+	close(s);
+	return ok;
+}
+
+/* A UDP socket's datagrams, each with its sender ("LEN FROM\n", as a
+ * unix datagram socket's), peeked and left in place.  Refused: a
+ * datagram of no bytes (a peek offset cannot step over it), and one
+ * from an address of another machine when this process may not use
+ * IP_TRANSPARENT: a restore sends each datagram again from its sender's
+ * address, and that one only root can take (formats/fds.md). */
+static int udp_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *len)
+{
+	int family = strstr(x->extra, " domain=inet6 ") ? AF_INET6 : AF_INET, err;
+	const char *p, *end;
+	struct sock_msg m;
+	unsigned n = 0;
+
+	*bytes = sock_peek(x->local, 0, len, &err);
+	if (err < 0) {
+		if (err == -ENOMSG)
+			warn("pid %d fd %d: UDP socket %llu has a datagram of no bytes queued, which the peek cannot step over: refused",
+			     (int)pid, x->fd, (unsigned long long)x->st.st_ino);
+		else
+			warnerr(err, "pid %d fd %d: UDP socket %llu: copying its queued datagrams:",
+				(int)pid, x->fd, (unsigned long long)x->st.st_ino);
+		return -1;
+	}
+	for (p = *bytes, end = p + *len; p && p < end; n++)
+		if (sock_msg_next(&p, end, &m) < 0 || !udp_sender_ok(family, &m)) {
+			warn("pid %d fd %d: UDP socket %llu: datagram %u queued, from %.*s, an address of another machine: a restore could not send it again from there without IP_TRANSPARENT (root): refused",
+			     (int)pid, x->fd, (unsigned long long)x->st.st_ino, n + 1,
+			     (int)m.fromlen, m.from ? m.from : "");
+			free(*bytes);
+			*bytes = NULL;
+			return -1;
+		}
+	return 0;
 }
 
 int inet_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *len)
 {
 	int err, unsent = 0;
 
+	if (udp_is(x))
+		return udp_queue_copy(pid, x, bytes, len);
+	/* what such a client sent waits at an end that has no fd yet: no
+	 * peek reaches it, and a connection made again would lack it */
+	if (unaccepted_is(x) && key_num(x, " unaccepted_rq=")) {
+		warn("pid %d fd %d: TCP socket %llu sent %llu bytes on its connection, which waits in the backlog of listener %llu, not accepted yet: they cannot be read there without TCP_REPAIR: refused",
+		     (int)pid, x->fd, (unsigned long long)x->st.st_ino,
+		     (unsigned long long)key_num(x, " unaccepted_rq="),
+		     (unsigned long long)key_num(x, " listener="));
+		return -1;
+	}
 	if (ioctl(x->local, SIOCOUTQNSD, &unsent) == 0 && unsent > 0) {
 		warn("pid %d fd %d: TCP socket %llu has %d bytes it has not sent yet (its peer's "
 		     "window is closed), which only TCP_REPAIR could read: refused", (int)pid, x->fd,

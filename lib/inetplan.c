@@ -17,6 +17,8 @@
 #include "inetdump.h"
 #include "inetplan.h"
 #include "num.h"
+#include "tcpwait.h"
+#include "udpqueue.h"
 
 #define TCP_ESTABLISHED_ 1
 #define TCP_CLOSE_ 7
@@ -37,14 +39,43 @@ static const struct { const char *key; unsigned bit; } opt_keys[] = {
 	{ "nodelay", INET_OPT_NODELAY },
 };
 
-static int state_parse(const char *v)
+/* the index of name k in names (n of them, NULL ones skipped), or -1 */
+static int name_index(const char *const *names, unsigned n, const char *k)
 {
 	unsigned i;
 
-	for (i = 1; i < sizeof state_names / sizeof *state_names; i++)
-		if (!strcmp(v, state_names[i]))
+	for (i = 0; i < n; i++)
+		if (names[i] && !strcmp(k, names[i]))
 			return i;
 	return -1;
+}
+
+static int state_parse(const char *v)
+{
+	return name_index(state_names, sizeof state_names / sizeof *state_names, v);
+}
+
+static const char *const size_keys[] = { "sndbuf", "rcvbuf", "keepidle", "keepintvl",
+					 "keepcnt", "linger", "tos" };
+
+/* which of the buffer, keepalive, linger and TOS keys k is, or -1 */
+static int size_index(const char *k)
+{
+	return name_index(size_keys, sizeof size_keys / sizeof *size_keys, k);
+}
+
+/* size key i's value v: 1 taken, -1 malformed */
+static int size_key(struct inet_keys *in, int i, const char *v)
+{
+	int *const to[] = { &in->sndbuf, &in->rcvbuf, &in->keep[0], &in->keep[1], &in->keep[2],
+			    &in->linger, &in->tos };
+	uint64_t n;
+
+	if (num_parse(v, i == 6 ? 255 : NUM_INT_MAX, &n) < 0)
+		return -1;
+	*to[i] = n;
+	in->has_linger |= i == 5;   /* linger=0 is a linger of 0 s */
+	return 1;
 }
 
 int inetplan_key(struct fdplan_fd *e, const char *k, const char *v)
@@ -66,6 +97,8 @@ int inetplan_key(struct fdplan_fd *e, const char *k, const char *v)
 		}
 	if (!strcmp(k, "state"))
 		return (in->state = state_parse(v)) < 0 ? -1 : 1;
+	if (size_index(k) >= 0)
+		return size_key(in, size_index(k), v);
 	/* peer and backlog are a unix socket's keys too: taken here, and
 	 * left for fdplan.c (0) */
 	if (!strcmp(k, "peer")) {   /* one too long is no inet address */
@@ -133,6 +166,11 @@ static unsigned addr_port(const struct sockaddr_storage *ss)
 					       ((const struct sockaddr_in6 *)ss)->sin6_port);
 }
 
+int inetplan_addr(int family, const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	return addr_parse(family, s, ss, len);
+}
+
 /* whether e was bound to a port (a socket never bound says port 0) */
 static int has_port(const struct fdplan_fd *e)
 {
@@ -149,18 +187,38 @@ static int connected(const struct fdplan_fd *e)
 	       e->inet.state != TCP_CLOSE_;
 }
 
+/* A connection still open at least one way: established, or half
+ * closed (shutdown(SHUT_WR): fin_wait1 and fin_wait2 on the end that
+ * shut, close_wait on its other end, which reads the end of file after
+ * its bytes).  Such a pair with both ends in the job is made again and
+ * the end that shut shuts again (shut_again). */
+static int open_state(const struct fdplan_fd *e)
+{
+	int st = e->inet.state;
+
+	return st == TCP_ESTABLISHED_ || st == 4 || st == 5 || st == 8;
+}
+
+/* fd, end e of a connection made again with every queued byte back:
+ * shut down for writing when e had (its other end then reads the end
+ * of file after its bytes).  0, or -1 */
+static int shut_again(int fd, int state)
+{
+	return state == 4 || state == 5 ? shutdown(fd, SHUT_WR) : 0;
+}
+
 /* the fd line of the other end of TCP connection e, when that end is
  * a socket of this process too (owned by its own line), else NULL */
 static struct fdplan_fd *tcp_peer(const struct fdplan *p, const struct fdplan_fd *e)
 {
 	unsigned i;
 
-	if (!connected(e) || e->inet.state != TCP_ESTABLISHED_ || !e->peer)
+	if (!connected(e) || !open_state(e) || !e->peer)
 		return NULL;
 	for (i = 0; i < p->n; i++)
 		if (&p->v[i] != e && p->v[i].k == FD_SOCKET && p->v[i].sock == e->peer &&
 		    p->v[i].dup < 0 && !p->v[i].share_pid && p->v[i].peer == e->sock &&
-		    p->v[i].inet.family == e->inet.family && p->v[i].inet.state == TCP_ESTABLISHED_)
+		    p->v[i].inet.family == e->inet.family && open_state(&p->v[i]))
 			return &p->v[i];
 	return NULL;
 }
@@ -186,7 +244,9 @@ const char *inetplan_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 		return "a listening TCP socket with a peer=";
 	if (tcp && e->inet.state == TCP_LISTEN_ && !addr_port(&ss))
 		return "a listening TCP socket on port 0";
-	if (e->data && (!connected(e) || e->inet.state != TCP_ESTABLISHED_ || !e->peer))
+	if (e->data && !tcp && !has_port(e))
+		return "queued datagrams (data=) on a UDP socket without a port";
+	if (e->data && tcp && (!connected(e) || !open_state(e) || !e->peer))
 		return "queued bytes (data=) on what is not a connection to a socket of this machine";
 	return NULL;
 }
@@ -220,6 +280,49 @@ static int set_int(int fd, int level, int opt, int v)
 	return setsockopt(fd, level, opt, &v, sizeof v);
 }
 
+static int opt_get(int fd, int level, int opt)
+{
+	int v = -1;
+	socklen_t len = sizeof v;
+
+	return getsockopt(fd, level, opt, &v, &len) < 0 ? -1 : v;
+}
+
+/* SO_SNDBUF or SO_RCVBUF as getsockopt gave it (twice what the program
+ * asked): half of it asked again, and then it must read the same (a
+ * net.core.wmem_max or rmem_max lower here would cap it).  0, or -1
+ * (ENOBUFS: capped) */
+static int buf_set(int fd, int opt, int v)
+{
+	if (!v)
+		return 0;
+	if (set_int(fd, SOL_SOCKET, opt, v / 2) < 0)
+		return -1;
+	return opt_get(fd, SOL_SOCKET, opt) == v ? 0 : (errno = ENOBUFS, -1);
+}
+
+/* The buffer sizes the program set, its keepalive times, SO_LINGER
+ * and the TOS byte (formats/fds.md), as the image has them: 0, or -1 */
+static int sizes_set(int fd, const struct fdplan_fd *e)
+{
+	static const int keep[3] = { TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT };
+	const struct inet_keys *in = &e->inet;
+	struct linger lg = { 1, in->linger };
+	unsigned i;
+
+	if (buf_set(fd, SO_SNDBUF, in->sndbuf) < 0 || buf_set(fd, SO_RCVBUF, in->rcvbuf) < 0)
+		return -1;
+	for (i = 0; i < 3; i++)
+		if (in->keep[i] && set_int(fd, IPPROTO_TCP, keep[i], in->keep[i]) < 0)
+			return -1;
+	if (in->has_linger && setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0)
+		return -1;
+	if (in->tos && set_int(fd, in->family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+			       in->family == AF_INET6 ? IPV6_TCLASS : IP_TOS, in->tos) < 0)
+		return -1;
+	return 0;
+}
+
 /* The options the image names, none that needs a privilege: each is one
  * the program could set itself.  IPV6_V6ONLY is set either way, so that
  * the machine's net.ipv6.bindv6only does not decide.  0, or -1. */
@@ -249,7 +352,7 @@ static int opts_set(int fd, const struct fdplan_fd *e)
 	if (e->inet.defer_accept > 0 &&
 	    set_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, e->inet.defer_accept) < 0)
 		return -1;
-	return 0;
+	return sizes_set(fd, e);
 }
 
 static const char *bind_why(int err)
@@ -274,7 +377,9 @@ static int open_bound(struct fdplan *p, struct fdplan_fd *e, int pid, struct soc
 	if (opts_set(fd, e) < 0) {
 		err = errno;
 		close(fd);
-		return inet_refuse(pid, e, "its options", strerror(err));
+		return inet_refuse(pid, e, "its options", err == ENOBUFS ?
+				   "a buffer size (sndbuf=, rcvbuf=) above what net.core.wmem_max or "
+				   "rmem_max lets a program set here" : strerror(err));
 	}
 	if (addr_port(ss) && (err = jobfs_bind(&p->fs, fd, ss, len)) < 0) {
 		close(fd);
@@ -410,6 +515,13 @@ static int reset_from(int a, int fd)
 	return pf.revents & POLLERR ? 0 : (errno = ETIMEDOUT, -1);
 }
 
+int inetplan_reset_fd(int fd, int family)
+{
+	int a = loopback_connect(fd, family);
+
+	return a < 0 ? -1 : reset_from(a, fd);
+}
+
 /* A connection to outside the job, by default (formats/fds.md): a
  * socket whose next read or write fails with ECONNRESET, so that the
  * program's own reconnect logic runs.  It is connected on loopback
@@ -462,6 +574,12 @@ static int open_pair(struct fdplan *p, struct fdplan_fd *e, struct fdplan_fd *f,
 		return inet_refuse(pid, e, "put its queued bytes back",
 				   err == EAGAIN ? "they no longer fit in the connection" : strerror(err));
 	}
+	if (shut_again(fd, e->inet.state) < 0 || shut_again(a, f->inet.state) < 0) {
+		err = errno;
+		close(a);
+		close(fd);
+		return inet_refuse(pid, e, "shut down again", strerror(err));
+	}
 	fcntl(a, F_SETFL, f->flags & (O_NONBLOCK | O_ASYNC));
 	f->src = a;
 	return fd;
@@ -480,6 +598,7 @@ struct tcp_end {
 	int first;                 /* ckpt-thaw's copy of the first line's socket */
 	pid_t pid;                 /* the first line's process and fd: for messages */
 	int fd;
+	int state;                 /* the first line's TCP state: shut_again */
 };
 
 static struct tcp_end *end_find(struct fdjob *job, uint64_t ino)
@@ -509,6 +628,8 @@ static int end_claim(struct fdplan *p, struct fdplan_fd *e, int pid, struct tcp_
 	if (refill(p, e->data, t->first) < 0)
 		return inet_refuse(pid, e, "put its queued bytes back", errno == EAGAIN ?
 				   "they no longer fit in the connection" : strerror(errno));
+	if (shut_again(t->first, t->state) < 0 || shut_again(t->held, e->inet.state) < 0)
+		return inet_refuse(pid, e, "shut down again", strerror(errno));
 	fd = t->held;
 	t->held = -1;
 	return fd;
@@ -541,7 +662,7 @@ static int end_first(struct fdplan *p, struct fdplan_fd *e, int pid)
 	}
 	job->tcp = nt;
 	job->tcp[job->ntcp++] = (struct tcp_end){ e->peer, e->sock, e->inet.family, a, dup, pid,
-						  e->fd };
+						  e->fd, e->inet.state };
 	return fd;
 }
 
@@ -561,6 +682,10 @@ int inetplan_settle(struct fdjob *job)
 			warn("pid %d: fd %d: its connection, whose other end is in no process of the "
 			     "job, could not be reset:", (int)t->pid, t->fd);
 	}
+	if (!r)
+		r = udpq_settle(job);
+	if (!r)
+		r = tcpwait_settle(job);
 	inetplan_free(job);
 	return r;
 }
@@ -577,6 +702,18 @@ void inetplan_free(struct fdjob *job)
 	free(job->tcp);
 	job->tcp = NULL;
 	job->ntcp = 0;
+	udpq_free(job);
+	tcpwait_free(job);
+}
+
+/* A client whose connection waited in a listener's backlog: made now,
+ * connected at the settle (tcpwait.h) */
+static int open_waiting(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	struct sockaddr_storage none = { .ss_family = e->inet.family };
+	int fd = open_bound(p, e, pid, &none, sizeof none);
+
+	return fd < 0 ? -1 : tcpwait_hold(p, e, pid, fd);
 }
 
 int inetplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
@@ -593,7 +730,9 @@ int inetplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 	addr_parse(e->inet.family, e->addr, &ss, &len);
 	if ((f = tcp_peer(p, e)))
 		return open_pair(p, e, f, pid);
-	if (connected(e) && e->peer && e->inet.state == TCP_ESTABLISHED_ && p->shared)
+	if (connected(e) && !e->peer && e->listener && e->inet.state == TCP_ESTABLISHED_ && p->shared)
+		return open_waiting(p, e, pid);
+	if (connected(e) && e->peer && open_state(e) && p->shared)
 		return (t = end_find(p->shared, e->sock)) ? end_claim(p, e, pid, t) :
 		       end_first(p, e, pid);
 	if (connected(e))
@@ -605,12 +744,10 @@ int inetplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 		close(fd);
 		return inet_refuse(pid, e, "listen", strerror(errno));
 	}
-	if (e->socktype == SOCK_DGRAM && e->inet.peer[0] &&
-	    (addr_parse(e->inet.family, e->inet.peer, &peer, &plen) < 0 ||
-	     connect(fd, (struct sockaddr *)&peer, plen) < 0)) {
-		close(fd);
-		return inet_refuse(pid, e, "connect to its peer=", strerror(errno));
-	}
+	/* its queue sent again and its connect at the settle */
+	if (e->socktype == SOCK_DGRAM)
+		return udpq_hold(p, e, pid, fd, &peer, e->inet.peer[0] &&
+				 addr_parse(e->inet.family, e->inet.peer, &peer, &plen) == 0 ? plen : 0);
 	return fd;
 }
 
@@ -631,7 +768,11 @@ const char *inetplan_made_as(const struct fdplan *p, const struct fdplan_fd *e)
 			 has_port(e) ? e->addr : "");
 	else if ((f = tcp_peer(p, e)))
 		snprintf(s, sizeof s, "a TCP connection with fd %d, made again on loopback", f->fd);
-	else if (e->peer && e->inet.state == TCP_ESTABLISHED_)
+	else if (!e->peer && e->listener && e->inet.state == TCP_ESTABLISHED_)
+		snprintf(s, sizeof s, "a TCP connection to %s that waited in the backlog of "
+			 "listener %llu, connected to it again if a process of the job has it, "
+			 "else reset", e->inet.peer, (unsigned long long)e->listener);
+	else if (e->peer && open_state(e))
 		snprintf(s, sizeof s, "a TCP connection to %s, made again on loopback with "
 			 "socket %llu if a process of the job has it, else reset", e->inet.peer,
 			 (unsigned long long)e->peer);

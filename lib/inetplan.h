@@ -5,6 +5,7 @@
  * outside the job given back reset. */
 #ifndef CKPT_INETPLAN_H
 #define CKPT_INETPLAN_H
+#include <sys/socket.h>
 
 struct fdjob;
 struct fdplan;
@@ -15,6 +16,10 @@ struct inet_keys {
 	int family;                /* AF_INET, AF_INET6, or 0: another domain */
 	int proto;
 	int state;                 /* TCP state (1 established ... 10 listen), 0 */
+	int sndbuf, rcvbuf;        /* as getsockopt gave them (set: locked), 0 */
+	int keep[3];               /* TCP_KEEPIDLE, _KEEPINTVL, _KEEPCNT, 0 */
+	int linger, has_linger;    /* SO_LINGER's seconds, when on */
+	int tos;                   /* IP_TOS / IPV6_TCLASS, 0 */
 	int backlog;
 	unsigned opts;             /* INET_OPT_* */
 	int defer_accept;
@@ -27,6 +32,13 @@ enum {
 	INET_OPT_NODELAY = 64,
 };
 
+/* "A.B.C.D:PORT" (family AF_INET) or "[ADDR6]:PORT" (AF_INET6) as a
+ * socket address: 0, or -1 (another family's, or no address) */
+int inetplan_addr(int family, const char *s, struct sockaddr_storage *ss, socklen_t *len);
+/* fd, a TCP socket not connected, connected on loopback and reset from
+ * the other end: its next read or write fails with ECONNRESET.  0, or
+ * -1 with errno */
+int inetplan_reset_fd(int fd, int family);
 /* key k=v of e's fd line: 1 taken, 0 not an inet key, -1 malformed */
 int inetplan_key(struct fdplan_fd *e, const char *k, const char *v);
 /* whether e is an inet or inet6 socket (made here, not by sockplan.h) */

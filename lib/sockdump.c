@@ -20,6 +20,7 @@
 #include "escape.h"
 #include "fdinfo.h"
 #include "num.h"
+#include "sockdiag.h"
 #include "sockdump.h"
 
 static const char *domain_name(int d)
@@ -82,6 +83,25 @@ static int sockopt_int(int fd, int opt)
 	return v;
 }
 
+/* a unix answer's message and attributes, given to fn */
+struct unix_each {
+	int (*fn)(const struct unix_diag_msg *, struct rtattr *, int, void *);
+	void *arg;
+};
+
+static int unix_each_got(const struct nlmsghdr *nh, void *arg)
+{
+	struct unix_each *e = arg;
+	int len;
+
+	if (nh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct unix_diag_msg)))
+		return -1;
+	len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct unix_diag_msg));
+	return e->fn(NLMSG_DATA(nh), (struct rtattr *)((char *)NLMSG_DATA(nh) +
+		     NLMSG_ALIGN(sizeof(struct unix_diag_msg))), len, e->arg);
+}
+
 /* Each answer of sock_diag to a request for unix socket ino (dump: for
  * every unix socket; states: the TCP_* bits wanted) with the
  * attributes of show, given to fn until it returns nonzero: that, or
@@ -99,33 +119,9 @@ static int unix_diag_each(uint64_t ino, int dump, unsigned states, unsigned show
 		.r = { .sdiag_family = AF_UNIX, .udiag_states = states, .udiag_ino = ino,
 		       .udiag_show = show, .udiag_cookie = { -1U, -1U } },
 	};
-	static char buf[32768];
-	struct nlmsghdr *nh;
-	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), r = 0, len;
-	ssize_t n;
+	struct unix_each e = { fn, arg };
 
-	if (s < 0)
-		return -1;
-	if (send(s, &req, sizeof req, 0) < 0)
-		n = -1;
-	while (r == 0 && (n = recv(s, buf, sizeof buf, 0)) > 0) {
-		for (nh = (void *)buf; r == 0 && NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n)) {
-			if (nh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-			    nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct unix_diag_msg))) {
-				r = nh->nlmsg_type == NLMSG_DONE ? 2 : -1;
-				break;
-			}
-			len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct unix_diag_msg));
-			r = fn(NLMSG_DATA(nh), (struct rtattr *)((char *)NLMSG_DATA(nh) +
-				NLMSG_ALIGN(sizeof(struct unix_diag_msg))), len, arg);
-		}
-		if (!dump)
-			break;
-	}
-	close(s);
-	if (n < 0 && r == 0)
-		return -1;
-	return r == 2 ? 0 : r;
+	return sockdiag_query(&req, sizeof req, unix_each_got, &e);
 }
 
 static int info_take(const struct unix_diag_msg *m, struct rtattr *a, int len, void *arg)

@@ -239,3 +239,142 @@ child_line() {
 	grep -qx 'got 400 400' "$OUT"
 	finish
 }
+
+# udp_outside PORT FROM TEXT [TRANSPARENT]: a datagram TEXT to
+# 127.0.0.1:PORT from FROM (ADDR:PORT), sent by a python3 outside the
+# job, which exits; FROM an address of another machine with
+# TRANSPARENT=1 (IP_TRANSPARENT, root)
+udp_outside() {
+	"$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+if sys.argv[4] == "1":
+    s.setsockopt(socket.SOL_IP, 19, 1)
+a, p = sys.argv[2].rsplit(":", 1)
+s.bind((a, int(p)))
+s.sendto(sys.argv[3].encode(), ("127.0.0.1", int(sys.argv[1])))' "$1" "$2" "$3" "${4:-0}"
+}
+
+@test "UDP datagrams queued from several senders come back in order, each from its sender: in the job, closed since, outside, another machine's (udpq)" {
+	free_ports
+	start_prog udpq "$PORT"
+	udp_outside "$PORT" "127.0.0.1:$((PORT + 5))" outside
+	udp_outside "$PORT" "10.9.8.7:53" faraway 1
+	sleep 0.1
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	tar xOf "$T/img" "proc/$PID/fds" | grep ' type=dgram' | tee "$T/lines"
+	grep -q " addr=127.0.0.1:$PORT .*data=socks/" "$T/lines"
+	thaw_bg "$T/img"
+	restored udpq
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	! grep -q FAIL "$OUT"
+	# behind the program's own: the two from outside, in order
+	grep -A2 "^got r4 127.0.0.1:$((PORT + 1)) four" "$OUT" | sed -n 2,3p >"$T/behind"
+	printf '%s\n' "got r4 127.0.0.1:$((PORT + 5)) outside" "got r4 10.9.8.7:53 faraway" | diff - "$T/behind"
+	finish
+}
+
+@test "a checkpoint that leaves the job running leaves its UDP queues as they were (udpq)" {
+	free_ports
+	start_prog udpq "$PORT"
+	freeze_ok "$T/img" "$PID"
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	! grep -q FAIL "$OUT"
+	kill -TERM "$PID"
+	wait "$PID"
+}
+
+@test "not root: a UDP datagram queued from another machine's address: the user's checkpoint refuses it by name before --kill, the queue left as it was" {
+	need_root   # to make the user and send from 10.9.8.7 (IP_TRANSPARENT)
+	free_ports
+	throwaway_user ckq
+	user_dir
+	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D start_prog udpq "$PORT"
+	udp_outside "$PORT" "10.9.8.7:53" faraway 1
+	sleep 0.1
+	run --separate-stderr as_user env CKPT_SOCKDIR="$D/sock" "$BIN/ckpt-freeze" --kill "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"ckpt-dumpfds: pid $PID fd 3: UDP socket "*": datagram 5 queued, from 10.9.8.7:53, an address of another machine: a restore could not send it again from there without IP_TRANSPARENT (root): refused"* ]]
+	[[ $stderr == *"ckpt-freeze: pid $PID: not killed: it runs on"* ]]
+	alive "$PID"
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	! grep -q FAIL "$OUT"
+	grep -q "^got r4 10.9.8.7:53 faraway" "$OUT"
+	kill -TERM "$PID"
+	wait "$PID"
+}
+
+# outside_waiting PORT: a python3 outside the job connected to
+# 127.0.0.1:PORT, never accepted; it says "reset" or "eof" once the
+# connection ends, in $T/outside.out
+outside_waiting() {
+	"$PYTHON" -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print("connected", flush=True)
+try:
+    print("eof" if s.recv(10) == b"" else "data", flush=True)
+except ConnectionResetError:
+    print("reset", flush=True)' "$1" >"$T/outside.out" 2>&1 3>&- 4>&- &
+	STARTED+=("$!")
+	wait_line "$T/outside.out" '^connected'
+}
+
+@test "a listener's backlog: the job's own clients, not accepted yet, are accepted after the restore; one from outside the job is reset (tcpbacklog)" {
+	free_ports
+	start_prog tcpbacklog "$PORT"
+	outside_waiting "$PORT"
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	wait_line "$T/outside.out" '^(reset|eof|data)'
+	grep -qx reset "$T/outside.out"
+	tar xOf "$T/img" "proc/$PID/fds" | grep ' type=stream' | tee "$T/lines"
+	[ "$(grep -c " listener=$(awk '/state=listen/ {for (i = 1; i <= NF; i++) if ($i ~ /^sock=/) print substr($i, 6)}' "$T/lines") unaccepted_rq=0" "$T/lines")" = 2 ]
+	"$BIN/ckpt-show" "$T/img" | grep 'waited in the backlog'
+	thaw_bg "$T/img"
+	restored tcpbacklog
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	grep -qx 'accepted=2' "$OUT"
+	finish
+}
+
+@test "a listener's backlog: a client of the job that sent bytes on a connection not accepted yet: refused at the checkpoint by name, before --kill (tcpbacklog sent)" {
+	free_ports
+	start_prog tcpbacklog "$PORT" sent
+	run --separate-stderr "$BIN/ckpt-freeze" --kill "$PID"
+	echo "exit $status; stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"ckpt-dumpfds: pid $PID fd 5: TCP socket "*" sent 6 bytes on its connection, which waits in the backlog of listener "*", not accepted yet: they cannot be read there without TCP_REPAIR: refused"* ]]
+	[[ $stderr == *"ckpt-freeze: pid $PID: not killed: it runs on"* ]]
+	alive "$PID"
+	kill -TERM "$PID"
+	wait "$PID"
+}
+
+@test "socket options come back exactly (buffer sizes set, keepalive times, TCP_NODELAY, SO_LINGER, IP_TOS, IPV6_TCLASS, SO_BROADCAST), and half-closed connections, end of file seen or not (sockopts)" {
+	free_ports
+	checkpoint_kill sockopts "$PORT"
+	tar xOf "$T/img" "proc/$PID/fds" | grep ' domain=inet' | tee "$T/lines"
+	grep -q " sndbuf=.* rcvbuf=.* keepidle=33 keepintvl=7 keepcnt=4 linger=3 tos=16 " "$T/lines"
+	grep -q " state=fin_wait2 .*data=socks/" "$T/lines"
+	grep -q " state=close_wait .*data=socks/" "$T/lines"
+	thaw_bg "$T/img"
+	restored sockopts
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	! grep -q FAIL "$OUT"
+	finish
+}

@@ -6,7 +6,7 @@
 # refused by name; root's ckpt-thaw makes and binds a user's sockets as
 # that user, so a user's image can neither take a port below 1024 nor
 # join root's SO_REUSEPORT group (to receive its connections).
-# Programs: t/progs/inetsrv.c.  Throwaway users: cki<n>.
+# Programs: t/progs/inetsrv.c, t/progs/tcpbacklog.c.  Throwaway users: cki<n>.
 
 load helpers
 load thaw
@@ -103,4 +103,22 @@ low_port() {
 	port=$(tar xOf "$T/img" "proc/$PID/fds" | sed -n 's/.* listen=1 addr=127.0.0.1:\([0-9]*\) .*/\1/p')
 	ss -Htan state time-wait "sport = :$port" | grep -q .
 	thaw_fails "pid $PID: fd 4: tcp socket 127.0.0.1:$port: bind: address in use by connections closed lately, waiting in TIME_WAIT" "$T/img"
+}
+
+@test "a hostile image whose client waiting in a backlog names another address than its listener's: ckpt-thaw connects nowhere else, the client comes back reset" {
+	free_ports
+	checkpoint_kill tcpbacklog "$PORT"
+	holder "$((PORT + 5))"   # a listener outside the job the image points at
+	fds_edit "$PID" "s/^\(fd 4 .* peer=\)127.0.0.1:$PORT /\1127.0.0.1:$((PORT + 5)) /"
+	grep -q "^fd 4 .* peer=127.0.0.1:$((PORT + 5)) .* listener=" "$T/fds.bad"
+	thaw_bg "$T/bad"
+	restored tcpbacklog
+	# nothing connected to the outside listener; the one client left
+	# waits, the other was reset
+	[ -z "$(ss -Htn state established "dport = :$((PORT + 5))")" ]
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	cat "$OUT"
+	grep -qx 'accepted=1' "$OUT"
+	thaw_wait 1   # the program says FAIL (1 of its 2) and exits 1
 }
