@@ -30,11 +30,13 @@
 #include "rules.h"
 #include "sockdump.h"
 #include "tar.h"
+#include "tcprepair.h"
+#include "u64index.h"
 
 #define CHUNK (1 << 20)   /* bytes per pread of a saved file */
 
 static const char usage_str[] =
-	"ckpt-dumpfds [--control FD --offset N] [--shared-with PID,... | --shared-table FD] [--checkpoint-open-files] [--files-rules PATH] [--restorable] PID";
+	"ckpt-dumpfds [--control FD --offset N] [--shared-with PID,... | --shared-table FD] [--checkpoint-open-files] [--files-rules PATH] [--restorable] [--tcp-established PID,... [--tcp-hand FD]] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
@@ -44,6 +46,8 @@ static const struct option options[] = {
 	{ "restorable", no_argument, NULL, 'R' },
 	{ "shared-with", required_argument, NULL, 'S' },
 	{ "shared-table", required_argument, NULL, 'T' },
+	{ "tcp-established", required_argument, NULL, 'E' },
+	{ "tcp-hand", required_argument, NULL, 'H' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -74,10 +78,18 @@ struct dump {
 	const char *shared_with;  /* --shared-with */
 	const char *shared_table; /* --shared-table */
 	struct fdshare share;  /* the earlier processes' fds */
+	const char *tcp_job;   /* --tcp-established: the job's pids */
+	struct fdshare job;    /* ... their fds */
+	int tcp_hand;          /* --tcp-hand: ckpt-freeze holds the repaired
+	                        * sockets (else we do, until our end) */
 	struct rules rules;
 	int have_rules;
 	struct fd_dump *v;
 	size_t n, cap;
+	struct u64index ino_first; /* the fds by inode: the first of each, */
+	size_t *ino_next;          /* ... and the next (SIZE_MAX: none) */
+	struct u64index by_fd;     /* the fds by number + 1, for by_fd_n of them */
+	size_t by_fd_n;
 	struct tar_out tar;
 };
 
@@ -216,13 +228,23 @@ static void dups_find(struct dump *d)
 	free(ix);
 }
 
+/* the line of fd (the first one when there is none): through an
+ * index by fd made once every fd is read (a scan per question made
+ * 2000 fds take 4 million steps) */
 static struct fd_dump *ent_of_fd(struct dump *d, int fd)
 {
 	size_t i;
+	int k;
 
-	for (i = 0; i < d->n && d->v[i].d.fd != fd; i++)
-		;
-	return &d->v[i < d->n ? i : 0];
+	if (d->by_fd_n != d->n) {
+		u64index_free(&d->by_fd);
+		for (i = d->n; i-- > 0;)   /* backwards: the first one stays */
+			if (u64index_put(&d->by_fd, (uint64_t)d->v[i].d.fd + 1, i) < 0)
+				die("pid %d: out of memory", (int)d->pid);
+		d->by_fd_n = d->n;
+	}
+	k = fd >= 0 ? u64index_get(&d->by_fd, (uint64_t)fd + 1) : -1;
+	return &d->v[k >= 0 ? (size_t)k : 0];
 }
 
 /* A file unlinked while open whose inode has other links is that
@@ -562,6 +584,28 @@ static void holes_find(struct dump *d)
 	}
 }
 
+/* The fds by inode, once every fd is read: a scan of them all per
+ * queue made a process of 2000 sockets take 4 million steps.  The
+ * first fd on inode ino, or SIZE_MAX; then d->ino_next[j]. */
+static size_t ino_first(struct dump *d, uint64_t ino)
+{
+	size_t i;
+	int k;
+
+	if (!d->ino_next) {
+		if (!(d->ino_next = malloc((d->n ? d->n : 1) * sizeof *d->ino_next)))
+			die("pid %d: out of memory", (int)d->pid);
+		for (i = d->n; i-- > 0;) {
+			k = u64index_get(&d->ino_first, d->v[i].d.st.st_ino);
+			d->ino_next[i] = k < 0 ? SIZE_MAX : (size_t)k;
+			if (u64index_put(&d->ino_first, d->v[i].d.st.st_ino, i) < 0)
+				die("pid %d: out of memory", (int)d->pid);
+		}
+	}
+	k = u64index_get(&d->ino_first, ino);
+	return k < 0 ? SIZE_MAX : (size_t)k;
+}
+
 /* e's queued bytes are saved: every fd on its pipe or socket (same
  * inode; a pipe's and a socket's never meet) says where */
 static void queue_mark(struct dump *d, const struct fd_dump *e)
@@ -569,7 +613,7 @@ static void queue_mark(struct dump *d, const struct fd_dump *e)
 	enum fd_kind k;
 	size_t j;
 
-	for (j = 0; j < d->n; j++) {
+	for (j = ino_first(d, e->d.st.st_ino); j != SIZE_MAX; j = d->ino_next[j]) {
 		k = d->v[j].d.kind;
 		if ((k == FD_PIPE || k == FD_FIFO || k == FD_SOCKET) && !d->v[j].shared &&
 		    same_inode(&e->d, &d->v[j].d))
@@ -606,16 +650,74 @@ static int pipes_peek(struct dump *d)
 
 /* a unix socket whose peer is an fd of this process too: the pair a
  * restore remakes, and whose queues it refills */
-static int sock_pair_here(const struct dump *d, const struct fd_dump *e)
+static int sock_pair_here(struct dump *d, const struct fd_dump *e)
 {
 	uint64_t peer = sock_unix_peer(&e->d);
 	size_t j;
 
 	if (!peer)
 		return 0;
-	for (j = 0; j < d->n; j++)
+	for (j = ino_first(d, peer); j != SIZE_MAX; j = d->ino_next[j])
 		if (d->v[j].d.kind == FD_SOCKET && d->v[j].d.st.st_ino == peer)
 			return 1;
+	return 0;
+}
+
+/* --tcp-established: an established TCP connection whose other end no
+ * process of the job holds (a socket of another program of this
+ * machine, or of another machine) is saved whole with TCP_REPAIR
+ * (lib/tcprepair.h); one with both ends in the job is made again on
+ * loopback as without it */
+static int tcp_repair_wanted(const struct dump *d, const struct fd_dump *e)
+{
+	uint64_t peer;
+
+	/* a dup of it is made by dup(2) at the restore: its lowest fd only */
+	if (!d->tcp_job || e->d.kind != FD_SOCKET || e->dup != e->d.fd ||
+	    !strstr(e->d.extra, " type=stream ") ||
+	    !strstr(e->d.extra, " state=established ") ||
+	    (!strstr(e->d.extra, " domain=inet ") && !strstr(e->d.extra, " domain=inet6 ")))
+		return 0;
+	peer = inet_tcp_peer(&e->d);
+	return !peer || !fdshare_inode(&d->job, e->d.st.st_dev, peer, 0);
+}
+
+/* e's connection in repair mode, handed to ckpt-freeze at once (or held
+ * here), its state and queues read: its keys and its bytes (receive
+ * queue, then send queue) in socks/INODE.  0, or -1 after a message. */
+static int tcp_repair_save(struct dump *d, struct fd_dump *e)
+{
+	static char keys[512];
+	struct tcp_rep rep;
+	const char *what = "repair mode (TCP_REPAIR)";
+	socklen_t sl = sizeof(int);
+	int fd = e->d.local, reuse = 0, r, dup;
+
+	getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, &sl);   /* before repair forces it */
+	if ((r = tcprep_enter(fd)) == 0 && (r = tcprep_lock(fd)) < 0) {
+		what = "a filter dropping what comes meanwhile (SO_ATTACH_FILTER)";
+		tcprep_leave(fd, reuse);
+	} else if (r == 0) {
+		what = "keeping it in repair mode until the job thaws or dies";
+		if (d->tcp_hand >= 0) {
+			r = tcprep_hand(d->tcp_hand, fd, reuse);
+		} else if ((dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 || tcprep_hold(dup, reuse, NULL, 0) < 0) {
+			r = dup < 0 ? -errno : -ENOMEM;
+			if (dup >= 0)
+				close(dup);
+		}
+		if (r < 0)
+			tcprep_leave(fd, reuse);
+	}
+	if (r == 0)
+		r = tcprep_read(fd, &rep, &e->pipe_bytes, &e->pipe_len, &what);
+	if (r < 0) {
+		warn("pid %d fd %d: TCP connection %llu (--tcp-established): %s: %s", (int)d->pid,
+		     e->d.fd, (unsigned long long)e->d.st.st_ino, what, tcprep_why(r));
+		return -1;
+	}
+	tcprep_keys(&rep, keys, sizeof keys);
+	extra_add(&e->d, "%s", keys);
 	return 0;
 }
 
@@ -633,7 +735,10 @@ static int socks_peek(struct dump *d)
 		e = &d->v[i];
 		if (e->pipe_data || e->shared)
 			continue;
-		if (inet_queue_saved(&e->d)) {
+		if (tcp_repair_wanted(d, e)) {
+			if (tcp_repair_save(d, e) < 0)
+				return -1;
+		} else if (inet_queue_saved(&e->d)) {
 			if (inet_queue_copy(d->pid, &e->d, &e->pipe_bytes, &e->pipe_len) < 0)
 				return -1;
 		} else if (!sock_queue_saved(&e->d, sock_pair_here(d, e), !d->share.n)) {
@@ -908,8 +1013,12 @@ static void dump_free(struct dump *d)
 		free(d->v[i].pipe_bytes);
 		free(d->v[i].holes);
 	}
+	u64index_free(&d->ino_first);
+	u64index_free(&d->by_fd);
+	free(d->ino_next);
 	free(d->v);
 	fdshare_free(&d->share);
+	fdshare_free(&d->job);
 	if (d->have_rules)
 		rules_free(&d->rules);
 }
@@ -942,6 +1051,21 @@ static int shares_load(struct dump *d)
 	return fdshare_read(&d->share, fd);
 }
 
+/* --tcp-established: the job's fds (a connection's other end among
+ * them is in the job), as the kernel has them now; TCP_REPAIR allowed */
+static int tcp_job_load(struct dump *d)
+{
+	int r;
+
+	if (!d->tcp_job)
+		return 0;
+	if ((r = tcprep_can()) < 0) {
+		warn("pid %d: --tcp-established: %s", (int)d->pid, tcprep_why(r));
+		return -1;
+	}
+	return fdshare_load(&d->job, d->tcp_job);
+}
+
 /* the options: into d, and where the control fd, the offset and the
  * rules come from; exits on --help or a bad one */
 static void parse(int argc, char **argv, struct dump *d, const char **control,
@@ -958,6 +1082,8 @@ static void parse(int argc, char **argv, struct dump *d, const char **control,
 		case 'R': d->restorable = 1; break;
 		case 'S': d->shared_with = optarg; break;
 		case 'T': d->shared_table = optarg; break;
+		case 'E': d->tcp_job = optarg; break;
+		case 'H': d->tcp_hand = num_arg(optarg, 0, 1 << 20, usage_str); break;
 		case 'h': printf("usage: %s\n", usage_str); exit(0);
 		default: usage_die(usage_str);
 		}
@@ -966,6 +1092,10 @@ static void parse(int argc, char **argv, struct dump *d, const char **control,
 		usage_die(usage_str);
 	if (d->shared_with && d->shared_table) {
 		warn("--shared-with and --shared-table: one or the other");
+		usage_die(usage_str);
+	}
+	if (d->tcp_hand >= 0 && !d->tcp_job) {
+		warn("--tcp-hand: only with --tcp-established");
 		usage_die(usage_str);
 	}
 	if (have_offset && !*control) {
@@ -977,7 +1107,7 @@ static void parse(int argc, char **argv, struct dump *d, const char **control,
 
 int main(int argc, char **argv)
 {
-	struct dump d = { 0 };
+	struct dump d = { .tcp_hand = -1 };
 	const char *control = NULL, *rules_path = NULL;
 	uint64_t offset = 0;
 	int r;
@@ -990,12 +1120,15 @@ int main(int argc, char **argv)
 	d.sock = control ? control_fd_parse(control) : freeze_open(d.pid, 0);
 	if (d.sock < 0)
 		return 1;
-	if (shares_load(&d) < 0) {
+	if (shares_load(&d) < 0 || tcp_job_load(&d) < 0) {
 		r = -1;
 	} else {
 		tar_init(&d.tar, 1, offset);
 		r = dump_fds(&d);
 	}
+	/* alone, the repaired connections go on before the thaw */
+	if (tcprep_release(0) < 0)
+		r = -1;
 	dump_free(&d);
 	if (control)
 		return r < 0;

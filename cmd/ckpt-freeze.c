@@ -34,11 +34,12 @@
 #include "memberout.h"
 #include "rules.h"
 #include "tar.h"
+#include "tcprepair.h"
 #include "timers.h"
 #include "timing.h"
 
 static const char usage[] =
-	"ckpt-freeze [--progress|-q] [--single] [--kill|--cow] [--stats] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] [--parent FILE] [--index-out FILE] PID";
+	"ckpt-freeze [--progress|-q] [--single] [--kill|--cow] [--stats] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] [--parent FILE] [--index-out FILE] [--tcp-established] PID";
 
 /* --progress, -q (lib/progress.h) */
 static enum progress_mode progress_mode = PROGRESS_AUTO;
@@ -57,6 +58,7 @@ static const struct option options[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "cow", no_argument, NULL, 'C' },
 	{ "stats", no_argument, NULL, 'S' },
+	{ "tcp-established", no_argument, NULL, 'E' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -88,6 +90,9 @@ struct opts {
 	int index_fd;              /* ckpt-dumpmem --index-out, or -1 */
 	char id[33];               /* this image's */
 	struct timespec time;
+	int tcp_established;       /* connections to outside saved whole */
+	char *tcp_pids;            /* the job's pids, for ckpt-dumpfds */
+	int tcp_chan[2];           /* its repaired sockets come back on [0] */
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -111,6 +116,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'q': progress_mode = PROGRESS_OFF; break;
 		case 'C': o->cow = 1; break;
 		case 'S': o->stats = 1; break;
+		case 'E': o->tcp_established = 1; break;
 		case 'h':
 			printf("usage: %s\n", usage);
 			exit(0);
@@ -350,8 +356,9 @@ int ckpt_dumpmem_main(int argc, char **argv);
 static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t target,
 				int table, const struct opts *o)
 {
-	char fd[16], offs[32], aft[16], pid[16], tab[16], shm[16], par[16], iout[16], cow[16];
-	const char *argv[32];
+	char fd[16], offs[32], aft[16], pid[16], tab[16], shm[16], par[16], iout[16], cow[16],
+	     hand[16];
+	const char *argv[36];
 	int n = 0, dumpfds = !strcmp(stage, "ckpt-dumpfds");
 
 	snprintf(fd, sizeof fd, "%d", sock);
@@ -405,6 +412,13 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 		argv[n++] = cow;
 		if (o->cow_child)
 			argv[n++] = "--cow-child";
+	}
+	if (dumpfds && o->tcp_established) {
+		snprintf(hand, sizeof hand, "%d", o->tcp_chan[1]);
+		argv[n++] = "--tcp-established";
+		argv[n++] = o->tcp_pids;
+		argv[n++] = "--tcp-hand";
+		argv[n++] = hand;
 	}
 	if (dumpfds && o->all_files)
 		argv[n++] = "--checkpoint-open-files";
@@ -736,9 +750,30 @@ static int write_procs(struct tar_out *t, const struct job *j, const struct kpro
 /* --stats: when the freeze began and when the job thawed (CLOCK_MONOTONIC) */
 static struct timespec frozen_at, thawed_at;
 
-static int thaw_job(struct job *j)
+/* --tcp-established: the sockets ckpt-dumpfds put in repair mode, and
+ * handed to us, back out of it (sending nothing) before the job runs
+ * again; with --kill closed in it once the job is dead, so that no FIN
+ * or reset tells the peer (lib/tcprepair.h) */
+static int repair_end(const struct opts *o, int killed)
 {
-	int r = job_thaw(j);
+	int r;
+
+	if (!o->tcp_established)
+		return 0;
+	r = tcprep_hold_from(o->tcp_chan[0]);
+	if (killed) {
+		tcprep_keep();
+		return r;
+	}
+	return tcprep_release(0) < 0 ? -1 : r;
+}
+
+static int thaw_job(struct job *j, const struct opts *o)
+{
+	int r = repair_end(o, 0);
+
+	if (job_thaw(j) < 0)
+		r = -1;
 
 	if (!thawed_at.tv_sec)
 		clock_gettime(CLOCK_MONOTONIC, &thawed_at);
@@ -821,7 +856,7 @@ static int write_procs_cow(struct tar_out *t, struct job *j, const struct kproc 
 	for (i = next_proc(j, 0); r == 0 && i < j->n; i = next_proc(j, i + 1))
 		r = cow_frozen_proc(&cp[i], j, i, &k[i], sh, o, cp);
 	if (r == 0)
-		r = thaw_job(j);
+		r = thaw_job(j, o);
 	for (i = next_proc(j, 0); r == 0 && i < j->n; i = next_proc(j, i + 1)) {
 		r = lseek(cp[i].head, 0, SEEK_SET) < 0 ? -errno : stage_copy(cp[i].head, t);
 		if (r < 0)
@@ -940,12 +975,17 @@ static void index_close(struct opts *o)
 /* the stream's end; then the job thaws, or dies with --kill */
 static int finish(struct tar_out *t, struct job *j, struct opts *o)
 {
+	int r;
+
 	if (stream_out_end(t) < 0 || index_commit(o) < 0)
 		return -1;
 	if (!o->kill)
 		epochs_set(j, o->id);
 	ns_stream_done();
-	return o->kill ? job_kill(j) : thaw_job(j);
+	if (!o->kill)
+		return thaw_job(j, o);
+	r = job_kill(j);
+	return repair_end(o, 1) < 0 ? -1 : r;
 }
 
 /* the stream of a frozen job: 0, or -1 after a message (releasing the
@@ -1001,9 +1041,40 @@ static void stats_say(const struct opts *o, unsigned n)
 	     o->cow ? " (copy-on-write)" : "", ms_since(&frozen_at, &now));
 }
 
+/* --tcp-established: refused at once, before the job is touched, when
+ * the kernel will not let us repair (no CAP_NET_ADMIN); the channel on
+ * which ckpt-dumpfds hands us the sockets it put in repair mode */
+static void tcp_init(struct opts *o)
+{
+	int r = tcprep_can();
+
+	if (r < 0)
+		die("--tcp-established: %s; pid %d not checkpointed%s", tcprep_why(r), (int)o->pid,
+		    o->kill ? ", not killed" : "");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, o->tcp_chan) < 0 ||
+	    fcntl(o->tcp_chan[0], F_SETFL, O_NONBLOCK) < 0)
+		die("--tcp-established: socketpair:");
+}
+
+/* the job's pids, "PID,PID,...": whose sockets are in the job */
+static char *job_pids(const struct job *j)
+{
+	char *s = malloc(12 * (j->n + 1)), *p = s;
+	unsigned i;
+
+	if (!s)
+		die("out of memory");
+	*p = 0;
+	for (i = 0; i < j->n; i++)
+		if (!j->v[i].zombie)
+			p += sprintf(p, "%s%d", p == s ? "" : ",", (int)j->v[i].pid);
+	return s;
+}
+
 int main(int argc, char **argv)
 {
-	struct opts o = { .cow_fd = -1, .offset_fd = -1, .after_fd = -1, .turn_fd = -1 };
+	struct opts o = { .cow_fd = -1, .offset_fd = -1, .after_fd = -1, .turn_fd = -1,
+			  .tcp_chan = { -1, -1 } };
 	struct job j;
 	int r;
 
@@ -1022,6 +1093,8 @@ int main(int argc, char **argv)
 	if (rules_check(o.rules) < 0)
 		return 1;
 	index_open(&o);
+	if (o.tcp_established)
+		tcp_init(&o);
 	/* a job restored in a pid namespace of its own: from inside it */
 	o.pid = ns_follow(o.pid);
 	clock_gettime(CLOCK_MONOTONIC, &frozen_at);
@@ -1032,6 +1105,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	clock_gettime(CLOCK_REALTIME, &o.time);
+	if (o.tcp_established)
+		o.tcp_pids = job_pids(&j);
 	timing_phase("freeze the job");
 	if (o.verbose)
 		warn("pid %d: job of %u process%s frozen in %ld ms", (int)o.pid, j.n,
@@ -1043,7 +1118,10 @@ int main(int argc, char **argv)
 		warn("pid %d: not killed: it runs on", (int)o.pid);
 	if (o.stats)
 		stats_say(&o, j.n);
+	if (r < 0)
+		repair_end(&o, 0);   /* before the job runs on */
 	job_release(&j);
+	free(o.tcp_pids);
 	index_close(&o);
 	return r < 0 ? 1 : 0;
 }

@@ -17,13 +17,14 @@
 #include "err.h"
 #include "progress.h"
 #include "ptyterm.h"
+#include "inetplan.h"
 #include "selfdir.h"
 #include "thawjob.h"
 #include "timing.h"
 #include "verify.h"
 
 static const char usage_str[] =
-	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [--verify] [--progress|-q] [IMAGE | BASE INC...]";
+	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [--verify] [--tcp-established] [--progress|-q] [IMAGE | BASE INC...]";
 
 /* --progress, -q (lib/progress.h) */
 static enum progress_mode progress_mode = PROGRESS_AUTO;
@@ -34,6 +35,7 @@ static const struct option options[] = {
 	{ "files-rules", required_argument, NULL, 'r' },
 	{ "trust-image", no_argument, NULL, 'T' },
 	{ "verify", no_argument, NULL, 'v' },
+	{ "tcp-established", no_argument, NULL, 'E' },
 	{ "progress", no_argument, NULL, 'P' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -163,6 +165,17 @@ static int chain_open(struct thaw_job *t, char **paths, int n)
 	return p[0];
 }
 
+/* --tcp-established: connections saved with TCP_REPAIR made again
+ * whole; refused at once where the kernel refuses repair mode */
+static void tcp_established(void)
+{
+	int r = tcprep_can();
+
+	if (r < 0)
+		die("--tcp-established: %s", tcprep_why(r));
+	inetplan_repair_allow();
+}
+
 /* the options, checked; the stream opened: 0, or the exit status */
 static int setup(struct thaw_job *t, int argc, char **argv)
 {
@@ -175,6 +188,7 @@ static int setup(struct thaw_job *t, int argc, char **argv)
 		case 'r': t->rules_path = optarg; break;
 		case 'T': t->in.trust_image = 1; break;
 		case 'v': verify = 1; break;
+		case 'E': tcp_established(); break;
 		case 'P': progress_mode = PROGRESS_ON; break;
 		case 'q': progress_mode = PROGRESS_OFF; break;
 		case 'h': printf("usage: %s\n", usage_str); exit(0);

@@ -4,6 +4,7 @@
  * then the new process moves them to their numbers (fdplan_install). */
 #ifndef CKPT_FDPLAN_H
 #define CKPT_FDPLAN_H
+#include "u64index.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -138,6 +139,7 @@ struct fdjob {
 	int *held;                 /* ends no process of the job has */
 	unsigned nheld;
 	struct sock_pair *pair;    /* one socketpair per unix pair (sockplan.h) */
+	struct u64index pair_of;   /* ... the first with an end of each inode */
 	unsigned npair;
 	struct tcp_end *tcp;       /* connections between processes (inetplan.h) */
 	unsigned ntcp;
@@ -163,6 +165,10 @@ struct fdplan {
 	unsigned nwatch;
 	struct fd_blob *blob;
 	unsigned nblob;
+	struct u64index blobs;     /* blob by its name's u64index_hash */
+	struct u64index datas;     /* the first line with data=NAME, by ... */
+	struct u64index socks;     /* the last socket line of each inode, */
+	unsigned socks_n;          /* ... made when there were this many lines */
 	int maxfd;
 	const struct img_core *job; /* whose file work it is (fdplan_bind) */
 	struct memplan *mem;       /* told of each saved file (memplan_own) */

@@ -17,6 +17,7 @@
 #include "inetdump.h"
 #include "inetplan.h"
 #include "num.h"
+#include "tcpkeep.h"
 #include "tcpwait.h"
 #include "udpqueue.h"
 
@@ -48,6 +49,13 @@ static int name_index(const char *const *names, unsigned n, const char *k)
 		if (names[i] && !strcmp(k, names[i]))
 			return i;
 	return -1;
+}
+
+static int repair_allowed;
+
+void inetplan_repair_allow(void)
+{
+	repair_allowed = 1;
 }
 
 static int state_parse(const char *v)
@@ -83,7 +91,10 @@ int inetplan_key(struct fdplan_fd *e, const char *k, const char *v)
 	struct inet_keys *in = &e->inet;
 	uint64_t n;
 	unsigned i;
+	int r;
 
+	if ((r = tcprep_key(&in->rep, k, v)) != 0)
+		return r;
 	if (!strcmp(k, "domain")) {   /* fdplan.c reads it too */
 		in->family = !strcmp(v, "inet") ? AF_INET : !strcmp(v, "inet6") ? AF_INET6 : 0;
 		return 0;
@@ -244,6 +255,10 @@ const char *inetplan_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 		return "a listening TCP socket with a peer=";
 	if (tcp && e->inet.state == TCP_LISTEN_ && !addr_port(&ss))
 		return "a listening TCP socket on port 0";
+	if (e->inet.rep.on && (!tcp || e->inet.state != TCP_ESTABLISHED_ || !e->inet.peer[0]))
+		return "repair=1 on what is not an established TCP connection with its peer=";
+	if (e->inet.rep.on)
+		return tcprep_why_not(&e->inet.rep);
 	if (e->data && !tcp && !has_port(e))
 		return "queued datagrams (data=) on a UDP socket without a port";
 	if (e->data && tcp && (!connected(e) || !open_state(e) || !e->peer))
@@ -501,7 +516,9 @@ static int refill(struct fdplan *p, const char *name, int from)
 static int reset_from(int a, int fd)
 {
 	struct linger lg = { 1, 0 };
-	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	/* no events asked: POLLIN would end the wait at once when bytes
+	 * were put back before the reset is seen; POLLERR comes anyway */
+	struct pollfd pf = { .fd = fd, .events = 0 };
 	int err;
 
 	if (setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0) {
@@ -546,6 +563,112 @@ static int open_reset(struct fdplan *p, struct fdplan_fd *e, int pid)
 		return inet_refuse(pid, e, "a reset connection on loopback", err == ETIMEDOUT ?
 				   "no reset came" : strerror(err));
 	}
+	return fd;
+}
+
+/* A connection saved with TCP_REPAIR, when ckpt-thaw was not given
+ * --tcp-established: reset, as by default; its queues are not a
+ * loopback connection's */
+static int open_reset_nodata(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	struct sockaddr_storage ss, peer;
+	socklen_t len, plen;
+	char *data = e->data;
+	int fd;
+
+	/* given up: its keeper lets go (the peer's next segment is reset) */
+	if (addr_parse(e->inet.family, e->addr, &ss, &len) == 0 &&
+	    addr_parse(e->inet.family, e->inet.peer, &peer, &plen) == 0)
+		tcpkeep_release((struct sockaddr *)&ss, (struct sockaddr *)&peer);
+	e->data = NULL;
+	fd = open_reset(p, e, pid);
+	e->data = data;
+	return fd;
+}
+
+/* whether a listener of the job (its plans so far) is on port */
+static int job_listens(const struct fdplan *p, unsigned port)
+{
+	struct fdplan *const *v = p->shared ? p->shared->plan : (struct fdplan *const[]){ (struct fdplan *)p };
+	unsigned n = p->shared ? p->shared->n : 1, i, k;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const struct fdplan_fd *f;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; v[i] && k < v[i]->n; k++) {
+			f = &v[i]->v[k];
+			if (inetplan_is(f) && f->inet.state == TCP_LISTEN_ &&
+			    addr_parse(f->inet.family, f->addr, &ss, &len) == 0 && addr_port(&ss) == port)
+				return 1;
+		}
+	return 0;
+}
+
+/* In repair mode bind takes any port, whoever holds it: the job's user
+ * must have been able to take this address.  The kernel says so to a
+ * socket made and bound as the job (SO_REUSEADDR, as a program would):
+ * a port below ip_unprivileged_port_start, an address of no interface
+ * of this machine, or a port another program's socket holds (unless a
+ * listener of the job: the connection was accepted on it) is
+ * refused.  0, or -1 (said). */
+static int repair_addr_check(struct fdplan *p, struct fdplan_fd *e, int pid,
+			     const struct sockaddr_storage *ss, socklen_t len)
+{
+	int probe = job_socket(p, e, pid), one = 1, err;
+
+	if (probe < 0)
+		return -1;
+	setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	err = jobfs_bind(&p->fs, probe, ss, len);
+	close(probe);
+	if (err == 0 || (err == -EADDRINUSE && job_listens(p, addr_port(ss))))
+		return 0;
+	return inet_refuse(pid, e, "its local address, which a repaired connection takes",
+			   err == -EADDRINUSE ? "in use by another socket (the job's user could "
+			   "not bind it)" : bind_why(-err));
+}
+
+/* A connection to outside the job saved with TCP_REPAIR, made again
+ * whole (ckpt-thaw --tcp-established, lib/tcprepair.h): as the job,
+ * on the address the job's user could take, held in repair mode until
+ * the settle */
+static int open_repaired(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	const struct tcp_rep *r = &e->inet.rep;
+	struct fd_blob *b = blob_find(p, e->data);
+	struct sockaddr_storage ss, peer;
+	socklen_t len, plen;
+	size_t qlen = r->recvq + (size_t)r->sendq;
+	const char *what;
+	int fd, dup = -1, err;
+
+	addr_parse(e->inet.family, e->addr, &ss, &len);
+	addr_parse(e->inet.family, e->inet.peer, &peer, &plen);
+	if (qlen && (!b || !b->bytes || b->len != qlen))
+		return inet_refuse(pid, e, "its queued bytes (data=)", "not recvq= + sendq= bytes");
+	if (repair_addr_check(p, e, pid, &ss, len) < 0 || (fd = job_socket(p, e, pid)) < 0)
+		return -1;
+	what = "its options";
+	err = opts_set(fd, e) < 0 ? -errno : 0;
+	if (!err)
+		err = tcprep_restore(fd, r, (struct sockaddr *)&ss, len, (struct sockaddr *)&peer, plen,
+				     qlen ? b->bytes : NULL, &what);
+	if (!err && (dup = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+		err = -errno;
+	if (!err && tcprep_hold(dup, !!(e->inet.opts & INET_OPT_REUSEADDR),
+				qlen ? b->bytes + qlen - r->unsent : NULL, r->unsent) < 0)
+		err = -ENOMEM;
+	if (err) {
+		if (dup >= 0)
+			close(dup);
+		close(fd);   /* in repair mode: the peer hears nothing */
+		return inet_refuse(pid, e, what, err == -EADDRNOTAVAIL && !strncmp(what, "connect", 7) ?
+				   "its addresses are still a connection's (the old socket lingers?)" :
+				   tcprep_why(err));
+	}
+	if (b)
+		b->used = 1;
 	return fd;
 }
 
@@ -670,7 +793,7 @@ int inetplan_settle(struct fdjob *job)
 {
 	struct tcp_end *t;
 	unsigned i;
-	int r = 0;
+	int r = tcprep_release(1);
 
 	for (i = 0; i < job->ntcp && !r; i++) {
 		t = &job->tcp[i];
@@ -694,6 +817,7 @@ void inetplan_free(struct fdjob *job)
 {
 	unsigned i;
 
+	tcprep_drop();   /* a failed restore: gone without a word to the peer */
 	for (i = 0; i < job->ntcp; i++) {
 		if (job->tcp[i].held >= 0)
 			close(job->tcp[i].held);
@@ -727,6 +851,8 @@ int inetplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 
 	if (why)
 		return inet_refuse(pid, e, why, NULL);
+	if (e->inet.rep.on)
+		return repair_allowed ? open_repaired(p, e, pid) : open_reset_nodata(p, e, pid);
 	addr_parse(e->inet.family, e->addr, &ss, &len);
 	if ((f = tcp_peer(p, e)))
 		return open_pair(p, e, f, pid);
@@ -766,6 +892,11 @@ const char *inetplan_made_as(const struct fdplan *p, const struct fdplan_fd *e)
 	else if (!connected(e))
 		snprintf(s, sizeof s, "a new TCP socket%s%s", has_port(e) ? " bound to " : "",
 			 has_port(e) ? e->addr : "");
+	else if (e->inet.rep.on)
+		snprintf(s, sizeof s, "a TCP connection to %s outside the job, made again whole "
+			 "with TCP_REPAIR (%u and %u bytes queued to send and to read) by ckpt-thaw "
+			 "--tcp-established, else reset", e->inet.peer, e->inet.rep.sendq,
+			 e->inet.rep.recvq);
 	else if ((f = tcp_peer(p, e)))
 		snprintf(s, sizeof s, "a TCP connection with fd %d, made again on loopback", f->fd);
 	else if (!e->peer && e->listener && e->inet.state == TCP_ESTABLISHED_)

@@ -7,6 +7,8 @@
 #define CKPT_INETPLAN_H
 #include <sys/socket.h>
 
+#include "tcprepair.h"
+
 struct fdjob;
 struct fdplan;
 struct fdplan_fd;
@@ -24,6 +26,7 @@ struct inet_keys {
 	unsigned opts;             /* INET_OPT_* */
 	int defer_accept;
 	char peer[64];             /* peer=, escaped as written */
+	struct tcp_rep rep;        /* repair=1: saved with TCP_REPAIR */
 };
 
 enum {
@@ -32,6 +35,9 @@ enum {
 	INET_OPT_NODELAY = 64,
 };
 
+/* ckpt-thaw --tcp-established: a connection saved with TCP_REPAIR is
+ * made again whole (else it comes back reset, as without it) */
+void inetplan_repair_allow(void);
 /* "A.B.C.D:PORT" (family AF_INET) or "[ADDR6]:PORT" (AF_INET6) as a
  * socket address: 0, or -1 (another family's, or no address) */
 int inetplan_addr(int family, const char *s, struct sockaddr_storage *ss, socklen_t *len);

@@ -14,6 +14,15 @@ free_ports() {
 	return 1
 }
 
+# a free port below 1024, in LOW
+low_port() {
+	local p
+	for p in $(seq 700 1000 | shuf); do
+		[ -n "$(ss -Htuan "sport = :$p")" ] || { LOW=$p; return 0; }
+	done
+	return 1
+}
+
 # holder PORT [REUSEPORT]: a listener outside the job on 127.0.0.1:PORT
 # (with SO_REUSEPORT when REUSEPORT is 1), a python3 of ours (root's),
 # in the background until teardown

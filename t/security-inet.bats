@@ -45,15 +45,6 @@ load inet
 	finish
 }
 
-# a free port below 1024, in LOW
-low_port() {
-	local p
-	for p in $(seq 700 1000 | shuf); do
-		[ -n "$(ss -Htuan "sport = :$p")" ] || { LOW=$p; return 0; }
-	done
-	return 1
-}
-
 @test "root restores a user's server: a port below 1024 the image asks for is the kernel's to refuse the user (bind as the job)" {
 	need_root
 	free_ports
