@@ -34,11 +34,13 @@
 
 
 static const char usage_str[] =
-	"ckpt-dumpmem [--control FD --offset N [--cow FD [--cow-child]]] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID]] [--index-out FD] [--image-id ID] PID";
+	"ckpt-dumpmem [--control FD (--offset N | --offset-fd FD [--after FD]) [--cow FD [--cow-child]]] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID]] [--index-out FD] [--image-id ID] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
 	{ "offset", required_argument, NULL, 'o' },
+	{ "offset-fd", required_argument, NULL, 'O' },
+	{ "after", required_argument, NULL, 'A' },
 	{ "shm-table", required_argument, NULL, 't' },
 	{ "cow", required_argument, NULL, 'C' },
 	{ "cow-child", no_argument, NULL, 'K' },
@@ -82,6 +84,9 @@ struct dump {
 	struct shm_views seen;     /* pages of shared memory objects stored */
 	int table;                 /* --shm-table: the job's seen ranges, or -1 */
 	int in_job;                /* --control: a stage of ckpt-freeze */
+	int offset_fd;             /* --offset-fd: where the offset comes, or -1 */
+	int after_fd;              /* --after: the connection is ours at its
+	                            * end of file, or -1 */
 	struct dirty dirty;        /* pages written since the last image */
 	struct tar_out tar;
 	int subreaper;             /* the process is a child subreaper */
@@ -307,17 +312,16 @@ static int mapfiles_text(FILE *f, const void *arg)
 static int vmflags_text(FILE *f, const void *arg)
 {
 	const struct dump *d = arg;
-	unsigned long long lo = 0, hi = 0, a, b;
+	uint64_t lo = 0, hi = 0;
 	char *line = d->smaps, *eol, *v;
 	int have = 0;
 
 	for (; line && *line; line = eol ? eol + 1 : NULL) {
 		if ((eol = strchr(line, '\n')))
 			*eol = 0;
-		/* a region's first line; "FilePmdMapped:" starts with a hex
-		 * digit too, hence a and b until both are read */
-		if (sscanf(line, "%llx-%llx ", &a, &b) == 2 && strchr(line, ' ')) {
-			lo = a, hi = b;
+		/* a region's first line ("FilePmdMapped:" starts with a hex
+		 * digit too: smaps_head wants "START-END ") */
+		if (smaps_head(line, &lo, &hi)) {
 			have = 1;
 		} else if (have && !strncmp(line, "VmFlags:", 8)) {
 			for (v = line + 8; *v == ' '; v++)
@@ -325,7 +329,7 @@ static int vmflags_text(FILE *f, const void *arg)
 			v[strcspn(v, "\n")] = 0;
 			while (*v && v[strlen(v) - 1] == ' ')
 				v[strlen(v) - 1] = 0;
-			fprintf(f, "%08llx-%08llx %s\n", lo, hi, v);
+			fprintf(f, "%08" PRIx64 "-%08" PRIx64 " %s\n", lo, hi, v);
 			have = 0;
 		}
 		if (eol)
@@ -387,15 +391,18 @@ static int hashes_known(struct dump *d, const struct index_rec *par, size_t npar
 	const char *since = dirty_since(&d->dirty);
 	int use = d->parent_id && since && !strcmp(d->parent_id, since);
 	const struct page_run *r;
+	struct dirty_walk w;
 	size_t i, k = 0, p = 0;
 	uint64_t a;
 
+	dirty_walk_init(&w, &d->dirty);
+	/* the runs are in address order: the walks only go forward */
 	for (i = 0; i < d->runs.n; i++)
 		for (r = &d->runs.v[i], a = r->start; a < r->end; a += INDEX_PAGE, k++) {
 			while (p < npar && par[p].addr < a)
 				p++;
 			clean[k] = use && p < npar && par[p].addr == a &&
-				   !dirty_written(&d->dirty, a);
+				   !dirty_walk_written(&w, a);
 			if (clean[k])
 				d->hash[k] = par[p].hash;
 			else if (run_add(need, r->start, a, a + INDEX_PAGE, r->via_mem) < 0)
@@ -519,6 +526,16 @@ static int members_write(struct dump *d)
 			.held_fd = d->cow.held_fd, .held = &d->runs, .tar = &d->tar }, name, d->stored);
 }
 
+/* CKPT_TIMING: r, after one part of dump_mem took since *t0 */
+static int part(const char *what, uint64_t *t0, int r)
+{
+	uint64_t now = timing_ns();
+
+	timing_part(what, now - *t0, "");
+	*t0 = now;
+	return r;
+}
+
 /* --cow: what the snapshot cannot hold copied, the snapshot taken, and
  * ckpt-freeze told: then the job may thaw; our output starts at the
  * offset it gives back.  Our connection to the process is not needed
@@ -526,36 +543,81 @@ static int members_write(struct dump *d)
 static int cow_frozen(struct dump *d)
 {
 	int sub = d->subreaper || d->cow.child;
+	uint64_t t0 = timing_ns();
 
 	d->cow.child = sub;
-	if (cow_hold(&d->cow, d->pid, d->fds[CKPT_PROCFD_MEM], &d->runs) < 0 ||
-	    cow_snapshot(&d->cow, d->pid, d->sock) < 0 ||
+	if (part("cow: held copy", &t0, cow_hold(&d->cow, d->pid, d->fds[CKPT_PROCFD_MEM],
+						  &d->runs)) < 0 ||
+	    part("cow: snapshot", &t0, cow_snapshot(&d->cow, d->pid, d->sock)) < 0 ||
 	    cow_stage_ready(&d->cow, d->pid, d->subreaper) < 0)
 		return -1;
 	close(d->sock);
 	d->sock = -1;
-	return cow_stage_wait(&d->cow, d->pid, &d->tar.off) < 0 ? -1 : runs_collect_snapshot(d);
+	return part("cow: wait for the turn", &t0, cow_stage_wait(&d->cow, d->pid, &d->tar.off)) < 0 ?
+		-1 : runs_collect_snapshot(d);
+}
+
+
+/* --after: wait until the stage before us on the connection is done
+ * (every holder of the fd's other end gone) */
+static void after_wait(struct dump *d)
+{
+	char c;
+
+	if (d->after_fd < 0)
+		return;
+	while (read(d->after_fd, &c, 1) < 0 && errno == EINTR)
+		;
+	close(d->after_fd);
+}
+
+/* --offset-fd: where our output starts in the stream, once ckpt-freeze
+ * knows (8 bytes, host order: the process before us is written);
+ * 0, or -1 (ckpt-freeze gave up or is gone: no message) */
+static int offset_take(struct dump *d)
+{
+	uint64_t off;
+
+	if (d->offset_fd < 0)
+		return 0;
+	if (read_all(d->offset_fd, &off, sizeof off) != sizeof off)
+		return -1;
+	close(d->offset_fd);
+	if (off % 512)
+		return warn("--offset-fd %d: %llu: not a multiple of 512", d->offset_fd,
+			    (unsigned long long)off), -1;
+	tar_init(&d->tar, 1, off);
+	return 0;
 }
 
 static int dump_mem(struct dump *d)
 {
-	size_t before;
+	uint64_t t0;
+	size_t before = 0;
 	int r, i;
 
-	if (table_load(d) < 0 || proc_fetch(d) < 0)
+	after_wait(d);
+	t0 = timing_ns();
+	/* (the process record includes smaps: lib/procrec.c) */
+	if (part("process record, smaps", &t0, proc_fetch(d)) < 0)
 		return -1;
-	before = d->seen.n;
-	r = maps_load(d);
+	r = part("maps", &t0, maps_load(d));
 	if (r == 0)
 		files_check(d);
 	/* at every checkpoint of an image, before any page is read: the
 	 * next one counts what is written from here on */
 	if (r == 0 && d->in_job)
-		r = dirty_collect(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP], d->reg,
-				  d->nreg, d->smaps, d->image_id);
-	r = r < 0 || runs_collect(d) < 0 || table_save(d, before) < 0 ||
-	    (d->cow.chan >= 0 && cow_frozen(d) < 0) || pages_index(d) < 0 ||
-	    members_write(d) < 0 ? -1 : 0;
+		r = part("dirty scan", &t0,
+			 dirty_collect(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP],
+				       d->reg, d->nreg, d->smaps, d->image_id));
+	/* the scans above need no turn; what follows depends on the
+	 * processes before us (the job's shm table, our offset) */
+	if (r == 0 && (r = offset_take(d)) == 0 && (r = table_load(d)) == 0)
+		before = d->seen.n;
+	r = r < 0 || part("page scan", &t0, runs_collect(d)) < 0 || table_save(d, before) < 0 ||
+	    (d->cow.chan >= 0 && part("cow, snapshot's scan", &t0, cow_frozen(d)) < 0) ||
+	    part("index", &t0, pages_index(d)) < 0 ||
+	    part("members, pages", &t0, members_write(d)) < 0 ? -1 : 0;
 	cow_close(&d->cow);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(d->fds[i]);
@@ -584,6 +646,18 @@ static int file_fd_parse(const char *opt, const char *arg, int write)
 	    fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (write && (fl & O_ACCMODE) == O_RDONLY)) {
 		warn("%s %s: not an fd open on a file%s", opt, arg, write ? " for writing" : "");
+		return -1;
+	}
+	return fd;
+}
+
+/* --offset-fd FD, --after FD: an open fd */
+static int fd_arg(const char *opt, const char *arg)
+{
+	uint64_t fd;
+
+	if (num_parse(arg, 1 << 20, &fd) < 0 || fcntl(fd, F_GETFD) < 0) {
+		warn("%s %s: not an open fd", opt, arg);
 		return -1;
 	}
 	return fd;
@@ -626,8 +700,9 @@ static int dump_alone(struct dump *d)
 
 int main(int argc, char **argv)
 {
-	struct dump d = { .sock = -1, .table = -1, .parent_fd = -1, .index_out = -1 };
-	const char *control = NULL, *offset = NULL, *table = NULL, *par = NULL, *iout = NULL;
+	struct dump d = { .sock = -1, .table = -1, .parent_fd = -1, .index_out = -1,
+			  .offset_fd = -1, .after_fd = -1 };
+	const char *control = NULL, *offset = NULL, *offset_fd = NULL, *after = NULL, *table = NULL, *par = NULL, *iout = NULL;
 	const char *cow = NULL;
 	int c;
 
@@ -638,6 +713,8 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'c': control = optarg; break;
 		case 'o': offset = optarg; break;
+		case 'O': offset_fd = optarg; break;
+		case 'A': after = optarg; break;
 		case 't': table = optarg; break;
 		case 'C': cow = optarg; break;
 		case 'K': d.cow.child = 1; break;
@@ -653,12 +730,19 @@ int main(int argc, char **argv)
 	if (optind != argc - 1)
 		usage_die(usage_str);
 	d.pid = pid_arg(argv[optind], usage_str);
-	if (!control != !offset) {
-		warn("--control and --offset go together");
+	if (!control != !(offset || offset_fd) || (offset && offset_fd)) {
+		warn("--control goes with one of --offset and --offset-fd");
 		usage_die(usage_str);
 	}
-	if ((cow || d.cow.child) && !control) {
-		warn("--cow goes with --control: ckpt-freeze --cow runs it");
+	if (after && !offset_fd) {
+		warn("--after goes with --offset-fd");
+		usage_die(usage_str);
+	}
+	if ((offset_fd && (d.offset_fd = fd_arg("--offset-fd", offset_fd)) < 0) ||
+	    (after && (d.after_fd = fd_arg("--after", after)) < 0))
+		return 1;
+	if ((cow || d.cow.child) && (!control || offset_fd)) {
+		warn("--cow goes with --control and --offset: ckpt-freeze --cow runs it");
 		usage_die(usage_str);
 	}
 	if (table && (d.table = table_fd_parse(table)) < 0)

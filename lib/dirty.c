@@ -40,36 +40,27 @@ static int span_add(struct dirty_span **v, size_t *n, size_t *cap, uint64_t star
 	return 0;
 }
 
-/* Written pages of [start, end), each run to d's written list when
- * keep, protected again when protect.  Only pages there (present or
- * swapped): the kernel counts an empty entry of a page table as
- * written too, and protecting it would put a marker there that
- * pagemap shows as a swapped page, which a dump would then store (as
- * zeros); the holes are scan_holes's.  0, or -errno (EPERM: not
- * registered in async write-protect mode; the pages protected before
- * a failure stay so, which only makes them count written at the next
- * scan rather than this one's) */
-static int scan_written(struct dirty *d, int pagemap_fd, uint64_t start, uint64_t end, int keep,
-			int protect)
+/* The written pages of [start, end) protected again.  Only pages
+ * there (present or swapped): the kernel counts an empty entry of a
+ * page table as written too, and protecting it would put a marker there
+ * that pagemap shows as a swapped page, which a dump would then store
+ * (as zeros).  0, or -errno (EPERM: not registered in async
+ * write-protect mode; the pages protected before a failure stay so,
+ * which only makes them count written at the next scan rather than
+ * this one's) */
+static int protect_written(int pagemap_fd, uint64_t start, uint64_t end)
 {
 	static struct page_region vec[SCAN_VEC];
 	struct pm_scan_arg a = {
-		.size = sizeof a,
-		.flags = (protect ? PM_SCAN_WP_MATCHING : 0) | PM_SCAN_CHECK_WPASYNC,
+		.size = sizeof a, .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
 		.start = start, .end = end, .vec = (uintptr_t)vec, .vec_len = SCAN_VEC,
 		.category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN,
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 	};
-	long n, i;
-	int e;
 
 	while (a.start < end) {
-		if ((n = ioctl(pagemap_fd, PAGEMAP_SCAN, &a)) < 0)
+		if (ioctl(pagemap_fd, PAGEMAP_SCAN, &a) < 0)
 			return -errno;
-		for (i = 0; keep && i < n; i++)
-			if ((e = span_add(&d->written, &d->nwritten, &d->cap_written,
-					  vec[i].start, vec[i].end)) < 0)
-				return e;
 		if (a.walk_end <= a.start)
 			return -EIO;   /* no progress: never loop forever */
 		a.start = a.walk_end;
@@ -77,70 +68,88 @@ static int scan_written(struct dirty *d, int pagemap_fd, uint64_t start, uint64_
 	return 0;
 }
 
-/* A region tracked since the last scan: its written pages into d,
- * protected again, unless at least half of the region's pages were
- * written since.  Such a hot region is left open: the program writes
- * on without a fault per page (about 1 us each: a loop writing a byte
- * per page over 1 GiB took 0.3-0.6 s after each checkpoint instead of
- * 7-20 ms, bench/incremental-tracking), and every page of it counts
- * written at the next scan, when a dump reads and compares it, as it
- * would read the pages written anyway.  To learn again which hot
- * region cooled down, every page is protected at a scan with no epoch
- * and at one in 16 others (the epoch's last digit 0: the ids are
- * random).  A walk that only reports, then one that protects: nothing
- * moves between them, the process is frozen.  0 or -errno. */
-static int scan_tracked(struct dirty *d, int pagemap_fd, uint64_t start, uint64_t end)
-{
-	size_t n0 = d->nwritten, i;
-	uint64_t written = 0;
-	int e = scan_written(d, pagemap_fd, start, end, 1, 0);
-
-	if (e)
-		return e;
-	for (i = n0; i < d->nwritten; i++)
-		written += d->written[i].end - d->written[i].start;
-	if (2 * written >= end - start && d->since[0] && d->since[31] != '0') {
-		d->nhot++;
-		return 0;
-	}
-	return scan_written(d, pagemap_fd, start, end, 0, 1);
-}
-
-/* The pages of [start, end) that are not present: dropped since the
- * epoch (MADV_DONTNEED, MADV_FREE) or never there, into d's written
- * list, so that dirty_written never says "unchanged" of a page the
- * parent held and this process dropped.  Swapped pages count too: a
- * dropped page of a private file mapping that was protected leaves a
- * marker, which pagemap shows as swapped and not written, and which
- * reads back the file's bytes, not the parent's (t/incr.bats, base + 5
- * increments, caught it).  A
- * walk of its own: a write-protecting one would fill the holes of a
- * sparse region with markers, and their page tables.  0 or -errno. */
-static int scan_holes(struct dirty *d, int pagemap_fd, uint64_t start, uint64_t end)
+/* One walk of a region tracked since the last scan: the pages written
+ * since (present or swapped, and unprotected) and the pages not there
+ * (dropped since the epoch by MADV_DONTNEED, MADV_FREE, or never
+ * there), all into d's written list, so that dirty_walk_written never
+ * says "unchanged" of a page the parent held and this process dropped.
+ * Swapped pages count too: a dropped page of a private file mapping
+ * that was protected leaves a marker, which pagemap shows as swapped
+ * and not written, and which reads back the file's bytes, not the
+ * parent's (t/incr.bats, base + 5 increments, caught it).  The written
+ * ones also into *prot, to be protected again.  It only reports:
+ * protecting in this walk would fill the holes of a sparse region with
+ * markers, and their page tables, and counts an empty entry of a page
+ * table as written.  (Before, three walks of the region: written,
+ * protect, holes; 4 ms a GiB.)  0, or -errno (EPERM: not registered in
+ * async write-protect mode) */
+static int scan_region(struct dirty *d, int pagemap_fd, uint64_t start, uint64_t end,
+		       struct dirty_span **prot, size_t *nprot, size_t *cap_prot)
 {
 	static struct page_region vec[SCAN_VEC];
 	struct pm_scan_arg a = {
-		.size = sizeof a, .start = start, .end = end,
-		.vec = (uintptr_t)vec, .vec_len = SCAN_VEC,
+		.size = sizeof a, .flags = PM_SCAN_CHECK_WPASYNC,
+		.start = start, .end = end, .vec = (uintptr_t)vec, .vec_len = SCAN_VEC,
+		/* written, or not present: the kernel skips the rest
+		 * before its output (a call a page otherwise) */
 		.category_inverted = PAGE_IS_PRESENT,
-		.category_mask = PAGE_IS_PRESENT,
-		.return_mask = PAGE_IS_PRESENT,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 	};
+	uint64_t c;
 	long n, i;
 	int e;
 
 	while (a.start < end) {
 		if ((n = ioctl(pagemap_fd, PAGEMAP_SCAN, &a)) < 0)
 			return -errno;
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			c = vec[i].categories;
+			if ((c & PAGE_IS_PRESENT) && !(c & PAGE_IS_WRITTEN))
+				continue;   /* there and unchanged */
 			if ((e = span_add(&d->written, &d->nwritten, &d->cap_written,
 					  vec[i].start, vec[i].end)) < 0)
 				return e;
+			if ((c & PAGE_IS_WRITTEN) && (c & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)) &&
+			    (e = span_add(prot, nprot, cap_prot, vec[i].start, vec[i].end)) < 0)
+				return e;
+		}
 		if (a.walk_end <= a.start)
-			return -EIO;
+			return -EIO;   /* no progress: never loop forever */
 		a.start = a.walk_end;
 	}
 	return 0;
+}
+
+/* A region tracked since the last scan: its written pages and holes
+ * into d (scan_region), the written ones protected again, unless at
+ * least half of the region's pages were written since.  Such a hot
+ * region is left open: the program writes on without a fault per page
+ * (about 1 us each: a loop writing a byte per page over 1 GiB took
+ * 0.3-0.6 s after each checkpoint instead of 7-20 ms,
+ * bench/incremental-tracking), and every page of it counts written at
+ * the next scan, when a dump reads and compares it, as it would read
+ * the pages written anyway.  To learn again which hot region cooled
+ * down, every page is protected at a scan with no epoch and at one in
+ * 16 others (the epoch's last digit 0: the ids are random).  Only the
+ * written runs are walked again to protect them: nothing moves between
+ * the walks, the process is frozen.  0 or -errno. */
+static int scan_tracked(struct dirty *d, int pagemap_fd, uint64_t start, uint64_t end)
+{
+	struct dirty_span *prot = NULL;
+	size_t nprot = 0, cap = 0, i;
+	uint64_t written = 0;
+	int e = scan_region(d, pagemap_fd, start, end, &prot, &nprot, &cap);
+
+	for (i = 0; e == 0 && i < nprot; i++)
+		written += prot[i].end - prot[i].start;
+	if (e == 0 && 2 * written >= end - start && d->since[0] && d->since[31] != '0')
+		d->nhot++;
+	else
+		for (i = 0; e == 0 && i < nprot; i++)
+			e = protect_written(pagemap_fd, prot[i].start, prot[i].end);
+	free(prot);
+	return e;
 }
 
 static int span_cmp(const void *a, const void *b)
@@ -168,20 +177,6 @@ static void written_sort(struct dirty *d)
 		}
 	}
 	d->nwritten = k + 1;
-}
-
-/* 1 when the smaps line is a region's first, "START-END ...", its
- * START in *start.  No sscanf: glibc's measures the whole rest of the
- * text at each call, which made a job of 8000 regions take 80 s */
-static int smaps_head(const char *line, uint64_t *start)
-{
-	char *e, *e2;
-
-	*start = strtoull(line, &e, 16);
-	if (e == line || *e != '-')
-		return 0;
-	strtoull(e + 1, &e2, 16);
-	return e2 > e + 1 && *e2 == ' ';
 }
 
 /* 1 when the smaps line is "KEY: N kB" with N > 0 */
@@ -224,7 +219,7 @@ static uint64_t *smaps_untracked(const char *smaps, size_t *n)
 	*n = 0;
 	for (line = smaps; line && *line; line = eol ? eol + 1 : NULL) {
 		eol = strchr(line, '\n');
-		if (smaps_head(line, &a))
+		if (smaps_head(line, &a, NULL))
 			cur = a;
 		skip = smaps_nonzero(line, "AnonHugePages:") ||
 		       (!strncmp(line, "VmFlags:", 8) &&
@@ -306,9 +301,8 @@ static int regions_track(struct dirty *d, pid_t pid, int sock, int pagemap_fd,
 		if (r < 0 || c.replen != k * sizeof *res)
 			return warnerr(r ? r : -EPROTO, "pid %d: dirty tracking:", (int)pid), -1;
 		for (i = 0; i < k; i++) {
-			if (res[i] == 0 && scan_written(d, pagemap_fd, want[done + i].start,
-							want[done + i].start + want[done + i].len, 0,
-							1) == 0)
+			if (res[i] == 0 && protect_written(pagemap_fd, want[done + i].start,
+							   want[done + i].start + want[done + i].len) == 0)
 				d->nnew++;
 			else
 				d->nrefused++;
@@ -346,8 +340,6 @@ static int regions_scan(struct dirty *d, int pagemap_fd, const struct map_region
 			continue;
 		e = scan_tracked(d, pagemap_fd, reg[i].start, reg[i].end);
 		if (e == 0)
-			e = scan_holes(d, pagemap_fd, reg[i].start, reg[i].end);
-		if (e == 0)
 			e = span_add(&d->tracked, &d->ntracked, &d->cap_tracked, reg[i].start,
 				     reg[i].end);
 		else if (e != -ENOMEM)
@@ -383,28 +375,27 @@ const char *dirty_since(const struct dirty *d)
 	return d->since[0] ? d->since : NULL;
 }
 
-/* 1 when addr is in one of v[0..n), sorted and apart */
-static int spans_hold(const struct dirty_span *v, size_t n, uint64_t addr)
+void dirty_walk_init(struct dirty_walk *w, const struct dirty *d)
 {
-	size_t lo = 0, hi = n, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (addr < v[mid].start)
-			hi = mid;
-		else if (addr >= v[mid].end)
-			lo = mid + 1;
-		else
-			return 1;
-	}
-	return 0;
+	*w = (struct dirty_walk){ d, 0, 0 };
 }
 
-int dirty_written(const struct dirty *d, uint64_t addr)
+/* 1 when addr is in v[*k..n) (sorted and apart), *k moved past the
+ * spans that end at or before addr */
+static int spans_walk(const struct dirty_span *v, size_t n, size_t *k, uint64_t addr)
 {
-	if (!d->since[0] || !spans_hold(d->tracked, d->ntracked, addr))
+	while (*k < n && v[*k].end <= addr)
+		++*k;
+	return *k < n && v[*k].start <= addr;
+}
+
+int dirty_walk_written(struct dirty_walk *w, uint64_t addr)
+{
+	const struct dirty *d = w->d;
+
+	if (!d->since[0] || !spans_walk(d->tracked, d->ntracked, &w->t, addr))
 		return 1;
-	return spans_hold(d->written, d->nwritten, addr);
+	return spans_walk(d->written, d->nwritten, &w->w, addr);
 }
 
 void dirty_free(struct dirty *d)

@@ -49,12 +49,21 @@ int dirty_collect(struct dirty *d, pid_t pid, int sock, int pagemap_fd,
 		  const char *image_id);
 /* the epoch the scan counts from, or NULL: every page counts written */
 const char *dirty_since(const struct dirty *d);
-/* 1: the page at addr was written since the epoch, or is not there
- * now (dropped by MADV_DONTNEED, MADV_FREE: gone, never to come back
- * from the parent), or is not tracked (no epoch; a region new, moved by
- * mremap, hugetlb, shared, read-only, refused): never silently
- * skipped.  0: there and unchanged since the epoch. */
-int dirty_written(const struct dirty *d, uint64_t addr);
+/* A walk over the pages of d in ascending address order (the cursors
+ * only move forward: two binary searches a page took 3-4 ms of an
+ * increment of 1 GiB).  dirty_walk_written: 1 when the page at addr
+ * was written since the epoch, or is not there now (dropped by
+ * MADV_DONTNEED, MADV_FREE: gone, never to come back from the parent),
+ * or is not tracked (no epoch; a region new, moved by mremap, hugetlb,
+ * shared, read-only, refused): never silently skipped.  0: there and
+ * unchanged since the epoch.  addr never below the last one asked. */
+struct dirty_walk {
+	const struct dirty *d;
+	size_t t, w;                /* the first tracked, written span not
+	                             * ending at or before the last address */
+};
+void dirty_walk_init(struct dirty_walk *w, const struct dirty *d);
+int dirty_walk_written(struct dirty_walk *w, uint64_t addr);
 void dirty_free(struct dirty *d);
 
 /* Tell the shim on sock that id, the image of this checkpoint, is

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/kcmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,31 +127,57 @@ int fdshare_save(const struct fdshare *s, size_t from, int fd)
 	return r;
 }
 
+/* the next number of the table's text at *p, moved past it: 0, or -1
+ * when there is none (the end, or not a number) */
+static int tab_num(char **p, long long lo, long long hi, long long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoll(*p, &end, 10);
+	if (end == *p || errno || *v < lo || *v > hi)
+		return -1;
+	*p = end;
+	return 0;
+}
+
+/* "PID FD DEV INO FLAGS" a line.  Parsed by hand: every process's
+ * ckpt-dumpfds reads the table of all before it, and fscanf took
+ * 4 ms of a job of 50's dump (quadratic in the job's size) */
 int fdshare_read(struct fdshare *s, int fd)
 {
-	unsigned long long dev, ino;
-	int pid, n, flags, k;
-	FILE *f;
+	long long v[5];
+	char *text, *p;
+	int k;
 
 	memset(s, 0, sizeof *s);
-	if (lseek(fd, 0, SEEK_SET) < 0 || !(f = fdopen(dup(fd), "r"))) {
+	if (!(text = read_fd_all(fd, NULL))) {
 		warn("--shared-table %d: not a readable file:", fd);
 		return -1;
 	}
-	while ((k = fscanf(f, "%d %d %llu %llu %d", &pid, &n, &dev, &ino, &flags)) == 5) {
-		struct fdshare_ent *e = ent_new(s, pid);
+	for (p = text;;) {
+		while (*p == ' ' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		for (k = 0; k < 5; k++)
+			if (tab_num(&p, k == 2 || k == 3 ? 0 : INT32_MIN,
+				    k == 2 || k == 3 ? LLONG_MAX : INT32_MAX, &v[k]) < 0)
+				break;
+		if (k < 5) {
+			free(text);
+			warn("--shared-table %d: malformed after %zu entries", fd, s->n);
+			return -1;
+		}
+		struct fdshare_ent *e = ent_new(s, v[0]);
 
-		e->pid = pid;
-		e->fd = n;
-		e->dev = dev;
-		e->ino = ino;
-		e->flags = flags;
+		e->pid = v[0];
+		e->fd = v[1];
+		e->dev = v[2];
+		e->ino = v[3];
+		e->flags = v[4];
 	}
-	fclose(f);
-	if (k != EOF) {
-		warn("--shared-table %d: malformed after %zu entries", fd, s->n);
-		return -1;
-	}
+	free(text);
 	return 0;
 }
 

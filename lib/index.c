@@ -97,7 +97,9 @@ int index_table_map(struct index_table *t, int fd)
 		return -EINVAL;
 	if (st.st_size == 0)
 		return 0;
-	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	/* every record is read at once (the order check): mapped in one
+	 * go, not a fault a page */
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	t->v = p;

@@ -104,3 +104,19 @@ int map_is_file(const struct map_region *r)
 	       !map_path_is(r, "/anon_hugepage (deleted)") &&
 	       map_kind(r) != MAP_KIND_SHARED_MEM;
 }
+
+int smaps_head(const char *line, uint64_t *start, uint64_t *end)
+{
+	char *e, *e2;
+	uint64_t a = strtoull(line, &e, 16), b;
+
+	if (e == line || *e != '-')
+		return 0;
+	b = strtoull(e + 1, &e2, 16);
+	if (e2 == e + 1 || *e2 != ' ')
+		return 0;
+	*start = a;
+	if (end)
+		*end = b;
+	return 1;
+}

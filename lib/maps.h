@@ -53,4 +53,11 @@ const struct map_region *maps_find(const struct map_region *r, size_t n, const c
 /* 1 when the path ends in " (deleted)" */
 int map_is_deleted(const struct map_region *r);
 
+/* 1 when the line of /proc/PID/smaps is a region's first, "START-END
+ * ...": START in *start, END in *end (when not NULL); else 0, and
+ * neither is touched.  No sscanf:
+ * glibc's measures the whole rest of the text at each call, which made
+ * a job of 8000 regions take 80 s */
+int smaps_head(const char *line, uint64_t *start, uint64_t *end);
+
 #endif

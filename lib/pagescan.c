@@ -79,6 +79,12 @@ static int via_mem(const struct map_region *r)
 	return !(r->prot & PROT_READ);
 }
 
+/* a private region of anonymous memory only: no file behind it */
+static int anon_only(const struct map_region *r)
+{
+	return r->pathlen == 0 || r->path[0] == '[';
+}
+
 /* a guard range: never read (the mem fd gives EFAULT, vmsplice too),
  * recorded for the restore to install again */
 static int guard_add(struct pagescan *ps, const struct map_region *r, uint64_t start, uint64_t end)
@@ -129,9 +135,13 @@ static int scan_ioctl(struct pagescan *ps, const struct map_region *r,
 	};
 
 	if (kind == MAP_KIND_PRIVATE) {
-		/* neither zero page nor file page, and present or swapped */
+		/* neither zero page nor file page, and present or swapped.
+		 * A region of no file (its maps line names none, or a
+		 * "[...]" of the kernel's) holds no file page: asking would
+		 * make the kernel look at each page's struct page, a cache
+		 * miss a page (13 ms of 1 GiB; 4 ms without) */
 		a.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_FILE;
-		a.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE;
+		a.category_mask = PAGE_IS_PFNZERO | (anon_only(r) ? 0 : PAGE_IS_FILE);
 		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 	} else {
 		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_GUARD;

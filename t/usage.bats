@@ -78,6 +78,11 @@ help_ok() {
 	usage_error "$BIN/ckpt-dumpmem" --bogus 1
 	usage_error "$BIN/ckpt-dumpmem" abc
 	usage_error "$BIN/ckpt-dumpmem" 1 2
+	# ckpt-freeze's early start: --offset-fd instead of --offset, --after with it
+	usage_error "$BIN/ckpt-dumpmem" --offset-fd 0 1
+	usage_error "$BIN/ckpt-dumpmem" --control 0 --offset 0 --offset-fd 0 1
+	usage_error "$BIN/ckpt-dumpmem" --control 0 --offset 0 --after 0 1
+	[[ $stderr == *"--after goes with --offset-fd"* ]]
 }
 
 @test "ckpt-dumpfds: no arguments, --help, a bad option" {

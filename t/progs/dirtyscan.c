@@ -76,12 +76,14 @@ static void range_print(const struct dirty *d, const char *arg)
 {
 	unsigned long long a;
 	unsigned long n, i;
+	struct dirty_walk w;
 
 	if (sscanf(arg, "%llx:%lu", &a, &n) != 2 || n > 1 << 20)
 		die("%s: not ADDR:PAGES", arg);
 	printf("%#llx ", a);
+	dirty_walk_init(&w, d);   /* each range's own walk: the ranges in any order */
 	for (i = 0; i < n; i++)
-		putchar(dirty_written(d, a + i * 4096) ? 'W' : '.');
+		putchar(dirty_walk_written(&w, a + i * 4096) ? 'W' : '.');
 	putchar('\n');
 }
 
