@@ -37,24 +37,42 @@ in_flight() {
 	peer_says '^sent 11'
 }
 
-# checkpoint_repair: ckpt-freeze --kill --tcp-established, then (after
-# GAP seconds) the restore in the background
-checkpoint_repair() {
+# killed_repaired: ckpt-freeze --kill --tcp-established of the job into
+# $T/img, its pid free again
+killed_repaired() {
 	freeze_ok "$T/img" --kill --tcp-established "$PID"
 	wait "$PID" 2>/dev/null || true
 	dead "$PID"
+}
+
+# checkpoint_repair: ckpt-freeze --kill --tcp-established, then (after
+# GAP seconds) the restore in the background
+checkpoint_repair() {
+	killed_repaired
 	sleep "${GAP:-0}"
 	fds_of "$PID" | grep ' repair=1 '
 	thaw_bg --tcp-established "$T/img"
 	restored tcpcount
 }
 
-# goes_on: the same conversation, then its end
-goes_on() {
+# talk_to_end: three more numbers, then the end of the conversation
+talk_to_end() {
 	say talk 4 6
 	peer_says '^talked 4 6'
 	say quit
 	peer_says '^eof'
+}
+
+# goes_on_live: the job that was not killed (our child) goes on to its end
+goes_on_live() {
+	talk_to_end
+	wait "$PID"
+	grep -q '^done ok' "$OUT"
+}
+
+# goes_on: the same conversation, then its end
+goes_on() {
+	talk_to_end
 	grep -q '^done ok' "$OUT"
 	[ "$(grep -c '^got ' "$OUT")" = "$(grep -c '^got [0-9]' "$OUT")" ]
 	thaw_wait 0
@@ -153,15 +171,11 @@ flight_both_ways() {
 
 @test "its pid taken at the restore: restored in a new pid namespace (the same network namespace), the conversation goes on" {
 	job_conversation 127.0.0.1
-	freeze_ok "$T/img" --kill --tcp-established "$PID"
-	wait "$PID" 2>/dev/null || true
+	killed_repaired
 	hold_pid "$PID"
 	thaw_bg --tcp-established "$T/img"
 	in_new_ns
-	say talk 4 6
-	peer_says '^talked 4 6'
-	say quit
-	peer_says '^eof'
+	talk_to_end
 	grep -q '^done ok' "$OUT"
 }
 
@@ -204,12 +218,7 @@ flight_both_ways() {
 	wait_line "$T/peer.out" "^segs_in [0-9]*\$" 5
 	[ "$(grep -c '^segs_in' "$T/peer.out")" = 2 ]
 	[ "$(last_num "$T/peer.out" segs_in)" = "$before" ]
-	say talk 4 6
-	peer_says '^talked 4 6'
-	say quit
-	peer_says '^eof'
-	wait "$PID"
-	grep -q '^done ok' "$OUT"
+	goes_on_live
 }
 
 @test "a socket with a filter of its own: the checkpoint is refused, naming it, before --kill; the conversation goes on" {
@@ -223,18 +232,12 @@ flight_both_ways() {
 	[[ $stderr == *"not killed: it runs on"* ]]
 	alive "$PID"
 	# out of repair mode, not killed: it answers
-	say talk 4 6
-	peer_says '^talked 4 6'
-	say quit
-	peer_says '^eof'
-	wait "$PID"
-	grep -q '^done ok' "$OUT"
+	goes_on_live
 }
 
 @test "without --tcp-established at the restore, a repaired image's connection comes back reset (the default)" {
 	job_conversation 127.0.0.1
-	freeze_ok "$T/img" --kill --tcp-established "$PID"
-	wait "$PID" 2>/dev/null || true
+	killed_repaired
 	thaw_bg "$T/img"
 	# its first read after the restore: ECONNRESET, and it exits 1
 	wait_line "$OUT" '^FAIL read' 10
