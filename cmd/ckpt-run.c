@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -34,12 +35,20 @@ static int bats_helper(void)
 	return 0;
 }
 
-/* the tools find the socket through the program's environment */
+/* the tools find the socket through the program's environment; the
+ * job's pid namespace is where its sockets have the short name
+ * (lib/sockdir.h) */
 static void sockdir_export(void)
 {
 	const char *env = getenv("CKPT_SOCKDIR"), *rt = getenv("XDG_RUNTIME_DIR");
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], ns[24];
+	struct stat st;
 
+	if (stat("/proc/self/ns/pid", &st) == 0) {
+		snprintf(ns, sizeof ns, "%lu", (unsigned long)st.st_ino);
+		if (setenv("CKPT_PIDNS", ns, 1) < 0)
+			die("setenv:");
+	}
 	if (env && *env)
 		return;
 	if ((size_t)snprintf(dir, sizeof dir, "%s/ckpt-%u", rt && *rt ? rt : "/tmp",

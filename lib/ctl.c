@@ -149,38 +149,54 @@ static int check_hello(pid_t pid, int s)
 	return 0;
 }
 
-/* The name pid's shim binds (lib/sockdir.h): pid as seen in our pid
- * namespace, the job's own once the tool followed it there (nsjoin.h) */
-static const char *sock_name(pid_t pid)
+/* A name pid's shim binds (lib/sockdir.h): long, the one of a process
+ * outside its job's pid namespace (which the tool has followed it into,
+ * nsjoin.h: ours), else short */
+static const char *sock_name(pid_t pid, int lng)
 {
 	static char name[SOCKDIR_NAME_MAX];
 	struct stat st;
 
 	sockdir_name(name, (unsigned long)pid,
-		     stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long)st.st_ino : 0);
+		     lng && stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long)st.st_ino : 0);
 	return name;
 }
 
-/* Connect to pid's socket through the checked directory's fd, not its
- * path: a directory swapped in after the check is never used. */
-static int sock_connect(pid_t pid, int dirfd, const char *dir)
+/* connected to name in dirfd, or -1 with errno */
+static int sock_at(int dirfd, const char *name)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int s;
+	int s, e;
 
-	snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dirfd, sock_name(pid));
+	snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dirfd, name);
 	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		die("socket:");
 	if (connect(s, (struct sockaddr *)&sa, sizeof sa) == 0)
 		return s;
+	e = errno;
+	close(s);
+	return errno = e, -1;
+}
+
+/* Connect to pid's socket, the long name first, through the checked
+ * directory's fd, not its path: a directory swapped in after the check
+ * is never used.  Either name is only where to look: peer_check says
+ * whether pid itself listens there. */
+static char sock_used[SOCKDIR_NAME_MAX];   /* the name connected to */
+
+static int sock_connect(pid_t pid, int dirfd, const char *dir)
+{
+	int s = sock_at(dirfd, strcpy(sock_used, sock_name(pid, 1)));
+
+	if (s >= 0 || (s = sock_at(dirfd, strcpy(sock_used, sock_name(pid, 0)))) >= 0)
+		return s;
 	why = errno == ENOENT || errno == ECONNREFUSED ? CTL_NOSHIM : CTL_REFUSED;
 	if (errno == ENOENT || errno == ECONNREFUSED)
 		say("pid %d: no ckpt shim in this process (no live %s/%s; start it with ckpt-run)",
-		    (int)pid, dir, sock_name(pid));
+		    (int)pid, dir, sock_name(pid, 0));
 	else
-		say("pid %d: cannot reach shim at %s/%s:", (int)pid, dir, sock_name(pid));
-	close(s);
+		say("pid %d: cannot reach shim at %s/%s:", (int)pid, dir, sock_name(pid, 0));
 	return -1;
 }
 
@@ -194,12 +210,12 @@ static int peer_check(int s, pid_t pid, uid_t uid, const char *dir)
 
 	why = CTL_REFUSED;
 	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
-		say("pid %d: %s/%s: SO_PEERCRED:", (int)pid, dir, sock_name(pid));
+		say("pid %d: %s/%s: SO_PEERCRED:", (int)pid, dir, sock_used);
 		return -1;
 	}
 	if (cr.pid != pid || cr.uid != uid) {
 		say("pid %d: %s/%s is served by pid %d (uid %u), not by pid %d (uid %u): refused",
-		     (int)pid, dir, sock_name(pid), (int)cr.pid, (unsigned)cr.uid, (int)pid, (unsigned)uid);
+		     (int)pid, dir, sock_used, (int)cr.pid, (unsigned)cr.uid, (int)pid, (unsigned)uid);
 		return -1;
 	}
 	return 0;

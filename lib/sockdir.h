@@ -26,24 +26,22 @@ static inline const char *sockdir_fault(unsigned mode, unsigned uid, unsigned wa
 	return 0;
 }
 
-/* The pid namespace a process is in, as /proc/self/ns/pid's inode
- * gives it; the first one's is fixed (PROC_PID_INIT_INO). */
-#define SOCKDIR_FIRST_PIDNS 0xEFFFFFFCul
-
-/* The name of the control socket of the process pid sees itself as:
- * "PID.sock" in the first pid namespace (and where the namespace
- * cannot be told: nsino 0), "PID.INO.sock" in any other, INO that
- * namespace's inode.  So two processes of one pid in two namespaces
- * (an image restored while its original runs) each have their own,
- * and a tool finds a job's by joining its namespace.  Into out (at
- * least SOCKDIR_NAME_MAX bytes, 0-terminated): the length. */
+/* The name of a process's control socket: "PID.sock" in its job's pid
+ * namespace (the one ckpt-run started it in: $CKPT_PIDNS), where
+ * nsino is 0; "PID.INO.sock" in any other, INO the inode of the pid
+ * namespace it runs in (/proc/self/ns/pid), PID its pid there.  So two
+ * processes of one pid in two namespaces (an image restored in a pid
+ * namespace of its own while its original runs) each have their own,
+ * and a tool that followed a job into its namespace (nsjoin.h) looks
+ * for the long name first.  Into out (SOCKDIR_NAME_MAX bytes,
+ * 0-terminated): the length. */
 #define SOCKDIR_NAME_MAX 48
 static inline unsigned sockdir_name(char *out, unsigned long pid, unsigned long nsino)
 {
 	unsigned long parts[2] = { pid, nsino }, v;
 	unsigned n = 0, i, k, d;
 
-	for (i = 0; i < (nsino && nsino != SOCKDIR_FIRST_PIDNS ? 2u : 1u); i++) {
+	for (i = 0; i < (nsino ? 2u : 1u); i++) {
 		for (v = parts[i], d = 1; v /= 10; d++)
 			;
 		for (k = d, v = parts[i]; k-- > 0; v /= 10)
@@ -55,8 +53,8 @@ static inline unsigned sockdir_name(char *out, unsigned long pid, unsigned long 
 	return n;
 }
 
-/* name is "PID.sock" or "PID.INO.sock" (sockdir_name): 0 with *pid and
- * *nsino (SOCKDIR_FIRST_PIDNS for the first form), else -1 */
+/* name is "PID.sock" (*nsino 0) or "PID.INO.sock" (sockdir_name): 0
+ * with *pid and *nsino, else -1 */
 static inline int sockdir_name_parse(const char *name, unsigned long *pid, unsigned long *nsino)
 {
 	unsigned long v[2] = { 0, 0 };
@@ -70,8 +68,8 @@ static inline int sockdir_name_parse(const char *name, unsigned long *pid, unsig
 		if (name[0] == 's' && name[1] == 'o' && name[2] == 'c' && name[3] == 'k' &&
 		    !name[4]) {
 			*pid = v[0];
-			*nsino = i ? v[1] : SOCKDIR_FIRST_PIDNS;
-			return v[0] > 0 && v[0] <= 0x7fffffff ? 0 : -1;
+			*nsino = i ? v[1] : 0;
+			return v[0] > 0 && v[0] <= 0x7fffffff && (!i || v[1]) ? 0 : -1;
 		}
 	}
 	return -1;

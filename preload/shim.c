@@ -30,6 +30,7 @@ static char sock_name[SOCKDIR_NAME_MAX];  /* "<pid>.sock", "<pid>.<pidns>.sock" 
 static const char *sock_why;  /* what is wrong with sock_dir */
 static struct sockaddr_un sock_addr;
 static int sock_pid;          /* the pid sock_addr was made for */
+static unsigned long job_ns;  /* the job's pid namespace ($CKPT_PIDNS) */
 static uint64_t listen_ino;   /* to notice the program reusing our fd */
 static int high_fd = 1000;    /* where the shim's fds go, out of the program's way */
 static int *main_tid_word;    /* the main thread's clear-tid word */
@@ -105,12 +106,14 @@ static void sock_addr_at(int d)
 static int listen_open(void)
 {
 	int d = sockdir_open(sock_dir, &sock_why), s;
+	unsigned long ns;
 	long r;
 
 	if (d < 0)
 		return d;
 	sock_pid = sys_getpid();
-	sockdir_name(sock_name, sock_pid, sockdir_pidns());
+	ns = sockdir_pidns();
+	sockdir_name(sock_name, sock_pid, ns == job_ns ? 0 : ns);
 	sock_addr_at(d);
 	s = r = sys_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s >= 0) {
@@ -126,7 +129,7 @@ static int listen_open(void)
 	if (r == 0) {
 		ckpt_listen_fd = s;
 		listen_ino = fd_ino(s);
-		sockdir_sweep(d, sock_name);
+		sockdir_sweep(d, sock_name, job_ns);
 	}
 	sys_close(d);
 	return r < 0 ? r : 0;
@@ -286,6 +289,20 @@ static int control_start(void)
 	return -r;
 }
 
+/* The job's pid namespace, where the socket is PID.sock (lib/sockdir.h):
+ * ckpt-run's, as it exported it; else (ckpt-attach, a program that
+ * cleared its environment) the one the program started in.  A
+ * restored process keeps its image's (this variable is its memory). */
+static void job_ns_init(void)
+{
+	const char *env = getenv("CKPT_PIDNS");
+	char *end;
+
+	job_ns = env && *env ? strtoul(env, &end, 10) : 0;
+	if (!job_ns || *end)
+		job_ns = sockdir_pidns();
+}
+
 /* $CKPT_SOCKDIR or ${XDG_RUNTIME_DIR:-/tmp}/ckpt-<uid>, made 0700 if
  * missing; listen_open checks it is ours and 0700 before it binds */
 static int sockdir_init(void)
@@ -302,6 +319,7 @@ static int sockdir_init(void)
 		return -ENAMETOOLONG;
 	if (mkdir(sock_dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	job_ns_init();
 	return 0;
 }
 

@@ -108,7 +108,7 @@ long ckpt_clone(unsigned long flags, void *stack_top, void (*fn)(void *), void *
 
 /* sockdir.c */
 int sockdir_open(const char *dir, const char **why);
-void sockdir_sweep(int dirfd, const char *own);
+void sockdir_sweep(int dirfd, const char *own, unsigned long job_ns);
 unsigned long sockdir_pidns(void);
 
 /* shim.c: fd moved up out of the program's way (close-on-exec) */

@@ -118,9 +118,10 @@ static void stale_remove(int d, const char *name, unsigned long pid, int ours)
  * Every bind sweeps the directory, so it holds the sockets of live
  * processes and of those that died since the last bind, not a pile.
  * kill() picks the candidates of our pid namespace cheaply, every
- * other namespace's name is one; a connect (refused: nobody listens)
- * decides.  own: the name just bound. */
-void sockdir_sweep(int d, const char *own)
+ * other namespace's name is one (a plain name is the job's namespace's,
+ * job_ns); a connect (refused: nobody listens) decides.  own: the name
+ * just bound. */
+void sockdir_sweep(int d, const char *own, unsigned long job_ns)
 {
 	static char buf[8192];
 	struct dirent64_raw *e;
@@ -134,9 +135,9 @@ void sockdir_sweep(int d, const char *own)
 		for (off = 0; off < got; off += e->reclen) {
 			e = (struct dirent64_raw *)(buf + off);
 			if (sockdir_name_parse(e->name, &pid, &ns) == 0 &&
-			    !same_name(e->name, own) && maybe_gone(pid, ns == me || !me) &&
+			    !same_name(e->name, own) && maybe_gone(pid, (ns ? ns : job_ns) == me) &&
 			    !sock_live(d, e->name))
-				stale_remove(d, e->name, pid, ns == me || !me);
+				stale_remove(d, e->name, pid, (ns ? ns : job_ns) == me);
 		}
 	}
 	sys_close(fd);

@@ -52,7 +52,7 @@ ckpt_start() {
 	CKPT_JOB_PID=$CKPT_PID
 	CKPT_JOBS+=("$CKPT_PID")
 	for ((i = 0; i < 500; i++)); do
-		[ -S "$CKPT_SOCKDIR/$CKPT_PID.sock" ] && return 0
+		[ -S "$(_ckpt_sock "$CKPT_PID" "$CKPT_PID")" ] && return 0
 		kill -0 "$CKPT_PID" 2>/dev/null || break
 		sleep 0.01
 	done
@@ -108,31 +108,46 @@ _ckpt_descendants() {
 	done
 }
 
+# _ckpt_sock P OLD: the control socket of process P, OLD in its own pid
+# namespace: OLD.INO.sock, INO the inode of P's pid namespace, when P is
+# outside its job's namespace (restored in a namespace of its own),
+# else OLD.sock (ckpt-run(1))
+_ckpt_sock() {
+	local ns
+	ns=$(stat -L -c %i "/proc/$1/ns/pid" 2>/dev/null) || ns=
+	if [ -n "$ns" ] && [ -S "$CKPT_SOCKDIR/$2.$ns.sock" ]; then
+		echo "$CKPT_SOCKDIR/$2.$ns.sock"
+	else
+		echo "$CKPT_SOCKDIR/$2.sock"
+	fi
+}
+
 # ckpt_restore IMG: restore IMG with ckpt-thaw in the background
 # (CKPT_THAW), and wait until the job runs again and its shim serves
-# (it binds its socket anew: a new file under the same name, whose
-# inode number the file system may give again, but not its ctime).
+# (it binds its socket anew: a new file, whose inode number the file
+# system may give again, but not its ctime, under the same name at the
+# same pid, or its own in a new pid namespace).
 # CKPT_PID is then its root as this shell sees it (the same pid, or
 # another one outside a new pid namespace).  The job's output goes on
 # in the same files.
 ckpt_restore() {
 	local old=$CKPT_JOB_PID sock i p ns was
 	_ckpt_dir
-	sock=$CKPT_SOCKDIR/$old.sock
-	was=$(stat -c "%i %z" "$sock" 2>/dev/null) || was=
+	was=$(stat -c "%i %z" "$CKPT_SOCKDIR/$old.sock" 2>/dev/null) || was=
 	"$CKPT_BIN/ckpt-thaw" "$1" 2>>"$CKPT_DIR/thaw.err" &
 	CKPT_THAW=$!
 	CKPT_THAWS+=("$CKPT_THAW")
 	for ((i = 0; i < 1000; i++)); do
-		if [ -S "$sock" ] && [ "$(stat -c "%i %z" "$sock" 2>/dev/null)" != "$was" ]; then
-			for p in $(_ckpt_descendants "$CKPT_THAW"); do
-				ns=$(awk '/^NSpid:/ { print $NF }' "/proc/$p/status" 2>/dev/null)
-				if [ "$ns" = "$old" ]; then
-					CKPT_PID=$p
-					return 0
-				fi
-			done
-		fi
+		for p in $(_ckpt_descendants "$CKPT_THAW"); do
+			# (ckpt-thaw's helpers come and go)
+			ns=$(awk '/^NSpid:/ { print $NF }' "/proc/$p/status" 2>/dev/null) || continue
+			[ "$ns" = "$old" ] || continue
+			sock=$(_ckpt_sock "$p" "$old")
+			if [ -S "$sock" ] && [ "$(stat -c "%i %z" "$sock" 2>/dev/null)" != "$was" ]; then
+				CKPT_PID=$p
+				return 0
+			fi
+		done
 		kill -0 "$CKPT_THAW" 2>/dev/null || break
 		sleep 0.01
 	done

@@ -30,7 +30,10 @@ children() {
 # writes to ckpt-thaw's stdout, $T/sr, as subreap does.
 kill_thaw_at() {
 	local ms=$1 tp i sr left reaper prog
-	"$PROGS/subreap" 5 "$THAW" "$T/img" >"$T/sr" 2>"$T/thaw.err" &
+	# emptied here, not by the background job's redirection, which may
+	# come after wait_line read the last round's "child N"
+	: >"$T/sr"
+	"$PROGS/subreap" 5 "$THAW" "$T/img" >>"$T/sr" 2>"$T/thaw.err" &
 	sr=$!
 	wait_line "$T/sr" '^child [0-9]+$'
 	tp=$(awk '/^child [0-9]+$/ {print $2}' "$T/sr")

@@ -305,7 +305,13 @@ pane_ticks() {
 	(cd "$D" && TERM=xterm "$RUN" -- screen -dmS job -c /dev/null vim -u NONE -N -i NONE -n "$D/file" \
 		3>&- 4>&- </dev/null >/dev/null 2>&1)
 	local server i
-	server=$(screen -ls | awk '/\.job\t/ { split($1, a, "."); print a[1] }')
+	# the server may not have made its socket yet on a loaded machine
+	for ((i = 0; i < 100; i++)); do
+		server=$(screen -ls | awk '/\.job\t/ { split($1, a, "."); print a[1] }')
+		[ -n "$server" ] && break
+		sleep 0.1
+	done
+	[ -n "$server" ]
 	STARTED+=("$server")
 	# a person's keys: a line typed in insert mode, not saved
 	for ((i = 0; i < 50; i++)); do   # screen and vim are up
