@@ -11,13 +11,13 @@ load thaw
 load inet
 load tcprepair
 
-# job_conversation ADDR [RCVBUF]: tcpcount connected to the peer on
-# ADDR, three numbers talked; PID, OUT
+# job_conversation ADDR [RCVBUF [JOBADDR]]: tcpcount connected to the
+# peer on ADDR (as JOBADDR, when given), three numbers talked; PID, OUT
 job_conversation() {
 	free_ports
 	need_root
 	peer listen "$1" "$PORT" ${2:-}
-	start_prog tcpcount connect "$1" "$PORT"
+	start_prog tcpcount connect "${3:-$1}" "$PORT"
 	wait_line "$T/peer.out" '^ready tcppeer'
 	say talk 1 3
 	peer_says '^talked 1 3'
@@ -131,6 +131,13 @@ flight_both_ways() {
 @test "bytes in flight both ways at the checkpoint come once, in order, after the restore (IPv6)" {
 	flight_both_ways ::1
 	fds_of "$PID" | grep -q " domain=inet6 .* peer=\[::1\]:$PORT .* repair=1 "
+}
+
+@test "an inet6 socket's connection to an IPv4 peer (v4-mapped addresses) comes back whole" {
+	job_conversation 127.0.0.1 "" ::ffff:127.0.0.1
+	checkpoint_repair
+	fds_of "$PID" | grep "^fd 3 .* domain=inet6 .* addr=\[::ffff:127.0.0.1\]:[0-9]* peer=\[::ffff:127.0.0.1\]:$PORT .* repair=1 "
+	goes_on
 }
 
 @test "the peer sends all along, while the job is checkpointed, killed and restored: every line comes once, in order" {
