@@ -186,6 +186,20 @@ flight_both_ways() {
 	grep -q '^done ok' "$OUT"
 }
 
+@test "ckpt-freeze --kill piped straight into ckpt-thaw (the old socket still there as the restore begins): the conversation goes on" {
+	job_conversation 127.0.0.1
+	("$BIN/ckpt-freeze" --kill --tcp-established "$PID" | "$THAW" --tcp-established) 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	# the old job, our child: reaped once killed, so that its pid is free
+	wait "$PID" 2>/dev/null || true
+	talk_to_end
+	wait_line "$OUT" '^done ok' 10
+	thaw_wait 0
+	no_fail "$OUT" "$T/thaw.err"
+	[ "$(grep '^got' "$OUT" | tr -d 'got \n')" = 123456 ]
+}
+
 @test "its addresses still a connection's at the restore (the first restore runs on): refused, naming them; the first goes on" {
 	job_conversation 127.0.0.1
 	checkpoint_repair
