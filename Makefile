@@ -27,9 +27,12 @@ ARCH      = x86_64
 # vim: a test dependency (t/seize.bats restores Debian's vim, whose
 # SIGEV_THREAD timer helper blocks every signal); expect, tmux, screen:
 # t/pty.bats (programs on pseudo-terminals nobody here wrote); socat:
-# t/unixsock.bats restores it as a unix socket server and client
+# t/unixsock.bats restores it as a unix socket server and client;
+# redis-server, redis-tools: t/inet.bats restores a real TCP server
+# with a client in its job and one outside (doc/design.md, Testing)
 DEPS_PKGS = musl-tools libarchive-dev liblz4-dev bats libarchive-tools lz4 zstd xz-utils bzip2 python3 \
-	clang-14 libclang-rt-14-dev libtsan2 vim openssh-server openssh-client expect tmux screen socat
+	clang-14 libclang-rt-14-dev libtsan2 vim openssh-server openssh-client expect tmux screen socat \
+	redis-server redis-tools
 WARN      = -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS  = -D_GNU_SOURCE -Ilib -Ilib/$(ARCH)
 LIBS      = -larchive -llz4 -lpthread
@@ -47,7 +50,7 @@ SHIM_SRC = $(wildcard preload/*.c)
 SHIM_ASM = $(wildcard preload/$(ARCH)/*.S)
 PROGS    = $(patsubst t/progs/%.c,$(B)/t/%,$(wildcard t/progs/*.c)) \
 	$(patsubst t/progs/%.sh,$(B)/t/%,$(wildcard t/progs/*.sh))
-HDRS     = $(wildcard lib/*.h lib/$(ARCH)/*.h preload/*.h)
+HDRS     = $(wildcard lib/*.h lib/$(ARCH)/*.h preload/*.h include/*.h)
 MANS     = $(wildcard doc/*.1)
 MANS7    = $(wildcard doc/*.7)
 MANS3    = $(wildcard doc/*.3)
@@ -111,7 +114,7 @@ $(B)/lib/ckpt/ckpt-restorer: $(RST_SRC) $(RST_HDRS)
 		echo "$@: not a static PIE" >&2; rm -f $@.tmp; exit 1; fi
 	mv $@.tmp $@
 
-$(B)/t/%: t/progs/%.c t/progs/prog.h
+$(B)/t/%: t/progs/%.c t/progs/prog.h include/ckpt.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) -O1 -g -pthread -o $@ $<
 
@@ -162,6 +165,7 @@ bench: all
 	CKPT_BUILD=$(CURDIR)/build bash bench/pack
 	CKPT_BUILD=$(CURDIR)/build sh bench/restore
 	CKPT_BUILD=$(CURDIR)/build sh bench/tree
+	CKPT_BUILD=$(CURDIR)/build sh bench/sockets
 	CKPT_BUILD=$(CURDIR)/build sh bench/pause
 	CKPT_BUILD=$(CURDIR)/build sh bench/incremental
 	CKPT_BUILD=$(CURDIR)/build sh bench/incremental-tracking

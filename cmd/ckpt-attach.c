@@ -1,6 +1,7 @@
 /* ckpt-attach - load the shim into a running program that was not
  * started under ckpt-run, so that it can be checkpointed from now on.
- * Its main thread, stopped with ptrace, calls dlopen(shim) (and, when
+ * Its main thread, stopped with ptrace, calls dlopen(shim, RTLD_GLOBAL:
+ * so that ckpt.h finds the shim's functions with dlsym) (and, when
  * CKPT_SOCKDIR is set here, setenv first, so that the shim and the
  * tools agree on the socket directory); then it runs on, detached, and
  * ckpt-attach waits until the shim answers on its socket.
@@ -159,7 +160,7 @@ static int load(pid_t pid, const char *shim)
 		     inject_call(in, their(pid, "setenv"), s_key, s_dir, 1,
 				 &r) == 0 && r == 0;
 	if (ok)
-		ok = inject_call(in, their(pid, "dlopen"), s_path, RTLD_NOW, 0,
+		ok = inject_call(in, their(pid, "dlopen"), s_path, RTLD_NOW | RTLD_GLOBAL, 0,
 				 &handle) == 0;
 	if (ok && !handle) {
 		say_dlerror(pid, in, shim);

@@ -4,6 +4,7 @@
  * then the new process moves them to their numbers (fdplan_install). */
 #ifndef CKPT_FDPLAN_H
 #define CKPT_FDPLAN_H
+#include "u64index.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -138,6 +139,7 @@ struct fdjob {
 	int *held;                 /* ends no process of the job has */
 	unsigned nheld;
 	struct sock_pair *pair;    /* one socketpair per unix pair (sockplan.h) */
+	struct u64index pair_of;   /* ... the first with an end of each inode */
 	unsigned npair;
 	struct tcp_end *tcp;       /* connections between processes (inetplan.h) */
 	unsigned ntcp;
@@ -163,6 +165,10 @@ struct fdplan {
 	unsigned nwatch;
 	struct fd_blob *blob;
 	unsigned nblob;
+	struct u64index blobs;     /* blob by its name's u64index_hash */
+	struct u64index datas;     /* the first line with data=NAME, by ... */
+	struct u64index socks;     /* the last socket line of each inode, */
+	unsigned socks_n;          /* ... made when there were this many lines */
 	int maxfd;
 	const struct img_core *job; /* whose file work it is (fdplan_bind) */
 	struct memplan *mem;       /* told of each saved file (memplan_own) */
@@ -214,10 +220,19 @@ int fdplan_commit(struct fdplan *p, int pid);
  * (nkeep fds, moved above every restored fd, new numbers written
  * back).  Async-signal-safe; -errno, with *badfd the fd. */
 int fdplan_install(struct fdplan *p, int *keep, int nkeep, int *badfd);
-/* In the new process, once fdplan_install is done (POSIX locks belong
- * to the process, and a close of any fd on the file drops them): each
- * POSIX lock taken again.  Async-signal-safe; -errno, *badfd the fd. */
-int fdplan_posix_locks(const struct fdplan *p, int *badfd);
+/* A new description of fd's file (a file the job's helper made for
+ * saved contents), with flags; with O_NOFOLLOW, which an open through
+ * /proc/self/fd refuses (a link), through the name the file has until
+ * the commit, as the job (fs), while that is still the file; else
+ * through /proc/self/fd, without it.  The fd, or -1 (errno). */
+int fdplan_reopen(struct jobfs *fs, int fd, int flags);
+/* In the new process, once fdplan_install is done: each lock taken
+ * again, never waiting (a POSIX lock is the process's, and a close of
+ * any fd on the file drops it; a flock names the pid that took it in
+ * /proc/locks).  Async-signal-safe; -errno, *bad the lock's index. */
+int fdplan_locks(const struct fdplan *p, unsigned *bad);
+/* "POSIX", "flock", "OFD" by FD_LOCK_* */
+extern const char *const fdplan_lock_class[];
 /* p, the fds of process pid, is part of job (after fdplan_parse): its
  * share= lines name fds of the processes added before it; pipes are
  * one per inode across the job.  0, or -1 (out of memory) */

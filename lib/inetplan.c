@@ -516,7 +516,9 @@ static int refill(struct fdplan *p, const char *name, int from)
 static int reset_from(int a, int fd)
 {
 	struct linger lg = { 1, 0 };
-	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	/* no events asked: POLLIN would end the wait at once when bytes
+	 * were put back before the reset is seen; POLLERR comes anyway */
+	struct pollfd pf = { .fd = fd, .events = 0 };
 	int err;
 
 	if (setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0) {

@@ -7,10 +7,11 @@
  * the restored process may run: a /proc/self path the helper was made
  * to open then leads to a process that is gone.
  *
- * A new file that is to take a path's place is made under a temporary
- * name beside it, not unnamed (O_TMPFILE): an fd keeps the name its
- * file was opened under, and a linked O_TMPFILE stays "(deleted)" in
- * /proc/PID/fd, which the next checkpoint would believe.  The helper
+ * A new file that is to take a path's place, or a deleted file made
+ * again, is made under a temporary name beside it, not unnamed
+ * (O_TMPFILE): an fd keeps the name its file was opened under, and a
+ * linked O_TMPFILE stays "(deleted)" in /proc/PID/fd, which the next
+ * checkpoint would believe (an unlinked one reads "#INO (deleted)").  The helper
  * removes those names again unless the commit came (it sees the end
  * of its socket when ckpt-thaw exits or dies). */
 #include <errno.h>
@@ -37,8 +38,8 @@
 #include "jobfs.h"
 #include "sockdump.h"
 
-enum { JF_OPEN = 1, JF_TMPFILE, JF_NEWFILE, JF_COMMIT, JF_SOCK_BIND, JF_SOCK_CONNECT,
-       JF_SOCK_UNBIND, JF_SOCKET, JF_BIND };
+enum { JF_OPEN = 1, JF_NEWFILE, JF_COMMIT, JF_SOCK_BIND, JF_SOCK_CONNECT,
+       JF_SOCK_UNBIND, JF_SOCKET, JF_BIND, JF_DELETED };
 
 struct jf_req {
 	int op, flags;
@@ -111,6 +112,11 @@ struct placed {
 static struct placed *placed;
 static unsigned nplaced, cap;
 
+/* deleted files made again, under their temporary names until the
+ * commit unlinks them from their old ones (gone_unlink) */
+static struct placed *gone;
+static unsigned ngone, gcap;
+
 /* The image's ids, as spawn.c's creds_set gives them to the restored
  * process; not root: ours, which are the job's already. */
 static int creds_take(const struct img_core *c)
@@ -126,39 +132,55 @@ static int creds_take(const struct img_core *c)
 	return 0;
 }
 
-/* beside path: DIR/.BASE.ckpt-PID-I, in the same file system */
-static int tmp_name(struct placed *p, unsigned i)
+/* beside path: DIR/.BASE.ckpt-PID-TAGI, in the same file system */
+static int tmp_name(struct placed *p, const char *tag, unsigned i)
 {
 	const char *slash = strrchr(p->path, '/');
 	int dl = slash ? (int)(slash - p->path) + 1 : 0;
-	int n = snprintf(p->tmp, sizeof p->tmp, "%.*s.%s.ckpt-%d-%u", dl, p->path,
-			 slash ? slash + 1 : p->path, (int)getpid(), i);
+	int n = snprintf(p->tmp, sizeof p->tmp, "%.*s.%s.ckpt-%d-%s%u", dl, p->path,
+			 slash ? slash + 1 : p->path, (int)getpid(), tag, i);
 
 	return n < 0 || (size_t)n >= sizeof p->tmp ? -ENAMETOOLONG : 0;
 }
 
-/* the new file under its temporary name: the fd, or -errno */
-static int newfile(const char *path, unsigned mode)
+/* A new file for path, in list v (*n of *cap), under its temporary
+ * name (tag: which list, so two never meet): the fd, or -errno */
+static int file_new(struct placed **v, unsigned *n, unsigned *cap, const char *tag,
+		    const char *path, unsigned mode)
 {
-	struct placed *np, *p;
+	struct placed *nv, *p;
 	int fd, e;
 
-	if (nplaced == cap) {   /* doubling: each is two paths (8 KiB) */
-		if (!(np = realloc(placed, (cap ? 2 * cap : 16) * sizeof *np)))
+	if (*n == *cap) {   /* doubling: each is two paths (8 KiB) */
+		if (!(nv = realloc(*v, (*cap ? 2 * *cap : 16) * sizeof *nv)))
 			return -ENOMEM;
-		placed = np;
-		cap = cap ? 2 * cap : 16;
+		*v = nv;
+		*cap = *cap ? 2 * *cap : 16;
 	}
-	p = memset(&placed[nplaced], 0, sizeof *p);
+	p = memset(&(*v)[*n], 0, sizeof *p);
 	snprintf(p->path, sizeof p->path, "%s", path);
-	if ((e = tmp_name(p, nplaced)) < 0)
+	if ((e = tmp_name(p, tag, *n)) < 0)
 		return e;
 	fd = open(p->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
 	if (fd < 0)
 		return -errno;
 	p->state = PL_LINKED;
-	nplaced++;
+	(*n)++;
 	return fd;
+}
+
+/* A deleted file made again leaves its old name, so that its fds
+ * read "PATH (deleted)" as they did: it takes that name, if nobody
+ * has it now, and is unlinked there at once.  A name taken since
+ * keeps it from that: it is unlinked under its temporary one
+ * (formats/fds.md).  The fds follow the rename (one dentry). */
+static void gone_unlink(struct placed *p)
+{
+	if (renameat2(AT_FDCWD, p->tmp, AT_FDCWD, p->path, RENAME_NOREPLACE) == 0)
+		unlink(p->path);
+	else
+		unlink(p->tmp);
+	p->state = PL_NONE;
 }
 
 static int place_one(struct placed *p)
@@ -267,7 +289,7 @@ static int sock_path_free(struct bound *b)
 	if ((live = sock_unix_bound_at(st.st_dev, st.st_ino)) != 0)
 		return live < 0 ? -EIO : -EADDRINUSE;
 	snprintf(p.path, sizeof p.path, "%s", b->path);
-	if (tmp_name(&p, nbound) < 0 || renameat2(AT_FDCWD, b->path, AT_FDCWD, p.tmp,
+	if (tmp_name(&p, "", nbound) < 0 || renameat2(AT_FDCWD, b->path, AT_FDCWD, p.tmp,
 						   RENAME_NOREPLACE) < 0)
 		return -errno;
 	memcpy(b->aside, p.tmp, sizeof b->aside);
@@ -406,21 +428,10 @@ static struct jf_rep commit(void)
 			dir_sync(placed[i].path);
 	olds_remove();
 	bound_commit();
+	for (i = 0; i < ngone; i++)
+		gone_unlink(&gone[i]);
+	ngone = 0;
 	return rep;
-}
-
-static int tmpfile_in(const char *path, unsigned mode)
-{
-	char dir[PATH_MAX];
-	char *slash;
-	int fd;
-
-	snprintf(dir, sizeof dir, "%s", path);
-	if (!(slash = strrchr(dir, '/')))
-		return -EINVAL;
-	*(slash == dir ? slash + 1 : slash) = 0;
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
-	return fd < 0 ? -errno : fd;
 }
 
 static int open_as(const char *path, int flags)
@@ -439,6 +450,8 @@ static _Noreturn void helper_exit(void)
 		place_undo(&placed[i]);
 	for (i = nbound; i-- > 0;)
 		bound_undo(&bound[i]);
+	for (i = 0; i < ngone; i++)
+		place_undo(&gone[i]);
 	_exit(0);
 }
 
@@ -491,15 +504,16 @@ static _Noreturn void serve(int sock)
 			out = socket_as(q.flags, q.mode, q.arg);
 		else if (q.op == JF_OPEN)
 			out = open_as(q.path, q.flags);
-		else if (q.op == JF_TMPFILE)
-			out = tmpfile_in(q.path, q.mode);
 		else if (q.op == JF_NEWFILE)
-			out = newfile(q.path, q.mode);
+			out = file_new(&placed, &nplaced, &cap, "", q.path, q.mode);
+		else if (q.op == JF_DELETED)
+			out = file_new(&gone, &ngone, &gcap, "d", q.path, q.mode);
 		else if (q.op == JF_COMMIT)
 			rep = commit();
 		else
 			rep.err = -EINVAL;
-		if (out < 0 && q.op != JF_COMMIT && (q.op < JF_SOCK_BIND || q.op == JF_SOCKET))
+		if (out < 0 && (q.op == JF_OPEN || q.op == JF_NEWFILE || q.op == JF_DELETED ||
+				q.op == JF_SOCKET))
 			rep.err = out;
 		if (msg_send(sock, &rep, sizeof rep, out) < 0)
 			helper_exit();
@@ -612,14 +626,18 @@ int jobfs_open(struct jobfs *j, const char *path, int flags)
 	return request(j, JF_OPEN, path, flags, 0, -1);
 }
 
-int jobfs_tmpfile(struct jobfs *j, const char *path, unsigned mode)
-{
-	return request(j, JF_TMPFILE, path, 0, mode, -1);
-}
-
 int jobfs_newfile(struct jobfs *j, const char *path, unsigned mode)
 {
 	return request(j, JF_NEWFILE, path, 0, mode, -1);
+}
+
+int jobfs_deleted(struct jobfs *j, const char *path, unsigned mode)
+{
+	int fd = request(j, JF_DELETED, path, 0, mode, -1);
+
+	if (fd >= 0)
+		j->deleted++;
+	return fd;
 }
 
 int jobfs_commit(struct jobfs *j, unsigned *bad)

@@ -16,6 +16,7 @@ struct jobfs {
 	pid_t pid;                 /* the helper, 0 before it starts */
 	int sock;
 	unsigned bound;            /* socket files it made: to commit */
+	unsigned deleted;          /* deleted files it made: to commit */
 };
 
 struct sockaddr_un;
@@ -24,13 +25,15 @@ struct sockaddr_un;
 int jobfs_start(struct jobfs *j, const struct img_core *c);
 /* open(path, flags) as the job: the fd, or -errno */
 int jobfs_open(struct jobfs *j, const char *path, int flags);
-/* a new unnamed file (O_TMPFILE, O_RDWR) in the directory of path,
- * with mode: the fd, or -errno */
-int jobfs_tmpfile(struct jobfs *j, const char *path, unsigned mode);
 /* a new file (O_RDWR, mode) that takes the place of path at the
  * commit, under a temporary name beside it until then: the fd, or
  * -errno */
 int jobfs_newfile(struct jobfs *j, const char *path, unsigned mode);
+/* a deleted file made again (O_RDWR, mode): beside path under a
+ * temporary name until the commit, which unlinks it from path's name
+ * (from the temporary one when path is taken by then), so that its
+ * fds read "PATH (deleted)": the fd, or -errno */
+int jobfs_deleted(struct jobfs *j, const char *path, unsigned mode);
 /* Every new file over its path, or none: each is swapped in
  * (RENAME_EXCHANGE, so that a later failure can swap the old one back),
  * then the old ones go.  0, or -errno with *bad the index (in the order

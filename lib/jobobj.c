@@ -1,8 +1,9 @@
 /* jobobj.c - the shared memory objects of a job restore (jobobj.h).
  *
  * An object is made once, in ckpt-thaw, at its first view in stream
- * order: a memfd (of its name, "dev/zero" for shared anonymous memory,
- * the deleted file's path for a deleted file's shared map), or a SysV
+ * order: a memfd (of its name, "dev/zero" for shared anonymous memory),
+ * a deleted file again for a deleted file's shared map (made by the
+ * file helper of the process of that view, lib/jobfs.c), or a SysV
  * segment, made, attached here and marked for removal at once, so that
  * it goes with its last detach as before, and with ckpt-thaw if the
  * restore fails.  Each process gets the memfd among its fds (at a
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 
 #include "err.h"
 #include "fdinfo.h"
+#include "jobfs.h"
 #include "jobobj.h"
 #include "text.h"
 
@@ -203,13 +206,54 @@ static const struct memplan_seg *sysv_seg(const struct img_proc *p, const struct
 	return &m->seg[i];
 }
 
+/* p's fd on the deleted file dev:ino, or NULL */
+static const struct fdplan_fd *deleted_fd(const struct fdplan *f, uint64_t dev, uint64_t ino)
+{
+	unsigned i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->v[i].k == FD_DELETED && f->v[i].dev == dev && f->v[i].ino == ino)
+			return &f->v[i];
+	return NULL;
+}
+
+/* A deleted file's object: a deleted file again, on its file system,
+ * made by p's file helper as the job beside its old path and unlinked
+ * from that path at p's commit (jobfs_deleted), so that its maps and
+ * fds read "PATH (deleted)" as they did; the mode of p's fd on it, if
+ * any (else 0600).  Name: the path without its first "/" (memplan.c),
+ * which p's fd gives whole.  0, -1, or -2 after a message; 1 when the
+ * job cannot make a file there (the directory gone, or not its own to
+ * write): a memfd then, as objects of deleted files were before. */
+static int deleted_make(struct jobobj *b, struct img_proc *p, const char *name)
+{
+	const struct fdplan_fd *e = deleted_fd(&p->fds, b->dev, b->ino);
+	unsigned mode = e && (e->mode & 07777) ? e->mode & 07777 : 0600;
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof path, "%s%s", e && e->path ? "" : "/", e && e->path ? e->path : name);
+	if (fdplan_fs_ready(&p->fds, p->core.pid) < 0)
+		return -2;
+	if ((fd = jobfs_deleted(&p->fds.fs, path, mode)) < 0)
+		return 1;
+	if (ftruncate(fd, b->size) < 0) {
+		close(fd);
+		return -1;
+	}
+	b->fd = fd;
+	b->fs = &p->fds.fs;
+	return 0;
+}
+
 /* the object of view g (p's region k), made as its first view says */
-static int obj_make(struct jobobj *b, const struct img_proc *p, unsigned k, int asjob)
+static int obj_make(struct jobobj *b, struct img_proc *p, unsigned k, int asjob)
 {
 	const struct memplan *m = &p->mem;
 	const struct memplan_src *s = &m->src[k];
 	const char *name = s->kind == MEM_SRC_ANON ? "dev/zero" : m->strings + s->name;
 	const struct memplan_seg *sg;
+	int e;
 
 	b->src = s->kind;
 	if (s->kind == MEM_SRC_SYSV) {
@@ -220,6 +264,8 @@ static int obj_make(struct jobobj *b, const struct img_proc *p, unsigned k, int 
 	}
 	if (s->kind == MEM_SRC_OTHER)
 		return errno = EOPNOTSUPP, -1;
+	if (s->kind == MEM_SRC_DELETED && (e = deleted_make(b, p, name)) <= 0)
+		return e;
 	return (b->fd = memfd_make(name, b->size, &p->core, asjob)) < 0 ? -1 : 0;
 }
 
@@ -303,7 +349,8 @@ static int view_plan(struct jobobjs *o, struct img_proc *p, unsigned k, struct j
 			    (int)pid, g->start, g->end), -1;
 	if (!b->src && (e = obj_make(b, p, k, asjob)) < 0)
 		return e == -2 ? -1 : warn("pid %d: region %" PRIx64 "-%" PRIx64 ": make its shared object (%s, %" PRIu64 " bytes):",
-			    (int)pid, g->start, g->end, b->src == MEM_SRC_SYSV ? "SysV segment" : "memfd",
+			    (int)pid, g->start, g->end, b->src == MEM_SRC_SYSV ? "SysV segment" :
+			    b->src == MEM_SRC_DELETED ? "deleted file" : "memfd",
 			    b->size), -1;
 	b->mapped[at] = 1;
 	if (g->pgoff + (g->end - g->start) > b->end)
@@ -315,6 +362,47 @@ static int view_plan(struct jobobjs *o, struct img_proc *p, unsigned k, struct j
 	return 0;
 }
 
+/* A private map of a deleted file no fd of p holds (no copy of it in
+ * the image: memplan.c maps one a fd brings): a deleted file again, of
+ * its name, made as for a deleted fd (jobfs_deleted), mode 0600, holes
+ * as long as the map reaches, handed to p like an object's file and
+ * mapped private from it at the map's offset.  Every page of the map
+ * is stored (an orphan): they go on top, so the memory is as it was,
+ * and /proc/PID/maps names the file and offset; what the file held
+ * beyond them is zeros.  A name cut to memfd's 249 bytes, or a file
+ * the job cannot make there (the directory gone, or not its own to
+ * write), stays anonymous memory, as it was restored before.  0 or -1
+ * after a message. */
+static int private_deleted(struct jobobjs *o, struct img_proc *p, unsigned k)
+{
+	struct plan_region *g = &p->mem.reg[k];
+	const char *name = p->mem.strings + p->mem.src[k].name;
+	struct jobobj b = { .dev = ~0ULL, .fd = -1, .shmid = -1 };
+	char path[PATH_MAX];
+
+	if (strlen(name) >= 249)
+		return 0;
+	snprintf(path, sizeof path, "/%s", name);
+	b.size = b.end = g->pgoff + (g->end - g->start);
+	if (fdplan_fs_ready(&p->fds, p->core.pid) < 0)
+		return -1;
+	if ((b.fd = jobfs_deleted(&p->fds.fs, path, 0600)) < 0)
+		return 0;
+	if (ftruncate(b.fd, b.size) < 0) {
+		warn("pid %d: region %" PRIx64 "-%" PRIx64 ": the deleted file %s it maps, made again: size it:",
+		     p->core.pid, g->start, g->end, path);
+		close(b.fd);
+		return -1;
+	}
+	b.src = MEM_SRC_DELETED_PRIVATE;
+	if (!(o->v = realloc(o->v, (o->n + 1) * sizeof *o->v)))
+		die("out of memory");
+	o->v[o->n++] = b;
+	g->kind = PLAN_JOB_FD_PRIVATE;
+	g->obj = fd_of(o, p, o->n - 1);
+	return 0;
+}
+
 int jobobj_plan(struct jobobjs *o, struct img_proc *p, int asjob)
 {
 	struct memplan *m = &p->mem;
@@ -323,6 +411,12 @@ int jobobj_plan(struct jobobjs *o, struct img_proc *p, int asjob)
 
 	o->ncur = 0;
 	for (k = 0; k < m->nreg; k++) {
+		if (m->src[k].kind == MEM_SRC_DELETED_PRIVATE) {
+			/* still anonymous: no fd's copy mapped (memplan.c) */
+			if (m->reg[k].kind == PLAN_ANON && private_deleted(o, p, k) < 0)
+				return -1;
+			continue;
+		}
 		if (m->src[k].kind == MEM_SRC_NONE)
 			continue;
 		if (!(b = obj_find(o, m->reg[k].dev, m->reg[k].ino))) {
@@ -364,7 +458,6 @@ static int obj_fill(struct jobobj *b, const struct fdplan_fd *e, int pid)
  * status flags, or -1 after a message */
 static int desc_of(struct jobobjs *o, struct jobobj *b, const struct fdplan_fd *e, int pid)
 {
-	char path[64];
 	unsigned i;
 	int fd;
 
@@ -373,8 +466,8 @@ static int desc_of(struct jobobjs *o, struct jobobj *b, const struct fdplan_fd *
 			return o->desc[i].fd;
 	if (obj_fill(b, e, pid) < 0)
 		return -1;
-	snprintf(path, sizeof path, "/proc/self/fd/%d", b->fd);
-	if ((fd = open(path, (e->flags & (O_ACCMODE | O_APPEND | O_NONBLOCK)) | O_CLOEXEC)) < 0 ||
+	fd = fdplan_reopen(b->fs, b->fd, e->flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_NOFOLLOW));
+	if (fd < 0 ||
 	    lseek(fd, e->pos, SEEK_SET) < 0)
 		return warn("pid %d: fd %d: open its shared object:", pid, e->fd), -1;
 	if (!(o->desc = realloc(o->desc, (o->ndesc + 1) * sizeof *o->desc)))

@@ -30,6 +30,9 @@ struct jobobj {
 	uint64_t end;              /* the largest view end planned */
 	int filled;                /* an fd on it gave it the file's size
 	                            * and saved contents */
+	struct jobfs *fs;          /* a deleted file's: the helper that made
+	                            * it, which can open it by name until the
+	                            * commit (fdplan_reopen), else NULL */
 };
 
 struct jobobj_fd {             /* an object's fd handed to a process */

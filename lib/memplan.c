@@ -136,9 +136,9 @@ static int src_note(struct memplan *m, const struct map_region *r, const struct 
 			  map_path_is(r, "/anon_hugepage (deleted)") ? MEM_SRC_OTHER : MEM_SRC_ANON;
 		return 0;
 	}
-	if (!r->shared || map_kind(r) != MAP_KIND_ORPHAN || !map_is_deleted(r) || r->path[0] != '/')
+	if (map_kind(r) != MAP_KIND_ORPHAN || !map_is_deleted(r) || r->path[0] != '/')
 		return 0;
-	s->kind = MEM_SRC_DELETED;
+	s->kind = r->shared ? MEM_SRC_DELETED : MEM_SRC_DELETED_PRIVATE;
 	return deleted_name(m, r, &s->name);
 }
 
@@ -175,7 +175,9 @@ static int region_add(struct memplan *m, int pid, const struct map_region *r)
 		g->dev = makedev(r->dev_major, r->dev_minor);  /* the dump's view */
 		g->ino = r->inode;
 	}
-	if (r->shared && g->kind == PLAN_ANON) {   /* a deleted file's: for jobobj */
+	/* a deleted file's: shared, for jobobj; private, for a copy that a
+	 * deleted fd of the process brings back (mapfile_line) */
+	if (g->kind == PLAN_ANON && map_kind(r) == MAP_KIND_ORPHAN && map_is_deleted(r)) {
 		g->dev = makedev(r->dev_major, r->dev_minor);
 		g->ino = r->inode;
 	}
@@ -312,9 +314,16 @@ static int mapfile_line(struct text *t, void *obj)
 		return text_bad(t, "malformed");
 	if ((g = region_at(m, start, end)) && !strcmp(f[1], "-")) {
 		/* "- -": not the file mapped; the dump stored every page
-		 * of the region (an orphan, formats/memory.md) */
-		g->kind = PLAN_ANON;
+		 * of the region (an orphan, formats/memory.md), which go on
+		 * the copy of the deleted file an fd of the process brings
+		 * back (a private map: a shared one is a job object),
+		 * mapped private at its offset, else on anonymous memory */
 		g->oflags = 0;
+		if (m->src[g - m->reg].kind == MEM_SRC_DELETED_PRIVATE && own_find(m, g)) {
+			g->kind = PLAN_FILE_PRIVATE;
+			return mapfile_own(m, g, own_find(m, g));
+		}
+		g->kind = PLAN_ANON;
 		return 0;
 	}
 	if (!g || !(g->oflags & FILE_UNCHECKED))

@@ -40,6 +40,8 @@ enum mem_src {
 	MEM_SRC_DELETED,       /* the shared map of a deleted file */
 	MEM_SRC_OTHER,         /* shared memory a job object cannot be made
 	                        * of (MAP_HUGETLB) */
+	MEM_SRC_DELETED_PRIVATE, /* a private map of a deleted file: no job
+	                        * object, a file of its own (jobobj.c) */
 };
 
 struct memplan_src {

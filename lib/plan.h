@@ -40,6 +40,9 @@ enum plan_kind {
 	                       * MAP_SHARED from the fd obj at pgoff */
 	PLAN_JOB_SYSV,        /* a view of the job's SysV segment obj
 	                       * (shmid): shmat at start */
+	PLAN_JOB_FD_PRIVATE,  /* a private map of a deleted file made
+	                       * again (jobobj.c): MAP_PRIVATE from the fd
+	                       * obj at pgoff, every page stored on top */
 };
 
 struct plan_mm {          /* the fields of PR_SET_MM_MAP */

@@ -22,6 +22,8 @@
 /* files */
 static inline long sys_read(int fd, void *buf, size_t n) { return SC(SYS_read, fd, buf, n, 0, 0, 0); }
 static inline long sys_write(int fd, const void *buf, size_t n) { return SC(SYS_write, fd, buf, n, 0, 0, 0); }
+static inline long sys_pwrite64(int fd, const void *buf, size_t n, uint64_t off)
+{ return SC(SYS_pwrite64, fd, buf, n, off, 0, 0); }
 static inline long sys_open(const char *p, int fl, int mode) { return SC(SYS_open, p, fl, mode, 0, 0, 0); }
 static inline long sys_openat(int dir, const char *p, int fl, int mode)
 { return SC(SYS_openat, dir, p, fl, mode, 0, 0); }

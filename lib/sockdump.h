@@ -29,6 +29,10 @@ struct sock_unix_info {
 #define SOCK_PENDING_MAX 64
 /* 0, or -1 when the kernel does not say (no such socket here) */
 int sock_unix_diag(uint64_t ino, struct sock_unix_info *u);
+/* The same from one dump of every unix socket, taken by this process
+ * at its first call: for a dumping tool, whose job is frozen, its
+ * sockets as they were (one made since is not seen: -1) */
+int sock_unix_seen(uint64_t ino, struct sock_unix_info *u);
 /* The listening unix socket whose backlog holds the connection of
  * client, not yet accepted (sock_diag's UNIX_DIAG_ICONS): its inode,
  * or 0 */

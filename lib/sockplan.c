@@ -124,13 +124,18 @@ struct sock_pair {
 /* the socket of the plan whose inode is e's peer, or NULL */
 static struct fdplan_fd *socket_peer(const struct fdplan *p, const struct fdplan_fd *e)
 {
-	struct fdplan_fd *peer = NULL;
+	struct fdplan *c = (struct fdplan *)p;   /* its index is a cache */
 	unsigned i;
+	int k;
 
-	for (i = 0; i < p->n; i++)
-		if (p->v[i].k == FD_SOCKET && p->v[i].sock == e->peer && e->peer)
-			peer = &p->v[i];
-	return peer;
+	if (c->socks_n != c->n) {   /* (re)made once the lines are read */
+		u64index_free(&c->socks);
+		for (i = 0; i < c->n; i++)
+			if (c->v[i].k == FD_SOCKET && u64index_put(&c->socks, c->v[i].sock, i) < 0)
+				die("out of memory");
+		c->socks_n = c->n;
+	}
+	return (k = u64index_get(&c->socks, e->peer)) < 0 ? NULL : &c->v[k];
 }
 
 /* A pair's other end may be in a process that comes later in the
@@ -178,14 +183,24 @@ int sockplan_refuse(int pid, const struct fdplan_fd *e, const char *fmt, ...)
 /* the pair with socket ino as one of its ends (*end: which), or NULL */
 static struct sock_pair *pair_find(struct fdjob *job, uint64_t ino, int *end)
 {
-	unsigned i;
+	int i = u64index_get(&job->pair_of, ino);
 
-	for (i = 0; ino && i < job->npair; i++)
-		if (job->pair[i].ino[0] == ino || job->pair[i].ino[1] == ino) {
-			*end = job->pair[i].ino[1] == ino;
-			return &job->pair[i];
-		}
-	return NULL;
+	if (i < 0)
+		return NULL;
+	*end = job->pair[i].ino[1] == ino;
+	return &job->pair[i];
+}
+
+/* pair i findable by each of its ends' inodes (the first pair keeps
+ * an inode two name) */
+static void pair_index(struct fdjob *job, unsigned i)
+{
+	int e;
+
+	for (e = 0; e < 2; e++)
+		if (u64index_get(&job->pair_of, job->pair[i].ino[e]) < 0 &&
+		    u64index_put(&job->pair_of, job->pair[i].ino[e], i) < 0)
+			die("out of memory");
 }
 
 /* the socket paired with ino in the table, or 0 */
@@ -217,6 +232,7 @@ static struct sock_pair *pair_new(struct fdplan *p, struct fdplan_fd *e, int pid
 	np = &np[job->npair++];
 	*np = (struct sock_pair){ { e->sock, e->peer }, { sv[0], sv[1] }, e->socktype,
 				  { 0, 0 }, { -1, -1 }, { 0, 0 } };
+	pair_index(job, job->npair - 1);
 	return np;
 }
 
@@ -345,5 +361,6 @@ void sockplan_free(struct fdjob *job)
 	free(job->pair);
 	job->pair = NULL;
 	job->npair = 0;
+	u64index_free(&job->pair_of);
 	unixsock_free(job);
 }

@@ -129,6 +129,7 @@ static int attrs_set(const struct spawn *t)
 static _Noreturn void child_run(struct spawn *t, int plan_r, int status_w, int err_w)
 {
 	int keep[3] = { plan_r, status_w, err_w }, badfd = -1, e;
+	unsigned badlock = 0;
 	char a1[16], a2[16], *argv[4], *envp[1] = { NULL };
 
 	if ((unsigned long)personality(0xffffffff) != t->core->personality)
@@ -144,8 +145,8 @@ static _Noreturn void child_run(struct spawn *t, int plan_r, int status_w, int e
 		child_fail(err_w, CE_CHDIR, errno, -1);
 	if ((e = fdplan_install(t->fds, keep, 3, &badfd)) < 0)
 		child_fail(err_w, CE_FDS, -e, badfd);
-	if ((e = fdplan_posix_locks(t->fds, &badfd)) < 0)
-		child_fail(keep[2], CE_LOCK, -e, badfd);
+	if ((e = fdplan_locks(t->fds, &badlock)) < 0)
+		child_fail(keep[2], CE_LOCK, -e, (int)badlock);
 	if (t->fds->ctty && (e = pty_ctty_take(t->fds->ctty_fd, t->fds->ctty_fg)) < 0)
 		child_fail(keep[2], CE_CTTY, -e, t->fds->ctty_fd);
 	err_w = keep[2];
@@ -288,6 +289,15 @@ static void attr_fail(const struct img_core *c, int which)
 		warn("pid %d: PR_SET_CHILD_SUBREAPER %d:", c->pid, c->subreaper);
 }
 
+/* ce->fd: the index of the lock not taken (fdplan_locks) */
+static void lock_fail(const struct spawn *t, const struct child_err *ce)
+{
+	const struct fd_lock *l = &t->fds->lock[ce->fd];
+
+	warn("pid %d: fd %d: take its %s lock again%s:", t->core->pid, l->fd,
+	     fdplan_lock_class[l->class], ce->err == EAGAIN || ce->err == EACCES ? " (another process holds one)" : "");
+}
+
 /* the words for what the child could not do (struct child_err) */
 static void child_err_say(const struct spawn *t, const struct child_err *ce)
 {
@@ -301,8 +311,7 @@ static void child_err_say(const struct spawn *t, const struct child_err *ce)
 	else if (ce->what == CE_NS)
 		warn("pid %d: new namespace: mount a fresh /proc, or keep CAP_CHECKPOINT_RESTORE:", c->pid);
 	else if (ce->what == CE_LOCK)
-		warn("pid %d: fd %d: take its POSIX lock again%s:", c->pid, ce->fd,
-		     ce->err == EAGAIN || ce->err == EACCES ? " (another process holds one)" : "");
+		lock_fail(t, ce);
 	else if (ce->what == CE_CREDS)
 		warn("pid %d: take uid %u gid %u:", c->pid, c->uid[1], c->gid[1]);
 	else if (ce->what == CE_CTTY)

@@ -1,10 +1,13 @@
 /* api.c - the program's hooks (include/ckpt.h): added by any thread
  * of the program, run by the control thread around a checkpoint, never
  * in a signal handler nor while the program's threads are frozen. */
+#include <limits.h>
+#include <linux/futex.h>
 #include <stddef.h>
 
 #include "../include/ckpt.h"
 #include "shim.h"
+#include "rawsys.h"
 
 #define HOOKS_MAX 16
 
@@ -13,7 +16,9 @@ static struct {
 	void *arg;
 } hooks[HOOKS_MAX];
 static int nhooks;       /* slots filled: published after the slot */
-static int resume_owed;  /* CHECKPOINT ran: one RESUME (or RESTORE) follows */
+/* CHECKPOINT ran: one RESUME (or RESTORE) follows; 0 (and a futex
+ * wake) once it has run, for a caller of ckpt_checkpoint_file */
+static int resume_owed;
 
 __attribute__((visibility("default")))
 int ckpt_shim_hook(ckpt_hook_fn fn, void *arg)
@@ -43,20 +48,37 @@ static void hooks_run(enum ckpt_event ev)
 
 void api_checkpoint(void)
 {
+	__atomic_store_n(&resume_owed, 1, __ATOMIC_RELEASE);
 	hooks_run(CKPT_EVENT_CHECKPOINT);
-	resume_owed = 1;
+}
+
+static void resume_paid(void)
+{
+	__atomic_store_n(&resume_owed, 0, __ATOMIC_RELEASE);
+	sys_futex(&resume_owed, FUTEX_WAKE, INT_MAX, NULL);
 }
 
 void api_resumed(void)
 {
 	if (!resume_owed)
 		return;
-	resume_owed = 0;
 	hooks_run(CKPT_EVENT_RESUME);
+	resume_paid();
 }
 
 void api_restored(void)
 {
-	resume_owed = 0;
 	hooks_run(CKPT_EVENT_RESTORE);
+	resume_paid();
+	selfckpt_restored();   /* after the hooks, as after RESUME */
+}
+
+/* a thread of the program: until no checkpoint is between its
+ * CHECKPOINT and its RESUME hooks */
+void api_wait_resumed(void)
+{
+	int v;
+
+	while ((v = __atomic_load_n(&resume_owed, __ATOMIC_ACQUIRE)))
+		sys_futex(&resume_owed, FUTEX_WAIT, v, NULL);
 }

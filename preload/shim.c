@@ -404,6 +404,7 @@ static void child_after_fork(void)
 	parent_sockets_close();
 	freeze_reset();
 	dirty_forget(1);
+	selfckpt_forked();
 	r = listen_open();
 	if (r == 0)
 		r = control_start();

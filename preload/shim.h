@@ -28,6 +28,10 @@ void thaw_all(void);
 void api_checkpoint(void);
 void api_resumed(void);
 void api_restored(void);
+void api_wait_resumed(void);
+/* selfckpt.c: a checkpoint the program asked for */
+void selfckpt_restored(void);
+void selfckpt_forked(void);
 int freeze_held(void);
 int freeze_blocked(const uint32_t **tids);
 int freeze_rescan(unsigned timeout_ms, uint64_t *laggard);
@@ -105,6 +109,9 @@ long cow_take(uint64_t flags, int *fd);
 void cow_reap(void);
 /* x86_64/clone.S: a raw clone whose child runs fn(arg) on stack_top */
 long ckpt_clone(unsigned long flags, void *stack_top, void (*fn)(void *), void *arg);
+/* the same, tid the kernel's parent and child tid word (CLONE_PARENT_SETTID,
+ * CLONE_CHILD_CLEARTID) */
+long ckpt_clone_tid(unsigned long flags, void *stack_top, void (*fn)(void *), void *arg, int *tid);
 
 /* sockdir.c */
 int sockdir_open(const char *dir, const char **why);

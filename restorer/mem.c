@@ -44,13 +44,26 @@ static int region_has_runs(const struct rst *r, const struct plan_region *g)
 	return 0;
 }
 
-/* A private region is mapped writable to take its pages; the kernel
- * then charges it to the commit (VM_ACCOUNT, "ac") for good, though
- * mprotect takes the write away.  One that was never charged (code,
- * read-only data, guard pages) and has no stored page is mapped with
- * its own protection, so it stays uncharged, as it was. */
+/* A private region that was never charged to the commit (VM_ACCOUNT,
+ * "ac"), yet holds stored pages: pages written through /proc/PID/mem
+ * or by a debugger (FOLL_FORCE), copy-on-write, into a region without
+ * write.  Mapped writable to take them, the kernel would charge it for
+ * good, though mprotect takes the write away: so it keeps its own
+ * protection, and its pages go in the way they came (pages_force). */
+static int region_forced(const struct plan_region *g)
+{
+	return !(g->vmflags & PLAN_VM_ACCOUNT) && !(g->prot & PROT_WRITE) &&
+	       (g->kind == PLAN_ANON || g->kind == PLAN_STACK || g->kind == PLAN_FILE_PRIVATE ||
+		g->kind == PLAN_JOB_FD_PRIVATE);
+}
+
+/* Every other region with stored pages is mapped writable to take
+ * them (charged, as it was: "ac"); one without (code, read-only data,
+ * guard pages) with its own protection, so it stays uncharged. */
 static int region_prot(const struct rst *r, const struct plan_region *g)
 {
+	if (region_forced(g))
+		return g->prot;
 	if (g->vmflags & PLAN_VM_ACCOUNT || region_has_runs(r, g))
 		return RW;
 	return g->prot;
@@ -74,10 +87,11 @@ static void region_map(struct rst *r, const struct plan_region *g)
 	case PLAN_FILE_SHARED:  /* no stored pages: the file has them */
 		fl |= MAP_SHARED; prot = g->prot; fd = file_open(r, g); break;
 	case PLAN_JOB_FD: fl |= MAP_SHARED; fd = g->obj; break;
+	case PLAN_JOB_FD_PRIVATE: fl |= MAP_PRIVATE; fd = g->obj; break;
 	default: rst_fail(r, PLAN_ST_ARGS, 0, g->start);
 	}
 	a = sys_mmap(g->start, len, prot, fl, fd, fd < 0 ? 0 : g->pgoff);
-	if (fd >= 0 && g->kind != PLAN_JOB_FD)
+	if (fd >= 0 && g->kind != PLAN_JOB_FD && g->kind != PLAN_JOB_FD_PRIVATE)
 		sys_close(fd);
 	if (a < 0 && a > -4096)
 		rst_fail(r, PLAN_ST_MAP, a, g->start);
@@ -156,7 +170,7 @@ static void job_fds_close(struct rst *r)
 	uint32_t i;
 
 	for (i = 0; i < r->hdr.nregions; i++)
-		if (r->regions[i].kind == PLAN_JOB_FD)
+		if (r->regions[i].kind == PLAN_JOB_FD || r->regions[i].kind == PLAN_JOB_FD_PRIVATE)
 			sys_close(r->regions[i].obj);   /* EBADF for a second view: fine */
 }
 
@@ -193,19 +207,66 @@ void regions_map(struct rst *r)
 
 #define MADV_POPULATE_WRITE_ 23   /* 5.14+; musl 1.2.3 lacks the name */
 
-/* Thaw checked that every run lies in a region mapped writable here.
- * Populating a run first takes its page faults in one call rather than
- * one per page inside read(); an old kernel's EINVAL costs nothing. */
+/* run u touches a region that keeps its protection (region_forced) */
+static int run_forced(const struct rst *r, const struct plan_run *u)
+{
+	const struct plan_region *g;
+	uint32_t i;
+
+	for (i = 0; i < r->hdr.nregions; i++) {
+		g = &r->regions[i];
+		if (region_forced(g) && u->start < g->end && u->end > g->start)
+			return 1;
+	}
+	return 0;
+}
+
+/* Run u through a buffer into /proc/self/mem, whose writes go through
+ * a mapping without write as a debugger's do (FOLL_FORCE, copy-on-
+ * write), charging nothing to the commit.  Only such runs: rare, and
+ * slower than a read into place. */
+static long self_mem = -1;   /* /proc/self/mem, for pages_force */
+
+static void pages_force(struct rst *r, const struct plan_run *u)
+{
+	static char buf[64 * 1024];
+	long mem = self_mem;
+	uint64_t at, n;
+	long e;
+
+	if (mem < 0 && (mem = self_mem = sys_open("/proc/self/mem", O_RDWR | O_CLOEXEC, 0)) < 0)
+		rst_fail(r, PLAN_ST_PAGES, mem, u->start);
+	for (at = u->start; at < u->end; at += n) {
+		n = u->end - at < sizeof buf ? u->end - at : sizeof buf;
+		rst_read(r, buf, n, PLAN_ST_PAGES, at);
+		if ((e = sys_pwrite64(mem, buf, n, at)) != (long)n)
+			rst_fail(r, PLAN_ST_PAGES, e < 0 ? e : -5 /* EIO */, at);
+	}
+}
+
+/* Thaw checked that every run lies in a region mapped here, writable
+ * but for the forced ones.  Populating a run first takes its page
+ * faults in one call rather than one per page inside read(); an old
+ * kernel's EINVAL costs nothing. */
 void pages_read(struct rst *r)
 {
 	const struct plan_run *u;
 	uint32_t i;
+	int forced = 0;
 
+	for (i = 0; i < r->hdr.nregions && !forced; i++)
+		forced = region_forced(&r->regions[i]) && region_has_runs(r, &r->regions[i]);
 	for (i = 0; i < r->hdr.nruns; i++) {
 		u = &r->runs[i];
+		if (forced && run_forced(r, u)) {
+			pages_force(r, u);
+			continue;
+		}
 		sys_madvise(u->start, u->end - u->start, MADV_POPULATE_WRITE_);
 		rst_read(r, (void *)u->start, u->end - u->start, PLAN_ST_PAGES, u->start);
 	}
+	if (self_mem >= 0)   /* the fd table is the image's again */
+		sys_close(self_mem);
 }
 
 void regions_protect(struct rst *r)

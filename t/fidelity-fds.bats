@@ -327,3 +327,65 @@ tty_prog() {
 	cat "$OUT"
 	grep -qx 'timer flags=03 kept=1' "$OUT"
 }
+
+@test "fidelity-fds: a flock, an OFD lock and a POSIX lock come back the restored process's: /proc names it, another process is refused, its unlock and close release them" {
+	mkdir "$T/d"
+	checkpoint_kill fdf_locks "$T/d"
+	tar xOf "$T/img" "proc/$PID/fds" | grep '^lock '
+	thaw_bg "$T/img"
+	restored fdf_locks
+	verify_prog
+	# lslocks reads /proc/locks: the flock and the POSIX lock are $PID's
+	local ino
+	ino=$(stat -c %i "$T/d/f")
+	grep -E "^[0-9]+: FLOCK +ADVISORY +WRITE $PID [0-9a-f]+:[0-9a-f]+:$ino " /proc/locks
+	ino=$(stat -c %i "$T/d/p")
+	grep -E "^[0-9]+: POSIX +ADVISORY +WRITE $PID [0-9a-f]+:[0-9a-f]+:$ino " /proc/locks
+	finish
+	cat "$OUT"
+	grep -qx 'locks owner=1 conflict=1 released=1' "$OUT"
+}
+
+@test "fidelity-fds: a deleted file reads as its old name (deleted) again, its mode and bytes kept; one whose name is taken since keeps its temporary name, the other file untouched" {
+	mkdir "$T/d"
+	checkpoint_kill fdf_delname "$T/d"
+	fdline deleted
+	# the name taken since: by design its temporary one (formats/fds.md)
+	STATE_EXPECT="fd $(progfd taken)" thaw_bg "$T/img"
+	restored fdf_delname
+	verify_prog
+	ls -lA "$T/d"
+	[ "$(readlink "/proc/$PID/fd/$(progfd gone)")" = "$T/d/gone (deleted)" ]
+	[[ $(readlink "/proc/$PID/fd/$(progfd taken)") == "$T/d/.taken.ckpt-"*" (deleted)" ]]
+	# no temporary name left behind, the other file as it was
+	[ "$(ls -A "$T/d")" = taken ]
+	[ "$(cat "$T/d/taken")" = new ]
+	finish
+	cat "$OUT"
+	grep -qx 'delname name=1 mode=0640 bytes=gone,old other=new' "$OUT"
+}
+
+@test "fidelity-fds: root restores a user's deleted file in a directory the user may no longer write: refused as the user would be, nothing made there" {
+	throwaway_user ckfd
+	user_dir
+	setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups mkdir "$D/w"
+	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D checkpoint_kill fdf_delname "$D/w"
+	# the directory becomes root's, the user may only search it
+	chown root:root "$D/w"
+	chmod 0755 "$D/w"
+	thaw_fails "ckpt-thaw: pid $PID: fd $(progfd gone): a new file for the contents of $D/w/gone: Permission denied" "$T/img"
+	[ "$(ls -A "$D/w")" = taken ]
+}
+
+@test "fidelity-fds: a deleted file a parent and its child map MAP_SHARED and hold open comes back a deleted file of its name on its file system, its mode and O_NOFOLLOW kept, one file for both (it was a memfd)" {
+	mkdir "$T/d"
+	checkpoint_kill fdf_sharedel "$T/d"
+	tar xOf "$T/img" ckpt/shm
+	thaw_bg "$T/img"
+	restored fdf_sharedel
+	ls -lA "$T/d"
+	[ -z "$(ls -A "$T/d")" ]
+	finish
+	cat "$OUT"
+	grep -qx 'sharedel file=1 mode=0640 nofollow=1 shared=1' "$OUT"
+}

@@ -63,6 +63,58 @@ teardown() {
 	grep -qx 'shut b=tail-bytes eof=1 epipe=1' "$OUT"
 }
 
+@test "fidelity: read-only private regions with pages written through /proc/self/mem come back with them, read-only and not charged to the commit (no ac)" {
+	mkdir "$T/d"
+	checkpoint_kill fid_mem roforce "$T/d"
+	thaw_bg "$T/img"
+	restored fid_mem
+	verify_prog
+	finish
+	cat "$OUT"
+	grep -qx 'roforce anon=forced-anon file=forced-file ac=0' "$OUT"
+}
+
+@test "fidelity: a private map of a deleted file the process holds open comes back a map of that file at its offset, the pages it changed on top (it was anonymous memory)" {
+	mkdir "$T/d"
+	checkpoint_kill fid_mem gonemap "$T/d"
+	thaw_bg "$T/img"
+	restored fid_mem
+	verify_prog
+	grep " $T/d/g (deleted)\$" "/proc/$PID/maps"
+	finish
+	cat "$OUT"
+	grep -qx 'gonemap file=1 off=1000 bytes=changed,g' "$OUT"
+}
+
+@test "fidelity: a private map of a deleted file no fd holds comes back a map of a deleted file of its name at its offset, every page as it was (it was anonymous memory)" {
+	mkdir "$T/d"
+	checkpoint_kill fid_mem gonenofd "$T/d"
+	thaw_bg "$T/img"
+	restored fid_mem
+	verify_prog
+	grep " $T/d/g (deleted)\$" "/proc/$PID/maps"
+	[ -z "$(ls -A "$T/d")" ]
+	finish
+	cat "$OUT"
+	grep -qx 'gonemap file=1 off=1000 bytes=changed,g' "$OUT"
+}
+
+@test "fidelity: a private map of a deleted file whose directory is gone by the restore comes back anonymous memory, every page as it was, as before" {
+	mkdir "$T/d"
+	checkpoint_kill fid_mem gonenofd "$T/d"
+	rm -rf "$T/d"
+	# the file is lost (procstate.c's known entry): its bytes are not
+	thaw_bg "$T/img"
+	restored fid_mem
+	local a
+	a=$(awk '$1 == "map" {print $2}' "$OUT")
+	grep "^${a#0x}-" "/proc/$PID/maps"
+	grep -Eq "^${a#0x}-[0-9a-f]+ rw-p 00000000 00:00 0 *\$" "/proc/$PID/maps"
+	[ "$(python3 -c 'import sys; f = open(sys.argv[1], "rb"); f.seek(int(sys.argv[2], 16)); print(f.read(7).decode(), chr(f.read(4096)[4089]))' "/proc/$PID/mem" "$a")" = "changed g" ]
+	kill -KILL "$PID"
+	wait "$TPID" || true
+}
+
 @test "fidelity: fds in flight in a socketpair are refused at the checkpoint, naming the fd, and the program runs on" {
 	need ckpt-run ckpt-freeze
 	start_prog fid_prog inflight

@@ -122,8 +122,10 @@ prog_files_own() {
 # which execs the rest.  NO_SOCK=1: the shim is expected not to serve
 # (no socket check).  PROG_DIR: where OUT and ERR go (a directory the
 # program's user can reach, for a restore that reopens them as that
-# user; default the test's own, which only root can reach).  Sets PID,
-# OUT, ERR.
+# user; default the test's own, which only root can reach).
+# PROG_APPEND=1: OUT and ERR opened to append (O_APPEND: what a restore
+# of the program prints then follows what it printed, never over it).
+# Sets PID, OUT, ERR.
 start_prog() {
 	local name=$1
 	shift
@@ -136,10 +138,13 @@ start_prog() {
 	OUT=${PROG_DIR:-$BATS_TEST_TMPDIR}/$name.$NPROG.out
 	ERR=${PROG_DIR:-$BATS_TEST_TMPDIR}/$name.$NPROG.err
 	prog_files_own "$OUT" "$ERR"
-	case $name in
-	*.py) "${pre[@]}" "$RUN" -- "$PYTHON" "$CKPT_ROOT/t/progs/$name" "$@" >"$OUT" 2>"$ERR" 3>&- 4>&- & ;;
-	*) "${pre[@]}" "$RUN" -- "$PROGS/$name" "$@" >"$OUT" 2>"$ERR" 3>&- 4>&- & ;;
-	esac
+	local cmd=("$PROGS/$name")
+	[[ $name != *.py ]] || cmd=("$PYTHON" "$CKPT_ROOT/t/progs/$name")
+	if [ "${PROG_APPEND:-}" = 1 ]; then
+		"${pre[@]}" "$RUN" -- "${cmd[@]}" "$@" >>"$OUT" 2>>"$ERR" 3>&- 4>&- &
+	else
+		"${pre[@]}" "$RUN" -- "${cmd[@]}" "$@" >"$OUT" 2>"$ERR" 3>&- 4>&- &
+	fi
 	PID=$!
 	STARTED+=("$PID")
 	if ! wait_line "$OUT" '^ready ' 20; then

@@ -378,3 +378,80 @@ except ConnectionResetError:
 	! grep -q FAIL "$OUT"
 	finish
 }
+
+# redis_outside PORT: a client outside the job (python3, RESP by
+# hand) that INCRs "outside" every 50 ms on one connection, and when
+# it is lost says "lost" and, once $T/go is there (after the restore's
+# state check, which a new connection of the server's would change),
+# connects again ("reconnected"); its lines in $T/outside.out
+redis_outside() {
+	"$PYTHON" -c '
+import os, socket, sys, time
+port, n, s = int(sys.argv[1]), 0, None
+while True:
+    try:
+        if s is None and n and not os.path.exists(sys.argv[2]):
+            time.sleep(0.05)
+            continue
+        if s is None:
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            print("reconnected" if n else "connected", s.getsockname()[1], flush=True)
+        s.sendall(b"INCR outside\r\n")
+        r = s.recv(100)
+        if not r.startswith(b":"):
+            raise ConnectionError(r)
+        n += 1
+        print("ok", n, flush=True)
+    except OSError as e:
+        print("lost", type(e).__name__, flush=True)
+        s = None
+    time.sleep(0.05)' "$1" "$T/go" >"$T/outside.out" 2>&1 3>&- 4>&- &
+	STARTED+=("$!")
+	wait_line "$T/outside.out" '^ok 3$'
+}
+
+# redis_before: keys set from outside, the outside client going
+redis_before() {
+	redis-cli -p "$PORT" mset k1 one k2 two k3 three | grep -qx OK
+	redis_outside "$PORT"
+}
+
+@test "redis-server with a redis-cli of the job on one connection and a client outside: the keys survive, the job's client goes on, the outside one reconnects" {
+	free_ports
+	BEFORE_KILL=redis_before checkpoint_kill redisjob "$T" "$PORT"
+	before=$(wc -l <"$T/cli.out")
+	wait_line "$T/outside.out" '^lost'
+	# the server's end of the outside connection comes back reset, by
+	# design (formats/fds.md), and redis closes it at once, its epoll
+	# watch too: before the state check can see it
+	cport=$(awk '$1 == "connected" {print $2; exit}' "$T/outside.out")
+	fds=$(tar xOf "$T/img" $(tar tf "$T/img" | grep '^proc/[0-9]*/fds$'))
+	fd=$(echo "$fds" | awk -v p=" peer=127.0.0.1:$cport " 'index($0, p) {print $2; exit}')
+	ep=$(echo "$fds" | awk '$3 == "epoll" || / path=anon_inode:\[eventpoll\]/ {print $2; exit}')
+	[ -n "$fd" ] && [ -n "$ep" ]
+	STATE_EXPECT="fd $fd;fd $ep watch tfd $fd" thaw_bg "$T/img"
+	restored redisjob
+	touch "$T/go"
+	[ "$(redis-cli -p "$PORT" get k2)" = two ]
+	[ "$(redis-cli -p "$PORT" mget k1 k3 | tr '\n' ' ')" = "one three " ]
+	wait_line "$T/outside.out" '^reconnected' 10
+	wait_line "$T/outside.out" "^ok $(($(grep -c '^ok' "$T/outside.out") + 3))\$" 10
+	# the job's client on its own connection: its counter goes on, one by one
+	for ((i = 0; i < 100; i++)); do [ "$(wc -l <"$T/cli.out")" -gt $((before + 5)) ] && break; sleep 0.05; done
+	cat "$T/cli.out" | tail -n 8
+	awk 'NR > 1 && $1 != prev + 1 {bad = 1} {prev = $1} END {exit bad}' "$T/cli.out"
+	[ "$(wc -l <"$T/cli.out")" -gt $((before + 5)) ]
+	finish
+}
+
+@test "1000 unix socketpairs and 100 TCP connections in one process, a message queued to every end: each comes back (manysock)" {
+	checkpoint_kill manysock 1000 100
+	[ "$(tar xOf "$T/img" "proc/$PID/fds" | grep -c ' data=socks/')" = 2200 ]
+	thaw_bg "$T/img"
+	restored manysock
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	grep -v '^tick' "$OUT"
+	grep -qx 'pairs=1000 tcp=100' "$OUT"
+	finish
+}

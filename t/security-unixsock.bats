@@ -50,16 +50,18 @@ same_file() {
 	[ "$(stat -c '%F %i %s %Y' "$1")" = "$2" ]
 }
 
-@test "security-unixsock: root restores a user's image whose listener names /etc/passwd: refused, /etc/passwd untouched, no process left" {
+@test "security-unixsock: root restores a user's image whose listener names a root file (/etc/debian_version): refused, the file untouched, no process left" {
+	# not /etc/passwd: the other tests that run meanwhile add users,
+	# which rewrites it under us
+	local f=/etc/debian_version before sum
 	user_echo
-	local before sum
-	before=$(stat -c '%F %i %s %Y' /etc/passwd)
-	sum=$(sha256sum </etc/passwd)
-	aimed_at /etc/passwd
+	before=$(stat -c '%F %i %s %Y' "$f")
+	sum=$(sha256sum <"$f")
+	aimed_at "$f"
 	thaw_fails "fd 3: unix socket " "$T/bad"
-	[[ $stderr == *"bind /etc/passwd: its path is there and is not a socket (left alone)"* ]]
-	same_file /etc/passwd "$before"
-	[ "$(sha256sum </etc/passwd)" = "$sum" ]
+	[[ $stderr == *"bind $f: its path is there and is not a socket (left alone)"* ]]
+	same_file "$f" "$before"
+	[ "$(sha256sum <"$f")" = "$sum" ]
 	dead "$C"
 }
 

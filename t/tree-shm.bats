@@ -243,12 +243,12 @@ sysv_restored() {
 	[ "$(awk -v id="$id" '$2 == id {print $3, $4, $7, $8, $10}' /proc/sysvipc/shm)" = "$SYSV_PERMS 4000 2 0 0" ]
 }
 
-@test "restored: a file in /dev/shm mapped MAP_SHARED by parent and child, then removed (a POSIX semaphore after sem_unlink): one object again, a memfd of its path" {
+@test "restored: a file in /dev/shm mapped MAP_SHARED by parent and child, then removed (a POSIX semaphore after sem_unlink): one object again, a deleted file of its path on its file system" {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:shmcount
 	need_root
 	local f
 	f=$(mktemp -u /dev/shm/ckshm-XXXXXX)
-	shm_restore "unlinked:$f" "/memfd:${f#/} (deleted)"
+	shm_restore "unlinked:$f" "$f (deleted)"
 	[ ! -e "$f" ]
 }
 
@@ -281,7 +281,7 @@ user_job() {
 		anon) path="/memfd:dev/zero (deleted)" ;;
 		memfd) path="/memfd:shmcount (deleted)" ;;
 		sysv) path="/SYSV00000000 (deleted)" ;;
-		*) path="/memfd:${f#/} (deleted)" ;;
+		*) path="$f (deleted)" ;;
 		esac
 		user_job "$kind"
 		setpriv --reuid="$NEW_USER" --regid="$NEW_USER" --init-groups \
@@ -479,9 +479,9 @@ shm_bad() {
 	wait_procs "$PID" 2
 	# the arena's fd and the maps are one file in each process
 	for p in "$PID" "$C"; do
-		fd=$(ls -l "/proc/$p/fd" | awk '$NF == "(deleted)" && $(NF - 1) ~ /^\/memfd:dev\/shm\/pym-/ {print $(NF - 3); exit}')
+		fd=$(ls -l "/proc/$p/fd" | awk '$NF == "(deleted)" && $(NF - 1) ~ /^\/dev\/shm\/pym-/ {print $(NF - 3); exit}')
 		[ -n "$fd" ]
-		grep "$(stat -L -c '%i' "/proc/$p/fd/$fd") */memfd:dev/shm/pym-" "/proc/$p/maps"
+		grep "$(stat -L -c '%i' "/proc/$p/fd/$fd") */dev/shm/pym-" "/proc/$p/maps"
 	done
 	verify_prog
 	[ "$(last_num "$OUT" 'verify ok')" -gt "$before" ]

@@ -971,16 +971,6 @@ static int key_ends(const char *key, const char *end);
 static int is_map(const char *key);
 static const char *nth_space(const char *s, int n);
 
-/* VmFlags without " ac" */
-static const char *ac_less(const char *f)
-{
-	static char buf[512];
-	const char *ac = strstr(f, " ac");
-
-	snprintf(buf, sizeof buf, "%.*s%s", (int)(ac - f), f, ac + 3);
-	return buf;
-}
-
 /* Differences that are bugs, known and reported (issue 17), which the
  * restore side does not fix yet: printed as "known:", not counted, so
  * that a new difference still fails.  Each says where it comes from;
@@ -1030,10 +1020,6 @@ static const char *known(const char *key, const char *b, const char *a)
 	const char *sp = strchr(key, ' ') + 1, *ns;
 	size_t n;
 
-	/* (a file of /dev/shm has no seals to read: a memfd's come new) */
-	if (!b && a && !strcmp(a, "0x1") && !strncmp(sp, "fd ", 3) && key_ends(key, " seals"))
-		return "an fd on a deleted file processes share comes back on a memfd: its mount, "
-		       "mode 0777, seals 0x1, no O_NOFOLLOW (lib/jobobj.c)";
 	if (!b || !a)
 		return NULL;
 	if ((ns = ns_known(key, b, a)))
@@ -1051,34 +1037,15 @@ static const char *known(const char *key, const char *b, const char *a)
 	    (strtoull(b, NULL, 16) ^ strtoull(a, NULL, 16)) == 0x180000000ull)
 		return "glibc's own signals 32 and 33 alone differ in a thread's mask (blocked for "
 		       "a moment inside glibc when the running sample was taken)";
-	/* lib/fdplan.c takes a flock or OFD lock on the file description
-	 * in ckpt-thaw, so /proc (and lslocks) names ckpt-thaw's pid */
-	if (!strncmp(sp, "fd ", 3) && strstr(sp, " lock") && strstr(b, "FLOCK") &&
-	    strstr(a, "FLOCK") && strcmp(strstr(b, " range"), strstr(a, " range")) == 0)
-		return "a flock comes back owned by ckpt-thaw's pid (lib/fdplan.c locks it there)";
-	/* restorer/mem.c maps a private region writable to read its
-	 * stored pages in, and the kernel charges it for good (a region
-	 * without stored pages is mapped with its own protection) */
-	if (key_ends(key, " VmFlags") && !strstr(b, " ac") && strstr(a, " ac") &&
-	    !strcmp(ac_less(a), b))
-		return "a read-only private region with stored pages comes back charged to the "
-		       "commit (VmFlags ac): restorer/mem.c maps it writable to fill it";
 	/* the restorer maps anonymous memory with the saved bytes for a
-	 * private mapping of a file it cannot reach at its path (mounted
-	 * over, deleted): the mapping loses its file */
+	 * private mapping of a file it cannot reach at its path that is
+	 * not deleted (mounted over, replaced), or a deleted one the job
+	 * cannot make again (its directory gone): the mapping loses its
+	 * file (formats/memory.md) */
 	if (is_map(key) && strstr(a, " obj 0 ") && !strstr(b, " obj 0 ") &&
 	    nth_space(a, 2) - a == nth_space(b, 2) - b && !strncmp(a, b, nth_space(b, 2) - b))
 		return "a private mapping of a file out of reach at its path comes back as "
 		       "anonymous memory, its bytes kept, its file lost";
-	/* an fd on a deleted file several processes map is reopened on the
-	 * memfd made for the job (lib/jobobj.c): a memfd's mount, mode,
-	 * seals, and no O_NOFOLLOW (reopened through /proc/self/fd) */
-	if (!strncmp(sp, "fd ", 3) && (key_ends(key, " mnt_id") || key_ends(key, " mode") ||
-				       key_ends(key, " flags")) &&
-	    (!strcmp(a, "0") || !strcmp(a, "0100777") ||
-	     strtol(b, NULL, 8) == (strtol(a, NULL, 8) | 0400000)))
-		return "an fd on a deleted file processes share comes back on a memfd: its mount, "
-		       "mode 0777, seals 0x1, no O_NOFOLLOW (lib/jobobj.c)";
 	/* an unlinked file with another link beside it comes back as that
 	 * link, by design (lib/fdlink.c, formats/fds.md) */
 	n = strlen(b);
@@ -1088,12 +1055,6 @@ static const char *known(const char *key, const char *b, const char *a)
 	    !strncmp(a, b, strrchr(b, '/') - b) && strrchr(a, '/')[1] != '#')
 		return "an unlinked file with another link beside it comes back as that link "
 		       "(lib/fdlink.c)";
-	/* a deleted file is made again under a temporary name, then unlinked */
-	n = strlen(b);
-	if (!strncmp(sp, "fd ", 3) && n > 10 && !strcmp(b + n - 10, " (deleted)") &&
-	    strrchr(b, '/') && strrchr(a, '/') && strrchr(a, '/')[1] == '#' &&
-	    !strncmp(a, b, strrchr(b, '/') - b + 1))
-		return "a deleted file comes back with the name #INO, not its own (lib/fdplan.c)";
 	return NULL;
 }
 
