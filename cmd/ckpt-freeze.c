@@ -747,8 +747,9 @@ static struct timespec frozen_at, thawed_at;
 
 /* --tcp-established: the sockets ckpt-dumpfds put in repair mode, and
  * handed to us, back out of it (sending nothing) before the job runs
- * again; with --kill closed in it once the job is dead, so that no FIN
- * or reset tells the peer (lib/tcprepair.h) */
+ * again; with --kill, once the job is dead, given to a keeper that holds
+ * them in it until the restore, so that neither a FIN nor a reset tells
+ * the peer (lib/tcprepair.h, lib/tcpkeep.h) */
 static int repair_end(const struct opts *o, int killed)
 {
 	int r;

@@ -29,6 +29,8 @@
 #define CHUNK_MAX (64 << 10)   /* bytes a send into a queue in repair mode
                                 * takes: the kernel makes one linear skb */
 #define UNSENT_WAIT_MS 2000    /* for room for the bytes not sent yet */
+#define CONNECT_TRIES 50       /* ... CONNECT_WAIT_MS apart: for the old */
+#define CONNECT_WAIT_MS 100    /* socket to go (a pipe from ckpt-freeze) */
 
 /* the filter of tcprep_lock off (an int the kernel does not read) */
 static int unlock(int fd)
@@ -343,6 +345,25 @@ static int window_set(int fd, const struct tcp_rep *r)
 	return setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof w) < 0 ? -errno : 0;
 }
 
+/* connect in repair mode.  The old socket may still have the four
+ * addresses for a moment: ckpt-freeze --kill piped straight into us
+ * kills the job and gives its sockets to a keeper once the stream is
+ * whole, while we read it.  Asked again for a while (the keeper let go
+ * of it, or it is not there yet).  0 or -errno. */
+static int connect_again(int fd, const struct sockaddr *local, const struct sockaddr *peer,
+			 socklen_t plen)
+{
+	int i;
+
+	for (i = 0; connect(fd, peer, plen) < 0; i++) {
+		if (errno != EADDRNOTAVAIL || i == CONNECT_TRIES)
+			return -errno;
+		poll(NULL, 0, CONNECT_WAIT_MS);
+		tcpkeep_release(local, peer);
+	}
+	return 0;
+}
+
 int tcprep_restore(int fd, const struct tcp_rep *r, const struct sockaddr *local,
 		   socklen_t llen, const struct sockaddr *peer, socklen_t plen, const char *bytes,
 		   const char **what)
@@ -369,8 +390,8 @@ int tcprep_restore(int fd, const struct tcp_rep *r, const struct sockaddr *local
 	    (e = sopt(fd, TCP_QUEUE_SEQ, r->snd_seq - r->sendq)) < 0)
 		return e;
 	*what = "connect (in repair mode: no SYN)";
-	if (connect(fd, peer, plen) < 0)
-		return -errno;
+	if ((e = connect_again(fd, local, peer, plen)) < 0)
+		return e;
 	*what = "its options (TCP_REPAIR_OPTIONS, TCP_TIMESTAMP)";
 	if ((e = options_set(fd, r)) < 0)
 		return e;

@@ -11,13 +11,13 @@ load thaw
 load inet
 load tcprepair
 
-# job_conversation ADDR [RCVBUF]: tcpcount connected to the peer on
-# ADDR, three numbers talked; PID, OUT
+# job_conversation ADDR [RCVBUF [JOBADDR]]: tcpcount connected to the
+# peer on ADDR (as JOBADDR, when given), three numbers talked; PID, OUT
 job_conversation() {
 	free_ports
 	need_root
 	peer listen "$1" "$PORT" ${2:-}
-	start_prog tcpcount connect "$1" "$PORT"
+	start_prog tcpcount connect "${3:-$1}" "$PORT"
 	wait_line "$T/peer.out" '^ready tcppeer'
 	say talk 1 3
 	peer_says '^talked 1 3'
@@ -37,24 +37,42 @@ in_flight() {
 	peer_says '^sent 11'
 }
 
-# checkpoint_repair: ckpt-freeze --kill --tcp-established, then (after
-# GAP seconds) the restore in the background
-checkpoint_repair() {
+# killed_repaired: ckpt-freeze --kill --tcp-established of the job into
+# $T/img, its pid free again
+killed_repaired() {
 	freeze_ok "$T/img" --kill --tcp-established "$PID"
 	wait "$PID" 2>/dev/null || true
 	dead "$PID"
+}
+
+# checkpoint_repair: ckpt-freeze --kill --tcp-established, then (after
+# GAP seconds) the restore in the background
+checkpoint_repair() {
+	killed_repaired
 	sleep "${GAP:-0}"
 	fds_of "$PID" | grep ' repair=1 '
 	thaw_bg --tcp-established "$T/img"
 	restored tcpcount
 }
 
-# goes_on: the same conversation, then its end
-goes_on() {
+# talk_to_end: three more numbers, then the end of the conversation
+talk_to_end() {
 	say talk 4 6
 	peer_says '^talked 4 6'
 	say quit
 	peer_says '^eof'
+}
+
+# goes_on_live: the job that was not killed (our child) goes on to its end
+goes_on_live() {
+	talk_to_end
+	wait "$PID"
+	grep -q '^done ok' "$OUT"
+}
+
+# goes_on: the same conversation, then its end
+goes_on() {
+	talk_to_end
 	grep -q '^done ok' "$OUT"
 	[ "$(grep -c '^got ' "$OUT")" = "$(grep -c '^got [0-9]' "$OUT")" ]
 	thaw_wait 0
@@ -115,6 +133,13 @@ flight_both_ways() {
 	fds_of "$PID" | grep -q " domain=inet6 .* peer=\[::1\]:$PORT .* repair=1 "
 }
 
+@test "an inet6 socket's connection to an IPv4 peer (v4-mapped addresses) comes back whole" {
+	job_conversation 127.0.0.1 "" ::ffff:127.0.0.1
+	checkpoint_repair
+	fds_of "$PID" | grep "^fd 3 .* domain=inet6 .* addr=\[::ffff:127.0.0.1\]:[0-9]* peer=\[::ffff:127.0.0.1\]:$PORT .* repair=1 "
+	goes_on
+}
+
 @test "the peer sends all along, while the job is checkpointed, killed and restored: every line comes once, in order" {
 	job_conversation 127.0.0.1
 	say drip 1500 2
@@ -153,16 +178,26 @@ flight_both_ways() {
 
 @test "its pid taken at the restore: restored in a new pid namespace (the same network namespace), the conversation goes on" {
 	job_conversation 127.0.0.1
-	freeze_ok "$T/img" --kill --tcp-established "$PID"
-	wait "$PID" 2>/dev/null || true
+	killed_repaired
 	hold_pid "$PID"
 	thaw_bg --tcp-established "$T/img"
 	in_new_ns
-	say talk 4 6
-	peer_says '^talked 4 6'
-	say quit
-	peer_says '^eof'
+	talk_to_end
 	grep -q '^done ok' "$OUT"
+}
+
+@test "ckpt-freeze --kill piped straight into ckpt-thaw (the old socket still there as the restore begins): the conversation goes on" {
+	job_conversation 127.0.0.1
+	("$BIN/ckpt-freeze" --kill --tcp-established "$PID" | "$THAW" --tcp-established) 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	# the old job, our child: reaped once killed, so that its pid is free
+	wait "$PID" 2>/dev/null || true
+	talk_to_end
+	wait_line "$OUT" '^done ok' 10
+	thaw_wait 0
+	no_fail "$OUT" "$T/thaw.err"
+	[ "$(grep '^got' "$OUT" | tr -d 'got \n')" = 123456 ]
 }
 
 @test "its addresses still a connection's at the restore (the first restore runs on): refused, naming them; the first goes on" {
@@ -204,12 +239,7 @@ flight_both_ways() {
 	wait_line "$T/peer.out" "^segs_in [0-9]*\$" 5
 	[ "$(grep -c '^segs_in' "$T/peer.out")" = 2 ]
 	[ "$(last_num "$T/peer.out" segs_in)" = "$before" ]
-	say talk 4 6
-	peer_says '^talked 4 6'
-	say quit
-	peer_says '^eof'
-	wait "$PID"
-	grep -q '^done ok' "$OUT"
+	goes_on_live
 }
 
 @test "a socket with a filter of its own: the checkpoint is refused, naming it, before --kill; the conversation goes on" {
@@ -223,18 +253,12 @@ flight_both_ways() {
 	[[ $stderr == *"not killed: it runs on"* ]]
 	alive "$PID"
 	# out of repair mode, not killed: it answers
-	say talk 4 6
-	peer_says '^talked 4 6'
-	say quit
-	peer_says '^eof'
-	wait "$PID"
-	grep -q '^done ok' "$OUT"
+	goes_on_live
 }
 
 @test "without --tcp-established at the restore, a repaired image's connection comes back reset (the default)" {
 	job_conversation 127.0.0.1
-	freeze_ok "$T/img" --kill --tcp-established "$PID"
-	wait "$PID" 2>/dev/null || true
+	killed_repaired
 	thaw_bg "$T/img"
 	# its first read after the restore: ECONNRESET, and it exits 1
 	wait_line "$OUT" '^FAIL read' 10
