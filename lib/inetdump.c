@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fdinfo.h"
@@ -440,6 +441,25 @@ static int udp_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size
 	return 0;
 }
 
+/* The bytes fd has not sent yet, in *unsent, once they are sent or half
+ * a second has passed: 0, or -1.  Small writes wait for an ack (Nagle)
+ * and the ack may be late on a loaded machine; the kernel sends them
+ * while the job is frozen.  Only a closed window keeps them for good. */
+static int unsent_wait(int fd, int *unsent)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		if (ioctl(fd, SIOCOUTQNSD, unsent) < 0)
+			return -1;
+		if (*unsent == 0)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
 int inet_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *len)
 {
 	int err, unsent = 0;
@@ -455,7 +475,7 @@ int inet_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *le
 		     (unsigned long long)key_num(x, " listener="));
 		return -1;
 	}
-	if (ioctl(x->local, SIOCOUTQNSD, &unsent) == 0 && unsent > 0) {
+	if (unsent_wait(x->local, &unsent) == 0 && unsent > 0) {
 		warn("pid %d fd %d: TCP socket %llu has %d bytes it has not sent yet (its peer's "
 		     "window is closed), which only TCP_REPAIR could read: refused", (int)pid, x->fd,
 		     (unsigned long long)x->st.st_ino, unsent);
