@@ -15,6 +15,7 @@
 #include "io.h"
 #include "job.h"
 #include "maps.h"
+#include "pidused.h"
 
 static long now_ms(void)
 {
@@ -341,16 +342,24 @@ int job_thaw(struct job *j)
 	return r;
 }
 
-/* after SIGKILL: the pid must be free for a thaw that follows at once
- * (a zombie is freed when init reaps it, once its parent is gone) */
-static void wait_gone(pid_t pid, long deadline)
+/* the process of pid that started at start (0: not known, any) is
+ * still there, a zombie included */
+static int still_there(pid_t pid, unsigned long long start)
 {
-	char path[32];
+	unsigned long long now = pid_starttime(pid);
 
-	snprintf(path, sizeof path, "/proc/%d", (int)pid);
-	while (access(path, F_OK) == 0 && now_ms() < deadline)
+	return start ? now == start : now != 0;
+}
+
+/* after SIGKILL: the pid must be free for a thaw that follows at once
+ * (a zombie is freed when init reaps it, once its parent is gone).  A
+ * process of another start time at the pid is not ours: the restore
+ * of `ckpt-freeze --kill | ckpt-thaw` may have taken it already. */
+static void wait_gone(pid_t pid, unsigned long long start, long deadline)
+{
+	while (still_there(pid, start) && now_ms() < deadline)
 		nap_ms(5);
-	if (access(path, F_OK) == 0)
+	if (still_there(pid, start))
 		warn("pid %d: killed, but not yet reaped by its parent", (int)pid);
 }
 
@@ -367,6 +376,7 @@ int job_kill(struct job *j)
 		if (p->sock < 0)
 			continue;
 		/* killed while still frozen: it never runs past the checkpoint */
+		p->start = pid_starttime(p->pid);
 		if (ctl_simple(p->sock, CKPT_OP_KILL, 0, NULL) < 0 &&
 		    kill(p->pid, SIGKILL) < 0 && errno != ESRCH) {
 			warn("pid %d: kill:", (int)p->pid);
@@ -376,7 +386,7 @@ int job_kill(struct job *j)
 		p->sock = -1;
 	}
 	for (i = 0; i < j->n; i++)
-		wait_gone(j->v[i].pid, deadline);
+		wait_gone(j->v[i].pid, j->v[i].start, deadline);
 	return r;
 }
 

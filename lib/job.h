@@ -9,6 +9,7 @@ struct job_proc {
 	int zombie;        /* exited, not reaped: no shim, no members */
 	int status;        /* a zombie's wait status */
 	int sock;          /* the connection holding its freeze; -1 for a zombie */
+	unsigned long long start;  /* its start time, once it is killed */
 };
 
 struct job {
