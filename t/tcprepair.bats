@@ -169,7 +169,10 @@ flight_both_ways() {
 	# peer's send queue, its window probes meeting the keeper's silence)
 	fds_of "$PID" | grep ' repair=1 .* data=socks/'
 	echo "queued to the job: $(key recvq) bytes"
-	[ "$(key recvq)" -gt 100000 ]
+	# more than a new socket's window (64 KiB); how far past it depends
+	# on how much the kernel grew the job's buffer during the transfer
+	# (98304 bytes in one CI run: not grown at all)
+	[ "$(key recvq)" -gt 65536 ]
 	[ "$(tar tvf "$T/img" | awk -v m="proc/$PID/socks/" 'index($6, m) == 1 {print $3}')" = \
 		$(($(key recvq) + $(key sendq))) ]
 	wait_line "$OUT" '^took 1000000 ok'
