@@ -31,6 +31,7 @@
 #include "sockdump.h"
 #include "tar.h"
 #include "tcprepair.h"
+#include "timing.h"
 #include "u64index.h"
 
 #define CHUNK (1 << 20)   /* bytes per pread of a saved file */
@@ -977,27 +978,41 @@ static int rules_write(struct dump *d)
 	return member_put(&d->tar, name, d->rules.text, d->rules.len);
 }
 
+/* CKPT_TIMING: r, after one part of dump_fds took since *t0 */
+static int part(const char *what, uint64_t *t0, int r)
+{
+	uint64_t now = timing_ns();
+
+	timing_part(what, now - *t0, "");
+	*t0 = now;
+	return r;
+}
+
 /* the stage proper: everything is read and decided before the first
  * byte goes out, so a failure leaves stdout untouched */
 static int dump_fds(struct dump *d)
 {
-	if (fds_fetch(d) < 0)
+	uint64_t t0 = timing_ns();
+
+	if (part("fds, described", &t0, fds_fetch(d)) < 0)
 		return -1;
 	ptys_ctty(d);
 	dups_find(d);
-	if (shares_find(d) < 0)
+	if (part("dups, shares", &t0, shares_find(d)) < 0)
 		return -1;
 	sublines_resolve(d);
 	deleted_links(d);
 	policies_decide(d);
 	data_assign(d);
 	holes_find(d);
-	if (shares_refuse(d) < 0 || pipes_peek(d) < 0 || socks_peek(d) < 0 ||
-	    ptys_peek(d) < 0)
+	if (part("policies", &t0, shares_refuse(d)) < 0)
 		return -1;
-	if (fds_write(d) < 0 || files_write(d) < 0 || pipes_write(d) < 0 ||
-	    rules_write(d) < 0)
+	if (pipes_peek(d) < 0 || socks_peek(d) < 0 || ptys_peek(d) < 0)
 		return -1;
+	part("queues peeked", &t0, 0);
+	if (fds_write(d) < 0 || files_write(d) < 0 || pipes_write(d) < 0 || rules_write(d) < 0)
+		return -1;
+	part("members written", &t0, 0);
 	return 0;
 }
 
