@@ -118,19 +118,21 @@ struct fd_pick {
 	int from, max, n, more;
 };
 
-static void fd_consider(int fd, int dirfd, void *arg)
+/* the listing comes in fd order: done once one more than max is seen */
+static int fd_consider(int fd, int dirfd, void *arg)
 {
 	struct fd_pick *p = arg;
 
 	if (fd >= p->from && !is_shim_fd(fd, dirfd))
 		keep_smallest(p->ents, &p->n, p->max, fd, &p->more);
+	return p->more;
 }
 
 /* the program's fds >= from, the smallest max of them, sorted */
 int fds_list(int from, struct ckpt_fd_ent *ents, int max, int *more)
 {
 	struct fd_pick p = { ents, from, max, 0, 0 };
-	int r = procdir_each("/proc/self/fd", fd_consider, &p), i;
+	int r = procdir_fds_from(from, fd_consider, &p), i;
 
 	*more = p.more;
 	if (r < 0)
