@@ -87,9 +87,17 @@ int tar_data(struct tar_out *t, const void *buf, size_t len)
 	return r;
 }
 
+/* v in width - 1 octal digits, zero-padded, and a NUL (by hand: six
+ * snprintf calls a header were most of writing 2200 small members) */
 static void octal(char *field, size_t width, uint64_t v)
 {
-	snprintf(field, width, "%0*llo", (int)width - 1, (unsigned long long)v);
+	size_t i = width - 1;
+
+	field[i] = 0;
+	while (i-- > 0) {
+		field[i] = '0' + (v & 7);
+		v >>= 3;
+	}
 }
 
 static int write_header(struct tar_out *t, const char *name, uint64_t size,
