@@ -627,7 +627,8 @@ static int dump_mem(struct dump *d)
 				       d->reg, d->nreg, d->smaps, d->image_id));
 	/* the scans above need no turn; what follows depends on the
 	 * processes before us (the job's shm table, our offset) */
-	if (r == 0 && (r = offset_take(d)) == 0 && (r = table_load(d)) == 0)
+	if (r == 0 && (r = part("wait for the turn", &t0, offset_take(d))) == 0 &&
+	    (r = table_load(d)) == 0)
 		before = d->seen.n;
 	r = r < 0 || part("page scan", &t0, runs_collect(d)) < 0 || table_save(d, before) < 0 ||
 	    (d->cow.chan >= 0 && part("cow, snapshot's scan", &t0, cow_frozen(d)) < 0) ||
