@@ -144,10 +144,10 @@ int fds_list(int from, struct ckpt_fd_ent *ents, int max, int *more)
 
 /* vmsplice the ranges into the pipe, in order; bytes moved or -errno.
  * The pages stay the process's: the caller keeps it frozen until the
- * pipe's reader has taken them.  watch_fd >= 0 (a snapshot's
- * connection): never wait on a full pipe once it has hung up or sent
- * anything, -EPIPE then: its tool is gone, and so must the snapshot
- * be, whoever still reads the pipe. */
+ * pipe's reader has taken them.  watch_fd >= 0 (the connection that
+ * asked): never wait on a full pipe once it has hung up or sent
+ * anything, -EPIPE then: its tool is gone, and so must the freeze (or
+ * the snapshot) be, whoever still reads the pipe. */
 long pages_splice(int pipe_fd, const struct ckpt_range *r, int n, int watch_fd)
 {
 	static struct iovec iov[1024];
