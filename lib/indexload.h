@@ -1,7 +1,7 @@
 /* indexload.h - the parent of an increment (ckpt-freeze --parent
  * FILE): its image id, and the table of the pages it holds with their
  * hashes (index.h), from any image (raw, packed, compressed: read
- * through ckpt-unpack) or from an index file (--index-out).  A full
+ * packed or compressed through ckpt-unpack) or from an index file (--index-out).  A full
  * image without index members is hashed from its pages. */
 #ifndef CKPT_INDEXLOAD_H
 #define CKPT_INDEXLOAD_H

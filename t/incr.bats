@@ -82,17 +82,26 @@ proc/$PID/hashes" ]
 	[ "$(img_parent "$T/inc1")" = "$(img_id "$T/base")" ]
 	[ "$(img_parent "$T/base")" = - ]
 	# of A's 64 pages, the six step 1 rewrote
-	n=$(img runs "$T/inc1" "$PID" | while read -r s e; do
-		lo=$((0x$s > a ? 0x$s : a)) hi=$((0x$e < a + 65536 * 4 ? 0x$e : a + 65536 * 4))
-		[ "$hi" -le "$lo" ] || echo $(((hi - lo) / 4096))
-	done | awk '{n += $1} END {print n + 0}')
+	a_pages() {
+		img runs "$1" "$PID" | while read -r s e; do
+			lo=$((0x$s > a ? 0x$s : a)) hi=$((0x$e < a + 65536 * 4 ? 0x$e : a + 65536 * 4))
+			[ "$hi" -le "$lo" ] || echo $(((hi - lo) / 4096))
+		done | awk '{n += $1} END {print n + 0}'
+	}
+	n=$(a_pages "$T/inc1")
 	echo "A pages stored: $n"
 	[ "$n" -eq 6 ]
-	# the same from the image as parent, packed or not
+	# the same from the image as parent: raw (read directly), packed
+	# or compressed (read through ckpt-unpack)
 	inc inc1b "$T/base"
 	"$BIN/ckpt-pack" <"$T/base" >"$T/base.packed"
 	inc inc1c "$T/base.packed"
-	[ "$(img_parent "$T/inc1c")" = "$(img_id "$T/base")" ]
+	zstd -q <"$T/base" >"$T/base.zst"
+	inc inc1d "$T/base.zst"
+	for i in inc1b inc1c inc1d; do
+		[ "$(img_parent "$T/$i")" = "$(img_id "$T/base")" ]
+		[ "$(a_pages "$T/$i")" -eq 6 ]
+	done
 	[ "$(stat -c %s "$T/inc1")" -lt $(($(stat -c %s "$T/base") / 2)) ]
 }
 
