@@ -81,6 +81,17 @@ static ssize_t tar_rd(void *ctx, void *buf, size_t len)
 	return tar_in_read(ctx, buf, len);
 }
 
+/* Records of the current process from address a on may follow the
+ * table's last ones: 0, or -1 after a message (a second index, hashes
+ * or pages member of one process would repeat its pages) */
+static int recs_after(struct loader *l, uint64_t a)
+{
+	if (!l->n || l->v[l->n - 1].pid != (uint64_t)l->pid || l->v[l->n - 1].addr < a)
+		return 0;
+	return warn("--parent %s: %s: 0x%llx: not after the page before it", l->path,
+		    l->tar.name, (unsigned long long)a), -1;
+}
+
 /* the hashes member: one per page of the index, in its order, each
  * with its page's address as a record */
 static int hashes_read(struct loader *l)
@@ -93,10 +104,12 @@ static int hashes_read(struct loader *l)
 	if (!l->indexed || l->tar.size != pages * sizeof *h)
 		return warn("--parent %s: %s: %llu bytes, not 8 for each page of its index",
 			    l->path, l->tar.name, (unsigned long long)l->tar.size), -1;
-	table_room(l, pages);
-	r = l->v + l->n;
 	if (pages)
 		a = l->runs.v[0].start;
+	if (recs_after(l, a) < 0)
+		return -1;
+	table_room(l, pages);
+	r = l->v + l->n;
 	for (n = 0; n < pages; n += k) {
 		k = pages - n < 8192 ? pages - n : 8192;
 		if (tar_in_read_full(&l->tar, h, k * sizeof *h) < 0)
@@ -135,6 +148,8 @@ static int pages_hash(struct loader *l)
 		return warn("--parent %s: %s: %llu bytes, its pagemap says %llu", l->path,
 			    l->tar.name, (unsigned long long)l->tar.size,
 			    (unsigned long long)l->runs.bytes), -1;
+	if (l->runs.n && recs_after(l, l->runs.v[0].start) < 0)
+		return -1;
 	table_room(l, l->runs.bytes / INDEX_PAGE);
 	for (i = 0; i < l->runs.n; i++)
 		for (a = l->runs.v[i].start; a < l->runs.v[i].end; a += len) {
