@@ -398,6 +398,31 @@ int dirty_walk_written(struct dirty_walk *w, uint64_t addr)
 	return spans_walk(d->written, d->nwritten, &w->w, addr);
 }
 
+int dirty_walk_span(struct dirty_walk *w, uint64_t addr, uint64_t *until)
+{
+	const struct dirty *d = w->d;
+	const struct dirty_span *t;
+	uint64_t end;
+
+	*until = UINT64_MAX;
+	if (!d->since[0])
+		return 1;
+	if (!spans_walk(d->tracked, d->ntracked, &w->t, addr)) {
+		if (w->t < d->ntracked)
+			*until = d->tracked[w->t].start;
+		return 1;
+	}
+	t = &d->tracked[w->t];
+	if (spans_walk(d->written, d->nwritten, &w->w, addr)) {
+		/* written spans lie in tracked regions: written to their end */
+		*until = d->written[w->w].end;
+		return 1;
+	}
+	end = w->w < d->nwritten && d->written[w->w].start < t->end ? d->written[w->w].start : t->end;
+	*until = end;
+	return 0;
+}
+
 void dirty_free(struct dirty *d)
 {
 	free(d->tracked);

@@ -137,18 +137,19 @@ size_t index_table_pid(const struct index_table *t, pid_t pid, const struct inde
 	return e - a;
 }
 
-int index_changed(const struct run_list *held, const uint64_t *h, const struct index_rec *par,
-		  size_t npar, struct run_list *stored)
+int index_changed(const struct run_list *runs, const size_t *at, const uint64_t *hash,
+		  const struct index_rec *par, size_t npar, struct run_list *stored)
 {
 	const struct index_rec *p = par, *pend = par + npar;
 	const struct page_run *r;
+	const uint64_t *h;
 	uint64_t a;
 	size_t i;
 	int e;
 
-	for (i = 0; i < held->n; i++) {
-		r = &held->v[i];
-		for (a = r->start; a < r->end; a += INDEX_PAGE, h++) {
+	for (i = 0; i < runs->n; i++) {
+		r = &runs->v[i];
+		for (a = r->start, h = hash + at[i]; a < r->end; a += INDEX_PAGE, h++) {
 			while (p < pend && p->addr < a)
 				p++;
 			if (p < pend && p->addr == a && p->hash == *h)

@@ -45,11 +45,13 @@ void index_table_unmap(struct index_table *t);
 /* the records of pid: *lo, and the count */
 size_t index_table_pid(const struct index_table *t, pid_t pid, const struct index_rec **lo);
 
-/* The pages of held (hashes h) that the parent's records par (npar of
- * pid, by address) do not hold with the same hash: appended to
- * stored, in runs that never cross a held run.  0 or -ENOMEM */
-int index_changed(const struct run_list *held, const uint64_t *h, const struct index_rec *par,
-		  size_t npar, struct run_list *stored);
+/* The pages of runs (each run's first hash at hash[at[i]], the
+ * others after it) that the parent's records par (npar of pid, by
+ * address) do not hold with the same hash: appended to stored, in
+ * runs that never cross one of runs, with its held flag.  0 or
+ * -ENOMEM */
+int index_changed(const struct run_list *runs, const size_t *at, const uint64_t *hash,
+		  const struct index_rec *par, size_t npar, struct run_list *stored);
 
 /* A member read line by line through rd (pack_in_read, tar_in_read):
  * lines of at most 255 bytes, so that memory stays bounded whatever
