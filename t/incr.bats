@@ -205,6 +205,27 @@ PY
 	echo "zzz" >"$T/idx4"
 	img edit "$T/inc1" "proc/$PID/index" "$T/idx4" >"$T/bad4"
 	chain_fails "line 1: not a run of pages after the last" "$BIN/ckpt-unpack" "$T/base" "$T/bad4"
+	# a pagemap that says more than its pages member holds: the last
+	# link's claims a page of its index it does not store; the base's
+	# (which has no index: it holds what it stores) a page at 0x1000.  The merge reads a raw link's
+	# pages with pread, where nothing else would stop at the member's end
+	tar xOf "$T/inc1" "proc/$PID/pagemap" >"$T/pm"
+	"$PYTHON" - "$T/idx" "$T/pm" "$T/pm5" <<'PY'
+import sys
+runs = lambda f: [tuple(int(x, 16) for x in l.split("-")) for l in open(f)]
+held, stored = runs(sys.argv[1]), runs(sys.argv[2])
+a = next(p for s, e in held for p in range(s, e, 4096)
+         if not any(x <= p < y for x, y in stored))
+with open(sys.argv[3], "w") as f:
+    for s, e in sorted(stored + [(a, a + 4096)]):
+        f.write("%08x-%08x\n" % (s, e))
+PY
+	img edit "$T/inc1" "proc/$PID/pagemap" "$T/pm5" >"$T/bad5"
+	chain_fails "a pages member shorter than its pagemap" "$BIN/ckpt-unpack" "$T/base" "$T/bad5"
+	{ echo "00001000-00002000"; tar xOf "$T/base" "proc/$PID/pagemap"; } >"$T/pm6"
+	img edit "$T/base" "proc/$PID/pagemap" "$T/pm6" >"$T/bad6"
+	chain_fails "a pages member shorter than its pagemap" "$BIN/ckpt-unpack" "$T/bad6" "$T/inc1"
+	[[ $stderr == *"$T/bad6"* ]]
 	thaw_fails "not held by its parent" "$T/base" "$T/bad1"
 	rm -f "$T/inc1.state"
 }
