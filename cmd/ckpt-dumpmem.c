@@ -34,7 +34,7 @@
 
 
 static const char usage_str[] =
-	"ckpt-dumpmem [--control FD (--offset N | --offset-fd FD [--after FD]) [--cow FD [--cow-child]]] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID]] [--index-out FD] [--image-id ID] PID";
+	"ckpt-dumpmem [--control FD (--offset N | --offset-fd FD [--after FD]) [--cow FD [--cow-child]]] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID] [--parent-wait FD]] [--index-out FD] [--image-id ID] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
@@ -47,6 +47,7 @@ static const struct option options[] = {
 	{ "index", no_argument, NULL, 'i' },
 	{ "parent-index", required_argument, NULL, 'p' },
 	{ "parent-id", required_argument, NULL, 'P' },
+	{ "parent-wait", required_argument, NULL, 'W' },
 	{ "image-id", required_argument, NULL, 'I' },
 	{ "index-out", required_argument, NULL, 'x' },
 	{ "help", no_argument, NULL, 'h' },
@@ -75,6 +76,8 @@ struct dump {
 	int index;                 /* write the index member */
 	int parent_fd;             /* --parent-index: the parent's table, or -1 */
 	const char *parent_id;     /* --parent-id: the parent's image id, or NULL */
+	int parent_wait;           /* --parent-wait: the table is whole, or
+	                            * never will be, at its end of file; or -1 */
 	const char *image_id;      /* --image-id: this image's, or NULL */
 	int index_out;             /* --index-out: the index member here too, or -1 */
 	uint64_t *hash;            /* with index: one per page of runs */
@@ -513,6 +516,25 @@ static int hashes_take(struct dump *d, const struct index_rec *par, size_t npar)
 	return e < 0 ? -1 : 0;
 }
 
+/* --parent-wait: ckpt-freeze's loader fills the table while we run:
+ * once it is gone (the end of file), the table is whole, with its end
+ * record, or the loader failed.  Then the table mapped: 0, or -1
+ * after a message */
+static int table_wait_map(struct dump *d, struct index_table *t)
+{
+	char c;
+	int e;
+
+	while (d->parent_wait >= 0 && (e = read(d->parent_wait, &c, 1)) != 0)
+		if (e < 0 && errno != EINTR)
+			return warn("--parent-wait %d:", d->parent_wait), -1;
+	if ((e = index_table_map(t, d->parent_fd)) == -EINVAL && d->parent_wait >= 0)
+		return warn("pid %d: the parent's index was not loaded", (int)d->pid), -1;
+	if (e < 0)
+		return warnerr(e, "--parent-index %d:", d->parent_fd), -1;
+	return 0;
+}
+
 /* The hash of every page held; with a parent, the pages it does not
  * hold alike are the ones stored (formats/index.md).  0 or -1. */
 static int pages_index(struct dump *d)
@@ -527,8 +549,8 @@ static int pages_index(struct dump *d)
 		return 0;
 	if (!(d->hash = malloc((d->runs.bytes / INDEX_PAGE + 1) * sizeof *d->hash)))
 		return warn("pid %d: index: out of memory", (int)d->pid), -1;
-	if (d->parent_fd >= 0 && (e = index_table_map(&t, d->parent_fd)) < 0)
-		return warnerr(e, "--parent-index %d:", d->parent_fd), -1;
+	if (d->parent_fd >= 0 && (e = table_wait_map(d, &t)) < 0)
+		return -1;
 	if (d->parent_fd >= 0)
 		n = index_table_pid(&t, d->pid, &par);
 	e = hashes_take(d, par, n);
@@ -765,10 +787,10 @@ static int dump_alone(struct dump *d)
 
 int main(int argc, char **argv)
 {
-	struct dump d = { .sock = -1, .table = -1, .parent_fd = -1, .index_out = -1,
+	struct dump d = { .sock = -1, .table = -1, .parent_fd = -1, .parent_wait = -1, .index_out = -1,
 			  .offset_fd = -1, .after_fd = -1 };
 	const char *control = NULL, *offset = NULL, *offset_fd = NULL, *after = NULL, *table = NULL, *par = NULL, *iout = NULL;
-	const char *cow = NULL;
+	const char *cow = NULL, *pwait = NULL;
 	int c;
 
 	cow_init(&d.cow);
@@ -786,6 +808,7 @@ int main(int argc, char **argv)
 		case 'i': d.index = 1; break;
 		case 'p': par = optarg; break;
 		case 'P': d.parent_id = optarg; break;
+		case 'W': pwait = optarg; break;
 		case 'I': d.image_id = optarg; break;
 		case 'x': iout = optarg; break;
 		case 'h': printf("usage: %s\n", usage_str); return 0;
@@ -812,11 +835,16 @@ int main(int argc, char **argv)
 	}
 	if (table && (d.table = table_fd_parse(table)) < 0)
 		return 1;
-	if ((par && (d.parent_fd = file_fd_parse("--parent-index", par, 0)) < 0) ||
+	if (pwait && !par) {
+		warn("--parent-wait goes with --parent-index");
+		usage_die(usage_str);
+	}
+	if ((pwait && (d.parent_wait = fd_arg("--parent-wait", pwait)) < 0) ||
+	    (par && (d.parent_fd = file_fd_parse("--parent-index", par, 0)) < 0) ||
 	    (iout && (d.index_out = file_fd_parse("--index-out", iout, 1)) < 0))
 		return 1;
 	d.index |= par || iout;
-	if (cow && cow_stage_init(&d.cow, cow, (const char *[]){ control, table, par, iout }, 4) < 0)
+	if (cow && cow_stage_init(&d.cow, cow, (const char *[]){ control, table, par, iout, pwait }, 5) < 0)
 		return 1;
 	stdout_check();
 	tar_init(&d.tar, 1, offset ? offset_arg(offset, usage_str) : 0);

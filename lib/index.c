@@ -85,25 +85,31 @@ static int rec_before(const struct index_rec *a, const struct index_rec *b)
 
 int index_table_map(struct index_table *t, int fd)
 {
+	const struct index_rec *end;
 	struct stat st;
 	void *p;
-	size_t i;
+	size_t i, n;
 
 	t->v = NULL;
 	t->n = 0;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (st.st_size % sizeof *t->v)
+	if (st.st_size % sizeof *t->v || st.st_size == 0)
 		return -EINVAL;
-	if (st.st_size == 0)
-		return 0;
 	/* every record is read at once (the order check): mapped in one
 	 * go, not a fault a page */
 	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	t->v = p;
-	t->n = st.st_size / sizeof *t->v;
+	n = st.st_size / sizeof *t->v;
+	t->n = n - 1;
+	end = &t->v[n - 1];
+	/* the end record: a table cut short (its loader died) has none */
+	if (end->pid != INDEX_TABLE_END || end->addr != n - 1 || end->hash != 0) {
+		index_table_unmap(t);
+		return -EINVAL;
+	}
 	for (i = 1; i < t->n; i++)
 		if (!rec_before(&t->v[i - 1], &t->v[i])) {
 			index_table_unmap(t);
@@ -114,8 +120,8 @@ int index_table_map(struct index_table *t, int fd)
 
 void index_table_unmap(struct index_table *t)
 {
-	if (t->n)
-		munmap((void *)t->v, t->n * sizeof *t->v);
+	if (t->v)
+		munmap((void *)t->v, (t->n + 1) * sizeof *t->v);
 	t->v = NULL;
 	t->n = 0;
 }

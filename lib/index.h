@@ -29,7 +29,10 @@ int index_hash_runs(pid_t pid, int mem_fd, const struct run_list *runs, uint64_t
 void runs_text(FILE *f, const struct run_list *runs);
 
 /* the parent's pages, as ckpt-freeze gives them to each ckpt-dumpmem:
- * a file of records sorted by pid, then address */
+ * a file of records sorted by pid, then address, and after them an
+ * end record: pid INDEX_TABLE_END, addr the count of the others,
+ * hash 0 (a table its loader did not finish has none) */
+#define INDEX_TABLE_END UINT64_MAX
 struct index_rec {
 	uint64_t pid, addr, hash;
 };
@@ -39,7 +42,8 @@ struct index_table {
 	size_t n;
 };
 
-/* the table in fd mapped: 0, or -errno (-EINVAL: not sorted) */
+/* the table in fd mapped: 0, or -errno (-EINVAL: not sorted, or no
+ * end record) */
 int index_table_map(struct index_table *t, int fd);
 void index_table_unmap(struct index_table *t);
 /* the records of pid: *lo, and the count */

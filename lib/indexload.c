@@ -237,20 +237,53 @@ static int manifest_take(struct loader *l)
 	return 0;
 }
 
-/* 0; 1 when a file read directly turns out not to be a raw stream;
- * -1 after a message */
-static int members_read(struct loader *l)
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct index_rec *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The table as ckpt-dumpmem wants it: sorted, each (pid, address)
+ * once.  The sort and the search for twins only when a process came
+ * out of pid order (a stream lists its processes in restore order,
+ * most often by pid): qsort of 1 GiB's records took 20 ms of an
+ * increment's 80 (bench/incremental) */
+static int table_finish(struct loader *l)
+{
+	size_t i;
+
+	if (l->unsorted) {
+		qsort(l->v, l->n, sizeof *l->v, rec_cmp);
+		for (i = 1; i < l->n; i++)
+			if (!rec_cmp(&l->v[i - 1], &l->v[i]))
+				return warn("--parent %s: pid %llu: page 0x%llx twice", l->path,
+					    (unsigned long long)l->v[i].pid,
+					    (unsigned long long)l->v[i].addr), -1;
+	}
+	table_room(l, 1);
+	l->v[l->n] = (struct index_rec){ INDEX_TABLE_END, l->n, 0 };
+	munmap(l->v, l->cap * sizeof *l->v);
+	l->v = NULL;
+	l->cap = 0;
+	if (ftruncate(l->table, (l->n + 1) * sizeof *l->v) < 0)
+		return warn("--parent %s: the table:", l->path), -1;
+	return 0;
+}
+
+/* the members after the manifest, into the table, finished */
+static int members_rest(struct loader *l)
 {
 	int r;
 
-	if (tar_in_init(&l->tar, fd_src, &l->fd) < 0 || (r = manifest_take(l)) != 0)
-		return r > 0 ? 1 : -1;
 	while ((r = tar_in_next(&l->tar)) > 0)
 		if (member_take(l) < 0)
 			return -1;
 	if (r < 0)
 		return warn("--parent %s: %s", l->path, l->tar.err), -1;
-	return 0;
+	return table_finish(l);
 }
 
 static pid_t unpack_start(const char *path, int *fd)
@@ -278,12 +311,40 @@ static pid_t unpack_start(const char *path, int *fd)
 	return child;
 }
 
+/* The rest of a raw parent, in a child of ours: its table is loaded
+ * while the job is frozen and its first stages run (smaps alone takes
+ * longer); each ckpt-dumpmem waits for the end of *ready before it
+ * maps the table, which has its end record only if the child finished
+ * it (lib/index.h).  0 or -1 after a message */
+static int rest_fork(struct loader *l, struct parent *p)
+{
+	int ready[2], null;
+	pid_t child;
+
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return warn("pipe:"), -1;
+	if ((child = fork()) < 0)
+		return warn("fork:"), close(ready[0]), close(ready[1]), -1;
+	if (child == 0) {
+		/* not a holder of the stream, nor of our stdin */
+		if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0)
+			dup2(null, 0), dup2(null, 1);
+		close(ready[0]);
+		_exit(members_rest(l) < 0);
+	}
+	close(ready[1]);
+	p->ready = ready[0];
+	p->loader = child;
+	return 0;
+}
+
 /* A raw stream or index file (a tar stream whose manifest says
  * "packed 0") is read here, directly: ckpt-unpack's fork and exec
- * were 3 ms of an increment, and it would only pass the bytes on.
- * Anything else (packed, compressed) through a ckpt-unpack, which
- * checks each member's checksum: 0, 1 (not raw), -1 */
-static int direct_read(struct loader *l)
+ * were 3 ms of an increment, and it would only pass the bytes on; its
+ * manifest now, the rest in a child (rest_fork).  Anything else
+ * (packed, compressed) through a ckpt-unpack, which checks each
+ * member's checksum: 0, 1 (not raw), -1 */
+static int direct_read(struct loader *l, struct parent *p)
 {
 	char head[512];
 	int r;
@@ -296,7 +357,10 @@ static int direct_read(struct loader *l)
 		return 1;
 	}
 	l->direct = 1;
-	r = members_read(l);
+	if (tar_in_init(&l->tar, fd_src, &l->fd) < 0)
+		die("out of memory");
+	if ((r = manifest_take(l)) == 0)
+		r = rest_fork(l, p);
 	close(l->fd);
 	tar_in_free(&l->tar);
 	return r;
@@ -310,7 +374,11 @@ static int unpack_read(struct loader *l)
 	l->direct = 0;
 	if ((child = unpack_start(l->path, &l->fd)) < 0)
 		return -1;
-	r = members_read(l);
+	if (tar_in_init(&l->tar, fd_src, &l->fd) < 0)
+		die("out of memory");
+	r = manifest_take(l);
+	if (r == 0)
+		r = members_rest(l);
 	close(l->fd);
 	tar_in_free(&l->tar);
 	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
@@ -320,40 +388,6 @@ static int unpack_read(struct loader *l)
 	return r;
 }
 
-static int rec_cmp(const void *a, const void *b)
-{
-	const struct index_rec *x = a, *y = b;
-
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/* The table as ckpt-dumpmem wants it: sorted, each (pid, address)
- * once.  The sort and the search for twins only when a process came
- * out of pid order (a stream lists its processes in restore order,
- * most often by pid): qsort of 1 GiB's records took 20 ms of an
- * increment's 80 (bench/incremental) */
-static int table_finish(struct loader *l)
-{
-	size_t i;
-
-	if (l->unsorted) {
-		qsort(l->v, l->n, sizeof *l->v, rec_cmp);
-		for (i = 1; i < l->n; i++)
-			if (!rec_cmp(&l->v[i - 1], &l->v[i]))
-				return warn("--parent %s: pid %llu: page 0x%llx twice", l->path,
-					    (unsigned long long)l->v[i].pid,
-					    (unsigned long long)l->v[i].addr), -1;
-	}
-	if (l->cap)
-		munmap(l->v, l->cap * sizeof *l->v);
-	l->v = NULL;
-	if (ftruncate(l->table, l->n * sizeof *l->v) < 0)
-		return warn("--parent %s: the table:", l->path), -1;
-	return 0;
-}
-
 int parent_load(struct parent *p, const char *path)
 {
 	static struct loader l;
@@ -361,14 +395,13 @@ int parent_load(struct parent *p, const char *path)
 
 	memset(&l, 0, sizeof l);
 	l.path = path;
-	p->table = -1;
+	p->table = p->ready = -1;
+	p->loader = -1;
 	if ((l.table = memfd_create("ckpt-parent-index", MFD_CLOEXEC)) < 0)
 		die("memfd_create:");
-	if ((r = direct_read(&l)) > 0)
+	if ((r = direct_read(&l, p)) > 0)
 		r = unpack_read(&l);
-	if (r == 0)
-		r = table_finish(&l);
-	else if (l.cap)
+	if (l.cap)
 		munmap(l.v, l.cap * sizeof *l.v);
 	run_list_free(&l.runs);
 	if (r < 0) {
@@ -378,4 +411,19 @@ int parent_load(struct parent *p, const char *path)
 	p->table = l.table;
 	memcpy(p->id, l.man.id, sizeof p->id);
 	return 0;
+}
+
+int parent_done(struct parent *p)
+{
+	int st = 0;
+
+	if (p->ready >= 0)
+		close(p->ready);
+	p->ready = -1;
+	if (p->loader <= 0)
+		return 0;
+	while (waitpid(p->loader, &st, 0) < 0 && errno == EINTR)
+		;
+	p->loader = -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }

@@ -105,6 +105,25 @@ proc/$PID/hashes" ]
 	[ "$(stat -c %s "$T/inc1")" -lt $(($(stat -c %s "$T/base") / 2)) ]
 }
 
+@test "a parent broken past its manifest (its table loaded while the job is frozen): the checkpoint fails naming it, with no trailer, and the program runs on" {
+	need ckpt-run ckpt-freeze prog:incmem
+	start_prog incmem "$T"
+	freeze_ok "$T/base" --index-out "$T/base.idx" "$PID"
+	echo zzz >"$T/zzz"
+	img edit "$T/base.idx" "proc/$PID/index" "$T/zzz" >"$T/bad.idx"
+	rc=0
+	"$BIN/ckpt-freeze" --parent "$T/bad.idx" "$PID" >"$T/inc" 2>"$T/inc.err" || rc=$?
+	cat "$T/inc.err"
+	[ "$rc" -eq 1 ]
+	grep -q "bad.idx: proc/$PID/index line 1: not a run" "$T/inc.err"
+	grep -q "pid $PID: the parent's index was not loaded" "$T/inc.err"
+	[ "$(tail -c 1024 "$T/inc" | tr -d '\0' | wc -c)" -gt 0 ]
+	step 1
+	verify_prog
+	inc inc1 "$T/base.idx"
+	[ "$(img_parent "$T/inc1")" = "$(img_id "$T/base")" ]
+}
+
 @test "base + 5 increments (new maps, munmap, DONTNEED, mremap, brk both ways) restore byte for byte, as a full checkpoint" {
 	incmem_chain 4 live
 	step 5
