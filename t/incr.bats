@@ -72,6 +72,14 @@ proc/$PID/hashes" ]
 	true
 }
 
+@test "the index of 96 MiB, hashed in two threads, has each page's XXH64 (sampled, and around the split)" {
+	need ckpt-run ckpt-freeze prog:churn
+	start_prog churn 96
+	freeze_ok "$T/full" --index-out "$T/full.idx" "$PID"
+	img index-sample "$T/full" "$PID" 211
+	cmp <(tar xOf "$T/full" "proc/$PID/hashes") <(tar xOf "$T/full.idx" "proc/$PID/hashes")
+}
+
 @test "an increment from the index alone stores only what changed, and names its parent" {
 	need ckpt-run ckpt-freeze prog:incmem
 	start_prog incmem "$T"
