@@ -256,8 +256,8 @@ f.seek(int(sys.argv[2], 16) // 4096 * 8)
 print(struct.unpack("<Q", f.read(8))[0] >> 57 & 1)' "$1" "$2"
 }
 
-# sample_block ADDR: the sample of a hot region is the first 4 pages
-# of each MiB from the start of the region (the kernel's: ADDR's may
+# sample_block ADDR: the sample of a hot region is the first page of
+# each MiB from the start of the region (the kernel's: ADDR's may
 # have joined a neighbour): the start of such a MiB of $PID above ADDR
 sample_block() {
 	local lo hi vs
@@ -282,15 +282,15 @@ sample_block() {
 	id1=$(image_id "$T/img1")
 	echo "img1 $id1 img2 $id"
 	# img2's scan chose by the epoch it counted from: img1's id; one
-	# scan in 16 protects the sample of hot regions again (the first 4
-	# pages of each MiB), to learn anew.  What it chose is read before
+	# scan in 16 protects the sample of hot regions again (the first
+	# page of each MiB), to learn anew.  What it chose is read before
 	# our own scan, which chooses again, by img2's id (checked after
 	# it: one run in 16 failed)
 	if [ "${id1: -1}" = 0 ]; then
 		b=$(sample_block "$t")
 		[ "$(wp_bit "$PID" "$b")" = 1 ]
 		scan "$PID" "$b:8"
-		[ "$(line "$b")" = "....WWWW" ]
+		[ "$(line "$b")" = ".WWWWWWW" ]
 	else
 		[ "$(wp_bit "$PID" "$t")" = 0 ]
 		scan "$PID" "$t:8"
@@ -300,17 +300,17 @@ sample_block() {
 	[ "$(since)" = "$id" ]
 }
 
-@test "dirty: a hot region learns anew from its sample alone: 1/64 of it protected, the program's next pass faults on that only" {
+@test "dirty: a hot region learns anew from its sample alone: 1/256 of it protected, the program's next pass faults on that only" {
 	need ckpt-run ckpt-freeze prog:touchloop prog:dirtyscan
 	start_prog touchloop 16
 	local t b b4 i
 	t=$(region T)
 	b=$(sample_block "$t")
 	b4=$(printf '0x%x' $((b + 4 * 4096)))
-	# sampled: b's first 4 pages protected, the 5th not, nor b's last
+	# sampled: b's first page protected, the second not, nor b's last
 	sampled() {
 		[ "$(wp_bit "$PID" "$b")" = 1 ]
-		[ "$(wp_bit "$PID" "$(printf '0x%x' $((b + 3 * 4096)))")" = 1 ]
+		[ "$(wp_bit "$PID" "$(printf '0x%x' $((b + 4096)))")" = 0 ]
 		[ "$(wp_bit "$PID" "$b4")" = 0 ]
 		[ "$(wp_bit "$PID" "$(printf '0x%x' $((b + 1048576 - 4096)))")" = 0 ]
 	}
