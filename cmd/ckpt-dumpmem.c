@@ -551,8 +551,10 @@ static int pages_index(struct dump *d)
 		return warn("pid %d: index: out of memory", (int)d->pid), -1;
 	if (d->parent_fd >= 0 && (e = table_wait_map(d, &t)) < 0)
 		return -1;
-	if (d->parent_fd >= 0)
-		n = index_table_pid(&t, d->pid, &par);
+	if (d->parent_fd >= 0 && (e = index_table_pid(&t, d->pid, &par, &n)) < 0) {
+		index_table_unmap(&t);
+		return warnerr(e, "--parent-index %d: pid %d:", d->parent_fd, (int)d->pid), -1;
+	}
 	e = hashes_take(d, par, n);
 	if (d->parent_fd >= 0)
 		index_table_unmap(&t);

@@ -166,17 +166,12 @@ void runs_text(FILE *f, const struct run_list *runs)
 		fprintf(f, "%08" PRIx64 "-%08" PRIx64 "\n", runs->v[i].start, runs->v[i].end);
 }
 
-static int rec_before(const struct index_rec *a, const struct index_rec *b)
-{
-	return a->pid < b->pid || (a->pid == b->pid && a->addr < b->addr);
-}
-
 int index_table_map(struct index_table *t, int fd)
 {
 	const struct index_rec *end;
 	struct stat st;
 	void *p;
-	size_t i, n;
+	size_t n;
 
 	t->v = NULL;
 	t->n = 0;
@@ -184,9 +179,9 @@ int index_table_map(struct index_table *t, int fd)
 		return -errno;
 	if (st.st_size % sizeof *t->v || st.st_size == 0)
 		return -EINVAL;
-	/* every record is read at once (the order check): mapped in one
-	 * go, not a fault a page */
-	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	/* not populated: a process reads only its own records
+	 * (index_table_pid), and a job's table holds every process's */
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	t->v = p;
@@ -198,11 +193,6 @@ int index_table_map(struct index_table *t, int fd)
 		index_table_unmap(t);
 		return -EINVAL;
 	}
-	for (i = 1; i < t->n; i++)
-		if (!rec_before(&t->v[i - 1], &t->v[i])) {
-			index_table_unmap(t);
-			return -EINVAL;
-		}
 	return 0;
 }
 
@@ -214,7 +204,8 @@ void index_table_unmap(struct index_table *t)
 	t->n = 0;
 }
 
-size_t index_table_pid(const struct index_table *t, pid_t pid, const struct index_rec **lo)
+int index_table_pid(const struct index_table *t, pid_t pid, const struct index_rec **lo,
+		    size_t *n)
 {
 	size_t a = 0, b = t->n, m, e;
 
@@ -228,7 +219,15 @@ size_t index_table_pid(const struct index_table *t, pid_t pid, const struct inde
 	for (e = a; e < t->n && t->v[e].pid == (uint64_t)pid; e++)
 		;
 	*lo = t->v + a;
-	return e - a;
+	*n = e - a;
+	/* faulted in at once, not a page at a time (5.14+; else faults) */
+	if (*n)
+		madvise((void *)((uintptr_t)*lo & ~(uintptr_t)4095),
+			(uintptr_t)(*lo + *n) - ((uintptr_t)*lo & ~(uintptr_t)4095), MADV_POPULATE_READ);
+	for (m = a + 1; m < e; m++)
+		if (t->v[m].addr <= t->v[m - 1].addr)
+			return -EINVAL;
+	return 0;
 }
 
 int index_changed(const struct run_list *runs, const size_t *at, const uint64_t *hash,

@@ -42,12 +42,15 @@ struct index_table {
 	size_t n;
 };
 
-/* the table in fd mapped: 0, or -errno (-EINVAL: not sorted, or no
- * end record) */
+/* the table in fd mapped: 0, or -errno (-EINVAL: no end record) */
 int index_table_map(struct index_table *t, int fd);
 void index_table_unmap(struct index_table *t);
-/* the records of pid: *lo, and the count */
-size_t index_table_pid(const struct index_table *t, pid_t pid, const struct index_rec **lo);
+/* The records of pid (found by pid: the table is sorted by it), *lo
+ * and *n of them, checked in address order, only they: each
+ * ckpt-dumpmem of a job reads its own, not every process's.  0, or
+ * -EINVAL when they are out of order. */
+int index_table_pid(const struct index_table *t, pid_t pid, const struct index_rec **lo,
+		    size_t *n);
 
 /* The pages of runs (each run's first hash at hash[at[i]], the
  * others after it) that the parent's records par (npar of pid, by
