@@ -15,6 +15,7 @@
 
 #include "args.h"
 #include "cow.h"
+#include "cowguess.h"
 #include "ctl.h"
 #include "dirty.h"
 #include "err.h"
@@ -34,7 +35,7 @@
 
 
 static const char usage_str[] =
-	"ckpt-dumpmem [--control FD (--offset N | --offset-fd FD [--after FD]) [--cow FD [--cow-child]]] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID]] [--index-out FD] [--image-id ID] PID";
+	"ckpt-dumpmem [--control FD (--offset N | --offset-fd FD [--after FD]) [--cow FD [--cow-child] [--smaps-guess FD]]] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID]] [--index-out FD] [--image-id ID] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
@@ -44,6 +45,7 @@ static const struct option options[] = {
 	{ "shm-table", required_argument, NULL, 't' },
 	{ "cow", required_argument, NULL, 'C' },
 	{ "cow-child", no_argument, NULL, 'K' },
+	{ "smaps-guess", required_argument, NULL, 'G' },
 	{ "index", no_argument, NULL, 'i' },
 	{ "parent-index", required_argument, NULL, 'p' },
 	{ "parent-id", required_argument, NULL, 'P' },
@@ -66,6 +68,10 @@ struct dump {
 	int fds[CKPT_PROCFD_COUNT];
 	char *maps;                /* the kernel's text, verbatim */
 	char *smaps;               /* /proc/PID/smaps, for VmFlags, or NULL */
+	int guess_fd;              /* --smaps-guess: smaps read before the
+	                            * freeze (lib/cowguess.h), or -1 */
+	int guessed;               /* smaps is that guess, and fits */
+	struct kproc k;            /* the process, as the kernel says */
 	size_t maps_len;
 	struct map_region *reg;
 	size_t nreg;
@@ -93,29 +99,43 @@ struct dump {
 	struct cow cow;            /* --cow (lib/cow.h) */
 };
 
-/* the process record and its fds (lib/procrec.h); and smaps as we
- * open it (lib/kproc.c: tied to the process behind the socket), for
- * each region's VmFlags: the shim's fds hold no smaps.  Without it the
- * member is not written, and a restore cannot give the regions back
- * their flags: an error. */
+/* the process record and its fds (lib/procrec.h); d->k stays open
+ * for smaps_settle */
 static int proc_fetch(struct dump *d)
 {
 	static struct ckpt_proc_rec rec;
-	struct kproc k;
-	int r, i;
+	int r;
 
-	if (kproc_open(&k, d->pid, d->sock) < 0)
+	if (kproc_open(&d->k, d->pid, d->sock) < 0)
 		return -1;
-	r = procrec_fetch(d->sock, &k, &rec, d->fds);
-	if (r == 0 && !(d->smaps = kproc_read(&k, "smaps", NULL))) {
-		warn("pid %d: read smaps (for the regions' VmFlags):", (int)d->pid);
-		for (i = 0; i < CKPT_PROCFD_COUNT; i++)
-			close(d->fds[i]);
-		r = -1;
-	}
-	kproc_close(&k);
+	r = procrec_fetch(d->sock, &d->k, &rec, d->fds);
 	d->subreaper = rec.subreaper;
 	return r;
+}
+
+/* smaps, for each region's VmFlags (the shim's fds hold none): the
+ * --smaps-guess read before the freeze when it fits the frozen layout
+ * (lib/cowguess.h: the snapshot checks the rest), else read now, as we
+ * open it (lib/kproc.c: tied to the process behind the socket).
+ * Without it the member is not written, and a restore cannot give the
+ * regions back their flags: an error.  0 or -1. */
+static int smaps_settle(struct dump *d)
+{
+	char *status = NULL;
+
+	if (d->guess_fd >= 0 && lseek(d->guess_fd, 0, SEEK_SET) == 0 &&
+	    (d->smaps = read_fd_all(d->guess_fd, NULL)) &&
+	    (status = kproc_read(&d->k, "status", NULL)))
+		d->guessed = cow_guess_fits(d->smaps, d->maps, d->maps_len, status);
+	free(status);
+	if (!d->guessed) {
+		free(d->smaps);
+		d->smaps = kproc_read(&d->k, "smaps", NULL);
+	}
+	kproc_close(&d->k);
+	if (!d->smaps)
+		warn("pid %d: read smaps (for the regions' VmFlags):", (int)d->pid);
+	return d->smaps ? 0 : -1;
 }
 
 static int maps_load(struct dump *d)
@@ -553,6 +573,12 @@ static int cow_frozen(struct dump *d)
 		return -1;
 	close(d->sock);
 	d->sock = -1;
+	/* thawed: the held copies were chosen by a guess, which the
+	 * snapshot's flags (those at the fork) must bear out */
+	if (d->guessed &&
+	    part("cow: the guess checked", &t0,
+		 cow_guess_verify(d->pid, d->cow.pid, d->cow.stat_fd, d->smaps, d->reg, d->nreg)) < 0)
+		return -1;
 	return part("cow: wait for the turn", &t0, cow_stage_wait(&d->cow, d->pid, &d->tar.off)) < 0 ?
 		-1 : runs_collect_snapshot(d);
 }
@@ -598,10 +624,13 @@ static int dump_mem(struct dump *d)
 
 	after_wait(d);
 	t0 = timing_ns();
-	/* (the process record includes smaps: lib/procrec.c) */
-	if (part("process record, smaps", &t0, proc_fetch(d)) < 0)
+	if (part("process record", &t0, proc_fetch(d)) < 0) {
+		kproc_close(&d->k);
 		return -1;
+	}
 	r = part("maps", &t0, maps_load(d));
+	if (r == 0)
+		r = part(d->guess_fd >= 0 ? "smaps (the guess)" : "smaps", &t0, smaps_settle(d));
 	if (r == 0)
 		files_check(d);
 	/* at every checkpoint of an image, before any page is read: the
@@ -619,6 +648,7 @@ static int dump_mem(struct dump *d)
 	    part("index", &t0, pages_index(d)) < 0 ||
 	    part("members, pages", &t0, members_write(d)) < 0 ? -1 : 0;
 	cow_close(&d->cow);
+	kproc_close(&d->k);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(d->fds[i]);
 	free(d->maps);
@@ -701,9 +731,10 @@ static int dump_alone(struct dump *d)
 int main(int argc, char **argv)
 {
 	struct dump d = { .sock = -1, .table = -1, .parent_fd = -1, .index_out = -1,
-			  .offset_fd = -1, .after_fd = -1 };
+			  .offset_fd = -1, .after_fd = -1, .guess_fd = -1,
+			  .k = { .pidfd = -1, .dirfd = -1 } };
 	const char *control = NULL, *offset = NULL, *offset_fd = NULL, *after = NULL, *table = NULL, *par = NULL, *iout = NULL;
-	const char *cow = NULL;
+	const char *cow = NULL, *guess = NULL;
 	int c;
 
 	cow_init(&d.cow);
@@ -718,6 +749,7 @@ int main(int argc, char **argv)
 		case 't': table = optarg; break;
 		case 'C': cow = optarg; break;
 		case 'K': d.cow.child = 1; break;
+		case 'G': guess = optarg; break;
 		case 'i': d.index = 1; break;
 		case 'p': par = optarg; break;
 		case 'P': d.parent_id = optarg; break;
@@ -745,13 +777,19 @@ int main(int argc, char **argv)
 		warn("--cow goes with --control and --offset: ckpt-freeze --cow runs it");
 		usage_die(usage_str);
 	}
+	if (guess && !cow) {
+		warn("--smaps-guess goes with --cow");
+		usage_die(usage_str);
+	}
 	if (table && (d.table = table_fd_parse(table)) < 0)
+		return 1;
+	if (guess && (d.guess_fd = fd_arg("--smaps-guess", guess)) < 0)
 		return 1;
 	if ((par && (d.parent_fd = file_fd_parse("--parent-index", par, 0)) < 0) ||
 	    (iout && (d.index_out = file_fd_parse("--index-out", iout, 1)) < 0))
 		return 1;
 	d.index |= par || iout;
-	if (cow && cow_stage_init(&d.cow, cow, (const char *[]){ control, table, par, iout }, 4) < 0)
+	if (cow && cow_stage_init(&d.cow, cow, (const char *[]){ control, table, par, iout, guess }, 5) < 0)
 		return 1;
 	stdout_check();
 	tar_init(&d.tar, 1, offset ? offset_arg(offset, usage_str) : 0);

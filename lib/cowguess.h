@@ -1,0 +1,40 @@
+/* cowguess.h - ckpt-freeze --cow without smaps in the frozen window
+ * (doc/design.md, "COW mode", "The guess").
+ *
+ * Which regions a snapshot cannot hold is in smaps' VmFlags (dc, wf),
+ * and the kernel walks every page to write smaps (7-13 ms a GiB).  So
+ * smaps is read before the freeze, as a guess; while frozen only the
+ * maps text is read and must be the guess's layout, line for line, and
+ * the locked memory must add up (VmLck); after the thaw the snapshot's
+ * own smaps, whose regions carry the flags they had at the fork, must
+ * agree with the guess.  A guess that does not fit while frozen is
+ * dropped (smaps is read then, as without it); one the snapshot
+ * contradicts fails the checkpoint: the held copies were chosen by it. */
+#ifndef CKPT_COWGUESS_H
+#define CKPT_COWGUESS_H
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "maps.h"
+
+/* ckpt-freeze, before the freeze: /proc/PID/smaps into a memfd
+ * (returned, offset 0), and *stat_fd open on /proc/PID/stat, to tie it
+ * to the process frozen later (kproc_same).  -1 when it cannot be read
+ * (no message: the stage then reads smaps while frozen). */
+int cow_guess_take(pid_t pid, int *stat_fd);
+
+/* While frozen: 1 when the region heads of the guess are the lines of
+ * maps (len bytes), in order, and the regions it says are locked ("lo")
+ * add up to status's VmLck; else 0. */
+int cow_guess_fits(const char *guess, const char *maps, size_t len, const char *status);
+
+/* After the thaw: the snapshot (pid snap, stat_fd its /proc/self/stat
+ * as it opened it) agrees with the guess on every region of reg: a
+ * region the guess says is MADV_DONTFORK is not in it, every other is,
+ * with the guess's VmFlags but those a fork clears (lo, lf: mlock; um,
+ * uw, ui: userfaultfd).  0, or -1 after a message naming pid and the
+ * region. */
+int cow_guess_verify(pid_t pid, pid_t snap, int stat_fd, const char *guess,
+		     const struct map_region *reg, size_t nreg);
+
+#endif
