@@ -97,6 +97,7 @@ struct dump {
 	struct tar_out tar;
 	int subreaper;             /* the process is a child subreaper */
 	struct cow cow;            /* --cow (lib/cow.h) */
+	struct cow_check check;    /* the guess checked by the snapshot */
 };
 
 /* the process record and its fds (lib/procrec.h); d->k stays open
@@ -574,11 +575,15 @@ static int cow_frozen(struct dump *d)
 	close(d->sock);
 	d->sock = -1;
 	/* thawed: the held copies were chosen by a guess, which the
-	 * snapshot's flags (those at the fork) must bear out */
-	if (d->guessed &&
-	    part("cow: the guess checked", &t0,
-		 cow_guess_verify(d->pid, d->cow.pid, d->cow.stat_fd, d->smaps, d->reg, d->nreg)) < 0)
-		return -1;
+	 * snapshot's flags (those at the fork) must bear out: checked
+	 * beside the stream, waited for at its end (dump_mem) */
+	if (d->guessed) {
+		d->check = (struct cow_check){ .pid = d->pid, .snap = d->cow.pid,
+					       .stat_fd = d->cow.stat_fd, .guess = d->smaps,
+					       .reg = d->reg, .nreg = d->nreg };
+		if (cow_check_start(&d->check) < 0)
+			return -1;
+	}
 	return part("cow: wait for the turn", &t0, cow_stage_wait(&d->cow, d->pid, &d->tar.off)) < 0 ?
 		-1 : runs_collect_snapshot(d);
 }
@@ -647,6 +652,9 @@ static int dump_mem(struct dump *d)
 	    (d->cow.chan >= 0 && part("cow, snapshot's scan", &t0, cow_frozen(d)) < 0) ||
 	    part("index", &t0, pages_index(d)) < 0 ||
 	    part("members, pages", &t0, members_write(d)) < 0 ? -1 : 0;
+	/* the snapshot's flags read before it ends (cow_close) */
+	if (part("cow: the guess checked (the wait)", &t0, cow_check_end(&d->check)) < 0)
+		r = -1;
 	cow_close(&d->cow);
 	kproc_close(&d->k);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)

@@ -215,3 +215,33 @@ int cow_guess_verify(pid_t pid, pid_t snap, int stat_fd, const char *guess,
 	free(text);
 	return ok && i == nreg ? 0 : -1;
 }
+
+static void *check_run(void *arg)
+{
+	struct cow_check *c = arg;
+
+	c->r = cow_guess_verify(c->pid, c->snap, c->stat_fd, c->guess, c->reg, c->nreg);
+	return NULL;
+}
+
+int cow_check_start(struct cow_check *c)
+{
+	int e = (c->guess = strdup(c->guess)) ? pthread_create(&c->th, NULL, check_run, c) : ENOMEM;
+
+	if (e) {
+		free(c->guess);
+		return warnerr(-e, "pid %d: a thread to check its snapshot:", (int)c->pid), -1;
+	}
+	c->started = 1;
+	return 0;
+}
+
+int cow_check_end(struct cow_check *c)
+{
+	if (!c->started)
+		return 0;
+	pthread_join(c->th, NULL);
+	free(c->guess);
+	c->started = 0;
+	return c->r;
+}

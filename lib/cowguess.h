@@ -12,6 +12,7 @@
  * contradicts fails the checkpoint: the held copies were chosen by it. */
 #ifndef CKPT_COWGUESS_H
 #define CKPT_COWGUESS_H
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -36,5 +37,29 @@ int cow_guess_fits(const char *guess, const char *maps, size_t len, const char *
  * region. */
 int cow_guess_verify(pid_t pid, pid_t snap, int stat_fd, const char *guess,
 		     const struct map_region *reg, size_t nreg);
+
+/* cow_guess_verify in a thread of its own, beside the stream of the
+ * pages: the walk of the snapshot's pages for its smaps (10 ms a GiB)
+ * then leaves the dump's critical path.  The stage's result waits for
+ * it (cow_check_end) before its end: a disagreement still fails the
+ * stage, and ckpt-freeze then writes no trailer.  The thread reads a
+ * copy of the guess (the stage writes its vmflags member from its own,
+ * in place); reg must live until the end. */
+struct cow_check {
+	pthread_t th;
+	int started;
+	int r;
+	pid_t pid, snap;
+	int stat_fd;
+	char *guess;                    /* the copy, the thread's */
+	const struct map_region *reg;
+	size_t nreg;
+};
+
+/* started (c's arguments set, guess the caller's): 0, or -1 after a
+ * message */
+int cow_check_start(struct cow_check *c);
+/* joined, when started: its result, 0 or -1 (its message said why) */
+int cow_check_end(struct cow_check *c);
 
 #endif
