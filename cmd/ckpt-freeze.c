@@ -82,10 +82,9 @@ struct opts {
 	int cow_fd;        /* the next ckpt-dumpmem's end of its --cow
 	                    * channel (-1: none), and --cow-child */
 	int cow_child;
-	int guess_fd;      /* --cow: the root's smaps read before the
-	                    * freeze (lib/cowguess.h), or -1; guess_stat
-	                    * its /proc/PID/stat then */
-	int guess_stat;
+	int guess_fd;      /* the next ckpt-dumpmem's --smaps-guess, or -1 */
+	struct cow_guesses *guesses;  /* --cow: smaps read before the freeze
+	                    * (lib/cowguess.h) */
 	int offset_fd;     /* the next ckpt-dumpmem's --offset-fd and --after,
 	                    * (-1: none), and our end of the first, which */
 	int after_fd;      /* the stage must not keep */
@@ -412,7 +411,7 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 		argv[n++] = cow;
 		if (o->cow_child)
 			argv[n++] = "--cow-child";
-		if (o->guess_fd >= 0 && target == o->pid) {
+		if (o->guess_fd >= 0) {
 			snprintf(guess, sizeof guess, "%d", o->guess_fd);
 			argv[n++] = "--smaps-guess";
 			argv[n++] = guess;
@@ -835,8 +834,10 @@ static int cow_frozen_proc(struct cowproc *c, const struct job *j, unsigned i, c
 		return -1;
 	o->cow_fd = ch[1];
 	o->cow_child = cow_under_subreaper(j, all, i);
+	/* a guess of the process frozen, or none */
+	o->guess_fd = cow_guess_of(o->guesses, k);
 	r = stage_start(&c->mem, "ckpt-dumpmem", &j->v[i], 0, -1, o);
-	o->cow_fd = -1;
+	o->cow_fd = o->guess_fd = -1;
 	close(ch[1]);
 	c->chan = ch[0];
 	if (r == 0 && (c->sub = cow_freeze_ready(c->chan)) < 0) {
@@ -858,15 +859,8 @@ static int write_procs_cow(struct tar_out *t, struct job *j, const struct kproc 
 
 	if (!cp)
 		die("out of memory");
-	for (i = 0; i < j->n; i++) {
+	for (i = 0; i < j->n; i++)
 		cp[i] = (struct cowproc){ .head = -1, .chan = -1 };
-		/* the guess is of the process frozen, or of none */
-		if (j->v[i].pid == o->pid && o->guess_fd >= 0 && !j->v[i].zombie &&
-		    (lseek(o->guess_stat, 0, SEEK_SET) < 0 || !kproc_is(&k[i], o->guess_stat))) {
-			close(o->guess_fd);
-			o->guess_fd = -1;
-		}
-	}
 	for (i = next_proc(j, 0); r == 0 && i < j->n; i = next_proc(j, i + 1))
 		r = cow_frozen_proc(&cp[i], j, i, &k[i], sh, o, cp);
 	if (r == 0)
@@ -1088,7 +1082,8 @@ static char *job_pids(const struct job *j)
 int main(int argc, char **argv)
 {
 	struct opts o = { .cow_fd = -1, .offset_fd = -1, .after_fd = -1, .turn_fd = -1,
-			  .tcp_chan = { -1, -1 }, .guess_fd = -1, .guess_stat = -1 };
+			  .tcp_chan = { -1, -1 }, .guess_fd = -1 };
+	static struct cow_guesses guesses;
 	struct job j;
 	int r;
 
@@ -1113,8 +1108,9 @@ int main(int argc, char **argv)
 	o.pid = ns_follow(o.pid);
 	clock_gettime(CLOCK_MONOTONIC, &begun_at);
 	/* smaps read now, not frozen: 7-13 ms a GiB (lib/cowguess.h) */
+	o.guesses = &guesses;
 	if (o.cow)
-		o.guess_fd = cow_guess_take(o.pid, &o.guess_stat);
+		cow_guesses_take(&guesses, o.pid);
 	if (o.cow)
 		timing_phase("--cow: smaps before the freeze");
 	clock_gettime(CLOCK_MONOTONIC, &frozen_at);

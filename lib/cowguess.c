@@ -12,6 +12,7 @@
 #include "cowguess.h"
 #include "err.h"
 #include "io.h"
+#include "job.h"
 #include "kproc.h"
 
 int cow_guess_take(pid_t pid, int *stat_fd)
@@ -41,6 +42,40 @@ int cow_guess_take(pid_t pid, int *stat_fd)
 	close(dir);
 	free(text);
 	return mfd;
+}
+
+void cow_guesses_take(struct cow_guesses *g, pid_t root)
+{
+	unsigned i, k, n;
+	pid_t *c;
+	int fd, st;
+
+	g->n = 0;
+	g->v[g->n++].pid = root;
+	for (i = 0; i < g->n; i++) {   /* breadth first: the list grows */
+		c = children_of(g->v[i].pid, &n);
+		for (k = 0; k < n && g->n < COW_GUESSES_MAX; k++)
+			g->v[g->n++].pid = c[k];
+		free(c);
+	}
+	for (i = k = 0; i < g->n; i++)
+		if ((fd = cow_guess_take(g->v[i].pid, &st)) >= 0) {
+			g->v[k].pid = g->v[i].pid;
+			g->v[k].fd = fd;
+			g->v[k++].stat_fd = st;
+		}
+	g->n = k;
+}
+
+int cow_guess_of(const struct cow_guesses *g, const struct kproc *k)
+{
+	unsigned i;
+
+	for (i = 0; i < g->n; i++)
+		if (g->v[i].pid == k->pid)
+			return lseek(g->v[i].stat_fd, 0, SEEK_SET) == 0 && kproc_is(k, g->v[i].stat_fd) ?
+				g->v[i].fd : -1;
+	return -1;
 }
 
 /* one region of a smaps text: its first line and its VmFlags codes */

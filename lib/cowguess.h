@@ -24,6 +24,21 @@
  * (no message: the stage then reads smaps while frozen). */
 int cow_guess_take(pid_t pid, int *stat_fd);
 
+/* the guesses of a job: its root's and its descendants' as the
+ * children files show them before the freeze (a process that comes
+ * later has none) */
+#define COW_GUESSES_MAX 256
+struct cow_guesses {
+	unsigned n;
+	struct { pid_t pid; int fd, stat_fd; } v[COW_GUESSES_MAX];
+};
+
+void cow_guesses_take(struct cow_guesses *g, pid_t root);
+/* the guess of the process k stands for, if it is of that process
+ * (pid and start time): its fd, or -1 */
+struct kproc;
+int cow_guess_of(const struct cow_guesses *g, const struct kproc *k);
+
 /* While frozen: 1 when the region heads of the guess are the lines of
  * maps (len bytes), in order, and the regions it says are locked ("lo")
  * add up to status's VmLck; else 0. */

@@ -157,7 +157,7 @@ for b in iter(lambda: f.read(1 << 16), b""):
 	local reader=$! snap= i
 	snap=$(snapshot_wait cowsum)
 	echo "snapshot: ${snap:-none}"
-	[ -n "$snap" ]
+	[ -n "$snap" ] || { cat "$T/ferr"; false; }
 	# the program runs on meanwhile, its snapshot none of its children
 	local n
 	n=$(last_num "$OUT" passes)
