@@ -72,6 +72,7 @@ struct dump {
 	int guess_fd;              /* --smaps-guess: smaps read before the
 	                            * freeze (lib/cowguess.h), or -1 */
 	int guessed;               /* smaps is that guess, and fits */
+	uid_t owner;               /* of the process's /proc directory */
 	struct kproc k;            /* the process, as the kernel says */
 	size_t maps_len;
 	struct map_region *reg;
@@ -126,7 +127,9 @@ static int proc_fetch(struct dump *d)
 static int smaps_settle(struct dump *d)
 {
 	char *status = NULL;
+	struct stat st;
 
+	d->owner = fstat(d->k.dirfd, &st) == 0 ? st.st_uid : (uid_t)-1;
 	if (d->guess_fd >= 0 && lseek(d->guess_fd, 0, SEEK_SET) == 0 &&
 	    (d->smaps = read_fd_all(d->guess_fd, NULL)) &&
 	    (status = kproc_read(&d->k, "status", NULL)))
@@ -582,7 +585,8 @@ static int cow_frozen(struct dump *d)
 	 * beside the stream, waited for at its end (dump_mem) */
 	if (d->guessed) {
 		d->check = (struct cow_check){ .pid = d->pid, .snap = d->cow.pid,
-					       .stat_fd = d->cow.stat_fd, .guess = d->smaps,
+					       .stat_fd = d->cow.stat_fd, .owner = d->owner,
+					       .guess = d->smaps,
 					       .reg = d->reg, .nreg = d->nreg };
 		if (cow_check_start(&d->check) < 0)
 			return -1;

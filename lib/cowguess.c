@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cowguess.h"
@@ -197,14 +198,19 @@ int cow_guess_fits(const char *guess, const char *maps, size_t len, const char *
 }
 
 /* the snapshot's smaps, read through /proc/SNAP once that is the
- * process whose stat_fd it is (its pid is the shim's word) */
-static char *snap_smaps(pid_t pid, pid_t snap, int stat_fd)
+ * process whose stat_fd it is, and whose /proc directory has the
+ * frozen process's owner (a copy of it has): its pid and its stat fd
+ * are the shim's word, which must not make us (root) read the smaps of
+ * another user's process */
+static char *snap_smaps(pid_t pid, pid_t snap, int stat_fd, uid_t owner)
 {
 	struct kproc k = { .pid = snap, .pidfd = -1 };
 	char path[32], *s = NULL;
+	struct stat st;
 
 	snprintf(path, sizeof path, "/proc/%d", (int)snap);
 	if ((k.dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fstat(k.dirfd, &st) < 0 || st.st_uid != owner ||
 	    lseek(stat_fd, 0, SEEK_SET) < 0 || kproc_same(&k, stat_fd) < 0)
 		warn("pid %d: its snapshot, pid %d: gone or not the snapshot", (int)pid, (int)snap);
 	else if (!(s = kproc_read(&k, "smaps", NULL)))
@@ -224,10 +230,10 @@ static int region_agrees(const struct map_region *r, const struct sregion *g,
 	return have && c->start <= r->start && r->end <= c->end && flags_same(g, c);
 }
 
-int cow_guess_verify(pid_t pid, pid_t snap, int stat_fd, const char *guess,
+int cow_guess_verify(pid_t pid, pid_t snap, int stat_fd, uid_t owner, const char *guess,
 		     const struct map_region *reg, size_t nreg)
 {
-	char *text = snap_smaps(pid, snap, stat_fd);
+	char *text = snap_smaps(pid, snap, stat_fd, owner);
 	const char *p = text, *q = guess;
 	struct sregion g, c = { 0 };
 	int have = 0, ok = 1;
@@ -255,7 +261,7 @@ static void *check_run(void *arg)
 {
 	struct cow_check *c = arg;
 
-	c->r = cow_guess_verify(c->pid, c->snap, c->stat_fd, c->guess, c->reg, c->nreg);
+	c->r = cow_guess_verify(c->pid, c->snap, c->stat_fd, c->owner, c->guess, c->reg, c->nreg);
 	return NULL;
 }
 

@@ -45,12 +45,13 @@ int cow_guess_of(const struct cow_guesses *g, const struct kproc *k);
 int cow_guess_fits(const char *guess, const char *maps, size_t len, const char *status);
 
 /* After the thaw: the snapshot (pid snap, stat_fd its /proc/self/stat
- * as it opened it) agrees with the guess on every region of reg: a
+ * as it opened it, owner the uid that owns the frozen process's /proc
+ * directory: the snapshot's must be the same) agrees with the guess on every region of reg: a
  * region the guess says is MADV_DONTFORK is not in it, every other is,
  * with the guess's VmFlags but those a fork clears (lo, lf: mlock; um,
  * uw, ui: userfaultfd).  0, or -1 after a message naming pid and the
  * region. */
-int cow_guess_verify(pid_t pid, pid_t snap, int stat_fd, const char *guess,
+int cow_guess_verify(pid_t pid, pid_t snap, int stat_fd, uid_t owner, const char *guess,
 		     const struct map_region *reg, size_t nreg);
 
 /* cow_guess_verify in a thread of its own, beside the stream of the
@@ -66,6 +67,7 @@ struct cow_check {
 	int r;
 	pid_t pid, snap;
 	int stat_fd;
+	uid_t owner;
 	char *guess;                    /* the copy, the thread's */
 	const struct map_region *reg;
 	size_t nreg;
