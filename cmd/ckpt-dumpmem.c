@@ -15,6 +15,7 @@
 
 #include "args.h"
 #include "cow.h"
+#include "cowguess.h"
 #include "ctl.h"
 #include "dirty.h"
 #include "err.h"
@@ -34,7 +35,7 @@
 
 
 static const char usage_str[] =
-	"ckpt-dumpmem [--control FD (--offset N | --offset-fd FD [--after FD]) [--end-fd FD] [--cow FD [--cow-child]]] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID] [--parent-wait FD]] [--index-out FD] [--image-id ID] PID";
+	"ckpt-dumpmem [--control FD (--offset N | --offset-fd FD [--after FD]) [--end-fd FD] [--cow FD [--cow-child] [--smaps-guess FD]]] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID] [--parent-wait FD]] [--index-out FD] [--image-id ID] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
@@ -45,6 +46,7 @@ static const struct option options[] = {
 	{ "shm-table", required_argument, NULL, 't' },
 	{ "cow", required_argument, NULL, 'C' },
 	{ "cow-child", no_argument, NULL, 'K' },
+	{ "smaps-guess", required_argument, NULL, 'G' },
 	{ "index", no_argument, NULL, 'i' },
 	{ "parent-index", required_argument, NULL, 'p' },
 	{ "parent-id", required_argument, NULL, 'P' },
@@ -68,6 +70,11 @@ struct dump {
 	int fds[CKPT_PROCFD_COUNT];
 	char *maps;                /* the kernel's text, verbatim */
 	char *smaps;               /* /proc/PID/smaps, for VmFlags, or NULL */
+	int guess_fd;              /* --smaps-guess: smaps read before the
+	                            * freeze (lib/cowguess.h), or -1 */
+	int guessed;               /* smaps is that guess, and fits */
+	uid_t owner;               /* of the process's /proc directory */
+	struct kproc k;            /* the process, as the kernel says */
 	size_t maps_len;
 	struct map_region *reg;
 	size_t nreg;
@@ -97,31 +104,48 @@ struct dump {
 	struct tar_out tar;
 	int subreaper;             /* the process is a child subreaper */
 	struct cow cow;            /* --cow (lib/cow.h) */
+	struct cow_check check;    /* the guess checked by the snapshot */
 };
 
-/* the process record and its fds (lib/procrec.h); and smaps as we
- * open it (lib/kproc.c: tied to the process behind the socket), for
- * each region's VmFlags: the shim's fds hold no smaps.  Without it the
- * member is not written, and a restore cannot give the regions back
- * their flags: an error. */
+/* the process record and its fds (lib/procrec.h); d->k stays open
+ * for smaps_settle */
 static int proc_fetch(struct dump *d)
 {
 	static struct ckpt_proc_rec rec;
-	struct kproc k;
-	int r, i;
+	int r;
 
-	if (kproc_open(&k, d->pid, d->sock) < 0)
+	if (kproc_open(&d->k, d->pid, d->sock) < 0)
 		return -1;
-	r = procrec_fetch(d->sock, &k, &rec, d->fds);
-	if (r == 0 && !(d->smaps = kproc_read(&k, "smaps", NULL))) {
-		warn("pid %d: read smaps (for the regions' VmFlags):", (int)d->pid);
-		for (i = 0; i < CKPT_PROCFD_COUNT; i++)
-			close(d->fds[i]);
-		r = -1;
-	}
-	kproc_close(&k);
+	r = procrec_fetch(d->sock, &d->k, &rec, d->fds);
 	d->subreaper = rec.subreaper;
 	return r;
+}
+
+/* smaps, for each region's VmFlags (the shim's fds hold none): the
+ * --smaps-guess read before the freeze when it fits the frozen layout
+ * (lib/cowguess.h: the snapshot checks the rest), else read now, as we
+ * open it (lib/kproc.c: tied to the process behind the socket).
+ * Without it the member is not written, and a restore cannot give the
+ * regions back their flags: an error.  0 or -1. */
+static int smaps_settle(struct dump *d)
+{
+	char *status = NULL;
+	struct stat st;
+
+	d->owner = fstat(d->k.dirfd, &st) == 0 ? st.st_uid : (uid_t)-1;
+	if (d->guess_fd >= 0 && lseek(d->guess_fd, 0, SEEK_SET) == 0 &&
+	    (d->smaps = read_fd_all(d->guess_fd, NULL)) &&
+	    (status = kproc_read(&d->k, "status", NULL)))
+		d->guessed = cow_guess_fits(d->smaps, d->maps, d->maps_len, status);
+	free(status);
+	if (!d->guessed) {
+		free(d->smaps);
+		d->smaps = kproc_read(&d->k, "smaps", NULL);
+	}
+	kproc_close(&d->k);
+	if (!d->smaps)
+		warn("pid %d: read smaps (for the regions' VmFlags):", (int)d->pid);
+	return d->smaps ? 0 : -1;
 }
 
 static int maps_load(struct dump *d)
@@ -645,6 +669,17 @@ static int cow_frozen(struct dump *d)
 		return -1;
 	close(d->sock);
 	d->sock = -1;
+	/* thawed: the held copies were chosen by a guess, which the
+	 * snapshot's flags (those at the fork) must bear out: checked
+	 * beside the stream, waited for at its end (dump_mem) */
+	if (d->guessed) {
+		d->check = (struct cow_check){ .pid = d->pid, .snap = d->cow.pid,
+					       .stat_fd = d->cow.stat_fd, .owner = d->owner,
+					       .guess = d->smaps,
+					       .reg = d->reg, .nreg = d->nreg };
+		if (cow_check_start(&d->check) < 0)
+			return -1;
+	}
 	return part("cow: wait for the turn", &t0, cow_stage_wait(&d->cow, d->pid, &d->tar.off)) < 0 ?
 		-1 : runs_collect_snapshot(d);
 }
@@ -702,10 +737,13 @@ static int dump_mem(struct dump *d)
 
 	after_wait(d);
 	t0 = timing_ns();
-	/* (the process record includes smaps: lib/procrec.c) */
-	if (part("process record, smaps", &t0, proc_fetch(d)) < 0)
+	if (part("process record", &t0, proc_fetch(d)) < 0) {
+		kproc_close(&d->k);
 		return -1;
+	}
 	r = part("maps", &t0, maps_load(d));
+	if (r == 0)
+		r = part(d->guess_fd >= 0 ? "smaps (the guess)" : "smaps", &t0, smaps_settle(d));
 	if (r == 0)
 		files_check(d);
 	/* at every checkpoint of an image, before any page is read: the
@@ -722,8 +760,15 @@ static int dump_mem(struct dump *d)
 	r = r < 0 || part("page scan", &t0, runs_collect(d)) < 0 || table_save(d, before) < 0 ||
 	    (d->cow.chan >= 0 && part("cow, snapshot's scan", &t0, cow_frozen(d)) < 0) ||
 	    part("index", &t0, pages_index(d)) < 0 ||
-	    part("members, pages", &t0, members_write(d)) < 0 || end_give(d) < 0 ? -1 : 0;
+	    part("members, pages", &t0, members_write(d)) < 0 ? -1 : 0;
+	/* the snapshot's flags read before it ends (cow_close), and
+	 * before our end is told */
+	if (part("cow: the guess checked (the wait)", &t0, cow_check_end(&d->check)) < 0)
+		r = -1;
+	if (r == 0 && end_give(d) < 0)
+		r = -1;
 	cow_close(&d->cow);
+	kproc_close(&d->k);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(d->fds[i]);
 	free(d->maps);
@@ -806,10 +851,11 @@ static int dump_alone(struct dump *d)
 int main(int argc, char **argv)
 {
 	struct dump d = { .sock = -1, .table = -1, .parent_fd = -1, .parent_wait = -1, .index_out = -1,
-			  .offset_fd = -1, .after_fd = -1, .end_fd = -1 };
+			  .offset_fd = -1, .after_fd = -1, .end_fd = -1, .guess_fd = -1,
+			  .k = { .pidfd = -1, .dirfd = -1 } };
 	const char *control = NULL, *offset = NULL, *offset_fd = NULL, *after = NULL, *end = NULL,
 		   *table = NULL, *par = NULL, *iout = NULL;
-	const char *cow = NULL, *pwait = NULL;
+	const char *cow = NULL, *pwait = NULL, *guess = NULL;
 	int c;
 
 	cow_init(&d.cow);
@@ -825,6 +871,7 @@ int main(int argc, char **argv)
 		case 't': table = optarg; break;
 		case 'C': cow = optarg; break;
 		case 'K': d.cow.child = 1; break;
+		case 'G': guess = optarg; break;
 		case 'i': d.index = 1; break;
 		case 'p': par = optarg; break;
 		case 'P': d.parent_id = optarg; break;
@@ -858,18 +905,24 @@ int main(int argc, char **argv)
 		warn("--cow goes with --control and --offset: ckpt-freeze --cow runs it");
 		usage_die(usage_str);
 	}
+	if (guess && !cow) {
+		warn("--smaps-guess goes with --cow");
+		usage_die(usage_str);
+	}
 	if (table && (d.table = table_fd_parse(table)) < 0)
 		return 1;
 	if (pwait && !par) {
 		warn("--parent-wait goes with --parent-index");
 		usage_die(usage_str);
 	}
+	if (guess && (d.guess_fd = fd_arg("--smaps-guess", guess)) < 0)
+		return 1;
 	if ((pwait && (d.parent_wait = fd_arg("--parent-wait", pwait)) < 0) ||
 	    (par && (d.parent_fd = file_fd_parse("--parent-index", par, 0)) < 0) ||
 	    (iout && (d.index_out = file_fd_parse("--index-out", iout, 1)) < 0))
 		return 1;
 	d.index |= par || iout;
-	if (cow && cow_stage_init(&d.cow, cow, (const char *[]){ control, table, par, iout, pwait }, 5) < 0)
+	if (cow && cow_stage_init(&d.cow, cow, (const char *[]){ control, table, par, iout, pwait, guess }, 6) < 0)
 		return 1;
 	stdout_check();
 	tar_init(&d.tar, 1, offset ? offset_arg(offset, usage_str) : 0);

@@ -17,6 +17,7 @@
 
 #include "args.h"
 #include "cow.h"
+#include "cowguess.h"
 #include "ctl.h"
 #include "dirty.h"
 #include "err.h"
@@ -82,6 +83,9 @@ struct opts {
 	int cow_fd;        /* the next ckpt-dumpmem's end of its --cow
 	                    * channel (-1: none), and --cow-child */
 	int cow_child;
+	int guess_fd;      /* the next ckpt-dumpmem's --smaps-guess, or -1 */
+	struct cow_guesses *guesses;  /* --cow: smaps read before the freeze
+	                    * (lib/cowguess.h) */
 	int offset_fd;     /* the next ckpt-dumpmem's --offset-fd and --after,
 	                    * (-1: none), and our end of the first, which */
 	int after_fd;      /* the stage must not keep */
@@ -354,7 +358,7 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 				int table, int end_fd, const struct opts *o)
 {
 	char ctl[16], fd[16], offs[32], aft[16], pid[16], tab[16], shm[16], par[16], iout[16], cow[16], pwait[16],
-	     hand[16];
+	     hand[16], guess[16];
 	const char *argv[36];
 	int n = 0, dumpfds = !strcmp(stage, "ckpt-dumpfds");
 
@@ -417,6 +421,11 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 		argv[n++] = cow;
 		if (o->cow_child)
 			argv[n++] = "--cow-child";
+		if (o->guess_fd >= 0) {
+			snprintf(guess, sizeof guess, "%d", o->guess_fd);
+			argv[n++] = "--smaps-guess";
+			argv[n++] = guess;
+		}
 	}
 	if (dumpfds && o->tcp_established) {
 		snprintf(hand, sizeof hand, "%d", o->tcp_chan[1]);
@@ -786,8 +795,9 @@ static int write_procs(struct tar_out *t, const struct job *j, const struct kpro
 	return r;
 }
 
-/* --stats: when the freeze began and when the job thawed (CLOCK_MONOTONIC) */
-static struct timespec frozen_at, thawed_at;
+/* --stats: when the freeze began and when the job thawed, and when
+ * we began (CLOCK_MONOTONIC) */
+static struct timespec frozen_at, thawed_at, begun_at;
 
 /* --tcp-established: the sockets ckpt-dumpfds put in repair mode, and
  * handed to us, back out of it (sending nothing) before the job runs
@@ -868,8 +878,10 @@ static int cow_frozen_proc(struct cowproc *c, const struct job *j, unsigned i, c
 		return -1;
 	o->cow_fd = ch[1];
 	o->cow_child = cow_under_subreaper(j, all, i);
+	/* a guess of the process frozen, or none */
+	o->guess_fd = cow_guess_of(o->guesses, k);
 	r = stage_start(&c->mem, "ckpt-dumpmem", &j->v[i], 0, -1, o);
-	o->cow_fd = -1;
+	o->cow_fd = o->guess_fd = -1;
 	close(ch[1]);
 	c->chan = ch[0];
 	if (r == 0 && (c->sub = cow_freeze_ready(c->chan)) < 0) {
@@ -1078,7 +1090,7 @@ static void stats_say(const struct opts *o, unsigned n)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	warn("pid %d: job of %u process%s frozen for %.3f ms%s; whole dump %.3f ms", (int)o->pid, n,
 	     n == 1 ? "" : "es", ms_since(&frozen_at, thawed_at.tv_sec ? &thawed_at : &now),
-	     o->cow ? " (copy-on-write)" : "", ms_since(&frozen_at, &now));
+	     o->cow ? " (copy-on-write)" : "", ms_since(&begun_at, &now));
 }
 
 /* --tcp-established: refused at once, before the job is touched, when
@@ -1114,7 +1126,8 @@ static char *job_pids(const struct job *j)
 int main(int argc, char **argv)
 {
 	struct opts o = { .cow_fd = -1, .offset_fd = -1, .after_fd = -1, .turn_fd = -1,
-			  .tcp_chan = { -1, -1 } };
+			  .tcp_chan = { -1, -1 }, .guess_fd = -1 };
+	static struct cow_guesses guesses;
 	struct job j;
 	int r;
 
@@ -1137,6 +1150,13 @@ int main(int argc, char **argv)
 		tcp_init(&o);
 	/* a job restored in a pid namespace of its own: from inside it */
 	o.pid = ns_follow(o.pid);
+	clock_gettime(CLOCK_MONOTONIC, &begun_at);
+	/* smaps read now, not frozen: 7-13 ms a GiB (lib/cowguess.h) */
+	o.guesses = &guesses;
+	if (o.cow)
+		cow_guesses_take(&guesses, o.pid);
+	if (o.cow)
+		timing_phase("--cow: smaps before the freeze");
 	clock_gettime(CLOCK_MONOTONIC, &frozen_at);
 	if (job_freeze(&j, o.pid, o.timeout_ms, o.single) < 0) {
 		if (o.kill)

@@ -23,7 +23,8 @@
 
 void cow_init(struct cow *c)
 {
-	*c = (struct cow){ .chan = -1, .sock = -1, .mem_fd = -1, .pagemap_fd = -1, .held_fd = -1 };
+	*c = (struct cow){ .chan = -1, .sock = -1, .mem_fd = -1, .pagemap_fd = -1, .held_fd = -1,
+			   .stat_fd = -1 };
 }
 
 /* the fd an option names, or -1 */
@@ -74,7 +75,9 @@ void cow_close(struct cow *c)
 		close(c->pagemap_fd);
 	if (c->held_fd >= 0)
 		close(c->held_fd);
-	c->sock = c->mem_fd = c->pagemap_fd = c->held_fd = -1;
+	if (c->stat_fd >= 0)
+		close(c->stat_fd);
+	c->sock = c->mem_fd = c->pagemap_fd = c->held_fd = c->stat_fd = -1;
 }
 
 /* the VmFlags line of the region starting at start, from smaps */
@@ -159,6 +162,8 @@ int cow_snapshot(struct cow *c, pid_t pid, int sock)
 			c->mem_fd = fds[i];
 		else if (i == CKPT_PROCFD_PAGEMAP && r == 0)
 			c->pagemap_fd = fds[i];
+		else if (i == CKPT_PROCFD_STAT && r == 0)
+			c->stat_fd = fds[i];
 		else
 			close(fds[i]);
 	if (r == -EACCES)
@@ -250,7 +255,7 @@ int cow_freeze_go(int chan, pid_t pid, uint64_t off)
 {
 	int r = write_all(chan, &off, sizeof off);
 
-	if (r < 0)
+	if (r < 0 && r != -EPIPE)   /* EPIPE: it ended, and says why */
 		warnerr(r, "pid %d: its ckpt-dumpmem:", (int)pid);
 	return r < 0 ? -1 : 0;
 }

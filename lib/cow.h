@@ -19,6 +19,7 @@ struct cow {
 	pid_t pid;         /* the snapshot */
 	int mem_fd;        /* its /proc/self/mem and pagemap */
 	int pagemap_fd;
+	int stat_fd;       /* its /proc/self/stat (lib/cowguess.h) */
 	int held_fd;       /* memfd: the held runs' pages, in run order */
 };
 

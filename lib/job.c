@@ -110,9 +110,7 @@ static struct job_proc *job_add(struct job *j, pid_t pid)
 	return p;
 }
 
-/* the children of pid, from every thread's children file; a malloc'd
- * array of *n pids (a process gone: none) */
-static pid_t *children_of(pid_t pid, unsigned *n)
+pid_t *children_of(pid_t pid, unsigned *n)
 {
 	char path[320], *text, *p, *end;
 	struct dirent *e;

@@ -27,6 +27,9 @@ struct job {
  * naming the process (a descendant without the shim: its pid and
  * executable); then nothing stays frozen. */
 int job_freeze(struct job *j, pid_t root, unsigned timeout_ms, int single);
+/* the children of pid, from every thread's children file; a malloc'd
+ * array of *n pids (a process gone: none) */
+pid_t *children_of(pid_t pid, unsigned *n);
 /* thaw every process: 0, or -1 after a message */
 int job_thaw(struct job *j);
 /* kill every process while it is still frozen, children first, then

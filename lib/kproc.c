@@ -124,6 +124,19 @@ static int stat_ident(const char *s, long long *pid, unsigned long long *start)
 	return p && sscanf(p, " %llu", start) == 1 ? 0 : -1;
 }
 
+int kproc_is(const struct kproc *k, int stat_fd)
+{
+	char *mine = kproc_read(k, "stat", NULL), *theirs = read_fd_all(stat_fd, NULL);
+	unsigned long long s1 = 0, s2 = 1;
+	long long p1 = 0, p2 = -1;
+	int r = stat_ident(mine, &p1, &s1) == 0 && stat_ident(theirs, &p2, &s2) == 0 &&
+		p1 == p2 && s1 == s2;
+
+	free(mine);
+	free(theirs);
+	return r;
+}
+
 int kproc_same(const struct kproc *k, int shim_stat_fd)
 {
 	char *mine = kproc_read(k, "stat", NULL), *theirs = read_fd_all(shim_stat_fd, NULL);

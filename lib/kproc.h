@@ -42,6 +42,8 @@ int kproc_link(const struct kproc *k, const char *rel, char *buf, size_t len);
 /* the shim's /proc/self/stat fd names the same process (pid and start
  * time): 0, or -1 after a message */
 int kproc_same(const struct kproc *k, int shim_stat_fd);
+/* the same, without a message: 1 or 0 */
+int kproc_is(const struct kproc *k, int stat_fd);
 /* every task's Seccomp field is 0: 0, or -1 after a message naming the
  * thread and its state (a filter cannot be restored) */
 int kproc_no_seccomp(const struct kproc *k);

@@ -1,7 +1,7 @@
 /* cowsum - threads that never stop writing their memory, each keeping
  * a running sum of what it wrote (t/cow.bats).
  *
- * usage: cowsum [-s] [-k KIND] [-p PROCS] [MIB [NTHREADS]]
+ * usage: cowsum [-s] [-f] [-k KIND] [-p PROCS] [MIB [NTHREADS]]
  *        (default 64 MiB, 1 thread, KIND private, 1 process)
  *
  * Each writer owns a slice of MIB/NTHREADS, a mapping of its own of
@@ -18,6 +18,12 @@
  * sees.
  *
  * -s: the process is a child subreaper (PR_SET_CHILD_SUBREAPER).
+ * -f: each slice is a region of its own (PROT_NONE pages on each side:
+ * no neighbour merges with it), and a thread flips, on whole slices,
+ * MADV_WIPEONFORK/KEEPONFORK (even slices) and MADV_DONTFORK/DOFORK
+ * (odd ones), in bursts of 100 flips with pauses of 0-200 ms: the maps
+ * text never changes, the VmFlags do (the race of ckpt-freeze --cow's
+ * smaps guess, lib/cowguess.h).
  * -p PROCS: the process forks PROCS-1 children that do the same (each
  * its own memory) and print "child passes N"; SIGTERM ends them too.
  *
@@ -109,10 +115,12 @@ static uint64_t slowest(int n)
 
 static const char *const kinds[] = { "private", "shared", "dontfork", "wipeonfork" };
 
+static int flip;   /* -f */
+
 static uint64_t *slice_map(const char *kind, int t, size_t bytes)
 {
 	int k;
-	void *p;
+	char *p;
 
 	for (k = 0; k < 4 && strcmp(kind, kinds[k]); k++)
 		;
@@ -120,14 +128,41 @@ static uint64_t *slice_map(const char *kind, int t, size_t bytes)
 		k = t % 4;
 	if (k == 4)
 		return NULL;
-	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	p = mmap(NULL, bytes + (flip ? 8192 : 0), PROT_READ | PROT_WRITE,
 		 (k == 1 ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
+	if (flip && (mprotect(p, 4096, PROT_NONE) || mprotect(p + 4096 + bytes, 4096, PROT_NONE)))
+		return NULL;
+	p += flip ? 4096 : 0;
 	if ((k == 2 && madvise(p, bytes, MADV_DONTFORK)) ||
 	    (k == 3 && madvise(p, bytes, MADV_WIPEONFORK)))
 		return NULL;
-	return p;
+	return (uint64_t *)p;
+}
+
+/* -f: the flags of whole slices flipped, in bursts */
+static void *flip_on(void *arg)
+{
+	static const int advice[2][2] = { { MADV_WIPEONFORK, MADV_KEEPONFORK },
+					  { MADV_DONTFORK, MADV_DOFORK } };
+	size_t bytes = *(size_t *)arg;
+	unsigned seed = getpid(), i, k = 0;
+	struct timespec tick = { 0, 200000 }, pause;
+	int t;
+
+	requests_to_main();
+	for (;;) {
+		for (i = 0; i < 100; i++, k ^= 1) {
+			for (t = 0; t < MAXT && writers[t].w; t++)
+				if (madvise(writers[t].w, bytes, advice[t % 2][k]))
+					perror("madvise"), _exit(1);
+			nanosleep(&tick, NULL);
+		}
+		pause = (struct timespec){ 0, rand_r(&seed) % 200 * 1000000L };
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
 }
 
 static volatile uint64_t at_restore;
@@ -228,9 +263,11 @@ int main(int argc, char **argv)
 	unsigned reaped = 0, ends = 0;
 	pthread_t th;
 
-	while ((c = getopt(argc, argv, "sk:p:")) != -1) {
+	while ((c = getopt(argc, argv, "sfk:p:")) != -1) {
 		if (c == 's')
 			prctl(PR_SET_CHILD_SUBREAPER, 1);
+		else if (c == 'f')
+			flip = 1;
 		else if (c == 'k')
 			kind = optarg;
 		else if (c == 'p' && (procs = atoi(optarg)) >= 1 && procs <= MAXP)
@@ -265,6 +302,8 @@ int main(int argc, char **argv)
 		if (pthread_create(&th, NULL, write_on, &writers[t]))
 			return perror("pthread_create"), 1;
 	}
+	if (flip && pthread_create(&th, NULL, flip_on, &per))
+		return perror("pthread_create"), 1;
 	if (!child)
 		printf("ready cowsum mib=%zu threads=%d kind=%s procs=%d\n", mib, n, kind, procs);
 	while (!want_exit) {
@@ -277,6 +316,6 @@ int main(int argc, char **argv)
 	       slowest(n), at_restore ? slowest(n) + 1 - at_restore : 0);
 	return 0;
 usage:
-	fprintf(stderr, "usage: cowsum [-s] [-k KIND] [-p PROCS] [MIB [NTHREADS]]\n");
+	fprintf(stderr, "usage: cowsum [-s] [-f] [-k KIND] [-p PROCS] [MIB [NTHREADS]]\n");
 	return 2;
 }
