@@ -184,6 +184,8 @@ struct fdplan {
 struct fd_attach {            /* where stdio outside the job goes */
 	const char *stdin_path;    /* --stdin, or NULL */
 	int from_file;             /* the image came from a file argument */
+	int term_fd;               /* --pty: the new terminal's slave, for
+	                            * stdio that was on a terminal; 0: none */
 };
 
 /* All return 0, or -1 after a message naming the pid and fd/member. */
