@@ -159,7 +159,7 @@ static int manifest_fn(FILE *f, const void *argp)
 			fprintf(f, "proc %d %d %d %d\n", (int)p->pid, (int)p->ppid,
 				(int)p->pgid, (int)p->sid);
 	}
-	return ptyjob_ctty_write(f, a->job);
+	return ptyjob_ctty_write(f, a->job) < 0 ? -1 : job_socks_out_write(f);
 }
 
 /* the manifest, then what the job's processes share of memory

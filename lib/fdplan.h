@@ -151,6 +151,8 @@ struct fdjob {
 	unsigned npty;
 	struct ux_job *ux;         /* named unix sockets (unixsock.h) */
 	unsigned nprocs;           /* the processes of the manifest */
+	const uint64_t *sockout;   /* the manifest's sockout lines: unix */
+	unsigned nsockout;         /* ... sockets restored reset (sockplan.c) */
 };
 
 struct fdplan {
