@@ -154,16 +154,28 @@ static int check_hello(pid_t pid, int s)
 	return 0;
 }
 
+/* The inode of our own pid namespace, 0 if unknown: read once, as it
+ * never changes for a process (a setns into the job's namespace moves
+ * only pid_for_children). */
+static unsigned long own_pidns(void)
+{
+	static unsigned long ino;
+	static int known;
+	struct stat st;
+
+	if (!known)
+		ino = stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long)st.st_ino : 0, known = 1;
+	return ino;
+}
+
 /* A name pid's shim binds (lib/sockdir.h): long, the one of a process
  * outside its job's pid namespace (which the tool has followed it into,
  * nsjoin.h: ours), else short */
 static const char *sock_name(pid_t pid, int lng)
 {
 	static char name[SOCKDIR_NAME_MAX];
-	struct stat st;
 
-	sockdir_name(name, (unsigned long)pid,
-		     lng && stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long)st.st_ino : 0);
+	sockdir_name(name, (unsigned long)pid, lng ? own_pidns() : 0);
 	return name;
 }
 

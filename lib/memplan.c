@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "escape.h"
+#include "grow.h"
 #include "maps.h"
 #include "memplan.h"
 #include "sysvshm.h"
@@ -267,13 +268,13 @@ static const struct memplan_own *own_find(const struct memplan *m, const struct 
 
 int memplan_own(struct memplan *m, uint64_t dev, uint64_t ino, int fd, const struct stat *st)
 {
-	struct memplan_own *no;
+	struct memplan_own *no = GROW1(m->own, m->nown);
 
-	if (!(no = realloc(m->own, (m->nown + 1) * sizeof *no)))
+	if (!no)
 		return warn("out of memory"), -1;
-	m->own = no;
-	m->own[m->nown++] = (struct memplan_own){ dev, ino, fd, st->st_dev, st->st_ino, st->st_size,
-						  st->st_mtim.tv_sec, st->st_mtim.tv_nsec };
+	*no = (struct memplan_own){ dev, ino, fd, st->st_dev, st->st_ino, st->st_size,
+				    st->st_mtim.tv_sec, st->st_mtim.tv_nsec };
+	m->nown++;
 	return 0;
 }
 
@@ -415,10 +416,10 @@ static int sysvshm_line(struct text *t, void *obj)
 		;
 	if (i == m->nreg)
 		return text_bad(t, "no SysV region of maps has this id");
-	if (!(n = realloc(m->seg, (m->nseg + 1) * sizeof *n)))
+	if (!(n = GROW1(m->seg, m->nseg)))
 		return warn("out of memory"), -1;
-	m->seg = n;
-	m->seg[m->nseg++] = sg;
+	*n = sg;
+	m->nseg++;
 	return 0;
 }
 
@@ -467,10 +468,10 @@ static int guard_line(struct text *t, void *obj)
 	if (t->n != 1 || num_range(t->f[0], 16, &u.start, &u.end) < 0 || !region_holding(m, &u) ||
 	    (m->nguard && u.start < m->guard[m->nguard - 1].end))
 		return warn("member %s line %u: bad range %s", t->name, t->no, t->f[0]), -1;
-	if (!(p = realloc(m->guard, (m->nguard + 1) * sizeof *p)))
+	if (!(p = GROW1(m->guard, m->nguard)))
 		return warn("out of memory"), -1;
-	m->guard = p;
-	m->guard[m->nguard++] = u;
+	*p = u;
+	m->nguard++;
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "grow.h"
 #include "io.h"
 #include "rules.h"
 #include "text.h"
@@ -155,12 +156,12 @@ static const char *rule_parse(char *line, struct rule *rule)
 
 static int rules_add(struct rules *r, const struct rule *rule)
 {
-	struct rule *v = realloc(r->v, (r->n + 1) * sizeof *v);
+	struct rule *v = GROW1(r->v, r->n);
 
 	if (!v)
 		return -1;
-	r->v = v;
-	r->v[r->n++] = *rule;
+	*v = *rule;
+	r->n++;
 	return 0;
 }
 

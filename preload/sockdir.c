@@ -60,13 +60,6 @@ unsigned long sockdir_pidns(void)
 	return ino;
 }
 
-static int same_name(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
-}
-
 /* Whether a process listens behind the socket name in d.  Only a
  * connect can tell across pid namespaces: from a restored process in
  * a new one, every pid outside looks gone to kill(). */
@@ -135,7 +128,7 @@ void sockdir_sweep(int d, const char *own, unsigned long job_ns)
 		for (off = 0; off < got; off += e->reclen) {
 			e = (struct dirent64_raw *)(buf + off);
 			if (sockdir_name_parse(e->name, &pid, &ns) == 0 &&
-			    !same_name(e->name, own) && maybe_gone(pid, (ns ? ns : job_ns) == me) &&
+			    strcmp(e->name, own) && maybe_gone(pid, (ns ? ns : job_ns) == me) &&
 			    !sock_live(d, e->name))
 				stale_remove(d, e->name, pid, (ns ? ns : job_ns) == me);
 		}

@@ -1,0 +1,22 @@
+/* grow.h - room for one more element at the end of an array that
+ * grows as a member is read, a record at a time.  The arrays of the
+ * restore side are small (a process's regions, fds, segments), so a
+ * realloc per element is fine; what this saves is writing its four
+ * lines, with their error path, at every reader. */
+#ifndef CKPT_GROW_H
+#define CKPT_GROW_H
+#include <stdlib.h>
+
+/* GROW1(a, n): a (a pointer lvalue to an array of n elements) made one
+ * element longer: a pointer to the new last element, not yet counted
+ * (the caller fills it, then n++), or NULL with a unchanged when
+ * memory is short. */
+#define GROW1(a, n) ({                                               \
+	__typeof__(a) grow1_ = (n) + 1 > SIZE_MAX / sizeof *(a) ? NULL :\
+		realloc((a), ((size_t)(n) + 1) * sizeof *(a));       \
+	if (grow1_)                                                  \
+		(a) = grow1_;                                        \
+	grow1_ ? grow1_ + (n) : NULL;                                \
+})
+
+#endif
