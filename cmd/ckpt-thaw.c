@@ -238,7 +238,8 @@ int main(int argc, char **argv)
 	}
 	/* from here on in the child, on the new terminal (ptyrelay.h) */
 	if (new_pty)
-		t->attach.term_fd = ptyterm_new(&t->procs[0].img.fds, t->attach.from_file);
+		t->attach.term_fd = ptyterm_new(&t->procs[0].img.fds, &t->procs[0].img.core,
+						t->attach.from_file);
 	if (ptyterm_check(&t->procs[0].img.fds, t->procs[0].img.core.pgid) < 0) {
 		thawjob_free(t);
 		return 1;

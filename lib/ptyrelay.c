@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -218,7 +219,28 @@ static _Noreturn void caller_side(int m, pid_t child, const sigset_t *set, int i
 	relay(&r);
 }
 
-int ptyrelay_start(const struct termios *t, const struct winsize *w, int in_too)
+/* a new master whose slave devpts gives to fsuid and fsgid (its owner
+ * is the opener's file ids): the job's, when root */
+static int master_as(uid_t uid, gid_t gid)
+{
+	int root = geteuid() == 0, m, err;
+
+	if (root) {
+		setfsgid(gid);
+		setfsuid(uid);
+	}
+	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	err = errno;
+	if (root) {
+		setfsuid(0);
+		setfsgid(getegid());
+	}
+	errno = err;
+	return m;
+}
+
+int ptyrelay_start(const struct termios *t, const struct winsize *w, int in_too, uid_t uid,
+		   gid_t gid)
 {
 	struct winsize ws = *w;
 	struct termios now;
@@ -226,7 +248,7 @@ int ptyrelay_start(const struct termios *t, const struct winsize *w, int in_too)
 	pid_t child;
 	int m, s;
 
-	if ((m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 || unlockpt(m) < 0)
+	if ((m = master_as(uid, gid)) < 0 || unlockpt(m) < 0)
 		die("--pty: a new terminal: /dev/ptmx:");
 	if (in_too && isatty(0))
 		ioctl(0, TIOCGWINSZ, &ws);

@@ -55,7 +55,7 @@ void ptyterm_session(struct img_manifest *m, const struct fdplan *root)
 			m->proc[i].sid = sid;
 }
 
-int ptyterm_new(const struct fdplan *root, int in_too)
+int ptyterm_new(const struct fdplan *root, const struct img_core *c, int in_too)
 {
 	const struct fdplan_fd *e = term_line(root);
 	struct winsize w = { 24, 80, 0, 0 };
@@ -67,7 +67,7 @@ int ptyterm_new(const struct fdplan *root, int in_too)
 		die("pid %d: fd %d: termios %s: not a terminal's", root->pid, e->fd, e->termios);
 	if (e && e->winsize[0] && pty_winsize_parse(e->winsize, &w) < 0)
 		die("pid %d: fd %d: winsize %s: not a terminal's", root->pid, e->fd, e->winsize);
-	return ptyrelay_start(own ? NULL : &t, &w, in_too);
+	return ptyrelay_start(own ? NULL : &t, &w, in_too, c->uid[3], c->gid[3]);
 }
 
 /* SIGTTOU blocked: a process outside the foreground may then set it */

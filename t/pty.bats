@@ -256,16 +256,7 @@ thaw_on_pty() {
 	need_root
 	throwaway_user ckr
 	user_own_dir
-	as_user sh -c 'exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
-		mkdir -m 0700 sock && export CKPT_SOCKDIR=$PWD/sock TERM=xterm
-		exec "$1" "$2" in log bash.pid bash --norc -c "set -m; $3 -- $4; echo bash-done" >/dev/null 2>&1' \
-		_ "$PYTHON" "$CKPT_ROOT/t/progs/ptydrive.py" "$RUN" "$PROGS/ttyown" &
-	STARTED+=("$!")
-	wait_line "$D/log" '^ready ttyown'
-	PID=$(tr -d '\r' <"$D/log" | awk '/^pid/ {print $2}')
-	STARTED+=("$PID")
-	as_user sh -c 'CKPT_SOCKDIR=$PWD/sock exec "$1" --kill "$2" >img' _ "$BIN/ckpt-freeze" "$PID"
-	dead "$PID"
+	user_ttyown_kill
 	as_user mkfifo keys
 	as_user sh -c 'exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec setsid "$1" -q --pty img <keys >log3 2>thaw.err' _ "$THAW" &
 	TPID=$!

@@ -302,3 +302,44 @@ segs_now() {
 	say talk 1 2
 	peer_says '^talked 1 2'
 }
+
+# half_closed_repaired STATE: the connection checkpointed half closed
+# (its fd line in STATE, repaired) with --kill, and restored
+half_closed_repaired() {
+	killed_repaired
+	fds_of "$PID" | grep "^fd 3 socket .* state=$1 .* repair=1 "
+	thaw_bg --tcp-established "$T/img"
+	restored tcpcount
+}
+
+@test "half closed by the job (shutdown SHUT_WR, fin_wait2): restored whole, the peer's bytes still come to it, no reset" {
+	job_conversation 127.0.0.1
+	say send shutwr
+	wait_line "$OUT" '^shut'
+	say readeof
+	peer_says '^eof'
+	half_closed_repaired fin_wait2
+	fds_of "$PID" | grep '^fd 3 .* fin=1'
+	say send 7
+	wait_line "$OUT" '^got 7'
+	say send quit
+	wait_line "$OUT" '^done ok'
+	thaw_wait 0
+	! grep -q '^FAIL' "$T/peer.out"
+	no_fail "$OUT" "$T/thaw.err"
+}
+
+@test "half closed by the peer (close_wait): restored whole, the job reads the end again and its answer reaches the peer" {
+	job_conversation 127.0.0.1
+	say shutwr
+	peer_says '^shut'
+	wait_line "$OUT" '^peer shut'
+	half_closed_repaired close_wait
+	kill -USR1 "$PID"
+	say expect bye
+	peer_says '^got bye'
+	wait_line "$OUT" '^done ok'
+	grep -q '^eof again' "$OUT"
+	thaw_wait 0
+	no_fail "$OUT" "$T/thaw.err"
+}
