@@ -539,7 +539,7 @@ void tcprep_drop(void)
 	held_free();
 }
 
-void tcprep_keep(void)
+void tcprep_keep(unsigned seconds)
 {
 	int *fds = malloc((nheld ? nheld : 1) * sizeof *fds);
 	unsigned i;
@@ -547,7 +547,7 @@ void tcprep_keep(void)
 	for (i = 0; fds && i < nheld; i++)
 		fds[i] = held[i].fd;
 	if (fds && nheld)
-		tcpkeep_start(fds, nheld);
+		tcpkeep_start(fds, nheld, seconds);
 	free(fds);
 	held_free();
 }

@@ -91,9 +91,9 @@ int tcprep_release(int probe);
 void tcprep_drop(void);
 /* The job was killed: every held socket (in repair mode, locked) given
  * to a keeper (lib/tcpkeep.h), which holds its addresses until a
- * restore takes them, so that what the peer sends meanwhile meets a
- * socket that drops it, not a reset; ours closed */
-void tcprep_keep(void);
+ * restore takes them, or for seconds, so that what the peer sends
+ * meanwhile meets a socket that drops it, not a reset; ours closed */
+void tcprep_keep(unsigned seconds);
 
 /* the fds that ckpt-dumpfds's child hands to ckpt-freeze (fd of a
  * SOCK_SEQPACKET pair, -1: none): sent at once, each with its

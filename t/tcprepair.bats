@@ -343,3 +343,31 @@ half_closed_repaired() {
 	thaw_wait 0
 	no_fail "$OUT" "$T/thaw.err"
 }
+
+# keeper_holds: a keeper (ckpt-tcpkeep) holds this test's connection
+keeper_holds() {
+	ss -Htanp "( sport = :$PORT or dport = :$PORT )" | grep -q '"ckpt-tcpkeep"'
+}
+
+@test "--tcp-keep 2: the keeper lets go of the connection after two seconds, not 300; --tcp-keep without --kill and --tcp-established is a usage error" {
+	job_conversation 127.0.0.1
+	freeze_ok "$T/img" --kill --tcp-established --tcp-keep 2 "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	keeper_holds
+	local i
+	# its end comes by whole seconds (1 to 3 s after it began)
+	for ((i = 0; i < 50; i++)); do
+		keeper_holds || break
+		sleep 0.1
+	done
+	echo "let go after about $i tenths of a second"
+	! keeper_holds
+	[ "$i" -ge 5 ]
+	run "$BIN/ckpt-freeze" --tcp-established --tcp-keep 2 "$$"
+	[ "$status" -eq 2 ] && [[ $output == *"--tcp-keep: only with --tcp-established and --kill"* ]]
+	run "$BIN/ckpt-freeze" --kill --tcp-keep 2 "$$"
+	[ "$status" -eq 2 ]
+	run "$BIN/ckpt-freeze" --kill --tcp-established --tcp-keep 0 "$$"
+	[ "$status" -eq 2 ]
+}
