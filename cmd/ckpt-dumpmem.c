@@ -34,13 +34,14 @@
 
 
 static const char usage_str[] =
-	"ckpt-dumpmem [--control FD (--offset N | --offset-fd FD [--after FD]) [--cow FD [--cow-child]]] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID]] [--index-out FD] [--image-id ID] PID";
+	"ckpt-dumpmem [--control FD (--offset N | --offset-fd FD [--after FD]) [--end-fd FD] [--cow FD [--cow-child]]] [--shm-table FD] [--index] [--parent-index FD [--parent-id ID]] [--index-out FD] [--image-id ID] PID";
 
 static const struct option options[] = {
 	{ "control", required_argument, NULL, 'c' },
 	{ "offset", required_argument, NULL, 'o' },
 	{ "offset-fd", required_argument, NULL, 'O' },
 	{ "after", required_argument, NULL, 'A' },
+	{ "end-fd", required_argument, NULL, 'E' },
 	{ "shm-table", required_argument, NULL, 't' },
 	{ "cow", required_argument, NULL, 'C' },
 	{ "cow-child", no_argument, NULL, 'K' },
@@ -87,6 +88,8 @@ struct dump {
 	int offset_fd;             /* --offset-fd: where the offset comes, or -1 */
 	int after_fd;              /* --after: the connection is ours at its
 	                            * end of file, or -1 */
+	int end_fd;                /* --end-fd: where our output ended goes
+	                            * there, or -1 */
 	struct dirty dirty;        /* pages written since the last image */
 	struct tar_out tar;
 	int subreaper;             /* the process is a child subreaper */
@@ -590,6 +593,18 @@ static int offset_take(struct dump *d)
 	return 0;
 }
 
+/* --end-fd: the offset after our last byte (8 bytes, host order), for
+ * ckpt-freeze to write on from there; 0, or -1 after a message */
+static int end_give(struct dump *d)
+{
+	if (d->end_fd < 0)
+		return 0;
+	if (write_all(d->end_fd, &d->tar.off, sizeof d->tar.off) < 0)
+		return warn("--end-fd %d:", d->end_fd), -1;
+	close(d->end_fd);
+	return 0;
+}
+
 static int dump_mem(struct dump *d)
 {
 	uint64_t t0;
@@ -612,12 +627,13 @@ static int dump_mem(struct dump *d)
 				       d->reg, d->nreg, d->smaps, d->image_id));
 	/* the scans above need no turn; what follows depends on the
 	 * processes before us (the job's shm table, our offset) */
-	if (r == 0 && (r = offset_take(d)) == 0 && (r = table_load(d)) == 0)
+	if (r == 0 && (r = part("wait for the turn", &t0, offset_take(d))) == 0 &&
+	    (r = table_load(d)) == 0)
 		before = d->seen.n;
 	r = r < 0 || part("page scan", &t0, runs_collect(d)) < 0 || table_save(d, before) < 0 ||
 	    (d->cow.chan >= 0 && part("cow, snapshot's scan", &t0, cow_frozen(d)) < 0) ||
 	    part("index", &t0, pages_index(d)) < 0 ||
-	    part("members, pages", &t0, members_write(d)) < 0 ? -1 : 0;
+	    part("members, pages", &t0, members_write(d)) < 0 || end_give(d) < 0 ? -1 : 0;
 	cow_close(&d->cow);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
 		close(d->fds[i]);
@@ -701,8 +717,9 @@ static int dump_alone(struct dump *d)
 int main(int argc, char **argv)
 {
 	struct dump d = { .sock = -1, .table = -1, .parent_fd = -1, .index_out = -1,
-			  .offset_fd = -1, .after_fd = -1 };
-	const char *control = NULL, *offset = NULL, *offset_fd = NULL, *after = NULL, *table = NULL, *par = NULL, *iout = NULL;
+			  .offset_fd = -1, .after_fd = -1, .end_fd = -1 };
+	const char *control = NULL, *offset = NULL, *offset_fd = NULL, *after = NULL, *end = NULL,
+		   *table = NULL, *par = NULL, *iout = NULL;
 	const char *cow = NULL;
 	int c;
 
@@ -715,6 +732,7 @@ int main(int argc, char **argv)
 		case 'o': offset = optarg; break;
 		case 'O': offset_fd = optarg; break;
 		case 'A': after = optarg; break;
+		case 'E': end = optarg; break;
 		case 't': table = optarg; break;
 		case 'C': cow = optarg; break;
 		case 'K': d.cow.child = 1; break;
@@ -738,8 +756,13 @@ int main(int argc, char **argv)
 		warn("--after goes with --offset-fd");
 		usage_die(usage_str);
 	}
+	if (end && !control) {
+		warn("--end-fd goes with --control");
+		usage_die(usage_str);
+	}
 	if ((offset_fd && (d.offset_fd = fd_arg("--offset-fd", offset_fd)) < 0) ||
-	    (after && (d.after_fd = fd_arg("--after", after)) < 0))
+	    (after && (d.after_fd = fd_arg("--after", after)) < 0) ||
+	    (end && (d.end_fd = fd_arg("--end-fd", end)) < 0))
 		return 1;
 	if ((cow || d.cow.child) && (!control || offset_fd)) {
 		warn("--cow goes with --control and --offset: ckpt-freeze --cow runs it");

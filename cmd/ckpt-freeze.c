@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -355,22 +356,24 @@ static int write_threads(struct tar_out *t, const struct kproc *k, const struct 
 int ckpt_dumpfds_main(int argc, char **argv);
 int ckpt_dumpmem_main(int argc, char **argv);
 
-/* in the child, stdout the pipe to us: the stage's argv, then its main;
- * what it returns is the child's exit status */
+/* in the child, stdout the pipe to us, or, for a ckpt-dumpmem started
+ * before its turn, our stdout and end_fd that pipe: the stage's argv,
+ * then its main; what it returns is the child's exit status */
 static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t target,
-				int table, const struct opts *o)
+				int table, int end_fd, const struct opts *o)
 {
-	char fd[16], offs[32], aft[16], pid[16], tab[16], shm[16], par[16], iout[16], cow[16],
+	char ctl[16], fd[16], offs[32], aft[16], pid[16], tab[16], shm[16], par[16], iout[16], cow[16],
 	     hand[16];
 	const char *argv[36];
 	int n = 0, dumpfds = !strcmp(stage, "ckpt-dumpfds");
 
-	snprintf(fd, sizeof fd, "%d", sock);
+	snprintf(ctl, sizeof ctl, "%d", sock);
+	snprintf(fd, sizeof fd, "%d", end_fd);
 	snprintf(offs, sizeof offs, "%llu", (unsigned long long)off);
 	snprintf(pid, sizeof pid, "%d", (int)target);
 	argv[n++] = stage;
 	argv[n++] = "--control";
-	argv[n++] = fd;
+	argv[n++] = ctl;
 	if (!dumpfds && o->offset_fd >= 0) {   /* started before its turn */
 		snprintf(offs, sizeof offs, "%d", o->offset_fd);
 		argv[n++] = "--offset-fd";
@@ -378,6 +381,8 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 		snprintf(aft, sizeof aft, "%d", o->after_fd);
 		argv[n++] = "--after";
 		argv[n++] = aft;
+		argv[n++] = "--end-fd";
+		argv[n++] = fd;   /* our end of the stage's pipe: see stage_start */
 	} else {
 		argv[n++] = "--offset";
 		argv[n++] = offs;
@@ -468,7 +473,11 @@ static int stage_copy(int from, struct tar_out *t)
 	}
 }
 
-/* a stage running on one process, its stdout a pipe to us */
+/* a stage running on one process, its stdout a pipe to us; or, for a
+ * ckpt-dumpmem started before its turn, our stdout, and the pipe its
+ * --end-fd: it writes its pages into the stream itself (no splice
+ * through us, a hop that was half of a job's dump's CPU), and says
+ * there where its output ended */
 struct stage {
 	const char *name;
 	pid_t pid;          /* the process it dumps */
@@ -483,6 +492,8 @@ static int stage_start(struct stage *s, const char *name, const struct job_proc 
 {
 	int fds[2];
 
+	pid_t us = getpid();
+
 	*s = (struct stage){ name, p->pid, 0, -1 };
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return warn("pid %d: %s: pipe:", (int)p->pid, name), -1;
@@ -494,13 +505,19 @@ static int stage_start(struct stage *s, const char *name, const struct job_proc 
 		return -1;
 	}
 	if (s->child == 0) {
-		if (dup2(fds[1], 1) < 0)
-			die("dup2:");
+		/* it holds the process's connection, and a ckpt-dumpmem
+		 * writes into our stdout, whose reader may stay: it must not
+		 * keep the process frozen once we are killed */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != us)
+			_exit(1);
 		close(fds[0]);
-		close(fds[1]);
+		if (o->offset_fd < 0 && dup2(fds[1], 1) < 0)
+			die("dup2:");
+		if (o->offset_fd < 0)
+			close(fds[1]);
 		if (o->turn_fd >= 0)   /* its --offset-fd must end with us */
 			close(o->turn_fd);
-		stage_run(name, p->sock, off, p->pid, table, o);
+		stage_run(name, p->sock, off, p->pid, table, fds[1], o);
 	}
 	close(fds[1]);
 	s->out = fds[0];
@@ -536,6 +553,28 @@ static int stage_finish(struct stage *s, struct tar_out *t)
 		r = -1;
 	}
 	return r;
+}
+
+/* a stage that wrote into the stream itself (ckpt-dumpmem --end-fd):
+ * where its output ended, then its end: 0, or -1 after a message (the
+ * stage's own, or how it died) */
+static int stage_end(struct stage *s, struct tar_out *t)
+{
+	uint64_t end = 0;
+	ssize_t n = read_all(s->out, &end, sizeof end);
+	int st = stage_reap(s);
+
+	if (WIFSIGNALED(st))
+		warn("pid %d: %s killed by signal %d", (int)s->pid, s->name, WTERMSIG(st));
+	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		return -1;
+	if (n != sizeof end || end < t->off || end % 512) {
+		warn("pid %d: %s: no end offset (%zd bytes, %llu after %llu)", (int)s->pid, s->name,
+		     n, (unsigned long long)end, (unsigned long long)t->off);
+		return -1;
+	}
+	tar_advance(t, end - t->off);
+	return 0;
 }
 
 /* a stage not wanted any more (the checkpoint failed): gone */
@@ -743,7 +782,7 @@ static int write_procs(struct tar_out *t, const struct job *j, const struct kpro
 		    (r = ahead_start(&a, j, n, &k[n], sh, o, 1)) < 0)
 			break;
 		t0 = timing_ns();
-		r = timed(&tm.mem, stage_finish(&mem, t), &t0);
+		r = timed(&tm.mem, stage_end(&mem, t), &t0);
 		i = n;
 	}
 	stage_abandon(&mem);

@@ -40,6 +40,7 @@
 #include "pidused.h"
 #include "stream.h"
 #include "text.h"
+#include "u64index.h"
 
 #ifndef TFD_IOC_SET_TICKS  /* linux/timerfd.h, which clashes with sys/timerfd.h */
 #define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
@@ -98,17 +99,38 @@ static const struct num_key {
 	NUM_KEY("nlink", 10, NUM_INT_MAX, nlink),
 };
 
+/* the numeric key k, or NULL: by a hash of its name (a scan of the
+ * table for each key of each line was a fifth of reading the fds of
+ * 2200 sockets), or by the scan should two names share a hash */
+static const struct num_key *num_key_find(const char *k)
+{
+	static struct u64index ix;
+	static int built, scan;
+	const unsigned n = sizeof num_keys / sizeof *num_keys;
+	unsigned i;
+	int at;
+
+	for (i = 0; !built && i < n; i++)
+		if (u64index_get(&ix, u64index_hash(num_keys[i].key)) >= 0 ||
+		    u64index_put(&ix, u64index_hash(num_keys[i].key), i) < 0)
+			scan = 1;
+	built = 1;
+	for (i = 0; scan && i < n; i++)
+		if (!strcmp(k, num_keys[i].key))
+			return &num_keys[i];
+	at = scan ? -1 : u64index_get(&ix, u64index_hash(k));
+	return at >= 0 && !strcmp(k, num_keys[at].key) ? &num_keys[at] : NULL;
+}
+
 /* a numeric key: 1 when k is one (set, or -1 when v is malformed), 0
  * when it is not */
 static int ent_num(struct fdplan_fd *e, const char *k, const char *v)
 {
-	const struct num_key *n;
+	const struct num_key *n = num_key_find(k);
 	uint64_t x;
 	int i;
 
-	for (n = num_keys; n < num_keys + sizeof num_keys / sizeof *num_keys; n++) {
-		if (strcmp(k, n->key))
-			continue;
+	if (n) {
 		if (num_parse_base(v, n->base, n->max, &x) < 0)
 			return -1;
 		i = x;

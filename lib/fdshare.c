@@ -12,16 +12,10 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fdscan.h"
 #include "fdshare.h"
 #include "io.h"
 #include "num.h"
-
-static int ent_by_fd(const void *a, const void *b)
-{
-	const struct fdshare_ent *x = a, *y = b;
-
-	return (x->fd > y->fd) - (x->fd < y->fd);
-}
 
 /* the "flags:" of /proc/PID/fdinfo/FD, octal; 0 if unreadable */
 static int fdinfo_flags(pid_t pid, int fd)
@@ -57,30 +51,20 @@ static void ent_add(struct fdshare *s, pid_t pid, int fd, const struct stat *st)
 	e->flags = S_ISFIFO(st->st_mode) || S_ISREG(st->st_mode) ? fdinfo_flags(pid, fd) : 0;
 }
 
-/* every fd of pid, in fd order; the process is frozen, its table still */
+/* every fd of pid, in fd order; the process is frozen, its table still
+ * (read once: fdscan.h) */
 int fdshare_add(struct fdshare *s, pid_t pid)
 {
-	char path[64];
-	struct dirent *de;
-	struct stat st;
-	size_t first = s->n;
-	uint64_t fd;
-	DIR *d;
+	const struct fdscan *f = fdscan_of(pid);
+	size_t i;
 
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	if (!(d = opendir(path))) {
-		warn("pid %d: %s: its fds, to find what it shares with this process:", (int)pid, path);
+	if (!f) {
+		warn("pid %d: /proc/%d/fd: its fds, to find what it shares with this process:",
+		     (int)pid, (int)pid);
 		return -1;
 	}
-	while ((de = readdir(d))) {
-		if (num_parse(de->d_name, INT32_MAX, &fd) < 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, (int)fd);
-		if (stat(path, &st) == 0)
-			ent_add(s, pid, fd, &st);
-	}
-	closedir(d);
-	qsort(s->v + first, s->n - first, sizeof *s->v, ent_by_fd);
+	for (i = 0; i < f->n; i++)
+		ent_add(s, pid, f->v[i].fd, &f->v[i].st);
 	return 0;
 }
 

@@ -142,17 +142,23 @@ static int blocked_adopt(int s, pid_t pid, uint32_t *tids, size_t n, unsigned ms
 	return 0;
 }
 
-int freeze_on(int s, pid_t pid, unsigned timeout_ms)
+int freeze_ask(int s, unsigned timeout_ms)
+{
+	struct ctl_call c = { .op = CKPT_OP_FREEZE, .arg = timeout_ms };
+
+	/* the shim answers a freeze only after up to timeout_ms itself */
+	ctl_timeout(s, (timeout_ms ? timeout_ms : 2000) + CTL_TIMEOUT_MS);
+	return ctl_send(s, &c);
+}
+
+int freeze_answer(int s, pid_t pid, unsigned timeout_ms)
 {
 	static uint32_t tids[CKPT_MSG_MAX / sizeof(uint32_t)];
 	struct ctl_call c = { .op = CKPT_OP_FREEZE, .arg = timeout_ms, .reply = tids,
 			      .replen = sizeof tids };
 	unsigned ms = timeout_ms ? timeout_ms : 2000;
-	int r;
+	int r = ctl_recv(s, &c);
 
-	/* the shim answers a freeze only after up to timeout_ms itself */
-	ctl_timeout(s, ms + CTL_TIMEOUT_MS);
-	r = ctl_call(s, &c);
 	if (r == -ETIMEDOUT)
 		laggard_explain(s, pid, c.rep.arg, ms);
 	else if (r == -EBUSY)
@@ -171,16 +177,28 @@ int freeze_on(int s, pid_t pid, unsigned timeout_ms)
 	return 0;
 }
 
-int freeze_thaw(int sock, pid_t pid)
+int freeze_on(int s, pid_t pid, unsigned timeout_ms)
 {
-	int r = ctl_simple(sock, CKPT_OP_THAW, 0, NULL);
+	int r = freeze_ask(s, timeout_ms);
 
-	close(sock);
+	if (r == -ECONNRESET || r == -EPIPE)
+		return r;  /* the caller says it: the shim is gone (exit, exec) */
+	if (r < 0) {
+		warnerr(r, "pid %d: freeze:", (int)pid);
+		close(s);
+		return -1;
+	}
+	return freeze_answer(s, pid, timeout_ms);
+}
+
+int thaw_result(pid_t pid, int r, int quiet)
+{
 	if (r == -ECONNRESET || r == -EPIPE) {
 		/* the program ran on at once and exited or exec'd before its
 		 * shim could answer: the stream was complete before the thaw */
-		warn("pid %d: note: exited or exec'd as it was thawed; the image is complete",
-		     (int)pid);
+		if (!quiet)
+			warn("pid %d: note: exited or exec'd as it was thawed; the image is complete",
+			     (int)pid);
 		return 0;
 	}
 	if (r < 0) {
@@ -188,6 +206,14 @@ int freeze_thaw(int sock, pid_t pid)
 		return -1;
 	}
 	return 0;
+}
+
+int freeze_thaw(int sock, pid_t pid)
+{
+	int r = ctl_simple(sock, CKPT_OP_THAW, 0, NULL);
+
+	close(sock);
+	return thaw_result(pid, r, 0);
 }
 
 int drain_wait(int fd)

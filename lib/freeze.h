@@ -12,10 +12,18 @@ int freeze_open(pid_t pid, unsigned timeout_ms);
  * message, s closed; or -ECONNRESET or -EPIPE, silently and s still
  * open, when the shim went away (the process exited or exec'd). */
 int freeze_on(int s, pid_t pid, unsigned timeout_ms);
+/* freeze_on in two halves, so that many processes park at once: the
+ * request sent on s (0 or -errno, s open either way), then the reply
+ * taken and checked (freeze_on's returns) */
+int freeze_ask(int s, unsigned timeout_ms);
+int freeze_answer(int s, pid_t pid, unsigned timeout_ms);
 /* Release the threads and close the socket; 0, or -1 after a message.
  * A process that exits or execs as it is thawed is a note, and 0: the
  * stream was complete before. */
 int freeze_thaw(int sock, pid_t pid);
+/* What a thaw's answer r (0 or -errno) means: 0, or -1 after a
+ * message; an exit or exec as it was thawed is a note (none if quiet) */
+int thaw_result(pid_t pid, int r, int quiet);
 /* When fd is a pipe, wait until its reader has taken every byte in it:
  * pages vmspliced into it still belong to the frozen process, so the
  * process may only run on once they are read.  0 or -errno. */

@@ -51,14 +51,11 @@ static void addr16(int family, const uint32_t *a, unsigned char *out)
 	}
 }
 
-/* what sock_diag says of a TCP socket: its backlog (listening) and
- * the inode of the local socket at the other end of its connection */
+/* what sock_diag says of a TCP socket: the inode of the local socket at the other end of its connection */
 struct tcp_diag {
 	uint64_t ino;              /* ours */
 	unsigned char src[16], dst[16];
 	uint16_t sport, dport;     /* network order */
-	int found;
-	uint32_t backlog;
 	uint64_t peer;
 	unsigned waiting;          /* sockets in TIME_WAIT on sport */
 	unsigned listening;        /* ... and listening on it */
@@ -76,11 +73,8 @@ static void diag_match(struct tcp_diag *t, const struct inet_diag_msg *m)
 		t->waiting++;
 	if (m->idiag_state == 10 && m->id.idiag_sport == t->sport)
 		t->listening++;
-	if (t->ino && m->idiag_inode == t->ino) {
-		t->found = 1;
-		t->backlog = m->idiag_wqueue;   /* a listener's: its max backlog */
-		return;
-	}
+	if (t->ino && m->idiag_inode == t->ino)
+		return;   /* itself */
 	if (!t->dport || m->id.idiag_sport != t->dport || m->id.idiag_dport != t->sport)
 		return;
 	addr16(m->idiag_family, m->id.idiag_src, s);
@@ -197,9 +191,60 @@ static void sockaddr16(const struct sockaddr_storage *ss, unsigned char *a, uint
 	}
 }
 
-/* Backlog and peer of TCP socket fd: both families are asked, since an
- * inet6 socket's other end may be an inet one (a v4-mapped address). */
-static void tcp_diag(int fd, uint64_t ino, int listening, struct tcp_diag *t)
+static int one_got(const struct nlmsghdr *nh, void *arg)
+{
+	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+		return -1;
+	memcpy(arg, NLMSG_DATA(nh), sizeof(struct inet_diag_msg));
+	return 1;
+}
+
+static int mapped(const unsigned char *a)
+{
+	static const unsigned char v4[12] = { [10] = 0xff, [11] = 0xff };
+
+	return !memcmp(a, v4, 12);
+}
+
+/* The other end of t's connection when it is a socket of this machine
+ * that has a file: asked of sock_diag by the connection's addresses
+ * (the kernel's hash lookup), where a dump of every TCP socket walks
+ * a table of 262144 buckets (twice: both families).  Both addresses
+ * IPv4 (an inet6 socket's v4-mapped ones too): asked as inet, which
+ * finds inet6 ends of such a connection as well.  1 with t->peer set;
+ * 0 when the answer is none of that (no such socket, one not accepted
+ * yet, in TIME_WAIT, or a listener the kernel found instead): the
+ * dump then tells (tcp_match). */
+static int peer_ask(struct tcp_diag *t)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nh = { .nlmsg_len = sizeof req, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST },
+		.r = { .sdiag_protocol = IPPROTO_TCP, .idiag_states = ~0u,
+		       .id = { .idiag_sport = t->dport, .idiag_dport = t->sport,
+			       .idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } } },
+	};
+	struct inet_diag_msg m;
+	int v4 = mapped(t->src) && mapped(t->dst);
+
+	req.r.sdiag_family = v4 ? AF_INET : AF_INET6;
+	memcpy(req.r.id.idiag_src, v4 ? t->dst + 12 : t->dst, v4 ? 4 : 16);
+	memcpy(req.r.id.idiag_dst, v4 ? t->src + 12 : t->src, v4 ? 4 : 16);
+	if (!t->dport || sockdiag_query(&req, sizeof req, one_got, &m) != 1 ||
+	    m.idiag_state == 10 || !m.idiag_inode || m.id.idiag_sport != t->dport ||
+	    m.id.idiag_dport != t->sport)
+		return 0;
+	t->peer = m.idiag_inode;
+	return 1;
+}
+
+/* The peer of TCP socket fd, not listening: both families are asked,
+ * since an inet6 socket's other end may be an inet one (a v4-mapped
+ * address). */
+static void tcp_diag(int fd, uint64_t ino, struct tcp_diag *t)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
@@ -211,9 +256,10 @@ static void tcp_diag(int fd, uint64_t ino, int listening, struct tcp_diag *t)
 		sockaddr16(&ss, t->src, &t->sport);
 	len = sizeof ss;
 	memset(&ss, 0, sizeof ss);
-	if (!listening && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
 		sockaddr16(&ss, t->dst, &t->dport);
-	tcp_match(t);
+	if (!peer_ask(t))
+		tcp_match(t);
 }
 
 /* The keepalive times a fresh TCP socket has (the machine's sysctls,
@@ -292,7 +338,9 @@ static void describe_options(struct fd_desc *d, int dom, int type)
 		extra_add(d, " defer_accept=%d", v);
 }
 
-static int tcp_state(int fd)
+/* the socket's TCP state, and a listener's backlog (TCP_INFO gives
+ * it in tcpi_sacked, as sock_diag in idiag_wqueue) */
+static int tcp_state(int fd, unsigned *backlog)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof ti;
@@ -300,23 +348,24 @@ static int tcp_state(int fd)
 	memset(&ti, 0, sizeof ti);
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
 		return 0;
+	*backlog = ti.tcpi_sacked;
 	return ti.tcpi_state < sizeof tcp_states / sizeof *tcp_states ? ti.tcpi_state : 0;
 }
 
-void inet_describe(struct fd_desc *d)
+void inet_describe(struct fd_desc *d, int dom, int type)
 {
-	int dom = opt_int(d->local, SOL_SOCKET, SO_DOMAIN);
-	int type = opt_int(d->local, SOL_SOCKET, SO_TYPE), st = 0, q;
+	int st = 0, q;
+	unsigned backlog = 0;
 	struct tcp_diag t;
 
 	if (dom != AF_INET && dom != AF_INET6)
 		return;
-	if (type == SOCK_STREAM && (st = tcp_state(d->local)) && tcp_states[st])
+	if (type == SOCK_STREAM && (st = tcp_state(d->local, &backlog)) && tcp_states[st])
 		extra_add(d, " state=%s", tcp_states[st]);
-	if (st == 10 || (type == SOCK_STREAM && st && st != 7))
-		tcp_diag(d->local, d->st.st_ino, st == 10, &t);
-	if (st == 10 && t.found)
-		extra_add(d, " backlog=%u", (unsigned)t.backlog);
+	if (type == SOCK_STREAM && st && st != 7 && st != 10)
+		tcp_diag(d->local, d->st.st_ino, &t);
+	if (st == 10)
+		extra_add(d, " backlog=%u", backlog);
 	describe_options(d, dom, type);
 	if (st != 10 && st && st != 7 && t.peer)
 		extra_add(d, " peer_ino=%llu", (unsigned long long)t.peer);
@@ -481,7 +530,7 @@ int inet_queue_copy(pid_t pid, const struct fd_desc *x, char **bytes, size_t *le
 		     (unsigned long long)x->st.st_ino, unsent);
 		return -1;
 	}
-	*bytes = sock_peek(x->local, 1, len, &err);
+	*bytes = sock_peek_stream(x->local, sock_queued(x), len, &err);
 	if (err < 0) {
 		warnerr(err, "pid %d fd %d: TCP socket %llu: copying its queued bytes:", (int)pid,
 			x->fd, (unsigned long long)x->st.st_ino);

@@ -11,8 +11,9 @@
 struct fd_desc;
 
 /* an inet or inet6 socket's own keys added to d->extra (after the
- * keys every socket has); nothing for another family */
-void inet_describe(struct fd_desc *d);
+ * keys every socket has); nothing for another family.  dom, type: the
+ * socket's domain and type (sock_describe's) */
+void inet_describe(struct fd_desc *d, int dom, int type);
 /* the inode of the socket at the other end of TCP connection x, when
  * that end is a socket of this machine (its peer_ino=), else 0 */
 uint64_t inet_tcp_peer(const struct fd_desc *x);

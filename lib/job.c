@@ -228,25 +228,102 @@ static int join(struct job *j, pid_t pid, pid_t parent, unsigned timeout_ms)
 	}
 }
 
-/* every child of every frozen process that is not in the job yet (the
- * job grows as it goes: their children too); how many joined, or -1 */
+/* A child being frozen with others (a batch): its connection, on
+ * which the freeze was asked; or sock -1, one for join to take on its
+ * own (no socket yet, an exec, a refusal to be said) */
+struct asked {
+	pid_t pid, parent;
+	int sock;
+};
+
+/* the freeze of one child asked, unless it is gone, a zombie (a line
+ * of the job now), or not simple (sock -1: join's) */
+static void ask(struct job *j, struct asked *a, unsigned timeout_ms)
+{
+	struct pstat ps;
+	int why;
+
+	if (pstat_read(a->pid, &ps) < 0 || ps.ppid != a->parent) {
+		a->pid = 0;   /* gone, or reaped and the pid taken again */
+		return;
+	}
+	if (is_zombie(a->pid, &ps)) {
+		struct job_proc *p = job_add(j, a->pid);
+
+		p->zombie = 1;
+		p->status = ps.exit_code;
+		a->pid = 0;
+		return;
+	}
+	a->sock = ctl_open_try(a->pid, &why);
+	if (a->sock >= 0 && freeze_ask(a->sock, timeout_ms) < 0) {
+		close(a->sock);
+		a->sock = -1;
+	}
+}
+
+/* The children in a[0..n) into the job: every freeze asked first, then
+ * each answer taken, so that the shims park their threads at once
+ * (200 processes: 36 ms one after another, bench/tree); what is not
+ * simple goes through join.  0, or -1 after a message (then the
+ * children not yet in the job are released). */
+static int batch_join(struct job *j, struct asked *a, unsigned n, unsigned timeout_ms)
+{
+	unsigned k;
+	int r = 0, f;
+
+	for (k = 0; k < n; k++)
+		ask(j, &a[k], timeout_ms);
+	for (k = 0; k < n; k++) {
+		if (!a[k].pid || a[k].sock < 0)
+			continue;   /* gone, a zombie, or join's */
+		f = r < 0 ? -1 : freeze_answer(a[k].sock, a[k].pid, timeout_ms);
+		if (f < -1) {   /* the shim went away (an exec, an exit): join's */
+			close(a[k].sock);
+			a[k].sock = -1;
+			continue;
+		}
+		if (f == 0)
+			job_add(j, a[k].pid)->sock = a[k].sock;
+		else if (r < 0)
+			close(a[k].sock);   /* released: a freeze failed before */
+		else
+			r = -1;             /* said, and closed */
+		a[k].pid = 0;
+	}
+	for (k = 0; r == 0 && k < n; k++)
+		if (a[k].pid && join(j, a[k].pid, a[k].parent, timeout_ms) < 0)
+			r = -1;
+	return r;
+}
+
+/* every child of every frozen process that is not in the job yet, a
+ * generation at a time (the job grows as it goes: their children
+ * too); how many joined, or -1 */
 static int scan(struct job *j, unsigned timeout_ms)
 {
-	unsigned i, k, n, before = j->n;
+	unsigned i, k, n, lo = 0, hi, na, before = j->n;
+	struct asked *a = NULL;
 	pid_t *c;
+	int r = 0;
 
-	for (i = 0; i < j->n; i++) {
-		if (j->v[i].zombie)
-			continue;
-		c = children_of(j->v[i].pid, &n);
-		for (k = 0; k < n; k++)
-			if (!job_find(j, c[k]) && join(j, c[k], j->v[i].pid, timeout_ms) < 0) {
-				free(c);
-				return -1;
-			}
-		free(c);
+	while (r == 0 && lo < j->n) {
+		for (na = 0, hi = j->n, i = lo; i < hi; i++) {
+			if (j->v[i].zombie)
+				continue;
+			c = children_of(j->v[i].pid, &n);
+			if (n && !(a = realloc(a, (na + n) * sizeof *a)))
+				die("job of %u processes: out of memory", j->n);
+			for (k = 0; k < n; k++)
+				if (!job_find(j, c[k]))
+					a[na++] = (struct asked){ c[k], j->v[i].pid, -1 };
+			free(c);
+		}
+		r = batch_join(j, a, na, timeout_ms);
+		lo = hi;
 	}
-	return j->n - before;
+	free(a);
+	return r < 0 ? -1 : (int)(j->n - before);
 }
 
 /* ppid, pgid, sid of every process, once all are frozen; a process
@@ -314,31 +391,36 @@ int job_freeze(struct job *j, pid_t root, unsigned timeout_ms, int single)
 	return -1;
 }
 
+/* the answer to the thaw asked of p (sent: what sending it gave) */
+static int thaw_answer(struct job_proc *p, int root, int sent)
+{
+	struct ctl_call c = { .op = CKPT_OP_THAW };
+	int e = sent < 0 ? sent : ctl_recv(p->sock, &c);
+
+	close(p->sock);
+	p->sock = -1;
+	/* a child that exits or execs the moment it is thawed is a job
+	 * going on, not news */
+	return thaw_result(p->pid, e, !root);
+}
+
+/* every thaw asked first, then each answer taken: the shims wake their
+ * threads at once */
 int job_thaw(struct job *j)
 {
+	struct ctl_call c = { .op = CKPT_OP_THAW };
+	int *sent = calloc(j->n ? j->n : 1, sizeof *sent), r = 0;
 	unsigned i;
-	int r = 0;
 
-	for (i = 0; i < j->n; i++) {
-		struct job_proc *p = &j->v[i];
-
-		if (p->sock < 0)
-			continue;
-		if (i == 0) {
-			r = freeze_thaw(p->sock, p->pid);
-		} else {
-			/* a child that exits or execs the moment it is thawed
-			 * is a job going on, not news */
-			int e = ctl_simple(p->sock, CKPT_OP_THAW, 0, NULL);
-
-			close(p->sock);
-			if (e < 0 && e != -ECONNRESET && e != -EPIPE) {
-				warnerr(e, "pid %d: thaw:", (int)p->pid);
-				r = -1;
-			}
-		}
-		p->sock = -1;
-	}
+	if (!sent)
+		die("job of %u processes: out of memory", j->n);
+	for (i = 0; i < j->n; i++)
+		if (j->v[i].sock >= 0)
+			sent[i] = ctl_send(j->v[i].sock, &c);
+	for (i = 0; i < j->n; i++)
+		if (j->v[i].sock >= 0 && thaw_answer(&j->v[i], i == 0, sent[i]) < 0)
+			r = -1;
+	free(sent);
 	return r;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 
 #include "err.h"
+#include "fdscan.h"
 #include "pty.h"
 #include "ptydump.h"
 #include "ptyjob.h"
@@ -31,44 +32,30 @@ static int master_index(pid_t pid, const char *fd)
 /* the lowest fd of pid on the slave of pty n, or -1 */
 static int slave_fd(pid_t pid, int n)
 {
-	char path[320];
-	struct dirent *e;
-	struct stat st;
-	int fd = -1;
-	DIR *d;
+	const struct fdscan *s = fdscan_of(pid);
+	size_t i;
 
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	if (!(d = opendir(path)))
-		return -1;
-	while ((e = readdir(d))) {
-		snprintf(path, sizeof path, "/proc/%d/fd/%s", (int)pid, e->d_name);
-		if (e->d_name[0] != '.' && stat(path, &st) == 0 && S_ISCHR(st.st_mode) &&
-		    pty_index_of(st.st_rdev) == n && (fd < 0 || atoi(e->d_name) < fd))
-			fd = atoi(e->d_name);
-	}
-	closedir(d);
-	return fd;
+	for (i = 0; s && i < s->n; i++)   /* by fd: the first is the lowest */
+		if (S_ISCHR(s->v[i].st.st_mode) && pty_index_of(s->v[i].st.st_rdev) == n)
+			return s->v[i].fd;
+	return -1;
 }
 
 /* the pty indexes of pid's masters, at most max: their count */
 static int masters_of(pid_t pid, int *idx, int max)
 {
-	char path[320];
-	struct dirent *e;
-	struct stat st;
+	const struct fdscan *s = fdscan_of(pid);
+	char fd[16];
+	size_t i;
 	int k = 0, n;
-	DIR *d;
 
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	if (!(d = opendir(path)))
-		return 0;
-	while (k < max && (e = readdir(d))) {
-		snprintf(path, sizeof path, "/proc/%d/fd/%s", (int)pid, e->d_name);
-		if (e->d_name[0] != '.' && stat(path, &st) == 0 && S_ISCHR(st.st_mode) &&
-		    st.st_rdev == makedev(5, 2) && (n = master_index(pid, e->d_name)) >= 0)
+	for (i = 0; s && k < max && i < s->n; i++) {
+		if (!S_ISCHR(s->v[i].st.st_mode) || s->v[i].st.st_rdev != makedev(5, 2))
+			continue;
+		snprintf(fd, sizeof fd, "%d", s->v[i].fd);
+		if ((n = master_index(pid, fd)) >= 0)
 			idx[k++] = n;
 	}
-	closedir(d);
 	return k;
 }
 

@@ -8,7 +8,8 @@
 struct nlmsghdr;
 
 /* Sends req (len bytes: an nlmsghdr and its family's request) on a
- * socket of its own and gives each answer that is no NLMSG_DONE or
+ * socket of its own (a question about one socket: on one kept for the
+ * next such question) and gives each answer that is no NLMSG_DONE or
  * NLMSG_ERROR to got, until got returns nonzero: that value.  0 at
  * NLMSG_DONE, or, for a request without NLM_F_DUMP (one answer, no
  * NLMSG_DONE after it), after the first batch; -1 when the kernel does

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fdscan.h"
 #include "job.h"
 #include "num.h"
 #include "sockdir.h"
@@ -24,10 +25,11 @@ struct job_sock {
 	int outside;               /* fds 0-2 of the first process */
 };
 
-/* the inode of socket fd fd of pid, or 0 when it is no socket */
+/* the inode of socket fd fd of pid, or 0 when it is no socket (for
+ * the message about a process outside the job: not kept, fdscan.h) */
 static uint64_t sock_ino(pid_t pid, const char *fd)
 {
-	char path[64], link[64];
+	char path[300], link[64];
 	uint64_t ino;
 	ssize_t n;
 	char *end;
@@ -45,22 +47,20 @@ static uint64_t sock_ino(pid_t pid, const char *fd)
 /* the socket fds of pid, appended to *v: 0, or -1 after a message */
 static int socks_of(pid_t pid, int first, struct job_sock **v, size_t *n, size_t *cap)
 {
-	char path[64];
-	struct dirent *de;
-	uint64_t fd, ino;
-	DIR *d;
+	const struct fdscan *s = fdscan_of(pid);
+	size_t i;
 
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	if (!(d = opendir(path)))
-		return warn("pid %d: %s: its fds, to find its socket pairs:", (int)pid, path), -1;
-	while ((de = readdir(d))) {
-		if (num_parse(de->d_name, INT32_MAX, &fd) < 0 || !(ino = sock_ino(pid, de->d_name)))
+	if (!s)
+		return warn("pid %d: /proc/%d/fd: its fds, to find its socket pairs:", (int)pid,
+			    (int)pid), -1;
+	for (i = 0; i < s->n; i++) {
+		if (!S_ISSOCK(s->v[i].st.st_mode))
 			continue;
 		if (*n == *cap && !(*v = realloc(*v, (*cap = *cap ? 2 * *cap : 64) * sizeof **v)))
 			die("out of memory");
-		(*v)[(*n)++] = (struct job_sock){ pid, fd, ino, first && fd <= 2 };
+		(*v)[(*n)++] = (struct job_sock){ pid, s->v[i].fd, s->v[i].st.st_ino,
+						  first && s->v[i].fd <= 2 };
 	}
-	closedir(d);
 	return 0;
 }
 

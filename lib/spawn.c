@@ -341,21 +341,30 @@ int spawn_pipes(struct spawn *t, struct spawn_pipes *p)
 	return 0;
 }
 
-int spawn_exec_wait(struct spawn *t, struct spawn_pipes *p)
+int spawn_exec_said(const struct spawn *t, int err_r)
 {
 	struct child_err ce;
+	ssize_t n;
+
+	while ((n = read(err_r, &ce, sizeof ce)) < 0 && errno == EINTR)
+		;
+	close(err_r);
+	if (n == sizeof ce) {
+		child_err_say(t, &ce);
+		return -1;
+	}
+	return 0;
+}
+
+int spawn_exec_wait(struct spawn *t, struct spawn_pipes *p)
+{
 	ssize_t n;
 
 	close(p->plan[0]);
 	close(p->status[1]);
 	close(p->err[1]);
-	while ((n = read(p->err[0], &ce, sizeof ce)) < 0 && errno == EINTR)
-		;
-	close(p->err[0]);
-	if (n == sizeof ce) {
-		child_err_say(t, &ce);
+	if (spawn_exec_said(t, p->err[0]) < 0)
 		return -1;
-	}
 	for (n = 0; !t->keep_src && n < (ssize_t)t->fds->n; n++)  /* they live in the child now */
 		if (t->fds->v[n].src >= 0)
 			close(t->fds->v[n].src), t->fds->v[n].src = -1;

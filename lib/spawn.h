@@ -49,6 +49,10 @@ struct spawn_pipes {          /* plan, status, error: read and write ends */
 int spawn_pipes(struct spawn *t, struct spawn_pipes *p);
 _Noreturn void spawn_become(struct spawn *t, int plan_r, int status_w, int err_w);
 int spawn_exec_wait(struct spawn *t, struct spawn_pipes *p);
+/* the child's word on its error pipe err_r, which is closed: 0 once
+ * the restorer runs, -1 after a message naming what it could not do
+ * (t: its core, fds and restorer, for the words) */
+int spawn_exec_said(const struct spawn *t, int err_r);
 
 /* The process core->pid (in a new pid and mount namespace, and user
  * namespace with userns, under a pid-1 reaper when newns), running

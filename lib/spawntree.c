@@ -341,7 +341,10 @@ int tree_become(struct spawn_tree *t, unsigned i, struct spawn *sp)
 		close(p.plan[0]), close(p.status[1]), close(p.err[1]), close(p.err[0]);
 		return -1;
 	}
-	return spawn_exec_wait(sp, &p);
+	/* its ends are its own now; its word comes later (spawn_exec_said) */
+	close(p.plan[0]), close(p.status[1]), close(p.err[1]);
+	sp->err_r = p.err[0];
+	return 0;
 }
 
 /* a process of the tree is still there, a zombie too */

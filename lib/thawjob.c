@@ -24,8 +24,11 @@ void thawjob_free(struct thaw_job *t)
 {
 	unsigned i;
 
-	for (i = 0; i < t->nprocs; i++)
+	for (i = 0; i < t->nprocs; i++) {
 		img_proc_free(&t->procs[i].img);
+		if (t->procs[i].exec_r >= 0)
+			close(t->procs[i].exec_r);
+	}
 	free(t->procs);
 	t->procs = NULL;
 	t->nprocs = 0;
@@ -69,7 +72,7 @@ int thawjob_read(struct thaw_job *t)
 	if (!(t->procs = calloc(t->nprocs, sizeof *t->procs)))
 		die("out of memory");
 	for (i = 0; i < t->nprocs; i++)
-		t->procs[i].held = -1;
+		t->procs[i].held = t->procs[i].exec_r = -1;
 	return proc_read(t, 0);
 }
 
@@ -327,6 +330,7 @@ static int proc_spawn(struct thaw_job *t, unsigned i)
 	tp->rst.status_r = sp.status_r;
 	if (r < 0)
 		return -1;
+	tp->exec_r = sp.err_r;
 	timing_phase("hand over the fds, exec the restorer");
 	if ((r = plan_write(tp->rst.plan_w, p, t->newns, t->userns)) == -2)
 		return -1;
@@ -355,6 +359,28 @@ static void feeder_wait(struct thaw_proc *tp)
 	}
 }
 
+/* every process runs its restorer (tree_become did not wait): 0, or
+ * -1 after the message of the first that could not */
+static int execs_check(struct thaw_job *t)
+{
+	struct thaw_proc *tp;
+	unsigned i;
+	int r = 0;
+
+	for (i = 0; i < t->nprocs; i++) {
+		tp = &t->procs[i];
+		if (tp->exec_r < 0)
+			continue;
+		if (r == 0 && spawn_exec_said(&(struct spawn){ .core = &tp->img.core,
+				.fds = &tp->img.fds, .restorer = t->restorer }, tp->exec_r) < 0)
+			r = -1;
+		else if (r < 0)
+			close(tp->exec_r);
+		tp->exec_r = -1;
+	}
+	return r;
+}
+
 /* Every process built and the whole stream read: the saved files put
  * in place, our copies of the fds closed (a pipe between two processes
  * must see its ends as they are), then every process its go. */
@@ -362,7 +388,7 @@ static int go(struct thaw_job *t)
 {
 	unsigned i;
 
-	if (jobobj_check(&t->objs) < 0 ||
+	if (execs_check(t) < 0 || jobobj_check(&t->objs) < 0 ||
 	    fdjob_settle(&t->in.fdjob) < 0)   /* before any file is written */
 		return -1;
 	for (i = 0; i < t->nprocs; i++)

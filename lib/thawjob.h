@@ -22,6 +22,7 @@ struct thaw_proc {
 	struct restorer rst;
 	int held;                  /* a memfd with its page data, or -1 */
 	pid_t feeder;              /* feeds its pages (pages_feed_ahead), or 0 */
+	int exec_r;                /* its word on its exec (tree_become), or -1 */
 };
 
 struct thaw_job {

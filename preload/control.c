@@ -162,17 +162,17 @@ static int do_fds(int conn)
 	return reply(conn, 0, fds, n);
 }
 
-/* 1 in a snapshot (cow.c): its connection is watched while it waits */
-static int snapshot;
-
 static int do_pages(int conn, long len)
 {
 	long r;
 
 	if (n_in_fds != 1 || len % sizeof(struct ckpt_range))
 		return reply(conn, -EINVAL, NULL, 0);
+	/* the connection watched: the pipe's reader may be anyone's (a
+	 * ckpt-dumpmem gives ckpt-freeze's stdout), who need not read on
+	 * once the tool is gone */
 	r = pages_splice(in_fds[0], (void *)(in.bytes + sizeof in.req),
-			 len / sizeof(struct ckpt_range), snapshot ? conn : -1);
+			 len / sizeof(struct ckpt_range), conn);
 	close_in_fds();
 	out.rep.arg = r < 0 ? 0 : r;
 	return reply(conn, r < 0 ? r : 0, NULL, 0);
@@ -372,7 +372,6 @@ void control_serve_snapshot(int conn)
 	long len;
 	int r = 0;
 
-	snapshot = 1;
 	ckpt_conn_fd = conn;
 	while (r == 0 && (len = receive(conn)) >= 0) {
 		memset(&out.rep, 0, sizeof out.rep);

@@ -21,6 +21,10 @@
 #include "rawsys.h"
 #include "sockdir.h"
 
+/* the lowest number of the shim's fds, unless the soft RLIMIT_NOFILE
+ * is under 1024 (high_fd_init) */
+#define SHIM_FD_HOME (1024 - 32)
+
 int ckpt_sig;
 int ckpt_listen_fd = -1, ckpt_conn_fd = -1;
 int ckpt_ctl_tid;
@@ -33,7 +37,7 @@ static struct sockaddr_un sock_addr;
 static int sock_pid;          /* the pid sock_addr was made for */
 static unsigned long job_ns;  /* the job's pid namespace ($CKPT_PIDNS) */
 static uint64_t listen_ino;   /* to notice the program reusing our fd */
-static int high_fd = 1000;    /* where the shim's fds go, out of the program's way */
+static int high_fd = SHIM_FD_HOME;  /* where the shim's fds go (high_fd_init) */
 static int *main_tid_word;    /* the main thread's clear-tid word */
 
 size_t fmt_ulong(char *out, unsigned long v)
@@ -220,13 +224,20 @@ static int main_exit_code(void)
 static void control_loop(void)
 {
 	struct { int fd; short events, revents; } p;
-	int c;
+	int c, r;
 
 	for (;;) {
 		/* once a second, not more: a look at one word */
 		p.fd = ckpt_listen_fd;
 		p.events = 1; /* POLLIN */
-		if (sys_poll(&p, 1, 1000) == 0) {
+		r = sys_poll(&p, 1, 1000);
+		/* the program may have closed our fd (closefrom, a daemon's
+		 * loop) or put one of its own at the number (dup2): never
+		 * accept on its socket; and its fd may never be readable
+		 * (a pipe's write end), so a quiet second looks too */
+		if (fd_ino(ckpt_listen_fd) != listen_ino && listen_open() < 0)
+			return;
+		if (r == 0) {
 			cow_reap();
 			if (program_gone()) {
 				sock_remove();
@@ -234,10 +245,6 @@ static void control_loop(void)
 			}
 			continue;
 		}
-		/* the program may have closed our fd (closefrom, a daemon's
-		 * loop) and reused the number: never accept on its socket */
-		if (fd_ino(ckpt_listen_fd) != listen_ino && listen_open() < 0)
-			return;
 		c = sys_accept4(ckpt_listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c >= 0)
 			control_serve(fd_high(c));
@@ -361,12 +368,21 @@ static int signal_init(void)
 	return real_sigaction(ckpt_sig, &sa, NULL) < 0 ? -errno : 0;
 }
 
+/* Where the shim's fds go: 32 under the soft RLIMIT_NOFILE, as most
+ * systems set it (1024), and no higher when it is higher.  Above the
+ * numbers a program picks itself (the lowest free, 3..N, the shells'
+ * 10 and up, bash's 255 downwards, the flock idiom's 200), and inside
+ * the fd table of 1024 that the kernel gives it then: the table's size,
+ * not its fds, is what each /proc/PID/fd listing and each fork pays
+ * for (a listing 4.5 us at 1024, 42 us at 32768 entries, where a soft
+ * limit of 20000 put them).  A program that takes the number anyway
+ * keeps it: the control thread notices and moves (control_loop). */
 static void high_fd_init(void)
 {
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur >= 64)
+	    rl.rlim_cur >= 64 && rl.rlim_cur - 32 < (rlim_t)high_fd)
 		high_fd = rl.rlim_cur - 32;
 }
 

@@ -118,19 +118,21 @@ struct fd_pick {
 	int from, max, n, more;
 };
 
-static void fd_consider(int fd, int dirfd, void *arg)
+/* the listing comes in fd order: done once one more than max is seen */
+static int fd_consider(int fd, int dirfd, void *arg)
 {
 	struct fd_pick *p = arg;
 
 	if (fd >= p->from && !is_shim_fd(fd, dirfd))
 		keep_smallest(p->ents, &p->n, p->max, fd, &p->more);
+	return p->more;
 }
 
 /* the program's fds >= from, the smallest max of them, sorted */
 int fds_list(int from, struct ckpt_fd_ent *ents, int max, int *more)
 {
 	struct fd_pick p = { ents, from, max, 0, 0 };
-	int r = procdir_each("/proc/self/fd", fd_consider, &p), i;
+	int r = procdir_fds_from(from, fd_consider, &p), i;
 
 	*more = p.more;
 	if (r < 0)
@@ -142,10 +144,10 @@ int fds_list(int from, struct ckpt_fd_ent *ents, int max, int *more)
 
 /* vmsplice the ranges into the pipe, in order; bytes moved or -errno.
  * The pages stay the process's: the caller keeps it frozen until the
- * pipe's reader has taken them.  watch_fd >= 0 (a snapshot's
- * connection): never wait on a full pipe once it has hung up or sent
- * anything, -EPIPE then: its tool is gone, and so must the snapshot
- * be, whoever still reads the pipe. */
+ * pipe's reader has taken them.  watch_fd >= 0 (the connection that
+ * asked): never wait on a full pipe once it has hung up or sent
+ * anything, -EPIPE then: its tool is gone, and so must the freeze (or
+ * the snapshot) be, whoever still reads the pipe. */
 long pages_splice(int pipe_fd, const struct ckpt_range *r, int n, int watch_fd)
 {
 	static struct iovec iov[1024];

@@ -8,7 +8,8 @@
 # cannot come back is refused at the checkpoint (fds in flight,
 # SCM_CREDENTIALS, a datagram of no bytes, a pair with an end
 # outside the job), and a hostile image is refused at the restore with
-# no process left.  Programs: t/progs/sockpair.c, t/progs/sockpy.py.
+# no process left.  Programs: t/progs/sockpair.c, t/progs/sockpy.py,
+# t/progs/peekoff.c.
 
 load helpers
 load thaw
@@ -264,4 +265,25 @@ no_job_left() {
 	thaw_fails "pid $c2: fd $fd: unix socket $a: already fd " "$T/bad"
 	grep -q "of pid $PID: one socket is one open file, which another fd or process can only share (dup=, share=)" <<<"$stderr"
 	no_job_left
+}
+
+@test "sockpair: a queue the program walks with a peek offset of its own (SO_PEEK_OFF at 10): a checkpoint leaves the offset where it was, and a restore brings every byte back (peekoff)" {
+	need ckpt-run ckpt-freeze prog:peekoff
+	start_prog peekoff
+	freeze_ok "$T/img" "$PID"
+	fds_of "$PID" | grep -Eq '^fd [0-9]+ socket .* type=stream .* rqueue=100 .* data=socks/'
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	grep -qx 'peeked 10' "$OUT"
+	grep -qx 'verify ok' "$OUT"
+	kill -TERM "$PID"
+	need_root
+	checkpoint_kill peekoff
+	[ "$(img cat "$T/img" "proc/$PID/socks/$(sock_ino "$PID" 3)" | wc -c)" = 100 ]
+	thaw_bg "$T/img"
+	restored peekoff
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^(verify ok|FAIL)'
+	grep -qx 'verify ok' "$OUT"
+	finish
 }

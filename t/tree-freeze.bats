@@ -150,6 +150,26 @@ freeze_job_of() {
 	freeze_job_of 200
 }
 
+@test "ckpt-freeze of a job killed (SIGKILL) mid-dump, its stream's reader still there: every process runs on" {
+	need ckpt-run ckpt-freeze prog:manyproc
+	start_job manyproc 10 -m 16 -i 200 10
+	mkfifo "$T/fifo"
+	"$BIN/ckpt-freeze" "$PID" >"$T/fifo" 2>"$T/freeze.err" &
+	local fp=$!
+	STARTED+=("$fp")
+	exec 8<"$T/fifo"
+	# the stream's first bytes come once the job is frozen; then its
+	# pages go into the fifo, written by a stage of ckpt-freeze's own
+	timeout 20 dd bs=65536 count=1 iflag=fullblock status=none <&8 >/dev/null
+	sleep 0.3
+	kill -KILL "$fp"
+	wait_bounded "$fp" 5 || true
+	# the reader (us) stays: the stage may not hold the job frozen
+	verify_prog
+	exec 8<&-
+	no_fail
+}
+
 @test "forker, checkpointed while it forks: every freeze succeeds; it runs on" {
 	need ckpt-run ckpt-freeze prog:forker
 	start_prog forker
