@@ -682,7 +682,7 @@ static int sock_pair_here(struct dump *d, const struct fd_dump *e)
 	return 0;
 }
 
-/* --tcp-established: an established TCP connection whose other end no
+/* --tcp-established: an established or half-closed TCP connection whose other end no
  * process of the job holds (a socket of another program of this
  * machine, or of another machine) is saved whole with TCP_REPAIR
  * (lib/tcprepair.h); one with both ends in the job is made again on
@@ -694,7 +694,8 @@ static int tcp_repair_wanted(const struct dump *d, const struct fd_dump *e)
 	/* a dup of it is made by dup(2) at the restore: its lowest fd only */
 	if (!d->tcp_job || e->d.kind != FD_SOCKET || e->dup != e->d.fd ||
 	    !strstr(e->d.extra, " type=stream ") ||
-	    !strstr(e->d.extra, " state=established ") ||
+	    (!strstr(e->d.extra, " state=established ") && !strstr(e->d.extra, " state=close_wait ") &&
+	     !strstr(e->d.extra, " state=fin_wait1 ") && !strstr(e->d.extra, " state=fin_wait2 ")) ||
 	    (!strstr(e->d.extra, " domain=inet ") && !strstr(e->d.extra, " domain=inet6 ")))
 		return 0;
 	peer = inet_tcp_peer(&e->d);
@@ -720,7 +721,7 @@ static int tcp_repair_save(struct dump *d, struct fd_dump *e)
 		what = "keeping it in repair mode until the job thaws or dies";
 		if (d->tcp_hand >= 0) {
 			r = tcprep_hand(d->tcp_hand, fd, reuse);
-		} else if ((dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 || tcprep_hold(dup, reuse, NULL, 0) < 0) {
+		} else if ((dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 || tcprep_hold(dup, reuse, NULL, 0, 0) < 0) {
 			r = dup < 0 ? -errno : -ENOMEM;
 			if (dup >= 0)
 				close(dup);

@@ -39,11 +39,12 @@
 #include "rules.h"
 #include "tar.h"
 #include "tcprepair.h"
+#include "tcpkeep.h"
 #include "timers.h"
 #include "timing.h"
 
 static const char usage[] =
-	"ckpt-freeze [--progress|-q] [--single] [--kill|--cow] [--stats] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] [--parent FILE] [--index-out FILE] [--tcp-established] PID";
+	"ckpt-freeze [--progress|-q] [--single] [--kill|--cow] [--stats] [--force] [--timeout MS] [--verbose] [--checkpoint-open-files] [--files-rules PATH] [--parent FILE] [--index-out FILE] [--tcp-established [--tcp-keep SECONDS]] PID";
 
 /* --progress, -q (lib/progress.h) */
 static enum progress_mode progress_mode = PROGRESS_AUTO;
@@ -63,6 +64,7 @@ static const struct option options[] = {
 	{ "cow", no_argument, NULL, 'C' },
 	{ "stats", no_argument, NULL, 'S' },
 	{ "tcp-established", no_argument, NULL, 'E' },
+	{ "tcp-keep", required_argument, NULL, 'K' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -98,6 +100,7 @@ struct opts {
 	char id[33];               /* this image's */
 	struct timespec time;
 	int tcp_established;       /* connections to outside saved whole */
+	unsigned tcp_keep;         /* --tcp-keep: the keeper's seconds, 0: unset */
 	char *tcp_pids;            /* the job's pids, for ckpt-dumpfds */
 	int tcp_chan[2];           /* its repaired sockets come back on [0] */
 };
@@ -124,6 +127,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'C': o->cow = 1; break;
 		case 'S': o->stats = 1; break;
 		case 'E': o->tcp_established = 1; break;
+		case 'K': o->tcp_keep = num_arg(optarg, 1, TCPKEEP_SECONDS_MAX, usage); break;
 		case 'h':
 			printf("usage: %s\n", usage);
 			exit(0);
@@ -136,6 +140,11 @@ static void parse(int argc, char **argv, struct opts *o)
 	if (o->cow && o->kill) {
 		/* the job would run on past the image before it is killed */
 		warn("--cow and --kill: --cow thaws the job before its dump ends");
+		usage_die(usage);
+	}
+	if (o->tcp_keep && !(o->tcp_established && o->kill)) {
+		/* only a killed job's connections are kept */
+		warn("--tcp-keep: only with --tcp-established and --kill");
 		usage_die(usage);
 	}
 	o->pid = pid_arg(argv[optind], usage);
@@ -164,7 +173,7 @@ static int manifest_fn(FILE *f, const void *argp)
 			fprintf(f, "proc %d %d %d %d\n", (int)p->pid, (int)p->ppid,
 				(int)p->pgid, (int)p->sid);
 	}
-	return ptyjob_ctty_write(f, a->job);
+	return ptyjob_ctty_write(f, a->job) < 0 ? -1 : job_socks_out_write(f);
 }
 
 /* the manifest, then what the job's processes share of memory
@@ -812,7 +821,7 @@ static int repair_end(const struct opts *o, int killed)
 		return 0;
 	r = tcprep_hold_from(o->tcp_chan[0]);
 	if (killed) {
-		tcprep_keep();
+		tcprep_keep(o->tcp_keep ? o->tcp_keep : TCPKEEP_SECONDS);
 		return r;
 	}
 	return tcprep_release(0) < 0 ? -1 : r;

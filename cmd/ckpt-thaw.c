@@ -24,7 +24,7 @@
 #include "verify.h"
 
 static const char usage_str[] =
-	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [--verify] [--tcp-established] [--progress|-q] [IMAGE | BASE INC...]";
+	"ckpt-thaw [--stdin PATH] [--same-ns] [--files-rules PATH] [--trust-image] [--verify] [--tcp-established] [--pty] [--progress|-q] [IMAGE | BASE INC...]";
 
 /* --progress, -q (lib/progress.h) */
 static enum progress_mode progress_mode = PROGRESS_AUTO;
@@ -36,6 +36,7 @@ static const struct option options[] = {
 	{ "trust-image", no_argument, NULL, 'T' },
 	{ "verify", no_argument, NULL, 'v' },
 	{ "tcp-established", no_argument, NULL, 'E' },
+	{ "pty", no_argument, NULL, 't' },
 	{ "progress", no_argument, NULL, 'P' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -44,6 +45,7 @@ static const struct option options[] = {
 
 static struct thaw_job thaw;
 static int verify;           /* --verify */
+static int new_pty;          /* --pty */
 static pid_t unpack_child;   /* merging a chain into our stream */
 
 /* how long a difference may take to settle: the restored threads set
@@ -189,6 +191,7 @@ static int setup(struct thaw_job *t, int argc, char **argv)
 		case 'T': t->in.trust_image = 1; break;
 		case 'v': verify = 1; break;
 		case 'E': tcp_established(); break;
+		case 't': new_pty = 1; break;
 		case 'P': progress_mode = PROGRESS_ON; break;
 		case 'q': progress_mode = PROGRESS_OFF; break;
 		case 'h': printf("usage: %s\n", usage_str); exit(0);
@@ -233,6 +236,10 @@ int main(int argc, char **argv)
 		thawjob_free(t);
 		return 1;
 	}
+	/* from here on in the child, on the new terminal (ptyrelay.h) */
+	if (new_pty)
+		t->attach.term_fd = ptyterm_new(&t->procs[0].img.fds, &t->procs[0].img.core,
+						t->attach.from_file);
 	if (ptyterm_check(&t->procs[0].img.fds, t->procs[0].img.core.pgid) < 0) {
 		thawjob_free(t);
 		return 1;

@@ -170,10 +170,27 @@ static int man_ctty(struct text *l, void *obj)
 	return bad(l, "not a session leader of the image");
 }
 
+/* "sockout INO": unix socket INO of the job is connected to a peer
+ * outside it (a restore makes it reset: fds.md, "Named unix sockets") */
+static int man_sockout(struct text *l, void *obj)
+{
+	struct img_manifest *m = obj;
+	uint64_t v[1];
+
+	if (nums(l, 1, UINT64_MAX, v) < 0)
+		return -1;
+	if (!v[0])
+		return bad(l, "socket 0");
+	if (m->nsockout == IMAGE_SOCKOUT_MAX)
+		return bad(l, "too many sockets");
+	m->sockout[m->nsockout++] = v[0];
+	return 0;
+}
+
 static const struct text_key manifest_keys[] = {
 	{ "ckpt-image", man_version }, { "kernel", man_kernel }, { "arch", man_arch },
 	{ "kill", man_kill }, { "root", man_root }, { "id", man_id }, { "parent", man_id }, { "proc", man_proc }, { "zombie", man_proc },
-	{ "ctty", man_ctty },
+	{ "ctty", man_ctty }, { "sockout", man_sockout },
 };
 
 static int manifest_line(struct text *l, void *m)

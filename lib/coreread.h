@@ -11,6 +11,8 @@
 
 #define IMAGE_VERSION 1        /* the newest format this tree reads */
 #define IMAGE_PROCS_MAX 1024
+/* sockout lines: connections to outside the job that come back reset */
+#define IMAGE_SOCKOUT_MAX 1024
 #define IMAGE_AUXV_MAX 62      /* pairs, AT_NULL not included */
 #define IMAGE_GROUPS_MAX 256
 
@@ -35,6 +37,8 @@ struct img_manifest {
 	pid_t root;
 	unsigned nprocs;       /* proc and zombie lines, parents first */
 	struct img_mproc proc[IMAGE_PROCS_MAX];
+	unsigned nsockout;     /* unix sockets connected to outside the job */
+	uint64_t sockout[IMAGE_SOCKOUT_MAX];   /* (sockout lines): reset */
 };
 
 /* the signals queued, each with its siginfo (`siginfo` lines), in the

@@ -1311,6 +1311,8 @@ static int stdio_where(struct fdplan_fd *e, const struct fd_attach *at)
 		return open(at->stdin_path, O_RDONLY | O_CLOEXEC);
 	if (!outside)
 		return -2;
+	if (e->tty && at->term_fd > 2)
+		return fcntl(at->term_fd, F_DUPFD_CLOEXEC, 3);
 	if (e->fd > 0 || at->from_file)
 		return fcntl(e->fd, F_DUPFD_CLOEXEC, 3);
 	if (e->tty) {

@@ -151,6 +151,8 @@ struct fdjob {
 	unsigned npty;
 	struct ux_job *ux;         /* named unix sockets (unixsock.h) */
 	unsigned nprocs;           /* the processes of the manifest */
+	const uint64_t *sockout;   /* the manifest's sockout lines: unix */
+	unsigned nsockout;         /* ... sockets restored reset (sockplan.c) */
 };
 
 struct fdplan {
@@ -184,6 +186,8 @@ struct fdplan {
 struct fd_attach {            /* where stdio outside the job goes */
 	const char *stdin_path;    /* --stdin, or NULL */
 	int from_file;             /* the image came from a file argument */
+	int term_fd;               /* --pty: the new terminal's slave, for
+	                            * stdio that was on a terminal; 0: none */
 };
 
 /* All return 0, or -1 after a message naming the pid and fd/member. */

@@ -141,7 +141,7 @@ int inetplan_key(struct fdplan_fd *e, const char *k, const char *v)
 			return 1;
 		}
 	if (!strcmp(k, "state"))
-		return (in->state = state_parse(v)) < 0 ? -1 : 1;
+		return (in->rep.state = in->state = state_parse(v)) < 0 ? -1 : 1;
 	if ((si = size_index(k)) >= 0)
 		return size_key(in, si, v);
 	/* peer and backlog are a unix socket's keys too: taken here, and
@@ -289,8 +289,8 @@ const char *inetplan_why_not(const struct fdplan *p, const struct fdplan_fd *e)
 		return "a listening TCP socket with a peer=";
 	if (tcp && e->inet.state == TCP_LISTEN_ && !addr_port(&ss))
 		return "a listening TCP socket on port 0";
-	if (e->inet.rep.on && (!tcp || e->inet.state != TCP_ESTABLISHED_ || !e->inet.peer[0]))
-		return "repair=1 on what is not an established TCP connection with its peer=";
+	if (e->inet.rep.on && (!tcp || !tcprep_state_ok(e->inet.state) || !e->inet.peer[0]))
+		return "repair=1 on what is not an established or half-closed TCP connection with its peer=";
 	if (e->inet.rep.on)
 		return tcprep_why_not(&e->inet.rep);
 	if (e->data && !tcp && !has_port(e))
@@ -691,7 +691,7 @@ static int open_repaired(struct fdplan *p, struct fdplan_fd *e, int pid)
 	if (!err && (dup = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
 		err = -errno;
 	if (!err && tcprep_hold(dup, !!(e->inet.opts & INET_OPT_REUSEADDR),
-				qlen ? b->bytes + qlen - r->unsent : NULL, r->unsent) < 0)
+				qlen ? b->bytes + qlen - r->unsent : NULL, r->unsent, r->fin == 2) < 0)
 		err = -ENOMEM;
 	if (err) {
 		if (dup >= 0)

@@ -11,6 +11,7 @@
 #include "fdplan.h"
 #include "pty.h"
 #include "ptyplan.h"
+#include "ptyrelay.h"
 #include "ptyterm.h"
 
 /* the root's line on the terminal it ran on, outside the job: a pts
@@ -54,6 +55,21 @@ void ptyterm_session(struct img_manifest *m, const struct fdplan *root)
 			m->proc[i].sid = sid;
 }
 
+int ptyterm_new(const struct fdplan *root, const struct img_core *c, int in_too)
+{
+	const struct fdplan_fd *e = term_line(root);
+	struct winsize w = { 24, 80, 0, 0 };
+	struct termios t;
+	int own = !e || !e->termios[0];
+
+	memset(&t, 0, sizeof t);
+	if (!own && pty_termios_parse(e->termios, &t) < 0)
+		die("pid %d: fd %d: termios %s: not a terminal's", root->pid, e->fd, e->termios);
+	if (e && e->winsize[0] && pty_winsize_parse(e->winsize, &w) < 0)
+		die("pid %d: fd %d: winsize %s: not a terminal's", root->pid, e->fd, e->winsize);
+	return ptyrelay_start(own ? NULL : &t, &w, in_too, c->uid[3], c->gid[3]);
+}
+
 /* SIGTTOU blocked: a process outside the foreground may then set it */
 static void fg_set(int fd, pid_t pgid)
 {
@@ -91,6 +107,10 @@ void ptyterm_take(struct pty_term *pt, const struct fdplan *root, pid_t pid)
 	if (e->pty_fg == root->job->pgid && pgid != getpgrp() && tcgetpgrp(pt->fd) == getpgrp()) {
 		fg_set(pt->fd, pgid);
 		pt->pgid = pgid;
+		/* the job runs already: a process of it that touched the
+		 * terminal before it was the foreground stopped there
+		 * (SIGTTOU, SIGTTIN); it goes on, as a shell's fg does */
+		kill(-pgid, SIGCONT);
 	}
 	/* the job drew for the size it had: a program redraws on SIGWINCH */
 	if (e->winsize[0] && pty_winsize_parse(e->winsize, &then) == 0 &&

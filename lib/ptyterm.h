@@ -9,6 +9,7 @@
 #include <termios.h>
 
 struct fdplan;
+struct img_core;
 struct img_manifest;
 
 struct pty_term {
@@ -36,6 +37,13 @@ void ptyterm_session(struct img_manifest *m, const struct fdplan *root);
  * differs from the image's.  Nothing when the job had no terminal or
  * ckpt-thaw has none. */
 void ptyterm_take(struct pty_term *pt, const struct fdplan *root, pid_t pid);
+/* --pty (ptyrelay.h): a new terminal for the job, with the termios
+ * and window size of the root's line on the terminal it ran on (as a
+ * new pair has them when it ran on none, 24x80); in_too: stdin is
+ * typed into it.  Returns in ckpt-thaw's child only: the slave, its
+ * controlling terminal, for the job's stdio that was on a terminal;
+ * as root, the job's (c: the root process's file ids). */
+int ptyterm_new(const struct fdplan *root, const struct img_core *c, int in_too);
 /* the terminal as ckpt-thaw had it: its foreground and termios */
 void ptyterm_give_back(struct pty_term *pt);
 

@@ -230,11 +230,46 @@ static int shim_sock(const struct sock_unix_info *u)
 	       sockdir_name_parse(u->name + end, &pid, &ns) == 0;
 }
 
+/* The stream and seqpacket connections to a peer outside the job, by
+ * inode: a restore makes each reset (sockjob.h) */
+static uint64_t out[SOCK_OUT_MAX];
+static unsigned nout;
+
+static int out_add(const struct job_sock *e, const struct sock_unix_info *u, uint64_t peer,
+		   const char *peer_name, const char *who)
+{
+	unsigned i;
+
+	for (i = 0; i < nout; i++)
+		if (out[i] == e->ino)
+			return 0;
+	if (nout < SOCK_OUT_MAX) {
+		out[nout++] = e->ino;
+		return 0;
+	}
+	warn("pid %d fd %d: unix socket %llu%s%s%s is connected to socket %llu (%s), %s: more than %d such connections to outside the job: refused",
+	     (int)e->pid, e->fd, (unsigned long long)e->ino, u->named ? " (" : "", u->name,
+	     u->named ? ")" : "", (unsigned long long)peer, peer_name, who, SOCK_OUT_MAX);
+	return -1;
+}
+
+int job_socks_out_write(FILE *f)
+{
+	unsigned i;
+
+	for (i = 0; i < nout; i++)
+		if (fprintf(f, "sockout %llu\n", (unsigned long long)out[i]) < 0)
+			return -1;
+	return 0;
+}
+
 /* A named socket's connection (the peer of a client, an accepted
  * socket's client), a listener's backlog, a waiting connection's
- * listener: in the job.  A connection to a server outside the job is
- * refused: the server's end, its queue and whatever the server keeps
- * of the conversation cannot come back (formats/fds.md).  A datagram
+ * listener: in the job.  A connection to a peer outside the job (a
+ * server's, or a client's to the job's server) comes back reset: the
+ * server's end, its queue and whatever the server keeps of the
+ * conversation cannot come back, and the program's own reconnect logic
+ * is the honest way (formats/fds.md): listed for the manifest.  A datagram
  * socket connected to a name outside has no conversation: it is
  * connected to the name again, when nothing is queued to it. */
 static int named_check(const struct job_sock *v, size_t n, const struct job_sock *e)
@@ -260,10 +295,7 @@ static int named_check(const struct job_sock *v, size_t n, const struct job_sock
 		     pu.name, who);
 		return -1;
 	}
-	warn("pid %d fd %d: unix socket %llu%s%s%s is connected to socket %llu (%s), %s: a restore could not connect it again: refused",
-	     (int)e->pid, e->fd, (unsigned long long)e->ino, u.named ? " (" : "", u.name,
-	     u.named ? ")" : "", (unsigned long long)u.peer, pu.named ? pu.name : "unnamed", who);
-	return -1;
+	return out_add(e, &u, u.peer, pu.named ? pu.name : "unnamed", who);
 }
 
 int job_socks_check(const struct job *j)

@@ -4,6 +4,9 @@
  * job. */
 #ifndef CKPT_SOCKJOB_H
 #define CKPT_SOCKJOB_H
+#include <stdio.h>
+
+#include "coreread.h"
 
 struct job;
 
@@ -14,5 +17,12 @@ struct job;
  * ends: the pid, fd and inode of the one in the job, the inode of the
  * other and, when found, the process outside the job that holds it. */
 int job_socks_check(const struct job *j);
+
+/* the most stream or seqpacket connections to a peer outside the job
+ * that one checkpoint takes (each comes back reset) */
+#define SOCK_OUT_MAX IMAGE_SOCKOUT_MAX
+/* after job_socks_check: a manifest line "sockout INO" for each unix
+ * socket of the job connected to a peer outside it; 0 or -1 */
+int job_socks_out_write(FILE *f);
 
 #endif

@@ -262,6 +262,43 @@ static int pair_own(struct sock_pair *sp, int end, struct fdplan_fd *e, int pid)
 	return 0;
 }
 
+/* whether socket ino was connected to a peer outside the job */
+static int sock_out(const struct fdjob *job, uint64_t ino)
+{
+	const uint64_t *v = job->sockout, *end = v + job->nsockout;
+
+	while (v < end && *v != ino)
+		v++;
+	return v < end;
+}
+
+/* A stream or seqpacket connection to a peer outside the job (a
+ * manifest's sockout line) comes back as one whose peer went away
+ * with a byte unread, as a server that died: what was queued to it
+ * comes first, then its next read fails with ECONNRESET (a write with
+ * EPIPE: the kernel's word once a unix socket's peer is gone), and the
+ * program's own reconnect logic runs (formats/fds.md) */
+static int sock_out_open(struct fdplan *p, struct fdplan_fd *e, int pid)
+{
+	int sv[2], err;
+	char one = 0;
+
+	if (e->socktype != SOCK_STREAM && e->socktype != SOCK_SEQPACKET)
+		return sockplan_refuse(pid, e, "a sockout line for a socket that is not a stream or seqpacket one");
+	if (socketpair(AF_UNIX, e->socktype | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	if (sock_refill(p, e, sv[1]) < 0 || send(sv[0], &one, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1 ||
+	    (e->passcred && setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &e->passcred,
+				       sizeof e->passcred) < 0)) {
+		err = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return sockplan_refuse(pid, e, "reset, its peer outside the job gone: %s", strerror(err));
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
 int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 {
 	struct sock_pair *sp;
@@ -271,6 +308,8 @@ int sockplan_open(struct fdplan *p, struct fdplan_fd *e, int pid)
 		errno = EOPNOTSUPP;  /* only unix sockets */
 		return -1;
 	}
+	if (sock_out(p->shared, e->sock))
+		return sock_out_open(p, e, pid);
 	if (unixsock_named(e) && (e->listening || e->listener || e->socktype == SOCK_DGRAM ||
 				  (!e->peer && !e->peer_closed)))
 		return unixsock_open(p, e, pid);

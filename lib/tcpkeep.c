@@ -97,11 +97,11 @@ static void keep_answer(int l, int *tcp)
 	close(c);
 }
 
-static _Noreturn void keep(const int *fds, unsigned n)
+static _Noreturn void keep(const int *fds, unsigned n, unsigned seconds)
 {
 	struct pollfd *pf = calloc(n, sizeof *pf);
 	int *tcp = calloc(n, sizeof *tcp), left = 0;
-	time_t end = time(NULL) + TCPKEEP_SECONDS;
+	time_t end = time(NULL) + seconds;
 	unsigned i;
 
 	if (!pf || !tcp)
@@ -154,7 +154,7 @@ static void keeper_alone(const int *fds, unsigned n)
 	prctl(PR_SET_NAME, "ckpt-tcpkeep");
 }
 
-void tcpkeep_start(const int *fds, unsigned n)
+void tcpkeep_start(const int *fds, unsigned n, unsigned seconds)
 {
 	pid_t p = fork(), q;
 	int st;
@@ -166,7 +166,7 @@ void tcpkeep_start(const int *fds, unsigned n)
 		if ((q = fork()) != 0)
 			_exit(q < 0);
 		keeper_alone(fds, n);
-		keep(fds, n);
+		keep(fds, n, seconds);
 	}
 	while (waitpid(p, &st, 0) < 0 && errno == EINTR)
 		;

@@ -115,8 +115,9 @@ static int options_get(int fd, struct tcp_rep *r)
 	memset(&ti, 0, sizeof ti);
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
 		return -errno;
-	if (ti.tcpi_state != TCP_ESTABLISHED)
+	if (!tcprep_state_ok(ti.tcpi_state))
 		return -ENOTCONN;
+	r->state = ti.tcpi_state;
 	r->opts = ti.tcpi_options & (TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE);
 	if (r->opts & TCPI_OPT_WSCALE) {
 		r->snd_wscale = ti.tcpi_snd_wscale;
@@ -125,6 +126,28 @@ static int options_get(int fd, struct tcp_rep *r)
 	if ((e = gopt(fd, TCP_MAXSEG, &r->mss)) < 0)
 		return e;
 	return r->opts & TCPI_OPT_TIMESTAMPS ? gopt(fd, TCP_TIMESTAMP, &r->tsval) : 0;
+}
+
+int tcprep_state_ok(int state)
+{
+	return state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT || state == TCP_FIN_WAIT1 ||
+	       state == TCP_FIN_WAIT2;
+}
+
+/* Our FIN (fin_wait1, fin_wait2) takes a sequence number after the last
+ * byte, and counts in SIOCOUTQ (until acknowledged) and SIOCOUTQNSD
+ * (until sent): the line's snd_seq, sendq and unsent are the bytes',
+ * and fin= says whether the FIN after them went out.  The peer's FIN
+ * (close_wait) is in rcv_seq, not in SIOCINQ: a restore puts the bytes
+ * before it and shuts the reading (nothing more comes). */
+static void fin_take(struct tcp_rep *r)
+{
+	if (r->state != TCP_FIN_WAIT1 && r->state != TCP_FIN_WAIT2)
+		return;
+	r->snd_seq--;
+	r->sendq -= r->sendq > 0;
+	r->fin = r->unsent ? 2 : 1;
+	r->unsent -= r->unsent > 0;
 }
 
 static int window_get(int fd, struct tcp_rep *r)
@@ -170,12 +193,14 @@ int tcprep_read(int fd, struct tcp_rep *r, char **bytes, size_t *len, const char
 		return e;
 	if (r->unsent > r->sendq)
 		return -EPROTO;
+	fin_take(r);
 	if (r->recvq + (size_t)r->sendq && !(buf = malloc(r->recvq + (size_t)r->sendq + 1)))
 		return -ENOMEM;
 	*what = "its receive queue";
 	if ((e = queue_get(fd, TCP_RECV_QUEUE, &r->rcv_seq, buf, r->recvq)) == 0) {
 		*what = "its send queue";
 		e = queue_get(fd, TCP_SEND_QUEUE, &r->snd_seq, buf + r->recvq, r->sendq);
+		r->snd_seq -= r->fin != 0;   /* write_seq: after the FIN */
 	}
 	sopt(fd, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
 	if (e < 0) {
@@ -215,8 +240,10 @@ void tcprep_keys(const struct tcp_rep *r, char *out, size_t cap)
 	if ((size_t)n < cap && (r->opts & TCPI_OPT_TIMESTAMPS))
 		n += snprintf(out + n, cap - n, " tsval=%u", r->tsval);
 	if ((size_t)n < cap && r->have_window)
-		snprintf(out + n, cap - n, " window=%u,%u,%u,%u,%u", r->snd_wl1, r->snd_wnd,
-			 r->max_window, r->rcv_wnd, r->rcv_wup);
+		n += snprintf(out + n, cap - n, " window=%u,%u,%u,%u,%u", r->snd_wl1, r->snd_wnd,
+			      r->max_window, r->rcv_wnd, r->rcv_wup);
+	if ((size_t)n < cap && r->fin)
+		snprintf(out + n, cap - n, " fin=%d", r->fin);
 }
 
 /* "N,N,...": n numbers <= max into v; 0 or -1 */
@@ -258,6 +285,8 @@ int tcprep_key(struct tcp_rep *r, const char *k, const char *v)
 		}
 	if (!strcmp(k, "repair"))
 		return strcmp(v, "1") ? -1 : (r->on = 1);
+	if (!strcmp(k, "fin"))
+		return strcmp(v, "1") && strcmp(v, "2") ? -1 : (r->fin = *v - '0', 1);
 	if (!strcmp(k, "sack"))
 		return strcmp(v, "1") ? -1 : (r->opts |= TCPI_OPT_SACK, 1);
 	if (!strcmp(k, "wscale")) {
@@ -286,6 +315,13 @@ const char *tcprep_why_not(const struct tcp_rep *r)
 		return "its mss= is not one TCP has";
 	if (r->have_window && r->max_window < r->snd_wnd)
 		return "its window= has a max_window below snd_wnd";
+	if (!tcprep_state_ok(r->state))
+		return "a repaired connection whose state= is not established, close_wait, "
+		       "fin_wait1 or fin_wait2";
+	if (!r->fin != (r->state != TCP_FIN_WAIT1 && r->state != TCP_FIN_WAIT2))
+		return "fin= goes with state=fin_wait1 or fin_wait2, and only with them";
+	if (r->fin == 2 && r->state == TCP_FIN_WAIT2)
+		return "fin=2 (not sent) with state=fin_wait2 (acknowledged)";
 	return NULL;
 }
 
@@ -364,6 +400,25 @@ static int connect_again(int fd, const struct sockaddr *local, const struct sock
 	return 0;
 }
 
+/* A half-closed connection as it was.  Our FIN that went out goes
+ * into the send queue as sent (shutdown in repair mode with the send
+ * queue chosen: not sent again; the answer to the window probe, or a
+ * retransmission, has the peer acknowledge it: fin_wait2); one not
+ * sent yet follows the bytes not sent (tcprep_hold).  The peer's FIN
+ * that came: the reading shut (its sequence number is in rcv_seq), so
+ * that a read gives the bytes queued, then the end. */
+static int half_close(int fd, const struct tcp_rep *r)
+{
+	int e;
+
+	if (r->fin == 1 && ((e = sopt(fd, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)) < 0 ||
+			    shutdown(fd, SHUT_WR) < 0))
+		return e < 0 ? e : -errno;
+	if (r->state == TCP_CLOSE_WAIT && shutdown(fd, SHUT_RD) < 0)
+		return -errno;
+	return 0;
+}
+
 int tcprep_restore(int fd, const struct tcp_rep *r, const struct sockaddr *local,
 		   socklen_t llen, const struct sockaddr *peer, socklen_t plen, const char *bytes,
 		   const char **what)
@@ -404,13 +459,16 @@ int tcprep_restore(int fd, const struct tcp_rep *r, const struct sockaddr *local
 	*what = "its window (TCP_REPAIR_WINDOW)";
 	if ((e = window_set(fd, r)) < 0)
 		return e;
+	*what = "its half close (shutdown)";
+	if ((e = half_close(fd, r)) < 0)
+		return e;
 	return sopt(fd, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
 }
 
 /* ---- held sockets ---- */
 
 struct held {
-	int fd, reuseaddr;
+	int fd, reuseaddr, shut_wr;
 	char *unsent;
 	size_t len;
 };
@@ -418,7 +476,7 @@ struct held {
 static struct held *held;
 static unsigned nheld;
 
-int tcprep_hold(int fd, int reuseaddr, const char *unsent, size_t len)
+int tcprep_hold(int fd, int reuseaddr, const char *unsent, size_t len, int shut_wr)
 {
 	struct held *nh = realloc(held, (nheld + 1) * sizeof *nh);
 	char *copy = len ? malloc(len) : NULL;
@@ -431,7 +489,7 @@ int tcprep_hold(int fd, int reuseaddr, const char *unsent, size_t len)
 	held = nh;
 	if (len)
 		memcpy(copy, unsent, len);
-	held[nheld++] = (struct held){ fd, reuseaddr, copy, len };
+	held[nheld++] = (struct held){ fd, reuseaddr, shut_wr, copy, len };
 	return 0;
 }
 
@@ -464,6 +522,8 @@ int tcprep_release(int probe)
 				       sizeof h->reuseaddr) < 0 ? -errno : 0;
 		if (e == 0 && h->len)
 			e = queue_put(h->fd, TCP_NO_QUEUE, h->unsent, h->len);
+		if (e == 0 && h->shut_wr && probe && shutdown(h->fd, SHUT_WR) < 0)
+			e = -errno;
 		if (e < 0) {
 			warnerr(e, "a TCP connection out of repair mode%s:",
 				h->len ? ", its bytes not sent yet" : "");
@@ -479,7 +539,7 @@ void tcprep_drop(void)
 	held_free();
 }
 
-void tcprep_keep(void)
+void tcprep_keep(unsigned seconds)
 {
 	int *fds = malloc((nheld ? nheld : 1) * sizeof *fds);
 	unsigned i;
@@ -487,7 +547,7 @@ void tcprep_keep(void)
 	for (i = 0; fds && i < nheld; i++)
 		fds[i] = held[i].fd;
 	if (fds && nheld)
-		tcpkeep_start(fds, nheld);
+		tcpkeep_start(fds, nheld, seconds);
 	free(fds);
 	held_free();
 }
@@ -515,7 +575,7 @@ int tcprep_hold_from(int chan)
 			warn("the TCP connections in repair mode: a bad message");
 			return -1;
 		}
-		if (tcprep_hold(fd, reuse, NULL, 0) < 0) {
+		if (tcprep_hold(fd, reuse, NULL, 0, 0) < 0) {
 			close(fd);
 			return warn("out of memory"), -1;
 		}

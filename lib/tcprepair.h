@@ -21,6 +21,9 @@ struct tcp_rep {
 	unsigned snd_wscale, rcv_wscale;
 	int have_window;           /* TCP_REPAIR_WINDOW: */
 	uint32_t snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup;
+	int state;                 /* TCP_ESTABLISHED, or half closed: */
+	int fin;                   /* fin_wait1/2: our FIN after snd_seq,
+	                            * 1 sent, 2 not yet (the line's fin=) */
 };
 
 /* whether the kernel lets us repair TCP sockets: tried on a new one.
@@ -58,6 +61,10 @@ int tcprep_key(struct tcp_rep *r, const char *k, const char *v);
 /* NULL when the keys make sense (queued bytes: len of the line's
  * member, or 0), else why not */
 const char *tcprep_why_not(const struct tcp_rep *r);
+/* the states a connection may be repaired in: established, and half
+ * closed (close_wait: the peer's FIN came; fin_wait1 and fin_wait2: the
+ * program shut its writing, shutdown(SHUT_WR)) */
+int tcprep_state_ok(int state);
 /* New socket fd, made as the job, bound to local (in repair mode: a
  * port whatever holds it, so the caller first checked that the job's
  * user could take it) and connected to peer without a SYN, at the
@@ -71,8 +78,9 @@ int tcprep_restore(int fd, const struct tcp_rep *r, const struct sockaddr *local
 /* ---- sockets held in repair mode until the end ---- */
 
 /* fd (ours now) held in repair mode, with what its release needs: the
- * bytes not sent yet (copied) and SO_REUSEADDR.  0 or -1 (no memory) */
-int tcprep_hold(int fd, int reuseaddr, const char *unsent, size_t len);
+ * bytes not sent yet (copied), SO_REUSEADDR, and shut_wr: its FIN, not
+ * sent yet, to send after them (shutdown).  0 or -1 (no memory) */
+int tcprep_hold(int fd, int reuseaddr, const char *unsent, size_t len, int shut_wr);
 /* Every held socket out of repair mode: probe 1 (a restore) sends a
  * window probe, so the peer answers with its window, then the bytes
  * that were not sent yet; probe 0 (a checkpoint) sends nothing.  Then
@@ -83,9 +91,9 @@ int tcprep_release(int probe);
 void tcprep_drop(void);
 /* The job was killed: every held socket (in repair mode, locked) given
  * to a keeper (lib/tcpkeep.h), which holds its addresses until a
- * restore takes them, so that what the peer sends meanwhile meets a
- * socket that drops it, not a reset; ours closed */
-void tcprep_keep(void);
+ * restore takes them, or for seconds, so that what the peer sends
+ * meanwhile meets a socket that drops it, not a reset; ours closed */
+void tcprep_keep(unsigned seconds);
 
 /* the fds that ckpt-dumpfds's child hands to ckpt-freeze (fd of a
  * SOCK_SEQPACKET pair, -1: none): sent at once, each with its

@@ -67,6 +67,8 @@ int thawjob_read(struct thaw_job *t)
 		return -1;
 	t->nprocs = t->in.man.nprocs;
 	t->in.fdjob.nprocs = t->nprocs;   /* a socket's peer may come later */
+	t->in.fdjob.sockout = t->in.man.sockout;
+	t->in.fdjob.nsockout = t->in.man.nsockout;
 	if (!(t->procs = calloc(t->nprocs, sizeof *t->procs)))
 		die("out of memory");
 	for (i = 0; i < t->nprocs; i++)

@@ -190,6 +190,94 @@ thaw_on_tty() {
 	thaw_ttyless_fails "$T/img"
 }
 
+# thaw_on_pty: ckpt-thaw --pty $T/img in a session of its own, without
+# a terminal: its stdin the fifo $D/keys (written on fd KEYS), its
+# stdout $D/log3, OUT; TPID; the job's state watched
+thaw_on_pty() {
+	mkfifo "$D/keys"
+	setsid "$THAW" -q --pty "$T/img" <"$D/keys" >"$D/log3" 2>"$T/thaw.err" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	exec {KEYS}>"$D/keys"
+	OUT=$D/log3
+	STATE_EXPECT="NSsid;pgrp session tty tpgid" state_watch "$T/img"
+}
+
+@test "pty: ckpt-thaw --pty without a terminal: the job on a new one with its termios and size, its output relayed, ckpt-thaw exits with its status" {
+	ttyown_kill
+	thaw_on_pty
+	restored ttyown
+	verify_prog "$PID" "$OUT"
+	tr -d '\r' <"$OUT" | grep -x 'term echo=0 icanon=0 fg=1 ctty=1 winch=0 rows=30 cols=100'
+	kill -TERM "$PID"
+	thaw_wait 0
+	exec {KEYS}>&-
+	tr -d '\r' <"$OUT" | grep -qx 'done ok'
+}
+
+@test "pty: ckpt-thaw --pty from a pipe, a job with a pty of its own: expect(1) running cat; lines typed go through both terminals, cat's answers come out, ^D ends it" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	command -v expect >/dev/null || skip "expect is not installed (make deps)"
+	D=$T/tty
+	mkdir "$D"
+	(cd "$D" && TERM=xterm exec "$PYTHON" "$CKPT_ROOT/t/progs/ptydrive.py" in log bash.pid \
+		bash --norc -c "set -m; $RUN -- expect -c 'spawn -noecho cat; interact'; echo bash-done" 3>&- 4>&- >/dev/null 2>&1) &
+	STARTED+=("$!")
+	wait_line "$D/bash.pid" '^[0-9]+$'
+	printf 'before\n' >"$D/in"
+	# cat runs: the line is on the terminal twice (its echo, cat's answer)
+	local i
+	for ((i = 0; i < 250; i++)); do
+		[ "$(tr -d '\r' <"$D/log" | grep -cx before)" -ge 2 ] && break
+		sleep 0.02
+	done
+	PID=$(pgrep -P "$(cat "$D/bash.pid")" -x expect)
+	STARTED+=("$PID")
+	freeze_ok "$T/img" --kill "$PID"
+	dead "$PID"
+	pty_hold   # the inner pair's index is taken: it comes back as another
+	thaw_on_pty
+	printf 'after\n' >&"$KEYS"
+	for ((i = 0; i < 250; i++)); do
+		[ "$(tr -d '\r' <"$OUT" | grep -cx after)" -ge 2 ] && break
+		sleep 0.02
+	done
+	cat "$OUT"
+	[ "$(tr -d '\r' <"$OUT" | grep -cx after)" -eq 2 ]
+	# ^D, as typed: expect's raw terminal passes it on, cat's ends
+	printf '\004' >&"$KEYS"
+	thaw_wait 0
+	exec {KEYS}>&-
+}
+
+@test "pty: a user restores its own terminal job with ckpt-thaw --pty from a pipe, in new user and pid namespaces" {
+	need ckpt-run ckpt-freeze ckpt-thaw prog:ttyown
+	need_root
+	throwaway_user ckr
+	user_own_dir
+	user_ttyown_kill
+	as_user mkfifo keys
+	as_user sh -c 'exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec setsid "$1" -q --pty img <keys >log3 2>thaw.err' _ "$THAW" &
+	TPID=$!
+	TPIDS+=("$TPID")
+	exec {KEYS}>"$D/keys"
+	# the restored ttyown as seen from here (another pid)
+	local i p=
+	for ((i = 0; i < 250 && ${#p} == 0; i++)); do
+		p=$(pgrep -u "$NEW_USER" -x ttyown || true)
+		sleep 0.02
+	done
+	[ -n "$p" ]
+	verify_prog "$p" "$D/log3"
+	cat "$D/log3" "$D/thaw.err"
+	tr -d '\r' <"$D/log3" | grep -x 'term echo=0 icanon=0 fg=1 ctty=1 winch=0 rows=30 cols=100'
+	kill -TERM "$p"
+	wait "$TPID"
+	exec {KEYS}>&-
+	tr -d '\r' <"$D/log3" | grep -qx 'done ok'
+}
+
 @test "pty: a checkpoint that does not kill leaves the pair as it was: its queues and state, for the job that runs on" {
 	need ckpt-run ckpt-freeze prog:ptyjob
 	start_prog ptyjob

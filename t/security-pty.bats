@@ -38,24 +38,6 @@ craft() {
 	chown "$NEW_USER:" "$D/crafted"
 }
 
-# root_pty: a pty root holds, its slave root's, mode 0600; RPTY its
-# index, RHOLD the holder's pid, which leads a session of its own with
-# that slave as its terminal
-root_pty() {
-	setsid "$PYTHON" -c '
-import os, sys, time
-m, s = os.openpty()
-os.close(os.open(os.ttyname(s), os.O_RDWR))   # our terminal
-os.fchmod(s, 0o600)
-print(os.ttyname(s), os.getpgrp(), flush=True)
-time.sleep(120)' >"$T/rpty" 3>&- &
-	RHOLD=$!
-	STARTED+=("$RHOLD")
-	wait_line "$T/rpty" '^/dev/pts/'
-	RPTY=$(awk '{ sub("/dev/pts/", "", $1); print $1 }' "$T/rpty")
-	[ "$(stat -c '%u %a' "/dev/pts/$RPTY")" = "0 600" ]
-}
-
 @test "security-pty: root restores a user's job: the new pair's slave is the user's, and the job checks out" {
 	user_job
 	thaw_bg "$D/img"

@@ -302,3 +302,72 @@ segs_now() {
 	say talk 1 2
 	peer_says '^talked 1 2'
 }
+
+# half_closed_repaired STATE: the connection checkpointed half closed
+# (its fd line in STATE, repaired) with --kill, and restored
+half_closed_repaired() {
+	killed_repaired
+	fds_of "$PID" | grep "^fd 3 socket .* state=$1 .* repair=1 "
+	thaw_bg --tcp-established "$T/img"
+	restored tcpcount
+}
+
+@test "half closed by the job (shutdown SHUT_WR, fin_wait2): restored whole, the peer's bytes still come to it, no reset" {
+	job_conversation 127.0.0.1
+	say send shutwr
+	wait_line "$OUT" '^shut'
+	say readeof
+	peer_says '^eof'
+	half_closed_repaired fin_wait2
+	fds_of "$PID" | grep '^fd 3 .* fin=1'
+	say send 7
+	wait_line "$OUT" '^got 7'
+	say send quit
+	wait_line "$OUT" '^done ok'
+	thaw_wait 0
+	! grep -q '^FAIL' "$T/peer.out"
+	no_fail "$OUT" "$T/thaw.err"
+}
+
+@test "half closed by the peer (close_wait): restored whole, the job reads the end again and its answer reaches the peer" {
+	job_conversation 127.0.0.1
+	say shutwr
+	peer_says '^shut'
+	wait_line "$OUT" '^peer shut'
+	half_closed_repaired close_wait
+	kill -USR1 "$PID"
+	say expect bye
+	peer_says '^got bye'
+	wait_line "$OUT" '^done ok'
+	grep -q '^eof again' "$OUT"
+	thaw_wait 0
+	no_fail "$OUT" "$T/thaw.err"
+}
+
+# keeper_holds: a keeper (ckpt-tcpkeep) holds this test's connection
+keeper_holds() {
+	ss -Htanp "( sport = :$PORT or dport = :$PORT )" | grep -q '"ckpt-tcpkeep"'
+}
+
+@test "--tcp-keep 2: the keeper lets go of the connection after two seconds, not 300; --tcp-keep without --kill and --tcp-established is a usage error" {
+	job_conversation 127.0.0.1
+	freeze_ok "$T/img" --kill --tcp-established --tcp-keep 2 "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	keeper_holds
+	local i
+	# its end comes by whole seconds (1 to 3 s after it began)
+	for ((i = 0; i < 50; i++)); do
+		keeper_holds || break
+		sleep 0.1
+	done
+	echo "let go after about $i tenths of a second"
+	! keeper_holds
+	[ "$i" -ge 5 ]
+	run "$BIN/ckpt-freeze" --tcp-established --tcp-keep 2 "$$"
+	[ "$status" -eq 2 ] && [[ $output == *"--tcp-keep: only with --tcp-established and --kill"* ]]
+	run "$BIN/ckpt-freeze" --kill --tcp-keep 2 "$$"
+	[ "$status" -eq 2 ]
+	run "$BIN/ckpt-freeze" --kill --tcp-established --tcp-keep 0 "$$"
+	[ "$status" -eq 2 ]
+}

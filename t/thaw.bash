@@ -484,3 +484,38 @@ thaw_ttyless_fails() {
 	[[ $stderr == "ckpt-thaw: pid $PID: fd 0: pts /dev/pts/"*": the job ran in the foreground of this terminal, and ckpt-thaw has no controlling terminal to give it (restore from a terminal)" ]]
 	dead "$PID"
 }
+
+# user_ttyown_kill: as NEW_USER (throwaway_user), in D (user_own_dir),
+# t/progs/ttyown in the foreground of a terminal of its own
+# (ptydrive.py runs bash with job control on it), checkpointed by the
+# user's own ckpt-freeze --kill into D/img; PID
+user_ttyown_kill() {
+	as_user sh -c 'exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+		mkdir -m 0700 sock && export CKPT_SOCKDIR=$PWD/sock TERM=xterm
+		exec "$1" "$2" in log bash.pid bash --norc -c "set -m; $3 -- $4; echo bash-done" >/dev/null 2>&1' \
+		_ "$PYTHON" "$CKPT_ROOT/t/progs/ptydrive.py" "$RUN" "$PROGS/ttyown" &
+	STARTED+=("$!")
+	wait_line "$D/log" '^ready ttyown'
+	PID=$(tr -d '\r' <"$D/log" | awk '/^pid/ {print $2}')
+	STARTED+=("$PID")
+	as_user sh -c 'CKPT_SOCKDIR=$PWD/sock exec "$1" --kill "$2" >img' _ "$BIN/ckpt-freeze" "$PID"
+	dead "$PID"
+}
+
+# root_pty: a pty root holds, its slave root's, mode 0600; RPTY its
+# index, RHOLD the holder's pid, which leads a session of its own with
+# that slave as its terminal
+root_pty() {
+	setsid "$PYTHON" -c '
+import os, sys, time
+m, s = os.openpty()
+os.close(os.open(os.ttyname(s), os.O_RDWR))   # our terminal
+os.fchmod(s, 0o600)
+print(os.ttyname(s), os.getpgrp(), flush=True)
+time.sleep(120)' >"$T/rpty" 3>&- &
+	RHOLD=$!
+	STARTED+=("$RHOLD")
+	wait_line "$T/rpty" '^/dev/pts/'
+	RPTY=$(awk '{ sub("/dev/pts/", "", $1); print $1 }' "$T/rpty")
+	[ "$(stat -c '%u %a' "/dev/pts/$RPTY")" = "0 600" ]
+}

@@ -207,29 +207,6 @@ refused_at_checkpoint() {
 	for p in "$PID" "${KIDS[@]}"; do alive "$p"; done
 }
 
-# outside_server PATH: a Python server on PATH, not in the job, that
-# accepts and holds its connections; its pid in OUTSIDE (killed at the end)
-outside_server() {
-	"$PYTHON" -c 'import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen(4)
-print("up", flush=True)
-held = []
-while True:
-	held.append(s.accept())' "$1" >"$T/outside.out" &
-	OUTSIDE=$!
-	KIDS+=("$OUTSIDE")
-	wait_line "$T/outside.out" '^up' 10
-}
-
-@test "unixsock: a client connected to a server outside the job: refused at the checkpoint, naming the socket, the server's path and process; nothing killed" {
-	need ckpt-run ckpt-freeze
-	outside_server "$T/out.sock"
-	start_prog uxpy.py client "$T/out.sock"
-	refused_at_checkpoint "^ckpt-freeze: pid $PID fd [0-9]+: unix socket [0-9]+ is connected to socket [0-9]+ \($T/out.sock\), fd [0-9]+ of pid $OUTSIDE, a process outside the job: a restore could not connect it again: refused$"
-}
-
 @test "unixsock: a connection from outside the job waiting in a listener's backlog: refused at the checkpoint, naming the listener and the outside client" {
 	need ckpt-run ckpt-freeze
 	start_prog uxpy.py listen "$T/l.sock"
@@ -409,5 +386,32 @@ c.sendall(b"bye")' "$T/l.sock"
 	[ -S "$T/srv.sock.c" ] && [ -S "$T/srv.sock.w" ]
 	verify_prog
 	verify_prog
+	finish
+}
+
+# A stream connection to a server outside the job has the policy TCP to
+# outside has by default (formats/fds.md, "Named unix sockets")
+@test "unixsock: a client connected to a server outside the job comes back reset: the answer queued to it first, then ECONNRESET, and it connects again" {
+	need ckpt-run ckpt-freeze ckpt-thaw
+	need_root
+	"$PYTHON" "$CKPT_ROOT/t/progs/pongsrv.py" "$T/pong.sock" >"$T/pong.out" 2>"$T/pong.err" 3>&- 4>&- &
+	KIDS+=("$!")
+	wait_line "$T/pong.out" '^ready pongsrv'
+	start_prog uxretry.py "$T/pong.sock"
+	freeze_ok "$T/img" --kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	dead "$PID"
+	tar xOf "$T/img" ckpt/manifest | grep -x "sockout [0-9]*"
+	thaw_bg "$T/img"
+	restored python3
+	verify_prog
+	cat "$OUT"
+	grep -qx 'answer pong 1' "$OUT"
+	[ "$(grep -c '^lost' "$OUT")" = 1 ]
+	grep -qx 'lost: ECONNRESET' "$OUT"
+	grep -qx 'connected 2' "$OUT"
+	verify_prog
+	grep -qx 'answer pong 2' "$OUT"
+	grep -qx 'conn 2' "$T/pong.out"
 	finish
 }

@@ -1,5 +1,5 @@
-# pongsrv.py PORT - a line server outside the job, for t/inet.bats: on
-# 127.0.0.1:PORT it answers each line "N" with "pong N", one thread a
+# pongsrv.py PORT|PATH - a line server outside the job, for t/inet.bats
+# (and t/unixsock.bats: on a unix PATH): on 127.0.0.1:PORT it answers each line "N" with "pong N", one thread a
 # connection.  It says "pid P" and "ready pongsrv" once it listens, then
 # "conn K" as connection K comes and "end K: HOW" as it goes (HOW:
 # "eof" or the error, "reset" for ECONNRESET).
@@ -23,9 +23,13 @@ def serve(conn, k):
 
 
 def main():
-    lis = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    lis.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lis.bind(("127.0.0.1", int(sys.argv[1])))
+    if sys.argv[1].startswith("/"):
+        lis = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lis.bind(sys.argv[1])
+    else:
+        lis = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lis.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lis.bind(("127.0.0.1", int(sys.argv[1])))
     lis.listen(16)
     print("pid %d" % __import__("os").getpid(), flush=True)
     print("ready pongsrv", flush=True)

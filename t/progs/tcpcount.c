@@ -17,7 +17,12 @@
  *              (else FAIL); "dend N": the last was N ("drip ok N");
  *   "filter"   attaches a socket filter of its own that takes every
  *              segment (it says "filtered");
+ *   "shutwr"   shuts its writing (shutdown SHUT_WR: "shut"); then a
+ *              number is only said ("got N"), not answered;
  *   "quit"     says "done ok" and exits 0.
+ * The peer's end of its writing (EOF): "peer shut", then on SIGUSR1 it
+ * reads once more ("eof again", or FAIL), sends "bye" and exits 0 ("done
+ * ok"): a half-closed connection, whose other way still works.
  * Says "pid P", "ready tcpcount" once connected (accept: "ready tcpcount
  * listening" once it listens, "accepted" once the peer came). */
 #include <arpa/inet.h>
@@ -26,6 +31,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -189,13 +195,38 @@ static void drip(const char *line)
 	last = k;
 }
 
+static volatile sig_atomic_t usr1;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1 = 1;
+}
+
+/* the peer shut its writing: the other way goes on, on SIGUSR1 */
+static int peer_shut(int s)
+{
+	char c;
+
+	printf("peer shut\n");
+	while (!usr1)
+		snooze(1);
+	if (read(s, &c, 1) != 0)
+		fail("a read after the peer's end");
+	printf("eof again\n");
+	write_all(s, "bye\n", 4);
+	printf("done ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char line[256], out[32];
 	long n;
-	int s;
+	int s, shut = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGUSR1, on_usr1);
 	if (argc != 4 || (strcmp(argv[1], "connect") && strcmp(argv[1], "accept"))) {
 		fprintf(stderr, "usage: tcpcount connect|accept ADDR PORT\n");
 		return 2;
@@ -222,15 +253,21 @@ int main(int argc, char **argv)
 			printf("filtered\n");
 		} else if (line[0] == 'd') {
 			drip(line);
+		} else if (!strcmp(line, "shutwr")) {
+			if (shutdown(s, SHUT_WR) < 0)
+				fail("shutdown");
+			shut = 1;
+			printf("shut\n");
 		} else if (!strcmp(line, "quit")) {
 			printf("done ok\n");
 			return 0;
+		} else if (shut) {
+			printf("got %ld\n", strtol(line, NULL, 10));
 		} else {
 			n = strtol(line, NULL, 10);
 			printf("got %ld\n", n);
 			write_all(s, out, snprintf(out, sizeof out, "%ld\n", n + 1));
 		}
 	}
-	printf("FAIL the peer closed the connection\n");
-	return 1;
+	return peer_shut(s);
 }

@@ -17,6 +17,9 @@
 #   blob N       reads N bytes and "\n", byte i 'a' + i % 26 ("blob ok N")
 #   segs         "segs_in K": the segments it received so far (TCP_INFO)
 #   quit         sends "quit", then reads the end ("eof")
+#   readeof      reads to the end, which must come with nothing before
+#                it ("eof")
+#   shutwr       shuts its writing (shutdown SHUT_WR: "shut")
 # Any surprise (a wrong line, a reset) is "FAIL ..." and exit 1.
 import socket
 import struct
@@ -102,6 +105,13 @@ def main():
         elif w[0] == "segs":
             info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
             print("segs_in %d" % struct.unpack_from("I", info, 140)[0], flush=True)
+        elif w[0] == "readeof":
+            if f.read() != b"":
+                raise RuntimeError("bytes before the end")
+            print("eof", flush=True)
+        elif w[0] == "shutwr":
+            s.shutdown(socket.SHUT_WR)
+            print("shut", flush=True)
         elif w[0] == "quit":
             s.sendall(b"quit\n")
             if f.read() != b"":
