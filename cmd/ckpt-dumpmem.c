@@ -911,18 +911,19 @@ int main(int argc, char **argv)
 	}
 	if (table && (d.table = table_fd_parse(table)) < 0)
 		return 1;
+	if (guess && (d.guess_fd = fd_arg("--smaps-guess", guess)) < 0)
+		return 1;
 	if (pwait && !par) {
 		warn("--parent-wait goes with --parent-index");
 		usage_die(usage_str);
 	}
-	if (guess && (d.guess_fd = fd_arg("--smaps-guess", guess)) < 0)
-		return 1;
 	if ((pwait && (d.parent_wait = fd_arg("--parent-wait", pwait)) < 0) ||
 	    (par && (d.parent_fd = file_fd_parse("--parent-index", par, 0)) < 0) ||
 	    (iout && (d.index_out = file_fd_parse("--index-out", iout, 1)) < 0))
 		return 1;
 	d.index |= par || iout;
-	if (cow && cow_stage_init(&d.cow, cow, (const char *[]){ control, table, par, iout, pwait, guess }, 6) < 0)
+	if (cow && cow_stage_init(&d.cow, cow, (const char *[]){ control, table, par, iout, pwait, guess },
+				  6) < 0)
 		return 1;
 	stdout_check();
 	tar_init(&d.tar, 1, offset ? offset_arg(offset, usage_str) : 0);
