@@ -5,18 +5,25 @@
  * lines, with their error path, at every reader. */
 #ifndef CKPT_GROW_H
 #define CKPT_GROW_H
+#include <stdint.h>
 #include <stdlib.h>
+
+/* bytes for n + 1 elements of size each, or SIZE_MAX (which realloc
+ * refuses) if that does not fit */
+static inline size_t grow1_bytes(size_t n, size_t size)
+{
+	return n + 1 > SIZE_MAX / size ? SIZE_MAX : (n + 1) * size;
+}
 
 /* GROW1(a, n): a (a pointer lvalue to an array of n elements) made one
  * element longer: a pointer to the new last element, not yet counted
  * (the caller fills it, then n++), or NULL with a unchanged when
  * memory is short. */
-#define GROW1(a, n) ({                                               \
-	__typeof__(a) grow1_ = (n) + 1 > SIZE_MAX / sizeof *(a) ? NULL :\
-		realloc((a), ((size_t)(n) + 1) * sizeof *(a));       \
-	if (grow1_)                                                  \
-		(a) = grow1_;                                        \
-	grow1_ ? grow1_ + (n) : NULL;                                \
+#define GROW1(a, n) ({                                                \
+	__typeof__(a) grow1_ = realloc((a), grow1_bytes((n), sizeof *(a))); \
+	if (grow1_)                                                   \
+		(a) = grow1_;                                         \
+	grow1_ ? grow1_ + (n) : NULL;                                 \
 })
 
 #endif
