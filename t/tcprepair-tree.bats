@@ -36,15 +36,7 @@ child_conversation() {
 
 @test "a connection held by a child of the job comes back whole in that child after --kill, bytes in flight each way once" {
 	child_conversation
-	# bytes each way at the cut: a blob the peer does not read yet, two
-	# numbers the sleeping child has not read
-	say send blob 200000
-	wait_line "$OUT" '^blob sent'
-	say send sleep 2
-	wait_line "$OUT" '^sleeping'
-	say send 10
-	say send 11
-	peer_says '^sent 11'
+	in_flight
 	freeze_ok "$T/img" --kill --tcp-established "$PID"
 	wait "$PID" 2>/dev/null || true
 	dead "$PID"

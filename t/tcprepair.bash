@@ -54,3 +54,17 @@ user_conversation() {
 	CKPT_SOCKDIR=$D/sock PROG_USER=$NEW_USER PROG_DIR=$D start_prog tcpcount connect 127.0.0.1 "$PORT"
 	wait_line "$T/peer.out" '^ready tcppeer'
 }
+
+# in_flight: bytes queued each way, for the checkpoint: tcpcount sends
+# 200000 bytes the peer does not read (its small window keeps most in
+# tcpcount's send queue), then sleeps while the peer sends two numbers
+# (in tcpcount's receive queue)
+in_flight() {
+	say send blob 200000
+	wait_line "$OUT" '^blob sent'
+	say send sleep 2
+	wait_line "$OUT" '^sleeping'
+	say send 10
+	say send 11
+	peer_says '^sent 11'
+}

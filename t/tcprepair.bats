@@ -23,20 +23,6 @@ job_conversation() {
 	peer_says '^talked 1 3'
 }
 
-# in_flight: bytes queued each way, for the checkpoint: tcpcount sends
-# 200000 bytes the peer does not read (its small window keeps most in
-# tcpcount's send queue), then sleeps while the peer sends two numbers
-# (in tcpcount's receive queue)
-in_flight() {
-	say send blob 200000
-	wait_line "$OUT" '^blob sent'
-	say send sleep 2
-	wait_line "$OUT" '^sleeping'
-	say send 10
-	say send 11
-	peer_says '^sent 11'
-}
-
 # killed_repaired: ckpt-freeze --kill --tcp-established of the job into
 # $T/img, its pid free again
 killed_repaired() {
