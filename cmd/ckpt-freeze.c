@@ -353,7 +353,7 @@ int ckpt_dumpmem_main(int argc, char **argv);
 static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t target,
 				int table, int end_fd, const struct opts *o)
 {
-	char ctl[16], fd[16], offs[32], aft[16], pid[16], tab[16], shm[16], par[16], iout[16], cow[16],
+	char ctl[16], fd[16], offs[32], aft[16], pid[16], tab[16], shm[16], par[16], iout[16], cow[16], pwait[16],
 	     hand[16];
 	const char *argv[36];
 	int n = 0, dumpfds = !strcmp(stage, "ckpt-dumpfds");
@@ -396,6 +396,11 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 		/* equal to a process's dirty epoch: its unwritten pages unread */
 		argv[n++] = "--parent-id";
 		argv[n++] = o->parent.id;
+		if (o->parent.ready >= 0) {   /* loaded meanwhile (indexload.h) */
+			snprintf(pwait, sizeof pwait, "%d", o->parent.ready);
+			argv[n++] = "--parent-wait";
+			argv[n++] = pwait;
+		}
 	}
 	if (!dumpfds) {   /* the one a late dirty epoch may name (--cow) */
 		argv[n++] = "--image-id";
@@ -1120,7 +1125,7 @@ int main(int argc, char **argv)
 	if (o.parent_path && parent_load(&o.parent, o.parent_path) < 0)
 		return 1;
 	if (o.parent_path)
-		timing_phase("load the parent's index");
+		timing_phase("load the parent's index (its id; the rest meanwhile)");
 	image_id_new(o.id);
 	if ((o.shm_table = memfd_create("ckpt-shm-table", MFD_CLOEXEC)) < 0)
 		die("memfd_create:");
@@ -1137,6 +1142,7 @@ int main(int argc, char **argv)
 		if (o.kill)
 			warn("pid %d: not killed: it runs on", (int)o.pid);
 		index_close(&o);
+		parent_done(&o.parent);
 		return 1;
 	}
 	clock_gettime(CLOCK_REALTIME, &o.time);
@@ -1158,5 +1164,6 @@ int main(int argc, char **argv)
 	job_release(&j);
 	free(o.tcp_pids);
 	index_close(&o);
+	parent_done(&o.parent);   /* reaped: each dumpmem judged its table */
 	return r < 0 ? 1 : 0;
 }

@@ -64,6 +64,10 @@ struct dirty_walk {
 };
 void dirty_walk_init(struct dirty_walk *w, const struct dirty *d);
 int dirty_walk_written(struct dirty_walk *w, uint64_t addr);
+/* dirty_walk_written's answer for addr, and in *until the first
+ * address above it where the answer may change (UINT64_MAX: none):
+ * a walk a stretch at a time, not a page */
+int dirty_walk_span(struct dirty_walk *w, uint64_t addr, uint64_t *until);
 void dirty_free(struct dirty *d);
 
 /* Tell the shim on sock that id, the image of this checkpoint, is

@@ -29,7 +29,10 @@ int index_hash_runs(pid_t pid, int mem_fd, const struct run_list *runs, uint64_t
 void runs_text(FILE *f, const struct run_list *runs);
 
 /* the parent's pages, as ckpt-freeze gives them to each ckpt-dumpmem:
- * a file of records sorted by pid, then address */
+ * a file of records sorted by pid, then address, and after them an
+ * end record: pid INDEX_TABLE_END, addr the count of the others,
+ * hash 0 (a table its loader did not finish has none) */
+#define INDEX_TABLE_END UINT64_MAX
 struct index_rec {
 	uint64_t pid, addr, hash;
 };
@@ -39,17 +42,23 @@ struct index_table {
 	size_t n;
 };
 
-/* the table in fd mapped: 0, or -errno (-EINVAL: not sorted) */
+/* the table in fd mapped: 0, or -errno (-EINVAL: no end record) */
 int index_table_map(struct index_table *t, int fd);
 void index_table_unmap(struct index_table *t);
-/* the records of pid: *lo, and the count */
-size_t index_table_pid(const struct index_table *t, pid_t pid, const struct index_rec **lo);
+/* The records of pid (found by pid: the table is sorted by it), *lo
+ * and *n of them, checked in address order, only they: each
+ * ckpt-dumpmem of a job reads its own, not every process's.  0, or
+ * -EINVAL when they are out of order. */
+int index_table_pid(const struct index_table *t, pid_t pid, const struct index_rec **lo,
+		    size_t *n);
 
-/* The pages of held (hashes h) that the parent's records par (npar of
- * pid, by address) do not hold with the same hash: appended to
- * stored, in runs that never cross a held run.  0 or -ENOMEM */
-int index_changed(const struct run_list *held, const uint64_t *h, const struct index_rec *par,
-		  size_t npar, struct run_list *stored);
+/* The pages of runs (each run's first hash at hash[at[i]], the
+ * others after it) that the parent's records par (npar of pid, by
+ * address) do not hold with the same hash: appended to stored, in
+ * runs that never cross one of runs, with its held flag.  0 or
+ * -ENOMEM */
+int index_changed(const struct run_list *runs, const size_t *at, const uint64_t *hash,
+		  const struct index_rec *par, size_t npar, struct run_list *stored);
 
 /* A member read line by line through rd (pack_in_read, tar_in_read):
  * lines of at most 255 bytes, so that memory stays bounded whatever

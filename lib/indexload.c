@@ -22,14 +22,48 @@
 struct loader {
 	const char *path;
 	struct tar_in tar;
-	int fd;                    /* ckpt-unpack's stdout */
+	int fd;                    /* the file, or ckpt-unpack's stdout */
+	int direct;                /* fd is the file: a raw stream (packed 0) */
 	struct img_manifest man;
-	struct index_rec *v;       /* every page of every process */
+	int table;                 /* the memfd the records go to */
+	struct index_rec *v;       /* it, mapped: every page of every process */
 	size_t n, cap;
+	int unsorted;              /* a process came after one of a higher pid */
 	pid_t pid;                 /* the process of the members now */
 	int indexed;               /* it had an index member */
 	struct run_list runs;      /* its index's runs, else its pagemap's */
 };
+
+/* room for more records at the end of the table: the memfd grown and
+ * mapped again (records go straight there: no copy of 6 MiB a GiB) */
+static void table_room(struct loader *l, size_t more)
+{
+	size_t cap = l->cap ? l->cap : 4096;
+	void *p;
+
+	if (l->n + more <= l->cap)
+		return;
+	while (cap < l->n + more)
+		cap *= 2;
+	if (ftruncate(l->table, cap * sizeof *l->v) < 0)
+		die("--parent %s: the table:", l->path);
+	p = l->cap ? mremap(l->v, l->cap * sizeof *l->v, cap * sizeof *l->v, MREMAP_MAYMOVE) :
+		     mmap(NULL, cap * sizeof *l->v, PROT_READ | PROT_WRITE, MAP_SHARED, l->table, 0);
+	if (p == MAP_FAILED)
+		die("--parent %s: the table:", l->path);
+	l->v = p;
+	l->cap = cap;
+}
+
+/* -1 after a message: the reader's error (r == -1) or why line no is bad */
+static int lines_fail(struct loader *l, int r, unsigned no, const char *why)
+{
+	if (r == -1)
+		warn("--parent %s: %s", l->path, l->tar.err);
+	else
+		warn("--parent %s: %s line %u: %s", l->path, l->tar.name, no, why);
+	return -1;
+}
 
 static ssize_t fd_src(void *ctx, void *buf, size_t len, char *err, size_t errlen)
 {
@@ -47,54 +81,46 @@ static ssize_t tar_rd(void *ctx, void *buf, size_t len)
 	return tar_in_read(ctx, buf, len);
 }
 
-static int rec_add(struct loader *l, uint64_t addr, uint64_t hash)
+/* Records of the current process from address a on may follow the
+ * table's last ones: 0, or -1 after a message (a second index, hashes
+ * or pages member of one process would repeat its pages) */
+static int recs_after(struct loader *l, uint64_t a)
 {
-	struct index_rec *nv;
-
-	if (l->n && l->v[l->n - 1].pid == (uint64_t)l->pid && l->v[l->n - 1].addr >= addr)
-		return warn("--parent %s: %s: 0x%llx: not after the page before it", l->path,
-			    l->tar.name, (unsigned long long)addr), -1;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 4096;
-		if (!(nv = realloc(l->v, l->cap * sizeof *nv)))
-			die("out of memory");
-		l->v = nv;
-	}
-	l->v[l->n++] = (struct index_rec){ l->pid, addr, hash };
-	return 0;
+	if (!l->n || l->v[l->n - 1].pid != (uint64_t)l->pid || l->v[l->n - 1].addr < a)
+		return 0;
+	return warn("--parent %s: %s: 0x%llx: not after the page before it", l->path,
+		    l->tar.name, (unsigned long long)a), -1;
 }
 
-/* -1 after a message: the reader's error (r == -1) or why line no is bad */
-static int lines_fail(struct loader *l, int r, unsigned no, const char *why)
-{
-	if (r == -1)
-		warn("--parent %s: %s", l->path, l->tar.err);
-	else
-		warn("--parent %s: %s line %u: %s", l->path, l->tar.name, no, why);
-	return -1;
-}
-
-/* the hashes member: one per page of the index, in its order */
+/* the hashes member: one per page of the index, in its order, each
+ * with its page's address as a record */
 static int hashes_read(struct loader *l)
 {
 	static uint64_t h[8192];
-	uint64_t a = l->runs.n ? l->runs.v[0].start : 0, n, k, j;
+	uint64_t pages = l->runs.bytes / INDEX_PAGE, a = 0, n, k, j;
 	size_t i = 0;
+	struct index_rec *r;
 
-	if (!l->indexed || l->tar.size != l->runs.bytes / INDEX_PAGE * sizeof *h)
+	if (!l->indexed || l->tar.size != pages * sizeof *h)
 		return warn("--parent %s: %s: %llu bytes, not 8 for each page of its index",
 			    l->path, l->tar.name, (unsigned long long)l->tar.size), -1;
-	for (n = 0; n < l->tar.size / sizeof *h; n += k) {
-		k = l->tar.size / sizeof *h - n < 8192 ? l->tar.size / sizeof *h - n : 8192;
+	if (pages)
+		a = l->runs.v[0].start;
+	if (recs_after(l, a) < 0)
+		return -1;
+	table_room(l, pages);
+	r = l->v + l->n;
+	for (n = 0; n < pages; n += k) {
+		k = pages - n < 8192 ? pages - n : 8192;
 		if (tar_in_read_full(&l->tar, h, k * sizeof *h) < 0)
 			return lines_fail(l, -1, 0, NULL);
 		for (j = 0; j < k; j++) {   /* as many as the runs' pages */
-			if (rec_add(l, a, h[j]) < 0)
-				return -1;
+			*r++ = (struct index_rec){ l->pid, a, h[j] };
 			if ((a += INDEX_PAGE) == l->runs.v[i].end && ++i < l->runs.n)
 				a = l->runs.v[i].start;
 		}
 	}
+	l->n += pages;
 	l->indexed = 2;   /* both read: the pagemap and pages are not needed */
 	return 0;
 }
@@ -122,19 +148,25 @@ static int pages_hash(struct loader *l)
 		return warn("--parent %s: %s: %llu bytes, its pagemap says %llu", l->path,
 			    l->tar.name, (unsigned long long)l->tar.size,
 			    (unsigned long long)l->runs.bytes), -1;
+	if (l->runs.n && recs_after(l, l->runs.v[0].start) < 0)
+		return -1;
+	table_room(l, l->runs.bytes / INDEX_PAGE);
 	for (i = 0; i < l->runs.n; i++)
 		for (a = l->runs.v[i].start; a < l->runs.v[i].end; a += len) {
 			len = l->runs.v[i].end - a < CHUNK ? l->runs.v[i].end - a : CHUNK;
 			if (tar_in_read_full(&l->tar, buf, len) < 0)
 				return warn("--parent %s: %s", l->path, l->tar.err), -1;
 			for (off = 0; off < len; off += INDEX_PAGE)
-				if (rec_add(l, a + off, index_hash(buf + off)) < 0)
-					return -1;
+				l->v[l->n++] = (struct index_rec){ l->pid, a + off,
+								  index_hash(buf + off) };
 		}
 	return 0;
 }
 
-/* "proc/PID/WHAT": WHAT, with l->pid set; NULL for any other name */
+/* "proc/PID/WHAT": WHAT, with l->pid set; NULL for any other name.
+ * Each process's records come in address order (its runs do: checked
+ * by lines_runs); a process whose pid is not above the last one's
+ * makes the table need a sort */
 static const char *proc_member(struct loader *l, const char *name)
 {
 	const char *s = name + 5, *slash;
@@ -144,6 +176,8 @@ static const char *proc_member(struct loader *l, const char *name)
 	    num_scan(&s, slash, 10, NUM_INT_MAX, &pid) < 0 || s != slash)
 		return NULL;
 	if ((pid_t)pid != l->pid) {
+		if (l->n && l->v[l->n - 1].pid >= pid)
+			l->unsorted = 1;
 		l->pid = pid;
 		l->indexed = 0;
 		run_list_free(&l->runs);
@@ -191,6 +225,10 @@ static int manifest_take(struct loader *l)
 		return warn("--parent %s: %s", l->path, l->tar.err), -1;
 	}
 	text[l->tar.size] = 0;
+	if (l->direct && !strstr(text, "\npacked 0\n")) {
+		free(text);
+		return 1;   /* packed: its checksums are ckpt-unpack's to check */
+	}
 	if (manifest_parse(text, "ckpt/manifest", &l->man) < 0 || !*l->man.id) {
 		free(text);
 		return warn("--parent %s: no image id in its manifest", l->path), -1;
@@ -199,18 +237,53 @@ static int manifest_take(struct loader *l)
 	return 0;
 }
 
-static int members_read(struct loader *l)
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct index_rec *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The table as ckpt-dumpmem wants it: sorted, each (pid, address)
+ * once.  The sort and the search for twins only when a process came
+ * out of pid order (a stream lists its processes in restore order,
+ * most often by pid): qsort of 1 GiB's records took 20 ms of an
+ * increment's 80 (bench/incremental) */
+static int table_finish(struct loader *l)
+{
+	size_t i;
+
+	if (l->unsorted) {
+		qsort(l->v, l->n, sizeof *l->v, rec_cmp);
+		for (i = 1; i < l->n; i++)
+			if (!rec_cmp(&l->v[i - 1], &l->v[i]))
+				return warn("--parent %s: pid %llu: page 0x%llx twice", l->path,
+					    (unsigned long long)l->v[i].pid,
+					    (unsigned long long)l->v[i].addr), -1;
+	}
+	table_room(l, 1);
+	l->v[l->n] = (struct index_rec){ INDEX_TABLE_END, l->n, 0 };
+	munmap(l->v, l->cap * sizeof *l->v);
+	l->v = NULL;
+	l->cap = 0;
+	if (ftruncate(l->table, (l->n + 1) * sizeof *l->v) < 0)
+		return warn("--parent %s: the table:", l->path), -1;
+	return 0;
+}
+
+/* the members after the manifest, into the table, finished */
+static int members_rest(struct loader *l)
 {
 	int r;
 
-	if (tar_in_init(&l->tar, fd_src, &l->fd) < 0 || manifest_take(l) < 0)
-		return -1;
 	while ((r = tar_in_next(&l->tar)) > 0)
 		if (member_take(l) < 0)
 			return -1;
 	if (r < 0)
 		return warn("--parent %s: %s", l->path, l->tar.err), -1;
-	return 0;
+	return table_finish(l);
 }
 
 static pid_t unpack_start(const char *path, int *fd)
@@ -238,74 +311,119 @@ static pid_t unpack_start(const char *path, int *fd)
 	return child;
 }
 
-static int rec_cmp(const void *a, const void *b)
+/* The rest of a raw parent, in a child of ours: its table is loaded
+ * while the job is frozen and its first stages run (smaps alone takes
+ * longer); each ckpt-dumpmem waits for the end of *ready before it
+ * maps the table, which has its end record only if the child finished
+ * it (lib/index.h).  0 or -1 after a message */
+static int rest_fork(struct loader *l, struct parent *p)
 {
-	const struct index_rec *x = a, *y = b;
+	int ready[2], null;
+	pid_t child;
 
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/* 1 when the records are sorted already, each (pid, address) once:
- * each process's are (rec_add says so), and a stream lists its
- * processes in restore order, which is most often by pid too */
-static int recs_ascending(const struct loader *l)
-{
-	size_t i;
-
-	for (i = 1; i < l->n; i++)
-		if (rec_cmp(&l->v[i - 1], &l->v[i]) >= 0)
-			return 0;
-	return 1;
-}
-
-/* the records sorted into a memfd, each (pid, address) once.  The sort
- * and the search for twins only when needed: qsort of 1 GiB's records
- * took 20 ms of an increment's 80 (bench/incremental), the two passes
- * after it 1.5 ms */
-static int table_make(struct loader *l, struct parent *p)
-{
-	size_t i;
-
-	if (!recs_ascending(l)) {
-		qsort(l->v, l->n, sizeof *l->v, rec_cmp);
-		for (i = 1; i < l->n; i++)
-			if (!rec_cmp(&l->v[i - 1], &l->v[i]))
-				return warn("--parent %s: pid %llu: page 0x%llx twice", l->path,
-					    (unsigned long long)l->v[i].pid,
-					    (unsigned long long)l->v[i].addr), -1;
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return warn("pipe:"), -1;
+	if ((child = fork()) < 0)
+		return warn("fork:"), close(ready[0]), close(ready[1]), -1;
+	if (child == 0) {
+		/* not a holder of the stream, nor of our stdin */
+		if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0)
+			dup2(null, 0), dup2(null, 1);
+		close(ready[0]);
+		_exit(members_rest(l) < 0);
 	}
-	if ((p->table = memfd_create("ckpt-parent-index", MFD_CLOEXEC)) < 0)
-		die("memfd_create:");
-	if (write_all(p->table, l->v, l->n * sizeof *l->v) < 0)
-		return warn("--parent %s: the table:", l->path), -1;
+	close(ready[1]);
+	p->ready = ready[0];
+	p->loader = child;
 	return 0;
+}
+
+/* A raw stream or index file (a tar stream whose manifest says
+ * "packed 0") is read here, directly: ckpt-unpack's fork and exec
+ * were 3 ms of an increment, and it would only pass the bytes on; its
+ * manifest now, the rest in a child (rest_fork).  Anything else
+ * (packed, compressed) through a ckpt-unpack, which checks each
+ * member's checksum: 0, 1 (not raw), -1 */
+static int direct_read(struct loader *l, struct parent *p)
+{
+	char head[512];
+	int r;
+
+	if ((l->fd = open(l->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return warn("--parent %s:", l->path), -1;
+	if (read_all(l->fd, head, sizeof head) != sizeof head || memcmp(head + 257, "ustar", 5) ||
+	    lseek(l->fd, 0, SEEK_SET) != 0) {
+		close(l->fd);
+		return 1;
+	}
+	l->direct = 1;
+	if (tar_in_init(&l->tar, fd_src, &l->fd) < 0)
+		die("out of memory");
+	if ((r = manifest_take(l)) == 0)
+		r = rest_fork(l, p);
+	close(l->fd);
+	tar_in_free(&l->tar);
+	return r;
+}
+
+static int unpack_read(struct loader *l)
+{
+	pid_t child;
+	int r, st;
+
+	l->direct = 0;
+	if ((child = unpack_start(l->path, &l->fd)) < 0)
+		return -1;
+	if (tar_in_init(&l->tar, fd_src, &l->fd) < 0)
+		die("out of memory");
+	r = manifest_take(l);
+	if (r == 0)
+		r = members_rest(l);
+	close(l->fd);
+	tar_in_free(&l->tar);
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+	if (r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		warn("--parent %s: cannot be read", l->path), r = -1;
+	return r;
 }
 
 int parent_load(struct parent *p, const char *path)
 {
 	static struct loader l;
-	pid_t child;
-	int r, st;
+	int r;
 
 	memset(&l, 0, sizeof l);
 	l.path = path;
-	p->table = -1;
-	if ((child = unpack_start(path, &l.fd)) < 0)
-		return -1;
-	r = members_read(&l);
-	close(l.fd);
-	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
-		;
-	if (r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-		warn("--parent %s: cannot be read", path), r = -1;
-	if (r == 0)
-		r = table_make(&l, p);
-	if (r == 0)
-		memcpy(p->id, l.man.id, sizeof p->id);
-	tar_in_free(&l.tar);
+	p->table = p->ready = -1;
+	p->loader = -1;
+	if ((l.table = memfd_create("ckpt-parent-index", MFD_CLOEXEC)) < 0)
+		die("memfd_create:");
+	if ((r = direct_read(&l, p)) > 0)
+		r = unpack_read(&l);
+	if (l.cap)
+		munmap(l.v, l.cap * sizeof *l.v);
 	run_list_free(&l.runs);
-	free(l.v);
-	return r;
+	if (r < 0) {
+		close(l.table);
+		return -1;
+	}
+	p->table = l.table;
+	memcpy(p->id, l.man.id, sizeof p->id);
+	return 0;
+}
+
+int parent_done(struct parent *p)
+{
+	int st = 0;
+
+	if (p->ready >= 0)
+		close(p->ready);
+	p->ready = -1;
+	if (p->loader <= 0)
+		return 0;
+	while (waitpid(p->loader, &st, 0) < 0 && errno == EINTR)
+		;
+	p->loader = -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }

@@ -539,6 +539,24 @@ ssize_t pack_in_seek(struct pack_in *p, size_t len, int *fd, uint64_t *at)
 	return n;
 }
 
+int pack_in_file(const struct pack_in *p)
+{
+	const struct pack_src *s = &p->src;
+
+	if (s->a || s->mem || s->recording || s->headpos < s->headlen || p->packed || p->lz4 ||
+	    lseek(s->fd, 0, SEEK_CUR) < 0)
+		return -1;
+	return s->fd;
+}
+
+int pack_in_skip(struct pack_in *p)
+{
+	if (pack_in_file(p) < 0 || tar_in_skip_seek(&p->tar, p->src.fd) < 0)
+		return -1;
+	p->done = p->m.size;
+	return 0;
+}
+
 int pack_in_passthrough(struct pack_in *p, int fd)
 {
 	unsigned char *buf = p->raw;

@@ -98,6 +98,14 @@ ssize_t pack_in_splice(struct pack_in *p, int pipefd, size_t len, size_t *buffer
  * move them and the input is a file that seeks (tar_in_seek): the
  * count, *fd the input and *at where they start in it; 0 when not. */
 ssize_t pack_in_seek(struct pack_in *p, size_t len, int *fd, uint64_t *at);
+/* For a member of a raw stream read as it is from a file that seeks,
+ * opened at its start (a file offset is then a stream offset): the
+ * file's fd, its data at p->tar.data_off in it, to pread as it likes
+ * (nothing to verify: a raw stream has no checksums); else -1 */
+int pack_in_file(const struct pack_in *p);
+/* the rest of such a member skipped by seeking: 0, or -1 when the
+ * input is no such file (nothing changed) */
+int pack_in_skip(struct pack_in *p);
 /* copy the input to fd unchanged, from its first byte: for an input
  * opened with record whose manifest alone was read.  0 or -1 */
 int pack_in_passthrough(struct pack_in *p, int fd);

@@ -421,6 +421,22 @@ ssize_t tar_in_seek(struct tar_in *t, int fd, size_t len, uint64_t *at)
 	return len;
 }
 
+int tar_in_skip_seek(struct tar_in *t, int fd)
+{
+	size_t have = t->len - t->pos;
+
+	if (t->left <= have) {
+		t->pos += t->left;
+	} else {
+		if (lseek(fd, t->left - have, SEEK_CUR) < 0)
+			return -1;
+		t->pos = t->len;
+	}
+	t->off += t->left;
+	t->left = 0;
+	return 0;
+}
+
 const char *tar_in_key(const struct tar_in *t, const char *key)
 {
 	int i;

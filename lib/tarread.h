@@ -52,6 +52,10 @@ int tar_in_next(struct tar_in *t);
 ssize_t tar_in_read(struct tar_in *t, void *buf, size_t len);
 /* exactly len bytes of data: 0 or -1 (truncated member, read error) */
 int tar_in_read_full(struct tar_in *t, void *buf, size_t len);
+/* The rest of the member's data skipped without reading it, fd being
+ * the source, a file that seeks: what the read-ahead holds of it
+ * dropped, fd moved past the rest.  0, or -1 (lseek: nothing changed) */
+int tar_in_skip_seek(struct tar_in *t, int fd);
 /* Up to len bytes of the member's data moved with splice(2) from fd,
  * the source's own file (whose next bytes are the ones src would read
  * next), into the pipe pipefd, when none of them sit in the read-ahead.

@@ -251,7 +251,7 @@ def xxh64(data):
     return h ^ (h >> 32)
 
 
-def check_index(path, pid, only=()):
+def check_index(path, pid, only=(), stride=0):
     import struct
     runs = parse_runs(read_member(path, "proc/%s/pagemap" % pid), path)
     held = parse_runs(read_member(path, "proc/%s/index" % pid), path)
@@ -268,8 +268,13 @@ def check_index(path, pid, only=()):
         if [a for a in only if lo <= a < hi]:
             regions.append((lo, hi))
     addrs = [a for s, e in runs for a in range(s, e, PAGE)]
-    for i in range(len(pages) // PAGE):
+    n = len(pages) // PAGE
+    for i in range(n):
         if only and not [1 for lo, hi in regions if lo <= addrs[i] < hi]:
+            continue
+        # stride: every stride-th page, the first and last two, and
+        # the four around the middle (where a split of the work falls)
+        if stride and i % stride and not (i < 2 or i >= n - 2 or abs(i - n // 2) <= 2):
             continue
         want = xxh64(pages[i * PAGE:(i + 1) * PAGE])
         if struct.unpack_from("<Q", hashes, 8 * i)[0] != want:
@@ -369,6 +374,8 @@ def main(argv):
             sys.stdout.buffer.write(peek(args[0], args[1], int(args[2], 16), int(args[3], 0)))
         elif cmd == "pagesum" and len(args) >= 2:
             print("\n".join(pagesum(args[0], args[1], [int(a, 16) for a in args[2:]])))
+        elif cmd == "index-sample" and len(args) == 3:
+            check_index(args[0], args[1], stride=int(args[2]))
         elif cmd == "index" and len(args) >= 2:
             check_index(args[0], args[1], [int(a, 16) for a in args[2:]])
         elif cmd == "threads" and len(args) == 2:

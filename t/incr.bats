@@ -72,6 +72,14 @@ proc/$PID/hashes" ]
 	true
 }
 
+@test "the index of 96 MiB, hashed in two threads, has each page's XXH64 (sampled, and around the split)" {
+	need ckpt-run ckpt-freeze prog:churn
+	start_prog churn 96
+	freeze_ok "$T/full" --index-out "$T/full.idx" "$PID"
+	img index-sample "$T/full" "$PID" 211
+	cmp <(tar xOf "$T/full" "proc/$PID/hashes") <(tar xOf "$T/full.idx" "proc/$PID/hashes")
+}
+
 @test "an increment from the index alone stores only what changed, and names its parent" {
 	need ckpt-run ckpt-freeze prog:incmem
 	start_prog incmem "$T"
@@ -82,18 +90,46 @@ proc/$PID/hashes" ]
 	[ "$(img_parent "$T/inc1")" = "$(img_id "$T/base")" ]
 	[ "$(img_parent "$T/base")" = - ]
 	# of A's 64 pages, the six step 1 rewrote
-	n=$(img runs "$T/inc1" "$PID" | while read -r s e; do
-		lo=$((0x$s > a ? 0x$s : a)) hi=$((0x$e < a + 65536 * 4 ? 0x$e : a + 65536 * 4))
-		[ "$hi" -le "$lo" ] || echo $(((hi - lo) / 4096))
-	done | awk '{n += $1} END {print n + 0}')
+	a_pages() {
+		img runs "$1" "$PID" | while read -r s e; do
+			lo=$((0x$s > a ? 0x$s : a)) hi=$((0x$e < a + 65536 * 4 ? 0x$e : a + 65536 * 4))
+			[ "$hi" -le "$lo" ] || echo $(((hi - lo) / 4096))
+		done | awk '{n += $1} END {print n + 0}'
+	}
+	n=$(a_pages "$T/inc1")
 	echo "A pages stored: $n"
 	[ "$n" -eq 6 ]
-	# the same from the image as parent, packed or not
+	# the same from the image as parent: raw (read directly), packed
+	# or compressed (read through ckpt-unpack)
 	inc inc1b "$T/base"
 	"$BIN/ckpt-pack" <"$T/base" >"$T/base.packed"
 	inc inc1c "$T/base.packed"
-	[ "$(img_parent "$T/inc1c")" = "$(img_id "$T/base")" ]
+	zstd -q <"$T/base" >"$T/base.zst"
+	inc inc1d "$T/base.zst"
+	for i in inc1b inc1c inc1d; do
+		[ "$(img_parent "$T/$i")" = "$(img_id "$T/base")" ]
+		[ "$(a_pages "$T/$i")" -eq 6 ]
+	done
 	[ "$(stat -c %s "$T/inc1")" -lt $(($(stat -c %s "$T/base") / 2)) ]
+}
+
+@test "a parent broken past its manifest (its table loaded while the job is frozen): the checkpoint fails naming it, with no trailer, and the program runs on" {
+	need ckpt-run ckpt-freeze prog:incmem
+	start_prog incmem "$T"
+	freeze_ok "$T/base" --index-out "$T/base.idx" "$PID"
+	echo zzz >"$T/zzz"
+	img edit "$T/base.idx" "proc/$PID/index" "$T/zzz" >"$T/bad.idx"
+	rc=0
+	"$BIN/ckpt-freeze" --parent "$T/bad.idx" "$PID" >"$T/inc" 2>"$T/inc.err" || rc=$?
+	cat "$T/inc.err"
+	[ "$rc" -eq 1 ]
+	grep -q "bad.idx: proc/$PID/index line 1: not a run" "$T/inc.err"
+	grep -q "pid $PID: the parent's index was not loaded" "$T/inc.err"
+	[ "$(tail -c 1024 "$T/inc" | tr -d '\0' | wc -c)" -gt 0 ]
+	step 1
+	verify_prog
+	inc inc1 "$T/base.idx"
+	[ "$(img_parent "$T/inc1")" = "$(img_id "$T/base")" ]
 }
 
 @test "base + 5 increments (new maps, munmap, DONTNEED, mremap, brk both ways) restore byte for byte, as a full checkpoint" {
@@ -196,6 +232,27 @@ PY
 	echo "zzz" >"$T/idx4"
 	img edit "$T/inc1" "proc/$PID/index" "$T/idx4" >"$T/bad4"
 	chain_fails "line 1: not a run of pages after the last" "$BIN/ckpt-unpack" "$T/base" "$T/bad4"
+	# a pagemap that says more than its pages member holds: the last
+	# link's claims a page of its index it does not store; the base's
+	# (which has no index: it holds what it stores) a page at 0x1000.  The merge reads a raw link's
+	# pages with pread, where nothing else would stop at the member's end
+	tar xOf "$T/inc1" "proc/$PID/pagemap" >"$T/pm"
+	"$PYTHON" - "$T/idx" "$T/pm" "$T/pm5" <<'PY'
+import sys
+runs = lambda f: [tuple(int(x, 16) for x in l.split("-")) for l in open(f)]
+held, stored = runs(sys.argv[1]), runs(sys.argv[2])
+a = next(p for s, e in held for p in range(s, e, 4096)
+         if not any(x <= p < y for x, y in stored))
+with open(sys.argv[3], "w") as f:
+    for s, e in sorted(stored + [(a, a + 4096)]):
+        f.write("%08x-%08x\n" % (s, e))
+PY
+	img edit "$T/inc1" "proc/$PID/pagemap" "$T/pm5" >"$T/bad5"
+	chain_fails "a pages member shorter than its pagemap" "$BIN/ckpt-unpack" "$T/base" "$T/bad5"
+	{ echo "00001000-00002000"; tar xOf "$T/base" "proc/$PID/pagemap"; } >"$T/pm6"
+	img edit "$T/base" "proc/$PID/pagemap" "$T/pm6" >"$T/bad6"
+	chain_fails "a pages member shorter than its pagemap" "$BIN/ckpt-unpack" "$T/bad6" "$T/inc1"
+	[[ $stderr == *"$T/bad6"* ]]
 	thaw_fails "not held by its parent" "$T/base" "$T/bad1"
 	rm -f "$T/inc1.state"
 }
