@@ -230,6 +230,16 @@ enum plan_step {
 	PLAN_ST_TIMER_ID,      /* the kernel gave a POSIX timer another id
 	                        * (addr: the id wanted): no
 	                        * PR_TIMER_CREATE_RESTORE_IDS, and a gap */
+	PLAN_ST_LAYOUT,        /* the mappings are not the plan's at addr, as
+	                        * the four notes before say (err: reading
+	                        * /proc/self/maps failed, addr 0) */
+	PLAN_ST_LAYOUT_WANT,   /* note: the plan's region there starts at
+	                        * addr; err its perms: PROT_* bits, 8 shared,
+	                        * 16 there, its kind from bit 8; 0: none */
+	PLAN_ST_LAYOUT_WANT_END, /* note: and ends at addr */
+	PLAN_ST_LAYOUT_SAW,    /* note: the kernel's mapping there starts at
+	                        * addr; err its perms as above; 0: none */
+	PLAN_ST_LAYOUT_SAW_END, /* note: and ends at addr */
 	PLAN_ST_COUNT
 };
 

@@ -36,7 +36,45 @@ static const char *const step_what[PLAN_ST_COUNT] = {
 	[PLAN_ST_RSEQ] = "register the thread's rseq area at",
 	[PLAN_ST_TIMER] = "make the POSIX timer",
 	[PLAN_ST_TIMER_ID] = "the kernel has no PR_TIMER_CREATE_RESTORE_IDS and gave another id to POSIX timer",
+	[PLAN_ST_LAYOUT] = "check its memory layout (/proc/self/maps)",
 };
+
+/* a region's kind in a layout note (lib/plan.h enum plan_kind) */
+static const char *const kind_what[] = {
+	[PLAN_ANON] = "anonymous memory", [PLAN_STACK] = "the stack",
+	[PLAN_FILE_PRIVATE] = "a private file mapping", [PLAN_FILE_SHARED] = "a shared file mapping",
+	[PLAN_SHARED_ANON] = "shared memory", [PLAN_JOB_FD] = "a view of the job's memfd",
+	[PLAN_JOB_SYSV] = "a view of the job's SysV segment",
+	[PLAN_JOB_FD_PRIVATE] = "a private map of a deleted file",
+};
+
+/* "0xSTART-0xEND rw-p" of a layout note's perms, or "nothing" */
+static const char *span_text(uint64_t start, uint64_t end, int32_t perms, char *buf, size_t len)
+{
+	unsigned kind = (unsigned)perms >> 8;
+
+	if (!(perms & 16))
+		return "nothing";
+	snprintf(buf, len, "%s%s0x%" PRIx64 "-0x%" PRIx64 " %c%c%c%c",
+		 kind && kind < sizeof kind_what / sizeof *kind_what && kind_what[kind] ?
+		 kind_what[kind] : "", kind ? " " : "", start, end,
+		 perms & 1 ? 'r' : '-', perms & 2 ? 'w' : '-', perms & 4 ? 'x' : '-',
+		 perms & 8 ? 's' : 'p');
+	return buf;
+}
+
+/* The restorer found its mappings other than the plan's at addr:
+ * what the image has there and what the kernel has. */
+static void layout_say(const struct restorer *r, uint64_t addr)
+{
+	const struct plan_status *l = r->layout;
+	char a[160], b[160];
+
+	warn("pid %d: restorer: its memory layout is not the image's at 0x%" PRIx64
+	     ": the image has %s there, the kernel %s; the process does not run",
+	     r->pid, addr, span_text(l[0].addr, l[1].addr, l[0].err, a, sizeof a),
+	     span_text(l[2].addr, l[3].addr, l[2].err, b, sizeof b));
+}
 
 /* how a step's addr field reads: a number, an address, or nothing */
 static const char *addr_text(int step, uint64_t addr, char *buf, size_t len)
@@ -108,7 +146,9 @@ static void status_say(const struct restorer *r, const struct plan_status *st)
 
 	addr_text(st->step, st->addr, at, sizeof at);
 	errno = -st->err;
-	if (st->step == PLAN_ST_THREAD && st->err == -EEXIST)
+	if (st->step == PLAN_ST_LAYOUT && !st->err)
+		layout_say(r, st->addr);
+	else if (st->step == PLAN_ST_THREAD && st->err == -EEXIST)
 		warn("pid %d: restorer: thread %s: its id was taken meanwhile by another process",
 		     r->pid, at + 1);
 	else if (st->err)
@@ -137,6 +177,10 @@ int restorer_status(struct restorer *r)
 	while (read_all(r->status_r, &st, sizeof st) == sizeof st) {
 		if (st.step == PLAN_ST_OK)
 			return 0;
+		if (st.step >= PLAN_ST_LAYOUT_WANT && st.step <= PLAN_ST_LAYOUT_SAW_END) {
+			r->layout[st.step - PLAN_ST_LAYOUT_WANT] = st;
+			continue;
+		}
 		status_say(r, &st);
 		if (st.step != PLAN_ST_EXE_WARN && st.step != PLAN_ST_RLIMIT)
 			return -1;

@@ -5,6 +5,8 @@
 #define CKPT_PLANSTATUS_H
 #include <sys/types.h>
 
+#include "plan.h"
+
 struct restorer {
 	pid_t pid;                 /* the restored pid, for messages */
 	pid_t child;               /* our child: the process, or its reaper */
@@ -12,6 +14,9 @@ struct restorer {
 	                            * signal on as exit status 128+N */
 	int plan_w, status_r;
 	unsigned long long oom_kills; /* the kernel's count when spawned */
+	struct plan_status layout[4]; /* the notes of a layout that differs:
+	                               * PLAN_ST_LAYOUT_WANT, _WANT_END, _SAW,
+	                               * _SAW_END */
 };
 
 /* the kernel's count of OOM kills so far (/proc/vmstat), or 0 */

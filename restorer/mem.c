@@ -177,10 +177,12 @@ static void job_fds_close(struct rst *r)
 			sys_close(r->regions[i].obj);   /* EBADF for a second view: fine */
 }
 
-/* The regions of shared memory objects seen through several views
- * (plan_region.shm) come last, one object at a time, from its first
- * view; then the others, each at its address, views of the job's
- * objects from the fds or segments ckpt-thaw made for them. */
+/* Each region at its address, views of the job's objects from the fds
+ * or segments ckpt-thaw made for them; then the regions of shared
+ * memory objects seen through several views (plan_region.shm), one
+ * object at a time, from its first view; the growsdown regions last of
+ * all, when every other region is in place, so that the page below one
+ * is either a region's or free for its guard (growsdown.c). */
 void regions_map(struct rst *r)
 {
 	const struct plan_region *g;
@@ -189,7 +191,8 @@ void regions_map(struct rst *r)
 	for (i = 0; i < r->hdr.nregions; i++)
 		if (r->regions[i].kind == PLAN_JOB_SYSV)
 			job_sysv(r, &r->regions[i]);
-		else if (r->regions[i].kind != PLAN_SHARED_ANON || !r->regions[i].shm)
+		else if ((r->regions[i].kind != PLAN_SHARED_ANON || !r->regions[i].shm) &&
+			 r->regions[i].kind != PLAN_STACK)
 			region_map(r, &r->regions[i]);
 	job_fds_close(r);
 	for (i = 0; i < r->hdr.nregions; i++) {
@@ -206,6 +209,9 @@ void regions_map(struct rst *r)
 		else
 			shm_anon(r, g, i);
 	}
+	for (i = 0; i < r->hdr.nregions; i++)
+		if (r->regions[i].kind == PLAN_STACK)
+			region_map(r, &r->regions[i]);
 }
 
 #define MADV_POPULATE_WRITE_ 23   /* 5.14+; musl 1.2.3 lacks the name */

@@ -29,6 +29,8 @@ void grows_guard_map(struct rst *r, const struct plan_region *g);
 void grows_unguard(struct rst *r);
 int grows_is_guard(const struct rst *r, const struct plan_region *next, uint64_t start,
 		   uint64_t end);
+/* layout.c: /proc/self/maps is the plan's, or the restore fails */
+void layout_check(struct rst *r);
 /* proc.c */
 void vdso_restore(struct rst *r);
 void proc_restore(struct rst *r);

@@ -67,3 +67,38 @@ proc_stack() {
 	[ $((0x${grown%-*})) -le $((0x${stack#*-} - 2048 * 1024)) ]
 	finish
 }
+
+@test "a restore whose mappings come out other than the image's fails, naming the pid and the region, and nothing runs" {
+	checkpoint_kill stackdeep 2048
+	local heap
+	# The image's [vvar] [vvar_vclock] [vdso] moved, in its maps,
+	# vmflags and core members, over the first 32 KiB of the heap: ckpt-thaw takes them (their
+	# sizes are still the kernel's), the restorer maps the heap whole,
+	# the vDSO's mremap takes its start; only the last look at
+	# /proc/self/maps sees a heap that is not the image's.
+	heap=$(python3 - "$T/img" "$T/bad" "$PID" <<'PY'
+import re, sys
+img = bytearray(open(sys.argv[1], 'rb').read())
+i = img.find(b'proc/%s/maps\0' % sys.argv[3].encode())
+off = (i // 512 + 1) * 512                      # its data (no pax header)
+size = int(img[i + 124:i + 136].rstrip(b'\0 '), 8)
+text = img[off:off + size].decode()
+heap = re.search(r'^([0-9a-f]+)-([0-9a-f]+) .*\[heap\]$', text, re.M)
+h = int(heap.group(1), 16)
+assert int(heap.group(2), 16) - h >= 0x8000
+for name, at, end in (('[vvar]', 0, 0x4000), ('[vvar_vclock]', 0x4000, 0x6000),
+                      ('[vdso]', 0x6000, 0x8000)):
+    old = re.search(r'^([0-9a-f]+-[0-9a-f]+) .* %s$' % re.escape(name), text, re.M).group(1)
+    new = '%x-%x' % (h + at, h + end)
+    assert len(new) == len(old)
+    img = img.replace(old.encode() + b' ', new.encode() + b' ')   # maps, vmflags
+    img = img.replace(b'0x' + old.replace('-', ' 0x').encode(),   # core
+                      b'0x' + new.replace('-', ' 0x').encode())
+open(sys.argv[2], 'wb').write(img)
+print(heap.group(1), heap.group(2))
+PY
+)
+	set -- $heap
+	thaw_fails "pid $PID: restorer: its memory layout is not the image's at 0x$1: the image has anonymous memory 0x$1-0x$2 rw-p there, the kernel 0x$(printf %x $((0x$1 + 0x8000)))-0x$2 rw-p; the process does not run" "$T/bad"
+	! grep -q '^verify\|^done' "$OUT" || false
+}
