@@ -360,7 +360,7 @@ static const struct { char code[3]; uint32_t bit; } vm_codes[] = {
 	{ "wf", PLAN_VM_WIPEONFORK }, { "dd", PLAN_VM_DONTDUMP }, { "hg", PLAN_VM_HUGEPAGE },
 	{ "nh", PLAN_VM_NOHUGEPAGE }, { "mg", PLAN_VM_MERGEABLE }, { "sr", PLAN_VM_SEQUENTIAL },
 	{ "rr", PLAN_VM_RANDOM }, { "nr", PLAN_VM_NORESERVE }, { "dp", PLAN_VM_DROPPABLE },
-	{ "ac", PLAN_VM_ACCOUNT },
+	{ "ac", PLAN_VM_ACCOUNT }, { "gd", PLAN_VM_GROWSDOWN },
 };
 
 /* the PLAN_VM_ bits of a line's codes, fields 1.. of t */

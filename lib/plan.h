@@ -128,6 +128,8 @@ struct plan_region {
 #define PLAN_VM_NORESERVE   0x400  /* nr: mapped MAP_NORESERVE */
 #define PLAN_VM_DROPPABLE   0x800  /* dp: mapped MAP_DROPPABLE (private
                                     * anonymous memory only) */
+#define PLAN_VM_GROWSDOWN   0x2000 /* gd: mapped MAP_GROWSDOWN (private
+                                    * anonymous memory; a [stack] always is) */
 #define PLAN_VM_ACCOUNT     0x1000 /* ac: charged to the commit (private and
                                     * writable once); without it, a region
                                     * with no stored pages is mapped with its

@@ -333,6 +333,7 @@ static const struct { char code[3]; uint32_t bit; } vm_codes[] = {
 	{ "dd", PLAN_VM_DONTDUMP }, { "hg", PLAN_VM_HUGEPAGE }, { "nh", PLAN_VM_NOHUGEPAGE },
 	{ "mg", PLAN_VM_MERGEABLE }, { "sr", PLAN_VM_SEQUENTIAL }, { "rr", PLAN_VM_RANDOM },
 	{ "nr", PLAN_VM_NORESERVE }, { "dp", PLAN_VM_DROPPABLE }, { "ac", PLAN_VM_ACCOUNT },
+	{ "gd", PLAN_VM_GROWSDOWN },
 };
 
 static void region_text(const struct plan_region *g, char *buf, size_t len)

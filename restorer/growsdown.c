@@ -1,5 +1,6 @@
-/* growsdown.c - the growsdown regions ([stack]) kept from growing while
- * the restorer works, and free to grow once the program runs.
+/* growsdown.c - the growsdown regions (the [stack], and any a program
+ * mapped MAP_GROWSDOWN: VmFlags gd) kept from growing while
+ * restoring, and free to grow once the program runs.
  *
  * A MAP_GROWSDOWN region grows down, silently, whenever anything
  * touches the gap below it: a fault there, and the kernel's own
@@ -39,12 +40,18 @@ static int special_at(const struct rst *r, uint64_t p)
 	return 0;
 }
 
+int region_grows(const struct plan_region *g)
+{
+	return g->kind == PLAN_STACK ||
+	       (g->kind == PLAN_ANON && (g->vmflags & PLAN_VM_GROWSDOWN));
+}
+
 uint64_t grows_guard(const struct rst *r, const struct plan_region *g)
 {
 	uint64_t p = g->start - PAGE;
 	uint32_t i;
 
-	if (g->kind != PLAN_STACK || g->start < 2 * PAGE)
+	if (!region_grows(g) || g->start < 2 * PAGE)
 		return 0;
 	for (i = 0; i < r->hdr.nregions; i++)
 		if (r->regions[i].start <= p && p < r->regions[i].end)

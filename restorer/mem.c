@@ -81,10 +81,7 @@ static void region_map(struct rst *r, const struct plan_region *g)
 	case PLAN_ANON:  /* MAP_DROPPABLE is a mapping type, as private is */
 		fl |= MAP_ANONYMOUS | (g->vmflags & PLAN_VM_DROPPABLE ? 0x08 : MAP_PRIVATE);
 		break;
-	case PLAN_STACK:  /* nothing may grow it meanwhile: growsdown.c */
-		grows_guard_map(r, g);
-		fl |= MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN;
-		break;
+	case PLAN_STACK: fl |= MAP_PRIVATE | MAP_ANONYMOUS; break;
 	case PLAN_SHARED_ANON: fl |= MAP_SHARED | MAP_ANONYMOUS; break;
 	case PLAN_FILE_PRIVATE: fl |= MAP_PRIVATE; fd = file_open(r, g); break;
 	case PLAN_FILE_SHARED:  /* no stored pages: the file has them */
@@ -92,6 +89,10 @@ static void region_map(struct rst *r, const struct plan_region *g)
 	case PLAN_JOB_FD: fl |= MAP_SHARED; fd = g->obj; break;
 	case PLAN_JOB_FD_PRIVATE: fl |= MAP_PRIVATE; fd = g->obj; break;
 	default: rst_fail(r, PLAN_ST_ARGS, 0, g->start);
+	}
+	if (region_grows(g)) {   /* nothing may grow it meanwhile: growsdown.c */
+		grows_guard_map(r, g);
+		fl |= MAP_GROWSDOWN;
 	}
 	a = sys_mmap(g->start, len, prot, fl, fd, fd < 0 ? 0 : g->pgoff);
 	if (fd >= 0 && g->kind != PLAN_JOB_FD && g->kind != PLAN_JOB_FD_PRIVATE)
@@ -192,7 +193,7 @@ void regions_map(struct rst *r)
 		if (r->regions[i].kind == PLAN_JOB_SYSV)
 			job_sysv(r, &r->regions[i]);
 		else if ((r->regions[i].kind != PLAN_SHARED_ANON || !r->regions[i].shm) &&
-			 r->regions[i].kind != PLAN_STACK)
+			 !region_grows(&r->regions[i]))
 			region_map(r, &r->regions[i]);
 	job_fds_close(r);
 	for (i = 0; i < r->hdr.nregions; i++) {
@@ -210,7 +211,7 @@ void regions_map(struct rst *r)
 			shm_anon(r, g, i);
 	}
 	for (i = 0; i < r->hdr.nregions; i++)
-		if (r->regions[i].kind == PLAN_STACK)
+		if (region_grows(&r->regions[i]))
 			region_map(r, &r->regions[i]);
 }
 

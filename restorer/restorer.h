@@ -24,6 +24,7 @@ void regions_protect(struct rst *r);
 void regions_advise(struct rst *r);
 /* growsdown.c: the page below each growsdown region held by a guard
  * from before the region is mapped until the program runs; 0: none */
+int region_grows(const struct plan_region *g);
 uint64_t grows_guard(const struct rst *r, const struct plan_region *g);
 void grows_guard_map(struct rst *r, const struct plan_region *g);
 void grows_unguard(struct rst *r);

@@ -102,3 +102,17 @@ PY
 	thaw_fails "pid $PID: restorer: its memory layout is not the image's at 0x$1: the image has anonymous memory 0x$1-0x$2 rw-p there, the kernel 0x$(printf %x $((0x$1 + 0x8000)))-0x$2 rw-p; the process does not run" "$T/bad"
 	! grep -q '^verify\|^done' "$OUT" || false
 }
+
+@test "a region the program mapped MAP_GROWSDOWN comes back growsdown, and grows on demand" {
+	checkpoint_kill stackdeep -g 1024
+	local gd
+	gd=$(sed -n 's/^gd //p' "$OUT")
+	tar xOf "$T/img" "proc/$PID/vmflags" | grep "^$gd .* gd"
+	thaw_bg "$T/img"
+	# the state check compares the VmFlags of every region: gd too
+	restored stackdeep
+	grep "^$gd " "/proc/$PID/maps"
+	# a byte a page down to 1 MiB below it: it grows, as the original did
+	verify_prog
+	finish
+}
