@@ -90,6 +90,13 @@ struct plan_hdr {
  * start any thread.  End of file instead: it exits, restoring nothing. */
 #define PLAN_GO 0x6f672d6e6c7063ULL   /* "cpln-go" */
 
+/* After the go the restorer does all but start the program's threads
+ * (its mappings checked last), says PLAN_ST_READY, and waits for
+ * PLAN_RUN (8 bytes) on the plan fd: ckpt-thaw sends it to every
+ * process of the job once each one is ready, so that none runs when
+ * another fails.  End of file instead: it exits, and nothing runs. */
+#define PLAN_RUN 0x6e75722d6e6c7063ULL  /* "cpln-run" */
+
 struct plan_region {
 	uint64_t start, end, pgoff;
 	uint32_t prot;          /* PROT_* */
@@ -193,7 +200,8 @@ struct plan_timer {
  * body_size. */
 
 /* What the restorer says back on fd_status: zero or more warnings,
- * then one PLAN_ST_OK or one error, then end of file. */
+ * PLAN_ST_READY, then one PLAN_ST_OK; or one error at any point; then
+ * end of file. */
 enum plan_step {
 	PLAN_ST_OK = 0,
 	PLAN_ST_ARGS,          /* bad arguments or plan header */
@@ -242,6 +250,8 @@ enum plan_step {
 	PLAN_ST_LAYOUT_SAW,    /* note: the kernel's mapping there starts at
 	                        * addr; err its perms as above; 0: none */
 	PLAN_ST_LAYOUT_SAW_END, /* note: and ends at addr */
+	PLAN_ST_READY,         /* all done but the run: waits for PLAN_RUN */
+	PLAN_ST_RUN,           /* no run from ckpt-thaw */
 	PLAN_ST_COUNT
 };
 

@@ -37,6 +37,7 @@ static const char *const step_what[PLAN_ST_COUNT] = {
 	[PLAN_ST_TIMER] = "make the POSIX timer",
 	[PLAN_ST_TIMER_ID] = "the kernel has no PR_TIMER_CREATE_RESTORE_IDS and gave another id to POSIX timer",
 	[PLAN_ST_LAYOUT] = "check its memory layout (/proc/self/maps)",
+	[PLAN_ST_RUN] = "wait for the run",
 };
 
 /* a region's kind in a layout note (lib/plan.h enum plan_kind) */
@@ -87,7 +88,7 @@ static const char *addr_text(int step, uint64_t addr, char *buf, size_t len)
 		snprintf(buf, len, " %" PRIu64, addr);
 		break;
 	case PLAN_ST_ARGS: case PLAN_ST_PLAN: case PLAN_ST_MOVE: case PLAN_ST_MM:
-	case PLAN_ST_EXE_WARN: case PLAN_ST_GO:
+	case PLAN_ST_EXE_WARN: case PLAN_ST_GO: case PLAN_ST_RUN:
 		buf[0] = 0;
 		break;
 	default:
@@ -160,22 +161,38 @@ static void status_say(const struct restorer *r, const struct plan_status *st)
 int restorer_go(struct restorer *r)
 {
 	const uint64_t g = PLAN_GO;
+
+	if (r->plan_w < 0)
+		return -1;
+	if (write_all(r->plan_w, &g, sizeof g) < 0) {
+		close(r->plan_w);
+		r->plan_w = -1;
+		return -1;
+	}
+	return 0;
+}
+
+int restorer_run(struct restorer *r)
+{
+	const uint64_t run = PLAN_RUN;
 	int e;
 
 	if (r->plan_w < 0)
 		return -1;
-	e = write_all(r->plan_w, &g, sizeof g);
+	e = write_all(r->plan_w, &run, sizeof run);
 	close(r->plan_w);
 	r->plan_w = -1;
 	return e < 0 ? -1 : 0;
 }
 
-int restorer_status(struct restorer *r)
+/* the records up to want (PLAN_ST_READY or PLAN_ST_OK): 0, or -1
+ * after a message */
+static int status_until(struct restorer *r, int want)
 {
 	struct plan_status st;
 
 	while (read_all(r->status_r, &st, sizeof st) == sizeof st) {
-		if (st.step == PLAN_ST_OK)
+		if (st.step == want)
 			return 0;
 		if (st.step >= PLAN_ST_LAYOUT_WANT && st.step <= PLAN_ST_LAYOUT_SAW_END) {
 			r->layout[st.step - PLAN_ST_LAYOUT_WANT] = st;
@@ -187,4 +204,14 @@ int restorer_status(struct restorer *r)
 	}
 	restorer_gone(r);
 	return -1;
+}
+
+int restorer_ready(struct restorer *r)
+{
+	return status_until(r, PLAN_ST_READY);
+}
+
+int restorer_status(struct restorer *r)
+{
+	return status_until(r, PLAN_ST_OK);
 }

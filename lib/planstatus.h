@@ -21,11 +21,17 @@ struct restorer {
 
 /* the kernel's count of OOM kills so far (/proc/vmstat), or 0 */
 unsigned long long oom_kills(void);
-/* PLAN_GO written, the plan pipe closed: 0, or -1 (the restorer is
- * gone: restorer_status says how) */
+/* PLAN_GO written: 0, or -1 (the restorer is gone: restorer_status
+ * says how) */
 int restorer_go(struct restorer *r);
-/* The restorer's reports: 0 when it said OK, else -1 after a message
- * (an error it sent, or how it died: it is reaped then, r->child 0). */
+/* The restorer's reports up to its PLAN_ST_READY: 0, else -1 after a
+ * message (an error it sent, or how it died: it is reaped then,
+ * r->child 0). */
+int restorer_ready(struct restorer *r);
+/* PLAN_RUN written, once every process of the job is ready; the plan
+ * pipe closed: 0, or -1 (gone: restorer_status says how) */
+int restorer_run(struct restorer *r);
+/* The restorer's reports up to its OK: 0, else -1 after a message. */
 int restorer_status(struct restorer *r);
 
 #endif

@@ -406,6 +406,15 @@ static int go(struct thaw_job *t)
 			restorer_status(&t->procs[i].rst);
 			return -1;
 		}
+	/* every process ready (its mappings checked) before any runs */
+	for (i = 0; i < t->nprocs; i++)
+		if (!t->in.man.proc[i].zombie && restorer_ready(&t->procs[i].rst) < 0)
+			return -1;
+	for (i = 0; i < t->nprocs; i++)
+		if (!t->in.man.proc[i].zombie && restorer_run(&t->procs[i].rst) < 0) {
+			restorer_status(&t->procs[i].rst);
+			return -1;
+		}
 	for (i = 0; i < t->nprocs; i++)
 		if (!t->in.man.proc[i].zombie && restorer_status(&t->procs[i].rst) < 0)
 			return -1;

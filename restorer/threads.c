@@ -162,6 +162,18 @@ static void thread_clone(struct rst *r, const struct plan_thread *t, uint32_t nt
 	signals_raise(r, t->tid, t->sigpending);
 }
 
+/* Ready, every check passed: the run comes once every process of the
+ * job is (PLAN_RUN), end of file when one failed: then nothing runs. */
+static void run_wait(struct rst *r)
+{
+	uint64_t run = 0;
+
+	rst_warn(r, PLAN_ST_READY, 0, 0);
+	rst_read(r, &run, sizeof run, PLAN_ST_RUN, 0);
+	if (run != PLAN_RUN)
+		rst_fail(r, PLAN_ST_RUN, 0, run);
+}
+
 /* the started threads wait at the go (entry.S): let them run */
 static void threads_go(struct rst *r)
 {
@@ -190,6 +202,7 @@ _Noreturn void threads_start(struct rst *r)
 	signals_queue(r, 0);
 	timers_restore(r);
 	layout_check(r);
+	run_wait(r);
 	grows_unguard(r);
 	threads_go(r);
 	signals_raise(r, m->tid, m->sigpending);

@@ -1,6 +1,9 @@
 /* family - a parent and the child it forks, each counting.
  *
- * usage: family
+ * usage: family [MIB]
+ *
+ * MIB: first, MIB MiB of anonymous memory never touched (no page of it
+ * in an image), "big 0xADDR" (t/layout.bats makes a restore lock it).
  *
  * Forks once.  The parent prints "pid P", "child C", "ready family
  * pid=P child=C", then "parent tick N" every 10 ms; the child prints
@@ -16,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,10 +27,18 @@
 #include "prog.h"
 
 
-int main(void)
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signals_init();
+	if (argc > 1) {
+		size_t len = (size_t)atol(argv[1]) << 20;
+		void *big = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (!len || big == MAP_FAILED)
+			return fprintf(stderr, "usage: family [MIB]\n"), 2;
+		printf("big %p\n", big);
+	}
 	fflush(stdout);
 	pid_t c = fork();
 	if (c < 0)
