@@ -922,8 +922,8 @@ int main(int argc, char **argv)
 	    (iout && (d.index_out = file_fd_parse("--index-out", iout, 1)) < 0))
 		return 1;
 	d.index |= par || iout;
-	if (cow && cow_stage_init(&d.cow, cow, (const char *[]){ control, table, par, iout, pwait, guess },
-				  6) < 0)
+	if (cow && cow_stage_init(&d.cow, cow,
+				  (const char *[]){ control, table, par, iout, pwait, guess, end }, 7) < 0)
 		return 1;
 	stdout_check();
 	tar_init(&d.tar, 1, offset ? offset_arg(offset, usage_str) : 0);

@@ -360,9 +360,18 @@ static int write_threads(struct tar_out *t, const struct kproc *k, const struct 
 int ckpt_dumpfds_main(int argc, char **argv);
 int ckpt_dumpmem_main(int argc, char **argv);
 
-/* in the child, stdout the pipe to us, or, for a ckpt-dumpmem started
- * before its turn, our stdout and end_fd that pipe: the stage's argv,
- * then its main; what it returns is the child's exit status */
+/* A ckpt-dumpmem started before its turn (--offset-fd), or holding a
+ * snapshot (--cow, whose channel gives the offset), writes into our
+ * stdout itself: no splice through us, a hop that was half of a job's
+ * dump's CPU (and 25 ms a GiB of a --cow dump) */
+static int stage_direct(const char *stage, const struct opts *o)
+{
+	return strcmp(stage, "ckpt-dumpfds") && (o->offset_fd >= 0 || o->cow_fd >= 0);
+}
+
+/* in the child, stdout the pipe to us, or, for a stage_direct one, our
+ * stdout and end_fd that pipe: the stage's argv, then its main; what
+ * it returns is the child's exit status */
 static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t target,
 				int table, int end_fd, const struct opts *o)
 {
@@ -385,11 +394,13 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 		snprintf(aft, sizeof aft, "%d", o->after_fd);
 		argv[n++] = "--after";
 		argv[n++] = aft;
-		argv[n++] = "--end-fd";
-		argv[n++] = fd;   /* our end of the stage's pipe: see stage_start */
 	} else {
 		argv[n++] = "--offset";
 		argv[n++] = offs;
+	}
+	if (stage_direct(stage, o)) {
+		argv[n++] = "--end-fd";
+		argv[n++] = fd;   /* our end of the stage's pipe: see stage_start */
 	}
 	if (dumpfds && table >= 0) {
 		/* the fds of the processes before it */
@@ -488,10 +499,9 @@ static int stage_copy(int from, struct tar_out *t)
 }
 
 /* a stage running on one process, its stdout a pipe to us; or, for a
- * ckpt-dumpmem started before its turn, our stdout, and the pipe its
- * --end-fd: it writes its pages into the stream itself (no splice
- * through us, a hop that was half of a job's dump's CPU), and says
- * there where its output ended */
+ * stage_direct ckpt-dumpmem, our stdout, and the pipe its --end-fd: it
+ * writes its pages into the stream itself, and says there where its
+ * output ended */
 struct stage {
 	const char *name;
 	pid_t pid;          /* the process it dumps */
@@ -525,9 +535,9 @@ static int stage_start(struct stage *s, const char *name, const struct job_proc 
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != us)
 			_exit(1);
 		close(fds[0]);
-		if (o->offset_fd < 0 && dup2(fds[1], 1) < 0)
+		if (!stage_direct(name, o) && dup2(fds[1], 1) < 0)
 			die("dup2:");
-		if (o->offset_fd < 0)
+		if (!stage_direct(name, o))
 			close(fds[1]);
 		if (o->turn_fd >= 0)   /* its --offset-fd must end with us */
 			close(o->turn_fd);
@@ -894,7 +904,7 @@ static int cow_frozen_proc(struct cowproc *c, const struct job *j, unsigned i, c
 	close(ch[1]);
 	c->chan = ch[0];
 	if (r == 0 && (c->sub = cow_freeze_ready(c->chan)) < 0) {
-		stage_finish(&c->mem, &ht);   /* it said why, or how it died */
+		stage_end(&c->mem, &ht);   /* it said why, or how it died */
 		r = -1;
 	}
 	return r;
@@ -924,7 +934,7 @@ static int write_procs_cow(struct tar_out *t, struct job *j, const struct kproc 
 			warnerr(r, "stdout:");
 		else
 			r = cow_freeze_go(cp[i].chan, j->v[i].pid, t->off) < 0 ? -1 :
-				stage_finish(&cp[i].mem, t);
+				stage_end(&cp[i].mem, t);
 	}
 	for (i = 0; i < j->n; i++) {
 		stage_abandon(&cp[i].mem);   /* its snapshot ends with it */
