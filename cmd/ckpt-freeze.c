@@ -917,6 +917,7 @@ static int write_procs_cow(struct tar_out *t, struct job *j, const struct kproc 
 			   struct shares *sh, struct opts *o)
 {
 	struct cowproc *cp = calloc(j->n ? j->n : 1, sizeof *cp);
+	uint64_t t0;
 	unsigned i;
 	int r = 0;
 
@@ -926,8 +927,10 @@ static int write_procs_cow(struct tar_out *t, struct job *j, const struct kproc 
 		cp[i] = (struct cowproc){ .head = -1, .chan = -1 };
 	for (i = next_proc(j, 0); r == 0 && i < j->n; i = next_proc(j, i + 1))
 		r = cow_frozen_proc(&cp[i], j, i, &k[i], sh, o, cp);
+	t0 = timing_ns();
 	if (r == 0)
 		r = thaw_job(j, o);
+	timing_part("--cow: the thaw", timing_ns() - t0, "");
 	for (i = next_proc(j, 0); r == 0 && i < j->n; i = next_proc(j, i + 1)) {
 		r = lseek(cp[i].head, 0, SEEK_SET) < 0 ? -errno : stage_copy(cp[i].head, t);
 		if (r < 0)
