@@ -158,6 +158,9 @@ teardown() {
 	[ "$(readlink "/proc/$PID/fd/$(fdn dir)")" = "$T/d" ]
 	# sock0 was close-on-exec: the restorer set it again after its exec
 	[ "$(awk '/^flags/ {print substr($2, 1, 3)}' "/proc/$PID/fdinfo/$(fdn sock0)")" = 020 ]
+	# the state check's record first: the SIGTERM closes every fd (a
+	# record late under load saw them gone)
+	state_same
 	kill -TERM "$PID"
 	thaw_wait 0
 	grep -q '^done ok' "$OUT"
