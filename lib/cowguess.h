@@ -26,7 +26,7 @@ int cow_guess_take(pid_t pid, int *stat_fd);
 
 /* the guesses of a job: its root's and its descendants' as the
  * children files show them before the freeze (a process that comes
- * later has none) */
+ * later has none), read by two threads */
 #define COW_GUESSES_MAX 256
 struct cow_guesses {
 	unsigned n;
