@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,9 @@ struct dump {
 	int guess_fd;              /* --smaps-guess: smaps read before the
 	                            * freeze (lib/cowguess.h), or -1 */
 	int guessed;               /* smaps is that guess, and fits */
+	pthread_t smaps_thread;    /* reads smaps beside the scans */
+	int smaps_reading;         /* it runs, to be joined */
+	uint64_t smaps_ns;         /* its time (CKPT_TIMING) */
 	uid_t owner;               /* of the process's /proc directory */
 	struct kproc k;            /* the process, as the kernel says */
 	size_t maps_len;
@@ -108,7 +112,7 @@ struct dump {
 };
 
 /* the process record and its fds (lib/procrec.h); d->k stays open
- * for smaps_settle */
+ * for smaps */
 static int proc_fetch(struct dump *d)
 {
 	static struct ckpt_proc_rec rec;
@@ -143,6 +147,51 @@ static int smaps_settle(struct dump *d)
 		d->smaps = kproc_read(&d->k, "smaps", NULL);
 	}
 	kproc_close(&d->k);
+	if (!d->smaps)
+		warn("pid %d: read smaps (for the regions' VmFlags):", (int)d->pid);
+	return d->smaps ? 0 : -1;
+}
+
+static void *smaps_read(void *arg)
+{
+	struct dump *d = arg;
+	uint64_t t0 = timing_ns();
+
+	d->smaps = kproc_read(&d->k, "smaps", NULL);
+	d->smaps_ns = timing_ns() - t0;
+	return NULL;
+}
+
+/* Without --cow, smaps is read while frozen on a thread of its own,
+ * beside the scans: the kernel walks every page to write it (5-7 ms a
+ * GiB), more than all the rest of an increment's frozen work.  It
+ * needs only the process's /proc directory, tied to it (d->k).  Not
+ * before the shim's record: the walk holds the process's mmap lock,
+ * which the shim's brk(0) for its record waits for, as the
+ * registration of new regions (dirty_finish, after smaps_join) */
+static void smaps_start(struct dump *d)
+{
+	if (d->cow.chan >= 0)
+		return;   /* smaps_settle reads it, or takes the guess */
+	if (pthread_create(&d->smaps_thread, NULL, smaps_read, d) == 0)
+		d->smaps_reading = 1;
+	else
+		smaps_read(d);
+}
+
+/* the thread done, its smaps there (with its owner) or a message: 0 or -1 */
+static int smaps_join(struct dump *d)
+{
+	struct stat st;
+
+	if (!d->smaps_reading)
+		return d->smaps ? 0 : -1;
+	pthread_join(d->smaps_thread, NULL);
+	d->smaps_reading = 0;
+	d->owner = fstat(d->k.dirfd, &st) == 0 ? st.st_uid : (uid_t)-1;
+	kproc_close(&d->k);
+	if (timing_on())
+		timing_part("  of which smaps, on its thread", d->smaps_ns, "");
 	if (!d->smaps)
 		warn("pid %d: read smaps (for the regions' VmFlags):", (int)d->pid);
 	return d->smaps ? 0 : -1;
@@ -246,15 +295,23 @@ static int region_held(const struct dump *d, size_t i)
 	return d->cow.chan >= 0 && cow_region_held(d->smaps, d->reg, i, region_kind(d, i));
 }
 
-/* the runs of region i appended, scanned through ps */
-static int region_scan(struct dump *d, struct pagescan *ps, size_t i)
+/* The runs of region i appended, scanned through ps.  early: before
+ * our turn, without --cow: a region the shim tracks is walked once
+ * for its pages and for the pages written since the last scan
+ * (dirty_region), and shared memory is not yet compared with what the
+ * processes before us stored (runs_shm does, once it is our turn) */
+static int region_scan(struct dump *d, struct pagescan *ps, size_t i, int early)
 {
 	const struct map_region *r = &d->reg[i];
 	enum map_kind kind = region_kind(d, i);
 	size_t n0 = d->runs.n;
-	int e = pagescan_region(ps, r, kind, &d->runs), held = region_held(d, i);
+	int e = 1, held = region_held(d, i);
 
-	if (e == 0 && kind == MAP_KIND_SHARED_MEM && r->inode)
+	if (early && dirty_trackable(&d->dirty, r))
+		e = dirty_region(&d->dirty, ps, r, kind == MAP_KIND_PRIVATE ? &d->runs : NULL);
+	if (e > 0 || (e == 0 && kind != MAP_KIND_PRIVATE))
+		e = pagescan_region(ps, r, kind, &d->runs);
+	if (e == 0 && !early && kind == MAP_KIND_SHARED_MEM && r->inode)
 		e = shm_views_once(&d->seen, &d->runs, r, n0);
 	for (; held && n0 < d->runs.n; n0++)
 		d->runs.v[n0].held = 1;
@@ -264,18 +321,61 @@ static int region_scan(struct dump *d, struct pagescan *ps, size_t i)
 	return e < 0 ? -1 : 0;
 }
 
-/* Every region's runs, while frozen; with --cow only the held ones
- * (the others are scanned in the snapshot, after the thaw) */
-static int runs_collect(struct dump *d)
+/* Every region's runs, while frozen: without --cow before our turn
+ * (early: runs_shm follows it); with --cow only the held ones (the
+ * others are scanned in the snapshot, after the thaw), and the walks
+ * of the tracked regions for the tracking alone */
+static int runs_collect(struct dump *d, int early)
 {
 	struct pagescan ps = { .pagemap_fd = d->fds[CKPT_PROCFD_PAGEMAP],
 			       .mem_fd = d->fds[CKPT_PROCFD_MEM], .guards = &d->guards };
 	size_t i;
 
 	for (i = 0; i < d->nreg; i++)
-		if ((d->cow.chan < 0 || region_held(d, i)) && region_scan(d, &ps, i) < 0)
+		if ((early || region_held(d, i)) && region_scan(d, &ps, i, early) < 0)
 			return -1;
 	return 0;
+}
+
+/* --cow: the walks of the regions the shim tracks, for the tracking
+ * alone (their pages are scanned in the snapshot) */
+static int dirty_walks(struct dump *d)
+{
+	struct pagescan ps = { .pagemap_fd = d->fds[CKPT_PROCFD_PAGEMAP], .mem_fd = -1 };
+	size_t i;
+
+	for (i = 0; i < d->nreg; i++)
+		if (dirty_trackable(&d->dirty, &d->reg[i]) &&
+		    dirty_region(&d->dirty, &ps, &d->reg[i], NULL) < 0)
+			return warn("pid %d: dirty tracking: out of memory", (int)d->pid), -1;
+	return 0;
+}
+
+/* Our turn, after an early runs_collect: the runs of shared memory
+ * less what the processes before us stored of its object (a page is
+ * stored once in the stream, formats/memory.md), region by region */
+static int runs_shm(struct dump *d)
+{
+	struct run_list all = d->runs;
+	size_t i, k = 0, n0;
+	int e = 0;
+
+	for (i = 0; i < d->nreg && !(region_kind(d, i) == MAP_KIND_SHARED_MEM && d->reg[i].inode); i++)
+		;
+	if (i == d->nreg)
+		return 0;   /* none: the runs as they are */
+	memset(&d->runs, 0, sizeof d->runs);
+	for (i = 0; e == 0 && i < d->nreg; i++) {
+		for (n0 = d->runs.n; e == 0 && k < all.n && all.v[k].start < d->reg[i].end; k++)
+			e = run_add(&d->runs, d->reg[i].start, all.v[k].start, all.v[k].end,
+				    all.v[k].via_mem);
+		if (e == 0 && region_kind(d, i) == MAP_KIND_SHARED_MEM && d->reg[i].inode)
+			e = shm_views_once(&d->seen, &d->runs, &d->reg[i], n0);
+	}
+	run_list_free(&all);
+	if (e < 0)
+		warnerr(e, "pid %d: runs:", (int)d->pid);
+	return e < 0 ? -1 : 0;
 }
 
 /* --cow, after the thaw: the regions the snapshot holds scanned in it
@@ -293,7 +393,7 @@ static int runs_collect_snapshot(struct dump *d)
 	memset(&d->runs, 0, sizeof d->runs);
 	for (i = 0; e == 0 && i < d->nreg; i++) {
 		if (!region_held(d, i)) {
-			e = region_scan(d, &ps, i);
+			e = region_scan(d, &ps, i, 0);
 			continue;
 		}
 		for (; e == 0 && k < held.n && held.v[k].start < d->reg[i].end; k++)
@@ -729,36 +829,50 @@ static int end_give(struct dump *d)
 	return 0;
 }
 
-static int dump_mem(struct dump *d)
+/* The scans while frozen that need no turn (maps, smaps, the
+ * tracking's and the page scan's walks, one walk for a region the shim
+ * tracks): 0 or -1 */
+static int scans_early(struct dump *d, uint64_t *t0)
 {
-	uint64_t t0;
-	size_t before = 0;
-	int r, i;
+	int cow = d->cow.chan >= 0;
 
-	after_wait(d);
-	t0 = timing_ns();
-	if (part("process record", &t0, proc_fetch(d)) < 0) {
-		kproc_close(&d->k);
+	if (part("process record", t0, proc_fetch(d)) < 0)
 		return -1;
-	}
-	r = part("maps", &t0, maps_load(d));
-	if (r == 0)
-		r = part(d->guess_fd >= 0 ? "smaps (the guess)" : "smaps", &t0, smaps_settle(d));
-	if (r == 0)
-		files_check(d);
+	smaps_start(d);
+	if (part("maps", t0, maps_load(d)) < 0 ||
+	    (cow && part(d->guess_fd >= 0 ? "smaps (the guess)" : "smaps", t0, smaps_settle(d)) < 0))
+		return -1;
+	files_check(d);
 	/* at every checkpoint of an image, before any page is read: the
 	 * next one counts what is written from here on */
-	if (r == 0 && d->in_job)
-		r = part("dirty scan", &t0,
-			 dirty_collect(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP],
-				       d->reg, d->nreg, d->smaps, d->image_id));
+	if (d->in_job && part("dirty: the epoch", t0, dirty_begin(&d->dirty, d->pid, d->sock,
+								  d->image_id)) < 0)
+		return -1;
+	if (part(cow ? "dirty: walks" : "page scan (and dirty walks)", t0,
+		 cow ? dirty_walks(d) : runs_collect(d, 1)) < 0 ||
+	    (!cow && part("smaps (the wait for its thread)", t0, smaps_join(d)) < 0))
+		return -1;
+	return part("dirty: protect, register", t0,
+		    dirty_finish(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP], d->smaps));
+}
+
+static int dump_mem(struct dump *d)
+{
+	uint64_t t0 = timing_ns();
+	size_t before = 0;
+	int r, i, cow = d->cow.chan >= 0;
+
+	after_wait(d);
+	r = scans_early(d, &t0);
 	/* the scans above need no turn; what follows depends on the
 	 * processes before us (the job's shm table, our offset) */
 	if (r == 0 && (r = part("wait for the turn", &t0, offset_take(d))) == 0 &&
 	    (r = table_load(d)) == 0)
 		before = d->seen.n;
-	r = r < 0 || part("page scan", &t0, runs_collect(d)) < 0 || table_save(d, before) < 0 ||
-	    (d->cow.chan >= 0 && part("cow, snapshot's scan", &t0, cow_frozen(d)) < 0) ||
+	r = r < 0 || part(cow ? "page scan" : "shared memory once", &t0,
+			  cow ? runs_collect(d, 0) : runs_shm(d)) < 0 ||
+	    table_save(d, before) < 0 ||
+	    (cow && part("cow, snapshot's scan", &t0, cow_frozen(d)) < 0) ||
 	    part("index", &t0, pages_index(d)) < 0 ||
 	    part("members, pages", &t0, members_write(d)) < 0 ? -1 : 0;
 	/* the snapshot's flags read before it ends (cow_close), and
@@ -767,6 +881,8 @@ static int dump_mem(struct dump *d)
 		r = -1;
 	if (r == 0 && end_give(d) < 0)
 		r = -1;
+	if (d->smaps_reading)
+		smaps_join(d);   /* a failure before the thread was waited for */
 	cow_close(&d->cow);
 	kproc_close(&d->k);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)
