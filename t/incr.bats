@@ -157,6 +157,23 @@ proc/$PID/hashes" ]
 	finish
 }
 
+@test "a region whose flags changed since the parent with no maps line changed (MADV_DONTFORK on all of it): the increment says its new flags, and the chain restores them" {
+	incmem_chain 5 live
+	step 6
+	inc inc6 "$T/inc5" --kill
+	wait "$PID" 2>/dev/null || true
+	a=$(awk '/^region A/ {print $3}' "$OUT" | sed 's/^0x//')
+	img cat "$T/inc6" "proc/$PID/vmflags" | grep "^0*$a-" | grep -q ' dc'
+	! img cat "$T/inc5" "proc/$PID/vmflags" | grep "^0*$a-" | grep -q ' dc' || false
+	diff <(img cat "$T/inc5" "proc/$PID/maps" | grep "^0*$a-") \
+		<(img cat "$T/inc6" "proc/$PID/maps" | grep "^0*$a-")
+	thaw_bg "$T/base" "$T/inc1" "$T/inc2" "$T/inc3" "$T/inc4" "$T/inc5" "$T/inc6"
+	restored incmem
+	kill -USR1 "$PID"
+	wait_line "$OUT" '^verify ok step=6$'
+	finish
+}
+
 # chain_fails PATTERN CMD ARGS: exit 1, PATTERN in stderr, no trailer out
 chain_fails() {
 	local pat=$1

@@ -18,6 +18,8 @@
  *                page 12 of A again
  *   5            grows brk by 16 pages again, writes only the first
  *                (the others must read as zeros)
+ *   6            MADV_DONTFORK on all of A: its VmFlags change ("dc"),
+ *                its maps line does not
  *   6 and on     A's six pages only
  * Every page written holds its region, page and step in each word, so
  * a page from the wrong checkpoint is seen.  SIGUSR1: every region is
@@ -147,6 +149,28 @@ static void step_do(void)
 		brk_pages = 32;
 		fill(brk0 + 16 * PG, 'b', 16, 5);
 	}
+	if (step == 6 && madvise(A, A_PAGES * PG, MADV_DONTFORK) < 0)
+		perror("madvise"), exit(1);
+}
+
+/* A's VmFlags has "dc" (MADV_DONTFORK) in /proc/self/smaps: 1, 0, or
+ * -1 when A is not found */
+static int a_dontfork(void)
+{
+	char line[1024], head[64];
+	int in = 0, r = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	snprintf(head, sizeof head, "%lx-", (unsigned long)(uintptr_t)A);
+	while (f && r < 0 && fgets(line, sizeof line, f)) {
+		if (!strncmp(line, head, strlen(head)))
+			in = 1;
+		else if (in && !strncmp(line, "VmFlags:", 8))
+			r = strstr(line, " dc") != NULL;
+	}
+	if (f)
+		fclose(f);
+	return r;
 }
 
 static int page_is(const char *p, int region, int page, int st)
@@ -202,6 +226,8 @@ static int verify(void)
 			bad += check("file", file + PG, 'f', 1, 1);
 		else if (!file_page_ok(p))
 			bad++, printf("FAIL file page %d: not the file's\n", p);
+	if (a_dontfork() != (step >= 6))
+		bad++, printf("FAIL A: VmFlags dc %d, not as of step %d\n", a_dontfork(), step);
 	if (!bad)
 		printf("verify ok step=%d\n", step);
 	return bad;
