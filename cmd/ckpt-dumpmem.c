@@ -838,7 +838,8 @@ static int end_give(struct dump *d)
 
 /* The scans while frozen that need no turn (maps, smaps, the
  * tracking's and the page scan's walks, one walk for a region the shim
- * tracks): 0 or -1 */
+ * tracks; without --cow, the tracking's answer taken before smaps is
+ * read, dirty_assume): 0 or -1 */
 static int scans_early(struct dump *d, uint64_t *t0)
 {
 	int cow = d->cow.chan >= 0;
@@ -855,12 +856,37 @@ static int scans_early(struct dump *d, uint64_t *t0)
 	if (d->in_job && part("dirty: the epoch", t0, dirty_begin(&d->dirty, d->pid, d->sock,
 								  d->image_id)) < 0)
 		return -1;
-	if (part(cow ? "dirty: walks" : "page scan (and dirty walks)", t0,
-		 cow ? dirty_walks(d) : runs_collect(d, 1)) < 0 ||
-	    (!cow && part("smaps (the wait for its thread)", t0, smaps_join(d)) < 0))
+	if (cow)
+		return part("dirty: walks", t0, dirty_walks(d)) < 0 ||
+		       part("dirty: protect, register", t0,
+			    dirty_finish(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP],
+					 d->smaps)) < 0 ? -1 : 0;
+	if (part("page scan (and dirty walks)", t0, runs_collect(d, 1)) < 0)
 		return -1;
-	return part("dirty: protect, register", t0,
-		    dirty_finish(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP], d->smaps));
+	if (dirty_assume(&d->dirty) < 0)
+		return warn("pid %d: dirty tracking: out of memory", (int)d->pid), -1;
+	return 0;
+}
+
+/* Without --cow, at our turn: the runs of shared memory settled, the
+ * index made while smaps is still read (with the tracking's answer
+ * dirty_assume took), then smaps waited for and the tracking settled
+ * with it; the index made again in the rare case smaps took a
+ * region's answer back (transparent huge pages).  0 or -1 */
+static int index_beside_smaps(struct dump *d, uint64_t *t0, size_t before)
+{
+	if (part("shared memory once", t0, runs_shm(d)) < 0 || table_save(d, before) < 0 ||
+	    part("index", t0, pages_index(d)) < 0 ||
+	    part("smaps (the wait for its thread)", t0, smaps_join(d)) < 0 ||
+	    part("dirty: protect, register", t0,
+		 dirty_finish(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP], d->smaps)) < 0)
+		return -1;
+	if (!d->dirty.ndropped || !d->index)
+		return 0;
+	free(d->hash);
+	d->hash = NULL;
+	run_list_free(&d->changed);
+	return part("index again (smaps: a region not tracked)", t0, pages_index(d));
 }
 
 static int dump_mem(struct dump *d)
@@ -876,12 +902,14 @@ static int dump_mem(struct dump *d)
 	if (r == 0 && (r = part("wait for the turn", &t0, offset_take(d))) == 0 &&
 	    (r = table_load(d)) == 0)
 		before = d->seen.n;
-	r = r < 0 || part(cow ? "page scan" : "shared memory once", &t0,
-			  cow ? runs_collect(d, 0) : runs_shm(d)) < 0 ||
-	    table_save(d, before) < 0 ||
-	    (cow && part("cow, snapshot's scan", &t0, cow_frozen(d)) < 0) ||
-	    part("index", &t0, pages_index(d)) < 0 ||
-	    part("members, pages", &t0, members_write(d)) < 0 ? -1 : 0;
+	if (r == 0 && !cow)
+		r = index_beside_smaps(d, &t0, before);
+	else if (r == 0)
+		r = part("page scan", &t0, runs_collect(d, 0)) < 0 || table_save(d, before) < 0 ||
+		    part("cow, snapshot's scan", &t0, cow_frozen(d)) < 0 ||
+		    part("index", &t0, pages_index(d)) < 0 ? -1 : 0;
+	if (r == 0)
+		r = part("members, pages", &t0, members_write(d));
 	/* the snapshot's flags read before it ends (cow_close), and
 	 * before our end is told */
 	if (part("cow: the guess checked (the wait)", &t0, cow_check_end(&d->check)) < 0)

@@ -416,11 +416,10 @@ int dirty_region(struct dirty *d, struct pagescan *ps, const struct map_region *
 /* The regions walked: each tracked since the epoch settled (its
  * written pages kept, protected again), the others to register into
  * *want; the ones smaps names untracked neither.  0 or -ENOMEM. */
-static int pend_settle(struct dirty *d, int pagemap_fd, const char *smaps, struct ckpt_range **want,
-		       size_t *nwant)
+static int pend_settle(struct dirty *d, int pagemap_fd, const uint64_t *ht, size_t nht,
+		       struct ckpt_range **want, size_t *nwant)
 {
-	size_t nht, i, cap = 0;
-	uint64_t *ht = smaps_untracked(smaps, &nht);
+	size_t i, cap = 0;
 	const struct dirty_pend *p;
 	int e = 0;
 
@@ -434,19 +433,46 @@ static int pend_settle(struct dirty *d, int pagemap_fd, const char *smaps, struc
 		else if (e != -ENOMEM)
 			e = want_add(want, nwant, &cap, p);
 	}
-	free(ht);
 	return e == -ENOMEM ? e : 0;
+}
+
+int dirty_assume(struct dirty *d)
+{
+	const struct dirty_pend *p;
+	size_t i, k;
+	int e = 0;
+
+	d->ntracked = d->nwritten = 0;
+	for (i = 0; e == 0 && i < d->npend; i++) {
+		if ((p = &d->pend[i])->want)
+			continue;
+		for (k = p->w0; e == 0 && k < p->w1; k++)
+			e = span_add(&d->written, &d->nwritten, &d->cap_written, d->pw[k].start,
+				     d->pw[k].end);
+		if (e == 0)
+			e = span_add(&d->tracked, &d->ntracked, &d->cap_tracked, p->start, p->end);
+	}
+	written_sort(d);
+	return e;
 }
 
 int dirty_finish(struct dirty *d, pid_t pid, int sock, int pagemap_fd, const char *smaps)
 {
 	struct ckpt_range *want = NULL;
-	size_t nwant = 0;
+	size_t nwant = 0, i, nht;
+	uint64_t *ht;
 	int r;
 
 	if (!d->on)
 		return 0;
-	if (pend_settle(d, pagemap_fd, smaps, &want, &nwant) < 0) {
+	/* what dirty_assume took, taken again with smaps */
+	d->ntracked = d->nwritten = 0;
+	ht = smaps_untracked(smaps, &nht);
+	for (i = 0; i < d->npend; i++)
+		d->ndropped += !d->pend[i].want && smaps_names(ht, nht, d->pend[i].start);
+	r = pend_settle(d, pagemap_fd, ht, nht, &want, &nwant);
+	free(ht);
+	if (r < 0) {
 		free(want);
 		return warn("pid %d: dirty tracking: out of memory", (int)pid), -1;
 	}

@@ -45,6 +45,8 @@ struct dirty {
 	size_t npend, cap_pend;
 	struct dirty_span *pw, *pp; /* their written spans, and to protect */
 	size_t npw, cap_pw, npp, cap_pp;
+	size_t ndropped;            /* regions walked that smaps named
+	                             * untracked (dirty_finish) */
 };
 
 /* While pid is frozen on sock (its shim's connection): the epoch from
@@ -81,6 +83,11 @@ int dirty_trackable(const struct dirty *d, const struct map_region *r);
 int dirty_region(struct dirty *d, struct pagescan *ps, const struct map_region *r,
 		 struct run_list *runs);
 int dirty_finish(struct dirty *d, pid_t pid, int sock, int pagemap_fd, const char *smaps);
+/* Before smaps is read: the walks' answer taken as if smaps named no
+ * region untracked, for dirty_since and the walk to say; dirty_finish
+ * takes it again, and counts in d->ndropped the regions it took back
+ * (an answer used meanwhile must be asked again).  0 or -ENOMEM. */
+int dirty_assume(struct dirty *d);
 /* the epoch the scan counts from, or NULL: every page counts written */
 const char *dirty_since(const struct dirty *d);
 /* A walk over the pages of d in ascending address order (the cursors

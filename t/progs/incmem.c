@@ -20,7 +20,9 @@
  *                (the others must read as zeros)
  *   6            MADV_DONTFORK on all of A: its VmFlags change ("dc"),
  *                its maps line does not
- *   6 and on     A's six pages only
+ *   7            MADV_HUGEPAGE on all of A ("hg": a region tracking
+ *                leaves to hashes, lib/dirty.c)
+ *   6 and on     A's six pages (and the above)
  * Every page written holds its region, page and step in each word, so
  * a page from the wrong checkpoint is seen.  SIGUSR1: every region is
  * checked against the plan replayed up to the current step; "verify
@@ -151,20 +153,24 @@ static void step_do(void)
 	}
 	if (step == 6 && madvise(A, A_PAGES * PG, MADV_DONTFORK) < 0)
 		perror("madvise"), exit(1);
+	if (step == 7 && madvise(A, A_PAGES * PG, MADV_HUGEPAGE) < 0)
+		perror("madvise"), exit(1);
 }
 
-/* A's VmFlags has "dc" (MADV_DONTFORK) in /proc/self/smaps: 1, 0, or
- * -1 when A is not found */
+/* The VmFlags of the region holding A (its neighbours may have joined
+ * it) has "dc" (MADV_DONTFORK) in /proc/self/smaps: 1, 0, or -1 when
+ * A is not found */
 static int a_dontfork(void)
 {
-	char line[1024], head[64];
+	char line[1024];
+	unsigned long lo, hi, a = (uintptr_t)A;
 	int in = 0, r = -1;
 	FILE *f = fopen("/proc/self/smaps", "r");
 
-	snprintf(head, sizeof head, "%lx-", (unsigned long)(uintptr_t)A);
 	while (f && r < 0 && fgets(line, sizeof line, f)) {
-		if (!strncmp(line, head, strlen(head)))
-			in = 1;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ' ') &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = lo <= a && a < hi;
 		else if (in && !strncmp(line, "VmFlags:", 8))
 			r = strstr(line, " dc") != NULL;
 	}
