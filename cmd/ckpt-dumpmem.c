@@ -772,23 +772,28 @@ static int cow_frozen(struct dump *d)
 	if (part("cow: held copy", &t0, cow_hold(&d->cow, d->pid, d->fds[CKPT_PROCFD_MEM],
 						  &d->runs)) < 0 ||
 	    part("cow: snapshot", &t0, cow_snapshot(&d->cow, d->pid, d->sock)) < 0 ||
-	    cow_stage_ready(&d->cow, d->pid, d->subreaper) < 0)
+	    cow_stage_snapshot(&d->cow, d->pid) < 0)
 		return -1;
 	close(d->sock);
 	d->sock = -1;
-	/* thawed: the held copies were chosen by a guess, which the
-	 * snapshot's flags (those at the fork) must bear out: checked
-	 * beside the stream, waited for at its end (dump_mem) */
+	/* the snapshot scanned once the job is thawed (beside the thaw,
+	 * the scan made it 5 ms slower), and before our turn: a process
+	 * after the first is scanned while those before it stream */
+	if (part("cow: wait for the thaw", &t0, cow_stage_thawed(&d->cow)) < 0 ||
+	    part("cow: snapshot's scan", &t0, runs_collect_snapshot(d)) < 0)
+		return -1;
+	/* the held copies were chosen by a guess, which the snapshot's
+	 * flags (those at the fork) must bear out: checked beside the
+	 * stream, waited for at its end (dump_mem).  Started after the
+	 * scan: its walk of the snapshot's pages slowed the scan by half */
 	if (d->guessed) {
 		d->check = (struct cow_check){ .pid = d->pid, .snap = d->cow.pid,
 					       .stat_fd = d->cow.stat_fd, .owner = d->owner,
-					       .guess = d->smaps,
-					       .reg = d->reg, .nreg = d->nreg };
+					       .guess = d->smaps, .reg = d->reg, .nreg = d->nreg };
 		if (cow_check_start(&d->check) < 0)
 			return -1;
 	}
-	return part("cow: wait for the turn", &t0, cow_stage_wait(&d->cow, d->pid, &d->tar.off)) < 0 ?
-		-1 : runs_collect_snapshot(d);
+	return part("cow: wait for the turn", &t0, cow_stage_wait(&d->cow, d->pid, &d->tar.off));
 }
 
 
@@ -905,8 +910,11 @@ static int dump_mem(struct dump *d)
 	if (r == 0 && !cow)
 		r = index_beside_smaps(d, &t0, before);
 	else if (r == 0)
+		/* --cow: the next process's stage may start once the table
+		 * is saved */
 		r = part("page scan", &t0, runs_collect(d, 0)) < 0 || table_save(d, before) < 0 ||
-		    part("cow, snapshot's scan", &t0, cow_frozen(d)) < 0 ||
+		    cow_stage_ready(&d->cow, d->pid, d->subreaper) < 0 ||
+		    part("cow (all of it)", &t0, cow_frozen(d)) < 0 ||
 		    part("index", &t0, pages_index(d)) < 0 ? -1 : 0;
 	if (r == 0)
 		r = part("members, pages", &t0, members_write(d));
@@ -1073,8 +1081,8 @@ int main(int argc, char **argv)
 	    (iout && (d.index_out = file_fd_parse("--index-out", iout, 1)) < 0))
 		return 1;
 	d.index |= par || iout;
-	if (cow && cow_stage_init(&d.cow, cow, (const char *[]){ control, table, par, iout, pwait, guess },
-				  6) < 0)
+	if (cow && cow_stage_init(&d.cow, cow,
+				  (const char *[]){ control, table, par, iout, pwait, guess, end }, 7) < 0)
 		return 1;
 	stdout_check();
 	tar_init(&d.tar, 1, offset ? offset_arg(offset, usage_str) : 0);

@@ -360,9 +360,18 @@ static int write_threads(struct tar_out *t, const struct kproc *k, const struct 
 int ckpt_dumpfds_main(int argc, char **argv);
 int ckpt_dumpmem_main(int argc, char **argv);
 
-/* in the child, stdout the pipe to us, or, for a ckpt-dumpmem started
- * before its turn, our stdout and end_fd that pipe: the stage's argv,
- * then its main; what it returns is the child's exit status */
+/* A ckpt-dumpmem started before its turn (--offset-fd), or holding a
+ * snapshot (--cow, whose channel gives the offset), writes into our
+ * stdout itself: no splice through us, a hop that was half of a job's
+ * dump's CPU (and 25 ms a GiB of a --cow dump) */
+static int stage_direct(const char *stage, const struct opts *o)
+{
+	return strcmp(stage, "ckpt-dumpfds") && (o->offset_fd >= 0 || o->cow_fd >= 0);
+}
+
+/* in the child, stdout the pipe to us, or, for a stage_direct one, our
+ * stdout and end_fd that pipe: the stage's argv, then its main; what
+ * it returns is the child's exit status */
 static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t target,
 				int table, int end_fd, const struct opts *o)
 {
@@ -385,11 +394,13 @@ static _Noreturn void stage_run(const char *stage, int sock, uint64_t off, pid_t
 		snprintf(aft, sizeof aft, "%d", o->after_fd);
 		argv[n++] = "--after";
 		argv[n++] = aft;
-		argv[n++] = "--end-fd";
-		argv[n++] = fd;   /* our end of the stage's pipe: see stage_start */
 	} else {
 		argv[n++] = "--offset";
 		argv[n++] = offs;
+	}
+	if (stage_direct(stage, o)) {
+		argv[n++] = "--end-fd";
+		argv[n++] = fd;   /* our end of the stage's pipe: see stage_start */
 	}
 	if (dumpfds && table >= 0) {
 		/* the fds of the processes before it */
@@ -488,10 +499,9 @@ static int stage_copy(int from, struct tar_out *t)
 }
 
 /* a stage running on one process, its stdout a pipe to us; or, for a
- * ckpt-dumpmem started before its turn, our stdout, and the pipe its
- * --end-fd: it writes its pages into the stream itself (no splice
- * through us, a hop that was half of a job's dump's CPU), and says
- * there where its output ended */
+ * stage_direct ckpt-dumpmem, our stdout, and the pipe its --end-fd: it
+ * writes its pages into the stream itself, and says there where its
+ * output ended */
 struct stage {
 	const char *name;
 	pid_t pid;          /* the process it dumps */
@@ -525,9 +535,9 @@ static int stage_start(struct stage *s, const char *name, const struct job_proc 
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != us)
 			_exit(1);
 		close(fds[0]);
-		if (o->offset_fd < 0 && dup2(fds[1], 1) < 0)
+		if (!stage_direct(name, o) && dup2(fds[1], 1) < 0)
 			die("dup2:");
-		if (o->offset_fd < 0)
+		if (!stage_direct(name, o))
 			close(fds[1]);
 		if (o->turn_fd >= 0)   /* its --offset-fd must end with us */
 			close(o->turn_fd);
@@ -865,14 +875,23 @@ static int cow_under_subreaper(const struct job *j, const struct cowproc *cp, un
 	return 0;
 }
 
-/* process i's head into a memfd, its dumpmem started and ready: its
- * snapshot taken.  0, or -1 after a message. */
-static int cow_frozen_proc(struct cowproc *c, const struct job *j, unsigned i, const struct kproc *k,
-			   struct shares *sh, struct opts *o, struct cowproc *all)
+/* a stage that ended before its message: how (it said why itself) */
+static void cow_stage_failed(struct cowproc *c)
+{
+	struct tar_out none;
+
+	tar_init(&none, -1, 0);
+	stage_end(&c->mem, &none);
+}
+
+/* process i's head into a memfd (its members and its ckpt-dumpfds'
+ * output): 0, or -1 after a message */
+static int cow_head(struct cowproc *c, const struct job *j, unsigned i, const struct kproc *k,
+		    struct shares *sh, struct opts *o)
 {
 	struct ahead a = { .members = -1, .turn = -1 };
 	struct tar_out ht;
-	int ch[2], r;
+	int r;
 
 	if ((c->head = memfd_create("ckpt-cow-head", MFD_CLOEXEC)) < 0)
 		die("memfd_create:");
@@ -881,8 +900,16 @@ static int cow_frozen_proc(struct cowproc *c, const struct job *j, unsigned i, c
 	if (r == 0)
 		r = ahead_write(&a, &ht, j, sh);
 	ahead_abandon(&a);
-	if (r < 0)
-		return -1;
+	return r;
+}
+
+/* process i's ckpt-dumpmem started, on its --cow channel: 0, or -1
+ * after a message */
+static int cow_start(struct cowproc *c, const struct job *j, unsigned i, const struct kproc *k,
+		     struct opts *o, struct cowproc *all)
+{
+	int ch[2], r;
+
 	if (cow_freeze_channel(j->v[i].pid, ch) < 0)
 		return -1;
 	o->cow_fd = ch[1];
@@ -893,10 +920,44 @@ static int cow_frozen_proc(struct cowproc *c, const struct job *j, unsigned i, c
 	o->cow_fd = o->guess_fd = -1;
 	close(ch[1]);
 	c->chan = ch[0];
-	if (r == 0 && (c->sub = cow_freeze_ready(c->chan)) < 0) {
-		stage_finish(&c->mem, &ht);   /* it said why, or how it died */
-		r = -1;
+	return r;
+}
+
+/* the stage of c has saved its part of the job's shm table (the next
+ * one may start), and said whether its process is a subreaper: 0, or
+ * -1 after a message */
+static int cow_scanned(struct cowproc *c)
+{
+	if ((c->sub = cow_freeze_ready(c->chan)) >= 0)
+		return 0;
+	cow_stage_failed(c);
+	return -1;
+}
+
+/* The job frozen, each process's stages run in turn, but a
+ * ckpt-dumpmem's snapshot (fork's copy of the page tables, the most of
+ * the pause) is made while the next process's members, ckpt-dumpfds
+ * and ckpt-dumpmem go on, on two cores: a ckpt-dumpmem waits only for
+ * the one before it to have saved the shm table it reads.  Then every
+ * snapshot is waited for.  0, or -1 after a message. */
+static int cow_frozen(struct cowproc *cp, const struct job *j, const struct kproc *k,
+		      struct shares *sh, struct opts *o)
+{
+	unsigned i, prev = j->n;
+	int r = 0;
+
+	for (i = next_proc(j, 0); r == 0 && i < j->n; prev = i, i = next_proc(j, i + 1)) {
+		r = cow_head(&cp[i], j, i, &k[i], sh, o);
+		if (r == 0 && prev < j->n)
+			r = cow_scanned(&cp[prev]);
+		if (r == 0)
+			r = cow_start(&cp[i], j, i, &k[i], o, cp);
 	}
+	if (r == 0 && prev < j->n)
+		r = cow_scanned(&cp[prev]);
+	for (i = next_proc(j, 0); r == 0 && i < j->n; i = next_proc(j, i + 1))
+		if ((r = cow_freeze_snapshot(cp[i].chan)) < 0)
+			cow_stage_failed(&cp[i]);
 	return r;
 }
 
@@ -907,24 +968,29 @@ static int write_procs_cow(struct tar_out *t, struct job *j, const struct kproc 
 			   struct shares *sh, struct opts *o)
 {
 	struct cowproc *cp = calloc(j->n ? j->n : 1, sizeof *cp);
+	uint64_t t0;
 	unsigned i;
-	int r = 0;
+	int r;
 
 	if (!cp)
 		die("out of memory");
 	for (i = 0; i < j->n; i++)
 		cp[i] = (struct cowproc){ .head = -1, .chan = -1 };
-	for (i = next_proc(j, 0); r == 0 && i < j->n; i = next_proc(j, i + 1))
-		r = cow_frozen_proc(&cp[i], j, i, &k[i], sh, o, cp);
+	r = cow_frozen(cp, j, k, sh, o);
+	t0 = timing_ns();
 	if (r == 0)
 		r = thaw_job(j, o);
+	timing_part("--cow: the thaw", timing_ns() - t0, "");
+	/* each stage scans its snapshot now, before its turn */
+	for (i = next_proc(j, 0); r == 0 && i < j->n; i = next_proc(j, i + 1))
+		cow_freeze_thawed(cp[i].chan);
 	for (i = next_proc(j, 0); r == 0 && i < j->n; i = next_proc(j, i + 1)) {
 		r = lseek(cp[i].head, 0, SEEK_SET) < 0 ? -errno : stage_copy(cp[i].head, t);
 		if (r < 0)
 			warnerr(r, "stdout:");
 		else
 			r = cow_freeze_go(cp[i].chan, j->v[i].pid, t->off) < 0 ? -1 :
-				stage_finish(&cp[i].mem, t);
+				stage_end(&cp[i].mem, t);
 	}
 	for (i = 0; i < j->n; i++) {
 		stage_abandon(&cp[i].mem);   /* its snapshot ends with it */

@@ -185,6 +185,23 @@ int cow_stage_ready(struct cow *c, pid_t pid, int sub)
 	return r < 0 ? -1 : 0;
 }
 
+int cow_stage_snapshot(struct cow *c, pid_t pid)
+{
+	int r = write_all(c->chan, "K", 1);
+
+	if (r < 0)
+		warnerr(r, "pid %d: --cow %d: snapshot taken:", (int)pid, c->chan);
+	return r < 0 ? -1 : 0;
+}
+
+int cow_stage_thawed(struct cow *c)
+{
+	char b;
+
+	/* ckpt-freeze gave up on the checkpoint, or is gone: no message */
+	return read_all(c->chan, &b, 1) == 1 && b == 'T' ? 0 : -1;
+}
+
 int cow_stage_wait(struct cow *c, pid_t pid, uint64_t *off)
 {
 	ssize_t n = read_all(c->chan, off, sizeof *off);
@@ -249,6 +266,18 @@ int cow_freeze_ready(int chan)
 	if (read_all(chan, &b, 1) != 1)
 		return -1;
 	return b == 'S';
+}
+
+int cow_freeze_snapshot(int chan)
+{
+	char b;
+
+	return read_all(chan, &b, 1) == 1 && b == 'K' ? 0 : -1;
+}
+
+void cow_freeze_thawed(int chan)
+{
+	(void)write_all(chan, "T", 1);   /* a stage gone says why at its turn */
 }
 
 int cow_freeze_go(int chan, pid_t pid, uint64_t off)

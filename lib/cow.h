@@ -54,16 +54,26 @@ int cow_hold(struct cow *c, pid_t pid, int mem_fd, const struct run_list *runs);
  * mem and pagemap fds: 0 or -1 after a message */
 int cow_snapshot(struct cow *c, pid_t pid, int sock);
 
-/* The stage's side of the channel: ready (the process may thaw; sub:
- * it is a child subreaper), then the offset in the stream where its
- * output starts: 0, or -1 after a message (ckpt-freeze is gone) */
+/* The stage's side of the channel: scanned (its part of the job's shm
+ * table saved, the next process's stage may start; 'S' when the
+ * process is a child subreaper, else 'R'), then its snapshot taken
+ * ('K': the process may thaw), then the job thawed ('T': the stage
+ * may scan its snapshot, off the thaw's way), then the offset in the
+ * stream where its output starts (8 bytes, host order): 0, or -1
+ * after a message (ckpt-freeze is gone: none) */
 int cow_stage_ready(struct cow *c, pid_t pid, int sub);
+int cow_stage_snapshot(struct cow *c, pid_t pid);
+int cow_stage_thawed(struct cow *c);
 int cow_stage_wait(struct cow *c, pid_t pid, uint64_t *off);
-/* ckpt-freeze's side: the channel, ch[1] the stage's end; wait for the stage of pid to be ready: 0 or 1
- * (it is a child subreaper), or -1 when the stage ended first (its
- * message is its own); then give it its offset: 0 or -1 */
+/* ckpt-freeze's side: the channel, ch[1] the stage's end; wait for the
+ * stage of pid to have scanned: 0 or 1 (it is a child subreaper), or
+ * -1 when the stage ended first (its message is its own); for its
+ * snapshot: 0 or -1 so; once the job is thawed, say so; then give it
+ * its offset: 0 or -1 */
 int cow_freeze_channel(pid_t pid, int ch[2]);
 int cow_freeze_ready(int chan);
+int cow_freeze_snapshot(int chan);
+void cow_freeze_thawed(int chan);
 int cow_freeze_go(int chan, pid_t pid, uint64_t off);
 
 #endif

@@ -520,14 +520,17 @@ static int overlaps(const struct memplan *m, uint64_t a, uint64_t len)
 
 /* 1 TiB and up: below the PIE area (0x55...) and far from the mmap
  * area (0x7f...), where neither the image nor the kernel's first
- * placement of the restorer is likely to be */
+ * placement of the restorer is likely to be; a free page on each side,
+ * so that no region of the image is its neighbour (the kernel could
+ * merge the two, and the restorer's check of the layout would see a
+ * region that is not the image's) */
 uint64_t memplan_hole(const struct memplan *m, uint64_t len)
 {
 	uint64_t a;
 
 	len = (len + PAGE - 1) & ~(PAGE - 1);
 	for (a = 1ULL << 40; a < 0x7f0000000000ULL; a += 1ULL << 40)
-		if (!overlaps(m, a, len))
+		if (!overlaps(m, a - PAGE, len + 2 * PAGE))
 			return a;
 	return 0;
 }

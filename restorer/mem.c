@@ -81,7 +81,10 @@ static void region_map(struct rst *r, const struct plan_region *g)
 	case PLAN_ANON:  /* MAP_DROPPABLE is a mapping type, as private is */
 		fl |= MAP_ANONYMOUS | (g->vmflags & PLAN_VM_DROPPABLE ? 0x08 : MAP_PRIVATE);
 		break;
-	case PLAN_STACK: fl |= MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN; break;
+	case PLAN_STACK:  /* nothing may grow it meanwhile: growsdown.c */
+		grows_guard_map(r, g);
+		fl |= MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN;
+		break;
 	case PLAN_SHARED_ANON: fl |= MAP_SHARED | MAP_ANONYMOUS; break;
 	case PLAN_FILE_PRIVATE: fl |= MAP_PRIVATE; fd = file_open(r, g); break;
 	case PLAN_FILE_SHARED:  /* no stored pages: the file has them */

@@ -22,6 +22,13 @@ void regions_map(struct rst *r);
 void pages_read(struct rst *r);
 void regions_protect(struct rst *r);
 void regions_advise(struct rst *r);
+/* growsdown.c: the page below each growsdown region held by a guard
+ * from before the region is mapped until the program runs; 0: none */
+uint64_t grows_guard(const struct rst *r, const struct plan_region *g);
+void grows_guard_map(struct rst *r, const struct plan_region *g);
+void grows_unguard(struct rst *r);
+int grows_is_guard(const struct rst *r, const struct plan_region *next, uint64_t start,
+		   uint64_t end);
 /* proc.c */
 void vdso_restore(struct rst *r);
 void proc_restore(struct rst *r);

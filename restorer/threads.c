@@ -189,6 +189,7 @@ _Noreturn void threads_start(struct rst *r)
 	rst_thread_setup(r, m);
 	signals_queue(r, 0);
 	timers_restore(r);
+	grows_unguard(r);
 	threads_go(r);
 	signals_raise(r, m->tid, m->sigpending);
 	signals_raise(r, 0, r->hdr.sigpending);

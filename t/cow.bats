@@ -213,6 +213,55 @@ for b in iter(lambda: f.read(1 << 16), b""):
 	ran_clean
 }
 
+@test "--cow: ckpt-freeze killed mid-pages, its slow reader reading on: no snapshot, no stage left, the stream cut" {
+	need ckpt-run ckpt-freeze prog:cowsum prog:subreap
+	# the stage writes the pages into ckpt-freeze's stdout itself
+	# (--end-fd): once ckpt-freeze is gone, nothing of it may go on
+	# writing there, nor hold the program's snapshot
+	OUT=$T/out ERR=$T/err
+	"$PROGS/subreap" 30 "$RUN" -- "$PROGS/cowsum" 128 2 >"$OUT" 2>"$ERR" 3>&- 4>&- &
+	local sr=$! snap= fz reader stages s i whole
+	STARTED+=("$sr")
+	wait_line "$OUT" '^ready '
+	PID=$(awk '$1 == "pid" {print $2}' "$OUT")
+	STARTED+=("$PID")
+	freeze_ok "$T/whole" "$PID"
+	whole=$(stat -c %s "$T/whole")
+	mkfifo "$T/fifo"
+	slow_read "$T/img" 4 <"$T/fifo" 3>&- 4>&- &
+	reader=$!
+	STARTED+=("$reader")
+	"$BIN/ckpt-freeze" --cow "$PID" >"$T/fifo" 2>"$T/ferr" 3>&- 4>&- &
+	fz=$!
+	STARTED+=("$fz")
+	snap=$(snapshot_wait cowsum)
+	[ -n "$snap" ]
+	# mid-pages: past the members, seconds before the end at 4 MiB/s
+	for ((i = 0; i < 250; i++)); do
+		[ "$(stat -c %s "$T/img")" -gt $((2 << 20)) ] && break
+		sleep 0.02
+	done
+	[ "$(stat -c %s "$T/img")" -gt $((2 << 20)) ]
+	stages=$(cat /proc/"$fz"/task/*/children)
+	echo "snapshot $snap, stages of ckpt-freeze: $stages, a whole image $whole bytes"
+	[ -n "$stages" ]
+	kill -KILL "$fz"
+	# the reader gets its end of file at once: no one holds the pipe
+	for ((i = 0; i < 40; i++)); do
+		dead "$reader" && break
+		sleep 0.05
+	done
+	dead "$reader"
+	for s in $stages $snap; do
+		dead "$s"
+	done
+	[ -z "$(snapshot_of cowsum)" ]
+	# the stream is cut, far short of a whole image
+	ls -l "$T/img"
+	[ "$(stat -c %s "$T/img")" -lt $((whole / 2)) ]
+	ran_clean
+}
+
 @test "--cow: MAP_SHARED, MADV_DONTFORK and MADV_WIPEONFORK memory written all along comes back as at the freeze" {
 	need ckpt-run ckpt-freeze ckpt-thaw prog:cowsum
 	need_root
