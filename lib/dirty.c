@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "dirty.h"
 #include "err.h"
+#include "grow.h"
 #include "kcompat.h"
 #include "pagescan.h"
 
@@ -378,17 +379,15 @@ int dirty_begin(struct dirty *d, pid_t pid, int sock, const char *image_id)
 	return r;
 }
 
+/* one per region walked: a realloc each is nothing beside the walk */
 static int pend_add(struct dirty *d, const struct dirty_pend *p)
 {
-	struct dirty_pend *nv;
+	struct dirty_pend *e = GROW1(d->pend, d->npend);
 
-	if (d->npend == d->cap_pend) {
-		d->cap_pend = d->cap_pend ? 2 * d->cap_pend : 64;
-		if (!(nv = realloc(d->pend, d->cap_pend * sizeof *nv)))
-			return -ENOMEM;
-		d->pend = nv;
-	}
-	d->pend[d->npend++] = *p;
+	if (!e)
+		return -ENOMEM;
+	*e = *p;
+	d->npend++;
 	return 0;
 }
 

@@ -42,7 +42,7 @@ struct dirty {
 	size_t nhot;                /* regions left unprotected, half or
 	                             * more written (lib/dirty.c) */
 	struct dirty_pend *pend;    /* the regions walked (dirty_region) */
-	size_t npend, cap_pend;
+	size_t npend;
 	struct dirty_span *pw, *pp; /* their written spans, and to protect */
 	size_t npw, cap_pw, npp, cap_pp;
 	size_t ndropped;            /* regions walked that smaps named

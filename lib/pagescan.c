@@ -92,30 +92,6 @@ static int guard_add(struct pagescan *ps, const struct map_region *r, uint64_t s
 	return ps->guards ? run_add(ps->guards, r->start, start, end, 0) : -EFAULT;
 }
 
-/* the guard ranges a scan set up in a finds to ps->guards (a scan of
- * the guards alone, asked for them only): 0 or -errno */
-static int scan_loop(struct pagescan *ps, const struct map_region *r, struct pm_scan_arg *a)
-{
-	static struct page_region vec[SCAN_VEC];
-	long n, i;
-	int e;
-
-	a->vec = (uintptr_t)vec;
-	a->vec_len = SCAN_VEC;
-	while (a->start < r->end) {
-		n = ioctl(ps->pagemap_fd, PAGEMAP_SCAN, a);
-		if (n < 0)
-			return -errno;
-		for (i = 0; i < n; i++)
-			if ((e = guard_add(ps, r, vec[i].start, vec[i].end)))
-				return e;
-		if (a->walk_end <= a->start)
-			return -EIO;   /* no progress: never loop forever */
-		a->start = a->walk_end;
-	}
-	return 0;
-}
-
 /* a range the walk reported (the exceptions) stored? */
 static int range_stored(enum map_kind kind, uint64_t c)
 {
@@ -233,14 +209,30 @@ int pagescan_region_tracked(struct pagescan *ps, const struct map_region *r,
 	return e;
 }
 
-/* the guard ranges of a region whose pages are not scanned */
+struct guard_seen {
+	struct pagescan *ps;
+	const struct map_region *r;
+};
+
+static int guard_seen(void *ctx, uint64_t start, uint64_t end, uint64_t c)
+{
+	struct guard_seen *g = ctx;
+
+	(void)c;
+	return guard_add(g->ps, g->r, start, end);
+}
+
+/* the guard ranges of a region whose pages are not scanned: the walk
+ * asks for them alone, each reported range one */
 static int scan_guards(struct pagescan *ps, const struct map_region *r)
 {
 	struct pm_scan_arg a = {
 		.size = sizeof a, .start = r->start, .end = r->end,
 		.category_mask = PAGE_IS_GUARD, .return_mask = PAGE_IS_GUARD,
 	};
-	int e = ps->no_ioctl ? 0 : scan_loop(ps, r, &a);
+	struct guard_seen g = { ps, r };
+	int e = ps->no_ioctl ? 0 :
+		scan_walk(ps, r, MAP_KIND_SHARED_FILE, &a, NULL, &(struct pagescan_seen){ guard_seen, &g });
 
 	if (e != -ENOTTY && e != -EINVAL)
 		return e;
