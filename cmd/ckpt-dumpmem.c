@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,9 @@ struct dump {
 	int guess_fd;              /* --smaps-guess: smaps read before the
 	                            * freeze (lib/cowguess.h), or -1 */
 	int guessed;               /* smaps is that guess, and fits */
+	pthread_t smaps_thread;    /* reads smaps beside the scans */
+	int smaps_reading;         /* it runs, to be joined */
+	uint64_t smaps_ns;         /* its time (CKPT_TIMING) */
 	uid_t owner;               /* of the process's /proc directory */
 	struct kproc k;            /* the process, as the kernel says */
 	size_t maps_len;
@@ -108,7 +112,7 @@ struct dump {
 };
 
 /* the process record and its fds (lib/procrec.h); d->k stays open
- * for smaps_settle */
+ * for smaps */
 static int proc_fetch(struct dump *d)
 {
 	static struct ckpt_proc_rec rec;
@@ -143,6 +147,51 @@ static int smaps_settle(struct dump *d)
 		d->smaps = kproc_read(&d->k, "smaps", NULL);
 	}
 	kproc_close(&d->k);
+	if (!d->smaps)
+		warn("pid %d: read smaps (for the regions' VmFlags):", (int)d->pid);
+	return d->smaps ? 0 : -1;
+}
+
+static void *smaps_read(void *arg)
+{
+	struct dump *d = arg;
+	uint64_t t0 = timing_ns();
+
+	d->smaps = kproc_read(&d->k, "smaps", NULL);
+	d->smaps_ns = timing_ns() - t0;
+	return NULL;
+}
+
+/* Without --cow, smaps is read while frozen on a thread of its own,
+ * beside the scans: the kernel walks every page to write it (5-7 ms a
+ * GiB), more than all the rest of an increment's frozen work.  It
+ * needs only the process's /proc directory, tied to it (d->k).  Not
+ * before the shim's record: the walk holds the process's mmap lock,
+ * which the shim's brk(0) for its record waits for, as the
+ * registration of new regions (dirty_finish, after smaps_join) */
+static void smaps_start(struct dump *d)
+{
+	if (d->cow.chan >= 0)
+		return;   /* smaps_settle reads it, or takes the guess */
+	if (pthread_create(&d->smaps_thread, NULL, smaps_read, d) == 0)
+		d->smaps_reading = 1;
+	else
+		smaps_read(d);
+}
+
+/* the thread done, its smaps there (with its owner) or a message: 0 or -1 */
+static int smaps_join(struct dump *d)
+{
+	struct stat st;
+
+	if (!d->smaps_reading)
+		return d->smaps ? 0 : -1;
+	pthread_join(d->smaps_thread, NULL);
+	d->smaps_reading = 0;
+	d->owner = fstat(d->k.dirfd, &st) == 0 ? st.st_uid : (uid_t)-1;
+	kproc_close(&d->k);
+	if (timing_on())
+		timing_part("  of which smaps, on its thread", d->smaps_ns, "");
 	if (!d->smaps)
 		warn("pid %d: read smaps (for the regions' VmFlags):", (int)d->pid);
 	return d->smaps ? 0 : -1;
@@ -246,15 +295,23 @@ static int region_held(const struct dump *d, size_t i)
 	return d->cow.chan >= 0 && cow_region_held(d->smaps, d->reg, i, region_kind(d, i));
 }
 
-/* the runs of region i appended, scanned through ps */
-static int region_scan(struct dump *d, struct pagescan *ps, size_t i)
+/* The runs of region i appended, scanned through ps.  early: before
+ * our turn, without --cow: a region the shim tracks is walked once
+ * for its pages and for the pages written since the last scan
+ * (dirty_region), and shared memory is not yet compared with what the
+ * processes before us stored (runs_shm does, once it is our turn) */
+static int region_scan(struct dump *d, struct pagescan *ps, size_t i, int early)
 {
 	const struct map_region *r = &d->reg[i];
 	enum map_kind kind = region_kind(d, i);
 	size_t n0 = d->runs.n;
-	int e = pagescan_region(ps, r, kind, &d->runs), held = region_held(d, i);
+	int e = 1, held = region_held(d, i);
 
-	if (e == 0 && kind == MAP_KIND_SHARED_MEM && r->inode)
+	if (early && dirty_trackable(&d->dirty, r))
+		e = dirty_region(&d->dirty, ps, r, kind == MAP_KIND_PRIVATE ? &d->runs : NULL);
+	if (e > 0 || (e == 0 && kind != MAP_KIND_PRIVATE))
+		e = pagescan_region(ps, r, kind, &d->runs);
+	if (e == 0 && !early && kind == MAP_KIND_SHARED_MEM && r->inode)
 		e = shm_views_once(&d->seen, &d->runs, r, n0);
 	for (; held && n0 < d->runs.n; n0++)
 		d->runs.v[n0].held = 1;
@@ -264,18 +321,61 @@ static int region_scan(struct dump *d, struct pagescan *ps, size_t i)
 	return e < 0 ? -1 : 0;
 }
 
-/* Every region's runs, while frozen; with --cow only the held ones
- * (the others are scanned in the snapshot, after the thaw) */
-static int runs_collect(struct dump *d)
+/* Every region's runs, while frozen: without --cow before our turn
+ * (early: runs_shm follows it); with --cow only the held ones (the
+ * others are scanned in the snapshot, after the thaw), and the walks
+ * of the tracked regions for the tracking alone */
+static int runs_collect(struct dump *d, int early)
 {
 	struct pagescan ps = { .pagemap_fd = d->fds[CKPT_PROCFD_PAGEMAP],
 			       .mem_fd = d->fds[CKPT_PROCFD_MEM], .guards = &d->guards };
 	size_t i;
 
 	for (i = 0; i < d->nreg; i++)
-		if ((d->cow.chan < 0 || region_held(d, i)) && region_scan(d, &ps, i) < 0)
+		if ((early || region_held(d, i)) && region_scan(d, &ps, i, early) < 0)
 			return -1;
 	return 0;
+}
+
+/* --cow: the walks of the regions the shim tracks, for the tracking
+ * alone (their pages are scanned in the snapshot) */
+static int dirty_walks(struct dump *d)
+{
+	struct pagescan ps = { .pagemap_fd = d->fds[CKPT_PROCFD_PAGEMAP], .mem_fd = -1 };
+	size_t i;
+
+	for (i = 0; i < d->nreg; i++)
+		if (dirty_trackable(&d->dirty, &d->reg[i]) &&
+		    dirty_region(&d->dirty, &ps, &d->reg[i], NULL) < 0)
+			return warn("pid %d: dirty tracking: out of memory", (int)d->pid), -1;
+	return 0;
+}
+
+/* Our turn, after an early runs_collect: the runs of shared memory
+ * less what the processes before us stored of its object (a page is
+ * stored once in the stream, formats/memory.md), region by region */
+static int runs_shm(struct dump *d)
+{
+	struct run_list all = d->runs;
+	size_t i, k = 0, n0;
+	int e = 0;
+
+	for (i = 0; i < d->nreg && !(region_kind(d, i) == MAP_KIND_SHARED_MEM && d->reg[i].inode); i++)
+		;
+	if (i == d->nreg)
+		return 0;   /* none: the runs as they are */
+	memset(&d->runs, 0, sizeof d->runs);
+	for (i = 0; e == 0 && i < d->nreg; i++) {
+		for (n0 = d->runs.n; e == 0 && k < all.n && all.v[k].start < d->reg[i].end; k++)
+			e = run_add(&d->runs, d->reg[i].start, all.v[k].start, all.v[k].end,
+				    all.v[k].via_mem);
+		if (e == 0 && region_kind(d, i) == MAP_KIND_SHARED_MEM && d->reg[i].inode)
+			e = shm_views_once(&d->seen, &d->runs, &d->reg[i], n0);
+	}
+	run_list_free(&all);
+	if (e < 0)
+		warnerr(e, "pid %d: runs:", (int)d->pid);
+	return e < 0 ? -1 : 0;
 }
 
 /* --cow, after the thaw: the regions the snapshot holds scanned in it
@@ -293,7 +393,7 @@ static int runs_collect_snapshot(struct dump *d)
 	memset(&d->runs, 0, sizeof d->runs);
 	for (i = 0; e == 0 && i < d->nreg; i++) {
 		if (!region_held(d, i)) {
-			e = region_scan(d, &ps, i);
+			e = region_scan(d, &ps, i, 0);
 			continue;
 		}
 		for (; e == 0 && k < held.n && held.v[k].start < d->reg[i].end; k++)
@@ -450,36 +550,41 @@ static void need_free(struct need *n)
  * A stretch at a time: the tracking's answer holds over spans, and a
  * page-by-page walk of 1 GiB took 3-4 ms of an increment.  0 or
  * -ENOMEM. */
-static int hashes_known(struct dump *d, const struct index_rec *par, size_t npar,
-			struct need *need)
+static int hashes_known(struct dump *d, const struct index_par *par, struct need *need)
 {
 	const char *since = dirty_since(&d->dirty);
 	const struct page_run *r;
+	const uint64_t *ph = NULL;
+	struct index_cursor c;
 	struct dirty_walk w;
-	uint64_t a, until, stop;
-	size_t i, k = 0, p = 0;
-	int wr;
+	uint64_t a, until, stop, pend;
+	size_t i, k = 0, n;
+	int wr, held;
 
 	dirty_walk_init(&w, &d->dirty);
-	if (!(d->parent_id && since && !strcmp(d->parent_id, since)))
-		npar = 0;          /* every page is read */
+	index_cursor_init(&c, par);
+	/* without the parent's epoch every page is read */
+	int known = par->npage && d->parent_id && since && !strcmp(d->parent_id, since);
+
 	for (i = 0; i < d->runs.n; i++)
 		for (r = &d->runs.v[i], a = r->start; a < r->end;) {
 			until = r->end;
-			wr = npar ? dirty_walk_span(&w, a, &until) : 1;
+			wr = known ? dirty_walk_span(&w, a, &until) : 1;
 			if (until > r->end)
 				until = r->end;
-			while (p < npar && par[p].addr < a)
-				p++;
-			if (!wr && p < npar && par[p].addr == a) {
-				/* unchanged, and the parent's: its hash */
-				for (; a < until && p < npar && par[p].addr == a; a += INDEX_PAGE)
-					d->hash[k++] = par[p++].hash;
+			held = known && index_par_at(&c, a, &pend, &ph);
+			if (!wr && held) {
+				/* unchanged, and the parent's: its hashes */
+				stop = pend < until ? pend : until;
+				n = (stop - a) / INDEX_PAGE;
+				memcpy(d->hash + k, ph, n * sizeof *ph);
+				k += n;
+				a = stop;
 				continue;
 			}
 			/* written, or new since the parent: up to the next
 			 * page the parent holds unchanged */
-			stop = wr || p == npar || par[p].addr > until ? until : par[p].addr;
+			stop = wr || !known || pend > until ? until : pend;
 			if (need_add(need, r, a, stop, k) < 0)
 				return -ENOMEM;
 			k += (stop - a) / INDEX_PAGE;
@@ -514,11 +619,11 @@ static int hashes_read(struct dump *d, const struct need *need, uint64_t *bad)
  * hashes_known may, else read; with a parent, the pages of need it
  * does not hold alike into d->changed (the others, unread, it holds
  * alike); 0 or -1 after a message */
-static int hashes_take(struct dump *d, const struct index_rec *par, size_t npar)
+static int hashes_take(struct dump *d, const struct index_par *par)
 {
 	struct need need = { 0 };
 	uint64_t bad = 0;
-	int e = hashes_known(d, par, npar, &need);
+	int e = hashes_known(d, par, &need);
 
 	if (e < 0) {
 		need_free(&need);
@@ -529,7 +634,7 @@ static int hashes_take(struct dump *d, const struct index_rec *par, size_t npar)
 	else if (e < 0)
 		warn("pid %d: index: out of memory", (int)d->pid);
 	if (e == 0 && d->parent_fd >= 0 &&
-	    (e = index_changed(&need.runs, need.at, d->hash, par, npar, &d->changed)) < 0)
+	    (e = index_changed(&need.runs, need.at, d->hash, par, &d->changed)) < 0)
 		warnerr(e, "pid %d: index:", (int)d->pid);
 	if (e == 0 && timing_on()) {
 		char note[96];
@@ -566,9 +671,9 @@ static int table_wait_map(struct dump *d, struct index_table *t)
  * hold alike are the ones stored (formats/index.md).  0 or -1. */
 static int pages_index(struct dump *d)
 {
-	struct index_table t = { NULL, 0 };
-	const struct index_rec *par = NULL;
-	size_t n = 0;
+	struct index_table t = { 0 };
+	struct index_par par = { 0 };
+	uint64_t t0 = timing_ns();
 	int e;
 
 	d->stored = &d->runs;
@@ -578,11 +683,13 @@ static int pages_index(struct dump *d)
 		return warn("pid %d: index: out of memory", (int)d->pid), -1;
 	if (d->parent_fd >= 0 && (e = table_wait_map(d, &t)) < 0)
 		return -1;
-	if (d->parent_fd >= 0 && (e = index_table_pid(&t, d->pid, &par, &n)) < 0) {
+	if (d->parent_fd >= 0 && (e = index_table_pid(&t, d->pid, &par)) < 0) {
 		index_table_unmap(&t);
 		return warnerr(e, "--parent-index %d: pid %d:", d->parent_fd, (int)d->pid), -1;
 	}
-	e = hashes_take(d, par, n);
+	if (timing_on())
+		timing_part("  index: the parent's table", timing_ns() - t0, "");
+	e = hashes_take(d, &par);
 	if (d->parent_fd >= 0)
 		index_table_unmap(&t);
 	if (e < 0)
@@ -734,46 +841,91 @@ static int end_give(struct dump *d)
 	return 0;
 }
 
-static int dump_mem(struct dump *d)
+/* The scans while frozen that need no turn (maps, smaps, the
+ * tracking's and the page scan's walks, one walk for a region the shim
+ * tracks; without --cow, the tracking's answer taken before smaps is
+ * read, dirty_assume): 0 or -1 */
+static int scans_early(struct dump *d, uint64_t *t0)
 {
-	uint64_t t0;
-	size_t before = 0;
-	int r, i;
+	int cow = d->cow.chan >= 0;
 
-	after_wait(d);
-	t0 = timing_ns();
-	if (part("process record", &t0, proc_fetch(d)) < 0) {
-		kproc_close(&d->k);
+	if (part("process record", t0, proc_fetch(d)) < 0)
 		return -1;
-	}
-	r = part("maps", &t0, maps_load(d));
-	if (r == 0)
-		r = part(d->guess_fd >= 0 ? "smaps (the guess)" : "smaps", &t0, smaps_settle(d));
-	if (r == 0)
-		files_check(d);
+	smaps_start(d);
+	if (part("maps", t0, maps_load(d)) < 0 ||
+	    (cow && part(d->guess_fd >= 0 ? "smaps (the guess)" : "smaps", t0, smaps_settle(d)) < 0))
+		return -1;
+	files_check(d);
 	/* at every checkpoint of an image, before any page is read: the
 	 * next one counts what is written from here on */
-	if (r == 0 && d->in_job)
-		r = part("dirty scan", &t0,
-			 dirty_collect(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP],
-				       d->reg, d->nreg, d->smaps, d->image_id));
+	if (d->in_job && part("dirty: the epoch", t0, dirty_begin(&d->dirty, d->pid, d->sock,
+								  d->image_id)) < 0)
+		return -1;
+	if (cow)
+		return part("dirty: walks", t0, dirty_walks(d)) < 0 ||
+		       part("dirty: protect, register", t0,
+			    dirty_finish(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP],
+					 d->smaps)) < 0 ? -1 : 0;
+	if (part("page scan (and dirty walks)", t0, runs_collect(d, 1)) < 0)
+		return -1;
+	if (dirty_assume(&d->dirty) < 0)
+		return warn("pid %d: dirty tracking: out of memory", (int)d->pid), -1;
+	return 0;
+}
+
+/* Without --cow, at our turn: the runs of shared memory settled, the
+ * index made while smaps is still read (with the tracking's answer
+ * dirty_assume took), then smaps waited for and the tracking settled
+ * with it; the index made again in the rare case smaps took a
+ * region's answer back (transparent huge pages).  0 or -1 */
+static int index_beside_smaps(struct dump *d, uint64_t *t0, size_t before)
+{
+	if (part("shared memory once", t0, runs_shm(d)) < 0 || table_save(d, before) < 0 ||
+	    part("index", t0, pages_index(d)) < 0 ||
+	    part("smaps (the wait for its thread)", t0, smaps_join(d)) < 0 ||
+	    part("dirty: protect, register", t0,
+		 dirty_finish(&d->dirty, d->pid, d->sock, d->fds[CKPT_PROCFD_PAGEMAP], d->smaps)) < 0)
+		return -1;
+	if (!d->dirty.ndropped || !d->index)
+		return 0;
+	free(d->hash);
+	d->hash = NULL;
+	run_list_free(&d->changed);
+	return part("index again (smaps: a region not tracked)", t0, pages_index(d));
+}
+
+static int dump_mem(struct dump *d)
+{
+	uint64_t t0 = timing_ns();
+	size_t before = 0;
+	int r, i, cow = d->cow.chan >= 0;
+
+	after_wait(d);
+	r = scans_early(d, &t0);
 	/* the scans above need no turn; what follows depends on the
 	 * processes before us (the job's shm table, our offset) */
 	if (r == 0 && (r = part("wait for the turn", &t0, offset_take(d))) == 0 &&
 	    (r = table_load(d)) == 0)
 		before = d->seen.n;
-	/* --cow: the next process's stage may start once the table is saved */
-	r = r < 0 || part("page scan", &t0, runs_collect(d)) < 0 || table_save(d, before) < 0 ||
-	    (d->cow.chan >= 0 && cow_stage_ready(&d->cow, d->pid, d->subreaper) < 0) ||
-	    (d->cow.chan >= 0 && part("cow (all of it)", &t0, cow_frozen(d)) < 0) ||
-	    part("index", &t0, pages_index(d)) < 0 ||
-	    part("members, pages", &t0, members_write(d)) < 0 ? -1 : 0;
+	if (r == 0 && !cow)
+		r = index_beside_smaps(d, &t0, before);
+	else if (r == 0)
+		/* --cow: the next process's stage may start once the table
+		 * is saved */
+		r = part("page scan", &t0, runs_collect(d, 0)) < 0 || table_save(d, before) < 0 ||
+		    cow_stage_ready(&d->cow, d->pid, d->subreaper) < 0 ||
+		    part("cow (all of it)", &t0, cow_frozen(d)) < 0 ||
+		    part("index", &t0, pages_index(d)) < 0 ? -1 : 0;
+	if (r == 0)
+		r = part("members, pages", &t0, members_write(d));
 	/* the snapshot's flags read before it ends (cow_close), and
 	 * before our end is told */
 	if (part("cow: the guess checked (the wait)", &t0, cow_check_end(&d->check)) < 0)
 		r = -1;
 	if (r == 0 && end_give(d) < 0)
 		r = -1;
+	if (d->smaps_reading)
+		smaps_join(d);   /* a failure before the thread was waited for */
 	cow_close(&d->cow);
 	kproc_close(&d->k);
 	for (i = 0; i < CKPT_PROCFD_COUNT; i++)

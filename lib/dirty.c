@@ -18,7 +18,9 @@
 #include "ctl.h"
 #include "dirty.h"
 #include "err.h"
+#include "grow.h"
 #include "kcompat.h"
+#include "pagescan.h"
 
 #define SCAN_VEC 4096
 
@@ -68,56 +70,32 @@ static int protect_written(int pagemap_fd, uint64_t start, uint64_t end)
 	return 0;
 }
 
-/* One walk of a region tracked since the last scan: the pages written
- * since (present or swapped, and unprotected) and the pages not there
- * (dropped since the epoch by MADV_DONTNEED, MADV_FREE, or never
- * there), all into d's written list, so that dirty_walk_written never
- * says "unchanged" of a page the parent held and this process dropped.
+/* What the walk of a region tracked since the last scan reports
+ * (pagescan_region_tracked): the pages written since (present or
+ * swapped, and unprotected) and the pages not there (dropped since the
+ * epoch by MADV_DONTNEED, MADV_FREE, or never there) go to the
+ * region's written spans, so that dirty_walk_written never says
+ * "unchanged" of a page the parent held and this process dropped.
  * Swapped pages count too: a dropped page of a private file mapping
  * that was protected leaves a marker, which pagemap shows as swapped
  * and not written, and which reads back the file's bytes, not the
  * parent's (t/incr.bats, base + 5 increments, caught it).  The written
- * ones also into *prot, to be protected again.  It only reports:
- * protecting in this walk would fill the holes of a sparse region with
+ * ones also to its spans to protect again.  The walk only reports:
+ * protecting in it would fill the holes of a sparse region with
  * markers, and their page tables, and counts an empty entry of a page
- * table as written.  (Before, three walks of the region: written,
- * protect, holes; 4 ms a GiB.)  0, or -errno (EPERM: not registered in
- * async write-protect mode) */
-static int scan_region(struct dirty *d, int pagemap_fd, uint64_t start, uint64_t end,
-		       struct dirty_span **prot, size_t *nprot, size_t *cap_prot)
+ * table as written.  Present pages it reports unwritten (the zero
+ * page, file pages) are there and unchanged.  0 or -ENOMEM. */
+static int pend_seen(void *ctx, uint64_t start, uint64_t end, uint64_t c)
 {
-	static struct page_region vec[SCAN_VEC];
-	struct pm_scan_arg a = {
-		.size = sizeof a, .flags = PM_SCAN_CHECK_WPASYNC,
-		.start = start, .end = end, .vec = (uintptr_t)vec, .vec_len = SCAN_VEC,
-		/* written, or not present: the kernel skips the rest
-		 * before its output (a call a page otherwise) */
-		.category_inverted = PAGE_IS_PRESENT,
-		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_WRITTEN,
-		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-	};
-	uint64_t c;
-	long n, i;
+	struct dirty *d = ctx;
 	int e;
 
-	while (a.start < end) {
-		if ((n = ioctl(pagemap_fd, PAGEMAP_SCAN, &a)) < 0)
-			return -errno;
-		for (i = 0; i < n; i++) {
-			c = vec[i].categories;
-			if ((c & PAGE_IS_PRESENT) && !(c & PAGE_IS_WRITTEN))
-				continue;   /* there and unchanged */
-			if ((e = span_add(&d->written, &d->nwritten, &d->cap_written,
-					  vec[i].start, vec[i].end)) < 0)
-				return e;
-			if ((c & PAGE_IS_WRITTEN) && (c & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)) &&
-			    (e = span_add(prot, nprot, cap_prot, vec[i].start, vec[i].end)) < 0)
-				return e;
-		}
-		if (a.walk_end <= a.start)
-			return -EIO;   /* no progress: never loop forever */
-		a.start = a.walk_end;
-	}
+	if ((c & PAGE_IS_PRESENT) && !(c & PAGE_IS_WRITTEN))
+		return 0;   /* there and unchanged */
+	if ((e = span_add(&d->pw, &d->npw, &d->cap_pw, start, end)) < 0)
+		return e;
+	if ((c & PAGE_IS_WRITTEN) && (c & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)))
+		return span_add(&d->pp, &d->npp, &d->cap_pp, start, end);
 	return 0;
 }
 
@@ -168,11 +146,11 @@ static int protect_spans(int pagemap_fd, uint64_t base, const struct dirty_span 
 	return e;
 }
 
-/* A region tracked since the last scan: its written pages and holes
- * into d (scan_region), the written ones protected again, unless at
- * least half of the region's sample was written since.  Such a hot
- * region is left open: the program writes on without a fault per page
- * (about 1 us each: a loop writing a byte per page over 1 GiB took
+/* A region tracked since the last scan, walked (pend_seen): its
+ * written pages and holes into d, the written ones protected again,
+ * unless at least half of the region's sample was written since.  Such
+ * a hot region is left open: the program writes on without a fault per
+ * page (about 1 us each: a loop writing a byte per page over 1 GiB took
  * 0.3-0.6 s after each checkpoint instead of 7-20 ms,
  * bench/incremental-tracking), and every page of it counts written at
  * the next scan, when a dump reads and compares it, as it would read
@@ -184,25 +162,27 @@ static int protect_spans(int pagemap_fd, uint64_t base, const struct dirty_span 
  * the sample alone.  Only the written runs are walked again to protect
  * them: nothing moves between the walks, the process is frozen.  0 or
  * -errno. */
-static int scan_tracked(struct dirty *d, int pagemap_fd, uint64_t start, uint64_t end)
+static int region_settle(struct dirty *d, int pagemap_fd, const struct dirty_pend *r)
 {
-	struct dirty_span *prot = NULL;
-	size_t nprot = 0, cap = 0, i;
-	uint64_t written = 0, all = end - start;
-	int e = scan_region(d, pagemap_fd, start, end, &prot, &nprot, &cap), hot, sampled;
+	const struct dirty_span *prot = d->pp + r->p0;
+	size_t nprot = r->p1 - r->p0, i;
+	uint64_t written = 0, all = r->end - r->start;
+	int e = 0, hot, sampled;
 
 	sampled = all >= SAMPLE_MIN;
 	if (sampled)
-		all = sample_bytes(start, start, end);
-	for (i = 0; e == 0 && i < nprot; i++)
-		written += sampled ? sample_bytes(start, prot[i].start, prot[i].end) :
+		all = sample_bytes(r->start, r->start, r->end);
+	for (i = 0; i < nprot; i++)
+		written += sampled ? sample_bytes(r->start, prot[i].start, prot[i].end) :
 				     prot[i].end - prot[i].start;
-	hot = e == 0 && 2 * written >= all;
+	hot = 2 * written >= all;
 	if (hot && d->since[0] && d->since[31] != '0')
 		d->nhot++;
-	else if (e == 0)
-		e = protect_spans(pagemap_fd, start, prot, nprot, hot && sampled);
-	free(prot);
+	else
+		e = protect_spans(pagemap_fd, r->start, prot, nprot, hot && sampled);
+	for (i = r->w0; e == 0 && i < r->w1; i++)
+		e = span_add(&d->written, &d->nwritten, &d->cap_written, d->pw[i].start,
+			     d->pw[i].end);
 	return e;
 }
 
@@ -290,16 +270,26 @@ static uint64_t *smaps_untracked(const char *smaps, size_t *n)
 
 /* what the shim registers: private writable memory (shared memory is
  * another's to write too; special regions are the kernel's) */
-static int region_trackable(const struct map_region *r, const uint64_t *ht, size_t nht)
+static int region_trackable(const struct map_region *r)
+{
+	return !r->shared && (r->prot & PROT_WRITE) && map_kind(r) != MAP_KIND_SPECIAL;
+}
+
+/* the region at start is one smaps names untracked (ht[0..nht),
+ * smaps_untracked) */
+static int smaps_names(const uint64_t *ht, size_t nht, uint64_t start)
 {
 	size_t i;
 
-	if (r->shared || !(r->prot & PROT_WRITE) || map_kind(r) == MAP_KIND_SPECIAL)
-		return 0;
 	for (i = 0; i < nht; i++)
-		if (ht[i] == r->start)
-			return 0;
-	return 1;
+		if (ht[i] == start)
+			return 1;
+	return 0;
+}
+
+int dirty_trackable(const struct dirty *d, const struct map_region *r)
+{
+	return d->on && region_trackable(r);
 }
 
 /* CKPT_OP_DIRTY: the epoch into d->since; 0, 1 when the shim tracks
@@ -365,7 +355,7 @@ static int regions_track(struct dirty *d, pid_t pid, int sock, int pagemap_fd,
 	return 0;
 }
 
-static int want_add(struct ckpt_range **want, size_t *n, size_t *cap, const struct map_region *r)
+static int want_add(struct ckpt_range **want, size_t *n, size_t *cap, const struct dirty_pend *r)
 {
 	struct ckpt_range *nw;
 
@@ -379,42 +369,109 @@ static int want_add(struct ckpt_range **want, size_t *n, size_t *cap, const stru
 	return 0;
 }
 
-/* Each trackable region scanned: tracked since the epoch, its written
- * pages kept; else (EPERM: new, moved; or the scan failed) to register
- * into *want.  0 or -ENOMEM. */
-static int regions_scan(struct dirty *d, int pagemap_fd, const struct map_region *reg,
-			size_t nreg, const char *smaps, struct ckpt_range **want, size_t *nwant)
+int dirty_begin(struct dirty *d, pid_t pid, int sock, const char *image_id)
 {
-	size_t nht, i, cap = 0;
-	uint64_t *ht = smaps_untracked(smaps, &nht);
-	int e = 0;
-
-	for (i = 0; i < nreg && e != -ENOMEM; i++) {
-		if (!region_trackable(&reg[i], ht, nht))
-			continue;
-		e = scan_tracked(d, pagemap_fd, reg[i].start, reg[i].end);
-		if (e == 0)
-			e = span_add(&d->tracked, &d->ntracked, &d->cap_tracked, reg[i].start,
-				     reg[i].end);
-		else if (e != -ENOMEM)
-			e = want_add(want, nwant, &cap, &reg[i]);
-	}
-	free(ht);
-	return e == -ENOMEM ? e : 0;
-}
-
-int dirty_collect(struct dirty *d, pid_t pid, int sock, int pagemap_fd,
-		  const struct map_region *reg, size_t nreg, const char *smaps,
-		  const char *image_id)
-{
-	struct ckpt_range *want = NULL;
-	size_t nwant = 0;
 	int r;
 
 	memset(d, 0, sizeof *d);
-	if ((r = epoch_fetch(d, pid, sock, image_id)) != 0)
-		return r < 0 ? -1 : 0;
-	if (regions_scan(d, pagemap_fd, reg, nreg, smaps, &want, &nwant) < 0) {
+	if ((r = epoch_fetch(d, pid, sock, image_id)) == 0)
+		d->on = 1;
+	return r;
+}
+
+/* one per region walked: a realloc each is nothing beside the walk */
+static int pend_add(struct dirty *d, const struct dirty_pend *p)
+{
+	struct dirty_pend *e = GROW1(d->pend, d->npend);
+
+	if (!e)
+		return -ENOMEM;
+	*e = *p;
+	d->npend++;
+	return 0;
+}
+
+int dirty_region(struct dirty *d, struct pagescan *ps, const struct map_region *r,
+		 struct run_list *runs)
+{
+	struct dirty_pend p = { r->start, r->end, d->npw, d->npw, d->npp, d->npp, 0 };
+	struct pagescan_seen seen = { pend_seen, d };
+	int e = pagescan_region_tracked(ps, r, runs, &seen);
+
+	if (e == -ENOMEM)
+		return e;
+	if (e < 0) {
+		/* new, moved (EPERM), or the walk failed: registered at
+		 * dirty_finish, what it reported forgotten */
+		d->npw = p.w0;
+		d->npp = p.p0;
+		p.want = 1;
+	}
+	p.w1 = d->npw;
+	p.p1 = d->npp;
+	return pend_add(d, &p) < 0 ? -ENOMEM : p.want;
+}
+
+/* The regions walked: each tracked since the epoch settled (its
+ * written pages kept, protected again), the others to register into
+ * *want; the ones smaps names untracked neither.  0 or -ENOMEM. */
+static int pend_settle(struct dirty *d, int pagemap_fd, const uint64_t *ht, size_t nht,
+		       struct ckpt_range **want, size_t *nwant)
+{
+	size_t i, cap = 0;
+	const struct dirty_pend *p;
+	int e = 0;
+
+	for (i = 0; i < d->npend && e != -ENOMEM; i++) {
+		p = &d->pend[i];
+		if (smaps_names(ht, nht, p->start))
+			continue;
+		e = p->want ? -EPERM : region_settle(d, pagemap_fd, p);
+		if (e == 0)
+			e = span_add(&d->tracked, &d->ntracked, &d->cap_tracked, p->start, p->end);
+		else if (e != -ENOMEM)
+			e = want_add(want, nwant, &cap, p);
+	}
+	return e == -ENOMEM ? e : 0;
+}
+
+int dirty_assume(struct dirty *d)
+{
+	const struct dirty_pend *p;
+	size_t i, k;
+	int e = 0;
+
+	d->ntracked = d->nwritten = 0;
+	for (i = 0; e == 0 && i < d->npend; i++) {
+		if ((p = &d->pend[i])->want)
+			continue;
+		for (k = p->w0; e == 0 && k < p->w1; k++)
+			e = span_add(&d->written, &d->nwritten, &d->cap_written, d->pw[k].start,
+				     d->pw[k].end);
+		if (e == 0)
+			e = span_add(&d->tracked, &d->ntracked, &d->cap_tracked, p->start, p->end);
+	}
+	written_sort(d);
+	return e;
+}
+
+int dirty_finish(struct dirty *d, pid_t pid, int sock, int pagemap_fd, const char *smaps)
+{
+	struct ckpt_range *want = NULL;
+	size_t nwant = 0, i, nht;
+	uint64_t *ht;
+	int r;
+
+	if (!d->on)
+		return 0;
+	/* what dirty_assume took, taken again with smaps */
+	d->ntracked = d->nwritten = 0;
+	ht = smaps_untracked(smaps, &nht);
+	for (i = 0; i < d->npend; i++)
+		d->ndropped += !d->pend[i].want && smaps_names(ht, nht, d->pend[i].start);
+	r = pend_settle(d, pagemap_fd, ht, nht, &want, &nwant);
+	free(ht);
+	if (r < 0) {
 		free(want);
 		return warn("pid %d: dirty tracking: out of memory", (int)pid), -1;
 	}
@@ -422,6 +479,22 @@ int dirty_collect(struct dirty *d, pid_t pid, int sock, int pagemap_fd,
 	r = nwant ? regions_track(d, pid, sock, pagemap_fd, want, nwant) : 0;
 	free(want);
 	return r;
+}
+
+int dirty_collect(struct dirty *d, pid_t pid, int sock, int pagemap_fd,
+		  const struct map_region *reg, size_t nreg, const char *smaps,
+		  const char *image_id)
+{
+	struct pagescan ps = { .pagemap_fd = pagemap_fd, .mem_fd = -1 };
+	size_t i;
+	int r;
+
+	if ((r = dirty_begin(d, pid, sock, image_id)) != 0)
+		return r < 0 ? -1 : 0;
+	for (i = 0; i < nreg; i++)
+		if (dirty_trackable(d, &reg[i]) && dirty_region(d, &ps, &reg[i], NULL) < 0)
+			return warn("pid %d: dirty tracking: out of memory", (int)pid), -1;
+	return dirty_finish(d, pid, sock, pagemap_fd, smaps);
 }
 
 const char *dirty_since(const struct dirty *d)
@@ -481,6 +554,9 @@ void dirty_free(struct dirty *d)
 {
 	free(d->tracked);
 	free(d->written);
+	free(d->pend);
+	free(d->pw);
+	free(d->pp);
 	memset(d, 0, sizeof *d);
 }
 

@@ -21,8 +21,17 @@ struct dirty_span {
 	uint64_t start, end;
 };
 
+/* a region walked, before smaps says whether it is tracked: its
+ * spans in the pending lists, [w0, w1) written, [p0, p1) to protect */
+struct dirty_pend {
+	uint64_t start, end;
+	size_t w0, w1, p0, p1;
+	int want;                   /* not tracked now: to register */
+};
+
 /* one process's scan */
 struct dirty {
+	int on;                     /* the shim tracks (dirty_begin) */
 	char since[33];             /* the epoch, "" when none */
 	struct dirty_span *tracked; /* regions tracked since the epoch, sorted */
 	size_t ntracked, cap_tracked;
@@ -32,6 +41,12 @@ struct dirty {
 	size_t nrefused;            /* regions the kernel would not track */
 	size_t nhot;                /* regions left unprotected, half or
 	                             * more written (lib/dirty.c) */
+	struct dirty_pend *pend;    /* the regions walked (dirty_region) */
+	size_t npend;
+	struct dirty_span *pw, *pp; /* their written spans, and to protect */
+	size_t npw, cap_pw, npp, cap_pp;
+	size_t ndropped;            /* regions walked that smaps named
+	                             * untracked (dirty_finish) */
 };
 
 /* While pid is frozen on sock (its shim's connection): the epoch from
@@ -47,6 +62,32 @@ struct dirty {
 int dirty_collect(struct dirty *d, pid_t pid, int sock, int pagemap_fd,
 		  const struct map_region *reg, size_t nreg, const char *smaps,
 		  const char *image_id);
+/* dirty_collect in three steps, so that its walks are the page scan's
+ * (lib/pagescan.h) and smaps is read meanwhile (ckpt-dumpmem).
+ * dirty_begin: the epoch from the shim: 0, 1 when the shim tracks
+ * nothing (an older one: every page counts written), -1 after a
+ * message.  dirty_trackable: the region is one to walk with
+ * dirty_region (private writable memory, the shim tracking).
+ * dirty_region: its walk, the pages to store appended to runs as
+ * pagescan_region would (runs NULL: the walk alone): 0; 1 when it is
+ * not tracked now (new, moved by mremap, a walk that failed: nothing
+ * appended, scan its pages with pagescan_region), registered at
+ * dirty_finish; -ENOMEM.  dirty_finish: with smaps (as dirty_collect),
+ * the regions walked settled (the written pages protected again), the
+ * ones smaps names untracked dropped, the new ones registered: 0 or -1
+ * after a message. */
+struct pagescan;
+struct run_list;
+int dirty_begin(struct dirty *d, pid_t pid, int sock, const char *image_id);
+int dirty_trackable(const struct dirty *d, const struct map_region *r);
+int dirty_region(struct dirty *d, struct pagescan *ps, const struct map_region *r,
+		 struct run_list *runs);
+int dirty_finish(struct dirty *d, pid_t pid, int sock, int pagemap_fd, const char *smaps);
+/* Before smaps is read: the walks' answer taken as if smaps named no
+ * region untracked, for dirty_since and the walk to say; dirty_finish
+ * takes it again, and counts in d->ndropped the regions it took back
+ * (an answer used meanwhile must be asked again).  0 or -ENOMEM. */
+int dirty_assume(struct dirty *d);
 /* the epoch the scan counts from, or NULL: every page counts written */
 const char *dirty_since(const struct dirty *d);
 /* A walk over the pages of d in ascending address order (the cursors

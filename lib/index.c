@@ -168,84 +168,131 @@ void runs_text(FILE *f, const struct run_list *runs)
 
 int index_table_map(struct index_table *t, int fd)
 {
-	const struct index_rec *end;
+	const struct index_proc *end;
 	struct stat st;
 	void *p;
-	size_t n;
 
-	t->v = NULL;
-	t->n = 0;
+	memset(t, 0, sizeof *t);
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (st.st_size % sizeof *t->v || st.st_size == 0)
+	if (st.st_size % 8 || (size_t)st.st_size < sizeof *end)
 		return -EINVAL;
-	/* not populated: a process reads only its own records
+	/* not populated: a process reads only its own part
 	 * (index_table_pid), and a job's table holds every process's */
 	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	t->v = p;
-	n = st.st_size / sizeof *t->v;
-	t->n = n - 1;
-	end = &t->v[n - 1];
+	t->len = st.st_size;
+	end = (const struct index_proc *)((const char *)p + t->len - sizeof *end);
 	/* the end record: a table cut short (its loader died) has none */
-	if (end->pid != INDEX_TABLE_END || end->addr != n - 1 || end->hash != 0) {
+	if (end->pid != INDEX_TABLE_END || end->run_at % 8 || end->run_at > t->len ||
+	    end->nrun > (t->len - end->run_at) / sizeof *end ||
+	    end->run_at + end->nrun * sizeof *end != t->len - sizeof *end) {
 		index_table_unmap(t);
 		return -EINVAL;
 	}
+	t->dir = (const struct index_proc *)((const char *)p + end->run_at);
+	t->n = end->nrun;
 	return 0;
 }
 
 void index_table_unmap(struct index_table *t)
 {
 	if (t->v)
-		munmap((void *)t->v, (t->n + 1) * sizeof *t->v);
-	t->v = NULL;
-	t->n = 0;
+		munmap((void *)t->v, t->len);
+	memset(t, 0, sizeof *t);
 }
 
-int index_table_pid(const struct index_table *t, pid_t pid, const struct index_rec **lo,
-		    size_t *n)
+/* [at, at + n * size) inside the table's data (before its directory) */
+static int table_has(const struct index_table *t, uint64_t at, uint64_t n, size_t size)
 {
-	size_t a = 0, b = t->n, m, e;
+	uint64_t lim = (const char *)t->dir - (const char *)t->v;
 
-	while (a < b) {          /* the first record of pid or after it */
+	return at % 8 == 0 && at <= lim && n <= (lim - at) / size;
+}
+
+int index_table_pid(const struct index_table *t, pid_t pid, struct index_par *p)
+{
+	const struct index_proc *e = NULL;
+	size_t a = 0, b = t->n, m;
+	uint64_t pages = 0;
+	uintptr_t lo, hi;
+
+	memset(p, 0, sizeof *p);
+	while (a < b) {          /* the entry of pid */
 		m = a + (b - a) / 2;
-		if (t->v[m].pid < (uint64_t)pid)
+		if (t->dir[m].pid < (uint64_t)pid)
 			a = m + 1;
 		else
 			b = m;
 	}
-	for (e = a; e < t->n && t->v[e].pid == (uint64_t)pid; e++)
-		;
-	*lo = t->v + a;
-	*n = e - a;
-	/* faulted in at once, not a page at a time (5.14+; else faults) */
-	if (*n)
-		madvise((void *)((uintptr_t)*lo & ~(uintptr_t)4095),
-			(uintptr_t)(*lo + *n) - ((uintptr_t)*lo & ~(uintptr_t)4095), MADV_POPULATE_READ);
-	for (m = a + 1; m < e; m++)
-		if (t->v[m].addr <= t->v[m - 1].addr)
+	if (a == t->n || t->dir[a].pid != (uint64_t)pid)
+		return 0;
+	e = &t->dir[a];
+	if (!table_has(t, e->run_at, e->nrun, 16) || !table_has(t, e->hash_at, e->npage, 8))
+		return -EINVAL;
+	p->run = (const void *)((const char *)t->v + e->run_at);
+	p->nrun = e->nrun;
+	p->hash = (const void *)((const char *)t->v + e->hash_at);
+	p->npage = e->npage;
+	for (m = 0; m < p->nrun; m++) {
+		if (p->run[m][0] >= p->run[m][1] || ((p->run[m][0] | p->run[m][1]) & (INDEX_PAGE - 1)) ||
+		    (m && p->run[m][0] < p->run[m - 1][1]))
 			return -EINVAL;
+		pages += (p->run[m][1] - p->run[m][0]) / INDEX_PAGE;
+	}
+	if (pages != p->npage)
+		return -EINVAL;
+	/* the hashes faulted in at once, not a page at a time (5.14+) */
+	lo = (uintptr_t)p->hash & ~(uintptr_t)4095;
+	hi = (uintptr_t)(p->hash + p->npage);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_POPULATE_READ);
 	return 0;
 }
 
-int index_changed(const struct run_list *runs, const size_t *at, const uint64_t *hash,
-		  const struct index_rec *par, size_t npar, struct run_list *stored)
+void index_cursor_init(struct index_cursor *c, const struct index_par *p)
 {
-	const struct index_rec *p = par, *pend = par + npar;
+	*c = (struct index_cursor){ p, 0, 0 };
+}
+
+int index_par_at(struct index_cursor *c, uint64_t a, uint64_t *end, const uint64_t **h)
+{
+	const struct index_par *p = c->p;
+
+	while (c->r < p->nrun && p->run[c->r][1] <= a) {
+		c->h += (p->run[c->r][1] - p->run[c->r][0]) / INDEX_PAGE;
+		c->r++;
+	}
+	if (c->r == p->nrun) {
+		*end = UINT64_MAX;
+		return 0;
+	}
+	if (a < p->run[c->r][0]) {
+		*end = p->run[c->r][0];
+		return 0;
+	}
+	*end = p->run[c->r][1];
+	*h = p->hash + c->h + (a - p->run[c->r][0]) / INDEX_PAGE;
+	return 1;
+}
+
+int index_changed(const struct run_list *runs, const size_t *at, const uint64_t *hash,
+		  const struct index_par *par, struct run_list *stored)
+{
 	const struct page_run *r;
-	const uint64_t *h;
-	uint64_t a;
+	struct index_cursor c;
+	const uint64_t *h, *ph;
+	uint64_t a, end;
 	size_t i;
 	int e;
 
+	index_cursor_init(&c, par);
 	for (i = 0; i < runs->n; i++) {
 		r = &runs->v[i];
 		for (a = r->start, h = hash + at[i]; a < r->end; a += INDEX_PAGE, h++) {
-			while (p < pend && p->addr < a)
-				p++;
-			if (p < pend && p->addr == a && p->hash == *h)
+			if (index_par_at(&c, a, &end, &ph) && *ph == *h)
 				continue;
 			if ((e = run_add(stored, r->start, a, a + INDEX_PAGE, r->via_mem)) < 0)
 				return e;

@@ -25,34 +25,62 @@ struct loader {
 	int fd;                    /* the file, or ckpt-unpack's stdout */
 	int direct;                /* fd is the file: a raw stream (packed 0) */
 	struct img_manifest man;
-	int table;                 /* the memfd the records go to */
-	struct index_rec *v;       /* it, mapped: every page of every process */
-	size_t n, cap;
+	int table;                 /* the memfd the table goes to (index.h) */
+	char *v;                   /* it, mapped: runs and hashes */
+	size_t len, cap;           /* bytes */
+	struct index_proc *dir;    /* the directory, one entry a process */
+	size_t ndir, capdir;
 	int unsorted;              /* a process came after one of a higher pid */
 	pid_t pid;                 /* the process of the members now */
 	int indexed;               /* it had an index member */
 	struct run_list runs;      /* its index's runs, else its pagemap's */
 };
 
-/* room for more records at the end of the table: the memfd grown and
- * mapped again (records go straight there: no copy of 6 MiB a GiB) */
+/* room for more bytes at the end of the table: the memfd grown and
+ * mapped again (hashes go straight there: no copy) */
 static void table_room(struct loader *l, size_t more)
 {
-	size_t cap = l->cap ? l->cap : 4096;
+	size_t cap = l->cap ? l->cap : 65536;
 	void *p;
 
-	if (l->n + more <= l->cap)
+	if (l->len + more <= l->cap)
 		return;
-	while (cap < l->n + more)
+	while (cap < l->len + more)
 		cap *= 2;
-	if (ftruncate(l->table, cap * sizeof *l->v) < 0)
+	if (ftruncate(l->table, cap) < 0)
 		die("--parent %s: the table:", l->path);
-	p = l->cap ? mremap(l->v, l->cap * sizeof *l->v, cap * sizeof *l->v, MREMAP_MAYMOVE) :
-		     mmap(NULL, cap * sizeof *l->v, PROT_READ | PROT_WRITE, MAP_SHARED, l->table, 0);
+	p = l->cap ? mremap(l->v, l->cap, cap, MREMAP_MAYMOVE) :
+		     mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, l->table, 0);
 	if (p == MAP_FAILED)
 		die("--parent %s: the table:", l->path);
 	l->v = p;
 	l->cap = cap;
+}
+
+/* A process's part of the table begun: its runs written, its entry
+ * made, room for its hashes (npage of them, at the entry's hash_at) */
+static struct index_proc *proc_begin(struct loader *l, uint64_t npage)
+{
+	struct index_proc *e;
+	size_t i;
+
+	if (l->ndir == l->capdir) {
+		l->capdir = l->capdir ? 2 * l->capdir : 16;
+		if (!(l->dir = realloc(l->dir, l->capdir * sizeof *l->dir)))
+			die("out of memory");
+	}
+	if (l->ndir && l->dir[l->ndir - 1].pid >= (uint64_t)l->pid)
+		l->unsorted = 1;
+	e = &l->dir[l->ndir++];
+	table_room(l, l->runs.n * 16 + npage * 8);
+	*e = (struct index_proc){ l->pid, l->len, l->runs.n, l->len + l->runs.n * 16, npage };
+	for (i = 0; i < l->runs.n; i++) {
+		memcpy(l->v + l->len, &l->runs.v[i].start, 8);
+		memcpy(l->v + l->len + 8, &l->runs.v[i].end, 8);
+		l->len += 16;
+	}
+	l->len += npage * 8;
+	return e;
 }
 
 /* -1 after a message: the reader's error (r == -1) or why line no is bad */
@@ -81,46 +109,18 @@ static ssize_t tar_rd(void *ctx, void *buf, size_t len)
 	return tar_in_read(ctx, buf, len);
 }
 
-/* Records of the current process from address a on may follow the
- * table's last ones: 0, or -1 after a message (a second index, hashes
- * or pages member of one process would repeat its pages) */
-static int recs_after(struct loader *l, uint64_t a)
-{
-	if (!l->n || l->v[l->n - 1].pid != (uint64_t)l->pid || l->v[l->n - 1].addr < a)
-		return 0;
-	return warn("--parent %s: %s: 0x%llx: not after the page before it", l->path,
-		    l->tar.name, (unsigned long long)a), -1;
-}
-
-/* the hashes member: one per page of the index, in its order, each
- * with its page's address as a record */
+/* the hashes member: one per page of the index, in its order */
 static int hashes_read(struct loader *l)
 {
-	static uint64_t h[8192];
-	uint64_t pages = l->runs.bytes / INDEX_PAGE, a = 0, n, k, j;
-	size_t i = 0;
-	struct index_rec *r;
+	uint64_t pages = l->runs.bytes / INDEX_PAGE;
+	struct index_proc *e;
 
-	if (!l->indexed || l->tar.size != pages * sizeof *h)
+	if (!l->indexed || l->tar.size != pages * 8)
 		return warn("--parent %s: %s: %llu bytes, not 8 for each page of its index",
 			    l->path, l->tar.name, (unsigned long long)l->tar.size), -1;
-	if (pages)
-		a = l->runs.v[0].start;
-	if (recs_after(l, a) < 0)
-		return -1;
-	table_room(l, pages);
-	r = l->v + l->n;
-	for (n = 0; n < pages; n += k) {
-		k = pages - n < 8192 ? pages - n : 8192;
-		if (tar_in_read_full(&l->tar, h, k * sizeof *h) < 0)
-			return lines_fail(l, -1, 0, NULL);
-		for (j = 0; j < k; j++) {   /* as many as the runs' pages */
-			*r++ = (struct index_rec){ l->pid, a, h[j] };
-			if ((a += INDEX_PAGE) == l->runs.v[i].end && ++i < l->runs.n)
-				a = l->runs.v[i].start;
-		}
-	}
-	l->n += pages;
+	e = proc_begin(l, pages);
+	if (pages && tar_in_read_full(&l->tar, l->v + e->hash_at, pages * 8) < 0)
+		return lines_fail(l, -1, 0, NULL);
 	l->indexed = 2;   /* both read: the pagemap and pages are not needed */
 	return 0;
 }
@@ -141,24 +141,23 @@ static int pagemap_read(struct loader *l)
 static int pages_hash(struct loader *l)
 {
 	static char buf[CHUNK];
-	uint64_t a, off, len;
+	uint64_t a, off, len, *h;
+	struct index_proc *e;
 	size_t i;
 
 	if (l->tar.size != l->runs.bytes)
 		return warn("--parent %s: %s: %llu bytes, its pagemap says %llu", l->path,
 			    l->tar.name, (unsigned long long)l->tar.size,
 			    (unsigned long long)l->runs.bytes), -1;
-	if (l->runs.n && recs_after(l, l->runs.v[0].start) < 0)
-		return -1;
-	table_room(l, l->runs.bytes / INDEX_PAGE);
+	e = proc_begin(l, l->runs.bytes / INDEX_PAGE);
+	h = (uint64_t *)(l->v + e->hash_at);
 	for (i = 0; i < l->runs.n; i++)
 		for (a = l->runs.v[i].start; a < l->runs.v[i].end; a += len) {
 			len = l->runs.v[i].end - a < CHUNK ? l->runs.v[i].end - a : CHUNK;
 			if (tar_in_read_full(&l->tar, buf, len) < 0)
 				return warn("--parent %s: %s", l->path, l->tar.err), -1;
 			for (off = 0; off < len; off += INDEX_PAGE)
-				l->v[l->n++] = (struct index_rec){ l->pid, a + off,
-								  index_hash(buf + off) };
+				*h++ = index_hash(buf + off);
 		}
 	return 0;
 }
@@ -176,8 +175,6 @@ static const char *proc_member(struct loader *l, const char *name)
 	    num_scan(&s, slash, 10, NUM_INT_MAX, &pid) < 0 || s != slash)
 		return NULL;
 	if ((pid_t)pid != l->pid) {
-		if (l->n && l->v[l->n - 1].pid >= pid)
-			l->unsorted = 1;
 		l->pid = pid;
 		l->indexed = 0;
 		run_list_free(&l->runs);
@@ -237,38 +234,39 @@ static int manifest_take(struct loader *l)
 	return 0;
 }
 
-static int rec_cmp(const void *a, const void *b)
+static int proc_cmp(const void *a, const void *b)
 {
-	const struct index_rec *x = a, *y = b;
+	const struct index_proc *x = a, *y = b;
 
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-/* The table as ckpt-dumpmem wants it: sorted, each (pid, address)
- * once.  The sort and the search for twins only when a process came
- * out of pid order (a stream lists its processes in restore order,
- * most often by pid): qsort of 1 GiB's records took 20 ms of an
- * increment's 80 (bench/incremental) */
+/* The table as ckpt-dumpmem wants it: its directory sorted, each pid
+ * once, after the data, then the end record (index.h).  The sort only
+ * when a process came out of pid order (a stream lists its processes
+ * in restore order, most often by pid). */
 static int table_finish(struct loader *l)
 {
-	size_t i;
+	size_t i, at;
 
-	if (l->unsorted) {
-		qsort(l->v, l->n, sizeof *l->v, rec_cmp);
-		for (i = 1; i < l->n; i++)
-			if (!rec_cmp(&l->v[i - 1], &l->v[i]))
-				return warn("--parent %s: pid %llu: page 0x%llx twice", l->path,
-					    (unsigned long long)l->v[i].pid,
-					    (unsigned long long)l->v[i].addr), -1;
-	}
-	table_room(l, 1);
-	l->v[l->n] = (struct index_rec){ INDEX_TABLE_END, l->n, 0 };
-	munmap(l->v, l->cap * sizeof *l->v);
+	if (l->unsorted)
+		qsort(l->dir, l->ndir, sizeof *l->dir, proc_cmp);
+	for (i = 1; i < l->ndir; i++)
+		if (l->dir[i - 1].pid == l->dir[i].pid)
+			return warn("--parent %s: pid %llu: its pages twice", l->path,
+				    (unsigned long long)l->dir[i].pid), -1;
+	table_room(l, (l->ndir + 1) * sizeof *l->dir);
+	at = l->len;
+	if (l->ndir)
+		memcpy(l->v + at, l->dir, l->ndir * sizeof *l->dir);
+	l->len += l->ndir * sizeof *l->dir;
+	memcpy(l->v + l->len, &(struct index_proc){ INDEX_TABLE_END, at, l->ndir, 0, 0 },
+	       sizeof *l->dir);
+	l->len += sizeof *l->dir;
+	munmap(l->v, l->cap);
 	l->v = NULL;
 	l->cap = 0;
-	if (ftruncate(l->table, (l->n + 1) * sizeof *l->v) < 0)
+	if (ftruncate(l->table, l->len) < 0)
 		return warn("--parent %s: the table:", l->path), -1;
 	return 0;
 }
@@ -402,7 +400,8 @@ int parent_load(struct parent *p, const char *path)
 	if ((r = direct_read(&l, p)) > 0)
 		r = unpack_read(&l);
 	if (l.cap)
-		munmap(l.v, l.cap * sizeof *l.v);
+		munmap(l.v, l.cap);
+	free(l.dir);
 	run_list_free(&l.runs);
 	if (r < 0) {
 		close(l.table);

@@ -39,6 +39,22 @@ struct pagescan {
  * to ps->guards, none of which is in runs.  0 or -errno. */
 int pagescan_region(struct pagescan *ps, const struct map_region *r,
 		    enum map_kind kind, struct run_list *runs);
+/* A private region's pages, as pagescan_region finds them, and in the
+ * same walk the tracking's answer (lib/dirty.c): the region must be
+ * registered with a userfaultfd in async write-protect mode (else
+ * -EPERM, and nothing appended: scan it with pagescan_region).  Every
+ * range the walk reports goes to seen->fn (start, end, PAGE_IS_*
+ * categories: PRESENT, SWAPPED, WRITTEN, PFNZERO, GUARD, FILE) before
+ * it is judged: the pages written since their protection, those not
+ * there, and the zero page's and file pages; the pages it does not
+ * report are there and unwritten.  fn returns 0, or -errno to stop the
+ * walk.  runs NULL: only the walk for seen.  0 or -errno. */
+struct pagescan_seen {
+	int (*fn)(void *ctx, uint64_t start, uint64_t end, uint64_t categories);
+	void *ctx;
+};
+int pagescan_region_tracked(struct pagescan *ps, const struct map_region *r,
+			    struct run_list *runs, const struct pagescan_seen *seen);
 /* append [start, end) of the region starting at floor (merged with
  * the last run when it ends at start and start is not floor): 0 or
  * -ENOMEM */

@@ -18,7 +18,11 @@
  *                page 12 of A again
  *   5            grows brk by 16 pages again, writes only the first
  *                (the others must read as zeros)
- *   6 and on     A's six pages only
+ *   6            MADV_DONTFORK on all of A: its VmFlags change ("dc"),
+ *                its maps line does not
+ *   7            MADV_HUGEPAGE on all of A ("hg": a region tracking
+ *                leaves to hashes, lib/dirty.c)
+ *   6 and on     A's six pages (and the above)
  * Every page written holds its region, page and step in each word, so
  * a page from the wrong checkpoint is seen.  SIGUSR1: every region is
  * checked against the plan replayed up to the current step; "verify
@@ -147,6 +151,32 @@ static void step_do(void)
 		brk_pages = 32;
 		fill(brk0 + 16 * PG, 'b', 16, 5);
 	}
+	if (step == 6 && madvise(A, A_PAGES * PG, MADV_DONTFORK) < 0)
+		perror("madvise"), exit(1);
+	if (step == 7 && madvise(A, A_PAGES * PG, MADV_HUGEPAGE) < 0)
+		perror("madvise"), exit(1);
+}
+
+/* The VmFlags of the region holding A (its neighbours may have joined
+ * it) has "dc" (MADV_DONTFORK) in /proc/self/smaps: 1, 0, or -1 when
+ * A is not found */
+static int a_dontfork(void)
+{
+	char line[1024];
+	unsigned long lo, hi, a = (uintptr_t)A;
+	int in = 0, r = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	while (f && r < 0 && fgets(line, sizeof line, f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ' ') &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = lo <= a && a < hi;
+		else if (in && !strncmp(line, "VmFlags:", 8))
+			r = strstr(line, " dc") != NULL;
+	}
+	if (f)
+		fclose(f);
+	return r;
 }
 
 static int page_is(const char *p, int region, int page, int st)
@@ -202,6 +232,8 @@ static int verify(void)
 			bad += check("file", file + PG, 'f', 1, 1);
 		else if (!file_page_ok(p))
 			bad++, printf("FAIL file page %d: not the file's\n", p);
+	if (a_dontfork() != (step >= 6))
+		bad++, printf("FAIL A: VmFlags dc %d, not as of step %d\n", a_dontfork(), step);
 	if (!bad)
 		printf("verify ok step=%d\n", step);
 	return bad;
